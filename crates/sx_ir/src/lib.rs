@@ -1,1 +1,488 @@
-//! sx_ir
+//! The sx intermediate representation: a small, low-level SSA IR.
+//!
+//! Owns: the [`Module`] data model (functions, static data, extern declarations), the
+//! [`builder::FunctionBuilder`] that constructs function bodies, the [`verify`] checker, and the
+//! textual printer ([`print::print_module`]) behind `sx ir`.
+//!
+//! The IR is already *lowered*: every value is a scalar ([`Type`]: integers of 8–64 bits and
+//! floats); aggregates live in memory (stack slots, static data, heap) and are reached through
+//! addresses with explicit byte offsets computed for the target by the layout layer. So the
+//! comptime VM and Cranelift consume exactly the same memory picture, which is what makes a
+//! comptime-built struct byte-identical to the runtime one.
+//!
+//! Must never: depend on the front end or on a back end, or carry host-layout assumptions (the
+//! pointer width is the module's [`Module::pointer_bytes`]).
+
+pub mod builder;
+pub mod entity;
+pub mod print;
+pub mod verify;
+
+use entity::EntityVec;
+pub use sx_diag::Span;
+
+entity!(
+    /// A function of a [`Module`].
+    FuncId, "fn"
+);
+entity!(
+    /// A static data object (constant or global variable) of a [`Module`].
+    DataId, "data"
+);
+entity!(
+    /// An external (C ABI) function declaration.
+    ExternId, "extern"
+);
+entity!(
+    /// A basic block of a [`Function`].
+    Block, "block"
+);
+entity!(
+    /// An SSA value of a [`Function`].
+    Value, "v"
+);
+entity!(
+    /// An instruction of a [`Function`].
+    Inst, "i"
+);
+entity!(
+    /// A stack slot (a fixed-size, aligned frame allocation) of a [`Function`].
+    Slot, "ss"
+);
+
+/// A scalar value type.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Type {
+    I8,
+    I16,
+    I32,
+    I64,
+    F32,
+    F64,
+}
+
+impl Type {
+    /// Size in bytes.
+    pub fn bytes(self) -> u32 {
+        match self {
+            Type::I8 => 1,
+            Type::I16 => 2,
+            Type::I32 | Type::F32 => 4,
+            Type::I64 | Type::F64 => 8,
+        }
+    }
+    /// True for `F32`/`F64`.
+    pub fn is_float(self) -> bool {
+        matches!(self, Type::F32 | Type::F64)
+    }
+    /// The integer type of `bytes` bytes (1, 2, 4, 8).
+    pub fn int_of_bytes(bytes: u32) -> Option<Type> {
+        Some(match bytes {
+            1 => Type::I8,
+            2 => Type::I16,
+            4 => Type::I32,
+            8 => Type::I64,
+            _ => return None,
+        })
+    }
+    /// Lower-case name used by the printer.
+    pub fn name(self) -> &'static str {
+        match self {
+            Type::I8 => "i8",
+            Type::I16 => "i16",
+            Type::I32 => "i32",
+            Type::I64 => "i64",
+            Type::F32 => "f32",
+            Type::F64 => "f64",
+        }
+    }
+}
+
+/// Parameter and return types of a function.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Signature {
+    pub params: Vec<Type>,
+    pub returns: Vec<Type>,
+}
+
+/// Two-operand arithmetic and bitwise operators. Integer operands must have equal types;
+/// shift amounts are taken modulo the bit width.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Iadd,
+    Isub,
+    Imul,
+    /// Signed division truncating toward zero. Traps on a zero divisor.
+    Sdiv,
+    Udiv,
+    /// Signed remainder (sign of the dividend). Traps on a zero divisor.
+    Srem,
+    Urem,
+    And,
+    Or,
+    Xor,
+    Shl,
+    /// Arithmetic shift right.
+    Sshr,
+    /// Logical shift right.
+    Ushr,
+    Fadd,
+    Fsub,
+    Fmul,
+    Fdiv,
+}
+
+/// One-operand operators.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum UnOp {
+    Ineg,
+    /// Bitwise not.
+    Bnot,
+    Fneg,
+}
+
+/// Integer comparisons; the result is an `I8` holding 0 or 1.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum IntCC {
+    Eq,
+    Ne,
+    Slt,
+    Sle,
+    Sgt,
+    Sge,
+    Ult,
+    Ule,
+    Ugt,
+    Uge,
+}
+
+/// Float comparisons; `Eq`, `Lt`, `Le`, `Gt`, `Ge` are ordered (false with NaN), `Ne` is
+/// unordered (true with NaN). The result is an `I8` holding 0 or 1.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FloatCC {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// Conversions between scalar types. The target type is the instruction's result type.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ConvOp {
+    /// Sign-extend to a wider integer.
+    Sext,
+    /// Zero-extend to a wider integer.
+    Uext,
+    /// Truncate to a narrower integer.
+    Trunc,
+    /// f32 → f64.
+    FPromote,
+    /// f64 → f32.
+    FDemote,
+    /// Float → signed integer, truncating toward zero, saturating.
+    FToS,
+    /// Float → unsigned integer, truncating toward zero, saturating.
+    FToU,
+    /// Signed integer → float.
+    SToF,
+    /// Unsigned integer → float.
+    UToF,
+    /// Reinterpret the bits as a same-sized type.
+    Bitcast,
+}
+
+/// Why a `Trap` instruction stops the program.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TrapCode {
+    /// Reached code that the front end proved unreachable (e.g. after a `noreturn` call).
+    Unreachable,
+    /// An explicit runtime check failed (bounds, null unwrap, …).
+    User(u16),
+}
+
+/// An instruction. Non-terminators produce zero or more results (see [`InstData::results`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum InstKind {
+    /// Integer constant; `imm` is sign- or zero-extended bits, truncated to `ty`.
+    Iconst { ty: Type, imm: i64 },
+    /// Float constant; `F32` constants hold the f32 value rounded from `value`.
+    Fconst { ty: Type, value: f64 },
+    Binary { op: BinOp, a: Value, b: Value },
+    Unary { op: UnOp, a: Value },
+    Icmp { cc: IntCC, a: Value, b: Value },
+    Fcmp { cc: FloatCC, a: Value, b: Value },
+    Convert { op: ConvOp, a: Value, to: Type },
+    /// `cond != 0 ? a : b`.
+    Select { cond: Value, a: Value, b: Value },
+    /// Load a `ty` from `addr + offset`.
+    Load { ty: Type, addr: Value, offset: i32 },
+    /// Store `value` at `addr + offset`.
+    Store { addr: Value, offset: i32, value: Value },
+    /// Address of a stack slot.
+    StackAddr { slot: Slot },
+    /// Address of a static data object.
+    DataAddr { data: DataId },
+    /// Address of a function (for indirect calls).
+    FuncAddr { func: FuncId },
+    /// Direct call of a module function.
+    Call { func: FuncId, args: Vec<Value> },
+    /// Call of a C ABI external function.
+    CallExtern { ext: ExternId, args: Vec<Value> },
+    /// Call through a function address.
+    CallIndirect { sig: Signature, callee: Value, args: Vec<Value> },
+    /// Copy `len` bytes from `src` to `dst` (regions may overlap).
+    MemCopy { dst: Value, src: Value, len: Value },
+    /// Set `len` bytes at `dst` to the low byte of `byte`.
+    MemFill { dst: Value, byte: Value, len: Value },
+    /// Terminator: jump to `dest` passing `args` to its parameters.
+    Jump { dest: Block, args: Vec<Value> },
+    /// Terminator: `cond != 0` goes to `then_dest`, else to `else_dest`.
+    Branch { cond: Value, then_dest: Block, then_args: Vec<Value>, else_dest: Block, else_args: Vec<Value> },
+    /// Terminator: return `values` (matching the signature's returns).
+    Return { values: Vec<Value> },
+    /// Terminator: stop with a trap.
+    Trap { code: TrapCode },
+}
+
+impl InstKind {
+    /// True for instructions that end a block.
+    pub fn is_terminator(&self) -> bool {
+        matches!(self, InstKind::Jump { .. } | InstKind::Branch { .. } | InstKind::Return { .. } | InstKind::Trap { .. })
+    }
+    /// The value operands, in order.
+    pub fn operands(&self) -> Vec<Value> {
+        use InstKind::*;
+        match self {
+            Iconst { .. } | Fconst { .. } | StackAddr { .. } | DataAddr { .. } | FuncAddr { .. } | Trap { .. } => vec![],
+            Binary { a, b, .. } | Icmp { a, b, .. } | Fcmp { a, b, .. } => vec![*a, *b],
+            Unary { a, .. } | Convert { a, .. } => vec![*a],
+            Select { cond, a, b } => vec![*cond, *a, *b],
+            Load { addr, .. } => vec![*addr],
+            Store { addr, value, .. } => vec![*addr, *value],
+            Call { args, .. } | CallExtern { args, .. } => args.clone(),
+            CallIndirect { callee, args, .. } => {
+                let mut v = vec![*callee];
+                v.extend(args);
+                v
+            }
+            MemCopy { dst, src, len } => vec![*dst, *src, *len],
+            MemFill { dst, byte, len } => vec![*dst, *byte, *len],
+            Jump { args, .. } => args.clone(),
+            Branch { cond, then_args, else_args, .. } => {
+                let mut v = vec![*cond];
+                v.extend(then_args);
+                v.extend(else_args);
+                v
+            }
+            Return { values } => values.clone(),
+        }
+    }
+}
+
+/// An instruction with its results and source span.
+#[derive(Clone, Debug)]
+pub struct InstData {
+    pub kind: InstKind,
+    pub results: Vec<Value>,
+    /// Source span of the construct this instruction implements (for VM diagnostics).
+    pub span: Option<Span>,
+}
+
+/// Where a value comes from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ValueDef {
+    /// The `n`th result of an instruction.
+    Result(Inst, u32),
+    /// The `n`th parameter of a block.
+    Param(Block, u32),
+}
+
+/// Type and definition of a value.
+#[derive(Clone, Debug)]
+pub struct ValueData {
+    pub ty: Type,
+    pub def: ValueDef,
+}
+
+/// A basic block: parameters, then instructions ending in one terminator.
+#[derive(Clone, Debug, Default)]
+pub struct BlockData {
+    pub params: Vec<Value>,
+    pub insts: Vec<Inst>,
+}
+
+/// A stack slot.
+#[derive(Clone, Debug)]
+pub struct SlotData {
+    pub size: u32,
+    pub align: u32,
+}
+
+/// Visibility of a function or data object in the emitted object file.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Linkage {
+    /// Internal to the module.
+    Local,
+    /// Exported under its name (e.g. the C `main` entry point, `export` functions).
+    Export,
+}
+
+/// A function body.
+#[derive(Clone, Debug)]
+pub struct Function {
+    /// Symbol name (unique in the module).
+    pub name: String,
+    pub sig: Signature,
+    pub linkage: Linkage,
+    pub blocks: EntityVec<Block, BlockData>,
+    pub insts: EntityVec<Inst, InstData>,
+    pub values: EntityVec<Value, ValueData>,
+    pub slots: EntityVec<Slot, SlotData>,
+    /// Span of the source declaration.
+    pub span: Option<Span>,
+}
+
+impl Function {
+    /// An empty function (no blocks yet).
+    pub fn new(name: impl Into<String>, sig: Signature) -> Function {
+        Function {
+            name: name.into(),
+            sig,
+            linkage: Linkage::Local,
+            blocks: EntityVec::new(),
+            insts: EntityVec::new(),
+            values: EntityVec::new(),
+            slots: EntityVec::new(),
+            span: None,
+        }
+    }
+    /// The entry block (the first block created), if any.
+    pub fn entry(&self) -> Option<Block> {
+        if self.blocks.is_empty() {
+            None
+        } else {
+            Some(Block(0))
+        }
+    }
+    /// Type of `v`.
+    pub fn value_type(&self, v: Value) -> Type {
+        self.values[v].ty
+    }
+    /// True once the function has a body.
+    pub fn is_defined(&self) -> bool {
+        !self.blocks.is_empty()
+    }
+}
+
+/// Relocation target inside a data object.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RelocTarget {
+    Data(DataId),
+    Func(FuncId),
+}
+
+/// "Write the address of `target` + `addend` as a pointer at `offset`".
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Reloc {
+    pub offset: u32,
+    pub target: RelocTarget,
+    pub addend: i64,
+}
+
+/// A static data object: initial bytes (at the target's layout) plus pointer relocations.
+#[derive(Clone, Debug)]
+pub struct Data {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub align: u32,
+    pub relocs: Vec<Reloc>,
+    /// Writable (a global variable) or read-only (a constant, a string literal).
+    pub writable: bool,
+}
+
+/// A C ABI function resolved by symbol name (libc through the dynamic loader / system linker).
+#[derive(Clone, Debug)]
+pub struct ExternFunc {
+    pub symbol: String,
+    pub sig: Signature,
+}
+
+/// The target a module is compiled for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    X86_64Linux,
+    Aarch64Linux,
+}
+
+impl Target {
+    /// The target of the running host (x86_64 unless built for aarch64).
+    pub fn host() -> Target {
+        if cfg!(target_arch = "aarch64") {
+            Target::Aarch64Linux
+        } else {
+            Target::X86_64Linux
+        }
+    }
+    /// Parses `x86_64-linux` / `aarch64-linux`.
+    pub fn parse(s: &str) -> Option<Target> {
+        match s {
+            "x86_64-linux" | "x86_64" => Some(Target::X86_64Linux),
+            "aarch64-linux" | "aarch64" | "arm64" => Some(Target::Aarch64Linux),
+            _ => None,
+        }
+    }
+    /// Pointer width in bytes.
+    pub fn pointer_bytes(self) -> u32 {
+        8
+    }
+    /// Canonical name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::X86_64Linux => "x86_64-linux",
+            Target::Aarch64Linux => "aarch64-linux",
+        }
+    }
+}
+
+/// A whole compiled program.
+#[derive(Clone, Debug)]
+pub struct Module {
+    pub target: Target,
+    pub funcs: EntityVec<FuncId, Function>,
+    pub datas: EntityVec<DataId, Data>,
+    pub externs: EntityVec<ExternId, ExternFunc>,
+    /// The program entry: a function with signature `() -> i32` returning the exit status.
+    pub entry: Option<FuncId>,
+}
+
+impl Module {
+    /// An empty module for `target`.
+    pub fn new(target: Target) -> Module {
+        Module { target, funcs: EntityVec::new(), datas: EntityVec::new(), externs: EntityVec::new(), entry: None }
+    }
+    /// Pointer width of the target, in bytes.
+    pub fn pointer_bytes(&self) -> u32 {
+        self.target.pointer_bytes()
+    }
+    /// The integer type holding a pointer.
+    pub fn pointer_type(&self) -> Type {
+        Type::int_of_bytes(self.pointer_bytes()).unwrap_or(Type::I64)
+    }
+    /// Declares (or finds) an extern function by symbol.
+    pub fn declare_extern(&mut self, symbol: &str, sig: Signature) -> ExternId {
+        if let Some((id, _)) = self.externs.iter().find(|(_, e)| e.symbol == symbol) {
+            return id;
+        }
+        self.externs.push(ExternFunc { symbol: symbol.to_string(), sig })
+    }
+    /// Adds a data object.
+    pub fn add_data(&mut self, data: Data) -> DataId {
+        self.datas.push(data)
+    }
+    /// Finds a function by symbol name.
+    pub fn func_by_name(&self, name: &str) -> Option<FuncId> {
+        self.funcs.iter().find(|(_, f)| f.name == name).map(|(id, _)| id)
+    }
+}

@@ -1,0 +1,234 @@
+//! The IR verifier: structural and type invariants every back end relies on.
+//!
+//! Checked: every block ends in exactly one terminator and has none before it; every operand is a
+//! value of this function defined before its use in the same block or in another block; branch
+//! arguments match the destination's parameters in count and type; binary operands agree in type;
+//! loads/stores/addresses use the pointer type; calls match their callee signatures; returns match
+//! the function signature; referenced functions, data, externs and slots exist.
+
+use crate::entity::EntityRef;
+use crate::*;
+
+/// Verifies every defined function of `m`. Returns the list of problems (empty = valid).
+pub fn verify_module(m: &Module) -> Vec<String> {
+    let mut errs = Vec::new();
+    for (_, f) in m.funcs.iter() {
+        if f.is_defined() {
+            verify_function(m, f, &mut errs);
+        }
+    }
+    if let Some(e) = m.entry {
+        if m.funcs.get(e).is_none() {
+            errs.push(format!("entry {} does not exist", e));
+        }
+    }
+    for (id, d) in m.datas.iter() {
+        for r in &d.relocs {
+            if r.offset as usize + m.pointer_bytes() as usize > d.bytes.len() {
+                errs.push(format!("{}: relocation at {} past the end", id, r.offset));
+            }
+            let ok = match r.target {
+                RelocTarget::Data(x) => m.datas.get(x).is_some(),
+                RelocTarget::Func(x) => m.funcs.get(x).is_some(),
+            };
+            if !ok {
+                errs.push(format!("{}: relocation to a missing target", id));
+            }
+        }
+    }
+    errs
+}
+
+fn verify_function(m: &Module, f: &Function, errs: &mut Vec<String>) {
+    let ptr = m.pointer_type();
+    let mut defined = vec![false; f.values.len()];
+    let name = &f.name;
+    let mut err = |s: String| errs.push(format!("{}: {}", name, s));
+    // Pass 1: which values have a definition at all.
+    for (_, bd) in f.blocks.iter() {
+        for &p in &bd.params {
+            if let Some(d) = defined.get_mut(p.index()) {
+                *d = true;
+            }
+        }
+        for &i in &bd.insts {
+            for &r in &f.insts[i].results {
+                if let Some(d) = defined.get_mut(r.index()) {
+                    *d = true;
+                }
+            }
+        }
+    }
+    if let Some(entry) = f.entry() {
+        let ps: Vec<Type> = f.blocks[entry].params.iter().map(|&v| f.values[v].ty).collect();
+        if ps != f.sig.params {
+            err(format!("entry block params {:?} differ from signature {:?}", ps, f.sig.params));
+        }
+    }
+    for (b, bd) in f.blocks.iter() {
+        if bd.insts.is_empty() {
+            err(format!("{} is empty", b));
+            continue;
+        }
+        for (n, &i) in bd.insts.iter().enumerate() {
+            let last = n + 1 == bd.insts.len();
+            let k = &f.insts[i].kind;
+            if k.is_terminator() != last {
+                err(format!("{} in {}: terminator misplaced", i, b));
+            }
+            for v in k.operands() {
+                if v.index() >= f.values.len() || !defined[v.index()] {
+                    err(format!("{} uses undefined {}", i, v));
+                    return;
+                }
+            }
+            let ty = |v: Value| f.values[v].ty;
+            let check_args = |dest: Block, args: &[Value], err: &mut dyn FnMut(String)| {
+                match f.blocks.get(dest) {
+                    None => err(format!("{} jumps to missing {}", i, dest)),
+                    Some(d) => {
+                        let want: Vec<Type> = d.params.iter().map(|&p| ty(p)).collect();
+                        let got: Vec<Type> = args.iter().map(|&a| ty(a)).collect();
+                        if want != got {
+                            err(format!("{}: args {:?} do not match {} params {:?}", i, got, dest, want));
+                        }
+                    }
+                }
+            };
+            match k {
+                InstKind::Binary { op, a, b } => {
+                    let shift = matches!(op, BinOp::Shl | BinOp::Sshr | BinOp::Ushr);
+                    if !shift && ty(*a) != ty(*b) {
+                        err(format!("{}: operand types differ", i));
+                    }
+                    let float_op = matches!(op, BinOp::Fadd | BinOp::Fsub | BinOp::Fmul | BinOp::Fdiv);
+                    if float_op != ty(*a).is_float() {
+                        err(format!("{}: {:?} on {:?}", i, op, ty(*a)));
+                    }
+                }
+                InstKind::Icmp { a, b, .. } => {
+                    if ty(*a) != ty(*b) || ty(*a).is_float() {
+                        err(format!("{}: icmp operand types", i));
+                    }
+                }
+                InstKind::Fcmp { a, b, .. } => {
+                    if ty(*a) != ty(*b) || !ty(*a).is_float() {
+                        err(format!("{}: fcmp operand types", i));
+                    }
+                }
+                InstKind::Select { a, b, .. } => {
+                    if ty(*a) != ty(*b) {
+                        err(format!("{}: select operand types differ", i));
+                    }
+                }
+                InstKind::Load { addr, .. } | InstKind::Store { addr, .. } => {
+                    if ty(*addr) != ptr {
+                        err(format!("{}: address is not a pointer", i));
+                    }
+                }
+                InstKind::StackAddr { slot } => {
+                    if f.slots.get(*slot).is_none() {
+                        err(format!("{}: missing {}", i, slot));
+                    }
+                }
+                InstKind::DataAddr { data } => {
+                    if m.datas.get(*data).is_none() {
+                        err(format!("{}: missing {}", i, data));
+                    }
+                }
+                InstKind::Call { func, args } => match m.funcs.get(*func) {
+                    None => err(format!("{}: missing {}", i, func)),
+                    Some(callee) => {
+                        let got: Vec<Type> = args.iter().map(|&a| ty(a)).collect();
+                        if got != callee.sig.params {
+                            err(format!("{}: call {} args {:?} vs {:?}", i, callee.name, got, callee.sig.params));
+                        }
+                    }
+                },
+                InstKind::CallExtern { ext, args } => match m.externs.get(*ext) {
+                    None => err(format!("{}: missing {}", i, ext)),
+                    Some(e) => {
+                        let got: Vec<Type> = args.iter().map(|&a| ty(a)).collect();
+                        if got != e.sig.params {
+                            err(format!("{}: extern {} args {:?} vs {:?}", i, e.symbol, got, e.sig.params));
+                        }
+                    }
+                },
+                InstKind::CallIndirect { sig, args, callee } => {
+                    let got: Vec<Type> = args.iter().map(|&a| ty(a)).collect();
+                    if got != sig.params || ty(*callee) != ptr {
+                        err(format!("{}: indirect call args {:?} vs {:?}", i, got, sig.params));
+                    }
+                }
+                InstKind::Jump { dest, args } => check_args(*dest, args, &mut err),
+                InstKind::Branch { then_dest, then_args, else_dest, else_args, .. } => {
+                    check_args(*then_dest, then_args, &mut err);
+                    check_args(*else_dest, else_args, &mut err);
+                }
+                InstKind::Return { values } => {
+                    let got: Vec<Type> = values.iter().map(|&a| ty(a)).collect();
+                    if got != f.sig.returns {
+                        err(format!("{}: return {:?} vs signature {:?}", i, got, f.sig.returns));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builder::FunctionBuilder;
+
+    fn add_fn() -> Module {
+        let mut m = Module::new(Target::X86_64Linux);
+        let mut f = Function::new("add", Signature { params: vec![Type::I64, Type::I64], returns: vec![Type::I64] });
+        {
+            let mut b = FunctionBuilder::new(&mut f);
+            let e = b.create_block();
+            let x = b.append_block_param(e, Type::I64);
+            let y = b.append_block_param(e, Type::I64);
+            b.switch_to_block(e);
+            let s = b.binary(BinOp::Iadd, x, y);
+            b.ret(vec![s]);
+        }
+        m.funcs.push(f);
+        m
+    }
+
+    #[test]
+    fn valid_function_passes_and_prints() {
+        let m = add_fn();
+        assert!(verify_module(&m).is_empty(), "{:?}", verify_module(&m));
+        let text = crate::print::print_module(&m);
+        expect_test::expect![[r#"
+            target x86_64-linux
+
+            function add (i64, i64) -> (i64) {
+            block0(v0: i64, v1: i64):
+                v2 = iadd v0, v1
+                return v2
+            }
+        "#]]
+        .assert_eq(&text);
+    }
+
+    #[test]
+    fn wrong_return_type_is_reported() {
+        let mut m = add_fn();
+        m.funcs[FuncId(0)].sig.returns = vec![Type::I32];
+        let errs = verify_module(&m);
+        assert!(errs.iter().any(|e| e.contains("return")), "{:?}", errs);
+    }
+
+    #[test]
+    fn float_op_on_int_is_reported() {
+        let mut m = add_fn();
+        if let InstKind::Binary { op, .. } = &mut m.funcs[FuncId(0)].insts[Inst(0)].kind {
+            *op = BinOp::Fadd;
+        }
+        assert!(!verify_module(&m).is_empty());
+    }
+}
