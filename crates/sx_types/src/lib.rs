@@ -1,1 +1,353 @@
-//! sx_types
+//! sx types and their target layout.
+//!
+//! Owns: the [`TypeTable`] interner (structural types are hash-consed, structs are nominal), type
+//! names as `print` and diagnostics spell them, and [`TypeTable::size_of`] / `align_of` / field
+//! offsets computed for a [`sx_ir::Target`] (C-compatible layout). The back ends never compute a
+//! layout: they see only byte offsets produced here.
+//!
+//! Must never: consult the host's layout (`std::mem::size_of`) for an sx type.
+
+use std::collections::HashMap;
+use sx_diag::Span;
+use sx_ir::Target;
+
+/// Handle of an interned type.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TypeId(pub u32);
+
+/// Index of a struct definition in [`TypeTable::structs`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StructId(pub u32);
+
+/// The shape of a type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TypeKind {
+    Void,
+    Bool,
+    /// `iN` / `uN`, 1..=64 bits; `usize`/`isize` are 64-bit with `named` set.
+    Int { bits: u8, signed: bool, named: Option<&'static str> },
+    Float { bits: u8 },
+    /// `{ptr: [*]u8, len: i64}`.
+    String,
+    /// A C `char*`.
+    Cstring,
+    /// `*T`.
+    Pointer(TypeId),
+    /// `[*]T`.
+    ManyPointer(TypeId),
+    /// `[]T` = `{ptr, len}`.
+    Slice(TypeId),
+    /// `[N]T`.
+    Array(u64, TypeId),
+    /// A nominal (or anonymous) struct.
+    Struct(StructId),
+    /// A function value (a code address): parameter and return types.
+    Func { params: Vec<TypeId>, ret: TypeId },
+    /// The type of types (`Type`), only at compile time in M1.
+    TypeType,
+    /// `noreturn`.
+    NoReturn,
+}
+
+/// A struct field.
+#[derive(Clone, Debug)]
+pub struct Field {
+    pub name: String,
+    pub ty: TypeId,
+    pub offset: u64,
+}
+
+/// A struct definition; fields are filled in after creation (structs may refer to themselves).
+#[derive(Clone, Debug)]
+pub struct StructDef {
+    pub name: String,
+    pub fields: Vec<Field>,
+    pub size: u64,
+    pub align: u64,
+    /// True once the fields and layout are final.
+    pub complete: bool,
+    /// True for anonymous (structural) structs.
+    pub anonymous: bool,
+    pub span: Option<Span>,
+}
+
+/// The type interner plus the layout for one target.
+pub struct TypeTable {
+    kinds: Vec<TypeKind>,
+    map: HashMap<TypeKind, TypeId>,
+    pub structs: Vec<StructDef>,
+    pub target: Target,
+}
+
+/// Builtin type handles, interned first so they have fixed ids.
+pub mod builtin {
+    use super::TypeId;
+    pub const VOID: TypeId = TypeId(0);
+    pub const BOOL: TypeId = TypeId(1);
+    pub const I8: TypeId = TypeId(2);
+    pub const I16: TypeId = TypeId(3);
+    pub const I32: TypeId = TypeId(4);
+    pub const I64: TypeId = TypeId(5);
+    pub const U8: TypeId = TypeId(6);
+    pub const U16: TypeId = TypeId(7);
+    pub const U32: TypeId = TypeId(8);
+    pub const U64: TypeId = TypeId(9);
+    pub const F32: TypeId = TypeId(10);
+    pub const F64: TypeId = TypeId(11);
+    pub const STRING: TypeId = TypeId(12);
+    pub const CSTRING: TypeId = TypeId(13);
+    pub const USIZE: TypeId = TypeId(14);
+    pub const ISIZE: TypeId = TypeId(15);
+    pub const TYPE: TypeId = TypeId(16);
+    pub const NORETURN: TypeId = TypeId(17);
+}
+
+impl TypeTable {
+    /// A table with the builtin types interned.
+    pub fn new(target: Target) -> TypeTable {
+        let mut t = TypeTable { kinds: vec![], map: HashMap::new(), structs: vec![], target };
+        use TypeKind::*;
+        let int = |bits, signed| Int { bits, signed, named: None };
+        for k in [
+            Void,
+            Bool,
+            int(8, true),
+            int(16, true),
+            int(32, true),
+            int(64, true),
+            int(8, false),
+            int(16, false),
+            int(32, false),
+            int(64, false),
+            Float { bits: 32 },
+            Float { bits: 64 },
+            String,
+            Cstring,
+            Int { bits: 64, signed: false, named: Some("usize") },
+            Int { bits: 64, signed: true, named: Some("isize") },
+            TypeType,
+            NoReturn,
+        ] {
+            t.intern(k);
+        }
+        t
+    }
+
+    /// Interns a structural type.
+    pub fn intern(&mut self, k: TypeKind) -> TypeId {
+        if let Some(&id) = self.map.get(&k) {
+            return id;
+        }
+        let id = TypeId(self.kinds.len() as u32);
+        self.kinds.push(k.clone());
+        self.map.insert(k, id);
+        id
+    }
+    /// The shape of `t`.
+    pub fn kind(&self, t: TypeId) -> &TypeKind {
+        &self.kinds[t.0 as usize]
+    }
+    pub fn int(&mut self, bits: u8, signed: bool) -> TypeId {
+        self.intern(TypeKind::Int { bits, signed, named: None })
+    }
+    pub fn pointer(&mut self, t: TypeId) -> TypeId {
+        self.intern(TypeKind::Pointer(t))
+    }
+    pub fn many_pointer(&mut self, t: TypeId) -> TypeId {
+        self.intern(TypeKind::ManyPointer(t))
+    }
+    pub fn slice(&mut self, t: TypeId) -> TypeId {
+        self.intern(TypeKind::Slice(t))
+    }
+    pub fn array(&mut self, n: u64, t: TypeId) -> TypeId {
+        self.intern(TypeKind::Array(n, t))
+    }
+    /// Creates a new (incomplete) nominal struct type.
+    pub fn new_struct(&mut self, name: &str, anonymous: bool, span: Option<Span>) -> TypeId {
+        let sid = StructId(self.structs.len() as u32);
+        self.structs.push(StructDef { name: name.to_string(), fields: vec![], size: 0, align: 1, complete: false, anonymous, span });
+        self.intern(TypeKind::Struct(sid))
+    }
+    /// The struct behind `t`, if it is one.
+    pub fn struct_of(&self, t: TypeId) -> Option<&StructDef> {
+        match self.kind(t) {
+            TypeKind::Struct(s) => self.structs.get(s.0 as usize),
+            _ => None,
+        }
+    }
+    /// Sets the fields of struct type `t` and computes its C layout.
+    pub fn complete_struct(&mut self, t: TypeId, fields: Vec<(String, TypeId)>) {
+        let TypeKind::Struct(sid) = *self.kind(t) else { return };
+        let mut off = 0u64;
+        let mut align = 1u64;
+        let mut out = Vec::new();
+        for (name, ty) in fields {
+            let a = self.align_of(ty).max(1);
+            off = off.div_ceil(a) * a;
+            out.push(Field { name, ty, offset: off });
+            off += self.size_of(ty);
+            align = align.max(a);
+        }
+        let size = off.div_ceil(align) * align;
+        let s = &mut self.structs[sid.0 as usize];
+        s.fields = out;
+        s.size = size;
+        s.align = align;
+        s.complete = true;
+    }
+    /// Finds an anonymous struct with exactly these fields, or creates one.
+    pub fn anonymous_struct(&mut self, fields: Vec<(String, TypeId)>) -> TypeId {
+        for (i, s) in self.structs.iter().enumerate() {
+            if s.anonymous
+                && s.complete
+                && s.fields.len() == fields.len()
+                && s.fields.iter().zip(&fields).all(|(f, (n, t))| &f.name == n && f.ty == *t)
+            {
+                return self.intern(TypeKind::Struct(StructId(i as u32)));
+            }
+        }
+        let t = self.new_struct("", true, None);
+        self.complete_struct(t, fields);
+        t
+    }
+
+    /// Size in bytes at the target layout.
+    pub fn size_of(&self, t: TypeId) -> u64 {
+        let p = self.target.pointer_bytes() as u64;
+        match self.kind(t) {
+            TypeKind::Void | TypeKind::NoReturn => 0,
+            TypeKind::Bool => 1,
+            TypeKind::Int { bits, .. } => int_storage_bytes(*bits) as u64,
+            TypeKind::Float { bits } => *bits as u64 / 8,
+            TypeKind::String | TypeKind::Slice(_) => 2 * p,
+            TypeKind::Cstring | TypeKind::Pointer(_) | TypeKind::ManyPointer(_) | TypeKind::Func { .. } => p,
+            TypeKind::Array(n, e) => n.saturating_mul(self.size_of(*e)),
+            TypeKind::Struct(s) => self.structs[s.0 as usize].size,
+            TypeKind::TypeType => 8,
+        }
+    }
+    /// Alignment in bytes at the target layout.
+    pub fn align_of(&self, t: TypeId) -> u64 {
+        let p = self.target.pointer_bytes() as u64;
+        match self.kind(t) {
+            TypeKind::Void | TypeKind::NoReturn | TypeKind::Bool => 1,
+            TypeKind::Int { bits, .. } => int_storage_bytes(*bits) as u64,
+            TypeKind::Float { bits } => *bits as u64 / 8,
+            TypeKind::String | TypeKind::Slice(_) | TypeKind::Cstring | TypeKind::Pointer(_) | TypeKind::ManyPointer(_) | TypeKind::Func { .. } => p,
+            TypeKind::Array(_, e) => self.align_of(*e),
+            TypeKind::Struct(s) => self.structs[s.0 as usize].align,
+            TypeKind::TypeType => 8,
+        }
+    }
+
+    /// The IR scalar type that holds a value of `t`, or `None` for aggregates and void.
+    pub fn scalar(&self, t: TypeId) -> Option<sx_ir::Type> {
+        use sx_ir::Type as T;
+        match self.kind(t) {
+            TypeKind::Bool => Some(T::I8),
+            TypeKind::Int { bits, .. } => T::int_of_bytes(int_storage_bytes(*bits)),
+            TypeKind::Float { bits: 32 } => Some(T::F32),
+            TypeKind::Float { .. } => Some(T::F64),
+            TypeKind::Cstring | TypeKind::Pointer(_) | TypeKind::ManyPointer(_) | TypeKind::Func { .. } => {
+                T::int_of_bytes(self.target.pointer_bytes())
+            }
+            TypeKind::TypeType => Some(T::I64),
+            _ => None,
+        }
+    }
+
+    pub fn is_int(&self, t: TypeId) -> bool {
+        matches!(self.kind(t), TypeKind::Int { .. })
+    }
+    pub fn is_signed(&self, t: TypeId) -> bool {
+        matches!(self.kind(t), TypeKind::Int { signed: true, .. })
+    }
+    pub fn is_float(&self, t: TypeId) -> bool {
+        matches!(self.kind(t), TypeKind::Float { .. })
+    }
+    pub fn is_numeric(&self, t: TypeId) -> bool {
+        self.is_int(t) || self.is_float(t)
+    }
+    pub fn is_pointer_like(&self, t: TypeId) -> bool {
+        matches!(self.kind(t), TypeKind::Pointer(_) | TypeKind::ManyPointer(_) | TypeKind::Cstring | TypeKind::Func { .. })
+    }
+    /// Bit width of an integer type.
+    pub fn int_bits(&self, t: TypeId) -> u8 {
+        match self.kind(t) {
+            TypeKind::Int { bits, .. } => *bits,
+            TypeKind::Bool => 8,
+            _ => 64,
+        }
+    }
+
+    /// The type's name as sx spells it (`i64`, `*Point`, `[]u8`, `[4]i32`, `(i64) -> i64`).
+    pub fn name(&self, t: TypeId) -> String {
+        match self.kind(t) {
+            TypeKind::Void => "void".into(),
+            TypeKind::Bool => "bool".into(),
+            TypeKind::Int { named: Some(n), .. } => (*n).into(),
+            TypeKind::Int { bits, signed, .. } => format!("{}{}", if *signed { 'i' } else { 'u' }, bits),
+            TypeKind::Float { bits } => format!("f{}", bits),
+            TypeKind::String => "string".into(),
+            TypeKind::Cstring => "cstring".into(),
+            TypeKind::Pointer(e) => format!("*{}", self.name(*e)),
+            TypeKind::ManyPointer(e) => format!("[*]{}", self.name(*e)),
+            TypeKind::Slice(e) => format!("[]{}", self.name(*e)),
+            TypeKind::Array(n, e) => format!("[{}]{}", n, self.name(*e)),
+            TypeKind::Struct(s) => {
+                let d = &self.structs[s.0 as usize];
+                if d.anonymous {
+                    let fs: Vec<String> = d.fields.iter().map(|f| format!("{}: {}", f.name, self.name(f.ty))).collect();
+                    format!("struct {{{}}}", fs.join("; "))
+                } else {
+                    d.name.clone()
+                }
+            }
+            TypeKind::Func { params, ret } => {
+                let ps: Vec<String> = params.iter().map(|p| self.name(*p)).collect();
+                if *ret == builtin::VOID {
+                    format!("({})", ps.join(", "))
+                } else {
+                    format!("({}) -> {}", ps.join(", "), self.name(*ret))
+                }
+            }
+            TypeKind::TypeType => "Type".into(),
+            TypeKind::NoReturn => "noreturn".into(),
+        }
+    }
+}
+
+/// Storage bytes for an integer of `bits` bits (1, 2, 4 or 8).
+pub fn int_storage_bytes(bits: u8) -> u32 {
+    match bits {
+        0..=8 => 1,
+        9..=16 => 2,
+        17..=32 => 4,
+        _ => 8,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_layout() {
+        let mut t = TypeTable::new(Target::X86_64Linux);
+        let s = t.new_struct("S", false, None);
+        t.complete_struct(s, vec![("a".into(), builtin::I64), ("b".into(), builtin::F32)]);
+        assert_eq!((t.size_of(s), t.align_of(s)), (16, 8));
+        let s2 = t.new_struct("T", false, None);
+        t.complete_struct(s2, vec![("a".into(), builtin::U8), ("b".into(), builtin::I32), ("c".into(), builtin::U8)]);
+        assert_eq!((t.size_of(s2), t.align_of(s2)), (12, 4));
+        assert_eq!(t.struct_of(s2).unwrap().fields[1].offset, 4);
+        assert_eq!(t.size_of(builtin::STRING), 16);
+        let u2 = t.int(2, false);
+        assert_eq!(t.size_of(u2), 1);
+        assert_eq!(t.name(u2), "u2");
+        let arr = t.array(4, builtin::I32);
+        assert_eq!(t.size_of(arr), 16);
+        let p = t.pointer(s);
+        assert_eq!(t.name(p), "*S");
+    }
+}
