@@ -1,1 +1,278 @@
-//! sx_vm
+//! The sx comptime VM (v1): an interpreter for [`sx_ir`] modules.
+//!
+//! Owns: executing IR functions at compile time (`X :: #run f()` constants) and running whole
+//! programs (`sx run --vm`) as a differential oracle against the Cranelift back ends. Design
+//! (wasmi-style): [`translate`] turns an IR function into compact register bytecode on its first
+//! call (cached by `FuncId`); [`exec`] runs it with an explicit frame stack; [`memory`] is the
+//! comptime memory — allocation-based pointers (`(alloc_id << 32) | offset`, the rustc
+//! const-eval / Miri model) over byte buffers laid out exactly like the target (little endian,
+//! 8-byte pointers), with every access checked (null, freed, out of bounds, read-only data).
+//! C functions the program calls (`write`, `malloc`, `memcpy`, …) are implemented natively in
+//! [`natives`]; anything else is reported as "not supported yet at comptime".
+//!
+//! Semantics match native execution: wrapping two's complement integer arithmetic, truncating
+//! division, IEEE floats (f32 arithmetic done in f32), saturating float→int conversions.
+//! Integer division by zero and `MIN / -1` — which trap natively — are [`VmError`]s.
+//!
+//! Must never: crash or hang the compiler (malformed modules give errors, never panics; deep sx
+//! recursion uses the VM's own frame stack, never host recursion; step, call-depth and memory
+//! budgets stop runaway code — see [`VmLimits`]); use host pointers for comptime memory (a
+//! comptime pointer is never dereferenced by the host); JIT or otherwise run native code.
+//!
+//! A [`Vm`] is bound to one (growing) [`Module`]: successive calls may pass the module with new
+//! functions and data appended, but existing ones must never change (caches are keyed by
+//! `FuncId`/`DataId`).
+
+pub mod exec;
+pub mod memory;
+pub mod natives;
+pub mod translate;
+
+use std::fmt;
+use std::io::Write;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+pub use memory::{ComptimeMemory, PointerTarget};
+use sx_diag::Span;
+use sx_ir::{DataId, FuncId, Module};
+
+/// Resource budgets of a [`Vm`]. Exceeding any of them is a [`VmError`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmLimits {
+    /// Steps per top-level [`Vm::call`]; one step is counted per taken jump/branch and per call.
+    pub max_steps: u64,
+    /// Maximum number of active frames (call depth).
+    pub max_call_depth: usize,
+    /// Maximum total live bytes of comptime memory (static data, stack slots, heap).
+    pub max_memory: u64,
+    /// Maximum size of the VM's register stack, in bytes.
+    pub max_stack_bytes: u64,
+}
+
+impl Default for VmLimits {
+    fn default() -> Self {
+        VmLimits {
+            max_steps: 2_000_000_000,
+            max_call_depth: 100_000,
+            max_memory: 1 << 30,
+            max_stack_bytes: 512 << 20,
+        }
+    }
+}
+
+/// One active call of a [`VmError`]'s stack trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// Symbol name of the function.
+    pub func: String,
+    /// Span of the call instruction (in the caller) that created this frame; `None` for the
+    /// outermost frame.
+    pub call_site: Option<Span>,
+}
+
+/// An error of comptime evaluation (a fault of the evaluated program, an unsupported feature,
+/// an exceeded budget or a malformed module).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmError {
+    pub message: String,
+    /// Span of the faulting instruction, when known.
+    pub span: Option<Span>,
+    /// Active calls, innermost first.
+    pub stack: Vec<Frame>,
+}
+
+impl VmError {
+    /// An error without location.
+    pub fn new(message: impl Into<String>) -> VmError {
+        VmError { message: message.into(), span: None, stack: Vec::new() }
+    }
+}
+
+impl fmt::Display for VmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)?;
+        for fr in &self.stack {
+            write!(f, "\n    in `{}`", fr.func)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for VmError {}
+
+/// How a call ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The function returned these values (raw bits, canonical: integers zero-extended from
+    /// their width, f32 as `to_bits() as u64`, f64 as `to_bits()`).
+    Returned(Vec<u64>),
+    /// The program called `exit`/`_exit` with this status.
+    Exited(i32),
+}
+
+/// The outside world as seen by evaluated code.
+pub trait VmHost {
+    /// `write(fd, bytes)`: returns the number of bytes written or a negative value on error.
+    fn write(&mut self, fd: i32, bytes: &[u8]) -> i64;
+}
+
+/// The default host: fd 1 is the process's stdout, fd 2 its stderr (flushed after each write so
+/// ordering with native output is kept); other descriptors fail with -1.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct StdHost;
+
+impl VmHost for StdHost {
+    fn write(&mut self, fd: i32, bytes: &[u8]) -> i64 {
+        let ok = match fd {
+            1 => {
+                let mut o = std::io::stdout().lock();
+                o.write_all(bytes).and_then(|_| o.flush()).is_ok()
+            }
+            2 => {
+                let mut o = std::io::stderr().lock();
+                o.write_all(bytes).and_then(|_| o.flush()).is_ok()
+            }
+            _ => false,
+        };
+        if ok {
+            bytes.len() as i64
+        } else {
+            -1
+        }
+    }
+}
+
+/// A host capturing everything written to fds 1 and 2 (in order) into a shared buffer.
+#[derive(Default, Debug, Clone)]
+pub struct CaptureHost {
+    /// `(fd, bytes)` of every successful write.
+    pub writes: Arc<Mutex<Vec<(i32, Vec<u8>)>>>,
+}
+
+impl CaptureHost {
+    pub fn new() -> CaptureHost {
+        CaptureHost::default()
+    }
+    /// Everything written to `fd`, concatenated.
+    pub fn output(&self, fd: i32) -> Vec<u8> {
+        let w = self.writes.lock().unwrap_or_else(|e| e.into_inner());
+        w.iter().filter(|(f, _)| *f == fd).flat_map(|(_, b)| b.iter().copied()).collect()
+    }
+}
+
+impl VmHost for CaptureHost {
+    fn write(&mut self, fd: i32, bytes: &[u8]) -> i64 {
+        if fd != 1 && fd != 2 {
+            return -1;
+        }
+        let mut w = self.writes.lock().unwrap_or_else(|e| e.into_inner());
+        w.push((fd, bytes.to_vec()));
+        bytes.len() as i64
+    }
+}
+
+/// The comptime virtual machine: comptime memory, the translated-code cache, limits and host.
+pub struct Vm {
+    pub(crate) mem: ComptimeMemory,
+    pub(crate) code: Vec<Option<Rc<translate::Compiled>>>,
+    pub(crate) limits: VmLimits,
+    pub(crate) host: Box<dyn VmHost>,
+    pub(crate) regs: Vec<u64>,
+    pub(crate) slots: Vec<u32>,
+    pub(crate) steps: u64,
+    pub(crate) evals: u64,
+}
+
+impl Vm {
+    /// A fresh VM with empty memory.
+    pub fn new(limits: VmLimits, host: Box<dyn VmHost>) -> Vm {
+        Vm {
+            mem: ComptimeMemory::new(limits.max_memory),
+            code: Vec::new(),
+            limits,
+            host,
+            regs: Vec::new(),
+            slots: Vec::new(),
+            steps: 0,
+            evals: 0,
+        }
+    }
+
+    /// A VM with default limits writing to the real stdout/stderr.
+    pub fn with_defaults() -> Vm {
+        Vm::new(VmLimits::default(), Box::new(StdHost))
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &VmLimits {
+        &self.limits
+    }
+
+    /// Calls `func` of `m` with scalar `args` (raw bits: integers two's complement, f64 as
+    /// `to_bits()`, f32 as `to_bits() as u64`). The step budget is per call.
+    pub fn call(&mut self, m: &Module, func: FuncId, args: &[u64]) -> Result<Outcome, VmError> {
+        self.evals += 1;
+        exec::run(self, m, func, args)
+    }
+
+    /// Runs `m.entry` (signature `() -> i32`) and returns its exit status (the returned value
+    /// or the code passed to `exit`).
+    pub fn run_program(&mut self, m: &Module) -> Result<i32, VmError> {
+        let entry = m.entry.ok_or_else(|| VmError::new("the module has no entry function"))?;
+        match self.call(m, entry, &[])? {
+            Outcome::Exited(c) => Ok(c),
+            Outcome::Returned(v) => match v.as_slice() {
+                [c] => Ok(*c as u32 as i32),
+                _ => Err(VmError::new("the entry function must return one i32")),
+            },
+        }
+    }
+
+    /// A fresh zeroed heap allocation of `size` bytes for the caller (e.g. an sret buffer).
+    /// Alignment is implicit: allocations start at offset 0 of their own address space.
+    pub fn alloc(&mut self, size: u64, _align: u64) -> Result<u64, VmError> {
+        self.mem.alloc(size, memory::AllocKind::Heap).map_err(VmError::new)
+    }
+
+    /// Reads `len` bytes at `ptr` (bounds-checked).
+    pub fn read_bytes(&self, ptr: u64, len: u64) -> Result<Vec<u8>, VmError> {
+        self.mem.read_bytes(ptr, len).map(|b| b.to_vec()).map_err(|e| VmError::new(e.to_string()))
+    }
+
+    /// Writes `bytes` at `ptr` (bounds- and writability-checked).
+    pub fn write_bytes(&mut self, ptr: u64, bytes: &[u8]) -> Result<(), VmError> {
+        self.mem.write_bytes(ptr, bytes).map_err(|e| VmError::new(e.to_string()))
+    }
+
+    /// What `ptr` points to.
+    pub fn decode_pointer(&self, ptr: u64) -> PointerTarget {
+        self.mem.decode(ptr)
+    }
+
+    /// Size in bytes of a live allocation (as returned in a [`PointerTarget`]).
+    pub fn allocation_len(&self, alloc: u32) -> Option<u64> {
+        self.mem.allocation_len(alloc)
+    }
+
+    /// The address of static data object `data` (created on first use), e.g. to pass a string
+    /// literal to a function.
+    pub fn data_address(&mut self, m: &Module, data: DataId) -> Result<u64, VmError> {
+        self.mem.data_ptr(m, data).map_err(VmError::new)
+    }
+
+    /// The pointer value `FuncAddr` yields for `func`.
+    pub fn func_address(func: FuncId) -> u64 {
+        memory::func_ptr(func.0)
+    }
+
+    /// Number of top-level [`Vm::call`]s made so far.
+    pub fn eval_count(&self) -> u64 {
+        self.evals
+    }
+
+    /// Total live bytes of comptime memory.
+    pub fn live_bytes(&self) -> u64 {
+        self.mem.live_bytes()
+    }
+}
