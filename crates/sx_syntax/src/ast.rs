@@ -62,6 +62,8 @@ pub enum ItemKind {
     InlineIf { cond: Expr, then: Vec<Item>, else_: Vec<Item> },
     /// `inline if subject == { case p: items ... else: items }` at module level.
     InlineMatch { subject: Expr, arms: Vec<ItemArm>, else_: Option<Vec<Item>> },
+    /// `name : T extern [lib] ["sym"];` — a variable defined in C.
+    ExternVar { name: Ident, ty: Expr, lib: Option<Ident>, sym: Option<String> },
     /// Any other top-level directive statement, e.g. `#framework "X";`, `#error("..");`
     /// (the expression is usually an [`ExprKind::Directive`]).
     Directive(Expr),
@@ -449,6 +451,12 @@ pub enum ExprKind {
     /// Any other `#name`, `#name(args)`, `#name(args) modifiers { body }` form
     /// (`#error("..")`, `#objc_class("X") export { .. }`, `#jni_env(env) { .. }`).
     Directive { name: Ident, args: Option<Vec<Arg>>, inner: Option<Box<Expr>>, modifiers: Vec<Ident>, body: Option<Block> },
+    /// `e?.(T)` (optional-chained cast: null stays null).
+    OptCast { expr: Box<Expr>, ty: Box<Expr> },
+    /// `T.{ .. } { stmts }` — a struct literal followed by an init block (`self` is the value).
+    InitBlock { expr: Box<Expr>, body: Block },
+    /// `asm [volatile] { .. }` inline assembly (body usually holds a `#string` literal).
+    Asm { volatile: bool, body: Block },
     /// A parse error placeholder (a diagnostic was reported).
     Error,
 }

@@ -1,0 +1,93 @@
+//! Parses the reference example corpus and stdlib (when present at /tmp/sx-ref) and
+//! reports parse failures. Passes with a note when the corpus is absent.
+
+use std::path::{Path, PathBuf};
+use sx_diag::FileId;
+
+const REF: &str = "/tmp/sx-ref";
+const LIST: &str = "/work/shared/sx-core/core-examples.txt";
+
+fn collect_sx(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect_sx(&p, out);
+        } else if p.extension().map(|e| e == "sx").unwrap_or(false) {
+            out.push(p);
+        }
+    }
+}
+
+/// Does the reference compiler reject this example (an expected stderr with `error:`
+/// and exit code != 0)?
+fn expected_to_fail(path: &Path) -> bool {
+    let (Some(dir), Some(stem)) = (path.parent(), path.file_stem()) else { return false };
+    let stem = stem.to_string_lossy();
+    let stderr = dir.join("expected").join(format!("{}.stderr", stem));
+    std::fs::read_to_string(stderr).map(|s| s.contains("error")).unwrap_or(false)
+}
+
+fn run_set(name: &str, files: &[PathBuf], allow_expected_failures: bool) -> (usize, usize, Vec<String>) {
+    let mut fails = 0;
+    let mut excused = 0;
+    let mut msgs = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let Ok(src) = std::fs::read_to_string(f) else { continue };
+        let (_ast, diags) = sx_syntax::parse_file(FileId(i as u32), &src);
+        if let Some(d) = diags.first() {
+            if allow_expected_failures && expected_to_fail(f) {
+                excused += 1;
+                continue;
+            }
+            fails += 1;
+            let (line, col) = d
+                .span
+                .map(|s| {
+                    let pre = &src.as_bytes()[..(s.lo as usize).min(src.len())];
+                    let line = pre.iter().filter(|&&b| b == b'\n').count() + 1;
+                    let col = pre.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+                    (line, col)
+                })
+                .unwrap_or((0, 0));
+            msgs.push(format!("{}:{}:{}: {}", f.display(), line, col, d.message));
+        }
+    }
+    println!("[{}] {} files, {} parse failures, {} expected (diagnostic examples)", name, files.len(), fails, excused);
+    (fails, excused, msgs)
+}
+
+#[test]
+fn parse_reference_corpus() {
+    if !Path::new(REF).exists() {
+        println!("note: {} not present; corpus parse test skipped", REF);
+        return;
+    }
+    let mut examples = Vec::new();
+    match std::fs::read_to_string(LIST) {
+        Ok(list) => {
+            for l in list.lines() {
+                let l = l.trim();
+                if l.is_empty() || l.starts_with('#') {
+                    continue;
+                }
+                examples.push(Path::new(REF).join(l));
+            }
+        }
+        Err(_) => collect_sx(&Path::new(REF).join("examples"), &mut examples),
+    }
+    let mut lib = Vec::new();
+    collect_sx(&Path::new(REF).join("library/modules"), &mut lib);
+
+    let t0 = std::time::Instant::now();
+    let (ef, _, emsgs) = run_set("examples", &examples, true);
+    let (lf, _, lmsgs) = run_set("library", &lib, false);
+    println!("parsed in {:?}", t0.elapsed());
+    for m in emsgs.iter().chain(lmsgs.iter()).take(60) {
+        println!("  {}", m);
+    }
+    if std::env::var("SX_STRICT_CORPUS").is_ok() {
+        assert_eq!(ef + lf, 0, "parse failures in the reference corpus");
+    }
+}
