@@ -1,0 +1,771 @@
+//! End-to-end tests of the comptime VM on hand-built IR.
+
+use sx_diag::{FileId, Span};
+use sx_ir::builder::FunctionBuilder;
+use sx_ir::*;
+use sx_vm::*;
+
+fn sp(lo: u32) -> Option<Span> {
+    Some(Span::new(FileId(0), lo, lo + 1))
+}
+
+fn module() -> Module {
+    Module::new(Target::X86_64Linux)
+}
+
+/// Defines a function; `build` gets the builder, the function's own id and the entry params.
+fn def(
+    m: &mut Module,
+    name: &str,
+    params: &[Type],
+    rets: &[Type],
+    build: impl FnOnce(&mut FunctionBuilder, FuncId, &[Value]),
+) -> FuncId {
+    let id = m.funcs.next_key();
+    let mut f = Function::new(name, Signature { params: params.to_vec(), returns: rets.to_vec() });
+    {
+        let mut b = FunctionBuilder::new(&mut f);
+        let e = b.create_block();
+        let ps: Vec<Value> = params.iter().map(|&t| b.append_block_param(e, t)).collect();
+        b.switch_to_block(e);
+        build(&mut b, id, &ps);
+    }
+    m.funcs.push(f);
+    id
+}
+
+fn vm() -> Vm {
+    Vm::new(VmLimits::default(), Box::new(CaptureHost::new()))
+}
+
+fn ret1(vm: &mut Vm, m: &Module, f: FuncId, args: &[u64]) -> u64 {
+    match vm.call(m, f, args) {
+        Ok(Outcome::Returned(v)) => {
+            assert_eq!(v.len(), 1, "{:?}", v);
+            v[0]
+        }
+        other => panic!("unexpected {:?}", other),
+    }
+}
+
+fn err(vm: &mut Vm, m: &Module, f: FuncId, args: &[u64]) -> VmError {
+    match vm.call(m, f, args) {
+        Err(e) => e,
+        other => panic!("expected an error, got {:?}", other),
+    }
+}
+
+fn fib_module() -> (Module, FuncId) {
+    let mut m = module();
+    let fib = def(&mut m, "fib", &[Type::I64], &[Type::I64], |b, me, p| {
+        let n = p[0];
+        let rec = b.create_block();
+        let base = b.create_block();
+        let two = b.iconst(Type::I64, 2);
+        let lt = b.icmp(IntCC::Slt, n, two);
+        b.branch(lt, base, vec![], rec, vec![]);
+        b.switch_to_block(base);
+        b.ret(vec![n]);
+        b.switch_to_block(rec);
+        let one = b.iconst(Type::I64, 1);
+        let n1 = b.binary(BinOp::Isub, n, one);
+        let a = b.call(me, vec![n1], &[Type::I64])[0];
+        let two2 = b.iconst(Type::I64, 2);
+        let n2 = b.binary(BinOp::Isub, n, two2);
+        let c = b.call(me, vec![n2], &[Type::I64])[0];
+        let s = b.binary(BinOp::Iadd, a, c);
+        b.ret(vec![s]);
+    });
+    assert!(verify::verify_module(&m).is_empty(), "{:?}", verify::verify_module(&m));
+    (m, fib)
+}
+
+#[test]
+fn recursive_fib() {
+    let (m, fib) = fib_module();
+    let mut vm = vm();
+    assert_eq!(ret1(&mut vm, &m, fib, &[25]), 75025);
+    assert_eq!(ret1(&mut vm, &m, fib, &[1]), 1);
+    assert_eq!(vm.eval_count(), 2);
+    assert_eq!(vm.live_bytes(), 0);
+}
+
+#[test]
+#[ignore]
+fn bench_fib30() {
+    let (m, fib) = fib_module();
+    let mut vm = vm();
+    let t = std::time::Instant::now();
+    assert_eq!(ret1(&mut vm, &m, fib, &[30]), 832040);
+    println!("fib(30) on the VM: {:?}", t.elapsed());
+}
+
+#[test]
+fn loop_sum() {
+    let mut m = module();
+    let f = def(&mut m, "sum", &[Type::I64], &[Type::I64], |b, _, p| {
+        let head = b.create_block();
+        let i = b.append_block_param(head, Type::I64);
+        let acc = b.append_block_param(head, Type::I64);
+        let exit = b.create_block();
+        let one = b.iconst(Type::I64, 1);
+        let zero = b.iconst(Type::I64, 0);
+        b.jump(head, vec![one, zero]);
+        b.switch_to_block(head);
+        let acc2 = b.binary(BinOp::Iadd, acc, i);
+        let one2 = b.iconst(Type::I64, 1);
+        let i2 = b.binary(BinOp::Iadd, i, one2);
+        let done = b.icmp(IntCC::Sgt, i2, p[0]);
+        b.branch(done, exit, vec![], head, vec![i2, acc2]);
+        b.switch_to_block(exit);
+        b.ret(vec![acc2]);
+    });
+    assert!(verify::verify_module(&m).is_empty());
+    let mut vm = vm();
+    assert_eq!(ret1(&mut vm, &m, f, &[1_000_000]), 500_000_500_000);
+}
+
+#[test]
+fn iterative_fib_with_swapped_block_params() {
+    // loop(a, b, n): if n == 0 return a; else loop(b, a + b, n - 1)
+    let mut m = module();
+    let f = def(&mut m, "fib_iter", &[Type::I64], &[Type::I64], |b, _, p| {
+        let head = b.create_block();
+        let a = b.append_block_param(head, Type::I64);
+        let bb = b.append_block_param(head, Type::I64);
+        let n = b.append_block_param(head, Type::I64);
+        let exit = b.create_block();
+        let z = b.iconst(Type::I64, 0);
+        let o = b.iconst(Type::I64, 1);
+        b.jump(head, vec![z, o, p[0]]);
+        b.switch_to_block(head);
+        let s = b.binary(BinOp::Iadd, a, bb);
+        let one = b.iconst(Type::I64, 1);
+        let n1 = b.binary(BinOp::Isub, n, one);
+        let zero = b.iconst(Type::I64, 0);
+        let done = b.icmp(IntCC::Eq, n, zero);
+        b.branch(done, exit, vec![], head, vec![bb, s, n1]);
+        b.switch_to_block(exit);
+        b.ret(vec![a]);
+    });
+    // A pure swap (a, b) -> (b, a), repeated n times.
+    let g = def(&mut m, "swap", &[Type::I64, Type::I64, Type::I64], &[Type::I64], |b, _, p| {
+        let head = b.create_block();
+        let x = b.append_block_param(head, Type::I64);
+        let y = b.append_block_param(head, Type::I64);
+        let n = b.append_block_param(head, Type::I64);
+        let exit = b.create_block();
+        b.jump(head, vec![p[0], p[1], p[2]]);
+        b.switch_to_block(head);
+        let one = b.iconst(Type::I64, 1);
+        let n1 = b.binary(BinOp::Isub, n, one);
+        let done = b.icmp(IntCC::Eq, n, one);
+        b.branch(done, exit, vec![], head, vec![y, x, n1]);
+        b.switch_to_block(exit);
+        let ten = b.iconst(Type::I64, 10);
+        let x10 = b.binary(BinOp::Imul, x, ten);
+        let r = b.binary(BinOp::Iadd, x10, y);
+        b.ret(vec![r]);
+    });
+    assert!(verify::verify_module(&m).is_empty());
+    let mut vm = vm();
+    assert_eq!(ret1(&mut vm, &m, f, &[50]), 12_586_269_025);
+    assert_eq!(ret1(&mut vm, &m, g, &[1, 2, 1]), 12);
+    assert_eq!(ret1(&mut vm, &m, g, &[1, 2, 2]), 21);
+    assert_eq!(ret1(&mut vm, &m, g, &[1, 2, 7]), 12);
+}
+
+/// Builds `f(x: ty, y: ty) -> ty = op(x, y)`.
+fn binop_fn(m: &mut Module, ty: Type, op: BinOp) -> FuncId {
+    def(m, &format!("{:?}_{:?}", op, ty), &[ty, ty], &[ty], |b, _, p| {
+        let r = b.binary(op, p[0], p[1]);
+        b.ret(vec![r]);
+    })
+}
+
+#[test]
+fn narrow_wrapping_arithmetic_and_conversions() {
+    let mut m = module();
+    let add8 = binop_fn(&mut m, Type::I8, BinOp::Iadd);
+    let mul16 = binop_fn(&mut m, Type::I16, BinOp::Imul);
+    let sub32 = binop_fn(&mut m, Type::I32, BinOp::Isub);
+    let add32 = binop_fn(&mut m, Type::I32, BinOp::Iadd);
+    let sext = def(&mut m, "sext", &[Type::I8], &[Type::I64], |b, _, p| {
+        let r = b.convert(ConvOp::Sext, p[0], Type::I64);
+        b.ret(vec![r]);
+    });
+    let uext = def(&mut m, "uext", &[Type::I8], &[Type::I64], |b, _, p| {
+        let r = b.convert(ConvOp::Uext, p[0], Type::I64);
+        b.ret(vec![r]);
+    });
+    let sext16_32 = def(&mut m, "sext16", &[Type::I16], &[Type::I32], |b, _, p| {
+        let r = b.convert(ConvOp::Sext, p[0], Type::I32);
+        b.ret(vec![r]);
+    });
+    let trunc = def(&mut m, "trunc", &[Type::I64], &[Type::I8], |b, _, p| {
+        let r = b.convert(ConvOp::Trunc, p[0], Type::I8);
+        b.ret(vec![r]);
+    });
+    // i8 constant folded into an immediate: x + 100
+    let addimm8 = def(&mut m, "addimm8", &[Type::I8], &[Type::I8], |b, _, p| {
+        let c = b.iconst(Type::I8, 100);
+        let r = b.binary(BinOp::Iadd, p[0], c);
+        b.ret(vec![r]);
+    });
+    let neg8 = def(&mut m, "neg8", &[Type::I8], &[Type::I8], |b, _, p| {
+        let r = b.unary(UnOp::Ineg, p[0]);
+        b.ret(vec![r]);
+    });
+    let not16 = def(&mut m, "not16", &[Type::I16], &[Type::I16], |b, _, p| {
+        let r = b.unary(UnOp::Bnot, p[0]);
+        b.ret(vec![r]);
+    });
+    let mut vm = vm();
+    assert_eq!(ret1(&mut vm, &m, add8, &[127, 1]), 0x80);
+    assert_eq!(ret1(&mut vm, &m, add8, &[200, 100]), 44);
+    assert_eq!(ret1(&mut vm, &m, mul16, &[300, 300]), (90000u32 as u16) as u64);
+    assert_eq!(ret1(&mut vm, &m, sub32, &[0, 1]), 0xFFFF_FFFF);
+    assert_eq!(ret1(&mut vm, &m, add32, &[0xFFFF_FFFF, 2]), 1);
+    assert_eq!(ret1(&mut vm, &m, sext, &[0x80]) as i64, -128);
+    assert_eq!(ret1(&mut vm, &m, uext, &[0x80]), 128);
+    assert_eq!(ret1(&mut vm, &m, sext16_32, &[0xFFFE]), 0xFFFF_FFFE);
+    assert_eq!(ret1(&mut vm, &m, trunc, &[0x1234]), 0x34);
+    assert_eq!(ret1(&mut vm, &m, addimm8, &[200]), 44);
+    assert_eq!(ret1(&mut vm, &m, neg8, &[1]), 0xFF);
+    assert_eq!(ret1(&mut vm, &m, neg8, &[0x80]), 0x80);
+    assert_eq!(ret1(&mut vm, &m, not16, &[0]), 0xFFFF);
+    // Arguments are canonicalized to their type.
+    assert_eq!(ret1(&mut vm, &m, add8, &[(-1i64) as u64, 2]), 1);
+}
+
+#[test]
+fn signed_vs_unsigned_shifts_div_rem() {
+    let mut m = module();
+    let t = Type::I32;
+    let sdiv = binop_fn(&mut m, t, BinOp::Sdiv);
+    let udiv = binop_fn(&mut m, t, BinOp::Udiv);
+    let srem = binop_fn(&mut m, t, BinOp::Srem);
+    let urem = binop_fn(&mut m, t, BinOp::Urem);
+    let sshr = binop_fn(&mut m, t, BinOp::Sshr);
+    let ushr = binop_fn(&mut m, t, BinOp::Ushr);
+    let shl = binop_fn(&mut m, t, BinOp::Shl);
+    let sshr8 = binop_fn(&mut m, Type::I8, BinOp::Sshr);
+    let sdiv64 = binop_fn(&mut m, Type::I64, BinOp::Sdiv);
+    let srem64 = binop_fn(&mut m, Type::I64, BinOp::Srem);
+    let slt = def(&mut m, "slt", &[t, t], &[Type::I8], |b, _, p| {
+        let r = b.icmp(IntCC::Slt, p[0], p[1]);
+        b.ret(vec![r]);
+    });
+    let ult = def(&mut m, "ult", &[t, t], &[Type::I8], |b, _, p| {
+        let r = b.icmp(IntCC::Ult, p[0], p[1]);
+        b.ret(vec![r]);
+    });
+    let n7 = (-7i32) as u32 as u64;
+    let mut vm = vm();
+    assert_eq!(ret1(&mut vm, &m, sdiv, &[n7, 2]) as u32 as i32, -3);
+    assert_eq!(ret1(&mut vm, &m, udiv, &[n7, 2]), (0xFFFF_FFF9u32 / 2) as u64);
+    assert_eq!(ret1(&mut vm, &m, srem, &[n7, 2]) as u32 as i32, -1);
+    assert_eq!(ret1(&mut vm, &m, urem, &[n7, 2]), 1);
+    assert_eq!(ret1(&mut vm, &m, sshr, &[n7, 1]) as u32 as i32, -4);
+    assert_eq!(ret1(&mut vm, &m, ushr, &[n7, 1]), 0x7FFF_FFFC);
+    assert_eq!(ret1(&mut vm, &m, shl, &[1, 33]), 2, "shift amount is taken modulo the width");
+    assert_eq!(ret1(&mut vm, &m, shl, &[0x8000_0001, 1]), 2);
+    assert_eq!(ret1(&mut vm, &m, sshr8, &[0x80, 7]), 0xFF);
+    assert_eq!(ret1(&mut vm, &m, slt, &[n7, 1]), 1);
+    assert_eq!(ret1(&mut vm, &m, ult, &[n7, 1]), 0);
+    assert_eq!(ret1(&mut vm, &m, srem64, &[i64::MIN as u64, (-1i64) as u64]), 0);
+    let e = err(&mut vm, &m, sdiv64, &[i64::MIN as u64, (-1i64) as u64]);
+    assert!(e.message.contains("overflow"), "{}", e);
+    let e = err(&mut vm, &m, sdiv, &[0x8000_0000, 0xFFFF_FFFF]);
+    assert!(e.message.contains("overflow"), "{}", e);
+}
+
+#[test]
+fn division_by_zero_is_an_error_with_span() {
+    let mut m = module();
+    let f = def(&mut m, "div", &[Type::I64, Type::I64], &[Type::I64], |b, _, p| {
+        b.set_span(sp(40));
+        let r = b.binary(BinOp::Udiv, p[0], p[1]);
+        b.ret(vec![r]);
+    });
+    let g = def(&mut m, "divc", &[Type::I64], &[Type::I64], |b, _, p| {
+        let z = b.iconst(Type::I64, 0);
+        b.set_span(sp(41));
+        let r = b.binary(BinOp::Srem, p[0], z);
+        b.ret(vec![r]);
+    });
+    let mut vm = vm();
+    let e = err(&mut vm, &m, f, &[1, 0]);
+    assert!(e.message.contains("division by zero"), "{}", e);
+    assert_eq!(e.span, sp(40));
+    assert_eq!(e.stack, vec![Frame { func: "div".into(), call_site: None }]);
+    let e = err(&mut vm, &m, g, &[1]);
+    assert!(e.message.contains("by zero"), "{}", e);
+    assert_eq!(e.span, sp(41));
+    // The VM stays usable.
+    assert_eq!(ret1(&mut vm, &m, f, &[10, 3]), 3);
+}
+
+#[test]
+fn f32_vs_f64_arithmetic() {
+    let mut m = module();
+    let add32 = binop_fn(&mut m, Type::F32, BinOp::Fadd);
+    let add64 = binop_fn(&mut m, Type::F64, BinOp::Fadd);
+    let div32 = binop_fn(&mut m, Type::F32, BinOp::Fdiv);
+    let conv = def(&mut m, "conv", &[Type::F64], &[Type::I32], |b, _, p| {
+        let r = b.convert(ConvOp::FToS, p[0], Type::I32);
+        b.ret(vec![r]);
+    });
+    let demote = def(&mut m, "demote", &[Type::F64], &[Type::F32], |b, _, p| {
+        let r = b.convert(ConvOp::FDemote, p[0], Type::F32);
+        b.ret(vec![r]);
+    });
+    let fc = def(&mut m, "fconst", &[], &[Type::F32], |b, _, _| {
+        let r = b.fconst(Type::F32, 0.1);
+        b.ret(vec![r]);
+    });
+    let lt_nan = def(&mut m, "ltnan", &[Type::F64, Type::F64], &[Type::I8], |b, _, p| {
+        let r = b.fcmp(FloatCC::Lt, p[0], p[1]);
+        b.ret(vec![r]);
+    });
+    let ne_nan = def(&mut m, "nenan", &[Type::F64, Type::F64], &[Type::I8], |b, _, p| {
+        let r = b.fcmp(FloatCC::Ne, p[0], p[1]);
+        b.ret(vec![r]);
+    });
+    let s2f = def(&mut m, "s2f", &[Type::I32], &[Type::F32], |b, _, p| {
+        let r = b.convert(ConvOp::SToF, p[0], Type::F32);
+        b.ret(vec![r]);
+    });
+    let mut vm = vm();
+    let f32b = |x: f32| x.to_bits() as u64;
+    let r = ret1(&mut vm, &m, add32, &[f32b(0.1), f32b(0.2)]);
+    assert_eq!(f32::from_bits(r as u32), 0.1f32 + 0.2f32);
+    assert_eq!(r >> 32, 0, "f32 results are canonical");
+    let r = ret1(&mut vm, &m, add64, &[0.1f64.to_bits(), 0.2f64.to_bits()]);
+    assert_eq!(f64::from_bits(r), 0.1 + 0.2);
+    assert_ne!(f64::from_bits(r), (0.1f32 + 0.2f32) as f64);
+    let r = ret1(&mut vm, &m, div32, &[f32b(1.0), f32b(3.0)]);
+    assert_eq!(f32::from_bits(r as u32), 1.0f32 / 3.0f32);
+    assert_eq!(ret1(&mut vm, &m, conv, &[(-2.9f64).to_bits()]) as u32 as i32, -2);
+    assert_eq!(ret1(&mut vm, &m, conv, &[1e20f64.to_bits()]) as u32 as i32, i32::MAX);
+    assert_eq!(ret1(&mut vm, &m, conv, &[f64::NAN.to_bits()]), 0);
+    assert_eq!(ret1(&mut vm, &m, demote, &[0.1f64.to_bits()]), f32b(0.1));
+    assert_eq!(ret1(&mut vm, &m, fc, &[]), f32b(0.1));
+    assert_eq!(ret1(&mut vm, &m, lt_nan, &[f64::NAN.to_bits(), 1f64.to_bits()]), 0);
+    assert_eq!(ret1(&mut vm, &m, ne_nan, &[f64::NAN.to_bits(), 1f64.to_bits()]), 1);
+    assert_eq!(ret1(&mut vm, &m, s2f, &[(-3i32) as u32 as u64]), f32b(-3.0));
+}
+
+#[test]
+fn struct_in_stack_slot() {
+    // struct { a: i32, b: i8, c: i64 } at offsets 0, 4, 8 (size 16, align 8)
+    let mut m = module();
+    let f = def(&mut m, "s", &[Type::I32, Type::I64], &[Type::I64], |b, _, p| {
+        let slot = b.create_slot(16, 8);
+        let addr = b.stack_addr(slot, Type::I64);
+        b.store(addr, 0, p[0]);
+        let c = b.iconst(Type::I8, -1);
+        b.store(addr, 4, c);
+        b.store(addr, 8, p[1]);
+        let a = b.load(Type::I32, addr, 0);
+        let bb = b.load(Type::I8, addr, 4);
+        let cc = b.load(Type::I64, addr, 8);
+        let a64 = b.convert(ConvOp::Sext, a, Type::I64);
+        let b64 = b.convert(ConvOp::Uext, bb, Type::I64);
+        let s = b.binary(BinOp::Iadd, a64, b64);
+        let s = b.binary(BinOp::Iadd, s, cc);
+        // Read the i32 and i8 back as one little-endian i64.
+        let raw = b.load(Type::I64, addr, 0);
+        let k = b.iconst(Type::I64, 0x00FF_FFFF_FFFF);
+        let raw = b.binary(BinOp::And, raw, k);
+        let chk = b.iconst(Type::I64, 0x00FF_FFFF_FFFE);
+        let ok = b.icmp(IntCC::Eq, raw, chk);
+        let ok64 = b.convert(ConvOp::Uext, ok, Type::I64);
+        let big = b.iconst(Type::I64, 1_000_000);
+        let okm = b.binary(BinOp::Imul, ok64, big);
+        let s = b.binary(BinOp::Iadd, s, okm);
+        b.ret(vec![s]);
+    });
+    assert!(verify::verify_module(&m).is_empty(), "{:?}", verify::verify_module(&m));
+    let mut vm = vm();
+    assert_eq!(ret1(&mut vm, &m, f, &[(-2i32) as u32 as u64, 1000]) as i64, -2 + 255 + 1000 + 1_000_000);
+    assert_eq!(vm.live_bytes(), 0, "stack slots are freed at return");
+}
+
+#[test]
+fn static_data_with_relocation() {
+    let mut m = module();
+    let s = m.add_data(Data { name: "str".into(), bytes: b"hi!\0".to_vec(), align: 1, relocs: vec![], writable: false });
+    // struct { ptr: *u8, len: i64 }
+    let mut bytes = vec![0u8; 16];
+    bytes[8..].copy_from_slice(&3i64.to_le_bytes());
+    let sl = m.add_data(Data {
+        name: "slice".into(),
+        bytes,
+        align: 8,
+        relocs: vec![Reloc { offset: 0, target: RelocTarget::Data(s), addend: 1 }],
+        writable: false,
+    });
+    let f = def(&mut m, "f", &[], &[Type::I64], |b, _, _| {
+        let a = b.data_addr(sl, Type::I64);
+        let p = b.load(Type::I64, a, 0);
+        let len = b.load(Type::I64, a, 8);
+        let c = b.load(Type::I8, p, 0); // 'i'
+        let c64 = b.convert(ConvOp::Uext, c, Type::I64);
+        let k = b.iconst(Type::I64, 1000);
+        let x = b.binary(BinOp::Imul, c64, k);
+        let r = b.binary(BinOp::Iadd, x, len);
+        b.ret(vec![r]);
+    });
+    let ptr_of = def(&mut m, "ptr", &[], &[Type::I64], |b, _, _| {
+        let a = b.data_addr(sl, Type::I64);
+        let p = b.load(Type::I64, a, 0);
+        b.ret(vec![p]);
+    });
+    let write_ro = def(&mut m, "write_ro", &[], &[], |b, _, _| {
+        let a = b.data_addr(s, Type::I64);
+        let z = b.iconst(Type::I8, 0);
+        b.set_span(sp(7));
+        b.store(a, 0, z);
+        b.ret(vec![]);
+    });
+    let mut vm = vm();
+    assert_eq!(ret1(&mut vm, &m, f, &[]), b'i' as u64 * 1000 + 3);
+    let p = ret1(&mut vm, &m, ptr_of, &[]);
+    assert_eq!(vm.decode_pointer(p), PointerTarget::Data(s, 1));
+    assert_eq!(vm.read_bytes(p, 3).unwrap(), b"i!\0");
+    let e = err(&mut vm, &m, write_ro, &[]);
+    assert!(e.message.contains("read-only"), "{}", e);
+    assert_eq!(e.span, sp(7));
+}
+
+#[test]
+fn write_to_captured_host() {
+    let mut m = module();
+    let s = m.add_data(Data { name: "hello".into(), bytes: b"hello\n".to_vec(), align: 1, relocs: vec![], writable: false });
+    let write = m.declare_extern("write", Signature { params: vec![Type::I32, Type::I64, Type::I64], returns: vec![Type::I64] });
+    let main = def(&mut m, "main", &[], &[Type::I32], |b, _, _| {
+        let fd = b.iconst(Type::I32, 1);
+        let p = b.data_addr(s, Type::I64);
+        let n = b.iconst(Type::I64, 6);
+        let w = b.call_extern(write, vec![fd, p, n], &[Type::I64])[0];
+        let r = b.convert(ConvOp::Trunc, w, Type::I32);
+        b.ret(vec![r]);
+    });
+    m.entry = Some(main);
+    let host = CaptureHost::new();
+    let mut vm = Vm::new(VmLimits::default(), Box::new(host.clone()));
+    assert_eq!(vm.run_program(&m).unwrap(), 6);
+    assert_eq!(host.output(1), b"hello\n");
+    assert_eq!(host.output(2), b"");
+}
+
+#[test]
+fn natives_puts_memset_strlen_exit() {
+    let mut m = module();
+    let s = m.add_data(Data { name: "s".into(), bytes: b"abc\0".to_vec(), align: 1, relocs: vec![], writable: false });
+    let ptr = Type::I64;
+    let malloc = m.declare_extern("malloc", Signature { params: vec![ptr], returns: vec![ptr] });
+    let memcpy = m.declare_extern("memcpy", Signature { params: vec![ptr, ptr, ptr], returns: vec![ptr] });
+    let strlen = m.declare_extern("strlen", Signature { params: vec![ptr], returns: vec![ptr] });
+    let toupper = m.declare_extern("toupper", Signature { params: vec![Type::I32], returns: vec![Type::I32] });
+    let puts = m.declare_extern("puts", Signature { params: vec![ptr], returns: vec![Type::I32] });
+    let exit = m.declare_extern("exit", Signature { params: vec![Type::I32], returns: vec![] });
+    let main = def(&mut m, "main", &[], &[Type::I32], |b, _, _| {
+        let src = b.data_addr(s, ptr);
+        let n = b.call_extern(strlen, vec![src], &[ptr])[0];
+        let one = b.iconst(ptr, 1);
+        let n1 = b.binary(BinOp::Iadd, n, one);
+        let buf = b.call_extern(malloc, vec![n1], &[ptr])[0];
+        b.call_extern(memcpy, vec![buf, src, n1], &[ptr]);
+        let c = b.load(Type::I8, buf, 1);
+        let c32 = b.convert(ConvOp::Uext, c, Type::I32);
+        let up = b.call_extern(toupper, vec![c32], &[Type::I32])[0];
+        let up8 = b.convert(ConvOp::Trunc, up, Type::I8);
+        b.store(buf, 1, up8);
+        b.call_extern(puts, vec![buf], &[Type::I32]);
+        let code = b.iconst(Type::I32, 42);
+        b.call_extern(exit, vec![code], &[]);
+        b.trap(TrapCode::Unreachable);
+    });
+    m.entry = Some(main);
+    let host = CaptureHost::new();
+    let mut vm = Vm::new(VmLimits::default(), Box::new(host.clone()));
+    assert_eq!(vm.call(&m, main, &[]).unwrap(), Outcome::Exited(42));
+    assert_eq!(vm.run_program(&m).unwrap(), 42);
+    assert_eq!(host.output(1), b"aBc\naBc\n");
+}
+
+#[test]
+fn use_after_free_is_an_error_with_span() {
+    let mut m = module();
+    let ptr = Type::I64;
+    let malloc = m.declare_extern("malloc", Signature { params: vec![ptr], returns: vec![ptr] });
+    let free = m.declare_extern("free", Signature { params: vec![ptr], returns: vec![] });
+    let f = def(&mut m, "uaf", &[], &[Type::I64], |b, _, _| {
+        let n = b.iconst(ptr, 8);
+        let p = b.call_extern(malloc, vec![n], &[ptr])[0];
+        let v = b.iconst(Type::I64, 5);
+        b.store(p, 0, v);
+        let ok = b.load(Type::I64, p, 0);
+        b.call_extern(free, vec![p], &[]);
+        b.set_span(sp(99));
+        let bad = b.load(Type::I64, p, 0);
+        let r = b.binary(BinOp::Iadd, ok, bad);
+        b.ret(vec![r]);
+    });
+    let caller = def(&mut m, "caller", &[], &[Type::I64], |b, _, _| {
+        b.set_span(sp(3));
+        let r = b.call(f, vec![], &[Type::I64])[0];
+        b.ret(vec![r]);
+    });
+    let double = def(&mut m, "double_free", &[], &[], |b, _, _| {
+        let n = b.iconst(ptr, 8);
+        let p = b.call_extern(malloc, vec![n], &[ptr])[0];
+        b.call_extern(free, vec![p], &[]);
+        b.call_extern(free, vec![p], &[]);
+        b.ret(vec![]);
+    });
+    let mut vm = vm();
+    let e = err(&mut vm, &m, caller, &[]);
+    assert!(e.message.contains("use after free"), "{}", e);
+    assert_eq!(e.span, sp(99));
+    assert_eq!(
+        e.stack,
+        vec![Frame { func: "uaf".into(), call_site: sp(3) }, Frame { func: "caller".into(), call_site: None }]
+    );
+    let e = err(&mut vm, &m, double, &[]);
+    assert!(e.message.contains("double free"), "{}", e);
+}
+
+#[test]
+fn out_of_bounds_and_null_loads_are_errors() {
+    let mut m = module();
+    let oob = def(&mut m, "oob", &[], &[Type::I64], |b, _, _| {
+        let slot = b.create_slot(8, 8);
+        let a = b.stack_addr(slot, Type::I64);
+        b.set_span(sp(11));
+        let v = b.load(Type::I64, a, 4);
+        b.ret(vec![v]);
+    });
+    let neg = def(&mut m, "neg", &[], &[Type::I64], |b, _, _| {
+        let slot = b.create_slot(8, 8);
+        let a = b.stack_addr(slot, Type::I64);
+        let v = b.load(Type::I8, a, -1);
+        b.ret(vec![v]);
+    });
+    let null = def(&mut m, "null", &[Type::I64], &[Type::I64], |b, _, p| {
+        b.set_span(sp(12));
+        let v = b.load(Type::I64, p[0], 8);
+        b.ret(vec![v]);
+    });
+    let memfill = def(&mut m, "memfill", &[Type::I64], &[], |b, _, p| {
+        let slot = b.create_slot(8, 8);
+        let a = b.stack_addr(slot, Type::I64);
+        let byte = b.iconst(Type::I8, 0);
+        b.memfill(a, byte, p[0]);
+        b.ret(vec![]);
+    });
+    let mut vm = vm();
+    let e = err(&mut vm, &m, oob, &[]);
+    assert!(e.message.contains("out of bounds"), "{}", e);
+    assert_eq!(e.span, sp(11));
+    let e = err(&mut vm, &m, neg, &[]);
+    assert!(!e.message.is_empty());
+    let e = err(&mut vm, &m, null, &[0]);
+    assert!(e.message.contains("null"), "{}", e);
+    assert_eq!(e.span, sp(12));
+    assert!(vm.call(&m, memfill, &[8]).is_ok());
+    let e = err(&mut vm, &m, memfill, &[9]);
+    assert!(e.message.contains("out of bounds"), "{}", e);
+    assert_eq!(vm.live_bytes(), 0, "stack slots are freed after errors too");
+}
+
+#[test]
+fn infinite_loop_hits_step_budget() {
+    let mut m = module();
+    let f = def(&mut m, "spin", &[], &[], |b, _, _| {
+        let l = b.create_block();
+        b.jump(l, vec![]);
+        b.switch_to_block(l);
+        b.set_span(sp(5));
+        b.jump(l, vec![]);
+    });
+    let limits = VmLimits { max_steps: 1_000_000, ..VmLimits::default() };
+    let mut vm = Vm::new(limits, Box::new(CaptureHost::new()));
+    let e = err(&mut vm, &m, f, &[]);
+    assert!(e.message.contains("step budget"), "{}", e);
+    assert_eq!(e.span, sp(5));
+}
+
+#[test]
+fn unbounded_recursion_hits_depth_limit() {
+    let mut m = module();
+    let f = def(&mut m, "down", &[Type::I64], &[Type::I64], |b, me, p| {
+        let slot = b.create_slot(8, 8);
+        let a = b.stack_addr(slot, Type::I64);
+        b.store(a, 0, p[0]);
+        let one = b.iconst(Type::I64, 1);
+        let n = b.binary(BinOp::Iadd, p[0], one);
+        let r = b.call(me, vec![n], &[Type::I64])[0];
+        b.ret(vec![r]);
+    });
+    let mut vm = vm();
+    let e = err(&mut vm, &m, f, &[0]);
+    assert!(e.message.contains("call depth"), "{}", e);
+    assert!(e.stack.len() <= 65, "trace is bounded: {}", e.stack.len());
+    assert_eq!(vm.live_bytes(), 0);
+}
+
+#[test]
+fn unknown_extern_is_not_supported() {
+    let mut m = module();
+    let ext = m.declare_extern("dlopen", Signature { params: vec![Type::I64, Type::I32], returns: vec![Type::I64] });
+    let read = m.declare_extern("read", Signature { params: vec![Type::I32, Type::I64, Type::I64], returns: vec![Type::I64] });
+    let f = def(&mut m, "f", &[], &[Type::I64], |b, _, _| {
+        let a = b.iconst(Type::I64, 0);
+        let c = b.iconst(Type::I32, 0);
+        b.set_span(sp(21));
+        let r = b.call_extern(ext, vec![a, c], &[Type::I64])[0];
+        b.ret(vec![r]);
+    });
+    let g = def(&mut m, "g", &[], &[Type::I64], |b, _, _| {
+        let a = b.iconst(Type::I64, 0);
+        let c = b.iconst(Type::I32, 0);
+        let r = b.call_extern(read, vec![c, a, a], &[Type::I64])[0];
+        b.ret(vec![r]);
+    });
+    let mut vm = vm();
+    let e = err(&mut vm, &m, f, &[]);
+    assert_eq!(e.message, "not supported yet at comptime: extern function `dlopen`");
+    assert_eq!(e.span, sp(21));
+    let e = err(&mut vm, &m, g, &[]);
+    assert!(e.message.contains("not supported yet"), "{}", e);
+}
+
+#[test]
+fn call_indirect_through_func_addr() {
+    let mut m = module();
+    let sig = Signature { params: vec![Type::I64, Type::I64], returns: vec![Type::I64] };
+    let add = binop_fn(&mut m, Type::I64, BinOp::Iadd);
+    let mul = binop_fn(&mut m, Type::I64, BinOp::Imul);
+    let neg = def(&mut m, "neg", &[Type::I64], &[Type::I64], |b, _, p| {
+        let r = b.unary(UnOp::Ineg, p[0]);
+        b.ret(vec![r]);
+    });
+    let sig2 = sig.clone();
+    let apply = def(&mut m, "apply", &[Type::I64, Type::I64, Type::I64], &[Type::I64], move |b, _, p| {
+        let r = b.call_indirect(sig2, p[0], vec![p[1], p[2]])[0];
+        b.ret(vec![r]);
+    });
+    let f = def(&mut m, "f", &[Type::I8], &[Type::I64], |b, _, p| {
+        let fa = b.func_addr(add, Type::I64);
+        let fm = b.func_addr(mul, Type::I64);
+        let callee = b.select(p[0], fa, fm);
+        let x = b.iconst(Type::I64, 6);
+        let y = b.iconst(Type::I64, 7);
+        let r = b.call(apply, vec![callee, x, y], &[Type::I64])[0];
+        b.ret(vec![r]);
+    });
+    let mut vm = vm();
+    assert_eq!(ret1(&mut vm, &m, f, &[1]), 13);
+    assert_eq!(ret1(&mut vm, &m, f, &[0]), 42);
+    let p = Vm::func_address(mul);
+    assert_eq!(vm.decode_pointer(p), PointerTarget::Func(mul));
+    assert_eq!(ret1(&mut vm, &m, apply, &[p, 3, 4]), 12);
+    let e = err(&mut vm, &m, apply, &[Vm::func_address(neg), 3, 4]);
+    assert!(e.message.contains("signature"), "{}", e);
+    let e = err(&mut vm, &m, apply, &[0, 3, 4]);
+    assert!(e.message.contains("null"), "{}", e);
+    let e = err(&mut vm, &m, apply, &[12345, 3, 4]);
+    assert!(e.message.contains("not a function pointer"), "{}", e);
+}
+
+#[test]
+fn multiple_returns_and_growing_module() {
+    let mut m = module();
+    let pair = def(&mut m, "pair", &[Type::I64], &[Type::I64, Type::I32], |b, _, p| {
+        let t = b.convert(ConvOp::Trunc, p[0], Type::I32);
+        let one = b.iconst(Type::I32, 1);
+        let t1 = b.binary(BinOp::Iadd, t, one);
+        b.ret(vec![p[0], t1]);
+    });
+    let mut vm = vm();
+    assert_eq!(vm.call(&m, pair, &[0xFFFF_FFFF]).unwrap(), Outcome::Returned(vec![0xFFFF_FFFF, 0]));
+    // The module grows; the VM keeps its caches and memory.
+    let user = def(&mut m, "user", &[], &[Type::I64], |b, _, _| {
+        let x = b.iconst(Type::I64, 41);
+        let r = b.call(pair, vec![x], &[Type::I64, Type::I32]);
+        let w = b.convert(ConvOp::Uext, r[1], Type::I64);
+        let s = b.binary(BinOp::Iadd, r[0], w);
+        b.ret(vec![s]);
+    });
+    assert_eq!(ret1(&mut vm, &m, user, &[]), 83);
+    assert_eq!(vm.eval_count(), 2);
+}
+
+#[test]
+fn host_api_alloc_read_write() {
+    let mut m = module();
+    let sum = def(&mut m, "sum3", &[Type::I64], &[Type::I64], |b, _, p| {
+        let a = b.load(Type::I64, p[0], 0);
+        let c = b.load(Type::I64, p[0], 8);
+        let s = b.binary(BinOp::Iadd, a, c);
+        b.store(p[0], 16, s);
+        b.ret(vec![s]);
+    });
+    let mut vm = vm();
+    let buf = vm.alloc(24, 8).unwrap();
+    let mut bytes = 5u64.to_le_bytes().to_vec();
+    bytes.extend(7u64.to_le_bytes());
+    vm.write_bytes(buf, &bytes).unwrap();
+    assert_eq!(ret1(&mut vm, &m, sum, &[buf]), 12);
+    assert_eq!(vm.read_bytes(buf + 16, 8).unwrap(), 12u64.to_le_bytes());
+    assert!(matches!(vm.decode_pointer(buf), PointerTarget::Heap { offset: 0, .. }));
+    assert!(vm.read_bytes(buf + 20, 8).is_err());
+    assert_eq!(vm.decode_pointer(0), PointerTarget::Null);
+}
+
+#[test]
+fn malformed_modules_do_not_panic() {
+    let mut m = module();
+    // Call of a missing function.
+    let f = def(&mut m, "f", &[], &[Type::I64], |b, _, _| {
+        let r = b.call(FuncId(999), vec![], &[Type::I64])[0];
+        b.ret(vec![r]);
+    });
+    // Wrong argument count.
+    let g = def(&mut m, "g", &[Type::I64], &[Type::I64], |b, _, p| b.ret(vec![p[0]]));
+    let h = def(&mut m, "h", &[], &[Type::I64], |b, _, _| {
+        let r = b.call(g, vec![], &[Type::I64])[0];
+        b.ret(vec![r]);
+    });
+    // Wrong result count.
+    let k = def(&mut m, "k", &[], &[Type::I64], |b, _, _| {
+        let x = b.iconst(Type::I64, 1);
+        let r = b.call(g, vec![x], &[Type::I64, Type::I64])[0];
+        b.ret(vec![r]);
+    });
+    // Missing data, a jump to a missing block, an unterminated block, a declared-only function.
+    let d = def(&mut m, "d", &[], &[Type::I64], |b, _, _| {
+        let r = b.data_addr(DataId(77), Type::I64);
+        b.ret(vec![r]);
+    });
+    let j = def(&mut m, "j", &[], &[], |b, _, _| b.jump(Block(42), vec![]));
+    let u = def(&mut m, "u", &[], &[], |b, _, _| {
+        b.iconst(Type::I64, 1);
+    });
+    let decl = m.funcs.push(Function::new("decl", Signature::default()));
+    // Bogus value and missing extern.
+    let v = def(&mut m, "v", &[], &[Type::I64], |b, _, _| b.ret(vec![Value(1234)]));
+    let x = def(&mut m, "x", &[], &[], |b, _, _| {
+        b.call_extern(ExternId(5), vec![], &[]);
+        b.ret(vec![]);
+    });
+    let mut vm = vm();
+    for (func, args) in [(f, vec![]), (h, vec![]), (k, vec![]), (d, vec![]), (j, vec![]), (u, vec![]), (decl, vec![]), (v, vec![]), (x, vec![]), (g, vec![]), (FuncId(5000), vec![])] {
+        let e = err(&mut vm, &m, func, &args);
+        assert!(!e.message.is_empty());
+    }
+    assert!(vm.run_program(&m).is_err(), "no entry");
+}
