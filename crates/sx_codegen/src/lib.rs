@@ -314,7 +314,6 @@ fn reverse_postorder(f: &sx_ir::Function) -> Vec<Block> {
 
 struct Tx<'a, 'b, M: ClModule> {
     module: &'a mut M,
-    m: &'a sx_ir::Module,
     decls: &'a Decls,
     f: &'a sx_ir::Function,
     b: FunctionBuilder<'b>,
@@ -367,7 +366,7 @@ impl<'a, 'b, M: ClModule> Tx<'a, 'b, M> {
             .ok_or_else(|| CodegenError::new(format!("{}: reference to missing {}", self.f.name, f)))
     }
     /// Coerces an integer value to the pointer type (zero-extending or truncating).
-    fn to_int(&mut self, v: ir::Value, from: Type, to: ir::Type) -> Result<ir::Value> {
+    fn coerce_int(&mut self, v: ir::Value, from: Type, to: ir::Type) -> Result<ir::Value> {
         if from.is_float() {
             return err(format!("{}: float used where an integer is required", self.f.name));
         }
@@ -614,15 +613,15 @@ impl<'a, 'b, M: ClModule> Tx<'a, 'b, M> {
             }
             InstKind::MemCopy { dst, src, len } => {
                 let (d, s, l) = (self.v(*dst)?, self.v(*src)?, self.v(*len)?);
-                let l = self.to_int(l, self.ty(*len), ptr)?;
+                let l = self.coerce_int(l, self.ty(*len), ptr)?;
                 let cfg = self.module.target_config();
                 self.b.call_memmove(cfg, d, s, l);
                 self.set_results(inst, &[])
             }
             InstKind::MemFill { dst, byte, len } => {
                 let (d, c, l) = (self.v(*dst)?, self.v(*byte)?, self.v(*len)?);
-                let l = self.to_int(l, self.ty(*len), ptr)?;
-                let c = self.to_int(c, self.ty(*byte), types::I8)?;
+                let l = self.coerce_int(l, self.ty(*len), ptr)?;
+                let c = self.coerce_int(c, self.ty(*byte), types::I8)?;
                 let cfg = self.module.target_config();
                 self.b.call_memset(cfg, d, c, l);
                 self.set_results(inst, &[])
@@ -774,7 +773,6 @@ pub fn translate_function<M: ClModule>(
     let mut fctx = FunctionBuilderContext::new();
     let tx = Tx {
         module,
-        m,
         decls,
         f: func,
         b: FunctionBuilder::new(clf, &mut fctx),
@@ -785,7 +783,6 @@ pub fn translate_function<M: ClModule>(
         data_gvs: HashMap::new(),
         ptr,
     };
-    let _ = tx.m;
     tx.translate()
 }
 
@@ -908,7 +905,9 @@ pub fn jit_run(m: &sx_ir::Module) -> Result<i32> {
     // convention; `module` (which owns the code and data) outlives the call.
     let entry_fn: extern "C" fn() -> i32 = unsafe { std::mem::transmute(code) };
     let status = entry_fn();
-    drop(module); // code memory is leaked by JITModule unless freed; keep it simple and safe
+    // The code and data memory is deliberately not freed (`JITModule::free_memory`): the program
+    // may have handed JIT function pointers to libc (e.g. `atexit`) that run after we return.
+    drop(module);
     Ok(status)
 }
 
