@@ -451,6 +451,8 @@ pub enum ExprKind {
     /// Any other `#name`, `#name(args)`, `#name(args) modifiers { body }` form
     /// (`#error("..")`, `#objc_class("X") export { .. }`, `#jni_env(env) { .. }`).
     Directive { name: Ident, args: Option<Vec<Arg>>, inner: Option<Box<Expr>>, modifiers: Vec<Ident>, body: Option<Block> },
+    /// `e.(P, alloc)` — protocol erasure copy with an explicit allocator.
+    CastWithAlloc { expr: Box<Expr>, ty: Box<Expr>, alloc: Box<Expr> },
     /// `e?.(T)` (optional-chained cast: null stays null).
     OptCast { expr: Box<Expr>, ty: Box<Expr> },
     /// `T.{ .. } { stmts }` — a struct literal followed by an init block (`self` is the value).

@@ -25,7 +25,7 @@ const HARD_KEYWORDS: &[&str] = &[
 /// Parses a whole file. Never panics.
 pub fn parse(file: FileId, src: &str) -> (File, Vec<Diagnostic>) {
     let (toks, diags) = lex(file, src);
-    let mut p = Parser { file, src, toks, pos: 0, diags, depth: 0, no_block: false, for_header: false };
+    let mut p = Parser { file, src, toks, pos: 0, diags, depth: 0, no_block: false, for_header: false, paren_ctx: "value type" };
     let items = p.parse_items_until_eof();
     let span = Span::new(file, 0, src.len() as u32);
     (File { items, span }, p.diags)
@@ -43,6 +43,8 @@ struct Parser<'a> {
     no_block: bool,
     /// In a `for` header: a paren group followed by `{`/`=>` is the capture, not a call.
     for_header: bool,
+    /// What a bare `(A, B)` would be used as here (for the diagnostic).
+    paren_ctx: &'static str,
 }
 
 #[derive(Clone, Copy)]
@@ -244,6 +246,24 @@ impl<'a> Parser<'a> {
     }
     fn kind_at(&self, i: usize) -> &TokKind {
         &self.toks[i.min(self.toks.len() - 1)].kind
+    }
+    /// End offset of the group whose opener starts at byte `lo`.
+    fn matching_close_from(&self, lo: u32) -> Option<u32> {
+        let i = self.toks.iter().position(|t| t.lo == lo)?;
+        let mut depth = 0i32;
+        for t in self.toks.iter().skip(i) {
+            match t.kind {
+                TokKind::LParen | TokKind::LBracket | TokKind::LBrace => depth += 1,
+                TokKind::RParen | TokKind::RBracket | TokKind::RBrace => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(t.hi);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
     }
     /// At `(`: is this paren group a capture list (followed by `{` or `=>`)?
     fn paren_is_capture(&self) -> bool {
@@ -771,7 +791,7 @@ impl<'a> Parser<'a> {
                         let f = self.parse_for(true)?;
                         return Ok(self.stmt(StmtKind::For(f), lo));
                     }
-                    "push" if !matches!(self.nth_kind(1), TokKind::LParen | TokKind::Eq | TokKind::Dot | TokKind::Colon | TokKind::ColonColon | TokKind::ColonEq | TokKind::Semi | TokKind::OpEq(_) | TokKind::Comma) => {
+                    "push" if !(matches!(self.nth_kind(1), TokKind::Dot) && self.nth(1).lo == self.tok().hi) && !matches!(self.nth_kind(1), TokKind::LParen | TokKind::Eq | TokKind::Colon | TokKind::ColonColon | TokKind::ColonEq | TokKind::Semi | TokKind::OpEq(_) | TokKind::Comma) => {
                         self.bump();
                         let ctx = self.with(true, false, |p| p.parse_expr())?;
                         let body = self.parse_block()?;
@@ -783,13 +803,17 @@ impl<'a> Parser<'a> {
                         return Ok(self.stmt(StmtKind::Item(it), lo));
                     }
                     "if" | "inline" => {
-                        let e = self.parse_expr_bp(0)?;
+                        // a statement-level `if` ends at its last block: `if c {..} *p = 1;`
+                        let e = self.nest(|p| p.parse_primary())?;
                         return self.finish_expr_stmt(e, lo, arm, true);
                     }
                     _ => {}
                 }
             }
             _ => {}
+        }
+        if self.is_word("private") && self.nth_is_ident(1) {
+            return self.fail("'private' is only allowed on module-scope declarations");
         }
         // declarations
         if self.is_ident_tok() && matches!(self.nth_kind(1), TokKind::ColonColon | TokKind::Colon | TokKind::ColonEq) {
@@ -909,6 +933,9 @@ impl<'a> Parser<'a> {
             }
             Ok(())
         })?;
+        if self.at(&TokKind::Colon) {
+            return self.fail("for-loop syntax: the ':' before the capture was removed — write `for xs (x) { }` (index via `for xs, 0.. (x, i)`)");
+        }
         let mut captures = Vec::new();
         if self.at(&TokKind::LParen) {
             self.bump();
@@ -1098,6 +1125,9 @@ impl<'a> Parser<'a> {
     /// After `catch`: `{..}` | `(e) {..}` | `(e) expr` | `(e) == { case .. }` | `expr`.
     fn parse_catch_clause(&mut self) -> PResult<CatchClause> {
         let mut binding = None;
+        if self.is_ident_tok() && matches!(self.nth_kind(1), TokKind::LBrace) {
+            return self.fail("the catch error binding needs parens: `catch (e) { ... }`");
+        }
         if self.at(&TokKind::LParen) && self.nth_is_ident(1) && matches!(self.nth_kind(2), TokKind::RParen) {
             self.bump();
             binding = Some(self.parse_ident()?);
@@ -1227,6 +1257,16 @@ impl<'a> Parser<'a> {
                             self.bump();
                             self.bump();
                             let ty = self.with(false, false, |p| p.parse_type_in_parens())?;
+                            if self.eat(&TokKind::Comma) {
+                                let alloc = self.with(false, false, |p| p.parse_expr())?;
+                                self.eat(&TokKind::Comma);
+                                self.expect(TokKind::RParen, "')'")?;
+                                e = Expr::new(
+                                    ExprKind::CastWithAlloc { expr: Box::new(e), ty: Box::new(ty), alloc: Box::new(alloc) },
+                                    self.span(lo),
+                                );
+                                continue;
+                            }
                             self.expect(TokKind::RParen, "')'")?;
                             e = Expr::new(ExprKind::Cast { expr: Box::new(e), ty: Box::new(ty) }, self.span(lo));
                         }
@@ -1339,6 +1379,14 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_args_inner(&mut self, close: TokKind) -> PResult<Vec<Arg>> {
+        let old = self.paren_ctx;
+        self.paren_ctx = "generic type argument";
+        let r = self.parse_args_inner2(close);
+        self.paren_ctx = old;
+        r
+    }
+
+    fn parse_args_inner2(&mut self, close: TokKind) -> PResult<Vec<Arg>> {
         let mut args = Vec::new();
         loop {
             if self.eat(&close) {
@@ -1885,6 +1933,18 @@ impl<'a> Parser<'a> {
             let r = self.parse_range_or_expr();
             self.set_restr(old);
             let mut e = r?;
+            if self.at(&TokKind::Comma) {
+                let sp = match self.matching_close_from(lo) {
+                    Some(hi) => Span::new(self.file, lo, hi),
+                    None => self.tok_span(),
+                };
+                let what = self.paren_ctx;
+                self.error_at(
+                    sp,
+                    format!("a bare-paren `(A, B)` is a multi-return signature, valid only as a return type; a tuple-valued {} uses `Tuple(…)`", what),
+                );
+                return Err(Fail);
+            }
             self.expect(TokKind::RParen, "')'")?;
             // keep the inner node but widen its span to the parentheses
             e.span = self.span(lo);
@@ -2170,7 +2230,11 @@ impl<'a> Parser<'a> {
             }
             TokKind::Colon => {
                 self.bump();
-                let ty = self.parse_type()?;
+                let old = self.paren_ctx;
+                self.paren_ctx = "field";
+                let ty = self.parse_type();
+                self.paren_ctx = old;
+                let ty = ty?;
                 if self.eat(&TokKind::Colon) {
                     let value = self.parse_expr()?;
                     self.expect_semi()?;

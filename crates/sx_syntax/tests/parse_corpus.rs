@@ -39,6 +39,9 @@ fn run_set(name: &str, files: &[PathBuf], allow_expected_failures: bool) -> (usi
         if let Some(d) = diags.first() {
             if allow_expected_failures && expected_to_fail(f) {
                 excused += 1;
+                if std::env::var("SX_SHOW_EXCUSED").is_ok() {
+                    println!("  (expected) {}: {}", f.display(), d.message);
+                }
                 continue;
             }
             fails += 1;
