@@ -1,1 +1,223 @@
-fn main() {}
+//! The `sx` command line: `run` (Cranelift JIT, or `--vm`), `build` (object + system linker),
+//! and `ir` (print the IR).
+//!
+//! Owns: argument parsing, locating the standard library, rendering diagnostics, and process
+//! exit codes. Must never: let a Rust panic or a stack overflow of the compiler reach the user
+//! (compilation runs on a large-stack thread behind `catch_unwind`).
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "sx", version, about = "The sx compiler")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct Common {
+    /// Target triple: x86_64-linux or aarch64-linux.
+    #[arg(long, global = true)]
+    target: Option<String>,
+    /// Print compile statistics (comptime VM evaluations) to stderr.
+    #[arg(long, global = true)]
+    stats: bool,
+    /// Step budget of one compile-time evaluation.
+    #[arg(long, global = true)]
+    comptime_steps: Option<u64>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Compile and run FILE (Cranelift JIT, or the comptime VM with --vm).
+    Run {
+        file: PathBuf,
+        /// Run the whole program on the comptime VM.
+        #[arg(long)]
+        vm: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Compile FILE to a native executable.
+    Build {
+        file: PathBuf,
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print the IR of FILE.
+    Ir {
+        file: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    // Deep programs must not overflow the compiler's stack: run on a big-stack thread.
+    let handle = std::thread::Builder::new().stack_size(512 << 20).spawn(move || {
+        std::panic::set_hook(Box::new(|info| {
+            eprintln!("error: internal compiler error: {}", info);
+        }));
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_cli(cli))) {
+            Ok(code) => code,
+            Err(_) => 1,
+        }
+    });
+    let code = match handle {
+        Ok(h) => h.join().unwrap_or(1),
+        Err(_) => {
+            eprintln!("error: cannot start the compiler thread");
+            1
+        }
+    };
+    ExitCode::from(code as u8)
+}
+
+fn stdlib_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![];
+    if let Ok(p) = std::env::var("SX_STDLIB_PATH") {
+        dirs.extend(std::env::split_paths(&p).filter(|p| !p.as_os_str().is_empty()));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        for anc in exe.ancestors().skip(1).take(4) {
+            let cand = anc.join("library");
+            if cand.join("modules/std.sx").is_file() {
+                dirs.push(cand);
+                break;
+            }
+        }
+    }
+    let built_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../library");
+    if built_in.join("modules/std.sx").is_file() {
+        dirs.push(built_in);
+    }
+    dirs
+}
+
+fn options(common: &Common) -> Result<sx_sema::Options, String> {
+    let target = match &common.target {
+        None => sx_ir::Target::host(),
+        Some(t) => sx_ir::Target::parse(t).ok_or_else(|| format!("unknown target '{}' (expected x86_64-linux or aarch64-linux)", t))?,
+    };
+    let mut limits = sx_vm::VmLimits::default();
+    if let Some(s) = common.comptime_steps {
+        limits.max_steps = s;
+    }
+    Ok(sx_sema::Options {
+        target,
+        paths: sx_sema::ImportPaths { cwd: std::env::current_dir().unwrap_or_default(), stdlib: stdlib_dirs() },
+        vm_limits: limits,
+    })
+}
+
+fn compile(file: &Path, common: &Common) -> Result<sx_sema::Output, i32> {
+    let opts = match options(common) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {}", e);
+            return Err(1);
+        }
+    };
+    match sx_sema::compile(file, &opts) {
+        Ok(out) => {
+            if common.stats {
+                eprintln!("comptime evaluations: {}", out.vm_evaluations);
+            }
+            Ok(out)
+        }
+        Err((sources, diags)) => {
+            let mut first = true;
+            for d in &diags {
+                if !first {
+                    eprintln!();
+                }
+                first = false;
+                eprintln!("{}", sx_diag::render(&sources, d));
+            }
+            Err(1)
+        }
+    }
+}
+
+fn run_cli(cli: Cli) -> i32 {
+    match cli.cmd {
+        Cmd::Run { file, vm, common } => {
+            let out = match compile(&file, &common) {
+                Ok(o) => o,
+                Err(c) => return c,
+            };
+            if out.root_has_run {
+                use std::io::Write;
+                let mut so = std::io::stdout().lock();
+                let _ = so.write_all(b"--- build done ---\n");
+                let _ = so.flush();
+            }
+            if vm {
+                let mut machine = sx_vm::Vm::new(sx_vm::VmLimits::default(), Box::new(sx_vm::StdHost));
+                match machine.run_program(&out.module) {
+                    Ok(code) => code & 0xff,
+                    Err(e) => {
+                        eprintln!("error: {}", e.message);
+                        1
+                    }
+                }
+            } else {
+                match sx_codegen::jit_run(&out.module) {
+                    Ok(code) => code & 0xff,
+                    Err(e) => {
+                        eprintln!("error: {}", e);
+                        1
+                    }
+                }
+            }
+        }
+        Cmd::Build { file, output, common } => {
+            let out = match compile(&file, &common) {
+                Ok(o) => o,
+                Err(c) => return c,
+            };
+            let dest = output.unwrap_or_else(|| PathBuf::from(file.file_stem().unwrap_or_default()));
+            let obj = match sx_codegen::emit_object(&out.module) {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("error: {}", e);
+                    return 1;
+                }
+            };
+            if out.module.target != sx_ir::Target::host() {
+                let objpath = dest.with_extension("o");
+                if let Err(e) = std::fs::write(&objpath, &obj) {
+                    eprintln!("error: cannot write '{}': {}", objpath.display(), e);
+                    return 1;
+                }
+                eprintln!("note: cross target: wrote object file '{}' (not linked)", objpath.display());
+                return 0;
+            }
+            match sx_codegen::link_executable(&obj, &dest) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("error: {}", e);
+                    1
+                }
+            }
+        }
+        Cmd::Ir { file, common } => match compile(&file, &common) {
+            Ok(out) => {
+                print!("{}", sx_ir::print::print_module(&out.module));
+                0
+            }
+            Err(c) => c,
+        },
+    }
+}

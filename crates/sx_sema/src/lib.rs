@@ -1,1 +1,317 @@
-//! sx_sema
+//! Semantic analysis and lowering: sx syntax trees → checked, typed [`sx_ir::Module`].
+//!
+//! Owns: import resolution and per-file scopes ([`loader`]), lazy declaration checking (only
+//! what `main`, `#run` and globals reach is checked), constant folding, type evaluation, and the
+//! typed lowering of function bodies into IR ([`lower`]). Every compile-time evaluation that is
+//! not a plain constant fold (`#run`, global initialisers) is lowered to an IR thunk and executed
+//! on the comptime VM ([`comptime`]); its result bytes are baked into static data.
+//!
+//! Must never: JIT-compile code to evaluate something at compile time, compute a layout other
+//! than through [`sx_types::TypeTable`], or let a user error escape as a panic.
+
+pub mod comptime;
+pub mod consts;
+pub mod loader;
+pub mod lower;
+pub mod printfmt;
+mod call;
+mod decls;
+mod expr;
+mod stmt;
+
+use std::cell::Cell;
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+pub use loader::ImportPaths;
+use sx_diag::{Diagnostic, FileId, SourceMap, Span};
+use sx_ir::{FuncId, Module, Target};
+use sx_syntax::ast::*;
+use sx_types::{builtin as bt, TypeId, TypeTable};
+
+pub use consts::ConstVal;
+
+/// Index of a loaded source file (module).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FileIdx(pub u32);
+
+/// Index of a top-level declaration.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DeclId(pub u32);
+
+/// Index of a function definition (a source function, possibly a method).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FnId(pub u32);
+
+/// A loaded file and its scope.
+pub struct FileInfo {
+    pub dir: PathBuf,
+    pub file_id: FileId,
+    /// Own top-level names.
+    pub names: HashMap<String, Vec<DeclId>>,
+    /// Flat `#import`s (their own names are visible here, one hop).
+    pub flat_imports: Vec<FileIdx>,
+    /// Top-level `#run expr;` statements.
+    pub runs: Vec<Expr>,
+}
+
+/// What a top-level declaration is.
+#[derive(Clone)]
+pub enum DeclKind {
+    /// `name :: value` / `name : T : value`.
+    Item(Rc<Item>),
+    /// A global variable (the item and the index of the name).
+    Global(Rc<Item>, usize),
+    /// `name :: #import "..."`.
+    Namespace(FileIdx),
+}
+
+/// Evaluation state of a declaration.
+#[derive(Clone)]
+pub enum DeclState {
+    Todo,
+    InProgress,
+    Done(ConstVal),
+    Failed,
+}
+
+/// A top-level declaration.
+pub struct DeclInfo {
+    pub file: FileIdx,
+    pub name: String,
+    pub kind: DeclKind,
+    pub private: bool,
+    pub span: Span,
+    pub state: DeclState,
+}
+
+/// A source function.
+pub struct FnDef {
+    pub name: String,
+    pub decl: Rc<FnDecl>,
+    pub file: FileIdx,
+    /// For methods: the struct type whose scope the body sees.
+    pub owner: Option<TypeId>,
+    pub sig: Option<FnSig>,
+    pub func: Option<FuncId>,
+    pub span: Span,
+    /// Nested in a function body: names of local types/consts visible to it.
+    pub local_consts: Rc<HashMap<String, ConstVal>>,
+}
+
+/// A checked function signature.
+#[derive(Clone, Debug)]
+pub struct FnSig {
+    pub params: Vec<TypeId>,
+    pub param_names: Vec<String>,
+    pub defaults: Vec<Option<Expr>>,
+    pub ret: TypeId,
+    /// True when the IR function takes a hidden result pointer first.
+    pub sret: bool,
+    pub is_extern: bool,
+    pub variadic: bool,
+}
+
+/// Extra per-struct information: where it was declared and its members.
+pub struct StructMeta {
+    pub file: FileIdx,
+    pub consts: HashMap<String, Rc<Member>>,
+    pub defaults: Vec<Option<Expr>>,
+    pub local_consts: Rc<HashMap<String, ConstVal>>,
+    /// Memoised evaluated member constants.
+    pub evaluated: HashMap<String, ConstVal>,
+}
+
+/// Options of one compilation.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub target: Target,
+    pub paths: ImportPaths,
+    pub vm_limits: sx_vm::VmLimits,
+}
+
+/// What a successful compilation produces.
+pub struct Output {
+    pub module: Module,
+    /// The root file has a top-level `#run expr;` (the driver prints `--- build done ---`).
+    pub root_has_run: bool,
+    /// How many compile-time evaluations ran on the VM.
+    pub vm_evaluations: u64,
+}
+
+/// The state of one compilation.
+pub struct Compiler {
+    pub sources: SourceMap,
+    pub files: Vec<FileInfo>,
+    pub file_by_path: HashMap<PathBuf, FileIdx>,
+    pub decls: Vec<DeclInfo>,
+    pub fns: Vec<FnDef>,
+    pub types: TypeTable,
+    pub structs: HashMap<TypeId, StructMeta>,
+    pub module: Module,
+    pub diags: Vec<Diagnostic>,
+    pub paths: ImportPaths,
+    pub(crate) unsupported: Vec<(Span, &'static str)>,
+    pub(crate) queue: VecDeque<FnId>,
+    pub(crate) globals: HashMap<(DeclId, usize), (sx_ir::DataId, TypeId)>,
+    pub(crate) strings: HashMap<Vec<u8>, sx_ir::DataId>,
+    pub(crate) vm: sx_vm::Vm,
+    pub(crate) vm_evals: u64,
+    pub(crate) fn_by_decl: HashMap<*const FnDecl, FnId>,
+    pub(crate) extern_syms: HashMap<String, Span>,
+    pub(crate) name_counter: Cell<u32>,
+    /// The file defining `print` and the formatting helpers (our std).
+    pub(crate) std_file: Option<FileIdx>,
+    pub(crate) depth: u32,
+}
+
+/// Compiles the program rooted at `path`.
+pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Diagnostic>)> {
+    let mut c = Compiler::new(opts);
+    let shown = path.to_string_lossy().into_owned();
+    let root = c.load_file(path, shown, None);
+    let result = match root {
+        Some(root) if c.diags.is_empty() => c.compile_root(root),
+        _ => Err(()),
+    };
+    if result.is_err() || !c.diags.is_empty() {
+        if c.diags.is_empty() {
+            c.diags.push(Diagnostic::bare("compilation failed"));
+        }
+        return Err((c.sources, c.diags));
+    }
+    let root_has_run = root.map(|r| !c.files[r.0 as usize].runs.is_empty()).unwrap_or(false);
+    let vm_evaluations = c.vm_evals;
+    Ok(Output { module: c.module, root_has_run, vm_evaluations })
+}
+
+impl Compiler {
+    fn new(opts: &Options) -> Compiler {
+        Compiler {
+            sources: SourceMap::new(),
+            files: vec![],
+            file_by_path: HashMap::new(),
+            decls: vec![],
+            fns: vec![],
+            types: TypeTable::new(opts.target),
+            structs: HashMap::new(),
+            module: Module::new(opts.target),
+            diags: vec![],
+            paths: opts.paths.clone(),
+            unsupported: vec![],
+            queue: VecDeque::new(),
+            globals: HashMap::new(),
+            strings: HashMap::new(),
+            vm: sx_vm::Vm::new(opts.vm_limits.clone(), Box::new(sx_vm::StdHost::default())),
+            vm_evals: 0,
+            fn_by_decl: HashMap::new(),
+            extern_syms: HashMap::new(),
+            name_counter: Cell::new(0),
+            std_file: None,
+            depth: 0,
+        }
+    }
+
+    /// Reports an error and returns `Err(())`.
+    pub(crate) fn err<T>(&mut self, span: Span, msg: impl Into<String>) -> Result<T, ()> {
+        self.diags.push(Diagnostic::error(span, msg));
+        Err(())
+    }
+
+    fn compile_root(&mut self, root: FileIdx) -> Result<(), ()> {
+        if let Some((span, what)) = self.unsupported.first().cloned() {
+            // Unsupported constructs only matter in files the program uses; report the first one
+            // found in the root file eagerly, the rest lazily when referenced.
+            if span.file == self.files[root.0 as usize].file_id {
+                return self.err(span, format!("not supported yet: {}", what));
+            }
+        }
+        // Top-level `#run` statements, in source order.
+        let runs = self.files[root.0 as usize].runs.clone();
+        for r in &runs {
+            self.run_side_effect(root, r)?;
+        }
+        let main = self.lookup_global(root, "main", self.files[root.0 as usize].file_id_span())?;
+        let Some(main) = main else {
+            let span = Span::new(self.files[root.0 as usize].file_id, 0, 0);
+            return self.err(span, "no 'main' function found");
+        };
+        let ConstVal::Func(fid) = main else {
+            let span = Span::new(self.files[root.0 as usize].file_id, 0, 0);
+            return self.err(span, "'main' is not a function");
+        };
+        self.build_entry(fid)?;
+        self.drain_queue()?;
+        if !self.diags.is_empty() {
+            return Err(());
+        }
+        let problems = sx_ir::verify::verify_module(&self.module);
+        if let Some(p) = problems.first() {
+            self.diags.push(Diagnostic::bare(format!("internal error: IR verification failed: {}", p)));
+            return Err(());
+        }
+        Ok(())
+    }
+
+    /// Lowers every queued function body.
+    pub(crate) fn drain_queue(&mut self) -> Result<(), ()> {
+        let mut ok = true;
+        while let Some(f) = self.queue.pop_front() {
+            if self.lower_fn(f).is_err() {
+                ok = false;
+            }
+        }
+        if ok && self.diags.is_empty() {
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+
+    /// A fresh numeric suffix for symbol names.
+    pub(crate) fn fresh(&self) -> u32 {
+        let n = self.name_counter.get();
+        self.name_counter.set(n + 1);
+        n
+    }
+}
+
+impl FileInfo {
+    fn file_id_span(&self) -> Span {
+        Span::new(self.file_id, 0, 0)
+    }
+}
+
+/// Names of builtin types usable in type position.
+pub(crate) fn builtin_type(types: &mut TypeTable, name: &str) -> Option<TypeId> {
+    Some(match name {
+        "void" => bt::VOID,
+        "bool" => bt::BOOL,
+        "string" => bt::STRING,
+        "cstring" => bt::CSTRING,
+        "f32" => bt::F32,
+        "f64" => bt::F64,
+        "usize" => bt::USIZE,
+        "isize" => bt::ISIZE,
+        "Type" => bt::TYPE,
+        "noreturn" => bt::NORETURN,
+        "int" => bt::I64,
+        "float" => bt::F64,
+        _ => {
+            let (signed, rest) = match name.as_bytes().first() {
+                Some(b'i') => (true, &name[1..]),
+                Some(b'u') => (false, &name[1..]),
+                _ => return None,
+            };
+            if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) || rest.starts_with('0') {
+                return None;
+            }
+            let bits: u32 = rest.parse().ok()?;
+            if bits == 0 || bits > 64 {
+                return None;
+            }
+            types.int(bits as u8, signed)
+        }
+    })
+}

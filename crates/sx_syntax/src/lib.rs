@@ -15,7 +15,7 @@ use sx_diag::{Diagnostic, FileId};
 /// (up to [`parser::MAX_DEPTH`]) cannot overflow the caller's stack; if the thread
 /// cannot be spawned, it runs on the current thread.
 pub fn parse_file(file: FileId, src: &str) -> (ast::File, Vec<Diagnostic>) {
-    const STACK: usize = 256 << 20;
+    const STACK: usize = 64 << 20;
     let r = std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("sx-parse".into())

@@ -550,3 +550,8 @@ fn deep_nesting_is_capped() {
     let (_, d) = parse_file(FileId(0), &deep);
     assert!(!d.is_empty());
 }
+
+#[test]
+fn node_sizes() {
+    println!("Expr {} ExprKind {} Stmt {} Token {} Block {}", std::mem::size_of::<Expr>(), std::mem::size_of::<ExprKind>(), std::mem::size_of::<Stmt>(), std::mem::size_of::<crate::lexer::Token>(), std::mem::size_of::<Block>());
+}

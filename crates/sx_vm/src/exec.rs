@@ -6,27 +6,65 @@
 //! one frame until it calls, returns, exits or faults; the driver ([`drive`]) does the rest.
 //! Slow paths (errors, natives, translation) are out of line.
 
-use std::rc::Rc;
-
 use sx_ir::{ConvOp, FloatCC, FuncId, IntCC, Module, TrapCode, Type};
 
 use crate::memory::{AllocKind, FUNC_ALLOC};
-use crate::translate::{translate, Compiled, FOp, IOp, Op, W};
+use crate::translate::{translate, FOp, IOp, Op, W};
 use crate::{natives, Frame, Outcome, Vm, VmError};
 
-/// An active frame.
-struct Cur {
-    code: Rc<Compiled>,
-    pc: usize,
+/// All translated code of a [`Vm`], linked into shared arrays: a call to a translated function
+/// is a jump inside one op array, so the hot loop never leaves for calls and returns.
+#[derive(Default)]
+pub(crate) struct CodeStore {
+    ops: Vec<Op>,
+    spans: Vec<Option<sx_diag::Span>>,
+    extra: Vec<u32>,
+    sigs: Vec<sx_ir::Signature>,
+    /// Per `FuncId`; `start == u32::MAX` when not translated yet.
+    funcs: Vec<FuncMeta>,
+    names: Vec<String>,
+    slot_sizes: Vec<u32>,
+}
+
+#[derive(Copy, Clone)]
+struct FuncMeta {
+    start: u32,
+    num_regs: u32,
+    num_params: u32,
+    num_slots: u32,
+    slot_start: u32,
+}
+
+const UNTRANSLATED: FuncMeta = FuncMeta { start: u32::MAX, num_regs: 0, num_params: 0, num_slots: 0, slot_start: 0 };
+
+/// A suspended caller.
+#[derive(Copy, Clone)]
+struct Saved {
+    func: u32,
+    pc: u32,
     fp: usize,
-    slot_base: usize,
-    /// Index in the caller's `extra` of `[nresults, results..]`.
+    num_regs: u32,
+    slot_base: u32,
+    /// Index in `extra` of the call's `[nresults, results..]`.
     ret_at: u32,
 }
 
+/// The running frame.
+#[derive(Copy, Clone)]
+struct Cur {
+    func: u32,
+    pc: usize,
+    fp: usize,
+    num_regs: usize,
+    slot_base: usize,
+}
+
 enum Action {
-    Call { func: u32, list: u32 },
-    CallIndirect { callee: u64, list: u32, sig: u32 },
+    /// Translate `func`, then re-execute the call at `pc - 1`.
+    Translate(u32),
+    /// Grow the register stack to this many registers, then re-execute the call.
+    Grow(usize),
+    /// The outermost frame returned (values at `extra[list..]`, or the one value).
     Ret0,
     Ret1(u64),
     RetN(u32),
@@ -44,26 +82,29 @@ pub(crate) fn run(vm: &mut Vm, m: &Module, func: FuncId, args: &[u64]) -> Result
         span: m.funcs.get(func).and_then(|f| f.span),
         stack: vec![Frame { func: name.clone(), call_site: None }],
     };
-    let code = code_for(vm, m, func.0).map_err(with_name)?;
-    if args.len() != code.num_params as usize {
-        return Err(with_name(format!(
-            "`{}` takes {} arguments but was called with {}",
-            code.name,
-            code.num_params,
-            args.len()
-        )));
+    if let Some(cached) = vm.code.names.get(func.0 as usize) {
+        if !cached.is_empty() && *cached != name {
+            return Err(with_name(format!(
+                "this VM has run a different module (fn{} was `{}`); a VM is bound to one growing module",
+                func.0, cached
+            )));
+        }
+    }
+    let meta = ensure_translated(vm, m, func.0).map_err(with_name)?;
+    if args.len() != meta.num_params as usize {
+        return Err(with_name(format!("`{}` takes {} arguments but was called with {}", name, meta.num_params, args.len())));
     }
     let f = &m.funcs[func];
     vm.regs.clear();
     vm.slots.clear();
-    vm.regs.resize(code.num_regs as usize, 0);
+    vm.regs.resize(meta.num_regs as usize + 64, 0);
     for (i, &a) in args.iter().enumerate() {
         let ty = f.sig.params.get(i).copied().unwrap_or(Type::I64);
         vm.regs[i] = W::of(ty).mask(a);
     }
-    vm.slots.resize(code.slots.len(), 0);
+    vm.slots.resize(meta.num_slots as usize, 0);
     let mut frames = Vec::new();
-    let mut cur = Cur { code, pc: 0, fp: 0, slot_base: 0, ret_at: 0 };
+    let mut cur = Cur { func: func.0, pc: meta.start as usize, fp: 0, num_regs: meta.num_regs as usize, slot_base: 0 };
     let result = drive(vm, m, &mut cur, &mut frames);
     // Unwind: free every stack slot still allocated.
     for id in std::mem::take(&mut vm.slots) {
@@ -75,188 +116,136 @@ pub(crate) fn run(vm: &mut Vm, m: &Module, func: FuncId, args: &[u64]) -> Result
     result
 }
 
-/// The translated code of `func`, translating it on first use.
-fn code_for(vm: &mut Vm, m: &Module, func: u32) -> Result<Rc<Compiled>, String> {
-    if let Some(Some(c)) = vm.code.get(func as usize) {
-        return Ok(c.clone());
+/// Translates `func` on first use and links it into the code store.
+fn ensure_translated(vm: &mut Vm, m: &Module, func: u32) -> Result<FuncMeta, String> {
+    if let Some(meta) = vm.code.funcs.get(func as usize) {
+        if meta.start != u32::MAX {
+            return Ok(*meta);
+        }
     }
     translate_slow(vm, m, func)
 }
 
 #[cold]
 #[inline(never)]
-fn translate_slow(vm: &mut Vm, m: &Module, func: u32) -> Result<Rc<Compiled>, String> {
+fn translate_slow(vm: &mut Vm, m: &Module, func: u32) -> Result<FuncMeta, String> {
     let f = m.funcs.get(FuncId(func)).ok_or_else(|| format!("call of a missing function fn{}", func))?;
     if !f.is_defined() {
         return Err(format!("call of function `{}`, which has no body", f.name));
     }
-    let mut c = translate(m, f)?;
-    // A sentinel so a fall-through past the end can never index out of range.
-    c.ops.push(Op::Trap { code: TrapCode::Unreachable });
-    c.spans.push(f.span);
-    let c = Rc::new(c);
-    if vm.code.len() <= func as usize {
-        vm.code.resize(func as usize + 1, None);
+    let c = translate(m, f)?;
+    let st = &mut vm.code;
+    if st.ops.len() + c.ops.len() + 1 >= u32::MAX as usize || st.extra.len() + c.extra.len() >= u32::MAX as usize {
+        return Err("comptime code store is full".to_string());
     }
-    vm.code[func as usize] = Some(c.clone());
-    Ok(c)
+    let (base, xbase, sbase) = (st.ops.len() as u32, st.extra.len() as u32, st.sigs.len() as u32);
+    for op in &c.ops {
+        st.ops.push(link(*op, base, xbase, sbase));
+    }
+    st.spans.extend_from_slice(&c.spans);
+    // A sentinel so a fall-through past the end can never run into the next function.
+    st.ops.push(Op::Trap { code: TrapCode::Unreachable });
+    st.spans.push(f.span);
+    st.extra.extend_from_slice(&c.extra);
+    st.sigs.extend(c.sigs);
+    let meta = FuncMeta {
+        start: base,
+        num_regs: c.num_regs,
+        num_params: c.num_params,
+        num_slots: c.slots.len() as u32,
+        slot_start: st.slot_sizes.len() as u32,
+    };
+    st.slot_sizes.extend(c.slots.iter().map(|s| s.0));
+    if st.funcs.len() <= func as usize {
+        st.funcs.resize(func as usize + 1, UNTRANSLATED);
+        st.names.resize(func as usize + 1, String::new());
+    }
+    st.funcs[func as usize] = meta;
+    st.names[func as usize] = c.name;
+    Ok(meta)
 }
 
-fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Cur>) -> Result<Outcome, VmError> {
+/// Rebases a function-local op into the shared arrays.
+fn link(op: Op, base: u32, xbase: u32, sbase: u32) -> Op {
+    match op {
+        Op::Jmp { t } => Op::Jmp { t: t + base },
+        Op::BrIf { c, t } => Op::BrIf { c, t: t + base },
+        Op::BrIfNot { c, t } => Op::BrIfNot { c, t: t + base },
+        Op::BrCmp { cc, w, a, b, t } => Op::BrCmp { cc, w, a, b, t: t + base },
+        Op::BrCmpImm { cc, w, a, imm, t } => Op::BrCmpImm { cc, w, a, imm, t: t + base },
+        Op::Select { d, c, list } => Op::Select { d, c, list: list + xbase },
+        Op::Call { func, list } => Op::Call { func, list: list + xbase },
+        Op::CallIndirect { callee, list, sig } => Op::CallIndirect { callee, list: list + xbase, sig: sig + sbase },
+        Op::CallNative { native, ext, list } => Op::CallNative { native, ext, list: list + xbase },
+        Op::Ret { list } => Op::Ret { list: list + xbase },
+        op => op,
+    }
+}
+
+fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Result<Outcome, VmError> {
     loop {
-        let code = cur.code.clone();
-        let r = interp(vm, m, &code, cur.fp, cur.slot_base, &mut cur.pc);
-        let r = match r {
-            Ok(Action::Call { func, list }) => push_call(vm, m, cur, frames, func, list),
-            Ok(Action::CallIndirect { callee, list, sig }) => {
-                let sig = &code.sigs[sig as usize];
-                let id = (callee >> 32) as u32;
-                let idx = callee as u32;
-                match m.funcs.get(FuncId(idx)) {
-                    Some(f) if id == FUNC_ALLOC => {
-                        if f.sig != *sig {
-                            Err(format!(
-                                "indirect call of `{}` through a pointer of a different signature ({:?} -> {:?} vs {:?} -> {:?})",
-                                f.name, f.sig.params, f.sig.returns, sig.params, sig.returns
-                            ))
-                        } else {
-                            push_call(vm, m, cur, frames, idx, list)
-                        }
-                    }
-                    _ => Err(bad_callee(vm, callee)),
+        let r = match interp(vm, m, cur, frames) {
+            Ok(Action::Translate(func)) => ensure_translated(vm, m, func).map(|_| cur.pc -= 1),
+            Ok(Action::Grow(need)) => {
+                if need as u64 * 8 > vm.limits.max_stack_bytes {
+                    Err(format!(
+                        "comptime evaluation exceeded the stack limit ({} bytes of registers); is there unbounded recursion?",
+                        vm.limits.max_stack_bytes
+                    ))
+                } else {
+                    let n = (need + need / 2).max(1024);
+                    vm.regs.resize(n, 0);
+                    cur.pc -= 1;
+                    Ok(())
                 }
             }
             Ok(Action::Exit(c)) => return Ok(Outcome::Exited(c)),
-            Ok(ret) => {
-                // Gather the returned values (at most a few; one is the common case).
-                let mut one = [0u64; 1];
-                let mut many = Vec::new();
-                let vals: &[u64] = match ret {
-                    Action::Ret0 => &[],
-                    Action::Ret1(v) => {
-                        one[0] = v;
-                        &one
-                    }
-                    Action::RetN(list) => {
-                        let l = &code.extra[list as usize..];
-                        let n = l[0] as usize;
-                        many.extend(l[1..1 + n].iter().map(|&r| vm.regs[cur.fp + r as usize]));
-                        &many
-                    }
-                    _ => &[],
-                };
-                match frames.last() {
-                    None => {
-                        return Ok(Outcome::Returned(vals.to_vec()));
-                    }
-                    Some(caller) => {
-                        let l = &caller.code.extra[cur.ret_at as usize..];
-                        let nres = l[0] as usize;
-                        if nres != vals.len() {
-                            Err(format!(
-                                "`{}` returned {} values but its caller expects {}",
-                                code.name,
-                                vals.len(),
-                                nres
-                            ))
-                        } else {
-                            for (k, &v) in vals.iter().enumerate() {
-                                vm.regs[caller.fp + l[1 + k] as usize] = v;
-                            }
-                            for id in vm.slots.drain(cur.slot_base..) {
-                                if id != 0 {
-                                    vm.mem.free_id(id);
-                                }
-                            }
-                            *cur = frames.pop().expect("caller frame");
-                            Ok(())
-                        }
-                    }
-                }
+            Ok(Action::Ret0) => return Ok(Outcome::Returned(vec![])),
+            Ok(Action::Ret1(v)) => return Ok(Outcome::Returned(vec![v])),
+            Ok(Action::RetN(list)) => {
+                let l = &vm.code.extra[list as usize..];
+                let n = l[0] as usize;
+                return Ok(Outcome::Returned(l[1..1 + n].iter().map(|&r| vm.regs[cur.fp + r as usize]).collect()));
             }
             Err(e) => Err(e),
         };
         if let Err(msg) = r {
-            return Err(make_error(cur, frames, msg));
+            return Err(make_error(&vm.code, cur, frames, msg));
         }
     }
 }
 
 #[cold]
 #[inline(never)]
-fn bad_callee(vm: &Vm, callee: u64) -> String {
-    match vm.mem.decode(callee) {
+fn bad_callee(mem: &crate::ComptimeMemory, callee: u64) -> String {
+    match mem.decode(callee) {
         crate::PointerTarget::Null => "indirect call through a null function pointer".to_string(),
         crate::PointerTarget::Func(f) => format!("indirect call of a missing function fn{}", f.0),
         _ => format!("indirect call through {:#x}, which is not a function pointer", callee),
     }
 }
 
-fn push_call(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Cur>, func: u32, list: u32) -> Result<(), String> {
-    if vm.steps == 0 {
-        return Err(step_budget(vm));
-    }
-    vm.steps -= 1;
-    if frames.len() + 1 >= vm.limits.max_call_depth {
-        return Err(format!(
-            "comptime evaluation exceeded the call depth limit ({} frames); is there unbounded recursion?",
-            vm.limits.max_call_depth
-        ));
-    }
-    let callee = code_for(vm, m, func)?;
-    let l = &cur.code.extra[list as usize..];
-    let nargs = l[0] as usize;
-    if nargs != callee.num_params as usize {
-        return Err(format!("`{}` takes {} arguments but was called with {}", callee.name, callee.num_params, nargs));
-    }
-    let new_fp = cur.fp + cur.code.num_regs as usize;
-    let need = new_fp + callee.num_regs as usize;
-    if need as u64 * 8 > vm.limits.max_stack_bytes {
-        return Err(format!(
-            "comptime evaluation exceeded the stack limit ({} bytes of registers); is there unbounded recursion?",
-            vm.limits.max_stack_bytes
-        ));
-    }
-    if vm.regs.len() < need {
-        vm.regs.resize(need, 0);
-    }
-    for i in 0..nargs {
-        vm.regs[new_fp + i] = vm.regs[cur.fp + l[1 + i] as usize];
-    }
-    let slot_base = vm.slots.len();
-    vm.slots.resize(slot_base + callee.slots.len(), 0);
-    let ret_at = list + 1 + nargs as u32;
-    let caller = std::mem::replace(cur, Cur { code: callee, pc: 0, fp: new_fp, slot_base, ret_at });
-    frames.push(caller);
-    Ok(())
-}
-
 #[cold]
 #[inline(never)]
-fn make_error(cur: &Cur, frames: &[Cur], message: String) -> VmError {
-    let span_at = |c: &Cur| c.code.spans.get(c.pc.wrapping_sub(1)).copied().flatten();
-    let span = span_at(cur);
+fn make_error(st: &CodeStore, cur: &Cur, frames: &[Saved], message: String) -> VmError {
+    let span_at = |pc: usize| st.spans.get(pc.wrapping_sub(1)).copied().flatten();
+    let name = |f: u32| st.names.get(f as usize).cloned().unwrap_or_default();
+    let span = span_at(cur.pc);
     let mut stack = Vec::new();
-    let mut callee_name = cur.code.name.clone();
+    let mut callee = cur.func;
     for caller in frames.iter().rev() {
         if stack.len() >= MAX_TRACE {
             break;
         }
-        stack.push(Frame { func: callee_name, call_site: span_at(caller) });
-        callee_name = caller.code.name.clone();
+        stack.push(Frame { func: name(callee), call_site: span_at(caller.pc as usize) });
+        callee = caller.func;
     }
     if stack.len() < MAX_TRACE {
-        stack.push(Frame { func: callee_name, call_site: None });
+        stack.push(Frame { func: name(callee), call_site: None });
     } else if let Some(root) = frames.first() {
-        stack.push(Frame { func: root.code.name.clone(), call_site: None });
+        stack.push(Frame { func: name(root.func), call_site: None });
     }
     VmError { message, span, stack }
-}
-
-#[cold]
-#[inline(never)]
-fn step_budget(vm: &Vm) -> String {
-    step_msg(vm.limits.max_steps)
 }
 
 #[cold]
@@ -431,15 +420,20 @@ fn f32op(op: FOp, a: f32, b: f32) -> f32 {
     }
 }
 
-/// Runs the frame at `fp` from `*pcr` until it calls, returns, exits or faults.
-fn interp(vm: &mut Vm, m: &Module, code: &Compiled, fp: usize, slot_base: usize, pcr: &mut usize) -> Result<Action, String> {
-    let Vm { regs, mem, slots, host, steps, limits, .. } = vm;
-    let n = code.num_regs as usize;
-    let regs = &mut regs[fp..fp + n];
-    let ops = &code.ops[..];
-    let extra = &code.extra[..];
-    let mut pc = *pcr;
+/// Runs from `cur` until the outermost frame returns, the program exits, a call needs a
+/// translation or more registers, or something faults. Calls and returns between translated
+/// functions stay in the loop.
+fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Result<Action, String> {
+    let Vm { regs: all, mem, slots, host, steps, limits, code: st, .. } = vm;
+    let all: &mut [u64] = &mut all[..];
+    let all_len = all.len();
+    let ops = &st.ops[..];
+    let extra = &st.extra[..];
+    let funcs = &st.funcs[..];
+    let Cur { mut func, mut pc, mut fp, mut num_regs, mut slot_base } = *cur;
+    let mut regs: &mut [u64] = &mut all[fp..];
     let mut budget = *steps;
+    let max_depth = limits.max_call_depth;
 
     macro_rules! r {
         ($x:expr) => {
@@ -448,7 +442,7 @@ fn interp(vm: &mut Vm, m: &Module, code: &Compiled, fp: usize, slot_base: usize,
     }
     macro_rules! leave {
         ($v:expr) => {{
-            *pcr = pc;
+            *cur = Cur { func, pc, fp, num_regs, slot_base };
             *steps = budget;
             return $v;
         }};
@@ -456,12 +450,86 @@ fn interp(vm: &mut Vm, m: &Module, code: &Compiled, fp: usize, slot_base: usize,
     macro_rules! jump {
         ($t:expr) => {{
             if budget == 0 {
-                *steps = 0;
-                *pcr = pc;
-                return Err(step_msg(limits.max_steps));
+                leave!(Err(step_msg(limits.max_steps)))
             }
             budget -= 1;
             pc = $t as usize;
+        }};
+    }
+    macro_rules! call {
+        ($callee:expr, $meta:expr, $list:expr) => {{
+            let meta: FuncMeta = $meta;
+            if budget == 0 {
+                leave!(Err(step_msg(limits.max_steps)))
+            }
+            budget -= 1;
+            if frames.len() + 1 >= max_depth {
+                leave!(Err(depth_msg(max_depth)))
+            }
+            let l = &extra[$list as usize..];
+            let nargs = l[0] as usize;
+            if nargs != meta.num_params as usize {
+                leave!(Err(arity_msg(st, $callee, meta.num_params, nargs)))
+            }
+            let new_fp = fp + num_regs;
+            if new_fp + meta.num_regs as usize > all_len {
+                leave!(Ok(Action::Grow(new_fp + meta.num_regs as usize)))
+            }
+            for i in 0..nargs {
+                regs[num_regs + i] = regs[l[1 + i] as usize];
+            }
+            frames.push(Saved {
+                func,
+                pc: pc as u32,
+                fp,
+                num_regs: num_regs as u32,
+                slot_base: slot_base as u32,
+                ret_at: $list + 1 + nargs as u32,
+            });
+            slot_base = slots.len();
+            if meta.num_slots != 0 {
+                slots.resize(slot_base + meta.num_slots as usize, 0);
+            }
+            func = $callee;
+            fp = new_fp;
+            num_regs = meta.num_regs as usize;
+            pc = meta.start as usize;
+            regs = &mut all[fp..];
+        }};
+    }
+    // Returns `n` values found at offsets given by `$src(k)` of the callee's window.
+    macro_rules! ret {
+        ($n:expr, $src:expr, $top:expr) => {{
+            let n: usize = $n;
+            match frames.last() {
+                None => leave!(Ok($top)),
+                Some(s) => {
+                    let l = &extra[s.ret_at as usize..];
+                    if l[0] as usize != n {
+                        leave!(Err(ret_count_msg(st, func, n, l[0] as usize)))
+                    }
+                }
+            }
+            let s = frames.pop().unwrap_or(Saved { func, pc: 0, fp, num_regs: 0, slot_base: 0, ret_at: 0 });
+            if slots.len() > slot_base {
+                for id in slots.drain(slot_base..) {
+                    if id != 0 {
+                        mem.free_id(id);
+                    }
+                }
+            }
+            let off = fp - s.fp;
+            regs = &mut all[s.fp..];
+            let l = &extra[s.ret_at as usize + 1..];
+            for k in 0..n {
+                let src: usize = $src(k);
+                regs[l[k] as usize] = regs[off + src];
+            }
+            func = s.func;
+            pc = s.pc as usize;
+            fp = s.fp;
+            num_regs = s.num_regs as usize;
+            slot_base = s.slot_base as usize;
         }};
     }
 
@@ -525,7 +593,8 @@ fn interp(vm: &mut Vm, m: &Module, code: &Compiled, fp: usize, slot_base: usize,
                 let id = match slots.get(i) {
                     Some(&id) if id != 0 => id,
                     _ => {
-                        let size = code.slots.get(slot as usize).map(|s| s.0).unwrap_or(0);
+                        let k = funcs.get(func as usize).map(|f| f.slot_start as usize + slot as usize);
+                        let size = k.and_then(|k| st.slot_sizes.get(k)).copied().unwrap_or(0);
                         match mem.alloc(size as u64, AllocKind::Stack) {
                             Ok(p) => {
                                 let id = (p >> 32) as u32;
@@ -575,8 +644,30 @@ fn interp(vm: &mut Vm, m: &Module, code: &Compiled, fp: usize, slot_base: usize,
                     jump!(t)
                 }
             }
-            Op::Call { func, list } => leave!(Ok(Action::Call { func, list })),
-            Op::CallIndirect { callee, list, sig } => leave!(Ok(Action::CallIndirect { callee: r!(callee), list, sig })),
+            Op::Call { func: callee, list } => {
+                let meta = match funcs.get(callee as usize) {
+                    Some(mt) if mt.start != u32::MAX => *mt,
+                    _ => leave!(Ok(Action::Translate(callee))),
+                };
+                call!(callee, meta, list)
+            }
+            Op::CallIndirect { callee, list, sig } => {
+                let p = r!(callee);
+                let idx = p as u32;
+                let ok = (p >> 32) as u32 == FUNC_ALLOC && m.funcs.get(FuncId(idx)).is_some();
+                if !ok {
+                    leave!(Err(bad_callee(mem, p)))
+                }
+                let want = &st.sigs[sig as usize];
+                if m.funcs[FuncId(idx)].sig != *want {
+                    leave!(Err(sig_msg(m, idx, want)))
+                }
+                let meta = match funcs.get(idx as usize) {
+                    Some(mt) if mt.start != u32::MAX => *mt,
+                    _ => leave!(Ok(Action::Translate(idx))),
+                };
+                call!(idx, meta, list)
+            }
             Op::CallNative { native, ext, list } => {
                 let e = match m.externs.get(sx_ir::ExternId(ext)) {
                     Some(e) => e,
@@ -589,10 +680,43 @@ fn interp(vm: &mut Vm, m: &Module, code: &Compiled, fp: usize, slot_base: usize,
                 }
             }
             Op::CallUnsupported { ext } => leave!(Err(unsupported(m, ext))),
-            Op::Ret0 => leave!(Ok(Action::Ret0)),
-            Op::Ret1 { r } => leave!(Ok(Action::Ret1(r!(r)))),
-            Op::Ret { list } => leave!(Ok(Action::RetN(list))),
+            Op::Ret0 => ret!(0, |_| 0usize, Action::Ret0),
+            Op::Ret1 { r } => ret!(1, |_| r as usize, Action::Ret1(r!(r))),
+            Op::Ret { list } => {
+                let l = list as usize;
+                ret!(extra[l] as usize, |k: usize| extra[l + 1 + k] as usize, Action::RetN(list))
+            }
             Op::Trap { code } => leave!(Err(trap_msg(code))),
         }
     }
+}
+
+#[cold]
+#[inline(never)]
+fn depth_msg(max: usize) -> String {
+    format!("comptime evaluation exceeded the call depth limit ({} frames); is there unbounded recursion?", max)
+}
+
+#[cold]
+#[inline(never)]
+fn arity_msg(st: &CodeStore, func: u32, want: u32, got: usize) -> String {
+    let name = st.names.get(func as usize).cloned().unwrap_or_default();
+    format!("`{}` takes {} arguments but was called with {}", name, want, got)
+}
+
+#[cold]
+#[inline(never)]
+fn ret_count_msg(st: &CodeStore, func: u32, got: usize, want: usize) -> String {
+    let name = st.names.get(func as usize).cloned().unwrap_or_default();
+    format!("`{}` returned {} values but its caller expects {}", name, got, want)
+}
+
+#[cold]
+#[inline(never)]
+fn sig_msg(m: &Module, idx: u32, want: &sx_ir::Signature) -> String {
+    let f = &m.funcs[FuncId(idx)];
+    format!(
+        "indirect call of `{}` through a pointer of a different signature ({:?} -> {:?} vs {:?} -> {:?})",
+        f.name, f.sig.params, f.sig.returns, want.params, want.returns
+    )
 }

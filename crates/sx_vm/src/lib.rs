@@ -30,7 +30,6 @@ pub mod translate;
 
 use std::fmt;
 use std::io::Write;
-use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 pub use memory::{ComptimeMemory, PointerTarget};
@@ -53,7 +52,7 @@ pub struct VmLimits {
 impl Default for VmLimits {
     fn default() -> Self {
         VmLimits {
-            max_steps: 2_000_000_000,
+            max_steps: 500_000_000,
             max_call_depth: 100_000,
             max_memory: 1 << 30,
             max_stack_bytes: 512 << 20,
@@ -175,7 +174,7 @@ impl VmHost for CaptureHost {
 /// The comptime virtual machine: comptime memory, the translated-code cache, limits and host.
 pub struct Vm {
     pub(crate) mem: ComptimeMemory,
-    pub(crate) code: Vec<Option<Rc<translate::Compiled>>>,
+    pub(crate) code: exec::CodeStore,
     pub(crate) limits: VmLimits,
     pub(crate) host: Box<dyn VmHost>,
     pub(crate) regs: Vec<u64>,
@@ -189,7 +188,7 @@ impl Vm {
     pub fn new(limits: VmLimits, host: Box<dyn VmHost>) -> Vm {
         Vm {
             mem: ComptimeMemory::new(limits.max_memory),
-            code: Vec::new(),
+            code: exec::CodeStore::default(),
             limits,
             host,
             regs: Vec::new(),

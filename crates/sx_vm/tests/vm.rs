@@ -769,3 +769,29 @@ fn malformed_modules_do_not_panic() {
     }
     assert!(vm.run_program(&m).is_err(), "no entry");
 }
+
+#[test]
+#[ignore]
+fn bench_default_step_budget() {
+    // How long runaway code runs before the default step budget stops it.
+    let mut m = module();
+    let f = def(&mut m, "spin", &[], &[], |b, _, _| {
+        let l = b.create_block();
+        let i = b.append_block_param(l, Type::I64);
+        let z = b.iconst(Type::I64, 0);
+        b.jump(l, vec![z]);
+        b.switch_to_block(l);
+        let one = b.iconst(Type::I64, 1);
+        let i2 = b.binary(BinOp::Iadd, i, one);
+        b.jump(l, vec![i2]);
+    });
+    let mut vm = vm();
+    let t = std::time::Instant::now();
+    let e = err(&mut vm, &m, f, &[]);
+    println!("default step budget exhausted after {:?}: {}", t.elapsed(), e);
+    let (m, fib) = fib_module();
+    let mut vm = self::vm();
+    let t = std::time::Instant::now();
+    let e = err(&mut vm, &m, fib, &[60]);
+    println!("recursive fib(60) stopped after {:?}: {}", t.elapsed(), e);
+}

@@ -1,0 +1,346 @@
+//! Lowering of calls: direct, method, UFCS, indirect, and compiler intrinsics.
+
+use crate::lower::*;
+use crate::*;
+use sx_ir::{Type as IrType, Value};
+use sx_types::TypeKind as TK;
+
+/// What a call expression calls.
+enum Callee {
+    Direct(FnId),
+    Indirect(TV),
+    Intrinsic(String),
+}
+
+impl<'c> FnCx<'c> {
+    pub fn call(&mut self, callee: &Expr, args: &[Arg], expected: Option<TypeId>, span: Span) -> R<TV> {
+        let mut receiver: Option<(Expr, bool)> = None;
+        let target = match &callee.kind {
+            ExprKind::Ident(id) => {
+                if !id.raw && builtin_type(&mut self.c.types, &id.name).is_some() && self.lookup_local(&id.name).is_none() {
+                    return self.err(callee.span, format!("'{}' is a type, not a function; use a cast '.({})'", id.name, id.name));
+                }
+                match self.resolve(id)? {
+                    Some(Local::Const(ConstVal::Func(f))) => Callee::Direct(f),
+                    Some(Local::Const(ConstVal::Intrinsic(n))) => Callee::Intrinsic(n),
+                    Some(Local::Const(ConstVal::Type(t))) => {
+                        let msg = format!("'{}' is a type, not a function", self.tname(t));
+                        return self.err(callee.span, msg);
+                    }
+                    Some(_) => Callee::Indirect(self.expr(callee, None)?),
+                    None => return self.err(id.span, format!("undeclared identifier '{}'", id.name)),
+                }
+            }
+            ExprKind::Field { base, name } => self.method_target(base, name, &mut receiver)?,
+            _ => Callee::Indirect(self.expr(callee, None)?),
+        };
+        match target {
+            Callee::Intrinsic(n) => self.intrinsic(&n, args, expected, span),
+            Callee::Direct(fid) => self.direct_call(fid, receiver, args, span),
+            Callee::Indirect(tv) => {
+                let TK::Func { params, ret } = self.c.types.kind(tv.ty).clone() else {
+                    let msg = format!("cannot call a value of type '{}'", self.tname(tv.ty));
+                    return self.err(callee.span, msg);
+                };
+                if args.len() != params.len() {
+                    return self.err(span, format!("expected {} arguments, found {}", params.len(), args.len()));
+                }
+                let fv = self.scalar(tv, callee.span)?;
+                let mut irargs = vec![];
+                let sret = ret != bt::VOID && ret != bt::NORETURN && self.c.types.scalar(ret).is_none();
+                let rslot = if sret {
+                    let s = self.slot_for(ret);
+                    let a = self.slot_addr(s);
+                    irargs.push(a);
+                    Some(a)
+                } else {
+                    None
+                };
+                for (a, &pt) in args.iter().zip(&params) {
+                    let v = self.expr(&a.value, Some(pt))?;
+                    let v = self.coerce(v, pt, a.value.span)?;
+                    irargs.push(self.pass_arg(v, a.value.span)?);
+                }
+                let sig = FnSig { params: params.clone(), param_names: vec![], defaults: vec![], ret, sret, is_extern: false, variadic: false };
+                let irsig = self.c.ir_sig(&sig);
+                let res = self.b(|b| b.call_indirect(irsig, fv, irargs));
+                Ok(self.call_result(ret, res, rslot))
+            }
+        }
+    }
+
+    /// Resolves `base.name(...)`: namespace function, static member, field of function type,
+    /// method (with receiver), or opt-in UFCS function.
+    fn method_target(&mut self, base: &Expr, name: &Ident, receiver: &mut Option<(Expr, bool)>) -> R<Callee> {
+        if let ExprKind::Ident(b) = &base.kind {
+            if let Some(Local::Const(ConstVal::Namespace(f))) = self.resolve(b)? {
+                return match self.c.lookup_in_namespace(f, &name.name, name.span)? {
+                    Some(ConstVal::Func(fid)) => Ok(Callee::Direct(fid)),
+                    Some(ConstVal::Intrinsic(n)) => Ok(Callee::Intrinsic(n)),
+                    Some(_) => self.err(name.span, format!("'{}.{}' is not a function", b.name, name.name)),
+                    None => self.err(name.span, format!("'{}' has no member '{}'", b.name, name.name)),
+                };
+            }
+        }
+        if let Some(t) = self.try_type(base)? {
+            return match self.c.struct_member(t, &name.name)? {
+                Some(ConstVal::Func(fid)) => Ok(Callee::Direct(fid)),
+                _ => {
+                    let msg = format!("type '{}' has no function '{}'", self.tname(t), name.name);
+                    self.err(name.span, msg)
+                }
+            };
+        }
+        // The receiver's type, without evaluating it twice: peek via a typed lowering into a
+        // scratch block is expensive, so evaluate the base as a place/value now and reuse it.
+        let (addr, ty) = self.place_or_temp(base)?;
+        let mut sty = ty;
+        let mut is_ptr = false;
+        if let TK::Pointer(inner) = self.c.types.kind(ty).clone() {
+            sty = inner;
+            is_ptr = true;
+        }
+        // A field holding a function value.
+        if let Some((off, fty)) = self.field_of(sty, &name.name) {
+            if matches!(self.c.types.kind(fty), TK::Func { .. }) {
+                let obj = if is_ptr {
+                    let p = self.ptr_ty();
+                    self.b(|b| b.load(p, addr, 0))
+                } else {
+                    addr
+                };
+                let fa = self.offset_addr(obj, off as i64);
+                return Ok(Callee::Indirect(self.load(fa, fty)));
+            }
+        }
+        let mut found = self.c.struct_member(sty, &name.name)?;
+        if found.is_none() {
+            // Opt-in UFCS: a visible free function declared `ufcs`.
+            let id = Ident { name: name.name.clone(), span: name.span, raw: false };
+            if let Some(Local::Const(ConstVal::Func(fid))) = self.resolve(&id)? {
+                if self.c.fns[fid.0 as usize].decl.attrs.ufcs {
+                    found = Some(ConstVal::Func(fid));
+                } else {
+                    let msg = format!("'{}' is not a method of '{}'; declare it with 'ufcs' to call it with dot syntax", name.name, self.tname(sty));
+                    return self.err(name.span, msg);
+                }
+            }
+        }
+        match found {
+            Some(ConstVal::Func(fid)) => {
+                // Stash the receiver as a synthetic expression bound to a temp local.
+                let pty = self.c.types.pointer(ty);
+                let s = self.slot_for(pty);
+                let sa = self.slot_addr(s);
+                self.b(|b| b.store(sa, 0, addr));
+                let tmp = format!("\u{0}recv{}", self.c.fresh());
+                self.bind(&tmp, Local::Var { slot: s, ty: pty, by_ref: false, readonly: true });
+                let e = Expr::new(ExprKind::Ident(Ident { name: tmp, span: base.span, raw: true }), base.span);
+                *receiver = Some((e, is_ptr));
+                Ok(Callee::Direct(fid))
+            }
+            _ => {
+                let msg = format!("type '{}' has no field or method '{}'", self.tname(sty), name.name);
+                self.err(name.span, msg)
+            }
+        }
+    }
+
+    /// Passes an argument value: scalars directly, aggregates as a pointer to a private copy.
+    fn pass_arg(&mut self, v: TV, span: Span) -> R<Value> {
+        let ty = v.ty;
+        if self.c.types.scalar(ty).is_some() {
+            return self.scalar(v, span);
+        }
+        let v = self.materialize(v, span)?;
+        let s = self.slot_for(ty);
+        let a = self.slot_addr(s);
+        self.store(a, v, span)?;
+        Ok(a)
+    }
+
+    fn call_result(&mut self, ret: TypeId, res: Vec<Value>, rslot: Option<Value>) -> TV {
+        if ret == bt::NORETURN {
+            self.b(|b| b.trap(sx_ir::TrapCode::Unreachable));
+            return TV::never();
+        }
+        if let Some(a) = rslot {
+            return TV { ty: ret, v: V::Mem(a) };
+        }
+        match res.first() {
+            Some(v) => TV { ty: ret, v: V::Scalar(*v) },
+            None => TV::void(),
+        }
+    }
+
+    fn direct_call(&mut self, fid: FnId, receiver: Option<(Expr, bool)>, args: &[Arg], span: Span) -> R<TV> {
+        let sig = self.c.fn_sig(fid)?;
+        let func = self.c.declare_fn(fid, span)?;
+        let nparams = sig.params.len();
+        let mut slots: Vec<Option<(TV, Span)>> = vec![None; nparams];
+        let mut next = 0usize;
+        if let Some((recv, is_ptr)) = receiver {
+            if nparams == 0 {
+                return self.err(span, "method takes no receiver parameter");
+            }
+            // The receiver temp holds a pointer to the receiver storage.
+            let rp = self.expr(&recv, None)?;
+            let rpv = self.scalar(rp.clone(), span)?;
+            let TK::Pointer(stor_ty) = self.c.types.kind(rp.ty).clone() else { return Err(()) };
+            let p0 = sig.params[0];
+            let v = if p0 == stor_ty {
+                self.load(rpv, stor_ty)
+            } else if is_ptr {
+                // Storage holds a pointer to the struct.
+                let p = self.ptr_ty();
+                let obj = self.b(|b| b.load(p, rpv, 0));
+                let TK::Pointer(sty) = self.c.types.kind(stor_ty).clone() else { return Err(()) };
+                if p0 == stor_ty {
+                    TV { ty: stor_ty, v: V::Scalar(obj) }
+                } else {
+                    self.load(obj, sty)
+                }
+            } else {
+                TV { ty: self.c.types.pointer(stor_ty), v: V::Scalar(rpv) }
+            };
+            slots[0] = Some((v, span));
+            next = 1;
+        }
+        let variadic_at = if sig.variadic { Some(nparams - 1) } else { None };
+        let mut var_args: Vec<&Arg> = vec![];
+        for a in args {
+            if let Some(n) = &a.name {
+                let Some(i) = sig.param_names.iter().position(|p| *p == n.name) else {
+                    return self.err(n.span, format!("no parameter named '{}'", n.name));
+                };
+                if slots[i].is_some() {
+                    return self.err(n.span, format!("parameter '{}' is given twice", n.name));
+                }
+                let v = self.expr(&a.value, Some(sig.params[i]))?;
+                slots[i] = Some((v, a.value.span));
+                continue;
+            }
+            if Some(next) == variadic_at {
+                var_args.push(a);
+                continue;
+            }
+            if next >= nparams {
+                let shown = nparams - if slots.first().map(|s| s.is_some()).unwrap_or(false) && next > 0 && args.len() < next { 1 } else { 0 };
+                let _ = shown;
+                return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid.0 as usize].name, nparams));
+            }
+            let v = self.expr(&a.value, Some(sig.params[next]))?;
+            slots[next] = Some((v, a.value.span));
+            next += 1;
+        }
+        if let Some(vi) = variadic_at {
+            let TK::Slice(et) = self.c.types.kind(sig.params[vi]).clone() else { return Err(()) };
+            if var_args.len() == 1 && var_args[0].spread {
+                let v = self.expr(&var_args[0].value, Some(sig.params[vi]))?;
+                slots[vi] = Some((v, var_args[0].span));
+            } else {
+                let n = var_args.len() as u64;
+                let aty = self.c.types.array(n.max(1), et);
+                let s = self.slot_for(aty);
+                let a = self.slot_addr(s);
+                let esz = self.c.types.size_of(et) as i64;
+                for (i, va) in var_args.iter().enumerate() {
+                    let v = self.expr(&va.value, Some(et))?;
+                    let v = self.coerce(v, et, va.value.span)?;
+                    let ea = self.offset_addr(a, i as i64 * esz);
+                    self.store(ea, v, va.span)?;
+                }
+                let st = sig.params[vi];
+                let sl = self.make_slice(a, None, n as i64, st)?;
+                slots[vi] = Some((sl, span));
+            }
+        }
+        // Defaults, evaluated in the callee's file.
+        let (cfile, cowner) = (self.c.fns[fid.0 as usize].file, self.c.fns[fid.0 as usize].owner);
+        for i in 0..nparams {
+            if slots[i].is_none() {
+                match sig.defaults[i].clone() {
+                    Some(d) => {
+                        let (sf, so) = (self.file, self.owner);
+                        self.file = cfile;
+                        self.owner = cowner;
+                        let r = self.expr(&d, Some(sig.params[i]));
+                        self.file = sf;
+                        self.owner = so;
+                        slots[i] = Some((r?, d.span));
+                    }
+                    None => {
+                        let msg = format!("missing argument '{}' in call to '{}'", sig.param_names[i], self.c.fns[fid.0 as usize].name);
+                        return self.err(span, msg);
+                    }
+                }
+            }
+        }
+        let mut irargs = vec![];
+        let rslot = if sig.sret {
+            let s = self.slot_for(sig.ret);
+            let a = self.slot_addr(s);
+            irargs.push(a);
+            Some(a)
+        } else {
+            None
+        };
+        for (i, sl) in slots.into_iter().enumerate() {
+            let (v, sp) = sl.expect("filled");
+            let v = self.coerce_arg(v, sig.params[i], sp)?;
+            irargs.push(self.pass_arg(v, sp)?);
+        }
+        let rets: Vec<IrType> = self.c.module.funcs[func].sig.returns.clone();
+        let res = self.b(|b| b.call(func, irargs, &rets));
+        Ok(self.call_result(sig.ret, res, rslot))
+    }
+
+    /// Argument coercion: implicit conversions plus auto address-of (`T` → `*T`).
+    fn coerce_arg(&mut self, v: TV, to: TypeId, span: Span) -> R<TV> {
+        if let TK::Pointer(inner) = self.c.types.kind(to).clone() {
+            if v.ty == inner {
+                let v = self.materialize(v, span)?;
+                let s = self.slot_for(inner);
+                let a = self.slot_addr(s);
+                self.store(a, v, span)?;
+                return Ok(TV { ty: to, v: V::Scalar(a) });
+            }
+        }
+        self.coerce(v, to, span)
+    }
+
+    fn intrinsic(&mut self, name: &str, args: &[Arg], expected: Option<TypeId>, span: Span) -> R<TV> {
+        match name {
+            "print" | "format" => self.print_call(name == "format", args, span),
+            "size_of" | "align_of" => {
+                let [a] = args else { return self.err(span, format!("'{}' takes one type argument", name)) };
+                let t = self.type_expr(&a.value)?;
+                let v = if name == "size_of" { self.c.types.size_of(t) } else { self.c.types.align_of(t) };
+                Ok(TV::konst(ConstVal::Int { v: v as i128, ty: Some(bt::I64) }))
+            }
+            "type_name" => {
+                let [a] = args else { return self.err(span, "'type_name' takes one type argument") };
+                let t = self.type_expr(&a.value)?;
+                Ok(TV::konst(ConstVal::Str(self.tname(t).into_bytes())))
+            }
+            "type_of" => {
+                let [a] = args else { return self.err(span, "'type_of' takes one argument") };
+                let v = self.expr(&a.value, None)?;
+                let t = if v.as_const().map(|c| c.is_untyped()).unwrap_or(false) { v.ty } else { v.ty };
+                Ok(TV::konst(ConstVal::Type(t)))
+            }
+            "sqrt" | "sin" | "cos" | "floor" | "ceil" | "fabs" => {
+                let [a] = args else { return self.err(span, format!("'{}' takes one argument", name)) };
+                let v = self.expr(&a.value, expected.filter(|t| self.c.types.is_float(*t)))?;
+                let ty = if self.c.types.is_float(v.ty) { v.ty } else { bt::F64 };
+                let v = self.coerce(v, ty, a.value.span)?;
+                let x = self.scalar(v, a.value.span)?;
+                let (sym, irt) = if ty == bt::F32 { (format!("{}f", name), IrType::F32) } else { (name.to_string(), IrType::F64) };
+                let ext = self.c.module.declare_extern(&sym, sx_ir::Signature { params: vec![irt], returns: vec![irt] });
+                let r = self.b(|b| b.call_extern(ext, vec![x], &[irt]));
+                Ok(TV { ty, v: V::Scalar(r[0]) })
+            }
+            _ => self.err(span, format!("not supported yet: intrinsic '{}'", name)),
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Declarations: name lookup across files, lazy evaluation of top-level declarations, structs.
+
+use crate::lower::*;
+use crate::*;
+use sx_types::TypeKind as TK;
+
+impl Compiler {
+    /// Looks `name` up in `file`'s scope: own declarations, then flat imports (one hop).
+    pub(crate) fn lookup_global(&mut self, file: FileIdx, name: &str, span: Span) -> R<Option<ConstVal>> {
+        if let Some(ids) = self.files[file.0 as usize].names.get(name).cloned() {
+            if let Some(&id) = ids.first() {
+                return self.eval_decl(id).map(Some);
+            }
+        }
+        let mut found: Vec<DeclId> = vec![];
+        let imports = self.files[file.0 as usize].flat_imports.clone();
+        for imp in imports {
+            if let Some(ids) = self.files[imp.0 as usize].names.get(name) {
+                for &id in ids {
+                    if !self.decls[id.0 as usize].private && !found.contains(&id) {
+                        found.push(id);
+                    }
+                }
+            }
+        }
+        match found.len() {
+            0 => Ok(None),
+            1 => self.eval_decl(found[0]).map(Some),
+            _ => {
+                // The same entity imported through two paths is not ambiguous.
+                let mut vals = vec![];
+                for id in &found {
+                    vals.push(self.eval_decl(*id)?);
+                }
+                if vals.iter().all(|v| *v == vals[0]) {
+                    return Ok(Some(vals.swap_remove(0)));
+                }
+                self.err(span, format!("'{}' is ambiguous: it is declared by more than one imported file", name))
+            }
+        }
+    }
+
+    /// `ns.name`: the namespace file's own public names (and its flat imports).
+    pub(crate) fn lookup_in_namespace(&mut self, file: FileIdx, name: &str, span: Span) -> R<Option<ConstVal>> {
+        if let Some(ids) = self.files[file.0 as usize].names.get(name).cloned() {
+            if let Some(&id) = ids.iter().find(|&&id| !self.decls[id.0 as usize].private) {
+                return self.eval_decl(id).map(Some);
+            }
+            if !ids.is_empty() {
+                return self.err(span, format!("'{}' is private to its file", name));
+            }
+        }
+        self.lookup_global(file, name, span)
+    }
+
+    /// A file's own declaration `name` (used to find std helpers).
+    pub(crate) fn lookup_own(&mut self, file: FileIdx, name: &str, _span: Span) -> R<Option<ConstVal>> {
+        match self.files[file.0 as usize].names.get(name).and_then(|v| v.first().copied()) {
+            Some(id) => self.eval_decl(id).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The file that declares the `print` intrinsic, if loaded.
+    pub(crate) fn find_std(&mut self) -> Option<FileIdx> {
+        for (i, f) in self.files.iter().enumerate() {
+            if f.names.contains_key("__sx_fmt_flush") {
+                self.std_file = Some(FileIdx(i as u32));
+                return self.std_file;
+            }
+        }
+        None
+    }
+
+    /// Evaluates a top-level declaration (memoised).
+    pub(crate) fn eval_decl(&mut self, id: DeclId) -> R<ConstVal> {
+        match &self.decls[id.0 as usize].state {
+            DeclState::Done(c) => return Ok(c.clone()),
+            DeclState::Failed => return Err(()),
+            DeclState::InProgress => {
+                let span = self.decls[id.0 as usize].span;
+                let name = self.decls[id.0 as usize].name.clone();
+                return self.err(span, format!("'{}' depends on itself", name));
+            }
+            DeclState::Todo => {}
+        }
+        self.decls[id.0 as usize].state = DeclState::InProgress;
+        let r = self.eval_decl_inner(id);
+        self.decls[id.0 as usize].state = match &r {
+            Ok(c) => DeclState::Done(c.clone()),
+            Err(()) => DeclState::Failed,
+        };
+        r
+    }
+
+    fn eval_decl_inner(&mut self, id: DeclId) -> R<ConstVal> {
+        let d = &self.decls[id.0 as usize];
+        let (file, name, span) = (d.file, d.name.clone(), d.span);
+        match d.kind.clone() {
+            DeclKind::Namespace(f) => Ok(ConstVal::Namespace(f)),
+            DeclKind::Global(item, idx) => self.eval_global(id, &item, idx),
+            DeclKind::Item(item) => {
+                let ItemKind::Const { name: ident, ty, value } = &item.kind else { return Err(()) };
+                crate::stmt::check_reserved(self, ident)?;
+                if let Some((uspan, what)) = self.unsupported.iter().find(|(s, _)| s.file == span.file && s.lo <= value.span.lo && value.span.hi <= s.hi).cloned() {
+                    return self.err(uspan, format!("not supported yet: {}", what));
+                }
+                match &value.kind {
+                    ExprKind::Fn(decl) if decl.body.is_some() || decl.attrs.is_extern || decl.attrs.intrinsic => {
+                        if decl.attrs.intrinsic {
+                            if name == "print" || name == "format" {
+                                self.std_file = Some(file);
+                            }
+                            return Ok(ConstVal::Intrinsic(name));
+                        }
+                        if decl.attrs.is_extern {
+                            let sym = decl.attrs.extern_sym.clone().unwrap_or_else(|| name.clone());
+                            self.extern_syms.entry(sym).or_insert(span);
+                        }
+                        let fid = self.new_fn(&name, decl, file, None, Rc::new(HashMap::new()), span);
+                        Ok(ConstVal::Func(fid))
+                    }
+                    ExprKind::Struct(sd) => {
+                        // Visible as a type before its fields resolve (self-reference through pointers).
+                        let t = self.types.new_struct(&name, false, Some(span));
+                        self.decls[id.0 as usize].state = DeclState::Done(ConstVal::Type(t));
+                        self.fill_struct(t, sd, file, Rc::new(HashMap::new()))?;
+                        Ok(ConstVal::Type(t))
+                    }
+                    ExprKind::Enum(_) => self.err(value.span, "not supported yet: enums"),
+                    ExprKind::Union(_) => self.err(value.span, "not supported yet: unions"),
+                    ExprKind::Protocol(_) => self.err(value.span, "not supported yet: protocols"),
+                    ExprKind::ErrorSet(_) => self.err(value.span, "not supported yet: error sets"),
+                    _ => {
+                        let expected = match ty {
+                            Some(t) => Some(self.eval_type_in(file, None, &Rc::new(HashMap::new()), t)?),
+                            None => None,
+                        };
+                        self.eval_const_in(file, None, &Rc::new(HashMap::new()), value, expected)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Creates a function definition.
+    pub(crate) fn new_fn(&mut self, name: &str, decl: &FnDecl, file: FileIdx, owner: Option<TypeId>, outer: Rc<HashMap<String, ConstVal>>, span: Span) -> FnId {
+        let key = decl as *const FnDecl;
+        if let Some(&f) = self.fn_by_decl.get(&key) {
+            if self.fns[f.0 as usize].owner == owner {
+                return f;
+            }
+        }
+        let id = FnId(self.fns.len() as u32);
+        self.fns.push(FnDef { name: name.to_string(), decl: Rc::new(decl.clone()), file, owner, sig: None, func: None, span, local_consts: outer });
+        self.fn_by_decl.insert(key, id);
+        id
+    }
+
+    /// The function type of `fid`.
+    pub(crate) fn fn_type(&mut self, fid: FnId) -> R<TypeId> {
+        let sig = self.fn_sig(fid)?;
+        Ok(self.types.intern(TK::Func { params: sig.params, ret: sig.ret }))
+    }
+
+    /// Declares a struct type (named, or anonymous for `struct {..}` in type position).
+    pub(crate) fn declare_struct(&mut self, name: &str, sd: &StructDecl, file: FileIdx, outer: Rc<HashMap<String, ConstVal>>, span: Span) -> R<TypeId> {
+        let t = self.types.new_struct(name, false, Some(span));
+        self.fill_struct(t, sd, file, outer)?;
+        Ok(t)
+    }
+
+    fn fill_struct(&mut self, t: TypeId, sd: &StructDecl, file: FileIdx, outer: Rc<HashMap<String, ConstVal>>) -> R<()> {
+        if sd.params.is_some() {
+            return self.err(sd.span, "not supported yet: parameterised structs");
+        }
+        let mut fields: Vec<(String, TypeId)> = vec![];
+        let mut defaults: Vec<Option<Expr>> = vec![];
+        let mut consts: HashMap<String, Rc<Member>> = HashMap::new();
+        for m in &sd.members {
+            if let MemberKind::Const { name, .. } = &m.kind {
+                consts.insert(name.name.clone(), Rc::new(m.clone()));
+            }
+        }
+        // Register members first so field types may name the struct's own constants.
+        self.structs.insert(t, StructMeta { file, consts: consts.clone(), defaults: vec![], local_consts: outer.clone(), evaluated: HashMap::new() });
+        for m in &sd.members {
+            match &m.kind {
+                MemberKind::Field { names, ty, default, undef } => {
+                    let fty = self.eval_type_in(file, Some(t), &outer, ty)?;
+                    if fty == t {
+                        return self.err(ty.span, "a struct cannot contain itself; use a pointer");
+                    }
+                    for n in names {
+                        if fields.iter().any(|(f, _)| *f == n.name) {
+                            return self.err(n.span, format!("duplicate field '{}'", n.name));
+                        }
+                        fields.push((n.name.clone(), fty));
+                        defaults.push(if *undef { Some(Expr::new(ExprKind::Undef, m.span)) } else { default.clone() });
+                    }
+                }
+                MemberKind::Using(e) => {
+                    let ut = self.eval_type_in(file, Some(t), &outer, e)?;
+                    let Some(sdef) = self.types.struct_of(ut) else {
+                        return self.err(e.span, "#using needs a struct type");
+                    };
+                    let ufields: Vec<(String, TypeId)> = sdef.fields.iter().map(|f| (f.name.clone(), f.ty)).collect();
+                    let udefaults = self.structs.get(&ut).map(|m| m.defaults.clone()).unwrap_or_default();
+                    for (i, f) in ufields.into_iter().enumerate() {
+                        fields.push(f);
+                        defaults.push(udefaults.get(i).cloned().flatten());
+                    }
+                }
+                MemberKind::Const { .. } => {}
+                MemberKind::Anon(e) => return self.err(e.span, "not supported yet: anonymous struct members"),
+                MemberKind::Directive(e) => return self.err(e.span, "not supported yet: this struct member"),
+            }
+        }
+        self.types.complete_struct(t, fields);
+        if let Some(meta) = self.structs.get_mut(&t) {
+            meta.defaults = defaults;
+        }
+        Ok(())
+    }
+
+    /// A constant or method declared in a struct body.
+    pub(crate) fn struct_member(&mut self, t: TypeId, name: &str) -> R<Option<ConstVal>> {
+        let Some(meta) = self.structs.get(&t) else { return Ok(None) };
+        if let Some(c) = meta.evaluated.get(name) {
+            return Ok(Some(c.clone()));
+        }
+        let Some(m) = meta.consts.get(name).cloned() else { return Ok(None) };
+        let (file, outer) = (meta.file, meta.local_consts.clone());
+        let MemberKind::Const { name: ident, ty, value } = &m.kind else { return Ok(None) };
+        let c = match &value.kind {
+            ExprKind::Fn(decl) if decl.body.is_some() || decl.attrs.is_extern => {
+                ConstVal::Func(self.new_fn(&ident.name, decl, file, Some(t), outer, ident.span))
+            }
+            _ => {
+                let expected = match ty {
+                    Some(te) => Some(self.eval_type_in(file, Some(t), &outer, te)?),
+                    None => None,
+                };
+                self.eval_const_in(file, Some(t), &outer, value, expected)?
+            }
+        };
+        if let Some(meta) = self.structs.get_mut(&t) {
+            meta.evaluated.insert(name.to_string(), c.clone());
+        }
+        Ok(Some(c))
+    }
+
+    /// Evaluates a type expression in a declaration scope.
+    pub(crate) fn eval_type_in(&mut self, file: FileIdx, owner: Option<TypeId>, outer: &Rc<HashMap<String, ConstVal>>, e: &Expr) -> R<TypeId> {
+        let f = sx_ir::Function::new("", sx_ir::Signature::default());
+        let mut cx = FnCx::new(self, f, file, owner, outer.clone());
+        let b = cx.new_block();
+        cx.switch(b);
+        cx.type_expr(e)
+    }
+
+    /// Interned read-only NUL-terminated bytes of a string literal.
+    pub(crate) fn string_bytes_data(&mut self, s: &[u8]) -> sx_ir::DataId {
+        let key = [b"b:".as_slice(), s].concat();
+        if let Some(&d) = self.strings.get(&key) {
+            return d;
+        }
+        let mut bytes = s.to_vec();
+        bytes.push(0);
+        let n = self.strings.len();
+        let d = self.module.add_data(sx_ir::Data { name: format!("str.{}", n), bytes, align: 1, relocs: vec![], writable: false });
+        self.strings.insert(key, d);
+        d
+    }
+
+    /// Interned read-only `{ptr, len}` header of a string literal.
+    pub(crate) fn string_header_data(&mut self, s: &[u8]) -> sx_ir::DataId {
+        let key = [b"h:".as_slice(), s].concat();
+        if let Some(&d) = self.strings.get(&key) {
+            return d;
+        }
+        let bytes_d = self.string_bytes_data(s);
+        let pb = self.module.pointer_bytes() as usize;
+        let mut bytes = vec![0u8; 2 * pb];
+        bytes[pb..pb + 8].copy_from_slice(&(s.len() as u64).to_le_bytes()[..pb.min(8)]);
+        let n = self.strings.len();
+        let d = self.module.add_data(sx_ir::Data {
+            name: format!("strh.{}", n),
+            bytes,
+            align: pb as u32,
+            relocs: vec![sx_ir::Reloc { offset: 0, target: sx_ir::RelocTarget::Data(bytes_d), addend: 0 }],
+            writable: false,
+        });
+        self.strings.insert(key, d);
+        d
+    }
+}

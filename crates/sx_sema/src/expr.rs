@@ -1,0 +1,1527 @@
+//! Lowering of expressions.
+
+use crate::consts::wrap_int;
+use crate::lower::*;
+use crate::*;
+use sx_ir::{BinOp as IB, FloatCC, IntCC, Type as IrType, UnOp as IU, Value};
+use sx_types::TypeKind as TK;
+
+impl<'c> FnCx<'c> {
+    /// Evaluates a type expression.
+    pub fn type_expr(&mut self, e: &Expr) -> R<TypeId> {
+        let tv = self.expr(e, Some(bt::TYPE))?;
+        match tv.v {
+            V::Const(ConstVal::Type(t)) => Ok(t),
+            _ => {
+                let what = match &e.kind {
+                    ExprKind::Ident(i) => format!("unknown type '{}'", i.name),
+                    _ => "expected a type".to_string(),
+                };
+                self.err(e.span, what)
+            }
+        }
+    }
+
+    /// Lowers an expression. `expected` is the type the context wants (used by literals,
+    /// `xx`, `.{}`/`.[]` and untyped constants); the result is not coerced to it.
+    pub fn expr(&mut self, e: &Expr, expected: Option<TypeId>) -> R<TV> {
+        self.c.depth += 1;
+        if self.c.depth > 400 {
+            self.c.depth -= 1;
+            return self.err(e.span, "expression nests too deeply");
+        }
+        let saved = self.span;
+        self.span = Some(e.span);
+        let r = self.expr_inner(e, expected);
+        self.span = saved;
+        self.c.depth -= 1;
+        r
+    }
+
+    fn expr_inner(&mut self, e: &Expr, expected: Option<TypeId>) -> R<TV> {
+        let span = e.span;
+        match &e.kind {
+            ExprKind::Int(v) => {
+                if *v > u64::MAX as u128 {
+                    return self.err(span, "integer literal is too large");
+                }
+                let c = ConstVal::Int { v: *v as i128, ty: None };
+                Ok(TV::konst(c))
+            }
+            ExprKind::Char(v) => Ok(TV::konst(ConstVal::Int { v: *v as i128, ty: None })),
+            ExprKind::Float(v) => Ok(TV::konst(ConstVal::Float { v: *v, ty: None })),
+            ExprKind::Bool(b) => Ok(TV::konst(ConstVal::Bool(*b))),
+            ExprKind::Str(s) => Ok(TV::konst(ConstVal::Str(s.clone()))),
+            ExprKind::Null => Ok(TV { ty: expected.filter(|t| self.c.types.is_pointer_like(*t)).unwrap_or(bt::VOID), v: V::Const(ConstVal::Null) }),
+            ExprKind::Undef => self.err(span, "'---' is only allowed as a declaration's initial value"),
+            ExprKind::Ident(id) => self.ident(id),
+            ExprKind::Unary { op, expr } => self.unary(*op, expr, expected, span),
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, expected, span),
+            ExprKind::Chain { operands, ops } => self.chain(operands, ops, span),
+            ExprKind::AddrOf(inner) => {
+                if let Some(t) = self.try_type(inner)? {
+                    let p = self.c.types.pointer(t);
+                    return Ok(TV::konst(ConstVal::Type(p)));
+                }
+                let (addr, ty) = self.place_or_temp(inner)?;
+                let pty = self.c.types.pointer(ty);
+                Ok(TV { ty: pty, v: V::Scalar(addr) })
+            }
+            ExprKind::Deref(inner) => {
+                let pv = self.expr(inner, None)?;
+                let TK::Pointer(t) = self.c.types.kind(pv.ty).clone() else {
+                    let msg = format!("cannot dereference a value of type '{}'", self.tname(pv.ty));
+                    return self.err(span, msg);
+                };
+                let a = self.scalar(pv, span)?;
+                Ok(self.load(a, t))
+            }
+            ExprKind::AutoCast(inner) => {
+                let Some(to) = expected.filter(|t| *t != bt::TYPE) else {
+                    return self.err(span, "'xx' needs a known target type here");
+                };
+                let v = self.expr(inner, None)?;
+                self.convert(v, to, span)
+            }
+            ExprKind::Cast { expr, ty } => {
+                let to = self.type_expr(ty)?;
+                let v = self.expr(expr, Some(to))?;
+                self.convert(v, to, span)
+            }
+            ExprKind::Call { callee, args, .. } => self.call(callee, args, expected, span),
+            ExprKind::Field { base, name } => self.field(base, name, span),
+            ExprKind::Index { .. } | ExprKind::Slice { .. } => {
+                if let ExprKind::Slice { base, lo, hi, lo_exclusive, hi_inclusive } = &e.kind {
+                    return self.subslice(base, lo.as_deref(), hi.as_deref(), *lo_exclusive, *hi_inclusive, span);
+                }
+                let (addr, ty) = self.place(e)?;
+                Ok(self.load(addr, ty))
+            }
+            ExprKind::If { cond, then, else_, inline } => {
+                if *inline {
+                    return self.err(span, "not supported yet: inline if");
+                }
+                self.if_expr(cond, then, else_.as_deref(), expected, span)
+            }
+            ExprKind::Match { subject, arms, else_, inline } => {
+                if *inline {
+                    return self.err(span, "not supported yet: inline if");
+                }
+                self.match_expr(subject, arms, else_.as_ref(), expected, span)
+            }
+            ExprKind::Block(b) => self.block_value(b, expected),
+            ExprKind::StructLit { ty, fields } => self.struct_lit(ty.as_deref(), fields, expected, span),
+            ExprKind::ArrayLit { ty, elems } => self.array_lit(ty.as_deref(), elems, expected, span),
+            ExprKind::Run(inner) => {
+                let file = self.file;
+                let owner = self.owner;
+                let outer = self.local_const_snapshot();
+                let c = self.c.eval_const_in(file, owner, &outer, inner, expected.filter(|t| *t != bt::TYPE))?;
+                Ok(TV::konst(c))
+            }
+            ExprKind::Fn(decl) => {
+                if decl.body.is_none() && !decl.attrs.is_extern {
+                    // A function type.
+                    let mut params = vec![];
+                    for p in &decl.params {
+                        let Some(t) = &p.ty else { return self.err(p.span, "function type parameter needs a type") };
+                        params.push(self.type_expr(t)?);
+                    }
+                    let ret = match &decl.ret {
+                        None => bt::VOID,
+                        Some(r) if r.values.len() == 1 && r.error.is_none() => self.type_expr(&r.values[0].ty)?,
+                        Some(r) => return self.err(r.span, "not supported yet: this function type"),
+                    };
+                    let t = self.c.types.intern(TK::Func { params, ret });
+                    return Ok(TV::konst(ConstVal::Type(t)));
+                }
+                let outer = self.local_const_snapshot();
+                let fid = self.c.new_fn("lambda", decl, self.file, self.owner, outer, span);
+                let t = self.c.fn_type(fid)?;
+                let tv = TV { ty: t, v: V::Const(ConstVal::Func(fid)) };
+                Ok(tv)
+            }
+            ExprKind::Struct(sd) => {
+                let outer = self.local_const_snapshot();
+                let t = self.c.declare_struct("", sd, self.file, outer, span)?;
+                Ok(TV::konst(ConstVal::Type(t)))
+            }
+            ExprKind::SliceType { elem, .. } => {
+                let t = self.type_expr(elem)?;
+                let s = self.c.types.slice(t);
+                Ok(TV::konst(ConstVal::Type(s)))
+            }
+            ExprKind::ManyPtrType(elem) => {
+                let t = self.type_expr(elem)?;
+                let s = self.c.types.many_pointer(t);
+                Ok(TV::konst(ConstVal::Type(s)))
+            }
+            ExprKind::ArrayType { len, elem } => {
+                let n = self.array_dim(len)?;
+                let t = self.type_expr(elem)?;
+                let a = self.c.types.array(n, t);
+                Ok(TV::konst(ConstVal::Type(a)))
+            }
+            ExprKind::Range { .. } => self.err(span, "a range is only allowed in a 'for' header or a slice"),
+            ExprKind::EnumLit(_) => self.err(span, "not supported yet: enums"),
+            ExprKind::Poly { .. } => self.err(span, "not supported yet: compile-time parameters ($T)"),
+            ExprKind::Try(_) | ExprKind::Catch { .. } | ExprKind::ErrorValue(_) | ExprKind::ErrorSet(_) => {
+                self.err(span, "not supported yet: error handling (try/catch/error sets)")
+            }
+            ExprKind::Unwrap(_) | ExprKind::OptField { .. } | ExprKind::OptionalType(_) => self.err(span, "not supported yet: optionals"),
+            ExprKind::ClosureType { .. } => self.err(span, "not supported yet: closures"),
+            ExprKind::Union(_) => self.err(span, "not supported yet: unions"),
+            ExprKind::Enum(_) => self.err(span, "not supported yet: enums"),
+            ExprKind::Protocol(_) => self.err(span, "not supported yet: protocols"),
+            ExprKind::CallerLocation => self.err(span, "not supported yet: #caller_location"),
+            ExprKind::Import(_) => self.err(span, "#import is only allowed at the top level"),
+            ExprKind::Library(_) => Ok(TV::void()),
+            ExprKind::UfcsAlias(_) => self.err(span, "not supported yet: ufcs aliases"),
+            ExprKind::Directive { name, .. } => self.err(span, format!("not supported yet: #{}", name.name)),
+            ExprKind::Error => Err(()),
+            #[allow(unreachable_patterns)]
+            _ => self.err(span, "not supported yet: this kind of expression"),
+        }
+    }
+
+    /// A compile-time array dimension.
+    pub fn array_dim(&mut self, len: &Expr) -> R<u64> {
+        let v = self.expr(len, None)?;
+        let n: i128 = match v.as_const() {
+            Some(ConstVal::Int { v, .. }) => *v,
+            Some(ConstVal::Float { v, .. }) => {
+                if v.fract() != 0.0 {
+                    return self.err(len.span, format!("array dimension must be an integer, found non-integral float {}", fmt_float(*v)));
+                }
+                *v as i128
+            }
+            _ => return self.err(len.span, "array dimension must be a compile-time constant integer"),
+        };
+        if n < 0 {
+            return self.err(len.span, format!("array dimension must not be negative, found {}", n));
+        }
+        if n > u32::MAX as i128 {
+            return self.err(len.span, format!("array dimension {} is too large (max {})", n, u32::MAX));
+        }
+        Ok(n as u64)
+    }
+
+    /// If `e` denotes a type, returns it (without reporting errors otherwise).
+    pub fn try_type(&mut self, e: &Expr) -> R<Option<TypeId>> {
+        match &e.kind {
+            ExprKind::Ident(id) => {
+                if !id.raw {
+                    if let Some(t) = builtin_type(&mut self.c.types, &id.name) {
+                        return Ok(Some(t));
+                    }
+                }
+                match self.resolve(id)? {
+                    Some(Local::Const(ConstVal::Type(t))) => Ok(Some(t)),
+                    _ => Ok(None),
+                }
+            }
+            ExprKind::AddrOf(inner) => Ok(self.try_type(inner)?.map(|t| self.c.types.pointer(t))),
+            ExprKind::SliceType { .. } | ExprKind::ManyPtrType(_) | ExprKind::ArrayType { .. } | ExprKind::Struct(_) => {
+                Ok(Some(self.type_expr(e)?))
+            }
+            ExprKind::Field { base, name } => {
+                if let ExprKind::Ident(b) = &base.kind {
+                    if let Some(Local::Const(ConstVal::Namespace(f))) = self.resolve(b)? {
+                        if let Some(ConstVal::Type(t)) = self.c.lookup_in_namespace(f, &name.name, name.span)? {
+                            return Ok(Some(t));
+                        }
+                    }
+                }
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn ident(&mut self, id: &Ident) -> R<TV> {
+        if !id.raw {
+            if let Some(t) = builtin_type(&mut self.c.types, &id.name) {
+                if self.lookup_local(&id.name).is_none() {
+                    return Ok(TV::konst(ConstVal::Type(t)));
+                }
+            }
+        }
+        match self.resolve(id)? {
+            Some(Local::Var { slot, ty, by_ref, .. }) => {
+                let a = self.slot_addr(slot);
+                let a = if by_ref {
+                    let p = self.ptr_ty();
+                    self.b(|b| b.load(p, a, 0))
+                } else {
+                    a
+                };
+                Ok(self.load(a, ty))
+            }
+            Some(Local::Const(c)) => match c {
+                ConstVal::Global(d, ty) => {
+                    let p = self.ptr_ty();
+                    let a = self.b(|b| b.data_addr(d, p));
+                    Ok(self.load(a, ty))
+                }
+                ConstVal::Func(fid) => {
+                    let t = self.c.fn_type(fid)?;
+                    Ok(TV { ty: t, v: V::Const(ConstVal::Func(fid)) })
+                }
+                c => Ok(TV::konst(c)),
+            },
+            None => self.err(id.span, format!("undeclared identifier '{}'", id.name)),
+        }
+    }
+
+    /// Address of an lvalue, or of a temporary copy of an rvalue.
+    pub fn place_or_temp(&mut self, e: &Expr) -> R<(Value, TypeId)> {
+        let before = self.c.diags.len();
+        match self.place(e) {
+            Ok(p) => Ok(p),
+            Err(()) => {
+                self.c.diags.truncate(before);
+                let v = self.expr(e, None)?;
+                let ty = v.ty;
+                let v = self.materialize(v, e.span)?;
+                let s = self.slot_for(ty);
+                let a = self.slot_addr(s);
+                self.store(a, v, e.span)?;
+                Ok((a, ty))
+            }
+        }
+    }
+
+    /// The address and type of an assignable location.
+    pub fn place(&mut self, e: &Expr) -> R<(Value, TypeId)> {
+        let span = e.span;
+        match &e.kind {
+            ExprKind::Ident(id) => match self.resolve(id)? {
+                Some(Local::Var { slot, ty, by_ref, readonly }) => {
+                    if readonly {
+                        return self.err(span, format!("cannot assign to '{}': it is read-only", id.name));
+                    }
+                    let a = self.slot_addr(slot);
+                    let a = if by_ref {
+                        let p = self.ptr_ty();
+                        self.b(|b| b.load(p, a, 0))
+                    } else {
+                        a
+                    };
+                    Ok((a, ty))
+                }
+                Some(Local::Const(ConstVal::Global(d, ty))) => {
+                    let p = self.ptr_ty();
+                    Ok((self.b(|b| b.data_addr(d, p)), ty))
+                }
+                Some(Local::Const(_)) => self.err(span, format!("cannot assign to constant '{}'", id.name)),
+                None => self.err(span, format!("undeclared identifier '{}'", id.name)),
+            },
+            ExprKind::Deref(inner) => {
+                let pv = self.expr(inner, None)?;
+                let TK::Pointer(t) = self.c.types.kind(pv.ty).clone() else {
+                    let msg = format!("cannot dereference a value of type '{}'", self.tname(pv.ty));
+                    return self.err(span, msg);
+                };
+                Ok((self.scalar(pv, span)?, t))
+            }
+            ExprKind::Field { base, name } => {
+                let (addr, ty) = self.aggregate_base(base, true)?;
+                match self.field_of(ty, &name.name) {
+                    Some((off, fty)) => Ok((self.offset_addr(addr, off as i64), fty)),
+                    None => self.no_field(ty, name),
+                }
+            }
+            ExprKind::Index { base, index } => {
+                let (addr, ty) = self.aggregate_base(base, true)?;
+                let iv = self.expr(index, Some(bt::I64))?;
+                if !self.c.types.is_int(iv.ty) {
+                    let msg = format!("index must be an integer, found '{}'", self.tname(iv.ty));
+                    return self.err(index.span, msg);
+                }
+                let iv = if iv.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(iv, bt::I64, index.span)? } else { self.convert(iv, bt::I64, index.span)? };
+                let p = self.ptr_ty();
+                let (base_ptr, elem) = match self.c.types.kind(ty).clone() {
+                    TK::Array(n, el) => {
+                        if let Some(ConstVal::Int { v, .. }) = iv.as_const() {
+                            if *v < 0 || *v as u64 >= n {
+                                return self.err(index.span, format!("index {} is out of bounds for an array of length {}", v, n));
+                            }
+                        }
+                        (addr, el)
+                    }
+                    TK::Slice(el) => (self.b(|b| b.load(p, addr, 0)), el),
+                    TK::String => (self.b(|b| b.load(p, addr, 0)), bt::U8),
+                    TK::ManyPointer(el) => (self.b(|b| b.load(p, addr, 0)), el),
+                    _ => {
+                        let msg = format!("cannot index a value of type '{}'", self.tname(ty));
+                        return self.err(span, msg);
+                    }
+                };
+                let i = self.scalar(iv, index.span)?;
+                let esz = self.c.types.size_of(elem) as i64;
+                let sz = self.iconst(p, esz);
+                let off = self.b(|b| b.binary(IB::Imul, i, sz));
+                Ok((self.b(|b| b.binary(IB::Iadd, base_ptr, off)), elem))
+            }
+            _ => self.err(span, "expression is not assignable"),
+        }
+    }
+
+    /// The memory holding a struct/array/slice operand (auto-dereferencing one pointer level).
+    /// With `want_place`, lvalues yield their own storage so writes land there.
+    fn aggregate_base(&mut self, base: &Expr, want_place: bool) -> R<(Value, TypeId)> {
+        let before = self.c.diags.len();
+        let got = if want_place { self.place(base).ok() } else { None };
+        let (addr, ty) = match got {
+            Some(p) => p,
+            None => {
+                self.c.diags.truncate(before);
+                let v = self.expr(base, None)?;
+                let ty = v.ty;
+                if let V::Const(ConstVal::Type(_)) | V::Const(ConstVal::Namespace(_)) = v.v {
+                    return self.err(base.span, "expected a value");
+                }
+                let v = self.materialize(v, base.span)?;
+                match v.v {
+                    V::Mem(a) => (a, ty),
+                    V::Scalar(s) if self.c.types.is_pointer_like(ty) => {
+                        // A pointer value: its pointee is the aggregate.
+                        if let TK::Pointer(inner) | TK::ManyPointer(inner) = self.c.types.kind(ty).clone() {
+                            if matches!(self.c.types.kind(ty), TK::ManyPointer(_)) {
+                                let sl = self.slot_for(ty);
+                                let a = self.slot_addr(sl);
+                                self.b(|b| b.store(a, 0, s));
+                                return Ok((a, ty));
+                            }
+                            return Ok((s, inner));
+                        }
+                        return self.err(base.span, "cannot access a member of this value");
+                    }
+                    V::Scalar(s) => {
+                        let sl = self.slot_for(ty);
+                        let a = self.slot_addr(sl);
+                        self.b(|b| b.store(a, 0, s));
+                        (a, ty)
+                    }
+                    _ => return self.err(base.span, "expected a value"),
+                }
+            }
+        };
+        if let TK::Pointer(inner) = self.c.types.kind(ty).clone() {
+            let p = self.ptr_ty();
+            let pv = self.b(|b| b.load(p, addr, 0));
+            return Ok((pv, inner));
+        }
+        Ok((addr, ty))
+    }
+
+    /// Byte offset and type of field `name` of aggregate type `ty` (`ptr`/`len` of slices too).
+    pub fn field_of(&mut self, ty: TypeId, name: &str) -> Option<(u64, TypeId)> {
+        let pb = self.c.module.pointer_bytes() as u64;
+        match self.c.types.kind(ty).clone() {
+            TK::Struct(_) => self.c.types.struct_of(ty)?.fields.iter().find(|f| f.name == name).map(|f| (f.offset, f.ty)),
+            TK::String => match name {
+                "ptr" => Some((0, self.c.types.many_pointer(bt::U8))),
+                "len" => Some((pb, bt::I64)),
+                _ => None,
+            },
+            TK::Slice(e) => match name {
+                "ptr" => Some((0, self.c.types.many_pointer(e))),
+                "len" => Some((pb, bt::I64)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn no_field<T>(&mut self, ty: TypeId, name: &Ident) -> R<T> {
+        let msg = format!("type '{}' has no field '{}'", self.tname(ty), name.name);
+        self.err(name.span, msg)
+    }
+
+    fn field(&mut self, base: &Expr, name: &Ident, span: Span) -> R<TV> {
+        // Namespaces and types first.
+        if let ExprKind::Ident(b) = &base.kind {
+            if let Some(Local::Const(ConstVal::Namespace(f))) = self.resolve(b)? {
+                return match self.c.lookup_in_namespace(f, &name.name, name.span)? {
+                    Some(ConstVal::Global(d, ty)) => {
+                        let p = self.ptr_ty();
+                        let a = self.b(|bb| bb.data_addr(d, p));
+                        Ok(self.load(a, ty))
+                    }
+                    Some(ConstVal::Func(fid)) => {
+                        let t = self.c.fn_type(fid)?;
+                        Ok(TV { ty: t, v: V::Const(ConstVal::Func(fid)) })
+                    }
+                    Some(c) => Ok(TV::konst(c)),
+                    None => self.err(name.span, format!("'{}' has no member '{}'", b.name, name.name)),
+                };
+            }
+        }
+        if let Some(t) = self.try_type(base)? {
+            return self.type_member(t, name);
+        }
+        let bv = self.expr(base, None)?;
+        // Constant folds: `.len` of arrays, fields of constant aggregates are loaded normally.
+        if let TK::Array(n, _) = self.c.types.kind(bv.ty).clone() {
+            if name.name == "len" {
+                return Ok(TV::konst(ConstVal::Int { v: n as i128, ty: Some(bt::I64) }));
+            }
+        }
+        if let TK::Pointer(inner) = self.c.types.kind(bv.ty).clone() {
+            if let TK::Array(n, _) = self.c.types.kind(inner).clone() {
+                if name.name == "len" {
+                    return Ok(TV::konst(ConstVal::Int { v: n as i128, ty: Some(bt::I64) }));
+                }
+            }
+        }
+        if let Some(ConstVal::Str(s)) = bv.as_const() {
+            if name.name == "len" {
+                return Ok(TV::konst(ConstVal::Int { v: s.len() as i128, ty: Some(bt::I64) }));
+            }
+        }
+        let ty = bv.ty;
+        let bv = self.materialize(bv, span)?;
+        let (addr, aty) = match bv.v {
+            V::Mem(a) => (a, ty),
+            V::Scalar(p) => match self.c.types.kind(ty).clone() {
+                TK::Pointer(inner) => (p, inner),
+                _ => return self.no_field(ty, name),
+            },
+            _ => return self.no_field(ty, name),
+        };
+        match self.field_of(aty, &name.name) {
+            Some((off, fty)) => {
+                let a = self.offset_addr(addr, off as i64);
+                Ok(self.load(a, fty))
+            }
+            None => self.no_field(aty, name),
+        }
+    }
+
+    /// `T.name`: numeric limits, struct constants and methods.
+    fn type_member(&mut self, t: TypeId, name: &Ident) -> R<TV> {
+        let k = self.c.types.kind(t).clone();
+        match (&k, name.name.as_str()) {
+            (TK::Int { bits, signed, .. }, "min" | "max") => {
+                let (lo, hi) = consts::int_range(*bits, *signed);
+                let v = if name.name == "min" { lo } else { hi };
+                return Ok(TV::konst(ConstVal::Int { v, ty: Some(t) }));
+            }
+            (TK::Float { bits }, n) => {
+                let v = match (bits, n) {
+                    (32, "max") => f32::MAX as f64,
+                    (32, "min") => f32::MIN as f64,
+                    (32, "epsilon") => f32::EPSILON as f64,
+                    (32, "min_positive") => f32::MIN_POSITIVE as f64,
+                    (32, "true_min") => f32::from_bits(1) as f64,
+                    (64, "max") => f64::MAX,
+                    (64, "min") => f64::MIN,
+                    (64, "epsilon") => f64::EPSILON,
+                    (64, "min_positive") => f64::MIN_POSITIVE,
+                    (64, "true_min") => f64::from_bits(1),
+                    (_, "inf") => f64::INFINITY,
+                    (_, "nan") => f64::NAN,
+                    _ => return self.err(name.span, format!("type '{}' has no member '{}'", self.tname(t), name.name)),
+                };
+                return Ok(TV::konst(ConstVal::Float { v, ty: Some(t) }));
+            }
+            (TK::Array(n, _), "len") => return Ok(TV::konst(ConstVal::Int { v: *n as i128, ty: Some(bt::I64) })),
+            _ => {}
+        }
+        match self.c.struct_member(t, &name.name)? {
+            Some(ConstVal::Func(fid)) => {
+                let ft = self.c.fn_type(fid)?;
+                Ok(TV { ty: ft, v: V::Const(ConstVal::Func(fid)) })
+            }
+            Some(c) => Ok(TV::konst(c)),
+            None => self.err(name.span, format!("type '{}' has no member '{}'", self.tname(t), name.name)),
+        }
+    }
+
+    fn subslice(&mut self, base: &Expr, lo: Option<&Expr>, hi: Option<&Expr>, lo_ex: bool, hi_inc: bool, span: Span) -> R<TV> {
+        let before = self.c.diags.len();
+        let (addr, ty) = match self.place(base) {
+            Ok(p) => p,
+            Err(()) => {
+                self.c.diags.truncate(before);
+                let v = self.expr(base, None)?;
+                if matches!(self.c.types.kind(v.ty), TK::Array(..)) {
+                    return self.err(base.span, "cannot slice a temporary array: store it in a variable first");
+                }
+                let ty = v.ty;
+                let v = self.materialize(v, base.span)?;
+                match v.v {
+                    V::Mem(a) => (a, ty),
+                    V::Scalar(s) => {
+                        let sl = self.slot_for(ty);
+                        let a = self.slot_addr(sl);
+                        self.b(|b| b.store(a, 0, s));
+                        (a, ty)
+                    }
+                    _ => return self.err(base.span, "cannot slice this value"),
+                }
+            }
+        };
+        let p = self.ptr_ty();
+        let pb = self.c.module.pointer_bytes() as i32;
+        let (ptr, len, elem, result) = match self.c.types.kind(ty).clone() {
+            TK::Array(n, e) => {
+                let l = self.iconst(p, n as i64);
+                let st = self.c.types.slice(e);
+                (addr, Some(l), e, st)
+            }
+            TK::Slice(e) => {
+                let (a, l) = self.b(|b| (b.load(p, addr, 0), b.load(p, addr, pb)));
+                (a, Some(l), e, ty)
+            }
+            TK::String => {
+                let (a, l) = self.b(|b| (b.load(p, addr, 0), b.load(p, addr, pb)));
+                (a, Some(l), bt::U8, ty)
+            }
+            TK::ManyPointer(e) => {
+                let a = self.b(|b| b.load(p, addr, 0));
+                let st = self.c.types.slice(e);
+                (a, None, e, st)
+            }
+            TK::Pointer(inner) => match self.c.types.kind(inner).clone() {
+                TK::Array(n, e) => {
+                    let a = self.b(|b| b.load(p, addr, 0));
+                    let l = self.iconst(p, n as i64);
+                    let st = self.c.types.slice(e);
+                    (a, Some(l), e, st)
+                }
+                _ => return self.err(span, format!("cannot slice a value of type '{}'", self.tname(ty))),
+            },
+            _ => return self.err(span, format!("cannot slice a value of type '{}'", self.tname(ty))),
+        };
+        let mut bound = |cx: &mut Self, e: Option<&Expr>| -> R<Option<Value>> {
+            match e {
+                None => Ok(None),
+                Some(e) => {
+                    let v = cx.expr(e, Some(bt::I64))?;
+                    let v = if v.as_const().map(|c| c.is_untyped()).unwrap_or(false) { cx.coerce(v, bt::I64, e.span)? } else { cx.convert(v, bt::I64, e.span)? };
+                    Ok(Some(cx.scalar(v, e.span)?))
+                }
+            }
+        };
+        let lo_v = bound(self, lo)?;
+        let hi_v = bound(self, hi)?;
+        let one = self.iconst(p, 1);
+        let start = match lo_v {
+            Some(v) if lo_ex => self.b(|b| b.binary(IB::Iadd, v, one)),
+            Some(v) => v,
+            None => self.iconst(p, 0),
+        };
+        let end = match hi_v {
+            Some(v) if hi_inc => self.b(|b| b.binary(IB::Iadd, v, one)),
+            Some(v) => v,
+            None => match len {
+                Some(l) => l,
+                None => return self.err(span, "slicing a many-pointer needs an explicit end"),
+            },
+        };
+        let esz = self.c.types.size_of(elem) as i64;
+        let sz = self.iconst(p, esz);
+        let off = self.b(|b| b.binary(IB::Imul, start, sz));
+        let nptr = self.b(|b| b.binary(IB::Iadd, ptr, off));
+        let nlen = self.b(|b| b.binary(IB::Isub, end, start));
+        self.make_slice(nptr, Some(nlen), 0, result)
+    }
+
+    fn unary(&mut self, op: UnOp, inner: &Expr, expected: Option<TypeId>, span: Span) -> R<TV> {
+        let v = self.expr(inner, expected.filter(|t| self.c.types.is_numeric(*t)))?;
+        if let V::Const(c) = &v.v {
+            let folded = match (op, c) {
+                (UnOp::Neg, ConstVal::Int { v: x, ty }) => Some(ConstVal::Int {
+                    v: match ty {
+                        Some(t) => wrap_int(-x, self.c.types.int_bits(*t), self.c.types.is_signed(*t)),
+                        None => -x,
+                    },
+                    ty: *ty,
+                }),
+                (UnOp::Neg, ConstVal::Float { v: x, ty }) => Some(ConstVal::Float { v: -x, ty: *ty }),
+                (UnOp::Not, ConstVal::Bool(b)) => Some(ConstVal::Bool(!b)),
+                (UnOp::BitNot, ConstVal::Int { v: x, ty: Some(t) }) => {
+                    Some(ConstVal::Int { v: wrap_int(!x, self.c.types.int_bits(*t), self.c.types.is_signed(*t)), ty: Some(*t) })
+                }
+                (UnOp::BitNot, ConstVal::Int { v: x, ty: None }) => Some(ConstVal::Int { v: !x, ty: None }),
+                _ => None,
+            };
+            if let Some(f) = folded {
+                return Ok(TV { ty: f.ty(), v: V::Const(f) });
+            }
+        }
+        let ty = v.ty;
+        match op {
+            UnOp::Neg => {
+                if !self.c.types.is_numeric(ty) {
+                    return self.err(span, format!("cannot negate a value of type '{}'", self.tname(ty)));
+                }
+                let x = self.scalar(v, span)?;
+                let r = if self.c.types.is_float(ty) { self.b(|b| b.unary(IU::Fneg, x)) } else { self.b(|b| b.unary(IU::Ineg, x)) };
+                let r = self.fix_width(r, ty);
+                Ok(TV { ty, v: V::Scalar(r) })
+            }
+            UnOp::Not => {
+                if ty == bt::BOOL {
+                    let x = self.scalar(v, span)?;
+                    let one = self.iconst(IrType::I8, 1);
+                    Ok(TV { ty, v: V::Scalar(self.b(|b| b.binary(IB::Xor, x, one))) })
+                } else if self.c.types.is_int(ty) || self.c.types.is_pointer_like(ty) {
+                    let x = self.scalar(v, span)?;
+                    let irt = self.f.values[x].ty;
+                    let z = self.iconst(irt, 0);
+                    Ok(TV { ty: bt::BOOL, v: V::Scalar(self.b(|b| b.icmp(IntCC::Eq, x, z))) })
+                } else {
+                    self.err(span, format!("operator '!' cannot be applied to a value of type '{}'", self.tname(ty)))
+                }
+            }
+            UnOp::BitNot => {
+                if !self.c.types.is_int(ty) {
+                    return self.err(span, format!("operator '~' needs an integer, found '{}'", self.tname(ty)));
+                }
+                let x = self.scalar(v, span)?;
+                let r = self.b(|b| b.unary(IU::Bnot, x));
+                let r = self.fix_width(r, ty);
+                Ok(TV { ty, v: V::Scalar(r) })
+            }
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, expected: Option<TypeId>, span: Span) -> R<TV> {
+        match op {
+            BinOp::And | BinOp::Or => return self.logical(op, lhs, rhs, span),
+            BinOp::Pipe => {
+                let ExprKind::Call { callee, args, .. } = &rhs.kind else {
+                    return self.err(rhs.span, "the right side of '|>' must be a call");
+                };
+                let mut all = vec![Arg { name: None, value: lhs.clone(), spread: false, span: lhs.span }];
+                all.extend(args.iter().cloned());
+                return self.call(callee, &all, expected, span);
+            }
+            BinOp::Coalesce => return self.err(span, "not supported yet: optionals"),
+            BinOp::In => return self.err(span, "not supported yet: 'in'"),
+            _ => {}
+        }
+        let num_expected = expected.filter(|t| self.c.types.is_numeric(*t) && !op.is_comparison());
+        let l = self.expr(lhs, num_expected)?;
+        let r_expected = if l.as_const().map(|c| c.is_untyped()).unwrap_or(false) { num_expected } else { Some(l.ty) };
+        let r = self.expr(rhs, r_expected.filter(|t| *t != bt::TYPE))?;
+        if op.is_comparison() {
+            return self.compare(op, l, r, span);
+        }
+        self.arith(op, l, r, span)
+    }
+
+    /// The common type of two numeric operands (untyped constants adapt).
+    fn unify(&mut self, l: &TV, r: &TV, span: Span) -> R<TypeId> {
+        let lu = l.as_const().map(|c| c.is_untyped()).unwrap_or(false);
+        let ru = r.as_const().map(|c| c.is_untyped()).unwrap_or(false);
+        let (lt, rt) = (l.ty, r.ty);
+        if lt == rt {
+            return Ok(lt);
+        }
+        let types = &self.c.types;
+        if lu && ru {
+            // int literal with float literal → f64
+            return Ok(if types.is_float(lt) || types.is_float(rt) { bt::F64 } else { bt::I64 });
+        }
+        if lu {
+            if types.is_float(lt) && types.is_int(rt) {
+                return Ok(bt::F64);
+            }
+            return Ok(rt);
+        }
+        if ru {
+            if types.is_float(rt) && types.is_int(lt) {
+                return Ok(bt::F64);
+            }
+            return Ok(lt);
+        }
+        match (types.is_float(lt), types.is_float(rt)) {
+            (true, true) => return Ok(if types.size_of(lt) >= types.size_of(rt) { lt } else { rt }),
+            (true, false) if types.is_int(rt) => return Ok(lt),
+            (false, true) if types.is_int(lt) => return Ok(rt),
+            _ => {}
+        }
+        if types.is_int(lt) && types.is_int(rt) {
+            if self.int_widens(lt, rt) {
+                return Ok(rt);
+            }
+            if self.int_widens(rt, lt) {
+                return Ok(lt);
+            }
+        }
+        let msg = format!("mismatched operand types '{}' and '{}'", self.tname(lt), self.tname(rt));
+        self.err(span, msg)
+    }
+
+    /// Arithmetic and bitwise operators on numbers.
+    pub fn arith(&mut self, op: BinOp, l: TV, r: TV, span: Span) -> R<TV> {
+        let shift = matches!(op, BinOp::Shl | BinOp::Shr);
+        // Pointer arithmetic on many-pointers.
+        if matches!(self.c.types.kind(l.ty), TK::ManyPointer(_)) && matches!(op, BinOp::Add | BinOp::Sub) && self.c.types.is_int(r.ty) {
+            let TK::ManyPointer(e) = *self.c.types.kind(l.ty) else { unreachable!() };
+            let ty = l.ty;
+            let pv = self.scalar(l, span)?;
+            let r = self.coerce(r, bt::I64, span).or_else(|_| Err(()))?;
+            let iv = self.scalar(r, span)?;
+            let p = self.ptr_ty();
+            let esz = self.c.types.size_of(e) as i64;
+            let sz = self.iconst(p, esz);
+            let off = self.b(|b| b.binary(IB::Imul, iv, sz));
+            let o = if op == BinOp::Add { IB::Iadd } else { IB::Isub };
+            return Ok(TV { ty, v: V::Scalar(self.b(|b| b.binary(o, pv, off))) });
+        }
+        for v in [&l, &r] {
+            if !self.c.types.is_numeric(v.ty) {
+                let msg = format!("operator '{}' cannot be applied to '{}' and '{}'", op_text(op), self.tname(l.ty), self.tname(r.ty));
+                return self.err(span, msg);
+            }
+        }
+        let ty = if shift {
+            if l.as_const().map(|c| c.is_untyped()).unwrap_or(false) && !r.as_const().map(|c| c.is_untyped()).unwrap_or(false) {
+                bt::I64
+            } else {
+                l.ty
+            }
+        } else {
+            self.unify(&l, &r, span)?
+        };
+        let is_float = self.c.types.is_float(ty);
+        if is_float && matches!(op, BinOp::Shl | BinOp::Shr | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Rem) {
+            let msg = format!("operator '{}' needs integer operands, found '{}'", op_text(op), self.tname(ty));
+            return self.err(span, msg);
+        }
+        let l = self.coerce(l, ty, span)?;
+        let r = if shift { r } else { self.coerce(r, ty, span)? };
+        // Constant folding.
+        if let (Some(a), Some(b)) = (l.as_const().cloned(), r.as_const().cloned()) {
+            if let Some(c) = self.fold(op, &a, &b, ty, span)? {
+                return Ok(TV { ty: c.ty(), v: V::Const(c) });
+            }
+        }
+        let signed = self.c.types.is_signed(ty);
+        let a = self.scalar(l, span)?;
+        let b = if shift {
+            let rt = r.ty;
+            let bv = self.scalar(r, span)?;
+            let want = self.f.values[a].ty;
+            let have = self.f.values[bv].ty;
+            if have == want {
+                bv
+            } else if have.bytes() > want.bytes() {
+                self.b(|b| b.convert(sx_ir::ConvOp::Trunc, bv, want))
+            } else if self.c.types.is_signed(rt) {
+                self.b(|b| b.convert(sx_ir::ConvOp::Sext, bv, want))
+            } else {
+                self.b(|b| b.convert(sx_ir::ConvOp::Uext, bv, want))
+            }
+        } else {
+            self.scalar(r, span)?
+        };
+        let iop = match (op, is_float) {
+            (BinOp::Add, false) => IB::Iadd,
+            (BinOp::Sub, false) => IB::Isub,
+            (BinOp::Mul, false) => IB::Imul,
+            (BinOp::Div, false) => {
+                if signed {
+                    IB::Sdiv
+                } else {
+                    IB::Udiv
+                }
+            }
+            (BinOp::Rem, false) => {
+                if signed {
+                    IB::Srem
+                } else {
+                    IB::Urem
+                }
+            }
+            (BinOp::Add, true) => IB::Fadd,
+            (BinOp::Sub, true) => IB::Fsub,
+            (BinOp::Mul, true) => IB::Fmul,
+            (BinOp::Div, true) => IB::Fdiv,
+            (BinOp::BitAnd, _) => IB::And,
+            (BinOp::BitOr, _) => IB::Or,
+            (BinOp::BitXor, _) => IB::Xor,
+            (BinOp::Shl, _) => IB::Shl,
+            (BinOp::Shr, _) => {
+                if signed {
+                    IB::Sshr
+                } else {
+                    IB::Ushr
+                }
+            }
+            _ => return self.err(span, format!("operator '{}' is not supported here", op_text(op))),
+        };
+        let v = self.b(|bb| bb.binary(iop, a, b));
+        let v = if is_float { v } else { self.fix_width(v, ty) };
+        Ok(TV { ty, v: V::Scalar(v) })
+    }
+
+    /// Folds a binary operation on two constants of type `ty`.
+    fn fold(&mut self, op: BinOp, a: &ConstVal, b: &ConstVal, ty: TypeId, span: Span) -> R<Option<ConstVal>> {
+        let tyo = match (a, b) {
+            (ConstVal::Int { ty: None, .. } | ConstVal::Float { ty: None, .. }, ConstVal::Int { ty: None, .. } | ConstVal::Float { ty: None, .. }) => None,
+            _ => Some(ty),
+        };
+        Ok(match (a, b) {
+            (ConstVal::Int { v: x, .. }, ConstVal::Int { v: y, .. }) => {
+                let (x, y) = (*x, *y);
+                let r = match op {
+                    BinOp::Add => x.checked_add(y),
+                    BinOp::Sub => x.checked_sub(y),
+                    BinOp::Mul => x.checked_mul(y),
+                    BinOp::Div | BinOp::Rem => {
+                        if y == 0 {
+                            return self.err(span, "division by zero in a constant expression");
+                        }
+                        if op == BinOp::Div {
+                            x.checked_div(y)
+                        } else {
+                            x.checked_rem(y)
+                        }
+                    }
+                    BinOp::BitAnd => Some(x & y),
+                    BinOp::BitOr => Some(x | y),
+                    BinOp::BitXor => Some(x ^ y),
+                    BinOp::Shl => {
+                        let bits = self.c.types.int_bits(ty) as i128;
+                        Some(x.checked_shl((y.rem_euclid(bits.max(1))) as u32).unwrap_or(0))
+                    }
+                    BinOp::Shr => {
+                        let bits = self.c.types.int_bits(ty) as i128;
+                        let sh = y.rem_euclid(bits.max(1)) as u32;
+                        if self.c.types.is_signed(ty) {
+                            Some(x >> sh)
+                        } else {
+                            let u = wrap_int(x, bits as u8, false);
+                            Some(u >> sh)
+                        }
+                    }
+                    _ => None,
+                };
+                match r {
+                    Some(v) => {
+                        let v = match tyo {
+                            Some(t) => wrap_int(v, self.c.types.int_bits(t), self.c.types.is_signed(t)),
+                            None => v,
+                        };
+                        Some(ConstVal::Int { v, ty: tyo })
+                    }
+                    None => None,
+                }
+            }
+            (ConstVal::Float { .. } | ConstVal::Int { .. }, ConstVal::Float { .. } | ConstVal::Int { .. }) => {
+                let f = |c: &ConstVal| match c {
+                    ConstVal::Int { v, .. } => *v as f64,
+                    ConstVal::Float { v, .. } => *v,
+                    _ => 0.0,
+                };
+                let (x, y) = (f(a), f(b));
+                let single = ty == bt::F32;
+                let r = match op {
+                    BinOp::Add => x + y,
+                    BinOp::Sub => x - y,
+                    BinOp::Mul => x * y,
+                    BinOp::Div => x / y,
+                    _ => return Ok(None),
+                };
+                let r = if single { r as f32 as f64 } else { r };
+                Some(ConstVal::Float { v: r, ty: tyo })
+            }
+            _ => None,
+        })
+    }
+
+    fn logical(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, span: Span) -> R<TV> {
+        let l = self.expr(lhs, Some(bt::BOOL))?;
+        if l.ty != bt::BOOL {
+            let msg = format!("operator '{}' needs 'bool' operands, found '{}'", op_text(op), self.tname(l.ty));
+            return self.err(lhs.span, msg);
+        }
+        if let Some(ConstVal::Bool(a)) = l.as_const() {
+            let a = *a;
+            if (op == BinOp::And && !a) || (op == BinOp::Or && a) {
+                return Ok(TV::konst(ConstVal::Bool(a)));
+            }
+            let r = self.expr(rhs, Some(bt::BOOL))?;
+            if r.ty != bt::BOOL {
+                let msg = format!("operator '{}' needs 'bool' operands, found '{}'", op_text(op), self.tname(r.ty));
+                return self.err(rhs.span, msg);
+            }
+            return Ok(r);
+        }
+        let lv = self.scalar(l, span)?;
+        let s = self.f.slots.push(sx_ir::SlotData { size: 1, align: 1 });
+        let a = self.slot_addr(s);
+        self.b(|b| b.store(a, 0, lv));
+        let rhs_b = self.new_block();
+        let join = self.new_block();
+        if op == BinOp::And {
+            self.b(|b| b.branch(lv, rhs_b, vec![], join, vec![]));
+        } else {
+            self.b(|b| b.branch(lv, join, vec![], rhs_b, vec![]));
+        }
+        self.switch(rhs_b);
+        let r = self.expr(rhs, Some(bt::BOOL))?;
+        if r.ty != bt::BOOL {
+            let msg = format!("operator '{}' needs 'bool' operands, found '{}'", op_text(op), self.tname(r.ty));
+            return self.err(rhs.span, msg);
+        }
+        let rv = self.scalar(r, span)?;
+        let a = self.slot_addr(s);
+        self.b(|b| b.store(a, 0, rv));
+        self.jump(join);
+        self.switch(join);
+        let a = self.slot_addr(s);
+        Ok(TV { ty: bt::BOOL, v: V::Scalar(self.b(|b| b.load(IrType::I8, a, 0))) })
+    }
+
+    fn chain(&mut self, operands: &[Expr], ops: &[BinOp], span: Span) -> R<TV> {
+        // a < b <= c  ==>  (a < b) and (b <= c), each operand evaluated once.
+        let s = self.f.slots.push(sx_ir::SlotData { size: 1, align: 1 });
+        let join = self.new_block();
+        let mut prev = self.expr(&operands[0], None)?;
+        for (i, op) in ops.iter().enumerate() {
+            let next = self.expr(&operands[i + 1], if prev.as_const().map(|c| c.is_untyped()).unwrap_or(false) { None } else { Some(prev.ty) })?;
+            let next = self.materialize(next, operands[i + 1].span)?;
+            let c = self.compare(*op, prev, next.clone(), span)?;
+            let cv = self.scalar(c, span)?;
+            let a = self.slot_addr(s);
+            self.b(|b| b.store(a, 0, cv));
+            if i + 1 < ops.len() {
+                let cont = self.new_block();
+                self.b(|b| b.branch(cv, cont, vec![], join, vec![]));
+                self.switch(cont);
+            } else {
+                self.jump(join);
+            }
+            prev = next;
+        }
+        self.switch(join);
+        let a = self.slot_addr(s);
+        Ok(TV { ty: bt::BOOL, v: V::Scalar(self.b(|b| b.load(IrType::I8, a, 0))) })
+    }
+
+    /// Comparison operators (numbers, bools, pointers, strings, structs).
+    pub fn compare(&mut self, op: BinOp, l: TV, r: TV, span: Span) -> R<TV> {
+        let (lt, rt) = (l.ty, r.ty);
+        let types = &self.c.types;
+        if lt == bt::STRING || rt == bt::STRING {
+            if !matches!(op, BinOp::Eq | BinOp::Ne) {
+                return self.err(span, "strings can only be compared with '==' and '!='");
+            }
+            let l = self.coerce(l, bt::STRING, span)?;
+            let r = self.coerce(r, bt::STRING, span)?;
+            let eq = self.string_eq(l, r, span)?;
+            return Ok(if op == BinOp::Eq { eq } else { self.not(eq) });
+        }
+        if (types.is_numeric(lt) || l.as_const().map(|c| c.is_untyped()).unwrap_or(false)) && (types.is_numeric(rt) || r.as_const().map(|c| c.is_untyped()).unwrap_or(false)) {
+            let ty = self.unify(&l, &r, span)?;
+            let l = self.coerce(l, ty, span)?;
+            let r = self.coerce(r, ty, span)?;
+            if let (Some(a), Some(b)) = (l.as_const(), r.as_const()) {
+                let ord = match (a, b) {
+                    (ConstVal::Int { v: x, .. }, ConstVal::Int { v: y, .. }) => x.partial_cmp(y),
+                    (ConstVal::Float { v: x, .. }, ConstVal::Float { v: y, .. }) => x.partial_cmp(y),
+                    _ => None,
+                };
+                let res = match (op, ord) {
+                    (BinOp::Ne, None) => Some(true),
+                    (_, None) => Some(false),
+                    (BinOp::Eq, Some(o)) => Some(o.is_eq()),
+                    (BinOp::Ne, Some(o)) => Some(o.is_ne()),
+                    (BinOp::Lt, Some(o)) => Some(o.is_lt()),
+                    (BinOp::Le, Some(o)) => Some(o.is_le()),
+                    (BinOp::Gt, Some(o)) => Some(o.is_gt()),
+                    (BinOp::Ge, Some(o)) => Some(o.is_ge()),
+                    _ => None,
+                };
+                if let Some(b) = res {
+                    return Ok(TV::konst(ConstVal::Bool(b)));
+                }
+            }
+            let is_float = self.c.types.is_float(ty);
+            let signed = self.c.types.is_signed(ty);
+            let a = self.scalar(l, span)?;
+            let b = self.scalar(r, span)?;
+            let v = if is_float {
+                let cc = match op {
+                    BinOp::Eq => FloatCC::Eq,
+                    BinOp::Ne => FloatCC::Ne,
+                    BinOp::Lt => FloatCC::Lt,
+                    BinOp::Le => FloatCC::Le,
+                    BinOp::Gt => FloatCC::Gt,
+                    _ => FloatCC::Ge,
+                };
+                self.b(|bb| bb.fcmp(cc, a, b))
+            } else {
+                let cc = int_cc(op, signed);
+                self.b(|bb| bb.icmp(cc, a, b))
+            };
+            return Ok(TV { ty: bt::BOOL, v: V::Scalar(v) });
+        }
+        let ptrish = |t: TypeId, v: &TV| types.is_pointer_like(t) || matches!(v.as_const(), Some(ConstVal::Null)) || t == bt::TYPE;
+        if (lt == bt::BOOL && rt == bt::BOOL) || (ptrish(lt, &l) && ptrish(rt, &r)) {
+            if !matches!(op, BinOp::Eq | BinOp::Ne) && lt == bt::BOOL {
+                return self.err(span, "booleans can only be compared with '==' and '!='");
+            }
+            let target = if matches!(l.as_const(), Some(ConstVal::Null)) { rt } else { lt };
+            let l = if lt == bt::VOID { TV { ty: target, ..l } } else { l };
+            let r = if rt == bt::VOID { TV { ty: target, ..r } } else { r };
+            if let (Some(a), Some(b)) = (l.as_const(), r.as_const()) {
+                if let (ConstVal::Type(x), ConstVal::Type(y)) = (a, b) {
+                    let eq = x == y;
+                    return Ok(TV::konst(ConstVal::Bool(if op == BinOp::Eq { eq } else { !eq })));
+                }
+                if let (ConstVal::Bool(x), ConstVal::Bool(y)) = (a, b) {
+                    let eq = x == y;
+                    return Ok(TV::konst(ConstVal::Bool(if op == BinOp::Eq { eq } else { !eq })));
+                }
+            }
+            let a = self.scalar(l, span)?;
+            let b = self.scalar(r, span)?;
+            let cc = int_cc(op, false);
+            return Ok(TV { ty: bt::BOOL, v: V::Scalar(self.b(|bb| bb.icmp(cc, a, b))) });
+        }
+        if let (TK::Struct(_), TK::Struct(_)) = (types.kind(lt), types.kind(rt)) {
+            if lt != rt {
+                let msg = format!("cannot compare values of distinct struct types '{}' and '{}'", self.tname(lt), self.tname(rt));
+                return self.err(span, msg);
+            }
+            if !matches!(op, BinOp::Eq | BinOp::Ne) {
+                return self.err(span, "structs can only be compared with '==' and '!='");
+            }
+            let l = self.materialize(l, span)?;
+            let r = self.materialize(r, span)?;
+            let (V::Mem(a), V::Mem(b)) = (l.v, r.v) else { return self.err(span, "cannot compare these values") };
+            let eq = self.mem_eq(a, b, lt, span)?;
+            return Ok(if op == BinOp::Eq { eq } else { self.not(eq) });
+        }
+        let msg = format!("cannot compare '{}' with '{}'", self.tname(lt), self.tname(rt));
+        self.err(span, msg)
+    }
+
+    fn not(&mut self, tv: TV) -> TV {
+        if let Some(ConstVal::Bool(b)) = tv.as_const() {
+            return TV::konst(ConstVal::Bool(!b));
+        }
+        let V::Scalar(v) = tv.v else { return tv };
+        let one = self.iconst(IrType::I8, 1);
+        TV { ty: bt::BOOL, v: V::Scalar(self.b(|b| b.binary(IB::Xor, v, one))) }
+    }
+
+    fn string_eq(&mut self, l: TV, r: TV, span: Span) -> R<TV> {
+        if let (Some(ConstVal::Str(a)), Some(ConstVal::Str(b))) = (l.as_const(), r.as_const()) {
+            return Ok(TV::konst(ConstVal::Bool(a == b)));
+        }
+        let l = self.materialize(l, span)?;
+        let r = self.materialize(r, span)?;
+        let (V::Mem(a), V::Mem(b)) = (l.v, r.v) else { return self.err(span, "cannot compare these strings") };
+        self.call_helper("__sx_string_eq", vec![a, b], bt::BOOL, span)
+    }
+
+    /// Field-by-field equality of two values of struct type `ty` at `a` and `b`.
+    fn mem_eq(&mut self, a: Value, b: Value, ty: TypeId, span: Span) -> R<TV> {
+        let fields = self.c.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();
+        let mut acc: Option<Value> = None;
+        for f in fields {
+            let fa = self.offset_addr(a, f.offset as i64);
+            let fb = self.offset_addr(b, f.offset as i64);
+            let la = self.load(fa, f.ty);
+            let lb = self.load(fb, f.ty);
+            if matches!(self.c.types.kind(f.ty), TK::Array(..)) {
+                return self.err(span, format!("cannot compare structs of type '{}': field '{}' is an array", self.tname(ty), f.name));
+            }
+            let e = self.compare(BinOp::Eq, la, lb, span)?;
+            let ev = self.scalar(e, span)?;
+            acc = Some(match acc {
+                None => ev,
+                Some(p) => self.b(|bb| bb.binary(IB::And, p, ev)),
+            });
+        }
+        Ok(match acc {
+            None => TV::konst(ConstVal::Bool(true)),
+            Some(v) => TV { ty: bt::BOOL, v: V::Scalar(v) },
+        })
+    }
+
+    /// Calls a helper function of our std (by name) with raw IR arguments.
+    pub fn call_helper(&mut self, name: &str, args: Vec<Value>, ret: TypeId, span: Span) -> R<TV> {
+        let Some(std) = self.c.std_file.or_else(|| self.c.find_std()) else {
+            return self.err(span, format!("this needs the standard library helper '{}' (import \"modules/std.sx\")", name));
+        };
+        let Some(ConstVal::Func(fid)) = self.c.lookup_own(std, name, span)? else {
+            return self.err(span, format!("standard library helper '{}' not found", name));
+        };
+        let func = self.c.declare_fn(fid, span)?;
+        let rt: Vec<IrType> = self.c.types.scalar(ret).into_iter().collect();
+        let r = self.b(|b| b.call(func, args, &rt));
+        Ok(match r.first() {
+            Some(v) => TV { ty: ret, v: V::Scalar(*v) },
+            None => TV::void(),
+        })
+    }
+
+    fn if_expr(&mut self, cond: &Cond, then: &Expr, else_: Option<&Expr>, expected: Option<TypeId>, span: Span) -> R<TV> {
+        let Cond::Expr(c) = cond else {
+            return self.err(span, "not supported yet: 'if' with an optional binding");
+        };
+        let cv = self.expr(c, Some(bt::BOOL))?;
+        // Constant conditions pick a branch at compile time only when both are constants.
+        let t = self.truth(cv, c.span)?;
+        let tb = self.new_block();
+        let eb = self.new_block();
+        self.b(|b| b.branch(t, tb, vec![], eb, vec![]));
+        let Some(else_) = else_ else {
+            if let Some(exp) = expected {
+                if exp != bt::VOID && exp != bt::TYPE {
+                    return self.err(span, "an 'if' used as a value needs an 'else' branch");
+                }
+            }
+            self.switch(tb);
+            self.expr(then, None)?;
+            self.jump(eb);
+            self.switch(eb);
+            return Ok(TV::void());
+        };
+        let mut arms = vec![];
+        self.switch(tb);
+        let tv = self.expr(then, expected)?;
+        arms.push((self.cur, tv, then.span));
+        self.switch(eb);
+        let ev = self.expr(else_, expected)?;
+        arms.push((self.cur, ev, else_.span));
+        self.join(arms, expected, span)
+    }
+
+    /// Merges the values of several arms (each ending in its block) into one value.
+    pub fn join(&mut self, arms: Vec<(Option<sx_ir::Block>, TV, Span)>, expected: Option<TypeId>, span: Span) -> R<TV> {
+        let live: Vec<&(Option<sx_ir::Block>, TV, Span)> = arms.iter().filter(|(_, v, _)| !matches!(v.v, V::Never)).collect();
+        let join = self.new_block();
+        if live.is_empty() {
+            self.switch(join);
+            return Ok(TV::never());
+        }
+        let ty = match expected.filter(|t| *t != bt::TYPE && *t != bt::VOID) {
+            Some(t) => t,
+            None => {
+                let mut ty: Option<TV> = None;
+                for (_, v, s) in &live {
+                    ty = Some(match ty {
+                        None => (*v).clone(),
+                        Some(prev) => {
+                            if self.c.types.is_numeric(prev.ty) && self.c.types.is_numeric(v.ty) || prev.as_const().map(|c| c.is_untyped()).unwrap_or(false) {
+                                let u = self.unify(&prev, v, *s)?;
+                                let untyped = prev.as_const().map(|c| c.is_untyped()).unwrap_or(false) && v.as_const().map(|c| c.is_untyped()).unwrap_or(false);
+                                TV { ty: u, v: if untyped { prev.v.clone() } else { V::Void } }
+                            } else {
+                                prev
+                            }
+                        }
+                    });
+                }
+                ty.map(|t| t.ty).unwrap_or(bt::VOID)
+            }
+        };
+        if ty == bt::VOID || live.iter().any(|(_, v, _)| v.ty == bt::VOID) {
+            for (blk, _, _) in &arms {
+                if let Some(b) = blk {
+                    self.switch(*b);
+                    self.jump(join);
+                }
+            }
+            self.switch(join);
+            return Ok(TV::void());
+        }
+        let s = self.slot_for(ty);
+        for (blk, v, sp) in arms {
+            if matches!(v.v, V::Never) {
+                continue;
+            }
+            if let Some(b) = blk {
+                self.switch(b);
+                if self.terminated() {
+                    continue;
+                }
+                let v = self.coerce(v, ty, sp)?;
+                let a = self.slot_addr(s);
+                self.store(a, v, sp)?;
+                self.jump(join);
+            }
+        }
+        self.switch(join);
+        let _ = span;
+        let a = self.slot_addr(s);
+        Ok(self.load(a, ty))
+    }
+
+    fn match_expr(&mut self, subject: &Expr, arms: &[MatchArm], else_: Option<&Block>, expected: Option<TypeId>, span: Span) -> R<TV> {
+        let sv = self.expr(subject, None)?;
+        let sv = if sv.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(sv.clone(), sv.ty, span)? } else { sv };
+        let sty = sv.ty;
+        if !(self.c.types.is_int(sty) || sty == bt::BOOL) {
+            let msg = format!("not supported yet: matching on a value of type '{}'", self.tname(sty));
+            return self.err(subject.span, msg);
+        }
+        let sv = self.materialize(sv, subject.span)?;
+        let s = self.scalar(sv, subject.span)?;
+        let join_expected = expected;
+        let mut results = vec![];
+        let end = self.new_block();
+        for arm in arms {
+            if arm.capture.is_some() {
+                return self.err(arm.span, "not supported yet: payload captures");
+            }
+            let body_b = self.new_block();
+            let mut next = self.new_block();
+            for (k, p) in arm.patterns.iter().enumerate() {
+                let pv = self.expr(p, Some(sty))?;
+                let pv = self.coerce(pv, sty, p.span)?;
+                if pv.as_const().is_none() {
+                    return self.err(p.span, "a 'case' pattern must be a compile-time constant");
+                }
+                let pvv = self.scalar(pv, p.span)?;
+                let c = self.b(|b| b.icmp(IntCC::Eq, s, pvv));
+                if k + 1 < arm.patterns.len() {
+                    let more = self.new_block();
+                    self.b(|b| b.branch(c, body_b, vec![], more, vec![]));
+                    self.switch(more);
+                } else {
+                    self.b(|b| b.branch(c, body_b, vec![], next, vec![]));
+                }
+            }
+            if arm.patterns.is_empty() {
+                self.jump(next);
+                next = self.new_block();
+            }
+            self.switch(body_b);
+            let v = self.arm_body(&arm.body, join_expected, end)?;
+            results.push((self.cur, v, arm.body.span));
+            self.switch(next);
+        }
+        match else_ {
+            Some(b) => {
+                let v = self.arm_body(b, join_expected, end)?;
+                results.push((self.cur, v, b.span));
+            }
+            None => {
+                if expected.is_some() && expected != Some(bt::VOID) {
+                    // A value match without `else` that falls through yields nothing.
+                    results.push((self.cur, TV::void(), span));
+                } else {
+                    results.push((self.cur, TV::void(), span));
+                }
+            }
+        }
+        let r = self.join(results, join_expected, span)?;
+        // `break` inside an arm lands after the match.
+        let after = self.cur;
+        self.switch(end);
+        if let Some(a) = after {
+            if !self.f.blocks[end].insts.is_empty() || true {
+                self.b(|b| b.jump(a, vec![]));
+            }
+        }
+        self.switch(after.unwrap_or(end));
+        Ok(r)
+    }
+
+    fn arm_body(&mut self, body: &Block, expected: Option<TypeId>, end: sx_ir::Block) -> R<TV> {
+        let _ = end;
+        self.block_value(body, expected)
+    }
+
+    fn struct_lit(&mut self, ty: Option<&Expr>, fields: &[FieldInit], expected: Option<TypeId>, span: Span) -> R<TV> {
+        let sty = match ty {
+            Some(t) => self.type_expr(t)?,
+            None => match expected.filter(|t| matches!(self.c.types.kind(*t), TK::Struct(_) | TK::String | TK::Slice(_))) {
+                Some(t) => t,
+                None => return self.anon_struct_lit(fields, span),
+            },
+        };
+        let flds: Vec<(String, u64, TypeId)> = match self.c.types.kind(sty).clone() {
+            TK::Struct(_) => self.c.types.struct_of(sty).map(|s| s.fields.iter().map(|f| (f.name.clone(), f.offset, f.ty)).collect()).unwrap_or_default(),
+            TK::String | TK::Slice(_) => {
+                let pb = self.c.module.pointer_bytes() as u64;
+                let (_, pt) = self.field_of(sty, "ptr").expect("ptr");
+                vec![("ptr".into(), 0, pt), ("len".into(), pb, bt::I64)]
+            }
+            _ => {
+                let msg = format!("cannot build a '{}' with a struct literal", self.tname(sty));
+                return self.err(span, msg);
+            }
+        };
+        let s = self.slot_for(sty);
+        let a = self.slot_addr(s);
+        self.init_default(a, sty, span)?;
+        let mut pos = 0usize;
+        for fi in fields {
+            if fi.spread {
+                return self.err(fi.span, "not supported yet: '..' in struct literals");
+            }
+            let (name, off, fty) = match &fi.name {
+                Some(n) => match flds.iter().find(|f| f.0 == n.name) {
+                    Some(f) => f.clone(),
+                    None => {
+                        let msg = format!("type '{}' has no field '{}'", self.tname(sty), n.name);
+                        return self.err(n.span, msg);
+                    }
+                },
+                None => {
+                    // Shorthand `S.{ x, y }`: a bare identifier naming a field.
+                    if let ExprKind::Ident(id) = &fi.value.kind {
+                        if let Some(f) = flds.iter().find(|f| f.0 == id.name) {
+                            if flds.iter().position(|g| g.0 == id.name) != Some(pos) || true {
+                                let f = f.clone();
+                                let v = self.expr(&fi.value, Some(f.2))?;
+                                let v = self.coerce(v, f.2, fi.value.span)?;
+                                let fa = self.offset_addr(a, f.1 as i64);
+                                self.store(fa, v, fi.span)?;
+                                pos = flds.iter().position(|g| g.0 == id.name).unwrap_or(pos) + 1;
+                                continue;
+                            }
+                        }
+                    }
+                    match flds.get(pos) {
+                        Some(f) => f.clone(),
+                        None => {
+                            let msg = format!("too many values for '{}' (it has {} fields)", self.tname(sty), flds.len());
+                            return self.err(fi.span, msg);
+                        }
+                    }
+                }
+            };
+            let _ = name;
+            pos += 1;
+            if matches!(fi.value.kind, ExprKind::Undef) {
+                continue;
+            }
+            let v = self.expr(&fi.value, Some(fty))?;
+            let v = self.coerce(v, fty, fi.value.span)?;
+            let fa = self.offset_addr(a, off as i64);
+            self.store(fa, v, fi.span)?;
+        }
+        Ok(TV { ty: sty, v: V::Mem(a) })
+    }
+
+    fn anon_struct_lit(&mut self, fields: &[FieldInit], span: Span) -> R<TV> {
+        let mut vals = vec![];
+        for (i, fi) in fields.iter().enumerate() {
+            let name = match &fi.name {
+                Some(n) => n.name.clone(),
+                None => i.to_string(),
+            };
+            let v = self.expr(&fi.value, None)?;
+            let v = if v.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(v.clone(), v.ty, fi.span)? } else { v };
+            let v = self.materialize(v, fi.span)?;
+            let v = self.spill(v, fi.span)?;
+            vals.push((name, v));
+        }
+        let t = self.c.types.anonymous_struct(vals.iter().map(|(n, v)| (n.clone(), v.ty)).collect());
+        let offs: Vec<u64> = self.c.types.struct_of(t).map(|s| s.fields.iter().map(|f| f.offset).collect()).unwrap_or_default();
+        let s = self.slot_for(t);
+        let a = self.slot_addr(s);
+        self.init_default(a, t, span)?;
+        for ((_, v), off) in vals.into_iter().zip(offs) {
+            let fa = self.offset_addr(a, off as i64);
+            self.store(fa, v, span)?;
+        }
+        Ok(TV { ty: t, v: V::Mem(a) })
+    }
+
+    fn array_lit(&mut self, ty: Option<&Expr>, elems: &[Expr], expected: Option<TypeId>, span: Span) -> R<TV> {
+        let explicit = match ty {
+            Some(t) => Some(self.type_expr(t)?),
+            None => None,
+        };
+        let target = explicit.or(expected);
+        let (elem, want_slice, n_fixed) = match target.map(|t| self.c.types.kind(t).clone()) {
+            Some(TK::Array(n, e)) => (Some(e), None, Some(n)),
+            Some(TK::Slice(e)) => (Some(e), target, None),
+            _ => (None, None, None),
+        };
+        if let Some(n) = n_fixed {
+            if n as usize != elems.len() && !elems.is_empty() {
+                let msg = format!("array literal has {} elements, but the type '{}' needs {}", elems.len(), self.tname(target.unwrap_or(bt::VOID)), n);
+                return self.err(span, msg);
+            }
+        }
+        let mut vals = vec![];
+        let mut elem_ty = elem;
+        for e in elems {
+            let v = self.expr(e, elem_ty)?;
+            let et = match elem_ty {
+                Some(t) => t,
+                None => {
+                    let t = v.ty;
+                    elem_ty = Some(t);
+                    t
+                }
+            };
+            vals.push((self.coerce(v, et, e.span)?, e.span));
+        }
+        let Some(et) = elem_ty else { return self.err(span, "cannot infer the element type of an empty array literal") };
+        let n = n_fixed.unwrap_or(vals.len() as u64);
+        let aty = self.c.types.array(n, et);
+        let s = self.slot_for(aty);
+        let a = self.slot_addr(s);
+        if vals.is_empty() {
+            self.init_default(a, aty, span)?;
+        }
+        let esz = self.c.types.size_of(et) as i64;
+        for (i, (v, sp)) in vals.into_iter().enumerate() {
+            let ea = self.offset_addr(a, i as i64 * esz);
+            self.store(ea, v, sp)?;
+        }
+        match want_slice {
+            Some(st) => self.make_slice(a, None, n as i64, st),
+            None => Ok(TV { ty: aty, v: V::Mem(a) }),
+        }
+    }
+}
+
+fn int_cc(op: BinOp, signed: bool) -> IntCC {
+    match (op, signed) {
+        (BinOp::Eq, _) => IntCC::Eq,
+        (BinOp::Ne, _) => IntCC::Ne,
+        (BinOp::Lt, true) => IntCC::Slt,
+        (BinOp::Le, true) => IntCC::Sle,
+        (BinOp::Gt, true) => IntCC::Sgt,
+        (BinOp::Ge, true) => IntCC::Sge,
+        (BinOp::Lt, false) => IntCC::Ult,
+        (BinOp::Le, false) => IntCC::Ule,
+        (BinOp::Gt, false) => IntCC::Ugt,
+        _ => IntCC::Uge,
+    }
+}
+
+/// The source spelling of a binary operator.
+pub(crate) fn op_text(op: BinOp) -> &'static str {
+    match op {
+        BinOp::Mul => "*",
+        BinOp::Div => "/",
+        BinOp::Rem => "%",
+        BinOp::Add => "+",
+        BinOp::Sub => "-",
+        BinOp::Shl => "<<",
+        BinOp::Shr => ">>",
+        BinOp::Eq => "==",
+        BinOp::Ne => "!=",
+        BinOp::Lt => "<",
+        BinOp::Le => "<=",
+        BinOp::Gt => ">",
+        BinOp::Ge => ">=",
+        BinOp::In => "in",
+        BinOp::BitAnd => "&",
+        BinOp::BitXor => "^",
+        BinOp::BitOr => "|",
+        BinOp::And => "and",
+        BinOp::Or => "or",
+        BinOp::Coalesce => "??",
+        BinOp::Pipe => "|>",
+    }
+}

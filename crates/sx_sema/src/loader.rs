@@ -1,0 +1,156 @@
+//! Source loading and `#import` resolution: builds the per-file scopes of a compilation.
+
+use crate::*;
+use std::path::{Path, PathBuf};
+
+/// Where imports are searched, in order: the importing file's directory, the working
+/// directory, then each stdlib directory.
+#[derive(Clone, Debug, Default)]
+pub struct ImportPaths {
+    pub cwd: PathBuf,
+    pub stdlib: Vec<PathBuf>,
+}
+
+impl Compiler {
+    /// Loads `path` (once) and everything it imports; returns its file index.
+    pub(crate) fn load_file(&mut self, path: &Path, shown: String, span: Option<Span>) -> Option<FileIdx> {
+        let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if let Some(&idx) = self.file_by_path.get(&canon) {
+            return Some(idx);
+        }
+        let text = match std::fs::read(path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => {
+                let msg = format!("cannot read '{}': {}", shown, e);
+                self.diags.push(match span {
+                    Some(s) => Diagnostic::error(s, msg),
+                    None => Diagnostic::bare(msg),
+                });
+                return None;
+            }
+        };
+        let fid = self.sources.add(shown, text);
+        let (ast, errs) = sx_syntax::parse_file(fid, &self.sources.file(fid).text);
+        let had_errors = !errs.is_empty();
+        self.diags.extend(errs);
+        let idx = FileIdx(self.files.len() as u32);
+        self.file_by_path.insert(canon.clone(), idx);
+        self.files.push(FileInfo {
+            dir: canon.parent().map(|p| p.to_path_buf()).unwrap_or_default(),
+            file_id: fid,
+            names: HashMap::new(),
+            flat_imports: vec![],
+            runs: vec![],
+        });
+        if had_errors {
+            return Some(idx);
+        }
+        let items: Vec<Rc<Item>> = ast.items.into_iter().map(Rc::new).collect();
+        self.register_items(idx, &items);
+        Some(idx)
+    }
+
+    fn register_items(&mut self, idx: FileIdx, items: &[Rc<Item>]) {
+        for item in items {
+            match &item.kind {
+                ItemKind::Const { name, .. } => {
+                    self.add_decl(idx, name.name.clone(), DeclKind::Item(item.clone()), item.private, name.span);
+                }
+                ItemKind::Var { names, .. } => {
+                    for (i, n) in names.iter().enumerate() {
+                        self.add_decl(idx, n.name.clone(), DeclKind::Global(item.clone(), i), item.private, n.span);
+                    }
+                }
+                ItemKind::Import { alias, path, path_span } => {
+                    let Some(target) = self.resolve_import(idx, path, *path_span) else { continue };
+                    match alias {
+                        Some(a) => {
+                            self.add_decl(idx, a.name.clone(), DeclKind::Namespace(target), item.private, a.span);
+                        }
+                        None => {
+                            if target != idx && !self.files[idx.0 as usize].flat_imports.contains(&target) {
+                                self.files[idx.0 as usize].flat_imports.push(target);
+                            }
+                        }
+                    }
+                }
+                ItemKind::Run(e) => self.files[idx.0 as usize].runs.push(e.clone()),
+                ItemKind::InlineIf { .. } | ItemKind::InlineMatch { .. } => {
+                    self.unsupported.push((item.span, "top-level `inline if`"));
+                }
+                ItemKind::Insert(_) => self.unsupported.push((item.span, "top-level `#insert`")),
+                ItemKind::Impl(_) => self.unsupported.push((item.span, "`impl`")),
+                ItemKind::ContextExtend { .. } => self.unsupported.push((item.span, "`#context_extend`")),
+                ItemKind::ExternVar { .. } => self.unsupported.push((item.span, "extern variables")),
+                ItemKind::Directive(_) => {}
+            }
+        }
+    }
+
+    fn add_decl(&mut self, file: FileIdx, name: String, kind: DeclKind, private: bool, span: Span) {
+        let id = DeclId(self.decls.len() as u32);
+        self.decls.push(DeclInfo { file, name: name.clone(), kind, private, span, state: DeclState::Todo });
+        self.files[file.0 as usize].names.entry(name).or_default().push(id);
+    }
+
+    /// Resolves an import path to a loaded file (a directory imports all its `.sx` files).
+    fn resolve_import(&mut self, from: FileIdx, path: &str, span: Span) -> Option<FileIdx> {
+        let mut bases = vec![self.files[from.0 as usize].dir.clone(), self.paths.cwd.clone()];
+        bases.extend(self.paths.stdlib.iter().cloned());
+        for base in bases {
+            let p = base.join(path);
+            let as_file = if p.extension().is_some() { p.clone() } else { p.with_extension("sx") };
+            let is_dir = p.is_dir();
+            let is_file = as_file.is_file();
+            if is_dir && is_file && p != as_file {
+                self.diags.push(Diagnostic::error(span, format!("import path '{}' is ambiguous: both a file and a directory", path)));
+                return None;
+            }
+            if is_file {
+                let shown = self.display_path(&as_file);
+                return self.load_file(&as_file, shown, Some(span));
+            }
+            if is_dir {
+                return self.load_dir(&p, span);
+            }
+        }
+        self.diags.push(Diagnostic::error(span, format!("cannot find import '{}'", path)));
+        None
+    }
+
+    /// A directory import: a synthetic file whose flat imports are the directory's `.sx` files.
+    fn load_dir(&mut self, dir: &Path, span: Span) -> Option<FileIdx> {
+        let canon = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        if let Some(&idx) = self.file_by_path.get(&canon) {
+            return Some(idx);
+        }
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().map(|x| x == "sx").unwrap_or(false)).collect())
+            .unwrap_or_default();
+        entries.sort();
+        let shown = self.display_path(dir);
+        let fid = self.sources.add(shown, String::new());
+        let idx = FileIdx(self.files.len() as u32);
+        self.file_by_path.insert(canon.clone(), idx);
+        self.files.push(FileInfo { dir: canon, file_id: fid, names: HashMap::new(), flat_imports: vec![], runs: vec![] });
+        for e in entries {
+            let shown = self.display_path(&e);
+            if let Some(f) = self.load_file(&e, shown, Some(span)) {
+                // Re-export: a directory import makes its files' own names visible.
+                let names: Vec<(String, Vec<DeclId>)> =
+                    self.files[f.0 as usize].names.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                for (k, v) in names {
+                    self.files[idx.0 as usize].names.entry(k).or_default().extend(v);
+                }
+            }
+        }
+        Some(idx)
+    }
+
+    fn display_path(&self, p: &Path) -> String {
+        match p.strip_prefix(&self.paths.cwd) {
+            Ok(rel) => rel.to_string_lossy().into_owned(),
+            Err(_) => p.to_string_lossy().into_owned(),
+        }
+    }
+}

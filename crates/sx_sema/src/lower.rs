@@ -1,0 +1,940 @@
+//! Typed lowering of function bodies (and comptime thunks) into IR.
+
+use crate::consts::{int_range, wrap_int};
+use crate::*;
+use sx_ir::builder::FunctionBuilder;
+use sx_ir::{BinOp as IB, Block as IrBlock, ConvOp, FloatCC, Function, IntCC, Signature, Slot, TrapCode, Type as IrType, UnOp as IU, Value};
+use sx_types::TypeKind as TK;
+
+/// Where a lowered value lives.
+#[derive(Clone, Debug)]
+pub(crate) enum V {
+    /// Known at compile time, not yet materialised.
+    Const(ConstVal),
+    /// An IR scalar.
+    Scalar(Value),
+    /// An aggregate in memory at this address (not owned: copy before the memory changes).
+    Mem(Value),
+    /// No value (`void`).
+    Void,
+    /// Control never gets here (after `return`, `break`, a `noreturn` call).
+    Never,
+}
+
+/// A typed lowered value.
+#[derive(Clone, Debug)]
+pub(crate) struct TV {
+    pub ty: TypeId,
+    pub v: V,
+}
+
+impl TV {
+    pub fn konst(c: ConstVal) -> TV {
+        TV { ty: c.ty(), v: V::Const(c) }
+    }
+    pub fn void() -> TV {
+        TV { ty: bt::VOID, v: V::Void }
+    }
+    pub fn never() -> TV {
+        TV { ty: bt::NORETURN, v: V::Never }
+    }
+    pub fn as_const(&self) -> Option<&ConstVal> {
+        match &self.v {
+            V::Const(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Local {
+    /// A variable in a stack slot. `by_ref`: the slot holds a pointer to the value.
+    Var { slot: Slot, ty: TypeId, by_ref: bool, readonly: bool },
+    Const(ConstVal),
+}
+
+#[derive(Default)]
+pub(crate) struct Scope {
+    pub names: HashMap<String, Local>,
+    pub defers: Vec<Stmt>,
+    pub file: Option<FileIdx>,
+}
+
+pub(crate) struct LoopCx {
+    pub brk: IrBlock,
+    pub cont: IrBlock,
+    pub depth: usize,
+}
+
+/// The lowering context of one function body.
+pub(crate) struct FnCx<'c> {
+    pub c: &'c mut Compiler,
+    pub f: Function,
+    pub cur: Option<IrBlock>,
+    pub span: Option<Span>,
+    pub file: FileIdx,
+    pub owner: Option<TypeId>,
+    pub scopes: Vec<Scope>,
+    pub loops: Vec<LoopCx>,
+    pub ret_ty: TypeId,
+    /// Slot holding the hidden result pointer (aggregate returns).
+    pub sret: Option<Slot>,
+    /// Local constants (types, functions) visible to nested functions.
+    pub outer_consts: Rc<HashMap<String, ConstVal>>,
+}
+
+pub(crate) type R<T> = Result<T, ()>;
+
+impl<'c> FnCx<'c> {
+    pub fn new(c: &'c mut Compiler, f: Function, file: FileIdx, owner: Option<TypeId>, outer: Rc<HashMap<String, ConstVal>>) -> Self {
+        FnCx { c, f, cur: None, span: None, file, owner, scopes: vec![Scope::default()], loops: vec![], ret_ty: bt::VOID, sret: None, outer_consts: outer }
+    }
+
+    // ---- builder plumbing -------------------------------------------------------------------
+
+    pub fn b<T>(&mut self, op: impl FnOnce(&mut FunctionBuilder) -> T) -> T {
+        let mut b = FunctionBuilder::new(&mut self.f);
+        if let Some(c) = self.cur {
+            b.switch_to_block(c);
+        }
+        b.set_span(self.span);
+        let r = op(&mut b);
+        self.cur = b.current_block();
+        r
+    }
+    pub fn new_block(&mut self) -> IrBlock {
+        self.f.blocks.push(Default::default())
+    }
+    pub fn switch(&mut self, b: IrBlock) {
+        self.cur = Some(b);
+    }
+    pub fn terminated(&mut self) -> bool {
+        self.b(|b| b.is_terminated())
+    }
+    pub fn ptr_ty(&self) -> IrType {
+        self.c.module.pointer_type()
+    }
+    pub fn iconst(&mut self, ty: IrType, v: i64) -> Value {
+        self.b(|b| b.iconst(ty, v))
+    }
+    pub fn slot_for(&mut self, ty: TypeId) -> Slot {
+        let size = self.c.types.size_of(ty).max(1);
+        let align = self.c.types.align_of(ty).max(1);
+        self.f.slots.push(sx_ir::SlotData { size: size.min(u32::MAX as u64) as u32, align: align as u32 })
+    }
+    pub fn slot_addr(&mut self, s: Slot) -> Value {
+        let p = self.ptr_ty();
+        self.b(|b| b.stack_addr(s, p))
+    }
+    pub fn err<T>(&mut self, span: Span, msg: impl Into<String>) -> R<T> {
+        self.c.err(span, msg)
+    }
+    pub fn tname(&self, t: TypeId) -> String {
+        self.c.types.name(t)
+    }
+    pub fn jump(&mut self, to: IrBlock) {
+        if !self.terminated() {
+            self.b(|b| b.jump(to, vec![]));
+        }
+    }
+
+    // ---- scopes -----------------------------------------------------------------------------
+
+    pub fn push_scope(&mut self) {
+        self.scopes.push(Scope::default());
+    }
+    /// Pops a scope, running its defers if control reaches its end.
+    pub fn pop_scope(&mut self) -> R<()> {
+        let depth = self.scopes.len() - 1;
+        if !self.terminated() {
+            self.run_defers_from(depth)?;
+        }
+        self.scopes.pop();
+        Ok(())
+    }
+    /// Emits the defers of scopes `depth..` (innermost first) without popping them.
+    pub fn run_defers_from(&mut self, depth: usize) -> R<()> {
+        let mut i = self.scopes.len();
+        while i > depth {
+            i -= 1;
+            let defers = self.scopes[i].defers.clone();
+            for d in defers.iter().rev() {
+                // A defer body sees the scope it was declared in.
+                let saved: Vec<Scope> = self.scopes.drain(i + 1..).collect();
+                self.push_scope();
+                let r = self.stmt(d);
+                self.scopes.pop();
+                self.scopes.extend(saved);
+                r?;
+            }
+        }
+        Ok(())
+    }
+    pub fn bind(&mut self, name: &str, l: Local) {
+        if name == "_" {
+            return;
+        }
+        self.scopes.last_mut().expect("scope").names.insert(name.to_string(), l);
+    }
+    pub fn lookup_local(&self, name: &str) -> Option<Local> {
+        for s in self.scopes.iter().rev() {
+            if let Some(l) = s.names.get(name) {
+                return Some(l.clone());
+            }
+        }
+        self.outer_consts.get(name).map(|c| Local::Const(c.clone()))
+    }
+
+    /// Resolves a bare name: locals, then the owner struct's constants, then the file scope.
+    pub fn resolve(&mut self, id: &Ident) -> R<Option<Local>> {
+        if let Some(l) = self.lookup_local(&id.name) {
+            return Ok(Some(l));
+        }
+        if let Some(owner) = self.owner {
+            if let Some(c) = self.c.struct_member(owner, &id.name)? {
+                return Ok(Some(Local::Const(c)));
+            }
+        }
+        let file = self.file;
+        Ok(self.c.lookup_global(file, &id.name, id.span)?.map(Local::Const))
+    }
+
+    // ---- values -----------------------------------------------------------------------------
+
+    /// Materialises a compile-time constant as an IR value of type `tv.ty`.
+    pub fn materialize(&mut self, tv: TV, span: Span) -> R<TV> {
+        let V::Const(c) = &tv.v else { return Ok(tv) };
+        let ty = tv.ty;
+        let v = match c {
+            ConstVal::Int { v, .. } => {
+                if self.c.types.is_float(ty) {
+                    let irt = self.c.types.scalar(ty).unwrap_or(IrType::F64);
+                    let x = *v as f64;
+                    V::Scalar(self.b(|b| b.fconst(irt, x)))
+                } else {
+                    let Some(irt) = self.c.types.scalar(ty) else {
+                        return self.err(span, format!("cannot use an integer as '{}'", self.tname(ty)));
+                    };
+                    let x = *v as i64;
+                    V::Scalar(self.iconst(irt, x))
+                }
+            }
+            ConstVal::Float { v, .. } => {
+                let irt = self.c.types.scalar(ty).filter(|t| t.is_float()).unwrap_or(IrType::F64);
+                let x = *v;
+                V::Scalar(self.b(|b| b.fconst(irt, x)))
+            }
+            ConstVal::Bool(b) => {
+                let x = *b as i64;
+                V::Scalar(self.iconst(IrType::I8, x))
+            }
+            ConstVal::Null => {
+                let p = self.ptr_ty();
+                V::Scalar(self.iconst(p, 0))
+            }
+            ConstVal::Type(t) => {
+                let x = t.0 as i64;
+                V::Scalar(self.iconst(IrType::I64, x))
+            }
+            ConstVal::Str(s) => {
+                let s = s.clone();
+                if ty == bt::CSTRING {
+                    let d = self.c.string_bytes_data(&s);
+                    let p = self.ptr_ty();
+                    V::Scalar(self.b(|b| b.data_addr(d, p)))
+                } else {
+                    let d = self.c.string_header_data(&s);
+                    let p = self.ptr_ty();
+                    V::Mem(self.b(|b| b.data_addr(d, p)))
+                }
+            }
+            ConstVal::Global(d, _) | ConstVal::Data(d, _) => {
+                let d = *d;
+                let p = self.ptr_ty();
+                let addr = self.b(|b| b.data_addr(d, p));
+                return Ok(self.load(addr, ty));
+            }
+            ConstVal::Func(fid) => {
+                let fid = *fid;
+                let func = self.c.declare_fn(fid, span)?;
+                let p = self.ptr_ty();
+                V::Scalar(self.b(|b| b.func_addr(func, p)))
+            }
+            ConstVal::Namespace(_) => return self.err(span, "a namespace is not a value"),
+            ConstVal::Intrinsic(n) => return self.err(span, format!("intrinsic '{}' cannot be used as a value", n)),
+        };
+        Ok(TV { ty, v })
+    }
+
+    /// Loads a value of type `ty` stored at `addr`.
+    pub fn load(&mut self, addr: Value, ty: TypeId) -> TV {
+        match self.c.types.scalar(ty) {
+            Some(irt) => TV { ty, v: V::Scalar(self.b(|b| b.load(irt, addr, 0))) },
+            None if ty == bt::VOID => TV::void(),
+            None => TV { ty, v: V::Mem(addr) },
+        }
+    }
+
+    /// The IR scalar of a value (materialising constants).
+    pub fn scalar(&mut self, tv: TV, span: Span) -> R<Value> {
+        let tv = self.materialize(tv, span)?;
+        match tv.v {
+            V::Scalar(v) => Ok(v),
+            V::Mem(a) => Ok(a),
+            _ => self.err(span, format!("expected a value, found '{}'", self.tname(tv.ty))),
+        }
+    }
+
+    /// Stores `tv` (already of type `ty`) at `addr`.
+    pub fn store(&mut self, addr: Value, tv: TV, span: Span) -> R<()> {
+        let ty = tv.ty;
+        let tv = self.materialize(tv, span)?;
+        match tv.v {
+            V::Scalar(v) => {
+                self.b(|b| b.store(addr, 0, v));
+            }
+            V::Mem(src) => {
+                let size = self.c.types.size_of(ty) as i64;
+                if size > 0 {
+                    let p = self.ptr_ty();
+                    let len = self.iconst(p, size);
+                    self.b(|b| b.memcopy(addr, src, len));
+                }
+            }
+            V::Void | V::Never | V::Const(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Copies an aggregate into a fresh stack slot (so later writes to the source don't alias).
+    pub fn spill(&mut self, tv: TV, span: Span) -> R<TV> {
+        match &tv.v {
+            V::Mem(_) | V::Const(ConstVal::Data(..)) | V::Const(ConstVal::Global(..)) => {
+                let ty = tv.ty;
+                let s = self.slot_for(ty);
+                let a = self.slot_addr(s);
+                self.store(a, tv, span)?;
+                Ok(TV { ty, v: V::Mem(a) })
+            }
+            _ => Ok(tv),
+        }
+    }
+
+    /// Zero-fills `ty` at `addr` and applies struct field defaults.
+    pub fn init_default(&mut self, addr: Value, ty: TypeId, span: Span) -> R<()> {
+        let size = self.c.types.size_of(ty) as i64;
+        if size == 0 {
+            return Ok(());
+        }
+        let p = self.ptr_ty();
+        let zero = self.iconst(IrType::I8, 0);
+        let len = self.iconst(p, size);
+        self.b(|b| b.memfill(addr, zero, len));
+        self.apply_defaults(addr, ty, span)
+    }
+
+    fn apply_defaults(&mut self, addr: Value, ty: TypeId, span: Span) -> R<()> {
+        match self.c.types.kind(ty).clone() {
+            TK::Struct(_) => {
+                let fields = self.c.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();
+                let (defaults, sfile) = match self.c.structs.get(&ty) {
+                    Some(m) => (m.defaults.clone(), Some(m.file)),
+                    None => (vec![], None),
+                };
+                for (i, fl) in fields.iter().enumerate() {
+                    let p = self.ptr_ty();
+                    let off = self.iconst(p, fl.offset as i64);
+                    let faddr = self.b(|b| b.binary(IB::Iadd, addr, off));
+                    match defaults.get(i).cloned().flatten() {
+                        Some(d) if !matches!(d.kind, ExprKind::Undef) => {
+                            let saved = self.file;
+                            if let Some(f) = sfile {
+                                self.file = f;
+                            }
+                            let r = self.expr(&d, Some(fl.ty)).and_then(|v| self.coerce(v, fl.ty, d.span));
+                            self.file = saved;
+                            let v = r?;
+                            self.store(faddr, v, span)?;
+                        }
+                        _ => self.apply_defaults(faddr, fl.ty, span)?,
+                    }
+                }
+                Ok(())
+            }
+            TK::Array(n, e) if n <= 64 && self.has_defaults(e) => {
+                let esz = self.c.types.size_of(e) as i64;
+                for i in 0..n as i64 {
+                    let p = self.ptr_ty();
+                    let off = self.iconst(p, i * esz);
+                    let ea = self.b(|b| b.binary(IB::Iadd, addr, off));
+                    self.apply_defaults(ea, e, span)?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn has_defaults(&self, ty: TypeId) -> bool {
+        match self.c.types.kind(ty) {
+            TK::Struct(_) => {
+                self.c.structs.get(&ty).map(|m| m.defaults.iter().any(|d| d.is_some())).unwrap_or(false)
+                    || self.c.types.struct_of(ty).map(|s| s.fields.iter().any(|f| self.has_defaults(f.ty))).unwrap_or(false)
+            }
+            TK::Array(_, e) => self.has_defaults(*e),
+            _ => false,
+        }
+    }
+
+    // ---- conversions ------------------------------------------------------------------------
+
+    /// Implicit conversion of `tv` to `to` (or an error naming both types).
+    pub fn coerce(&mut self, tv: TV, to: TypeId, span: Span) -> R<TV> {
+        if tv.ty == to || matches!(tv.v, V::Never) {
+            return Ok(TV { ty: to, ..tv });
+        }
+        let from = tv.ty;
+        let types = &self.c.types;
+        // Constants adapt to the expected type.
+        if let V::Const(c) = &tv.v {
+            match (c, types.kind(to)) {
+                (ConstVal::Int { v, ty }, TK::Int { bits, signed, .. }) => {
+                    if ty.is_none() || types.is_int(from) {
+                        let (lo, hi) = int_range(*bits, *signed);
+                        if ty.is_none() && (*v < lo || *v > hi) {
+                            let msg = format!("integer literal {} does not fit in '{}'", v, self.tname(to));
+                            return self.err(span, msg);
+                        }
+                        if ty.is_none() || self.int_widens(from, to) {
+                            return Ok(TV { ty: to, v: V::Const(ConstVal::Int { v: wrap_int(*v, *bits, *signed), ty: Some(to) }) });
+                        }
+                    }
+                }
+                (ConstVal::Int { v, .. }, TK::Float { .. }) => {
+                    return Ok(TV { ty: to, v: V::Const(ConstVal::Float { v: *v as f64, ty: Some(to) }) });
+                }
+                (ConstVal::Float { v, ty }, TK::Float { bits }) if ty.is_none() || *bits == 64 => {
+                    return Ok(TV { ty: to, v: V::Const(ConstVal::Float { v: *v, ty: Some(to) }) });
+                }
+                (ConstVal::Float { v, ty: None }, TK::Int { bits, signed, .. }) => {
+                    if v.fract() != 0.0 || !v.is_finite() {
+                        let msg = format!("cannot convert non-integral float {} to '{}' without a cast", fmt_float(*v), self.tname(to));
+                        return self.err(span, msg);
+                    }
+                    let (lo, hi) = int_range(*bits, *signed);
+                    let i = *v as i128;
+                    if i < lo || i > hi {
+                        return self.err(span, format!("value {} does not fit in '{}'", i, self.tname(to)));
+                    }
+                    return Ok(TV { ty: to, v: V::Const(ConstVal::Int { v: i, ty: Some(to) }) });
+                }
+                (ConstVal::Null, TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. }) => {
+                    return Ok(TV { ty: to, v: V::Const(ConstVal::Null) });
+                }
+                (ConstVal::Str(_), TK::Cstring) => return Ok(TV { ty: to, v: tv.v.clone() }),
+                (ConstVal::Str(s), TK::Slice(e)) if *e == bt::U8 => {
+                    let s = s.clone();
+                    let m = self.materialize(TV::konst(ConstVal::Str(s)), span)?;
+                    return Ok(TV { ty: to, v: m.v });
+                }
+                _ => {}
+            }
+        }
+        let fk = types.kind(from).clone();
+        let tk = types.kind(to).clone();
+        match (&fk, &tk) {
+            (TK::Int { .. }, TK::Int { .. }) if self.int_widens(from, to) => return self.convert(tv, to, span),
+            (TK::Int { .. }, TK::Float { .. }) => return self.convert(tv, to, span),
+            (TK::Float { bits: 32 }, TK::Float { bits: 64 }) => return self.convert(tv, to, span),
+            (TK::Bool, TK::Bool) => return Ok(TV { ty: to, ..tv }),
+            (TK::Pointer(a), TK::ManyPointer(b)) if a == b => return Ok(TV { ty: to, ..tv }),
+            (TK::Pointer(a), TK::Pointer(b)) if *b == bt::VOID || *a == bt::VOID => return Ok(TV { ty: to, ..tv }),
+            (TK::ManyPointer(_), TK::ManyPointer(b)) | (TK::ManyPointer(_), TK::Pointer(b)) if *b == bt::VOID => {
+                return Ok(TV { ty: to, ..tv })
+            }
+            (TK::Pointer(inner), TK::ManyPointer(b)) if matches!(self.c.types.kind(*inner), TK::Array(_, e) if e == b) => {
+                return Ok(TV { ty: to, ..tv })
+            }
+            (TK::Array(n, e), TK::Slice(se)) if e == se => {
+                let n = *n as i64;
+                let tv = self.materialize(tv, span)?;
+                let V::Mem(addr) = tv.v else { return self.err(span, "array value expected") };
+                return self.make_slice(addr, None, n, to);
+            }
+            (TK::Array(_, e), TK::ManyPointer(b)) if e == b => {
+                let tv = self.materialize(tv, span)?;
+                let V::Mem(addr) = tv.v else { return self.err(span, "array value expected") };
+                return Ok(TV { ty: to, v: V::Scalar(addr) });
+            }
+            (TK::String, TK::Slice(e)) if *e == bt::U8 => return Ok(TV { ty: to, ..tv }),
+            (TK::Slice(e), TK::String) if *e == bt::U8 => return Ok(TV { ty: to, ..tv }),
+            (TK::Func { params: p1, ret: r1 }, TK::Func { params: p2, ret: r2 }) if p1 == p2 && r1 == r2 => {
+                return Ok(TV { ty: to, ..tv })
+            }
+            (_, TK::Void) => return Ok(TV::void()),
+            _ => {}
+        }
+        if let TK::Struct(_) = tk {
+            if let TK::Struct(_) = fk {
+                let (a, b) = (self.c.types.struct_of(from), self.c.types.struct_of(to));
+                if let (Some(a), Some(b)) = (a, b) {
+                    if a.anonymous && b.anonymous && a.fields.len() == b.fields.len() && a.size == b.size {
+                        return Ok(TV { ty: to, ..tv });
+                    }
+                }
+            }
+        }
+        let msg = format!("type mismatch: expected '{}', found '{}'", self.tname(to), self.tname(from));
+        self.err(span, msg)
+    }
+
+    /// True when an int of type `from` converts implicitly to int type `to`.
+    pub fn int_widens(&self, from: TypeId, to: TypeId) -> bool {
+        let (TK::Int { bits: fb, signed: fs, .. }, TK::Int { bits: tb, signed: ts, .. }) = (self.c.types.kind(from), self.c.types.kind(to)) else {
+            return false;
+        };
+        if fs == ts {
+            tb >= fb
+        } else if !fs && *ts {
+            tb > fb
+        } else {
+            false
+        }
+    }
+
+    /// Explicit numeric / pointer conversion (`xx`, `.(T)`): always succeeds between scalars.
+    pub fn convert(&mut self, tv: TV, to: TypeId, span: Span) -> R<TV> {
+        let from = tv.ty;
+        if from == to {
+            return Ok(tv);
+        }
+        if let V::Const(c) = &tv.v {
+            let folded = match (c, self.c.types.kind(to)) {
+                (ConstVal::Int { v, .. }, TK::Int { bits, signed, .. }) => Some(ConstVal::Int { v: wrap_int(*v, *bits, *signed), ty: Some(to) }),
+                (ConstVal::Int { v, .. }, TK::Float { .. }) => Some(ConstVal::Float { v: *v as f64, ty: Some(to) }),
+                (ConstVal::Float { v, .. }, TK::Float { bits }) => {
+                    Some(ConstVal::Float { v: if *bits == 32 { *v as f32 as f64 } else { *v }, ty: Some(to) })
+                }
+                (ConstVal::Float { v, .. }, TK::Int { bits, signed, .. }) => {
+                    Some(ConstVal::Int { v: wrap_int(v.trunc() as i128, *bits, *signed), ty: Some(to) })
+                }
+                (ConstVal::Bool(b), TK::Int { .. }) => Some(ConstVal::Int { v: *b as i128, ty: Some(to) }),
+                _ => None,
+            };
+            if let Some(f) = folded {
+                return Ok(TV { ty: to, v: V::Const(f) });
+            }
+        }
+        let (Some(fi), Some(ti)) = (self.c.types.scalar(from), self.c.types.scalar(to)) else {
+            if self.c.types.size_of(from) == self.c.types.size_of(to) && self.c.types.scalar(from).is_none() && self.c.types.scalar(to).is_none() {
+                return Ok(TV { ty: to, ..tv });
+            }
+            let msg = format!("cannot convert '{}' to '{}'", self.tname(from), self.tname(to));
+            return self.err(span, msg);
+        };
+        let v = self.scalar(tv, span)?;
+        let from_signed = self.c.types.is_signed(from);
+        let to_signed = self.c.types.is_signed(to);
+        let ff = fi.is_float();
+        let tf = ti.is_float();
+        let out = if ff && tf {
+            if fi == ti {
+                v
+            } else if fi == IrType::F32 {
+                self.b(|b| b.convert(ConvOp::FPromote, v, ti))
+            } else {
+                self.b(|b| b.convert(ConvOp::FDemote, v, ti))
+            }
+        } else if ff {
+            let op = if to_signed { ConvOp::FToS } else { ConvOp::FToU };
+            if to == bt::BOOL {
+                let z = self.b(|b| b.fconst(fi, 0.0));
+                self.b(|b| b.fcmp(FloatCC::Ne, v, z))
+            } else {
+                let r = self.b(|b| b.convert(op, v, ti));
+                self.fix_width(r, to)
+            }
+        } else if tf {
+            let op = if from_signed { ConvOp::SToF } else { ConvOp::UToF };
+            self.b(|b| b.convert(op, v, ti))
+        } else {
+            let (fb, tb) = (fi.bytes(), ti.bytes());
+            let r = if fb == tb {
+                v
+            } else if fb > tb {
+                self.b(|b| b.convert(ConvOp::Trunc, v, ti))
+            } else if from_signed {
+                self.b(|b| b.convert(ConvOp::Sext, v, ti))
+            } else {
+                self.b(|b| b.convert(ConvOp::Uext, v, ti))
+            };
+            if to == bt::BOOL {
+                let z = self.iconst(ti, 0);
+                self.b(|b| b.icmp(IntCC::Ne, r, z))
+            } else {
+                self.fix_width(r, to)
+            }
+        };
+        Ok(TV { ty: to, v: V::Scalar(out) })
+    }
+
+    /// Re-normalises an odd-width integer (`u2`, `i5`) held in a wider IR register.
+    pub fn fix_width(&mut self, v: Value, ty: TypeId) -> Value {
+        let TK::Int { bits, signed, .. } = *self.c.types.kind(ty) else { return v };
+        let irt = self.f.values[v].ty;
+        let full = irt.bytes() * 8;
+        if bits as u32 >= full {
+            return v;
+        }
+        let sh = self.iconst(irt, (full - bits as u32) as i64);
+        let l = self.b(|b| b.binary(IB::Shl, v, sh));
+        if signed {
+            self.b(|b| b.binary(IB::Sshr, l, sh))
+        } else {
+            self.b(|b| b.binary(IB::Ushr, l, sh))
+        }
+    }
+
+    /// Builds a `{ptr, len}` aggregate in a fresh slot.
+    pub fn make_slice(&mut self, ptr: Value, len_v: Option<Value>, len: i64, ty: TypeId) -> R<TV> {
+        let s = self.slot_for(ty);
+        let a = self.slot_addr(s);
+        let p = self.ptr_ty();
+        let lv = match len_v {
+            Some(v) => v,
+            None => self.iconst(p, len),
+        };
+        let pb = self.c.module.pointer_bytes() as i32;
+        self.b(|b| {
+            b.store(a, 0, ptr);
+            b.store(a, pb, lv);
+        });
+        Ok(TV { ty, v: V::Mem(a) })
+    }
+
+    /// Address of a field at byte `offset` from `base`.
+    pub fn offset_addr(&mut self, base: Value, offset: i64) -> Value {
+        if offset == 0 {
+            return base;
+        }
+        let p = self.ptr_ty();
+        let o = self.iconst(p, offset);
+        self.b(|b| b.binary(IB::Iadd, base, o))
+    }
+
+    /// Converts a condition value to an I8 truth value.
+    pub fn truth(&mut self, tv: TV, span: Span) -> R<Value> {
+        let ty = tv.ty;
+        match self.c.types.kind(ty).clone() {
+            TK::Bool => self.scalar(tv, span),
+            TK::Int { .. } | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } => {
+                let v = self.scalar(tv, span)?;
+                let irt = self.f.values[v].ty;
+                let z = self.iconst(irt, 0);
+                Ok(self.b(|b| b.icmp(IntCC::Ne, v, z)))
+            }
+            _ => {
+                let msg = format!("condition must be 'bool', integer or pointer, found '{}'", self.tname(ty));
+                self.err(span, msg)
+            }
+        }
+    }
+
+    // ---- function-level ---------------------------------------------------------------------
+
+    /// Emits a return of `tv` (coerced to the return type), running all defers first.
+    pub fn emit_return(&mut self, tv: Option<TV>, span: Span) -> R<()> {
+        let ret_ty = self.ret_ty;
+        let val = match tv {
+            Some(tv) if !matches!(tv.v, V::Never) => {
+                if ret_ty == bt::VOID {
+                    if tv.ty != bt::VOID {
+                        let msg = format!("function returns nothing, but a value of type '{}' is returned", self.tname(tv.ty));
+                        return self.err(span, msg);
+                    }
+                    None
+                } else {
+                    let v = self.coerce(tv, ret_ty, span)?;
+                    // Evaluate before defers run: copy aggregates out.
+                    Some(self.spill(v, span)?)
+                }
+            }
+            Some(_) => return Ok(()),
+            None => {
+                if ret_ty != bt::VOID && ret_ty != bt::NORETURN {
+                    let msg = format!("missing return value of type '{}'", self.tname(ret_ty));
+                    return self.err(span, msg);
+                }
+                None
+            }
+        };
+        self.run_defers_from(0)?;
+        if self.terminated() {
+            return Ok(());
+        }
+        match val {
+            None => {
+                self.b(|b| b.ret(vec![]));
+            }
+            Some(v) => {
+                if let Some(sret) = self.sret {
+                    let p = self.ptr_ty();
+                    let dst = self.b(|b| {
+                        let a = b.stack_addr(sret, p);
+                        b.load(p, a, 0)
+                    });
+                    self.store(dst, v, span)?;
+                    self.b(|b| b.ret(vec![]));
+                } else {
+                    let x = self.scalar(v, span)?;
+                    self.b(|b| b.ret(vec![x]));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Formats a float the way diagnostics show it.
+pub(crate) fn fmt_float(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{:.1}", v)
+    } else {
+        format!("{}", v)
+    }
+}
+
+impl Compiler {
+    /// The IR signature of a checked sx signature.
+    pub(crate) fn ir_sig(&self, sig: &FnSig) -> Signature {
+        let p = self.module.pointer_type();
+        let mut params = vec![];
+        if sig.sret {
+            params.push(p);
+        }
+        for &t in &sig.params {
+            params.push(self.types.scalar(t).unwrap_or(p));
+        }
+        let returns = if sig.sret || sig.ret == bt::VOID || sig.ret == bt::NORETURN {
+            vec![]
+        } else {
+            vec![self.types.scalar(sig.ret).unwrap_or(p)]
+        };
+        Signature { params, returns }
+    }
+
+    /// Declares the IR function of `fid` (checking its signature) and queues its body.
+    pub(crate) fn declare_fn(&mut self, fid: FnId, span: Span) -> R<FuncId> {
+        if let Some(f) = self.fns[fid.0 as usize].func {
+            return Ok(f);
+        }
+        let sig = self.fn_sig(fid)?;
+        let def = &self.fns[fid.0 as usize];
+        let irsig = self.ir_sig(&sig);
+        if sig.is_extern {
+            if sig.params.iter().chain([&sig.ret]).any(|&t| t != bt::VOID && self.types.scalar(t).is_none()) {
+                return self.err(span, "not supported yet: aggregate parameters or results of extern functions");
+            }
+            let sym = def.decl.attrs.extern_sym.clone().unwrap_or_else(|| def.name.clone());
+            let ext = self.module.declare_extern(&sym, irsig.clone());
+            let _ = ext;
+            // Externs are called through a small module function so function values work.
+            let name = format!("{}.extern{}", sym, self.fresh());
+            let mut f = Function::new(name, irsig.clone());
+            {
+                let mut b = FunctionBuilder::new(&mut f);
+                let e = b.create_block();
+                let params: Vec<Value> = irsig.params.iter().map(|&t| b.append_block_param(e, t)).collect();
+                b.switch_to_block(e);
+                let r = b.call_extern(ext, params, &irsig.returns.clone());
+                b.ret(r);
+            }
+            let id = self.module.funcs.push(f);
+            self.fns[fid.0 as usize].func = Some(id);
+            return Ok(id);
+        }
+        if def.decl.body.is_none() {
+            return self.err(span, format!("function '{}' has no body", def.name));
+        }
+        let name = format!("{}.{}", def.name, self.fresh());
+        let mut f = Function::new(name, irsig);
+        f.span = Some(def.span);
+        let id = self.module.funcs.push(f);
+        self.fns[fid.0 as usize].func = Some(id);
+        self.queue.push_back(fid);
+        Ok(id)
+    }
+
+    /// Checks the signature of `fid`.
+    pub(crate) fn fn_sig(&mut self, fid: FnId) -> R<FnSig> {
+        if let Some(s) = &self.fns[fid.0 as usize].sig {
+            return Ok(s.clone());
+        }
+        let def = &self.fns[fid.0 as usize];
+        let decl = def.decl.clone();
+        let (file, owner, outer) = (def.file, def.owner, def.local_consts.clone());
+        let mut params = vec![];
+        let mut names = vec![];
+        let mut defaults = vec![];
+        let mut variadic = false;
+        for p in &decl.params {
+            if p.comptime {
+                return self.err(p.span, "not supported yet: compile-time parameters ($T)");
+            }
+            let ty = match (&p.ty, &p.default) {
+                (Some(t), _) => self.eval_type_in(file, owner, &outer, t)?,
+                (None, Some(d)) => {
+                    let v = self.eval_const_in(file, owner, &outer, d, None)?;
+                    v.ty()
+                }
+                (None, None) => return self.err(p.span, "parameter needs a type"),
+            };
+            let ty = if p.variadic {
+                variadic = true;
+                match self.types.kind(ty) {
+                    TK::Slice(_) => ty,
+                    _ => return self.err(p.span, "not supported yet: variadic parameter that is not a slice"),
+                }
+            } else {
+                ty
+            };
+            params.push(ty);
+            names.push(p.name.as_ref().map(|n| n.name.clone()).unwrap_or_default());
+            defaults.push(p.default.clone());
+        }
+        let ret = match &decl.ret {
+            None => bt::VOID,
+            Some(r) => {
+                if r.error.is_some() {
+                    return self.err(r.span, "not supported yet: failable functions");
+                }
+                if r.values.len() != 1 || r.paren && r.values.len() > 1 {
+                    return self.err(r.span, "not supported yet: multiple return values");
+                }
+                self.eval_type_in(file, owner, &outer, &r.values[0].ty)?
+            }
+        };
+        let ret = if decl.attrs.noreturn { bt::NORETURN } else { ret };
+        let sret = ret != bt::VOID && ret != bt::NORETURN && self.types.scalar(ret).is_none();
+        let sig = FnSig { params, param_names: names, defaults, ret, sret, is_extern: decl.attrs.is_extern, variadic };
+        self.fns[fid.0 as usize].sig = Some(sig.clone());
+        Ok(sig)
+    }
+
+    /// Lowers the body of `fid` into its declared IR function.
+    pub(crate) fn lower_fn(&mut self, fid: FnId) -> R<()> {
+        let sig = self.fn_sig(fid)?;
+        let def = &self.fns[fid.0 as usize];
+        let (decl, file, owner, outer) = (def.decl.clone(), def.file, def.owner, def.local_consts.clone());
+        let func_id = def.func.expect("declared");
+        let f = std::mem::replace(&mut self.module.funcs[func_id], Function::new("", Signature::default()));
+        let name = f.name.clone();
+        let irsig = f.sig.clone();
+        let mut cx = FnCx::new(self, f, file, owner, outer);
+        cx.ret_ty = sig.ret;
+        cx.span = Some(decl.span);
+        let entry = cx.new_block();
+        cx.switch(entry);
+        let params: Vec<Value> = cx.b(|b| irsig.params.iter().map(|&t| b.append_block_param(entry, t)).collect());
+        let mut pi = 0;
+        if sig.sret {
+            let s = cx.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+            let a = cx.slot_addr(s);
+            cx.b(|b| b.store(a, 0, params[0]));
+            cx.sret = Some(s);
+            pi = 1;
+        }
+        for (i, &ty) in sig.params.iter().enumerate() {
+            let v = params[pi + i];
+            let name = sig.param_names[i].clone();
+            if cx.c.types.scalar(ty).is_some() {
+                let s = cx.slot_for(ty);
+                let a = cx.slot_addr(s);
+                cx.b(|b| b.store(a, 0, v));
+                cx.bind(&name, Local::Var { slot: s, ty, by_ref: false, readonly: false });
+            } else {
+                let s = cx.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+                let a = cx.slot_addr(s);
+                cx.b(|b| b.store(a, 0, v));
+                cx.bind(&name, Local::Var { slot: s, ty, by_ref: true, readonly: false });
+            }
+        }
+        let result = match decl.body.as_ref() {
+            Some(Body::Block(blk)) => cx.fn_body_block(blk),
+            Some(Body::Expr(e)) => {
+                let ret = cx.ret_ty;
+                let expected = if ret == bt::VOID { None } else { Some(ret) };
+                match cx.expr(e, expected) {
+                    Ok(tv) => {
+                        let tv = if ret == bt::VOID { None } else { Some(tv) };
+                        cx.emit_return(tv, e.span)
+                    }
+                    Err(()) => Err(()),
+                }
+            }
+            None => Err(()),
+        };
+        cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
+        let mut f = cx.f;
+        f.name = name;
+        self.module.funcs[func_id] = f;
+        result
+    }
+}
+
+impl<'c> FnCx<'c> {
+    fn fn_body_block(&mut self, blk: &Block) -> R<()> {
+        let ret = self.ret_ty;
+        let tv = self.block_value(blk, if ret == bt::VOID { None } else { Some(ret) })?;
+        if self.terminated() {
+            return Ok(());
+        }
+        if ret == bt::VOID {
+            self.emit_return(None, blk.span)
+        } else if ret == bt::NORETURN {
+            self.b(|b| b.trap(TrapCode::Unreachable));
+            Ok(())
+        } else if blk.tail.is_some() {
+            self.emit_return(Some(tv), blk.span)
+        } else {
+            let end = Span::new(blk.span.file, blk.span.hi.saturating_sub(1), blk.span.hi);
+            let msg = format!("missing return value of type '{}'", self.tname(ret));
+            self.err(end, msg)
+        }
+    }
+
+    /// Lowers a block in a new scope; returns its tail value (or void).
+    pub fn block_value(&mut self, blk: &Block, expected: Option<TypeId>) -> R<TV> {
+        self.push_scope();
+        let r = self.block_inner(blk, expected);
+        let r = match r {
+            Ok(tv) => {
+                // Copy an aggregate tail out before the scope's defers run.
+                let tv = if self.scopes.last().map(|s| !s.defers.is_empty()).unwrap_or(false) { self.spill(tv, blk.span)? } else { tv };
+                self.pop_scope().map(|_| tv)
+            }
+            Err(()) => {
+                self.scopes.pop();
+                Err(())
+            }
+        };
+        r
+    }
+
+    fn block_inner(&mut self, blk: &Block, expected: Option<TypeId>) -> R<TV> {
+        self.predeclare_consts(&blk.stmts)?;
+        for s in &blk.stmts {
+            if self.terminated() {
+                return Ok(TV::never());
+            }
+            self.stmt(s)?;
+        }
+        if self.terminated() {
+            return Ok(TV::never());
+        }
+        match &blk.tail {
+            Some(e) => self.expr(e, expected),
+            None => Ok(TV::void()),
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! `print` / `format`: the compiler-side shim of the library formatter (SUBSET §0.1, §8).
+//!
+//! The format string must be a compile-time constant; each `{}` renders the next argument by
+//! its static type, through small helper functions of our std (`__sx_fmt_*`), into one buffer
+//! that is written with a single `write` (print) or copied out (format).
+
+use crate::lower::*;
+use crate::*;
+use sx_ir::{BinOp as IB, ConvOp, IntCC, Type as IrType, Value};
+use sx_types::TypeKind as TK;
+
+enum Seg {
+    Text(String),
+    Arg(usize),
+}
+
+fn parse_format(f: &str) -> Vec<Seg> {
+    let mut out = vec![];
+    let mut text = String::new();
+    let mut n = 0;
+    let b: Vec<char> = f.chars().collect();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == '{' && b.get(i + 1) == Some(&'{') {
+            text.push('{');
+            i += 2;
+        } else if c == '}' && b.get(i + 1) == Some(&'}') {
+            text.push('}');
+            i += 2;
+        } else if c == '{' && b.get(i + 1) == Some(&'}') {
+            if !text.is_empty() {
+                out.push(Seg::Text(std::mem::take(&mut text)));
+            }
+            out.push(Seg::Arg(n));
+            n += 1;
+            i += 2;
+        } else {
+            text.push(c);
+            i += 1;
+        }
+    }
+    if !text.is_empty() {
+        out.push(Seg::Text(text));
+    }
+    out
+}
+
+impl<'c> FnCx<'c> {
+    pub fn print_call(&mut self, is_format: bool, args: &[Arg], span: Span) -> R<TV> {
+        let Some(first) = args.first() else {
+            return self.err(span, "print needs a format string");
+        };
+        let fv = self.expr(&first.value, Some(bt::STRING))?;
+        let Some(ConstVal::Str(fmt)) = fv.as_const().cloned() else {
+            return self.err(first.value.span, "the format string must be a compile-time constant string");
+        };
+        let mut vals = vec![];
+        for a in &args[1..] {
+            if a.spread || a.name.is_some() {
+                return self.err(a.span, "not supported yet: spread or named arguments to print");
+            }
+            let v = self.expr(&a.value, None)?;
+            let v = if v.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(v.clone(), v.ty, a.span)? } else { v };
+            let v = match v.v {
+                V::Const(ConstVal::Type(_)) | V::Const(ConstVal::Str(_)) => v,
+                _ => {
+                    let m = self.materialize(v, a.span)?;
+                    self.spill(m, a.span)?
+                }
+            };
+            vals.push((v, a.span));
+        }
+        let segs = parse_format(&String::from_utf8_lossy(&fmt));
+        for s in segs {
+            match s {
+                Seg::Text(t) => self.emit_text(&t, span)?,
+                Seg::Arg(k) => match vals.get(k).cloned() {
+                    Some((v, sp)) => self.emit_value(v, sp)?,
+                    None => return self.err(first.value.span, format!("format string has more '{{}}' than arguments ({})", vals.len())),
+                },
+            }
+        }
+        if is_format {
+            let s = self.slot_for(bt::STRING);
+            let a = self.slot_addr(s);
+            self.call_helper("__sx_fmt_take", vec![a], bt::VOID, span)?;
+            Ok(TV { ty: bt::STRING, v: V::Mem(a) })
+        } else {
+            self.call_helper("__sx_fmt_flush", vec![], bt::VOID, span)?;
+            Ok(TV::void())
+        }
+    }
+
+    fn emit_text(&mut self, t: impl AsRef<[u8]>, span: Span) -> R<()> {
+        let t = t.as_ref();
+        if t.is_empty() {
+            return Ok(());
+        }
+        let d = self.c.string_header_data(t);
+        let p = self.ptr_ty();
+        let a = self.b(|b| b.data_addr(d, p));
+        self.call_helper("__sx_fmt_str", vec![a], bt::VOID, span)?;
+        Ok(())
+    }
+
+    /// Renders one value by its type.
+    fn emit_value(&mut self, v: TV, span: Span) -> R<()> {
+        let ty = v.ty;
+        if let Some(c) = v.as_const().cloned() {
+            match c {
+                ConstVal::Type(t) => {
+                    let n = self.tname(t);
+                    return self.emit_text(&n, span);
+                }
+                ConstVal::Str(s) => return self.emit_text(&s, span),
+                _ => {}
+            }
+        }
+        let v = self.materialize(v, span)?;
+        match self.c.types.kind(ty).clone() {
+            TK::Int { signed, .. } => {
+                let x = self.scalar(v, span)?;
+                let irt = self.f.values[x].ty;
+                let x = if irt == IrType::I64 {
+                    x
+                } else {
+                    let op = if signed { ConvOp::Sext } else { ConvOp::Uext };
+                    self.b(|b| b.convert(op, x, IrType::I64))
+                };
+                self.call_helper(if signed { "__sx_fmt_int" } else { "__sx_fmt_uint" }, vec![x], bt::VOID, span)?;
+            }
+            TK::Bool => {
+                let x = self.scalar(v, span)?;
+                self.call_helper("__sx_fmt_bool", vec![x], bt::VOID, span)?;
+            }
+            TK::Float { bits } => {
+                let x = self.scalar(v, span)?;
+                let x = if bits == 32 { self.b(|b| b.convert(ConvOp::FPromote, x, IrType::F64)) } else { x };
+                self.call_helper("__sx_fmt_float", vec![x], bt::VOID, span)?;
+            }
+            TK::String => {
+                let V::Mem(a) = v.v else { return Err(()) };
+                self.call_helper("__sx_fmt_str", vec![a], bt::VOID, span)?;
+            }
+            TK::Cstring => {
+                let x = self.scalar(v, span)?;
+                self.call_helper("__sx_fmt_cstr", vec![x], bt::VOID, span)?;
+            }
+            TK::Pointer(_) | TK::ManyPointer(_) => {
+                let x = self.scalar(v, span)?;
+                let name = self.tname(ty);
+                let d = self.c.string_header_data(name.as_bytes());
+                let p = self.ptr_ty();
+                let na = self.b(|b| b.data_addr(d, p));
+                self.call_helper("__sx_fmt_ptr", vec![na, x], bt::VOID, span)?;
+            }
+            TK::Void => {}
+            TK::Struct(_) => {
+                let V::Mem(a) = v.v else { return Err(()) };
+                let fields = self.c.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();
+                self.emit_text("{", span)?;
+                for (i, f) in fields.iter().enumerate() {
+                    let prefix = format!("{}{}: ", if i > 0 { ", " } else { "" }, f.name);
+                    self.emit_text(&prefix, span)?;
+                    let fa = self.offset_addr(a, f.offset as i64);
+                    let fv = self.load(fa, f.ty);
+                    self.emit_value(fv, span)?;
+                }
+                self.emit_text("}", span)?;
+            }
+            TK::Array(n, e) => {
+                let V::Mem(a) = v.v else { return Err(()) };
+                let p = self.ptr_ty();
+                let len = self.iconst(p, n as i64);
+                self.emit_elements(a, len, e, span)?;
+            }
+            TK::Slice(e) => {
+                let V::Mem(a) = v.v else { return Err(()) };
+                let p = self.ptr_ty();
+                let pb = self.c.module.pointer_bytes() as i32;
+                let (ptr, len) = self.b(|b| (b.load(p, a, 0), b.load(p, a, pb)));
+                self.emit_elements(ptr, len, e, span)?;
+            }
+            TK::TypeType => return self.err(span, "not supported yet: printing a run-time Type value"),
+            _ => self.emit_text("<?>", span)?,
+        }
+        Ok(())
+    }
+
+    /// `[e0, e1, …]` over `len` elements at `base`, as an IR loop.
+    fn emit_elements(&mut self, base: Value, len: Value, elem: TypeId, span: Span) -> R<()> {
+        self.emit_text("[", span)?;
+        let p = self.ptr_ty();
+        let is = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+        let bs = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+        let ls = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+        let (ia, ba, la) = (self.slot_addr(is), self.slot_addr(bs), self.slot_addr(ls));
+        let zero = self.iconst(p, 0);
+        self.b(|b| {
+            b.store(ia, 0, zero);
+            b.store(ba, 0, base);
+            b.store(la, 0, len);
+        });
+        let head = self.new_block();
+        let body = self.new_block();
+        let sep = self.new_block();
+        let item = self.new_block();
+        let exit = self.new_block();
+        self.jump(head);
+        self.switch(head);
+        let (ia, la) = (self.slot_addr(is), self.slot_addr(ls));
+        let (i, n) = self.b(|b| (b.load(p, ia, 0), b.load(p, la, 0)));
+        let c = self.b(|b| b.icmp(IntCC::Slt, i, n));
+        self.b(|b| b.branch(c, body, vec![], exit, vec![]));
+        self.switch(body);
+        let z = self.iconst(p, 0);
+        let first = self.b(|b| b.icmp(IntCC::Eq, i, z));
+        self.b(|b| b.branch(first, item, vec![], sep, vec![]));
+        self.switch(sep);
+        self.emit_text(", ", span)?;
+        self.jump(item);
+        self.switch(item);
+        let (ia, ba) = (self.slot_addr(is), self.slot_addr(bs));
+        let (i, b0) = self.b(|b| (b.load(p, ia, 0), b.load(p, ba, 0)));
+        let esz = self.c.types.size_of(elem) as i64;
+        let sz = self.iconst(p, esz);
+        let off = self.b(|b| b.binary(IB::Imul, i, sz));
+        let ea = self.b(|b| b.binary(IB::Iadd, b0, off));
+        let ev = self.load(ea, elem);
+        self.emit_value(ev, span)?;
+        let ia = self.slot_addr(is);
+        let i = self.b(|b| b.load(p, ia, 0));
+        let one = self.iconst(p, 1);
+        let i2 = self.b(|b| b.binary(IB::Iadd, i, one));
+        self.b(|b| b.store(ia, 0, i2));
+        self.jump(head);
+        self.switch(exit);
+        self.emit_text("]", span)
+    }
+}

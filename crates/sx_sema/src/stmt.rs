@@ -1,0 +1,461 @@
+//! Lowering of statements and control flow.
+
+use crate::lower::*;
+use crate::*;
+use sx_ir::{BinOp as IB, IntCC, Type as IrType, Value};
+use sx_types::TypeKind as TK;
+
+impl<'c> FnCx<'c> {
+    /// Declares the functions and types of a block up front, so siblings can refer to each
+    /// other regardless of order.
+    pub fn predeclare_consts(&mut self, stmts: &[Stmt]) -> R<()> {
+        for s in stmts {
+            if let StmtKind::Const { name, value, .. } = &s.kind {
+                match &value.kind {
+                    ExprKind::Fn(decl) if decl.body.is_some() || decl.attrs.is_extern => {
+                        let outer = self.local_const_snapshot();
+                        let fid = self.c.new_fn(&name.name, decl, self.file, self.owner, outer, name.span);
+                        self.bind(&name.name, Local::Const(ConstVal::Func(fid)));
+                    }
+                    ExprKind::Struct(sd) => {
+                        let outer = self.local_const_snapshot();
+                        let t = self.c.declare_struct(&name.name, sd, self.file, outer, name.span)?;
+                        self.bind(&name.name, Local::Const(ConstVal::Type(t)));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The constants (types, functions, values) visible from here, for nested functions.
+    pub fn local_const_snapshot(&self) -> Rc<HashMap<String, ConstVal>> {
+        let mut m: HashMap<String, ConstVal> = (*self.outer_consts).clone();
+        for s in &self.scopes {
+            for (k, l) in &s.names {
+                match l {
+                    Local::Const(c) => {
+                        m.insert(k.clone(), c.clone());
+                    }
+                    Local::Var { .. } => {
+                        m.remove(k);
+                    }
+                }
+            }
+        }
+        Rc::new(m)
+    }
+
+    pub fn stmt(&mut self, s: &Stmt) -> R<()> {
+        self.span = Some(s.span);
+        match &s.kind {
+            StmtKind::Let { names, ty, value, undef } => self.let_stmt(names, ty.as_ref(), value.as_ref(), *undef, s.span),
+            StmtKind::Const { name, ty, value } => {
+                if self.lookup_local(&name.name).map(|l| matches!(l, Local::Const(ConstVal::Func(_)) | Local::Const(ConstVal::Type(_)))).unwrap_or(false)
+                    && matches!(value.kind, ExprKind::Fn(_) | ExprKind::Struct(_))
+                {
+                    return Ok(());
+                }
+                check_reserved(self.c, name)?;
+                let expected = match ty {
+                    Some(t) => Some(self.type_expr(t)?),
+                    None => None,
+                };
+                let tv = self.expr(value, expected)?;
+                let tv = match expected {
+                    Some(t) => self.coerce(tv, t, value.span)?,
+                    None => tv,
+                };
+                match tv.v {
+                    V::Const(c) => {
+                        self.bind(&name.name, Local::Const(c));
+                        Ok(())
+                    }
+                    _ => self.err(value.span, format!("value of constant '{}' is not known at compile time", name.name)),
+                }
+            }
+            StmtKind::Assign { op, lhs, rhs } => self.assign(*op, lhs, rhs, s.span),
+            StmtKind::MultiAssign { lhs, rhs } => {
+                if lhs.len() != rhs.len() {
+                    return self.err(s.span, "not supported yet: destructuring assignment from a multi-value call");
+                }
+                let mut places = vec![];
+                for l in lhs {
+                    places.push(self.place(l)?);
+                }
+                let mut vals = vec![];
+                for (r, (_, ty)) in rhs.iter().zip(&places) {
+                    let v = self.expr(r, Some(*ty))?;
+                    let v = self.coerce(v, *ty, r.span)?;
+                    let v = self.materialize(v, r.span)?;
+                    vals.push(self.spill(v, r.span)?);
+                }
+                for ((addr, _), v) in places.into_iter().zip(vals) {
+                    self.store(addr, v, s.span)?;
+                }
+                Ok(())
+            }
+            StmtKind::Expr(e) => {
+                let tv = self.expr(e, None)?;
+                if let V::Never = tv.v {
+                    if !self.terminated() {
+                        self.b(|b| b.trap(sx_ir::TrapCode::Unreachable));
+                    }
+                }
+                Ok(())
+            }
+            StmtKind::Return(vals) => match vals.len() {
+                0 => self.emit_return(None, s.span),
+                1 => {
+                    if vals[0].name.is_some() {
+                        return self.err(s.span, "not supported yet: named return values");
+                    }
+                    let ret = self.ret_ty;
+                    let expected = if ret == bt::VOID { None } else { Some(ret) };
+                    let tv = self.expr(&vals[0].value, expected)?;
+                    self.emit_return(Some(tv), vals[0].value.span)
+                }
+                _ => self.err(s.span, "not supported yet: multiple return values"),
+            },
+            StmtKind::Break | StmtKind::Continue => {
+                let Some(l) = self.loops.last() else {
+                    return self.err(s.span, "'break'/'continue' outside of a loop");
+                };
+                let (depth, target) = (l.depth, if matches!(s.kind, StmtKind::Break) { l.brk } else { l.cont });
+                self.run_defers_from(depth)?;
+                self.jump(target);
+                Ok(())
+            }
+            StmtKind::Defer(inner) => {
+                self.scopes.last_mut().expect("scope").defers.push((**inner).clone());
+                Ok(())
+            }
+            StmtKind::While { cond, body } => self.while_loop(cond, body),
+            StmtKind::For(f) => self.for_loop(f, s.span),
+            StmtKind::Block(b) => {
+                self.block_value(b, None)?;
+                Ok(())
+            }
+            StmtKind::Run(e) => {
+                let file = self.file;
+                self.c.run_side_effect(file, e)
+            }
+            StmtKind::OnFail(_) => self.err(s.span, "not supported yet: onfail"),
+            StmtKind::Raise(_) => self.err(s.span, "not supported yet: raise"),
+            StmtKind::Push { .. } => self.err(s.span, "not supported yet: push"),
+            StmtKind::Insert(_) => self.err(s.span, "not supported yet: #insert"),
+            StmtKind::Item(_) => self.err(s.span, "not supported yet: this declaration inside a function body"),
+        }
+    }
+
+    fn let_stmt(&mut self, names: &[Ident], ty: Option<&Expr>, value: Option<&Expr>, undef: bool, span: Span) -> R<()> {
+        if names.len() != 1 {
+            return self.err(span, "not supported yet: destructuring declarations");
+        }
+        let name = &names[0];
+        check_reserved(self.c, name)?;
+        let declared = match ty {
+            Some(t) => Some(self.type_expr(t)?),
+            None => None,
+        };
+        let (ty, tv) = match value {
+            Some(e) => {
+                let tv = self.expr(e, declared)?;
+                if matches!(tv.v, V::Never) {
+                    return Ok(());
+                }
+                let ty = match declared {
+                    Some(t) => t,
+                    None => {
+                        if tv.ty == bt::VOID {
+                            return self.err(e.span, "cannot declare a variable of type 'void'");
+                        }
+                        if let Some(ConstVal::Null) = tv.as_const() {
+                            return self.err(e.span, "cannot infer a type from 'null'");
+                        }
+                        tv.ty
+                    }
+                };
+                let tv = self.coerce(tv, ty, e.span)?;
+                (ty, Some(tv))
+            }
+            None => match declared {
+                Some(t) => (t, None),
+                None => return self.err(span, "declaration needs a type or a value"),
+            },
+        };
+        if ty == bt::VOID || ty == bt::NORETURN {
+            return self.err(name.span, format!("cannot declare a variable of type '{}'", self.tname(ty)));
+        }
+        let s = self.slot_for(ty);
+        let a = self.slot_addr(s);
+        match tv {
+            Some(tv) => self.store(a, tv, span)?,
+            None if undef => {}
+            None => self.init_default(a, ty, span)?,
+        }
+        self.bind(&name.name, Local::Var { slot: s, ty, by_ref: false, readonly: false });
+        Ok(())
+    }
+
+    fn assign(&mut self, op: AssignOp, lhs: &Expr, rhs: &Expr, span: Span) -> R<()> {
+        let (addr, ty) = self.place(lhs)?;
+        if op == AssignOp::Assign {
+            let v = self.expr(rhs, Some(ty))?;
+            let v = self.coerce(v, ty, rhs.span)?;
+            return self.store(addr, v, span);
+        }
+        let bop = match op {
+            AssignOp::Add => BinOp::Add,
+            AssignOp::Sub => BinOp::Sub,
+            AssignOp::Mul => BinOp::Mul,
+            AssignOp::Div => BinOp::Div,
+            AssignOp::Rem => BinOp::Rem,
+            AssignOp::BitAnd => BinOp::BitAnd,
+            AssignOp::BitOr => BinOp::BitOr,
+            AssignOp::BitXor => BinOp::BitXor,
+            AssignOp::Shl => BinOp::Shl,
+            AssignOp::Shr => BinOp::Shr,
+            AssignOp::Assign => unreachable!(),
+        };
+        let cur = self.load(addr, ty);
+        let r = self.expr(rhs, Some(ty))?;
+        let v = self.arith(bop, cur, r, span)?;
+        let v = if self.c.types.is_int(ty) && self.c.types.is_float(v.ty) {
+            return self.err(span, format!("cannot store a float result into '{}' without a cast", self.tname(ty)));
+        } else {
+            self.coerce_or_truncate(v, ty, span)?
+        };
+        self.store(addr, v, span)
+    }
+
+    /// Coerces, allowing the narrowing that compound assignment to a narrow int implies.
+    fn coerce_or_truncate(&mut self, v: TV, ty: TypeId, span: Span) -> R<TV> {
+        if self.c.types.is_int(v.ty) && self.c.types.is_int(ty) {
+            self.convert(v, ty, span)
+        } else {
+            self.coerce(v, ty, span)
+        }
+    }
+
+    fn while_loop(&mut self, cond: &Cond, body: &Block) -> R<()> {
+        let Cond::Expr(c) = cond else {
+            return self.err(body.span, "not supported yet: 'while' with an optional binding");
+        };
+        let head = self.new_block();
+        let bodyb = self.new_block();
+        let exit = self.new_block();
+        self.jump(head);
+        self.switch(head);
+        let cv = self.expr(c, Some(bt::BOOL))?;
+        let t = self.truth(cv, c.span)?;
+        self.b(|b| b.branch(t, bodyb, vec![], exit, vec![]));
+        self.switch(bodyb);
+        self.loops.push(LoopCx { brk: exit, cont: head, depth: self.scopes.len() });
+        let r = self.block_value(body, None);
+        self.loops.pop();
+        r?;
+        self.jump(head);
+        self.switch(exit);
+        Ok(())
+    }
+
+    fn for_loop(&mut self, f: &ForLoop, span: Span) -> R<()> {
+        if f.inline {
+            return self.err(span, "not supported yet: inline for");
+        }
+        if f.iters.is_empty() {
+            return self.err(span, "'for' needs something to iterate");
+        }
+        let p = self.ptr_ty();
+        enum It {
+            Range { start: sx_ir::Slot, ty: TypeId },
+            Coll { base: sx_ir::Slot, elem: TypeId },
+        }
+        let mut its = vec![];
+        let mut count: Option<Value> = None;
+        for (k, e) in f.iters.iter().enumerate() {
+            if let ExprKind::Range { lo, hi, lo_exclusive, hi_inclusive } = &e.kind {
+                let Some(lo) = lo else { return self.err(e.span, "a 'for' range needs a start") };
+                let lov = self.expr(lo, None)?;
+                let hiv = match hi {
+                    Some(h) => Some(self.expr(h, None)?),
+                    None => None,
+                };
+                let mut ty = bt::I64;
+                for v in [Some(&lov), hiv.as_ref()].into_iter().flatten() {
+                    if !v.as_const().map(|c| c.is_untyped()).unwrap_or(false) {
+                        if !self.c.types.is_int(v.ty) {
+                            return self.err(e.span, format!("range bounds must be integers, found '{}'", self.tname(v.ty)));
+                        }
+                        ty = bt::I64;
+                    }
+                }
+                let lov = self.coerce_or_truncate(lov, ty, lo.span)?;
+                let mut start = self.scalar(lov, lo.span)?;
+                if *lo_exclusive {
+                    let one = self.iconst(IrType::I64, 1);
+                    start = self.b(|b| b.binary(IB::Iadd, start, one));
+                }
+                let ss = self.slot_for(ty);
+                let sa = self.slot_addr(ss);
+                self.b(|b| b.store(sa, 0, start));
+                if let Some(hv) = hiv {
+                    let hv = self.coerce_or_truncate(hv, ty, e.span)?;
+                    let mut end = self.scalar(hv, e.span)?;
+                    if *hi_inclusive {
+                        let one = self.iconst(IrType::I64, 1);
+                        end = self.b(|b| b.binary(IB::Iadd, end, one));
+                    }
+                    if count.is_none() {
+                        let n = self.b(|b| b.binary(IB::Isub, end, start));
+                        count = Some(n);
+                    }
+                } else if k == 0 {
+                    return self.err(e.span, "the first iterable of a 'for' must be bounded");
+                }
+                its.push(It::Range { start: ss, ty });
+            } else {
+                let tv = match self.place(e) {
+                    Ok((a, t)) => TV { ty: t, v: V::Mem(a) },
+                    Err(()) => {
+                        self.c.diags.pop();
+                        let v = self.expr(e, None)?;
+                        let v = self.materialize(v, e.span)?;
+                        self.spill(v, e.span)?
+                    }
+                };
+                let mut ty = tv.ty;
+                let mut addr = match tv.v {
+                    V::Mem(a) => a,
+                    V::Scalar(a) => a,
+                    _ => return self.err(e.span, "cannot iterate this value"),
+                };
+                // Through a pointer to a collection.
+                if let TK::Pointer(inner) = self.c.types.kind(ty).clone() {
+                    if self.c.types.scalar(ty).is_some() && !matches!(tv.v, V::Scalar(_)) {
+                        addr = self.b(|b| b.load(p, addr, 0));
+                    }
+                    ty = inner;
+                }
+                let (base, len, elem) = match self.c.types.kind(ty).clone() {
+                    TK::Array(n, el) => {
+                        let len = self.iconst(p, n as i64);
+                        (addr, len, el)
+                    }
+                    TK::Slice(el) => {
+                        let pb = self.c.module.pointer_bytes() as i32;
+                        let (b0, l) = self.b(|b| (b.load(p, addr, 0), b.load(p, addr, pb)));
+                        (b0, l, el)
+                    }
+                    TK::String => {
+                        let pb = self.c.module.pointer_bytes() as i32;
+                        let (b0, l) = self.b(|b| (b.load(p, addr, 0), b.load(p, addr, pb)));
+                        (b0, l, bt::U8)
+                    }
+                    _ => {
+                        let msg = format!("cannot iterate over a value of type '{}'", self.tname(ty));
+                        return self.err(e.span, msg);
+                    }
+                };
+                let bs = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+                let ba = self.slot_addr(bs);
+                self.b(|b| b.store(ba, 0, base));
+                if count.is_none() {
+                    count = Some(len);
+                }
+                its.push(It::Coll { base: bs, elem });
+            }
+        }
+        let count = count.expect("count");
+        let cs = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+        let is = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+        let (ca, ia) = (self.slot_addr(cs), self.slot_addr(is));
+        let zero = self.iconst(p, 0);
+        self.b(|b| {
+            b.store(ca, 0, count);
+            b.store(ia, 0, zero);
+        });
+        let head = self.new_block();
+        let bodyb = self.new_block();
+        let step = self.new_block();
+        let exit = self.new_block();
+        self.jump(head);
+        self.switch(head);
+        let (ca, ia) = (self.slot_addr(cs), self.slot_addr(is));
+        let (i, n) = self.b(|b| (b.load(p, ia, 0), b.load(p, ca, 0)));
+        let c = self.b(|b| b.icmp(IntCC::Slt, i, n));
+        self.b(|b| b.branch(c, bodyb, vec![], exit, vec![]));
+        self.switch(bodyb);
+        self.push_scope();
+        if f.captures.len() > its.len() {
+            return self.err(span, format!("'for' has {} captures but {} iterables", f.captures.len(), its.len()));
+        }
+        for (k, cap) in f.captures.iter().enumerate() {
+            let ia = self.slot_addr(is);
+            let i = self.b(|b| b.load(p, ia, 0));
+            match &its[k] {
+                It::Range { start, ty } => {
+                    if cap.by_ref {
+                        return self.err(cap.name.span, "a range value cannot be captured by reference");
+                    }
+                    let sa = self.slot_addr(*start);
+                    let st = self.b(|b| b.load(IrType::I64, sa, 0));
+                    let v = self.b(|b| b.binary(IB::Iadd, st, i));
+                    let s = self.slot_for(*ty);
+                    let a = self.slot_addr(s);
+                    self.b(|b| b.store(a, 0, v));
+                    self.bind(&cap.name.name, Local::Var { slot: s, ty: *ty, by_ref: false, readonly: true });
+                }
+                It::Coll { base, elem } => {
+                    let esz = self.c.types.size_of(*elem) as i64;
+                    let ba = self.slot_addr(*base);
+                    let b0 = self.b(|b| b.load(p, ba, 0));
+                    let sz = self.iconst(p, esz);
+                    let off = self.b(|b| b.binary(IB::Imul, i, sz));
+                    let ea = self.b(|b| b.binary(IB::Iadd, b0, off));
+                    if cap.by_ref {
+                        let pty = self.c.types.pointer(*elem);
+                        let s = self.slot_for(pty);
+                        let a = self.slot_addr(s);
+                        self.b(|b| b.store(a, 0, ea));
+                        self.bind(&cap.name.name, Local::Var { slot: s, ty: pty, by_ref: false, readonly: true });
+                    } else {
+                        let s = self.slot_for(*elem);
+                        let a = self.slot_addr(s);
+                        let v = self.load(ea, *elem);
+                        self.store(a, v, span)?;
+                        self.bind(&cap.name.name, Local::Var { slot: s, ty: *elem, by_ref: false, readonly: true });
+                    }
+                }
+            }
+        }
+        self.loops.push(LoopCx { brk: exit, cont: step, depth: self.scopes.len() });
+        let r = self.block_value(&f.body, None);
+        self.loops.pop();
+        if r.is_err() {
+            self.scopes.pop();
+            return Err(());
+        }
+        self.pop_scope()?;
+        self.jump(step);
+        self.switch(step);
+        let ia = self.slot_addr(is);
+        let i = self.b(|b| b.load(p, ia, 0));
+        let one = self.iconst(p, 1);
+        let i2 = self.b(|b| b.binary(IB::Iadd, i, one));
+        self.b(|b| b.store(ia, 0, i2));
+        self.jump(head);
+        self.switch(exit);
+        Ok(())
+    }
+}
+
+/// Rejects declaring a name that spells a builtin type.
+pub(crate) fn check_reserved(c: &mut Compiler, name: &Ident) -> R<()> {
+    if !name.raw && builtin_type(&mut c.types, &name.name).is_some() && !matches!(name.name.as_str(), "int" | "float") {
+        return c.err(name.span, format!("'{}' is a reserved type name and cannot be used as an identifier", name.name));
+    }
+    Ok(())
+}
