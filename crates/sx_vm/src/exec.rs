@@ -1,10 +1,12 @@
 //! The executor: the hot interpreter loop over translated bytecode plus the frame machinery.
 //!
+//! Translated functions are linked into one shared op array ([`CodeStore`]), so a call is a jump.
 //! Registers of all active frames live in one `Vec<u64>` (a frame is the window
 //! `[fp, fp + num_regs)`); calls between module functions push the caller onto an explicit
-//! frame stack — the host stack never grows with sx recursion. The inner loop ([`interp`]) runs
-//! one frame until it calls, returns, exits or faults; the driver ([`drive`]) does the rest.
-//! Slow paths (errors, natives, translation) are out of line.
+//! frame stack — the host stack never grows with sx recursion. The inner loop ([`interp`])
+//! handles calls and returns itself and leaves only for slow paths (first call of a function
+//! to translate, register-stack growth, errors, the outermost return, `exit`), which the driver
+//! ([`drive`]) handles before re-entering. Error messages are built in `#[cold]` functions.
 
 use sx_ir::{ConvOp, FloatCC, FuncId, IntCC, Module, TrapCode, Type};
 

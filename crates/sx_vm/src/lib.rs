@@ -142,11 +142,14 @@ impl VmHost for StdHost {
     }
 }
 
+/// Captured `(fd, bytes)` writes.
+pub type CapturedWrites = Arc<Mutex<Vec<(i32, Vec<u8>)>>>;
+
 /// A host capturing everything written to fds 1 and 2 (in order) into a shared buffer.
 #[derive(Default, Debug, Clone)]
 pub struct CaptureHost {
     /// `(fd, bytes)` of every successful write.
-    pub writes: Arc<Mutex<Vec<(i32, Vec<u8>)>>>,
+    pub writes: CapturedWrites,
 }
 
 impl CaptureHost {
