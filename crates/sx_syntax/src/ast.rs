@@ -450,7 +450,7 @@ pub enum ExprKind {
     UfcsAlias(Box<Expr>),
     /// Any other `#name`, `#name(args)`, `#name(args) modifiers { body }` form
     /// (`#error("..")`, `#objc_class("X") export { .. }`, `#jni_env(env) { .. }`).
-    Directive { name: Ident, args: Option<Vec<Arg>>, inner: Option<Box<Expr>>, modifiers: Vec<Ident>, body: Option<Block> },
+    Directive(Box<DirectiveExpr>),
     /// `e.(P, alloc)` — protocol erasure copy with an explicit allocator.
     CastWithAlloc { expr: Box<Expr>, ty: Box<Expr>, alloc: Box<Expr> },
     /// `e?.(T)` (optional-chained cast: null stays null).
@@ -461,6 +461,21 @@ pub enum ExprKind {
     Asm { volatile: bool, body: Block },
     /// A parse error placeholder (a diagnostic was reported).
     Error,
+}
+
+/// A generic directive expression `#name [args] [#inner..] [extern|export] [{ body }]`.
+#[derive(Clone, Debug)]
+pub struct DirectiveExpr {
+    /// Directive name without `#`.
+    pub name: Ident,
+    /// `#name(args)` or a single same-line operand (`#extends UIView`, `#framework "X"`).
+    pub args: Option<Vec<Arg>>,
+    /// A directly following directive (`#jni_main #jni_class(..)`).
+    pub inner: Option<Box<Expr>>,
+    /// `extern` / `export` words after the directive.
+    pub modifiers: Vec<Ident>,
+    /// A `{ .. }` body on the same line.
+    pub body: Option<Block>,
 }
 
 /// A function literal / declaration / type: `(params) -> ret modifiers body`.

@@ -88,11 +88,30 @@ impl<'a> Parser<'a> {
         matches!(self.kind(), TokKind::Eof)
     }
     fn bump(&mut self) -> Token {
-        let t = self.tok().clone();
+        let cur = self.tok();
+        let t = Token {
+            kind: match &cur.kind {
+                TokKind::Str(_) => TokKind::Str(Vec::new()),
+                k => k.clone(),
+            },
+            lo: cur.lo,
+            hi: cur.hi,
+            nl_before: cur.nl_before,
+        };
         if self.pos < self.toks.len() - 1 {
             self.pos += 1;
         }
         t
+    }
+    /// Consumes a string token, moving its bytes out (tokens are never revisited).
+    fn take_str(&mut self) -> Vec<u8> {
+        let i = self.pos.min(self.toks.len() - 1);
+        let out = match &mut self.toks[i].kind {
+            TokKind::Str(s) => std::mem::take(s),
+            _ => Vec::new(),
+        };
+        self.bump();
+        out
     }
     fn eat(&mut self, k: &TokKind) -> bool {
         if self.at(k) {
@@ -1466,7 +1485,10 @@ impl<'a> Parser<'a> {
 
     fn parse_primary(&mut self) -> PResult<Expr> {
         let lo = self.lo();
-        let k = self.kind().clone();
+        let k = match self.kind() {
+            TokKind::Str(_) => TokKind::Str(Vec::new()),
+            k => k.clone(),
+        };
         match k {
             TokKind::Int(v) => {
                 self.bump();
@@ -1480,8 +1502,8 @@ impl<'a> Parser<'a> {
                 self.bump();
                 Ok(Expr::new(ExprKind::Char(v), self.span(lo)))
             }
-            TokKind::Str(s) => {
-                self.bump();
+            TokKind::Str(_) => {
+                let s = self.take_str();
                 Ok(Expr::new(ExprKind::Str(s), self.span(lo)))
             }
             TokKind::Undef => {
@@ -1682,7 +1704,7 @@ impl<'a> Parser<'a> {
             modifiers.push(self.mk_ident(&t));
         }
         let body = if self.at(&TokKind::LBrace) && !self.no_block && !self.tok().nl_before { Some(self.parse_block()?) } else { None };
-        Ok(Expr::new(ExprKind::Directive { name, args, inner, modifiers, body }, self.span(lo)))
+        Ok(Expr::new(ExprKind::Directive(Box::new(DirectiveExpr { name, args, inner, modifiers, body })), self.span(lo)))
     }
 
     /// After `if` / `inline if`.

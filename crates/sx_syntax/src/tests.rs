@@ -155,7 +155,7 @@ fn sx(e: &Expr) -> String {
         K::Import(p) => format!("(#import {:?})", p),
         K::Library(p) => format!("(#library {:?})", p),
         K::UfcsAlias(e) => format!("(ufcs {})", sx(e)),
-        K::Directive { name, .. } => format!("(#{})", name.name),
+        K::Directive(d) => format!("(#{})", d.name.name),
         K::CastWithAlloc { expr, ty, alloc } => format!("(cast {} {} {})", sx(expr), sx(ty), sx(alloc)),
         K::OptCast { expr, ty } => format!("(?cast {} {})", sx(expr), sx(ty)),
         K::InitBlock { expr, body } => format!("(init {} {})", sx(expr), block(body)),
