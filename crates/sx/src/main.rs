@@ -27,6 +27,9 @@ struct Common {
     /// Step budget of one compile-time evaluation.
     #[arg(long, global = true)]
     comptime_steps: Option<u64>,
+    /// Print `comptime-eval <file:line:col>` to stderr for every compile-time VM evaluation.
+    #[arg(long, global = true)]
+    trace_comptime: bool,
 }
 
 #[derive(Subcommand)]
@@ -118,6 +121,7 @@ fn options(common: &Common) -> Result<sx_sema::Options, String> {
         target,
         paths: sx_sema::ImportPaths { cwd: std::env::current_dir().unwrap_or_default(), stdlib: stdlib_dirs() },
         vm_limits: limits,
+        trace_comptime: common.trace_comptime,
     })
 }
 
@@ -187,6 +191,12 @@ fn run_cli(cli: Cli) -> i32 {
                 Ok(o) => o,
                 Err(c) => return c,
             };
+            if out.root_has_run {
+                use std::io::Write;
+                let mut so = std::io::stdout().lock();
+                let _ = so.write_all(b"--- build done ---\n");
+                let _ = so.flush();
+            }
             let dest = output.unwrap_or_else(|| PathBuf::from(file.file_stem().unwrap_or_default()));
             let obj = match sx_codegen::emit_object(&out.module) {
                 Ok(o) => o,

@@ -216,7 +216,7 @@ impl<'c> FnCx<'c> {
                 if slots[i].is_some() {
                     return self.err(n.span, format!("parameter '{}' is given twice", n.name));
                 }
-                let v = self.expr(&a.value, Some(sig.params[i]))?;
+                let v = self.arg_value(&a.value, sig.params[i])?;
                 slots[i] = Some((v, a.value.span));
                 continue;
             }
@@ -229,7 +229,7 @@ impl<'c> FnCx<'c> {
                 let _ = shown;
                 return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid.0 as usize].name, nparams));
             }
-            let v = self.expr(&a.value, Some(sig.params[next]))?;
+            let v = self.arg_value(&a.value, sig.params[next])?;
             slots[next] = Some((v, a.value.span));
             next += 1;
         }
@@ -293,6 +293,22 @@ impl<'c> FnCx<'c> {
         let rets: Vec<IrType> = self.c.module.funcs[func].sig.returns.clone();
         let res = self.b(|b| b.call(func, irargs, &rets));
         Ok(self.call_result(sig.ret, res, rslot))
+    }
+
+    /// Lowers an argument for a parameter of type `pty`; an lvalue of type `T` passed to a `*T`
+    /// parameter passes its live address.
+    fn arg_value(&mut self, e: &Expr, pty: TypeId) -> R<TV> {
+        if let TK::Pointer(inner) = self.c.types.kind(pty).clone() {
+            if matches!(e.kind, ExprKind::Ident(_) | ExprKind::Field { .. } | ExprKind::Index { .. } | ExprKind::Deref(_)) {
+                if let Some((addr, ty)) = self.place_opt(e, false)? {
+                    if ty == inner {
+                        return Ok(TV { ty: pty, v: V::Scalar(addr) });
+                    }
+                    return Ok(self.load(addr, ty));
+                }
+            }
+        }
+        self.expr(e, Some(pty))
     }
 
     /// Argument coercion: implicit conversions plus auto address-of (`T` → `*T`).

@@ -10,7 +10,9 @@ use sx_vm::PointerTarget;
 
 /// What a thunk computes.
 enum ThunkBody<'a> {
-    Expr(&'a Expr, Option<TypeId>),
+    /// The expression, the type it must have, and whether it must run on the VM even when it
+    /// folds (`#run`).
+    Expr(&'a Expr, Option<TypeId>, bool),
     Default(TypeId),
 }
 
@@ -18,7 +20,16 @@ impl Compiler {
     /// Evaluates `e` at compile time. Constant folds return directly; anything else is lowered
     /// into a thunk and run on the VM, and the result is baked.
     pub(crate) fn eval_const_in(&mut self, file: FileIdx, owner: Option<TypeId>, outer: &Rc<HashMap<String, ConstVal>>, e: &Expr, expected: Option<TypeId>) -> R<ConstVal> {
-        match self.run_thunk(file, owner, outer, ThunkBody::Expr(e, expected), e.span)? {
+        self.eval_const_impl(file, owner, outer, e, expected, false)
+    }
+
+    /// `#run e`: like [`Self::eval_const_in`] but always executed on the VM.
+    pub(crate) fn eval_run(&mut self, file: FileIdx, owner: Option<TypeId>, outer: &Rc<HashMap<String, ConstVal>>, e: &Expr, expected: Option<TypeId>) -> R<ConstVal> {
+        self.eval_const_impl(file, owner, outer, e, expected, true)
+    }
+
+    fn eval_const_impl(&mut self, file: FileIdx, owner: Option<TypeId>, outer: &Rc<HashMap<String, ConstVal>>, e: &Expr, expected: Option<TypeId>, force_vm: bool) -> R<ConstVal> {
+        match self.run_thunk(file, owner, outer, ThunkBody::Expr(e, expected, force_vm), e.span)? {
             Baked::Const(c) => Ok(c),
             Baked::Bytes { ty, bytes, relocs } => {
                 if let Some(c) = self.scalar_const(ty, &bytes) {
@@ -36,7 +47,7 @@ impl Compiler {
     /// A top-level or body-local `#run expr;` evaluated for its side effects.
     pub(crate) fn run_side_effect(&mut self, file: FileIdx, e: &Expr) -> R<()> {
         let outer = Rc::new(HashMap::new());
-        self.run_thunk(file, None, &outer, ThunkBody::Expr(e, None), e.span)?;
+        self.run_thunk(file, None, &outer, ThunkBody::Expr(e, None, true), e.span)?;
         Ok(())
     }
 
@@ -58,7 +69,7 @@ impl Compiler {
             None => None,
         };
         let baked = match (value, declared) {
-            (Some(v), _) => self.run_thunk(file, None, &outer, ThunkBody::Expr(v, declared), v.span)?,
+            (Some(v), _) => self.run_thunk(file, None, &outer, ThunkBody::Expr(v, declared, false), v.span)?,
             (None, Some(t)) if *undef => Baked::Bytes { ty: t, bytes: vec![0; self.types.size_of(t) as usize], relocs: vec![] },
             (None, Some(t)) => self.run_thunk(file, None, &outer, ThunkBody::Default(t), item.span)?,
             (None, None) => return self.err(item.span, "a global needs a type or a value"),
@@ -100,15 +111,19 @@ impl Compiler {
         cx.switch(entry);
         let out = cx.b(|b| b.append_block_param(entry, p));
         let ty = match body {
-            ThunkBody::Expr(e, expected) => {
+            ThunkBody::Expr(e, expected, force_vm) => {
                 let tv = cx.expr(e, expected)?;
                 let tv = match expected {
                     Some(t) => cx.coerce(tv, t, e.span)?,
                     None => tv,
                 };
                 if let V::Const(c) = &tv.v {
-                    return Ok(Baked::Const(c.clone()));
+                    let foldable_only = matches!(c, ConstVal::Type(_) | ConstVal::Func(_) | ConstVal::Namespace(_) | ConstVal::Intrinsic(_) | ConstVal::Str(_));
+                    if !force_vm || foldable_only {
+                        return Ok(Baked::Const(c.clone()));
+                    }
                 }
+                let tv = if tv.as_const().map(|c| c.is_untyped()).unwrap_or(false) { cx.coerce(tv.clone(), tv.ty, e.span)? } else { tv };
                 let ty = tv.ty;
                 if !matches!(tv.v, V::Void | V::Never) {
                     cx.store(out, tv, span)?;
@@ -137,6 +152,9 @@ impl Compiler {
             Err(e) => return self.vm_error(e, span),
         };
         self.vm_evals += 1;
+        if self.trace_comptime {
+            eprintln!("comptime-eval {}", self.sources.location(span));
+        }
         match self.vm.call(&self.module, fid, &[buf]) {
             Ok(sx_vm::Outcome::Returned(_)) => {}
             Ok(sx_vm::Outcome::Exited(code)) => {

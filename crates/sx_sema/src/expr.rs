@@ -94,7 +94,10 @@ impl<'c> FnCx<'c> {
                 if let ExprKind::Slice { base, lo, hi, lo_exclusive, hi_inclusive } = &e.kind {
                     return self.subslice(base, lo.as_deref(), hi.as_deref(), *lo_exclusive, *hi_inclusive, span);
                 }
-                let (addr, ty) = self.place(e)?;
+                let (addr, ty) = match self.place_opt(e, false)? {
+                    Some(p) => p,
+                    None => return self.err(span, "cannot index this value"),
+                };
                 Ok(self.load(addr, ty))
             }
             ExprKind::If { cond, then, else_, inline } => {
@@ -116,7 +119,7 @@ impl<'c> FnCx<'c> {
                 let file = self.file;
                 let owner = self.owner;
                 let outer = self.local_const_snapshot();
-                let c = self.c.eval_const_in(file, owner, &outer, inner, expected.filter(|t| *t != bt::TYPE))?;
+                let c = self.c.eval_run(file, owner, &outer, inner, expected.filter(|t| *t != bt::TYPE))?;
                 Ok(TV::konst(c))
             }
             ExprKind::Fn(decl) => {
@@ -177,7 +180,7 @@ impl<'c> FnCx<'c> {
             ExprKind::Import(_) => self.err(span, "#import is only allowed at the top level"),
             ExprKind::Library(_) => Ok(TV::void()),
             ExprKind::UfcsAlias(_) => self.err(span, "not supported yet: ufcs aliases"),
-            ExprKind::Directive { name, .. } => self.err(span, format!("not supported yet: #{}", name.name)),
+            ExprKind::Directive(d) => self.err(span, format!("not supported yet: #{}", d.name.name)),
             ExprKind::Error => Err(()),
             #[allow(unreachable_patterns)]
             _ => self.err(span, "not supported yet: this kind of expression"),
@@ -275,11 +278,9 @@ impl<'c> FnCx<'c> {
 
     /// Address of an lvalue, or of a temporary copy of an rvalue.
     pub fn place_or_temp(&mut self, e: &Expr) -> R<(Value, TypeId)> {
-        let before = self.c.diags.len();
-        match self.place(e) {
-            Ok(p) => Ok(p),
-            Err(()) => {
-                self.c.diags.truncate(before);
+        match self.place_opt(e, false)? {
+            Some(p) => Ok(p),
+            None => {
                 let v = self.expr(e, None)?;
                 let ty = v.ty;
                 let v = self.materialize(v, e.span)?;
@@ -291,13 +292,22 @@ impl<'c> FnCx<'c> {
         }
     }
 
-    /// The address and type of an assignable location.
+    /// The address and type of an assignable location (an error when `e` is not one).
     pub fn place(&mut self, e: &Expr) -> R<(Value, TypeId)> {
+        match self.place_opt(e, true)? {
+            Some(p) => Ok(p),
+            None => self.err(e.span, "expression is not assignable"),
+        }
+    }
+
+    /// The storage `e` denotes, if it is an lvalue (`Ok(None)` for rvalues, without a
+    /// diagnostic). With `for_write`, read-only bindings and constants are errors.
+    pub fn place_opt(&mut self, e: &Expr, for_write: bool) -> R<Option<(Value, TypeId)>> {
         let span = e.span;
-        match &e.kind {
+        let r = match &e.kind {
             ExprKind::Ident(id) => match self.resolve(id)? {
                 Some(Local::Var { slot, ty, by_ref, readonly }) => {
-                    if readonly {
+                    if readonly && for_write {
                         return self.err(span, format!("cannot assign to '{}': it is read-only", id.name));
                     }
                     let a = self.slot_addr(slot);
@@ -313,7 +323,8 @@ impl<'c> FnCx<'c> {
                     let p = self.ptr_ty();
                     Ok((self.b(|b| b.data_addr(d, p)), ty))
                 }
-                Some(Local::Const(_)) => self.err(span, format!("cannot assign to constant '{}'", id.name)),
+                Some(Local::Const(_)) if for_write => self.err(span, format!("cannot assign to constant '{}'", id.name)),
+                Some(Local::Const(_)) => return Ok(None),
                 None => self.err(span, format!("undeclared identifier '{}'", id.name)),
             },
             ExprKind::Deref(inner) => {
@@ -363,19 +374,18 @@ impl<'c> FnCx<'c> {
                 let off = self.b(|b| b.binary(IB::Imul, i, sz));
                 Ok((self.b(|b| b.binary(IB::Iadd, base_ptr, off)), elem))
             }
-            _ => self.err(span, "expression is not assignable"),
-        }
+            _ => return Ok(None),
+        };
+        r.map(Some)
     }
 
     /// The memory holding a struct/array/slice operand (auto-dereferencing one pointer level).
     /// With `want_place`, lvalues yield their own storage so writes land there.
     fn aggregate_base(&mut self, base: &Expr, want_place: bool) -> R<(Value, TypeId)> {
-        let before = self.c.diags.len();
-        let got = if want_place { self.place(base).ok() } else { None };
+        let got = if want_place { self.place_opt(base, false)? } else { None };
         let (addr, ty) = match got {
             Some(p) => p,
             None => {
-                self.c.diags.truncate(before);
                 let v = self.expr(base, None)?;
                 let ty = v.ty;
                 if let V::Const(ConstVal::Type(_)) | V::Const(ConstVal::Namespace(_)) = v.v {
@@ -540,11 +550,9 @@ impl<'c> FnCx<'c> {
     }
 
     fn subslice(&mut self, base: &Expr, lo: Option<&Expr>, hi: Option<&Expr>, lo_ex: bool, hi_inc: bool, span: Span) -> R<TV> {
-        let before = self.c.diags.len();
-        let (addr, ty) = match self.place(base) {
-            Ok(p) => p,
-            Err(()) => {
-                self.c.diags.truncate(before);
+        let (addr, ty) = match self.place_opt(base, false)? {
+            Some(p) => p,
+            None => {
                 let v = self.expr(base, None)?;
                 if matches!(self.c.types.kind(v.ty), TK::Array(..)) {
                     return self.err(base.span, "cannot slice a temporary array: store it in a variable first");
@@ -611,7 +619,7 @@ impl<'c> FnCx<'c> {
         let start = match lo_v {
             Some(v) if lo_ex => self.b(|b| b.binary(IB::Iadd, v, one)),
             Some(v) => v,
-            None => self.iconst(p, 0),
+            None => self.iconst(p, if lo_ex { 1 } else { 0 }),
         };
         let end = match hi_v {
             Some(v) if hi_inc => self.b(|b| b.binary(IB::Iadd, v, one)),

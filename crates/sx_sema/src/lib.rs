@@ -129,6 +129,8 @@ pub struct Options {
     pub target: Target,
     pub paths: ImportPaths,
     pub vm_limits: sx_vm::VmLimits,
+    /// Print one `comptime-eval <file:line:col>` line to stderr per VM evaluation.
+    pub trace_comptime: bool,
 }
 
 /// What a successful compilation produces.
@@ -164,6 +166,7 @@ pub struct Compiler {
     /// The file defining `print` and the formatting helpers (our std).
     pub(crate) std_file: Option<FileIdx>,
     pub(crate) depth: u32,
+    pub(crate) trace_comptime: bool,
 }
 
 /// Compiles the program rooted at `path`.
@@ -210,6 +213,7 @@ impl Compiler {
             name_counter: Cell::new(0),
             std_file: None,
             depth: 0,
+            trace_comptime: opts.trace_comptime,
         }
     }
 

@@ -827,7 +827,8 @@ impl Compiler {
         let def = &self.fns[fid.0 as usize];
         let (decl, file, owner, outer) = (def.decl.clone(), def.file, def.owner, def.local_consts.clone());
         let func_id = def.func.expect("declared");
-        let f = std::mem::replace(&mut self.module.funcs[func_id], Function::new("", Signature::default()));
+        let placeholder = Function::new(self.module.funcs[func_id].name.clone(), self.module.funcs[func_id].sig.clone());
+        let f = std::mem::replace(&mut self.module.funcs[func_id], placeholder);
         let name = f.name.clone();
         let irsig = f.sig.clone();
         let mut cx = FnCx::new(self, f, file, owner, outer);

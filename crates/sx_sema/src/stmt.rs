@@ -9,6 +9,7 @@ impl<'c> FnCx<'c> {
     /// Declares the functions and types of a block up front, so siblings can refer to each
     /// other regardless of order.
     pub fn predeclare_consts(&mut self, stmts: &[Stmt]) -> R<()> {
+        let mut new_fns = vec![];
         for s in stmts {
             if let StmtKind::Const { name, value, .. } = &s.kind {
                 match &value.kind {
@@ -16,6 +17,7 @@ impl<'c> FnCx<'c> {
                         let outer = self.local_const_snapshot();
                         let fid = self.c.new_fn(&name.name, decl, self.file, self.owner, outer, name.span);
                         self.bind(&name.name, Local::Const(ConstVal::Func(fid)));
+                        new_fns.push(fid);
                     }
                     ExprKind::Struct(sd) => {
                         let outer = self.local_const_snapshot();
@@ -24,6 +26,13 @@ impl<'c> FnCx<'c> {
                     }
                     _ => {}
                 }
+            }
+        }
+        // Siblings (and the function itself) are visible inside each nested function.
+        if !new_fns.is_empty() {
+            let snap = self.local_const_snapshot();
+            for f in new_fns {
+                self.c.fns[f.0 as usize].local_consts = snap.clone();
             }
         }
         Ok(())
@@ -200,6 +209,15 @@ impl<'c> FnCx<'c> {
     }
 
     fn assign(&mut self, op: AssignOp, lhs: &Expr, rhs: &Expr, span: Span) -> R<()> {
+        if let (AssignOp::Assign, ExprKind::Ident(id)) = (op, &lhs.kind) {
+            if id.name == "_" && !id.raw {
+                let v = self.expr(rhs, None)?;
+                if let V::Never = v.v {
+                    self.b(|b| b.trap(sx_ir::TrapCode::Unreachable));
+                }
+                return Ok(());
+            }
+        }
         let (addr, ty) = self.place(lhs)?;
         if op == AssignOp::Assign {
             let v = self.expr(rhs, Some(ty))?;
@@ -317,10 +335,9 @@ impl<'c> FnCx<'c> {
                 }
                 its.push(It::Range { start: ss, ty });
             } else {
-                let tv = match self.place(e) {
-                    Ok((a, t)) => TV { ty: t, v: V::Mem(a) },
-                    Err(()) => {
-                        self.c.diags.pop();
+                let tv = match self.place_opt(e, false)? {
+                    Some((a, t)) => TV { ty: t, v: V::Mem(a) },
+                    None => {
                         let v = self.expr(e, None)?;
                         let v = self.materialize(v, e.span)?;
                         self.spill(v, e.span)?
