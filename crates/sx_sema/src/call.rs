@@ -17,10 +17,11 @@ impl<'c> FnCx<'c> {
         let mut receiver: Option<(Expr, bool)> = None;
         let target = match &callee.kind {
             ExprKind::Ident(id) => {
-                if !id.raw && builtin_type(&mut self.c.types, &id.name).is_some() && self.lookup_local(&id.name).is_none() {
+                let resolved = self.resolve(id)?;
+                if resolved.is_none() && !id.raw && builtin_type(&mut self.c.types, &id.name).is_some() {
                     return self.err(callee.span, format!("'{}' is a type, not a function; use a cast '.({})'", id.name, id.name));
                 }
-                match self.resolve(id)? {
+                match resolved {
                     Some(Local::Const(ConstVal::Func(f))) => Callee::Direct(f),
                     Some(Local::Const(ConstVal::Intrinsic(n))) => Callee::Intrinsic(n),
                     Some(Local::Const(ConstVal::Type(t))) => {
@@ -72,13 +73,13 @@ impl<'c> FnCx<'c> {
     /// Resolves `base.name(...)`: namespace function, static member, field of function type,
     /// method (with receiver), or opt-in UFCS function.
     fn method_target(&mut self, base: &Expr, name: &Ident, receiver: &mut Option<(Expr, bool)>) -> R<Callee> {
-        if let ExprKind::Ident(b) = &base.kind {
-            if let Some(Local::Const(ConstVal::Namespace(f))) = self.resolve(b)? {
+        if matches!(base.kind, ExprKind::Ident(_) | ExprKind::Field { .. }) {
+            if let Some(ConstVal::Namespace(f)) = self.resolve_path(base)? {
                 return match self.c.lookup_in_namespace(f, &name.name, name.span)? {
                     Some(ConstVal::Func(fid)) => Ok(Callee::Direct(fid)),
                     Some(ConstVal::Intrinsic(n)) => Ok(Callee::Intrinsic(n)),
-                    Some(_) => self.err(name.span, format!("'{}.{}' is not a function", b.name, name.name)),
-                    None => self.err(name.span, format!("'{}' has no member '{}'", b.name, name.name)),
+                    Some(_) => self.err(name.span, format!("'{}' is not a function", name.name)),
+                    None => self.err(name.span, format!("namespace has no member '{}'", name.name)),
                 };
             }
         }

@@ -194,7 +194,7 @@ impl Compiler {
     }
 
     /// A scalar constant from baked bytes, when `ty` is a plain scalar (not a pointer).
-    fn scalar_const(&self, ty: TypeId, bytes: &[u8]) -> Option<ConstVal> {
+    pub(crate) fn scalar_const(&self, ty: TypeId, bytes: &[u8]) -> Option<ConstVal> {
         let mut raw = [0u8; 8];
         let n = bytes.len().min(8);
         raw[..n].copy_from_slice(&bytes[..n]);

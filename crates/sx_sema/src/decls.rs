@@ -35,6 +35,18 @@ impl Compiler {
                 if vals.iter().all(|v| *v == vals[0]) {
                     return Ok(Some(vals.swap_remove(0)));
                 }
+                // The same C symbol declared by several files is one function.
+                let sym = |c: &Compiler, v: &ConstVal| match v {
+                    ConstVal::Func(f) if c.fns[f.0 as usize].decl.attrs.is_extern => {
+                        let d = &c.fns[f.0 as usize];
+                        Some(d.decl.attrs.extern_sym.clone().unwrap_or_else(|| d.name.clone()))
+                    }
+                    _ => None,
+                };
+                let s0 = sym(self, &vals[0]);
+                if s0.is_some() && vals.iter().all(|v| sym(self, v) == s0) {
+                    return Ok(Some(vals.swap_remove(0)));
+                }
                 self.err(span, format!("'{}' is ambiguous: it is declared by more than one imported file", name))
             }
         }

@@ -94,6 +94,11 @@ impl<'c> FnCx<'c> {
                 if let ExprKind::Slice { base, lo, hi, lo_exclusive, hi_inclusive } = &e.kind {
                     return self.subslice(base, lo.as_deref(), hi.as_deref(), *lo_exclusive, *hi_inclusive, span);
                 }
+                if let ExprKind::Index { base, index } = &e.kind {
+                    if let Some(v) = self.fold_const_index(base, index)? {
+                        return Ok(v);
+                    }
+                }
                 let (addr, ty) = match self.place_opt(e, false)? {
                     Some(p) => p,
                     None => return self.err(span, "cannot index this value"),
@@ -187,6 +192,24 @@ impl<'c> FnCx<'c> {
         }
     }
 
+    /// `K[i]` on a constant array with a constant index folds to the element's value.
+    fn fold_const_index(&mut self, base: &Expr, index: &Expr) -> R<Option<TV>> {
+        let ExprKind::Ident(id) = &base.kind else { return Ok(None) };
+        let Some(Local::Const(ConstVal::Data(d, ty))) = self.resolve(id)? else { return Ok(None) };
+        let TK::Array(n, elem) = self.c.types.kind(ty).clone() else { return Ok(None) };
+        let iv = self.expr(index, Some(bt::I64))?;
+        let Some(ConstVal::Int { v: i, .. }) = iv.as_const().cloned() else { return Ok(None) };
+        if i < 0 || i as u64 >= n {
+            return self.err(index.span, format!("index {} is out of bounds for constant '{}' ({} elements)", i, id.name, n));
+        }
+        if self.c.types.scalar(elem).is_none() || self.c.types.is_pointer_like(elem) {
+            return Ok(None);
+        }
+        let es = self.c.types.size_of(elem) as usize;
+        let bytes = self.c.module.datas[d].bytes.get(i as usize * es..(i as usize + 1) * es).map(|b| b.to_vec());
+        Ok(bytes.and_then(|b| self.c.scalar_const(elem, &b)).map(TV::konst))
+    }
+
     /// A compile-time array dimension.
     pub fn array_dim(&mut self, len: &Expr) -> R<u64> {
         let v = self.expr(len, None)?;
@@ -212,27 +235,20 @@ impl<'c> FnCx<'c> {
     /// If `e` denotes a type, returns it (without reporting errors otherwise).
     pub fn try_type(&mut self, e: &Expr) -> R<Option<TypeId>> {
         match &e.kind {
-            ExprKind::Ident(id) => {
-                if !id.raw {
-                    if let Some(t) = builtin_type(&mut self.c.types, &id.name) {
-                        return Ok(Some(t));
-                    }
-                }
-                match self.resolve(id)? {
-                    Some(Local::Const(ConstVal::Type(t))) => Ok(Some(t)),
-                    _ => Ok(None),
-                }
-            }
+            ExprKind::Ident(id) => match self.resolve(id)? {
+                Some(Local::Const(ConstVal::Type(t))) => Ok(Some(t)),
+                Some(_) => Ok(None),
+                None if !id.raw => Ok(builtin_type(&mut self.c.types, &id.name)),
+                None => Ok(None),
+            },
             ExprKind::AddrOf(inner) => Ok(self.try_type(inner)?.map(|t| self.c.types.pointer(t))),
             ExprKind::SliceType { .. } | ExprKind::ManyPtrType(_) | ExprKind::ArrayType { .. } | ExprKind::Struct(_) => {
                 Ok(Some(self.type_expr(e)?))
             }
             ExprKind::Field { base, name } => {
-                if let ExprKind::Ident(b) = &base.kind {
-                    if let Some(Local::Const(ConstVal::Namespace(f))) = self.resolve(b)? {
-                        if let Some(ConstVal::Type(t)) = self.c.lookup_in_namespace(f, &name.name, name.span)? {
-                            return Ok(Some(t));
-                        }
+                if let Some(ConstVal::Namespace(f)) = self.resolve_path(base)? {
+                    if let Some(ConstVal::Type(t)) = self.c.lookup_in_namespace(f, &name.name, name.span)? {
+                        return Ok(Some(t));
                     }
                 }
                 Ok(None)
@@ -242,14 +258,13 @@ impl<'c> FnCx<'c> {
     }
 
     fn ident(&mut self, id: &Ident) -> R<TV> {
-        if !id.raw {
+        let resolved = self.resolve(id)?;
+        if resolved.is_none() && !id.raw {
             if let Some(t) = builtin_type(&mut self.c.types, &id.name) {
-                if self.lookup_local(&id.name).is_none() {
-                    return Ok(TV::konst(ConstVal::Type(t)));
-                }
+                return Ok(TV::konst(ConstVal::Type(t)));
             }
         }
-        match self.resolve(id)? {
+        match resolved {
             Some(Local::Var { slot, ty, by_ref, .. }) => {
                 let a = self.slot_addr(slot);
                 let a = if by_ref {
@@ -336,6 +351,17 @@ impl<'c> FnCx<'c> {
                 Ok((self.scalar(pv, span)?, t))
             }
             ExprKind::Field { base, name } => {
+                if let Some(ConstVal::Namespace(f)) = self.resolve_path(base)? {
+                    return match self.c.lookup_in_namespace(f, &name.name, name.span)? {
+                        Some(ConstVal::Global(d, ty)) => {
+                            let p = self.ptr_ty();
+                            Ok(Some((self.b(|b| b.data_addr(d, p)), ty)))
+                        }
+                        Some(_) if for_write => self.err(span, format!("cannot assign to constant '{}'", name.name)),
+                        Some(_) => Ok(None),
+                        None => self.err(name.span, format!("namespace has no member '{}'", name.name)),
+                    };
+                }
                 let (addr, ty) = self.aggregate_base(base, true)?;
                 match self.field_of(ty, &name.name) {
                     Some((off, fty)) => Ok((self.offset_addr(addr, off as i64), fty)),
@@ -451,8 +477,8 @@ impl<'c> FnCx<'c> {
 
     fn field(&mut self, base: &Expr, name: &Ident, span: Span) -> R<TV> {
         // Namespaces and types first.
-        if let ExprKind::Ident(b) = &base.kind {
-            if let Some(Local::Const(ConstVal::Namespace(f))) = self.resolve(b)? {
+        if matches!(base.kind, ExprKind::Ident(_) | ExprKind::Field { .. }) {
+            if let Some(ConstVal::Namespace(f)) = self.resolve_path(base)? {
                 return match self.c.lookup_in_namespace(f, &name.name, name.span)? {
                     Some(ConstVal::Global(d, ty)) => {
                         let p = self.ptr_ty();
@@ -464,12 +490,26 @@ impl<'c> FnCx<'c> {
                         Ok(TV { ty: t, v: V::Const(ConstVal::Func(fid)) })
                     }
                     Some(c) => Ok(TV::konst(c)),
-                    None => self.err(name.span, format!("'{}' has no member '{}'", b.name, name.name)),
+                    None => self.err(name.span, format!("namespace has no member '{}'", name.name)),
                 };
             }
         }
         if let Some(t) = self.try_type(base)? {
             return self.type_member(t, name);
+        }
+        // Fields of constant aggregates fold.
+        if let ExprKind::Ident(_) = &base.kind {
+            if let Some(ConstVal::Data(d, ty)) = self.resolve_path(base)? {
+                if let Some((off, fty)) = self.field_of(ty, &name.name) {
+                    if self.c.types.scalar(fty).is_some() && !self.c.types.is_pointer_like(fty) {
+                        let es = self.c.types.size_of(fty) as usize;
+                        let bytes = self.c.module.datas[d].bytes.get(off as usize..off as usize + es).map(|b| b.to_vec());
+                        if let Some(c) = bytes.and_then(|b| self.c.scalar_const(fty, &b)) {
+                            return Ok(TV::konst(c));
+                        }
+                    }
+                }
+            }
         }
         let bv = self.expr(base, None)?;
         // Constant folds: `.len` of arrays, fields of constant aggregates are loaded normally.
@@ -1460,6 +1500,30 @@ impl<'c> FnCx<'c> {
         }
         let mut vals = vec![];
         let mut elem_ty = elem;
+        if elem_ty.is_none() {
+            // Infer from all elements: ints → i64, any float → f64, else the first typed element.
+            let mut any_float = false;
+            let mut all_num = true;
+            let mut first = None;
+            for e in elems {
+                if let ExprKind::Float(_) = e.kind {
+                    any_float = true;
+                } else if let ExprKind::Int(_) | ExprKind::Char(_) = e.kind {
+                } else if let ExprKind::Unary { op: UnOp::Neg, expr } = &e.kind {
+                    if let ExprKind::Float(_) = expr.kind {
+                        any_float = true;
+                    }
+                } else {
+                    all_num = false;
+                    if first.is_none() {
+                        first = Some(e);
+                    }
+                }
+            }
+            if all_num && !elems.is_empty() {
+                elem_ty = Some(if any_float { bt::F64 } else { bt::I64 });
+            }
+        }
         for e in elems {
             let v = self.expr(e, elem_ty)?;
             let et = match elem_ty {

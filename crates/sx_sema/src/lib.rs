@@ -167,6 +167,7 @@ pub struct Compiler {
     pub(crate) std_file: Option<FileIdx>,
     pub(crate) depth: u32,
     pub(crate) trace_comptime: bool,
+    pub(crate) inferring: Vec<FnId>,
 }
 
 /// Compiles the program rooted at `path`.
@@ -178,6 +179,8 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
         Some(root) if c.diags.is_empty() => c.compile_root(root),
         _ => Err(()),
     };
+    let mut seen = std::collections::HashSet::new();
+    c.diags.retain(|d| seen.insert((d.span.map(|s| (s.file, s.lo, s.hi)), d.message.clone())));
     if result.is_err() || !c.diags.is_empty() {
         if c.diags.is_empty() {
             c.diags.push(Diagnostic::bare("compilation failed"));
@@ -214,6 +217,7 @@ impl Compiler {
             std_file: None,
             depth: 0,
             trace_comptime: opts.trace_comptime,
+            inferring: vec![],
         }
     }
 

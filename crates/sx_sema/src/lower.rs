@@ -79,6 +79,8 @@ pub(crate) struct FnCx<'c> {
     pub ret_ty: TypeId,
     /// Slot holding the hidden result pointer (aggregate returns).
     pub sret: Option<Slot>,
+    /// Return-type inference mode: the type of the first returned value.
+    pub infer: Option<Option<TypeId>>,
     /// Local constants (types, functions) visible to nested functions.
     pub outer_consts: Rc<HashMap<String, ConstVal>>,
 }
@@ -87,7 +89,7 @@ pub(crate) type R<T> = Result<T, ()>;
 
 impl<'c> FnCx<'c> {
     pub fn new(c: &'c mut Compiler, f: Function, file: FileIdx, owner: Option<TypeId>, outer: Rc<HashMap<String, ConstVal>>) -> Self {
-        FnCx { c, f, cur: None, span: None, file, owner, scopes: vec![Scope::default()], loops: vec![], ret_ty: bt::VOID, sret: None, outer_consts: outer }
+        FnCx { c, f, cur: None, span: None, file, owner, scopes: vec![Scope::default()], loops: vec![], ret_ty: bt::VOID, sret: None, infer: None, outer_consts: outer }
     }
 
     // ---- builder plumbing -------------------------------------------------------------------
@@ -196,7 +198,33 @@ impl<'c> FnCx<'c> {
             }
         }
         let file = self.file;
-        Ok(self.c.lookup_global(file, &id.name, id.span)?.map(Local::Const))
+        if let Some(c) = self.c.lookup_global(file, &id.name, id.span)? {
+            return Ok(Some(Local::Const(c)));
+        }
+        // Compiler intrinsics are recognised without any import.
+        if !id.raw && BUILTIN_INTRINSICS.contains(&id.name.as_str()) {
+            return Ok(Some(Local::Const(ConstVal::Intrinsic(id.name.clone()))));
+        }
+        Ok(None)
+    }
+
+    /// Resolves a path of namespaces (`a.b.c`) without emitting code: `Some` when `e` names a
+    /// compile-time entity reached through namespaces (or is a plain identifier bound to one).
+    pub fn resolve_path(&mut self, e: &Expr) -> R<Option<ConstVal>> {
+        match &e.kind {
+            ExprKind::Ident(id) => Ok(match self.resolve(id)? {
+                Some(Local::Const(c)) => Some(c),
+                _ => None,
+            }),
+            ExprKind::Field { base, name } => match self.resolve_path(base)? {
+                Some(ConstVal::Namespace(f)) => match self.c.lookup_in_namespace(f, &name.name, name.span)? {
+                    Some(c) => Ok(Some(c)),
+                    None => self.err(name.span, format!("namespace has no member '{}'", name.name)),
+                },
+                _ => Ok(None),
+            },
+            _ => Ok(None),
+        }
     }
 
     // ---- values -----------------------------------------------------------------------------
@@ -416,7 +444,7 @@ impl<'c> FnCx<'c> {
                 (ConstVal::Float { v, ty }, TK::Float { bits }) if ty.is_none() || *bits == 64 => {
                     return Ok(TV { ty: to, v: V::Const(ConstVal::Float { v: *v, ty: Some(to) }) });
                 }
-                (ConstVal::Float { v, ty: None }, TK::Int { bits, signed, .. }) => {
+                (ConstVal::Float { v, .. }, TK::Int { bits, signed, .. }) => {
                     if v.fract() != 0.0 || !v.is_finite() {
                         let msg = format!("cannot convert non-integral float {} to '{}' without a cast", fmt_float(*v), self.tname(to));
                         return self.err(span, msg);
@@ -644,6 +672,17 @@ impl<'c> FnCx<'c> {
 
     /// Emits a return of `tv` (coerced to the return type), running all defers first.
     pub fn emit_return(&mut self, tv: Option<TV>, span: Span) -> R<()> {
+        if let Some(slot) = &mut self.infer {
+            if let Some(tv) = &tv {
+                if slot.is_none() && !matches!(tv.v, V::Never) && tv.ty != bt::VOID {
+                    *slot = Some(tv.ty);
+                }
+            }
+            if !self.terminated() {
+                self.b(|b| b.ret(vec![]));
+            }
+            return Ok(());
+        }
         let ret_ty = self.ret_ty;
         let val = match tv {
             Some(tv) if !matches!(tv.v, V::Never) => {
@@ -694,6 +733,9 @@ impl<'c> FnCx<'c> {
         Ok(())
     }
 }
+
+/// Intrinsics the compiler recognises by name even without a declaration in scope.
+pub(crate) const BUILTIN_INTRINSICS: &[&str] = &["size_of", "align_of", "type_name", "type_of", "sqrt", "sin", "cos", "floor"];
 
 /// Formats a float the way diagnostics show it.
 pub(crate) fn fmt_float(v: f64) -> String {
@@ -803,6 +845,10 @@ impl Compiler {
             defaults.push(p.default.clone());
         }
         let ret = match &decl.ret {
+            None if decl.body.is_some() && !decl.attrs.is_extern => {
+                let partial = FnSig { params: params.clone(), param_names: names.clone(), defaults: defaults.clone(), ret: bt::VOID, sret: false, is_extern: false, variadic };
+                self.infer_return(fid, &partial)?
+            }
             None => bt::VOID,
             Some(r) => {
                 if r.error.is_some() {
@@ -821,6 +867,32 @@ impl Compiler {
         Ok(sig)
     }
 
+    /// Infers the return type of a function declared without `->` by lowering its body once in
+    /// a scratch function: the type of the first returned value (or of an `=>` body), else void.
+    fn infer_return(&mut self, fid: FnId, partial: &FnSig) -> R<TypeId> {
+        if self.inferring.contains(&fid) {
+            let (span, name) = (self.fns[fid.0 as usize].span, self.fns[fid.0 as usize].name.clone());
+            return self.err(span, format!("cannot infer the return type of recursive function '{}'; declare it with '->'", name));
+        }
+        self.inferring.push(fid);
+        let def = &self.fns[fid.0 as usize];
+        let (decl, file, owner, outer) = (def.decl.clone(), def.file, def.owner, def.local_consts.clone());
+        let irsig = self.ir_sig(partial);
+        let f = Function::new("__infer", irsig.clone());
+        let mut cx = FnCx::new(self, f, file, owner, outer);
+        cx.infer = Some(None);
+        cx.span = Some(decl.span);
+        let r = cx.bind_params(partial, &irsig).and_then(|_| match decl.body.as_ref() {
+            Some(Body::Expr(e)) => cx.expr(e, None).map(|tv| Some(tv.ty)),
+            Some(Body::Block(blk)) => cx.block_value(blk, None).map(|_| None),
+            None => Ok(None),
+        });
+        let inferred = cx.infer.flatten();
+        self.inferring.retain(|f| *f != fid);
+        let expr_ty = r?;
+        Ok(expr_ty.or(inferred).unwrap_or(bt::VOID))
+    }
+
     /// Lowers the body of `fid` into its declared IR function.
     pub(crate) fn lower_fn(&mut self, fid: FnId) -> R<()> {
         let sig = self.fn_sig(fid)?;
@@ -834,6 +906,19 @@ impl Compiler {
         let mut cx = FnCx::new(self, f, file, owner, outer);
         cx.ret_ty = sig.ret;
         cx.span = Some(decl.span);
+        let result = cx.bind_params(&sig, &irsig).and_then(|_| cx.lower_body(&decl));
+        cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
+        let mut f = cx.f;
+        f.name = name;
+        self.module.funcs[func_id] = f;
+        result
+    }
+}
+
+impl<'c> FnCx<'c> {
+    /// Creates the entry block and binds the parameters of `sig` to stack slots.
+    pub fn bind_params(&mut self, sig: &FnSig, irsig: &Signature) -> R<()> {
+        let cx = self;
         let entry = cx.new_block();
         cx.switch(entry);
         let params: Vec<Value> = cx.b(|b| irsig.params.iter().map(|&t| b.append_block_param(entry, t)).collect());
@@ -860,7 +945,12 @@ impl Compiler {
                 cx.bind(&name, Local::Var { slot: s, ty, by_ref: true, readonly: false });
             }
         }
-        let result = match decl.body.as_ref() {
+        Ok(())
+    }
+
+    fn lower_body(&mut self, decl: &FnDecl) -> R<()> {
+        let cx = self;
+        match decl.body.as_ref() {
             Some(Body::Block(blk)) => cx.fn_body_block(blk),
             Some(Body::Expr(e)) => {
                 let ret = cx.ret_ty;
@@ -874,16 +964,9 @@ impl Compiler {
                 }
             }
             None => Err(()),
-        };
-        cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
-        let mut f = cx.f;
-        f.name = name;
-        self.module.funcs[func_id] = f;
-        result
+        }
     }
-}
 
-impl<'c> FnCx<'c> {
     fn fn_body_block(&mut self, blk: &Block) -> R<()> {
         let ret = self.ret_ty;
         let tv = self.block_value(blk, if ret == bt::VOID { None } else { Some(ret) })?;

@@ -71,18 +71,11 @@ impl<'c> FnCx<'c> {
                     Some(t) => Some(self.type_expr(t)?),
                     None => None,
                 };
-                let tv = self.expr(value, expected)?;
-                let tv = match expected {
-                    Some(t) => self.coerce(tv, t, value.span)?,
-                    None => tv,
-                };
-                match tv.v {
-                    V::Const(c) => {
-                        self.bind(&name.name, Local::Const(c));
-                        Ok(())
-                    }
-                    _ => self.err(value.span, format!("value of constant '{}' is not known at compile time", name.name)),
-                }
+                let outer = self.local_const_snapshot();
+                let (file, owner) = (self.file, self.owner);
+                let c = self.c.eval_const_in(file, owner, &outer, value, expected)?;
+                self.bind(&name.name, Local::Const(c));
+                Ok(())
             }
             StmtKind::Assign { op, lhs, rhs } => self.assign(*op, lhs, rhs, s.span),
             StmtKind::MultiAssign { lhs, rhs } => {
