@@ -377,17 +377,27 @@ impl<'c> FnCx<'c> {
                 }
                 let iv = if iv.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(iv, bt::I64, index.span)? } else { self.convert(iv, bt::I64, index.span)? };
                 let p = self.ptr_ty();
+                let pb = self.c.module.pointer_bytes() as i32;
+                let mut len: Option<Value> = None;
                 let (base_ptr, elem) = match self.c.types.kind(ty).clone() {
                     TK::Array(n, el) => {
                         if let Some(ConstVal::Int { v, .. }) = iv.as_const() {
                             if *v < 0 || *v as u64 >= n {
                                 return self.err(index.span, format!("index {} is out of bounds for an array of length {}", v, n));
                             }
+                        } else {
+                            len = Some(self.iconst(p, n as i64));
                         }
                         (addr, el)
                     }
-                    TK::Slice(el) => (self.b(|b| b.load(p, addr, 0)), el),
-                    TK::String => (self.b(|b| b.load(p, addr, 0)), bt::U8),
+                    TK::Slice(el) => {
+                        len = Some(self.b(|b| b.load(p, addr, pb)));
+                        (self.b(|b| b.load(p, addr, 0)), el)
+                    }
+                    TK::String => {
+                        len = Some(self.b(|b| b.load(p, addr, pb)));
+                        (self.b(|b| b.load(p, addr, 0)), bt::U8)
+                    }
                     TK::ManyPointer(el) => (self.b(|b| b.load(p, addr, 0)), el),
                     _ => {
                         let msg = format!("cannot index a value of type '{}'", self.tname(ty));
@@ -395,6 +405,9 @@ impl<'c> FnCx<'c> {
                     }
                 };
                 let i = self.scalar(iv, index.span)?;
+                if let Some(len) = len {
+                    self.bounds_check(i, len, index.span);
+                }
                 let esz = self.c.types.size_of(elem) as i64;
                 let sz = self.iconst(p, esz);
                 let off = self.b(|b| b.binary(IB::Imul, i, sz));
@@ -403,6 +416,32 @@ impl<'c> FnCx<'c> {
             _ => return Ok(None),
         };
         r.map(Some)
+    }
+
+    /// Stops the program with a located message when `i` is not below `len` (unsigned, so
+    /// negative indices fail too). Natively and on the VM alike: `write` + `_exit(1)`.
+    pub fn bounds_check(&mut self, i: Value, len: Value, span: Span) {
+        let ok = self.b(|b| b.icmp(IntCC::Ult, i, len));
+        let good = self.new_block();
+        let bad = self.new_block();
+        self.b(|b| b.branch(ok, good, vec![], bad, vec![]));
+        self.switch(bad);
+        let msg = format!("{}: panic: index out of bounds\n", self.c.sources.location(span));
+        let d = self.c.string_bytes_data(msg.as_bytes());
+        let p = self.ptr_ty();
+        let write = self.c.module.declare_extern("write", sx_ir::Signature { params: vec![IrType::I32, p, IrType::I64], returns: vec![IrType::I64] });
+        let exit = self.c.module.declare_extern("_exit", sx_ir::Signature { params: vec![IrType::I32], returns: vec![] });
+        let n = msg.len() as i64;
+        self.b(|b| {
+            let fd = b.iconst(IrType::I32, 2);
+            let m = b.data_addr(d, p);
+            let l = b.iconst(IrType::I64, n);
+            b.call_extern(write, vec![fd, m, l], &[IrType::I64]);
+            let one = b.iconst(IrType::I32, 1);
+            b.call_extern(exit, vec![one], &[]);
+            b.trap(sx_ir::TrapCode::Unreachable);
+        });
+        self.switch(good);
     }
 
     /// The memory holding a struct/array/slice operand (auto-dereferencing one pointer level).
