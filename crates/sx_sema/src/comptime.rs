@@ -69,7 +69,12 @@ impl Compiler {
             None => None,
         };
         let baked = match (value, declared) {
-            (Some(v), _) => self.run_thunk(file, None, &outer, ThunkBody::Expr(v, declared, false), v.span)?,
+            (Some(v), _) => {
+                self.pure_thunk_message = Some(format!("global '{}' must be initialized by a compile-time constant", names[0].name));
+                let r = self.run_thunk(file, None, &outer, ThunkBody::Expr(v, declared, false), v.span);
+                self.pure_thunk_message = None;
+                r?
+            }
             (None, Some(t)) if *undef => Baked::Bytes { ty: t, bytes: vec![0; self.types.size_of(t) as usize], relocs: vec![] },
             (None, Some(t)) => self.run_thunk(file, None, &outer, ThunkBody::Default(t), item.span)?,
             (None, None) => return self.err(item.span, "a global needs a type or a value"),
@@ -140,8 +145,16 @@ impl Compiler {
         }
         cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
         let f = cx.f;
+        if let Some(msg) = self.pure_thunk_message.take() {
+            let calls = f.blocks.values().flat_map(|b| b.insts.iter()).any(|&i| {
+                matches!(f.insts[i].kind, sx_ir::InstKind::Call { .. } | sx_ir::InstKind::CallIndirect { .. } | sx_ir::InstKind::CallExtern { .. })
+            });
+            if calls {
+                return self.err(span, msg);
+            }
+        }
         let fid = self.module.funcs.push(f);
-        self.drain_queue()?;
+        self.lower_reachable(fid)?;
         let problems = sx_ir::verify::verify_module(&self.module);
         if let Some(p) = problems.first() {
             return self.err(span, format!("internal error: IR verification failed: {}", p));

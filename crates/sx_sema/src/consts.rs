@@ -26,6 +26,9 @@ pub enum ConstVal {
     Data(sx_ir::DataId, TypeId),
     /// A compiler intrinsic (`print`, `size_of`, …) declared by the library.
     Intrinsic(String),
+    /// A local variable of an enclosing function, seen from a nested function (which has no
+    /// environment): using it is an error.
+    EnclosingLocal,
 }
 
 impl ConstVal {

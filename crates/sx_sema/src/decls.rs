@@ -139,6 +139,19 @@ impl Compiler {
                         self.fill_struct(t, sd, file, Rc::new(HashMap::new()))?;
                         Ok(ConstVal::Type(t))
                     }
+                    ExprKind::UfcsAlias(target) => {
+                        let outer = Rc::new(HashMap::new());
+                        let f = match self.eval_const_in(file, None, &outer, target, None)? {
+                            ConstVal::Func(f) => f,
+                            _ => return self.err(target.span, "'ufcs' needs a function"),
+                        };
+                        let src = &self.fns[f.0 as usize];
+                        let mut decl = (*src.decl).clone();
+                        decl.attrs.ufcs = true;
+                        let def = FnDef { name: name.clone(), decl: Rc::new(decl), file: src.file, owner: src.owner, sig: None, func: None, span, local_consts: src.local_consts.clone() };
+                        self.fns.push(def);
+                        Ok(ConstVal::Func(FnId(self.fns.len() as u32 - 1)))
+                    }
                     ExprKind::Enum(_) => self.err(value.span, "not supported yet: enums"),
                     ExprKind::Union(_) => self.err(value.span, "not supported yet: unions"),
                     ExprKind::Protocol(_) => self.err(value.span, "not supported yet: protocols"),
@@ -148,7 +161,12 @@ impl Compiler {
                             Some(t) => Some(self.eval_type_in(file, None, &Rc::new(HashMap::new()), t)?),
                             None => None,
                         };
-                        self.eval_const_in(file, None, &Rc::new(HashMap::new()), value, expected)
+                        if let ExprKind::ArrayLit { .. } = value.kind {
+                            self.pure_thunk_message = Some(format!("constant '{}' must be initialized by compile-time constant elements", name));
+                        }
+                        let r = self.eval_const_in(file, None, &Rc::new(HashMap::new()), value, expected);
+                        self.pure_thunk_message = None;
+                        r
                     }
                 }
             }
@@ -191,6 +209,7 @@ impl Compiler {
         let mut consts: HashMap<String, Rc<Member>> = HashMap::new();
         for m in &sd.members {
             if let MemberKind::Const { name, .. } = &m.kind {
+                crate::stmt::check_reserved(self, name)?;
                 consts.insert(name.name.clone(), Rc::new(m.clone()));
             }
         }

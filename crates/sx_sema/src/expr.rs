@@ -32,6 +32,14 @@ impl<'c> FnCx<'c> {
         }
         let saved = self.span;
         self.span = Some(e.span);
+        let value_ctx = std::mem::take(&mut self.value_ctx);
+        if value_ctx {
+            if let ExprKind::If { else_: None, inline: false, .. } = &e.kind {
+                self.c.depth -= 1;
+                self.span = saved;
+                return self.err(e.span, "an 'if' used as a value needs an 'else' branch");
+            }
+        }
         let r = self.expr_inner(e, expected);
         self.span = saved;
         self.c.depth -= 1;
@@ -362,6 +370,9 @@ impl<'c> FnCx<'c> {
                         None => self.err(name.span, format!("namespace has no member '{}'", name.name)),
                     };
                 }
+                if for_write {
+                    self.check_const_root(base)?;
+                }
                 let (addr, ty) = self.aggregate_base(base, true)?;
                 match self.field_of(ty, &name.name) {
                     Some((off, fty)) => Ok((self.offset_addr(addr, off as i64), fty)),
@@ -369,6 +380,9 @@ impl<'c> FnCx<'c> {
                 }
             }
             ExprKind::Index { base, index } => {
+                if for_write {
+                    self.check_const_root(base)?;
+                }
                 let (addr, ty) = self.aggregate_base(base, true)?;
                 let iv = self.expr(index, Some(bt::I64))?;
                 if !self.c.types.is_int(iv.ty) {
@@ -416,6 +430,29 @@ impl<'c> FnCx<'c> {
             _ => return Ok(None),
         };
         r.map(Some)
+    }
+
+    /// Rejects a write into a constant aggregate (`K[1] = 2`, `K.a = 2`): follows fields and
+    /// indices (not pointer dereferences) down to the root name.
+    fn check_const_root(&mut self, base: &Expr) -> R<()> {
+        let mut e = base;
+        loop {
+            match &e.kind {
+                ExprKind::Field { base, .. } | ExprKind::Index { base, .. } => e = base,
+                ExprKind::Ident(id) => {
+                    let konst = match self.resolve(id)? {
+                        Some(Local::Const(ConstVal::Data(_, ty))) => !self.c.types.is_pointer_like(ty),
+                        Some(Local::Const(ConstVal::Str(_))) => true,
+                        _ => false,
+                    };
+                    if konst {
+                        return self.err(e.span, format!("cannot assign to constant '{}'", id.name));
+                    }
+                    return Ok(());
+                }
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// Stops the program with a located message when `i` is not below `len` (unsigned, so
@@ -1496,6 +1533,9 @@ impl<'c> FnCx<'c> {
     }
 
     fn anon_struct_lit(&mut self, fields: &[FieldInit], span: Span) -> R<TV> {
+        if fields.iter().any(|f| f.name.is_some()) && fields.iter().any(|f| f.name.is_none()) {
+            return self.err(span, "an untyped '.{ }' literal cannot mix positional and named elements — name all elements or none");
+        }
         let mut vals = vec![];
         for (i, fi) in fields.iter().enumerate() {
             let name = match &fi.name {

@@ -167,7 +167,11 @@ pub struct Compiler {
     pub(crate) std_file: Option<FileIdx>,
     pub(crate) depth: u32,
     pub(crate) trace_comptime: bool,
-    pub(crate) inferring: Vec<FnId>,
+    pub(crate) inferring: Vec<(FnId, Option<TypeId>, bool)>,
+    pub(crate) fn_of_func: HashMap<FuncId, FnId>,
+    pub(crate) partial_sigs: HashMap<FnId, FnSig>,
+    /// When set, the next comptime thunk must not call functions (constant initialisers).
+    pub(crate) pure_thunk_message: Option<String>,
 }
 
 /// Compiles the program rooted at `path`.
@@ -218,6 +222,9 @@ impl Compiler {
             depth: 0,
             trace_comptime: opts.trace_comptime,
             inferring: vec![],
+            fn_of_func: HashMap::new(),
+            partial_sigs: HashMap::new(),
+            pure_thunk_message: None,
         }
     }
 
@@ -250,6 +257,7 @@ impl Compiler {
             return self.err(span, "'main' is not a function");
         };
         self.build_entry(fid)?;
+        self.check_root_decls(root);
         self.drain_queue()?;
         if !self.diags.is_empty() {
             return Err(());
@@ -262,12 +270,69 @@ impl Compiler {
         Ok(())
     }
 
+    /// The root file's declarations are all checked (not only the reachable ones): constants
+    /// and types are evaluated, globals laid out, and every declared name is validated.
+    fn check_root_decls(&mut self, root: FileIdx) {
+        let mut ids: Vec<DeclId> = self.files[root.0 as usize].names.values().flatten().copied().collect();
+        ids.sort_by_key(|d| d.0);
+        for id in ids {
+            let d = &self.decls[id.0 as usize];
+            let is_fn = matches!(&d.kind, DeclKind::Item(item) if matches!(&item.kind, ItemKind::Const { value, .. } if matches!(value.kind, ExprKind::Fn(_))));
+            if is_fn {
+                if let DeclKind::Item(item) = d.kind.clone() {
+                    if let ItemKind::Const { name, .. } = &item.kind {
+                        let _ = crate::stmt::check_reserved(self, name);
+                    }
+                }
+                continue;
+            }
+            let _ = self.eval_decl(id);
+        }
+    }
+
     /// Lowers every queued function body.
     pub(crate) fn drain_queue(&mut self) -> Result<(), ()> {
         let mut ok = true;
         while let Some(f) = self.queue.pop_front() {
             if self.lower_fn(f).is_err() {
                 ok = false;
+            }
+        }
+        if ok && self.diags.is_empty() {
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+
+    /// Lowers the queued functions that `root` (an IR function of the module) can reach through
+    /// calls and function addresses, leaving unrelated queued work for later. Compile-time
+    /// evaluation uses this so that evaluating a declaration never lowers code that uses it.
+    pub(crate) fn lower_reachable(&mut self, root: FuncId) -> Result<(), ()> {
+        let mut work = vec![root];
+        let mut seen = std::collections::HashSet::new();
+        let mut ok = true;
+        while let Some(f) = work.pop() {
+            if !seen.insert(f) {
+                continue;
+            }
+            if let Some(&fid) = self.fn_of_func.get(&f) {
+                if let Some(pos) = self.queue.iter().position(|q| *q == fid) {
+                    self.queue.remove(pos);
+                    if self.lower_fn(fid).is_err() {
+                        ok = false;
+                        continue;
+                    }
+                }
+            }
+            let func = &self.module.funcs[f];
+            for b in func.blocks.values() {
+                for &i in &b.insts {
+                    match &func.insts[i].kind {
+                        sx_ir::InstKind::Call { func: g, .. } | sx_ir::InstKind::FuncAddr { func: g } => work.push(*g),
+                        _ => {}
+                    }
+                }
             }
         }
         if ok && self.diags.is_empty() {

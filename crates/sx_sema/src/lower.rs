@@ -81,6 +81,9 @@ pub(crate) struct FnCx<'c> {
     pub sret: Option<Slot>,
     /// Return-type inference mode: the type of the first returned value.
     pub infer: Option<Option<TypeId>>,
+    /// The next expression is used as a value (a declaration's initialiser, an argument) even
+    /// though no type is expected; consumed by [`FnCx::expr`].
+    pub value_ctx: bool,
     /// Local constants (types, functions) visible to nested functions.
     pub outer_consts: Rc<HashMap<String, ConstVal>>,
 }
@@ -89,7 +92,7 @@ pub(crate) type R<T> = Result<T, ()>;
 
 impl<'c> FnCx<'c> {
     pub fn new(c: &'c mut Compiler, f: Function, file: FileIdx, owner: Option<TypeId>, outer: Rc<HashMap<String, ConstVal>>) -> Self {
-        FnCx { c, f, cur: None, span: None, file, owner, scopes: vec![Scope::default()], loops: vec![], ret_ty: bt::VOID, sret: None, infer: None, outer_consts: outer }
+        FnCx { c, f, cur: None, span: None, file, owner, scopes: vec![Scope::default()], loops: vec![], ret_ty: bt::VOID, sret: None, infer: None, value_ctx: false, outer_consts: outer }
     }
 
     // ---- builder plumbing -------------------------------------------------------------------
@@ -190,6 +193,10 @@ impl<'c> FnCx<'c> {
     /// Resolves a bare name: locals, then the owner struct's constants, then the file scope.
     pub fn resolve(&mut self, id: &Ident) -> R<Option<Local>> {
         if let Some(l) = self.lookup_local(&id.name) {
+            if let Local::Const(ConstVal::EnclosingLocal) = l {
+                let msg = format!("a nested function cannot use enclosing local '{}': nested functions have no environment (pass it as a parameter)", id.name);
+                return self.err(id.span, msg);
+            }
             return Ok(Some(l));
         }
         if let Some(owner) = self.owner {
@@ -289,6 +296,7 @@ impl<'c> FnCx<'c> {
                 V::Scalar(self.b(|b| b.func_addr(func, p)))
             }
             ConstVal::Namespace(_) => return self.err(span, "a namespace is not a value"),
+            ConstVal::EnclosingLocal => return self.err(span, "an enclosing local is not visible here"),
             ConstVal::Intrinsic(n) => return self.err(span, format!("intrinsic '{}' cannot be used as a value", n)),
         };
         Ok(TV { ty, v })
@@ -676,6 +684,9 @@ impl<'c> FnCx<'c> {
             if let Some(tv) = &tv {
                 if slot.is_none() && !matches!(tv.v, V::Never) && tv.ty != bt::VOID {
                     *slot = Some(tv.ty);
+                    if let Some(last) = self.c.inferring.last_mut() {
+                        last.1 = Some(tv.ty);
+                    }
                 }
             }
             if !self.terminated() {
@@ -802,7 +813,12 @@ impl Compiler {
         let mut f = Function::new(name, irsig);
         f.span = Some(def.span);
         let id = self.module.funcs.push(f);
+        if self.inferring.iter().any(|(g, _, _)| *g == fid) {
+            // A recursive call seen while inferring the return type: a throwaway declaration.
+            return Ok(id);
+        }
         self.fns[fid.0 as usize].func = Some(id);
+        self.fn_of_func.insert(id, fid);
         self.queue.push_back(fid);
         Ok(id)
     }
@@ -811,6 +827,19 @@ impl Compiler {
     pub(crate) fn fn_sig(&mut self, fid: FnId) -> R<FnSig> {
         if let Some(s) = &self.fns[fid.0 as usize].sig {
             return Ok(s.clone());
+        }
+        if let Some(k) = self.inferring.iter().position(|(g, _, _)| *g == fid) {
+            // Recursion while inferring the return type: use what the returns seen so far
+            // say (void if none yet, remembered so a later non-void result is an error).
+            let (_, seen, _) = self.inferring[k];
+            if seen.is_none() {
+                self.inferring[k].2 = true;
+            }
+            if let Some(p) = self.partial_sigs.get(&fid).cloned() {
+                let ret = seen.unwrap_or(bt::VOID);
+                let sret = ret != bt::VOID && self.types.scalar(ret).is_none();
+                return Ok(FnSig { ret, sret, ..p });
+            }
         }
         let def = &self.fns[fid.0 as usize];
         let decl = def.decl.clone();
@@ -870,11 +899,8 @@ impl Compiler {
     /// Infers the return type of a function declared without `->` by lowering its body once in
     /// a scratch function: the type of the first returned value (or of an `=>` body), else void.
     fn infer_return(&mut self, fid: FnId, partial: &FnSig) -> R<TypeId> {
-        if self.inferring.contains(&fid) {
-            let (span, name) = (self.fns[fid.0 as usize].span, self.fns[fid.0 as usize].name.clone());
-            return self.err(span, format!("cannot infer the return type of recursive function '{}'; declare it with '->'", name));
-        }
-        self.inferring.push(fid);
+        self.inferring.push((fid, None, false));
+        self.partial_sigs.insert(fid, partial.clone());
         let def = &self.fns[fid.0 as usize];
         let (decl, file, owner, outer) = (def.decl.clone(), def.file, def.owner, def.local_consts.clone());
         let irsig = self.ir_sig(partial);
@@ -888,9 +914,15 @@ impl Compiler {
             None => Ok(None),
         });
         let inferred = cx.infer.flatten();
-        self.inferring.retain(|f| *f != fid);
+        let (_, _, used_void) = self.inferring.pop().unwrap_or((fid, None, false));
+        self.partial_sigs.remove(&fid);
         let expr_ty = r?;
-        Ok(expr_ty.or(inferred).unwrap_or(bt::VOID))
+        let ret = expr_ty.or(inferred).unwrap_or(bt::VOID);
+        if used_void && ret != bt::VOID {
+            let (span, name) = (self.fns[fid.0 as usize].span, self.fns[fid.0 as usize].name.clone());
+            return self.err(span, format!("cannot infer the return type of recursive function '{}'; declare it with '->'", name));
+        }
+        Ok(ret)
     }
 
     /// Lowers the body of `fid` into its declared IR function.

@@ -60,6 +60,7 @@ impl<'c> FnCx<'c> {
             if a.spread || a.name.is_some() {
                 return self.err(a.span, "not supported yet: spread or named arguments to print");
             }
+            self.value_ctx = true;
             let v = self.expr(&a.value, None)?;
             let v = if v.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(v.clone(), v.ty, a.span)? } else { v };
             let v = match v.v {

@@ -30,7 +30,15 @@ impl<'c> FnCx<'c> {
         }
         // Siblings (and the function itself) are visible inside each nested function.
         if !new_fns.is_empty() {
-            let snap = self.local_const_snapshot();
+            let mut snap = (*self.local_const_snapshot()).clone();
+            for s in stmts {
+                if let StmtKind::Let { names, .. } = &s.kind {
+                    for n in names {
+                        snap.entry(n.name.clone()).or_insert(ConstVal::EnclosingLocal);
+                    }
+                }
+            }
+            let snap = Rc::new(snap);
             for f in new_fns {
                 self.c.fns[f.0 as usize].local_consts = snap.clone();
             }
@@ -48,7 +56,7 @@ impl<'c> FnCx<'c> {
                         m.insert(k.clone(), c.clone());
                     }
                     Local::Var { .. } => {
-                        m.remove(k);
+                        m.insert(k.clone(), ConstVal::EnclosingLocal);
                     }
                 }
             }
@@ -163,6 +171,7 @@ impl<'c> FnCx<'c> {
         };
         let (ty, tv) = match value {
             Some(e) => {
+                self.value_ctx = true;
                 let tv = self.expr(e, declared)?;
                 if matches!(tv.v, V::Never) {
                     return Ok(());
@@ -399,8 +408,8 @@ impl<'c> FnCx<'c> {
         self.b(|b| b.branch(c, bodyb, vec![], exit, vec![]));
         self.switch(bodyb);
         self.push_scope();
-        if f.captures.len() > its.len() {
-            return self.err(span, format!("'for' has {} captures but {} iterables", f.captures.len(), its.len()));
+        if !f.captures.is_empty() && f.captures.len() != its.len() {
+            return self.err(f.captures[0].name.span, "for capture count must match the iterable count — one capture per iterable");
         }
         for (k, cap) in f.captures.iter().enumerate() {
             let ia = self.slot_addr(is);
