@@ -1,0 +1,110 @@
+//! Command-line behaviour: the IR printer, targets, diagnostics and exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("root")
+}
+
+fn sx(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sx")).args(args).current_dir(root()).output().expect("run sx")
+}
+
+#[test]
+fn ir_text_is_stable() {
+    let o = sx(&["ir", "--target", "x86_64-linux", "examples/ir/add.sx"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    // Symbol suffixes are numbered in lowering order; the shape is what matters here.
+    expect_test::expect![[r#"
+        target x86_64-linux
+
+        function main.0 () -> (i32) {
+        block0():
+            v0 = iconst.i64 40
+            v1 = iconst.i64 2
+            v2 = call add.1(v0, v1)
+            v3 = trunc.i32 v2
+            return v3
+        }
+
+        function main () -> (i32) export {
+        block0():
+            v0 = call main.0()
+            v1 = iconst.i32 255
+            v2 = and v0, v1
+            return v2
+        }
+
+        function add.1 (i64, i64) -> (i64) {
+            ss0 = slot 8, align 8
+            ss1 = slot 8, align 8
+        block0(v0: i64, v1: i64):
+            v2 = stack_addr ss0
+            store v2+0, v0
+            v3 = stack_addr ss1
+            store v3+0, v1
+            v4 = stack_addr ss0
+            v5 = load.i64 v4+0
+            v6 = stack_addr ss1
+            v7 = load.i64 v6+0
+            v8 = iadd v5, v7
+            return v8
+        }
+    "#]]
+    .assert_eq(&text);
+}
+
+#[test]
+fn aarch64_object_is_emitted() {
+    let dir = std::env::temp_dir().join(format!("sx-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("hello_arm");
+    let o = sx(&["build", "--target", "aarch64-linux", "examples/hello.sx", "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let obj = std::fs::read(out.with_extension("o")).expect("object written");
+    // ELF, e_machine = EM_AARCH64 (183).
+    assert_eq!(&obj[..4], b"\x7fELF");
+    assert_eq!(u16::from_le_bytes([obj[18], obj[19]]), 183);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn unknown_target_is_a_diagnostic() {
+    let o = sx(&["run", "--target", "sparc-sunos", "examples/hello.sx"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown target 'sparc-sunos'"));
+}
+
+#[test]
+fn missing_file_is_a_diagnostic() {
+    let o = sx(&["run", "examples/does-not-exist.sx"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot read 'examples/does-not-exist.sx'"), "{err}");
+}
+
+#[test]
+fn garbage_input_never_panics() {
+    let dir = std::env::temp_dir().join(format!("sx-garbage-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut seed: u64 = 0x9e3779b97f4a7c15;
+    let alphabet = b"main :: () { x := 1; } ( ) [ ] { } . , ; : = + - * / # \" ' $ @ ! ? < > & | ^ ~ 0 9 a z _ \n #run #import if else while for return struct print";
+    for round in 0..40 {
+        let mut src = Vec::new();
+        for _ in 0..(50 + round * 10) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            src.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+        }
+        let f = dir.join(format!("g{round}.sx"));
+        std::fs::write(&f, &src).unwrap();
+        let o = sx(&["run", "--vm", f.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked") && !err.contains("internal compiler error"), "round {round}: {err}");
+        assert!(o.status.code().is_some(), "round {round}: killed by a signal");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
