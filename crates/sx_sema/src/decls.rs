@@ -223,6 +223,9 @@ impl Compiler {
                         return self.err(ty.span, "a struct cannot contain itself; use a pointer");
                     }
                     for n in names {
+                        if n.name == "inline" && !n.raw {
+                            return self.err(n.span, "'inline' cannot name a member bare — escape it with a backtick (`inline) or rename");
+                        }
                         if fields.iter().any(|(f, _)| *f == n.name) {
                             return self.err(n.span, format!("duplicate field '{}'", n.name));
                         }

@@ -829,6 +829,18 @@ impl<'c> FnCx<'c> {
             _ => {}
         }
         let num_expected = expected.filter(|t| self.c.types.is_numeric(*t) && !op.is_comparison());
+        if let ExprKind::AutoCast(_) = lhs.kind {
+            if num_expected.is_none() && !matches!(rhs.kind, ExprKind::AutoCast(_)) {
+                // `xx a < b`: the cast targets the other operand's type.
+                let r = self.expr(rhs, None)?;
+                let target = if r.as_const().map(|c| c.is_untyped()).unwrap_or(false) { r.ty } else { r.ty };
+                let l = self.expr(lhs, Some(target))?;
+                if op.is_comparison() {
+                    return self.compare(op, l, r, span);
+                }
+                return self.arith(op, l, r, span);
+            }
+        }
         let l = self.expr(lhs, num_expected)?;
         let r_expected = if l.as_const().map(|c| c.is_untyped()).unwrap_or(false) { num_expected } else { Some(l.ty) };
         let r = self.expr(rhs, r_expected.filter(|t| *t != bt::TYPE))?;
@@ -914,7 +926,22 @@ impl<'c> FnCx<'c> {
             self.unify(&l, &r, span)?
         };
         let is_float = self.c.types.is_float(ty);
-        if is_float && matches!(op, BinOp::Shl | BinOp::Shr | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Rem) {
+        if is_float && op == BinOp::Rem {
+            let l = self.coerce(l, ty, span)?;
+            let r = self.coerce(r, ty, span)?;
+            if let (Some(a), Some(b)) = (l.as_const().cloned(), r.as_const().cloned()) {
+                if let Some(c) = self.fold(op, &a, &b, ty, span)? {
+                    return Ok(TV { ty: c.ty(), v: V::Const(c) });
+                }
+            }
+            let (a, b) = (self.scalar(l, span)?, self.scalar(r, span)?);
+            let irt = self.f.values[a].ty;
+            let sym = if irt == IrType::F32 { "fmodf" } else { "fmod" };
+            let ext = self.c.module.declare_extern(sym, sx_ir::Signature { params: vec![irt, irt], returns: vec![irt] });
+            let v = self.b(|bb| bb.call_extern(ext, vec![a, b], &[irt]))[0];
+            return Ok(TV { ty, v: V::Scalar(v) });
+        }
+        if is_float && matches!(op, BinOp::Shl | BinOp::Shr | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor) {
             let msg = format!("operator '{}' needs integer operands, found '{}'", op_text(op), self.tname(ty));
             return self.err(span, msg);
         }
@@ -1051,6 +1078,7 @@ impl<'c> FnCx<'c> {
                     BinOp::Sub => x - y,
                     BinOp::Mul => x * y,
                     BinOp::Div => x / y,
+                    BinOp::Rem => x % y,
                     _ => return Ok(None),
                 };
                 let r = if single { r as f32 as f64 } else { r };
@@ -1460,6 +1488,14 @@ impl<'c> FnCx<'c> {
     }
 
     fn struct_lit(&mut self, ty: Option<&Expr>, fields: &[FieldInit], expected: Option<TypeId>, span: Span) -> R<TV> {
+        if ty.is_none() {
+            if let Some(t) = expected.filter(|t| matches!(self.c.types.kind(*t), TK::Array(..))) {
+                if fields.iter().all(|f| f.name.is_none() && !f.spread) {
+                    let elems: Vec<Expr> = fields.iter().map(|f| f.value.clone()).collect();
+                    return self.array_lit(None, &elems, Some(t), span);
+                }
+            }
+        }
         let sty = match ty {
             Some(t) => self.type_expr(t)?,
             None => match expected.filter(|t| matches!(self.c.types.kind(*t), TK::Struct(_) | TK::String | TK::Slice(_))) {

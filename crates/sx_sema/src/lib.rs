@@ -280,13 +280,29 @@ impl Compiler {
             let is_fn = matches!(&d.kind, DeclKind::Item(item) if matches!(&item.kind, ItemKind::Const { value, .. } if matches!(value.kind, ExprKind::Fn(_))));
             if is_fn {
                 if let DeclKind::Item(item) = d.kind.clone() {
-                    if let ItemKind::Const { name, .. } = &item.kind {
+                    if let ItemKind::Const { name, value, .. } = &item.kind {
                         let _ = crate::stmt::check_reserved(self, name);
+                        if let ExprKind::Fn(decl) = &value.kind {
+                            self.check_fn_attrs(decl, value.span);
+                        }
                     }
                 }
                 continue;
             }
             let _ = self.eval_decl(id);
+        }
+    }
+
+    /// Validates a function's linkage and ABI attributes.
+    fn check_fn_attrs(&mut self, decl: &FnDecl, span: Span) {
+        if decl.attrs.is_extern && decl.attrs.export {
+            let _ = self.err::<()>(span, "conflicting linkage: 'extern' and 'export' cannot be combined — a declaration is either an import ('extern') or a definition ('export')");
+        }
+        if let Some(abi) = &decl.attrs.abi {
+            let ok = matches!(&abi.kind, ExprKind::EnumLit(id) if id.name == "c" || id.name == "naked");
+            if !ok {
+                let _ = self.err::<()>(abi.span, "unknown ABI (expected '.c' or '.naked')");
+            }
         }
     }
 

@@ -67,6 +67,9 @@ impl Compiler {
                         Some(a) => {
                             self.add_decl(idx, a.name.clone(), DeclKind::Namespace(target), item.private, a.span);
                         }
+                        None if item.private => {
+                            self.diags.push(Diagnostic::error(item.span, "'private' is not allowed on a flat '#import'; only a named import ('name :: #import \"…\"') can be private"));
+                        }
                         None => {
                             if target != idx && !self.files[idx.0 as usize].flat_imports.contains(&target) {
                                 self.files[idx.0 as usize].flat_imports.push(target);
