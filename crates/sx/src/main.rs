@@ -30,6 +30,16 @@ struct Common {
     /// Print `comptime-eval <file:line:col>` to stderr for every compile-time VM evaluation.
     #[arg(long, global = true)]
     trace_comptime: bool,
+    /// Wall-clock limit (seconds) of each compile-time evaluation.
+    #[arg(long, global = true)]
+    comptime_timeout: Option<f64>,
+    /// Testing: interrupt every K-th safe point of every compile-time evaluation, either
+    /// aborting it (`K:abort`) or suspending and resuming it (`K:resume`).
+    #[arg(long, global = true, hide = true)]
+    inject_interrupt: Option<String>,
+    /// Testing: steps between safe points.
+    #[arg(long, global = true, hide = true)]
+    safe_point_every: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -87,6 +97,28 @@ fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
+/// Set while compile-time code runs: Ctrl-C then interrupts the evaluation (which reports a
+/// diagnostic with the comptime backtrace) instead of killing the compiler.
+static IN_COMPTIME: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static INTERRUPT: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> = std::sync::OnceLock::new();
+
+fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    INTERRUPT
+        .get_or_init(|| {
+            let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let f = flag.clone();
+            let _ = ctrlc::set_handler(move || {
+                use std::sync::atomic::Ordering;
+                if IN_COMPTIME.load(Ordering::SeqCst) && !f.swap(true, Ordering::SeqCst) {
+                    return;
+                }
+                std::process::exit(130);
+            });
+            flag
+        })
+        .clone()
+}
+
 fn stdlib_dirs() -> Vec<PathBuf> {
     let mut dirs = vec![];
     if let Ok(p) = std::env::var("SX_STDLIB_PATH") {
@@ -117,11 +149,26 @@ fn options(common: &Common) -> Result<sx_sema::Options, String> {
     if let Some(s) = common.comptime_steps {
         limits.max_steps = s;
     }
+    if let Some(t) = common.comptime_timeout {
+        if !(t > 0.0 && t.is_finite()) {
+            return Err(format!("--comptime-timeout needs a positive number of seconds, not {}", t));
+        }
+        limits.timeout = Some(std::time::Duration::from_secs_f64(t));
+    }
+    if let Some(n) = common.safe_point_every {
+        limits.check_every = n.max(1);
+    }
+    if let Some(spec) = &common.inject_interrupt {
+        let (k, mode) = spec.split_once(':').unwrap_or((spec.as_str(), "abort"));
+        let k: u64 = k.parse().map_err(|_| format!("bad --inject-interrupt '{}' (want K:abort or K:resume)", spec))?;
+        limits.inject_interrupt = Some((k.max(1), mode != "resume"));
+    }
     Ok(sx_sema::Options {
         target,
         paths: sx_sema::ImportPaths { cwd: std::env::current_dir().unwrap_or_default(), stdlib: stdlib_dirs() },
         vm_limits: limits,
         trace_comptime: common.trace_comptime,
+        interrupt: Some(interrupt_flag()),
     })
 }
 
@@ -133,7 +180,10 @@ fn compile(file: &Path, common: &Common) -> Result<sx_sema::Output, i32> {
             return Err(1);
         }
     };
-    match sx_sema::compile(file, &opts) {
+    IN_COMPTIME.store(true, std::sync::atomic::Ordering::SeqCst);
+    let result = sx_sema::compile(file, &opts);
+    IN_COMPTIME.store(false, std::sync::atomic::Ordering::SeqCst);
+    match result {
         Ok(out) => {
             if common.stats {
                 eprintln!("comptime evaluations: {}", out.vm_evaluations);

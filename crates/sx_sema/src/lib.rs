@@ -131,6 +131,8 @@ pub struct Options {
     pub vm_limits: sx_vm::VmLimits,
     /// Print one `comptime-eval <file:line:col>` line to stderr per VM evaluation.
     pub trace_comptime: bool,
+    /// Interrupt flag for compile-time evaluation (set by the driver's Ctrl-C handler).
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// What a successful compilation produces.
@@ -198,6 +200,10 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
 
 impl Compiler {
     fn new(opts: &Options) -> Compiler {
+        let mut vm = sx_vm::Vm::new(opts.vm_limits.clone(), Box::new(sx_vm::StdHost));
+        if let Some(flag) = &opts.interrupt {
+            vm.set_interrupt_handle(flag.clone());
+        }
         Compiler {
             sources: SourceMap::new(),
             files: vec![],
@@ -213,7 +219,7 @@ impl Compiler {
             queue: VecDeque::new(),
             globals: HashMap::new(),
             strings: HashMap::new(),
-            vm: sx_vm::Vm::new(opts.vm_limits.clone(), Box::new(sx_vm::StdHost::default())),
+            vm,
             vm_evals: 0,
             fn_by_decl: HashMap::new(),
             extern_syms: HashMap::new(),

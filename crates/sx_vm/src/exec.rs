@@ -71,13 +71,62 @@ enum Action {
     Ret1(u64),
     RetN(u32),
     Exit(i32),
+    /// Suspended at a safe point; re-enter the loop to resume (`true`: re-execute the call
+    /// instruction that reached the safe point).
+    Pause(bool),
+}
+
+enum SafePoint {
+    Continue(u64),
+    Pause(u64),
+    Stop(String),
+}
+
+/// A safe point: the hot loop's step chunk ran out. Checks the interrupt flag, the deadline and
+/// the total budget, then hands out the next chunk.
+#[cold]
+#[inline(never)]
+fn safe_point(
+    remaining: &mut u64,
+    limits: &crate::VmLimits,
+    interrupt: &std::sync::atomic::AtomicBool,
+    deadline: &Option<std::time::Instant>,
+    safe_points: &mut u64,
+) -> SafePoint {
+    use std::sync::atomic::Ordering;
+    *safe_points += 1;
+    if interrupt.swap(false, Ordering::Relaxed) {
+        return SafePoint::Stop("comptime evaluation interrupted".to_string());
+    }
+    if let Some(d) = deadline {
+        if std::time::Instant::now() >= *d {
+            let secs = limits.timeout.map(|t| t.as_secs_f64()).unwrap_or(0.0);
+            return SafePoint::Stop(format!("comptime evaluation timed out after {} s", secs));
+        }
+    }
+    if *remaining == 0 {
+        return SafePoint::Stop(step_msg(limits.max_steps));
+    }
+    let chunk = (*remaining).min(limits.check_every.max(1));
+    *remaining -= chunk;
+    if let Some((every, abort)) = limits.inject_interrupt {
+        if every > 0 && *safe_points % every == 0 {
+            if abort {
+                return SafePoint::Stop("comptime evaluation interrupted (injected at a safe point)".to_string());
+            }
+            return SafePoint::Pause(chunk);
+        }
+    }
+    SafePoint::Continue(chunk)
 }
 
 /// Frames kept in an error's stack trace (innermost first).
 const MAX_TRACE: usize = 64;
 
 pub(crate) fn run(vm: &mut Vm, m: &Module, func: FuncId, args: &[u64]) -> Result<Outcome, VmError> {
-    vm.steps = vm.limits.max_steps;
+    vm.steps = 0;
+    vm.remaining = vm.limits.max_steps;
+    vm.deadline = vm.limits.timeout.map(|t| std::time::Instant::now() + t);
     let name = m.funcs.get(func).map(|f| f.name.clone()).unwrap_or_else(|| func.to_string());
     let with_name = |msg: String| VmError {
         message: msg,
@@ -202,6 +251,12 @@ fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Res
                 }
             }
             Ok(Action::Exit(c)) => return Ok(Outcome::Exited(c)),
+            Ok(Action::Pause(redo)) => {
+                if redo {
+                    cur.pc -= 1;
+                }
+                Ok(())
+            }
             Ok(Action::Ret0) => return Ok(Outcome::Returned(vec![])),
             Ok(Action::Ret1(v)) => return Ok(Outcome::Returned(vec![v])),
             Ok(Action::RetN(list)) => {
@@ -426,7 +481,7 @@ fn f32op(op: FOp, a: f32, b: f32) -> f32 {
 /// translation or more registers, or something faults. Calls and returns between translated
 /// functions stay in the loop.
 fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Result<Action, String> {
-    let Vm { regs: all, mem, slots, host, steps, limits, code: st, .. } = vm;
+    let Vm { regs: all, mem, slots, host, steps, limits, code: st, remaining, interrupt, deadline, safe_points, .. } = vm;
     let all: &mut [u64] = &mut all[..];
     let all_len = all.len();
     let ops = &st.ops[..];
@@ -449,10 +504,25 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             return $v;
         }};
     }
+    // The only per-step cost: count down a local chunk. Interrupts, deadlines and the total
+    // budget are checked when the chunk runs out (a safe point).
+    macro_rules! safe_point {
+        ($redo:expr, $resume_pc:expr) => {{
+            match safe_point(remaining, limits, interrupt, deadline, safe_points) {
+                SafePoint::Continue(c) => budget = c,
+                SafePoint::Pause(c) => {
+                    budget = c;
+                    pc = $resume_pc;
+                    leave!(Ok(Action::Pause($redo)))
+                }
+                SafePoint::Stop(e) => leave!(Err(e)),
+            }
+        }};
+    }
     macro_rules! jump {
         ($t:expr) => {{
             if budget == 0 {
-                leave!(Err(step_msg(limits.max_steps)))
+                safe_point!(false, $t as usize)
             }
             budget -= 1;
             pc = $t as usize;
@@ -462,7 +532,7 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
         ($callee:expr, $meta:expr, $list:expr) => {{
             let meta: FuncMeta = $meta;
             if budget == 0 {
-                leave!(Err(step_msg(limits.max_steps)))
+                safe_point!(true, pc)
             }
             budget -= 1;
             if frames.len() + 1 >= max_depth {

@@ -41,6 +41,15 @@ use sx_ir::{DataId, FuncId, Module};
 pub struct VmLimits {
     /// Steps per top-level [`Vm::call`]; one step is counted per taken jump/branch and per call.
     pub max_steps: u64,
+    /// Wall-clock limit of one top-level [`Vm::call`].
+    pub timeout: Option<std::time::Duration>,
+    /// Steps between two safe-point checks (interrupt flag, deadline). The hot loop only
+    /// counts down a local budget; these checks run when a chunk is used up, so they cost
+    /// nothing per instruction. Smaller values lower the interrupt latency.
+    pub check_every: u64,
+    /// Test hook: at every n-th safe point, either abort (`true`) or suspend and resume the
+    /// evaluation through the driver (`false`), to prove safe points preserve state.
+    pub inject_interrupt: Option<(u64, bool)>,
     /// Maximum number of active frames (call depth).
     pub max_call_depth: usize,
     /// Maximum total live bytes of comptime memory (static data, stack slots, heap).
@@ -52,7 +61,10 @@ pub struct VmLimits {
 impl Default for VmLimits {
     fn default() -> Self {
         VmLimits {
-            max_steps: 500_000_000,
+            max_steps: 200_000_000,
+            timeout: None,
+            check_every: 1 << 20,
+            inject_interrupt: None,
             max_call_depth: 100_000,
             max_memory: 1 << 30,
             max_stack_bytes: 512 << 20,
@@ -183,6 +195,11 @@ pub struct Vm {
     pub(crate) regs: Vec<u64>,
     pub(crate) slots: Vec<u32>,
     pub(crate) steps: u64,
+    /// Steps of the current call not yet handed to the hot loop as a chunk.
+    pub(crate) remaining: u64,
+    pub(crate) interrupt: Arc<std::sync::atomic::AtomicBool>,
+    pub(crate) deadline: Option<std::time::Instant>,
+    pub(crate) safe_points: u64,
     pub(crate) evals: u64,
 }
 
@@ -197,8 +214,28 @@ impl Vm {
             regs: Vec::new(),
             slots: Vec::new(),
             steps: 0,
+            remaining: 0,
+            interrupt: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            deadline: None,
+            safe_points: 0,
             evals: 0,
         }
+    }
+
+    /// The flag that interrupts evaluation at the next safe point (set it from a Ctrl-C
+    /// handler or a watchdog). It is cleared when an evaluation is stopped by it.
+    pub fn interrupt_handle(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.interrupt.clone()
+    }
+
+    /// Uses `flag` (e.g. one a Ctrl-C handler sets) as this VM's interrupt flag.
+    pub fn set_interrupt_handle(&mut self, flag: Arc<std::sync::atomic::AtomicBool>) {
+        self.interrupt = flag;
+    }
+
+    /// Safe points reached so far (chunk boundaries of the step budget).
+    pub fn safe_points(&self) -> u64 {
+        self.safe_points
     }
 
     /// A VM with default limits writing to the real stdout/stderr.
