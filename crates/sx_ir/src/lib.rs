@@ -14,7 +14,9 @@
 //! pointer width is the module's [`Module::pointer_bytes`]).
 
 pub mod builder;
+pub mod cfg;
 pub mod entity;
+pub mod opt;
 pub mod print;
 pub mod verify;
 
@@ -277,6 +279,65 @@ impl InstKind {
                 v
             }
             Return { values } => values.clone(),
+        }
+    }
+}
+
+impl InstKind {
+    /// Calls `f` on every value operand (in the order of [`InstKind::operands`]), allowing it
+    /// to be replaced.
+    pub fn for_each_operand_mut(&mut self, mut f: impl FnMut(&mut Value)) {
+        use InstKind::*;
+        match self {
+            Iconst { .. } | Fconst { .. } | StackAddr { .. } | DataAddr { .. } | FuncAddr { .. } | Trap { .. } => {}
+            Binary { a, b, .. } | Icmp { a, b, .. } | Fcmp { a, b, .. } => {
+                f(a);
+                f(b);
+            }
+            Unary { a, .. } | Convert { a, .. } => f(a),
+            Select { cond, a, b } => {
+                f(cond);
+                f(a);
+                f(b);
+            }
+            Load { addr, .. } => f(addr),
+            Store { addr, value, .. } => {
+                f(addr);
+                f(value);
+            }
+            Call { args, .. } | CallExtern { args, .. } => args.iter_mut().for_each(f),
+            CallIndirect { callee, args, .. } => {
+                f(callee);
+                args.iter_mut().for_each(f);
+            }
+            MemCopy { dst, src, len } => {
+                f(dst);
+                f(src);
+                f(len);
+            }
+            MemFill { dst, byte, len } => {
+                f(dst);
+                f(byte);
+                f(len);
+            }
+            Jump { args, .. } => args.iter_mut().for_each(f),
+            Branch { cond, then_args, else_args, .. } => {
+                f(cond);
+                then_args.iter_mut().for_each(&mut f);
+                else_args.iter_mut().for_each(f);
+            }
+            Return { values } => values.iter_mut().for_each(f),
+        }
+    }
+
+    /// The outgoing edges of a terminator as `(destination, arguments)` pairs (`then` first).
+    pub fn edges_mut(&mut self) -> Vec<(Block, &mut Vec<Value>)> {
+        match self {
+            InstKind::Jump { dest, args } => vec![(*dest, args)],
+            InstKind::Branch { then_dest, then_args, else_dest, else_args, .. } => {
+                vec![(*then_dest, then_args), (*else_dest, else_args)]
+            }
+            _ => vec![],
         }
     }
 }

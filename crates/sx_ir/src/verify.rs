@@ -1,7 +1,10 @@
 //! The IR verifier: structural and type invariants every back end relies on.
 //!
 //! Checked: every block ends in exactly one terminator and has none before it; every operand is a
-//! value of this function defined before its use in the same block or in another block; branch
+//! value of this function; in blocks reachable from the entry every definition dominates its
+//! uses (a block's parameters dominate the block; an instruction's results dominate what follows
+//! it), while in unreachable blocks (which no back end translates) a value defined in the same
+//! block must be defined before its use; values' recorded definitions match where they are; branch
 //! arguments match the destination's parameters in count and type; binary operands agree in type;
 //! loads/stores/addresses use the pointer type; calls match their callee signatures; returns match
 //! the function signature; referenced functions, data, externs and slots exist.
@@ -40,6 +43,67 @@ pub fn verify_module(m: &Module) -> Vec<String> {
 }
 
 fn verify_function(m: &Module, f: &Function, errs: &mut Vec<String>) {
+    let before = errs.len();
+    verify_structure(m, f, errs);
+    if errs.len() == before {
+        verify_dominance(f, errs);
+    }
+}
+
+/// Definitions must dominate their uses (see the module docs).
+fn verify_dominance(f: &Function, errs: &mut Vec<String>) {
+    let name = &f.name;
+    let mut err = |s: String| errs.push(format!("{}: {}", name, s));
+    // Where each instruction sits, and whether the recorded definitions are consistent.
+    let mut pos: Vec<(u32, u32)> = vec![(u32::MAX, 0); f.insts.len()];
+    for (b, bd) in f.blocks.iter() {
+        for (n, &p) in bd.params.iter().enumerate() {
+            if f.values[p].def != ValueDef::Param(b, n as u32) {
+                err(format!("{} is parameter {} of {} but records {:?}", p, n, b, f.values[p].def));
+                return;
+            }
+        }
+        for (n, &i) in bd.insts.iter().enumerate() {
+            if pos[i.index()].0 != u32::MAX {
+                err(format!("{} appears twice", i));
+                return;
+            }
+            pos[i.index()] = (b.0, n as u32);
+            for (k, &r) in f.insts[i].results.iter().enumerate() {
+                if f.values[r].def != ValueDef::Result(i, k as u32) {
+                    err(format!("{} is result {} of {} but records {:?}", r, k, i, f.values[r].def));
+                    return;
+                }
+            }
+        }
+    }
+    let cfg = crate::cfg::Cfg::compute(f);
+    for (b, bd) in f.blocks.iter() {
+        let reachable = cfg.is_reachable(b);
+        for (n, &i) in bd.insts.iter().enumerate() {
+            for v in f.insts[i].kind.operands() {
+                let (db, dn) = match f.values[v].def {
+                    ValueDef::Param(db, _) => (db, None),
+                    ValueDef::Result(di, _) => {
+                        let (db, dn) = pos[di.index()];
+                        (Block(db), Some(dn))
+                    }
+                };
+                let ok = if db == b {
+                    dn.map(|dn| (dn as usize) < n).unwrap_or(true)
+                } else {
+                    !reachable || cfg.dominates(db, b)
+                };
+                if !ok {
+                    err(format!("{} in {} uses {} whose definition in {} does not dominate it", i, b, v, db));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn verify_structure(m: &Module, f: &Function, errs: &mut Vec<String>) {
     let ptr = m.pointer_type();
     let mut defined = vec![false; f.values.len()];
     let name = &f.name;
