@@ -719,7 +719,7 @@ impl<'c> FnCx<'c> {
             },
             _ => return self.err(span, format!("cannot slice a value of type '{}'", self.tname(ty))),
         };
-        let mut bound = |cx: &mut Self, e: Option<&Expr>| -> R<Option<Value>> {
+        let bound = |cx: &mut Self, e: Option<&Expr>| -> R<Option<Value>> {
             match e {
                 None => Ok(None),
                 Some(e) => {

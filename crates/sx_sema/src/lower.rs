@@ -3,7 +3,7 @@
 use crate::consts::{int_range, wrap_int};
 use crate::*;
 use sx_ir::builder::FunctionBuilder;
-use sx_ir::{BinOp as IB, Block as IrBlock, ConvOp, FloatCC, Function, IntCC, Signature, Slot, TrapCode, Type as IrType, UnOp as IU, Value};
+use sx_ir::{BinOp as IB, Block as IrBlock, ConvOp, FloatCC, Function, IntCC, Signature, Slot, TrapCode, Type as IrType, Value};
 use sx_types::TypeKind as TK;
 
 /// Where a lowered value lives.
@@ -57,7 +57,6 @@ pub(crate) enum Local {
 pub(crate) struct Scope {
     pub names: HashMap<String, Local>,
     pub defers: Vec<Stmt>,
-    pub file: Option<FileIdx>,
 }
 
 pub(crate) struct LoopCx {
