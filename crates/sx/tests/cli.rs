@@ -38,18 +38,10 @@ fn ir_text_is_stable() {
         }
 
         function add.1 (i64, i64) -> (i64) {
-            ss0 = slot 8, align 8
-            ss1 = slot 8, align 8
+            ss0 = slot 0, align 8
+            ss1 = slot 0, align 8
         block0(v0: i64, v1: i64):
-            v2 = stack_addr ss0
-            store v2+0, v0
-            v3 = stack_addr ss1
-            store v3+0, v1
-            v4 = stack_addr ss0
-            v5 = load.i64 v4+0
-            v6 = stack_addr ss1
-            v7 = load.i64 v6+0
-            v8 = iadd v5, v7
+            v8 = iadd v0, v1
             return v8
         }
     "#]]

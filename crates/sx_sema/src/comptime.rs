@@ -144,7 +144,8 @@ impl Compiler {
             cx.b(|b| b.ret(vec![]));
         }
         cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
-        let f = cx.f;
+        let mut f = cx.f;
+        sx_ir::opt::promote_slots(&mut f);
         if let Some(msg) = self.pure_thunk_message.take() {
             let calls = f.blocks.values().flat_map(|b| b.insts.iter()).any(|&i| {
                 matches!(f.insts[i].kind, sx_ir::InstKind::Call { .. } | sx_ir::InstKind::CallIndirect { .. } | sx_ir::InstKind::CallExtern { .. })

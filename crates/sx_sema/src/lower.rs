@@ -941,6 +941,7 @@ impl Compiler {
         cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
         let mut f = cx.f;
         f.name = name;
+        sx_ir::opt::promote_slots(&mut f);
         self.module.funcs[func_id] = f;
         result
     }
