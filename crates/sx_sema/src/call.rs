@@ -15,6 +15,22 @@ enum Callee {
 impl<'c> FnCx<'c> {
     pub fn call(&mut self, callee: &Expr, args: &[Arg], expected: Option<TypeId>, span: Span) -> R<TV> {
         let mut receiver: Option<(Expr, bool)> = None;
+        // Tagged-union construction: `.variant(payload)` / `E.variant(payload)`.
+        if let ExprKind::EnumLit(id) = &callee.kind {
+            let target = expected.map(|t| self.deref_enum(t)).filter(|t| matches!(self.c.types.kind(*t), TK::Enum(_)));
+            return match target {
+                Some(t) => self.enum_variant_value(t, id, Some(args), span),
+                None => self.err(callee.span, format!("enum literal '.{}' needs a known enum type here", id.name)),
+            };
+        }
+        if let ExprKind::Field { base, name } = &callee.kind {
+            if let Some(t) = self.try_type(base)? {
+                let is_variant = self.c.types.enum_of(t).map(|e| e.variants.iter().any(|v| v.name == name.name)).unwrap_or(false);
+                if is_variant {
+                    return self.enum_variant_value(t, name, Some(args), span);
+                }
+            }
+        }
         let target = match &callee.kind {
             ExprKind::Ident(id) => {
                 let resolved = self.resolve(id)?;

@@ -152,7 +152,12 @@ impl Compiler {
                         self.fns.push(def);
                         Ok(ConstVal::Func(FnId(self.fns.len() as u32 - 1)))
                     }
-                    ExprKind::Enum(_) => self.err(value.span, "not supported yet: enums"),
+                    ExprKind::Enum(ed) => {
+                        let t = self.types.new_enum(&name);
+                        self.decls[id.0 as usize].state = DeclState::Done(ConstVal::Type(t));
+                        self.fill_enum(t, ed, file, Rc::new(HashMap::new()))?;
+                        Ok(ConstVal::Type(t))
+                    }
                     ExprKind::Union(_) => self.err(value.span, "not supported yet: unions"),
                     ExprKind::Protocol(_) => self.err(value.span, "not supported yet: protocols"),
                     ExprKind::ErrorSet(_) => self.err(value.span, "not supported yet: error sets"),
@@ -254,6 +259,75 @@ impl Compiler {
         if let Some(meta) = self.structs.get_mut(&t) {
             meta.defaults = defaults;
         }
+        Ok(())
+    }
+
+    /// Declares an enum type (for local declarations).
+    pub(crate) fn declare_enum(&mut self, name: &str, ed: &EnumDecl, file: FileIdx, outer: Rc<HashMap<String, ConstVal>>) -> R<TypeId> {
+        let t = self.types.new_enum(name);
+        self.fill_enum(t, ed, file, outer)?;
+        Ok(t)
+    }
+
+    fn fill_enum(&mut self, t: TypeId, ed: &EnumDecl, file: FileIdx, outer: Rc<HashMap<String, ConstVal>>) -> R<()> {
+        if ed.params.is_some() {
+            return self.err(ed.span, "not supported yet: parameterised enums");
+        }
+        let backing = match &ed.backing {
+            Some(b) => {
+                let bt_ = self.eval_type_in(file, None, &outer, b)?;
+                if !self.types.is_int(bt_) {
+                    return self.err(b.span, "not supported yet: an enum backing type that is not an integer");
+                }
+                bt_
+            }
+            None => bt::I64,
+        };
+        let mut consts: HashMap<String, Rc<Member>> = HashMap::new();
+        let mut variants: Vec<sx_types::EnumVariant> = vec![];
+        let mut next: i128 = 0;
+        let mut auto_bit = 0u32;
+        for v in &ed.variants {
+            if let Some(val) = &v.value {
+                if let ExprKind::Fn(_) = val.kind {
+                    let m = Member { kind: MemberKind::Const { name: v.name.clone(), ty: None, value: val.clone() }, span: v.span };
+                    consts.insert(v.name.name.clone(), Rc::new(m));
+                    continue;
+                }
+            }
+            let value = match &v.value {
+                Some(e) => match self.eval_const_in(file, None, &outer, e, None)? {
+                    ConstVal::Int { v, .. } => v,
+                    _ => return self.err(e.span, "an enum variant's value must be a compile-time integer"),
+                },
+                None if ed.flags => {
+                    let x = 1i128 << auto_bit.min(63);
+                    auto_bit += 1;
+                    x
+                }
+                None => next,
+            };
+            if ed.flags && v.value.is_none() {
+                // auto bits already advanced
+            }
+            next = value + 1;
+            let payload = match &v.payload {
+                Some(p) => {
+                    if ed.flags {
+                        return self.err(p.span, "flags enum variants cannot have payloads");
+                    }
+                    let pt = self.eval_type_in(file, None, &outer, p)?;
+                    if pt == bt::VOID { None } else { Some(pt) }
+                }
+                None => None,
+            };
+            if variants.iter().any(|x| x.name == v.name.name) {
+                return self.err(v.name.span, format!("duplicate variant '{}'", v.name.name));
+            }
+            variants.push(sx_types::EnumVariant { name: v.name.name.clone(), value, payload });
+        }
+        self.types.complete_enum(t, backing, ed.flags, variants);
+        self.structs.insert(t, StructMeta { file, consts, defaults: vec![], local_consts: outer, evaluated: HashMap::new() });
         Ok(())
     }
 

@@ -86,6 +86,12 @@ impl<'c> FnCx<'c> {
             }
             ExprKind::AutoCast(inner) => {
                 let Some(to) = expected.filter(|t| *t != bt::TYPE) else {
+                    // `xx e` on an enum value gives its integer value.
+                    let v = self.expr(inner, None)?;
+                    if self.c.types.is_plain_enum(v.ty) {
+                        let b = self.c.types.enum_of(v.ty).map(|e| e.backing).unwrap_or(bt::I64);
+                        return self.convert(v, b, span);
+                    }
                     return self.err(span, "'xx' needs a known target type here");
                 };
                 let v = self.expr(inner, None)?;
@@ -179,7 +185,13 @@ impl<'c> FnCx<'c> {
                 Ok(TV::konst(ConstVal::Type(a)))
             }
             ExprKind::Range { .. } => self.err(span, "a range is only allowed in a 'for' header or a slice"),
-            ExprKind::EnumLit(_) => self.err(span, "not supported yet: enums"),
+            ExprKind::EnumLit(id) => {
+                let target = expected.map(|t| self.deref_enum(t)).filter(|t| matches!(self.c.types.kind(*t), TK::Enum(_)));
+                match target {
+                    Some(t) => self.enum_variant_value(t, id, None, span),
+                    None => self.err(span, format!("enum literal '.{}' needs a known enum type here", id.name)),
+                }
+            }
             ExprKind::Poly { .. } => self.err(span, "not supported yet: compile-time parameters ($T)"),
             ExprKind::Try(_) | ExprKind::Catch { .. } | ExprKind::ErrorValue(_) | ExprKind::ErrorSet(_) => {
                 self.err(span, "not supported yet: error handling (try/catch/error sets)")
@@ -216,6 +228,61 @@ impl<'c> FnCx<'c> {
         let es = self.c.types.size_of(elem) as usize;
         let bytes = self.c.module.datas[d].bytes.get(i as usize * es..(i as usize + 1) * es).map(|b| b.to_vec());
         Ok(bytes.and_then(|b| self.c.scalar_const(elem, &b)).map(TV::konst))
+    }
+
+    /// `t`, or the enum behind a pointer type.
+    pub fn deref_enum(&self, t: TypeId) -> TypeId {
+        match self.c.types.kind(t) {
+            TK::Pointer(inner) if matches!(self.c.types.kind(*inner), TK::Enum(_)) => *inner,
+            _ => t,
+        }
+    }
+
+    /// Tag value and payload type of variant `id` of enum `t`.
+    pub fn variant_info(&mut self, t: TypeId, id: &Ident) -> R<(i128, Option<TypeId>)> {
+        let found = self.c.types.enum_of(t).and_then(|e| e.variants.iter().find(|v| v.name == id.name).map(|v| (v.value, v.payload)));
+        match found {
+            Some(x) => Ok(x),
+            None => {
+                let msg = format!("enum '{}' has no variant '{}'", self.tname(t), id.name);
+                self.err(id.span, msg)
+            }
+        }
+    }
+
+    /// The value of variant `id` of enum `t` (with `payload` for tagged unions).
+    pub fn enum_variant_value(&mut self, t: TypeId, id: &Ident, payload: Option<&[Arg]>, span: Span) -> R<TV> {
+        let (value, pty) = self.variant_info(t, id)?;
+        if !self.c.types.is_tagged_enum(t) {
+            if payload.is_some() {
+                return self.err(span, format!("variant '{}' of '{}' takes no payload", id.name, self.tname(t)));
+            }
+            return Ok(TV { ty: t, v: V::Const(ConstVal::Int { v: value, ty: Some(t) }) });
+        }
+        let (backing, poff) = self.c.types.enum_of(t).map(|e| (e.backing, e.payload_offset)).unwrap_or((bt::I64, 0));
+        let s = self.slot_for(t);
+        let a = self.slot_addr(s);
+        self.init_default(a, t, span)?;
+        let irt = self.c.types.scalar(backing).unwrap_or(IrType::I64);
+        let tag = self.iconst(irt, value as i64);
+        self.b(|b| b.store(a, 0, tag));
+        match (pty, payload) {
+            (Some(pt), Some(args)) => {
+                let [arg] = args else {
+                    return self.err(span, format!("variant '{}' takes one payload value", id.name));
+                };
+                let v = self.expr(&arg.value, Some(pt))?;
+                let v = self.coerce(v, pt, arg.value.span)?;
+                let pa = self.offset_addr(a, poff as i64);
+                self.store(pa, v, arg.span)?;
+            }
+            (Some(_), None) => {}
+            (None, Some(args)) if !args.is_empty() => {
+                return self.err(span, format!("variant '{}' of '{}' takes no payload", id.name, self.tname(t)));
+            }
+            _ => {}
+        }
+        Ok(TV { ty: t, v: V::Mem(a) })
     }
 
     /// A compile-time array dimension.
@@ -374,6 +441,10 @@ impl<'c> FnCx<'c> {
                     self.check_const_root(base)?;
                 }
                 let (addr, ty) = self.aggregate_base(base, true)?;
+                if for_write && self.c.types.is_tagged_enum(ty) {
+                    let msg = format!("cannot assign to variant '{}' of '{}' directly: construct the whole value instead (`x = .{}(…)`)", name.name, self.tname(ty), name.name);
+                    return self.err(name.span, msg);
+                }
                 match self.field_of(ty, &name.name) {
                     Some((off, fty)) => Ok((self.offset_addr(addr, off as i64), fty)),
                     None => self.no_field(ty, name),
@@ -532,6 +603,11 @@ impl<'c> FnCx<'c> {
         let pb = self.c.module.pointer_bytes() as u64;
         match self.c.types.kind(ty).clone() {
             TK::Struct(_) => self.c.types.struct_of(ty)?.fields.iter().find(|f| f.name == name).map(|f| (f.offset, f.ty)),
+            TK::Enum(_) => {
+                let e = self.c.types.enum_of(ty)?;
+                let v = e.variants.iter().find(|v| v.name == name)?;
+                Some((e.payload_offset, v.payload?))
+            }
             TK::String => match name {
                 "ptr" => Some((0, self.c.types.many_pointer(bt::U8))),
                 "len" => Some((pb, bt::I64)),
@@ -653,6 +729,12 @@ impl<'c> FnCx<'c> {
                 return Ok(TV::konst(ConstVal::Float { v, ty: Some(t) }));
             }
             (TK::Array(n, _), "len") => return Ok(TV::konst(ConstVal::Int { v: *n as i128, ty: Some(bt::I64) })),
+            (TK::Enum(_), _) => {
+                let has = self.c.types.enum_of(t).map(|e| e.variants.iter().any(|v| v.name == name.name)).unwrap_or(false);
+                if has {
+                    return self.enum_variant_value(t, name, None, name.span);
+                }
+            }
             _ => {}
         }
         match self.c.struct_member(t, &name.name)? {
@@ -828,7 +910,7 @@ impl<'c> FnCx<'c> {
             BinOp::In => return self.err(span, "not supported yet: 'in'"),
             _ => {}
         }
-        let num_expected = expected.filter(|t| self.c.types.is_numeric(*t) && !op.is_comparison());
+        let num_expected = expected.filter(|t| (self.c.types.is_numeric(*t) || self.c.types.is_plain_enum(*t)) && !op.is_comparison());
         if let ExprKind::AutoCast(_) = lhs.kind {
             if num_expected.is_none() && !matches!(rhs.kind, ExprKind::AutoCast(_)) {
                 // `xx a < b`: the cast targets the other operand's type.
@@ -909,6 +991,26 @@ impl<'c> FnCx<'c> {
             let off = self.b(|b| b.binary(IB::Imul, iv, sz));
             let o = if op == BinOp::Add { IB::Iadd } else { IB::Isub };
             return Ok(TV { ty, v: V::Scalar(self.b(|b| b.binary(o, pv, off))) });
+        }
+        // Flags enums: `|`, `&`, `^` between values of the same enum type stay that type.
+        if l.ty == r.ty && self.c.types.is_plain_enum(l.ty) && matches!(op, BinOp::BitOr | BinOp::BitAnd | BinOp::BitXor) {
+            let ty = l.ty;
+            if let (Some(ConstVal::Int { v: x, .. }), Some(ConstVal::Int { v: y, .. })) = (l.as_const(), r.as_const()) {
+                let v = match op {
+                    BinOp::BitOr => x | y,
+                    BinOp::BitAnd => x & y,
+                    _ => x ^ y,
+                };
+                return Ok(TV { ty, v: V::Const(ConstVal::Int { v, ty: Some(ty) }) });
+            }
+            let a = self.scalar(l, span)?;
+            let b = self.scalar(r, span)?;
+            let o = match op {
+                BinOp::BitOr => IB::Or,
+                BinOp::BitAnd => IB::And,
+                _ => IB::Xor,
+            };
+            return Ok(TV { ty, v: V::Scalar(self.b(|bb| bb.binary(o, a, b))) });
         }
         for v in [&l, &r] {
             if !self.c.types.is_numeric(v.ty) {
@@ -1171,6 +1273,37 @@ impl<'c> FnCx<'c> {
             let eq = self.string_eq(l, r, span)?;
             return Ok(if op == BinOp::Eq { eq } else { self.not(eq) });
         }
+        if lt == rt && types.is_tagged_enum(lt) {
+            if !matches!(op, BinOp::Eq | BinOp::Ne) {
+                return self.err(span, "tagged unions can only be compared with '==' and '!='");
+            }
+            let backing = types.enum_of(lt).map(|e| e.backing).unwrap_or(bt::I64);
+            let irt = types.scalar(backing).unwrap_or(IrType::I64);
+            let l = self.materialize(l, span)?;
+            let r = self.materialize(r, span)?;
+            let (V::Mem(a), V::Mem(b)) = (l.v, r.v) else { return self.err(span, "cannot compare these values") };
+            let (x, y) = self.b(|bb| (bb.load(irt, a, 0), bb.load(irt, b, 0)));
+            let cc = int_cc(op, false);
+            return Ok(TV { ty: bt::BOOL, v: V::Scalar(self.b(|bb| bb.icmp(cc, x, y))) });
+        }
+        if lt == rt && types.is_plain_enum(lt) {
+            if let (Some(ConstVal::Int { v: x, .. }), Some(ConstVal::Int { v: y, .. })) = (l.as_const(), r.as_const()) {
+                let res = match op {
+                    BinOp::Eq => x == y,
+                    BinOp::Ne => x != y,
+                    BinOp::Lt => x < y,
+                    BinOp::Le => x <= y,
+                    BinOp::Gt => x > y,
+                    _ => x >= y,
+                };
+                return Ok(TV::konst(ConstVal::Bool(res)));
+            }
+            let signed = types.is_signed(lt);
+            let a = self.scalar(l, span)?;
+            let b = self.scalar(r, span)?;
+            let cc = int_cc(op, signed);
+            return Ok(TV { ty: bt::BOOL, v: V::Scalar(self.b(|bb| bb.icmp(cc, a, b))) });
+        }
         if (types.is_numeric(lt) || l.as_const().map(|c| c.is_untyped()).unwrap_or(false)) && (types.is_numeric(rt) || r.as_const().map(|c| c.is_untyped()).unwrap_or(false)) {
             let ty = self.unify(&l, &r, span)?;
             let l = self.coerce(l, ty, span)?;
@@ -1414,29 +1547,65 @@ impl<'c> FnCx<'c> {
     fn match_expr(&mut self, subject: &Expr, arms: &[MatchArm], else_: Option<&Block>, expected: Option<TypeId>, span: Span) -> R<TV> {
         let sv = self.expr(subject, None)?;
         let sv = if sv.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(sv.clone(), sv.ty, span)? } else { sv };
-        let sty = sv.ty;
-        if !(self.c.types.is_int(sty) || sty == bt::BOOL) {
+        let mut sty = sv.ty;
+        let mut sv = sv;
+        // Through a pointer to an enum.
+        if let TK::Pointer(inner) = self.c.types.kind(sty).clone() {
+            if matches!(self.c.types.kind(inner), TK::Enum(_)) {
+                let p = self.scalar(sv, subject.span)?;
+                sv = self.load(p, inner);
+                sty = inner;
+            }
+        }
+        if !(self.c.types.is_int(sty) || sty == bt::BOOL || matches!(self.c.types.kind(sty), TK::Enum(_))) {
             let msg = format!("not supported yet: matching on a value of type '{}'", self.tname(sty));
             return self.err(subject.span, msg);
         }
+        let tagged = self.c.types.is_tagged_enum(sty);
         let sv = self.materialize(sv, subject.span)?;
-        let s = self.scalar(sv, subject.span)?;
+        let sv = if tagged { self.spill(sv, subject.span)? } else { sv };
+        let subj_addr = match sv.v {
+            V::Mem(a) => Some(a),
+            _ => None,
+        };
+        let s = if tagged {
+            let backing = self.c.types.enum_of(sty).map(|e| e.backing).unwrap_or(bt::I64);
+            let irt = self.c.types.scalar(backing).unwrap_or(IrType::I64);
+            let a = subj_addr.expect("tagged subject in memory");
+            self.b(|b| b.load(irt, a, 0))
+        } else {
+            self.scalar(sv, subject.span)?
+        };
         let join_expected = expected;
         let mut results = vec![];
         let end = self.new_block();
         for arm in arms {
-            if arm.capture.is_some() {
-                return self.err(arm.span, "not supported yet: payload captures");
+            if arm.capture.is_some() && !tagged {
+                return self.err(arm.span, "only tagged-union variants carry a payload to capture");
             }
             let body_b = self.new_block();
             let mut next = self.new_block();
+            let mut captured: Option<(u64, TypeId)> = None;
             for (k, p) in arm.patterns.iter().enumerate() {
-                let pv = self.expr(p, Some(sty))?;
-                let pv = self.coerce(pv, sty, p.span)?;
-                if pv.as_const().is_none() {
-                    return self.err(p.span, "a 'case' pattern must be a compile-time constant");
-                }
-                let pvv = self.scalar(pv, p.span)?;
+                let pvv = if tagged {
+                    let ExprKind::EnumLit(id) = &p.kind else {
+                        return self.err(p.span, "a tagged-union 'case' needs a '.variant' pattern");
+                    };
+                    let (value, payload) = self.variant_info(sty, id)?;
+                    if let Some(pt) = payload {
+                        let off = self.c.types.enum_of(sty).map(|e| e.payload_offset).unwrap_or(0);
+                        captured = Some((off, pt));
+                    }
+                    let irt = self.f.values[s].ty;
+                    self.iconst(irt, value as i64)
+                } else {
+                    let pv = self.expr(p, Some(sty))?;
+                    let pv = self.coerce(pv, sty, p.span)?;
+                    if pv.as_const().is_none() {
+                        return self.err(p.span, "a 'case' pattern must be a compile-time constant");
+                    }
+                    self.scalar(pv, p.span)?
+                };
                 let c = self.b(|b| b.icmp(IntCC::Eq, s, pvv));
                 if k + 1 < arm.patterns.len() {
                     let more = self.new_block();
@@ -1451,7 +1620,30 @@ impl<'c> FnCx<'c> {
                 next = self.new_block();
             }
             self.switch(body_b);
-            let v = self.arm_body(&arm.body, join_expected, end)?;
+            self.push_scope();
+            if let Some(cap) = &arm.capture {
+                let Some((off, pt)) = captured else {
+                    return self.err(cap.name.span, "this variant has no payload to capture");
+                };
+                let a = subj_addr.expect("tagged subject in memory");
+                let pa = self.offset_addr(a, off as i64);
+                if cap.by_ref {
+                    let pty = self.c.types.pointer(pt);
+                    let sl = self.slot_for(pty);
+                    let sa = self.slot_addr(sl);
+                    self.b(|b| b.store(sa, 0, pa));
+                    self.bind(&cap.name.name, Local::Var { slot: sl, ty: pty, by_ref: false, readonly: true });
+                } else {
+                    let sl = self.slot_for(pt);
+                    let sa = self.slot_addr(sl);
+                    let v = self.load(pa, pt);
+                    self.store(sa, v, cap.name.span)?;
+                    self.bind(&cap.name.name, Local::Var { slot: sl, ty: pt, by_ref: false, readonly: true });
+                }
+            }
+            let v = self.arm_body(&arm.body, join_expected, end);
+            self.scopes.pop();
+            let v = v?;
             results.push((self.cur, v, arm.body.span));
             self.switch(next);
         }

@@ -554,6 +554,10 @@ impl<'c> FnCx<'c> {
                     Some(ConstVal::Int { v: wrap_int(v.trunc() as i128, *bits, *signed), ty: Some(to) })
                 }
                 (ConstVal::Bool(b), TK::Int { .. }) => Some(ConstVal::Int { v: *b as i128, ty: Some(to) }),
+                (ConstVal::Int { v, .. }, TK::Enum(_)) if self.c.types.is_plain_enum(to) => {
+                    let b = self.c.types.int_bits(to);
+                    Some(ConstVal::Int { v: wrap_int(*v, b, self.c.types.is_signed(to)), ty: Some(to) })
+                }
                 _ => None,
             };
             if let Some(f) = folded {
@@ -662,7 +666,7 @@ impl<'c> FnCx<'c> {
         let ty = tv.ty;
         match self.c.types.kind(ty).clone() {
             TK::Bool => self.scalar(tv, span),
-            TK::Int { .. } | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } => {
+            TK::Int { .. } | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } | TK::Enum(_) if self.c.types.scalar(ty).is_some() => {
                 let v = self.scalar(tv, span)?;
                 let irt = self.f.values[v].ty;
                 let z = self.iconst(irt, 0);

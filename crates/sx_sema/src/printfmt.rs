@@ -157,6 +157,7 @@ impl<'c> FnCx<'c> {
                 self.call_helper("__sx_fmt_ptr", vec![na, x], bt::VOID, span)?;
             }
             TK::Void => {}
+            TK::Enum(_) => self.emit_enum(v, ty, span)?,
             TK::Struct(_) => {
                 let V::Mem(a) = v.v else { return Err(()) };
                 let fields = self.c.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();
@@ -186,6 +187,104 @@ impl<'c> FnCx<'c> {
             TK::TypeType => return self.err(span, "not supported yet: printing a run-time Type value"),
             _ => self.emit_text("<?>", span)?,
         }
+        Ok(())
+    }
+
+    /// `.name`, `.a | .b` (flags), `.name(payload)` (tagged unions).
+    fn emit_enum(&mut self, v: TV, ty: TypeId, span: Span) -> R<()> {
+        let Some(e) = self.c.types.enum_of(ty).cloned() else { return Ok(()) };
+        let irt = self.c.types.scalar(e.backing).unwrap_or(IrType::I64);
+        let (tag, addr) = if e.tagged {
+            let V::Mem(a) = v.v else { return Err(()) };
+            (self.b(|b| b.load(irt, a, 0)), Some(a))
+        } else {
+            (self.scalar(v, span)?, None)
+        };
+        let done = self.new_block();
+        if e.flags {
+            let zero = self.iconst(irt, 0);
+            let any = self.f.slots.push(sx_ir::SlotData { size: 1, align: 1 });
+            let aa = self.slot_addr(any);
+            let z8 = self.iconst(IrType::I8, 0);
+            self.b(|b| b.store(aa, 0, z8));
+            for var in &e.variants {
+                if var.value == 0 {
+                    continue;
+                }
+                let bits = self.iconst(irt, var.value as i64);
+                let m = self.b(|b| b.binary(IB::And, tag, bits));
+                let hit = self.b(|b| b.icmp(IntCC::Eq, m, bits));
+                let yes = self.new_block();
+                let sep = self.new_block();
+                let name = self.new_block();
+                let next = self.new_block();
+                self.b(|b| b.branch(hit, yes, vec![], next, vec![]));
+                self.switch(yes);
+                let aa = self.slot_addr(any);
+                let seen = self.b(|b| b.load(IrType::I8, aa, 0));
+                self.b(|b| b.branch(seen, sep, vec![], name, vec![]));
+                self.switch(sep);
+                self.emit_text(" | ", span)?;
+                self.jump(name);
+                self.switch(name);
+                self.emit_text(format!(".{}", var.name), span)?;
+                let aa = self.slot_addr(any);
+                let one = self.iconst(IrType::I8, 1);
+                self.b(|b| b.store(aa, 0, one));
+                self.jump(next);
+                self.switch(next);
+            }
+            let aa = self.slot_addr(any);
+            let seen = self.b(|b| b.load(IrType::I8, aa, 0));
+            let none = self.new_block();
+            self.b(|b| b.branch(seen, done, vec![], none, vec![]));
+            self.switch(none);
+            let _ = zero;
+            self.emit_text("0", span)?;
+            self.jump(done);
+            self.switch(done);
+            return Ok(());
+        }
+        for var in &e.variants {
+            let val = self.iconst(irt, var.value as i64);
+            let hit = self.b(|b| b.icmp(IntCC::Eq, tag, val));
+            let yes = self.new_block();
+            let next = self.new_block();
+            self.b(|b| b.branch(hit, yes, vec![], next, vec![]));
+            self.switch(yes);
+            self.emit_text(format!(".{}", var.name), span)?;
+            if let (Some(pt), Some(a)) = (var.payload, addr) {
+                let pa = self.offset_addr(a, e.payload_offset as i64);
+                let pv = self.load(pa, pt);
+                if pt == bt::STRING {
+                    // An empty string payload renders like no payload.
+                    let V::Mem(sa) = pv.v else { return Err(()) };
+                    let p = self.ptr_ty();
+                    let pb = self.c.module.pointer_bytes() as i32;
+                    let len = self.b(|b| b.load(p, sa, pb));
+                    let z = self.iconst(p, 0);
+                    let empty = self.b(|b| b.icmp(IntCC::Eq, len, z));
+                    let show = self.new_block();
+                    let skip = self.new_block();
+                    self.b(|b| b.branch(empty, skip, vec![], show, vec![]));
+                    self.switch(show);
+                    self.emit_text("(", span)?;
+                    self.emit_value(TV { ty: pt, v: V::Mem(sa) }, span)?;
+                    self.emit_text(")", span)?;
+                    self.jump(skip);
+                    self.switch(skip);
+                } else {
+                    self.emit_text("(", span)?;
+                    self.emit_value(pv, span)?;
+                    self.emit_text(")", span)?;
+                }
+            }
+            self.jump(done);
+            self.switch(next);
+        }
+        self.emit_text(format!("<{} tag=?>", e.name), span)?;
+        self.jump(done);
+        self.switch(done);
         Ok(())
     }
 

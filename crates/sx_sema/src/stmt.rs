@@ -24,6 +24,11 @@ impl<'c> FnCx<'c> {
                         let t = self.c.declare_struct(&name.name, sd, self.file, outer, name.span)?;
                         self.bind(&name.name, Local::Const(ConstVal::Type(t)));
                     }
+                    ExprKind::Enum(ed) => {
+                        let outer = self.local_const_snapshot();
+                        let t = self.c.declare_enum(&name.name, ed, self.file, outer)?;
+                        self.bind(&name.name, Local::Const(ConstVal::Type(t)));
+                    }
                     _ => {}
                 }
             }
@@ -70,7 +75,7 @@ impl<'c> FnCx<'c> {
             StmtKind::Let { names, ty, value, undef } => self.let_stmt(names, ty.as_ref(), value.as_ref(), *undef, s.span),
             StmtKind::Const { name, ty, value } => {
                 if self.lookup_local(&name.name).map(|l| matches!(l, Local::Const(ConstVal::Func(_)) | Local::Const(ConstVal::Type(_)))).unwrap_or(false)
-                    && matches!(value.kind, ExprKind::Fn(_) | ExprKind::Struct(_))
+                    && matches!(value.kind, ExprKind::Fn(_) | ExprKind::Struct(_) | ExprKind::Enum(_))
                 {
                     return Ok(());
                 }

@@ -19,6 +19,36 @@ pub struct TypeId(pub u32);
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct StructId(pub u32);
 
+/// Index of an enum definition in [`TypeTable::enums`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EnumId(pub u32);
+
+/// One variant of an enum.
+#[derive(Clone, Debug)]
+pub struct EnumVariant {
+    pub name: String,
+    /// The tag value.
+    pub value: i128,
+    /// Payload type for tagged-union variants (`None` = no payload).
+    pub payload: Option<TypeId>,
+}
+
+/// An enum: plain (an integer of the backing type), `flags`, or a tagged union
+/// (`{tag: backing, payload}` with the payload at [`EnumDef::payload_offset`]).
+#[derive(Clone, Debug)]
+pub struct EnumDef {
+    pub name: String,
+    pub backing: TypeId,
+    pub variants: Vec<EnumVariant>,
+    pub flags: bool,
+    /// Some variant carries a payload.
+    pub tagged: bool,
+    pub payload_offset: u64,
+    pub size: u64,
+    pub align: u64,
+    pub complete: bool,
+}
+
 /// The shape of a type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TypeKind {
@@ -41,6 +71,8 @@ pub enum TypeKind {
     Array(u64, TypeId),
     /// A nominal (or anonymous) struct.
     Struct(StructId),
+    /// A nominal enum (plain, flags or tagged union).
+    Enum(EnumId),
     /// A function value (a code address): parameter and return types.
     Func { params: Vec<TypeId>, ret: TypeId },
     /// The type of types (`Type`), only at compile time in M1.
@@ -76,6 +108,7 @@ pub struct TypeTable {
     kinds: Vec<TypeKind>,
     map: HashMap<TypeKind, TypeId>,
     pub structs: Vec<StructDef>,
+    pub enums: Vec<EnumDef>,
     pub target: Target,
 }
 
@@ -105,7 +138,7 @@ pub mod builtin {
 impl TypeTable {
     /// A table with the builtin types interned.
     pub fn new(target: Target) -> TypeTable {
-        let mut t = TypeTable { kinds: vec![], map: HashMap::new(), structs: vec![], target };
+        let mut t = TypeTable { kinds: vec![], map: HashMap::new(), structs: vec![], enums: vec![], target };
         use TypeKind::*;
         let int = |bits, signed| Int { bits, signed, named: None };
         for k in [
@@ -195,6 +228,56 @@ impl TypeTable {
         s.align = align;
         s.complete = true;
     }
+    /// Creates a new (incomplete) enum type.
+    pub fn new_enum(&mut self, name: &str) -> TypeId {
+        let id = EnumId(self.enums.len() as u32);
+        self.enums.push(EnumDef {
+            name: name.to_string(),
+            backing: builtin::I64,
+            variants: vec![],
+            flags: false,
+            tagged: false,
+            payload_offset: 0,
+            size: 8,
+            align: 8,
+            complete: false,
+        });
+        self.intern(TypeKind::Enum(id))
+    }
+    /// The enum behind `t`, if it is one.
+    pub fn enum_of(&self, t: TypeId) -> Option<&EnumDef> {
+        match self.kind(t) {
+            TypeKind::Enum(e) => self.enums.get(e.0 as usize),
+            _ => None,
+        }
+    }
+    /// Sets an enum's variants and computes its layout.
+    pub fn complete_enum(&mut self, t: TypeId, backing: TypeId, flags: bool, variants: Vec<EnumVariant>) {
+        let TypeKind::Enum(eid) = *self.kind(t) else { return };
+        let tagged = variants.iter().any(|v| v.payload.is_some());
+        let tag_size = self.size_of(backing).max(1);
+        let tag_align = self.align_of(backing).max(1);
+        let (mut psize, mut palign) = (0u64, 1u64);
+        for v in &variants {
+            if let Some(p) = v.payload {
+                psize = psize.max(self.size_of(p));
+                palign = palign.max(self.align_of(p));
+            }
+        }
+        let payload_offset = if tagged { tag_size.div_ceil(palign) * palign } else { 0 };
+        let align = if tagged { tag_align.max(palign) } else { tag_align };
+        let size = if tagged { (payload_offset + psize).div_ceil(align) * align } else { tag_size };
+        let e = &mut self.enums[eid.0 as usize];
+        e.backing = backing;
+        e.flags = flags;
+        e.variants = variants;
+        e.tagged = tagged;
+        e.payload_offset = payload_offset;
+        e.size = size;
+        e.align = align;
+        e.complete = true;
+    }
+
     /// Finds an anonymous struct with exactly these fields, or creates one.
     pub fn anonymous_struct(&mut self, fields: Vec<(String, TypeId)>) -> TypeId {
         for (i, s) in self.structs.iter().enumerate() {
@@ -223,6 +306,7 @@ impl TypeTable {
             TypeKind::Cstring | TypeKind::Pointer(_) | TypeKind::ManyPointer(_) | TypeKind::Func { .. } => p,
             TypeKind::Array(n, e) => n.saturating_mul(self.size_of(*e)),
             TypeKind::Struct(s) => self.structs[s.0 as usize].size,
+            TypeKind::Enum(e) => self.enums[e.0 as usize].size,
             TypeKind::TypeType => 8,
         }
     }
@@ -236,6 +320,7 @@ impl TypeTable {
             TypeKind::String | TypeKind::Slice(_) | TypeKind::Cstring | TypeKind::Pointer(_) | TypeKind::ManyPointer(_) | TypeKind::Func { .. } => p,
             TypeKind::Array(_, e) => self.align_of(*e),
             TypeKind::Struct(s) => self.structs[s.0 as usize].align,
+            TypeKind::Enum(e) => self.enums[e.0 as usize].align,
             TypeKind::TypeType => 8,
         }
     }
@@ -252,15 +337,36 @@ impl TypeTable {
                 T::int_of_bytes(self.target.pointer_bytes())
             }
             TypeKind::TypeType => Some(T::I64),
+            TypeKind::Enum(e) => {
+                let d = &self.enums[e.0 as usize];
+                if d.tagged {
+                    None
+                } else {
+                    self.scalar(d.backing)
+                }
+            }
             _ => None,
         }
+    }
+
+    /// True for payload-less (plain or flags) enums, which behave like their backing integer.
+    pub fn is_plain_enum(&self, t: TypeId) -> bool {
+        matches!(self.kind(t), TypeKind::Enum(e) if !self.enums[e.0 as usize].tagged)
+    }
+    /// True for tagged-union enums.
+    pub fn is_tagged_enum(&self, t: TypeId) -> bool {
+        matches!(self.kind(t), TypeKind::Enum(e) if self.enums[e.0 as usize].tagged)
     }
 
     pub fn is_int(&self, t: TypeId) -> bool {
         matches!(self.kind(t), TypeKind::Int { .. })
     }
     pub fn is_signed(&self, t: TypeId) -> bool {
-        matches!(self.kind(t), TypeKind::Int { signed: true, .. })
+        match self.kind(t) {
+            TypeKind::Int { signed, .. } => *signed,
+            TypeKind::Enum(e) => self.is_signed(self.enums[e.0 as usize].backing),
+            _ => false,
+        }
     }
     pub fn is_float(&self, t: TypeId) -> bool {
         matches!(self.kind(t), TypeKind::Float { .. })
@@ -276,6 +382,7 @@ impl TypeTable {
         match self.kind(t) {
             TypeKind::Int { bits, .. } => *bits,
             TypeKind::Bool => 8,
+            TypeKind::Enum(e) => self.int_bits(self.enums[e.0 as usize].backing),
             _ => 64,
         }
     }
@@ -313,6 +420,7 @@ impl TypeTable {
             }
             TypeKind::TypeType => "Type".into(),
             TypeKind::NoReturn => "noreturn".into(),
+            TypeKind::Enum(e) => self.enums[e.0 as usize].name.clone(),
         }
     }
 }
