@@ -60,7 +60,13 @@ impl<'c> FnCx<'c> {
             ExprKind::Float(v) => Ok(TV::konst(ConstVal::Float { v: *v, ty: None })),
             ExprKind::Bool(b) => Ok(TV::konst(ConstVal::Bool(*b))),
             ExprKind::Str(s) => Ok(TV::konst(ConstVal::Str(s.clone()))),
-            ExprKind::Null => Ok(TV { ty: expected.filter(|t| self.c.types.is_pointer_like(*t)).unwrap_or(bt::VOID), v: V::Const(ConstVal::Null) }),
+            ExprKind::Null => match expected.filter(|t| self.c.types.optional_inner(*t).is_some() && !self.opt_is_ptr(*t)) {
+                Some(o) => self.opt_none(o, span),
+                None => Ok(TV {
+                    ty: expected.filter(|t| self.c.types.is_pointer_like(*t) || self.opt_is_ptr(*t)).unwrap_or(bt::VOID),
+                    v: V::Const(ConstVal::Null),
+                }),
+            },
             ExprKind::Undef => self.err(span, "'---' is only allowed as a declaration's initial value"),
             ExprKind::Ident(id) => self.ident(id),
             ExprKind::Unary { op, expr } => self.unary(*op, expr, expected, span),
@@ -196,7 +202,17 @@ impl<'c> FnCx<'c> {
             ExprKind::Try(_) | ExprKind::Catch { .. } | ExprKind::ErrorValue(_) | ExprKind::ErrorSet(_) => {
                 self.err(span, "not supported yet: error handling (try/catch/error sets)")
             }
-            ExprKind::Unwrap(_) | ExprKind::OptField { .. } | ExprKind::OptionalType(_) => self.err(span, "not supported yet: optionals"),
+            ExprKind::OptionalType(inner) => {
+                let t = self.type_expr(inner)?;
+                let o = self.c.types.optional(t);
+                Ok(TV::konst(ConstVal::Type(o)))
+            }
+            ExprKind::Unwrap(inner) => {
+                let want = expected.map(|t| self.c.types.optional(t));
+                let v = self.expr(inner, want)?;
+                self.opt_unwrap(v, span)
+            }
+            ExprKind::OptField { base, name } => self.opt_field(base, name, span),
             ExprKind::ClosureType { .. } => self.err(span, "not supported yet: closures"),
             ExprKind::Union(_) => self.err(span, "not supported yet: unions"),
             ExprKind::Enum(_) => self.err(span, "not supported yet: enums"),
@@ -906,7 +922,7 @@ impl<'c> FnCx<'c> {
                 all.extend(args.iter().cloned());
                 return self.call(callee, &all, expected, span);
             }
-            BinOp::Coalesce => return self.err(span, "not supported yet: optionals"),
+            BinOp::Coalesce => return self.coalesce(lhs, rhs, expected, span),
             BinOp::In => return self.err(span, "not supported yet: 'in'"),
             _ => {}
         }
@@ -1273,6 +1289,54 @@ impl<'c> FnCx<'c> {
             let eq = self.string_eq(l, r, span)?;
             return Ok(if op == BinOp::Eq { eq } else { self.not(eq) });
         }
+        let l_opt = types.optional_inner(lt).is_some();
+        let r_opt = types.optional_inner(rt).is_some();
+        if (l_opt || r_opt) && matches!(op, BinOp::Eq | BinOp::Ne) {
+            let l_null = matches!(l.as_const(), Some(ConstVal::Null));
+            let r_null = matches!(r.as_const(), Some(ConstVal::Null));
+            if l_null || r_null {
+                let o = if l_null { r } else { l };
+                if self.c.types.optional_inner(o.ty).is_none() {
+                    return self.err(span, "only optionals and pointers compare with 'null'");
+                }
+                let p = self.opt_present(o, span)?;
+                let tv = TV { ty: bt::BOOL, v: V::Scalar(p) };
+                return Ok(if op == BinOp::Ne { tv } else { self.not(tv) });
+            }
+            // `?T == T` compares payloads when present; two optionals: both absent are equal.
+            let (lo, ro) = (l_opt, r_opt);
+            let opt_ty = if lo { lt } else { rt };
+            let l = if lo { l } else { self.coerce(l, opt_ty, span)? };
+            let r = if ro { r } else { self.coerce(r, opt_ty, span)? };
+            let l = self.materialize(l, span)?;
+            let l = self.spill(l, span)?;
+            let r = self.materialize(r, span)?;
+            let r = self.spill(r, span)?;
+            let lp = self.opt_present(l.clone(), span)?;
+            let rp = self.opt_present(r.clone(), span)?;
+            let res = self.f.slots.push(sx_ir::SlotData { size: 1, align: 1 });
+            let same = self.b(|b| b.icmp(IntCC::Eq, lp, rp));
+            let ra = self.slot_addr(res);
+            self.b(|b| b.store(ra, 0, same));
+            let both = self.b(|b| b.binary(IB::And, lp, rp));
+            let cmp_b = self.new_block();
+            let done = self.new_block();
+            self.b(|b| b.branch(both, cmp_b, vec![], done, vec![]));
+            self.switch(cmp_b);
+            let lv = self.opt_payload(l, span)?;
+            let rv = self.opt_payload(r, span)?;
+            let e = self.compare(BinOp::Eq, lv, rv, span)?;
+            let ev = self.scalar(e, span)?;
+            let ra = self.slot_addr(res);
+            self.b(|b| b.store(ra, 0, ev));
+            self.jump(done);
+            self.switch(done);
+            let ra = self.slot_addr(res);
+            let v = self.b(|b| b.load(IrType::I8, ra, 0));
+            let tv = TV { ty: bt::BOOL, v: V::Scalar(v) };
+            return Ok(if op == BinOp::Eq { tv } else { self.not(tv) });
+        }
+        let types = &self.c.types;
         if lt == rt && types.is_tagged_enum(lt) {
             if !matches!(op, BinOp::Eq | BinOp::Ne) {
                 return self.err(span, "tagged unions can only be compared with '==' and '!='");
@@ -1452,35 +1516,85 @@ impl<'c> FnCx<'c> {
     }
 
     fn if_expr(&mut self, cond: &Cond, then: &Expr, else_: Option<&Expr>, expected: Option<TypeId>, span: Span) -> R<TV> {
-        let Cond::Expr(c) = cond else {
-            return self.err(span, "not supported yet: 'if' with an optional binding");
+        let (t, bound, narrowed) = match cond {
+            Cond::Expr(c) => {
+                let cv = self.expr(c, Some(bt::BOOL))?;
+                (self.truth(cv, c.span)?, None, self.narrowing_target(c))
+            }
+            Cond::Bind { name, value } => {
+                let (p, opt) = self.bind_condition(name, value)?;
+                (p, Some((name.clone(), opt)), None)
+            }
         };
-        let cv = self.expr(c, Some(bt::BOOL))?;
-        // Constant conditions pick a branch at compile time only when both are constants.
-        let t = self.truth(cv, c.span)?;
         let tb = self.new_block();
         let eb = self.new_block();
         self.b(|b| b.branch(t, tb, vec![], eb, vec![]));
+        let r = self.if_arms(tb, eb, then, else_, expected, span, narrowed.clone(), bound)?;
+        // `if x == null { return; }` narrows `x` for the rest of the block.
+        if let Some((name, false)) = &narrowed {
+            if else_.is_none() && matches!(r.1, Some(true)) {
+                self.narrow(name);
+            }
+        }
+        Ok(r.0)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn if_arms(
+        &mut self,
+        tb: sx_ir::Block,
+        eb: sx_ir::Block,
+        then: &Expr,
+        else_: Option<&Expr>,
+        expected: Option<TypeId>,
+        span: Span,
+        narrowed: Option<(String, bool)>,
+        bound: Option<(Ident, TV)>,
+    ) -> R<(TV, Option<bool>)> {
+        // The then-branch sees the payload (binding or narrowing) in its own scope.
+        let then_scope = |cx: &mut Self| -> R<()> {
+            cx.switch(tb);
+            cx.push_scope();
+            if let Some((name, opt)) = &bound {
+                cx.bind_payload(name, opt.clone())?;
+            }
+            if let Some((name, true)) = &narrowed {
+                cx.narrow(name);
+            }
+            Ok(())
+        };
         let Some(else_) = else_ else {
             if let Some(exp) = expected {
                 if exp != bt::VOID && exp != bt::TYPE {
                     return self.err(span, "an 'if' used as a value needs an 'else' branch");
                 }
             }
-            self.switch(tb);
-            self.expr(then, None)?;
+            then_scope(self)?;
+            let r = self.expr(then, None);
+            self.scopes.pop();
+            r?;
+            let then_diverges = self.terminated();
             self.jump(eb);
             self.switch(eb);
-            return Ok(TV::void());
+            return Ok((TV::void(), Some(then_diverges)));
         };
         let mut arms = vec![];
-        self.switch(tb);
-        let tv = self.expr(then, expected)?;
+        then_scope(self)?;
+        let tv = self.expr(then, expected);
+        self.scopes.pop();
+        let tv = tv?;
         arms.push((self.cur, tv, then.span));
         self.switch(eb);
-        let ev = self.expr(else_, expected)?;
+        // The else-branch of `if x == null` sees `x` narrowed.
+        self.push_scope();
+        if let Some((name, false)) = &narrowed {
+            self.narrow(name);
+        }
+        let ev = self.expr(else_, expected);
+        self.scopes.pop();
+        let ev = ev?;
         arms.push((self.cur, ev, else_.span));
-        self.join(arms, expected, span)
+        Ok((self.join(arms, expected, span)?, None))
     }
 
     /// Merges the values of several arms (each ending in its block) into one value.
@@ -1546,6 +1660,9 @@ impl<'c> FnCx<'c> {
 
     fn match_expr(&mut self, subject: &Expr, arms: &[MatchArm], else_: Option<&Block>, expected: Option<TypeId>, span: Span) -> R<TV> {
         let sv = self.expr(subject, None)?;
+        if self.c.types.optional_inner(sv.ty).is_some() {
+            return self.match_optional(sv, arms, else_, expected, span);
+        }
         let sv = if sv.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(sv.clone(), sv.ty, span)? } else { sv };
         let mut sty = sv.ty;
         let mut sv = sv;
@@ -1653,9 +1770,10 @@ impl<'c> FnCx<'c> {
                 results.push((self.cur, v, b.span));
             }
             None => {
-                if expected.is_some() && expected != Some(bt::VOID) {
-                    // A value match without `else` that falls through yields nothing.
-                    results.push((self.cur, TV::void(), span));
+                if expected.map(|t| t != bt::VOID).unwrap_or(false) {
+                    // A value match without `else`: falling through is unreachable.
+                    self.b(|b| b.trap(sx_ir::TrapCode::Unreachable));
+                    results.push((self.cur, TV::never(), span));
                 } else {
                     results.push((self.cur, TV::void(), span));
                 }
@@ -1669,6 +1787,69 @@ impl<'c> FnCx<'c> {
             if !self.f.blocks[end].insts.is_empty() || true {
                 self.b(|b| b.jump(a, vec![]));
             }
+        }
+        self.switch(after.unwrap_or(end));
+        Ok(r)
+    }
+
+    /// `if opt == { case .some: (v) … case .none: … }`.
+    fn match_optional(&mut self, sv: TV, arms: &[MatchArm], else_: Option<&Block>, expected: Option<TypeId>, span: Span) -> R<TV> {
+        let sv = self.materialize(sv, span)?;
+        let sv = self.spill(sv, span)?;
+        let present = self.opt_present(sv.clone(), span)?;
+        let mut results = vec![];
+        let end = self.new_block();
+        for arm in arms {
+            let body_b = self.new_block();
+            let next = self.new_block();
+            let mut want_some = None;
+            for p in &arm.patterns {
+                match &p.kind {
+                    ExprKind::EnumLit(id) if id.name == "some" => want_some = Some(true),
+                    ExprKind::EnumLit(id) if id.name == "none" => want_some = Some(false),
+                    ExprKind::Null => want_some = Some(false),
+                    _ => return self.err(p.span, "an optional is matched with 'case .some:' or 'case .none:'"),
+                }
+            }
+            match want_some {
+                Some(true) => self.b(|b| b.branch(present, body_b, vec![], next, vec![])),
+                Some(false) => self.b(|b| b.branch(present, next, vec![], body_b, vec![])),
+                None => self.b(|b| b.jump(body_b, vec![])),
+            }
+            self.switch(body_b);
+            self.push_scope();
+            if let Some(cap) = &arm.capture {
+                if want_some != Some(true) {
+                    self.scopes.pop();
+                    return self.err(cap.name.span, "only 'case .some:' has a payload to capture");
+                }
+                self.bind_payload(&cap.name, sv.clone())?;
+            }
+            let v = self.arm_body(&arm.body, expected, end);
+            self.scopes.pop();
+            let v = v?;
+            results.push((self.cur, v, arm.body.span));
+            self.switch(next);
+        }
+        match else_ {
+            Some(b) => {
+                let v = self.arm_body(b, expected, end)?;
+                results.push((self.cur, v, b.span));
+            }
+            None => {
+                if expected.map(|t| t != bt::VOID).unwrap_or(false) {
+                    self.b(|b| b.trap(sx_ir::TrapCode::Unreachable));
+                    results.push((self.cur, TV::never(), span));
+                } else {
+                    results.push((self.cur, TV::void(), span));
+                }
+            }
+        }
+        let r = self.join(results, expected, span)?;
+        let after = self.cur;
+        self.switch(end);
+        if let Some(a) = after {
+            self.b(|b| b.jump(a, vec![]));
         }
         self.switch(after.unwrap_or(end));
         Ok(r)

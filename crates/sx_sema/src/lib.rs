@@ -17,6 +17,7 @@ pub mod printfmt;
 mod call;
 mod decls;
 mod expr;
+mod optional;
 mod stmt;
 
 use std::cell::Cell;

@@ -263,6 +263,9 @@ impl<'c> FnCx<'c> {
                 V::Scalar(self.iconst(IrType::I8, x))
             }
             ConstVal::Null => {
+                if self.c.types.optional_inner(ty).is_some() && !self.opt_is_ptr(ty) {
+                    return self.opt_none(ty, span);
+                }
                 let p = self.ptr_ty();
                 V::Scalar(self.iconst(p, 0))
             }
@@ -427,6 +430,43 @@ impl<'c> FnCx<'c> {
     pub fn coerce(&mut self, tv: TV, to: TypeId, span: Span) -> R<TV> {
         if tv.ty == to || matches!(tv.v, V::Never) {
             return Ok(TV { ty: to, ..tv });
+        }
+        if let Some(inner) = self.c.types.optional_inner(to) {
+            if let Some(ConstVal::Null) = tv.as_const() {
+                return self.opt_none(to, span);
+            }
+            if let Some(from_inner) = self.c.types.optional_inner(tv.ty) {
+                // ?A → ?B when A converts to B implicitly.
+                if self.opt_is_ptr(to) && self.opt_is_ptr(tv.ty) {
+                    let _ = from_inner;
+                    return Ok(TV { ty: to, ..tv });
+                }
+                let tv = self.materialize(tv, span)?;
+                let tv = self.spill(tv, span)?;
+                let present = self.opt_present(tv.clone(), span)?;
+                let yes = self.new_block();
+                let no = self.new_block();
+                self.b(|b| b.branch(present, yes, vec![], no, vec![]));
+                self.switch(yes);
+                let pv = self.opt_payload(tv, span)?;
+                let pv = self.coerce(pv, inner, span)?;
+                let w = self.opt_wrap(pv, to, span)?;
+                let yes_end = self.cur;
+                self.switch(no);
+                let none = self.opt_none(to, span)?;
+                let no_end = self.cur;
+                return self.join(vec![(yes_end, w, span), (no_end, none, span)], Some(to), span);
+            }
+            let v = self.coerce(tv, inner, span)?;
+            return self.opt_wrap(v, to, span);
+        }
+        if self.c.types.optional_inner(tv.ty).is_some() && !matches!(self.c.types.kind(to), TK::Void) {
+            let msg = format!(
+                "type mismatch: expected '{}', found '{}' (an optional is never unwrapped implicitly: use '!', '??' or 'if v := …')",
+                self.tname(to),
+                self.tname(tv.ty)
+            );
+            return self.err(span, msg);
         }
         let from = tv.ty;
         let types = &self.c.types;
@@ -666,6 +706,7 @@ impl<'c> FnCx<'c> {
         let ty = tv.ty;
         match self.c.types.kind(ty).clone() {
             TK::Bool => self.scalar(tv, span),
+            TK::Optional(_) => self.opt_present(tv, span),
             TK::Int { .. } | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } | TK::Enum(_) if self.c.types.scalar(ty).is_some() => {
                 let v = self.scalar(tv, span)?;
                 let irt = self.f.values[v].ty;

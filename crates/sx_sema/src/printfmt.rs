@@ -158,6 +158,22 @@ impl<'c> FnCx<'c> {
             }
             TK::Void => {}
             TK::Enum(_) => self.emit_enum(v, ty, span)?,
+            TK::Optional(_) => {
+                let v = self.spill(v, span)?;
+                let present = self.opt_present(v.clone(), span)?;
+                let yes = self.new_block();
+                let no = self.new_block();
+                let done = self.new_block();
+                self.b(|b| b.branch(present, yes, vec![], no, vec![]));
+                self.switch(yes);
+                let pv = self.opt_payload(v, span)?;
+                self.emit_value(pv, span)?;
+                self.jump(done);
+                self.switch(no);
+                self.emit_text("null", span)?;
+                self.jump(done);
+                self.switch(done);
+            }
             TK::Struct(_) => {
                 let V::Mem(a) = v.v else { return Err(()) };
                 let fields = self.c.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();

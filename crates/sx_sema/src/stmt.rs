@@ -265,22 +265,35 @@ impl<'c> FnCx<'c> {
     }
 
     fn while_loop(&mut self, cond: &Cond, body: &Block) -> R<()> {
-        let Cond::Expr(c) = cond else {
-            return self.err(body.span, "not supported yet: 'while' with an optional binding");
-        };
         let head = self.new_block();
         let bodyb = self.new_block();
         let exit = self.new_block();
         self.jump(head);
         self.switch(head);
-        let cv = self.expr(c, Some(bt::BOOL))?;
-        let t = self.truth(cv, c.span)?;
+        let (t, bound) = match cond {
+            Cond::Expr(c) => {
+                let cv = self.expr(c, Some(bt::BOOL))?;
+                (self.truth(cv, c.span)?, None)
+            }
+            Cond::Bind { name, value } => {
+                let (p, opt) = self.bind_condition(name, value)?;
+                (p, Some((name.clone(), opt)))
+            }
+        };
         self.b(|b| b.branch(t, bodyb, vec![], exit, vec![]));
         self.switch(bodyb);
+        self.push_scope();
+        if let Some((name, opt)) = bound {
+            self.bind_payload(&name, opt)?;
+        }
         self.loops.push(LoopCx { brk: exit, cont: head, depth: self.scopes.len() });
         let r = self.block_value(body, None);
         self.loops.pop();
-        r?;
+        if r.is_err() {
+            self.scopes.pop();
+            return Err(());
+        }
+        self.pop_scope()?;
         self.jump(head);
         self.switch(exit);
         Ok(())

@@ -73,6 +73,9 @@ pub enum TypeKind {
     Struct(StructId),
     /// A nominal enum (plain, flags or tagged union).
     Enum(EnumId),
+    /// `?T`: a nullable pointer when `T` is pointer-like, else `{T, present: u8}` with the
+    /// flag right after the payload.
+    Optional(TypeId),
     /// A function value (a code address): parameter and return types.
     Func { params: Vec<TypeId>, ret: TypeId },
     /// The type of types (`Type`), only at compile time in M1.
@@ -192,6 +195,16 @@ impl TypeTable {
     pub fn slice(&mut self, t: TypeId) -> TypeId {
         self.intern(TypeKind::Slice(t))
     }
+    pub fn optional(&mut self, t: TypeId) -> TypeId {
+        self.intern(TypeKind::Optional(t))
+    }
+    /// The payload type of an optional.
+    pub fn optional_inner(&self, t: TypeId) -> Option<TypeId> {
+        match self.kind(t) {
+            TypeKind::Optional(i) => Some(*i),
+            _ => None,
+        }
+    }
     pub fn array(&mut self, n: u64, t: TypeId) -> TypeId {
         self.intern(TypeKind::Array(n, t))
     }
@@ -307,6 +320,14 @@ impl TypeTable {
             TypeKind::Array(n, e) => n.saturating_mul(self.size_of(*e)),
             TypeKind::Struct(s) => self.structs[s.0 as usize].size,
             TypeKind::Enum(e) => self.enums[e.0 as usize].size,
+            TypeKind::Optional(t) => {
+                if self.is_pointer_like(*t) {
+                    p
+                } else {
+                    let a = self.align_of(*t).max(1);
+                    (self.size_of(*t) + 1).div_ceil(a) * a
+                }
+            }
             TypeKind::TypeType => 8,
         }
     }
@@ -321,6 +342,13 @@ impl TypeTable {
             TypeKind::Array(_, e) => self.align_of(*e),
             TypeKind::Struct(s) => self.structs[s.0 as usize].align,
             TypeKind::Enum(e) => self.enums[e.0 as usize].align,
+            TypeKind::Optional(t) => {
+                if self.is_pointer_like(*t) {
+                    p
+                } else {
+                    self.align_of(*t).max(1)
+                }
+            }
             TypeKind::TypeType => 8,
         }
     }
@@ -345,6 +373,7 @@ impl TypeTable {
                     self.scalar(d.backing)
                 }
             }
+            TypeKind::Optional(t) if self.is_pointer_like(*t) => T::int_of_bytes(self.target.pointer_bytes()),
             _ => None,
         }
     }
@@ -421,6 +450,7 @@ impl TypeTable {
             TypeKind::TypeType => "Type".into(),
             TypeKind::NoReturn => "noreturn".into(),
             TypeKind::Enum(e) => self.enums[e.0 as usize].name.clone(),
+            TypeKind::Optional(t) => format!("?{}", self.name(*t)),
         }
     }
 }

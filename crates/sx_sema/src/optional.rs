@@ -1,0 +1,232 @@
+//! Optionals `?T`: wrapping, presence tests, unwrapping, `??`, `?.`, bindings and narrowing.
+//!
+//! Layout (from `sx_types`): a pointer-like `T` gives a nullable pointer (null = absent);
+//! otherwise `{payload: T, present: u8}` with the flag right after the payload.
+
+use crate::lower::*;
+use crate::*;
+use sx_ir::{IntCC, Type as IrType, Value};
+use sx_types::TypeKind as TK;
+
+impl<'c> FnCx<'c> {
+    /// True when `?T` is represented as a bare nullable pointer.
+    pub fn opt_is_ptr(&self, opt: TypeId) -> bool {
+        self.c.types.optional_inner(opt).map(|t| self.c.types.is_pointer_like(t)).unwrap_or(false)
+    }
+
+    /// The absent value of optional type `opt`.
+    pub fn opt_none(&mut self, opt: TypeId, span: Span) -> R<TV> {
+        if self.opt_is_ptr(opt) {
+            return Ok(TV { ty: opt, v: V::Const(ConstVal::Null) });
+        }
+        let s = self.slot_for(opt);
+        let a = self.slot_addr(s);
+        self.init_default(a, opt, span)?;
+        Ok(TV { ty: opt, v: V::Mem(a) })
+    }
+
+    /// `T` → `?T` (present).
+    pub fn opt_wrap(&mut self, tv: TV, opt: TypeId, span: Span) -> R<TV> {
+        if self.opt_is_ptr(opt) {
+            return Ok(TV { ty: opt, ..tv });
+        }
+        let inner = self.c.types.optional_inner(opt).unwrap_or(bt::VOID);
+        let s = self.slot_for(opt);
+        let a = self.slot_addr(s);
+        self.init_default(a, opt, span)?;
+        self.store(a, tv, span)?;
+        let off = self.c.types.size_of(inner) as i32;
+        let one = self.iconst(IrType::I8, 1);
+        self.b(|b| b.store(a, off, one));
+        Ok(TV { ty: opt, v: V::Mem(a) })
+    }
+
+    /// An I8 that is 1 when the optional `tv` holds a value.
+    pub fn opt_present(&mut self, tv: TV, span: Span) -> R<Value> {
+        let opt = tv.ty;
+        if let Some(ConstVal::Null) = tv.as_const() {
+            return Ok(self.iconst(IrType::I8, 0));
+        }
+        let tv = self.materialize(tv, span)?;
+        if self.opt_is_ptr(opt) {
+            let v = self.scalar(tv, span)?;
+            let irt = self.f.values[v].ty;
+            let z = self.iconst(irt, 0);
+            return Ok(self.b(|b| b.icmp(IntCC::Ne, v, z)));
+        }
+        let inner = self.c.types.optional_inner(opt).unwrap_or(bt::VOID);
+        let V::Mem(a) = tv.v else { return self.err(span, "optional value expected") };
+        let off = self.c.types.size_of(inner) as i32;
+        Ok(self.b(|b| b.load(IrType::I8, a, off)))
+    }
+
+    /// The payload of optional `tv` (unchecked).
+    pub fn opt_payload(&mut self, tv: TV, span: Span) -> R<TV> {
+        let opt = tv.ty;
+        let inner = self.c.types.optional_inner(opt).unwrap_or(bt::VOID);
+        let tv = self.materialize(tv, span)?;
+        if self.opt_is_ptr(opt) {
+            return Ok(TV { ty: inner, ..tv });
+        }
+        let V::Mem(a) = tv.v else { return self.err(span, "optional value expected") };
+        Ok(self.load(a, inner))
+    }
+
+    /// `x!`: the payload, or a located panic when absent.
+    pub fn opt_unwrap(&mut self, tv: TV, span: Span) -> R<TV> {
+        if self.c.types.optional_inner(tv.ty).is_none() {
+            let msg = format!("'!' unwraps an optional, but this is '{}'", self.tname(tv.ty));
+            return self.err(span, msg);
+        }
+        let tv = self.materialize(tv, span)?;
+        let tv = self.spill(tv, span)?;
+        let p = self.opt_present(tv.clone(), span)?;
+        self.panic_unless(p, span, "unwrap of a null optional");
+        self.opt_payload(tv, span)
+    }
+
+    /// `a ?? b`.
+    pub fn coalesce(&mut self, lhs: &Expr, rhs: &Expr, expected: Option<TypeId>, span: Span) -> R<TV> {
+        let want = expected.map(|t| self.c.types.optional(t));
+        let l = self.expr(lhs, want)?;
+        let Some(inner) = self.c.types.optional_inner(l.ty) else {
+            let msg = format!("'??' needs an optional on its left, found '{}'", self.tname(l.ty));
+            return self.err(lhs.span, msg);
+        };
+        let l = self.materialize(l, lhs.span)?;
+        let l = self.spill(l, lhs.span)?;
+        let present = self.opt_present(l.clone(), lhs.span)?;
+        let yes = self.new_block();
+        let no = self.new_block();
+        self.b(|b| b.branch(present, yes, vec![], no, vec![]));
+        self.switch(yes);
+        let pv = self.opt_payload(l.clone(), lhs.span)?;
+        let yes_end = self.cur;
+        self.switch(no);
+        let r = self.expr(rhs, Some(inner))?;
+        // `a ?? b` with an optional fallback stays optional.
+        if r.ty == l.ty && r.ty != inner {
+            let no_end = self.cur;
+            self.switch(yes_end.expect("block"));
+            let wrapped = self.opt_wrap(pv, l.ty, lhs.span)?;
+            let yes_end = self.cur;
+            return self.join(vec![(yes_end, wrapped, lhs.span), (no_end, r, rhs.span)], Some(l.ty), span);
+        }
+        let no_end = self.cur;
+        self.join(vec![(yes_end, pv, lhs.span), (no_end, r, rhs.span)], Some(inner), span)
+    }
+
+    /// `x?.field`: `?F` (or `F` when the field is itself optional).
+    pub fn opt_field(&mut self, base: &Expr, name: &Ident, span: Span) -> R<TV> {
+        let bv = self.expr(base, None)?;
+        let Some(inner) = self.c.types.optional_inner(bv.ty) else {
+            let msg = format!("'?.' needs an optional, found '{}'", self.tname(bv.ty));
+            return self.err(base.span, msg);
+        };
+        let bv = self.materialize(bv, base.span)?;
+        let bv = self.spill(bv, base.span)?;
+        let target = match self.c.types.kind(inner).clone() {
+            TK::Pointer(p) => p,
+            _ => inner,
+        };
+        let Some((off, fty)) = self.field_of(target, &name.name) else {
+            let msg = format!("type '{}' has no field '{}'", self.tname(target), name.name);
+            return self.err(name.span, msg);
+        };
+        let result_ty = if self.c.types.optional_inner(fty).is_some() { fty } else { self.c.types.optional(fty) };
+        let present = self.opt_present(bv.clone(), base.span)?;
+        let yes = self.new_block();
+        let no = self.new_block();
+        self.b(|b| b.branch(present, yes, vec![], no, vec![]));
+        self.switch(yes);
+        let pv = self.opt_payload(bv, base.span)?;
+        let addr = match (pv.v, self.c.types.kind(inner).clone()) {
+            (V::Scalar(p), TK::Pointer(_)) => p,
+            (V::Mem(a), _) => a,
+            _ => return self.err(span, "cannot access a field of this optional"),
+        };
+        let fa = self.offset_addr(addr, off as i64);
+        let fv = self.load(fa, fty);
+        let fv = if fty == result_ty { fv } else { self.opt_wrap(fv, result_ty, span)? };
+        let yes_end = self.cur;
+        self.switch(no);
+        let none = self.opt_none(result_ty, span)?;
+        let no_end = self.cur;
+        self.join(vec![(yes_end, fv, span), (no_end, none, span)], Some(result_ty), span)
+    }
+
+    /// Stops the program with a located message when `ok` is 0 (natively and on the VM alike).
+    pub fn panic_unless(&mut self, ok: Value, span: Span, what: &str) {
+        let good = self.new_block();
+        let bad = self.new_block();
+        self.b(|b| b.branch(ok, good, vec![], bad, vec![]));
+        self.switch(bad);
+        let msg = format!("{}: panic: {}\n", self.c.sources.location(span), what);
+        let d = self.c.string_bytes_data(msg.as_bytes());
+        let p = self.ptr_ty();
+        let write = self.c.module.declare_extern("write", sx_ir::Signature { params: vec![IrType::I32, p, IrType::I64], returns: vec![IrType::I64] });
+        let exit = self.c.module.declare_extern("_exit", sx_ir::Signature { params: vec![IrType::I32], returns: vec![] });
+        let n = msg.len() as i64;
+        self.b(|b| {
+            let fd = b.iconst(IrType::I32, 2);
+            let m = b.data_addr(d, p);
+            let l = b.iconst(IrType::I64, n);
+            b.call_extern(write, vec![fd, m, l], &[IrType::I64]);
+            let one = b.iconst(IrType::I32, 1);
+            b.call_extern(exit, vec![one], &[]);
+            b.trap(sx_ir::TrapCode::Unreachable);
+        });
+        self.switch(good);
+    }
+
+    /// `name := value` binding of a condition: returns the presence test and binds `name` to the
+    /// payload in a new scope (the caller pops it).
+    pub fn bind_condition(&mut self, name: &Ident, value: &Expr) -> R<(Value, TV)> {
+        let v = self.expr(value, None)?;
+        if self.c.types.optional_inner(v.ty).is_none() {
+            let msg = format!("'{} :=' in a condition needs an optional, found '{}'", name.name, self.tname(v.ty));
+            return self.err(value.span, msg);
+        }
+        let v = self.materialize(v, value.span)?;
+        let v = self.spill(v, value.span)?;
+        let p = self.opt_present(v.clone(), value.span)?;
+        Ok((p, v))
+    }
+
+    /// Binds `name` to the payload of optional `opt` (a read-only copy).
+    pub fn bind_payload(&mut self, name: &Ident, opt: TV) -> R<()> {
+        let pv = self.opt_payload(opt, name.span)?;
+        let ty = pv.ty;
+        let s = self.slot_for(ty);
+        let a = self.slot_addr(s);
+        self.store(a, pv, name.span)?;
+        self.bind(&name.name, Local::Var { slot: s, ty, by_ref: false, readonly: true });
+        Ok(())
+    }
+
+    /// The optional local variable that `cond` tests against `null` (`x != null`, `x == null`,
+    /// or a bare `x`), with `true` when the test means "present".
+    pub fn narrowing_target(&mut self, cond: &Expr) -> Option<(String, bool)> {
+        let (e, present) = match &cond.kind {
+            ExprKind::Binary { op: BinOp::Ne, lhs, rhs } if matches!(rhs.kind, ExprKind::Null) => (&**lhs, true),
+            ExprKind::Binary { op: BinOp::Eq, lhs, rhs } if matches!(rhs.kind, ExprKind::Null) => (&**lhs, false),
+            ExprKind::Ident(_) => (cond, true),
+            _ => return None,
+        };
+        let ExprKind::Ident(id) = &e.kind else { return None };
+        match self.lookup_local(&id.name) {
+            Some(Local::Var { ty, by_ref: false, .. }) if self.c.types.optional_inner(ty).is_some() => Some((id.name.clone(), present)),
+            _ => None,
+        }
+    }
+
+    /// Rebinds optional local `name` as its payload type in the current scope (flow narrowing).
+    /// The payload sits at offset 0 of the optional's slot, so the slot is shared.
+    pub fn narrow(&mut self, name: &str) {
+        if let Some(Local::Var { slot, ty, by_ref: false, readonly }) = self.lookup_local(name) {
+            if let Some(inner) = self.c.types.optional_inner(ty) {
+                self.bind(name, Local::Var { slot, ty: inner, by_ref: false, readonly });
+            }
+        }
+    }
+}
