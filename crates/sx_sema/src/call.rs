@@ -38,6 +38,18 @@ impl<'c> FnCx<'c> {
                     return self.err(callee.span, format!("'{}' is a type, not a function; use a cast '.({})'", id.name, id.name));
                 }
                 match resolved {
+                    Some(Local::Const(ConstVal::GenericStruct(g))) => {
+                        let mut vals = vec![];
+                        for a in args {
+                            let v = self.expr(&a.value, None)?;
+                            match v.as_const() {
+                                Some(c) => vals.push(c.clone()),
+                                None => return self.err(a.value.span, "a struct parameter must be a compile-time value"),
+                            }
+                        }
+                        let t = self.c.struct_instance(g, vals, span)?;
+                        return Ok(TV::konst(ConstVal::Type(t)));
+                    }
                     Some(Local::Const(ConstVal::Func(f))) => Callee::Direct(f),
                     Some(Local::Const(ConstVal::Intrinsic(n))) => Callee::Intrinsic(n),
                     Some(Local::Const(ConstVal::Type(t))) => {
@@ -163,6 +175,16 @@ impl<'c> FnCx<'c> {
         }
     }
 
+    pub fn pass_arg_pub(&mut self, v: TV, span: Span) -> R<Value> {
+        self.pass_arg(v, span)
+    }
+    pub fn coerce_arg_pub(&mut self, v: TV, to: TypeId, span: Span) -> R<TV> {
+        self.coerce_arg(v, to, span)
+    }
+    pub fn call_result_pub(&mut self, ret: TypeId, res: Vec<Value>, rslot: Option<Value>) -> TV {
+        self.call_result(ret, res, rslot)
+    }
+
     /// Passes an argument value: scalars directly, aggregates as a pointer to a private copy.
     fn pass_arg(&mut self, v: TV, span: Span) -> R<Value> {
         let ty = v.ty;
@@ -191,6 +213,31 @@ impl<'c> FnCx<'c> {
     }
 
     fn direct_call(&mut self, fid: FnId, receiver: Option<(Expr, bool)>, args: &[Arg], span: Span) -> R<TV> {
+        if self.c.needs_instance(fid) {
+            let recv = match receiver {
+                None => None,
+                Some((recv, is_ptr)) => {
+                    // Pass `*S` when the first parameter is a pointer pattern, else the value.
+                    let rp = self.expr(&recv, None)?;
+                    let rpv = self.scalar(rp.clone(), span)?;
+                    let TK::Pointer(stor_ty) = self.c.types.kind(rp.ty).clone() else { return Err(()) };
+                    let decl = self.c.fns[fid.0 as usize].decl.clone();
+                    let wants_ptr = decl.params.first().and_then(|p| p.ty.as_ref()).map(|t| matches!(t.kind, ExprKind::AddrOf(_))).unwrap_or(false);
+                    Some(match (wants_ptr, is_ptr) {
+                        (true, false) => TV { ty: self.c.types.pointer(stor_ty), v: V::Scalar(rpv) },
+                        (true, true) => self.load(rpv, stor_ty),
+                        (false, false) => self.load(rpv, stor_ty),
+                        (false, true) => {
+                            let p = self.ptr_ty();
+                            let obj = self.b(|b| b.load(p, rpv, 0));
+                            let TK::Pointer(sty) = self.c.types.kind(stor_ty).clone() else { return Err(()) };
+                            self.load(obj, sty)
+                        }
+                    })
+                }
+            };
+            return self.generic_call(fid, recv, args, span);
+        }
         let sig = self.c.fn_sig(fid)?;
         let func = self.c.declare_fn(fid, span)?;
         let nparams = sig.params.len();

@@ -29,6 +29,8 @@ pub enum ConstVal {
     /// A local variable of an enclosing function, seen from a nested function (which has no
     /// environment): using it is an error.
     EnclosingLocal,
+    /// A parameterised struct (`S :: struct ($T: Type) {…}`), instantiated by `S(args)`.
+    GenericStruct(u32),
 }
 
 impl ConstVal {

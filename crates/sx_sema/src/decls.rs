@@ -132,6 +132,10 @@ impl Compiler {
                         let fid = self.new_fn(&name, decl, file, None, Rc::new(HashMap::new()), span);
                         Ok(ConstVal::Func(fid))
                     }
+                    ExprKind::Struct(sd) if sd.params.is_some() => {
+                        self.generic_structs.push((name.clone(), Rc::new((**sd).clone()), file, Rc::new(HashMap::new())));
+                        Ok(ConstVal::GenericStruct(self.generic_structs.len() as u32 - 1))
+                    }
                     ExprKind::Struct(sd) => {
                         // Visible as a type before its fields resolve (self-reference through pointers).
                         let t = self.types.new_struct(&name, false, Some(span));
@@ -206,8 +210,9 @@ impl Compiler {
     }
 
     fn fill_struct(&mut self, t: TypeId, sd: &StructDecl, file: FileIdx, outer: Rc<HashMap<String, ConstVal>>) -> R<()> {
-        if sd.params.is_some() {
-            return self.err(sd.span, "not supported yet: parameterised structs");
+        let instance = sd.params.as_ref().map(|ps| ps.iter().all(|p| p.name.as_ref().map(|n| outer.contains_key(&n.name)).unwrap_or(false))).unwrap_or(true);
+        if !instance {
+            return self.err(sd.span, "a parameterised struct needs arguments: write `Name(args)`");
         }
         let mut fields: Vec<(String, TypeId)> = vec![];
         let mut defaults: Vec<Option<Expr>> = vec![];
@@ -260,6 +265,37 @@ impl Compiler {
             meta.defaults = defaults;
         }
         Ok(())
+    }
+
+    /// `S(args)` for a parameterised struct: the instance type (memoised per argument list).
+    pub(crate) fn struct_instance(&mut self, idx: u32, args: Vec<ConstVal>, span: Span) -> R<TypeId> {
+        let (name, sd, file, outer) = self.generic_structs[idx as usize].clone();
+        let params = sd.params.clone().unwrap_or_default();
+        if params.len() != args.len() {
+            return self.err(span, format!("'{}' takes {} arguments, found {}", name, params.len(), args.len()));
+        }
+        let key = (idx, format!("{:?}", args));
+        if let Some(&t) = self.struct_instances.get(&key) {
+            return Ok(t);
+        }
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| match a {
+                ConstVal::Type(t) => self.types.name(*t),
+                ConstVal::Int { v, .. } => v.to_string(),
+                other => format!("{:?}", other),
+            })
+            .collect();
+        let t = self.types.new_struct(&format!("{}({})", name, shown.join(",")), false, Some(span));
+        self.struct_instances.insert(key, t);
+        let mut scope: HashMap<String, ConstVal> = (*outer).clone();
+        for (p, a) in params.iter().zip(args) {
+            if let Some(n) = &p.name {
+                scope.insert(n.name.clone(), a);
+            }
+        }
+        self.fill_struct(t, &sd, file, Rc::new(scope))?;
+        Ok(t)
     }
 
     /// Declares an enum type (for local declarations).

@@ -198,7 +198,10 @@ impl<'c> FnCx<'c> {
                     None => self.err(span, format!("enum literal '.{}' needs a known enum type here", id.name)),
                 }
             }
-            ExprKind::Poly { .. } => self.err(span, "not supported yet: compile-time parameters ($T)"),
+            ExprKind::Poly { name, .. } => match self.resolve(name)? {
+                Some(Local::Const(c)) => Ok(TV::konst(c)),
+                _ => self.err(span, format!("'${}' is only bound in a generic function's parameters", name.name)),
+            },
             ExprKind::Try(_) | ExprKind::Catch { .. } | ExprKind::ErrorValue(_) | ExprKind::ErrorSet(_) => {
                 self.err(span, "not supported yet: error handling (try/catch/error sets)")
             }
@@ -333,6 +336,18 @@ impl<'c> FnCx<'c> {
                 None => Ok(None),
             },
             ExprKind::AddrOf(inner) => Ok(self.try_type(inner)?.map(|t| self.c.types.pointer(t))),
+            ExprKind::Poly { name, .. } => match self.resolve(name)? {
+                Some(Local::Const(ConstVal::Type(t))) => Ok(Some(t)),
+                _ => Ok(None),
+            },
+            ExprKind::Call { callee, .. } => match &callee.kind {
+                ExprKind::Ident(id) => match self.resolve(id)? {
+                    Some(Local::Const(ConstVal::GenericStruct(_))) => Ok(Some(self.type_expr(e)?)),
+                    _ => Ok(None),
+                },
+                _ => Ok(None),
+            },
+            ExprKind::OptionalType(_) => Ok(Some(self.type_expr(e)?)),
             ExprKind::SliceType { .. } | ExprKind::ManyPtrType(_) | ExprKind::ArrayType { .. } | ExprKind::Struct(_) => {
                 Ok(Some(self.type_expr(e)?))
             }

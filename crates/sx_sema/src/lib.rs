@@ -18,6 +18,7 @@ mod call;
 mod decls;
 mod expr;
 mod optional;
+mod generics;
 mod stmt;
 
 use std::cell::Cell;
@@ -173,6 +174,10 @@ pub struct Compiler {
     pub(crate) inferring: Vec<(FnId, Option<TypeId>, bool)>,
     pub(crate) fn_of_func: HashMap<FuncId, FnId>,
     pub(crate) partial_sigs: HashMap<FnId, FnSig>,
+    pub(crate) instances: HashMap<(FnId, String), FnId>,
+    pub(crate) instance_of: HashMap<FnId, FnId>,
+    pub(crate) generic_structs: Vec<(String, Rc<StructDecl>, FileIdx, Rc<HashMap<String, ConstVal>>)>,
+    pub(crate) struct_instances: HashMap<(u32, String), TypeId>,
     /// When set, the next comptime thunk must not call functions (constant initialisers).
     pub(crate) pure_thunk_message: Option<String>,
 }
@@ -231,6 +236,10 @@ impl Compiler {
             inferring: vec![],
             fn_of_func: HashMap::new(),
             partial_sigs: HashMap::new(),
+            instances: HashMap::new(),
+            instance_of: HashMap::new(),
+            generic_structs: vec![],
+            struct_instances: HashMap::new(),
             pure_thunk_message: None,
         }
     }

@@ -83,6 +83,10 @@ pub(crate) struct FnCx<'c> {
     /// The next expression is used as a value (a declaration's initialiser, an argument) even
     /// though no type is expected; consumed by [`FnCx::expr`].
     pub value_ctx: bool,
+    /// Names bound by the generic function being called (pattern inference).
+    pub poly_scope: Vec<String>,
+    /// Compile-time parameters given explicitly (never re-inferred).
+    pub fixed_binds: Vec<String>,
     /// Local constants (types, functions) visible to nested functions.
     pub outer_consts: Rc<HashMap<String, ConstVal>>,
 }
@@ -91,7 +95,7 @@ pub(crate) type R<T> = Result<T, ()>;
 
 impl<'c> FnCx<'c> {
     pub fn new(c: &'c mut Compiler, f: Function, file: FileIdx, owner: Option<TypeId>, outer: Rc<HashMap<String, ConstVal>>) -> Self {
-        FnCx { c, f, cur: None, span: None, file, owner, scopes: vec![Scope::default()], loops: vec![], ret_ty: bt::VOID, sret: None, infer: None, value_ctx: false, outer_consts: outer }
+        FnCx { c, f, cur: None, span: None, file, owner, scopes: vec![Scope::default()], loops: vec![], ret_ty: bt::VOID, sret: None, infer: None, value_ctx: false, poly_scope: vec![], fixed_binds: vec![], outer_consts: outer }
     }
 
     // ---- builder plumbing -------------------------------------------------------------------
@@ -299,6 +303,7 @@ impl<'c> FnCx<'c> {
             }
             ConstVal::Namespace(_) => return self.err(span, "a namespace is not a value"),
             ConstVal::EnclosingLocal => return self.err(span, "an enclosing local is not visible here"),
+            ConstVal::GenericStruct(_) => return self.err(span, "a parameterised struct needs arguments: write `Name(args)`"),
             ConstVal::Intrinsic(n) => return self.err(span, format!("intrinsic '{}' cannot be used as a value", n)),
         };
         Ok(TV { ty, v })
@@ -892,9 +897,14 @@ impl Compiler {
         let mut names = vec![];
         let mut defaults = vec![];
         let mut variadic = false;
+        let is_instance = self.instance_of.contains_key(&fid);
+        if !is_instance && crate::generics::is_generic_decl(&decl) {
+            let name = self.fns[fid.0 as usize].name.clone();
+            return self.err(self.fns[fid.0 as usize].span, format!("generic function '{}' can only be called, not used as a value", name));
+        }
         for p in &decl.params {
             if p.comptime {
-                return self.err(p.span, "not supported yet: compile-time parameters ($T)");
+                continue;
             }
             let ty = match (&p.ty, &p.default) {
                 (Some(t), _) => self.eval_type_in(file, owner, &outer, t)?,

@@ -1,0 +1,360 @@
+//! Generics by monomorphisation: `$T` parameters inferred from arguments, explicit
+//! `$T: Type` / `$N: u32` compile-time parameters, and parameterised structs `S($T)`.
+//!
+//! An instance is an ordinary [`FnDef`] sharing the generic declaration, whose scope binds the
+//! compile-time parameters as constants; its signature skips the `$` parameters.
+
+use crate::lower::*;
+use crate::*;
+use sx_types::TypeKind as TK;
+
+/// The names a generic declaration binds (`$T` patterns and `$name` parameters).
+pub(crate) fn poly_names(decl: &FnDecl) -> Vec<String> {
+    fn walk(e: &Expr, out: &mut Vec<String>) {
+        match &e.kind {
+            ExprKind::Poly { name, .. } => out.push(name.name.clone()),
+            ExprKind::AddrOf(i) | ExprKind::ManyPtrType(i) | ExprKind::OptionalType(i) => walk(i, out),
+            ExprKind::SliceType { elem, .. } => walk(elem, out),
+            ExprKind::ArrayType { len, elem } => {
+                walk(len, out);
+                walk(elem, out)
+            }
+            ExprKind::Call { args, .. } => args.iter().for_each(|a| walk(&a.value, out)),
+            _ => {}
+        }
+    }
+    let mut out = vec![];
+    for p in &decl.params {
+        if p.comptime {
+            if let Some(n) = &p.name {
+                out.push(n.name.clone());
+            }
+        }
+        if let Some(t) = &p.ty {
+            walk(t, &mut out);
+        }
+    }
+    out
+}
+
+/// Does `e` mention one of `names` (as `$N` or a bare identifier)?
+pub(crate) fn mentions(e: &Expr, names: &[String]) -> bool {
+    match &e.kind {
+        ExprKind::Poly { .. } => true,
+        ExprKind::Ident(id) => names.contains(&id.name),
+        ExprKind::AddrOf(i) | ExprKind::ManyPtrType(i) | ExprKind::OptionalType(i) => mentions(i, names),
+        ExprKind::SliceType { elem, .. } => mentions(elem, names),
+        ExprKind::ArrayType { len, elem } => mentions(len, names) || mentions(elem, names),
+        ExprKind::Call { args, .. } => args.iter().any(|a| mentions(&a.value, names)),
+        _ => false,
+    }
+}
+
+/// Does a parameter's type expression mention a `$T` pattern?
+pub(crate) fn contains_poly(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Poly { .. } => true,
+        ExprKind::AddrOf(i) | ExprKind::ManyPtrType(i) | ExprKind::OptionalType(i) => contains_poly(i),
+        ExprKind::SliceType { elem, .. } => contains_poly(elem),
+        ExprKind::ArrayType { len, elem } => contains_poly(len) || contains_poly(elem),
+        ExprKind::Call { args, .. } => args.iter().any(|a| contains_poly(&a.value)),
+        _ => false,
+    }
+}
+
+/// Is `decl` generic (compile-time or pattern-typed parameters)?
+pub(crate) fn is_generic_decl(decl: &FnDecl) -> bool {
+    decl.params.iter().any(|p| p.comptime || p.ty.as_ref().map(contains_poly).unwrap_or(false))
+}
+
+impl Compiler {
+    /// The instance of generic function `fid` for `binds` (memoised).
+    pub(crate) fn fn_instance(&mut self, fid: FnId, binds: Vec<(String, ConstVal)>) -> FnId {
+        let key = (fid, format!("{:?}", binds));
+        if let Some(&f) = self.instances.get(&key) {
+            return f;
+        }
+        let src = &self.fns[fid.0 as usize];
+        let mut scope: HashMap<String, ConstVal> = (*src.local_consts).clone();
+        for (k, v) in &binds {
+            scope.insert(k.clone(), v.clone());
+        }
+        let def = FnDef {
+            name: src.name.clone(),
+            decl: src.decl.clone(),
+            file: src.file,
+            owner: src.owner,
+            sig: None,
+            func: None,
+            span: src.span,
+            local_consts: Rc::new(scope),
+        };
+        self.fns.push(def);
+        let id = FnId(self.fns.len() as u32 - 1);
+        self.instance_of.insert(id, fid);
+        self.instances.insert(key, id);
+        id
+    }
+
+    /// True for a generic function that still needs instantiating.
+    pub(crate) fn needs_instance(&self, fid: FnId) -> bool {
+        !self.instance_of.contains_key(&fid) && is_generic_decl(&self.fns[fid.0 as usize].decl)
+    }
+}
+
+impl<'c> FnCx<'c> {
+    /// Binds the patterns of `pat` against type `ty`.
+    fn unify_pattern(&mut self, pat: &Expr, ty: TypeId, untyped: bool, binds: &mut Vec<(String, ConstVal, bool)>, span: Span) -> R<()> {
+        if let ExprKind::Ident(id) = &pat.kind {
+            if self.poly_scope.contains(&id.name) {
+                let p = Expr::new(ExprKind::Poly { name: id.clone(), constraint: None }, pat.span);
+                return self.unify_pattern(&p, ty, untyped, binds, span);
+            }
+            return Ok(());
+        }
+        match &pat.kind {
+            ExprKind::Poly { name, .. } => {
+                if self.fixed_binds.contains(&name.name) {
+                    return Ok(());
+                }
+                match binds.iter_mut().find(|(n, _, _)| *n == name.name) {
+                    None => binds.push((name.name.clone(), ConstVal::Type(ty), untyped)),
+                    Some((_, ConstVal::Type(prev), prev_untyped)) => {
+                        if *prev != ty {
+                            let types = &self.c.types;
+                            let merged = if *prev_untyped && !untyped {
+                                Some(ty)
+                            } else if untyped && !*prev_untyped {
+                                Some(*prev)
+                            } else if types.is_numeric(*prev) && types.is_numeric(ty) && (types.is_float(*prev) || types.is_float(ty)) {
+                                Some(if types.is_float(*prev) { *prev } else { ty })
+                            } else {
+                                None
+                            };
+                            match merged {
+                                Some(m) => {
+                                    *prev = m;
+                                    *prev_untyped = *prev_untyped && untyped;
+                                }
+                                None => {
+                                    let msg = format!("'${}' is bound to both '{}' and '{}'", name.name, self.tname(*prev), self.tname(ty));
+                                    return self.err(span, msg);
+                                }
+                            }
+                        }
+                    }
+                    Some(_) => {}
+                }
+                Ok(())
+            }
+            ExprKind::AddrOf(inner) => match self.c.types.kind(ty).clone() {
+                TK::Pointer(t) => self.unify_pattern(inner, t, false, binds, span),
+                _ => self.unify_pattern(inner, ty, untyped, binds, span),
+            },
+            ExprKind::ManyPtrType(inner) => match self.c.types.kind(ty).clone() {
+                TK::ManyPointer(t) | TK::Pointer(t) => self.unify_pattern(inner, t, false, binds, span),
+                _ => Ok(()),
+            },
+            ExprKind::SliceType { elem, .. } => match self.c.types.kind(ty).clone() {
+                TK::Slice(t) | TK::Array(_, t) => self.unify_pattern(elem, t, false, binds, span),
+                TK::String => self.unify_pattern(elem, bt::U8, false, binds, span),
+                _ => Ok(()),
+            },
+            ExprKind::ArrayType { len, elem } => match self.c.types.kind(ty).clone() {
+                TK::Array(n, t) => {
+                    if let ExprKind::Poly { name, .. } = &len.kind {
+                        if !binds.iter().any(|(k, _, _)| *k == name.name) {
+                            binds.push((name.name.clone(), ConstVal::Int { v: n as i128, ty: Some(bt::I64) }, false));
+                        }
+                    }
+                    self.unify_pattern(elem, t, false, binds, span)
+                }
+                _ => Ok(()),
+            },
+            ExprKind::OptionalType(inner) => match self.c.types.optional_inner(ty) {
+                Some(t) => self.unify_pattern(inner, t, false, binds, span),
+                None => self.unify_pattern(inner, ty, untyped, binds, span),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// A call of generic function `fid`: infers the compile-time parameters, instantiates,
+    /// and calls the instance with the already-lowered run-time arguments.
+    pub fn generic_call(&mut self, fid: FnId, receiver: Option<TV>, args: &[Arg], span: Span) -> R<TV> {
+        let decl = self.c.fns[fid.0 as usize].decl.clone();
+        let (cfile, cowner, couter) = {
+            let d = &self.c.fns[fid.0 as usize];
+            (d.file, d.owner, d.local_consts.clone())
+        };
+        let n = decl.params.len();
+        let mut given: Vec<Option<Arg>> = vec![None; n];
+        let mut next = 0usize;
+        if receiver.is_some() {
+            next = 1;
+        }
+        for a in args {
+            if a.spread {
+                return self.err(a.span, "not supported yet: spreading into a generic call");
+            }
+            match &a.name {
+                Some(nm) => match decl.params.iter().position(|p| p.name.as_ref().map(|x| x.name == nm.name).unwrap_or(false)) {
+                    Some(i) => given[i] = Some(a.clone()),
+                    None => return self.err(nm.span, format!("no parameter named '{}'", nm.name)),
+                },
+                None => {
+                    if next >= n {
+                        return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid.0 as usize].name, n));
+                    }
+                    if decl.params[next].variadic {
+                        return self.err(a.span, "not supported yet: variadic generic parameters");
+                    }
+                    given[next] = Some(a.clone());
+                    next += 1;
+                }
+            }
+        }
+        let mut binds: Vec<(String, ConstVal, bool)> = vec![];
+        let mut vals: Vec<Option<(TV, Span)>> = vec![None; n];
+        let _ = (&cfile, &cowner, &couter);
+        let names = poly_names(&decl);
+        let saved_scope = std::mem::replace(&mut self.poly_scope, names.clone());
+        let saved_fixed = std::mem::take(&mut self.fixed_binds);
+        let r = self.generic_call_inner(fid, &decl, receiver, &given, &mut binds, &mut vals, &names, span);
+        self.poly_scope = saved_scope;
+        self.fixed_binds = saved_fixed;
+        r?;
+        self.finish_generic_call(fid, &decl, given, binds, vals, span)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn generic_call_inner(
+        &mut self,
+        fid: FnId,
+        decl: &FnDecl,
+        receiver: Option<TV>,
+        given: &[Option<Arg>],
+        binds: &mut Vec<(String, ConstVal, bool)>,
+        vals: &mut [Option<(TV, Span)>],
+        names: &[String],
+        span: Span,
+    ) -> R<()> {
+        let (cfile, cowner, couter) = {
+            let d = &self.c.fns[fid.0 as usize];
+            (d.file, d.owner, d.local_consts.clone())
+        };
+        let mut receiver = receiver;
+        let mut deferred_receiver = None;
+        if let Some(r) = receiver.take() {
+            deferred_receiver = Some(r);
+        }
+        // Explicit compile-time parameters: `$T: Type`, `$N: u32`.
+        for (i, p) in decl.params.iter().enumerate() {
+            if !p.comptime {
+                continue;
+            }
+            let Some(name) = &p.name else { continue };
+            let a = match &given[i] {
+                Some(a) => a.value.clone(),
+                None => match &p.default {
+                    Some(d) => d.clone(),
+                    None => return self.err(span, format!("missing compile-time argument '{}'", name.name)),
+                },
+            };
+            let declared = match &p.ty {
+                Some(t) if !matches!(&t.kind, ExprKind::Ident(id) if id.name == "Type") => Some(self.c.eval_type_in(cfile, cowner, &couter, t)?),
+                _ => None,
+            };
+            let v = self.expr(&a, declared)?;
+            let v = match declared {
+                Some(t) => self.coerce(v, t, a.span)?,
+                None => v,
+            };
+            let Some(c) = v.as_const().cloned() else {
+                return self.err(a.span, format!("'${}' needs a compile-time argument", name.name));
+            };
+            binds.push((name.name.clone(), c, false));
+            self.fixed_binds.push(name.name.clone());
+        }
+        if let Some(r) = deferred_receiver {
+            if let Some(te) = &decl.params[0].ty {
+                let rt = r.ty;
+                self.unify_pattern(te, rt, false, binds, span)?;
+            }
+            vals[0] = Some((r, span));
+        }
+        // Pattern-typed parameters: lower the argument, then bind.
+        for (i, p) in decl.params.iter().enumerate() {
+            if p.comptime || vals[i].is_some() {
+                continue;
+            }
+            let Some(te) = &p.ty else { continue };
+            if !mentions(te, names) {
+                continue;
+            }
+            let Some(a) = &given[i] else { continue };
+            let tv = self.expr(&a.value, None)?;
+            let untyped = tv.as_const().map(|c| c.is_untyped()).unwrap_or(false);
+            self.unify_pattern(te, tv.ty, untyped, binds, a.value.span)?;
+            vals[i] = Some((tv, a.value.span));
+        }
+        Ok(())
+    }
+
+    fn finish_generic_call(&mut self, fid: FnId, decl: &FnDecl, given: Vec<Option<Arg>>, binds: Vec<(String, ConstVal, bool)>, mut vals: Vec<Option<(TV, Span)>>, span: Span) -> R<TV> {
+        let (cfile, cowner) = {
+            let d = &self.c.fns[fid.0 as usize];
+            (d.file, d.owner)
+        };
+        let binds: Vec<(String, ConstVal)> = binds.into_iter().map(|(k, v, _)| (k, v)).collect();
+        let inst = self.c.fn_instance(fid, binds);
+        let sig = self.c.fn_sig(inst)?;
+        let func = self.c.declare_fn(inst, span)?;
+        // Run-time arguments, in signature order.
+        let mut irargs = vec![];
+        let rslot = if sig.sret {
+            let s = self.slot_for(sig.ret);
+            let a = self.slot_addr(s);
+            irargs.push(a);
+            Some(a)
+        } else {
+            None
+        };
+        let mut k = 0usize;
+        for (i, p) in decl.params.iter().enumerate() {
+            if p.comptime {
+                continue;
+            }
+            let pty = sig.params[k];
+            k += 1;
+            let (tv, sp) = match vals[i].take() {
+                Some(v) => v,
+                None => match &given[i] {
+                    Some(a) => (self.expr(&a.value, Some(pty))?, a.value.span),
+                    None => match &p.default {
+                        Some(d) => {
+                            let (sf, so, sc) = (self.file, self.owner, self.outer_consts.clone());
+                            self.file = cfile;
+                            self.owner = cowner;
+                            self.outer_consts = self.c.fns[inst.0 as usize].local_consts.clone();
+                            let r = self.expr(d, Some(pty));
+                            self.file = sf;
+                            self.owner = so;
+                            self.outer_consts = sc;
+                            (r?, d.span)
+                        }
+                        None => {
+                            let nm = p.name.as_ref().map(|x| x.name.clone()).unwrap_or_default();
+                            return self.err(span, format!("missing argument '{}'", nm));
+                        }
+                    },
+                },
+            };
+            let tv = self.coerce_arg_pub(tv, pty, sp)?;
+            irargs.push(self.pass_arg_pub(tv, sp)?);
+        }
+        let rets: Vec<sx_ir::Type> = self.c.module.funcs[func].sig.returns.clone();
+        let res = self.b(|b| b.call(func, irargs, &rets));
+        Ok(self.call_result_pub(sig.ret, res, rslot))
+    }
+}
