@@ -185,6 +185,12 @@ fn translate_slow(vm: &mut Vm, m: &Module, func: u32) -> Result<FuncMeta, String
         return Err(format!("call of function `{}`, which has no body", f.name));
     }
     let c = translate(m, f)?;
+    if dump_enabled() {
+        eprintln!("== {} (regs {}, params {})", c.name, c.num_regs, c.num_params);
+        for (i, op) in c.ops.iter().enumerate() {
+            eprintln!("{:5}  {:?}", i, op);
+        }
+    }
     let st = &mut vm.code;
     if st.ops.len() + c.ops.len() + 1 >= u32::MAX as usize || st.extra.len() + c.extra.len() >= u32::MAX as usize {
         return Err("comptime code store is full".to_string());
@@ -216,21 +222,24 @@ fn translate_slow(vm: &mut Vm, m: &Module, func: u32) -> Result<FuncMeta, String
     Ok(meta)
 }
 
+/// `SX_VM_DUMP=1` prints every translated function's bytecode to stderr (debugging aid).
+fn dump_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("SX_VM_DUMP").is_some_and(|v| v != "0"))
+}
+
 /// Rebases a function-local op into the shared arrays.
 fn link(op: Op, base: u32, xbase: u32, sbase: u32) -> Op {
-    match op {
-        Op::Jmp { t } => Op::Jmp { t: t + base },
-        Op::BrIf { c, t } => Op::BrIf { c, t: t + base },
-        Op::BrIfNot { c, t } => Op::BrIfNot { c, t: t + base },
-        Op::BrCmp { cc, w, a, b, t } => Op::BrCmp { cc, w, a, b, t: t + base },
-        Op::BrCmpImm { cc, w, a, imm, t } => Op::BrCmpImm { cc, w, a, imm, t: t + base },
+    let mut op = match op {
         Op::Select { d, c, list } => Op::Select { d, c, list: list + xbase },
         Op::Call { func, list } => Op::Call { func, list: list + xbase },
         Op::CallIndirect { callee, list, sig } => Op::CallIndirect { callee, list: list + xbase, sig: sig + sbase },
         Op::CallNative { native, ext, list } => Op::CallNative { native, ext, list: list + xbase },
         Op::Ret { list } => Op::Ret { list: list + xbase },
         op => op,
-    }
+    };
+    crate::translate::rebase_target(&mut op, base);
+    op
 }
 
 fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Result<Outcome, VmError> {
@@ -480,21 +489,45 @@ fn f32op(op: FOp, a: f32, b: f32) -> f32 {
 /// Runs from `cur` until the outermost frame returns, the program exits, a call needs a
 /// translation or more registers, or something faults. Calls and returns between translated
 /// functions stay in the loop.
+///
+/// Registers are accessed through a raw frame pointer without bounds checks. This is sound
+/// because (1) the translator validates that every register operand of a function, including
+/// those in `extra` lists, is below its `num_regs` (`translate::validate`), (2) a frame is
+/// only entered when `fp + num_regs <= regs.len()` (else the driver grows the stack first),
+/// and (3) the register vector is not resized while this function runs. Op fetches are
+/// unchecked because every branch target is validated to lie inside its function and every
+/// function ends in a trapping sentinel.
+#[allow(unused_unsafe)] // the register/list macros nest their unsafe blocks
 fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Result<Action, String> {
     let Vm { regs: all, mem, slots, host, steps, limits, code: st, remaining, interrupt, deadline, safe_points, .. } = vm;
-    let all: &mut [u64] = &mut all[..];
     let all_len = all.len();
+    let base: *mut u64 = all.as_mut_ptr();
     let ops = &st.ops[..];
     let extra = &st.extra[..];
     let funcs = &st.funcs[..];
     let Cur { mut func, mut pc, mut fp, mut num_regs, mut slot_base } = *cur;
-    let mut regs: &mut [u64] = &mut all[fp..];
+    debug_assert!(fp + num_regs <= all_len);
+    // SAFETY: fp + num_regs <= all_len (invariant of every frame, see above).
+    let mut rp: *mut u64 = unsafe { base.add(fp) };
     let mut budget = *steps;
     let max_depth = limits.max_call_depth;
+    #[cfg(feature = "vm-poll-atomic")]
+    let poll: &std::sync::atomic::AtomicBool = interrupt;
 
     macro_rules! r {
         ($x:expr) => {
-            regs[$x as usize]
+            // SAFETY: register operands are validated < num_regs at translation time and the
+            // frame `[fp, fp + num_regs)` lies inside the register vector.
+            *unsafe {
+                debug_assert!(fp + ($x as usize) < all_len);
+                &mut *rp.add($x as usize)
+            }
+        };
+    }
+    macro_rules! x {
+        ($i:expr) => {
+            // SAFETY: list indices and lengths are validated at translation time.
+            *unsafe { extra.get_unchecked($i) }
         };
     }
     macro_rules! leave {
@@ -519,27 +552,49 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             }
         }};
     }
+    // One step (a taken jump or a call). The measurement features swap the design:
+    // `vm-poll-atomic` additionally polls the interrupt flag at every step; `vm-no-budget`
+    // removes the check entirely (no step budget, no interrupts; never ship it).
+    macro_rules! tick {
+        ($redo:expr, $resume_pc:expr) => {{
+            #[cfg(feature = "vm-poll-atomic")]
+            {
+                if poll.load(std::sync::atomic::Ordering::Relaxed) {
+                    poll.store(false, std::sync::atomic::Ordering::Relaxed);
+                    leave!(Err("comptime evaluation interrupted".to_string()))
+                }
+            }
+            #[cfg(not(feature = "vm-no-budget"))]
+            {
+                if budget == 0 {
+                    safe_point!($redo, $resume_pc)
+                }
+                budget -= 1;
+            }
+        }};
+    }
     macro_rules! jump {
         ($t:expr) => {{
-            if budget == 0 {
-                safe_point!(false, $t as usize)
-            }
-            budget -= 1;
+            tick!(false, $t as usize);
             pc = $t as usize;
+        }};
+    }
+    macro_rules! br {
+        ($cond:expr, $t:expr) => {{
+            if $cond {
+                jump!($t)
+            }
         }};
     }
     macro_rules! call {
         ($callee:expr, $meta:expr, $list:expr) => {{
             let meta: FuncMeta = $meta;
-            if budget == 0 {
-                safe_point!(true, pc)
-            }
-            budget -= 1;
+            tick!(true, pc);
             if frames.len() + 1 >= max_depth {
                 leave!(Err(depth_msg(max_depth)))
             }
-            let l = &extra[$list as usize..];
-            let nargs = l[0] as usize;
+            let l = $list as usize;
+            let nargs = x!(l) as usize;
             if nargs != meta.num_params as usize {
                 leave!(Err(arity_msg(st, $callee, meta.num_params, nargs)))
             }
@@ -547,8 +602,11 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             if new_fp + meta.num_regs as usize > all_len {
                 leave!(Ok(Action::Grow(new_fp + meta.num_regs as usize)))
             }
+            // SAFETY: new_fp + callee num_regs <= all_len, checked just above.
+            let np = unsafe { rp.add(num_regs) };
             for i in 0..nargs {
-                regs[num_regs + i] = regs[l[1 + i] as usize];
+                // SAFETY: i < num_params <= callee num_regs; argument registers are validated.
+                unsafe { *np.add(i) = r!(x!(l + 1 + i)) };
             }
             frames.push(Saved {
                 func,
@@ -566,23 +624,22 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             fp = new_fp;
             num_regs = meta.num_regs as usize;
             pc = meta.start as usize;
-            regs = &mut all[fp..];
+            rp = np;
         }};
     }
     // Returns `n` values found at offsets given by `$src(k)` of the callee's window.
     macro_rules! ret {
         ($n:expr, $src:expr, $top:expr) => {{
             let n: usize = $n;
-            match frames.last() {
+            let s = match frames.last() {
                 None => leave!(Ok($top)),
-                Some(s) => {
-                    let l = &extra[s.ret_at as usize..];
-                    if l[0] as usize != n {
-                        leave!(Err(ret_count_msg(st, func, n, l[0] as usize)))
-                    }
-                }
+                Some(s) => *s,
+            };
+            let want = x!(s.ret_at as usize) as usize;
+            if want != n {
+                leave!(Err(ret_count_msg(st, func, n, want)))
             }
-            let s = frames.pop().unwrap_or(Saved { func, pc: 0, fp, num_regs: 0, slot_base: 0, ret_at: 0 });
+            frames.pop();
             if slots.len() > slot_base {
                 for id in slots.drain(slot_base..) {
                     if id != 0 {
@@ -590,31 +647,63 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
                     }
                 }
             }
-            let off = fp - s.fp;
-            regs = &mut all[s.fp..];
-            let l = &extra[s.ret_at as usize + 1..];
+            // SAFETY: the caller's frame lies inside the register vector.
+            let crp = unsafe { base.add(s.fp) };
             for k in 0..n {
                 let src: usize = $src(k);
-                regs[l[k] as usize] = regs[off + src];
+                let dst = x!(s.ret_at as usize + 1 + k) as usize;
+                // SAFETY: result registers are validated against the caller's num_regs,
+                // sources against the callee's.
+                unsafe { *crp.add(dst) = *rp.add(src) };
             }
             func = s.func;
             pc = s.pc as usize;
             fp = s.fp;
             num_regs = s.num_regs as usize;
             slot_base = s.slot_base as usize;
+            rp = crp;
         }};
+    }
+    macro_rules! mem_op {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(e) => leave!(Err(fault_msg(e))),
+            }
+        };
     }
 
     loop {
-        let op = ops[pc];
+        debug_assert!(pc < ops.len());
+        // SAFETY: pc is a validated branch target, a function start, or the successor of an
+        // op that is not the last of its function (each function ends in a trap sentinel).
+        let op = *unsafe { ops.get_unchecked(pc) };
         pc += 1;
         match op {
             Op::Const { d, v } => r!(d) = v,
             Op::Mov { d, s } => r!(d) = r!(s),
+            Op::MovJmp { d, s, t } => {
+                r!(d) = r!(s);
+                jump!(t)
+            }
             Op::Add64 { d, a, b } => r!(d) = r!(a).wrapping_add(r!(b)),
             Op::Sub64 { d, a, b } => r!(d) = r!(a).wrapping_sub(r!(b)),
             Op::Mul64 { d, a, b } => r!(d) = r!(a).wrapping_mul(r!(b)),
             Op::AddImm64 { d, a, imm } => r!(d) = r!(a).wrapping_add(imm as i64 as u64),
+            Op::MulImm64 { d, a, imm } => r!(d) = r!(a).wrapping_mul(imm as i64 as u64),
+            Op::SdivImm64 { d, a, imm } => r!(d) = (r!(a) as i64 / imm as i64) as u64,
+            Op::SremImm64 { d, a, imm } => r!(d) = (r!(a) as i64 % imm as i64) as u64,
+            Op::SdivPow2 { d, a, sh } => {
+                let x = r!(a) as i64;
+                let bias = ((x >> 63) as u64) >> (64 - sh);
+                r!(d) = ((x as u64).wrapping_add(bias) as i64 >> sh) as u64
+            }
+            Op::SremPow2 { d, a, sh } => {
+                let x = r!(a) as i64;
+                let bias = ((x >> 63) as u64) >> (64 - sh);
+                let q = ((x as u64).wrapping_add(bias) as i64 >> sh) as u64;
+                r!(d) = (x as u64).wrapping_sub(q << sh)
+            }
             Op::Add32 { d, a, b } => r!(d) = (r!(a) as u32).wrapping_add(r!(b) as u32) as u64,
             Op::Sub32 { d, a, b } => r!(d) = (r!(a) as u32).wrapping_sub(r!(b) as u32) as u64,
             Op::AddImm32 { d, a, imm } => r!(d) = (r!(a) as u32).wrapping_add(imm as u32) as u64,
@@ -631,6 +720,10 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             },
             Op::Icmp { cc, w, d, a, b } => r!(d) = icmp(cc, w, r!(a), r!(b)) as u64,
             Op::IcmpImm { cc, w, d, a, imm } => r!(d) = icmp(cc, w, r!(a), imm_val(w, imm)) as u64,
+            Op::F64Add { d, a, b } => r!(d) = (f64::from_bits(r!(a)) + f64::from_bits(r!(b))).to_bits(),
+            Op::F64Sub { d, a, b } => r!(d) = (f64::from_bits(r!(a)) - f64::from_bits(r!(b))).to_bits(),
+            Op::F64Mul { d, a, b } => r!(d) = (f64::from_bits(r!(a)) * f64::from_bits(r!(b))).to_bits(),
+            Op::F64Div { d, a, b } => r!(d) = (f64::from_bits(r!(a)) / f64::from_bits(r!(b))).to_bits(),
             Op::F64Bin { op, d, a, b } => r!(d) = f64op(op, f64::from_bits(r!(a)), f64::from_bits(r!(b))).to_bits(),
             Op::F32Bin { op, d, a, b } => {
                 r!(d) = f32op(op, f32::from_bits(r!(a) as u32), f32::from_bits(r!(b) as u32)).to_bits() as u64
@@ -646,20 +739,25 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             Op::Bnot { w, d, a } => r!(d) = w.mask(!r!(a)),
             Op::Fneg64 { d, a } => r!(d) = r!(a) ^ (1 << 63),
             Op::Fneg32 { d, a } => r!(d) = (r!(a) as u32 ^ (1 << 31)) as u64,
+            Op::Trunc { w, d, a } => r!(d) = w.mask(r!(a)),
+            Op::Sext { from, to, d, a } => r!(d) = to.mask(from.sext(r!(a)) as u64),
+            Op::I64ToF64 { d, a } => r!(d) = (r!(a) as i64 as f64).to_bits(),
+            Op::F64ToI64 { d, a } => r!(d) = f64::from_bits(r!(a)) as i64 as u64,
             Op::Conv { op, from, to, d, a } => r!(d) = conv(op, from, to, r!(a)),
             Op::Select { d, c, list } => {
                 let l = list as usize;
-                r!(d) = if r!(c) != 0 { r!(extra[l]) } else { r!(extra[l + 1]) }
+                r!(d) = if r!(c) != 0 { r!(x!(l)) } else { r!(x!(l + 1)) }
             }
-            Op::Load { w, d, a, off } => match mem.load(r!(a).wrapping_add(off as i64 as u64), w.bytes()) {
-                Ok(v) => r!(d) = v,
-                Err(e) => leave!(Err(fault_msg(e))),
-            },
-            Op::Store { w, a, v, off } => {
-                if let Err(e) = mem.store(r!(a).wrapping_add(off as i64 as u64), w.bytes(), r!(v)) {
-                    leave!(Err(fault_msg(e)))
-                }
-            }
+            Op::Load8 { d, a, off } => r!(d) = mem_op!(mem.load_n::<1>(r!(a).wrapping_add(off as i64 as u64))),
+            Op::Load16 { d, a, off } => r!(d) = mem_op!(mem.load_n::<2>(r!(a).wrapping_add(off as i64 as u64))),
+            Op::Load32 { d, a, off } => r!(d) = mem_op!(mem.load_n::<4>(r!(a).wrapping_add(off as i64 as u64))),
+            Op::Load64 { d, a, off } => r!(d) = mem_op!(mem.load_n::<8>(r!(a).wrapping_add(off as i64 as u64))),
+            Op::Store8 { a, v, off } => mem_op!(mem.store_n::<1>(r!(a).wrapping_add(off as i64 as u64), r!(v))),
+            Op::Store16 { a, v, off } => mem_op!(mem.store_n::<2>(r!(a).wrapping_add(off as i64 as u64), r!(v))),
+            Op::Store32 { a, v, off } => mem_op!(mem.store_n::<4>(r!(a).wrapping_add(off as i64 as u64), r!(v))),
+            Op::Store64 { a, v, off } => mem_op!(mem.store_n::<8>(r!(a).wrapping_add(off as i64 as u64), r!(v))),
+            Op::Load { w, d, a, off } => r!(d) = mem_op!(mem.load(r!(a).wrapping_add(off as i64 as u64), w.bytes())),
+            Op::Store { w, a, v, off } => mem_op!(mem.store(r!(a).wrapping_add(off as i64 as u64), w.bytes(), r!(v))),
             Op::StackAddr { d, slot } => {
                 let i = slot_base + slot as usize;
                 let id = match slots.get(i) {
@@ -685,37 +783,29 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
                 Ok(p) => r!(d) = p,
                 Err(e) => leave!(Err(e)),
             },
-            Op::MemCopy { d, s, n } => {
-                if let Err(e) = mem.copy(r!(d), r!(s), r!(n)) {
-                    leave!(Err(fault_msg(e)))
-                }
-            }
-            Op::MemFill { d, b, n } => {
-                if let Err(e) = mem.fill(r!(d), r!(b) as u8, r!(n)) {
-                    leave!(Err(fault_msg(e)))
-                }
-            }
+            Op::MemCopy { d, s, n } => mem_op!(mem.copy(r!(d), r!(s), r!(n))),
+            Op::MemFill { d, b, n } => mem_op!(mem.fill(r!(d), r!(b) as u8, r!(n))),
             Op::Jmp { t } => jump!(t),
-            Op::BrIf { c, t } => {
-                if r!(c) != 0 {
-                    jump!(t)
-                }
-            }
-            Op::BrIfNot { c, t } => {
-                if r!(c) == 0 {
-                    jump!(t)
-                }
-            }
-            Op::BrCmp { cc, w, a, b, t } => {
-                if icmp(cc, w, r!(a), r!(b)) {
-                    jump!(t)
-                }
-            }
-            Op::BrCmpImm { cc, w, a, imm, t } => {
-                if icmp(cc, w, r!(a), imm_val(w, imm)) {
-                    jump!(t)
-                }
-            }
+            Op::BrIf { c, t } => br!(r!(c) != 0, t),
+            Op::BrIfNot { c, t } => br!(r!(c) == 0, t),
+            Op::BrCmp { cc, w, a, b, t } => br!(icmp(cc, w, r!(a), r!(b)), t),
+            Op::BrCmpImm { cc, w, a, imm, t } => br!(icmp(cc, w, r!(a), imm_val(w, imm)), t),
+            Op::BrEq { a, b, t } => br!(r!(a) == r!(b), t),
+            Op::BrNe { a, b, t } => br!(r!(a) != r!(b), t),
+            Op::BrSlt { a, b, t } => br!((r!(a) as i64) < r!(b) as i64, t),
+            Op::BrSle { a, b, t } => br!(r!(a) as i64 <= r!(b) as i64, t),
+            Op::BrSgt { a, b, t } => br!(r!(a) as i64 > r!(b) as i64, t),
+            Op::BrSge { a, b, t } => br!(r!(a) as i64 >= r!(b) as i64, t),
+            Op::BrUlt { a, b, t } => br!(r!(a) < r!(b), t),
+            Op::BrUge { a, b, t } => br!(r!(a) >= r!(b), t),
+            Op::BrEqI { a, imm, t } => br!(r!(a) == imm as i64 as u64, t),
+            Op::BrNeI { a, imm, t } => br!(r!(a) != imm as i64 as u64, t),
+            Op::BrSltI { a, imm, t } => br!((r!(a) as i64) < imm as i64, t),
+            Op::BrSleI { a, imm, t } => br!(r!(a) as i64 <= imm as i64, t),
+            Op::BrSgtI { a, imm, t } => br!(r!(a) as i64 > imm as i64, t),
+            Op::BrSgeI { a, imm, t } => br!(r!(a) as i64 >= imm as i64, t),
+            Op::BrUltI { a, imm, t } => br!(r!(a) < imm as i64 as u64, t),
+            Op::BrUgeI { a, imm, t } => br!(r!(a) >= imm as i64 as u64, t),
             Op::Call { func: callee, list } => {
                 let meta = match funcs.get(callee as usize) {
                     Some(mt) if mt.start != u32::MAX => *mt,
@@ -745,6 +835,8 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
                     Some(e) => e,
                     None => leave!(Err(unsupported(m, ext))),
                 };
+                // SAFETY: the frame `[fp, all_len)` lies inside the register vector.
+                let regs = unsafe { std::slice::from_raw_parts_mut(rp, all_len - fp) };
                 match natives::call(native, e, mem, host.as_mut(), regs, extra, list) {
                     Ok(None) => {}
                     Ok(Some(code)) => leave!(Ok(Action::Exit(code))),
@@ -756,7 +848,7 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             Op::Ret1 { r } => ret!(1, |_| r as usize, Action::Ret1(r!(r))),
             Op::Ret { list } => {
                 let l = list as usize;
-                ret!(extra[l] as usize, |k: usize| extra[l + 1 + k] as usize, Action::RetN(list))
+                ret!(x!(l) as usize, |k: usize| x!(l + 1 + k) as usize, Action::RetN(list))
             }
             Op::Trap { code } => leave!(Err(trap_msg(code))),
         }

@@ -301,6 +301,40 @@ impl ComptimeMemory {
         Err(self.fault(addr, n as u64, false))
     }
 
+    /// Loads `N` (1, 2, 4 or 8) bytes little-endian, zero-extended: the executor's fast path
+    /// (one bounds compare; freed allocations have no bytes, so they fail it too).
+    #[inline(always)]
+    pub(crate) fn load_n<const N: usize>(&self, addr: u64) -> Result<u64, MemFault> {
+        let id = (addr >> 32) as usize;
+        let off = addr as u32 as usize;
+        if let Some(a) = self.allocs.get(id) {
+            if off + N <= a.bytes.len() {
+                let b = &a.bytes[off..off + N];
+                return Ok(match N {
+                    1 => b[0] as u64,
+                    2 => u16::from_le_bytes([b[0], b[1]]) as u64,
+                    4 => u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64,
+                    _ => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+                });
+            }
+        }
+        Err(self.fault(addr, N as u64, false))
+    }
+
+    /// Stores the low `N` (1, 2, 4 or 8) bytes of `v` little-endian (fast path).
+    #[inline(always)]
+    pub(crate) fn store_n<const N: usize>(&mut self, addr: u64, v: u64) -> Result<(), MemFault> {
+        let id = (addr >> 32) as usize;
+        let off = addr as u32 as usize;
+        if let Some(a) = self.allocs.get_mut(id) {
+            if a.writable && off + N <= a.bytes.len() {
+                a.bytes[off..off + N].copy_from_slice(&v.to_le_bytes()[..N]);
+                return Ok(());
+            }
+        }
+        Err(self.fault(addr, N as u64, true))
+    }
+
     /// Stores the low `n` (1, 2, 4 or 8) bytes of `v` little-endian.
     #[inline]
     pub fn store(&mut self, addr: u64, n: usize, v: u64) -> Result<(), MemFault> {

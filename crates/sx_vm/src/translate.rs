@@ -216,6 +216,54 @@ pub enum Op {
     BrIfNot { c: R, t: u32 },
     BrCmp { cc: IntCC, w: W, a: R, b: R, t: u32 },
     BrCmpImm { cc: IntCC, w: W, a: R, imm: i32, t: u32 },
+    /// `d = a * imm` (64-bit).
+    MulImm64 { d: R, a: R, imm: i32 },
+    /// 64-bit signed division / remainder by a constant that is neither 0 nor -1.
+    SdivImm64 { d: R, a: R, imm: i32 },
+    SremImm64 { d: R, a: R, imm: i32 },
+    /// 64-bit signed division / remainder by `1 << sh` (1 <= sh <= 30), truncating.
+    SdivPow2 { d: R, a: R, sh: u32 },
+    SremPow2 { d: R, a: R, sh: u32 },
+    F64Add { d: R, a: R, b: R },
+    F64Sub { d: R, a: R, b: R },
+    F64Mul { d: R, a: R, b: R },
+    F64Div { d: R, a: R, b: R },
+    /// Integer truncation to `w` (mask).
+    Trunc { w: W, d: R, a: R },
+    /// Sign extension from `from` to `to`.
+    Sext { from: W, to: W, d: R, a: R },
+    I64ToF64 { d: R, a: R },
+    F64ToI64 { d: R, a: R },
+    /// Width-specialised loads/stores at `r(a) + off` (checked).
+    Load8 { d: R, a: R, off: i32 },
+    Load16 { d: R, a: R, off: i32 },
+    Load32 { d: R, a: R, off: i32 },
+    Load64 { d: R, a: R, off: i32 },
+    Store8 { a: R, v: R, off: i32 },
+    Store16 { a: R, v: R, off: i32 },
+    Store32 { a: R, v: R, off: i32 },
+    Store64 { a: R, v: R, off: i32 },
+    /// `d = s` then jump to `t` (a block-argument copy fused with its jump).
+    MovJmp { d: R, s: R, t: u32 },
+    /// 64-bit compare-and-branch: jump to `t` when `r(a) cc r(b)` (`Eq`/`Ne` also serve every
+    /// narrower width, since register values are canonical).
+    BrEq { a: R, b: R, t: u32 },
+    BrNe { a: R, b: R, t: u32 },
+    BrSlt { a: R, b: R, t: u32 },
+    BrSle { a: R, b: R, t: u32 },
+    BrSgt { a: R, b: R, t: u32 },
+    BrSge { a: R, b: R, t: u32 },
+    BrUlt { a: R, b: R, t: u32 },
+    BrUge { a: R, b: R, t: u32 },
+    /// The same against a 64-bit immediate (`imm as i64`).
+    BrEqI { a: R, imm: i32, t: u32 },
+    BrNeI { a: R, imm: i32, t: u32 },
+    BrSltI { a: R, imm: i32, t: u32 },
+    BrSleI { a: R, imm: i32, t: u32 },
+    BrSgtI { a: R, imm: i32, t: u32 },
+    BrSgeI { a: R, imm: i32, t: u32 },
+    BrUltI { a: R, imm: i32, t: u32 },
+    BrUgeI { a: R, imm: i32, t: u32 },
     Call { func: u32, list: u32 },
     CallIndirect { callee: R, list: u32, sig: u32 },
     CallNative { native: Native, ext: u32, list: u32 },
@@ -319,6 +367,13 @@ struct Tx<'a> {
     span: Option<Span>,
     /// `(op index, block)` whose target is the block's start.
     fixups: Vec<(usize, Block)>,
+    /// First op of each block emitted so far (`u32::MAX`: not yet).
+    block_start: Vec<u32>,
+    /// Ops before this index may be jump targets: a `Mov` there is not fused with a later jump.
+    barrier: usize,
+    /// Used stack slots, renumbered densely (`u32::MAX`: not referenced).
+    slot_map: Vec<u32>,
+    used_slots: Vec<(u32, u32)>,
 }
 
 fn err<T>(f: &Function, msg: impl Into<String>) -> Result<T, String> {
@@ -439,11 +494,55 @@ impl<'a> Tx<'a> {
     }
 
     /// Emits a jump to `dest` unless it is the next block in layout.
+    ///
+    /// A backward jump to a block that starts with a conditional branch is rotated: it becomes
+    /// the inverted branch back to the op after the header's branch, followed by a jump to the
+    /// header's other target (taken once, on loop exit). A jump right after a block-argument
+    /// `Mov` is fused into a `MovJmp`.
     fn jump_to(&mut self, dest: Block, next: Option<Block>) {
-        if Some(dest) != next {
-            let at = self.emit(Op::Jmp { t: 0 });
-            self.fixups.push((at, dest));
+        if Some(dest) == next {
+            return;
         }
+        let start = self.block_start.get(dest.index()).copied().unwrap_or(u32::MAX);
+        if start != u32::MAX {
+            let s = start as usize;
+            if let Some(inv) = self.ops.get(s).and_then(|o| invert_br(*o)) {
+                // The header branch's target: resolved, or still a pending fixup.
+                let pending = self.fixups.iter().find(|(at, _)| *at == s).map(|(_, b)| *b);
+                let at = self.emit(inv);
+                set_target(&mut self.ops[at], start + 1);
+                let out = self.emit(Op::Jmp { t: 0 });
+                match pending {
+                    Some(b) => self.fixups.push((out, b)),
+                    None => {
+                        let t = target_of(&self.ops[s]).unwrap_or(start);
+                        set_target(&mut self.ops[out], t);
+                    }
+                }
+                return;
+            }
+        }
+        if self.ops.len() > self.barrier {
+            if let Some(&Op::Mov { d, s }) = self.ops.last() {
+                let at = self.ops.len() - 1;
+                self.ops[at] = Op::MovJmp { d, s, t: 0 };
+                self.fixups.push((at, dest));
+                return;
+            }
+        }
+        let at = self.emit(Op::Jmp { t: 0 });
+        self.fixups.push((at, dest));
+    }
+
+    /// The dense index of a used stack slot (which must exist).
+    fn slot_index(&mut self, slot: sx_ir::Slot) -> u32 {
+        let k = slot.index();
+        if self.slot_map[k] == u32::MAX {
+            self.slot_map[k] = self.used_slots.len() as u32;
+            let sd = &self.f.slots[slot];
+            self.used_slots.push((sd.size, sd.align));
+        }
+        self.slot_map[k]
     }
 
     fn list(&mut self, items: &[u32]) -> u32 {
@@ -476,28 +575,6 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
     if nvals >= (u32::MAX - 2) as usize {
         return err(f, "too many values");
     }
-    // Registers: entry parameters first.
-    let mut reg = vec![u32::MAX; nvals];
-    let mut next = 0u32;
-    for &p in &f.blocks[entry].params {
-        match reg.get_mut(p.index()) {
-            Some(r) if *r == u32::MAX => {
-                *r = next;
-                next += 1;
-            }
-            _ => return err(f, "bad entry block parameter"),
-        }
-    }
-    let num_params = next;
-    for r in reg.iter_mut() {
-        if *r == u32::MAX {
-            *r = next;
-            next += 1;
-        }
-    }
-    let tmp = next;
-    let num_regs = next + 1;
-
     let mut konst = vec![None; nvals];
     for (_, d) in f.insts.iter() {
         if let InstKind::Iconst { ty, imm } = d.kind {
@@ -508,6 +585,218 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
             }
         }
     }
+    for (_, bd) in f.blocks.iter() {
+        for &i in &bd.insts {
+            if f.insts.get(i).is_none() {
+                return err(f, format!("reference to missing instruction {}", i));
+            }
+        }
+    }
+
+    // Block layout: chains that follow each jump and prefer a branch's `then` successor (the
+    // loop body, the in-bounds path of a check), so most conditional branches fall through.
+    let nblocks = f.blocks.len();
+    let succ = |b: Block| -> (Option<Block>, Option<Block>) {
+        let last = f.blocks[b].insts.last().map(|&i| &f.insts[i].kind);
+        let ok = |d: Block| if d.index() < nblocks { Some(d) } else { None };
+        match last {
+            Some(InstKind::Jump { dest, .. }) => (ok(*dest), None),
+            Some(InstKind::Branch { then_dest, else_dest, .. }) => (ok(*then_dest), ok(*else_dest)),
+            _ => (None, None),
+        }
+    };
+    let mut order: Vec<Block> = Vec::with_capacity(nblocks);
+    let mut pos = vec![usize::MAX; nblocks];
+    {
+        let mut scan = 0;
+        let mut want = Some(entry);
+        while order.len() < nblocks {
+            let b = match want {
+                Some(b) if pos[b.index()] == usize::MAX => b,
+                _ => {
+                    while scan < nblocks && pos[scan] != usize::MAX {
+                        scan += 1;
+                    }
+                    Block::new(scan)
+                }
+            };
+            pos[b.index()] = order.len();
+            order.push(b);
+            let (a, c) = succ(b);
+            want = match (a, c) {
+                (Some(a), _) if pos[a.index()] == usize::MAX => Some(a),
+                (_, c) => c,
+            };
+        }
+    }
+    let mut has_loop = false;
+    for &b in &order {
+        let (a, c) = succ(b);
+        for d in [a, c].into_iter().flatten() {
+            has_loop |= pos[d.index()] <= pos[b.index()];
+        }
+    }
+    // In functions with loops, constants and stack-slot addresses are materialised once, before
+    // the entry block (every later `stack_addr` of a slot shares the first one's register).
+    let hoist = has_loop;
+
+    // Identity operations (`x + 0`, `x * 1`, zero extension, same-size bitcast) produce the
+    // canonical bits of their operand: such a value shares its operand's register and emits
+    // nothing. Sound in SSA: a register is written only at its value's definition (or, for a
+    // block parameter, on edges into its block, which no use of an alias can be live across).
+    let mut alias: Vec<Option<Value>> = vec![None; nvals];
+    // Address folding: `p = iadd q, c` whose every use is the address of a load or store is
+    // not computed; the accesses use `q` with `c` added to their offset.
+    let mut addr_off: Vec<i32> = vec![0; nvals];
+    let tyof = |v: Value| f.values.get(v).map(|d| d.ty);
+    let mut other_uses = vec![0u32; nvals];
+    let mut addr_uses: Vec<Vec<i32>> = vec![Vec::new(); nvals];
+    for (_, bd) in f.blocks.iter() {
+        for &i in &bd.insts {
+            match &f.insts[i].kind {
+                InstKind::Load { addr, offset, .. } => {
+                    if let Some(u) = addr_uses.get_mut(addr.index()) {
+                        u.push(*offset);
+                    }
+                }
+                InstKind::Store { addr, offset, value } => {
+                    if let Some(u) = addr_uses.get_mut(addr.index()) {
+                        u.push(*offset);
+                    }
+                    if let Some(u) = other_uses.get_mut(value.index()) {
+                        *u += 1;
+                    }
+                }
+                k => {
+                    for v in k.operands() {
+                        if let Some(u) = other_uses.get_mut(v.index()) {
+                            *u += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut slot_root: Vec<Option<Value>> = vec![None; f.slots.len()];
+    for &b in &order {
+        for &i in &f.blocks[b].insts {
+            let d = &f.insts[i];
+            if let (true, InstKind::StackAddr { slot }, Some(&res)) = (hoist, &d.kind, d.results.first()) {
+                if let (Some(r), true) = (slot_root.get_mut(slot.index()), res.index() < nvals) {
+                    match r {
+                        Some(first) => alias[res.index()] = Some(*first),
+                        None => *r = Some(res),
+                    }
+                }
+                continue;
+            }
+            let Some(&res) = d.results.first() else { continue };
+            if let InstKind::Binary { op: BinOp::Iadd, a, b } = &d.kind {
+                if res.index() < nvals && other_uses[res.index()] == 0 && !addr_uses[res.index()].is_empty() {
+                    let k = |v: &Value| konst.get(v.index()).copied().flatten();
+                    let c = match (k(a), k(b)) {
+                        (_, Some(c)) => Some((*a, c)),
+                        (Some(c), None) => Some((*b, c)),
+                        _ => None,
+                    };
+                    if let Some((q, c)) = c {
+                        let fits = |o: &i32| i32::try_from(*o as i64 + c as i64).is_ok();
+                        if tyof(res) == Some(Type::I64) && tyof(q) == Some(Type::I64) && addr_uses[res.index()].iter().all(fits) {
+                            alias[res.index()] = Some(q);
+                            addr_off[res.index()] = c as i64 as i32;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (_, bd) in f.blocks.iter() {
+        for &i in &bd.insts {
+            let d = &f.insts[i];
+            let Some(&res) = d.results.first() else { continue };
+            if res.index() >= nvals || alias[res.index()].is_some() || d.results.len() != 1 {
+                continue;
+            }
+            let src = match &d.kind {
+                InstKind::Binary { op, a, b } => {
+                    let (Some(ta), Some(tb), Some(tr)) = (tyof(*a), tyof(*b), tyof(res)) else { continue };
+                    if ta.is_float() || ta != tr {
+                        continue;
+                    }
+                    let kb = konst.get(b.index()).copied().flatten();
+                    let ka = konst.get(a.index()).copied().flatten();
+                    match (int_op(*op), ka, kb) {
+                        (Some(IOp::Add | IOp::Sub | IOp::Or | IOp::Xor | IOp::Shl | IOp::Sshr | IOp::Ushr), _, Some(0)) => Some(*a),
+                        (Some(IOp::Mul | IOp::Sdiv | IOp::Udiv), _, Some(1)) if ta == tb => Some(*a),
+                        (Some(IOp::Add | IOp::Or | IOp::Xor), Some(0), _) if ta == tb => Some(*b),
+                        (Some(IOp::Mul), Some(1), _) if ta == tb => Some(*b),
+                        _ => None,
+                    }
+                }
+                InstKind::Convert { op: ConvOp::Uext, a, to } => match tyof(*a) {
+                    Some(from) if !from.is_float() && !to.is_float() && from.bytes() <= to.bytes() => Some(*a),
+                    _ => None,
+                },
+                InstKind::Convert { op: ConvOp::Bitcast, a, to } => match tyof(*a) {
+                    Some(from) if from.bytes() == to.bytes() => Some(*a),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(src) = src {
+                if src.index() < nvals && src != res {
+                    alias[res.index()] = Some(src);
+                }
+            }
+        }
+    }
+    // Roots of alias chains (a cycle, possible only in malformed IR, is cut).
+    let mut root: Vec<Value> = (0..nvals).map(|i| Value::new(i)).collect();
+    for v in 0..nvals {
+        let mut r = Value::new(v);
+        let mut n = 0;
+        while let Some(a) = alias[r.index()] {
+            r = a;
+            n += 1;
+            if n > nvals {
+                alias[v] = None;
+                r = Value::new(v);
+                break;
+            }
+        }
+        root[v] = r;
+    }
+    let root_of = |v: Value| root.get(v.index()).copied().unwrap_or(v);
+
+    // Registers: entry parameters first.
+    let mut reg = vec![u32::MAX; nvals];
+    let mut next = 0u32;
+    for &p in &f.blocks[entry].params {
+        match reg.get_mut(p.index()) {
+            Some(r) if *r == u32::MAX && alias[p.index()].is_none() => {
+                *r = next;
+                next += 1;
+            }
+            _ => return err(f, "bad entry block parameter"),
+        }
+    }
+    let num_params = next;
+    if num_params as usize != f.sig.params.len() {
+        return err(f, "entry block parameters do not match the signature");
+    }
+    for (v, r) in reg.iter_mut().enumerate() {
+        if *r == u32::MAX && alias[v].is_none() {
+            *r = next;
+            next += 1;
+        }
+    }
+    for v in 0..nvals {
+        if alias[v].is_some() {
+            reg[v] = reg[root[v].index()];
+        }
+    }
+    let tmp = next;
+    let num_regs = next + 1;
 
     let mut tx = Tx {
         f,
@@ -520,16 +809,27 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
         sigs: Vec::new(),
         span: None,
         fixups: Vec::new(),
+        block_start: Vec::new(),
+        barrier: 0,
+        slot_map: vec![u32::MAX; f.slots.len()],
+        used_slots: Vec::new(),
     };
 
-    // Use counts (operands folded into immediates do not count).
+    // Use counts of alias roots (operands folded into immediates and alias definitions do not
+    // count), and where each value is defined.
     let mut uses = vec![0u32; nvals];
-    for (_, bd) in f.blocks.iter() {
-        for &i in &bd.insts {
-            let d = match f.insts.get(i) {
-                Some(d) => d,
-                None => return err(f, format!("reference to missing instruction {}", i)),
-            };
+    let mut def_at: Vec<Option<(Block, usize)>> = vec![None; nvals];
+    for (b, bd) in f.blocks.iter() {
+        for (n, &i) in bd.insts.iter().enumerate() {
+            let d = &f.insts[i];
+            for &r in &d.results {
+                if let Some(x) = def_at.get_mut(r.index()) {
+                    *x = Some((b, n));
+                }
+            }
+            if d.results.len() == 1 && alias.get(d.results[0].index()).is_some_and(|a| a.is_some()) {
+                continue;
+            }
             let folded = tx.fold_of(&d.kind).and_then(|fo| Tx::folded_operand(&d.kind, fo));
             let mut skipped = false;
             for v in d.kind.operands() {
@@ -537,7 +837,7 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                     skipped = true;
                     continue;
                 }
-                match uses.get_mut(v.index()) {
+                match uses.get_mut(root_of(v).index()) {
                     Some(u) => *u += 1,
                     None => return err(f, format!("reference to missing value {}", v)),
                 }
@@ -545,11 +845,87 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
         }
     }
 
-    let nblocks = f.blocks.len();
-    let mut block_start = vec![0u32; nblocks];
-    for (b, bd) in f.blocks.iter() {
-        block_start[b.index()] = tx.ops.len() as u32;
-        let next_block = if b.index() + 1 < nblocks { Some(Block(b.0 + 1)) } else { None };
+    // Coalescing: a value defined in a block only to be passed to the parameter `p` of the
+    // block's closing jump is computed directly into `p`'s register, when nothing after its
+    // definition in the block reads `p` (no copy on the edge then).
+    for (_, bd) in f.blocks.iter() {
+        let Some(&last) = bd.insts.last() else { continue };
+        let InstKind::Jump { dest, args } = &f.insts[last].kind else { continue };
+        let Some(dbd) = f.blocks.get(*dest) else { continue };
+        if dbd.params.len() != args.len() {
+            continue;
+        }
+        for (k, &a) in args.iter().enumerate() {
+            let v = root_of(a);
+            let p = dbd.params[k];
+            if v != a || p.index() >= nvals || alias[p.index()].is_some() || uses[v.index()] != 1 {
+                continue;
+            }
+            let Some((vb, vn)) = def_at[v.index()] else { continue };
+            if f.blocks.get(vb).map(|x| x.insts.last()) != Some(Some(&last)) {
+                continue;
+            }
+            let vd = &f.insts[bd.insts[vn]];
+            if matches!(vd.kind, InstKind::Iconst { .. } | InstKind::Fconst { .. }) || vd.results.len() != 1 {
+                continue;
+            }
+            let pr = tx.reg[p.index()];
+            let reads_p = bd.insts[vn + 1..].iter().any(|&j| {
+                let ops = f.insts[j].kind.operands();
+                if j == last {
+                    ops.iter().enumerate().any(|(x, &o)| x != k && tx.reg.get(o.index()) == Some(&pr))
+                } else {
+                    ops.iter().any(|&o| tx.reg.get(o.index()) == Some(&pr))
+                }
+            });
+            if !reads_p {
+                tx.reg[v.index()] = pr;
+            }
+        }
+    }
+
+    if hoist {
+        for (_, bd) in f.blocks.iter() {
+            for &i in &bd.insts {
+                let d = &f.insts[i];
+                let Some(&v) = d.results.first() else { continue };
+                if uses.get(v.index()).copied().unwrap_or(0) == 0 {
+                    continue;
+                }
+                let c = match d.kind {
+                    InstKind::StackAddr { slot } if alias[v.index()].is_none() => {
+                        if f.slots.get(slot).is_none() {
+                            return err(f, format!("{}: missing {}", i, slot));
+                        }
+                        tx.span = d.span;
+                        let (r, k) = (tx.r(v)?, tx.slot_index(slot));
+                        tx.emit(Op::StackAddr { d: r, slot: k });
+                        continue;
+                    }
+                    InstKind::Iconst { ty, imm } => {
+                        if ty.is_float() {
+                            0
+                        } else {
+                            W::of(ty).mask(imm as u64)
+                        }
+                    }
+                    InstKind::Fconst { ty: Type::F32, value } => (value as f32).to_bits() as u64,
+                    InstKind::Fconst { ty: Type::F64, value } => value.to_bits(),
+                    _ => continue,
+                };
+                tx.span = d.span;
+                let r = tx.r(v)?;
+                tx.emit(Op::Const { d: r, v: c });
+            }
+        }
+    }
+
+    tx.block_start = vec![u32::MAX; nblocks];
+    for (at, &b) in order.iter().enumerate() {
+        let bd = &f.blocks[b];
+        tx.block_start[b.index()] = tx.ops.len() as u32;
+        tx.barrier = tx.ops.len() + 1;
+        let next_block = order.get(at + 1).copied();
         if bd.insts.is_empty() {
             tx.span = f.span;
             tx.emit(Op::Trap { code: TrapCode::Unreachable });
@@ -569,11 +945,14 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
             if terminated {
                 return err(f, format!("{} follows the terminator of {}", i, b));
             }
+            if d.results.len() == 1 && alias.get(d.results[0].index()).is_some_and(|a| a.is_some()) {
+                continue;
+            }
             match &d.kind {
                 InstKind::Iconst { ty, imm } => {
                     let v = d.results.first().copied();
                     if let Some(v) = v {
-                        if uses.get(v.index()).copied().unwrap_or(0) > 0 {
+                        if !hoist && uses.get(v.index()).copied().unwrap_or(0) > 0 {
                             let c = if ty.is_float() { 0 } else { W::of(*ty).mask(*imm as u64) };
                             tx.emit(Op::Const { d: res(0)?, v: c });
                         }
@@ -587,7 +966,10 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                         Type::F64 => value.to_bits(),
                         _ => return err(f, format!("{}: fconst of an integer type", i)),
                     };
-                    tx.emit(Op::Const { d: res(0)?, v: bits });
+                    let used = d.results.first().is_some_and(|v| uses.get(v.index()).copied().unwrap_or(0) > 0);
+                    if !hoist && used {
+                        tx.emit(Op::Const { d: res(0)?, v: bits });
+                    }
                 }
                 InstKind::Binary { op, a, b: bv } => {
                     let dst = res(0)?;
@@ -606,6 +988,15 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                                 (IOp::Sub, W::B64) if imm != i32::MIN => Op::AddImm64 { d: dst, a: src, imm: -imm },
                                 (IOp::Add, W::B32) => Op::AddImm32 { d: dst, a: src, imm },
                                 (IOp::Sub, W::B32) => Op::AddImm32 { d: dst, a: src, imm: (imm as u32).wrapping_neg() as i32 },
+                                (IOp::Mul, W::B64) => Op::MulImm64 { d: dst, a: src, imm },
+                                (IOp::Sdiv, W::B64) if imm > 1 && imm & (imm - 1) == 0 => {
+                                    Op::SdivPow2 { d: dst, a: src, sh: imm.trailing_zeros() }
+                                }
+                                (IOp::Srem, W::B64) if imm > 1 && imm & (imm - 1) == 0 => {
+                                    Op::SremPow2 { d: dst, a: src, sh: imm.trailing_zeros() }
+                                }
+                                (IOp::Sdiv, W::B64) if imm != 0 && imm != -1 => Op::SdivImm64 { d: dst, a: src, imm },
+                                (IOp::Srem, W::B64) if imm != 0 && imm != -1 => Op::SremImm64 { d: dst, a: src, imm },
                                 _ => Op::IBinImm { op: iop, w, d: dst, a: src, imm },
                             };
                             tx.emit(o);
@@ -630,9 +1021,12 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                             BinOp::Fmul => FOp::Mul,
                             _ => FOp::Div,
                         };
-                        let o = match ta {
-                            Type::F32 => Op::F32Bin { op: fop, d: dst, a: ra, b: rb },
-                            Type::F64 => Op::F64Bin { op: fop, d: dst, a: ra, b: rb },
+                        let o = match (ta, fop) {
+                            (Type::F32, _) => Op::F32Bin { op: fop, d: dst, a: ra, b: rb },
+                            (Type::F64, FOp::Add) => Op::F64Add { d: dst, a: ra, b: rb },
+                            (Type::F64, FOp::Sub) => Op::F64Sub { d: dst, a: ra, b: rb },
+                            (Type::F64, FOp::Mul) => Op::F64Mul { d: dst, a: ra, b: rb },
+                            (Type::F64, FOp::Div) => Op::F64Div { d: dst, a: ra, b: rb },
                             _ => return err(f, format!("{}: float operator on {}", i, ta.name())),
                         };
                         tx.emit(o);
@@ -697,7 +1091,14 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                     if !ok {
                         return err(f, format!("{}: {:?} from {} to {}", i, op, from.name(), to.name()));
                     }
-                    let o = Op::Conv { op: *op, from, to: *to, d: res(0)?, a: tx.r(*a)? };
+                    let (d, a) = (res(0)?, tx.r(*a)?);
+                    let o = match (op, from, *to) {
+                        (ConvOp::Trunc | ConvOp::Uext, _, t) => Op::Trunc { w: W::of(t), d, a },
+                        (ConvOp::Sext, fr, t) => Op::Sext { from: W::of(fr), to: W::of(t), d, a },
+                        (ConvOp::SToF, Type::I64, Type::F64) => Op::I64ToF64 { d, a },
+                        (ConvOp::FToS, Type::F64, Type::I64) => Op::F64ToI64 { d, a },
+                        _ => Op::Conv { op: *op, from, to: *to, d, a },
+                    };
                     tx.emit(o);
                 }
                 InstKind::Select { cond, a, b: bv } => {
@@ -708,20 +1109,37 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                     tx.emit(o);
                 }
                 InstKind::Load { ty, addr, offset } => {
-                    let o = Op::Load { w: W::of(*ty), d: res(0)?, a: tx.r(*addr)?, off: *offset };
+                    let (d, a) = (res(0)?, tx.r(*addr)?);
+                    let off = offset.wrapping_add(addr_off.get(addr.index()).copied().unwrap_or(0));
+                    let o = match W::of(*ty) {
+                        W::B8 => Op::Load8 { d, a, off },
+                        W::B16 => Op::Load16 { d, a, off },
+                        W::B32 => Op::Load32 { d, a, off },
+                        W::B64 => Op::Load64 { d, a, off },
+                    };
                     tx.emit(o);
                 }
                 InstKind::Store { addr, offset, value } => {
                     let w = W::of(tx.ty(*value)?);
-                    let o = Op::Store { w, a: tx.r(*addr)?, v: tx.r(*value)?, off: *offset };
+                    let (a, v) = (tx.r(*addr)?, tx.r(*value)?);
+                    let off = offset.wrapping_add(addr_off.get(addr.index()).copied().unwrap_or(0));
+                    let o = match w {
+                        W::B8 => Op::Store8 { a, v, off },
+                        W::B16 => Op::Store16 { a, v, off },
+                        W::B32 => Op::Store32 { a, v, off },
+                        W::B64 => Op::Store64 { a, v, off },
+                    };
                     tx.emit(o);
                 }
                 InstKind::StackAddr { slot } => {
                     if f.slots.get(*slot).is_none() {
                         return err(f, format!("{}: missing {}", i, slot));
                     }
-                    let o = Op::StackAddr { d: res(0)?, slot: slot.0 };
-                    tx.emit(o);
+                    if !hoist {
+                        let dst = res(0)?;
+                        let o = Op::StackAddr { d: dst, slot: tx.slot_index(*slot) };
+                        tx.emit(o);
+                    }
                 }
                 InstKind::DataAddr { data } => {
                     let o = Op::DataAddr { d: res(0)?, data: data.0 };
@@ -732,6 +1150,13 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                     tx.emit(o);
                 }
                 InstKind::Call { func, args } => {
+                    // Arity is checked here, against the callee's signature, so calls and
+                    // returns need no count checks at run time.
+                    if let Some(callee) = m.funcs.get(*func) {
+                        if callee.sig.params.len() != args.len() || callee.sig.returns.len() != d.results.len() {
+                            return err(f, format!("{}: call of `{}` does not match its signature", i, callee.name));
+                        }
+                    }
                     let list = tx.call_list(args, &d.results)?;
                     tx.emit(Op::Call { func: func.0, list });
                 }
@@ -783,10 +1208,7 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                         match fused {
                             Some((cc, w, a, rb)) => {
                                 let cc = if when { cc } else { invert(cc) };
-                                match rb {
-                                    Ok(b) => tx.emit(Op::BrCmp { cc, w, a, b, t: 0 }),
-                                    Err(imm) => tx.emit(Op::BrCmpImm { cc, w, a, imm, t: 0 }),
-                                }
+                                tx.emit(br_op(cc, w, a, rb))
                             }
                             None => {
                                 if when {
@@ -797,7 +1219,12 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                             }
                         }
                     };
-                    if then_args.is_empty() {
+                    let then_next = Some(*then_dest) == next_block;
+                    if else_args.is_empty() && then_next {
+                        let at = cond_jump(&mut tx, false);
+                        tx.fixups.push((at, *else_dest));
+                        tx.edge_copies(*then_dest, then_args)?;
+                    } else if then_args.is_empty() {
                         let at = cond_jump(&mut tx, true);
                         tx.fixups.push((at, *then_dest));
                         tx.edge_copies(*else_dest, else_args)?;
@@ -813,6 +1240,7 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                         tx.jump_to(*then_dest, None);
                         let here = tx.ops.len() as u32;
                         set_target(&mut tx.ops[at], here);
+                        tx.barrier = here as usize + 1;
                         tx.edge_copies(*else_dest, else_args)?;
                         tx.jump_to(*else_dest, next_block);
                     }
@@ -825,6 +1253,9 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                 }
                 InstKind::Return { values } => {
                     terminated = true;
+                    if values.len() != f.sig.returns.len() {
+                        return err(f, format!("{}: returns {} values, the signature {}", i, values.len(), f.sig.returns.len()));
+                    }
                     let o = match values.len() {
                         0 => Op::Ret0,
                         1 => Op::Ret1 { r: tx.r(values[0])? },
@@ -849,14 +1280,14 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
         }
     }
     for (at, b) in std::mem::take(&mut tx.fixups) {
-        let t = match block_start.get(b.index()) {
-            Some(&t) => t,
-            None => return err(f, format!("jump to missing {}", b)),
+        let t = match tx.block_start.get(b.index()) {
+            Some(&t) if t != u32::MAX => t,
+            _ => return err(f, format!("jump to missing {}", b)),
         };
         set_target(&mut tx.ops[at], t);
     }
-    let slots = f.slots.values().map(|s| (s.size, s.align)).collect();
-    Ok(Compiled {
+    let slots = std::mem::take(&mut tx.used_slots);
+    let c = Compiled {
         name: f.name.clone(),
         ops: tx.ops,
         spans: tx.spans,
@@ -865,13 +1296,270 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
         num_regs,
         num_params,
         slots,
-    })
+    };
+    validate(f, &c)?;
+    Ok(c)
+}
+
+/// The branch target field of a jump op.
+fn target_mut(op: &mut Op) -> Option<&mut u32> {
+    match op {
+        Op::Jmp { t }
+        | Op::MovJmp { t, .. }
+        | Op::BrIf { t, .. }
+        | Op::BrIfNot { t, .. }
+        | Op::BrCmp { t, .. }
+        | Op::BrCmpImm { t, .. }
+        | Op::BrEq { t, .. }
+        | Op::BrNe { t, .. }
+        | Op::BrSlt { t, .. }
+        | Op::BrSle { t, .. }
+        | Op::BrSgt { t, .. }
+        | Op::BrSge { t, .. }
+        | Op::BrUlt { t, .. }
+        | Op::BrUge { t, .. }
+        | Op::BrEqI { t, .. }
+        | Op::BrNeI { t, .. }
+        | Op::BrSltI { t, .. }
+        | Op::BrSleI { t, .. }
+        | Op::BrSgtI { t, .. }
+        | Op::BrSgeI { t, .. }
+        | Op::BrUltI { t, .. }
+        | Op::BrUgeI { t, .. } => Some(t),
+        _ => None,
+    }
+}
+
+/// The branch target of a jump op.
+pub fn target_of(op: &Op) -> Option<u32> {
+    let mut o = *op;
+    target_mut(&mut o).map(|t| *t)
 }
 
 fn set_target(op: &mut Op, target: u32) {
-    match op {
-        Op::Jmp { t } | Op::BrIf { t, .. } | Op::BrIfNot { t, .. } | Op::BrCmp { t, .. } | Op::BrCmpImm { t, .. } => *t = target,
-        _ => {}
+    if let Some(t) = target_mut(op) {
+        *t = target;
+    }
+}
+
+/// Rebases the branch target of `op` by `base` (linking into a shared op array).
+pub fn rebase_target(op: &mut Op, base: u32) {
+    if let Some(t) = target_mut(op) {
+        *t += base;
+    }
+}
+
+/// The conditional branch taken exactly when `op` (a conditional branch) is not.
+fn invert_br(op: Op) -> Option<Op> {
+    Some(match op {
+        Op::BrIf { c, t } => Op::BrIfNot { c, t },
+        Op::BrIfNot { c, t } => Op::BrIf { c, t },
+        Op::BrCmp { cc, w, a, b, t } => Op::BrCmp { cc: invert(cc), w, a, b, t },
+        Op::BrCmpImm { cc, w, a, imm, t } => Op::BrCmpImm { cc: invert(cc), w, a, imm, t },
+        Op::BrEq { a, b, t } => Op::BrNe { a, b, t },
+        Op::BrNe { a, b, t } => Op::BrEq { a, b, t },
+        Op::BrSlt { a, b, t } => Op::BrSge { a, b, t },
+        Op::BrSge { a, b, t } => Op::BrSlt { a, b, t },
+        Op::BrSle { a, b, t } => Op::BrSgt { a, b, t },
+        Op::BrSgt { a, b, t } => Op::BrSle { a, b, t },
+        Op::BrUlt { a, b, t } => Op::BrUge { a, b, t },
+        Op::BrUge { a, b, t } => Op::BrUlt { a, b, t },
+        Op::BrEqI { a, imm, t } => Op::BrNeI { a, imm, t },
+        Op::BrNeI { a, imm, t } => Op::BrEqI { a, imm, t },
+        Op::BrSltI { a, imm, t } => Op::BrSgeI { a, imm, t },
+        Op::BrSgeI { a, imm, t } => Op::BrSltI { a, imm, t },
+        Op::BrSleI { a, imm, t } => Op::BrSgtI { a, imm, t },
+        Op::BrSgtI { a, imm, t } => Op::BrSleI { a, imm, t },
+        Op::BrUltI { a, imm, t } => Op::BrUgeI { a, imm, t },
+        Op::BrUgeI { a, imm, t } => Op::BrUltI { a, imm, t },
+        _ => return None,
+    })
+}
+
+/// The compare-and-branch op for `a cc b` (`b` a register or an immediate), specialised where
+/// the width does not matter or is 64 bits.
+fn br_op(cc: IntCC, w: W, a: R, b: Result<R, i32>) -> Op {
+    use IntCC::*;
+    let t = 0;
+    match b {
+        Ok(b) => match (cc, w) {
+            (Eq, _) => Op::BrEq { a, b, t },
+            (Ne, _) => Op::BrNe { a, b, t },
+            // Canonical values are zero-extended: unsigned order is width-independent.
+            (Ult, _) => Op::BrUlt { a, b, t },
+            (Uge, _) => Op::BrUge { a, b, t },
+            (Ugt, _) => Op::BrUlt { a: b, b: a, t },
+            (Ule, _) => Op::BrUge { a: b, b: a, t },
+            (Slt, W::B64) => Op::BrSlt { a, b, t },
+            (Sle, W::B64) => Op::BrSle { a, b, t },
+            (Sgt, W::B64) => Op::BrSgt { a, b, t },
+            (Sge, W::B64) => Op::BrSge { a, b, t },
+            _ => Op::BrCmp { cc, w, a, b, t },
+        },
+        Err(imm) => {
+            // The immediate as `imm as i64 as u64` equals its canonical value of width `w`.
+            let same = w == W::B64 || (imm >= 0 && w.mask(imm as u64) == imm as u64);
+            match cc {
+                Eq if same => Op::BrEqI { a, imm, t },
+                Ne if same => Op::BrNeI { a, imm, t },
+                Ult if same => Op::BrUltI { a, imm, t },
+                Uge if same => Op::BrUgeI { a, imm, t },
+                Slt if w == W::B64 => Op::BrSltI { a, imm, t },
+                Sle if w == W::B64 => Op::BrSleI { a, imm, t },
+                Sgt if w == W::B64 => Op::BrSgtI { a, imm, t },
+                Sge if w == W::B64 => Op::BrSgeI { a, imm, t },
+                _ => Op::BrCmpImm { cc, w, a, imm, t },
+            }
+        }
+    }
+}
+
+/// Calls `f` with every register operand of `op` (lists in `extra` excluded).
+fn op_regs(op: &Op, mut f: impl FnMut(R)) {
+    use Op::*;
+    match *op {
+        Const { d, .. } | StackAddr { d, .. } | DataAddr { d, .. } => f(d),
+        Mov { d, s } | MovJmp { d, s, .. } => {
+            f(d);
+            f(s)
+        }
+        Add64 { d, a, b }
+        | Sub64 { d, a, b }
+        | Mul64 { d, a, b }
+        | Add32 { d, a, b }
+        | Sub32 { d, a, b }
+        | And { d, a, b }
+        | Or { d, a, b }
+        | Xor { d, a, b }
+        | IBin { d, a, b, .. }
+        | Icmp { d, a, b, .. }
+        | F64Bin { d, a, b, .. }
+        | F32Bin { d, a, b, .. }
+        | Fcmp { d, a, b, .. }
+        | F64Add { d, a, b }
+        | F64Sub { d, a, b }
+        | F64Mul { d, a, b }
+        | F64Div { d, a, b } => {
+            f(d);
+            f(a);
+            f(b)
+        }
+        AddImm64 { d, a, .. }
+        | AddImm32 { d, a, .. }
+        | IBinImm { d, a, .. }
+        | IcmpImm { d, a, .. }
+        | MulImm64 { d, a, .. }
+        | SdivImm64 { d, a, .. }
+        | SremImm64 { d, a, .. }
+        | SdivPow2 { d, a, .. }
+        | SremPow2 { d, a, .. }
+        | Ineg { d, a, .. }
+        | Bnot { d, a, .. }
+        | Fneg64 { d, a }
+        | Fneg32 { d, a }
+        | Conv { d, a, .. }
+        | Trunc { d, a, .. }
+        | Sext { d, a, .. }
+        | I64ToF64 { d, a }
+        | F64ToI64 { d, a }
+        | Load { d, a, .. }
+        | Load8 { d, a, .. }
+        | Load16 { d, a, .. }
+        | Load32 { d, a, .. }
+        | Load64 { d, a, .. } => {
+            f(d);
+            f(a)
+        }
+        Select { d, c, .. } => {
+            f(d);
+            f(c)
+        }
+        Store { a, v, .. } | Store8 { a, v, .. } | Store16 { a, v, .. } | Store32 { a, v, .. } | Store64 { a, v, .. } => {
+            f(a);
+            f(v)
+        }
+        MemCopy { d, s, n } => {
+            f(d);
+            f(s);
+            f(n)
+        }
+        MemFill { d, b, n } => {
+            f(d);
+            f(b);
+            f(n)
+        }
+        BrIf { c, .. } | BrIfNot { c, .. } => f(c),
+        BrCmp { a, b, .. }
+        | BrEq { a, b, .. }
+        | BrNe { a, b, .. }
+        | BrSlt { a, b, .. }
+        | BrSle { a, b, .. }
+        | BrSgt { a, b, .. }
+        | BrSge { a, b, .. }
+        | BrUlt { a, b, .. }
+        | BrUge { a, b, .. } => {
+            f(a);
+            f(b)
+        }
+        BrCmpImm { a, .. }
+        | BrEqI { a, .. }
+        | BrNeI { a, .. }
+        | BrSltI { a, .. }
+        | BrSleI { a, .. }
+        | BrSgtI { a, .. }
+        | BrSgeI { a, .. }
+        | BrUltI { a, .. }
+        | BrUgeI { a, .. } => f(a),
+        CallIndirect { callee, .. } => f(callee),
+        Ret1 { r } => f(r),
+        Jmp { .. } | Call { .. } | CallNative { .. } | CallUnsupported { .. } | Ret0 | Ret { .. } | Trap { .. } => {}
+    }
+}
+
+/// Checks the invariants the executor relies on without re-checking them per instruction:
+/// every register operand (including those in `extra` lists) is below `num_regs`, every
+/// branch target is inside the function, every list lies inside `extra`, and the function
+/// does not fall off its end (the executor also appends a trapping sentinel).
+fn validate(f: &Function, c: &Compiled) -> Result<(), String> {
+    let n = c.num_regs;
+    let mut bad = None;
+    let list = |at: u32, len: usize| -> Option<&[u32]> { c.extra.get(at as usize..at as usize + len) };
+    for (i, op) in c.ops.iter().enumerate() {
+        op_regs(op, |r| {
+            if r >= n {
+                bad = Some(format!("op {} uses register {} of {}", i, r, n));
+            }
+        });
+        if let Some(t) = target_of(op) {
+            if t as usize >= c.ops.len() {
+                bad = Some(format!("op {} jumps to {} of {}", i, t, c.ops.len()));
+            }
+        }
+        let regs_in = |l: Option<&[u32]>| l.is_some_and(|l| l.iter().all(|&r| r < n));
+        let ok = match *op {
+            Op::Select { list: l, .. } => regs_in(list(l, 2)),
+            Op::Ret { list: l } => c.extra.get(l as usize).is_some_and(|&k| regs_in(list(l + 1, k as usize))),
+            Op::Call { list: l, .. } | Op::CallIndirect { list: l, .. } | Op::CallNative { list: l, .. } => {
+                match c.extra.get(l as usize) {
+                    Some(&na) => match c.extra.get(l as usize + 1 + na as usize) {
+                        Some(&nr) => regs_in(list(l + 1, na as usize)) && regs_in(list(l + 2 + na, nr as usize)),
+                        None => false,
+                    },
+                    None => false,
+                }
+            }
+            _ => true,
+        };
+        if !ok {
+            bad = Some(format!("op {} has a malformed operand list", i));
+        }
+        if bad.is_some() {
+            break;
+        }
+    }
+    match bad {
+        Some(m) => err(f, m),
+        None => Ok(()),
     }
 }
 

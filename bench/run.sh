@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds target/release/sx and runs the shared peer benchmark (/work/shared/bench/peers/bench.py)
+# for the sx row and the reference peers side by side, in ONE run, then prints ns/unit and our
+# ratios to the fastest compile-time peer and to gcc -O2 (bench/compare.py).
+#
+#   bench/run.sh                          # sx + nim + luajit-joff + gcc-O2 at bench.py's N
+#   bench/run.sh --scale 0.25             # quicker, noisier
+#   PEERS="nim gcc-O2" bench/run.sh       # choose the peers (default: nim luajit-joff gcc-O2)
+#   SKIP_BUILD=1 bench/run.sh             # use the existing target/release/sx
+#
+# The peers directory is read-only, and bench.py writes build/ and results/ next to itself, so it
+# is copied to a scratch directory first (bench/.work/, git-ignored). Extra arguments go to
+# bench.py (e.g. --runs 5, --scale 0.5). Results: bench/.work/peers/results/latest.{json,md}.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+PEERS_SRC="${PEERS_SRC:-/work/shared/bench/peers}"
+PEERS="${PEERS:-nim luajit-joff gcc-O2}"
+
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  (cd "$ROOT" && cargo build --release -p sx)
+fi
+export SX="$ROOT/target/release/sx"
+[ -x "$SX" ] || { echo "missing $SX" >&2; exit 1; }
+
+for t in hyperfine /usr/bin/time gcc; do
+  command -v "$t" >/dev/null || echo "warning: $t not found (apt-get install -y hyperfine time gcc nim luajit)" >&2
+done
+
+WORK="$HERE/.work"
+rm -rf "$WORK/peers"
+mkdir -p "$WORK"
+cp -r "$PEERS_SRC" "$WORK/peers"
+chmod -R u+w "$WORK/peers"
+
+only=(--only sx)
+for p in $PEERS; do only+=(--only "$p"); done
+python3 "$WORK/peers/bench.py" "${only[@]}" --out "$WORK/peers/results/latest" "$@"
+python3 "$HERE/compare.py" "$WORK/peers/results/latest.json"
