@@ -162,7 +162,12 @@ impl Compiler {
                         self.fill_enum(t, ed, file, Rc::new(HashMap::new()))?;
                         Ok(ConstVal::Type(t))
                     }
-                    ExprKind::Union(_) => self.err(value.span, "not supported yet: unions"),
+                    ExprKind::Union(sd) => {
+                        let t = self.types.new_struct(&name, false, Some(span));
+                        self.decls[id.0 as usize].state = DeclState::Done(ConstVal::Type(t));
+                        self.fill_struct_kind(t, sd, file, Rc::new(HashMap::new()), true)?;
+                        Ok(ConstVal::Type(t))
+                    }
                     ExprKind::Protocol(_) => self.err(value.span, "not supported yet: protocols"),
                     ExprKind::ErrorSet(_) => self.err(value.span, "not supported yet: error sets"),
                     _ => {
@@ -210,6 +215,10 @@ impl Compiler {
     }
 
     fn fill_struct(&mut self, t: TypeId, sd: &StructDecl, file: FileIdx, outer: Rc<HashMap<String, ConstVal>>) -> R<()> {
+        self.fill_struct_kind(t, sd, file, outer, false)
+    }
+
+    fn fill_struct_kind(&mut self, t: TypeId, sd: &StructDecl, file: FileIdx, outer: Rc<HashMap<String, ConstVal>>, is_union: bool) -> R<()> {
         let instance = sd.params.as_ref().map(|ps| ps.iter().all(|p| p.name.as_ref().map(|n| outer.contains_key(&n.name)).unwrap_or(false))).unwrap_or(true);
         if !instance {
             return self.err(sd.span, "a parameterised struct needs arguments: write `Name(args)`");
@@ -260,7 +269,11 @@ impl Compiler {
                 MemberKind::Directive(e) => return self.err(e.span, "not supported yet: this struct member"),
             }
         }
-        self.types.complete_struct(t, fields);
+        if is_union {
+            self.types.complete_union(t, fields);
+        } else {
+            self.types.complete_struct(t, fields);
+        }
         if let Some(meta) = self.structs.get_mut(&t) {
             meta.defaults = defaults;
         }
@@ -295,6 +308,13 @@ impl Compiler {
             }
         }
         self.fill_struct(t, &sd, file, Rc::new(scope))?;
+        Ok(t)
+    }
+
+    /// Declares an anonymous untagged union type.
+    pub(crate) fn declare_union(&mut self, sd: &StructDecl, file: FileIdx, outer: Rc<HashMap<String, ConstVal>>, span: Span) -> R<TypeId> {
+        let t = self.types.new_struct("union", false, Some(span));
+        self.fill_struct_kind(t, sd, file, outer, true)?;
         Ok(t)
     }
 

@@ -217,7 +217,11 @@ impl<'c> FnCx<'c> {
             }
             ExprKind::OptField { base, name } => self.opt_field(base, name, span),
             ExprKind::ClosureType { .. } => self.err(span, "not supported yet: closures"),
-            ExprKind::Union(_) => self.err(span, "not supported yet: unions"),
+            ExprKind::Union(sd) => {
+                let outer = self.local_const_snapshot();
+                let t = self.c.declare_union(sd, self.file, outer, span)?;
+                Ok(TV::konst(ConstVal::Type(t)))
+            }
             ExprKind::Enum(_) => self.err(span, "not supported yet: enums"),
             ExprKind::Protocol(_) => self.err(span, "not supported yet: protocols"),
             ExprKind::CallerLocation => self.err(span, "not supported yet: #caller_location"),
@@ -1458,6 +1462,9 @@ impl<'c> FnCx<'c> {
             }
             if !matches!(op, BinOp::Eq | BinOp::Ne) {
                 return self.err(span, "structs can only be compared with '==' and '!='");
+            }
+            if self.c.types.struct_of(lt).map(|s| s.is_union).unwrap_or(false) {
+                return self.err(span, format!("untagged union '{}' cannot be compared", self.tname(lt)));
             }
             let l = self.materialize(l, span)?;
             let r = self.materialize(r, span)?;

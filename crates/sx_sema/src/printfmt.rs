@@ -174,6 +174,7 @@ impl<'c> FnCx<'c> {
                 self.jump(done);
                 self.switch(done);
             }
+            TK::Struct(_) if self.c.types.struct_of(ty).map(|s| s.is_union).unwrap_or(false) => self.emit_text("<?>", span)?,
             TK::Struct(_) => {
                 let V::Mem(a) = v.v else { return Err(()) };
                 let fields = self.c.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();

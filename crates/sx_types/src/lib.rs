@@ -103,6 +103,8 @@ pub struct StructDef {
     pub complete: bool,
     /// True for anonymous (structural) structs.
     pub anonymous: bool,
+    /// An untagged union: every field at offset 0.
+    pub is_union: bool,
     pub span: Option<Span>,
 }
 
@@ -211,7 +213,7 @@ impl TypeTable {
     /// Creates a new (incomplete) nominal struct type.
     pub fn new_struct(&mut self, name: &str, anonymous: bool, span: Option<Span>) -> TypeId {
         let sid = StructId(self.structs.len() as u32);
-        self.structs.push(StructDef { name: name.to_string(), fields: vec![], size: 0, align: 1, complete: false, anonymous, span });
+        self.structs.push(StructDef { name: name.to_string(), fields: vec![], size: 0, align: 1, complete: false, anonymous, is_union: false, span });
         self.intern(TypeKind::Struct(sid))
     }
     /// The struct behind `t`, if it is one.
@@ -289,6 +291,25 @@ impl TypeTable {
         e.size = size;
         e.align = align;
         e.complete = true;
+    }
+
+    /// Sets the fields of union type `t`: all at offset 0, size and alignment the maximum.
+    pub fn complete_union(&mut self, t: TypeId, fields: Vec<(String, TypeId)>) {
+        let TypeKind::Struct(sid) = *self.kind(t) else { return };
+        let mut size = 0u64;
+        let mut align = 1u64;
+        let mut out = Vec::new();
+        for (name, ty) in fields {
+            size = size.max(self.size_of(ty));
+            align = align.max(self.align_of(ty).max(1));
+            out.push(Field { name, ty, offset: 0 });
+        }
+        let s = &mut self.structs[sid.0 as usize];
+        s.fields = out;
+        s.size = size.div_ceil(align) * align;
+        s.align = align;
+        s.complete = true;
+        s.is_union = true;
     }
 
     /// Finds an anonymous struct with exactly these fields, or creates one.
