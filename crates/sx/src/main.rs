@@ -204,6 +204,17 @@ fn compile(file: &Path, common: &Common) -> Result<sx_sema::Output, i32> {
     }
 }
 
+/// The phase marker (SUBSET §0.7): printed when the root file has a top-level `#run`,
+/// after compile-time output and before the program's.
+fn print_build_done(out: &sx_sema::Output) {
+    if out.root_has_run {
+        use std::io::Write;
+        let mut so = std::io::stdout().lock();
+        let _ = so.write_all(b"--- build done ---\n");
+        let _ = so.flush();
+    }
+}
+
 fn run_cli(cli: Cli) -> i32 {
     match cli.cmd {
         Cmd::Run { file, vm, common } => {
@@ -211,12 +222,7 @@ fn run_cli(cli: Cli) -> i32 {
                 Ok(o) => o,
                 Err(c) => return c,
             };
-            if out.root_has_run {
-                use std::io::Write;
-                let mut so = std::io::stdout().lock();
-                let _ = so.write_all(b"--- build done ---\n");
-                let _ = so.flush();
-            }
+            print_build_done(&out);
             if vm {
                 let mut machine = sx_vm::Vm::new(sx_vm::VmLimits::default(), Box::new(sx_vm::StdHost));
                 match machine.run_program(&out.module) {
@@ -241,12 +247,7 @@ fn run_cli(cli: Cli) -> i32 {
                 Ok(o) => o,
                 Err(c) => return c,
             };
-            if out.root_has_run {
-                use std::io::Write;
-                let mut so = std::io::stdout().lock();
-                let _ = so.write_all(b"--- build done ---\n");
-                let _ = so.flush();
-            }
+            print_build_done(&out);
             let dest = output.unwrap_or_else(|| PathBuf::from(file.file_stem().unwrap_or_default()));
             let obj = match sx_codegen::emit_object(&out.module) {
                 Ok(o) => o,

@@ -565,26 +565,7 @@ impl<'c> FnCx<'c> {
     /// negative indices fail too). Natively and on the VM alike: `write` + `_exit(1)`.
     pub fn bounds_check(&mut self, i: Value, len: Value, span: Span) {
         let ok = self.b(|b| b.icmp(IntCC::Ult, i, len));
-        let good = self.new_block();
-        let bad = self.new_block();
-        self.b(|b| b.branch(ok, good, vec![], bad, vec![]));
-        self.switch(bad);
-        let msg = format!("{}: panic: index out of bounds\n", self.c.sources.location(span));
-        let d = self.c.string_bytes_data(msg.as_bytes());
-        let p = self.ptr_ty();
-        let write = self.c.module.declare_extern("write", sx_ir::Signature { params: vec![IrType::I32, p, IrType::I64], returns: vec![IrType::I64] });
-        let exit = self.c.module.declare_extern("_exit", sx_ir::Signature { params: vec![IrType::I32], returns: vec![] });
-        let n = msg.len() as i64;
-        self.b(|b| {
-            let fd = b.iconst(IrType::I32, 2);
-            let m = b.data_addr(d, p);
-            let l = b.iconst(IrType::I64, n);
-            b.call_extern(write, vec![fd, m, l], &[IrType::I64]);
-            let one = b.iconst(IrType::I32, 1);
-            b.call_extern(exit, vec![one], &[]);
-            b.trap(sx_ir::TrapCode::Unreachable);
-        });
-        self.switch(good);
+        self.panic_unless(ok, span, "index out of bounds");
     }
 
     /// The memory holding a struct/array/slice operand (auto-dereferencing one pointer level).
