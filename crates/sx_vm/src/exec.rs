@@ -756,6 +756,14 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             Op::Store16 { a, v, off } => mem_op!(mem.store_n::<2>(r!(a).wrapping_add(off as i64 as u64), r!(v))),
             Op::Store32 { a, v, off } => mem_op!(mem.store_n::<4>(r!(a).wrapping_add(off as i64 as u64), r!(v))),
             Op::Store64 { a, v, off } => mem_op!(mem.store_n::<8>(r!(a).wrapping_add(off as i64 as u64), r!(v))),
+            Op::Load8X { d, a, b } => r!(d) = mem_op!(mem.load_n::<1>(r!(a).wrapping_add(r!(b)))),
+            Op::Load16X { d, a, b } => r!(d) = mem_op!(mem.load_n::<2>(r!(a).wrapping_add(r!(b)))),
+            Op::Load32X { d, a, b } => r!(d) = mem_op!(mem.load_n::<4>(r!(a).wrapping_add(r!(b)))),
+            Op::Load64X { d, a, b } => r!(d) = mem_op!(mem.load_n::<8>(r!(a).wrapping_add(r!(b)))),
+            Op::Store8X { a, b, v } => mem_op!(mem.store_n::<1>(r!(a).wrapping_add(r!(b)), r!(v))),
+            Op::Store16X { a, b, v } => mem_op!(mem.store_n::<2>(r!(a).wrapping_add(r!(b)), r!(v))),
+            Op::Store32X { a, b, v } => mem_op!(mem.store_n::<4>(r!(a).wrapping_add(r!(b)), r!(v))),
+            Op::Store64X { a, b, v } => mem_op!(mem.store_n::<8>(r!(a).wrapping_add(r!(b)), r!(v))),
             Op::Load { w, d, a, off } => r!(d) = mem_op!(mem.load(r!(a).wrapping_add(off as i64 as u64), w.bytes())),
             Op::Store { w, a, v, off } => mem_op!(mem.store(r!(a).wrapping_add(off as i64 as u64), w.bytes(), r!(v))),
             Op::StackAddr { d, slot } => {
@@ -806,6 +814,8 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             Op::BrSgeI { a, imm, t } => br!(r!(a) as i64 >= imm as i64, t),
             Op::BrUltI { a, imm, t } => br!(r!(a) < imm as i64 as u64, t),
             Op::BrUgeI { a, imm, t } => br!(r!(a) >= imm as i64 as u64, t),
+            Op::BrMaskZ { a, mask, t } => br!(r!(a) & mask as u64 == 0, t),
+            Op::BrMaskNZ { a, mask, t } => br!(r!(a) & mask as u64 != 0, t),
             Op::Call { func: callee, list } => {
                 let meta = match funcs.get(callee as usize) {
                     Some(mt) if mt.start != u32::MAX => *mt,

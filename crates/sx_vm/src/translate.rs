@@ -243,6 +243,18 @@ pub enum Op {
     Store16 { a: R, v: R, off: i32 },
     Store32 { a: R, v: R, off: i32 },
     Store64 { a: R, v: R, off: i32 },
+    /// Loads/stores at `r(a) + r(b)` (an address add fused into its only users).
+    Load8X { d: R, a: R, b: R },
+    Load16X { d: R, a: R, b: R },
+    Load32X { d: R, a: R, b: R },
+    Load64X { d: R, a: R, b: R },
+    Store8X { a: R, b: R, v: R },
+    Store16X { a: R, b: R, v: R },
+    Store32X { a: R, b: R, v: R },
+    Store64X { a: R, b: R, v: R },
+    /// Jump to `t` when `r(a) & mask` is zero / not zero (`x % 2^k == 0` and its negation).
+    BrMaskZ { a: R, mask: i32, t: u32 },
+    BrMaskNZ { a: R, mask: i32, t: u32 },
     /// `d = s` then jump to `t` (a block-argument copy fused with its jump).
     MovJmp { d: R, s: R, t: u32 },
     /// 64-bit compare-and-branch: jump to `t` when `r(a) cc r(b)` (`Eq`/`Ne` also serve every
@@ -650,6 +662,8 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
     let mut addr_off: Vec<i32> = vec![0; nvals];
     let tyof = |v: Value| f.values.get(v).map(|d| d.ty);
     let mut other_uses = vec![0u32; nvals];
+    // Uses as the stored value of a store (of the value's own width).
+    let mut store_val_uses = vec![0u32; nvals];
     let mut addr_uses: Vec<Vec<i32>> = vec![Vec::new(); nvals];
     for (_, bd) in f.blocks.iter() {
         for &i in &bd.insts {
@@ -664,6 +678,9 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                         u.push(*offset);
                     }
                     if let Some(u) = other_uses.get_mut(value.index()) {
+                        *u += 1;
+                    }
+                    if let Some(u) = store_val_uses.get_mut(value.index()) {
                         *u += 1;
                     }
                 }
@@ -688,11 +705,94 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                         None => *r = Some(res),
                     }
                 }
+            }
+        }
+    }
+    // Global value numbering over the dominator tree: a pure, non-trapping operation that
+    // repeats a dominating one on the same operands shares its register (array indexing
+    // recomputes `base + i * size` for every field access).
+    {
+        let cfg = sx_ir::cfg::Cfg::compute(f);
+        let rootv = |alias: &Vec<Option<Value>>, mut v: Value| {
+            let mut n = 0;
+            while let Some(a) = alias.get(v.index()).copied().flatten() {
+                v = a;
+                n += 1;
+                if n > nvals {
+                    break;
+                }
+            }
+            v
+        };
+        let mut table: std::collections::HashMap<String, Value> = std::collections::HashMap::new();
+        let mut stack: Vec<(Block, bool)> = vec![(entry, false)];
+        let mut added: Vec<Vec<String>> = vec![Vec::new(); nblocks];
+        while let Some((b, done)) = stack.pop() {
+            if done {
+                for k in std::mem::take(&mut added[b.index()]) {
+                    table.remove(&k);
+                }
                 continue;
             }
+            if b.index() >= nblocks || !cfg.is_reachable(b) {
+                continue;
+            }
+            stack.push((b, true));
+            for &i in &f.blocks[b].insts {
+                let d = &f.insts[i];
+                let Some(&res) = d.results.first() else { continue };
+                if d.results.len() != 1 || res.index() >= nvals {
+                    continue;
+                }
+                let key = match &d.kind {
+                    InstKind::Binary { op, a, b: bb } if !matches!(op, BinOp::Sdiv | BinOp::Udiv | BinOp::Srem | BinOp::Urem) => {
+                        let (ra, rb) = (rootv(&alias, *a), rootv(&alias, *bb));
+                        let (ka, kb) = (konst.get(a.index()).copied().flatten(), konst.get(bb.index()).copied().flatten());
+                        // Constants are keyed by value (each `iconst` is its own SSA value).
+                        let o = |r: Value, k: Option<u64>| match k {
+                            Some(c) => format!("#{}", c),
+                            None => format!("v{}", r.index()),
+                        };
+                        format!("{:?}|{:?}|{}|{}", op, tyof(res), o(ra, ka), o(rb, kb))
+                    }
+                    InstKind::Convert { op, a, to } => format!("cv{:?}|{:?}|v{}", op, to, rootv(&alias, *a).index()),
+                    _ => continue,
+                };
+                match table.get(&key) {
+                    Some(&v) if v != res => alias[res.index()] = Some(v),
+                    Some(_) => {}
+                    None => {
+                        table.insert(key.clone(), res);
+                        added[b.index()].push(key);
+                    }
+                }
+            }
+            for &c in cfg.dom_children(b) {
+                stack.push((c, false));
+            }
+        }
+    }
+    // Values another value was merged into must keep their own computed register (no
+    // offset or pair folding, no truncation elision).
+    let mut merged_into = vec![false; nvals];
+    for v in 0..nvals {
+        if let Some(a) = alias[v] {
+            if let Some(m) = merged_into.get_mut(a.index()) {
+                *m = true;
+            }
+        }
+    }
+    for &b in &order {
+        for &i in &f.blocks[b].insts {
+            let d = &f.insts[i];
             let Some(&res) = d.results.first() else { continue };
             if let InstKind::Binary { op: BinOp::Iadd, a, b } = &d.kind {
-                if res.index() < nvals && other_uses[res.index()] == 0 && !addr_uses[res.index()].is_empty() {
+                if res.index() < nvals
+                    && alias[res.index()].is_none()
+                    && !merged_into[res.index()]
+                    && other_uses[res.index()] == 0
+                    && !addr_uses[res.index()].is_empty()
+                {
                     let k = |v: &Value| konst.get(v.index()).copied().flatten();
                     let c = match (k(a), k(b)) {
                         (_, Some(c)) => Some((*a, c)),
@@ -737,6 +837,16 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                     Some(from) if !from.is_float() && !to.is_float() && from.bytes() <= to.bytes() => Some(*a),
                     _ => None,
                 },
+                // A truncation only ever stored (at its own width) stores the same bytes as
+                // its untruncated operand.
+                InstKind::Convert { op: ConvOp::Trunc, a, to }
+                    if !to.is_float() && !merged_into[res.index()] && other_uses[res.index()] == store_val_uses[res.index()] && addr_uses[res.index()].is_empty() =>
+                {
+                    match tyof(*a) {
+                        Some(from) if !from.is_float() => Some(*a),
+                        _ => None,
+                    }
+                }
                 InstKind::Convert { op: ConvOp::Bitcast, a, to } => match tyof(*a) {
                     Some(from) if from.bytes() == to.bytes() => Some(*a),
                     _ => None,
@@ -767,6 +877,31 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
         root[v] = r;
     }
     let root_of = |v: Value| root.get(v.index()).copied().unwrap_or(v);
+    // Two-register addresses: `p = iadd x, y` (64-bit, no constant) whose every use is the
+    // address of a load or store at offset 0 is not computed; the accesses add `x + y`.
+    let mut pair: Vec<Option<(Value, Value)>> = vec![None; nvals];
+    for (_, bd) in f.blocks.iter() {
+        for &i in &bd.insts {
+            let d = &f.insts[i];
+            if let (InstKind::Binary { op: BinOp::Iadd, a, b }, Some(&res)) = (&d.kind, d.results.first()) {
+                let k = |v: &Value| konst.get(v.index()).copied().flatten().is_some();
+                if res.index() < nvals
+                    && alias[res.index()].is_none()
+                    && !merged_into[res.index()]
+                    && !k(a)
+                    && !k(b)
+                    && tyof(res) == Some(Type::I64)
+                    && tyof(*a) == Some(Type::I64)
+                    && tyof(*b) == Some(Type::I64)
+                    && other_uses[res.index()] == 0
+                    && !addr_uses[res.index()].is_empty()
+                    && addr_uses[res.index()].iter().all(|o| *o == 0)
+                {
+                    pair[res.index()] = Some((root_of(*a), root_of(*b)));
+                }
+            }
+        }
+    }
 
     // Registers: entry parameters first.
     let mut reg = vec![u32::MAX; nvals];
@@ -870,12 +1005,16 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                 continue;
             }
             let pr = tx.reg[p.index()];
+            let reads = |o: Value| {
+                tx.reg.get(o.index()) == Some(&pr)
+                    || pair.get(o.index()).copied().flatten().is_some_and(|(x, y)| tx.reg[x.index()] == pr || tx.reg[y.index()] == pr)
+            };
             let reads_p = bd.insts[vn + 1..].iter().any(|&j| {
                 let ops = f.insts[j].kind.operands();
                 if j == last {
-                    ops.iter().enumerate().any(|(x, &o)| x != k && tx.reg.get(o.index()) == Some(&pr))
+                    ops.iter().enumerate().any(|(x, &o)| x != k && reads(o))
                 } else {
-                    ops.iter().any(|&o| tx.reg.get(o.index()) == Some(&pr))
+                    ops.iter().any(|&o| reads(o))
                 }
             });
             if !reads_p {
@@ -932,6 +1071,9 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
             continue;
         }
         let mut fused: Option<(IntCC, W, R, Result<R, i32>)> = None;
+        // `x % 2^k` (not emitted) whose only user is an `== 0` / `!= 0` fused into the branch.
+        let mut mask_of: Option<(Value, R, i32)> = None;
+        let mut fused_mask: Option<(bool, R, i32)> = None;
         let mut terminated = false;
         for (n, &i) in bd.insts.iter().enumerate() {
             let d = &f.insts[i];
@@ -946,6 +1088,9 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                 return err(f, format!("{} follows the terminator of {}", i, b));
             }
             if d.results.len() == 1 && alias.get(d.results[0].index()).is_some_and(|a| a.is_some()) {
+                continue;
+            }
+            if d.results.len() == 1 && pair.get(d.results[0].index()).is_some_and(|a| a.is_some()) {
                 continue;
             }
             match &d.kind {
@@ -983,6 +1128,29 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                         if let Some(fold) = tx.fold_of(&d.kind) {
                             let src = if fold.swap { rb } else { ra };
                             let imm = fold.imm;
+                            if iop == IOp::Srem && w == W::B64 && !fold.swap && imm > 1 && imm & (imm - 1) == 0 && uses[d.results[0].index()] == 1 {
+                                let r0 = d.results[0];
+                                let mut j = n + 1;
+                                while bd.insts.get(j).is_some_and(|&x| matches!(f.insts[x].kind, InstKind::Iconst { .. })) {
+                                    j += 1;
+                                }
+                                let ok = match (bd.insts.get(j).map(|&x| &f.insts[x]), bd.insts.get(j + 1).map(|&x| &f.insts[x].kind)) {
+                                    (Some(c), Some(InstKind::Branch { cond, .. })) => match &c.kind {
+                                        InstKind::Icmp { cc: IntCC::Eq | IntCC::Ne, a: x, b: z } => {
+                                            *x == r0
+                                                && tx.k(*z) == Some(0)
+                                                && c.results.first() == Some(cond)
+                                                && uses[cond.index()] == 1
+                                        }
+                                        _ => false,
+                                    },
+                                    _ => false,
+                                };
+                                if ok {
+                                    mask_of = Some((r0, src, imm - 1));
+                                    continue;
+                                }
+                            }
                             let o = match (iop, w) {
                                 (IOp::Add, W::B64) => Op::AddImm64 { d: dst, a: src, imm },
                                 (IOp::Sub, W::B64) if imm != i32::MIN => Op::AddImm64 { d: dst, a: src, imm: -imm },
@@ -1061,7 +1229,9 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                         Some(InstKind::Branch { cond, .. }) => *cond == result && uses[result.index()] == 1,
                         _ => false,
                     };
-                    if fuse {
+                    if let Some((_, x, mask)) = mask_of.filter(|m| m.0 == *a && fuse) {
+                        fused_mask = Some((*cc == IntCC::Eq, x, mask));
+                    } else if fuse {
                         fused = Some((cc2, w, ra, rb));
                     } else {
                         match rb {
@@ -1111,11 +1281,22 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                 InstKind::Load { ty, addr, offset } => {
                     let (d, a) = (res(0)?, tx.r(*addr)?);
                     let off = offset.wrapping_add(addr_off.get(addr.index()).copied().unwrap_or(0));
-                    let o = match W::of(*ty) {
+                    let o = match (W::of(*ty), pair.get(addr.index()).copied().flatten()) {
+                        (w, Some((x, y))) => {
+                            let (a, b) = (tx.reg[x.index()], tx.reg[y.index()]);
+                            match w {
+                                W::B8 => Op::Load8X { d, a, b },
+                                W::B16 => Op::Load16X { d, a, b },
+                                W::B32 => Op::Load32X { d, a, b },
+                                W::B64 => Op::Load64X { d, a, b },
+                            }
+                        }
+                        (w, None) => match w {
                         W::B8 => Op::Load8 { d, a, off },
                         W::B16 => Op::Load16 { d, a, off },
                         W::B32 => Op::Load32 { d, a, off },
                         W::B64 => Op::Load64 { d, a, off },
+                        },
                     };
                     tx.emit(o);
                 }
@@ -1123,11 +1304,22 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                     let w = W::of(tx.ty(*value)?);
                     let (a, v) = (tx.r(*addr)?, tx.r(*value)?);
                     let off = offset.wrapping_add(addr_off.get(addr.index()).copied().unwrap_or(0));
-                    let o = match w {
+                    let o = match (w, pair.get(addr.index()).copied().flatten()) {
+                        (w, Some((x, y))) => {
+                            let (a, b) = (tx.reg[x.index()], tx.reg[y.index()]);
+                            match w {
+                                W::B8 => Op::Store8X { a, b, v },
+                                W::B16 => Op::Store16X { a, b, v },
+                                W::B32 => Op::Store32X { a, b, v },
+                                W::B64 => Op::Store64X { a, b, v },
+                            }
+                        }
+                        (w, None) => match w {
                         W::B8 => Op::Store8 { a, v, off },
                         W::B16 => Op::Store16 { a, v, off },
                         W::B32 => Op::Store32 { a, v, off },
                         W::B64 => Op::Store64 { a, v, off },
+                        },
                     };
                     tx.emit(o);
                 }
@@ -1205,6 +1397,14 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                     let c = tx.r(*cond)?;
                     // Emits a conditional jump taken when the condition is `when`.
                     let cond_jump = |tx: &mut Tx, when: bool| -> usize {
+                        if let Some((eq, a, mask)) = fused_mask {
+                            // Taken when `(x & mask == 0) == eq` holds (`when`) or fails.
+                            return if eq == when {
+                                tx.emit(Op::BrMaskZ { a, mask, t: 0 })
+                            } else {
+                                tx.emit(Op::BrMaskNZ { a, mask, t: 0 })
+                            };
+                        }
                         match fused {
                             Some((cc, w, a, rb)) => {
                                 let cc = if when { cc } else { invert(cc) };
@@ -1325,7 +1525,9 @@ fn target_mut(op: &mut Op) -> Option<&mut u32> {
         | Op::BrSgtI { t, .. }
         | Op::BrSgeI { t, .. }
         | Op::BrUltI { t, .. }
-        | Op::BrUgeI { t, .. } => Some(t),
+        | Op::BrUgeI { t, .. }
+        | Op::BrMaskZ { t, .. }
+        | Op::BrMaskNZ { t, .. } => Some(t),
         _ => None,
     }
 }
@@ -1372,6 +1574,8 @@ fn invert_br(op: Op) -> Option<Op> {
         Op::BrSgtI { a, imm, t } => Op::BrSleI { a, imm, t },
         Op::BrUltI { a, imm, t } => Op::BrUgeI { a, imm, t },
         Op::BrUgeI { a, imm, t } => Op::BrUltI { a, imm, t },
+        Op::BrMaskZ { a, mask, t } => Op::BrMaskNZ { a, mask, t },
+        Op::BrMaskNZ { a, mask, t } => Op::BrMaskZ { a, mask, t },
         _ => return None,
     })
 }
@@ -1509,7 +1713,19 @@ fn op_regs(op: &Op, mut f: impl FnMut(R)) {
         | BrSgtI { a, .. }
         | BrSgeI { a, .. }
         | BrUltI { a, .. }
-        | BrUgeI { a, .. } => f(a),
+        | BrUgeI { a, .. }
+        | BrMaskZ { a, .. }
+        | BrMaskNZ { a, .. } => f(a),
+        Load8X { d, a, b } | Load16X { d, a, b } | Load32X { d, a, b } | Load64X { d, a, b } => {
+            f(d);
+            f(a);
+            f(b)
+        }
+        Store8X { a, b, v } | Store16X { a, b, v } | Store32X { a, b, v } | Store64X { a, b, v } => {
+            f(a);
+            f(b);
+            f(v)
+        }
         CallIndirect { callee, .. } => f(callee),
         Ret1 { r } => f(r),
         Jmp { .. } | Call { .. } | CallNative { .. } | CallUnsupported { .. } | Ret0 | Ret { .. } | Trap { .. } => {}
