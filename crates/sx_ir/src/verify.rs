@@ -108,6 +108,23 @@ fn verify_structure(m: &Module, f: &Function, errs: &mut Vec<String>) {
     let mut defined = vec![false; f.values.len()];
     let name = &f.name;
     let mut err = |s: String| errs.push(format!("{}: {}", name, s));
+    // Pass 0: every entity a block lists must exist (malformed IR must not panic below).
+    for (b, bd) in f.blocks.iter() {
+        if let Some(p) = bd.params.iter().find(|p| f.values.get(**p).is_none()) {
+            err(format!("{} has parameter {} that is not a value of the function", b, p));
+            return;
+        }
+        for &i in &bd.insts {
+            let Some(d) = f.insts.get(i) else {
+                err(format!("{} lists {} that is not an instruction of the function", b, i));
+                return;
+            };
+            if let Some(r) = d.results.iter().find(|r| f.values.get(**r).is_none()) {
+                err(format!("{} has result {} that is not a value of the function", i, r));
+                return;
+            }
+        }
+    }
     // Pass 1: which values have a definition at all.
     for (_, bd) in f.blocks.iter() {
         for &p in &bd.params {
@@ -293,6 +310,35 @@ mod tests {
         if let InstKind::Binary { op, .. } = &mut m.funcs[FuncId(0)].insts[Inst(0)].kind {
             *op = BinOp::Fadd;
         }
+        assert!(!verify_module(&m).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod malformed {
+    use super::*;
+
+    /// Found by the `vm` fuzz target: an instruction whose result is not a value of the
+    /// function must be reported, not panic.
+    #[test]
+    fn out_of_range_result_is_reported() {
+        let mut m = Module::new(Target::X86_64Linux);
+        let mut f = Function::new("f", Signature::default());
+        let b = f.blocks.push(BlockData::default());
+        let i = f.insts.push(InstData { kind: InstKind::Return { values: vec![] }, results: vec![Value(0)], span: None });
+        f.blocks[b].insts.push(i);
+        m.funcs.push(f);
+        assert!(!verify_module(&m).is_empty());
+    }
+
+    #[test]
+    fn missing_inst_and_param_are_reported() {
+        let mut m = Module::new(Target::X86_64Linux);
+        let mut f = Function::new("f", Signature::default());
+        let b = f.blocks.push(BlockData::default());
+        f.blocks[b].insts.push(Inst(7));
+        f.blocks[b].params.push(Value(3));
+        m.funcs.push(f);
         assert!(!verify_module(&m).is_empty());
     }
 }
