@@ -192,13 +192,22 @@ impl Compiler {
 
     fn vm_error<T>(&mut self, e: sx_vm::VmError, span: Span) -> R<T> {
         let mut d = Diagnostic::error(e.span.unwrap_or(span), format!("compile-time evaluation failed: {}", e.message));
+        // The comptime call stack, innermost first; runs of identical frames are folded.
+        let mut lines: Vec<(String, usize)> = vec![];
         for fr in &e.stack {
             let name = fr.func.split('.').next().unwrap_or(&fr.func).to_string();
             let at = match fr.call_site {
                 Some(s) => format!(" (called at {})", self.sources.location(s)),
                 None => String::new(),
             };
-            d = d.with_note(format!("  in {}{}", name, at));
+            let line = format!("  in {}{}", name, at);
+            match lines.last_mut() {
+                Some((prev, n)) if *prev == line => *n += 1,
+                _ => lines.push((line, 1)),
+            }
+        }
+        for (line, n) in lines {
+            d = d.with_note(if n > 1 { format!("{} [{} frames]", line, n) } else { line });
         }
         if e.span.is_some() && e.span != Some(span) {
             d = d.with_note(format!("  evaluated for {}", self.sources.location(span)));
