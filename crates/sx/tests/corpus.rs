@@ -68,7 +68,11 @@ fn check_program(rel: &Path, tmp: &Path) -> Result<(), String> {
             let o = run(c.arg(rel));
             let stderr = String::from_utf8_lossy(&o.stderr);
             if status(&o) != 1 || !o.stdout.is_empty() {
-                return Err(format!("{name} [{mode}]: expected exit 1 and no stdout, got exit {} stdout {:?}\nstderr:\n{stderr}", status(&o), String::from_utf8_lossy(&o.stdout)));
+                return Err(format!(
+                    "{name} [{mode}]: expected exit 1 and no stdout, got exit {} stdout {:?}\nstderr:\n{stderr}",
+                    status(&o),
+                    String::from_utf8_lossy(&o.stdout)
+                ));
             }
             if stderr.contains("internal compiler error") {
                 return Err(format!("{name}: internal compiler error:\n{stderr}"));
@@ -157,12 +161,8 @@ fn every_run_is_evaluated_on_the_vm() {
             continue;
         }
         let src = std::fs::read_to_string(&abs).unwrap_or_default();
-        let run_lines: Vec<usize> = src
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| l.split("//").next().unwrap_or("").contains("#run"))
-            .map(|(i, _)| i + 1)
-            .collect();
+        let run_lines: Vec<usize> =
+            src.lines().enumerate().filter(|(_, l)| l.split("//").next().unwrap_or("").contains("#run")).map(|(i, _)| i + 1).collect();
         if run_lines.is_empty() {
             continue;
         }

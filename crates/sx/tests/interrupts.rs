@@ -55,11 +55,8 @@ fn injected_interrupts_resume_identically_or_abort_cleanly() {
             assert_eq!(o.status.code(), Some(want_exit), "{} k={k} resume: {}", p.display(), String::from_utf8_lossy(&o.stderr));
             assert_eq!(o.stdout, want_out, "{} k={k} resume", p.display());
             // Abort: the evaluation stops with a diagnostic, or finished before a safe point.
-            let o = sx()
-                .args(["run", "--vm", "--safe-point-every", "7", "--inject-interrupt", &format!("{k}:abort")])
-                .arg(p)
-                .output()
-                .unwrap();
+            let o =
+                sx().args(["run", "--vm", "--safe-point-every", "7", "--inject-interrupt", &format!("{k}:abort")]).arg(p).output().unwrap();
             let err = String::from_utf8_lossy(&o.stderr);
             assert!(!err.contains("panicked") && !err.contains("internal compiler error"), "{}: {err}", p.display());
             if err.contains("comptime evaluation interrupted") {
@@ -114,11 +111,7 @@ fn ctrl_c_stops_a_runaway_run_with_a_backtrace() {
 fn comptime_timeout_stops_a_runaway_run() {
     let f = runaway_file("timeout");
     let start = Instant::now();
-    let o = sx()
-        .args(["run", "--comptime-steps", "100000000000", "--comptime-timeout", "0.3"])
-        .arg(&f)
-        .output()
-        .unwrap();
+    let o = sx().args(["run", "--comptime-steps", "100000000000", "--comptime-timeout", "0.3"]).arg(&f).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("timed out after 0.3 s"), "{err}");

@@ -18,18 +18,14 @@ use std::fmt;
 use std::path::Path;
 
 use cranelift_codegen::ir::{
-    self, condcodes, types, AbiParam, BlockArg, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind,
-    UserFuncName,
+    self, condcodes, types, AbiParam, BlockArg, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, UserFuncName,
 };
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{DataDescription, Linkage as ClLinkage, Module as ClModule};
 use sx_ir::entity::EntityRef;
-use sx_ir::{
-    BinOp, Block, ConvOp, FloatCC, FuncId, InstKind, IntCC, Linkage, RelocTarget, Target, TrapCode, Type,
-    UnOp, Value,
-};
+use sx_ir::{BinOp, Block, ConvOp, FloatCC, FuncId, InstKind, IntCC, Linkage, RelocTarget, Target, TrapCode, Type, UnOp, Value};
 
 /// A back-end failure (invalid IR, Cranelift verifier/compile error, unresolved symbol, link
 /// failure, …).
@@ -81,9 +77,7 @@ fn shared_flags(pic: bool) -> Result<settings::Flags> {
 
 fn host_isa() -> Result<OwnedTargetIsa> {
     let builder = cranelift_native::builder().map_err(|e| CodegenError::new(format!("host not supported: {}", e)))?;
-    builder
-        .finish(shared_flags(false)?)
-        .map_err(|e| CodegenError::new(format!("cannot build host ISA: {}", e)))
+    builder.finish(shared_flags(false)?).map_err(|e| CodegenError::new(format!("cannot build host ISA: {}", e)))
 }
 
 fn target_isa(target: Target) -> Result<OwnedTargetIsa> {
@@ -93,9 +87,7 @@ fn target_isa(target: Target) -> Result<OwnedTargetIsa> {
     };
     let builder = cranelift_codegen::isa::lookup_by_name(triple)
         .map_err(|e| CodegenError::new(format!("target {} not available: {}", target.name(), e)))?;
-    builder
-        .finish(shared_flags(true)?)
-        .map_err(|e| CodegenError::new(format!("cannot build ISA for {}: {}", target.name(), e)))
+    builder.finish(shared_flags(true)?).map_err(|e| CodegenError::new(format!("cannot build ISA for {}: {}", target.name(), e)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -200,9 +192,7 @@ pub fn declare_module<M: ClModule>(module: &mut M, m: &sx_ir::Module) -> Result<
         }
         taken.insert(name.clone());
         let linkage = if exported { ClLinkage::Export } else { ClLinkage::Local };
-        let id = module
-            .declare_function(&name, linkage, sig)
-            .map_err(|e| module_err(&format!("declaring function `{}`", f.name), e))?;
+        let id = module.declare_function(&name, linkage, sig).map_err(|e| module_err(&format!("declaring function `{}`", f.name), e))?;
         funcs.push(Some(id));
         stubs.push(!defined);
     }
@@ -257,20 +247,14 @@ fn define_datas<M: ClModule>(module: &mut M, m: &sx_ir::Module, decls: &Decls) -
                             d.name, r.addend
                         ));
                     }
-                    let id = decls
-                        .funcs
-                        .get(t.index())
-                        .copied()
-                        .flatten()
-                        .ok_or_else(|| CodegenError::new("relocation to missing function"))?;
+                    let id =
+                        decls.funcs.get(t.index()).copied().flatten().ok_or_else(|| CodegenError::new("relocation to missing function"))?;
                     let fr = module.declare_func_in_data(id, &mut desc);
                     desc.write_function_addr(r.offset, fr);
                 }
             }
         }
-        module
-            .define_data(decls.datas[did.index()], &desc)
-            .map_err(|e| module_err(&format!("defining data `{}`", d.name), e))?;
+        module.define_data(decls.datas[did.index()], &desc).map_err(|e| module_err(&format!("defining data `{}`", d.name), e))?;
     }
     Ok(())
 }
@@ -340,11 +324,7 @@ impl<'a, 'b, M: ClModule> Tx<'a, 'b, M> {
         self.f.value_type(v)
     }
     fn block(&self, b: Block) -> Result<ir::Block> {
-        self.blocks
-            .get(b.index())
-            .copied()
-            .flatten()
-            .ok_or_else(|| CodegenError::new(format!("{}: branch to unknown {}", self.f.name, b)))
+        self.blocks.get(b.index()).copied().flatten().ok_or_else(|| CodegenError::new(format!("{}: branch to unknown {}", self.f.name, b)))
     }
     fn block_args(&self, args: &[Value]) -> Result<Vec<BlockArg>> {
         Ok(self.vs(args)?.into_iter().map(BlockArg::Value).collect())
@@ -394,11 +374,7 @@ impl<'a, 'b, M: ClModule> Tx<'a, 'b, M> {
         }
         for (s, sd) in f.slots.iter() {
             let align = sd.align.max(1).next_power_of_two();
-            let ss = self.b.create_sized_stack_slot(StackSlotData::new(
-                StackSlotKind::ExplicitSlot,
-                sd.size,
-                align.trailing_zeros() as u8,
-            ));
+            let ss = self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, sd.size, align.trailing_zeros() as u8));
             debug_assert_eq!(self.slots.len(), s.index());
             self.slots.push(ss);
         }
@@ -428,13 +404,7 @@ impl<'a, 'b, M: ClModule> Tx<'a, 'b, M> {
     fn set_results(&mut self, inst: sx_ir::Inst, values: &[ir::Value]) -> Result<()> {
         let d = &self.f.insts[inst];
         if d.results.len() != values.len() {
-            return err(format!(
-                "{}: {} has {} results but the lowering produced {}",
-                self.f.name,
-                inst,
-                d.results.len(),
-                values.len()
-            ));
+            return err(format!("{}: {} has {} results but the lowering produced {}", self.f.name, inst, d.results.len(), values.len()));
         }
         for (&r, &v) in d.results.iter().zip(values) {
             let want = cl_type(self.f.value_type(r));
@@ -822,9 +792,7 @@ fn compile_into<M: ClModule>(module: &mut M, m: &sx_ir::Module) -> Result<Decls>
             return err(format!("Cranelift verifier rejected `{}`:\n{}", f.name, text));
         }
         module.define_function(id, &mut ctx).map_err(|e| match e {
-            cranelift_module::ModuleError::Compilation(ce) => {
-                CodegenError::new(format!("compiling `{}`: {}", f.name, ce))
-            }
+            cranelift_module::ModuleError::Compilation(ce) => CodegenError::new(format!("compiling `{}`: {}", f.name, ce)),
             other => module_err(&format!("defining `{}`", f.name), other),
         })?;
     }

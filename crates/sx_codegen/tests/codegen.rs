@@ -9,12 +9,7 @@ fn sig(params: &[Type], returns: &[Type]) -> Signature {
 }
 
 /// Adds a function built by `body` (given the builder and its entry-block params).
-fn add_fn(
-    m: &mut Module,
-    name: &str,
-    s: Signature,
-    body: impl FnOnce(&mut FunctionBuilder, &[Value], &mut ModuleRefs),
-) -> FuncId {
+fn add_fn(m: &mut Module, name: &str, s: Signature, body: impl FnOnce(&mut FunctionBuilder, &[Value], &mut ModuleRefs)) -> FuncId {
     let id = m.funcs.next_key();
     let mut f = Function::new(name, s.clone());
     {
@@ -163,7 +158,7 @@ fn i8_wraps_and_shifts_mask() {
         let amt = b.iconst(Type::I32, 33);
         let sh = b.binary(BinOp::Shl, one, amt);
         let r = b.binary(BinOp::Iadd, w, sh); // 46
-        // -1 as i8 sign-extended stays -1; (-1) + 47 = 46 -> check equality, add 0/1.
+                                              // -1 as i8 sign-extended stays -1; (-1) + 47 = 46 -> check equality, add 0/1.
         let m1 = b.iconst(Type::I8, -1);
         let m1w = b.convert(ConvOp::Sext, m1, Type::I32);
         let c47 = b.iconst(Type::I32, 47);
@@ -186,7 +181,7 @@ fn f64_arithmetic_and_saturating_conversion() {
         let h = b.fconst(Type::F64, 0.75);
         let q = b.binary(BinOp::Fadd, p, h); // 10.75
         let i = b.convert(ConvOp::FToS, q, Type::I32); // 10
-        // NaN -> 0 (saturating, no trap); 1e10 -> i8 saturates at 127.
+                                                       // NaN -> 0 (saturating, no trap); 1e10 -> i8 saturates at 127.
         let z = b.fconst(Type::F64, 0.0);
         let nan = b.binary(BinOp::Fdiv, z, z);
         let n = b.convert(ConvOp::FToS, nan, Type::I32);
@@ -346,7 +341,7 @@ fn memcopy_and_memfill() {
         let one = b.iconst(Type::I64, 1);
         let dst = b.binary(BinOp::Iadd, p, one);
         b.memcopy(dst, s, three); // zabczzzz
-        // Overlapping move: shift bytes 0..4 right by 2 -> zazabczz
+                                  // Overlapping move: shift bytes 0..4 right by 2 -> zazabczz
         let two = b.iconst(Type::I64, 2);
         let dst2 = b.binary(BinOp::Iadd, p, two);
         let four = b.iconst(Type::I64, 4);
@@ -378,7 +373,7 @@ fn select_multi_return_and_bodyless_functions() {
         let x = b.convert(ConvOp::Trunc, rs[0], Type::I32);
         let big = b.icmp(IntCC::Ugt, x, rs[1]);
         let r = b.select(big, x, rs[1]); // max(6, 4) = 6
-        // A reference to `ghost` on a path that is never taken.
+                                         // A reference to `ghost` on a path that is never taken.
         let zero = b.iconst(Type::I8, 0);
         let never = b.create_block();
         let done = b.create_block();

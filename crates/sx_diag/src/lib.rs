@@ -169,11 +169,8 @@ pub fn render(map: &SourceMap, diag: &Diagnostic) -> String {
             let lo = floor_char_boundary(&file.text, lo);
             hi = floor_char_boundary(&file.text, hi);
             let title = level.primary_title(diag.message.as_str());
-            let group = title.element(
-                Snippet::source(file.text.as_str())
-                    .path(file.path.as_str())
-                    .annotation(AnnotationKind::Primary.span(lo..hi)),
-            );
+            let group = title
+                .element(Snippet::source(file.text.as_str()).path(file.path.as_str()).annotation(AnnotationKind::Primary.span(lo..hi)));
             let renderer = Renderer::plain().decor_style(DecorStyle::Ascii);
             out.push_str(&renderer.render(&[group]));
         }

@@ -47,11 +47,7 @@ impl<'f> FunctionBuilder<'f> {
     pub fn is_terminated(&self) -> bool {
         match self.current {
             None => true,
-            Some(b) => self.func.blocks[b]
-                .insts
-                .last()
-                .map(|&i| self.func.insts[i].kind.is_terminator())
-                .unwrap_or(false),
+            Some(b) => self.func.blocks[b].insts.last().map(|&i| self.func.insts[i].kind.is_terminator()).unwrap_or(false),
         }
     }
     /// Adds a stack slot.
@@ -159,11 +155,7 @@ impl<'f> FunctionBuilder<'f> {
     pub fn seal_unterminated(&mut self, code: TrapCode) {
         let blocks: Vec<Block> = self.func.blocks.keys().collect();
         for b in blocks {
-            let terminated = self.func.blocks[b]
-                .insts
-                .last()
-                .map(|&i| self.func.insts[i].kind.is_terminator())
-                .unwrap_or(false);
+            let terminated = self.func.blocks[b].insts.last().map(|&i| self.func.insts[i].kind.is_terminator()).unwrap_or(false);
             if !terminated {
                 self.current = Some(b);
                 self.trap(code);

@@ -208,44 +208,118 @@ pub enum TrapCode {
 #[derive(Clone, Debug, PartialEq)]
 pub enum InstKind {
     /// Integer constant; `imm` is sign- or zero-extended bits, truncated to `ty`.
-    Iconst { ty: Type, imm: i64 },
+    Iconst {
+        ty: Type,
+        imm: i64,
+    },
     /// Float constant; `F32` constants hold the f32 value rounded from `value`.
-    Fconst { ty: Type, value: f64 },
-    Binary { op: BinOp, a: Value, b: Value },
-    Unary { op: UnOp, a: Value },
-    Icmp { cc: IntCC, a: Value, b: Value },
-    Fcmp { cc: FloatCC, a: Value, b: Value },
-    Convert { op: ConvOp, a: Value, to: Type },
+    Fconst {
+        ty: Type,
+        value: f64,
+    },
+    Binary {
+        op: BinOp,
+        a: Value,
+        b: Value,
+    },
+    Unary {
+        op: UnOp,
+        a: Value,
+    },
+    Icmp {
+        cc: IntCC,
+        a: Value,
+        b: Value,
+    },
+    Fcmp {
+        cc: FloatCC,
+        a: Value,
+        b: Value,
+    },
+    Convert {
+        op: ConvOp,
+        a: Value,
+        to: Type,
+    },
     /// `cond != 0 ? a : b`.
-    Select { cond: Value, a: Value, b: Value },
+    Select {
+        cond: Value,
+        a: Value,
+        b: Value,
+    },
     /// Load a `ty` from `addr + offset`.
-    Load { ty: Type, addr: Value, offset: i32 },
+    Load {
+        ty: Type,
+        addr: Value,
+        offset: i32,
+    },
     /// Store `value` at `addr + offset`.
-    Store { addr: Value, offset: i32, value: Value },
+    Store {
+        addr: Value,
+        offset: i32,
+        value: Value,
+    },
     /// Address of a stack slot.
-    StackAddr { slot: Slot },
+    StackAddr {
+        slot: Slot,
+    },
     /// Address of a static data object.
-    DataAddr { data: DataId },
+    DataAddr {
+        data: DataId,
+    },
     /// Address of a function (for indirect calls).
-    FuncAddr { func: FuncId },
+    FuncAddr {
+        func: FuncId,
+    },
     /// Direct call of a module function.
-    Call { func: FuncId, args: Vec<Value> },
+    Call {
+        func: FuncId,
+        args: Vec<Value>,
+    },
     /// Call of a C ABI external function.
-    CallExtern { ext: ExternId, args: Vec<Value> },
+    CallExtern {
+        ext: ExternId,
+        args: Vec<Value>,
+    },
     /// Call through a function address.
-    CallIndirect { sig: Signature, callee: Value, args: Vec<Value> },
+    CallIndirect {
+        sig: Signature,
+        callee: Value,
+        args: Vec<Value>,
+    },
     /// Copy `len` bytes from `src` to `dst` (regions may overlap).
-    MemCopy { dst: Value, src: Value, len: Value },
+    MemCopy {
+        dst: Value,
+        src: Value,
+        len: Value,
+    },
     /// Set `len` bytes at `dst` to the low byte of `byte`.
-    MemFill { dst: Value, byte: Value, len: Value },
+    MemFill {
+        dst: Value,
+        byte: Value,
+        len: Value,
+    },
     /// Terminator: jump to `dest` passing `args` to its parameters.
-    Jump { dest: Block, args: Vec<Value> },
+    Jump {
+        dest: Block,
+        args: Vec<Value>,
+    },
     /// Terminator: `cond != 0` goes to `then_dest`, else to `else_dest`.
-    Branch { cond: Value, then_dest: Block, then_args: Vec<Value>, else_dest: Block, else_args: Vec<Value> },
+    Branch {
+        cond: Value,
+        then_dest: Block,
+        then_args: Vec<Value>,
+        else_dest: Block,
+        else_args: Vec<Value>,
+    },
     /// Terminator: return `values` (matching the signature's returns).
-    Return { values: Vec<Value> },
+    Return {
+        values: Vec<Value>,
+    },
     /// Terminator: stop with a trap.
-    Trap { code: TrapCode },
+    Trap {
+        code: TrapCode,
+    },
 }
 
 impl InstKind {

@@ -77,13 +77,7 @@ pub fn promote_slots(f: &mut Function) {
     debug_assert!(added.iter().all(|a| a.windows(2).all(|w| w[0].0 < w[1].0)));
 
     // Renaming.
-    let mut rn = Renamer {
-        vars: &vars,
-        added: &added,
-        subst: Subst::default(),
-        dead: vec![false; f.insts.len()],
-        zeros: HashMap::new(),
-    };
+    let mut rn = Renamer { vars: &vars, added: &added, subst: Subst::default(), dead: vec![false; f.insts.len()], zeros: HashMap::new() };
     // Reachable blocks: walk the dominator tree, undoing each block's definitions on exit.
     let mut cur: Vec<Option<Value>> = vec![None; nvars];
     let mut undo: Vec<(u32, Option<Value>)> = Vec::new();

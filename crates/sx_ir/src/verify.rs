@@ -89,11 +89,7 @@ fn verify_dominance(f: &Function, errs: &mut Vec<String>) {
                         (Block(db), Some(dn))
                     }
                 };
-                let ok = if db == b {
-                    dn.map(|dn| (dn as usize) < n).unwrap_or(true)
-                } else {
-                    !reachable || cfg.dominates(db, b)
-                };
+                let ok = if db == b { dn.map(|dn| (dn as usize) < n).unwrap_or(true) } else { !reachable || cfg.dominates(db, b) };
                 if !ok {
                     err(format!("{} in {} uses {} whose definition in {} does not dominate it", i, b, v, db));
                     return;
@@ -164,15 +160,13 @@ fn verify_structure(m: &Module, f: &Function, errs: &mut Vec<String>) {
                 }
             }
             let ty = |v: Value| f.values[v].ty;
-            let check_args = |dest: Block, args: &[Value], err: &mut dyn FnMut(String)| {
-                match f.blocks.get(dest) {
-                    None => err(format!("{} jumps to missing {}", i, dest)),
-                    Some(d) => {
-                        let want: Vec<Type> = d.params.iter().map(|&p| ty(p)).collect();
-                        let got: Vec<Type> = args.iter().map(|&a| ty(a)).collect();
-                        if want != got {
-                            err(format!("{}: args {:?} do not match {} params {:?}", i, got, dest, want));
-                        }
+            let check_args = |dest: Block, args: &[Value], err: &mut dyn FnMut(String)| match f.blocks.get(dest) {
+                None => err(format!("{} jumps to missing {}", i, dest)),
+                Some(d) => {
+                    let want: Vec<Type> = d.params.iter().map(|&p| ty(p)).collect();
+                    let got: Vec<Type> = args.iter().map(|&a| ty(a)).collect();
+                    if want != got {
+                        err(format!("{}: args {:?} do not match {} params {:?}", i, got, dest, want));
                     }
                 }
             };

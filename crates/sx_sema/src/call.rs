@@ -90,7 +90,8 @@ impl<'c> FnCx<'c> {
                     let v = self.coerce(v, pt, a.value.span)?;
                     irargs.push(self.pass_arg(v, a.value.span)?);
                 }
-                let sig = FnSig { params: params.clone(), param_names: vec![], defaults: vec![], ret, sret, is_extern: false, variadic: false };
+                let sig =
+                    FnSig { params: params.clone(), param_names: vec![], defaults: vec![], ret, sret, is_extern: false, variadic: false };
                 let irsig = self.c.ir_sig(&sig);
                 let res = self.b(|b| b.call_indirect(irsig, fv, irargs));
                 Ok(self.call_result(ret, res, rslot))
@@ -150,7 +151,11 @@ impl<'c> FnCx<'c> {
                 if self.c.fns[fid.0 as usize].decl.attrs.ufcs {
                     found = Some(ConstVal::Func(fid));
                 } else {
-                    let msg = format!("'{}' is not a method of '{}'; declare it with 'ufcs' to call it with dot syntax", name.name, self.tname(sty));
+                    let msg = format!(
+                        "'{}' is not a method of '{}'; declare it with 'ufcs' to call it with dot syntax",
+                        name.name,
+                        self.tname(sty)
+                    );
                     return self.err(name.span, msg);
                 }
             }
@@ -222,7 +227,8 @@ impl<'c> FnCx<'c> {
                     let rpv = self.scalar(rp.clone(), span)?;
                     let TK::Pointer(stor_ty) = self.c.types.kind(rp.ty).clone() else { return Err(()) };
                     let decl = self.c.fns[fid.0 as usize].decl.clone();
-                    let wants_ptr = decl.params.first().and_then(|p| p.ty.as_ref()).map(|t| matches!(t.kind, ExprKind::AddrOf(_))).unwrap_or(false);
+                    let wants_ptr =
+                        decl.params.first().and_then(|p| p.ty.as_ref()).map(|t| matches!(t.kind, ExprKind::AddrOf(_))).unwrap_or(false);
                     Some(match (wants_ptr, is_ptr) {
                         (true, false) => TV { ty: self.c.types.pointer(stor_ty), v: V::Scalar(rpv) },
                         (true, true) => self.load(rpv, stor_ty),
@@ -289,7 +295,8 @@ impl<'c> FnCx<'c> {
                 continue;
             }
             if next >= nparams {
-                let shown = nparams - if slots.first().map(|s| s.is_some()).unwrap_or(false) && next > 0 && args.len() < next { 1 } else { 0 };
+                let shown =
+                    nparams - if slots.first().map(|s| s.is_some()).unwrap_or(false) && next > 0 && args.len() < next { 1 } else { 0 };
                 let _ = shown;
                 return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid.0 as usize].name, nparams));
             }

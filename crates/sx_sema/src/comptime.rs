@@ -19,16 +19,38 @@ enum ThunkBody<'a> {
 impl Compiler {
     /// Evaluates `e` at compile time. Constant folds return directly; anything else is lowered
     /// into a thunk and run on the VM, and the result is baked.
-    pub(crate) fn eval_const_in(&mut self, file: FileIdx, owner: Option<TypeId>, outer: &Rc<HashMap<String, ConstVal>>, e: &Expr, expected: Option<TypeId>) -> R<ConstVal> {
+    pub(crate) fn eval_const_in(
+        &mut self,
+        file: FileIdx,
+        owner: Option<TypeId>,
+        outer: &Rc<HashMap<String, ConstVal>>,
+        e: &Expr,
+        expected: Option<TypeId>,
+    ) -> R<ConstVal> {
         self.eval_const_impl(file, owner, outer, e, expected, false)
     }
 
     /// `#run e`: like [`Self::eval_const_in`] but always executed on the VM.
-    pub(crate) fn eval_run(&mut self, file: FileIdx, owner: Option<TypeId>, outer: &Rc<HashMap<String, ConstVal>>, e: &Expr, expected: Option<TypeId>) -> R<ConstVal> {
+    pub(crate) fn eval_run(
+        &mut self,
+        file: FileIdx,
+        owner: Option<TypeId>,
+        outer: &Rc<HashMap<String, ConstVal>>,
+        e: &Expr,
+        expected: Option<TypeId>,
+    ) -> R<ConstVal> {
         self.eval_const_impl(file, owner, outer, e, expected, true)
     }
 
-    fn eval_const_impl(&mut self, file: FileIdx, owner: Option<TypeId>, outer: &Rc<HashMap<String, ConstVal>>, e: &Expr, expected: Option<TypeId>, force_vm: bool) -> R<ConstVal> {
+    fn eval_const_impl(
+        &mut self,
+        file: FileIdx,
+        owner: Option<TypeId>,
+        outer: &Rc<HashMap<String, ConstVal>>,
+        e: &Expr,
+        expected: Option<TypeId>,
+        force_vm: bool,
+    ) -> R<ConstVal> {
         match self.run_thunk(file, owner, outer, ThunkBody::Expr(e, expected, force_vm), e.span)? {
             Baked::Const(c) => Ok(c),
             Baked::Bytes { ty, bytes, relocs } => {
@@ -106,7 +128,14 @@ impl Compiler {
         Ok(ConstVal::Global(d, ty))
     }
 
-    fn run_thunk(&mut self, file: FileIdx, owner: Option<TypeId>, outer: &Rc<HashMap<String, ConstVal>>, body: ThunkBody, span: Span) -> R<Baked> {
+    fn run_thunk(
+        &mut self,
+        file: FileIdx,
+        owner: Option<TypeId>,
+        outer: &Rc<HashMap<String, ConstVal>>,
+        body: ThunkBody,
+        span: Span,
+    ) -> R<Baked> {
         let p = self.module.pointer_type();
         let name = format!("__comptime.{}", self.fresh());
         let f = Function::new(name, Signature { params: vec![p], returns: vec![] });
@@ -123,7 +152,10 @@ impl Compiler {
                     None => tv,
                 };
                 if let V::Const(c) = &tv.v {
-                    let foldable_only = matches!(c, ConstVal::Type(_) | ConstVal::Func(_) | ConstVal::Namespace(_) | ConstVal::Intrinsic(_) | ConstVal::Str(_));
+                    let foldable_only = matches!(
+                        c,
+                        ConstVal::Type(_) | ConstVal::Func(_) | ConstVal::Namespace(_) | ConstVal::Intrinsic(_) | ConstVal::Str(_)
+                    );
                     if !force_vm || foldable_only {
                         return Ok(Baked::Const(c.clone()));
                     }
@@ -148,7 +180,10 @@ impl Compiler {
         sx_ir::opt::promote_slots(&mut f);
         if let Some(msg) = self.pure_thunk_message.take() {
             let calls = f.blocks.values().flat_map(|b| b.insts.iter()).any(|&i| {
-                matches!(f.insts[i].kind, sx_ir::InstKind::Call { .. } | sx_ir::InstKind::CallIndirect { .. } | sx_ir::InstKind::CallExtern { .. })
+                matches!(
+                    f.insts[i].kind,
+                    sx_ir::InstKind::Call { .. } | sx_ir::InstKind::CallIndirect { .. } | sx_ir::InstKind::CallExtern { .. }
+                )
             });
             if calls {
                 return self.err(span, msg);
@@ -235,7 +270,16 @@ impl Compiler {
     /// Rewrites the pointers inside `bytes[off..]` (a value of type `ty`) into relocations,
     /// copying the heap memory they point to into new static data.
     #[allow(clippy::too_many_arguments)]
-    fn bake_walk(&mut self, bytes: &mut Vec<u8>, relocs: &mut Vec<Reloc>, off: usize, ty: TypeId, span: Span, memo: &mut HashMap<u32, sx_ir::DataId>, depth: u32) -> R<()> {
+    fn bake_walk(
+        &mut self,
+        bytes: &mut Vec<u8>,
+        relocs: &mut Vec<Reloc>,
+        off: usize,
+        ty: TypeId,
+        span: Span,
+        memo: &mut HashMap<u32, sx_ir::DataId>,
+        depth: u32,
+    ) -> R<()> {
         if depth > 64 {
             return self.err(span, "compile-time result nests pointers too deeply to bake");
         }
@@ -279,7 +323,8 @@ impl Compiler {
                                     Err(e) => return self.vm_error(e, span),
                                 };
                                 let name = format!("baked.{}", self.fresh());
-                                let d = self.module.add_data(sx_ir::Data { name, bytes: vec![], align: 16, relocs: vec![], writable: true });
+                                let d =
+                                    self.module.add_data(sx_ir::Data { name, bytes: vec![], align: 16, relocs: vec![], writable: true });
                                 memo.insert(alloc, d);
                                 let mut hrel = vec![];
                                 if self.has_pointers(elem) {

@@ -6,9 +6,15 @@ use crate::*;
 #[derive(Clone, Debug, PartialEq)]
 pub enum ConstVal {
     /// An integer; `ty: None` is an untyped literal (defaults to `i64`).
-    Int { v: i128, ty: Option<TypeId> },
+    Int {
+        v: i128,
+        ty: Option<TypeId>,
+    },
     /// A float; `ty: None` is an untyped literal (defaults to `f64`).
-    Float { v: f64, ty: Option<TypeId> },
+    Float {
+        v: f64,
+        ty: Option<TypeId>,
+    },
     Bool(bool),
     /// A string constant (content bytes).
     Str(Vec<u8>),
@@ -77,11 +83,9 @@ pub fn wrap_int(v: i128, bits: u8, signed: bool) -> i128 {
 pub fn scalar_bytes(types: &TypeTable, c: &ConstVal, ty: TypeId) -> Option<Vec<u8>> {
     let size = types.size_of(ty) as usize;
     match (c, types.kind(ty)) {
-        (ConstVal::Int { v, .. }, sx_types::TypeKind::Float { bits }) => Some(if *bits == 32 {
-            (*v as f32).to_le_bytes().to_vec()
-        } else {
-            (*v as f64).to_le_bytes().to_vec()
-        }),
+        (ConstVal::Int { v, .. }, sx_types::TypeKind::Float { bits }) => {
+            Some(if *bits == 32 { (*v as f32).to_le_bytes().to_vec() } else { (*v as f64).to_le_bytes().to_vec() })
+        }
         (ConstVal::Int { v, .. }, _) => Some((*v as i64).to_le_bytes()[..size.min(8)].to_vec()),
         (ConstVal::Float { v, .. }, sx_types::TypeKind::Float { bits: 32 }) => Some((*v as f32).to_le_bytes().to_vec()),
         (ConstVal::Float { v, .. }, _) => Some(v.to_le_bytes().to_vec()),

@@ -114,7 +114,9 @@ impl Compiler {
             DeclKind::Item(item) => {
                 let ItemKind::Const { name: ident, ty, value } = &item.kind else { return Err(()) };
                 crate::stmt::check_reserved(self, ident)?;
-                if let Some((uspan, what)) = self.unsupported.iter().find(|(s, _)| s.file == span.file && s.lo <= value.span.lo && value.span.hi <= s.hi).cloned() {
+                if let Some((uspan, what)) =
+                    self.unsupported.iter().find(|(s, _)| s.file == span.file && s.lo <= value.span.lo && value.span.hi <= s.hi).cloned()
+                {
                     return self.err(uspan, format!("not supported yet: {}", what));
                 }
                 match &value.kind {
@@ -152,7 +154,16 @@ impl Compiler {
                         let src = &self.fns[f.0 as usize];
                         let mut decl = (*src.decl).clone();
                         decl.attrs.ufcs = true;
-                        let def = FnDef { name: name.clone(), decl: Rc::new(decl), file: src.file, owner: src.owner, sig: None, func: None, span, local_consts: src.local_consts.clone() };
+                        let def = FnDef {
+                            name: name.clone(),
+                            decl: Rc::new(decl),
+                            file: src.file,
+                            owner: src.owner,
+                            sig: None,
+                            func: None,
+                            span,
+                            local_consts: src.local_consts.clone(),
+                        };
                         self.fns.push(def);
                         Ok(ConstVal::Func(FnId(self.fns.len() as u32 - 1)))
                     }
@@ -176,7 +187,8 @@ impl Compiler {
                             None => None,
                         };
                         if let ExprKind::ArrayLit { .. } = value.kind {
-                            self.pure_thunk_message = Some(format!("constant '{}' must be initialized by compile-time constant elements", name));
+                            self.pure_thunk_message =
+                                Some(format!("constant '{}' must be initialized by compile-time constant elements", name));
                         }
                         let r = self.eval_const_in(file, None, &Rc::new(HashMap::new()), value, expected);
                         self.pure_thunk_message = None;
@@ -188,7 +200,15 @@ impl Compiler {
     }
 
     /// Creates a function definition.
-    pub(crate) fn new_fn(&mut self, name: &str, decl: &FnDecl, file: FileIdx, owner: Option<TypeId>, outer: Rc<HashMap<String, ConstVal>>, span: Span) -> FnId {
+    pub(crate) fn new_fn(
+        &mut self,
+        name: &str,
+        decl: &FnDecl,
+        file: FileIdx,
+        owner: Option<TypeId>,
+        outer: Rc<HashMap<String, ConstVal>>,
+        span: Span,
+    ) -> FnId {
         let key = decl as *const FnDecl;
         if let Some(&f) = self.fn_by_decl.get(&key) {
             if self.fns[f.0 as usize].owner == owner {
@@ -196,7 +216,16 @@ impl Compiler {
             }
         }
         let id = FnId(self.fns.len() as u32);
-        self.fns.push(FnDef { name: name.to_string(), decl: Rc::new(decl.clone()), file, owner, sig: None, func: None, span, local_consts: outer });
+        self.fns.push(FnDef {
+            name: name.to_string(),
+            decl: Rc::new(decl.clone()),
+            file,
+            owner,
+            sig: None,
+            func: None,
+            span,
+            local_consts: outer,
+        });
         self.fn_by_decl.insert(key, id);
         id
     }
@@ -208,7 +237,14 @@ impl Compiler {
     }
 
     /// Declares a struct type (named, or anonymous for `struct {..}` in type position).
-    pub(crate) fn declare_struct(&mut self, name: &str, sd: &StructDecl, file: FileIdx, outer: Rc<HashMap<String, ConstVal>>, span: Span) -> R<TypeId> {
+    pub(crate) fn declare_struct(
+        &mut self,
+        name: &str,
+        sd: &StructDecl,
+        file: FileIdx,
+        outer: Rc<HashMap<String, ConstVal>>,
+        span: Span,
+    ) -> R<TypeId> {
         let t = self.types.new_struct(name, false, Some(span));
         self.fill_struct(t, sd, file, outer)?;
         Ok(t)
@@ -218,8 +254,19 @@ impl Compiler {
         self.fill_struct_kind(t, sd, file, outer, false)
     }
 
-    fn fill_struct_kind(&mut self, t: TypeId, sd: &StructDecl, file: FileIdx, outer: Rc<HashMap<String, ConstVal>>, is_union: bool) -> R<()> {
-        let instance = sd.params.as_ref().map(|ps| ps.iter().all(|p| p.name.as_ref().map(|n| outer.contains_key(&n.name)).unwrap_or(false))).unwrap_or(true);
+    fn fill_struct_kind(
+        &mut self,
+        t: TypeId,
+        sd: &StructDecl,
+        file: FileIdx,
+        outer: Rc<HashMap<String, ConstVal>>,
+        is_union: bool,
+    ) -> R<()> {
+        let instance = sd
+            .params
+            .as_ref()
+            .map(|ps| ps.iter().all(|p| p.name.as_ref().map(|n| outer.contains_key(&n.name)).unwrap_or(false)))
+            .unwrap_or(true);
         if !instance {
             return self.err(sd.span, "a parameterised struct needs arguments: write `Name(args)`");
         }
@@ -233,7 +280,10 @@ impl Compiler {
             }
         }
         // Register members first so field types may name the struct's own constants.
-        self.structs.insert(t, StructMeta { file, consts: consts.clone(), defaults: vec![], local_consts: outer.clone(), evaluated: HashMap::new() });
+        self.structs.insert(
+            t,
+            StructMeta { file, consts: consts.clone(), defaults: vec![], local_consts: outer.clone(), evaluated: HashMap::new() },
+        );
         for m in &sd.members {
             match &m.kind {
                 MemberKind::Field { names, ty, default, undef } => {
@@ -373,7 +423,11 @@ impl Compiler {
                         return self.err(p.span, "flags enum variants cannot have payloads");
                     }
                     let pt = self.eval_type_in(file, None, &outer, p)?;
-                    if pt == bt::VOID { None } else { Some(pt) }
+                    if pt == bt::VOID {
+                        None
+                    } else {
+                        Some(pt)
+                    }
                 }
                 None => None,
             };
@@ -415,7 +469,13 @@ impl Compiler {
     }
 
     /// Evaluates a type expression in a declaration scope.
-    pub(crate) fn eval_type_in(&mut self, file: FileIdx, owner: Option<TypeId>, outer: &Rc<HashMap<String, ConstVal>>, e: &Expr) -> R<TypeId> {
+    pub(crate) fn eval_type_in(
+        &mut self,
+        file: FileIdx,
+        owner: Option<TypeId>,
+        outer: &Rc<HashMap<String, ConstVal>>,
+        e: &Expr,
+    ) -> R<TypeId> {
         let f = sx_ir::Function::new("", sx_ir::Signature::default());
         let mut cx = FnCx::new(self, f, file, owner, outer.clone());
         let b = cx.new_block();

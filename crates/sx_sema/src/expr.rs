@@ -477,7 +477,12 @@ impl<'c> FnCx<'c> {
                 }
                 let (addr, ty) = self.aggregate_base(base, true)?;
                 if for_write && self.c.types.is_tagged_enum(ty) {
-                    let msg = format!("cannot assign to variant '{}' of '{}' directly: construct the whole value instead (`x = .{}(…)`)", name.name, self.tname(ty), name.name);
+                    let msg = format!(
+                        "cannot assign to variant '{}' of '{}' directly: construct the whole value instead (`x = .{}(…)`)",
+                        name.name,
+                        self.tname(ty),
+                        name.name
+                    );
                     return self.err(name.span, msg);
                 }
                 match self.field_of(ty, &name.name) {
@@ -495,7 +500,11 @@ impl<'c> FnCx<'c> {
                     let msg = format!("index must be an integer, found '{}'", self.tname(iv.ty));
                     return self.err(index.span, msg);
                 }
-                let iv = if iv.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(iv, bt::I64, index.span)? } else { self.convert(iv, bt::I64, index.span)? };
+                let iv = if iv.as_const().map(|c| c.is_untyped()).unwrap_or(false) {
+                    self.coerce(iv, bt::I64, index.span)?
+                } else {
+                    self.convert(iv, bt::I64, index.span)?
+                };
                 let p = self.ptr_ty();
                 let pb = self.c.module.pointer_bytes() as i32;
                 let mut len: Option<Value> = None;
@@ -822,7 +831,11 @@ impl<'c> FnCx<'c> {
                 None => Ok(None),
                 Some(e) => {
                     let v = cx.expr(e, Some(bt::I64))?;
-                    let v = if v.as_const().map(|c| c.is_untyped()).unwrap_or(false) { cx.coerce(v, bt::I64, e.span)? } else { cx.convert(v, bt::I64, e.span)? };
+                    let v = if v.as_const().map(|c| c.is_untyped()).unwrap_or(false) {
+                        cx.coerce(v, bt::I64, e.span)?
+                    } else {
+                        cx.convert(v, bt::I64, e.span)?
+                    };
                     Ok(Some(cx.scalar(v, e.span)?))
                 }
             }
@@ -1133,7 +1146,10 @@ impl<'c> FnCx<'c> {
     /// Folds a binary operation on two constants of type `ty`.
     fn fold(&mut self, op: BinOp, a: &ConstVal, b: &ConstVal, ty: TypeId, span: Span) -> R<Option<ConstVal>> {
         let tyo = match (a, b) {
-            (ConstVal::Int { ty: None, .. } | ConstVal::Float { ty: None, .. }, ConstVal::Int { ty: None, .. } | ConstVal::Float { ty: None, .. }) => None,
+            (
+                ConstVal::Int { ty: None, .. } | ConstVal::Float { ty: None, .. },
+                ConstVal::Int { ty: None, .. } | ConstVal::Float { ty: None, .. },
+            ) => None,
             _ => Some(ty),
         };
         Ok(match (a, b) {
@@ -1256,7 +1272,8 @@ impl<'c> FnCx<'c> {
         let join = self.new_block();
         let mut prev = self.expr(&operands[0], None)?;
         for (i, op) in ops.iter().enumerate() {
-            let next = self.expr(&operands[i + 1], if prev.as_const().map(|c| c.is_untyped()).unwrap_or(false) { None } else { Some(prev.ty) })?;
+            let next =
+                self.expr(&operands[i + 1], if prev.as_const().map(|c| c.is_untyped()).unwrap_or(false) { None } else { Some(prev.ty) })?;
             let next = self.materialize(next, operands[i + 1].span)?;
             let c = self.compare(*op, prev, next.clone(), span)?;
             let cv = self.scalar(c, span)?;
@@ -1368,7 +1385,9 @@ impl<'c> FnCx<'c> {
             let cc = int_cc(op, signed);
             return Ok(TV { ty: bt::BOOL, v: V::Scalar(self.b(|bb| bb.icmp(cc, a, b))) });
         }
-        if (types.is_numeric(lt) || l.as_const().map(|c| c.is_untyped()).unwrap_or(false)) && (types.is_numeric(rt) || r.as_const().map(|c| c.is_untyped()).unwrap_or(false)) {
+        if (types.is_numeric(lt) || l.as_const().map(|c| c.is_untyped()).unwrap_or(false))
+            && (types.is_numeric(rt) || r.as_const().map(|c| c.is_untyped()).unwrap_or(false))
+        {
             let ty = self.unify(&l, &r, span)?;
             let l = self.coerce(l, ty, span)?;
             let r = self.coerce(r, ty, span)?;
@@ -1616,9 +1635,12 @@ impl<'c> FnCx<'c> {
                     ty = Some(match ty {
                         None => (*v).clone(),
                         Some(prev) => {
-                            if self.c.types.is_numeric(prev.ty) && self.c.types.is_numeric(v.ty) || prev.as_const().map(|c| c.is_untyped()).unwrap_or(false) {
+                            if self.c.types.is_numeric(prev.ty) && self.c.types.is_numeric(v.ty)
+                                || prev.as_const().map(|c| c.is_untyped()).unwrap_or(false)
+                            {
                                 let u = self.unify(&prev, v, *s)?;
-                                let untyped = prev.as_const().map(|c| c.is_untyped()).unwrap_or(false) && v.as_const().map(|c| c.is_untyped()).unwrap_or(false);
+                                let untyped = prev.as_const().map(|c| c.is_untyped()).unwrap_or(false)
+                                    && v.as_const().map(|c| c.is_untyped()).unwrap_or(false);
                                 TV { ty: u, v: if untyped { prev.v.clone() } else { V::Void } }
                             } else {
                                 prev
@@ -1880,7 +1902,9 @@ impl<'c> FnCx<'c> {
             },
         };
         let flds: Vec<(String, u64, TypeId)> = match self.c.types.kind(sty).clone() {
-            TK::Struct(_) => self.c.types.struct_of(sty).map(|s| s.fields.iter().map(|f| (f.name.clone(), f.offset, f.ty)).collect()).unwrap_or_default(),
+            TK::Struct(_) => {
+                self.c.types.struct_of(sty).map(|s| s.fields.iter().map(|f| (f.name.clone(), f.offset, f.ty)).collect()).unwrap_or_default()
+            }
             TK::String | TK::Slice(_) => {
                 let pb = self.c.module.pointer_bytes() as u64;
                 let (_, pt) = self.field_of(sty, "ptr").expect("ptr");
@@ -1985,7 +2009,12 @@ impl<'c> FnCx<'c> {
         };
         if let Some(n) = n_fixed {
             if n as usize != elems.len() && !elems.is_empty() {
-                let msg = format!("array literal has {} elements, but the type '{}' needs {}", elems.len(), self.tname(target.unwrap_or(bt::VOID)), n);
+                let msg = format!(
+                    "array literal has {} elements, but the type '{}' needs {}",
+                    elems.len(),
+                    self.tname(target.unwrap_or(bt::VOID)),
+                    n
+                );
                 return self.err(span, msg);
             }
         }

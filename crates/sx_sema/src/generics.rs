@@ -262,7 +262,9 @@ impl<'c> FnCx<'c> {
                 },
             };
             let declared = match &p.ty {
-                Some(t) if !matches!(&t.kind, ExprKind::Ident(id) if id.name == "Type") => Some(self.c.eval_type_in(cfile, cowner, &couter, t)?),
+                Some(t) if !matches!(&t.kind, ExprKind::Ident(id) if id.name == "Type") => {
+                    Some(self.c.eval_type_in(cfile, cowner, &couter, t)?)
+                }
                 _ => None,
             };
             let v = self.expr(&a, declared)?;
@@ -301,7 +303,15 @@ impl<'c> FnCx<'c> {
         Ok(())
     }
 
-    fn finish_generic_call(&mut self, fid: FnId, decl: &FnDecl, given: Vec<Option<Arg>>, binds: Vec<(String, ConstVal, bool)>, mut vals: Vec<Option<(TV, Span)>>, span: Span) -> R<TV> {
+    fn finish_generic_call(
+        &mut self,
+        fid: FnId,
+        decl: &FnDecl,
+        given: Vec<Option<Arg>>,
+        binds: Vec<(String, ConstVal, bool)>,
+        mut vals: Vec<Option<(TV, Span)>>,
+        span: Span,
+    ) -> R<TV> {
         let (cfile, cowner) = {
             let d = &self.c.fns[fid.0 as usize];
             (d.file, d.owner)

@@ -9,16 +9,16 @@
 //! Must never: JIT-compile code to evaluate something at compile time, compute a layout other
 //! than through [`sx_types::TypeTable`], or let a user error escape as a panic.
 
+mod call;
 pub mod comptime;
 pub mod consts;
-pub mod loader;
-pub mod lower;
-pub mod printfmt;
-mod call;
 mod decls;
 mod expr;
-mod optional;
 mod generics;
+pub mod loader;
+pub mod lower;
+mod optional;
+pub mod printfmt;
 mod stmt;
 
 use std::cell::Cell;

@@ -49,7 +49,12 @@ impl TV {
 #[derive(Clone)]
 pub(crate) enum Local {
     /// A variable in a stack slot. `by_ref`: the slot holds a pointer to the value.
-    Var { slot: Slot, ty: TypeId, by_ref: bool, readonly: bool },
+    Var {
+        slot: Slot,
+        ty: TypeId,
+        by_ref: bool,
+        readonly: bool,
+    },
     Const(ConstVal),
 }
 
@@ -95,7 +100,23 @@ pub(crate) type R<T> = Result<T, ()>;
 
 impl<'c> FnCx<'c> {
     pub fn new(c: &'c mut Compiler, f: Function, file: FileIdx, owner: Option<TypeId>, outer: Rc<HashMap<String, ConstVal>>) -> Self {
-        FnCx { c, f, cur: None, span: None, file, owner, scopes: vec![Scope::default()], loops: vec![], ret_ty: bt::VOID, sret: None, infer: None, value_ctx: false, poly_scope: vec![], fixed_binds: vec![], outer_consts: outer }
+        FnCx {
+            c,
+            f,
+            cur: None,
+            span: None,
+            file,
+            owner,
+            scopes: vec![Scope::default()],
+            loops: vec![],
+            ret_ty: bt::VOID,
+            sret: None,
+            infer: None,
+            value_ctx: false,
+            poly_scope: vec![],
+            fixed_binds: vec![],
+            outer_consts: outer,
+        }
     }
 
     // ---- builder plumbing -------------------------------------------------------------------
@@ -197,7 +218,10 @@ impl<'c> FnCx<'c> {
     pub fn resolve(&mut self, id: &Ident) -> R<Option<Local>> {
         if let Some(l) = self.lookup_local(&id.name) {
             if let Local::Const(ConstVal::EnclosingLocal) = l {
-                let msg = format!("a nested function cannot use enclosing local '{}': nested functions have no environment (pass it as a parameter)", id.name);
+                let msg = format!(
+                    "a nested function cannot use enclosing local '{}': nested functions have no environment (pass it as a parameter)",
+                    id.name
+                );
                 return self.err(id.span, msg);
             }
             return Ok(Some(l));
@@ -548,9 +572,7 @@ impl<'c> FnCx<'c> {
             }
             (TK::String, TK::Slice(e)) if *e == bt::U8 => return Ok(TV { ty: to, ..tv }),
             (TK::Slice(e), TK::String) if *e == bt::U8 => return Ok(TV { ty: to, ..tv }),
-            (TK::Func { params: p1, ret: r1 }, TK::Func { params: p2, ret: r2 }) if p1 == p2 && r1 == r2 => {
-                return Ok(TV { ty: to, ..tv })
-            }
+            (TK::Func { params: p1, ret: r1 }, TK::Func { params: p2, ret: r2 }) if p1 == p2 && r1 == r2 => return Ok(TV { ty: to, ..tv }),
             (_, TK::Void) => return Ok(TV::void()),
             _ => {}
         }
@@ -570,7 +592,8 @@ impl<'c> FnCx<'c> {
 
     /// True when an int of type `from` converts implicitly to int type `to`.
     pub fn int_widens(&self, from: TypeId, to: TypeId) -> bool {
-        let (TK::Int { bits: fb, signed: fs, .. }, TK::Int { bits: tb, signed: ts, .. }) = (self.c.types.kind(from), self.c.types.kind(to)) else {
+        let (TK::Int { bits: fb, signed: fs, .. }, TK::Int { bits: tb, signed: ts, .. }) = (self.c.types.kind(from), self.c.types.kind(to))
+        else {
             return false;
         };
         if fs == ts {
@@ -590,7 +613,9 @@ impl<'c> FnCx<'c> {
         }
         if let V::Const(c) = &tv.v {
             let folded = match (c, self.c.types.kind(to)) {
-                (ConstVal::Int { v, .. }, TK::Int { bits, signed, .. }) => Some(ConstVal::Int { v: wrap_int(*v, *bits, *signed), ty: Some(to) }),
+                (ConstVal::Int { v, .. }, TK::Int { bits, signed, .. }) => {
+                    Some(ConstVal::Int { v: wrap_int(*v, *bits, *signed), ty: Some(to) })
+                }
                 (ConstVal::Int { v, .. }, TK::Float { .. }) => Some(ConstVal::Float { v: *v as f64, ty: Some(to) }),
                 (ConstVal::Float { v, .. }, TK::Float { bits }) => {
                     Some(ConstVal::Float { v: if *bits == 32 { *v as f32 as f64 } else { *v }, ty: Some(to) })
@@ -610,7 +635,10 @@ impl<'c> FnCx<'c> {
             }
         }
         let (Some(fi), Some(ti)) = (self.c.types.scalar(from), self.c.types.scalar(to)) else {
-            if self.c.types.size_of(from) == self.c.types.size_of(to) && self.c.types.scalar(from).is_none() && self.c.types.scalar(to).is_none() {
+            if self.c.types.size_of(from) == self.c.types.size_of(to)
+                && self.c.types.scalar(from).is_none()
+                && self.c.types.scalar(to).is_none()
+            {
                 return Ok(TV { ty: to, ..tv });
             }
             let msg = format!("cannot convert '{}' to '{}'", self.tname(from), self.tname(to));
@@ -712,7 +740,9 @@ impl<'c> FnCx<'c> {
         match self.c.types.kind(ty).clone() {
             TK::Bool => self.scalar(tv, span),
             TK::Optional(_) => self.opt_present(tv, span),
-            TK::Int { .. } | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } | TK::Enum(_) if self.c.types.scalar(ty).is_some() => {
+            TK::Int { .. } | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } | TK::Enum(_)
+                if self.c.types.scalar(ty).is_some() =>
+            {
                 let v = self.scalar(tv, span)?;
                 let irt = self.f.values[v].ty;
                 let z = self.iconst(irt, 0);
@@ -817,11 +847,8 @@ impl Compiler {
         for &t in &sig.params {
             params.push(self.types.scalar(t).unwrap_or(p));
         }
-        let returns = if sig.sret || sig.ret == bt::VOID || sig.ret == bt::NORETURN {
-            vec![]
-        } else {
-            vec![self.types.scalar(sig.ret).unwrap_or(p)]
-        };
+        let returns =
+            if sig.sret || sig.ret == bt::VOID || sig.ret == bt::NORETURN { vec![] } else { vec![self.types.scalar(sig.ret).unwrap_or(p)] };
         Signature { params, returns }
     }
 
@@ -929,7 +956,15 @@ impl Compiler {
         }
         let ret = match &decl.ret {
             None if decl.body.is_some() && !decl.attrs.is_extern => {
-                let partial = FnSig { params: params.clone(), param_names: names.clone(), defaults: defaults.clone(), ret: bt::VOID, sret: false, is_extern: false, variadic };
+                let partial = FnSig {
+                    params: params.clone(),
+                    param_names: names.clone(),
+                    defaults: defaults.clone(),
+                    ret: bt::VOID,
+                    sret: false,
+                    is_extern: false,
+                    variadic,
+                };
                 self.infer_return(fid, &partial)?
             }
             None => bt::VOID,

@@ -164,7 +164,10 @@ impl<'c> FnCx<'c> {
         let msg = format!("{}: panic: {}\n", self.c.sources.location(span), what);
         let d = self.c.string_bytes_data(msg.as_bytes());
         let p = self.ptr_ty();
-        let write = self.c.module.declare_extern("write", sx_ir::Signature { params: vec![IrType::I32, p, IrType::I64], returns: vec![IrType::I64] });
+        let write = self
+            .c
+            .module
+            .declare_extern("write", sx_ir::Signature { params: vec![IrType::I32, p, IrType::I64], returns: vec![IrType::I64] });
         let exit = self.c.module.declare_extern("_exit", sx_ir::Signature { params: vec![IrType::I32], returns: vec![] });
         let n = msg.len() as i64;
         self.b(|b| {

@@ -74,7 +74,10 @@ impl<'c> FnCx<'c> {
         match &s.kind {
             StmtKind::Let { names, ty, value, undef } => self.let_stmt(names, ty.as_ref(), value.as_ref(), *undef, s.span),
             StmtKind::Const { name, ty, value } => {
-                if self.lookup_local(&name.name).map(|l| matches!(l, Local::Const(ConstVal::Func(_)) | Local::Const(ConstVal::Type(_)))).unwrap_or(false)
+                if self
+                    .lookup_local(&name.name)
+                    .map(|l| matches!(l, Local::Const(ConstVal::Func(_)) | Local::Const(ConstVal::Type(_))))
+                    .unwrap_or(false)
                     && matches!(value.kind, ExprKind::Fn(_) | ExprKind::Struct(_) | ExprKind::Enum(_))
                 {
                     return Ok(());

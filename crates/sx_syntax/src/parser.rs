@@ -18,8 +18,8 @@ type PResult<T> = Result<T, Fail>;
 
 /// Words that cannot be used as plain identifiers in expression position.
 const HARD_KEYWORDS: &[&str] = &[
-    "if", "else", "then", "while", "for", "break", "continue", "true", "false", "enum", "struct", "union", "case",
-    "return", "defer", "xx", "and", "or", "raise", "try", "catch", "onfail", "null", "inline",
+    "if", "else", "then", "while", "for", "break", "continue", "true", "false", "enum", "struct", "union", "case", "return", "defer", "xx",
+    "and", "or", "raise", "try", "catch", "onfail", "null", "inline",
 ];
 
 /// Parses a whole file. Never panics.
@@ -327,11 +327,7 @@ impl<'a> Parser<'a> {
         }
     }
     fn mk_ident(&self, t: &Token) -> Ident {
-        Ident {
-            name: self.text_of(t).to_string(),
-            span: Span::new(self.file, t.lo, t.hi),
-            raw: matches!(t.kind, TokKind::RawIdent),
-        }
+        Ident { name: self.text_of(t).to_string(), span: Span::new(self.file, t.lo, t.hi), raw: matches!(t.kind, TokKind::RawIdent) }
     }
 
     // ----------------------------------------------------------------- items
@@ -439,7 +435,10 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
-            TokKind::Ident if self.is_word("impl") && !matches!(self.nth_kind(1), TokKind::ColonColon | TokKind::Colon | TokKind::ColonEq | TokKind::Comma) => {
+            TokKind::Ident
+                if self.is_word("impl")
+                    && !matches!(self.nth_kind(1), TokKind::ColonColon | TokKind::Colon | TokKind::ColonEq | TokKind::Comma) =>
+            {
                 ItemKind::Impl(self.parse_impl()?)
             }
             TokKind::Ident if self.is_word("inline") && self.nth_is_word(1, "if") => {
@@ -810,7 +809,20 @@ impl<'a> Parser<'a> {
                         let f = self.parse_for(true)?;
                         return Ok(self.stmt(StmtKind::For(f), lo));
                     }
-                    "push" if !(matches!(self.nth_kind(1), TokKind::Dot) && self.nth(1).lo == self.tok().hi) && !matches!(self.nth_kind(1), TokKind::LParen | TokKind::Eq | TokKind::Colon | TokKind::ColonColon | TokKind::ColonEq | TokKind::Semi | TokKind::OpEq(_) | TokKind::Comma) => {
+                    "push"
+                        if !(matches!(self.nth_kind(1), TokKind::Dot) && self.nth(1).lo == self.tok().hi)
+                            && !matches!(
+                                self.nth_kind(1),
+                                TokKind::LParen
+                                    | TokKind::Eq
+                                    | TokKind::Colon
+                                    | TokKind::ColonColon
+                                    | TokKind::ColonEq
+                                    | TokKind::Semi
+                                    | TokKind::OpEq(_)
+                                    | TokKind::Comma
+                            ) =>
+                    {
                         self.bump();
                         let ctx = self.with(true, false, |p| p.parse_expr())?;
                         let body = self.parse_block()?;
@@ -840,11 +852,9 @@ impl<'a> Parser<'a> {
             let k = match d {
                 Decl::Const { name, ty, value } => StmtKind::Const { name, ty, value },
                 Decl::Var { names, ty, value, undef } => StmtKind::Let { names, ty, value, undef },
-                Decl::ExternVar { name, ty, lib, sym } => StmtKind::Item(Item {
-                    kind: ItemKind::ExternVar { name, ty, lib, sym },
-                    span: self.span(lo),
-                    private: false,
-                }),
+                Decl::ExternVar { name, ty, lib, sym } => {
+                    StmtKind::Item(Item { kind: ItemKind::ExternVar { name, ty, lib, sym }, span: self.span(lo), private: false })
+                }
             };
             return Ok(self.stmt(k, lo));
         }
@@ -870,11 +880,9 @@ impl<'a> Parser<'a> {
                 let k = match d {
                     Decl::Const { name, ty, value } => StmtKind::Const { name, ty, value },
                     Decl::Var { names, ty, value, undef } => StmtKind::Let { names, ty, value, undef },
-                    Decl::ExternVar { name, ty, lib, sym } => StmtKind::Item(Item {
-                        kind: ItemKind::ExternVar { name, ty, lib, sym },
-                        span: self.span(lo),
-                        private: false,
-                    }),
+                    Decl::ExternVar { name, ty, lib, sym } => {
+                        StmtKind::Item(Item { kind: ItemKind::ExternVar { name, ty, lib, sym }, span: self.span(lo), private: false })
+                    }
                 };
                 return Ok(self.stmt(k, lo));
             }
@@ -953,7 +961,8 @@ impl<'a> Parser<'a> {
             Ok(())
         })?;
         if self.at(&TokKind::Colon) {
-            return self.fail("for-loop syntax: the ':' before the capture was removed — write `for xs (x) { }` (index via `for xs, 0.. (x, i)`)");
+            return self
+                .fail("for-loop syntax: the ':' before the capture was removed — write `for xs (x) { }` (index via `for xs, 0.. (x, i)`)");
         }
         let mut captures = Vec::new();
         if self.at(&TokKind::LParen) {
@@ -1024,10 +1033,7 @@ impl<'a> Parser<'a> {
 
     fn parse_range_tail(&mut self, lo_e: Option<Expr>, lo: u32) -> PResult<Expr> {
         let (lo_e, hi_e, lo_exclusive, hi_inclusive) = self.parse_range_parts(lo_e)?;
-        Ok(Expr::new(
-            ExprKind::Range { lo: lo_e.map(Box::new), hi: hi_e.map(Box::new), lo_exclusive, hi_inclusive },
-            self.span(lo),
-        ))
+        Ok(Expr::new(ExprKind::Range { lo: lo_e.map(Box::new), hi: hi_e.map(Box::new), lo_exclusive, hi_inclusive }, self.span(lo)))
     }
 
     fn parse_range_parts(&mut self, lo_e: Option<Expr>) -> PResult<(Option<Expr>, Option<Expr>, bool, bool)> {
@@ -1045,7 +1051,14 @@ impl<'a> Parser<'a> {
             self.eat(&TokKind::Lt);
         }
         let hi_absent = match self.kind() {
-            TokKind::RBracket | TokKind::RParen | TokKind::Comma | TokKind::LBrace | TokKind::FatArrow | TokKind::Colon | TokKind::Semi | TokKind::Eof => true,
+            TokKind::RBracket
+            | TokKind::RParen
+            | TokKind::Comma
+            | TokKind::LBrace
+            | TokKind::FatArrow
+            | TokKind::Colon
+            | TokKind::Semi
+            | TokKind::Eof => true,
             TokKind::LParen => self.for_header && self.paren_is_capture(),
             _ => false,
         };
@@ -1259,59 +1272,57 @@ impl<'a> Parser<'a> {
                     let args = self.parse_args(TokKind::RParen)?;
                     e = Expr::new(ExprKind::Call { callee: Box::new(e), args, trailing_block: false }, self.span(lo));
                 }
-                TokKind::Dot => {
-                    match self.nth_kind(1).clone() {
-                        TokKind::Ident | TokKind::RawIdent => {
-                            self.bump();
-                            let name = self.parse_member_name()?;
-                            e = Expr::new(ExprKind::Field { base: Box::new(e), name }, self.span(lo));
-                        }
-                        TokKind::Int(_) => {
-                            self.bump();
-                            let t = self.bump();
-                            let name = Ident { name: self.text_of(&t).replace('_', ""), span: Span::new(self.file, t.lo, t.hi), raw: false };
-                            e = Expr::new(ExprKind::Field { base: Box::new(e), name }, self.span(lo));
-                        }
-                        TokKind::LParen => {
-                            self.bump();
-                            self.bump();
-                            let ty = self.with(false, false, |p| p.parse_type_in_parens())?;
-                            if self.eat(&TokKind::Comma) {
-                                let alloc = self.with(false, false, |p| p.parse_expr())?;
-                                self.eat(&TokKind::Comma);
-                                self.expect(TokKind::RParen, "')'")?;
-                                e = Expr::new(
-                                    ExprKind::CastWithAlloc { expr: Box::new(e), ty: Box::new(ty), alloc: Box::new(alloc) },
-                                    self.span(lo),
-                                );
-                                continue;
-                            }
-                            self.expect(TokKind::RParen, "')'")?;
-                            e = Expr::new(ExprKind::Cast { expr: Box::new(e), ty: Box::new(ty) }, self.span(lo));
-                        }
-                        TokKind::Star => {
-                            self.bump();
-                            self.bump();
-                            e = Expr::new(ExprKind::Deref(Box::new(e)), self.span(lo));
-                        }
-                        TokKind::LBrace => {
-                            self.bump();
-                            self.bump();
-                            let fields = self.parse_field_inits()?;
-                            e = Expr::new(ExprKind::StructLit { ty: Some(Box::new(e)), fields }, self.span(lo));
-                        }
-                        TokKind::LBracket => {
-                            self.bump();
-                            self.bump();
-                            let elems = self.parse_expr_list(TokKind::RBracket)?;
-                            e = Expr::new(ExprKind::ArrayLit { ty: Some(Box::new(e)), elems }, self.span(lo));
-                        }
-                        _ => {
-                            self.bump();
-                            return self.expected("a member name, '(', '*', '{' or '[' after '.'");
-                        }
+                TokKind::Dot => match self.nth_kind(1).clone() {
+                    TokKind::Ident | TokKind::RawIdent => {
+                        self.bump();
+                        let name = self.parse_member_name()?;
+                        e = Expr::new(ExprKind::Field { base: Box::new(e), name }, self.span(lo));
                     }
-                }
+                    TokKind::Int(_) => {
+                        self.bump();
+                        let t = self.bump();
+                        let name = Ident { name: self.text_of(&t).replace('_', ""), span: Span::new(self.file, t.lo, t.hi), raw: false };
+                        e = Expr::new(ExprKind::Field { base: Box::new(e), name }, self.span(lo));
+                    }
+                    TokKind::LParen => {
+                        self.bump();
+                        self.bump();
+                        let ty = self.with(false, false, |p| p.parse_type_in_parens())?;
+                        if self.eat(&TokKind::Comma) {
+                            let alloc = self.with(false, false, |p| p.parse_expr())?;
+                            self.eat(&TokKind::Comma);
+                            self.expect(TokKind::RParen, "')'")?;
+                            e = Expr::new(
+                                ExprKind::CastWithAlloc { expr: Box::new(e), ty: Box::new(ty), alloc: Box::new(alloc) },
+                                self.span(lo),
+                            );
+                            continue;
+                        }
+                        self.expect(TokKind::RParen, "')'")?;
+                        e = Expr::new(ExprKind::Cast { expr: Box::new(e), ty: Box::new(ty) }, self.span(lo));
+                    }
+                    TokKind::Star => {
+                        self.bump();
+                        self.bump();
+                        e = Expr::new(ExprKind::Deref(Box::new(e)), self.span(lo));
+                    }
+                    TokKind::LBrace => {
+                        self.bump();
+                        self.bump();
+                        let fields = self.parse_field_inits()?;
+                        e = Expr::new(ExprKind::StructLit { ty: Some(Box::new(e)), fields }, self.span(lo));
+                    }
+                    TokKind::LBracket => {
+                        self.bump();
+                        self.bump();
+                        let elems = self.parse_expr_list(TokKind::RBracket)?;
+                        e = Expr::new(ExprKind::ArrayLit { ty: Some(Box::new(e)), elems }, self.span(lo));
+                    }
+                    _ => {
+                        self.bump();
+                        return self.expected("a member name, '(', '*', '{' or '[' after '.'");
+                    }
+                },
                 TokKind::QDot if matches!(self.nth_kind(1), TokKind::LParen) => {
                     self.bump();
                     self.bump();
@@ -1793,7 +1804,10 @@ impl<'a> Parser<'a> {
             }
             _ => {
                 let mut vals = Vec::new();
-                if !matches!(self.kind(), TokKind::Semi | TokKind::RBrace | TokKind::RParen | TokKind::Comma) && !self.is_word("else") && !self.at_arm_end() {
+                if !matches!(self.kind(), TokKind::Semi | TokKind::RBrace | TokKind::RParen | TokKind::Comma)
+                    && !self.is_word("else")
+                    && !self.at_arm_end()
+                {
                     loop {
                         let name = if self.is_ident_tok() && matches!(self.nth_kind(1), TokKind::Eq) {
                             let n = self.parse_ident()?;
@@ -1963,7 +1977,10 @@ impl<'a> Parser<'a> {
                 let what = self.paren_ctx;
                 self.error_at(
                     sp,
-                    format!("a bare-paren `(A, B)` is a multi-return signature, valid only as a return type; a tuple-valued {} uses `Tuple(…)`", what),
+                    format!(
+                        "a bare-paren `(A, B)` is a multi-return signature, valid only as a return type; a tuple-valued {} uses `Tuple(…)`",
+                        what
+                    ),
                 );
                 return Err(Fail);
             }
@@ -2011,7 +2028,9 @@ impl<'a> Parser<'a> {
             }
             let lo = self.lo();
             let variadic = self.eat(&TokKind::DotDot);
-            let comptime = self.at(&TokKind::Dollar) && self.nth_is_ident(1) && matches!(self.nth_kind(2), TokKind::Colon | TokKind::ColonEq | TokKind::Comma | TokKind::RParen);
+            let comptime = self.at(&TokKind::Dollar)
+                && self.nth_is_ident(1)
+                && matches!(self.nth_kind(2), TokKind::Colon | TokKind::ColonEq | TokKind::Comma | TokKind::RParen);
             let named = if comptime {
                 self.bump();
                 true
@@ -2317,36 +2336,38 @@ impl<'a> Parser<'a> {
         let mut variants = Vec::new();
         let old = self.restr();
         self.set_restr(Restr { no_block: false, for_header: false });
-        let r = (|| {
-            loop {
-                if self.eat(&TokKind::RBrace) {
-                    return Ok(());
-                }
-                if self.at_eof() {
-                    return self.expected("'}'");
-                }
-                if self.eat(&TokKind::Semi) || self.eat(&TokKind::Comma) {
-                    continue;
-                }
-                let vlo = self.lo();
-                let name = self.parse_member_name()?;
-                let mut value = None;
-                let mut payload = None;
-                if self.eat(&TokKind::ColonColon) {
-                    value = Some(self.parse_expr()?);
-                    if self.eat(&TokKind::Colon) {
-                        payload = Some(self.parse_type()?);
-                    }
-                } else if self.eat(&TokKind::Colon) {
+        let r = (|| loop {
+            if self.eat(&TokKind::RBrace) {
+                return Ok(());
+            }
+            if self.at_eof() {
+                return self.expected("'}'");
+            }
+            if self.eat(&TokKind::Semi) || self.eat(&TokKind::Comma) {
+                continue;
+            }
+            let vlo = self.lo();
+            let name = self.parse_member_name()?;
+            let mut value = None;
+            let mut payload = None;
+            if self.eat(&TokKind::ColonColon) {
+                value = Some(self.parse_expr()?);
+                if self.eat(&TokKind::Colon) {
                     payload = Some(self.parse_type()?);
-                    if self.eat(&TokKind::Colon) {
-                        value = Some(self.parse_expr()?);
-                    }
                 }
-                variants.push(Variant { name, value, payload, span: self.span(vlo) });
-                if !self.eat(&TokKind::Semi) && !self.eat(&TokKind::Comma) && !self.at(&TokKind::RBrace) && !matches!(self.prev_kind(), Some(TokKind::RBrace)) {
-                    return self.expected("';' or ','");
+            } else if self.eat(&TokKind::Colon) {
+                payload = Some(self.parse_type()?);
+                if self.eat(&TokKind::Colon) {
+                    value = Some(self.parse_expr()?);
                 }
+            }
+            variants.push(Variant { name, value, payload, span: self.span(vlo) });
+            if !self.eat(&TokKind::Semi)
+                && !self.eat(&TokKind::Comma)
+                && !self.at(&TokKind::RBrace)
+                && !matches!(self.prev_kind(), Some(TokKind::RBrace))
+            {
+                return self.expected("';' or ','");
             }
         })();
         self.set_restr(old);

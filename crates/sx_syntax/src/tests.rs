@@ -129,7 +129,11 @@ fn sx(e: &Expr) -> String {
             format!("(fn ({}){}{}{})", ps.join(" "), ret, if f.attrs.ufcs { " ufcs" } else { "" }, body)
         }
         K::ClosureType { params, ret: r } => {
-            format!("(Closure {}{})", params.iter().map(|a| sx(&a.value)).collect::<Vec<_>>().join(" "), r.as_ref().map(|r| ret(r)).unwrap_or_default())
+            format!(
+                "(Closure {}{})",
+                params.iter().map(|a| sx(&a.value)).collect::<Vec<_>>().join(" "),
+                r.as_ref().map(|r| ret(r)).unwrap_or_default()
+            )
         }
         K::Struct(d) => format!("(struct {})", d.members.len()),
         K::Union(d) => format!("(union {})", d.members.len()),
@@ -199,11 +203,9 @@ fn stmt(s: &Stmt) -> String {
         ),
         S::Const { name, value, .. } => format!("(const {} {})", name.name, sx(value)),
         S::Assign { op, lhs, rhs } => format!("({:?}= {} {})", op, sx(lhs), sx(rhs)),
-        S::MultiAssign { lhs, rhs } => format!(
-            "(massign {} {})",
-            lhs.iter().map(sx).collect::<Vec<_>>().join(","),
-            rhs.iter().map(sx).collect::<Vec<_>>().join(",")
-        ),
+        S::MultiAssign { lhs, rhs } => {
+            format!("(massign {} {})", lhs.iter().map(sx).collect::<Vec<_>>().join(","), rhs.iter().map(sx).collect::<Vec<_>>().join(","))
+        }
         S::Expr(e) => sx(e),
         S::Return(v) => format!(
             "(return{})",
@@ -419,7 +421,14 @@ fn decls() {
             ItemKind::Import { alias, path, .. } => format!("import {:?} {}", alias.as_ref().map(|a| a.name.clone()), path),
             ItemKind::Const { name, ty, value } => format!("const {} {:?} {}", name.name, ty.as_ref().map(sx), sx(value)),
             ItemKind::Var { names, ty, value, undef } => {
-                format!("var {} {:?} {:?} {}{}", names[0].name, ty.as_ref().map(sx), value.as_ref().map(sx), undef, if i.private { " private" } else { "" })
+                format!(
+                    "var {} {:?} {:?} {}{}",
+                    names[0].name,
+                    ty.as_ref().map(sx),
+                    value.as_ref().map(sx),
+                    undef,
+                    if i.private { " private" } else { "" }
+                )
             }
             ItemKind::Run(e) => format!("run {}", sx(e)),
             ItemKind::Impl(d) => format!("impl {} {} {}", sx(&d.protocol), sx(d.target.as_ref().unwrap()), d.items.len()),
@@ -489,7 +498,10 @@ fn statements() {
     assert_eq!(body("push .{ allocator = a } { f(); }"), "{(push (lit _ allocator=a) {(call f )})}");
     assert_eq!(body("{ x := 1; } p.* = 3;"), "{{(let x 1)} (Assign= (deref p) 3)}");
     assert_eq!(body("if c { } *p = 3;"), "{(if c {}) (Assign= (* p) 3)}");
-    assert_eq!(body("s := xs[1..=3]; t := xs[..]; u := xs[a..];"), "{(let s (slice xs 1= 3)) (let t (slice xs _ _)) (let u (slice xs a _))}");
+    assert_eq!(
+        body("s := xs[1..=3]; t := xs[..]; u := xs[a..];"),
+        "{(let s (slice xs 1= 3)) (let t (slice xs _ _)) (let u (slice xs a _))}"
+    );
     assert_eq!(body("N :: #run f(); #insert code;"), "{(const N (#run (call f ))) (#insert code)}");
 }
 
@@ -553,5 +565,12 @@ fn deep_nesting_is_capped() {
 
 #[test]
 fn node_sizes() {
-    println!("Expr {} ExprKind {} Stmt {} Token {} Block {}", std::mem::size_of::<Expr>(), std::mem::size_of::<ExprKind>(), std::mem::size_of::<Stmt>(), std::mem::size_of::<crate::lexer::Token>(), std::mem::size_of::<Block>());
+    println!(
+        "Expr {} ExprKind {} Stmt {} Token {} Block {}",
+        std::mem::size_of::<Expr>(),
+        std::mem::size_of::<ExprKind>(),
+        std::mem::size_of::<Stmt>(),
+        std::mem::size_of::<crate::lexer::Token>(),
+        std::mem::size_of::<Block>()
+    );
 }

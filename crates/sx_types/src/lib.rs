@@ -55,8 +55,14 @@ pub enum TypeKind {
     Void,
     Bool,
     /// `iN` / `uN`, 1..=64 bits; `usize`/`isize` are 64-bit with `named` set.
-    Int { bits: u8, signed: bool, named: Option<&'static str> },
-    Float { bits: u8 },
+    Int {
+        bits: u8,
+        signed: bool,
+        named: Option<&'static str>,
+    },
+    Float {
+        bits: u8,
+    },
     /// `{ptr: [*]u8, len: i64}`.
     String,
     /// A C `char*`.
@@ -77,7 +83,10 @@ pub enum TypeKind {
     /// flag right after the payload.
     Optional(TypeId),
     /// A function value (a code address): parameter and return types.
-    Func { params: Vec<TypeId>, ret: TypeId },
+    Func {
+        params: Vec<TypeId>,
+        ret: TypeId,
+    },
     /// The type of types (`Type`), only at compile time in M1.
     TypeType,
     /// `noreturn`.
@@ -213,7 +222,16 @@ impl TypeTable {
     /// Creates a new (incomplete) nominal struct type.
     pub fn new_struct(&mut self, name: &str, anonymous: bool, span: Option<Span>) -> TypeId {
         let sid = StructId(self.structs.len() as u32);
-        self.structs.push(StructDef { name: name.to_string(), fields: vec![], size: 0, align: 1, complete: false, anonymous, is_union: false, span });
+        self.structs.push(StructDef {
+            name: name.to_string(),
+            fields: vec![],
+            size: 0,
+            align: 1,
+            complete: false,
+            anonymous,
+            is_union: false,
+            span,
+        });
         self.intern(TypeKind::Struct(sid))
     }
     /// The struct behind `t`, if it is one.
@@ -359,7 +377,12 @@ impl TypeTable {
             TypeKind::Void | TypeKind::NoReturn | TypeKind::Bool => 1,
             TypeKind::Int { bits, .. } => int_storage_bytes(*bits) as u64,
             TypeKind::Float { bits } => *bits as u64 / 8,
-            TypeKind::String | TypeKind::Slice(_) | TypeKind::Cstring | TypeKind::Pointer(_) | TypeKind::ManyPointer(_) | TypeKind::Func { .. } => p,
+            TypeKind::String
+            | TypeKind::Slice(_)
+            | TypeKind::Cstring
+            | TypeKind::Pointer(_)
+            | TypeKind::ManyPointer(_)
+            | TypeKind::Func { .. } => p,
             TypeKind::Array(_, e) => self.align_of(*e),
             TypeKind::Struct(s) => self.structs[s.0 as usize].align,
             TypeKind::Enum(e) => self.enums[e.0 as usize].align,
