@@ -3,10 +3,29 @@
 //! Every SSA value gets a register of the frame (entry-block parameters first, so a caller
 //! copies arguments into registers `0..n`), plus one scratch register for breaking cycles in
 //! parallel copies. Block parameters are registers too: a jump copies its arguments into the
-//! destination's parameter registers as a sequentialized parallel move. Integer constants used
-//! only as the right operand of an arithmetic op or comparison are folded into immediates, an
-//! `icmp` feeding only the following branch is fused into a compare-and-branch, and jumps to the
-//! next block fall through. Branch targets are instruction indices.
+//! destination's parameter registers as a sequentialized parallel move. Branch targets are
+//! instruction indices.
+//!
+//! The translator does the work the hot loop should not (see `bench/` for the effect):
+//! - values that equal another value share its register and emit nothing: identity ops
+//!   (`x + 0`, `x * 1`, zero extension, same-size bitcast), repeated pure operations found by
+//!   value numbering over the dominator tree, truncations that are only stored at their width,
+//!   and (in functions with loops) every `stack_addr` of a slot after the first;
+//! - `p = x + c` used only as load/store addresses folds into the accesses' offsets, and
+//!   `p = x + y` into two-register loads/stores;
+//! - a value computed only to be passed to the closing jump's block parameter is computed
+//!   directly into the parameter's register (no edge copy);
+//! - in functions with loops, constants and stack-slot addresses are materialised once in a
+//!   prologue; integer constants used as the right operand of arithmetic or comparisons become
+//!   immediates (with specialised ops: 64-bit compare-and-branch per condition, multiply,
+//!   division and remainder by constants and powers of two, `x % 2^k == 0` branches);
+//! - an `icmp` feeding only the following branch is fused into a compare-and-branch; blocks are
+//!   laid out in chains that fall through into branch `then` successors; a backward jump to a
+//!   loop header that starts with a conditional branch is rotated into the inverted branch
+//!   (one dispatch per iteration less); a block-argument copy before a jump becomes `MovJmp`.
+//!
+//! Finally `validate` checks every register operand, list and branch target, which is what
+//! lets the executor access registers and ops without bounds checks.
 //!
 //! Register values are canonical: integers are zero-extended from their width, f32 is
 //! `to_bits() as u64`, f64 is `to_bits()`.
@@ -886,6 +905,8 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
             if let (InstKind::Binary { op: BinOp::Iadd, a, b }, Some(&res)) = (&d.kind, d.results.first()) {
                 let k = |v: &Value| konst.get(v.index()).copied().flatten().is_some();
                 if res.index() < nvals
+                    && a.index() < nvals
+                    && b.index() < nvals
                     && alias[res.index()].is_none()
                     && !merged_into[res.index()]
                     && !k(a)
@@ -983,7 +1004,7 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
     // Coalescing: a value defined in a block only to be passed to the parameter `p` of the
     // block's closing jump is computed directly into `p`'s register, when nothing after its
     // definition in the block reads `p` (no copy on the edge then).
-    for (_, bd) in f.blocks.iter() {
+    for (cb, bd) in f.blocks.iter() {
         let Some(&last) = bd.insts.last() else { continue };
         let InstKind::Jump { dest, args } = &f.insts[last].kind else { continue };
         let Some(dbd) = f.blocks.get(*dest) else { continue };
@@ -997,7 +1018,7 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                 continue;
             }
             let Some((vb, vn)) = def_at[v.index()] else { continue };
-            if f.blocks.get(vb).map(|x| x.insts.last()) != Some(Some(&last)) {
+            if vb != cb || vn + 1 >= bd.insts.len() {
                 continue;
             }
             let vd = &f.insts[bd.insts[vn]];
