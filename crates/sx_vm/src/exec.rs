@@ -725,9 +725,7 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             Op::F64Mul { d, a, b } => r!(d) = (f64::from_bits(r!(a)) * f64::from_bits(r!(b))).to_bits(),
             Op::F64Div { d, a, b } => r!(d) = (f64::from_bits(r!(a)) / f64::from_bits(r!(b))).to_bits(),
             Op::F64Bin { op, d, a, b } => r!(d) = f64op(op, f64::from_bits(r!(a)), f64::from_bits(r!(b))).to_bits(),
-            Op::F32Bin { op, d, a, b } => {
-                r!(d) = f32op(op, f32::from_bits(r!(a) as u32), f32::from_bits(r!(b) as u32)).to_bits() as u64
-            }
+            Op::F32Bin { op, d, a, b } => r!(d) = f32op(op, f32::from_bits(r!(a) as u32), f32::from_bits(r!(b) as u32)).to_bits() as u64,
             Op::Fcmp { cc, f32, d, a, b } => {
                 r!(d) = if f32 {
                     fcmp(cc, f32::from_bits(r!(a) as u32), f32::from_bits(r!(b) as u32))

@@ -90,16 +90,12 @@ impl fmt::Display for MemFault {
         };
         match self.kind {
             MemFaultKind::Null => write!(f, "null pointer dereference (address {:#x}, {} bytes)", self.addr, self.size),
-            MemFaultKind::Freed => write!(
-                f,
-                "use after free: access of {} bytes at offset {} of a freed {} (#{})",
-                self.size, off, what, id
-            ),
-            MemFaultKind::OutOfBounds => write!(
-                f,
-                "out of bounds access: {} bytes at offset {} of a {} of {} bytes (#{})",
-                self.size, off, what, self.alloc_len, id
-            ),
+            MemFaultKind::Freed => {
+                write!(f, "use after free: access of {} bytes at offset {} of a freed {} (#{})", self.size, off, what, id)
+            }
+            MemFaultKind::OutOfBounds => {
+                write!(f, "out of bounds access: {} bytes at offset {} of a {} of {} bytes (#{})", self.size, off, what, self.alloc_len, id)
+            }
             MemFaultKind::ReadOnly => write!(f, "write to read-only memory ({} at offset {})", what, off),
             MemFaultKind::FuncPtr => write!(f, "memory access through a function pointer"),
             MemFaultKind::Invalid => write!(f, "access through an invalid pointer {:#x}", self.addr),

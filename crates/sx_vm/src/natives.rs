@@ -20,8 +20,8 @@ fn arity(n: Native) -> usize {
     use Native::*;
     match n {
         Abort => 0,
-        Malloc | Free | Strlen | Exit | Puts | Putchar | Toupper | Tolower | Abs | Labs | Sqrt | Sin | Cos | Floor
-        | Ceil | Fabs | Getenv => 1,
+        Malloc | Free | Strlen | Exit | Puts | Putchar | Toupper | Tolower | Abs | Labs | Sqrt | Sin | Cos | Floor | Ceil | Fabs
+        | Getenv => 1,
         Calloc | Realloc | Pow | ClockGettime => 2,
         Write | Read | Memcpy | Memmove | Memset | Memcmp => 3,
     }
@@ -91,10 +91,7 @@ pub(crate) fn call(
     let nargs = l.first().copied().unwrap_or(0) as usize;
     let need = arity(native);
     if nargs < need || l.len() < nargs + 2 {
-        return Err(format!(
-            "extern function `{}` is declared with {} parameters, but the C function takes {}",
-            ext.symbol, nargs, need
-        ));
+        return Err(format!("extern function `{}` is declared with {} parameters, but the C function takes {}", ext.symbol, nargs, need));
     }
     let mut vals = [0u64; 4];
     for (i, v) in vals.iter_mut().enumerate().take(need) {

@@ -199,110 +199,474 @@ impl Native {
 /// returns, `[a, b]` for selects); `t` is a target instruction index.
 #[derive(Copy, Clone, Debug)]
 pub enum Op {
-    Const { d: R, v: u64 },
-    Mov { d: R, s: R },
-    Add64 { d: R, a: R, b: R },
-    Sub64 { d: R, a: R, b: R },
-    Mul64 { d: R, a: R, b: R },
-    AddImm64 { d: R, a: R, imm: i32 },
-    Add32 { d: R, a: R, b: R },
-    Sub32 { d: R, a: R, b: R },
-    AddImm32 { d: R, a: R, imm: i32 },
-    And { d: R, a: R, b: R },
-    Or { d: R, a: R, b: R },
-    Xor { d: R, a: R, b: R },
-    IBin { op: IOp, w: W, d: R, a: R, b: R },
-    IBinImm { op: IOp, w: W, d: R, a: R, imm: i32 },
-    Icmp { cc: IntCC, w: W, d: R, a: R, b: R },
-    IcmpImm { cc: IntCC, w: W, d: R, a: R, imm: i32 },
-    F64Bin { op: FOp, d: R, a: R, b: R },
-    F32Bin { op: FOp, d: R, a: R, b: R },
-    Fcmp { cc: FloatCC, f32: bool, d: R, a: R, b: R },
-    Ineg { w: W, d: R, a: R },
-    Bnot { w: W, d: R, a: R },
-    Fneg64 { d: R, a: R },
-    Fneg32 { d: R, a: R },
-    Conv { op: ConvOp, from: Type, to: Type, d: R, a: R },
-    Select { d: R, c: R, list: u32 },
-    Load { w: W, d: R, a: R, off: i32 },
-    Store { w: W, a: R, v: R, off: i32 },
-    StackAddr { d: R, slot: u32 },
-    DataAddr { d: R, data: u32 },
-    MemCopy { d: R, s: R, n: R },
-    MemFill { d: R, b: R, n: R },
-    Jmp { t: u32 },
-    BrIf { c: R, t: u32 },
-    BrIfNot { c: R, t: u32 },
-    BrCmp { cc: IntCC, w: W, a: R, b: R, t: u32 },
-    BrCmpImm { cc: IntCC, w: W, a: R, imm: i32, t: u32 },
+    Const {
+        d: R,
+        v: u64,
+    },
+    Mov {
+        d: R,
+        s: R,
+    },
+    Add64 {
+        d: R,
+        a: R,
+        b: R,
+    },
+    Sub64 {
+        d: R,
+        a: R,
+        b: R,
+    },
+    Mul64 {
+        d: R,
+        a: R,
+        b: R,
+    },
+    AddImm64 {
+        d: R,
+        a: R,
+        imm: i32,
+    },
+    Add32 {
+        d: R,
+        a: R,
+        b: R,
+    },
+    Sub32 {
+        d: R,
+        a: R,
+        b: R,
+    },
+    AddImm32 {
+        d: R,
+        a: R,
+        imm: i32,
+    },
+    And {
+        d: R,
+        a: R,
+        b: R,
+    },
+    Or {
+        d: R,
+        a: R,
+        b: R,
+    },
+    Xor {
+        d: R,
+        a: R,
+        b: R,
+    },
+    IBin {
+        op: IOp,
+        w: W,
+        d: R,
+        a: R,
+        b: R,
+    },
+    IBinImm {
+        op: IOp,
+        w: W,
+        d: R,
+        a: R,
+        imm: i32,
+    },
+    Icmp {
+        cc: IntCC,
+        w: W,
+        d: R,
+        a: R,
+        b: R,
+    },
+    IcmpImm {
+        cc: IntCC,
+        w: W,
+        d: R,
+        a: R,
+        imm: i32,
+    },
+    F64Bin {
+        op: FOp,
+        d: R,
+        a: R,
+        b: R,
+    },
+    F32Bin {
+        op: FOp,
+        d: R,
+        a: R,
+        b: R,
+    },
+    Fcmp {
+        cc: FloatCC,
+        f32: bool,
+        d: R,
+        a: R,
+        b: R,
+    },
+    Ineg {
+        w: W,
+        d: R,
+        a: R,
+    },
+    Bnot {
+        w: W,
+        d: R,
+        a: R,
+    },
+    Fneg64 {
+        d: R,
+        a: R,
+    },
+    Fneg32 {
+        d: R,
+        a: R,
+    },
+    Conv {
+        op: ConvOp,
+        from: Type,
+        to: Type,
+        d: R,
+        a: R,
+    },
+    Select {
+        d: R,
+        c: R,
+        list: u32,
+    },
+    Load {
+        w: W,
+        d: R,
+        a: R,
+        off: i32,
+    },
+    Store {
+        w: W,
+        a: R,
+        v: R,
+        off: i32,
+    },
+    StackAddr {
+        d: R,
+        slot: u32,
+    },
+    DataAddr {
+        d: R,
+        data: u32,
+    },
+    MemCopy {
+        d: R,
+        s: R,
+        n: R,
+    },
+    MemFill {
+        d: R,
+        b: R,
+        n: R,
+    },
+    Jmp {
+        t: u32,
+    },
+    BrIf {
+        c: R,
+        t: u32,
+    },
+    BrIfNot {
+        c: R,
+        t: u32,
+    },
+    BrCmp {
+        cc: IntCC,
+        w: W,
+        a: R,
+        b: R,
+        t: u32,
+    },
+    BrCmpImm {
+        cc: IntCC,
+        w: W,
+        a: R,
+        imm: i32,
+        t: u32,
+    },
     /// `d = a * imm` (64-bit).
-    MulImm64 { d: R, a: R, imm: i32 },
+    MulImm64 {
+        d: R,
+        a: R,
+        imm: i32,
+    },
     /// 64-bit signed division / remainder by a constant that is neither 0 nor -1.
-    SdivImm64 { d: R, a: R, imm: i32 },
-    SremImm64 { d: R, a: R, imm: i32 },
+    SdivImm64 {
+        d: R,
+        a: R,
+        imm: i32,
+    },
+    SremImm64 {
+        d: R,
+        a: R,
+        imm: i32,
+    },
     /// 64-bit signed division / remainder by `1 << sh` (1 <= sh <= 30), truncating.
-    SdivPow2 { d: R, a: R, sh: u32 },
-    SremPow2 { d: R, a: R, sh: u32 },
-    F64Add { d: R, a: R, b: R },
-    F64Sub { d: R, a: R, b: R },
-    F64Mul { d: R, a: R, b: R },
-    F64Div { d: R, a: R, b: R },
+    SdivPow2 {
+        d: R,
+        a: R,
+        sh: u32,
+    },
+    SremPow2 {
+        d: R,
+        a: R,
+        sh: u32,
+    },
+    F64Add {
+        d: R,
+        a: R,
+        b: R,
+    },
+    F64Sub {
+        d: R,
+        a: R,
+        b: R,
+    },
+    F64Mul {
+        d: R,
+        a: R,
+        b: R,
+    },
+    F64Div {
+        d: R,
+        a: R,
+        b: R,
+    },
     /// Integer truncation to `w` (mask).
-    Trunc { w: W, d: R, a: R },
+    Trunc {
+        w: W,
+        d: R,
+        a: R,
+    },
     /// Sign extension from `from` to `to`.
-    Sext { from: W, to: W, d: R, a: R },
-    I64ToF64 { d: R, a: R },
-    F64ToI64 { d: R, a: R },
+    Sext {
+        from: W,
+        to: W,
+        d: R,
+        a: R,
+    },
+    I64ToF64 {
+        d: R,
+        a: R,
+    },
+    F64ToI64 {
+        d: R,
+        a: R,
+    },
     /// Width-specialised loads/stores at `r(a) + off` (checked).
-    Load8 { d: R, a: R, off: i32 },
-    Load16 { d: R, a: R, off: i32 },
-    Load32 { d: R, a: R, off: i32 },
-    Load64 { d: R, a: R, off: i32 },
-    Store8 { a: R, v: R, off: i32 },
-    Store16 { a: R, v: R, off: i32 },
-    Store32 { a: R, v: R, off: i32 },
-    Store64 { a: R, v: R, off: i32 },
+    Load8 {
+        d: R,
+        a: R,
+        off: i32,
+    },
+    Load16 {
+        d: R,
+        a: R,
+        off: i32,
+    },
+    Load32 {
+        d: R,
+        a: R,
+        off: i32,
+    },
+    Load64 {
+        d: R,
+        a: R,
+        off: i32,
+    },
+    Store8 {
+        a: R,
+        v: R,
+        off: i32,
+    },
+    Store16 {
+        a: R,
+        v: R,
+        off: i32,
+    },
+    Store32 {
+        a: R,
+        v: R,
+        off: i32,
+    },
+    Store64 {
+        a: R,
+        v: R,
+        off: i32,
+    },
     /// Loads/stores at `r(a) + r(b)` (an address add fused into its only users).
-    Load8X { d: R, a: R, b: R },
-    Load16X { d: R, a: R, b: R },
-    Load32X { d: R, a: R, b: R },
-    Load64X { d: R, a: R, b: R },
-    Store8X { a: R, b: R, v: R },
-    Store16X { a: R, b: R, v: R },
-    Store32X { a: R, b: R, v: R },
-    Store64X { a: R, b: R, v: R },
+    Load8X {
+        d: R,
+        a: R,
+        b: R,
+    },
+    Load16X {
+        d: R,
+        a: R,
+        b: R,
+    },
+    Load32X {
+        d: R,
+        a: R,
+        b: R,
+    },
+    Load64X {
+        d: R,
+        a: R,
+        b: R,
+    },
+    Store8X {
+        a: R,
+        b: R,
+        v: R,
+    },
+    Store16X {
+        a: R,
+        b: R,
+        v: R,
+    },
+    Store32X {
+        a: R,
+        b: R,
+        v: R,
+    },
+    Store64X {
+        a: R,
+        b: R,
+        v: R,
+    },
     /// Jump to `t` when `r(a) & mask` is zero / not zero (`x % 2^k == 0` and its negation).
-    BrMaskZ { a: R, mask: i32, t: u32 },
-    BrMaskNZ { a: R, mask: i32, t: u32 },
+    BrMaskZ {
+        a: R,
+        mask: i32,
+        t: u32,
+    },
+    BrMaskNZ {
+        a: R,
+        mask: i32,
+        t: u32,
+    },
     /// `d = s` then jump to `t` (a block-argument copy fused with its jump).
-    MovJmp { d: R, s: R, t: u32 },
+    MovJmp {
+        d: R,
+        s: R,
+        t: u32,
+    },
     /// 64-bit compare-and-branch: jump to `t` when `r(a) cc r(b)` (`Eq`/`Ne` also serve every
     /// narrower width, since register values are canonical).
-    BrEq { a: R, b: R, t: u32 },
-    BrNe { a: R, b: R, t: u32 },
-    BrSlt { a: R, b: R, t: u32 },
-    BrSle { a: R, b: R, t: u32 },
-    BrSgt { a: R, b: R, t: u32 },
-    BrSge { a: R, b: R, t: u32 },
-    BrUlt { a: R, b: R, t: u32 },
-    BrUge { a: R, b: R, t: u32 },
+    BrEq {
+        a: R,
+        b: R,
+        t: u32,
+    },
+    BrNe {
+        a: R,
+        b: R,
+        t: u32,
+    },
+    BrSlt {
+        a: R,
+        b: R,
+        t: u32,
+    },
+    BrSle {
+        a: R,
+        b: R,
+        t: u32,
+    },
+    BrSgt {
+        a: R,
+        b: R,
+        t: u32,
+    },
+    BrSge {
+        a: R,
+        b: R,
+        t: u32,
+    },
+    BrUlt {
+        a: R,
+        b: R,
+        t: u32,
+    },
+    BrUge {
+        a: R,
+        b: R,
+        t: u32,
+    },
     /// The same against a 64-bit immediate (`imm as i64`).
-    BrEqI { a: R, imm: i32, t: u32 },
-    BrNeI { a: R, imm: i32, t: u32 },
-    BrSltI { a: R, imm: i32, t: u32 },
-    BrSleI { a: R, imm: i32, t: u32 },
-    BrSgtI { a: R, imm: i32, t: u32 },
-    BrSgeI { a: R, imm: i32, t: u32 },
-    BrUltI { a: R, imm: i32, t: u32 },
-    BrUgeI { a: R, imm: i32, t: u32 },
-    Call { func: u32, list: u32 },
-    CallIndirect { callee: R, list: u32, sig: u32 },
-    CallNative { native: Native, ext: u32, list: u32 },
-    CallUnsupported { ext: u32 },
+    BrEqI {
+        a: R,
+        imm: i32,
+        t: u32,
+    },
+    BrNeI {
+        a: R,
+        imm: i32,
+        t: u32,
+    },
+    BrSltI {
+        a: R,
+        imm: i32,
+        t: u32,
+    },
+    BrSleI {
+        a: R,
+        imm: i32,
+        t: u32,
+    },
+    BrSgtI {
+        a: R,
+        imm: i32,
+        t: u32,
+    },
+    BrSgeI {
+        a: R,
+        imm: i32,
+        t: u32,
+    },
+    BrUltI {
+        a: R,
+        imm: i32,
+        t: u32,
+    },
+    BrUgeI {
+        a: R,
+        imm: i32,
+        t: u32,
+    },
+    Call {
+        func: u32,
+        list: u32,
+    },
+    CallIndirect {
+        callee: R,
+        list: u32,
+        sig: u32,
+    },
+    CallNative {
+        native: Native,
+        ext: u32,
+        list: u32,
+    },
+    CallUnsupported {
+        ext: u32,
+    },
     Ret0,
-    Ret1 { r: R },
-    Ret { list: u32 },
-    Trap { code: TrapCode },
+    Ret1 {
+        r: R,
+    },
+    Ret {
+        list: u32,
+    },
+    Trap {
+        code: TrapCode,
+    },
 }
 
 /// A translated function.
@@ -859,7 +1223,10 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                 // A truncation only ever stored (at its own width) stores the same bytes as
                 // its untruncated operand.
                 InstKind::Convert { op: ConvOp::Trunc, a, to }
-                    if !to.is_float() && !merged_into[res.index()] && other_uses[res.index()] == store_val_uses[res.index()] && addr_uses[res.index()].is_empty() =>
+                    if !to.is_float()
+                        && !merged_into[res.index()]
+                        && other_uses[res.index()] == store_val_uses[res.index()]
+                        && addr_uses[res.index()].is_empty() =>
                 {
                     match tyof(*a) {
                         Some(from) if !from.is_float() => Some(*a),
@@ -1149,7 +1516,13 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                         if let Some(fold) = tx.fold_of(&d.kind) {
                             let src = if fold.swap { rb } else { ra };
                             let imm = fold.imm;
-                            if iop == IOp::Srem && w == W::B64 && !fold.swap && imm > 1 && imm & (imm - 1) == 0 && uses[d.results[0].index()] == 1 {
+                            if iop == IOp::Srem
+                                && w == W::B64
+                                && !fold.swap
+                                && imm > 1
+                                && imm & (imm - 1) == 0
+                                && uses[d.results[0].index()] == 1
+                            {
                                 let r0 = d.results[0];
                                 let mut j = n + 1;
                                 while bd.insts.get(j).is_some_and(|&x| matches!(f.insts[x].kind, InstKind::Iconst { .. })) {
@@ -1158,10 +1531,7 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                                 let ok = match (bd.insts.get(j).map(|&x| &f.insts[x]), bd.insts.get(j + 1).map(|&x| &f.insts[x].kind)) {
                                     (Some(c), Some(InstKind::Branch { cond, .. })) => match &c.kind {
                                         InstKind::Icmp { cc: IntCC::Eq | IntCC::Ne, a: x, b: z } => {
-                                            *x == r0
-                                                && tx.k(*z) == Some(0)
-                                                && c.results.first() == Some(cond)
-                                                && uses[cond.index()] == 1
+                                            *x == r0 && tx.k(*z) == Some(0) && c.results.first() == Some(cond) && uses[cond.index()] == 1
                                         }
                                         _ => false,
                                     },
@@ -1313,10 +1683,10 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                             }
                         }
                         (w, None) => match w {
-                        W::B8 => Op::Load8 { d, a, off },
-                        W::B16 => Op::Load16 { d, a, off },
-                        W::B32 => Op::Load32 { d, a, off },
-                        W::B64 => Op::Load64 { d, a, off },
+                            W::B8 => Op::Load8 { d, a, off },
+                            W::B16 => Op::Load16 { d, a, off },
+                            W::B32 => Op::Load32 { d, a, off },
+                            W::B64 => Op::Load64 { d, a, off },
                         },
                     };
                     tx.emit(o);
@@ -1336,10 +1706,10 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                             }
                         }
                         (w, None) => match w {
-                        W::B8 => Op::Store8 { a, v, off },
-                        W::B16 => Op::Store16 { a, v, off },
-                        W::B32 => Op::Store32 { a, v, off },
-                        W::B64 => Op::Store64 { a, v, off },
+                            W::B8 => Op::Store8 { a, v, off },
+                            W::B16 => Op::Store16 { a, v, off },
+                            W::B32 => Op::Store32 { a, v, off },
+                            W::B64 => Op::Store64 { a, v, off },
                         },
                     };
                     tx.emit(o);
@@ -1508,16 +1878,7 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
         set_target(&mut tx.ops[at], t);
     }
     let slots = std::mem::take(&mut tx.used_slots);
-    let c = Compiled {
-        name: f.name.clone(),
-        ops: tx.ops,
-        spans: tx.spans,
-        extra: tx.extra,
-        sigs: tx.sigs,
-        num_regs,
-        num_params,
-        slots,
-    };
+    let c = Compiled { name: f.name.clone(), ops: tx.ops, spans: tx.spans, extra: tx.extra, sigs: tx.sigs, num_regs, num_params, slots };
     validate(f, &c)?;
     Ok(c)
 }
@@ -1776,15 +2137,13 @@ fn validate(f: &Function, c: &Compiled) -> Result<(), String> {
         let ok = match *op {
             Op::Select { list: l, .. } => regs_in(list(l, 2)),
             Op::Ret { list: l } => c.extra.get(l as usize).is_some_and(|&k| regs_in(list(l + 1, k as usize))),
-            Op::Call { list: l, .. } | Op::CallIndirect { list: l, .. } | Op::CallNative { list: l, .. } => {
-                match c.extra.get(l as usize) {
-                    Some(&na) => match c.extra.get(l as usize + 1 + na as usize) {
-                        Some(&nr) => regs_in(list(l + 1, na as usize)) && regs_in(list(l + 2 + na, nr as usize)),
-                        None => false,
-                    },
+            Op::Call { list: l, .. } | Op::CallIndirect { list: l, .. } | Op::CallNative { list: l, .. } => match c.extra.get(l as usize) {
+                Some(&na) => match c.extra.get(l as usize + 1 + na as usize) {
+                    Some(&nr) => regs_in(list(l + 1, na as usize)) && regs_in(list(l + 2 + na, nr as usize)),
                     None => false,
-                }
-            }
+                },
+                None => false,
+            },
             _ => true,
         };
         if !ok {

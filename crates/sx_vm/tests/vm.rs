@@ -14,13 +14,7 @@ fn module() -> Module {
 }
 
 /// Defines a function; `build` gets the builder, the function's own id and the entry params.
-fn def(
-    m: &mut Module,
-    name: &str,
-    params: &[Type],
-    rets: &[Type],
-    build: impl FnOnce(&mut FunctionBuilder, FuncId, &[Value]),
-) -> FuncId {
+fn def(m: &mut Module, name: &str, params: &[Type], rets: &[Type], build: impl FnOnce(&mut FunctionBuilder, FuncId, &[Value])) -> FuncId {
     let id = m.funcs.next_key();
     let mut f = Function::new(name, Signature { params: params.to_vec(), returns: rets.to_vec() });
     {
@@ -530,10 +524,7 @@ fn use_after_free_is_an_error_with_span() {
     let e = err(&mut vm, &m, caller, &[]);
     assert!(e.message.contains("use after free"), "{}", e);
     assert_eq!(e.span, sp(99));
-    assert_eq!(
-        e.stack,
-        vec![Frame { func: "uaf".into(), call_site: sp(3) }, Frame { func: "caller".into(), call_site: None }]
-    );
+    assert_eq!(e.stack, vec![Frame { func: "uaf".into(), call_site: sp(3) }, Frame { func: "caller".into(), call_site: None }]);
     let e = err(&mut vm, &m, double, &[]);
     assert!(e.message.contains("double free"), "{}", e);
 }
@@ -763,7 +754,19 @@ fn malformed_modules_do_not_panic() {
         b.ret(vec![]);
     });
     let mut vm = vm();
-    for (func, args) in [(f, vec![]), (h, vec![]), (k, vec![]), (d, vec![]), (j, vec![]), (u, vec![]), (decl, vec![]), (v, vec![]), (x, vec![]), (g, vec![]), (FuncId(5000), vec![])] {
+    for (func, args) in [
+        (f, vec![]),
+        (h, vec![]),
+        (k, vec![]),
+        (d, vec![]),
+        (j, vec![]),
+        (u, vec![]),
+        (decl, vec![]),
+        (v, vec![]),
+        (x, vec![]),
+        (g, vec![]),
+        (FuncId(5000), vec![]),
+    ] {
         let e = err(&mut vm, &m, func, &args);
         assert!(!e.message.is_empty());
     }
