@@ -1783,38 +1783,13 @@ impl<'c> FnCx<'c> {
                     self.bind(&cap.name.name, Local::Var { slot: sl, ty: pt, by_ref: false, readonly: true });
                 }
             }
-            let v = self.arm_body(&arm.body, join_expected, end);
+            let v = self.block_value(&arm.body, join_expected);
             self.scopes.pop();
             let v = v?;
             results.push((self.cur, v, arm.body.span));
             self.switch(next);
         }
-        match else_ {
-            Some(b) => {
-                let v = self.arm_body(b, join_expected, end)?;
-                results.push((self.cur, v, b.span));
-            }
-            None => {
-                if expected.map(|t| t != bt::VOID).unwrap_or(false) {
-                    // A value match without `else`: falling through is unreachable.
-                    self.b(|b| b.trap(sx_ir::TrapCode::Unreachable));
-                    results.push((self.cur, TV::never(), span));
-                } else {
-                    results.push((self.cur, TV::void(), span));
-                }
-            }
-        }
-        let r = self.join(results, join_expected, span)?;
-        // `break` inside an arm lands after the match.
-        let after = self.cur;
-        self.switch(end);
-        if let Some(a) = after {
-            if !self.f.blocks[end].insts.is_empty() || true {
-                self.b(|b| b.jump(a, vec![]));
-            }
-        }
-        self.switch(after.unwrap_or(end));
-        Ok(r)
+        self.finish_match(results, else_, join_expected, end, span)
     }
 
     /// `if opt == { case .some: (v) … case .none: … }`.
@@ -1850,19 +1825,34 @@ impl<'c> FnCx<'c> {
                 }
                 self.bind_payload(&cap.name, sv.clone())?;
             }
-            let v = self.arm_body(&arm.body, expected, end);
+            let v = self.block_value(&arm.body, expected);
             self.scopes.pop();
             let v = v?;
             results.push((self.cur, v, arm.body.span));
             self.switch(next);
         }
+        self.finish_match(results, else_, expected, end, span)
+    }
+
+    /// The common tail of value matches: the `else` arm (or an unreachable fall-through when
+    /// a value is expected), the join of all arm values, and the block that `break` in an arm
+    /// jumps to (`end`), which continues after the match.
+    fn finish_match(
+        &mut self,
+        mut results: Vec<(Option<sx_ir::Block>, TV, Span)>,
+        else_: Option<&Block>,
+        expected: Option<TypeId>,
+        end: sx_ir::Block,
+        span: Span,
+    ) -> R<TV> {
         match else_ {
             Some(b) => {
-                let v = self.arm_body(b, expected, end)?;
+                let v = self.block_value(b, expected)?;
                 results.push((self.cur, v, b.span));
             }
             None => {
                 if expected.map(|t| t != bt::VOID).unwrap_or(false) {
+                    // A value match without `else`: falling through is unreachable.
                     self.b(|b| b.trap(sx_ir::TrapCode::Unreachable));
                     results.push((self.cur, TV::never(), span));
                 } else {
@@ -1878,11 +1868,6 @@ impl<'c> FnCx<'c> {
         }
         self.switch(after.unwrap_or(end));
         Ok(r)
-    }
-
-    fn arm_body(&mut self, body: &Block, expected: Option<TypeId>, end: sx_ir::Block) -> R<TV> {
-        let _ = end;
-        self.block_value(body, expected)
     }
 
     fn struct_lit(&mut self, ty: Option<&Expr>, fields: &[FieldInit], expected: Option<TypeId>, span: Span) -> R<TV> {
