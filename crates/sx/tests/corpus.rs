@@ -3,7 +3,8 @@
 //! each mode must produce exactly the expected stdout and exit status.
 //!
 //! Layout: `examples/<category>/<name>.sx` with `<name>.stdout` and optionally `<name>.exit`
-//! (default 0). A program that must be rejected has `<name>.diag` instead: each of its lines
+//! (default 0); an optional `<name>.stderr` must then match stderr exactly in every mode (runtime
+//! reports such as an error escaping `main`). A program that must be rejected has `<name>.diag` instead: each of its lines
 //! must appear in the compiler's stderr, stdout must be empty and the exit status 1.
 //! Files without any expectation file (imported helper modules) are skipped.
 
@@ -87,6 +88,7 @@ fn check_program(rel: &Path, tmp: &Path) -> Result<(), String> {
     }
     let want_out = std::fs::read(abs.with_extension("stdout")).unwrap_or_default();
     let want_exit: i32 = std::fs::read_to_string(abs.with_extension("exit")).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    let want_err = std::fs::read(abs.with_extension("stderr")).ok();
     let mut results = vec![];
     let vm = run(Command::new(sx()).arg("run").arg("--vm").arg(rel));
     results.push(("vm", status(&vm), vm.stdout.clone(), vm.stderr.clone()));
@@ -104,12 +106,14 @@ fn check_program(rel: &Path, tmp: &Path) -> Result<(), String> {
     }
     let mut errs = vec![];
     for (mode, code, out, err) in &results {
-        if *code != want_exit || *out != want_out {
+        let err_differs = want_err.as_ref().map(|w| w != err).unwrap_or(false);
+        if *code != want_exit || *out != want_out || err_differs {
             errs.push(format!(
-                "{name} [{mode}]: exit {code} (want {want_exit})\n--- stdout\n{}\n--- want\n{}\n--- stderr\n{}",
+                "{name} [{mode}]: exit {code} (want {want_exit})\n--- stdout\n{}\n--- want\n{}\n--- stderr\n{}\n--- want stderr\n{}",
                 String::from_utf8_lossy(out),
                 String::from_utf8_lossy(&want_out),
-                String::from_utf8_lossy(err)
+                String::from_utf8_lossy(err),
+                want_err.as_ref().map(|w| String::from_utf8_lossy(w).into_owned()).unwrap_or_else(|| "(not checked)".into())
             ));
         }
     }

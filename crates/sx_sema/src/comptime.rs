@@ -380,6 +380,9 @@ impl Compiler {
         if !sig.params.is_empty() {
             return self.err(span, "'main' must not take parameters");
         }
+        if self.main_is_failable(main) {
+            return self.build_failable_entry(main);
+        }
         let ret = sig.ret;
         let ok_ret = ret == bt::VOID || ret == bt::NORETURN || self.types.is_int(ret);
         if !ok_ret {

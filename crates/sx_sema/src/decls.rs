@@ -180,7 +180,7 @@ impl Compiler {
                         Ok(ConstVal::Type(t))
                     }
                     ExprKind::Protocol(_) => self.err(value.span, "not supported yet: protocols"),
-                    ExprKind::ErrorSet(_) => self.err(value.span, "not supported yet: error sets"),
+                    ExprKind::ErrorSet(tags) => self.declare_error_set(&name, tags, value.span),
                     _ => {
                         let expected = match ty {
                             Some(t) => Some(self.eval_type_in(file, None, &Rc::new(HashMap::new()), t)?),

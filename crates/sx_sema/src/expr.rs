@@ -191,6 +191,9 @@ impl<'c> FnCx<'c> {
                 Ok(TV::konst(ConstVal::Type(a)))
             }
             ExprKind::Range { .. } => self.err(span, "a range is only allowed in a 'for' header or a slice"),
+            ExprKind::EnumLit(id) if expected.map(|t| self.c.types.is_error_set(t)).unwrap_or(false) => {
+                self.error_value(id, expected, span)
+            }
             ExprKind::EnumLit(id) => {
                 let target = expected.map(|t| self.deref_enum(t)).filter(|t| matches!(self.c.types.kind(*t), TK::Enum(_)));
                 match target {
@@ -202,9 +205,10 @@ impl<'c> FnCx<'c> {
                 Some(Local::Const(c)) => Ok(TV::konst(c)),
                 _ => self.err(span, format!("'${}' is only bound in a generic function's parameters", name.name)),
             },
-            ExprKind::Try(_) | ExprKind::Catch { .. } | ExprKind::ErrorValue(_) | ExprKind::ErrorSet(_) => {
-                self.err(span, "not supported yet: error handling (try/catch/error sets)")
-            }
+            ExprKind::Try(_) => self.try_expr(e, expected),
+            ExprKind::Catch { expr: x, clause } => self.catch_expr(x, clause, expected, span),
+            ExprKind::ErrorValue(id) => self.error_value(id, expected, span),
+            ExprKind::ErrorSet(_) => self.err(span, "an error set must be declared as a named constant: `Name :: error { A, B }`"),
             ExprKind::OptionalType(inner) => {
                 let t = self.type_expr(inner)?;
                 let o = self.c.types.optional(t);
@@ -903,7 +907,7 @@ impl<'c> FnCx<'c> {
                     let x = self.scalar(v, span)?;
                     let one = self.iconst(IrType::I8, 1);
                     Ok(TV { ty, v: V::Scalar(self.b(|b| b.binary(IB::Xor, x, one))) })
-                } else if self.c.types.is_int(ty) || self.c.types.is_pointer_like(ty) {
+                } else if self.c.types.is_int(ty) || self.c.types.is_pointer_like(ty) || self.c.types.is_error_set(ty) {
                     let x = self.scalar(v, span)?;
                     let irt = self.f.values[x].ty;
                     let z = self.iconst(irt, 0);
@@ -926,7 +930,8 @@ impl<'c> FnCx<'c> {
 
     fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, expected: Option<TypeId>, span: Span) -> R<TV> {
         match op {
-            BinOp::And | BinOp::Or => return self.logical(op, lhs, rhs, span),
+            BinOp::Or => return self.or_expr(lhs, rhs, expected, span),
+            BinOp::And => return self.logical(op, lhs, rhs, span),
             BinOp::Pipe => {
                 let ExprKind::Call { callee, args, .. } = &rhs.kind else {
                     return self.err(rhs.span, "the right side of '|>' must be a call");
@@ -1222,11 +1227,20 @@ impl<'c> FnCx<'c> {
         })
     }
 
+    /// `l or rhs` with `l` already lowered (not failable).
+    pub(crate) fn logical_or_from(&mut self, l: TV, rhs: &Expr, span: Span) -> R<TV> {
+        self.logical_from(BinOp::Or, l, rhs, span, span)
+    }
+
     fn logical(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, span: Span) -> R<TV> {
         let l = self.expr(lhs, Some(bt::BOOL))?;
+        self.logical_from(op, l, rhs, lhs.span, span)
+    }
+
+    fn logical_from(&mut self, op: BinOp, l: TV, rhs: &Expr, lspan: Span, span: Span) -> R<TV> {
         if l.ty != bt::BOOL {
             let msg = format!("operator '{}' needs 'bool' operands, found '{}'", op_text(op), self.tname(l.ty));
-            return self.err(lhs.span, msg);
+            return self.err(lspan, msg);
         }
         if let Some(ConstVal::Bool(a)) = l.as_const() {
             let a = *a;
@@ -1296,6 +1310,9 @@ impl<'c> FnCx<'c> {
     /// Comparison operators (numbers, bools, pointers, strings, structs).
     pub fn compare(&mut self, op: BinOp, l: TV, r: TV, span: Span) -> R<TV> {
         let (lt, rt) = (l.ty, r.ty);
+        if self.c.types.is_error_set(lt) || self.c.types.is_error_set(rt) {
+            return self.compare_errors(op, l, r, span);
+        }
         let types = &self.c.types;
         if lt == bt::STRING || rt == bt::STRING {
             if !matches!(op, BinOp::Eq | BinOp::Ne) {
@@ -1699,7 +1716,8 @@ impl<'c> FnCx<'c> {
                 sty = inner;
             }
         }
-        if !(self.c.types.is_int(sty) || sty == bt::BOOL || matches!(self.c.types.kind(sty), TK::Enum(_))) {
+        if !(self.c.types.is_int(sty) || sty == bt::BOOL || matches!(self.c.types.kind(sty), TK::Enum(_)) || self.c.types.is_error_set(sty))
+        {
             let msg = format!("not supported yet: matching on a value of type '{}'", self.tname(sty));
             return self.err(subject.span, msg);
         }

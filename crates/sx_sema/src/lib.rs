@@ -13,6 +13,7 @@ mod call;
 pub mod comptime;
 pub mod consts;
 mod decls;
+mod errors;
 mod expr;
 mod generics;
 pub mod loader;

@@ -94,6 +94,8 @@ pub(crate) struct FnCx<'c> {
     pub fixed_binds: Vec<String>,
     /// Local constants (types, functions) visible to nested functions.
     pub outer_consts: Rc<HashMap<String, ConstVal>>,
+    /// Error-handling state (failable signature, `or`/`catch` fallback targets).
+    pub errs: crate::errors::ErrCx,
 }
 
 pub(crate) type R<T> = Result<T, ()>;
@@ -116,6 +118,7 @@ impl<'c> FnCx<'c> {
             poly_scope: vec![],
             fixed_binds: vec![],
             outer_consts: outer,
+            errs: Default::default(),
         }
     }
 
@@ -188,6 +191,9 @@ impl<'c> FnCx<'c> {
             i -= 1;
             let defers = self.scopes[i].defers.clone();
             for d in defers.iter().rev() {
+                if matches!(d.kind, StmtKind::OnFail { .. }) {
+                    continue;
+                }
                 // A defer body sees the scope it was declared in.
                 let saved: Vec<Scope> = self.scopes.drain(i + 1..).collect();
                 self.push_scope();
@@ -459,6 +465,9 @@ impl<'c> FnCx<'c> {
     pub fn coerce(&mut self, tv: TV, to: TypeId, span: Span) -> R<TV> {
         if tv.ty == to || matches!(tv.v, V::Never) {
             return Ok(TV { ty: to, ..tv });
+        }
+        if let Some(v) = self.coerce_error(&tv, to, span)? {
+            return Ok(v);
         }
         if let Some(inner) = self.c.types.optional_inner(to) {
             if let Some(ConstVal::Null) = tv.as_const() {
@@ -740,7 +749,7 @@ impl<'c> FnCx<'c> {
         match self.c.types.kind(ty).clone() {
             TK::Bool => self.scalar(tv, span),
             TK::Optional(_) => self.opt_present(tv, span),
-            TK::Int { .. } | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } | TK::Enum(_)
+            TK::Int { .. } | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } | TK::Enum(_) | TK::ErrorSet(_)
                 if self.c.types.scalar(ty).is_some() =>
             {
                 let v = self.scalar(tv, span)?;
@@ -759,6 +768,9 @@ impl<'c> FnCx<'c> {
 
     /// Emits a return of `tv` (coerced to the return type), running all defers first.
     pub fn emit_return(&mut self, tv: Option<TV>, span: Span) -> R<()> {
+        if self.errs.fail.is_some() && self.infer.is_none() {
+            return self.failable_return(tv, span);
+        }
         if let Some(slot) = &mut self.infer {
             if let Some(tv) = &tv {
                 if slot.is_none() && !matches!(tv.v, V::Never) && tv.ty != bt::VOID {
@@ -865,6 +877,10 @@ impl Compiler {
                 return self.err(span, "not supported yet: aggregate parameters or results of extern functions");
             }
             let sym = def.decl.attrs.extern_sym.clone().unwrap_or_else(|| def.name.clone());
+            if let Some(id) = self.runtime_symbol(&sym, span)? {
+                self.fns[fid.0 as usize].func = Some(id);
+                return Ok(id);
+            }
             let ext = self.module.declare_extern(&sym, irsig.clone());
             let _ = ext;
             // Externs are called through a small module function so function values work.
@@ -968,10 +984,11 @@ impl Compiler {
                 self.infer_return(fid, &partial)?
             }
             None => bt::VOID,
+            Some(r) if r.error.is_some() => match self.failable_ret(file, owner, &outer, r)? {
+                Some(t) => t,
+                None => bt::VOID,
+            },
             Some(r) => {
-                if r.error.is_some() {
-                    return self.err(r.span, "not supported yet: failable functions");
-                }
                 if r.values.len() != 1 || r.paren && r.values.len() > 1 {
                     return self.err(r.span, "not supported yet: multiple return values");
                 }
@@ -1027,6 +1044,8 @@ impl Compiler {
         let mut cx = FnCx::new(self, f, file, owner, outer);
         cx.ret_ty = sig.ret;
         cx.span = Some(decl.span);
+        let src_name = cx.c.fns[fid.0 as usize].name.clone();
+        cx.init_failable(&decl, &src_name, sig.ret);
         let result = cx.bind_params(&sig, &irsig).and_then(|_| cx.lower_body(&decl));
         cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
         let mut f = cx.f;
@@ -1091,11 +1110,19 @@ impl<'c> FnCx<'c> {
 
     fn fn_body_block(&mut self, blk: &Block) -> R<()> {
         let ret = self.ret_ty;
-        let tv = self.block_value(blk, if ret == bt::VOID { None } else { Some(ret) })?;
+        let expected = match &self.errs.fail {
+            Some(f) if f.values.len() == 1 => Some(f.values[0]),
+            Some(_) => None,
+            None if ret == bt::VOID => None,
+            None => Some(ret),
+        };
+        let tv = self.block_value(blk, expected)?;
         if self.terminated() {
             return Ok(());
         }
-        if ret == bt::VOID {
+        if self.errs.fail.as_ref().map(|f| f.values.is_empty()).unwrap_or(false) && blk.tail.is_none() {
+            self.emit_return(None, blk.span)
+        } else if ret == bt::VOID {
             self.emit_return(None, blk.span)
         } else if ret == bt::NORETURN {
             self.b(|b| b.trap(TrapCode::Unreachable));

@@ -157,6 +157,10 @@ impl<'c> FnCx<'c> {
                 self.call_helper("__sx_fmt_ptr", vec![na, x], bt::VOID, span)?;
             }
             TK::Void => {}
+            TK::ErrorSet(_) => {
+                let x = self.scalar(v, span)?;
+                self.fmt_error_value(x, span)?;
+            }
             TK::Enum(_) => self.emit_enum(v, ty, span)?,
             TK::Optional(_) => {
                 let v = self.spill(v, span)?;

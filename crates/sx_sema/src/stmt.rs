@@ -72,6 +72,9 @@ impl<'c> FnCx<'c> {
     pub fn stmt(&mut self, s: &Stmt) -> R<()> {
         self.span = Some(s.span);
         match &s.kind {
+            StmtKind::Let { names, ty: None, value: Some(value), .. } if names.len() >= 2 && self.is_failable_destructure(value) => {
+                self.destructure_failable(names, value, s.span).map(|_| ())
+            }
             StmtKind::Let { names, ty, value, undef } => self.let_stmt(names, ty.as_ref(), value.as_ref(), *undef, s.span),
             StmtKind::Const { name, ty, value } => {
                 if self
@@ -116,6 +119,9 @@ impl<'c> FnCx<'c> {
             }
             StmtKind::Expr(e) => {
                 let tv = self.expr(e, None)?;
+                if matches!(e.kind, ExprKind::Call { .. }) && self.failable_parts(tv.ty).is_some() && !matches!(tv.v, V::Never) {
+                    return self.err(e.span, "the error of a failable call cannot be discarded: use 'try', 'catch' or an 'or' fallback");
+                }
                 if let V::Never = tv.v {
                     if !self.terminated() {
                         self.b(|b| b.trap(sx_ir::TrapCode::Unreachable));
@@ -159,8 +165,8 @@ impl<'c> FnCx<'c> {
                 let file = self.file;
                 self.c.run_side_effect(file, e)
             }
-            StmtKind::OnFail(_) => self.err(s.span, "not supported yet: onfail"),
-            StmtKind::Raise(_) => self.err(s.span, "not supported yet: raise"),
+            StmtKind::OnFail { .. } => self.onfail_stmt(s),
+            StmtKind::Raise(e) => self.raise_stmt(e, s.span),
             StmtKind::Push { .. } => self.err(s.span, "not supported yet: push"),
             StmtKind::Insert(_) => self.err(s.span, "not supported yet: #insert"),
             StmtKind::Item(_) => self.err(s.span, "not supported yet: this declaration inside a function body"),

@@ -171,8 +171,8 @@ pub enum StmtKind {
     Continue,
     /// `defer stmt;` (the statement is often a block).
     Defer(Box<Stmt>),
-    /// `onfail stmt;`.
-    OnFail(Box<Stmt>),
+    /// `onfail stmt;` / `onfail (e) { … }`.
+    OnFail { binding: Option<Ident>, body: Box<Stmt> },
     /// `raise error.X;` (or any error-valued expression).
     Raise(Expr),
     /// `while cond { .. }` / `while v := e { .. }`.

@@ -301,6 +301,13 @@ impl<'a> Parser<'a> {
             _ => false,
         }
     }
+    /// `onfail (e) {`: a parenthesised error binding follows.
+    fn onfail_binding_ahead(&self) -> bool {
+        matches!(self.kind(), TokKind::LParen)
+            && self.nth_is_ident(1)
+            && matches!(self.nth_kind(2), TokKind::RParen)
+            && matches!(self.nth_kind(3), TokKind::LBrace)
+    }
     fn nth_is_ident(&self, n: usize) -> bool {
         match self.nth_kind(n) {
             TokKind::RawIdent => true,
@@ -778,11 +785,21 @@ impl<'a> Parser<'a> {
                     }
                     "defer" | "onfail" => {
                         self.bump();
+                        let mut binding = None;
+                        if w == "onfail" && self.onfail_binding_ahead() {
+                            self.bump();
+                            binding = Some(self.parse_ident()?);
+                            self.bump();
+                        }
                         let inner = match self.parse_stmt(false)? {
                             StmtOut::Stmt(s) => s,
                             StmtOut::Tail(e) => Stmt { span: e.span, kind: StmtKind::Expr(e) },
                         };
-                        let k = if w == "defer" { StmtKind::Defer(Box::new(inner)) } else { StmtKind::OnFail(Box::new(inner)) };
+                        let k = if w == "defer" {
+                            StmtKind::Defer(Box::new(inner))
+                        } else {
+                            StmtKind::OnFail { binding, body: Box::new(inner) }
+                        };
                         return Ok(self.stmt(k, lo));
                     }
                     "raise" => {

@@ -219,7 +219,10 @@ fn stmt(s: &Stmt) -> String {
         S::Break => "(break)".into(),
         S::Continue => "(continue)".into(),
         S::Defer(s) => format!("(defer {})", stmt(s)),
-        S::OnFail(s) => format!("(onfail {})", stmt(s)),
+        S::OnFail { binding, body } => match binding {
+            Some(b) => format!("(onfail ({}) {})", b.name, stmt(body)),
+            None => format!("(onfail {})", stmt(body)),
+        },
         S::Raise(e) => format!("(raise {})", sx(e)),
         S::While { cond, body } => format!(
             "(while {} {})",

@@ -49,6 +49,18 @@ pub struct EnumDef {
     pub complete: bool,
 }
 
+/// Index of an error set in [`TypeTable::error_sets`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ErrSetId(pub u32);
+
+/// An error set: a named `error { A, B }` or the open set of inferred `!` functions.
+#[derive(Clone, Debug)]
+pub struct ErrSetDef {
+    pub name: String,
+    /// The member tag names; `None` for the open (inferred) set, which admits every tag.
+    pub tags: Option<Vec<String>>,
+}
+
 /// The shape of a type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TypeKind {
@@ -91,6 +103,15 @@ pub enum TypeKind {
     TypeType,
     /// `noreturn`.
     NoReturn,
+    /// An error set value: a `u32` global tag id (0 = no error).
+    ErrorSet(ErrSetId),
+    /// The raw result of a value-carrying failable function `-> (A, B, !E)`: laid out as
+    /// `repr`, an anonymous struct `{0: A, 1: B, 2: E}` (the error slot last).
+    Failable {
+        values: Vec<TypeId>,
+        err: TypeId,
+        repr: TypeId,
+    },
 }
 
 /// A struct field.
@@ -123,6 +144,10 @@ pub struct TypeTable {
     map: HashMap<TypeKind, TypeId>,
     pub structs: Vec<StructDef>,
     pub enums: Vec<EnumDef>,
+    pub error_sets: Vec<ErrSetDef>,
+    /// Global error tag names; tag id = index + 1 (0 means "no error").
+    pub error_tags: Vec<String>,
+    tag_ids: HashMap<String, u32>,
     pub target: Target,
 }
 
@@ -147,12 +172,23 @@ pub mod builtin {
     pub const ISIZE: TypeId = TypeId(15);
     pub const TYPE: TypeId = TypeId(16);
     pub const NORETURN: TypeId = TypeId(17);
+    /// The open error set of inferred `!` functions (admits every tag).
+    pub const ANY_ERROR: TypeId = TypeId(18);
 }
 
 impl TypeTable {
     /// A table with the builtin types interned.
     pub fn new(target: Target) -> TypeTable {
-        let mut t = TypeTable { kinds: vec![], map: HashMap::new(), structs: vec![], enums: vec![], target };
+        let mut t = TypeTable {
+            kinds: vec![],
+            map: HashMap::new(),
+            structs: vec![],
+            enums: vec![],
+            error_sets: vec![],
+            error_tags: vec![],
+            tag_ids: HashMap::new(),
+            target,
+        };
         use TypeKind::*;
         let int = |bits, signed| Int { bits, signed, named: None };
         for k in [
@@ -177,7 +213,51 @@ impl TypeTable {
         ] {
             t.intern(k);
         }
+        t.error_sets.push(ErrSetDef { name: "error".into(), tags: None });
+        t.intern(ErrorSet(ErrSetId(0)));
         t
+    }
+
+    /// The global id of error tag `name` (interned on first use; ids start at 1).
+    pub fn error_tag(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.tag_ids.get(name) {
+            return id;
+        }
+        self.error_tags.push(name.to_string());
+        let id = self.error_tags.len() as u32;
+        self.tag_ids.insert(name.to_string(), id);
+        id
+    }
+    /// The name of tag `id`, if interned.
+    pub fn error_tag_name(&self, id: u32) -> Option<&str> {
+        self.error_tags.get((id as usize).checked_sub(1)?).map(|s| s.as_str())
+    }
+    /// Creates a named error set with these member tags.
+    pub fn new_error_set(&mut self, name: &str, tags: Vec<String>) -> TypeId {
+        for t in &tags {
+            self.error_tag(t);
+        }
+        let id = ErrSetId(self.error_sets.len() as u32);
+        self.error_sets.push(ErrSetDef { name: name.to_string(), tags: Some(tags) });
+        self.intern(TypeKind::ErrorSet(id))
+    }
+    /// The error set definition of an error-set type.
+    pub fn error_set_of(&self, t: TypeId) -> Option<&ErrSetDef> {
+        match self.kind(t) {
+            TypeKind::ErrorSet(e) => Some(&self.error_sets[e.0 as usize]),
+            _ => None,
+        }
+    }
+    /// True for error-set types.
+    pub fn is_error_set(&self, t: TypeId) -> bool {
+        matches!(self.kind(t), TypeKind::ErrorSet(_))
+    }
+    /// The raw result type of a value-carrying failable (`values` non-empty).
+    pub fn failable(&mut self, values: Vec<TypeId>, err: TypeId) -> TypeId {
+        let mut fields: Vec<(String, TypeId)> = values.iter().enumerate().map(|(i, t)| (i.to_string(), *t)).collect();
+        fields.push((values.len().to_string(), err));
+        let repr = self.anonymous_struct(fields);
+        self.intern(TypeKind::Failable { values, err, repr })
     }
 
     /// Interns a structural type.
@@ -368,6 +448,8 @@ impl TypeTable {
                 }
             }
             TypeKind::TypeType => 8,
+            TypeKind::ErrorSet(_) => 4,
+            TypeKind::Failable { repr, .. } => self.size_of(*repr),
         }
     }
     /// Alignment in bytes at the target layout.
@@ -394,6 +476,8 @@ impl TypeTable {
                 }
             }
             TypeKind::TypeType => 8,
+            TypeKind::ErrorSet(_) => 4,
+            TypeKind::Failable { repr, .. } => self.align_of(*repr),
         }
     }
 
@@ -409,6 +493,7 @@ impl TypeTable {
                 T::int_of_bytes(self.target.pointer_bytes())
             }
             TypeKind::TypeType => Some(T::I64),
+            TypeKind::ErrorSet(_) => Some(T::I32),
             TypeKind::Enum(e) => {
                 let d = &self.enums[e.0 as usize];
                 if d.tagged {
@@ -495,6 +580,13 @@ impl TypeTable {
             TypeKind::NoReturn => "noreturn".into(),
             TypeKind::Enum(e) => self.enums[e.0 as usize].name.clone(),
             TypeKind::Optional(t) => format!("?{}", self.name(*t)),
+            TypeKind::ErrorSet(e) => self.error_sets[e.0 as usize].name.clone(),
+            TypeKind::Failable { values, err, .. } => {
+                let mut ps: Vec<String> = values.iter().map(|p| self.name(*p)).collect();
+                let e = if *err == builtin::ANY_ERROR { "!".to_string() } else { format!("!{}", self.name(*err)) };
+                ps.push(e);
+                format!("({})", ps.join(", "))
+            }
         }
     }
 }

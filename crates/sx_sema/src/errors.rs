@@ -1,0 +1,895 @@
+//! Error sets and failable functions.
+//!
+//! Representation: an error value is a `u32` global tag id (0 = no error; ids come from
+//! [`sx_types::TypeTable::error_tag`]). A pure failable `-> !E` returns the error-set value
+//! itself; a value-carrying failable `-> (A, !E)` returns a [`sx_types::TypeKind::Failable`]
+//! aggregate `{0: A, 1: E}` (through the usual hidden result pointer).
+//!
+//! Control flow: `try X` and bare failables inside `or` chains / `catch` operands route a
+//! failure to the innermost *fallback target* (a block taking the tag); with none, `try`
+//! propagates: it runs the `onfail` and `defer` cleanups of every open scope and returns the
+//! tag from the function. `raise` and every failing `try` push a return-trace frame (a static
+//! record of the site) onto the ring in our std; absorbing sites clear it.
+
+use crate::lower::*;
+use crate::*;
+use sx_ir::{Block as IrBlock, IntCC, Type as IrType, Value};
+use sx_types::TypeKind as TK;
+
+/// The failable signature of the function being lowered.
+#[derive(Clone, Debug)]
+pub(crate) struct FailSig {
+    /// Value slot types (empty for `-> !`).
+    pub values: Vec<TypeId>,
+    /// The error-set type of the error slot.
+    pub err: TypeId,
+}
+
+/// Per-function error-handling state of [`FnCx`].
+#[derive(Default)]
+pub(crate) struct ErrCx {
+    /// Set when the function is failable.
+    pub fail: Option<FailSig>,
+    /// Fallback targets of the enclosing `or` chains and `catch` operands, innermost last.
+    pub targets: Vec<IrBlock>,
+    /// The function's source name (return-trace frames).
+    pub func_name: String,
+}
+
+/// Interns every error tag named in a file's text (`error.X`, `error { A, B }`), so the tag
+/// ids and the tag-name table are complete before any code is lowered.
+pub(crate) fn intern_tags_in(types: &mut TypeTable, text: &str) {
+    let b = text.as_bytes();
+    let ident = |i: usize| -> (usize, usize) {
+        let mut j = i;
+        while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+            j += 1;
+        }
+        (i, j)
+    };
+    let skip_ws = |mut i: usize| {
+        while i < b.len() && (b[i] as char).is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = 0;
+    while let Some(k) = text[i..].find("error") {
+        let at = i + k;
+        i = at + 5;
+        let boundary_before = at == 0 || !(b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_' || b[at - 1] == b'#');
+        let boundary_after = i >= b.len() || !(b[i].is_ascii_alphanumeric() || b[i] == b'_');
+        if !boundary_before || !boundary_after {
+            continue;
+        }
+        let j = skip_ws(i);
+        if j < b.len() && b[j] == b'.' {
+            let (s, e) = ident(skip_ws(j + 1));
+            if e > s && !b[s].is_ascii_digit() {
+                types.error_tag(&text[s..e]);
+            }
+        } else if j < b.len() && b[j] == b'{' {
+            let mut p = j + 1;
+            loop {
+                p = skip_ws(p);
+                let (s, e) = ident(p);
+                if e == s || b[s].is_ascii_digit() {
+                    break;
+                }
+                types.error_tag(&text[s..e]);
+                p = skip_ws(e);
+                if p < b.len() && (b[p] == b',' || b[p] == b';') {
+                    p += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+impl Compiler {
+    /// Declares `name :: error { tags }`.
+    pub(crate) fn declare_error_set(&mut self, name: &str, tags: &[Ident], span: Span) -> R<ConstVal> {
+        if tags.is_empty() {
+            return self.err(span, format!("error set '{}' is empty: an error set needs at least one tag", name));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for t in tags {
+            if !seen.insert(t.name.as_str()) {
+                return self.err(t.span, format!("duplicate tag '{}' in error set '{}'", t.name, name));
+            }
+        }
+        let t = self.types.new_error_set(name, tags.iter().map(|t| t.name.clone()).collect());
+        Ok(ConstVal::Type(t))
+    }
+
+    /// The failable signature named by a return spec (`-> !`, `-> (T, !E)`), or `None`.
+    pub(crate) fn failable_ret(
+        &mut self,
+        file: FileIdx,
+        owner: Option<TypeId>,
+        outer: &Rc<HashMap<String, ConstVal>>,
+        r: &RetSpec,
+    ) -> R<Option<TypeId>> {
+        let Some(es) = &r.error else { return Ok(None) };
+        let err = match &es.set {
+            None => bt::ANY_ERROR,
+            Some(e) => {
+                let t = self.eval_type_in(file, owner, outer, e)?;
+                if !self.types.is_error_set(t) {
+                    let msg = format!("'!{}' needs an error set, found '{}'", self.types.name(t), self.types.name(t));
+                    return self.err(e.span, msg);
+                }
+                t
+            }
+        };
+        let mut values = vec![];
+        for v in &r.values {
+            values.push(self.eval_type_in(file, owner, outer, &v.ty)?);
+        }
+        if values.is_empty() {
+            return Ok(Some(err));
+        }
+        Ok(Some(self.types.failable(values, err)))
+    }
+
+    /// A static `[N]string` table of all error tag names (index = tag id - 1).
+    pub(crate) fn error_names_table(&mut self) -> (sx_ir::DataId, u32) {
+        let names = self.types.error_tags.clone();
+        let pb = self.module.pointer_bytes() as usize;
+        let mut bytes = vec![0u8; 2 * pb * names.len().max(1)];
+        let mut relocs = vec![];
+        for (i, n) in names.iter().enumerate() {
+            let d = self.string_bytes_data(n.as_bytes());
+            let off = 2 * pb * i;
+            bytes[off + pb..off + pb + 8.min(pb)].copy_from_slice(&(n.len() as u64).to_le_bytes()[..8.min(pb)]);
+            relocs.push(sx_ir::Reloc { offset: off as u32, target: sx_ir::RelocTarget::Data(d), addend: 0 });
+        }
+        let d = self.module.add_data(sx_ir::Data {
+            name: format!("error_names.{}", self.fresh()),
+            bytes,
+            align: pb as u32,
+            relocs,
+            writable: false,
+        });
+        (d, names.len() as u32)
+    }
+
+    /// True when `main` is declared failable (`-> !` or `-> (int, !)`).
+    pub(crate) fn main_is_failable(&self, main: FnId) -> bool {
+        self.fns[main.0 as usize].decl.ret.as_ref().map(|r| r.error.is_some()).unwrap_or(false)
+    }
+
+    /// The entry point of a failable `main`: an escaped error prints the unhandled-error
+    /// report and the return trace on stderr and exits with 1.
+    pub(crate) fn build_failable_entry(&mut self, main: FnId) -> R<()> {
+        let span = self.fns[main.0 as usize].span;
+        let sig = self.fn_sig(main)?;
+        if !sig.params.is_empty() {
+            return self.err(span, "'main' must not take parameters");
+        }
+        let values = match self.types.kind(sig.ret).clone() {
+            TK::Failable { values, .. } => values,
+            _ => vec![],
+        };
+        if values.len() > 1 || values.iter().any(|t| !self.types.is_int(*t)) {
+            let msg = format!("a failable 'main' must return '!' or '(integer, !)', not '{}'", self.types.name(sig.ret));
+            return self.err(span, msg);
+        }
+        let file = self.fns[main.0 as usize].file;
+        let f = sx_ir::Function::new("main", sx_ir::Signature { params: vec![], returns: vec![IrType::I32] });
+        let mut cx = FnCx::new(self, f, file, None, Rc::new(HashMap::new()));
+        cx.span = Some(span);
+        let entry = cx.new_block();
+        cx.switch(entry);
+        let r = cx.failable_entry_body(main, sig.ret, span);
+        cx.b(|b| b.seal_unterminated(sx_ir::TrapCode::Unreachable));
+        let mut f = cx.f;
+        r?;
+        f.linkage = sx_ir::Linkage::Export;
+        sx_ir::opt::promote_slots(&mut f);
+        let id = self.module.funcs.push(f);
+        self.module.entry = Some(id);
+        Ok(())
+    }
+}
+
+impl<'c> FnCx<'c> {
+    fn failable_entry_body(&mut self, main: FnId, ret: TypeId, span: Span) -> R<()> {
+        let user = self.c.declare_fn(main, span)?;
+        let sret = self.c.types.scalar(ret).is_none();
+        let mut args = vec![];
+        let rslot = if sret {
+            let s = self.slot_for(ret);
+            let a = self.slot_addr(s);
+            args.push(a);
+            Some(a)
+        } else {
+            None
+        };
+        let rets = self.c.module.funcs[user].sig.returns.clone();
+        let res = self.b(|b| b.call(user, args, &rets));
+        let tv = self.call_result_pub(ret, res, rslot);
+        let (err, value) = self.split_failable(tv, span)?;
+        let zero = self.iconst(IrType::I32, 0);
+        let failed = self.b(|b| b.icmp(IntCC::Ne, err, zero));
+        let bad = self.new_block();
+        let good = self.new_block();
+        self.b(|b| b.branch(failed, bad, vec![], good, vec![]));
+        self.switch(bad);
+        let name = self.error_name_value(err, span)?;
+        let na = self.scalar(name, span)?;
+        self.call_helper("__sx_error_unhandled", vec![na], bt::VOID, span)?;
+        let one = self.iconst(IrType::I32, 1);
+        self.b(|b| b.ret(vec![one]));
+        self.switch(good);
+        let code = match value {
+            Some(v) => {
+                let v = self.scalar(v, span)?;
+                let t = self.f.values[v].ty;
+                let v32 = match t.bytes() {
+                    4 => v,
+                    8 => self.b(|b| b.convert(sx_ir::ConvOp::Trunc, v, IrType::I32)),
+                    _ => self.b(|b| b.convert(sx_ir::ConvOp::Uext, v, IrType::I32)),
+                };
+                let mask = self.iconst(IrType::I32, 255);
+                self.b(|b| b.binary(sx_ir::BinOp::And, v32, mask))
+            }
+            None => self.iconst(IrType::I32, 0),
+        };
+        self.b(|b| b.ret(vec![code]));
+        Ok(())
+    }
+
+    /// The tag's name as a `string` (through the std table lookup).
+    fn error_name_value(&mut self, err: Value, span: Span) -> R<TV> {
+        let (table, count) = self.c.error_names_table();
+        let p = self.ptr_ty();
+        let ta = self.b(|b| b.data_addr(table, p));
+        let n = self.iconst(IrType::I32, count as i64);
+        let s = self.slot_for(bt::STRING);
+        let out = self.slot_addr(s);
+        // `__sx_error_name` returns a string through a hidden result pointer.
+        let Some(std) = self.c.std_file.or_else(|| self.c.find_std()) else {
+            return self.err(span, "error handling needs the standard library (import \"modules/std.sx\")");
+        };
+        let Some(ConstVal::Func(fid)) = self.c.lookup_own(std, "__sx_error_name", span)? else {
+            return self.err(span, "standard library helper '__sx_error_name' not found");
+        };
+        let func = self.c.declare_fn(fid, span)?;
+        self.b(|b| b.call(func, vec![out, err, ta, n], &[]));
+        Ok(TV { ty: bt::STRING, v: V::Mem(out) })
+    }
+
+    /// Formats an error value for `print` (the tag name).
+    pub(crate) fn fmt_error_value(&mut self, v: Value, span: Span) -> R<()> {
+        let (table, count) = self.c.error_names_table();
+        let p = self.ptr_ty();
+        let ta = self.b(|b| b.data_addr(table, p));
+        let n = self.iconst(IrType::I32, count as i64);
+        self.call_helper("__sx_fmt_error", vec![v, ta, n], bt::VOID, span)?;
+        Ok(())
+    }
+
+    /// Sets up the error state of a function body from its declaration.
+    pub(crate) fn init_failable(&mut self, decl: &FnDecl, name: &str, ret: TypeId) {
+        self.errs.func_name = name.to_string();
+        let failable = decl.ret.as_ref().map(|r| r.error.is_some()).unwrap_or(false) || self.c.types.is_error_set(ret);
+        if !failable {
+            return;
+        }
+        let sig = match self.c.types.kind(ret).clone() {
+            TK::Failable { values, err, .. } => FailSig { values, err },
+            _ => FailSig { values: vec![], err: ret },
+        };
+        self.errs.fail = Some(sig);
+    }
+
+    /// `(values, error type)` when `ty` is the result of a failable.
+    pub(crate) fn failable_parts(&self, ty: TypeId) -> Option<(Vec<TypeId>, TypeId)> {
+        match self.c.types.kind(ty) {
+            TK::Failable { values, err, .. } => Some((values.clone(), *err)),
+            TK::ErrorSet(_) => Some((vec![], ty)),
+            _ => None,
+        }
+    }
+
+    /// Splits a failable result into its error tag and its success value (`None` for `-> !`).
+    pub(crate) fn split_failable(&mut self, tv: TV, span: Span) -> R<(Value, Option<TV>)> {
+        match self.c.types.kind(tv.ty).clone() {
+            TK::ErrorSet(_) => Ok((self.scalar(tv, span)?, None)),
+            TK::Failable { values, err, repr } => {
+                let tv = self.materialize(tv, span)?;
+                let V::Mem(addr) = tv.v else { return self.err(span, "internal error: failable result is not in memory") };
+                let fields = self.c.types.struct_of(repr).map(|s| s.fields.clone()).unwrap_or_default();
+                let eoff = fields.last().map(|f| f.offset).unwrap_or(0) as i64;
+                let ea = self.offset_addr(addr, eoff);
+                let e = self.load(ea, err);
+                let e = self.scalar(e, span)?;
+                let value = if values.len() == 1 {
+                    let off = fields[0].offset as i64;
+                    let va = self.offset_addr(addr, off);
+                    self.load(va, values[0])
+                } else {
+                    let fs: Vec<(String, TypeId)> = values.iter().enumerate().map(|(i, t)| (i.to_string(), *t)).collect();
+                    let ty = self.c.types.anonymous_struct(fs);
+                    TV { ty, v: V::Mem(addr) }
+                };
+                Ok((e, Some(value)))
+            }
+            _ => {
+                let msg = format!("expected a failable expression, found '{}'", self.tname(tv.ty));
+                self.err(span, msg)
+            }
+        }
+    }
+
+    /// Pushes a return-trace frame for the site at `span`.
+    fn trace_push(&mut self, span: Span) -> R<()> {
+        if self.c.std_file.or_else(|| self.c.find_std()).is_none() {
+            // The trace ring lives in our std; without it there is nothing to record into.
+            return Ok(());
+        }
+        let frame = self.trace_frame_data(span);
+        let p = self.ptr_ty();
+        let a = self.b(|b| b.data_addr(frame, p));
+        self.call_helper("__sx_trace_push", vec![a], bt::VOID, span)?;
+        Ok(())
+    }
+
+    /// Clears the return trace (an error was absorbed).
+    pub(crate) fn trace_clear(&mut self, span: Span) -> R<()> {
+        if self.terminated() || self.c.std_file.or_else(|| self.c.find_std()).is_none() {
+            return Ok(());
+        }
+        self.call_helper("__sx_trace_clear", vec![], bt::VOID, span)?;
+        Ok(())
+    }
+
+    /// The static frame record `{func, file, text, line, col}` of a trace site.
+    fn trace_frame_data(&mut self, span: Span) -> sx_ir::DataId {
+        let sf = self.c.sources.file(span.file);
+        let (line, col) = sf.line_col(span.lo);
+        let text = sf.line_text(line).to_string();
+        let base = sf.path.rsplit('/').next().unwrap_or(&sf.path).to_string();
+        let func = self.errs.func_name.clone();
+        let pb = self.c.module.pointer_bytes() as usize;
+        let mut bytes = vec![0u8; 6 * pb + 16];
+        let mut relocs = vec![];
+        for (i, s) in [func, base, text].iter().enumerate() {
+            let d = self.c.string_bytes_data(s.as_bytes());
+            let off = 2 * pb * i;
+            bytes[off + pb..off + pb + 8.min(pb)].copy_from_slice(&(s.len() as u64).to_le_bytes()[..8.min(pb)]);
+            relocs.push(sx_ir::Reloc { offset: off as u32, target: sx_ir::RelocTarget::Data(d), addend: 0 });
+        }
+        bytes[6 * pb..6 * pb + 8].copy_from_slice(&(line as i64).to_le_bytes());
+        bytes[6 * pb + 8..6 * pb + 16].copy_from_slice(&(col as i64).to_le_bytes());
+        let name = format!("trace_frame.{}", self.c.fresh());
+        self.c.module.add_data(sx_ir::Data { name, bytes, align: 8, relocs, writable: false })
+    }
+
+    /// Leaves the function with error `err`: runs `onfail` and `defer` cleanups of all open
+    /// scopes, then returns the tag (value slots undefined).
+    fn propagate(&mut self, err: Value, span: Span) -> R<()> {
+        if self.errs.fail.is_none() {
+            return self.err(span, "an error can only propagate out of a failable function (declare it '-> !' or '-> (T, !)'), or handle it with 'catch' / 'or'");
+        }
+        self.run_error_cleanups(err)?;
+        if self.terminated() {
+            return Ok(());
+        }
+        self.emit_error_return(err);
+        Ok(())
+    }
+
+    fn emit_error_return(&mut self, err: Value) {
+        let ret = self.ret_ty;
+        match self.c.types.kind(ret).clone() {
+            TK::Failable { repr, .. } => {
+                let fields = self.c.types.struct_of(repr).map(|s| s.fields.clone()).unwrap_or_default();
+                let eoff = fields.last().map(|f| f.offset).unwrap_or(0) as i64;
+                if let Some(s) = self.sret {
+                    let p = self.ptr_ty();
+                    let sa = self.slot_addr(s);
+                    let dst = self.b(|b| b.load(p, sa, 0));
+                    let ea = self.offset_addr(dst, eoff);
+                    self.b(|b| b.store(ea, 0, err));
+                }
+                self.b(|b| b.ret(vec![]));
+            }
+            _ => {
+                self.b(|b| b.ret(vec![err]));
+            }
+        }
+    }
+
+    /// Runs the cleanups of every open scope on an error exit: `defer`s and `onfail`s,
+    /// newest first; `onfail (e)` sees the tag.
+    fn run_error_cleanups(&mut self, err: Value) -> R<()> {
+        let mut i = self.scopes.len();
+        while i > 0 {
+            i -= 1;
+            let cleanups = self.scopes[i].defers.clone();
+            for d in cleanups.iter().rev() {
+                let saved: Vec<Scope> = self.scopes.drain(i + 1..).collect();
+                self.push_scope();
+                let r = match &d.kind {
+                    StmtKind::OnFail { binding, body } => {
+                        if let Some(b) = binding {
+                            let ety = self.errs.fail.as_ref().map(|f| f.err).unwrap_or(bt::ANY_ERROR);
+                            let s = self.slot_for(ety);
+                            let a = self.slot_addr(s);
+                            self.b(|bb| bb.store(a, 0, err));
+                            self.bind(&b.name, Local::Var { slot: s, ty: ety, by_ref: false, readonly: true });
+                        }
+                        self.stmt(body)
+                    }
+                    _ => self.stmt(d),
+                };
+                self.scopes.pop();
+                self.scopes.extend(saved);
+                r?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Routes a failure with tag `err` to `target` (or propagates when `None`), pushing a trace
+    /// frame for `trace` sites.
+    fn route_failure(&mut self, err: Value, target: Option<IrBlock>, trace: Option<Span>, span: Span) -> R<()> {
+        if let Some(t) = trace {
+            self.trace_push(t)?;
+        }
+        match target {
+            Some(b) => {
+                self.b(|bb| bb.jump(b, vec![err]));
+                Ok(())
+            }
+            None => self.propagate(err, span),
+        }
+    }
+
+    /// Lowers `e` as an operand whose failure goes to `target` (`None`: propagate). `Ok` holds
+    /// the success value and the error type when `e` is failable; `Err` the plain value.
+    pub(crate) fn failable_operand(
+        &mut self,
+        e: &Expr,
+        target: Option<IrBlock>,
+        expected: Option<TypeId>,
+        trace: Option<Span>,
+    ) -> R<Result<(TV, TypeId), TV>> {
+        match &e.kind {
+            ExprKind::Try(inner) => {
+                let r = self.failable_operand(inner, target, expected, Some(e.span))?;
+                match r {
+                    Ok(v) => Ok(Ok(v)),
+                    Err(plain) => {
+                        let msg = format!("'try' needs a failable expression, found '{}'", self.tname(plain.ty));
+                        self.err(inner.span, msg)
+                    }
+                }
+            }
+            ExprKind::Binary { op: BinOp::Or, lhs, rhs } => self.or_chain(lhs, rhs, target, expected, e.span),
+            _ => {
+                let tv = self.expr(e, expected)?;
+                let is_failable = match self.c.types.kind(tv.ty) {
+                    TK::Failable { .. } => true,
+                    TK::ErrorSet(_) => matches!(e.kind, ExprKind::Call { .. }),
+                    _ => false,
+                };
+                if !is_failable || matches!(tv.v, V::Never) {
+                    return Ok(Err(tv));
+                }
+                if target.is_none() && trace.is_none() {
+                    return self
+                        .err(e.span, "a failable call must be handled: use 'try', 'catch', an 'or' fallback value, or destructure it");
+                }
+                let (_, ety) = self.failable_parts(tv.ty).unwrap_or((vec![], bt::ANY_ERROR));
+                let (err, value) = self.split_failable(tv, e.span)?;
+                let zero = self.iconst(IrType::I32, 0);
+                let failed = self.b(|b| b.icmp(IntCC::Ne, err, zero));
+                let bad = self.new_block();
+                let good = self.new_block();
+                self.b(|b| b.branch(failed, bad, vec![], good, vec![]));
+                self.switch(bad);
+                self.route_failure(err, target, trace, e.span)?;
+                self.switch(good);
+                Ok(Ok((value.unwrap_or_else(TV::void), ety)))
+            }
+        }
+    }
+
+    /// `a or b` where `a` is failable: on `a`'s failure evaluate `b` (a value terminates the
+    /// chain; a failable `b` fails on to `target`). A plain `a` makes it a logical `or`.
+    fn or_chain(
+        &mut self,
+        lhs: &Expr,
+        rhs: &Expr,
+        target: Option<IrBlock>,
+        expected: Option<TypeId>,
+        span: Span,
+    ) -> R<Result<(TV, TypeId), TV>> {
+        let next = self.new_block();
+        let next_err = self.b(|b| b.append_block_param(next, IrType::I32));
+        self.errs.targets.push(next);
+        let l = self.failable_operand(lhs, Some(next), expected, None);
+        self.errs.targets.pop();
+        let (lv, ety) = match l? {
+            Ok(v) => v,
+            Err(plain) => {
+                return self.logical_or_from(plain, rhs, span).map(Err);
+            }
+        };
+        let _ = next_err;
+        let lv = self.materialize(lv, lhs.span)?;
+        let lv = self.spill(lv, lhs.span)?;
+        let l_end = self.cur;
+        self.switch(next);
+        let want = if lv.ty == bt::VOID { None } else { Some(lv.ty) };
+        let r = self.failable_operand(rhs, target, want, None)?;
+        let (rv, failable_rhs) = match r {
+            Ok((v, _)) => (v, true),
+            Err(v) => {
+                if lv.ty == bt::VOID && v.ty != bt::VOID && !matches!(v.v, V::Never) {
+                    return self.err(rhs.span, "a failable without a value ('-> !') cannot fall back to a value: chain another failable with 'or try', or absorb it with 'catch {}'");
+                }
+                (v, false)
+            }
+        };
+        if !failable_rhs {
+            self.trace_clear(rhs.span)?;
+        }
+        let r_end = self.cur;
+        let ty = if lv.ty == bt::VOID { None } else { Some(lv.ty) };
+        let joined = self.join(vec![(l_end, lv, lhs.span), (r_end, rv, rhs.span)], ty, span)?;
+        Ok(Ok((joined, ety)))
+    }
+
+    /// `try e` in value position.
+    pub(crate) fn try_expr(&mut self, e: &Expr, expected: Option<TypeId>) -> R<TV> {
+        let target = self.errs.targets.last().copied();
+        match self.failable_operand(e, target, expected, None)? {
+            Ok((v, _)) => Ok(v),
+            Err(v) => Ok(v),
+        }
+    }
+
+    /// `a or b` in value position, where `a` may be failable.
+    pub(crate) fn or_expr(&mut self, lhs: &Expr, rhs: &Expr, expected: Option<TypeId>, span: Span) -> R<TV> {
+        let target = self.errs.targets.last().copied();
+        match self.or_chain(lhs, rhs, target, expected, span)? {
+            Ok((v, _)) => Ok(v),
+            Err(v) => Ok(v),
+        }
+    }
+
+    /// `x catch (e) body`.
+    pub(crate) fn catch_expr(&mut self, x: &Expr, clause: &CatchClause, expected: Option<TypeId>, span: Span) -> R<TV> {
+        let h = self.new_block();
+        let herr = self.b(|b| b.append_block_param(h, IrType::I32));
+        self.errs.targets.push(h);
+        let r = self.failable_operand(x, Some(h), expected, None);
+        self.errs.targets.pop();
+        let (v, ety) = match r? {
+            Ok(v) => v,
+            Err(plain) => {
+                let msg = format!("'catch' needs a failable expression, found '{}'", self.tname(plain.ty));
+                return self.err(x.span, msg);
+            }
+        };
+        let v = self.materialize(v, x.span)?;
+        let v = self.spill(v, x.span)?;
+        let ok_end = self.cur;
+        let vty = v.ty;
+        self.switch(h);
+        self.push_scope();
+        if let Some(b) = &clause.binding {
+            let s = self.slot_for(ety);
+            let a = self.slot_addr(s);
+            self.b(|bb| bb.store(a, 0, herr));
+            self.bind(&b.name, Local::Var { slot: s, ty: ety, by_ref: false, readonly: true });
+        }
+        let want = if vty == bt::VOID { None } else { Some(vty) };
+        let body = self.expr(&clause.body, want);
+        let body = match body {
+            Ok(bv) => {
+                if vty != bt::VOID && !matches!(bv.v, V::Never) && bv.ty == bt::VOID {
+                    self.scopes.pop();
+                    let msg =
+                        format!("the 'catch' handler must produce a value of type '{}' or leave (return, raise, break)", self.tname(vty));
+                    return self.err(clause.body.span, msg);
+                }
+                let bv = if vty == bt::VOID || matches!(bv.v, V::Never) { bv } else { self.coerce(bv, vty, clause.body.span)? };
+                let bv = if vty == bt::VOID { bv } else { self.materialize(bv, clause.body.span)? };
+                let bv = if matches!(bv.v, V::Never) { bv } else { self.spill(bv, clause.body.span)? };
+                bv
+            }
+            Err(()) => {
+                self.scopes.pop();
+                return Err(());
+            }
+        };
+        self.pop_scope()?;
+        if !matches!(body.v, V::Never) {
+            self.trace_clear(span)?;
+        }
+        let h_end = self.cur;
+        let body = if vty == bt::VOID && !matches!(body.v, V::Never) { TV::void() } else { body };
+        self.join(vec![(ok_end, v, x.span), (h_end, body, clause.body.span)], want, span)
+    }
+
+    /// `raise e;`
+    pub(crate) fn raise_stmt(&mut self, e: &Expr, span: Span) -> R<()> {
+        let Some(fail) = self.errs.fail.clone() else {
+            return self.err(span, "'raise' is only allowed in a failable function (declare it '-> !' or '-> (T, !)')");
+        };
+        let v = self.expr(e, Some(fail.err))?;
+        if !self.c.types.is_error_set(v.ty) {
+            let msg = format!("'raise' needs an error value, found '{}'", self.tname(v.ty));
+            return self.err(e.span, msg);
+        }
+        let v = self.coerce(v, fail.err, e.span)?;
+        let err = self.scalar(v, e.span)?;
+        self.route_failure(err, None, Some(span), span)
+    }
+
+    /// `onfail stmt;` / `onfail (e) { … }`: registered like a `defer` that only runs on error.
+    pub(crate) fn onfail_stmt(&mut self, s: &Stmt) -> R<()> {
+        if self.errs.fail.is_none() {
+            return self.err(s.span, "'onfail' is only allowed in a failable function");
+        }
+        self.scopes.last_mut().expect("scope").defers.push(s.clone());
+        Ok(())
+    }
+
+    /// `return …` in a failable function: success (error slot 0) or a forwarded failable.
+    pub(crate) fn failable_return(&mut self, tv: Option<TV>, span: Span) -> R<()> {
+        let fail = self.errs.fail.clone().expect("failable");
+        let ret = self.ret_ty;
+        let tv = match tv {
+            Some(tv) if matches!(tv.v, V::Never) => return Ok(()),
+            Some(tv) if tv.ty == ret || (fail.values.is_empty() && self.failable_parts(tv.ty).is_some() && tv.ty != bt::VOID) => {
+                // Forwarding a failable result (or an error value for `-> !`).
+                let tv = if fail.values.is_empty() { self.coerce(tv, ret, span)? } else { tv };
+                let tv = self.materialize(tv, span)?;
+                let tv = self.spill(tv, span)?;
+                self.run_defers_from(0)?;
+                if self.terminated() {
+                    return Ok(());
+                }
+                return self.emit_raw_return(tv, span);
+            }
+            other => other,
+        };
+        match (fail.values.len(), tv) {
+            (0, None) => {
+                self.run_defers_from(0)?;
+                if !self.terminated() {
+                    let z = self.iconst(IrType::I32, 0);
+                    self.b(|b| b.ret(vec![z]));
+                }
+                Ok(())
+            }
+            (0, Some(tv)) if tv.ty == bt::VOID => self.failable_return(None, span),
+            (0, Some(tv)) => {
+                let msg =
+                    format!("this failable function returns no value ('-> !'), but a value of type '{}' is returned", self.tname(tv.ty));
+                self.err(span, msg)
+            }
+            (_, None) => {
+                let msg = format!("missing return value of type '{}'", self.tname(fail.values[0]));
+                self.err(span, msg)
+            }
+            (1, Some(tv)) => {
+                let v = self.coerce(tv, fail.values[0], span)?;
+                let v = self.materialize(v, span)?;
+                let v = self.spill(v, span)?;
+                self.run_defers_from(0)?;
+                if self.terminated() {
+                    return Ok(());
+                }
+                let TK::Failable { repr, .. } = self.c.types.kind(ret).clone() else { return Err(()) };
+                let fields = self.c.types.struct_of(repr).map(|s| s.fields.clone()).unwrap_or_default();
+                let Some(s) = self.sret else { return Err(()) };
+                let p = self.ptr_ty();
+                let sa = self.slot_addr(s);
+                let dst = self.b(|b| b.load(p, sa, 0));
+                let va = self.offset_addr(dst, fields[0].offset as i64);
+                self.store(va, v, span)?;
+                let ea = self.offset_addr(dst, fields.last().map(|f| f.offset).unwrap_or(0) as i64);
+                let z = self.iconst(IrType::I32, 0);
+                self.b(|b| b.store(ea, 0, z));
+                self.b(|b| b.ret(vec![]));
+                Ok(())
+            }
+            (_, Some(_)) => self.err(span, "not supported yet: returning several values from a failable function"),
+        }
+    }
+
+    fn emit_raw_return(&mut self, tv: TV, span: Span) -> R<()> {
+        match self.sret {
+            Some(s) => {
+                let p = self.ptr_ty();
+                let sa = self.slot_addr(s);
+                let dst = self.b(|b| b.load(p, sa, 0));
+                self.store(dst, tv, span)?;
+                self.b(|b| b.ret(vec![]));
+            }
+            None => {
+                let v = self.scalar(tv, span)?;
+                self.b(|b| b.ret(vec![v]));
+            }
+        }
+        Ok(())
+    }
+
+    /// `error.X` with an optional expected type.
+    pub(crate) fn error_value(&mut self, id: &Ident, expected: Option<TypeId>, span: Span) -> R<TV> {
+        let tag = self.c.types.error_tag(&id.name);
+        let ty = match expected {
+            Some(t) if self.c.types.is_error_set(t) => {
+                self.check_tag_in_set(&id.name, t, span)?;
+                t
+            }
+            Some(t) if self.c.types.is_int(t) => t,
+            _ => bt::ANY_ERROR,
+        };
+        Ok(TV::konst(ConstVal::Int { v: tag as i128, ty: Some(ty) }))
+    }
+
+    fn check_tag_in_set(&mut self, tag: &str, set: TypeId, span: Span) -> R<()> {
+        if let Some(def) = self.c.types.error_set_of(set) {
+            if let Some(tags) = &def.tags {
+                if !tags.iter().any(|t| t == tag) {
+                    let msg = format!("error.{} is not a member of error set '{}'", tag, def.name);
+                    return self.err(span, msg);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Implicit conversions involving error sets: a tag constant into a set that contains it
+    /// or into an integer (`tag : u32 = error.X`), any set into the open set, a subset into a
+    /// superset. `None` when neither side is an error set.
+    pub(crate) fn coerce_error(&mut self, tv: &TV, to: TypeId, span: Span) -> R<Option<TV>> {
+        let from = tv.ty;
+        let (fe, te) = (self.c.types.is_error_set(from), self.c.types.is_error_set(to));
+        if !fe && !te {
+            return Ok(None);
+        }
+        if fe && te {
+            if let Some(ConstVal::Int { v, .. }) = tv.as_const() {
+                let name = self.c.types.error_tag_name(*v as u32).unwrap_or("").to_string();
+                self.check_tag_in_set(&name, to, span)?;
+                return Ok(Some(TV { ty: to, v: tv.v.clone() }));
+            }
+            let to_tags = self.c.types.error_set_of(to).and_then(|d| d.tags.clone());
+            let from_tags = self.c.types.error_set_of(from).and_then(|d| d.tags.clone());
+            let ok = match (from_tags, to_tags) {
+                (_, None) => true,
+                (Some(f), Some(t)) => f.iter().all(|x| t.contains(x)),
+                (None, Some(_)) => false,
+            };
+            if ok {
+                return Ok(Some(TV { ty: to, v: tv.v.clone() }));
+            }
+            let msg = format!("error set '{}' is not a subset of '{}'", self.tname(from), self.tname(to));
+            return self.err(span, msg);
+        }
+        if fe && self.c.types.is_int(to) && self.c.types.size_of(to) >= 4 {
+            if let Some(ConstVal::Int { v, .. }) = tv.as_const() {
+                return Ok(Some(TV::konst(ConstVal::Int { v: *v, ty: Some(to) })));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `==` / `!=` between error values (and tag literals).
+    pub(crate) fn compare_errors(&mut self, op: BinOp, l: TV, r: TV, span: Span) -> R<TV> {
+        if !matches!(op, BinOp::Eq | BinOp::Ne) {
+            return self.err(span, "error values only compare with '==' and '!='");
+        }
+        let (le, re) = (self.c.types.is_error_set(l.ty), self.c.types.is_error_set(r.ty));
+        if !(le && re) {
+            let other = if le { r.ty } else { l.ty };
+            let msg = format!("an error value compares only with another error value or an 'error.X' literal, not '{}'", self.tname(other));
+            return self.err(span, msg);
+        }
+        for (side, other) in [(&l, &r), (&r, &l)] {
+            if let Some(ConstVal::Int { v, .. }) = side.as_const() {
+                let name = self.c.types.error_tag_name(*v as u32).unwrap_or("").to_string();
+                self.check_tag_in_set(&name, other.ty, span)?;
+            }
+        }
+        if let (Some(ConstVal::Int { v: a, .. }), Some(ConstVal::Int { v: b, .. })) = (l.as_const(), r.as_const()) {
+            let eq = a == b;
+            return Ok(TV::konst(ConstVal::Bool(if op == BinOp::Eq { eq } else { !eq })));
+        }
+        let (lty, rty) = (l.ty, r.ty);
+        let l = TV { ty: lty, v: l.v };
+        let lv = self.scalar(l, span)?;
+        let r = TV { ty: rty, v: r.v };
+        let rv = self.scalar(r, span)?;
+        let cc = if op == BinOp::Eq { IntCC::Eq } else { IntCC::Ne };
+        Ok(TV { ty: bt::BOOL, v: V::Scalar(self.b(|b| b.icmp(cc, lv, rv))) })
+    }
+
+    /// `a, err := failable()` and `v, n, err := …`: binds the value slots and the error.
+    pub(crate) fn destructure_failable(&mut self, names: &[Ident], value: &Expr, span: Span) -> R<Option<()>> {
+        if names.len() < 2 {
+            return Ok(None);
+        }
+        let tv = self.expr(value, None)?;
+        let Some((values, ety)) = self.failable_parts(tv.ty) else {
+            return Err(()).or_else(|_| {
+                let msg = format!("cannot destructure a value of type '{}' into {} names", self.tname(tv.ty), names.len());
+                self.err(span, msg)
+            });
+        };
+        if names.len() != values.len() + 1 {
+            let msg = format!("this failable has {} value(s) and an error: destructure it into {} names", values.len(), values.len() + 1);
+            return self.err(span, msg);
+        }
+        if names.last().map(|n| n.name == "_").unwrap_or(false) {
+            return self.err(names[names.len() - 1].span, "the error slot cannot be discarded: bind it and handle it");
+        }
+        let (err, value) = self.split_failable(tv, span)?;
+        let mut parts = vec![];
+        match value {
+            Some(v) if values.len() == 1 => parts.push(v),
+            Some(v) => {
+                let V::Mem(addr) = v.v else { return Err(()) };
+                let fields = self.c.types.struct_of(v.ty).map(|s| s.fields.clone()).unwrap_or_default();
+                for f in fields {
+                    let a = self.offset_addr(addr, f.offset as i64);
+                    parts.push(self.load(a, f.ty));
+                }
+            }
+            None => {}
+        }
+        parts.push(TV { ty: ety, v: V::Scalar(err) });
+        for (n, p) in names.iter().zip(parts) {
+            if n.name == "_" {
+                continue;
+            }
+            let s = self.slot_for(p.ty);
+            let a = self.slot_addr(s);
+            let ty = p.ty;
+            self.store(a, p, span)?;
+            self.bind(&n.name, Local::Var { slot: s, ty, by_ref: false, readonly: false });
+        }
+        self.trace_clear(span)?;
+        Ok(Some(()))
+    }
+}
+
+impl<'c> FnCx<'c> {
+    /// True when `value` is a call of a function declared failable (so `a, err := value`
+    /// destructures its value slots and its error).
+    pub(crate) fn is_failable_destructure(&mut self, value: &Expr) -> bool {
+        let value = match &value.kind {
+            ExprKind::Try(_) => return false,
+            _ => value,
+        };
+        let ExprKind::Call { callee, .. } = &value.kind else { return false };
+        let Ok(Some(ConstVal::Func(fid))) = self.resolve_path(callee) else { return false };
+        self.c.fns[fid.0 as usize].decl.ret.as_ref().map(|r| r.error.is_some()).unwrap_or(false)
+    }
+}
+
+impl Compiler {
+    /// An `extern` declaration of one of the return-trace runtime's C symbols
+    /// (`sx_trace_len`, …) binds to our std's definition of it.
+    pub(crate) fn runtime_symbol(&mut self, sym: &str, span: Span) -> R<Option<sx_ir::FuncId>> {
+        if !sym.starts_with("sx_trace_") {
+            return Ok(None);
+        }
+        let Some(std) = self.std_file.or_else(|| self.find_std()) else { return Ok(None) };
+        match self.lookup_own(std, sym, span)? {
+            Some(ConstVal::Func(fid)) => self.declare_fn(fid, span).map(Some),
+            _ => Ok(None),
+        }
+    }
+}
