@@ -10,6 +10,8 @@ enum Callee {
     Direct(FnId),
     Indirect(TV),
     Intrinsic(String),
+    /// A method of the protocol value at this address.
+    Protocol(Value, TypeId, Ident),
 }
 
 impl<'c> FnCx<'c> {
@@ -65,6 +67,7 @@ impl<'c> FnCx<'c> {
         };
         match target {
             Callee::Intrinsic(n) => self.intrinsic(&n, args, expected, span),
+            Callee::Protocol(obj, p, name) => self.protocol_call(obj, p, &name, args, span),
             Callee::Direct(fid) => self.direct_call(fid, receiver, args, span),
             Callee::Indirect(tv) => {
                 let TK::Func { params, ret } = self.c.types.kind(tv.ty).clone() else {
@@ -129,6 +132,15 @@ impl<'c> FnCx<'c> {
         if let TK::Pointer(inner) = self.c.types.kind(ty).clone() {
             sty = inner;
             is_ptr = true;
+        }
+        if self.c.is_protocol(sty) && self.c.protos.protocols[&sty].methods.iter().any(|m| m.name == name.name) {
+            let obj = if is_ptr {
+                let p = self.ptr_ty();
+                self.b(|b| b.load(p, addr, 0))
+            } else {
+                addr
+            };
+            return Ok(Callee::Protocol(obj, sty, name.clone()));
         }
         // A field holding a function value.
         if let Some((off, fty)) = self.field_of(sty, &name.name) {

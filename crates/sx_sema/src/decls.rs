@@ -179,7 +179,7 @@ impl Compiler {
                         self.fill_struct_kind(t, sd, file, Rc::new(HashMap::new()), true)?;
                         Ok(ConstVal::Type(t))
                     }
-                    ExprKind::Protocol(_) => self.err(value.span, "not supported yet: protocols"),
+                    ExprKind::Protocol(sd) => self.declare_protocol(&name, sd, file, span),
                     ExprKind::ErrorSet(tags) => self.declare_error_set(&name, tags, value.span),
                     _ => {
                         let expected = match ty {
@@ -443,6 +443,13 @@ impl Compiler {
 
     /// A constant or method declared in a struct body.
     pub(crate) fn struct_member(&mut self, t: TypeId, name: &str) -> R<Option<ConstVal>> {
+        match self.struct_member_own(t, name)? {
+            Some(c) => Ok(Some(c)),
+            None => Ok(self.impl_method(t, name)?.map(ConstVal::Func)),
+        }
+    }
+
+    fn struct_member_own(&mut self, t: TypeId, name: &str) -> R<Option<ConstVal>> {
         let Some(meta) = self.structs.get(&t) else { return Ok(None) };
         if let Some(c) = meta.evaluated.get(name) {
             return Ok(Some(c.clone()));

@@ -20,6 +20,7 @@ pub mod loader;
 pub mod lower;
 mod optional;
 pub mod printfmt;
+mod protocols;
 mod stmt;
 
 use std::cell::Cell;
@@ -181,6 +182,8 @@ pub struct Compiler {
     pub(crate) struct_instances: HashMap<(u32, String), TypeId>,
     /// When set, the next comptime thunk must not call functions (constant initialisers).
     pub(crate) pure_thunk_message: Option<String>,
+    /// Protocols, `impl`s and their dispatch tables.
+    pub(crate) protos: crate::protocols::ProtoTables,
 }
 
 /// Compiles the program rooted at `path`.
@@ -223,6 +226,7 @@ impl Compiler {
             diags: vec![],
             paths: opts.paths.clone(),
             unsupported: vec![],
+            protos: Default::default(),
             queue: VecDeque::new(),
             globals: HashMap::new(),
             strings: HashMap::new(),

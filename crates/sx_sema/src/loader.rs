@@ -83,7 +83,7 @@ impl Compiler {
                     self.unsupported.push((item.span, "top-level `inline if`"));
                 }
                 ItemKind::Insert(_) => self.unsupported.push((item.span, "top-level `#insert`")),
-                ItemKind::Impl(_) => self.unsupported.push((item.span, "`impl`")),
+                ItemKind::Impl(_) => self.protos.pending.push((idx, item.clone())),
                 ItemKind::ContextExtend { .. } => self.unsupported.push((item.span, "`#context_extend`")),
                 ItemKind::ExternVar { .. } => self.unsupported.push((item.span, "extern variables")),
                 ItemKind::Directive(_) => {}

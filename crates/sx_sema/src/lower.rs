@@ -469,6 +469,9 @@ impl<'c> FnCx<'c> {
         if let Some(v) = self.coerce_error(&tv, to, span)? {
             return Ok(v);
         }
+        if self.c.is_protocol(to) && !self.c.is_protocol(tv.ty) {
+            return self.erase_to_protocol(tv, to, span);
+        }
         if let Some(inner) = self.c.types.optional_inner(to) {
             if let Some(ConstVal::Null) = tv.as_const() {
                 return self.opt_none(to, span);
@@ -619,6 +622,9 @@ impl<'c> FnCx<'c> {
         let from = tv.ty;
         if from == to {
             return Ok(tv);
+        }
+        if self.c.is_protocol(to) && !self.c.is_protocol(from) {
+            return self.erase_to_protocol(tv, to, span);
         }
         if let V::Const(c) = &tv.v {
             let folded = match (c, self.c.types.kind(to)) {

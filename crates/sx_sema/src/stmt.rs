@@ -167,7 +167,7 @@ impl<'c> FnCx<'c> {
             }
             StmtKind::OnFail { .. } => self.onfail_stmt(s),
             StmtKind::Raise(e) => self.raise_stmt(e, s.span),
-            StmtKind::Push { .. } => self.err(s.span, "not supported yet: push"),
+            StmtKind::Push { ctx, body } => self.push_stmt(ctx, body, s.span),
             StmtKind::Insert(_) => self.err(s.span, "not supported yet: #insert"),
             StmtKind::Item(_) => self.err(s.span, "not supported yet: this declaration inside a function body"),
         }
