@@ -69,6 +69,7 @@ impl<'c> FnCx<'c> {
             Callee::Intrinsic(n) => self.intrinsic(&n, args, expected, span),
             Callee::Protocol(obj, p, name) => self.protocol_call(obj, p, &name, args, span),
             Callee::Direct(fid) => self.direct_call(fid, receiver, args, span),
+            Callee::Indirect(tv) if matches!(self.c.types.kind(tv.ty), TK::Closure { .. }) => self.call_closure(tv, args, span),
             Callee::Indirect(tv) => {
                 let TK::Func { params, ret } = self.c.types.kind(tv.ty).clone() else {
                     let msg = format!("cannot call a value of type '{}'", self.tname(tv.ty));
@@ -144,7 +145,7 @@ impl<'c> FnCx<'c> {
         }
         // A field holding a function value.
         if let Some((off, fty)) = self.field_of(sty, &name.name) {
-            if matches!(self.c.types.kind(fty), TK::Func { .. }) {
+            if matches!(self.c.types.kind(fty), TK::Func { .. } | TK::Closure { .. }) {
                 let obj = if is_ptr {
                     let p = self.ptr_ty();
                     self.b(|b| b.load(p, addr, 0))

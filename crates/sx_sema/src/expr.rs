@@ -163,6 +163,9 @@ impl<'c> FnCx<'c> {
                     let t = self.c.types.intern(TK::Func { params, ret });
                     return Ok(TV::konst(ConstVal::Type(t)));
                 }
+                if let Some(cl) = self.lambda(decl, span)? {
+                    return Ok(cl);
+                }
                 let outer = self.local_const_snapshot();
                 let fid = self.c.new_fn("lambda", decl, self.file, self.owner, outer, span);
                 let t = self.c.fn_type(fid)?;
@@ -220,7 +223,7 @@ impl<'c> FnCx<'c> {
                 self.opt_unwrap(v, span)
             }
             ExprKind::OptField { base, name } => self.opt_field(base, name, span),
-            ExprKind::ClosureType { .. } => self.err(span, "not supported yet: closures"),
+            ExprKind::ClosureType { params, ret } => self.closure_type(params, ret.as_deref()),
             ExprKind::Union(sd) => {
                 let outer = self.local_const_snapshot();
                 let t = self.c.declare_union(sd, self.file, outer, span)?;

@@ -10,6 +10,7 @@
 //! than through [`sx_types::TypeTable`], or let a user error escape as a panic.
 
 mod call;
+mod closures;
 pub mod comptime;
 pub mod consts;
 mod decls;
@@ -184,6 +185,12 @@ pub struct Compiler {
     pub(crate) pure_thunk_message: Option<String>,
     /// Protocols, `impl`s and their dispatch tables.
     pub(crate) protos: crate::protocols::ProtoTables,
+    /// Function-pointer-to-closure thunks per function type.
+    pub(crate) closure_thunks: HashMap<TypeId, FuncId>,
+    /// Lowered closure bodies per lambda.
+    pub(crate) closure_infos: HashMap<FnId, crate::closures::ClosureInfo>,
+    /// Capture candidates of a lambda whose signature is being inferred.
+    pub(crate) closure_candidates: HashMap<FnId, HashMap<String, TypeId>>,
 }
 
 /// Compiles the program rooted at `path`.
@@ -227,6 +234,9 @@ impl Compiler {
             paths: opts.paths.clone(),
             unsupported: vec![],
             protos: Default::default(),
+            closure_thunks: HashMap::new(),
+            closure_infos: HashMap::new(),
+            closure_candidates: HashMap::new(),
             queue: VecDeque::new(),
             globals: HashMap::new(),
             strings: HashMap::new(),

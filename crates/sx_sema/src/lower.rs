@@ -96,6 +96,8 @@ pub(crate) struct FnCx<'c> {
     pub outer_consts: Rc<HashMap<String, ConstVal>>,
     /// Error-handling state (failable signature, `or`/`catch` fallback targets).
     pub errs: crate::errors::ErrCx,
+    /// Set while lowering a closure body: what it may capture and what it has captured.
+    pub clo: Option<crate::closures::ClosureCx>,
 }
 
 pub(crate) type R<T> = Result<T, ()>;
@@ -119,6 +121,7 @@ impl<'c> FnCx<'c> {
             fixed_binds: vec![],
             outer_consts: outer,
             errs: Default::default(),
+            clo: None,
         }
     }
 
@@ -224,6 +227,9 @@ impl<'c> FnCx<'c> {
     pub fn resolve(&mut self, id: &Ident) -> R<Option<Local>> {
         if let Some(l) = self.lookup_local(&id.name) {
             if let Local::Const(ConstVal::EnclosingLocal) = l {
+                if let Some(cap) = self.capture(&id.name) {
+                    return Ok(Some(cap));
+                }
                 let msg = format!(
                     "a nested function cannot use enclosing local '{}': nested functions have no environment (pass it as a parameter)",
                     id.name
@@ -472,6 +478,11 @@ impl<'c> FnCx<'c> {
         if self.c.is_protocol(to) && !self.c.is_protocol(tv.ty) {
             return self.erase_to_protocol(tv, to, span);
         }
+        if matches!(self.c.types.kind(to), TK::Closure { .. }) && matches!(self.c.types.kind(tv.ty), TK::Func { .. }) {
+            if let Some(v) = self.func_to_closure(tv.clone(), to, span)? {
+                return Ok(v);
+            }
+        }
         if let Some(inner) = self.c.types.optional_inner(to) {
             if let Some(ConstVal::Null) = tv.as_const() {
                 return self.opt_none(to, span);
@@ -625,6 +636,11 @@ impl<'c> FnCx<'c> {
         }
         if self.c.is_protocol(to) && !self.c.is_protocol(from) {
             return self.erase_to_protocol(tv, to, span);
+        }
+        if matches!(self.c.types.kind(to), TK::Closure { .. }) && matches!(self.c.types.kind(from), TK::Func { .. }) {
+            if let Some(v) = self.func_to_closure(tv.clone(), to, span)? {
+                return Ok(v);
+            }
         }
         if let V::Const(c) = &tv.v {
             let folded = match (c, self.c.types.kind(to)) {
@@ -1017,8 +1033,12 @@ impl Compiler {
         let (decl, file, owner, outer) = (def.decl.clone(), def.file, def.owner, def.local_consts.clone());
         let irsig = self.ir_sig(partial);
         let f = Function::new("__infer", irsig.clone());
+        let candidates = self.closure_candidates.get(&fid).cloned();
         let mut cx = FnCx::new(self, f, file, owner, outer);
         cx.infer = Some(None);
+        if let Some(candidates) = candidates {
+            cx.clo = Some(crate::closures::ClosureCx { candidates, captured: vec![], env_size: 0 });
+        }
         cx.span = Some(decl.span);
         let r = cx.bind_params(partial, &irsig).and_then(|_| match decl.body.as_ref() {
             Some(Body::Expr(e)) => cx.expr(e, None).map(|tv| Some(tv.ty)),
@@ -1093,6 +1113,10 @@ impl<'c> FnCx<'c> {
             }
         }
         Ok(())
+    }
+
+    pub(crate) fn lower_body_pub(&mut self, decl: &FnDecl) -> R<()> {
+        self.lower_body(decl)
     }
 
     fn lower_body(&mut self, decl: &FnDecl) -> R<()> {

@@ -103,6 +103,11 @@ pub enum TypeKind {
     TypeType,
     /// `noreturn`.
     NoReturn,
+    /// `Closure(A, B) -> R`: `{fn_ptr, env}`; the code takes the environment pointer first.
+    Closure {
+        params: Vec<TypeId>,
+        ret: TypeId,
+    },
     /// An error set value: a `u32` global tag id (0 = no error).
     ErrorSet(ErrSetId),
     /// The raw result of a value-carrying failable function `-> (A, B, !E)`: laid out as
@@ -449,6 +454,7 @@ impl TypeTable {
             }
             TypeKind::TypeType => 8,
             TypeKind::ErrorSet(_) => 4,
+            TypeKind::Closure { .. } => 2 * p,
             TypeKind::Failable { repr, .. } => self.size_of(*repr),
         }
     }
@@ -477,6 +483,7 @@ impl TypeTable {
             }
             TypeKind::TypeType => 8,
             TypeKind::ErrorSet(_) => 4,
+            TypeKind::Closure { .. } => p,
             TypeKind::Failable { repr, .. } => self.align_of(*repr),
         }
     }
@@ -581,6 +588,14 @@ impl TypeTable {
             TypeKind::Enum(e) => self.enums[e.0 as usize].name.clone(),
             TypeKind::Optional(t) => format!("?{}", self.name(*t)),
             TypeKind::ErrorSet(e) => self.error_sets[e.0 as usize].name.clone(),
+            TypeKind::Closure { params, ret } => {
+                let ps: Vec<String> = params.iter().map(|p| self.name(*p)).collect();
+                if *ret == builtin::VOID {
+                    format!("Closure({})", ps.join(", "))
+                } else {
+                    format!("Closure({}) -> {}", ps.join(", "), self.name(*ret))
+                }
+            }
             TypeKind::Failable { values, err, .. } => {
                 let mut ps: Vec<String> = values.iter().map(|p| self.name(*p)).collect();
                 let e = if *err == builtin::ANY_ERROR { "!".to_string() } else { format!("!{}", self.name(*err)) };
