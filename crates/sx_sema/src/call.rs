@@ -79,28 +79,51 @@ impl<'c> FnCx<'c> {
                     return self.err(span, format!("expected {} arguments, found {}", params.len(), args.len()));
                 }
                 let fv = self.scalar(tv, callee.span)?;
-                let mut irargs = vec![];
-                let sret = ret != bt::VOID && ret != bt::NORETURN && self.c.types.scalar(ret).is_none();
-                let rslot = if sret {
-                    let s = self.slot_for(ret);
-                    let a = self.slot_addr(s);
-                    irargs.push(a);
-                    Some(a)
-                } else {
-                    None
-                };
-                for (a, &pt) in args.iter().zip(&params) {
-                    let v = self.expr(&a.value, Some(pt))?;
-                    let v = self.coerce(v, pt, a.value.span)?;
-                    irargs.push(self.pass_arg(v, a.value.span)?);
-                }
-                let sig =
-                    FnSig { params: params.clone(), param_names: vec![], defaults: vec![], ret, sret, is_extern: false, variadic: false };
-                let irsig = self.c.ir_sig(&sig);
-                let res = self.b(|b| b.call_indirect(irsig, fv, irargs));
-                Ok(self.call_result(ret, res, rslot))
+                self.indirect_call(fv, None, &params, ret, args, span)
             }
         }
+    }
+
+    /// An indirect call of `code` with the sx calling convention: the hidden result pointer
+    /// (aggregate results), then `leading` (a closure environment or protocol context), then
+    /// `args` coerced to `params`.
+    pub(crate) fn indirect_call(
+        &mut self,
+        code: Value,
+        leading: Option<Value>,
+        params: &[TypeId],
+        ret: TypeId,
+        args: &[Arg],
+        span: Span,
+    ) -> R<TV> {
+        if args.len() != params.len() {
+            return self.err(span, format!("expected {} arguments, found {}", params.len(), args.len()));
+        }
+        let mut irargs = vec![];
+        let sret = ret != bt::VOID && ret != bt::NORETURN && self.c.types.scalar(ret).is_none();
+        let rslot = if sret {
+            let s = self.slot_for(ret);
+            let a = self.slot_addr(s);
+            irargs.push(a);
+            Some(a)
+        } else {
+            None
+        };
+        let mut all = vec![];
+        if let Some(l) = leading {
+            irargs.push(l);
+            all.push(self.c.types.pointer(bt::VOID));
+        }
+        for (a, &pt) in args.iter().zip(params) {
+            let v = self.expr(&a.value, Some(pt))?;
+            let v = self.coerce(v, pt, a.value.span)?;
+            irargs.push(self.pass_arg(v, a.value.span)?);
+        }
+        all.extend(params.iter().copied());
+        let sig = FnSig { params: all, param_names: vec![], defaults: vec![], ret, sret, is_extern: false, variadic: false };
+        let irsig = self.c.ir_sig(&sig);
+        let res = self.b(|b| b.call_indirect(irsig, code, irargs));
+        Ok(self.call_result(ret, res, rslot))
     }
 
     /// Resolves `base.name(...)`: namespace function, static member, field of function type,

@@ -221,38 +221,13 @@ impl<'c> FnCx<'c> {
     /// Calls the closure value `tv` with `args`.
     pub(crate) fn call_closure(&mut self, tv: TV, args: &[Arg], span: Span) -> R<TV> {
         let TK::Closure { params, ret } = self.c.types.kind(tv.ty).clone() else { return Err(()) };
-        if args.len() != params.len() {
-            return self.err(span, format!("expected {} arguments, found {}", params.len(), args.len()));
-        }
         let tv = self.materialize(tv, span)?;
         let V::Mem(addr) = tv.v else { return self.err(span, "internal error: closure value not in memory") };
         let p = self.ptr_ty();
         let pb = self.c.module.pointer_bytes() as i32;
         let code = self.b(|b| b.load(p, addr, 0));
         let env = self.b(|b| b.load(p, addr, pb));
-        let sret = ret != bt::VOID && ret != bt::NORETURN && self.c.types.scalar(ret).is_none();
-        let mut irargs = vec![];
-        let rslot = if sret {
-            let s = self.slot_for(ret);
-            let a = self.slot_addr(s);
-            irargs.push(a);
-            Some(a)
-        } else {
-            None
-        };
-        irargs.push(env);
-        for (a, &pt) in args.iter().zip(&params) {
-            let v = self.expr(&a.value, Some(pt))?;
-            let v = self.coerce(v, pt, a.value.span)?;
-            irargs.push(self.pass_arg_pub(v, a.value.span)?);
-        }
-        let vp = self.c.types.pointer(bt::VOID);
-        let mut all = vec![vp];
-        all.extend(params);
-        let sig = FnSig { params: all, param_names: vec![], defaults: vec![], ret, sret, is_extern: false, variadic: false };
-        let irsig = self.c.ir_sig(&sig);
-        let res = self.b(|b| b.call_indirect(irsig, code, irargs));
-        Ok(self.call_result_pub(ret, res, rslot))
+        self.indirect_call(code, Some(env), &params, ret, args, span)
     }
 }
 

@@ -212,12 +212,7 @@ impl<'c> FnCx<'c> {
         let res = self.b(|b| b.call(user, args, &rets));
         let tv = self.call_result_pub(ret, res, rslot);
         let (err, value) = self.split_failable(tv, span)?;
-        let zero = self.iconst(IrType::I32, 0);
-        let failed = self.b(|b| b.icmp(IntCC::Ne, err, zero));
-        let bad = self.new_block();
-        let good = self.new_block();
-        self.b(|b| b.branch(failed, bad, vec![], good, vec![]));
-        self.switch(bad);
+        let good = self.branch_on_error(err);
         let name = self.error_name_value(err, span)?;
         let na = self.scalar(name, span)?;
         self.call_helper("__sx_error_unhandled", vec![na], bt::VOID, span)?;
@@ -240,6 +235,18 @@ impl<'c> FnCx<'c> {
         };
         self.b(|b| b.ret(vec![code]));
         Ok(())
+    }
+
+    /// Branches on the error tag: continues in a new block when it is set (the failure path)
+    /// and returns the block for the success path.
+    fn branch_on_error(&mut self, err: Value) -> sx_ir::Block {
+        let zero = self.iconst(IrType::I32, 0);
+        let failed = self.b(|b| b.icmp(IntCC::Ne, err, zero));
+        let bad = self.new_block();
+        let good = self.new_block();
+        self.b(|b| b.branch(failed, bad, vec![], good, vec![]));
+        self.switch(bad);
+        good
     }
 
     /// The tag's name as a `string` (through the std table lookup).
@@ -487,12 +494,7 @@ impl<'c> FnCx<'c> {
                 }
                 let (_, ety) = self.failable_parts(tv.ty).unwrap_or((vec![], bt::ANY_ERROR));
                 let (err, value) = self.split_failable(tv, e.span)?;
-                let zero = self.iconst(IrType::I32, 0);
-                let failed = self.b(|b| b.icmp(IntCC::Ne, err, zero));
-                let bad = self.new_block();
-                let good = self.new_block();
-                self.b(|b| b.branch(failed, bad, vec![], good, vec![]));
-                self.switch(bad);
+                let good = self.branch_on_error(err);
                 self.route_failure(err, target, trace, e.span)?;
                 self.switch(good);
                 Ok(Ok((value.unwrap_or_else(TV::void), ety)))
@@ -510,18 +512,13 @@ impl<'c> FnCx<'c> {
         expected: Option<TypeId>,
         span: Span,
     ) -> R<Result<(TV, TypeId), TV>> {
-        let next = self.new_block();
-        let next_err = self.b(|b| b.append_block_param(next, IrType::I32));
-        self.errs.targets.push(next);
-        let l = self.failable_operand(lhs, Some(next), expected, None);
-        self.errs.targets.pop();
+        let (next, _, l) = self.under_fallback(lhs, expected);
         let (lv, ety) = match l? {
             Ok(v) => v,
             Err(plain) => {
                 return self.logical_or_from(plain, rhs, span).map(Err);
             }
         };
-        let _ = next_err;
         let lv = self.materialize(lv, lhs.span)?;
         let lv = self.spill(lv, lhs.span)?;
         let l_end = self.cur;
@@ -564,13 +561,21 @@ impl<'c> FnCx<'c> {
         }
     }
 
+    /// Lowers `e` with a fresh fallback target (a block taking the error tag) for its
+    /// failures; returns the target, its tag parameter and the operand's result.
+    #[allow(clippy::type_complexity)]
+    fn under_fallback(&mut self, e: &Expr, expected: Option<TypeId>) -> (IrBlock, Value, R<Result<(TV, TypeId), TV>>) {
+        let target = self.new_block();
+        let tag = self.b(|b| b.append_block_param(target, IrType::I32));
+        self.errs.targets.push(target);
+        let r = self.failable_operand(e, Some(target), expected, None);
+        self.errs.targets.pop();
+        (target, tag, r)
+    }
+
     /// `x catch (e) body`.
     pub(crate) fn catch_expr(&mut self, x: &Expr, clause: &CatchClause, expected: Option<TypeId>, span: Span) -> R<TV> {
-        let h = self.new_block();
-        let herr = self.b(|b| b.append_block_param(h, IrType::I32));
-        self.errs.targets.push(h);
-        let r = self.failable_operand(x, Some(h), expected, None);
-        self.errs.targets.pop();
+        let (h, herr, r) = self.under_fallback(x, expected);
         let (v, ety) = match r? {
             Ok(v) => v,
             Err(plain) => {

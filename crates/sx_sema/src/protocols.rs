@@ -280,9 +280,6 @@ impl<'c> FnCx<'c> {
             return self.err(name.span, msg);
         };
         let (params, ret) = self.c.proto_method_sig(p, i)?;
-        if args.len() != params.len() {
-            return self.err(span, format!("'{}' expects {} arguments, found {}", name.name, params.len(), args.len()));
-        }
         let pb = self.c.module.pointer_bytes() as i64;
         let p64 = self.ptr_ty();
         let ctx = self.b(|b| b.load(p64, obj, 0));
@@ -292,29 +289,7 @@ impl<'c> FnCx<'c> {
             let vt = self.b(|b| b.load(p64, obj, (pb * 2) as i32));
             self.b(|b| b.load(p64, vt, (pb * i as i64) as i32))
         };
-        let sret = ret != bt::VOID && ret != bt::NORETURN && self.c.types.scalar(ret).is_none();
-        let mut irargs = vec![];
-        let rslot = if sret {
-            let s = self.slot_for(ret);
-            let a = self.slot_addr(s);
-            irargs.push(a);
-            Some(a)
-        } else {
-            None
-        };
-        irargs.push(ctx);
-        for (a, &pt) in args.iter().zip(&params) {
-            let v = self.expr(&a.value, Some(pt))?;
-            let v = self.coerce(v, pt, a.value.span)?;
-            irargs.push(self.pass_arg_pub(v, a.value.span)?);
-        }
-        let void_ptr = self.c.types.pointer(bt::VOID);
-        let mut all = vec![void_ptr];
-        all.extend(params);
-        let sig = FnSig { params: all, param_names: vec![], defaults: vec![], ret, sret, is_extern: false, variadic: false };
-        let irsig = self.c.ir_sig(&sig);
-        let res = self.b(|b| b.call_indirect(irsig, fptr, irargs));
-        Ok(self.call_result_pub(ret, res, rslot))
+        self.indirect_call(fptr, Some(ctx), &params, ret, args, span)
     }
 }
 
