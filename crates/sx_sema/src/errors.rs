@@ -575,6 +575,9 @@ impl<'c> FnCx<'c> {
 
     /// `x catch (e) body`.
     pub(crate) fn catch_expr(&mut self, x: &Expr, clause: &CatchClause, expected: Option<TypeId>, span: Span) -> R<TV> {
+        if let Some(b) = &clause.binding {
+            crate::stmt::check_reserved(self.c, b)?;
+        }
         let (h, herr, r) = self.under_fallback(x, expected);
         let (v, ety) = match r? {
             Ok(v) => v,
@@ -643,6 +646,9 @@ impl<'c> FnCx<'c> {
     pub(crate) fn onfail_stmt(&mut self, s: &Stmt) -> R<()> {
         if self.errs.fail.is_none() {
             return self.err(s.span, "'onfail' is only allowed in a failable function");
+        }
+        if let StmtKind::OnFail { binding: Some(b), .. } = &s.kind {
+            crate::stmt::check_reserved(self.c, b)?;
         }
         self.scopes.last_mut().expect("scope").defers.push(s.clone());
         Ok(())

@@ -324,8 +324,31 @@ impl Compiler {
         }
     }
 
-    /// Validates a function's linkage and ABI attributes.
+    /// Validates a function's linkage and ABI attributes, and that a generic return type is
+    /// bound by some parameter.
     fn check_fn_attrs(&mut self, decl: &FnDecl, span: Span) {
+        if let Some(r) = &decl.ret {
+            let mut in_ret = vec![];
+            for v in &r.values {
+                poly_names(&v.ty, &mut in_ret);
+            }
+            let mut in_params = vec![];
+            for p in &decl.params {
+                if let Some(t) = &p.ty {
+                    poly_names(t, &mut in_params);
+                }
+                if p.comptime {
+                    if let Some(n) = &p.name {
+                        in_params.push((n.name.clone(), n.span));
+                    }
+                }
+            }
+            if let Some((n, sp)) = in_ret.iter().find(|(n, _)| !in_params.iter().any(|(m, _)| m == n)) {
+                let msg =
+                    format!("generic return type '${}' cannot be bound: no parameter mentions '${}', so no call site can infer it", n, n);
+                let _ = self.err::<()>(*sp, msg);
+            }
+        }
         if decl.attrs.is_extern && decl.attrs.export {
             let _ = self.err::<()>(span, "conflicting linkage: 'extern' and 'export' cannot be combined — a declaration is either an import ('extern') or a definition ('export')");
         }
@@ -400,6 +423,26 @@ impl Compiler {
 impl FileInfo {
     fn file_id_span(&self) -> Span {
         Span::new(self.file_id, 0, 0)
+    }
+}
+
+/// The `$T` names introduced or used in a type expression.
+fn poly_names(e: &Expr, out: &mut Vec<(String, Span)>) {
+    match &e.kind {
+        ExprKind::Poly { name, .. } => out.push((name.name.clone(), name.span)),
+        ExprKind::AddrOf(i) | ExprKind::ManyPtrType(i) | ExprKind::OptionalType(i) => poly_names(i, out),
+        ExprKind::SliceType { elem, .. } => poly_names(elem, out),
+        ExprKind::ArrayType { len, elem } => {
+            poly_names(len, out);
+            poly_names(elem, out);
+        }
+        ExprKind::Call { callee, args, .. } => {
+            poly_names(callee, out);
+            for a in args {
+                poly_names(&a.value, out);
+            }
+        }
+        _ => {}
     }
 }
 

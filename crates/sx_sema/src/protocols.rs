@@ -236,8 +236,26 @@ impl<'c> FnCx<'c> {
         let ta = self.offset_addr(base, pb);
         self.b(|b| b.store(ta, 0, tid));
         let mut funcs = vec![];
-        for m in &info.methods {
+        for (i, m) in info.methods.iter().enumerate() {
             let fid = table[&m.name];
+            let (params, ret) = self.c.proto_method_sig(p, i)?;
+            let isig = self.c.fn_sig(fid)?;
+            let iparams: Vec<TypeId> = isig.params.iter().skip(1).copied().collect();
+            if iparams != params || isig.ret != ret {
+                let what = if isig.ret != ret {
+                    format!("return type: protocol declares '{}', impl declares '{}'", self.tname(ret), self.tname(isig.ret))
+                } else {
+                    "parameter types differ".to_string()
+                };
+                let msg = format!(
+                    "'{}' does not implement protocol '{}': method '{}' has a mismatched signature — {}",
+                    self.tname(concrete),
+                    self.tname(p),
+                    m.name,
+                    what
+                );
+                return self.err(span, msg);
+            }
             funcs.push(self.c.declare_fn(fid, span)?);
         }
         if info.inline {
