@@ -20,6 +20,7 @@ pub mod lower;
 mod optional;
 pub mod printfmt;
 mod stmt;
+mod tuples;
 
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};

@@ -94,6 +94,8 @@ pub(crate) struct FnCx<'c> {
     pub fixed_binds: Vec<String>,
     /// Local constants (types, functions) visible to nested functions.
     pub outer_consts: Rc<HashMap<String, ConstVal>>,
+    /// Set in a function declared `-> (A, B)` / `-> (x: A, y: B)` (see [`crate::tuples`]).
+    pub multi_ret: Option<crate::tuples::MultiRet>,
 }
 
 pub(crate) type R<T> = Result<T, ()>;
@@ -116,6 +118,7 @@ impl<'c> FnCx<'c> {
             poly_scope: vec![],
             fixed_binds: vec![],
             outer_consts: outer,
+            multi_ret: None,
         }
     }
 
@@ -576,6 +579,9 @@ impl<'c> FnCx<'c> {
             (_, TK::Void) => return Ok(TV::void()),
             _ => {}
         }
+        if let Some(v) = self.coerce_to_tuple(&tv, to, span)? {
+            return Ok(v);
+        }
         if let TK::Struct(_) = tk {
             if let TK::Struct(_) = fk {
                 let (a, b) = (self.c.types.struct_of(from), self.c.types.struct_of(to));
@@ -972,10 +978,7 @@ impl Compiler {
                 if r.error.is_some() {
                     return self.err(r.span, "not supported yet: failable functions");
                 }
-                if r.values.len() != 1 || r.paren && r.values.len() > 1 {
-                    return self.err(r.span, "not supported yet: multiple return values");
-                }
-                self.eval_type_in(file, owner, &outer, &r.values[0].ty)?
+                self.ret_spec_type(file, owner, &outer, r, &names)?
             }
         };
         let ret = if decl.attrs.noreturn { bt::NORETURN } else { ret };
@@ -1027,7 +1030,7 @@ impl Compiler {
         let mut cx = FnCx::new(self, f, file, owner, outer);
         cx.ret_ty = sig.ret;
         cx.span = Some(decl.span);
-        let result = cx.bind_params(&sig, &irsig).and_then(|_| cx.lower_body(&decl));
+        let result = cx.bind_params(&sig, &irsig).and_then(|_| cx.bind_multi_return(&decl)).and_then(|_| cx.lower_body(&decl));
         cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
         let mut f = cx.f;
         f.name = name;
@@ -1102,6 +1105,8 @@ impl<'c> FnCx<'c> {
             Ok(())
         } else if blk.tail.is_some() {
             self.emit_return(Some(tv), blk.span)
+        } else if self.has_named_returns() {
+            self.named_return(blk.span)
         } else {
             let end = Span::new(blk.span.file, blk.span.hi.saturating_sub(1), blk.span.hi);
             let msg = format!("missing return value of type '{}'", self.tname(ret));
