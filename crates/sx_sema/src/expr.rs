@@ -1892,6 +1892,8 @@ impl<'c> FnCx<'c> {
     }
 
     fn struct_lit(&mut self, ty: Option<&Expr>, fields: &[FieldInit], expected: Option<TypeId>, span: Span) -> R<TV> {
+        // Against `?T`, the literal builds the `T` (wrapped by the caller's coercion).
+        let expected = expected.map(|t| self.c.types.optional_inner(t).unwrap_or(t));
         if ty.is_none() {
             if let Some(t) = expected.filter(|t| matches!(self.c.types.kind(*t), TK::Array(..))) {
                 if fields.iter().all(|f| f.name.is_none() && !f.spread) {
