@@ -36,6 +36,9 @@ impl<'c> FnCx<'c> {
         let target = match &callee.kind {
             ExprKind::Ident(id) => {
                 let resolved = self.resolve(id)?;
+                if resolved.is_none() && !id.raw && id.name == "Tuple" {
+                    return self.tuple_type_call(args, span);
+                }
                 if resolved.is_none() && !id.raw && builtin_type(&mut self.c.types, &id.name).is_some() {
                     return self.err(callee.span, format!("'{}' is a type, not a function; use a cast '.({})'", id.name, id.name));
                 }

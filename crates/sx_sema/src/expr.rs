@@ -157,8 +157,7 @@ impl<'c> FnCx<'c> {
                     }
                     let ret = match &decl.ret {
                         None => bt::VOID,
-                        Some(r) if r.values.len() == 1 && r.error.is_none() => self.type_expr(&r.values[0].ty)?,
-                        Some(r) => return self.err(r.span, "not supported yet: this function type"),
+                        Some(r) => self.fn_type_ret(r)?,
                     };
                     let t = self.c.types.intern(TK::Func { params, ret });
                     return Ok(TV::konst(ConstVal::Type(t)));
@@ -354,6 +353,7 @@ impl<'c> FnCx<'c> {
             ExprKind::Call { callee, .. } => match &callee.kind {
                 ExprKind::Ident(id) => match self.resolve(id)? {
                     Some(Local::Const(ConstVal::GenericStruct(_))) => Ok(Some(self.type_expr(e)?)),
+                    None if id.name == "Tuple" && !id.raw => Ok(Some(self.type_expr(e)?)),
                     _ => Ok(None),
                 },
                 _ => Ok(None),
@@ -503,6 +503,9 @@ impl<'c> FnCx<'c> {
                 }
                 let (addr, ty) = self.aggregate_base(base, true)?;
                 let iv = self.expr(index, Some(bt::I64))?;
+                if self.is_tuple_like(ty) {
+                    return self.tuple_index(addr, ty, &iv, index.span).map(Some);
+                }
                 if !self.c.types.is_int(iv.ty) {
                     let msg = format!("index must be an integer, found '{}'", self.tname(iv.ty));
                     return self.err(index.span, msg);
@@ -634,7 +637,15 @@ impl<'c> FnCx<'c> {
     pub fn field_of(&mut self, ty: TypeId, name: &str) -> Option<(u64, TypeId)> {
         let pb = self.c.module.pointer_bytes() as u64;
         match self.c.types.kind(ty).clone() {
-            TK::Struct(_) => self.c.types.struct_of(ty)?.fields.iter().find(|f| f.name == name).map(|f| (f.offset, f.ty)),
+            TK::Struct(_) => self
+                .c
+                .types
+                .struct_of(ty)?
+                .fields
+                .iter()
+                .find(|f| f.name == name)
+                .map(|f| (f.offset, f.ty))
+                .or_else(|| self.tuple_element(ty, name)),
             TK::Enum(_) => {
                 let e = self.c.types.enum_of(ty)?;
                 let v = e.variants.iter().find(|v| v.name == name)?;
@@ -655,7 +666,11 @@ impl<'c> FnCx<'c> {
     }
 
     fn no_field<T>(&mut self, ty: TypeId, name: &Ident) -> R<T> {
-        let msg = format!("type '{}' has no field '{}'", self.tname(ty), name.name);
+        let msg = if self.c.types.is_tuple(ty) {
+            format!("field '{}' not found on type '{}'", name.name, self.tname(ty))
+        } else {
+            format!("type '{}' has no field '{}'", self.tname(ty), name.name)
+        };
         self.err(name.span, msg)
     }
 
@@ -944,7 +959,7 @@ impl<'c> FnCx<'c> {
                 return self.call(callee, &all, expected, span);
             }
             BinOp::Coalesce => return self.coalesce(lhs, rhs, expected, span),
-            BinOp::In => return self.err(span, "not supported yet: 'in'"),
+            BinOp::In => return self.tuple_in(lhs, rhs, span),
             _ => {}
         }
         let num_expected = expected.filter(|t| (self.c.types.is_numeric(*t) || self.c.types.is_plain_enum(*t)) && !op.is_comparison());
@@ -1014,6 +1029,9 @@ impl<'c> FnCx<'c> {
 
     /// Arithmetic and bitwise operators on numbers.
     pub fn arith(&mut self, op: BinOp, l: TV, r: TV, span: Span) -> R<TV> {
+        if self.c.types.is_tuple(l.ty) || self.c.types.is_tuple(r.ty) {
+            return self.tuple_arith(op, l, r, span);
+        }
         let shift = matches!(op, BinOp::Shl | BinOp::Shr);
         // Pointer arithmetic on many-pointers.
         if matches!(self.c.types.kind(l.ty), TK::ManyPointer(_)) && matches!(op, BinOp::Add | BinOp::Sub) && self.c.types.is_int(r.ty) {
@@ -1315,6 +1333,9 @@ impl<'c> FnCx<'c> {
         let (lt, rt) = (l.ty, r.ty);
         if self.c.types.is_error_set(lt) || self.c.types.is_error_set(rt) {
             return self.compare_errors(op, l, r, span);
+        }
+        if self.c.types.is_tuple(lt) || self.c.types.is_tuple(rt) {
+            return self.tuple_compare(op, l, r, span);
         }
         let types = &self.c.types;
         if lt == bt::STRING || rt == bt::STRING {
@@ -1892,6 +1913,8 @@ impl<'c> FnCx<'c> {
     }
 
     fn struct_lit(&mut self, ty: Option<&Expr>, fields: &[FieldInit], expected: Option<TypeId>, span: Span) -> R<TV> {
+        // Against `?T`, the literal builds the `T` (wrapped by the caller's coercion).
+        let expected = expected.map(|t| self.c.types.optional_inner(t).unwrap_or(t));
         if ty.is_none() {
             if let Some(t) = expected.filter(|t| matches!(self.c.types.kind(*t), TK::Array(..))) {
                 if fields.iter().all(|f| f.name.is_none() && !f.spread) {

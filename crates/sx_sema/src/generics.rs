@@ -175,6 +175,15 @@ impl<'c> FnCx<'c> {
                 Some(t) => self.unify_pattern(inner, t, false, binds, span),
                 None => self.unify_pattern(inner, ty, untyped, binds, span),
             },
+            ExprKind::Call { callee, args, .. } if matches!(&callee.kind, ExprKind::Ident(id) if id.name == "Tuple" && !id.raw) => {
+                let elems: Vec<TypeId> = self.c.types.struct_of(ty).map(|s| s.fields.iter().map(|f| f.ty).collect()).unwrap_or_default();
+                if self.is_tuple_like(ty) && elems.len() == args.len() {
+                    for (a, t) in args.iter().zip(elems) {
+                        self.unify_pattern(&a.value, t, false, binds, span)?;
+                    }
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }

@@ -23,6 +23,7 @@ mod optional;
 pub mod printfmt;
 mod protocols;
 mod stmt;
+mod tuples;
 
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};

@@ -98,6 +98,8 @@ pub(crate) struct FnCx<'c> {
     pub errs: crate::errors::ErrCx,
     /// Set while lowering a closure body: what it may capture and what it has captured.
     pub clo: Option<crate::closures::ClosureCx>,
+    /// Set in a function declared `-> (A, B)` / `-> (x: A, y: B)` (see [`crate::tuples`]).
+    pub multi_ret: Option<crate::tuples::MultiRet>,
 }
 
 pub(crate) type R<T> = Result<T, ()>;
@@ -122,6 +124,7 @@ impl<'c> FnCx<'c> {
             outer_consts: outer,
             errs: Default::default(),
             clo: None,
+            multi_ret: None,
         }
     }
 
@@ -599,6 +602,9 @@ impl<'c> FnCx<'c> {
             (_, TK::Void) => return Ok(TV::void()),
             _ => {}
         }
+        if let Some(v) = self.coerce_to_tuple(&tv, to, span)? {
+            return Ok(v);
+        }
         if let TK::Struct(_) = tk {
             if let TK::Struct(_) = fk {
                 let (a, b) = (self.c.types.struct_of(from), self.c.types.struct_of(to));
@@ -1011,10 +1017,7 @@ impl Compiler {
                 None => bt::VOID,
             },
             Some(r) => {
-                if r.values.len() != 1 || r.paren && r.values.len() > 1 {
-                    return self.err(r.span, "not supported yet: multiple return values");
-                }
-                self.eval_type_in(file, owner, &outer, &r.values[0].ty)?
+                self.ret_spec_type(file, owner, &outer, r, &names)?
             }
         };
         let ret = if decl.attrs.noreturn { bt::NORETURN } else { ret };
@@ -1072,7 +1075,7 @@ impl Compiler {
         cx.span = Some(decl.span);
         let src_name = cx.c.fns[fid.0 as usize].name.clone();
         cx.init_failable(&decl, &src_name, sig.ret);
-        let result = cx.bind_params(&sig, &irsig).and_then(|_| cx.lower_body(&decl));
+        let result = cx.bind_params(&sig, &irsig).and_then(|_| cx.bind_multi_return(&decl)).and_then(|_| cx.lower_body(&decl));
         cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
         let mut f = cx.f;
         f.name = name;
@@ -1159,6 +1162,8 @@ impl<'c> FnCx<'c> {
             Ok(())
         } else if blk.tail.is_some() {
             self.emit_return(Some(tv), blk.span)
+        } else if self.has_named_returns() {
+            self.named_return(blk.span)
         } else {
             let end = Span::new(blk.span.file, blk.span.hi.saturating_sub(1), blk.span.hi);
             let msg = format!("missing return value of type '{}'", self.tname(ret));

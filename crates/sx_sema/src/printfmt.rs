@@ -178,7 +178,8 @@ impl<'c> FnCx<'c> {
                 self.jump(done);
                 self.switch(done);
             }
-            TK::Struct(_) if self.c.types.struct_of(ty).map(|s| s.is_union).unwrap_or(false) => self.emit_text("<?>", span)?,
+            // Untagged unions and tuples have no rendering (as in the reference's `print` walker).
+            TK::Struct(_) if self.c.types.struct_of(ty).map(|s| s.is_union || s.tuple).unwrap_or(false) => self.emit_text("<?>", span)?,
             TK::Struct(_) => {
                 let V::Mem(a) = v.v else { return Err(()) };
                 let fields = self.c.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();

@@ -97,26 +97,7 @@ impl<'c> FnCx<'c> {
                 Ok(())
             }
             StmtKind::Assign { op, lhs, rhs } => self.assign(*op, lhs, rhs, s.span),
-            StmtKind::MultiAssign { lhs, rhs } => {
-                if lhs.len() != rhs.len() {
-                    return self.err(s.span, "not supported yet: destructuring assignment from a multi-value call");
-                }
-                let mut places = vec![];
-                for l in lhs {
-                    places.push(self.place(l)?);
-                }
-                let mut vals = vec![];
-                for (r, (_, ty)) in rhs.iter().zip(&places) {
-                    let v = self.expr(r, Some(*ty))?;
-                    let v = self.coerce(v, *ty, r.span)?;
-                    let v = self.materialize(v, r.span)?;
-                    vals.push(self.spill(v, r.span)?);
-                }
-                for ((addr, _), v) in places.into_iter().zip(vals) {
-                    self.store(addr, v, s.span)?;
-                }
-                Ok(())
-            }
+            StmtKind::MultiAssign { lhs, rhs } => self.multi_assign(lhs, rhs, s.span),
             StmtKind::Expr(e) => {
                 let tv = self.expr(e, None)?;
                 if matches!(e.kind, ExprKind::Call { .. }) && self.failable_parts(tv.ty).is_some() && !matches!(tv.v, V::Never) {
@@ -129,19 +110,20 @@ impl<'c> FnCx<'c> {
                 }
                 Ok(())
             }
-            StmtKind::Return(vals) => match vals.len() {
-                0 => self.emit_return(None, s.span),
-                1 => {
-                    if vals[0].name.is_some() {
-                        return self.err(s.span, "not supported yet: named return values");
-                    }
-                    let ret = self.ret_ty;
-                    let expected = if ret == bt::VOID { None } else { Some(ret) };
-                    let tv = self.expr(&vals[0].value, expected)?;
-                    self.emit_return(Some(tv), vals[0].value.span)
+            StmtKind::Return(vals) => {
+                if self.multi_ret.is_some() || vals.len() > 1 || vals.iter().any(|v| v.name.is_some()) {
+                    return self.return_stmt(vals, s.span);
                 }
-                _ => self.err(s.span, "not supported yet: multiple return values"),
-            },
+                match vals.first() {
+                    None => self.emit_return(None, s.span),
+                    Some(v) => {
+                        let ret = self.ret_ty;
+                        let expected = if ret == bt::VOID { None } else { Some(ret) };
+                        let tv = self.expr(&v.value, expected)?;
+                        self.emit_return(Some(tv), v.value.span)
+                    }
+                }
+            }
             StmtKind::Break | StmtKind::Continue => {
                 let Some(l) = self.loops.last() else {
                     return self.err(s.span, "'break'/'continue' outside of a loop");
@@ -175,7 +157,7 @@ impl<'c> FnCx<'c> {
 
     fn let_stmt(&mut self, names: &[Ident], ty: Option<&Expr>, value: Option<&Expr>, undef: bool, span: Span) -> R<()> {
         if names.len() != 1 {
-            return self.err(span, "not supported yet: destructuring declarations");
+            return self.let_destructure(names, ty, value, undef, span);
         }
         let name = &names[0];
         check_reserved(self.c, name)?;
@@ -217,7 +199,8 @@ impl<'c> FnCx<'c> {
         let a = self.slot_addr(s);
         match tv {
             Some(tv) => self.store(a, tv, span)?,
-            None if undef => {}
+            // A tuple declared `---` starts zeroed.
+            None if undef && !self.c.types.is_tuple(ty) => {}
             None => self.init_default(a, ty, span)?,
         }
         self.bind(&name.name, Local::Var { slot: s, ty, by_ref: false, readonly: false });

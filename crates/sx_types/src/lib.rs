@@ -140,6 +140,9 @@ pub struct StructDef {
     pub anonymous: bool,
     /// An untagged union: every field at offset 0.
     pub is_union: bool,
+    /// A tuple (`Tuple(A, B)` / `Tuple(x: A, y: B)`): structural, positional elements are named
+    /// `0`, `1`, … (see [`TypeTable::tuple`]).
+    pub tuple: bool,
     pub span: Option<Span>,
 }
 
@@ -315,6 +318,7 @@ impl TypeTable {
             complete: false,
             anonymous,
             is_union: false,
+            tuple: false,
             span,
         });
         self.intern(TypeKind::Struct(sid))
@@ -419,6 +423,7 @@ impl TypeTable {
     pub fn anonymous_struct(&mut self, fields: Vec<(String, TypeId)>) -> TypeId {
         for (i, s) in self.structs.iter().enumerate() {
             if s.anonymous
+                && !s.tuple
                 && s.complete
                 && s.fields.len() == fields.len()
                 && s.fields.iter().zip(&fields).all(|(f, (n, t))| &f.name == n && f.ty == *t)
@@ -429,6 +434,31 @@ impl TypeTable {
         let t = self.new_struct("", true, None);
         self.complete_struct(t, fields);
         t
+    }
+
+    /// Finds the tuple type with exactly these elements, or creates it. Positional elements are
+    /// named by their index (`"0"`, `"1"`, …), named ones by their name.
+    pub fn tuple(&mut self, fields: Vec<(String, TypeId)>) -> TypeId {
+        for (i, s) in self.structs.iter().enumerate() {
+            if s.tuple
+                && s.complete
+                && s.fields.len() == fields.len()
+                && s.fields.iter().zip(&fields).all(|(f, (n, t))| &f.name == n && f.ty == *t)
+            {
+                return self.intern(TypeKind::Struct(StructId(i as u32)));
+            }
+        }
+        let t = self.new_struct("", true, None);
+        if let TypeKind::Struct(sid) = *self.kind(t) {
+            self.structs[sid.0 as usize].tuple = true;
+        }
+        self.complete_struct(t, fields);
+        t
+    }
+
+    /// True for tuple types.
+    pub fn is_tuple(&self, t: TypeId) -> bool {
+        self.struct_of(t).map(|s| s.tuple).unwrap_or(false)
     }
 
     /// Size in bytes at the target layout.
@@ -568,7 +598,19 @@ impl TypeTable {
             TypeKind::Array(n, e) => format!("[{}]{}", n, self.name(*e)),
             TypeKind::Struct(s) => {
                 let d = &self.structs[s.0 as usize];
-                if d.anonymous {
+                if d.tuple {
+                    let fs: Vec<String> = d
+                        .fields
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| if f.name == i.to_string() { self.name(f.ty) } else { format!("{}: {}", f.name, self.name(f.ty)) })
+                        .collect();
+                    if fs.len() == 1 {
+                        format!("({},)", fs[0])
+                    } else {
+                        format!("({})", fs.join(", "))
+                    }
+                } else if d.anonymous {
                     let fs: Vec<String> = d.fields.iter().map(|f| format!("{}: {}", f.name, self.name(f.ty))).collect();
                     format!("struct {{{}}}", fs.join("; "))
                 } else {
