@@ -15,10 +15,14 @@ pub mod consts;
 mod decls;
 mod expr;
 mod generics;
+mod introspect;
 pub mod loader;
 pub mod lower;
+mod anyval;
 mod optional;
+mod packs;
 pub mod printfmt;
+mod reflect;
 mod stmt;
 
 use std::cell::Cell;
@@ -180,6 +184,8 @@ pub struct Compiler {
     pub(crate) struct_instances: HashMap<(u32, String), TypeId>,
     /// When set, the next comptime thunk must not call functions (constant initialisers).
     pub(crate) pure_thunk_message: Option<String>,
+    /// Emitted run-time type records (`Type` values, `any` tags).
+    pub(crate) rtti: reflect::Rtti,
 }
 
 /// Compiles the program rooted at `path`.
@@ -241,6 +247,7 @@ impl Compiler {
             generic_structs: vec![],
             struct_instances: HashMap::new(),
             pure_thunk_message: None,
+            rtti: reflect::Rtti::default(),
         }
     }
 
@@ -362,6 +369,7 @@ impl Compiler {
                 for &i in &b.insts {
                     match &func.insts[i].kind {
                         sx_ir::InstKind::Call { func: g, .. } | sx_ir::InstKind::FuncAddr { func: g } => work.push(*g),
+                        sx_ir::InstKind::DataAddr { data } => work.extend(self.funcs_in_data(*data)),
                         _ => {}
                     }
                 }
@@ -400,6 +408,7 @@ pub(crate) fn builtin_type(types: &mut TypeTable, name: &str) -> Option<TypeId> 
         "usize" => bt::USIZE,
         "isize" => bt::ISIZE,
         "Type" => bt::TYPE,
+        "any" => bt::ANY,
         "noreturn" => bt::NORETURN,
         "int" => bt::I64,
         "float" => bt::F64,

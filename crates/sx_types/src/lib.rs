@@ -91,6 +91,8 @@ pub enum TypeKind {
     TypeType,
     /// `noreturn`.
     NoReturn,
+    /// `any`: a borrowed view `{data: pointer, type tag: Type}` (16 bytes on 64-bit targets).
+    Any,
 }
 
 /// A struct field.
@@ -147,6 +149,7 @@ pub mod builtin {
     pub const ISIZE: TypeId = TypeId(15);
     pub const TYPE: TypeId = TypeId(16);
     pub const NORETURN: TypeId = TypeId(17);
+    pub const ANY: TypeId = TypeId(18);
 }
 
 impl TypeTable {
@@ -174,6 +177,7 @@ impl TypeTable {
             Int { bits: 64, signed: true, named: Some("isize") },
             TypeType,
             NoReturn,
+            Any,
         ] {
             t.intern(k);
         }
@@ -368,6 +372,7 @@ impl TypeTable {
                 }
             }
             TypeKind::TypeType => 8,
+            TypeKind::Any => p + 8,
         }
     }
     /// Alignment in bytes at the target layout.
@@ -394,6 +399,7 @@ impl TypeTable {
                 }
             }
             TypeKind::TypeType => 8,
+            TypeKind::Any => p.max(8),
         }
     }
 
@@ -493,6 +499,7 @@ impl TypeTable {
             }
             TypeKind::TypeType => "Type".into(),
             TypeKind::NoReturn => "noreturn".into(),
+            TypeKind::Any => "any".into(),
             TypeKind::Enum(e) => self.enums[e.0 as usize].name.clone(),
             TypeKind::Optional(t) => format!("?{}", self.name(*t)),
         }
