@@ -16,6 +16,9 @@ enum Callee {
 
 impl<'c> FnCx<'c> {
     pub fn call(&mut self, callee: &Expr, args: &[Arg], expected: Option<TypeId>, span: Span) -> R<TV> {
+        if let Some(expanded) = self.expand_pack_args(args)? {
+            return self.call(callee, &expanded, expected, span);
+        }
         let mut receiver: Option<(Expr, bool)> = None;
         // Tagged-union construction: `.variant(payload)` / `E.variant(payload)`.
         if let ExprKind::EnumLit(id) = &callee.kind {
@@ -407,7 +410,7 @@ impl<'c> FnCx<'c> {
 
     /// Lowers an argument for a parameter of type `pty`; an lvalue of type `T` passed to a `*T`
     /// parameter passes its live address.
-    fn arg_value(&mut self, e: &Expr, pty: TypeId) -> R<TV> {
+    pub fn arg_value(&mut self, e: &Expr, pty: TypeId) -> R<TV> {
         if let TK::Pointer(inner) = self.c.types.kind(pty).clone() {
             if matches!(e.kind, ExprKind::Ident(_) | ExprKind::Field { .. } | ExprKind::Index { .. } | ExprKind::Deref(_)) {
                 if let Some((addr, ty)) = self.place_opt(e, false)? {
@@ -436,25 +439,11 @@ impl<'c> FnCx<'c> {
     }
 
     fn intrinsic(&mut self, name: &str, args: &[Arg], expected: Option<TypeId>, span: Span) -> R<TV> {
+        if let Some(r) = self.introspect(name, args, span) {
+            return r;
+        }
         match name {
             "print" | "format" => self.print_call(name == "format", args, span),
-            "size_of" | "align_of" => {
-                let [a] = args else { return self.err(span, format!("'{}' takes one type argument", name)) };
-                let t = self.type_expr(&a.value)?;
-                let v = if name == "size_of" { self.c.types.size_of(t) } else { self.c.types.align_of(t) };
-                Ok(TV::konst(ConstVal::Int { v: v as i128, ty: Some(bt::I64) }))
-            }
-            "type_name" => {
-                let [a] = args else { return self.err(span, "'type_name' takes one type argument") };
-                let t = self.type_expr(&a.value)?;
-                Ok(TV::konst(ConstVal::Str(self.tname(t).into_bytes())))
-            }
-            "type_of" => {
-                let [a] = args else { return self.err(span, "'type_of' takes one argument") };
-                let v = self.expr(&a.value, None)?;
-                let t = if v.as_const().map(|c| c.is_untyped()).unwrap_or(false) { v.ty } else { v.ty };
-                Ok(TV::konst(ConstVal::Type(t)))
-            }
             "sqrt" | "sin" | "cos" | "floor" | "ceil" | "fabs" => {
                 let [a] = args else { return self.err(span, format!("'{}' takes one argument", name)) };
                 let v = self.expr(&a.value, expected.filter(|t| self.c.types.is_float(*t)))?;

@@ -57,6 +57,9 @@ impl Compiler {
                 if let Some(c) = self.scalar_const(ty, &bytes) {
                     return Ok(c);
                 }
+                if let Some(t) = self.baked_type_value(ty, &relocs) {
+                    return Ok(ConstVal::Type(t));
+                }
                 let align = self.types.align_of(ty) as u32;
                 let n = self.fresh();
                 let d = self.module.add_data(sx_ir::Data { name: format!("const.{}", n), bytes, align, relocs, writable: false });
@@ -113,6 +116,10 @@ impl Compiler {
                         (ty, hb, relocs)
                     }
                     ConstVal::Data(d, t) => (*t, self.module.datas[*d].bytes.clone(), self.module.datas[*d].relocs.clone()),
+                    ConstVal::Type(t) => {
+                        let rec = self.type_record(*t, item.span)?;
+                        (ty, vec![0; 8], vec![Reloc { offset: 0, target: RelocTarget::Data(rec), addend: 0 }])
+                    }
                     _ => match consts::scalar_bytes(&self.types, &c, ty) {
                         Some(b) => (ty, b, vec![]),
                         None => return self.err(item.span, "global initializer must be a compile-time constant"),
@@ -251,7 +258,19 @@ impl Compiler {
         Err(())
     }
 
-    /// A scalar constant from baked bytes, when `ty` is a plain scalar (not a pointer).
+    /// A `Type` result read back from its baked bytes: the relocation points at a type record.
+    fn baked_type_value(&self, ty: TypeId, relocs: &[Reloc]) -> Option<TypeId> {
+        if ty != bt::TYPE {
+            return None;
+        }
+        match relocs.first().map(|r| r.target) {
+            Some(RelocTarget::Data(d)) => self.type_of_record(d),
+            _ => None,
+        }
+    }
+
+    /// A scalar constant from baked bytes, when `ty` is a plain scalar (not a pointer or a
+    /// `Type`, whose value is a relocation).
     pub(crate) fn scalar_const(&self, ty: TypeId, bytes: &[u8]) -> Option<ConstVal> {
         let mut raw = [0u8; 8];
         let n = bytes.len().min(8);
@@ -262,7 +281,6 @@ impl Compiler {
             TK::Bool => Some(ConstVal::Bool(u & 1 == 1)),
             TK::Float { bits: 32 } => Some(ConstVal::Float { v: f32::from_bits(u as u32) as f64, ty: Some(ty) }),
             TK::Float { .. } => Some(ConstVal::Float { v: f64::from_bits(u), ty: Some(ty) }),
-            TK::TypeType => Some(ConstVal::Type(TypeId(u as u32))),
             _ => None,
         }
     }
@@ -299,7 +317,12 @@ impl Compiler {
                     }
                 }
             }
-            TK::String | TK::Slice(_) | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } => {
+            TK::Any => {
+                let data_ty = self.types.pointer(bt::U8);
+                self.bake_walk(bytes, relocs, off, data_ty, span, memo, depth)?;
+                self.bake_walk(bytes, relocs, off + pb, bt::TYPE, span, memo, depth)?;
+            }
+            TK::String | TK::Slice(_) | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } | TK::TypeType => {
                 let elem = match self.types.kind(ty) {
                     TK::Slice(e) | TK::Pointer(e) | TK::ManyPointer(e) => *e,
                     _ => bt::U8,
@@ -366,7 +389,9 @@ impl Compiler {
 
     fn has_pointers(&self, ty: TypeId) -> bool {
         match self.types.kind(ty) {
-            TK::String | TK::Slice(_) | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } => true,
+            TK::String | TK::Slice(_) | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } | TK::TypeType | TK::Any => {
+                true
+            }
             TK::Array(_, e) => self.has_pointers(*e),
             TK::Struct(_) => self.types.struct_of(ty).map(|s| s.fields.iter().any(|f| self.has_pointers(f.ty))).unwrap_or(false),
             _ => false,

@@ -37,6 +37,8 @@ pub enum ConstVal {
     EnclosingLocal,
     /// A parameterised struct (`S :: struct ($T: Type) {…}`), instantiated by `S(args)`.
     GenericStruct(u32),
+    /// A compile-time pack `..$args` bound to the types of its elements (see `packs`).
+    Pack(Vec<TypeId>),
 }
 
 impl ConstVal {

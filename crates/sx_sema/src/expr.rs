@@ -40,7 +40,15 @@ impl<'c> FnCx<'c> {
                 return self.err(e.span, "an 'if' used as a value needs an 'else' branch");
             }
         }
-        let r = self.expr_inner(e, expected);
+        let r = match expected {
+            // An lvalue flowing into an `any` is viewed in place.
+            Some(t) if t == bt::ANY => match self.box_lvalue(e) {
+                Ok(Some(tv)) => Ok(tv),
+                Ok(None) => self.expr_inner(e, expected),
+                Err(()) => Err(()),
+            },
+            _ => self.expr_inner(e, expected),
+        };
         self.span = saved;
         self.c.depth -= 1;
         r
@@ -100,12 +108,28 @@ impl<'c> FnCx<'c> {
                     }
                     return self.err(span, "'xx' needs a known target type here");
                 };
+                if to == bt::ANY {
+                    return self.box_expr(inner);
+                }
+                if self.c.types.optional_inner(to) == Some(bt::ANY) {
+                    let boxed = self.box_expr(inner)?;
+                    return self.opt_wrap(boxed, to, span);
+                }
                 let v = self.expr(inner, None)?;
                 self.convert(v, to, span)
             }
             ExprKind::Cast { expr, ty } => {
                 let to = self.type_expr(ty)?;
                 let v = self.expr(expr, Some(to))?;
+                if v.ty == bt::ANY && to != bt::ANY {
+                    return self.any_assert(v, to, span);
+                }
+                if let Some(inner) = self.c.types.optional_inner(to) {
+                    if self.c.types.optional_inner(v.ty).is_none() {
+                        let v = self.convert(v, inner, span)?;
+                        return self.opt_wrap(v, to, span);
+                    }
+                }
                 self.convert(v, to, span)
             }
             ExprKind::Call { callee, args, .. } => self.call(callee, args, expected, span),
@@ -115,6 +139,9 @@ impl<'c> FnCx<'c> {
                     return self.subslice(base, lo.as_deref(), hi.as_deref(), *lo_exclusive, *hi_inclusive, span);
                 }
                 if let ExprKind::Index { base, index } = &e.kind {
+                    if let Some(v) = self.pack_index(base, index)? {
+                        return Ok(v);
+                    }
                     if let Some(v) = self.fold_const_index(base, index)? {
                         return Ok(v);
                     }
@@ -138,7 +165,10 @@ impl<'c> FnCx<'c> {
                 self.match_expr(subject, arms, else_.as_ref(), expected, span)
             }
             ExprKind::Block(b) => self.block_value(b, expected),
-            ExprKind::StructLit { ty, fields } => self.struct_lit(ty.as_deref(), fields, expected, span),
+            ExprKind::StructLit { ty, fields } => match self.expand_pack_fields(fields)? {
+                Some(fields) => self.struct_lit(ty.as_deref(), &fields, expected, span),
+                None => self.struct_lit(ty.as_deref(), fields, expected, span),
+            },
             ExprKind::ArrayLit { ty, elems } => self.array_lit(ty.as_deref(), elems, expected, span),
             ExprKind::Run(inner) => {
                 let file = self.file;
@@ -204,6 +234,7 @@ impl<'c> FnCx<'c> {
                 }
             }
             ExprKind::Poly { name, .. } => match self.resolve(name)? {
+                Some(Local::Const(ConstVal::Pack(types))) => self.pack_types_value(&types, span),
                 Some(Local::Const(c)) => Ok(TV::konst(c)),
                 _ => self.err(span, format!("'${}' is only bound in a generic function's parameters", name.name)),
             },
@@ -223,6 +254,7 @@ impl<'c> FnCx<'c> {
             }
             ExprKind::OptField { base, name } => self.opt_field(base, name, span),
             ExprKind::ClosureType { params, ret } => self.closure_type(params, ret.as_deref()),
+            ExprKind::OptCast { expr, ty } => self.opt_cast(expr, ty, span),
             ExprKind::Union(sd) => {
                 let outer = self.local_const_snapshot();
                 let t = self.c.declare_union(sd, self.file, outer, span)?;
@@ -398,6 +430,7 @@ impl<'c> FnCx<'c> {
                     let a = self.b(|b| b.data_addr(d, p));
                     Ok(self.load(a, ty))
                 }
+                ConstVal::Func(fid) if self.c.needs_instance(fid) => Ok(TV::konst(ConstVal::Func(fid))),
                 ConstVal::Func(fid) => {
                     let t = self.c.fn_type(fid)?;
                     Ok(TV { ty: t, v: V::Const(ConstVal::Func(fid)) })
@@ -498,6 +531,9 @@ impl<'c> FnCx<'c> {
                 }
             }
             ExprKind::Index { base, index } => {
+                if let Some(alias) = self.pack_index_alias(base, index)? {
+                    return self.place_opt(&alias, for_write);
+                }
                 if for_write {
                     self.check_const_root(base)?;
                 }
@@ -675,6 +711,9 @@ impl<'c> FnCx<'c> {
     }
 
     fn field(&mut self, base: &Expr, name: &Ident, span: Span) -> R<TV> {
+        if let Some(tv) = self.pack_field(base, name)? {
+            return Ok(tv);
+        }
         // Namespaces and types first.
         if matches!(base.kind, ExprKind::Ident(_) | ExprKind::Field { .. }) {
             if let Some(ConstVal::Namespace(f)) = self.resolve_path(base)? {
@@ -684,6 +723,7 @@ impl<'c> FnCx<'c> {
                         let a = self.b(|bb| bb.data_addr(d, p));
                         Ok(self.load(a, ty))
                     }
+                    Some(ConstVal::Func(fid)) if self.c.needs_instance(fid) => Ok(TV::konst(ConstVal::Func(fid))),
                     Some(ConstVal::Func(fid)) => {
                         let t = self.c.fn_type(fid)?;
                         Ok(TV { ty: t, v: V::Const(ConstVal::Func(fid)) })
@@ -1726,6 +1766,9 @@ impl<'c> FnCx<'c> {
 
     fn match_expr(&mut self, subject: &Expr, arms: &[MatchArm], else_: Option<&Block>, expected: Option<TypeId>, span: Span) -> R<TV> {
         let sv = self.expr(subject, None)?;
+        if sv.ty == bt::ANY || sv.ty == bt::TYPE {
+            return self.match_types(sv, arms, else_, expected, span);
+        }
         if self.c.types.optional_inner(sv.ty).is_some() {
             return self.match_optional(sv, arms, else_, expected, span);
         }
@@ -1879,7 +1922,7 @@ impl<'c> FnCx<'c> {
     /// The common tail of value matches: the `else` arm (or an unreachable fall-through when
     /// a value is expected), the join of all arm values, and the block that `break` in an arm
     /// jumps to (`end`), which continues after the match.
-    fn finish_match(
+    pub fn finish_match(
         &mut self,
         mut results: Vec<(Option<sx_ir::Block>, TV, Span)>,
         else_: Option<&Block>,

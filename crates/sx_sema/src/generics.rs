@@ -198,6 +198,8 @@ impl<'c> FnCx<'c> {
         };
         let n = decl.params.len();
         let mut given: Vec<Option<Arg>> = vec![None; n];
+        let mut pack_args: Vec<Arg> = vec![];
+        let pack_at = decl.params.iter().position(|p| p.comptime && p.variadic);
         let mut next = 0usize;
         if receiver.is_some() {
             next = 1;
@@ -212,6 +214,10 @@ impl<'c> FnCx<'c> {
                     None => return self.err(nm.span, format!("no parameter named '{}'", nm.name)),
                 },
                 None => {
+                    if Some(next) == pack_at {
+                        pack_args.push(a.clone());
+                        continue;
+                    }
                     if next >= n {
                         return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid.0 as usize].name, n));
                     }
@@ -233,7 +239,14 @@ impl<'c> FnCx<'c> {
         self.poly_scope = saved_scope;
         self.fixed_binds = saved_fixed;
         r?;
-        self.finish_generic_call(fid, &decl, given, binds, vals, span)
+        let mut pack_vals = vec![];
+        if let Some(pi) = pack_at {
+            let (pv, types) = self.pack_arg_values(&pack_args)?;
+            let name = decl.params[pi].name.as_ref().map(|n| n.name.clone()).unwrap_or_default();
+            binds.push((name, ConstVal::Pack(types), false));
+            pack_vals = pv;
+        }
+        self.finish_generic_call(fid, &decl, given, binds, vals, pack_vals, span)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -259,7 +272,7 @@ impl<'c> FnCx<'c> {
         }
         // Explicit compile-time parameters: `$T: Type`, `$N: u32`.
         for (i, p) in decl.params.iter().enumerate() {
-            if !p.comptime {
+            if !p.comptime || p.variadic {
                 continue;
             }
             let Some(name) = &p.name else { continue };
@@ -319,6 +332,7 @@ impl<'c> FnCx<'c> {
         given: Vec<Option<Arg>>,
         binds: Vec<(String, ConstVal, bool)>,
         mut vals: Vec<Option<(TV, Span)>>,
+        pack_vals: Vec<(TV, Span)>,
         span: Span,
     ) -> R<TV> {
         let (cfile, cowner) = {
@@ -340,8 +354,17 @@ impl<'c> FnCx<'c> {
             None
         };
         let mut k = 0usize;
+        let mut pack_vals = pack_vals.into_iter();
         for (i, p) in decl.params.iter().enumerate() {
             if p.comptime {
+                if p.variadic {
+                    for (tv, sp) in pack_vals.by_ref() {
+                        let pty = sig.params[k];
+                        k += 1;
+                        let tv = self.coerce_arg_pub(tv, pty, sp)?;
+                        irargs.push(self.pass_arg_pub(tv, sp)?);
+                    }
+                }
                 continue;
             }
             let pty = sig.params[k];
@@ -349,7 +372,7 @@ impl<'c> FnCx<'c> {
             let (tv, sp) = match vals[i].take() {
                 Some(v) => v,
                 None => match &given[i] {
-                    Some(a) => (self.expr(&a.value, Some(pty))?, a.value.span),
+                    Some(a) => (self.arg_value(&a.value, pty)?, a.value.span),
                     None => match &p.default {
                         Some(d) => {
                             let (sf, so, sc) = (self.file, self.owner, self.outer_consts.clone());

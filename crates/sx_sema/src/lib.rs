@@ -9,6 +9,7 @@
 //! Must never: JIT-compile code to evaluate something at compile time, compute a layout other
 //! than through [`sx_types::TypeTable`], or let a user error escape as a panic.
 
+mod anyval;
 mod call;
 mod closures;
 pub mod comptime;
@@ -17,11 +18,14 @@ mod decls;
 mod errors;
 mod expr;
 mod generics;
+mod introspect;
 pub mod loader;
 pub mod lower;
 mod optional;
+mod packs;
 pub mod printfmt;
 mod protocols;
+mod reflect;
 mod stmt;
 mod tuples;
 
@@ -192,6 +196,8 @@ pub struct Compiler {
     pub(crate) closure_infos: HashMap<FnId, crate::closures::ClosureInfo>,
     /// Capture candidates of a lambda whose signature is being inferred.
     pub(crate) closure_candidates: HashMap<FnId, HashMap<String, TypeId>>,
+    /// Emitted run-time type records (`Type` values, `any` tags).
+    pub(crate) rtti: reflect::Rtti,
 }
 
 /// Compiles the program rooted at `path`.
@@ -257,6 +263,7 @@ impl Compiler {
             generic_structs: vec![],
             struct_instances: HashMap::new(),
             pure_thunk_message: None,
+            rtti: reflect::Rtti::default(),
         }
     }
 
@@ -401,6 +408,7 @@ impl Compiler {
                 for &i in &b.insts {
                     match &func.insts[i].kind {
                         sx_ir::InstKind::Call { func: g, .. } | sx_ir::InstKind::FuncAddr { func: g } => work.push(*g),
+                        sx_ir::InstKind::DataAddr { data } => work.extend(self.funcs_in_data(*data)),
                         _ => {}
                     }
                 }
@@ -459,6 +467,7 @@ pub(crate) fn builtin_type(types: &mut TypeTable, name: &str) -> Option<TypeId> 
         "usize" => bt::USIZE,
         "isize" => bt::ISIZE,
         "Type" => bt::TYPE,
+        "any" => bt::ANY,
         "noreturn" => bt::NORETURN,
         "int" => bt::I64,
         "float" => bt::F64,

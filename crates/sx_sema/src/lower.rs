@@ -251,7 +251,9 @@ impl<'c> FnCx<'c> {
             return Ok(Some(Local::Const(c)));
         }
         // Compiler intrinsics are recognised without any import.
-        if !id.raw && BUILTIN_INTRINSICS.contains(&id.name.as_str()) {
+        if !id.raw
+            && (BUILTIN_INTRINSICS.contains(&id.name.as_str()) || crate::introspect::REFLECTION_INTRINSICS.contains(&id.name.as_str()))
+        {
             return Ok(Some(Local::Const(ConstVal::Intrinsic(id.name.clone()))));
         }
         Ok(None)
@@ -312,10 +314,7 @@ impl<'c> FnCx<'c> {
                 let p = self.ptr_ty();
                 V::Scalar(self.iconst(p, 0))
             }
-            ConstVal::Type(t) => {
-                let x = t.0 as i64;
-                V::Scalar(self.iconst(IrType::I64, x))
-            }
+            ConstVal::Type(t) => V::Scalar(self.type_value(*t, span)?),
             ConstVal::Str(s) => {
                 let s = s.clone();
                 if ty == bt::CSTRING {
@@ -344,6 +343,9 @@ impl<'c> FnCx<'c> {
             ConstVal::EnclosingLocal => return self.err(span, "an enclosing local is not visible here"),
             ConstVal::GenericStruct(_) => return self.err(span, "a parameterised struct needs arguments: write `Name(args)`"),
             ConstVal::Intrinsic(n) => return self.err(span, format!("intrinsic '{}' cannot be used as a value", n)),
+            ConstVal::Pack(_) => {
+                return self.err(span, "a pack has no run-time value: index it with a constant, spread it with '..', or use '.len'")
+            }
         };
         Ok(TV { ty, v })
     }
@@ -485,6 +487,9 @@ impl<'c> FnCx<'c> {
             if let Some(v) = self.func_to_closure(tv.clone(), to, span)? {
                 return Ok(v);
             }
+        }
+        if to == bt::ANY {
+            return self.box_value(tv, span);
         }
         if let Some(inner) = self.c.types.optional_inner(to) {
             if let Some(ConstVal::Null) = tv.as_const() {
@@ -647,6 +652,12 @@ impl<'c> FnCx<'c> {
             if let Some(v) = self.func_to_closure(tv.clone(), to, span)? {
                 return Ok(v);
             }
+        }
+        if from == bt::ANY {
+            return self.any_unbox(tv, to, span);
+        }
+        if to == bt::ANY {
+            return self.box_value(tv, span);
         }
         if let V::Const(c) = &tv.v {
             let folded = match (c, self.c.types.kind(to)) {
@@ -865,7 +876,7 @@ impl<'c> FnCx<'c> {
 }
 
 /// Intrinsics the compiler recognises by name even without a declaration in scope.
-pub(crate) const BUILTIN_INTRINSICS: &[&str] = &["size_of", "align_of", "type_name", "type_of", "sqrt", "sin", "cos", "floor"];
+pub(crate) const BUILTIN_INTRINSICS: &[&str] = &["sqrt", "sin", "cos", "floor"];
 
 /// Formats a float the way diagnostics show it.
 pub(crate) fn fmt_float(v: f64) -> String {
@@ -975,6 +986,13 @@ impl Compiler {
         }
         for p in &decl.params {
             if p.comptime {
+                if p.variadic {
+                    for (n, t) in self.pack_params(fid, p.name.as_ref().map(|n| n.name.as_str()).unwrap_or("")) {
+                        params.push(t);
+                        names.push(n);
+                        defaults.push(None);
+                    }
+                }
                 continue;
             }
             let ty = match (&p.ty, &p.default) {
@@ -998,8 +1016,12 @@ impl Compiler {
             names.push(p.name.as_ref().map(|n| n.name.clone()).unwrap_or_default());
             defaults.push(p.default.clone());
         }
+        let inferred_ret = match &decl.ret {
+            None => true,
+            Some(r) => r.values.len() == 1 && r.error.is_none() && crate::packs::is_inferred_poly_ret(&r.values[0].ty, &outer),
+        };
         let ret = match &decl.ret {
-            None if decl.body.is_some() && !decl.attrs.is_extern => {
+            _ if inferred_ret && decl.body.is_some() && !decl.attrs.is_extern => {
                 let partial = FnSig {
                     params: params.clone(),
                     param_names: names.clone(),
@@ -1016,9 +1038,7 @@ impl Compiler {
                 Some(t) => t,
                 None => bt::VOID,
             },
-            Some(r) => {
-                self.ret_spec_type(file, owner, &outer, r, &names)?
-            }
+            Some(r) => self.ret_spec_type(file, owner, &outer, r, &names)?,
         };
         let ret = if decl.attrs.noreturn { bt::NORETURN } else { ret };
         let sret = ret != bt::VOID && ret != bt::NORETURN && self.types.scalar(ret).is_none();

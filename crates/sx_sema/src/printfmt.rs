@@ -61,7 +61,12 @@ impl<'c> FnCx<'c> {
                 return self.err(a.span, "not supported yet: spread or named arguments to print");
             }
             self.value_ctx = true;
-            let v = self.expr(&a.value, None)?;
+            // `xx v` has no target here: the value prints as itself (as an `any` would).
+            let value = match &a.value.kind {
+                ExprKind::AutoCast(inner) => inner.as_ref(),
+                _ => &a.value,
+            };
+            let v = self.expr(value, None)?;
             let v = if v.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(v.clone(), v.ty, a.span)? } else { v };
             let v = match v.v {
                 V::Const(ConstVal::Type(_)) | V::Const(ConstVal::Str(_)) => v,
@@ -93,7 +98,7 @@ impl<'c> FnCx<'c> {
         }
     }
 
-    fn emit_text(&mut self, t: impl AsRef<[u8]>, span: Span) -> R<()> {
+    pub fn emit_text(&mut self, t: impl AsRef<[u8]>, span: Span) -> R<()> {
         let t = t.as_ref();
         if t.is_empty() {
             return Ok(());
@@ -106,7 +111,7 @@ impl<'c> FnCx<'c> {
     }
 
     /// Renders one value by its type.
-    fn emit_value(&mut self, v: TV, span: Span) -> R<()> {
+    pub fn emit_value(&mut self, v: TV, span: Span) -> R<()> {
         let ty = v.ty;
         if let Some(c) = v.as_const().cloned() {
             match c {
@@ -206,7 +211,8 @@ impl<'c> FnCx<'c> {
                 let (ptr, len) = self.b(|b| (b.load(p, a, 0), b.load(p, a, pb)));
                 self.emit_elements(ptr, len, e, span)?;
             }
-            TK::TypeType => return self.err(span, "not supported yet: printing a run-time Type value"),
+            TK::TypeType => self.emit_type_value(v, span)?,
+            TK::Any => self.emit_any(v, span)?,
             _ => self.emit_text("<?>", span)?,
         }
         Ok(())

@@ -11,7 +11,7 @@
 
 use crate::lower::*;
 use crate::*;
-use sx_ir::{Type as IrType, Value};
+use sx_ir::Value;
 use sx_types::TypeKind as TK;
 
 /// A declared protocol.
@@ -231,7 +231,9 @@ impl<'c> FnCx<'c> {
         let slot = self.slot_for(p);
         let base = self.slot_addr(slot);
         self.b(|b| b.store(base, 0, ctx));
-        let tid = self.iconst(IrType::I64, concrete.0 as i64);
+        let rec = self.c.type_record(concrete, span)?;
+        let p64 = self.ptr_ty();
+        let tid = self.b(|b| b.data_addr(rec, p64));
         let pb = self.c.module.pointer_bytes() as i64;
         let ta = self.offset_addr(base, pb);
         self.b(|b| b.store(ta, 0, tid));

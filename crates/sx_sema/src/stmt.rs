@@ -293,7 +293,7 @@ impl<'c> FnCx<'c> {
 
     fn for_loop(&mut self, f: &ForLoop, span: Span) -> R<()> {
         if f.inline {
-            return self.err(span, "not supported yet: inline for");
+            return self.inline_for(f, span);
         }
         if f.iters.is_empty() {
             return self.err(span, "'for' needs something to iterate");

@@ -117,6 +117,8 @@ pub enum TypeKind {
         err: TypeId,
         repr: TypeId,
     },
+    /// `any`: a borrowed view `{data: pointer, type tag: Type}` (16 bytes on 64-bit targets).
+    Any,
 }
 
 /// A struct field.
@@ -180,8 +182,9 @@ pub mod builtin {
     pub const ISIZE: TypeId = TypeId(15);
     pub const TYPE: TypeId = TypeId(16);
     pub const NORETURN: TypeId = TypeId(17);
+    pub const ANY: TypeId = TypeId(18);
     /// The open error set of inferred `!` functions (admits every tag).
-    pub const ANY_ERROR: TypeId = TypeId(18);
+    pub const ANY_ERROR: TypeId = TypeId(19);
 }
 
 impl TypeTable {
@@ -218,6 +221,7 @@ impl TypeTable {
             Int { bits: 64, signed: true, named: Some("isize") },
             TypeType,
             NoReturn,
+            Any,
         ] {
             t.intern(k);
         }
@@ -486,6 +490,7 @@ impl TypeTable {
             TypeKind::ErrorSet(_) => 4,
             TypeKind::Closure { .. } => 2 * p,
             TypeKind::Failable { repr, .. } => self.size_of(*repr),
+            TypeKind::Any => p + 8,
         }
     }
     /// Alignment in bytes at the target layout.
@@ -515,6 +520,7 @@ impl TypeTable {
             TypeKind::ErrorSet(_) => 4,
             TypeKind::Closure { .. } => p,
             TypeKind::Failable { repr, .. } => self.align_of(*repr),
+            TypeKind::Any => p.max(8),
         }
     }
 
@@ -627,6 +633,7 @@ impl TypeTable {
             }
             TypeKind::TypeType => "Type".into(),
             TypeKind::NoReturn => "noreturn".into(),
+            TypeKind::Any => "any".into(),
             TypeKind::Enum(e) => self.enums[e.0 as usize].name.clone(),
             TypeKind::Optional(t) => format!("?{}", self.name(*t)),
             TypeKind::ErrorSet(e) => self.error_sets[e.0 as usize].name.clone(),
