@@ -232,6 +232,18 @@ impl<'c> FnCx<'c> {
         self.call_result(ret, res, rslot)
     }
 
+    /// Reads a `#get` property: calls `fid` with the object at `addr` (of type `ty`) as receiver.
+    pub(crate) fn call_getter(&mut self, fid: FnId, addr: Value, ty: TypeId, span: Span) -> R<TV> {
+        let pty = self.c.types.pointer(ty);
+        let s = self.slot_for(pty);
+        let sa = self.slot_addr(s);
+        self.b(|b| b.store(sa, 0, addr));
+        let tmp = format!("\u{0}getter{}", self.c.fresh());
+        self.bind(&tmp, Local::Var { slot: s, ty: pty, by_ref: false, readonly: true });
+        let e = Expr::new(ExprKind::Ident(Ident { name: tmp, span, raw: true }), span);
+        self.direct_call(fid, Some((e, true)), &[], span)
+    }
+
     /// Passes an argument value: scalars directly, aggregates as a pointer to a private copy.
     fn pass_arg(&mut self, v: TV, span: Span) -> R<Value> {
         let ty = v.ty;

@@ -784,7 +784,10 @@ impl<'c> FnCx<'c> {
                 let a = self.offset_addr(addr, off as i64);
                 Ok(self.load(a, fty))
             }
-            None => self.no_field(aty, name),
+            None => match self.c.struct_member(aty, &name.name)? {
+                Some(ConstVal::Func(fid)) if self.c.fns[fid.0 as usize].decl.attrs.get => self.call_getter(fid, addr, aty, span),
+                _ => self.no_field(aty, name),
+            },
         }
     }
 

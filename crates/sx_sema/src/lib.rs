@@ -335,7 +335,8 @@ impl Compiler {
     /// Validates a function's linkage and ABI attributes, and that a generic return type is
     /// bound by some parameter.
     fn check_fn_attrs(&mut self, decl: &FnDecl, span: Span) {
-        if let Some(r) = &decl.ret {
+        let has_pack = decl.params.iter().any(|p| p.variadic && p.comptime);
+        if let (Some(r), false) = (&decl.ret, has_pack) {
             let mut in_ret = vec![];
             for v in &r.values {
                 poly_names(&v.ty, &mut in_ret);
@@ -449,6 +450,22 @@ fn poly_names(e: &Expr, out: &mut Vec<(String, Span)>) {
             poly_names(callee, out);
             for a in args {
                 poly_names(&a.value, out);
+            }
+        }
+        ExprKind::ClosureType { params, ret } => {
+            for a in params {
+                poly_names(&a.value, out);
+            }
+            for v in ret.iter().flat_map(|r| r.values.iter()) {
+                poly_names(&v.ty, out);
+            }
+        }
+        ExprKind::Fn(d) if d.body.is_none() => {
+            for p in d.params.iter().filter_map(|p| p.ty.as_ref()) {
+                poly_names(p, out);
+            }
+            for v in d.ret.iter().flat_map(|r| r.values.iter()) {
+                poly_names(&v.ty, out);
             }
         }
         _ => {}

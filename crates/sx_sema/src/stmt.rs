@@ -368,6 +368,15 @@ impl<'c> FnCx<'c> {
                     }
                     ty = inner;
                 }
+                // A struct with an `items: []T` field (how `List` iterates).
+                if let TK::Struct(_) = self.c.types.kind(ty) {
+                    if let Some((off, fty)) = self.field_of(ty, "items") {
+                        if matches!(self.c.types.kind(fty), TK::Slice(_)) {
+                            addr = self.offset_addr(addr, off as i64);
+                            ty = fty;
+                        }
+                    }
+                }
                 let (base, len, elem) = match self.c.types.kind(ty).clone() {
                     TK::Array(n, el) => {
                         let len = self.iconst(p, n as i64);
