@@ -389,7 +389,9 @@ impl Compiler {
 
     fn has_pointers(&self, ty: TypeId) -> bool {
         match self.types.kind(ty) {
-            TK::String | TK::Slice(_) | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } | TK::TypeType | TK::Any => true,
+            TK::String | TK::Slice(_) | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } | TK::TypeType | TK::Any => {
+                true
+            }
             TK::Array(_, e) => self.has_pointers(*e),
             TK::Struct(_) => self.types.struct_of(ty).map(|s| s.fields.iter().any(|f| self.has_pointers(f.ty))).unwrap_or(false),
             _ => false,

@@ -424,6 +424,13 @@ impl<'c> FnCx<'c> {
                     Ok(self.load(a, ty))
                 }
                 ConstVal::Func(fid) if self.c.needs_instance(fid) => Ok(TV::konst(ConstVal::Func(fid))),
+                ConstVal::Pack(_) => {
+                    let msg = format!(
+                        "pack '{}' has no run-time value: index it with a constant ('{}[0]'), spread it ('..{}') or use '{}.len'",
+                        id.name, id.name, id.name, id.name
+                    );
+                    self.err(id.span, msg)
+                }
                 ConstVal::Func(fid) => {
                     let t = self.c.fn_type(fid)?;
                     Ok(TV { ty: t, v: V::Const(ConstVal::Func(fid)) })
@@ -1336,6 +1343,9 @@ impl<'c> FnCx<'c> {
     /// Comparison operators (numbers, bools, pointers, strings, structs).
     pub fn compare(&mut self, op: BinOp, l: TV, r: TV, span: Span) -> R<TV> {
         let (lt, rt) = (l.ty, r.ty);
+        if lt == bt::ANY || rt == bt::ANY {
+            return self.err(span, "'any' values cannot be compared: unbox first (`av.(T)`), or compare `type_of(av)`");
+        }
         let types = &self.c.types;
         if lt == bt::STRING || rt == bt::STRING {
             if !matches!(op, BinOp::Eq | BinOp::Ne) {

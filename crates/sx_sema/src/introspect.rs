@@ -161,15 +161,30 @@ impl<'c> FnCx<'c> {
                 }
                 let tag = self.handle(t, span)?;
                 let idx = self.index_value(i);
+                if name == "variant_type" {
+                    let m = self.rt_member(tag, idx);
+                    return Ok(TV { ty: bt::TYPE, v: V::Scalar(self.rt_member_field(m, "ty")) });
+                }
+                // Structs and unions: the field's type; arrays, slices, optionals, pointers: the
+                // element type.
+                let p = self.ptr_ty();
+                let s = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+                let elem = self.rt_field(tag, "elem");
+                let sa = self.slot_addr(s);
+                self.b(|b| b.store(sa, 0, elem));
+                let has = self.has_fields(tag);
+                let fields = self.new_block();
+                let join = self.new_block();
+                self.b(|b| b.branch(has, fields, vec![], join, vec![]));
+                self.switch(fields);
                 let m = self.rt_member(tag, idx);
                 let mty = self.rt_member_field(m, "ty");
-                if name == "variant_type" {
-                    return Ok(TV { ty: bt::TYPE, v: V::Scalar(mty) });
-                }
-                // Arrays, slices, optionals, pointers: the element type.
-                let has = self.has_fields(tag);
-                let elem = self.rt_field(tag, "elem");
-                Ok(TV { ty: bt::TYPE, v: V::Scalar(self.b(|b| b.select(has, mty, elem))) })
+                let sa = self.slot_addr(s);
+                self.b(|b| b.store(sa, 0, mty));
+                self.jump(join);
+                self.switch(join);
+                let sa = self.slot_addr(s);
+                Ok(TV { ty: bt::TYPE, v: V::Scalar(self.b(|b| b.load(p, sa, 0))) })
             }
             "struct_field_offset" | "variant_value" => {
                 let t = self.type_arg(a0)?;
@@ -350,7 +365,11 @@ impl<'c> FnCx<'c> {
     fn static_member(&mut self, t: TypeId, i: i64, variants: bool, span: Span) -> R<Option<(String, TypeId, i64, i64)>> {
         let members: Vec<(String, TypeId, i64, i64)> = if variants {
             match self.c.types.enum_of(t) {
-                Some(e) => e.variants.iter().map(|v| (v.name.clone(), v.payload.unwrap_or(bt::VOID), e.payload_offset as i64, v.value as i64)).collect(),
+                Some(e) => e
+                    .variants
+                    .iter()
+                    .map(|v| (v.name.clone(), v.payload.unwrap_or(bt::VOID), e.payload_offset as i64, v.value as i64))
+                    .collect(),
                 None => return self.err(span, format!("'{}' is not an enum", self.tname(t))),
             }
         } else {

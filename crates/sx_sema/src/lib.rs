@@ -9,6 +9,7 @@
 //! Must never: JIT-compile code to evaluate something at compile time, compute a layout other
 //! than through [`sx_types::TypeTable`], or let a user error escape as a panic.
 
+mod anyval;
 mod call;
 pub mod comptime;
 pub mod consts;
@@ -18,7 +19,6 @@ mod generics;
 mod introspect;
 pub mod loader;
 pub mod lower;
-mod anyval;
 mod optional;
 mod packs;
 pub mod printfmt;

@@ -236,7 +236,9 @@ impl<'c> FnCx<'c> {
             return Ok(Some(Local::Const(c)));
         }
         // Compiler intrinsics are recognised without any import.
-        if !id.raw && (BUILTIN_INTRINSICS.contains(&id.name.as_str()) || crate::introspect::REFLECTION_INTRINSICS.contains(&id.name.as_str())) {
+        if !id.raw
+            && (BUILTIN_INTRINSICS.contains(&id.name.as_str()) || crate::introspect::REFLECTION_INTRINSICS.contains(&id.name.as_str()))
+        {
             return Ok(Some(Local::Const(ConstVal::Intrinsic(id.name.clone()))));
         }
         Ok(None)

@@ -54,7 +54,8 @@ impl<'c> FnCx<'c> {
     fn pack_position(&mut self, name: &str, len: usize, index: &Expr) -> R<usize> {
         let iv = self.expr(index, Some(bt::I64))?;
         let Some(ConstVal::Int { v, .. }) = iv.as_const().cloned() else {
-            let msg = format!("pack '{}' must be indexed by a compile-time constant — a pack is comptime-only and has no runtime value", name);
+            let msg =
+                format!("pack '{}' must be indexed by a compile-time constant — a pack is comptime-only and has no runtime value", name);
             return self.err(index.span, msg);
         };
         if v < 0 || v as usize >= len {
@@ -97,18 +98,20 @@ impl<'c> FnCx<'c> {
         Ok(Some(TV::konst(ConstVal::Int { v: types.len() as i128, ty: Some(bt::I64) })))
     }
 
-    /// `$args` bare: the element types as a `[]Type` value.
+    /// `$args` bare: the element types as a `[]Type` value (over a read-only static table).
     pub fn pack_types_value(&mut self, types: &[TypeId], span: Span) -> R<TV> {
-        let n = types.len() as u64;
-        let aty = self.c.types.array(n.max(1), bt::TYPE);
-        let s = self.slot_for(aty);
-        let a = self.slot_addr(s);
+        let mut relocs = vec![];
         for (i, &t) in types.iter().enumerate() {
-            let v = self.type_value(t, span)?;
-            self.b(|b| b.store(a, i as i32 * 8, v));
+            let rec = self.c.type_record(t, span)?;
+            relocs.push(sx_ir::Reloc { offset: i as u32 * 8, target: sx_ir::RelocTarget::Data(rec), addend: 0 });
         }
+        let name = format!("__pack_types.{}", self.c.fresh());
+        let bytes = vec![0u8; types.len().max(1) * 8];
+        let d = self.c.module.add_data(sx_ir::Data { name, bytes, align: 8, relocs, writable: false });
+        let p = self.ptr_ty();
+        let a = self.b(|b| b.data_addr(d, p));
         let st = self.c.types.slice(bt::TYPE);
-        self.make_slice(a, None, n as i64, st)
+        self.make_slice(a, None, types.len() as i64, st)
     }
 
     /// Replaces each `..args` (a pack) among call arguments by the pack's elements.
