@@ -83,26 +83,26 @@ impl<'c> FnCx<'c> {
                 let t = if let Some(ConstVal::Func(f)) = v.as_const() { self.c.fn_type(*f)? } else { v.ty };
                 Ok(TV::konst(ConstVal::Type(t)))
             }
-            "size_of" | "align_of" => match self.type_arg(a0)? {
+            "size_of" | "align_of" => match self.type_arg(name, a0)? {
                 TyArg::Static(t) => {
                     let v = if name == "size_of" { self.c.types.size_of(t) } else { self.c.types.align_of(t) };
                     Ok(int_const(v as i64))
                 }
                 TyArg::Runtime(tag) => Ok(i64_val(self.rt_field(tag, if name == "size_of" { "size" } else { "align" }))),
             },
-            "type_name" => match self.type_arg(a0)? {
+            "type_name" => match self.type_arg(name, a0)? {
                 TyArg::Static(t) => Ok(TV::konst(ConstVal::Str(self.tname(t).into_bytes()))),
                 TyArg::Runtime(tag) => Ok(self.rt_name(tag)),
             },
             "type_eq" => {
-                let (a, b) = (self.type_arg(a0)?, self.type_arg(&args[1].value)?);
+                let (a, b) = (self.type_arg(name, a0)?, self.type_arg(name, &args[1].value)?);
                 if let (TyArg::Static(x), TyArg::Static(y)) = (a, b) {
                     return Ok(TV::konst(ConstVal::Bool(x == y)));
                 }
                 let (x, y) = (self.handle(a, span)?, self.handle(b, span)?);
                 Ok(bool_val(self.b(|bb| bb.icmp(IntCC::Eq, x, y))))
             }
-            "is_unsigned" => match self.type_arg(a0)? {
+            "is_unsigned" => match self.type_arg(name, a0)? {
                 TyArg::Static(t) => Ok(TV::konst(ConstVal::Bool(self.c.types.is_int(t) && !self.c.types.is_signed(t)))),
                 TyArg::Runtime(tag) => {
                     let is_int = self.kind_is(tag, cat::INT);
@@ -112,13 +112,13 @@ impl<'c> FnCx<'c> {
                     Ok(bool_val(self.b(|b| b.binary(IB::And, is_int, unsigned))))
                 }
             },
-            "is_flags" => match self.type_arg(a0)? {
+            "is_flags" => match self.type_arg(name, a0)? {
                 TyArg::Static(t) => Ok(TV::konst(ConstVal::Bool(self.c.types.enum_of(t).map(|e| e.flags).unwrap_or(false)))),
                 TyArg::Runtime(tag) => Ok(bool_val(self.flag_set(tag, flag::FLAGS))),
             },
             "struct_field_count" | "variant_count" => {
                 let want_enum = name == "variant_count";
-                match self.type_arg(a0)? {
+                match self.type_arg(name, a0)? {
                     TyArg::Static(t) => {
                         let n = if want_enum {
                             self.c.types.enum_of(t).map(|e| e.variants.len()).unwrap_or(0)
@@ -136,7 +136,7 @@ impl<'c> FnCx<'c> {
                 }
             }
             "struct_field_name" | "variant_name" => {
-                let t = self.type_arg(a0)?;
+                let t = self.type_arg(name, a0)?;
                 let i = self.index_arg(&args[1].value)?;
                 if let (TyArg::Static(t), IdxArg::Static(i)) = (t, i) {
                     let Some((n, _, _, _)) = self.static_member(t, i, name == "variant_name", span)? else { unreachable!() };
@@ -146,7 +146,7 @@ impl<'c> FnCx<'c> {
                 Ok(self.rt_member_name(m))
             }
             "struct_field_type" | "variant_type" => {
-                let t = self.type_arg(a0)?;
+                let t = self.type_arg(name, a0)?;
                 let i = self.index_arg(&args[1].value)?;
                 if let (TyArg::Static(st), IdxArg::Static(k)) = (t, i) {
                     if name == "struct_field_type" && self.c.types.struct_of(st).is_none() {
@@ -187,7 +187,7 @@ impl<'c> FnCx<'c> {
                 Ok(TV { ty: bt::TYPE, v: V::Scalar(self.b(|b| b.load(p, sa, 0))) })
             }
             "struct_field_offset" | "variant_value" => {
-                let t = self.type_arg(a0)?;
+                let t = self.type_arg(name, a0)?;
                 let i = self.index_arg(&args[1].value)?;
                 let enums = name == "variant_value";
                 if let (TyArg::Static(st), IdxArg::Static(k)) = (t, i) {
@@ -212,7 +212,7 @@ impl<'c> FnCx<'c> {
                 Ok(self.make_any(fa, fty))
             }
             "variant_index" => {
-                let t = self.type_arg(a0)?;
+                let t = self.type_arg(name, a0)?;
                 let (data, vt) = self.value_view(&args[1].value)?;
                 let tagv = self.enum_tag_value(data, vt, span)?;
                 match t {
@@ -254,7 +254,7 @@ impl<'c> FnCx<'c> {
                 let pa = self.b(|b| b.binary(IB::Iadd, data, off));
                 Ok(self.make_any(pa, pty))
             }
-            "pointee_type" => match self.type_arg(a0)? {
+            "pointee_type" => match self.type_arg(name, a0)? {
                 TyArg::Static(t) => match self.c.types.kind(t).clone() {
                     TK::Pointer(e) | TK::ManyPointer(e) => Ok(TV::konst(ConstVal::Type(e))),
                     _ => self.err(a0.span, format!("'{}' is not a pointer type", self.tname(t))),
@@ -265,7 +265,7 @@ impl<'c> FnCx<'c> {
                 let av = self.expr(a0, Some(bt::ANY))?;
                 let av = self.coerce(av, bt::ANY, a0.span)?;
                 let (data, _) = self.any_parts(av, a0.span)?;
-                let et = self.type_arg(&args[1].value)?;
+                let et = self.type_arg(name, &args[1].value)?;
                 let i = self.index_arg(&args[2].value)?;
                 let idx = self.index_value(i);
                 let tag = self.handle(et, span)?;
@@ -285,7 +285,7 @@ impl<'c> FnCx<'c> {
                 Ok(TV { ty: pv, v: V::Scalar(data) })
             }
             "raw_make_any" => {
-                let t = self.type_arg(a0)?;
+                let t = self.type_arg(name, a0)?;
                 let tag = self.handle(t, span)?;
                 let pv = self.c.types.pointer(bt::VOID);
                 let p = self.expr(&args[1].value, Some(pv))?;
@@ -298,7 +298,7 @@ impl<'c> FnCx<'c> {
     }
 
     /// Evaluates a type argument.
-    fn type_arg(&mut self, e: &Expr) -> R<TyArg> {
+    fn type_arg(&mut self, what: &str, e: &Expr) -> R<TyArg> {
         let v = self.expr(e, Some(bt::TYPE))?;
         if let Some(ConstVal::Type(t)) = v.as_const() {
             return Ok(TyArg::Static(*t));
@@ -327,8 +327,8 @@ impl<'c> FnCx<'c> {
                 Ok(TyArg::Runtime(self.b(|b| b.load(p, sa, 0))))
             }
             _ => match &e.kind {
-                ExprKind::Ident(id) => self.err(e.span, format!("unknown type '{}'", id.name)),
-                _ => self.err(e.span, format!("expected a type, found a value of type '{}'", self.tname(v.ty))),
+                ExprKind::Ident(id) if v.ty == bt::VOID => self.err(e.span, format!("unknown type '{}'", id.name)),
+                _ => self.err(e.span, format!("{} expects a type, got '{}'", what, self.tname(v.ty))),
             },
         }
     }

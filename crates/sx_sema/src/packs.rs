@@ -20,10 +20,11 @@ fn pack_elem_expr(name: &str, i: usize, span: Span) -> Expr {
     Expr::new(ExprKind::Ident(Ident { name: pack_elem_name(name, i), span, raw: true }), span)
 }
 
-/// True when a declared return type is a `$R` that no parameter binds: it is inferred from the
-/// body, like an omitted return type.
-pub(crate) fn is_inferred_poly_ret(ret: &Expr, scope: &HashMap<String, ConstVal>) -> bool {
-    matches!(&ret.kind, ExprKind::Poly { name, .. } if !scope.contains_key(&name.name))
+/// True when the declared return type of a pack function is a `$R` that no parameter binds:
+/// it is inferred from the body, like an omitted return type.
+pub(crate) fn is_inferred_poly_ret(decl: &FnDecl, ret: &Expr, scope: &HashMap<String, ConstVal>) -> bool {
+    decl.params.iter().any(|p| p.comptime && p.variadic)
+        && matches!(&ret.kind, ExprKind::Poly { name, .. } if !scope.contains_key(&name.name))
 }
 
 impl Compiler {
