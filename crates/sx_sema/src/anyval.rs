@@ -170,6 +170,27 @@ impl<'c> FnCx<'c> {
         Ok(self.b(|b| (b.load(p, a, 0), b.load(p, a, pb))))
     }
 
+    /// `av.(AnyRaw)` and `s.(SliceRaw)`: the words of an `any` / a slice or string as the std
+    /// struct of the same layout (`None` for any other cast).
+    pub fn raw_view(&mut self, v: &TV, to: TypeId, span: Span) -> R<Option<TV>> {
+        let Some(name) = self.c.types.struct_of(to).map(|s| s.name.clone()) else { return Ok(None) };
+        let std = self.c.std_file.or_else(|| self.c.find_std());
+        if std.is_none() || self.c.structs.get(&to).map(|m| m.file) != std {
+            return Ok(None);
+        }
+        let fits = match name.as_str() {
+            "AnyRaw" => v.ty == bt::ANY,
+            "SliceRaw" => matches!(self.c.types.kind(v.ty), TK::Slice(_) | TK::String),
+            _ => false,
+        };
+        if !fits {
+            return Ok(None);
+        }
+        let m = self.materialize(v.clone(), span)?;
+        let m = self.spill(m, span)?;
+        Ok(Some(TV { ty: to, v: m.v }))
+    }
+
     /// `xx av`: loads the boxed value as `to` without checking the tag. Numeric targets read
     /// the width the tag names and convert.
     pub fn any_unbox(&mut self, tv: TV, to: TypeId, span: Span) -> R<TV> {

@@ -121,6 +121,9 @@ impl<'c> FnCx<'c> {
             ExprKind::Cast { expr, ty } => {
                 let to = self.type_expr(ty)?;
                 let v = self.expr(expr, Some(to))?;
+                if let Some(raw) = self.raw_view(&v, to, span)? {
+                    return Ok(raw);
+                }
                 if v.ty == bt::ANY && to != bt::ANY {
                     return self.any_assert(v, to, span);
                 }
