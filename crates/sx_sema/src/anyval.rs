@@ -151,11 +151,10 @@ impl<'c> FnCx<'c> {
                     }
                 }
             }
-            ExprKind::Ident(id) => {
-                if let Some(Local::Const(_)) | None = self.resolve(id)? {
-                    return Ok(None);
-                }
-            }
+            ExprKind::Ident(id) => match self.resolve(id)? {
+                Some(Local::Var { .. }) | Some(Local::Const(ConstVal::Global(..))) => {}
+                _ => return Ok(None),
+            },
             _ => {}
         }
         self.place_opt(e, false)

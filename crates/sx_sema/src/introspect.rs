@@ -139,7 +139,7 @@ impl<'c> FnCx<'c> {
                 let t = self.type_arg(name, a0)?;
                 let i = self.index_arg(&args[1].value)?;
                 if let (TyArg::Static(t), IdxArg::Static(i)) = (t, i) {
-                    let Some((n, _, _, _)) = self.static_member(t, i, name == "variant_name", span)? else { unreachable!() };
+                    let (n, _, _, _) = self.static_member(t, i, name == "variant_name", span)?;
                     return Ok(TV::konst(ConstVal::Str(n.into_bytes())));
                 }
                 let m = self.member_addr(t, i, span)?;
@@ -156,7 +156,7 @@ impl<'c> FnCx<'c> {
                             None => self.err(args[0].value.span, format!("'{}' has no fields", self.tname(st))),
                         };
                     }
-                    let Some((_, ty, _, _)) = self.static_member(st, k, name == "variant_type", span)? else { unreachable!() };
+                    let (_, ty, _, _) = self.static_member(st, k, name == "variant_type", span)?;
                     return Ok(TV::konst(ConstVal::Type(ty)));
                 }
                 let tag = self.handle(t, span)?;
@@ -191,7 +191,7 @@ impl<'c> FnCx<'c> {
                 let i = self.index_arg(&args[1].value)?;
                 let enums = name == "variant_value";
                 if let (TyArg::Static(st), IdxArg::Static(k)) = (t, i) {
-                    let Some((_, _, off, val)) = self.static_member(st, k, enums, span)? else { unreachable!() };
+                    let (_, _, off, val) = self.static_member(st, k, enums, span)?;
                     return Ok(int_const(if enums { val } else { off }));
                 }
                 let m = self.member_addr(t, i, span)?;
@@ -201,7 +201,7 @@ impl<'c> FnCx<'c> {
                 let (data, t) = self.value_view(a0)?;
                 let i = self.index_arg(&args[1].value)?;
                 if let (TyArg::Static(st), IdxArg::Static(k)) = (t, i) {
-                    let Some((_, fty, off, _)) = self.static_member(st, k, false, span)? else { unreachable!() };
+                    let (_, fty, off, _) = self.static_member(st, k, false, span)?;
                     let fa = self.offset_addr(data, off);
                     return self.box_place(fa, fty, span);
                 }
@@ -244,7 +244,7 @@ impl<'c> FnCx<'c> {
                 let (data, vt) = self.value_view(a0)?;
                 let i = self.index_arg(&args[1].value)?;
                 if let (TyArg::Static(st), IdxArg::Static(k)) = (vt, i) {
-                    let Some((_, pty, off, _)) = self.static_member(st, k, true, span)? else { unreachable!() };
+                    let (_, pty, off, _) = self.static_member(st, k, true, span)?;
                     let pa = self.offset_addr(data, off);
                     return self.box_place(pa, pty, span);
                 }
@@ -362,7 +362,7 @@ impl<'c> FnCx<'c> {
     }
 
     /// Name, type, offset and value of field (or, with `variants`, variant) `i` of `t`.
-    fn static_member(&mut self, t: TypeId, i: i64, variants: bool, span: Span) -> R<Option<(String, TypeId, i64, i64)>> {
+    fn static_member(&mut self, t: TypeId, i: i64, variants: bool, span: Span) -> R<(String, TypeId, i64, i64)> {
         let members: Vec<(String, TypeId, i64, i64)> = if variants {
             match self.c.types.enum_of(t) {
                 Some(e) => e
@@ -382,7 +382,7 @@ impl<'c> FnCx<'c> {
             let what = if variants { "variants" } else { "fields" };
             return self.err(span, format!("index {} is out of range: '{}' has {} {}", i, self.tname(t), members.len(), what));
         }
-        Ok(Some(members[i as usize].clone()))
+        Ok(members[i as usize].clone())
     }
 
     /// The address of member record `i` of type `t`.
