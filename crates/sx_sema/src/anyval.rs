@@ -102,11 +102,11 @@ impl<'c> FnCx<'c> {
         }
         let tv = if tv.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(tv.clone(), tv.ty, span)? } else { tv };
         let ty = tv.ty;
-        if matches!(self.c.types.kind(ty), TK::Void | TK::NoReturn) || matches!(tv.v, V::Void) {
-            return self.err(span, format!("cannot box a value of type '{}' in an 'any'", self.tname(ty)));
-        }
         if let Some(ConstVal::Null) = tv.as_const() {
             return self.err(span, "cannot box an untyped 'null' in an 'any'");
+        }
+        if matches!(self.c.types.kind(ty), TK::Void | TK::NoReturn) || matches!(tv.v, V::Void) {
+            return self.err(span, format!("cannot box a value of type '{}' in an 'any'", self.tname(ty)));
         }
         let tv = self.materialize(tv, span)?;
         let s = self.slot_for(ty);
