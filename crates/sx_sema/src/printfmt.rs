@@ -61,20 +61,13 @@ impl<'c> FnCx<'c> {
                 return self.err(a.span, "not supported yet: spread or named arguments to print");
             }
             self.value_ctx = true;
-            // `xx v` has no target here: an enum gives its integer, any other value prints as
-            // itself (as the `any` it would be boxed into).
-            let v = match &a.value.kind {
-                ExprKind::AutoCast(inner) => {
-                    let v = self.expr(inner, None)?;
-                    if self.c.types.is_plain_enum(v.ty) {
-                        let backing = self.c.types.enum_of(v.ty).map(|e| e.backing).unwrap_or(bt::I64);
-                        self.convert(v, backing, a.span)?
-                    } else {
-                        v
-                    }
-                }
-                _ => self.expr(&a.value, None)?,
+            // `xx v` boxes the argument into the `any` the format pack holds: it prints as itself
+            // (an enum by its name).
+            let value = match &a.value.kind {
+                ExprKind::AutoCast(inner) => inner.as_ref(),
+                _ => &a.value,
             };
+            let v = self.expr(value, None)?;
             let v = if v.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(v.clone(), v.ty, a.span)? } else { v };
             let v = match v.v {
                 V::Const(ConstVal::Type(_)) | V::Const(ConstVal::Str(_)) => v,
