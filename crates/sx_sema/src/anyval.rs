@@ -102,11 +102,11 @@ impl<'c> FnCx<'c> {
         }
         let tv = if tv.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(tv.clone(), tv.ty, span)? } else { tv };
         let ty = tv.ty;
-        if matches!(self.c.types.kind(ty), TK::Void | TK::NoReturn) || matches!(tv.v, V::Void) {
-            return self.err(span, format!("cannot box a value of type '{}' in an 'any'", self.tname(ty)));
-        }
         if let Some(ConstVal::Null) = tv.as_const() {
             return self.err(span, "cannot box an untyped 'null' in an 'any'");
+        }
+        if matches!(self.c.types.kind(ty), TK::Void | TK::NoReturn) || matches!(tv.v, V::Void) {
+            return self.err(span, format!("cannot box a value of type '{}' in an 'any'", self.tname(ty)));
         }
         let tv = self.materialize(tv, span)?;
         let s = self.slot_for(ty);
@@ -151,11 +151,10 @@ impl<'c> FnCx<'c> {
                     }
                 }
             }
-            ExprKind::Ident(id) => {
-                if let Some(Local::Const(_)) | None = self.resolve(id)? {
-                    return Ok(None);
-                }
-            }
+            ExprKind::Ident(id) => match self.resolve(id)? {
+                Some(Local::Var { .. }) | Some(Local::Const(ConstVal::Global(..))) => {}
+                _ => return Ok(None),
+            },
             _ => {}
         }
         self.place_opt(e, false)
@@ -168,6 +167,27 @@ impl<'c> FnCx<'c> {
         let p = self.ptr_ty();
         let pb = self.c.module.pointer_bytes() as i32;
         Ok(self.b(|b| (b.load(p, a, 0), b.load(p, a, pb))))
+    }
+
+    /// `av.(AnyRaw)` and `s.(SliceRaw)`: the words of an `any` / a slice or string as the std
+    /// struct of the same layout (`None` for any other cast).
+    pub fn raw_view(&mut self, v: &TV, to: TypeId, span: Span) -> R<Option<TV>> {
+        let Some(name) = self.c.types.struct_of(to).map(|s| s.name.clone()) else { return Ok(None) };
+        let std = self.c.std_file.or_else(|| self.c.find_std());
+        if std.is_none() || self.c.structs.get(&to).map(|m| m.file) != std {
+            return Ok(None);
+        }
+        let fits = match name.as_str() {
+            "AnyRaw" => v.ty == bt::ANY,
+            "SliceRaw" => matches!(self.c.types.kind(v.ty), TK::Slice(_) | TK::String),
+            _ => false,
+        };
+        if !fits {
+            return Ok(None);
+        }
+        let m = self.materialize(v.clone(), span)?;
+        let m = self.spill(m, span)?;
+        Ok(Some(TV { ty: to, v: m.v }))
     }
 
     /// `xx av`: loads the boxed value as `to` without checking the tag. Numeric targets read

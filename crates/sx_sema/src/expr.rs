@@ -121,6 +121,9 @@ impl<'c> FnCx<'c> {
             ExprKind::Cast { expr, ty } => {
                 let to = self.type_expr(ty)?;
                 let v = self.expr(expr, Some(to))?;
+                if let Some(raw) = self.raw_view(&v, to, span)? {
+                    return Ok(raw);
+                }
                 if v.ty == bt::ANY && to != bt::ANY {
                     return self.any_assert(v, to, span);
                 }
@@ -431,6 +434,13 @@ impl<'c> FnCx<'c> {
                     Ok(self.load(a, ty))
                 }
                 ConstVal::Func(fid) if self.c.needs_instance(fid) => Ok(TV::konst(ConstVal::Func(fid))),
+                ConstVal::Pack(_) => {
+                    let msg = format!(
+                        "pack '{}' has no run-time value: index it with a constant ('{}[0]'), spread it ('..{}') or use '{}.len'",
+                        id.name, id.name, id.name, id.name
+                    );
+                    self.err(id.span, msg)
+                }
                 ConstVal::Func(fid) => {
                     let t = self.c.fn_type(fid)?;
                     Ok(TV { ty: t, v: V::Const(ConstVal::Func(fid)) })
@@ -1379,6 +1389,9 @@ impl<'c> FnCx<'c> {
         }
         if self.c.types.is_tuple(lt) || self.c.types.is_tuple(rt) {
             return self.tuple_compare(op, l, r, span);
+        }
+        if lt == bt::ANY || rt == bt::ANY {
+            return self.err(span, "'any' values cannot be compared: unbox first (`av.(T)`), or compare `type_of(av)`");
         }
         let types = &self.c.types;
         if lt == bt::STRING || rt == bt::STRING {

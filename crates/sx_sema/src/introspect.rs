@@ -83,26 +83,26 @@ impl<'c> FnCx<'c> {
                 let t = if let Some(ConstVal::Func(f)) = v.as_const() { self.c.fn_type(*f)? } else { v.ty };
                 Ok(TV::konst(ConstVal::Type(t)))
             }
-            "size_of" | "align_of" => match self.type_arg(a0)? {
+            "size_of" | "align_of" => match self.type_arg(name, a0)? {
                 TyArg::Static(t) => {
                     let v = if name == "size_of" { self.c.types.size_of(t) } else { self.c.types.align_of(t) };
                     Ok(int_const(v as i64))
                 }
                 TyArg::Runtime(tag) => Ok(i64_val(self.rt_field(tag, if name == "size_of" { "size" } else { "align" }))),
             },
-            "type_name" => match self.type_arg(a0)? {
+            "type_name" => match self.type_arg(name, a0)? {
                 TyArg::Static(t) => Ok(TV::konst(ConstVal::Str(self.tname(t).into_bytes()))),
                 TyArg::Runtime(tag) => Ok(self.rt_name(tag)),
             },
             "type_eq" => {
-                let (a, b) = (self.type_arg(a0)?, self.type_arg(&args[1].value)?);
+                let (a, b) = (self.type_arg(name, a0)?, self.type_arg(name, &args[1].value)?);
                 if let (TyArg::Static(x), TyArg::Static(y)) = (a, b) {
                     return Ok(TV::konst(ConstVal::Bool(x == y)));
                 }
                 let (x, y) = (self.handle(a, span)?, self.handle(b, span)?);
                 Ok(bool_val(self.b(|bb| bb.icmp(IntCC::Eq, x, y))))
             }
-            "is_unsigned" => match self.type_arg(a0)? {
+            "is_unsigned" => match self.type_arg(name, a0)? {
                 TyArg::Static(t) => Ok(TV::konst(ConstVal::Bool(self.c.types.is_int(t) && !self.c.types.is_signed(t)))),
                 TyArg::Runtime(tag) => {
                     let is_int = self.kind_is(tag, cat::INT);
@@ -112,13 +112,13 @@ impl<'c> FnCx<'c> {
                     Ok(bool_val(self.b(|b| b.binary(IB::And, is_int, unsigned))))
                 }
             },
-            "is_flags" => match self.type_arg(a0)? {
+            "is_flags" => match self.type_arg(name, a0)? {
                 TyArg::Static(t) => Ok(TV::konst(ConstVal::Bool(self.c.types.enum_of(t).map(|e| e.flags).unwrap_or(false)))),
                 TyArg::Runtime(tag) => Ok(bool_val(self.flag_set(tag, flag::FLAGS))),
             },
             "struct_field_count" | "variant_count" => {
                 let want_enum = name == "variant_count";
-                match self.type_arg(a0)? {
+                match self.type_arg(name, a0)? {
                     TyArg::Static(t) => {
                         let n = if want_enum {
                             self.c.types.enum_of(t).map(|e| e.variants.len()).unwrap_or(0)
@@ -136,17 +136,17 @@ impl<'c> FnCx<'c> {
                 }
             }
             "struct_field_name" | "variant_name" => {
-                let t = self.type_arg(a0)?;
+                let t = self.type_arg(name, a0)?;
                 let i = self.index_arg(&args[1].value)?;
                 if let (TyArg::Static(t), IdxArg::Static(i)) = (t, i) {
-                    let Some((n, _, _, _)) = self.static_member(t, i, name == "variant_name", span)? else { unreachable!() };
+                    let (n, _, _, _) = self.static_member(t, i, name == "variant_name", span)?;
                     return Ok(TV::konst(ConstVal::Str(n.into_bytes())));
                 }
                 let m = self.member_addr(t, i, span)?;
                 Ok(self.rt_member_name(m))
             }
             "struct_field_type" | "variant_type" => {
-                let t = self.type_arg(a0)?;
+                let t = self.type_arg(name, a0)?;
                 let i = self.index_arg(&args[1].value)?;
                 if let (TyArg::Static(st), IdxArg::Static(k)) = (t, i) {
                     if name == "struct_field_type" && self.c.types.struct_of(st).is_none() {
@@ -156,27 +156,42 @@ impl<'c> FnCx<'c> {
                             None => self.err(args[0].value.span, format!("'{}' has no fields", self.tname(st))),
                         };
                     }
-                    let Some((_, ty, _, _)) = self.static_member(st, k, name == "variant_type", span)? else { unreachable!() };
+                    let (_, ty, _, _) = self.static_member(st, k, name == "variant_type", span)?;
                     return Ok(TV::konst(ConstVal::Type(ty)));
                 }
                 let tag = self.handle(t, span)?;
                 let idx = self.index_value(i);
+                if name == "variant_type" {
+                    let m = self.rt_member(tag, idx);
+                    return Ok(TV { ty: bt::TYPE, v: V::Scalar(self.rt_member_field(m, "ty")) });
+                }
+                // Structs and unions: the field's type; arrays, slices, optionals, pointers: the
+                // element type.
+                let p = self.ptr_ty();
+                let s = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+                let elem = self.rt_field(tag, "elem");
+                let sa = self.slot_addr(s);
+                self.b(|b| b.store(sa, 0, elem));
+                let has = self.has_fields(tag);
+                let fields = self.new_block();
+                let join = self.new_block();
+                self.b(|b| b.branch(has, fields, vec![], join, vec![]));
+                self.switch(fields);
                 let m = self.rt_member(tag, idx);
                 let mty = self.rt_member_field(m, "ty");
-                if name == "variant_type" {
-                    return Ok(TV { ty: bt::TYPE, v: V::Scalar(mty) });
-                }
-                // Arrays, slices, optionals, pointers: the element type.
-                let has = self.has_fields(tag);
-                let elem = self.rt_field(tag, "elem");
-                Ok(TV { ty: bt::TYPE, v: V::Scalar(self.b(|b| b.select(has, mty, elem))) })
+                let sa = self.slot_addr(s);
+                self.b(|b| b.store(sa, 0, mty));
+                self.jump(join);
+                self.switch(join);
+                let sa = self.slot_addr(s);
+                Ok(TV { ty: bt::TYPE, v: V::Scalar(self.b(|b| b.load(p, sa, 0))) })
             }
             "struct_field_offset" | "variant_value" => {
-                let t = self.type_arg(a0)?;
+                let t = self.type_arg(name, a0)?;
                 let i = self.index_arg(&args[1].value)?;
                 let enums = name == "variant_value";
                 if let (TyArg::Static(st), IdxArg::Static(k)) = (t, i) {
-                    let Some((_, _, off, val)) = self.static_member(st, k, enums, span)? else { unreachable!() };
+                    let (_, _, off, val) = self.static_member(st, k, enums, span)?;
                     return Ok(int_const(if enums { val } else { off }));
                 }
                 let m = self.member_addr(t, i, span)?;
@@ -186,7 +201,7 @@ impl<'c> FnCx<'c> {
                 let (data, t) = self.value_view(a0)?;
                 let i = self.index_arg(&args[1].value)?;
                 if let (TyArg::Static(st), IdxArg::Static(k)) = (t, i) {
-                    let Some((_, fty, off, _)) = self.static_member(st, k, false, span)? else { unreachable!() };
+                    let (_, fty, off, _) = self.static_member(st, k, false, span)?;
                     let fa = self.offset_addr(data, off);
                     return self.box_place(fa, fty, span);
                 }
@@ -197,7 +212,7 @@ impl<'c> FnCx<'c> {
                 Ok(self.make_any(fa, fty))
             }
             "variant_index" => {
-                let t = self.type_arg(a0)?;
+                let t = self.type_arg(name, a0)?;
                 let (data, vt) = self.value_view(&args[1].value)?;
                 let tagv = self.enum_tag_value(data, vt, span)?;
                 match t {
@@ -229,7 +244,7 @@ impl<'c> FnCx<'c> {
                 let (data, vt) = self.value_view(a0)?;
                 let i = self.index_arg(&args[1].value)?;
                 if let (TyArg::Static(st), IdxArg::Static(k)) = (vt, i) {
-                    let Some((_, pty, off, _)) = self.static_member(st, k, true, span)? else { unreachable!() };
+                    let (_, pty, off, _) = self.static_member(st, k, true, span)?;
                     let pa = self.offset_addr(data, off);
                     return self.box_place(pa, pty, span);
                 }
@@ -239,7 +254,7 @@ impl<'c> FnCx<'c> {
                 let pa = self.b(|b| b.binary(IB::Iadd, data, off));
                 Ok(self.make_any(pa, pty))
             }
-            "pointee_type" => match self.type_arg(a0)? {
+            "pointee_type" => match self.type_arg(name, a0)? {
                 TyArg::Static(t) => match self.c.types.kind(t).clone() {
                     TK::Pointer(e) | TK::ManyPointer(e) => Ok(TV::konst(ConstVal::Type(e))),
                     _ => self.err(a0.span, format!("'{}' is not a pointer type", self.tname(t))),
@@ -250,7 +265,7 @@ impl<'c> FnCx<'c> {
                 let av = self.expr(a0, Some(bt::ANY))?;
                 let av = self.coerce(av, bt::ANY, a0.span)?;
                 let (data, _) = self.any_parts(av, a0.span)?;
-                let et = self.type_arg(&args[1].value)?;
+                let et = self.type_arg(name, &args[1].value)?;
                 let i = self.index_arg(&args[2].value)?;
                 let idx = self.index_value(i);
                 let tag = self.handle(et, span)?;
@@ -270,7 +285,7 @@ impl<'c> FnCx<'c> {
                 Ok(TV { ty: pv, v: V::Scalar(data) })
             }
             "raw_make_any" => {
-                let t = self.type_arg(a0)?;
+                let t = self.type_arg(name, a0)?;
                 let tag = self.handle(t, span)?;
                 let pv = self.c.types.pointer(bt::VOID);
                 let p = self.expr(&args[1].value, Some(pv))?;
@@ -283,7 +298,7 @@ impl<'c> FnCx<'c> {
     }
 
     /// Evaluates a type argument.
-    fn type_arg(&mut self, e: &Expr) -> R<TyArg> {
+    fn type_arg(&mut self, what: &str, e: &Expr) -> R<TyArg> {
         let v = self.expr(e, Some(bt::TYPE))?;
         if let Some(ConstVal::Type(t)) = v.as_const() {
             return Ok(TyArg::Static(*t));
@@ -312,8 +327,8 @@ impl<'c> FnCx<'c> {
                 Ok(TyArg::Runtime(self.b(|b| b.load(p, sa, 0))))
             }
             _ => match &e.kind {
-                ExprKind::Ident(id) => self.err(e.span, format!("unknown type '{}'", id.name)),
-                _ => self.err(e.span, format!("expected a type, found a value of type '{}'", self.tname(v.ty))),
+                ExprKind::Ident(id) if v.ty == bt::VOID => self.err(e.span, format!("unknown type '{}'", id.name)),
+                _ => self.err(e.span, format!("{} expects a type, got '{}'", what, self.tname(v.ty))),
             },
         }
     }
@@ -347,7 +362,7 @@ impl<'c> FnCx<'c> {
     }
 
     /// Name, type, offset and value of field (or, with `variants`, variant) `i` of `t`.
-    fn static_member(&mut self, t: TypeId, i: i64, variants: bool, span: Span) -> R<Option<(String, TypeId, i64, i64)>> {
+    fn static_member(&mut self, t: TypeId, i: i64, variants: bool, span: Span) -> R<(String, TypeId, i64, i64)> {
         let members: Vec<(String, TypeId, i64, i64)> = if variants {
             match self.c.types.enum_of(t) {
                 Some(e) => e
@@ -367,7 +382,7 @@ impl<'c> FnCx<'c> {
             let what = if variants { "variants" } else { "fields" };
             return self.err(span, format!("index {} is out of range: '{}' has {} {}", i, self.tname(t), members.len(), what));
         }
-        Ok(Some(members[i as usize].clone()))
+        Ok(members[i as usize].clone())
     }
 
     /// The address of member record `i` of type `t`.

@@ -1018,7 +1018,7 @@ impl Compiler {
         }
         let inferred_ret = match &decl.ret {
             None => true,
-            Some(r) => r.values.len() == 1 && r.error.is_none() && crate::packs::is_inferred_poly_ret(&r.values[0].ty, &outer),
+            Some(r) => r.values.len() == 1 && r.error.is_none() && crate::packs::is_inferred_poly_ret(&decl, &r.values[0].ty, &outer),
         };
         let ret = match &decl.ret {
             _ if inferred_ret && decl.body.is_some() && !decl.attrs.is_extern => {

@@ -20,10 +20,11 @@ fn pack_elem_expr(name: &str, i: usize, span: Span) -> Expr {
     Expr::new(ExprKind::Ident(Ident { name: pack_elem_name(name, i), span, raw: true }), span)
 }
 
-/// True when a declared return type is a `$R` that no parameter binds: it is inferred from the
-/// body, like an omitted return type.
-pub(crate) fn is_inferred_poly_ret(ret: &Expr, scope: &HashMap<String, ConstVal>) -> bool {
-    matches!(&ret.kind, ExprKind::Poly { name, .. } if !scope.contains_key(&name.name))
+/// True when the declared return type of a pack function is a `$R` that no parameter binds:
+/// it is inferred from the body, like an omitted return type.
+pub(crate) fn is_inferred_poly_ret(decl: &FnDecl, ret: &Expr, scope: &HashMap<String, ConstVal>) -> bool {
+    decl.params.iter().any(|p| p.comptime && p.variadic)
+        && matches!(&ret.kind, ExprKind::Poly { name, .. } if !scope.contains_key(&name.name))
 }
 
 impl Compiler {
@@ -98,18 +99,20 @@ impl<'c> FnCx<'c> {
         Ok(Some(TV::konst(ConstVal::Int { v: types.len() as i128, ty: Some(bt::I64) })))
     }
 
-    /// `$args` bare: the element types as a `[]Type` value.
+    /// `$args` bare: the element types as a `[]Type` value (over a read-only static table).
     pub fn pack_types_value(&mut self, types: &[TypeId], span: Span) -> R<TV> {
-        let n = types.len() as u64;
-        let aty = self.c.types.array(n.max(1), bt::TYPE);
-        let s = self.slot_for(aty);
-        let a = self.slot_addr(s);
+        let mut relocs = vec![];
         for (i, &t) in types.iter().enumerate() {
-            let v = self.type_value(t, span)?;
-            self.b(|b| b.store(a, i as i32 * 8, v));
+            let rec = self.c.type_record(t, span)?;
+            relocs.push(sx_ir::Reloc { offset: i as u32 * 8, target: sx_ir::RelocTarget::Data(rec), addend: 0 });
         }
+        let name = format!("__pack_types.{}", self.c.fresh());
+        let bytes = vec![0u8; types.len().max(1) * 8];
+        let d = self.c.module.add_data(sx_ir::Data { name, bytes, align: 8, relocs, writable: false });
+        let p = self.ptr_ty();
+        let a = self.b(|b| b.data_addr(d, p));
         let st = self.c.types.slice(bt::TYPE);
-        self.make_slice(a, None, n as i64, st)
+        self.make_slice(a, None, types.len() as i64, st)
     }
 
     /// Replaces each `..args` (a pack) among call arguments by the pack's elements.

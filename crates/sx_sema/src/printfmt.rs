@@ -61,7 +61,8 @@ impl<'c> FnCx<'c> {
                 return self.err(a.span, "not supported yet: spread or named arguments to print");
             }
             self.value_ctx = true;
-            // `xx v` has no target here: the value prints as itself (as an `any` would).
+            // `xx v` boxes the argument into the `any` the format pack holds: it prints as itself
+            // (an enum by its name).
             let value = match &a.value.kind {
                 ExprKind::AutoCast(inner) => inner.as_ref(),
                 _ => &a.value,
