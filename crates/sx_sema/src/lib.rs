@@ -17,6 +17,7 @@ mod expr;
 mod generics;
 pub mod loader;
 pub mod lower;
+mod members;
 mod optional;
 pub mod printfmt;
 mod stmt;
