@@ -315,7 +315,15 @@ impl Compiler {
                     }
                 }
                 MemberKind::Const { .. } => {}
-                MemberKind::Anon(e) => return self.err(e.span, "not supported yet: anonymous struct members"),
+                MemberKind::Anon(e) => {
+                    // Its fields are promoted (see `members.rs`).
+                    let at = self.eval_type_in(file, Some(t), &outer, e)?;
+                    if self.types.struct_of(at).is_none() {
+                        return self.err(e.span, "an anonymous member must be a 'struct { .. }' or 'union { .. }'");
+                    }
+                    fields.push((format!("{}{}", crate::members::ANON_PREFIX, fields.len()), at));
+                    defaults.push(None);
+                }
                 MemberKind::Directive(e) => return self.err(e.span, "not supported yet: this struct member"),
             }
         }

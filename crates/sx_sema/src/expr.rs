@@ -691,7 +691,8 @@ impl<'c> FnCx<'c> {
                 .iter()
                 .find(|f| f.name == name)
                 .map(|f| (f.offset, f.ty))
-                .or_else(|| self.tuple_element(ty, name)),
+                .or_else(|| self.tuple_element(ty, name))
+                .or_else(|| crate::members::promoted_field(&self.c.types, ty, name).map(|(off, t, _)| (off, t))),
             TK::Enum(_) => {
                 let e = self.c.types.enum_of(ty)?;
                 let v = e.variants.iter().find(|v| v.name == name)?;
@@ -2003,6 +2004,7 @@ impl<'c> FnCx<'c> {
                 return self.err(span, msg);
             }
         };
+        self.check_union_literal(sty, fields, span)?;
         let s = self.slot_for(sty);
         let a = self.slot_addr(s);
         self.init_default(a, sty, span)?;
@@ -2014,6 +2016,10 @@ impl<'c> FnCx<'c> {
             let (name, off, fty) = match &fi.name {
                 Some(n) => match flds.iter().find(|f| f.0 == n.name) {
                     Some(f) => f.clone(),
+                    None if crate::members::promoted_field(&self.c.types, sty, &n.name).is_some() => {
+                        let (off, fty, _) = crate::members::promoted_field(&self.c.types, sty, &n.name).expect("promoted");
+                        (n.name.clone(), off, fty)
+                    }
                     None => {
                         let msg = format!("type '{}' has no field '{}'", self.tname(sty), n.name);
                         return self.err(n.span, msg);

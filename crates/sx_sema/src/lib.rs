@@ -21,6 +21,7 @@ mod generics;
 mod introspect;
 pub mod loader;
 pub mod lower;
+mod members;
 mod optional;
 mod packs;
 pub mod printfmt;

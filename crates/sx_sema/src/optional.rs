@@ -104,6 +104,7 @@ impl<'c> FnCx<'c> {
         let yes_end = self.cur;
         self.switch(no);
         let r = self.expr(rhs, Some(inner))?;
+        self.check_tuple_fallback(inner, &r, rhs.span)?;
         // `a ?? b` with an optional fallback stays optional.
         if r.ty == l.ty && r.ty != inner {
             let no_end = self.cur;

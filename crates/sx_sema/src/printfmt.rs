@@ -188,15 +188,8 @@ impl<'c> FnCx<'c> {
             TK::Struct(_) if self.c.types.struct_of(ty).map(|s| s.is_union || s.tuple).unwrap_or(false) => self.emit_text("<?>", span)?,
             TK::Struct(_) => {
                 let V::Mem(a) = v.v else { return Err(()) };
-                let fields = self.c.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();
                 self.emit_text("{", span)?;
-                for (i, f) in fields.iter().enumerate() {
-                    let prefix = format!("{}{}: ", if i > 0 { ", " } else { "" }, f.name);
-                    self.emit_text(&prefix, span)?;
-                    let fa = self.offset_addr(a, f.offset as i64);
-                    let fv = self.load(fa, f.ty);
-                    self.emit_value(fv, span)?;
-                }
+                self.emit_fields(a, ty, &mut true, span)?;
                 self.emit_text("}", span)?;
             }
             TK::Array(n, e) => {
@@ -215,6 +208,27 @@ impl<'c> FnCx<'c> {
             TK::TypeType => self.emit_type_value(v, span)?,
             TK::Any => self.emit_any(v, span)?,
             _ => self.emit_text("<?>", span)?,
+        }
+        Ok(())
+    }
+
+    /// The `name: value` entries of the struct at `a`; the fields of an anonymous struct member
+    /// appear inline, an anonymous union member as an unnamed `<?>`.
+    fn emit_fields(&mut self, a: Value, ty: TypeId, first: &mut bool, span: Span) -> R<()> {
+        let fields = self.c.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();
+        for f in fields {
+            let fa = self.offset_addr(a, f.offset as i64);
+            let anon = f.name.starts_with(crate::members::ANON_PREFIX);
+            if anon && !self.c.types.struct_of(f.ty).map(|s| s.is_union).unwrap_or(true) {
+                self.emit_fields(fa, f.ty, first, span)?;
+                continue;
+            }
+            let sep = if *first { "" } else { ", " };
+            *first = false;
+            let prefix = if anon { sep.to_string() } else { format!("{}{}: ", sep, f.name) };
+            self.emit_text(&prefix, span)?;
+            let fv = self.load(fa, f.ty);
+            self.emit_value(fv, span)?;
         }
         Ok(())
     }

@@ -393,6 +393,22 @@ impl<'c> FnCx<'c> {
         self.any_true(parts, span)
     }
 
+    /// `o ?? v` where `o` holds a tuple: a scalar fallback is a likely slip for a 1-tuple.
+    pub fn check_tuple_fallback(&mut self, payload: TypeId, fallback: &TV, span: Span) -> R<()> {
+        if !self.c.types.is_tuple(payload) || self.is_tuple_like(fallback.ty) || self.c.types.optional_inner(fallback.ty).is_some() {
+            return Ok(());
+        }
+        if matches!(fallback.v, V::Never) {
+            return Ok(());
+        }
+        let msg = format!(
+            "'??' default has type '{}', but the optional's payload is '{}' (a tuple fallback is written `.{{x}}`)",
+            self.tname(fallback.ty),
+            self.tname(payload)
+        );
+        self.err(span, msg)
+    }
+
     // ---- destructuring and multi-target assignment -------------------------------------------
 
     /// `a, b := e;` (also `a, b : T = e;`, and `a, b : T;` declaring several variables).
@@ -815,4 +831,42 @@ fn meet<I: IntoIterator<Item = Option<BTreeSet<String>>>>(paths: I) -> Option<BT
         });
     }
     acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names definitely assigned at the end of `f`'s body (`None`: no path reaches it).
+    fn assigned(src: &str) -> Option<Vec<String>> {
+        let (file, diags) = sx_syntax::parse_file(sx_diag::FileId(0), src);
+        assert!(diags.is_empty(), "{:?}", diags);
+        let ItemKind::Const { value, .. } = &file.items[0].kind else { panic!("not a const") };
+        let ExprKind::Fn(decl) = &value.kind else { panic!("not a function") };
+        let Some(Body::Block(blk)) = &decl.body else { panic!("no body") };
+        assigned_in_block(blk, BTreeSet::new()).map(|s| s.into_iter().collect())
+    }
+
+    #[test]
+    fn straight_line_and_branches() {
+        assert_eq!(assigned("f :: () { a = 1; b, c = 2, 3; }"), Some(vec!["a".into(), "b".into(), "c".into()]));
+        assert_eq!(assigned("f :: () { if x { a = 1; b = 1; } else { a = 2; } }"), Some(vec!["a".into()]));
+        assert_eq!(assigned("f :: () { if x { a = 1; } }"), Some(vec![]));
+        assert_eq!(assigned("f :: () { if x { a = 1; } else if y { a = 2; } else { a = 3; } }"), Some(vec!["a".into()]));
+    }
+
+    #[test]
+    fn returning_paths_do_not_count() {
+        assert_eq!(assigned("f :: () { if x { return; } a = 1; }"), Some(vec!["a".into()]));
+        assert_eq!(assigned("f :: () { if x { return; } else { a = 1; } }"), Some(vec!["a".into()]));
+        assert_eq!(assigned("f :: () { return; }"), None);
+    }
+
+    #[test]
+    fn loops_and_matches() {
+        assert_eq!(assigned("f :: () { while x { a = 1; } for xs (v) { b = 1; } }"), Some(vec![]));
+        let m = "f :: () { if v == { case 1: a = 1; b = 1; case 2: a = 2; else: a = 3; } }";
+        assert_eq!(assigned(m), Some(vec!["a".into()]));
+        assert_eq!(assigned("f :: () { a = if x then 1 else 2; }"), Some(vec!["a".into()]));
+    }
 }

@@ -688,4 +688,22 @@ mod tests {
         let p = t.pointer(s);
         assert_eq!(t.name(p), "*S");
     }
+
+    #[test]
+    fn tuples_are_structural_and_distinct_from_anonymous_structs() {
+        let mut t = TypeTable::new(Target::X86_64Linux);
+        let pos = vec![("0".to_string(), builtin::U8), ("1".to_string(), builtin::I64)];
+        let a = t.tuple(pos.clone());
+        assert_eq!(t.tuple(pos.clone()), a);
+        assert_ne!(t.anonymous_struct(pos), a);
+        assert!(t.is_tuple(a));
+        assert_eq!((t.size_of(a), t.align_of(a)), (16, 8));
+        assert_eq!(t.name(a), "(u8, i64)");
+        let one = t.tuple(vec![("0".into(), builtin::I32)]);
+        assert_eq!(t.name(one), "(i32,)");
+        let named = t.tuple(vec![("x".into(), builtin::I64), ("y".into(), builtin::BOOL)]);
+        assert_eq!(t.name(named), "(x: i64, y: bool)");
+        let empty = t.tuple(vec![]);
+        assert_eq!(t.name(empty), "()");
+    }
 }
