@@ -124,7 +124,8 @@ pub enum FOp {
     Div,
 }
 
-/// C functions implemented natively.
+/// C functions modelled in Rust ([`crate::natives`]): those that act on comptime memory or on
+/// the process, plus pure ones cheaper than a foreign call. Every other extern is a foreign call.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Native {
     Write,
@@ -154,7 +155,6 @@ pub enum Native {
     Pow,
     Fabs,
     ClockGettime,
-    Getenv,
 }
 
 impl Native {
@@ -188,7 +188,6 @@ impl Native {
             "pow" => Pow,
             "fabs" => Fabs,
             "clock_gettime" => ClockGettime,
-            "getenv" => Getenv,
             _ => return None,
         })
     }
@@ -654,8 +653,10 @@ pub enum Op {
         ext: u32,
         list: u32,
     },
-    CallUnsupported {
+    /// A call of a C function through the dynamic loader and libffi ([`crate::ffi`]).
+    CallForeign {
         ext: u32,
+        list: u32,
     },
     Ret0,
     Ret1 {
@@ -1751,12 +1752,10 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                     if e.sig.params.len() != args.len() || e.sig.returns.len() != d.results.len() {
                         return err(f, format!("{}: call of `{}` does not match its signature", i, e.symbol));
                     }
+                    let list = tx.call_list(args, &d.results)?;
                     let o = match Native::by_symbol(&e.symbol) {
-                        Some(native) => {
-                            let list = tx.call_list(args, &d.results)?;
-                            Op::CallNative { native, ext: ext.0, list }
-                        }
-                        None => Op::CallUnsupported { ext: ext.0 },
+                        Some(native) => Op::CallNative { native, ext: ext.0, list },
+                        None => Op::CallForeign { ext: ext.0, list },
                     };
                     tx.emit(o);
                 }
@@ -2110,7 +2109,7 @@ fn op_regs(op: &Op, mut f: impl FnMut(R)) {
         }
         CallIndirect { callee, .. } => f(callee),
         Ret1 { r } => f(r),
-        Jmp { .. } | Call { .. } | CallNative { .. } | CallUnsupported { .. } | Ret0 | Ret { .. } | Trap { .. } => {}
+        Jmp { .. } | Call { .. } | CallNative { .. } | CallForeign { .. } | Ret0 | Ret { .. } | Trap { .. } => {}
     }
 }
 
@@ -2137,7 +2136,10 @@ fn validate(f: &Function, c: &Compiled) -> Result<(), String> {
         let ok = match *op {
             Op::Select { list: l, .. } => regs_in(list(l, 2)),
             Op::Ret { list: l } => c.extra.get(l as usize).is_some_and(|&k| regs_in(list(l + 1, k as usize))),
-            Op::Call { list: l, .. } | Op::CallIndirect { list: l, .. } | Op::CallNative { list: l, .. } => match c.extra.get(l as usize) {
+            Op::Call { list: l, .. }
+            | Op::CallIndirect { list: l, .. }
+            | Op::CallNative { list: l, .. }
+            | Op::CallForeign { list: l, .. } => match c.extra.get(l as usize) {
                 Some(&na) => match c.extra.get(l as usize + 1 + na as usize) {
                     Some(&nr) => regs_in(list(l + 1, na as usize)) && regs_in(list(l + 2 + na, nr as usize)),
                     None => false,

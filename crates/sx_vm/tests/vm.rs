@@ -628,7 +628,7 @@ fn unknown_extern_is_not_supported() {
     });
     let mut vm = vm();
     let e = err(&mut vm, &m, f, &[]);
-    assert_eq!(e.message, "not supported yet at comptime: extern function `dlopen`");
+    assert_eq!(e.message, "not supported yet at comptime: extern function `dlopen` (no C signature is known for it)");
     assert_eq!(e.span, sp(21));
     let e = err(&mut vm, &m, g, &[]);
     assert!(e.message.contains("not supported yet"), "{}", e);
