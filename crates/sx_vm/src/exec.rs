@@ -780,6 +780,7 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             Op::Store16 { a, v, off } => mem_op!(mem.store_n::<2>(r!(a).wrapping_add(off as i64 as u64), r!(v))),
             Op::Store32 { a, v, off } => mem_op!(mem.store_n::<4>(r!(a).wrapping_add(off as i64 as u64), r!(v))),
             Op::Store64 { a, v, off } => mem_op!(mem.store_n::<8>(r!(a).wrapping_add(off as i64 as u64), r!(v))),
+            Op::Store64F { a, v, off } => mem_op!(mem.store_n_tagged::<8, false>(r!(a).wrapping_add(off as i64 as u64), r!(v))),
             Op::Load8X { d, a, b } => r!(d) = mem_op!(mem.load_n::<1>(r!(a).wrapping_add(r!(b)))),
             Op::Load16X { d, a, b } => r!(d) = mem_op!(mem.load_n::<2>(r!(a).wrapping_add(r!(b)))),
             Op::Load32X { d, a, b } => r!(d) = mem_op!(mem.load_n::<4>(r!(a).wrapping_add(r!(b)))),
@@ -788,6 +789,7 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             Op::Store16X { a, b, v } => mem_op!(mem.store_n::<2>(r!(a).wrapping_add(r!(b)), r!(v))),
             Op::Store32X { a, b, v } => mem_op!(mem.store_n::<4>(r!(a).wrapping_add(r!(b)), r!(v))),
             Op::Store64X { a, b, v } => mem_op!(mem.store_n::<8>(r!(a).wrapping_add(r!(b)), r!(v))),
+            Op::Store64FX { a, b, v } => mem_op!(mem.store_n_tagged::<8, false>(r!(a).wrapping_add(r!(b)), r!(v))),
             Op::Load { w, d, a, off } => r!(d) = mem_op!(mem.load(r!(a).wrapping_add(off as i64 as u64), w.bytes())),
             Op::Store { w, a, v, off } => mem_op!(mem.store(r!(a).wrapping_add(off as i64 as u64), w.bytes(), r!(v))),
             Op::StackAddr { d, slot } => {

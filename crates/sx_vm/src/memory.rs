@@ -12,11 +12,11 @@
 //!
 //! **Provenance.** The IR has no pointer type (pointers are pointer-sized integers), so the VM
 //! cannot know for certain that a stored value is a pointer. It records what it can: a 64-bit
-//! store (or a copy of such a word by `memcpy`/`realloc`, or a relocation of static data, or a
-//! pointer a C function wrote during a comptime FFI call) whose value has a comptime allocation
-//! id in its high half (`1 <= id < number of allocations`, or the function-address id) marks
-//! that 8-byte word of the destination allocation as holding a pointer ([`ComptimeMemory::
-//! pointer_offsets`]). Marks are not cleared by later stores; readers re-check the word's
+//! store of an integer (not of a float; or a copy of such a word by `memcpy`/`realloc`, or a
+//! relocation of static data, or a pointer a C function wrote during a comptime FFI call) whose
+//! high half is an id in use (`1 <= id <` number of ids: an allocation or the function-address
+//! id) marks that 8-byte word of the destination allocation as holding a pointer
+//! ([`ComptimeMemory::pointer_offsets`]). Marks are not cleared by later stores; readers re-check the word's
 //! current value ([`ComptimeMemory::decode`]). Limits: a pointer written in pieces (two 32-bit
 //! stores, byte copies at a different alignment) is not marked, and a 64-bit integer that
 //! happens to equal a live pointer (`id << 32 | offset`, e.g. `1 << 32`) is indistinguishable
@@ -32,9 +32,9 @@ use std::fmt;
 use sx_ir::entity::EntityRef;
 use sx_ir::{DataId, FuncId, Module, RelocTarget};
 
-/// The reserved alloc id of function addresses. Not `0xFFFF_FFFF`: small negative integers
-/// have that high half, and they must not look like pointers (provenance).
-pub const FUNC_ALLOC: u32 = 0xFFFF_FF00;
+/// The reserved alloc id of function addresses: the first id, a placeholder allocation without
+/// bytes, so one range check on the high half recognises every pointer (provenance).
+pub const FUNC_ALLOC: u32 = 1;
 /// Allocation ids stop before this (ids near the top are reserved).
 const MAX_ALLOC_ID: u64 = 0xFFFF_FF00;
 
@@ -143,12 +143,11 @@ impl Alloc {
     }
 }
 
-/// Whether `v` looks like a pointer this memory produced: its high half is an allocation id
-/// in use (`1 <= id < n`) or the function-address id.
+/// Whether `v` looks like a pointer this memory produced: its high half is an id in use
+/// (`1 <= id < n`: an allocation or the function-address id).
 #[inline(always)]
 pub(crate) fn is_pointer_tag(v: u64, n: usize) -> bool {
-    let id = v >> 32;
-    id.wrapping_sub(1) < (n as u64).wrapping_sub(1) || id == FUNC_ALLOC as u64
+    (v >> 32).wrapping_sub(1) < (n as u64).wrapping_sub(1)
 }
 
 /// Why an access failed.
@@ -235,8 +234,9 @@ impl ComptimeMemory {
     /// Empty memory allowing `limit` live bytes.
     pub fn new(limit: u64) -> ComptimeMemory {
         let null = Alloc::new(Vec::new(), AllocKind::Heap, false, false);
+        let funcs = Alloc::new(Vec::new(), AllocKind::Heap, false, false);
         ComptimeMemory {
-            allocs: vec![null],
+            allocs: vec![null, funcs],
             data_alloc: Vec::new(),
             foreign_handles: std::collections::HashMap::new(),
             live: 0,
@@ -327,6 +327,9 @@ impl ComptimeMemory {
         }
         let id = (ptr >> 32) as usize;
         let off = ptr as u32;
+        if id == FUNC_ALLOC as usize {
+            return Err("free of a function pointer".to_string());
+        }
         match self.allocs.get(id) {
             Some(a) if id != 0 && a.kind == AllocKind::Heap => {
                 if !a.live {
@@ -497,8 +500,8 @@ impl ComptimeMemory {
         let id = (addr >> 32) as usize;
         let off = addr as u32 as usize;
         if let Some(a) = self.allocs.get(id) {
-            if aligned_end::<N>(off) <= a.bytes.len() {
-                // SAFETY: off + N <= aligned_end(off) <= len.
+            if in_bounds_aligned::<N>(off, a.bytes.len()) {
+                // SAFETY: off + N <= len (checked just above).
                 let b = unsafe { a.bytes.get_unchecked(off..off + N) };
                 return Ok(match N {
                     1 => b[0] as u64,
@@ -515,14 +518,21 @@ impl ComptimeMemory {
     /// store of a pointer-looking value marks the word (provenance, see the module docs).
     #[inline(always)]
     pub(crate) fn store_n<const N: usize>(&mut self, addr: u64, v: u64) -> Result<(), MemFault> {
+        self.store_n_tagged::<N, true>(addr, v)
+    }
+
+    /// [`Self::store_n`], with provenance marking only when `TRACK` (false for stores of float
+    /// values, which are never pointers).
+    #[inline(always)]
+    pub(crate) fn store_n_tagged<const N: usize, const TRACK: bool>(&mut self, addr: u64, v: u64) -> Result<(), MemFault> {
         let id = (addr >> 32) as usize;
         let off = addr as u32 as usize;
         let n = self.allocs.len();
         if let Some(a) = self.allocs.get_mut(id) {
-            if a.writable && aligned_end::<N>(off) <= a.bytes.len() {
-                // SAFETY: off + N <= aligned_end(off) <= len.
+            if a.writable && in_bounds_aligned::<N>(off, a.bytes.len()) {
+                // SAFETY: off + N <= len (checked just above).
                 unsafe { a.bytes.get_unchecked_mut(off..off + N) }.copy_from_slice(&v.to_le_bytes()[..N]);
-                if N == 8 && is_pointer_tag(v, n) {
+                if TRACK && N == 8 && is_pointer_tag(v, n) {
                     a.mark_pointer(off);
                 }
                 return Ok(());
@@ -717,10 +727,11 @@ impl ComptimeMemory {
     }
 }
 
-/// `off + N`, made larger than any allocation length when `off` is not a multiple of `N`: one
-/// compare then checks bounds and natural alignment together (`N` is 1, 2, 4 or 8; lengths are
-/// below 2^32).
+/// `off % N == 0 && off + N <= len` in one compare (`N` is 1, 2, 4 or 8; `off < 2^32`):
+/// rotating a misaligned offset right by log2(N) moves its low bits to the top, above any
+/// length; for an aligned one, `off / N < len / N` (rounded down) is exactly `off + N <= len`.
 #[inline(always)]
-fn aligned_end<const N: usize>(off: usize) -> usize {
-    (off + N) | ((off & (N - 1)) << 40)
+fn in_bounds_aligned<const N: usize>(off: usize, len: usize) -> bool {
+    let k = N.trailing_zeros();
+    off.rotate_right(k) < len >> k
 }

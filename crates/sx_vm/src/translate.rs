@@ -498,6 +498,12 @@ pub enum Op {
         v: R,
         off: i32,
     },
+    /// A 64-bit store of a float: like `Store64` but never a pointer (no provenance check).
+    Store64F {
+        a: R,
+        v: R,
+        off: i32,
+    },
     /// Loads/stores at `r(a) + r(b)` (an address add fused into its only users).
     Load8X {
         d: R,
@@ -535,6 +541,11 @@ pub enum Op {
         v: R,
     },
     Store64X {
+        a: R,
+        b: R,
+        v: R,
+    },
+    Store64FX {
         a: R,
         b: R,
         v: R,
@@ -1693,6 +1704,7 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                     tx.emit(o);
                 }
                 InstKind::Store { addr, offset, value } => {
+                    let is_float = tx.ty(*value)? == Type::F64;
                     let w = W::of(tx.ty(*value)?);
                     let (a, v) = (tx.r(*addr)?, tx.r(*value)?);
                     let off = offset.wrapping_add(addr_off.get(addr.index()).copied().unwrap_or(0));
@@ -1703,6 +1715,7 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                                 W::B8 => Op::Store8X { a, b, v },
                                 W::B16 => Op::Store16X { a, b, v },
                                 W::B32 => Op::Store32X { a, b, v },
+                                W::B64 if is_float => Op::Store64FX { a, b, v },
                                 W::B64 => Op::Store64X { a, b, v },
                             }
                         }
@@ -1710,6 +1723,7 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                             W::B8 => Op::Store8 { a, v, off },
                             W::B16 => Op::Store16 { a, v, off },
                             W::B32 => Op::Store32 { a, v, off },
+                            W::B64 if is_float => Op::Store64F { a, v, off },
                             W::B64 => Op::Store64 { a, v, off },
                         },
                     };
@@ -2059,7 +2073,12 @@ fn op_regs(op: &Op, mut f: impl FnMut(R)) {
             f(d);
             f(c)
         }
-        Store { a, v, .. } | Store8 { a, v, .. } | Store16 { a, v, .. } | Store32 { a, v, .. } | Store64 { a, v, .. } => {
+        Store { a, v, .. }
+        | Store8 { a, v, .. }
+        | Store16 { a, v, .. }
+        | Store32 { a, v, .. }
+        | Store64 { a, v, .. }
+        | Store64F { a, v, .. } => {
             f(a);
             f(v)
         }
@@ -2102,7 +2121,7 @@ fn op_regs(op: &Op, mut f: impl FnMut(R)) {
             f(a);
             f(b)
         }
-        Store8X { a, b, v } | Store16X { a, b, v } | Store32X { a, b, v } | Store64X { a, b, v } => {
+        Store8X { a, b, v } | Store16X { a, b, v } | Store32X { a, b, v } | Store64X { a, b, v } | Store64FX { a, b, v } => {
             f(a);
             f(b);
             f(v)
