@@ -13,10 +13,11 @@
 //! parameter and result, which pointer-sized integers are pointers ([`ForeignSig`], registered
 //! with [`crate::Vm::declare_foreign`]); an extern without such a description is not called.
 //!
-//! **Pointers into comptime memory.** A pointer argument must be null, a small integer (below
-//! 2^32, passed verbatim: C's sentinel values), a live allocation with an in-bounds offset, or an
-//! opaque handle; it is replaced by the real host address of that allocation's bytes plus the
-//! offset (a `cstring` parameter must also reach a NUL inside its allocation). Pointers stored
+//! **Pointers into comptime memory.** A pointer argument must be null, a live allocation with an
+//! in-bounds offset, or an opaque handle; it is replaced by the real host address of that
+//! allocation's bytes plus the offset (a `cstring` parameter must also reach a NUL inside its
+//! allocation). Anything else (an integer cast to a pointer, a dangling or function pointer) is
+//! an error before C runs. Pointers stored
 //! inside those allocations (one level, by the provenance marks of [`crate::memory`]) are
 //! replaced by host addresses too, and restored afterwards. The buffers cannot move during the
 //! call: nothing else runs. After the call, every 8-byte word of those allocations holding a
@@ -30,7 +31,8 @@
 //! dereferencing it at comptime is an error. Comptime code never reads host memory.
 //!
 //! What C does with a pointer is not checked: a C function told to write 100 bytes into a
-//! 10-byte comptime buffer corrupts the compiler's heap, as it would corrupt the program's.
+//! 10-byte comptime buffer corrupts the compiler's heap, as it would corrupt the program's, and
+//! a pointer C keeps after returning (`strtok`, `setvbuf`) is not tracked.
 
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -173,7 +175,7 @@ impl Foreign {
             Some(s) => s.clone(),
             None => return Err(unsupported(name, " (no C signature is known for it)")),
         };
-        if sig.params.len() != ext.sig.params.len() || sig.ret.is_some() != !ext.sig.returns.is_empty() || ext.sig.returns.len() > 1 {
+        if sig.params.len() != ext.sig.params.len() || sig.ret.is_some() == ext.sig.returns.is_empty() || ext.sig.returns.len() > 1 {
             return Err(format!("malformed module: the C signature of `{}` does not match its IR signature", name));
         }
         let code = self.lookup(name).ok_or_else(|| unsupported(name, " (no such symbol in the compiler's process, libc or libm)"))?;
@@ -227,8 +229,11 @@ struct Patched {
 fn to_host(mem: &mut ComptimeMemory, v: u64, cstring: bool, exposed: &mut Vec<Exposed>) -> Result<u64, String> {
     let id = (v >> 32) as u32;
     let off = v as u32 as u64;
+    if v == 0 {
+        return Ok(0);
+    }
     if id == 0 {
-        return Ok(v);
+        return Err(format!("the integer {:#x} is not a pointer C could use", v));
     }
     if id == FUNC_ALLOC {
         return Err("not supported yet at comptime: passing an sx function pointer to C".to_string());

@@ -251,11 +251,6 @@ impl ComptimeMemory {
         self.fault_sites.take()
     }
 
-    /// The configured limit of live bytes.
-    pub fn limit(&self) -> u64 {
-        self.limit
-    }
-
     /// Total live bytes.
     pub fn live_bytes(&self) -> u64 {
         self.live
@@ -381,7 +376,7 @@ impl ComptimeMemory {
         hi[0].bytes[..n].copy_from_slice(&lo[id].bytes[..n]);
         let words = n / 8;
         let mut marks: Vec<u64> = lo[id].ptr_words.iter().copied().take(words.div_ceil(64)).collect();
-        if words % 64 != 0 {
+        if !words.is_multiple_of(64) {
             if let Some(w) = marks.get_mut(words / 64) {
                 *w &= (1u64 << (words % 64)) - 1;
             }
@@ -417,11 +412,11 @@ impl ComptimeMemory {
                 MemFaultKind::Freed
             } else if matches!(a.kind, AllocKind::Foreign { .. }) {
                 MemFaultKind::Opaque
-            } else if off + size > a.bytes.len() as u64 {
+            } else if off.saturating_add(size) > a.bytes.len() as u64 {
                 MemFaultKind::OutOfBounds
             } else if write && !a.writable {
                 MemFaultKind::ReadOnly
-            } else if size.is_power_of_two() && size <= 8 && off % size != 0 {
+            } else if size.is_power_of_two() && size <= 8 && !off.is_multiple_of(size) {
                 // Only aligned accesses fail inside the bounds of live, writable memory.
                 MemFaultKind::Misaligned
             } else {
@@ -662,7 +657,7 @@ impl ComptimeMemory {
                     Some(b) => b.copy_from_slice(&v.to_le_bytes()),
                     None => return Err(format!("malformed module: relocation at offset {} past the end of {}", r.offset, x)),
                 }
-                if off % 8 == 0 {
+                if off.is_multiple_of(8) {
                     self.allocs[id].mark_pointer(off);
                 }
             }

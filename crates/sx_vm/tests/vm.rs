@@ -1009,3 +1009,32 @@ fn foreign_results_are_copied_or_opaque() {
     assert!(vm.read_bytes(h, 1).is_err());
     assert_eq!(ret1(&mut vm, &m, close, &[h]), 0);
 }
+
+#[test]
+fn foreign_calls_refuse_non_pointers() {
+    let (mut m, _, strtol) = c_strtol_module();
+    let ptr = Type::I64;
+    let f = def(&mut m, "bad", &[ptr], &[Type::I64], |b, _, p| {
+        let z = b.iconst(ptr, 0);
+        let base = b.iconst(Type::I32, 10);
+        let v = b.call_extern(strtol, vec![p[0], z, base], &[Type::I64])[0];
+        b.ret(vec![v]);
+    });
+    let mut vm = vm();
+    let sig = ForeignSig {
+        params: vec![ForeignType::CString, ForeignType::Pointer, ForeignType::Int { signed: true }],
+        ret: Some(ForeignType::Int { signed: true }),
+    };
+    vm.declare_foreign("strtol", sig);
+    let e = err(&mut vm, &m, f, &[5]);
+    assert!(e.message.contains("is not a pointer C could use"), "{}", e);
+    let e = err(&mut vm, &m, f, &[Vm::func_address(f)]);
+    assert!(e.message.contains("function pointer"), "{}", e);
+    let e = err(&mut vm, &m, f, &[0xdead_0000_0000]);
+    assert!(e.message.contains("not a valid pointer"), "{}", e);
+    let buf = vm.alloc(4, 1).unwrap();
+    vm.write_bytes(buf, b"12\0\0").unwrap();
+    assert_eq!(ret1(&mut vm, &m, f, &[buf]), 12);
+    let e = err(&mut vm, &m, f, &[buf + 5]);
+    assert!(e.message.contains("past the start"), "{}", e);
+}
