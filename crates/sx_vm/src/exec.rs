@@ -887,6 +887,9 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
                 };
                 // SAFETY: the frame `[fp, all_len)` lies inside the register vector.
                 let regs = unsafe { std::slice::from_raw_parts_mut(rp, all_len - fp) };
+                if !limits.foreign_calls {
+                    leave!(Err(format!("not supported yet at comptime: extern function `{}` (foreign calls are disabled)", e.symbol)))
+                }
                 if let Err(e) = crate::ffi::call(foreign, ext, e, mem, regs, extra, list) {
                     leave!(Err(e))
                 }

@@ -62,6 +62,9 @@ pub struct VmLimits {
     pub max_memory: u64,
     /// Maximum size of the VM's register stack, in bytes.
     pub max_stack_bytes: u64,
+    /// Whether externs without a Rust model are called through the dynamic loader and libffi
+    /// ([`ffi`]). C code runs unsandboxed in the compiler's process; fuzzing turns this off.
+    pub foreign_calls: bool,
 }
 
 impl Default for VmLimits {
@@ -74,6 +77,7 @@ impl Default for VmLimits {
             max_call_depth: 100_000,
             max_memory: 1 << 30,
             max_stack_bytes: 512 << 20,
+            foreign_calls: true,
         }
     }
 }

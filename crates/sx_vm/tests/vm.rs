@@ -1038,3 +1038,17 @@ fn foreign_calls_refuse_non_pointers() {
     let e = err(&mut vm, &m, f, &[buf + 5]);
     assert!(e.message.contains("past the start"), "{}", e);
 }
+
+#[test]
+fn foreign_calls_can_be_disabled() {
+    let (m, f, _) = c_strtol_module();
+    let limits = VmLimits { foreign_calls: false, ..VmLimits::default() };
+    let mut vm = Vm::new(limits, Box::new(CaptureHost::new()));
+    let sig = ForeignSig {
+        params: vec![ForeignType::CString, ForeignType::Pointer, ForeignType::Int { signed: true }],
+        ret: Some(ForeignType::Int { signed: true }),
+    };
+    vm.declare_foreign("strtol", sig);
+    let e = err(&mut vm, &m, f, &[]);
+    assert!(e.message.contains("foreign calls are disabled"), "{}", e);
+}
