@@ -34,6 +34,8 @@ fn env() -> &'static Env {
         limits.max_call_depth = 1_000;
         limits.max_stack_bytes = 16 << 20;
         limits.timeout = Some(std::time::Duration::from_secs(2));
+        // Comptime FFI runs real C code, which no sandbox contains: keep it out of fuzzing.
+        limits.foreign_calls = false;
         let opts = sx_sema::Options {
             target: sx_ir::Target::X86_64Linux,
             paths: sx_sema::ImportPaths {

@@ -27,6 +27,10 @@ struct Common {
     /// Step budget of one compile-time evaluation.
     #[arg(long, global = true)]
     comptime_steps: Option<u64>,
+    /// Limit of live compile-time memory (static data, stack slots and heap), in bytes; a
+    /// K, M or G suffix multiplies by 2^10, 2^20 or 2^30 (e.g. 64M).
+    #[arg(long, global = true, value_parser = parse_bytes)]
+    comptime_memory: Option<u64>,
     /// Print `comptime-eval <file:line:col>` to stderr for every compile-time VM evaluation.
     #[arg(long, global = true)]
     trace_comptime: bool,
@@ -119,6 +123,22 @@ fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
         .clone()
 }
 
+/// A byte count: digits with an optional K/M/G suffix (binary multiples, case-insensitive,
+/// optionally followed by `B` or `iB`).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let lower = t.to_ascii_lowercase();
+    let body = lower.strip_suffix("ib").or_else(|| lower.strip_suffix('b')).unwrap_or(&lower);
+    let (digits, shift) = match body.chars().last() {
+        Some('k') => (&body[..body.len() - 1], 10),
+        Some('m') => (&body[..body.len() - 1], 20),
+        Some('g') => (&body[..body.len() - 1], 30),
+        _ => (body, 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("'{}' is not a byte count (e.g. 1048576, 64K, 64M, 1G)", s))?;
+    n.checked_mul(1u64 << shift).ok_or_else(|| format!("'{}' is too large", s))
+}
+
 fn stdlib_dirs() -> Vec<PathBuf> {
     let mut dirs = vec![];
     if let Ok(p) = std::env::var("SX_STDLIB_PATH") {
@@ -148,6 +168,9 @@ fn options(common: &Common) -> Result<sx_sema::Options, String> {
     let mut limits = sx_vm::VmLimits::default();
     if let Some(s) = common.comptime_steps {
         limits.max_steps = s;
+    }
+    if let Some(b) = common.comptime_memory {
+        limits.max_memory = b;
     }
     if let Some(t) = common.comptime_timeout {
         if !(t > 0.0 && t.is_finite()) {
@@ -225,6 +248,9 @@ fn run_cli(cli: Cli) -> i32 {
             print_build_done(&out);
             if vm {
                 let mut machine = sx_vm::Vm::new(sx_vm::VmLimits::default(), Box::new(sx_vm::StdHost));
+                for (symbol, sig) in &out.foreign {
+                    machine.declare_foreign(symbol, sig.clone());
+                }
                 match machine.run_program(&out.module) {
                     Ok(code) => code & 0xff,
                     Err(e) => {

@@ -100,3 +100,20 @@ fn garbage_input_never_panics() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn comptime_memory_flag_limits_compile_time_memory() {
+    let prog = "examples/comptime/big_table.sx";
+    let o = sx(&["run", "--comptime-memory", "64K", prog]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("comptime memory limit exceeded") && err.contains("limit 65536 bytes"), "{err}");
+    assert!(err.contains("big_table.sx:11:15"), "{err}");
+    for ok in ["1M", "1048576", "2mib", "1G"] {
+        let o = sx(&["run", "--comptime-memory", ok, prog]);
+        assert!(o.status.success(), "{ok}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = sx(&["run", "--comptime-memory", "12Q", prog]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a byte count"));
+}

@@ -208,6 +208,7 @@ impl Compiler {
             Err(e) => return self.vm_error(e, span),
         };
         self.vm_evals += 1;
+        self.declare_foreign_sigs();
         if self.trace_comptime {
             eprintln!("comptime-eval {}", self.sources.location(span));
         }
@@ -226,14 +227,15 @@ impl Compiler {
             Err(e) => return self.vm_error(e, span),
         };
         let mut bytes = bytes;
-        let mut relocs = vec![];
-        let mut memo = HashMap::new();
-        self.bake_walk(&mut bytes, &mut relocs, 0, ty, span, &mut memo, 0)?;
+        let relocs = self.bake_result(&mut bytes, buf, ty, span)?;
         Ok(Baked::Bytes { ty, bytes, relocs })
     }
 
     fn vm_error<T>(&mut self, e: sx_vm::VmError, span: Span) -> R<T> {
         let mut d = Diagnostic::error(e.span.unwrap_or(span), format!("compile-time evaluation failed: {}", e.message));
+        for (label, at) in &e.related {
+            d = d.with_note(format!("  {}: {}", label, self.sources.location(*at)));
+        }
         // The comptime call stack, innermost first; runs of identical frames are folded.
         let mut lines: Vec<(String, usize)> = vec![];
         for fr in &e.stack {
@@ -285,116 +287,215 @@ impl Compiler {
         }
     }
 
-    /// Rewrites the pointers inside `bytes[off..]` (a value of type `ty`) into relocations,
-    /// copying the heap memory they point to into new static data.
-    #[allow(clippy::too_many_arguments)]
-    fn bake_walk(
-        &mut self,
-        bytes: &mut Vec<u8>,
-        relocs: &mut Vec<Reloc>,
-        off: usize,
-        ty: TypeId,
-        span: Span,
-        memo: &mut HashMap<u32, sx_ir::DataId>,
-        depth: u32,
-    ) -> R<()> {
-        if depth > 64 {
-            return self.err(span, "compile-time result nests pointers too deeply to bake");
+    /// Turns the pointers inside a compile-time result (`bytes`, read from comptime address
+    /// `base`, of type `ty`) into relocations, copying every heap block they reach into new
+    /// static data (worklist, so long chains such as linked lists have no depth limit).
+    ///
+    /// The words to relocate are those the static type says are pointers, united with those
+    /// where the VM saw a pointer stored (provenance, `Vm::pointer_offsets`): the latter finds
+    /// pointers in untyped memory (`*void`, byte buffers, arenas, a block reached through a
+    /// pointer of another type). A statically typed pointer that cannot be baked is an error;
+    /// a provenance-only word whose value no longer decodes as a pointer is left as data.
+    fn bake_result(&mut self, bytes: &mut [u8], base: u64, ty: TypeId, span: Span) -> R<Vec<Reloc>> {
+        let mut memo: HashMap<u32, sx_ir::DataId> = HashMap::new();
+        let mut work: Vec<(u32, sx_ir::DataId, Option<TypeId>)> = Vec::new();
+        let mut slots = vec![];
+        self.pointer_slots(ty, 0, &mut slots);
+        let relocs = self.bake_block(bytes, base, slots, &mut memo, &mut work, span)?;
+        while let Some((alloc, d, elem)) = work.pop() {
+            let len = self.vm.allocation_len(alloc).unwrap_or(0);
+            let hbase = (alloc as u64) << 32;
+            let mut hb = match self.vm.read_bytes(hbase, len) {
+                Ok(b) => b,
+                Err(e) => return self.vm_error(e, span),
+            };
+            let mut slots = vec![];
+            if let Some(e) = elem.filter(|&e| self.has_pointers(e)) {
+                let es = self.types.size_of(e) as usize;
+                if es > 0 {
+                    let mut o = 0;
+                    while o + es <= hb.len() {
+                        self.pointer_slots(e, o, &mut slots);
+                        o += es;
+                    }
+                }
+            }
+            let hrel = self.bake_block(&mut hb, hbase, slots, &mut memo, &mut work, span)?;
+            self.module.datas[d].bytes = hb;
+            self.module.datas[d].relocs = hrel;
         }
+        Ok(relocs)
+    }
+
+    /// Relocates the pointer words of one block (`bytes`, at comptime address `base`): the
+    /// statically typed `slots` (offset, pointee type) plus the provenance-marked words.
+    fn bake_block(
+        &mut self,
+        bytes: &mut [u8],
+        base: u64,
+        slots: Vec<(usize, Option<TypeId>)>,
+        memo: &mut HashMap<u32, sx_ir::DataId>,
+        work: &mut Vec<(u32, sx_ir::DataId, Option<TypeId>)>,
+        span: Span,
+    ) -> R<Vec<Reloc>> {
         let pb = self.module.pointer_bytes() as usize;
-        match self.types.kind(ty).clone() {
+        // offset -> (pointee type, statically typed)
+        let mut cands: std::collections::BTreeMap<usize, (Option<TypeId>, bool)> = std::collections::BTreeMap::new();
+        for (off, elem) in slots {
+            cands.insert(off, (elem, true));
+        }
+        for off in self.vm.pointer_offsets(base, bytes.len() as u64) {
+            cands.entry(off as usize).or_insert((None, false));
+        }
+        let mut relocs = vec![];
+        for (off, (elem, typed)) in cands {
+            let Some(raw) = bytes.get(off..off + pb) else { continue };
+            let mut b8 = [0u8; 8];
+            b8[..pb].copy_from_slice(raw);
+            let ptr = u64::from_le_bytes(b8);
+            let target = match self.vm.decode_pointer(ptr) {
+                PointerTarget::Null => None,
+                PointerTarget::Data(d, o) => Some((RelocTarget::Data(d), o as i64)),
+                PointerTarget::Func(f) if self.module.funcs.get(f).is_some() => Some((RelocTarget::Func(f), 0)),
+                PointerTarget::Func(_) if typed => {
+                    return self.err(span, "compile-time result holds a pointer that cannot be baked");
+                }
+                PointerTarget::Func(_) => None,
+                PointerTarget::Heap { alloc, offset } => {
+                    let d = match memo.get(&alloc) {
+                        Some(d) => *d,
+                        None => {
+                            let name = format!("baked.{}", self.fresh());
+                            let d = self.module.add_data(sx_ir::Data { name, bytes: vec![], align: 16, relocs: vec![], writable: true });
+                            memo.insert(alloc, d);
+                            work.push((alloc, d, elem));
+                            d
+                        }
+                    };
+                    Some((RelocTarget::Data(d), offset as i64))
+                }
+                PointerTarget::Stack { .. } => {
+                    return self.err(span, "compile-time result points into a stack frame that no longer exists");
+                }
+                PointerTarget::Dangling { .. } => {
+                    return self.err(span, "compile-time result holds a pointer to freed memory");
+                }
+                PointerTarget::Foreign { .. } => {
+                    return self.err(span, "compile-time result holds a pointer a C function returned; host memory cannot be baked");
+                }
+                PointerTarget::Invalid if typed => {
+                    return self.err(span, "compile-time result holds a pointer that cannot be baked");
+                }
+                PointerTarget::Invalid => None,
+            };
+            if let Some((t, addend)) = target {
+                for b in &mut bytes[off..off + pb] {
+                    *b = 0;
+                }
+                relocs.push(Reloc { offset: off as u32, target: t, addend });
+            }
+        }
+        Ok(relocs)
+    }
+
+    /// The statically typed pointer words of a value of type `ty` at `off`, with the type each
+    /// points to (`None` for function pointers).
+    fn pointer_slots(&self, ty: TypeId, off: usize, out: &mut Vec<(usize, Option<TypeId>)>) {
+        match self.types.kind(ty) {
             TK::Struct(_) => {
-                let fields = self.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();
-                for f in fields {
-                    self.bake_walk(bytes, relocs, off + f.offset as usize, f.ty, span, memo, depth)?;
+                if let Some(s) = self.types.struct_of(ty) {
+                    for f in &s.fields {
+                        if self.has_pointers(f.ty) {
+                            self.pointer_slots(f.ty, off + f.offset as usize, out);
+                        }
+                    }
                 }
             }
             TK::Array(n, e) => {
-                if self.has_pointers(e) {
-                    let es = self.types.size_of(e) as usize;
-                    for i in 0..n as usize {
-                        self.bake_walk(bytes, relocs, off + i * es, e, span, memo, depth)?;
+                if self.has_pointers(*e) {
+                    let es = self.types.size_of(*e) as usize;
+                    for i in 0..*n as usize {
+                        self.pointer_slots(*e, off + i * es, out);
                     }
                 }
             }
             TK::Any => {
-                let data_ty = self.types.pointer(bt::U8);
-                self.bake_walk(bytes, relocs, off, data_ty, span, memo, depth)?;
-                self.bake_walk(bytes, relocs, off + pb, bt::TYPE, span, memo, depth)?;
+                out.push((off, Some(bt::U8)));
+                out.push((off + self.module.pointer_bytes() as usize, None));
             }
-            TK::String | TK::Slice(_) | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } | TK::TypeType => {
-                let elem = match self.types.kind(ty) {
-                    TK::Slice(e) | TK::Pointer(e) | TK::ManyPointer(e) => *e,
-                    _ => bt::U8,
-                };
-                let Some(raw) = bytes.get(off..off + pb) else { return Ok(()) };
-                let mut b8 = [0u8; 8];
-                b8[..pb].copy_from_slice(raw);
-                let ptr = u64::from_le_bytes(b8);
-                let target = match self.vm.decode_pointer(ptr) {
-                    PointerTarget::Null => None,
-                    PointerTarget::Data(d, o) => Some((RelocTarget::Data(d), o as i64)),
-                    PointerTarget::Func(f) => Some((RelocTarget::Func(f), 0)),
-                    PointerTarget::Heap { alloc, offset } => {
-                        let d = match memo.get(&alloc) {
-                            Some(d) => *d,
-                            None => {
-                                let len = self.vm.allocation_len(alloc).unwrap_or(0);
-                                let base = ptr - offset;
-                                let mut hb = match self.vm.read_bytes(base, len) {
-                                    Ok(b) => b,
-                                    Err(e) => return self.vm_error(e, span),
-                                };
-                                let name = format!("baked.{}", self.fresh());
-                                let d =
-                                    self.module.add_data(sx_ir::Data { name, bytes: vec![], align: 16, relocs: vec![], writable: true });
-                                memo.insert(alloc, d);
-                                let mut hrel = vec![];
-                                if self.has_pointers(elem) {
-                                    let es = self.types.size_of(elem).max(1) as usize;
-                                    let mut o = 0;
-                                    while o + es <= hb.len() {
-                                        self.bake_walk(&mut hb, &mut hrel, o, elem, span, memo, depth + 1)?;
-                                        o += es;
-                                    }
-                                }
-                                self.module.datas[d].bytes = hb;
-                                self.module.datas[d].relocs = hrel;
-                                d
-                            }
-                        };
-                        Some((RelocTarget::Data(d), offset as i64))
-                    }
-                    PointerTarget::Stack { .. } => {
-                        return self.err(span, "compile-time result points into a stack frame that no longer exists");
-                    }
-                    PointerTarget::Dangling { .. } => {
-                        return self.err(span, "compile-time result holds a pointer to freed memory");
-                    }
-                    PointerTarget::Invalid => {
-                        return self.err(span, "compile-time result holds a pointer that cannot be baked");
-                    }
-                };
-                if let Some((t, addend)) = target {
-                    for b in &mut bytes[off..off + pb] {
-                        *b = 0;
-                    }
-                    relocs.push(Reloc { offset: off as u32, target: t, addend });
-                }
+            TK::TypeType => out.push((off, None)),
+            TK::Closure { .. } => {
+                out.push((off, None));
+                out.push((off + self.module.pointer_bytes() as usize, Some(bt::U8)));
             }
+            TK::Optional(i) => self.pointer_slots(*i, off, out),
+            TK::Slice(e) | TK::Pointer(e) | TK::ManyPointer(e) => out.push((off, Some(*e))),
+            TK::String | TK::Cstring => out.push((off, Some(bt::U8))),
+            TK::Func { .. } => out.push((off, None)),
             _ => {}
         }
-        Ok(())
     }
 
     fn has_pointers(&self, ty: TypeId) -> bool {
         match self.types.kind(ty) {
-            TK::String | TK::Slice(_) | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } | TK::TypeType | TK::Any => {
-                true
-            }
-            TK::Array(_, e) => self.has_pointers(*e),
+            TK::String
+            | TK::Slice(_)
+            | TK::Pointer(_)
+            | TK::ManyPointer(_)
+            | TK::Cstring
+            | TK::Func { .. }
+            | TK::TypeType
+            | TK::Any
+            | TK::Closure { .. } => true,
+            TK::Array(_, e) | TK::Optional(e) => self.has_pointers(*e),
             TK::Struct(_) => self.types.struct_of(ty).map(|s| s.fields.iter().any(|f| self.has_pointers(f.ty))).unwrap_or(false),
             _ => false,
+        }
+    }
+
+    /// Describes every extern function whose IR function exists to the VM, for comptime FFI:
+    /// which parameters and results are pointers or C strings.
+    pub(crate) fn declare_foreign_sigs(&mut self) {
+        for (sym, sig) in self.foreign_sigs() {
+            if !self.vm.is_foreign_declared(&sym) {
+                self.vm.declare_foreign(&sym, sig);
+            }
+        }
+    }
+
+    /// The comptime-FFI descriptions of the declared extern functions (see `sx_vm::ffi`).
+    pub fn foreign_sigs(&self) -> Vec<(String, sx_vm::ForeignSig)> {
+        let mut out = vec![];
+        for def in &self.fns {
+            if !def.decl.attrs.is_extern || def.func.is_none() {
+                continue;
+            }
+            let Some(sig) = &def.sig else { continue };
+            let sym = def.decl.attrs.extern_sym.clone().unwrap_or_else(|| def.name.clone());
+            let params = sig.params.iter().map(|&t| self.foreign_type(t, false)).collect();
+            let ret = if sig.ret == bt::VOID || sig.ret == bt::NORETURN { None } else { Some(self.foreign_type(sig.ret, true)) };
+            out.push((sym, sx_vm::ForeignSig { params, ret }));
+        }
+        out
+    }
+
+    /// How comptime FFI treats a value of type `t`: `cstring` (and, as a result, a byte
+    /// pointer) is a C string, other pointers are pointers.
+    fn foreign_type(&self, t: TypeId, result: bool) -> sx_vm::ForeignType {
+        use sx_vm::ForeignType as F;
+        let byte = |e: TypeId| matches!(self.types.kind(e), TK::Int { bits: 8, .. });
+        match self.types.kind(t) {
+            TK::Float { .. } => F::Float,
+            TK::Cstring => F::CString,
+            TK::Pointer(e) | TK::ManyPointer(e) if result && byte(*e) => F::CString,
+            TK::Pointer(_) | TK::ManyPointer(_) | TK::Func { .. } => F::Pointer,
+            TK::Optional(i) => self.foreign_type(*i, result),
+            TK::Int { signed, .. } => F::Int { signed: *signed },
+            TK::Enum(_) => match self.types.enum_of(t) {
+                Some(e) => self.foreign_type(e.backing, result),
+                None => F::Int { signed: true },
+            },
+            _ => F::Int { signed: false },
         }
     }
 

@@ -153,6 +153,8 @@ pub struct Output {
     pub root_has_run: bool,
     /// How many compile-time evaluations ran on the VM.
     pub vm_evaluations: u64,
+    /// What a VM running the program needs to call its extern functions (`Vm::declare_foreign`).
+    pub foreign: Vec<(String, sx_vm::ForeignSig)>,
 }
 
 /// The state of one compilation.
@@ -220,7 +222,8 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
     }
     let root_has_run = root.map(|r| !c.files[r.0 as usize].runs.is_empty()).unwrap_or(false);
     let vm_evaluations = c.vm_evals;
-    Ok(Output { module: c.module, root_has_run, vm_evaluations })
+    let foreign = c.foreign_sigs();
+    Ok(Output { module: c.module, root_has_run, vm_evaluations, foreign })
 }
 
 impl Compiler {

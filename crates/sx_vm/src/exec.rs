@@ -10,7 +10,7 @@
 
 use sx_ir::{ConvOp, FloatCC, FuncId, IntCC, Module, TrapCode, Type};
 
-use crate::memory::{AllocKind, FUNC_ALLOC};
+use crate::memory::{AllocKind, Site, FUNC_ALLOC};
 use crate::translate::{translate, FOp, IOp, Op, W};
 use crate::{natives, Frame, Outcome, Vm, VmError};
 
@@ -132,7 +132,9 @@ pub(crate) fn run(vm: &mut Vm, m: &Module, func: FuncId, args: &[u64]) -> Result
         message: msg,
         span: m.funcs.get(func).and_then(|f| f.span),
         stack: vec![Frame { func: name.clone(), call_site: None }],
+        related: Vec::new(),
     };
+    vm.mem.take_fault_sites();
     if let Some(cached) = vm.code.names.get(func.0 as usize) {
         if !cached.is_empty() && *cached != name {
             return Err(with_name(format!(
@@ -235,6 +237,7 @@ fn link(op: Op, base: u32, xbase: u32, sbase: u32) -> Op {
         Op::Call { func, list } => Op::Call { func, list: list + xbase },
         Op::CallIndirect { callee, list, sig } => Op::CallIndirect { callee, list: list + xbase, sig: sig + sbase },
         Op::CallNative { native, ext, list } => Op::CallNative { native, ext, list: list + xbase },
+        Op::CallForeign { ext, list } => Op::CallForeign { ext, list: list + xbase },
         Op::Ret { list } => Op::Ret { list: list + xbase },
         op => op,
     };
@@ -276,7 +279,8 @@ fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Res
             Err(e) => Err(e),
         };
         if let Err(msg) = r {
-            return Err(make_error(&vm.code, cur, frames, msg));
+            let sites = vm.mem.take_fault_sites();
+            return Err(make_error(&vm.code, cur, frames, msg, sites));
         }
     }
 }
@@ -293,10 +297,19 @@ fn bad_callee(mem: &crate::ComptimeMemory, callee: u64) -> String {
 
 #[cold]
 #[inline(never)]
-fn make_error(st: &CodeStore, cur: &Cur, frames: &[Saved], message: String) -> VmError {
+fn make_error(st: &CodeStore, cur: &Cur, frames: &[Saved], message: String, sites: Option<(Site, Site)>) -> VmError {
     let span_at = |pc: usize| st.spans.get(pc.wrapping_sub(1)).copied().flatten();
+    let mut related = Vec::new();
+    if let Some((alloc, free)) = sites {
+        for (label, site) in [("allocated here", alloc), ("freed here", free)] {
+            if let Some(sp) = span_at(site as usize).filter(|_| site != 0) {
+                related.push((label.to_string(), sp));
+            }
+        }
+    }
     let name = |f: u32| st.names.get(f as usize).cloned().unwrap_or_default();
-    let span = span_at(cur.pc);
+    // Extern wrappers have no spans: report the innermost call site that has one.
+    let span = span_at(cur.pc).or_else(|| frames.iter().rev().find_map(|f| span_at(f.pc as usize)));
     let mut stack = Vec::new();
     let mut callee = cur.func;
     for caller in frames.iter().rev() {
@@ -311,7 +324,20 @@ fn make_error(st: &CodeStore, cur: &Cur, frames: &[Saved], message: String) -> V
     } else if let Some(root) = frames.first() {
         stack.push(Frame { func: name(root.func), call_site: None });
     }
-    VmError { message, span, stack }
+    VmError { message, span, stack, related }
+}
+
+/// The code position of the innermost active instruction that has a source span: the current
+/// one, else the call sites of the enclosing frames (extern wrappers have no spans of their
+/// own). 0 when none has.
+#[cold]
+#[inline(never)]
+fn source_site(st: &CodeStore, pc: usize, frames: &[Saved]) -> Site {
+    let has_span = |p: usize| st.spans.get(p.wrapping_sub(1)).is_some_and(|s| s.is_some());
+    if has_span(pc) {
+        return pc as Site;
+    }
+    frames.iter().rev().map(|f| f.pc as usize).find(|&p| has_span(p)).unwrap_or(0) as Site
 }
 
 #[cold]
@@ -499,7 +525,7 @@ fn f32op(op: FOp, a: f32, b: f32) -> f32 {
 /// function ends in a trapping sentinel.
 #[allow(unused_unsafe)] // the register/list macros nest their unsafe blocks
 fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Result<Action, String> {
-    let Vm { regs: all, mem, slots, host, steps, limits, code: st, remaining, interrupt, deadline, safe_points, .. } = vm;
+    let Vm { regs: all, mem, slots, host, steps, limits, code: st, remaining, interrupt, deadline, safe_points, foreign, .. } = vm;
     let all_len = all.len();
     let base: *mut u64 = all.as_mut_ptr();
     let ops = &st.ops[..];
@@ -754,6 +780,7 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             Op::Store16 { a, v, off } => mem_op!(mem.store_n::<2>(r!(a).wrapping_add(off as i64 as u64), r!(v))),
             Op::Store32 { a, v, off } => mem_op!(mem.store_n::<4>(r!(a).wrapping_add(off as i64 as u64), r!(v))),
             Op::Store64 { a, v, off } => mem_op!(mem.store_n::<8>(r!(a).wrapping_add(off as i64 as u64), r!(v))),
+            Op::Store64F { a, v, off } => mem_op!(mem.store_n_tagged::<8, false>(r!(a).wrapping_add(off as i64 as u64), r!(v))),
             Op::Load8X { d, a, b } => r!(d) = mem_op!(mem.load_n::<1>(r!(a).wrapping_add(r!(b)))),
             Op::Load16X { d, a, b } => r!(d) = mem_op!(mem.load_n::<2>(r!(a).wrapping_add(r!(b)))),
             Op::Load32X { d, a, b } => r!(d) = mem_op!(mem.load_n::<4>(r!(a).wrapping_add(r!(b)))),
@@ -762,6 +789,7 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             Op::Store16X { a, b, v } => mem_op!(mem.store_n::<2>(r!(a).wrapping_add(r!(b)), r!(v))),
             Op::Store32X { a, b, v } => mem_op!(mem.store_n::<4>(r!(a).wrapping_add(r!(b)), r!(v))),
             Op::Store64X { a, b, v } => mem_op!(mem.store_n::<8>(r!(a).wrapping_add(r!(b)), r!(v))),
+            Op::Store64FX { a, b, v } => mem_op!(mem.store_n_tagged::<8, false>(r!(a).wrapping_add(r!(b)), r!(v))),
             Op::Load { w, d, a, off } => r!(d) = mem_op!(mem.load(r!(a).wrapping_add(off as i64 as u64), w.bytes())),
             Op::Store { w, a, v, off } => mem_op!(mem.store(r!(a).wrapping_add(off as i64 as u64), w.bytes(), r!(v))),
             Op::StackAddr { d, slot } => {
@@ -843,15 +871,29 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
                     Some(e) => e,
                     None => leave!(Err(unsupported(m, ext))),
                 };
+                let site = if native.allocates() { source_site(st, pc, frames) } else { 0 };
                 // SAFETY: the frame `[fp, all_len)` lies inside the register vector.
                 let regs = unsafe { std::slice::from_raw_parts_mut(rp, all_len - fp) };
-                match natives::call(native, e, mem, host.as_mut(), regs, extra, list) {
+                match natives::call(native, e, mem, host.as_mut(), regs, extra, list, site) {
                     Ok(None) => {}
                     Ok(Some(code)) => leave!(Ok(Action::Exit(code))),
                     Err(e) => leave!(Err(e)),
                 }
             }
-            Op::CallUnsupported { ext } => leave!(Err(unsupported(m, ext))),
+            Op::CallForeign { ext, list } => {
+                let e = match m.externs.get(sx_ir::ExternId(ext)) {
+                    Some(e) => e,
+                    None => leave!(Err(unsupported(m, ext))),
+                };
+                // SAFETY: the frame `[fp, all_len)` lies inside the register vector.
+                let regs = unsafe { std::slice::from_raw_parts_mut(rp, all_len - fp) };
+                if !limits.foreign_calls {
+                    leave!(Err(format!("not supported yet at comptime: extern function `{}` (foreign calls are disabled)", e.symbol)))
+                }
+                if let Err(e) = crate::ffi::call(foreign, ext, e, mem, regs, extra, list) {
+                    leave!(Err(e))
+                }
+            }
             Op::Ret0 => ret!(0, |_| 0usize, Action::Ret0),
             Op::Ret1 { r } => ret!(1, |_| r as usize, Action::Ret1(r!(r))),
             Op::Ret { list } => {

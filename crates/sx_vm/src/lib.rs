@@ -6,9 +6,12 @@
 //! call (cached by `FuncId`); [`exec`] runs it with an explicit frame stack; [`memory`] is the
 //! comptime memory — allocation-based pointers (`(alloc_id << 32) | offset`, the rustc
 //! const-eval / Miri model) over byte buffers laid out exactly like the target (little endian,
-//! 8-byte pointers), with every access checked (null, freed, out of bounds, read-only data).
-//! C functions the program calls (`write`, `malloc`, `memcpy`, …) are implemented natively in
-//! [`natives`]; anything else is reported as "not supported yet at comptime".
+//! 8-byte pointers), with every access checked (null, freed, out of bounds, misaligned,
+//! read-only data) and stored pointers tracked (provenance, for baking results). C functions
+//! that act on comptime memory or the process (`write`, `malloc`, `free`, `memcpy`, `exit`, …)
+//! are modelled in [`natives`]; every other extern is called for real through the dynamic
+//! loader and libffi ([`ffi`]), with pointers translated to host addresses for the duration of
+//! the call only.
 //!
 //! Semantics match native execution: wrapping two's complement integer arithmetic, truncating
 //! division, IEEE floats (f32 arithmetic done in f32), saturating float→int conversions.
@@ -16,14 +19,16 @@
 //!
 //! Must never: crash or hang the compiler (malformed modules give errors, never panics; deep sx
 //! recursion uses the VM's own frame stack, never host recursion; step, call-depth and memory
-//! budgets stop runaway code — see [`VmLimits`]); use host pointers for comptime memory (a
-//! comptime pointer is never dereferenced by the host); JIT or otherwise run native code.
+//! budgets stop runaway code — see [`VmLimits`]); let comptime code dereference host memory
+//! (host addresses exist only while an FFI call runs; what C returns is translated back, copied
+//! or made opaque); JIT. The only native code it runs is the C functions the program calls.
 //!
 //! A [`Vm`] is bound to one (growing) [`Module`]: successive calls may pass the module with new
 //! functions and data appended, but existing ones must never change (caches are keyed by
 //! `FuncId`/`DataId`).
 
 pub mod exec;
+pub mod ffi;
 pub mod memory;
 pub mod natives;
 pub mod translate;
@@ -32,6 +37,7 @@ use std::fmt;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+pub use ffi::{ForeignSig, ForeignType};
 pub use memory::{ComptimeMemory, PointerTarget};
 use sx_diag::Span;
 use sx_ir::{DataId, FuncId, Module};
@@ -56,6 +62,9 @@ pub struct VmLimits {
     pub max_memory: u64,
     /// Maximum size of the VM's register stack, in bytes.
     pub max_stack_bytes: u64,
+    /// Whether externs without a Rust model are called through the dynamic loader and libffi
+    /// ([`ffi`]). C code runs unsandboxed in the compiler's process; fuzzing turns this off.
+    pub foreign_calls: bool,
 }
 
 impl Default for VmLimits {
@@ -68,6 +77,7 @@ impl Default for VmLimits {
             max_call_depth: 100_000,
             max_memory: 1 << 30,
             max_stack_bytes: 512 << 20,
+            foreign_calls: true,
         }
     }
 }
@@ -91,12 +101,15 @@ pub struct VmError {
     pub span: Option<Span>,
     /// Active calls, innermost first.
     pub stack: Vec<Frame>,
+    /// Other places the error refers to, e.g. `("allocated here", span)` and
+    /// `("freed here", span)` for a use after free.
+    pub related: Vec<(String, Span)>,
 }
 
 impl VmError {
     /// An error without location.
     pub fn new(message: impl Into<String>) -> VmError {
-        VmError { message: message.into(), span: None, stack: Vec::new() }
+        VmError { message: message.into(), span: None, stack: Vec::new(), related: Vec::new() }
     }
 }
 
@@ -201,6 +214,7 @@ pub struct Vm {
     pub(crate) deadline: Option<std::time::Instant>,
     pub(crate) safe_points: u64,
     pub(crate) evals: u64,
+    pub(crate) foreign: ffi::Foreign,
 }
 
 impl Vm {
@@ -219,7 +233,19 @@ impl Vm {
             deadline: None,
             safe_points: 0,
             evals: 0,
+            foreign: ffi::Foreign::default(),
         }
+    }
+
+    /// Describes extern `symbol` for comptime FFI: which of its pointer-sized parameters and
+    /// result are pointers (see [`ffi`]). Externs without a description are not called.
+    pub fn declare_foreign(&mut self, symbol: &str, sig: ForeignSig) {
+        self.foreign.declare(symbol, sig);
+    }
+
+    /// Whether [`Vm::declare_foreign`] was called for `symbol`.
+    pub fn is_foreign_declared(&self, symbol: &str) -> bool {
+        self.foreign.is_declared(symbol)
     }
 
     /// The flag that interrupts evaluation at the next safe point (set it from a Ctrl-C
@@ -292,6 +318,12 @@ impl Vm {
     /// Size in bytes of a live allocation (as returned in a [`PointerTarget`]).
     pub fn allocation_len(&self, alloc: u32) -> Option<u64> {
         self.mem.allocation_len(alloc)
+    }
+
+    /// Offsets (relative to `ptr`) of the words in `[ptr, ptr + len)` where comptime code
+    /// stored pointers (provenance; decode the current values before use).
+    pub fn pointer_offsets(&self, ptr: u64, len: u64) -> Vec<u64> {
+        self.mem.pointer_offsets(ptr, len)
     }
 
     /// The address of static data object `data` (created on first use), e.g. to pass a string

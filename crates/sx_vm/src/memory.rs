@@ -5,15 +5,36 @@
 //! pointers are "null-ish"), id [`FUNC_ALLOC`] encodes function addresses (offset = function
 //! index), every other id names one allocation: a static data object, a stack slot or a heap
 //! block. Ids are never reused, so a dangling pointer is always detected. Every access checks
-//! null, freed allocations, bounds (`offset + size <= len`) and writes to read-only data.
+//! null, freed allocations, bounds (`offset + size <= len`), natural alignment (an access of
+//! `n` = 2, 4 or 8 bytes needs `offset % n == 0`; every allocation's base counts as aligned to
+//! anything, so this is the alignment native code sees given the target's layout) and writes
+//! to read-only data.
+//!
+//! **Provenance.** The IR has no pointer type (pointers are pointer-sized integers), so the VM
+//! cannot know for certain that a stored value is a pointer. It records what it can: a 64-bit
+//! store of an integer (not of a float; or a copy of such a word by `memcpy`/`realloc`, or a
+//! relocation of static data, or a pointer a C function wrote during a comptime FFI call) whose
+//! high half is an id in use (`1 <= id <` number of ids: an allocation or the function-address
+//! id) marks that 8-byte word of the destination allocation as holding a pointer
+//! ([`ComptimeMemory::pointer_offsets`]). Marks are not cleared by later stores; readers re-check the word's
+//! current value ([`ComptimeMemory::decode`]). Limits: a pointer written in pieces (two 32-bit
+//! stores, byte copies at a different alignment) is not marked, and a 64-bit integer that
+//! happens to equal a live pointer (`id << 32 | offset`, e.g. `1 << 32`) is indistinguishable
+//! from one.
+//!
+//! **Host pointers** exist only during a comptime FFI call ([`crate::ffi`]): the allocation
+//! buffers never move while C runs (nothing else executes), and every host address C returns or
+//! stores is translated back into a comptime pointer, copied, or wrapped as an opaque
+//! [`AllocKind::Foreign`] handle that comptime code cannot dereference.
 
 use std::fmt;
 
 use sx_ir::entity::EntityRef;
 use sx_ir::{DataId, FuncId, Module, RelocTarget};
 
-/// The reserved alloc id of function addresses.
-pub const FUNC_ALLOC: u32 = 0xFFFF_FFFF;
+/// The reserved alloc id of function addresses: the first id, a placeholder allocation without
+/// bytes, so one range check on the high half recognises every pointer (provenance).
+pub const FUNC_ALLOC: u32 = 1;
 /// Allocation ids stop before this (ids near the top are reserved).
 const MAX_ALLOC_ID: u64 = 0xFFFF_FF00;
 
@@ -37,6 +58,8 @@ pub enum PointerTarget {
     Func(FuncId),
     /// An allocation that has been freed.
     Dangling { alloc: u32, offset: u64 },
+    /// An opaque handle for host memory a C function returned (never dereferenceable).
+    Foreign { host: u64, offset: u64 },
     /// Not a pointer this memory produced.
     Invalid,
 }
@@ -47,7 +70,15 @@ pub enum AllocKind {
     Data(DataId),
     Stack,
     Heap,
+    /// An opaque handle (no bytes) for the host address a C function returned.
+    Foreign {
+        host: u64,
+    },
 }
+
+/// A code position of the executor (an index into its op array, plus one); 0 = unknown. The
+/// executor maps it to a source span.
+pub type Site = u32;
 
 #[derive(Debug)]
 pub(crate) struct Alloc {
@@ -55,6 +86,68 @@ pub(crate) struct Alloc {
     pub kind: AllocKind,
     pub writable: bool,
     pub live: bool,
+    /// Provenance bitmap: bit `i` is set when a pointer was stored at offset `8 * i` (see the
+    /// module docs). Empty until the first pointer store.
+    pub ptr_words: Vec<u64>,
+    /// Where a heap block was allocated and freed.
+    pub alloc_site: Site,
+    pub free_site: Site,
+}
+
+impl Alloc {
+    fn new(bytes: Vec<u8>, kind: AllocKind, writable: bool, live: bool) -> Alloc {
+        Alloc { bytes, kind, writable, live, ptr_words: Vec::new(), alloc_site: 0, free_site: 0 }
+    }
+
+    /// Marks the 8-byte word at `off` (a multiple of 8) as holding a pointer.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn mark_pointer(&mut self, off: usize) {
+        let w = off / 8;
+        let (i, bit) = (w / 64, w % 64);
+        if self.ptr_words.len() <= i {
+            self.ptr_words.resize(i + 1, 0);
+        }
+        self.ptr_words[i] |= 1 << bit;
+    }
+
+    /// Clears the marks of every word overlapping `[off, off + len)`.
+    fn clear_marks(&mut self, off: usize, len: usize) {
+        if self.ptr_words.is_empty() || len == 0 {
+            return;
+        }
+        let (first, last) = (off / 8, (off + len - 1) / 8);
+        for w in first..=last {
+            match self.ptr_words.get_mut(w / 64) {
+                Some(m) => *m &= !(1 << (w % 64)),
+                None => break,
+            }
+        }
+    }
+
+    /// Offsets of the marked words inside `[off, off + len)`.
+    pub(crate) fn marked_in(&self, off: usize, len: usize) -> Vec<usize> {
+        let mut v = Vec::new();
+        for (i, &m) in self.ptr_words.iter().enumerate() {
+            let mut bits = m;
+            while bits != 0 {
+                let b = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let o = (i * 64 + b) * 8;
+                if o >= off && o + 8 <= off + len {
+                    v.push(o);
+                }
+            }
+        }
+        v
+    }
+}
+
+/// Whether `v` looks like a pointer this memory produced: its high half is an id in use
+/// (`1 <= id < n`: an allocation or the function-address id).
+#[inline(always)]
+pub(crate) fn is_pointer_tag(v: u64, n: usize) -> bool {
+    (v >> 32).wrapping_sub(1) < (n as u64).wrapping_sub(1)
 }
 
 /// Why an access failed.
@@ -63,8 +156,11 @@ pub enum MemFaultKind {
     Null,
     Freed,
     OutOfBounds,
+    Misaligned,
     ReadOnly,
     FuncPtr,
+    /// Through an opaque handle for host memory returned by C.
+    Opaque,
     Invalid,
 }
 
@@ -74,6 +170,7 @@ pub struct MemFault {
     pub kind: MemFaultKind,
     pub addr: u64,
     pub size: u64,
+    pub write: bool,
     pub alloc_len: u64,
     pub alloc_kind: Option<AllocKind>,
 }
@@ -86,8 +183,10 @@ impl fmt::Display for MemFault {
             Some(AllocKind::Heap) => "heap allocation".to_string(),
             Some(AllocKind::Stack) => "stack slot".to_string(),
             Some(AllocKind::Data(d)) => format!("static data {}", d),
+            Some(AllocKind::Foreign { .. }) => "opaque C pointer".to_string(),
             None => "allocation".to_string(),
         };
+        let access = if self.write { "store" } else { "load" };
         match self.kind {
             MemFaultKind::Null => write!(f, "null pointer dereference (address {:#x}, {} bytes)", self.addr, self.size),
             MemFaultKind::Freed => {
@@ -96,8 +195,21 @@ impl fmt::Display for MemFault {
             MemFaultKind::OutOfBounds => {
                 write!(f, "out of bounds access: {} bytes at offset {} of a {} of {} bytes (#{})", self.size, off, what, self.alloc_len, id)
             }
+            MemFaultKind::Misaligned => write!(
+                f,
+                "misaligned access: {}-byte {} at offset {} of a {} of {} bytes (#{}); it needs {}-byte alignment",
+                self.size, access, off, what, self.alloc_len, id, self.size
+            ),
             MemFaultKind::ReadOnly => write!(f, "write to read-only memory ({} at offset {})", what, off),
             MemFaultKind::FuncPtr => write!(f, "memory access through a function pointer"),
+            MemFaultKind::Opaque => write!(
+                f,
+                "dereference of an opaque pointer returned by a C function (host address {:#x}); comptime code cannot access host memory",
+                match self.alloc_kind {
+                    Some(AllocKind::Foreign { host }) => host.wrapping_add(off as u64),
+                    _ => 0,
+                }
+            ),
             MemFaultKind::Invalid => write!(f, "access through an invalid pointer {:#x}", self.addr),
         }
     }
@@ -109,15 +221,34 @@ pub struct ComptimeMemory {
     pub(crate) allocs: Vec<Alloc>,
     /// `DataId` → alloc id (0 = not created yet).
     data_alloc: Vec<u32>,
+    /// Host address → alloc id of its opaque [`AllocKind::Foreign`] handle.
+    foreign_handles: std::collections::HashMap<u64, u32>,
     live: u64,
     limit: u64,
+    /// Allocation and free sites of the heap block behind the last use-after-free or double
+    /// free detected (read once by the executor's error path).
+    fault_sites: std::cell::Cell<Option<(Site, Site)>>,
 }
 
 impl ComptimeMemory {
     /// Empty memory allowing `limit` live bytes.
     pub fn new(limit: u64) -> ComptimeMemory {
-        let null = Alloc { bytes: Vec::new(), kind: AllocKind::Heap, writable: false, live: false };
-        ComptimeMemory { allocs: vec![null], data_alloc: Vec::new(), live: 0, limit }
+        let null = Alloc::new(Vec::new(), AllocKind::Heap, false, false);
+        let funcs = Alloc::new(Vec::new(), AllocKind::Heap, false, false);
+        ComptimeMemory {
+            allocs: vec![null, funcs],
+            data_alloc: Vec::new(),
+            foreign_handles: std::collections::HashMap::new(),
+            live: 0,
+            limit,
+            fault_sites: std::cell::Cell::new(None),
+        }
+    }
+
+    /// The allocation and free sites recorded with the last use-after-free or double free
+    /// (cleared by reading).
+    pub fn take_fault_sites(&self) -> Option<(Site, Site)> {
+        self.fault_sites.take()
     }
 
     /// Total live bytes.
@@ -141,9 +272,29 @@ impl ComptimeMemory {
             return Err("comptime memory ran out of allocation ids".to_string());
         }
         let writable = !matches!(kind, AllocKind::Data(_));
-        self.allocs.push(Alloc { bytes: vec![0; size as usize], kind, writable, live: true });
+        self.allocs.push(Alloc::new(vec![0; size as usize], kind, writable, true));
         self.live += size;
         Ok(id << 32)
+    }
+
+    /// `malloc` at code position `site` (remembered for use-after-free diagnostics).
+    pub fn alloc_at(&mut self, size: u64, site: Site) -> Result<u64, String> {
+        let p = self.alloc(size, AllocKind::Heap)?;
+        self.allocs[(p >> 32) as usize].alloc_site = site;
+        Ok(p)
+    }
+
+    /// The opaque handle (a pointer without bytes) standing for host address `host`; the same
+    /// address always gives the same handle.
+    pub fn foreign_handle(&mut self, host: u64) -> Result<u64, String> {
+        if let Some(&id) = self.foreign_handles.get(&host) {
+            return Ok((id as u64) << 32);
+        }
+        let p = self.alloc(0, AllocKind::Foreign { host })?;
+        let id = (p >> 32) as u32;
+        self.allocs[id as usize].writable = false;
+        self.foreign_handles.insert(host, id);
+        Ok(p)
     }
 
     /// Frees the allocation `id` (no checks; used for stack slots).
@@ -153,6 +304,7 @@ impl ComptimeMemory {
                 self.live -= a.bytes.len() as u64;
                 a.live = false;
                 a.bytes = Vec::new();
+                a.ptr_words = Vec::new();
             }
         }
     }
@@ -160,20 +312,30 @@ impl ComptimeMemory {
     /// `free(ptr)` for heap pointers: null is a no-op; anything but the start of a live heap
     /// allocation is an error.
     pub fn free(&mut self, ptr: u64) -> Result<(), String> {
+        self.free_at(ptr, 0)
+    }
+
+    /// `free(ptr)` at code position `site` (remembered for use-after-free diagnostics).
+    pub fn free_at(&mut self, ptr: u64, site: Site) -> Result<(), String> {
         if ptr == 0 {
             return Ok(());
         }
         let id = (ptr >> 32) as usize;
         let off = ptr as u32;
+        if id == FUNC_ALLOC as usize {
+            return Err("free of a function pointer".to_string());
+        }
         match self.allocs.get(id) {
             Some(a) if id != 0 && a.kind == AllocKind::Heap => {
                 if !a.live {
+                    self.fault_sites.set(Some((a.alloc_site, a.free_site)));
                     return Err(format!("double free of heap allocation #{}", id));
                 }
                 if off != 0 {
                     return Err(format!("free of a pointer into the middle of heap allocation #{} (offset {})", id, off));
                 }
                 self.free_id(id as u32);
+                self.allocs[id].free_site = site;
                 Ok(())
             }
             Some(a) if id != 0 => Err(format!(
@@ -182,43 +344,60 @@ impl ComptimeMemory {
                     AllocKind::Stack => "a stack slot".to_string(),
                     AllocKind::Data(d) => format!("static data {}", d),
                     AllocKind::Heap => "heap".to_string(),
+                    AllocKind::Foreign { .. } => "an opaque pointer returned by a C function".to_string(),
                 }
             )),
             _ => Err(format!("free of an invalid pointer {:#x}", ptr)),
         }
     }
 
-    /// `realloc(ptr, size)` with glibc semantics (null → malloc, size 0 → free and null).
-    pub fn realloc(&mut self, ptr: u64, size: u64) -> Result<u64, String> {
+    /// `realloc(ptr, size)` at code position `site`: a new block holding the old contents
+    /// (and their pointer marks); the old block counts as freed at `site`.
+    pub fn realloc_at(&mut self, ptr: u64, size: u64, site: Site) -> Result<u64, String> {
         if ptr == 0 {
-            return self.alloc(size, AllocKind::Heap);
+            return self.alloc_at(size, site);
         }
         if size == 0 {
-            self.free(ptr)?;
+            self.free_at(ptr, site)?;
             return Ok(0);
         }
         let id = (ptr >> 32) as usize;
         let ok = matches!(self.allocs.get(id), Some(a) if id != 0 && a.kind == AllocKind::Heap && a.live && ptr as u32 == 0);
         if !ok {
             // Produce the matching free() diagnostic.
-            self.free(ptr)?;
+            self.free_at(ptr, site)?;
             return Err(format!("realloc of an invalid pointer {:#x}", ptr));
         }
         let old = self.allocs[id].bytes.len() as u64;
-        let new_ptr = self.alloc(size, AllocKind::Heap)?;
+        let new_ptr = self.alloc_at(size, site)?;
         let n = old.min(size) as usize;
         let nid = (new_ptr >> 32) as usize;
         let (lo, hi) = self.allocs.split_at_mut(nid);
         hi[0].bytes[..n].copy_from_slice(&lo[id].bytes[..n]);
+        let words = n / 8;
+        let mut marks: Vec<u64> = lo[id].ptr_words.iter().copied().take(words.div_ceil(64)).collect();
+        if !words.is_multiple_of(64) {
+            if let Some(w) = marks.get_mut(words / 64) {
+                *w &= (1u64 << (words % 64)) - 1;
+            }
+        }
+        hi[0].ptr_words = marks;
         self.free_id(id as u32);
+        self.allocs[id].free_site = site;
         Ok(new_ptr)
+    }
+
+    /// `realloc(ptr, size)` with glibc semantics (null → malloc, size 0 → free and null).
+    pub fn realloc(&mut self, ptr: u64, size: u64) -> Result<u64, String> {
+        self.realloc_at(ptr, size, 0)
     }
 
     #[cold]
     #[inline(never)]
     fn fault(&self, addr: u64, size: u64, write: bool) -> MemFault {
         let id = addr >> 32;
-        let mut f = MemFault { kind: MemFaultKind::Invalid, addr, size, alloc_len: 0, alloc_kind: None };
+        let off = addr as u32 as u64;
+        let mut f = MemFault { kind: MemFaultKind::Invalid, addr, size, write, alloc_len: 0, alloc_kind: None };
         if id == 0 {
             f.kind = MemFaultKind::Null;
         } else if id == FUNC_ALLOC as u64 {
@@ -227,9 +406,19 @@ impl ComptimeMemory {
             f.alloc_kind = Some(a.kind);
             f.alloc_len = a.bytes.len() as u64;
             f.kind = if !a.live {
+                if a.kind == AllocKind::Heap {
+                    self.fault_sites.set(Some((a.alloc_site, a.free_site)));
+                }
                 MemFaultKind::Freed
-            } else if write && !a.writable && (addr as u32 as u64) + size <= a.bytes.len() as u64 {
+            } else if matches!(a.kind, AllocKind::Foreign { .. }) {
+                MemFaultKind::Opaque
+            } else if off.saturating_add(size) > a.bytes.len() as u64 {
+                MemFaultKind::OutOfBounds
+            } else if write && !a.writable {
                 MemFaultKind::ReadOnly
+            } else if size.is_power_of_two() && size <= 8 && !off.is_multiple_of(size) {
+                // Only aligned accesses fail inside the bounds of live, writable memory.
+                MemFaultKind::Misaligned
             } else {
                 MemFaultKind::OutOfBounds
             };
@@ -268,19 +457,20 @@ impl ComptimeMemory {
         }
     }
 
-    /// Writes `bytes` at `ptr`.
+    /// Writes `bytes` at `ptr` (clearing the pointer marks of the words it overwrites).
     pub fn write_bytes(&mut self, ptr: u64, bytes: &[u8]) -> Result<(), MemFault> {
         self.bytes_mut(ptr, bytes.len() as u64)?.copy_from_slice(bytes);
+        self.allocs[(ptr >> 32) as usize].clear_marks(ptr as u32 as usize, bytes.len());
         Ok(())
     }
 
-    /// Loads `n` (1, 2, 4 or 8) bytes little-endian, zero-extended.
+    /// Loads `n` (1, 2, 4 or 8) bytes little-endian, zero-extended (aligned to `n`).
     #[inline]
     pub fn load(&self, addr: u64, n: usize) -> Result<u64, MemFault> {
         let id = (addr >> 32) as usize;
         let off = addr as u32 as usize;
         if let Some(a) = self.allocs.get(id) {
-            if let Some(b) = a.bytes.get(off..off + n) {
+            if let Some(b) = a.bytes.get(off..off + n).filter(|_| off & n.wrapping_sub(1) == 0) {
                 // Freed allocations have no bytes, so `get` already failed for them.
                 return Ok(match n {
                     1 => b[0] as u64,
@@ -298,14 +488,16 @@ impl ComptimeMemory {
     }
 
     /// Loads `N` (1, 2, 4 or 8) bytes little-endian, zero-extended: the executor's fast path
-    /// (one bounds compare; freed allocations have no bytes, so they fail it too).
+    /// (one compare covers bounds and alignment; freed allocations have no bytes, so they fail
+    /// it too).
     #[inline(always)]
     pub(crate) fn load_n<const N: usize>(&self, addr: u64) -> Result<u64, MemFault> {
         let id = (addr >> 32) as usize;
         let off = addr as u32 as usize;
         if let Some(a) = self.allocs.get(id) {
-            if off + N <= a.bytes.len() {
-                let b = &a.bytes[off..off + N];
+            if in_bounds_aligned::<N>(off, a.bytes.len()) {
+                // SAFETY: off + N <= len (checked just above).
+                let b = unsafe { a.bytes.get_unchecked(off..off + N) };
                 return Ok(match N {
                     1 => b[0] as u64,
                     2 => u16::from_le_bytes([b[0], b[1]]) as u64,
@@ -317,29 +509,46 @@ impl ComptimeMemory {
         Err(self.fault(addr, N as u64, false))
     }
 
-    /// Stores the low `N` (1, 2, 4 or 8) bytes of `v` little-endian (fast path).
+    /// Stores the low `N` (1, 2, 4 or 8) bytes of `v` little-endian (fast path). A 64-bit
+    /// store of a pointer-looking value marks the word (provenance, see the module docs).
     #[inline(always)]
     pub(crate) fn store_n<const N: usize>(&mut self, addr: u64, v: u64) -> Result<(), MemFault> {
+        self.store_n_tagged::<N, true>(addr, v)
+    }
+
+    /// [`Self::store_n`], with provenance marking only when `TRACK` (false for stores of float
+    /// values, which are never pointers).
+    #[inline(always)]
+    pub(crate) fn store_n_tagged<const N: usize, const TRACK: bool>(&mut self, addr: u64, v: u64) -> Result<(), MemFault> {
         let id = (addr >> 32) as usize;
         let off = addr as u32 as usize;
+        let n = self.allocs.len();
         if let Some(a) = self.allocs.get_mut(id) {
-            if a.writable && off + N <= a.bytes.len() {
-                a.bytes[off..off + N].copy_from_slice(&v.to_le_bytes()[..N]);
+            if a.writable && in_bounds_aligned::<N>(off, a.bytes.len()) {
+                // SAFETY: off + N <= len (checked just above).
+                unsafe { a.bytes.get_unchecked_mut(off..off + N) }.copy_from_slice(&v.to_le_bytes()[..N]);
+                if TRACK && N == 8 && is_pointer_tag(v, n) {
+                    a.mark_pointer(off);
+                }
                 return Ok(());
             }
         }
         Err(self.fault(addr, N as u64, true))
     }
 
-    /// Stores the low `n` (1, 2, 4 or 8) bytes of `v` little-endian.
+    /// Stores the low `n` (1, 2, 4 or 8) bytes of `v` little-endian (aligned to `n`).
     #[inline]
     pub fn store(&mut self, addr: u64, n: usize, v: u64) -> Result<(), MemFault> {
         let id = (addr >> 32) as usize;
         let off = addr as u32 as usize;
+        let count = self.allocs.len();
         if let Some(a) = self.allocs.get_mut(id) {
-            if a.writable {
+            if a.writable && off & n.wrapping_sub(1) == 0 {
                 if let Some(b) = a.bytes.get_mut(off..off + n) {
                     b.copy_from_slice(&v.to_le_bytes()[..n]);
+                    if n == 8 && is_pointer_tag(v, count) {
+                        a.mark_pointer(off);
+                    }
                     return Ok(());
                 }
             }
@@ -365,7 +574,23 @@ impl ComptimeMemory {
             let (lo, hi) = self.allocs.split_at_mut(sid);
             lo[did].bytes[d_o..d_o + n].copy_from_slice(&hi[0].bytes[so..so + n]);
         }
+        if !self.allocs[sid].ptr_words.is_empty() || !self.allocs[did].ptr_words.is_empty() {
+            self.copy_marks(sid, so, did, d_o, n);
+        }
         Ok(())
+    }
+
+    /// The pointer marks of a `memmove`: the destination range loses its marks and gets those
+    /// of the source words that stay 8-byte aligned.
+    #[cold]
+    #[inline(never)]
+    fn copy_marks(&mut self, sid: usize, so: usize, did: usize, d_o: usize, n: usize) {
+        let moved: Vec<usize> = if (so % 8) == (d_o % 8) { self.allocs[sid].marked_in(so, n) } else { Vec::new() };
+        let dst = &mut self.allocs[did];
+        dst.clear_marks(d_o, n);
+        for o in moved {
+            dst.mark_pointer(o - so + d_o);
+        }
     }
 
     /// `memset(dst, byte, len)` with bounds checks.
@@ -374,6 +599,7 @@ impl ComptimeMemory {
             return Ok(());
         }
         self.bytes_mut(dst, len)?.fill(byte);
+        self.allocs[(dst >> 32) as usize].clear_marks(dst as u32 as usize, len as usize);
         Ok(())
     }
 
@@ -431,6 +657,9 @@ impl ComptimeMemory {
                     Some(b) => b.copy_from_slice(&v.to_le_bytes()),
                     None => return Err(format!("malformed module: relocation at offset {} past the end of {}", r.offset, x)),
                 }
+                if off.is_multiple_of(8) {
+                    self.allocs[id].mark_pointer(off);
+                }
             }
         }
         Ok(root)
@@ -467,6 +696,7 @@ impl ComptimeMemory {
                 AllocKind::Data(d) => PointerTarget::Data(d, offset),
                 AllocKind::Heap => PointerTarget::Heap { alloc: id, offset },
                 AllocKind::Stack => PointerTarget::Stack { alloc: id, offset },
+                AllocKind::Foreign { host } => PointerTarget::Foreign { host, offset },
             },
             None => PointerTarget::Invalid,
         }
@@ -479,4 +709,24 @@ impl ComptimeMemory {
             _ => None,
         }
     }
+
+    /// Offsets (relative to `ptr`) of the words in `[ptr, ptr + len)` marked as holding a
+    /// pointer (provenance; see the module docs). The words' current values may have changed
+    /// since: decode them before use.
+    pub fn pointer_offsets(&self, ptr: u64, len: u64) -> Vec<u64> {
+        let off = ptr as u32 as usize;
+        match self.allocs.get((ptr >> 32) as usize) {
+            Some(a) if a.live && ptr >> 32 != 0 => a.marked_in(off, len as usize).into_iter().map(|o| (o - off) as u64).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// `off % N == 0 && off + N <= len` in one compare (`N` is 1, 2, 4 or 8; `off < 2^32`):
+/// rotating a misaligned offset right by log2(N) moves its low bits to the top, above any
+/// length; for an aligned one, `off / N < len / N` (rounded down) is exactly `off + N <= len`.
+#[inline(always)]
+fn in_bounds_aligned<const N: usize>(off: usize, len: usize) -> bool {
+    let k = N.trailing_zeros();
+    off.rotate_right(k) < len >> k
 }

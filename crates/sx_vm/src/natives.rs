@@ -1,4 +1,7 @@
-//! Native implementations of the C functions evaluated code may call (by `ExternFunc.symbol`).
+//! Native implementations of the C functions evaluated code may call (by `ExternFunc.symbol`):
+//! those that act on comptime memory (`malloc`, `free`, `memcpy`, …) or on the process (`write`
+//! to fds 1 and 2 through the [`VmHost`], `exit`), and a few pure ones. Other externs are
+//! foreign calls ([`crate::ffi`]).
 //!
 //! Arguments are interpreted through the extern's declared signature (an `i32` parameter is
 //! sign-extended, an `f32` promoted), and results converted back to the declared return type.
@@ -9,7 +12,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use sx_ir::{ExternFunc, Type};
 
-use crate::memory::{AllocKind, ComptimeMemory};
+use crate::memory::ComptimeMemory;
 use crate::translate::{Native, W};
 use crate::VmHost;
 
@@ -20,8 +23,7 @@ fn arity(n: Native) -> usize {
     use Native::*;
     match n {
         Abort => 0,
-        Malloc | Free | Strlen | Exit | Puts | Putchar | Toupper | Tolower | Abs | Labs | Sqrt | Sin | Cos | Floor | Ceil | Fabs
-        | Getenv => 1,
+        Malloc | Free | Strlen | Exit | Puts | Putchar | Toupper | Tolower | Abs | Labs | Sqrt | Sin | Cos | Floor | Ceil | Fabs => 1,
         Calloc | Realloc | Pow | ClockGettime => 2,
         Write | Read | Memcpy | Memmove | Memset | Memcmp => 3,
     }
@@ -75,9 +77,18 @@ fn monotonic_base() -> Instant {
     *BASE.get_or_init(Instant::now)
 }
 
-/// Calls `native` with the arguments listed at `extra[list..]` (`[nargs, args.., nres, res..]`).
+impl Native {
+    /// Whether the function allocates or frees heap memory (its call site is recorded).
+    pub(crate) fn allocates(self) -> bool {
+        matches!(self, Native::Malloc | Native::Calloc | Native::Realloc | Native::Free)
+    }
+}
+
+/// Calls `native` with the arguments listed at `extra[list..]` (`[nargs, args.., nres, res..]`);
+/// `site` is the code position recorded for heap allocations and frees.
 #[cold]
 #[inline(never)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn call(
     native: Native,
     ext: &ExternFunc,
@@ -86,6 +97,7 @@ pub(crate) fn call(
     regs: &mut [u64],
     extra: &[u32],
     list: u32,
+    site: crate::memory::Site,
 ) -> NativeResult {
     let l = extra.get(list as usize..).unwrap_or(&[]);
     let nargs = l.first().copied().unwrap_or(0) as usize;
@@ -110,14 +122,14 @@ pub(crate) fn call(
             ret_int(ext, n)
         }
         Read => return Err("not supported yet at comptime: extern function `read`".to_string()),
-        Malloc => ret_int(ext, mem.alloc(a.uint(0), AllocKind::Heap)? as i64),
+        Malloc => ret_int(ext, mem.alloc_at(a.uint(0), site)? as i64),
         Calloc => match a.uint(0).checked_mul(a.uint(1)) {
-            Some(n) => ret_int(ext, mem.alloc(n, AllocKind::Heap)? as i64),
+            Some(n) => ret_int(ext, mem.alloc_at(n, site)? as i64),
             None => ret_int(ext, 0),
         },
-        Realloc => ret_int(ext, mem.realloc(a.uint(0), a.uint(1))? as i64),
+        Realloc => ret_int(ext, mem.realloc_at(a.uint(0), a.uint(1), site)? as i64),
         Free => {
-            mem.free(a.uint(0))?;
+            mem.free_at(a.uint(0), site)?;
             ret_int(ext, 0)
         }
         Memcpy | Memmove => {
@@ -191,7 +203,6 @@ pub(crate) fn call(
             mem.store(ts.wrapping_add(8), 8, nsec as u64).map_err(memerr)?;
             ret_int(ext, 0)
         }
-        Getenv => ret_int(ext, 0),
     };
     let nres = l[1 + nargs] as usize;
     if nres > 0 {

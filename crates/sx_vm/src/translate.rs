@@ -124,7 +124,8 @@ pub enum FOp {
     Div,
 }
 
-/// C functions implemented natively.
+/// C functions modelled in Rust ([`crate::natives`]): those that act on comptime memory or on
+/// the process, plus pure ones cheaper than a foreign call. Every other extern is a foreign call.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Native {
     Write,
@@ -154,7 +155,6 @@ pub enum Native {
     Pow,
     Fabs,
     ClockGettime,
-    Getenv,
 }
 
 impl Native {
@@ -188,7 +188,6 @@ impl Native {
             "pow" => Pow,
             "fabs" => Fabs,
             "clock_gettime" => ClockGettime,
-            "getenv" => Getenv,
             _ => return None,
         })
     }
@@ -499,6 +498,12 @@ pub enum Op {
         v: R,
         off: i32,
     },
+    /// A 64-bit store of a float: like `Store64` but never a pointer (no provenance check).
+    Store64F {
+        a: R,
+        v: R,
+        off: i32,
+    },
     /// Loads/stores at `r(a) + r(b)` (an address add fused into its only users).
     Load8X {
         d: R,
@@ -536,6 +541,11 @@ pub enum Op {
         v: R,
     },
     Store64X {
+        a: R,
+        b: R,
+        v: R,
+    },
+    Store64FX {
         a: R,
         b: R,
         v: R,
@@ -654,8 +664,10 @@ pub enum Op {
         ext: u32,
         list: u32,
     },
-    CallUnsupported {
+    /// A call of a C function through the dynamic loader and libffi ([`crate::ffi`]).
+    CallForeign {
         ext: u32,
+        list: u32,
     },
     Ret0,
     Ret1 {
@@ -1692,6 +1704,7 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                     tx.emit(o);
                 }
                 InstKind::Store { addr, offset, value } => {
+                    let is_float = tx.ty(*value)? == Type::F64;
                     let w = W::of(tx.ty(*value)?);
                     let (a, v) = (tx.r(*addr)?, tx.r(*value)?);
                     let off = offset.wrapping_add(addr_off.get(addr.index()).copied().unwrap_or(0));
@@ -1702,6 +1715,7 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                                 W::B8 => Op::Store8X { a, b, v },
                                 W::B16 => Op::Store16X { a, b, v },
                                 W::B32 => Op::Store32X { a, b, v },
+                                W::B64 if is_float => Op::Store64FX { a, b, v },
                                 W::B64 => Op::Store64X { a, b, v },
                             }
                         }
@@ -1709,6 +1723,7 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                             W::B8 => Op::Store8 { a, v, off },
                             W::B16 => Op::Store16 { a, v, off },
                             W::B32 => Op::Store32 { a, v, off },
+                            W::B64 if is_float => Op::Store64F { a, v, off },
                             W::B64 => Op::Store64 { a, v, off },
                         },
                     };
@@ -1751,12 +1766,10 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                     if e.sig.params.len() != args.len() || e.sig.returns.len() != d.results.len() {
                         return err(f, format!("{}: call of `{}` does not match its signature", i, e.symbol));
                     }
+                    let list = tx.call_list(args, &d.results)?;
                     let o = match Native::by_symbol(&e.symbol) {
-                        Some(native) => {
-                            let list = tx.call_list(args, &d.results)?;
-                            Op::CallNative { native, ext: ext.0, list }
-                        }
-                        None => Op::CallUnsupported { ext: ext.0 },
+                        Some(native) => Op::CallNative { native, ext: ext.0, list },
+                        None => Op::CallForeign { ext: ext.0, list },
                     };
                     tx.emit(o);
                 }
@@ -2060,7 +2073,12 @@ fn op_regs(op: &Op, mut f: impl FnMut(R)) {
             f(d);
             f(c)
         }
-        Store { a, v, .. } | Store8 { a, v, .. } | Store16 { a, v, .. } | Store32 { a, v, .. } | Store64 { a, v, .. } => {
+        Store { a, v, .. }
+        | Store8 { a, v, .. }
+        | Store16 { a, v, .. }
+        | Store32 { a, v, .. }
+        | Store64 { a, v, .. }
+        | Store64F { a, v, .. } => {
             f(a);
             f(v)
         }
@@ -2103,14 +2121,14 @@ fn op_regs(op: &Op, mut f: impl FnMut(R)) {
             f(a);
             f(b)
         }
-        Store8X { a, b, v } | Store16X { a, b, v } | Store32X { a, b, v } | Store64X { a, b, v } => {
+        Store8X { a, b, v } | Store16X { a, b, v } | Store32X { a, b, v } | Store64X { a, b, v } | Store64FX { a, b, v } => {
             f(a);
             f(b);
             f(v)
         }
         CallIndirect { callee, .. } => f(callee),
         Ret1 { r } => f(r),
-        Jmp { .. } | Call { .. } | CallNative { .. } | CallUnsupported { .. } | Ret0 | Ret { .. } | Trap { .. } => {}
+        Jmp { .. } | Call { .. } | CallNative { .. } | CallForeign { .. } | Ret0 | Ret { .. } | Trap { .. } => {}
     }
 }
 
@@ -2137,7 +2155,10 @@ fn validate(f: &Function, c: &Compiled) -> Result<(), String> {
         let ok = match *op {
             Op::Select { list: l, .. } => regs_in(list(l, 2)),
             Op::Ret { list: l } => c.extra.get(l as usize).is_some_and(|&k| regs_in(list(l + 1, k as usize))),
-            Op::Call { list: l, .. } | Op::CallIndirect { list: l, .. } | Op::CallNative { list: l, .. } => match c.extra.get(l as usize) {
+            Op::Call { list: l, .. }
+            | Op::CallIndirect { list: l, .. }
+            | Op::CallNative { list: l, .. }
+            | Op::CallForeign { list: l, .. } => match c.extra.get(l as usize) {
                 Some(&na) => match c.extra.get(l as usize + 1 + na as usize) {
                     Some(&nr) => regs_in(list(l + 1, na as usize)) && regs_in(list(l + 2 + na, nr as usize)),
                     None => false,

@@ -628,7 +628,7 @@ fn unknown_extern_is_not_supported() {
     });
     let mut vm = vm();
     let e = err(&mut vm, &m, f, &[]);
-    assert_eq!(e.message, "not supported yet at comptime: extern function `dlopen`");
+    assert_eq!(e.message, "not supported yet at comptime: extern function `dlopen` (no C signature is known for it)");
     assert_eq!(e.span, sp(21));
     let e = err(&mut vm, &m, g, &[]);
     assert!(e.message.contains("not supported yet"), "{}", e);
@@ -797,4 +797,258 @@ fn bench_default_step_budget() {
     let t = std::time::Instant::now();
     let e = err(&mut vm, &m, fib, &[60]);
     println!("recursive fib(60) stopped after {:?}: {}", t.elapsed(), e);
+}
+
+#[test]
+fn use_after_free_and_double_free_name_the_sites() {
+    let mut m = module();
+    let ptr = Type::I64;
+    let malloc = m.declare_extern("malloc", Signature { params: vec![ptr], returns: vec![ptr] });
+    let free = m.declare_extern("free", Signature { params: vec![ptr], returns: vec![] });
+    let f = def(&mut m, "uaf", &[Type::I8], &[Type::I64], |b, _, p| {
+        let n = b.iconst(ptr, 8);
+        b.set_span(sp(10));
+        let q = b.call_extern(malloc, vec![n], &[ptr])[0];
+        b.set_span(sp(20));
+        b.call_extern(free, vec![q], &[]);
+        let again = b.create_block();
+        let read = b.create_block();
+        b.branch(p[0], again, vec![], read, vec![]);
+        b.switch_to_block(again);
+        b.set_span(sp(30));
+        b.call_extern(free, vec![q], &[]);
+        let z = b.iconst(Type::I64, 0);
+        b.ret(vec![z]);
+        b.switch_to_block(read);
+        b.set_span(sp(40));
+        let v = b.load(Type::I64, q, 0);
+        b.ret(vec![v]);
+    });
+    let mut vm = vm();
+    let e = err(&mut vm, &m, f, &[0]);
+    assert!(e.message.contains("use after free"), "{}", e);
+    assert_eq!(e.span, sp(40));
+    assert_eq!(e.related, vec![("allocated here".to_string(), sp(10).unwrap()), ("freed here".to_string(), sp(20).unwrap())]);
+    let e = err(&mut vm, &m, f, &[1]);
+    assert!(e.message.contains("double free"), "{}", e);
+    assert_eq!(e.span, sp(30));
+    assert_eq!(e.related.len(), 2, "{:?}", e.related);
+    // Other errors carry no stale sites.
+    let g = def(&mut m, "null", &[], &[Type::I64], |b, _, _| {
+        let z = b.iconst(ptr, 0);
+        let v = b.load(Type::I64, z, 0);
+        b.ret(vec![v]);
+    });
+    let e = err(&mut vm, &m, g, &[]);
+    assert!(e.related.is_empty());
+}
+
+#[test]
+fn misaligned_accesses_are_errors() {
+    let mut m = module();
+    let f = def(&mut m, "mis", &[Type::I64, Type::I64], &[Type::I64], |b, _, p| {
+        let slot = b.create_slot(32, 8);
+        let a = b.stack_addr(slot, Type::I64);
+        let at = b.binary(BinOp::Iadd, a, p[0]);
+        let is_load = b.create_block();
+        let is_store = b.create_block();
+        b.branch(p[1], is_store, vec![], is_load, vec![]);
+        b.switch_to_block(is_load);
+        b.set_span(sp(7));
+        let v = b.load(Type::I32, at, 0);
+        let w = b.convert(ConvOp::Uext, v, Type::I64);
+        b.ret(vec![w]);
+        b.switch_to_block(is_store);
+        let x = b.iconst(Type::I16, 1);
+        b.set_span(sp(8));
+        b.store(at, 0, x);
+        let z = b.iconst(Type::I64, 0);
+        b.ret(vec![z]);
+    });
+    let mut vm = vm();
+    assert_eq!(ret1(&mut vm, &m, f, &[4, 0]), 0);
+    assert_eq!(ret1(&mut vm, &m, f, &[6, 1]), 0);
+    let e = err(&mut vm, &m, f, &[2, 0]);
+    assert!(e.message.contains("misaligned access: 4-byte load at offset 2"), "{}", e);
+    assert_eq!(e.span, sp(7));
+    let e = err(&mut vm, &m, f, &[3, 1]);
+    assert!(e.message.contains("misaligned access: 2-byte store at offset 3"), "{}", e);
+    assert_eq!(e.span, sp(8));
+    // Out of bounds wins over misalignment.
+    let e = err(&mut vm, &m, f, &[30, 0]);
+    assert!(e.message.contains("out of bounds"), "{}", e);
+}
+
+#[test]
+fn stored_pointers_are_tracked() {
+    let mut m = module();
+    let ptr = Type::I64;
+    let malloc = m.declare_extern("malloc", Signature { params: vec![ptr], returns: vec![ptr] });
+    let memcpy = m.declare_extern("memcpy", Signature { params: vec![ptr, ptr, ptr], returns: vec![ptr] });
+    // Returns a 40-byte block: [0] = pointer to a second block, [8] = -5, [16] = 1 << 32,
+    // [24..40) = a copy of [0..16).
+    let f = def(&mut m, "build", &[], &[Type::I64], |b, _, _| {
+        let n = b.iconst(ptr, 40);
+        let outer = b.call_extern(malloc, vec![n], &[ptr])[0];
+        let inner = b.call_extern(malloc, vec![n], &[ptr])[0];
+        b.store(outer, 0, inner);
+        let neg = b.iconst(Type::I64, -5);
+        b.store(outer, 8, neg);
+        let big = b.iconst(Type::I64, 1 << 40);
+        b.store(outer, 16, big);
+        let sixteen = b.iconst(ptr, 16);
+        let dst = b.iconst(ptr, 24);
+        let d = b.binary(BinOp::Iadd, outer, dst);
+        b.call_extern(memcpy, vec![d, outer, sixteen], &[ptr]);
+        b.ret(vec![outer]);
+    });
+    let mut vm = vm();
+    let p = ret1(&mut vm, &m, f, &[]);
+    assert_eq!(vm.pointer_offsets(p, 40), vec![0, 24]);
+    assert_eq!(vm.pointer_offsets(p + 8, 32), vec![16]);
+    let inner = u64::from_le_bytes(vm.read_bytes(p, 8).unwrap().try_into().unwrap());
+    assert!(matches!(vm.decode_pointer(inner), PointerTarget::Heap { offset: 0, .. }));
+    // Overwriting bytes through the host API clears the marks.
+    vm.write_bytes(p, &[0; 8]).unwrap();
+    assert_eq!(vm.pointer_offsets(p, 40), vec![24]);
+}
+
+fn c_strtol_module() -> (Module, FuncId, ExternId) {
+    let mut m = module();
+    let ptr = Type::I64;
+    let strtol = m.declare_extern("strtol", Signature { params: vec![ptr, ptr, Type::I32], returns: vec![Type::I64] });
+    let text = m.add_data(Data { name: "s".into(), bytes: b"  123xyz\0".to_vec(), align: 1, relocs: vec![], writable: false });
+    // Returns strtol's value * 1000 + how far the end pointer is from the start.
+    let f = def(&mut m, "parse", &[], &[Type::I64], |b, _, _| {
+        let s = b.data_addr(text, ptr);
+        let slot = b.create_slot(8, 8);
+        let end = b.stack_addr(slot, ptr);
+        let base = b.iconst(Type::I32, 10);
+        b.set_span(sp(50));
+        let v = b.call_extern(strtol, vec![s, end, base], &[Type::I64])[0];
+        let e = b.load(ptr, end, 0);
+        let used = b.binary(BinOp::Isub, e, s);
+        let k = b.iconst(Type::I64, 1000);
+        let scaled = b.binary(BinOp::Imul, v, k);
+        let r = b.binary(BinOp::Iadd, scaled, used);
+        b.ret(vec![r]);
+    });
+    (m, f, strtol)
+}
+
+#[test]
+fn foreign_calls_translate_pointers_both_ways() {
+    let (m, f, _) = c_strtol_module();
+    let mut vm = vm();
+    let e = err(&mut vm, &m, f, &[]);
+    assert!(e.message.contains("no C signature is known"), "{}", e);
+    assert_eq!(e.span, sp(50));
+    let sig = ForeignSig {
+        params: vec![ForeignType::CString, ForeignType::Pointer, ForeignType::Int { signed: true }],
+        ret: Some(ForeignType::Int { signed: true }),
+    };
+    let mut machine = Vm::new(VmLimits::default(), Box::new(CaptureHost::new()));
+    machine.declare_foreign("strtol", sig);
+    assert_eq!(ret1(&mut machine, &m, f, &[]), 123 * 1000 + 5);
+}
+
+#[test]
+fn foreign_results_are_copied_or_opaque() {
+    let mut m = module();
+    let ptr = Type::I64;
+    let strdup = m.declare_extern("strdup", Signature { params: vec![ptr], returns: vec![ptr] });
+    let fopen = m.declare_extern("fopen", Signature { params: vec![ptr, ptr], returns: vec![ptr] });
+    let fclose = m.declare_extern("fclose", Signature { params: vec![ptr], returns: vec![Type::I32] });
+    let strchr = m.declare_extern("strchr", Signature { params: vec![ptr, Type::I32], returns: vec![ptr] });
+    let text = m.add_data(Data { name: "t".into(), bytes: b"k:v\0".to_vec(), align: 1, relocs: vec![], writable: false });
+    let path = m.add_data(Data { name: "p".into(), bytes: b"/dev/null\0".to_vec(), align: 1, relocs: vec![], writable: false });
+    let mode = m.add_data(Data { name: "m".into(), bytes: b"r\0".to_vec(), align: 1, relocs: vec![], writable: false });
+    let dup = def(&mut m, "dup", &[], &[ptr], |b, _, _| {
+        let s = b.data_addr(text, ptr);
+        let r = b.call_extern(strdup, vec![s], &[ptr])[0];
+        b.ret(vec![r]);
+    });
+    let find = def(&mut m, "find", &[], &[ptr], |b, _, _| {
+        let s = b.data_addr(text, ptr);
+        let c = b.iconst(Type::I32, ':' as i64);
+        let r = b.call_extern(strchr, vec![s, c], &[ptr])[0];
+        let d = b.binary(BinOp::Isub, r, s);
+        b.ret(vec![d]);
+    });
+    let open = def(&mut m, "open", &[], &[ptr], |b, _, _| {
+        let p = b.data_addr(path, ptr);
+        let md = b.data_addr(mode, ptr);
+        let r = b.call_extern(fopen, vec![p, md], &[ptr])[0];
+        b.ret(vec![r]);
+    });
+    let close = def(&mut m, "close", &[ptr], &[Type::I32], |b, _, p| {
+        let r = b.call_extern(fclose, vec![p[0]], &[Type::I32])[0];
+        b.ret(vec![r]);
+    });
+    let peek = def(&mut m, "peek", &[ptr], &[Type::I64], |b, _, p| {
+        b.set_span(sp(60));
+        let v = b.load(Type::I64, p[0], 0);
+        b.ret(vec![v]);
+    });
+    let mut vm = vm();
+    let cstr = ForeignType::CString;
+    let p = ForeignType::Pointer;
+    vm.declare_foreign("strdup", ForeignSig { params: vec![cstr], ret: Some(cstr) });
+    vm.declare_foreign("strchr", ForeignSig { params: vec![cstr, ForeignType::Int { signed: true }], ret: Some(cstr) });
+    vm.declare_foreign("fopen", ForeignSig { params: vec![cstr, cstr], ret: Some(p) });
+    vm.declare_foreign("fclose", ForeignSig { params: vec![p], ret: Some(ForeignType::Int { signed: true }) });
+    let copy = ret1(&mut vm, &m, dup, &[]);
+    assert!(matches!(vm.decode_pointer(copy), PointerTarget::Heap { offset: 0, .. }));
+    assert_eq!(vm.read_bytes(copy, 4).unwrap(), b"k:v\0");
+    assert_eq!(ret1(&mut vm, &m, find, &[]), 1, "strchr's result points into our own data");
+    let h = ret1(&mut vm, &m, open, &[]);
+    assert!(matches!(vm.decode_pointer(h), PointerTarget::Foreign { offset: 0, .. }), "{:?}", vm.decode_pointer(h));
+    let e = err(&mut vm, &m, peek, &[h]);
+    assert!(e.message.contains("opaque pointer"), "{}", e);
+    assert_eq!(e.span, sp(60));
+    assert!(vm.read_bytes(h, 1).is_err());
+    assert_eq!(ret1(&mut vm, &m, close, &[h]), 0);
+}
+
+#[test]
+fn foreign_calls_refuse_non_pointers() {
+    let (mut m, _, strtol) = c_strtol_module();
+    let ptr = Type::I64;
+    let f = def(&mut m, "bad", &[ptr], &[Type::I64], |b, _, p| {
+        let z = b.iconst(ptr, 0);
+        let base = b.iconst(Type::I32, 10);
+        let v = b.call_extern(strtol, vec![p[0], z, base], &[Type::I64])[0];
+        b.ret(vec![v]);
+    });
+    let mut vm = vm();
+    let sig = ForeignSig {
+        params: vec![ForeignType::CString, ForeignType::Pointer, ForeignType::Int { signed: true }],
+        ret: Some(ForeignType::Int { signed: true }),
+    };
+    vm.declare_foreign("strtol", sig);
+    let e = err(&mut vm, &m, f, &[5]);
+    assert!(e.message.contains("is not a pointer C could use"), "{}", e);
+    let e = err(&mut vm, &m, f, &[Vm::func_address(f)]);
+    assert!(e.message.contains("function pointer"), "{}", e);
+    let e = err(&mut vm, &m, f, &[0xdead_0000_0000]);
+    assert!(e.message.contains("not a valid pointer"), "{}", e);
+    let buf = vm.alloc(4, 1).unwrap();
+    vm.write_bytes(buf, b"12\0\0").unwrap();
+    assert_eq!(ret1(&mut vm, &m, f, &[buf]), 12);
+    let e = err(&mut vm, &m, f, &[buf + 5]);
+    assert!(e.message.contains("past the start"), "{}", e);
+}
+
+#[test]
+fn foreign_calls_can_be_disabled() {
+    let (m, f, _) = c_strtol_module();
+    let limits = VmLimits { foreign_calls: false, ..VmLimits::default() };
+    let mut vm = Vm::new(limits, Box::new(CaptureHost::new()));
+    let sig = ForeignSig {
+        params: vec![ForeignType::CString, ForeignType::Pointer, ForeignType::Int { signed: true }],
+        ret: Some(ForeignType::Int { signed: true }),
+    };
+    vm.declare_foreign("strtol", sig);
+    let e = err(&mut vm, &m, f, &[]);
+    assert!(e.message.contains("foreign calls are disabled"), "{}", e);
 }

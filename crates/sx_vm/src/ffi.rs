@@ -1,0 +1,413 @@
+//! Comptime FFI: extern functions without a model in [`crate::natives`] are called for real,
+//! through the dynamic loader and libffi.
+//!
+//! **Resolution.** The symbol is looked up with `dlsym` in the compiler's own process (which
+//! links libc), then in `libc.so.6` and `libm.so.6`; the `extern LIB` library reference is not
+//! in the IR, so other libraries are not searched. Functions that would act on the compiler's
+//! process itself (`fork`, `exec*`, `exit` variants, signals, `longjmp`, …) are refused.
+//!
+//! **Prototype.** The IR signature is the C prototype (`i8…i64`, `f32`, `f64`; the front end
+//! lowers every extern parameter and result to one scalar — aggregates, and so by-value structs
+//! and `string`/slice parameters, are rejected before the IR exists — and has no C-variadic
+//! externs, so every call is a fixed-arity `ffi_prep_cif`). The front end also says, per
+//! parameter and result, which pointer-sized integers are pointers ([`ForeignSig`], registered
+//! with [`crate::Vm::declare_foreign`]); an extern without such a description is not called.
+//!
+//! **Pointers into comptime memory.** A pointer argument must be null, a live allocation with an
+//! in-bounds offset, or an opaque handle; it is replaced by the real host address of that
+//! allocation's bytes plus the offset (a `cstring` parameter must also reach a NUL inside its
+//! allocation). Anything else (an integer cast to a pointer, a dangling or function pointer) is
+//! an error before C runs. Pointers stored
+//! inside those allocations (one level, by the provenance marks of [`crate::memory`]) are
+//! replaced by host addresses too, and restored afterwards. The buffers cannot move during the
+//! call: nothing else runs. After the call, every 8-byte word of those allocations holding a
+//! host address inside one of them is turned back into a comptime pointer (e.g. the end
+//! pointer `strtol` stores).
+//!
+//! **Results.** A returned pointer inside one of those allocations becomes the comptime pointer;
+//! a returned `cstring`/byte pointer elsewhere is copied up to its NUL into a new comptime
+//! allocation; any other host pointer becomes an opaque handle ([`crate::memory::AllocKind::
+//! Foreign`]): it compares, converts to an integer and can be passed back to C, but
+//! dereferencing it at comptime is an error. Comptime code never reads host memory.
+//!
+//! What C does with a pointer is not checked: a C function told to write 100 bytes into a
+//! 10-byte comptime buffer corrupts the compiler's heap, as it would corrupt the program's, and
+//! a pointer C keeps after returning (`strtok`, `setvbuf`) is not tracked.
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+
+use libffi::middle::{Arg, Cif, CodePtr, Ret, Type as FfiType};
+use sx_ir::{ExternFunc, Type};
+
+use crate::memory::{AllocKind, ComptimeMemory, FUNC_ALLOC};
+use crate::translate::W;
+
+/// What an extern's parameter or result is at the sx level, beyond its IR type.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ForeignType {
+    /// An integer (or bool, enum): passed by value, extended per `signed`.
+    Int { signed: bool },
+    /// `f32`/`f64`.
+    Float,
+    /// A pointer (passed as a host address; a result is translated back or made opaque).
+    Pointer,
+    /// A NUL-terminated string (`cstring`; as a result also `*u8`/`[*]u8`): like `Pointer`, but
+    /// an argument must reach a NUL inside its allocation and a result outside comptime memory
+    /// is copied.
+    CString,
+}
+
+/// The sx-level description of an extern's parameters and result (see the module docs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForeignSig {
+    pub params: Vec<ForeignType>,
+    pub ret: Option<ForeignType>,
+}
+
+/// A resolved C function and its call interface.
+struct Callable {
+    code: CodePtr,
+    cif: Cif,
+}
+
+/// The comptime FFI state of a [`crate::Vm`]: declared signatures, resolved functions (by
+/// extern index) and the libraries searched.
+#[derive(Default)]
+pub(crate) struct Foreign {
+    sigs: HashMap<String, ForeignSig>,
+    resolved: HashMap<u32, Result<Callable, String>>,
+    libs: Option<Vec<libloading::os::unix::Library>>,
+}
+
+/// Symbols that would act on the compiler's own process rather than compute something.
+const REFUSED: &[&str] = &[
+    "_Exit",
+    "quick_exit",
+    "atexit",
+    "at_quick_exit",
+    "on_exit",
+    "fork",
+    "vfork",
+    "clone",
+    "daemon",
+    "execv",
+    "execve",
+    "execvp",
+    "execvpe",
+    "execl",
+    "execle",
+    "execlp",
+    "fexecve",
+    "raise",
+    "kill",
+    "signal",
+    "sigaction",
+    "setjmp",
+    "_setjmp",
+    "sigsetjmp",
+    "longjmp",
+    "_longjmp",
+    "siglongjmp",
+    "pthread_exit",
+    "pthread_kill",
+    "pthread_cancel",
+    "setcontext",
+    "swapcontext",
+    "dlclose",
+];
+
+impl Foreign {
+    pub(crate) fn declare(&mut self, symbol: &str, sig: ForeignSig) {
+        self.sigs.insert(symbol.to_string(), sig);
+    }
+
+    pub(crate) fn is_declared(&self, symbol: &str) -> bool {
+        self.sigs.contains_key(symbol)
+    }
+
+    fn lookup(&mut self, symbol: &str) -> Option<*const c_void> {
+        use libloading::os::unix::Library;
+        let libs = self.libs.get_or_insert_with(|| {
+            let mut v = vec![Library::this()];
+            for name in ["libc.so.6", "libm.so.6"] {
+                // SAFETY: loading the C and math libraries runs no initialisers beyond theirs,
+                // which the process has already run (it links them).
+                if let Ok(l) = unsafe { Library::new(name) } {
+                    v.push(l);
+                }
+            }
+            v
+        });
+        if symbol.is_empty() || symbol.contains('\0') {
+            return None;
+        }
+        for lib in libs.iter() {
+            // SAFETY: the symbol is only used as a code address handed to libffi.
+            if let Ok(s) = unsafe { lib.get::<*const c_void>(symbol.as_bytes()) } {
+                let p = *s;
+                if !p.is_null() {
+                    return Some(p);
+                }
+            }
+        }
+        None
+    }
+
+    fn resolve(&mut self, ext_id: u32, ext: &ExternFunc) -> Result<&Callable, String> {
+        if !self.resolved.contains_key(&ext_id) {
+            let r = self.resolve_new(ext);
+            self.resolved.insert(ext_id, r);
+        }
+        match self.resolved.get(&ext_id) {
+            Some(Ok(c)) => Ok(c),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(unsupported(&ext.symbol, "")),
+        }
+    }
+
+    fn resolve_new(&mut self, ext: &ExternFunc) -> Result<Callable, String> {
+        let name = ext.symbol.as_str();
+        if REFUSED.contains(&name) {
+            return Err(unsupported(name, " (it would act on the compiler's own process)"));
+        }
+        let sig = match self.sigs.get(name) {
+            Some(s) => s.clone(),
+            None => return Err(unsupported(name, " (no C signature is known for it)")),
+        };
+        if sig.params.len() != ext.sig.params.len() || sig.ret.is_some() == ext.sig.returns.is_empty() || ext.sig.returns.len() > 1 {
+            return Err(format!("malformed module: the C signature of `{}` does not match its IR signature", name));
+        }
+        let code = self.lookup(name).ok_or_else(|| unsupported(name, " (no such symbol in the compiler's process, libc or libm)"))?;
+        let params: Vec<FfiType> = ext.sig.params.iter().zip(&sig.params).map(|(&t, &k)| ffi_type(t, k)).collect();
+        let ret = match (ext.sig.returns.first(), sig.ret) {
+            (Some(&t), Some(k)) => ffi_type(t, k),
+            _ => FfiType::void(),
+        };
+        let cif = Cif::try_new(params, ret).map_err(|e| format!("cannot prepare the C call of `{}`: {:?}", name, e))?;
+        Ok(Callable { code: CodePtr::from_ptr(code), cif })
+    }
+}
+
+fn unsupported(name: &str, why: &str) -> String {
+    format!("not supported yet at comptime: extern function `{}`{}", name, why)
+}
+
+fn ffi_type(t: Type, k: ForeignType) -> FfiType {
+    let signed = !matches!(k, ForeignType::Int { signed: false });
+    match t {
+        Type::I8 if signed => FfiType::i8(),
+        Type::I8 => FfiType::u8(),
+        Type::I16 if signed => FfiType::i16(),
+        Type::I16 => FfiType::u16(),
+        Type::I32 if signed => FfiType::i32(),
+        Type::I32 => FfiType::u32(),
+        Type::I64 if matches!(k, ForeignType::Pointer | ForeignType::CString) => FfiType::pointer(),
+        Type::I64 if signed => FfiType::i64(),
+        Type::I64 => FfiType::u64(),
+        Type::F32 => FfiType::f32(),
+        Type::F64 => FfiType::f64(),
+    }
+}
+
+/// An allocation whose bytes C may see during one call.
+struct Exposed {
+    id: u32,
+    base: u64,
+    len: u64,
+}
+
+/// A pointer word inside an exposed allocation, replaced by a host address for the call.
+struct Patched {
+    id: u32,
+    off: usize,
+    original: u64,
+    host: u64,
+}
+
+/// The host address of comptime pointer `v` (see the module docs), exposing its allocation.
+fn to_host(mem: &mut ComptimeMemory, v: u64, cstring: bool, exposed: &mut Vec<Exposed>) -> Result<u64, String> {
+    let id = (v >> 32) as u32;
+    let off = v as u32 as u64;
+    if v == 0 {
+        return Ok(0);
+    }
+    if id == 0 {
+        return Err(format!("the integer {:#x} is not a pointer C could use", v));
+    }
+    if id == FUNC_ALLOC {
+        return Err("not supported yet at comptime: passing an sx function pointer to C".to_string());
+    }
+    let Some(a) = mem.allocs.get_mut(id as usize) else {
+        return Err(format!("{:#x} is not a valid pointer", v));
+    };
+    if !a.live {
+        return Err(format!("a pointer to freed memory (#{}) is passed to C", id));
+    }
+    if let AllocKind::Foreign { host } = a.kind {
+        return Ok(host.wrapping_add(off));
+    }
+    let len = a.bytes.len() as u64;
+    if off > len {
+        return Err(format!("a pointer {} bytes past the start of an allocation of {} bytes (#{}) is passed to C", off, len, id));
+    }
+    if cstring && !a.bytes[off as usize..].contains(&0) {
+        return Err(format!("a string without a NUL terminator inside its allocation (#{}) is passed to C as a cstring", id));
+    }
+    let base = a.bytes.as_mut_ptr() as u64;
+    if !exposed.iter().any(|e| e.id == id) {
+        exposed.push(Exposed { id, base, len });
+    }
+    Ok(base + off)
+}
+
+/// The comptime pointer for host address `h` if it lies inside an exposed allocation (one past
+/// the end counts when no allocation contains it).
+fn from_host(exposed: &[Exposed], h: u64) -> Option<u64> {
+    let inside = exposed.iter().find(|e| h >= e.base && h - e.base < e.len);
+    let end = || exposed.iter().find(|e| h >= e.base && h - e.base == e.len && e.len > 0);
+    inside.or_else(end).map(|e| ((e.id as u64) << 32) | (h - e.base))
+}
+
+/// Calls the C function behind extern `ext_id` with the arguments listed at `extra[list..]`
+/// (`[nargs, args.., nres, res..]`).
+#[cold]
+#[inline(never)]
+pub(crate) fn call(
+    foreign: &mut Foreign,
+    ext_id: u32,
+    ext: &ExternFunc,
+    mem: &mut ComptimeMemory,
+    regs: &mut [u64],
+    extra: &[u32],
+    list: u32,
+) -> Result<(), String> {
+    let l = extra.get(list as usize..).unwrap_or(&[]);
+    let nargs = l.first().copied().unwrap_or(0) as usize;
+    if nargs != ext.sig.params.len() || l.len() < nargs + 2 {
+        return Err(format!("malformed module: call of `{}` does not match its signature", ext.symbol));
+    }
+    let sig = match foreign.sigs.get(&ext.symbol) {
+        Some(s) => s.clone(),
+        None => return Err(unsupported(&ext.symbol, " (no C signature is known for it)")),
+    };
+    let name = ext.symbol.clone();
+    let callable = foreign.resolve(ext_id, ext)?;
+    let in_call = |e: String| format!("in the call of C function `{}`: {}", name, e);
+
+    // Arguments: raw bits in 8-byte cells (libffi reads the low bytes on little-endian hosts).
+    let mut exposed: Vec<Exposed> = Vec::new();
+    let mut cells: Vec<u64> = Vec::with_capacity(nargs);
+    for i in 0..nargs {
+        let v = regs.get(l[1 + i] as usize).copied().unwrap_or(0);
+        let t = ext.sig.params[i];
+        let cell = match sig.params[i] {
+            ForeignType::Pointer | ForeignType::CString if t == Type::I64 => {
+                to_host(mem, v, sig.params[i] == ForeignType::CString, &mut exposed)
+                    .map_err(|e| in_call(format!("argument {}: {}", i + 1, e)))?
+            }
+            ForeignType::Int { signed: true } => W::of(t).sext(v) as u64,
+            _ => v,
+        };
+        cells.push(cell);
+    }
+
+    // One level deeper: pointers stored inside the exposed allocations.
+    let mut patched: Vec<Patched> = Vec::new();
+    let first_level = exposed.len();
+    for k in 0..first_level {
+        let id = exposed[k].id;
+        let offs = mem.allocs[id as usize].marked_in(0, exposed[k].len as usize);
+        for off in offs {
+            let b = &mem.allocs[id as usize].bytes[off..off + 8];
+            let original = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            let tid = (original >> 32) as u32;
+            let pointee_ok = tid != 0 && tid != FUNC_ALLOC && mem.allocs.get(tid as usize).is_some_and(|a| a.live);
+            if !pointee_ok {
+                continue;
+            }
+            if let Ok(host) = to_host(mem, original, false, &mut exposed) {
+                mem.allocs[id as usize].bytes[off..off + 8].copy_from_slice(&host.to_le_bytes());
+                patched.push(Patched { id, off, original, host });
+            }
+        }
+    }
+    // Host addresses of the exposed buffers (taken again: exposing never reallocates, but the
+    // pointers must come from the same borrow-free state C runs in).
+    for e in exposed.iter_mut() {
+        e.base = mem.allocs[e.id as usize].bytes.as_mut_ptr() as u64;
+    }
+
+    let args: Vec<Arg> = cells.iter().map(Arg::new).collect();
+    let mut ret = [0u64; 2];
+    // SAFETY: the call interface was built from the extern's IR signature (the C prototype the
+    // program declares); every pointer argument is null, a verbatim small integer, an opaque
+    // host pointer C gave us, or the address of a live comptime allocation's buffer, which
+    // stays in place while C runs (the VM is suspended and holds no borrow of it).
+    unsafe {
+        if ext.sig.returns.is_empty() {
+            callable.cif.call_return_into(callable.code, &args, Ret::void());
+        } else {
+            callable.cif.call_return_into(callable.code, &args, Ret::new(&mut ret));
+        }
+    }
+
+    // Restore the patched words C left alone, then translate every host address C stored.
+    for p in &patched {
+        let a = &mut mem.allocs[p.id as usize];
+        if a.bytes[p.off..p.off + 8] == p.host.to_le_bytes() {
+            a.bytes[p.off..p.off + 8].copy_from_slice(&p.original.to_le_bytes());
+        }
+    }
+    for e in &exposed {
+        let a = &mut mem.allocs[e.id as usize];
+        let mut off = 0;
+        while off + 8 <= a.bytes.len() {
+            let b = &a.bytes[off..off + 8];
+            let w = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            if w >> 32 != 0 {
+                if let Some(p) = from_host(&exposed, w) {
+                    a.bytes[off..off + 8].copy_from_slice(&p.to_le_bytes());
+                    a.mark_pointer(off);
+                }
+            }
+            off += 8;
+        }
+    }
+
+    let nres = l[1 + nargs] as usize;
+    if nres == 0 {
+        return Ok(());
+    }
+    let t = ext.sig.returns.first().copied().unwrap_or(Type::I64);
+    let raw = ret[0];
+    let value = match sig.ret {
+        Some(ForeignType::Pointer | ForeignType::CString) if t == Type::I64 && raw != 0 => match from_host(&exposed, raw) {
+            Some(p) => p,
+            None if sig.ret == Some(ForeignType::CString) => copy_c_string(mem, raw).map_err(in_call)?,
+            None => mem.foreign_handle(raw).map_err(in_call)?,
+        },
+        _ => match t {
+            Type::F32 => raw as u32 as u64,
+            Type::F64 => raw,
+            t => W::of(t).mask(raw),
+        },
+    };
+    if let Some(&r) = l.get(2 + nargs) {
+        if let Some(slot) = regs.get_mut(r as usize) {
+            *slot = value;
+        }
+    }
+    Ok(())
+}
+
+/// Copies the NUL-terminated string C returned at host address `p` into a new comptime
+/// allocation (with its NUL) and returns the comptime pointer.
+fn copy_c_string(mem: &mut ComptimeMemory, p: u64) -> Result<u64, String> {
+    // SAFETY: C returned this as a pointer to a NUL-terminated string (the extern's declared
+    // result type); it is read once, up to and including its NUL, and never kept.
+    let bytes = unsafe { std::ffi::CStr::from_ptr(p as *const std::ffi::c_char) }.to_bytes_with_nul();
+    let q = mem.alloc(bytes.len() as u64, AllocKind::Heap)?;
+    mem.write_bytes(q, bytes).map_err(|e| e.to_string())?;
+    Ok(q)
+}
