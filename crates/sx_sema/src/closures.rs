@@ -79,8 +79,7 @@ impl<'c> FnCx<'c> {
         }
         let r = match ret {
             None => bt::VOID,
-            Some(r) if r.values.len() == 1 && r.error.is_none() => self.type_expr(&r.values[0].ty)?,
-            Some(r) => return self.err(r.span, "not supported yet: this closure type"),
+            Some(r) => self.fn_type_ret(r)?,
         };
         let t = self.c.types.intern(TK::Closure { params: ps, ret: r });
         Ok(TV::konst(ConstVal::Type(t)))

@@ -3,7 +3,11 @@
 //! Representation: an error value is a `u32` global tag id (0 = no error; ids come from
 //! [`sx_types::TypeTable::error_tag`]). A pure failable `-> !E` returns the error-set value
 //! itself; a value-carrying failable `-> (A, !E)` returns a [`sx_types::TypeKind::Failable`]
-//! aggregate `{0: A, 1: E}` (through the usual hidden result pointer).
+//! aggregate `{0: A, 1: E}` (through the usual hidden result pointer). Several value slots
+//! `-> (A, B, !E)` / `-> (x: A, y: B, !E)` make the success value the tuple of the slots
+//! (`{0: (A, B), 1: E}`), so `try`/`catch`/`or` yield that tuple and the multi-return
+//! machinery of `tuples.rs` (return lists, named slot locals) fills it. A returned failable
+//! whose value type matches and whose error set fits is forwarded as is (tags are global).
 //!
 //! Control flow: `try X` and bare failables inside `or` chains / `catch` operands route a
 //! failure to the innermost *fallback target* (a block taking the tag); with none, `try`
@@ -19,8 +23,8 @@ use sx_types::TypeKind as TK;
 /// The failable signature of the function being lowered.
 #[derive(Clone, Debug)]
 pub(crate) struct FailSig {
-    /// Value slot types (empty for `-> !`).
-    pub values: Vec<TypeId>,
+    /// The success value type (`None` for `-> !`; a tuple for several value slots).
+    pub value: Option<TypeId>,
     /// The error-set type of the error slot.
     pub err: TypeId,
 }
@@ -104,13 +108,16 @@ impl Compiler {
         Ok(ConstVal::Type(t))
     }
 
-    /// The failable signature named by a return spec (`-> !`, `-> (T, !E)`), or `None`.
+    /// The failable signature named by a return spec (`-> !`, `-> (T, !E)`, `-> (A, B, !E)`,
+    /// `-> (x: A, y: B, !E)`), or `None`. `params` are the function's parameter names (a named
+    /// value slot may not reuse one).
     pub(crate) fn failable_ret(
         &mut self,
         file: FileIdx,
         owner: Option<TypeId>,
         outer: &Rc<HashMap<String, ConstVal>>,
         r: &RetSpec,
+        params: &[String],
     ) -> R<Option<TypeId>> {
         let Some(es) = &r.error else { return Ok(None) };
         let err = match &es.set {
@@ -124,14 +131,11 @@ impl Compiler {
                 t
             }
         };
-        let mut values = vec![];
-        for v in &r.values {
-            values.push(self.eval_type_in(file, owner, outer, &v.ty)?);
-        }
-        if values.is_empty() {
+        let value = self.ret_spec_type(file, owner, outer, r, params)?;
+        if value == bt::VOID {
             return Ok(Some(err));
         }
-        Ok(Some(self.types.failable(values, err)))
+        Ok(Some(self.types.failable(value, err)))
     }
 
     /// A static `[N]string` table of all error tag names (index = tag id - 1).
@@ -169,11 +173,11 @@ impl Compiler {
         if !sig.params.is_empty() {
             return self.err(span, "'main' must not take parameters");
         }
-        let values = match self.types.kind(sig.ret).clone() {
-            TK::Failable { values, .. } => values,
-            _ => vec![],
+        let value = match self.types.kind(sig.ret).clone() {
+            TK::Failable { value, .. } => Some(value),
+            _ => None,
         };
-        if values.len() > 1 || values.iter().any(|t| !self.types.is_int(*t)) {
+        if value.map(|t| !self.types.is_int(t)).unwrap_or(false) {
             let msg = format!("a failable 'main' must return '!' or '(integer, !)', not '{}'", self.types.name(sig.ret));
             return self.err(span, msg);
         }
@@ -287,18 +291,29 @@ impl<'c> FnCx<'c> {
             return;
         }
         let sig = match self.c.types.kind(ret).clone() {
-            TK::Failable { values, err, .. } => FailSig { values, err },
-            _ => FailSig { values: vec![], err: ret },
+            TK::Failable { value, err, .. } => FailSig { value: Some(value), err },
+            _ => FailSig { value: None, err: ret },
         };
         self.errs.fail = Some(sig);
     }
 
-    /// `(values, error type)` when `ty` is the result of a failable.
-    pub(crate) fn failable_parts(&self, ty: TypeId) -> Option<(Vec<TypeId>, TypeId)> {
+    /// `(success value type, error type)` when `ty` is the result of a failable (`None` value
+    /// for `-> !`).
+    pub(crate) fn failable_parts(&self, ty: TypeId) -> Option<(Option<TypeId>, TypeId)> {
         match self.c.types.kind(ty) {
-            TK::Failable { values, err, .. } => Some((values.clone(), *err)),
-            TK::ErrorSet(_) => Some((vec![], ty)),
+            TK::Failable { value, err, .. } => Some((Some(*value), *err)),
+            TK::ErrorSet(_) => Some((None, ty)),
             _ => None,
+        }
+    }
+
+    /// The type a value-position expression of the function body should produce: the success
+    /// value of a failable, else the return type (`None` for `void` and `-> !`).
+    pub(crate) fn body_value_type(&self) -> Option<TypeId> {
+        match &self.errs.fail {
+            Some(f) => f.value,
+            None if self.ret_ty == bt::VOID => None,
+            None => Some(self.ret_ty),
         }
     }
 
@@ -306,24 +321,15 @@ impl<'c> FnCx<'c> {
     pub(crate) fn split_failable(&mut self, tv: TV, span: Span) -> R<(Value, Option<TV>)> {
         match self.c.types.kind(tv.ty).clone() {
             TK::ErrorSet(_) => Ok((self.scalar(tv, span)?, None)),
-            TK::Failable { values, err, repr } => {
+            TK::Failable { value, err, repr } => {
                 let tv = self.materialize(tv, span)?;
                 let V::Mem(addr) = tv.v else { return self.err(span, "internal error: failable result is not in memory") };
-                let fields = self.c.types.struct_of(repr).map(|s| s.fields.clone()).unwrap_or_default();
-                let eoff = fields.last().map(|f| f.offset).unwrap_or(0) as i64;
+                let (voff, eoff) = self.failable_offsets(repr);
                 let ea = self.offset_addr(addr, eoff);
                 let e = self.load(ea, err);
                 let e = self.scalar(e, span)?;
-                let value = if values.len() == 1 {
-                    let off = fields[0].offset as i64;
-                    let va = self.offset_addr(addr, off);
-                    self.load(va, values[0])
-                } else {
-                    let fs: Vec<(String, TypeId)> = values.iter().enumerate().map(|(i, t)| (i.to_string(), *t)).collect();
-                    let ty = self.c.types.anonymous_struct(fs);
-                    TV { ty, v: V::Mem(addr) }
-                };
-                Ok((e, Some(value)))
+                let va = self.offset_addr(addr, voff);
+                Ok((e, Some(self.load(va, value))))
             }
             _ => {
                 let msg = format!("expected a failable expression, found '{}'", self.tname(tv.ty));
@@ -390,12 +396,18 @@ impl<'c> FnCx<'c> {
         Ok(())
     }
 
+    /// Byte offsets of the value and of the error slot in a failable's `repr`.
+    fn failable_offsets(&self, repr: TypeId) -> (i64, i64) {
+        let fields = self.c.types.struct_of(repr).map(|s| s.fields.clone()).unwrap_or_default();
+        let off = |i: usize| fields.get(i).map(|f| f.offset as i64).unwrap_or(0);
+        (off(0), off(1))
+    }
+
     fn emit_error_return(&mut self, err: Value) {
         let ret = self.ret_ty;
         match self.c.types.kind(ret).clone() {
             TK::Failable { repr, .. } => {
-                let fields = self.c.types.struct_of(repr).map(|s| s.fields.clone()).unwrap_or_default();
-                let eoff = fields.last().map(|f| f.offset).unwrap_or(0) as i64;
+                let (_, eoff) = self.failable_offsets(repr);
                 if let Some(s) = self.sret {
                     let p = self.ptr_ty();
                     let sa = self.slot_addr(s);
@@ -492,7 +504,7 @@ impl<'c> FnCx<'c> {
                     return self
                         .err(e.span, "a failable call must be handled: use 'try', 'catch', an 'or' fallback value, or destructure it");
                 }
-                let (_, ety) = self.failable_parts(tv.ty).unwrap_or((vec![], bt::ANY_ERROR));
+                let (_, ety) = self.failable_parts(tv.ty).unwrap_or((None, bt::ANY_ERROR));
                 let (err, value) = self.split_failable(tv, e.span)?;
                 let good = self.branch_on_error(err);
                 self.route_failure(err, target, trace, e.span)?;
@@ -660,9 +672,17 @@ impl<'c> FnCx<'c> {
         let ret = self.ret_ty;
         let tv = match tv {
             Some(tv) if matches!(tv.v, V::Never) => return Ok(()),
-            Some(tv) if tv.ty == ret || (fail.values.is_empty() && self.failable_parts(tv.ty).is_some() && tv.ty != bt::VOID) => {
-                // Forwarding a failable result (or an error value for `-> !`).
-                let tv = if fail.values.is_empty() { self.coerce(tv, ret, span)? } else { tv };
+            Some(tv) if self.is_forwarded_failable(&tv, &fail) => {
+                // Forwarding a failable result (or an error value for `-> !`): tags are global,
+                // so a result whose error set fits ours has our layout and is returned as is.
+                let tv = if fail.value.is_none() {
+                    self.coerce(tv, ret, span)?
+                } else {
+                    let (_, from) = self.failable_parts(tv.ty).unwrap_or((None, fail.err));
+                    self.check_error_widening(from, fail.err, span)?;
+                    let tv = self.materialize(tv, span)?;
+                    TV { ty: ret, v: tv.v }
+                };
                 let tv = self.materialize(tv, span)?;
                 let tv = self.spill(tv, span)?;
                 self.run_defers_from(0)?;
@@ -673,8 +693,8 @@ impl<'c> FnCx<'c> {
             }
             other => other,
         };
-        match (fail.values.len(), tv) {
-            (0, None) => {
+        match (fail.value, tv) {
+            (None, None) => {
                 self.run_defers_from(0)?;
                 if !self.terminated() {
                     let z = self.iconst(IrType::I32, 0);
@@ -682,18 +702,18 @@ impl<'c> FnCx<'c> {
                 }
                 Ok(())
             }
-            (0, Some(tv)) if tv.ty == bt::VOID => self.failable_return(None, span),
-            (0, Some(tv)) => {
+            (None, Some(tv)) if tv.ty == bt::VOID => self.failable_return(None, span),
+            (None, Some(tv)) => {
                 let msg =
                     format!("this failable function returns no value ('-> !'), but a value of type '{}' is returned", self.tname(tv.ty));
                 self.err(span, msg)
             }
-            (_, None) => {
-                let msg = format!("missing return value of type '{}'", self.tname(fail.values[0]));
+            (Some(vty), None) => {
+                let msg = format!("missing return value of type '{}'", self.tname(vty));
                 self.err(span, msg)
             }
-            (1, Some(tv)) => {
-                let v = self.coerce(tv, fail.values[0], span)?;
+            (Some(vty), Some(tv)) => {
+                let v = self.coerce(tv, vty, span)?;
                 let v = self.materialize(v, span)?;
                 let v = self.spill(v, span)?;
                 self.run_defers_from(0)?;
@@ -701,21 +721,54 @@ impl<'c> FnCx<'c> {
                     return Ok(());
                 }
                 let TK::Failable { repr, .. } = self.c.types.kind(ret).clone() else { return Err(()) };
-                let fields = self.c.types.struct_of(repr).map(|s| s.fields.clone()).unwrap_or_default();
+                let (voff, eoff) = self.failable_offsets(repr);
                 let Some(s) = self.sret else { return Err(()) };
                 let p = self.ptr_ty();
                 let sa = self.slot_addr(s);
                 let dst = self.b(|b| b.load(p, sa, 0));
-                let va = self.offset_addr(dst, fields[0].offset as i64);
+                let va = self.offset_addr(dst, voff);
                 self.store(va, v, span)?;
-                let ea = self.offset_addr(dst, fields.last().map(|f| f.offset).unwrap_or(0) as i64);
+                let ea = self.offset_addr(dst, eoff);
                 let z = self.iconst(IrType::I32, 0);
                 self.b(|b| b.store(ea, 0, z));
                 self.b(|b| b.ret(vec![]));
                 Ok(())
             }
-            (_, Some(_)) => self.err(span, "not supported yet: returning several values from a failable function"),
         }
+    }
+
+    /// True when a returned value is a failable result to forward as is: the function's own
+    /// result type, one with the same value and a fitting error set, or (for `-> !`) any
+    /// error value.
+    fn is_forwarded_failable(&self, tv: &TV, fail: &FailSig) -> bool {
+        if tv.ty == self.ret_ty {
+            return true;
+        }
+        match (self.failable_parts(tv.ty), fail.value) {
+            (Some(_), None) => tv.ty != bt::VOID,
+            (Some((Some(v), _)), Some(ours)) => v == ours,
+            _ => false,
+        }
+    }
+
+    /// Checks that errors of set `from` may flow into set `to` (same set, subset, or the open
+    /// set `!`).
+    fn check_error_widening(&mut self, from: TypeId, to: TypeId, span: Span) -> R<()> {
+        if from == to {
+            return Ok(());
+        }
+        let to_tags = self.c.types.error_set_of(to).and_then(|d| d.tags.clone());
+        let from_tags = self.c.types.error_set_of(from).and_then(|d| d.tags.clone());
+        let ok = match (from_tags, to_tags) {
+            (_, None) => true,
+            (Some(f), Some(t)) => f.iter().all(|x| t.contains(x)),
+            (None, Some(_)) => false,
+        };
+        if ok {
+            return Ok(());
+        }
+        let msg = format!("error set '{}' is not a subset of '{}'", self.tname(from), self.tname(to));
+        self.err(span, msg)
     }
 
     fn emit_raw_return(&mut self, tv: TV, span: Span) -> R<()> {
@@ -776,18 +829,8 @@ impl<'c> FnCx<'c> {
                 self.check_tag_in_set(&name, to, span)?;
                 return Ok(Some(TV { ty: to, v: tv.v.clone() }));
             }
-            let to_tags = self.c.types.error_set_of(to).and_then(|d| d.tags.clone());
-            let from_tags = self.c.types.error_set_of(from).and_then(|d| d.tags.clone());
-            let ok = match (from_tags, to_tags) {
-                (_, None) => true,
-                (Some(f), Some(t)) => f.iter().all(|x| t.contains(x)),
-                (None, Some(_)) => false,
-            };
-            if ok {
-                return Ok(Some(TV { ty: to, v: tv.v.clone() }));
-            }
-            let msg = format!("error set '{}' is not a subset of '{}'", self.tname(from), self.tname(to));
-            return self.err(span, msg);
+            self.check_error_widening(from, to, span)?;
+            return Ok(Some(TV { ty: to, v: tv.v.clone() }));
         }
         if fe && self.c.types.is_int(to) && self.c.types.size_of(to) >= 4 {
             if let Some(ConstVal::Int { v, .. }) = tv.as_const() {
@@ -833,14 +876,18 @@ impl<'c> FnCx<'c> {
             return Ok(None);
         }
         let tv = self.expr(value, None)?;
-        let Some((values, ety)) = self.failable_parts(tv.ty) else {
-            return Err(()).or_else(|_| {
-                let msg = format!("cannot destructure a value of type '{}' into {} names", self.tname(tv.ty), names.len());
-                self.err(span, msg)
-            });
+        let Some((value_ty, ety)) = self.failable_parts(tv.ty) else {
+            let msg = format!("cannot destructure a value of type '{}' into {} names", self.tname(tv.ty), names.len());
+            return self.err(span, msg);
         };
-        if names.len() != values.len() + 1 {
-            let msg = format!("this failable has {} value(s) and an error: destructure it into {} names", values.len(), values.len() + 1);
+        // The value slots: one, or the elements of a several-value (tuple) result.
+        let slots = match value_ty {
+            None => 0,
+            Some(_) if names.len() == 2 => 1,
+            Some(v) => self.c.types.struct_of(v).filter(|s| s.tuple).map(|s| s.fields.len()).unwrap_or(1),
+        };
+        if names.len() != slots + 1 {
+            let msg = format!("this failable has {} value(s) and an error: destructure it into {} names", slots, slots + 1);
             return self.err(span, msg);
         }
         if names.last().map(|n| n.name == "_").unwrap_or(false) {
@@ -849,15 +896,8 @@ impl<'c> FnCx<'c> {
         let (err, value) = self.split_failable(tv, span)?;
         let mut parts = vec![];
         match value {
-            Some(v) if values.len() == 1 => parts.push(v),
-            Some(v) => {
-                let V::Mem(addr) = v.v else { return Err(()) };
-                let fields = self.c.types.struct_of(v.ty).map(|s| s.fields.clone()).unwrap_or_default();
-                for f in fields {
-                    let a = self.offset_addr(addr, f.offset as i64);
-                    parts.push(self.load(a, f.ty));
-                }
-            }
+            Some(v) if slots == 1 => parts.push(v),
+            Some(v) => parts.extend(self.tuple_elements(v, span)?),
             None => {}
         }
         parts.push(TV { ty: ety, v: V::Scalar(err) });

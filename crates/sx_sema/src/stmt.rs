@@ -118,7 +118,7 @@ impl<'c> FnCx<'c> {
                     None => self.emit_return(None, s.span),
                     Some(v) => {
                         let ret = self.ret_ty;
-                        let expected = if ret == bt::VOID { None } else { Some(ret) };
+                        let expected = if self.errs.fail.is_some() { self.body_value_type().or(Some(ret)) } else { self.body_value_type() };
                         let tv = self.expr(&v.value, expected)?;
                         self.emit_return(Some(tv), v.value.span)
                     }
