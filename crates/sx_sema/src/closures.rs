@@ -161,6 +161,11 @@ impl<'c> FnCx<'c> {
         Ok(Some(self.closure_value(info.ty, fa, env)))
     }
 
+    /// A closure value of type `ty` from its code and environment pointers.
+    pub(crate) fn closure_value_pub(&mut self, ty: TypeId, code: Value, env: Value) -> TV {
+        self.closure_value(ty, code, env)
+    }
+
     fn closure_value(&mut self, ty: TypeId, code: Value, env: Value) -> TV {
         let s = self.slot_for(ty);
         let a = self.slot_addr(s);

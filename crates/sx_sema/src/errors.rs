@@ -273,6 +273,26 @@ impl<'c> FnCx<'c> {
         Ok(TV { ty: bt::STRING, v: V::Mem(out) })
     }
 
+    /// `error_name(e)`: the tag name of an error value (or of a raw `u32` tag id) as a
+    /// `string`; folds for a constant tag.
+    pub(crate) fn error_name_call(&mut self, args: &[Arg], span: Span) -> R<TV> {
+        let [a] = args else { return self.err(span, "'error_name' takes one argument") };
+        let v = self.expr(&a.value, None)?;
+        let is_tag = self.c.types.is_error_set(v.ty) || matches!(self.c.types.kind(v.ty), TK::Int { bits: 32, signed: false, .. });
+        if !is_tag {
+            let msg = format!("'error_name' needs an error value, found '{}'", self.tname(v.ty));
+            return self.err(a.value.span, msg);
+        }
+        if let Some(ConstVal::Int { v: tag, .. }) = v.as_const() {
+            if let Some(n) = self.c.types.error_tag_name(*tag as u32) {
+                return Ok(TV::konst(ConstVal::Str(n.as_bytes().to_vec())));
+            }
+        }
+        let v = self.coerce(v.clone(), if self.c.types.is_error_set(v.ty) { v.ty } else { bt::U32 }, a.value.span)?;
+        let tag = self.scalar(v, a.value.span)?;
+        self.error_name_value(tag, span)
+    }
+
     /// Formats an error value for `print` (the tag name).
     pub(crate) fn fmt_error_value(&mut self, v: Value, span: Span) -> R<()> {
         let (table, count) = self.c.error_names_table();
@@ -714,27 +734,75 @@ impl<'c> FnCx<'c> {
             }
             (Some(vty), Some(tv)) => {
                 let v = self.coerce(tv, vty, span)?;
-                let v = self.materialize(v, span)?;
-                let v = self.spill(v, span)?;
-                self.run_defers_from(0)?;
-                if self.terminated() {
-                    return Ok(());
-                }
-                let TK::Failable { repr, .. } = self.c.types.kind(ret).clone() else { return Err(()) };
-                let (voff, eoff) = self.failable_offsets(repr);
-                let Some(s) = self.sret else { return Err(()) };
-                let p = self.ptr_ty();
-                let sa = self.slot_addr(s);
-                let dst = self.b(|b| b.load(p, sa, 0));
-                let va = self.offset_addr(dst, voff);
-                self.store(va, v, span)?;
-                let ea = self.offset_addr(dst, eoff);
                 let z = self.iconst(IrType::I32, 0);
-                self.b(|b| b.store(ea, 0, z));
-                self.b(|b| b.ret(vec![]));
-                Ok(())
+                self.return_value_and_error(v, z, span)
             }
         }
+    }
+
+    /// Returns value `v` (of the success value type) with error slot `err`, after the defers.
+    fn return_value_and_error(&mut self, v: TV, err: Value, span: Span) -> R<()> {
+        let v = self.materialize(v, span)?;
+        let v = self.spill(v, span)?;
+        self.run_defers_from(0)?;
+        if self.terminated() {
+            return Ok(());
+        }
+        let TK::Failable { repr, .. } = self.c.types.kind(self.ret_ty).clone() else { return Err(()) };
+        let (voff, eoff) = self.failable_offsets(repr);
+        let Some(s) = self.sret else { return Err(()) };
+        let p = self.ptr_ty();
+        let sa = self.slot_addr(s);
+        let dst = self.b(|b| b.load(p, sa, 0));
+        let va = self.offset_addr(dst, voff);
+        self.store(va, v, span)?;
+        let ea = self.offset_addr(dst, eoff);
+        self.b(|b| b.store(ea, 0, err));
+        self.b(|b| b.ret(vec![]));
+        Ok(())
+    }
+
+    /// `return .{v, error.X}` / `return .{a, b, error.X}` in a value-carrying failable: a
+    /// positional literal with one element more than the value slots spells the whole result
+    /// (the value slots, then the error). `Ok(false)` when `e` is not such a literal.
+    pub(crate) fn return_full_failable(&mut self, e: &Expr, span: Span) -> R<bool> {
+        let Some(FailSig { value: Some(value), err }) = self.errs.fail.clone() else { return Ok(false) };
+        let ExprKind::StructLit { ty: None, fields } = &e.kind else { return Ok(false) };
+        if fields.iter().any(|f| f.name.is_some() || f.spread) {
+            return Ok(false);
+        }
+        let slots: Vec<TypeId> = match self.c.types.struct_of(value).filter(|s| s.tuple) {
+            Some(s) => s.fields.iter().map(|f| f.ty).collect(),
+            None => vec![value],
+        };
+        if fields.len() != slots.len() + 1 {
+            return Ok(false);
+        }
+        let mut elems: Vec<(String, TypeId)> = slots.iter().enumerate().map(|(i, t)| (i.to_string(), *t)).collect();
+        elems.push((slots.len().to_string(), err));
+        let whole = self.c.types.tuple(elems);
+        let tv = self.expr(e, Some(whole))?;
+        if matches!(tv.v, V::Never) {
+            return Ok(true);
+        }
+        let tv = self.coerce(tv, whole, e.span)?;
+        let mut parts = self.tuple_elements(tv, e.span)?;
+        let tag = parts.pop().expect("error element");
+        let tag = self.scalar(tag, e.span)?;
+        let v = if self.c.types.is_tuple(value) {
+            let s = self.slot_for(value);
+            let a = self.slot_addr(s);
+            let fields = self.c.types.struct_of(value).map(|s| s.fields.clone()).unwrap_or_default();
+            for (f, p) in fields.iter().zip(parts) {
+                let fa = self.offset_addr(a, f.offset as i64);
+                self.store(fa, p, e.span)?;
+            }
+            TV { ty: value, v: V::Mem(a) }
+        } else {
+            parts.pop().expect("value element")
+        };
+        self.return_value_and_error(v, tag, span)?;
+        Ok(true)
     }
 
     /// True when a returned value is a failable result to forward as is: the function's own
@@ -930,7 +998,113 @@ impl<'c> FnCx<'c> {
     }
 }
 
+impl<'c> FnCx<'c> {
+    /// Widening a plain function into a failable function or closure type of the same
+    /// parameters whose success value is the function's result (`(A) -> T` into
+    /// `(A) -> (T, !E)` / `Closure(A) -> (T, !E)`, `() -> void` into `() -> !E`): an adapter
+    /// runs it and reports no error. `None` when the conversion does not have this shape.
+    pub(crate) fn widen_fn_to_failable(&mut self, tv: &TV, to: TypeId, span: Span) -> R<Option<TV>> {
+        let TK::Func { params: fp, ret: fr } = self.c.types.kind(tv.ty).clone() else { return Ok(None) };
+        let (tp, tr, closure) = match self.c.types.kind(to).clone() {
+            TK::Func { params, ret } => (params, ret, false),
+            TK::Closure { params, ret } => (params, ret, true),
+            _ => return Ok(None),
+        };
+        let fits = match self.c.types.kind(tr) {
+            TK::Failable { value, .. } => *value == fr,
+            TK::ErrorSet(_) => fr == bt::VOID,
+            _ => false,
+        };
+        if tp != fp || !fits || self.failable_parts(fr).is_some() {
+            return Ok(None);
+        }
+        let p = self.ptr_ty();
+        if closure {
+            let fnptr = self.scalar(tv.clone(), span)?;
+            let adapter = self.c.failable_adapter(tv.ty, to, None);
+            let code = self.b(|b| b.func_addr(adapter, p));
+            return Ok(Some(self.closure_value_pub(to, code, fnptr)));
+        }
+        let Some(ConstVal::Func(fid)) = tv.as_const().cloned() else {
+            let msg = format!(
+                "not supported yet: widening a function value of type '{}' into '{}' (pass the function itself)",
+                self.tname(tv.ty),
+                self.tname(to)
+            );
+            return self.err(span, msg);
+        };
+        let func = self.c.declare_fn(fid, span)?;
+        let adapter = self.c.failable_adapter(tv.ty, to, Some(func));
+        Ok(Some(TV { ty: to, v: V::Scalar(self.b(|b| b.func_addr(adapter, p))) }))
+    }
+}
+
 impl Compiler {
+    /// The adapter behind [`FnCx::widen_fn_to_failable`]: it has the calling convention of
+    /// `to` (a closure's takes the plain function pointer as its environment; with `direct`
+    /// it calls that function instead), calls the plain function of type `from`, and returns
+    /// its result with the error slot cleared.
+    fn failable_adapter(&mut self, from: TypeId, to: TypeId, direct: Option<sx_ir::FuncId>) -> sx_ir::FuncId {
+        if let Some(&f) = self.failable_adapters.get(&(from, to, direct)) {
+            return f;
+        }
+        let TK::Func { params, ret: from_ret } = self.types.kind(from).clone() else { unreachable!("checked by the caller") };
+        let to_ret = match self.types.kind(to) {
+            TK::Func { ret, .. } | TK::Closure { ret, .. } => *ret,
+            _ => unreachable!("checked by the caller"),
+        };
+        let sig_of = |c: &Compiler, ret: TypeId| {
+            let sret = ret != bt::VOID && ret != bt::NORETURN && c.types.scalar(ret).is_none();
+            let s = FnSig { params: params.clone(), param_names: vec![], defaults: vec![], ret, sret, is_extern: false, variadic: false };
+            (c.ir_sig(&s), sret)
+        };
+        let (plain_sig, plain_sret) = sig_of(self, from_ret);
+        let (mut sig, to_sret) = sig_of(self, to_ret);
+        let env_at = if to_sret { 1 } else { 0 };
+        let p = self.module.pointer_type();
+        if direct.is_none() {
+            sig.params.insert(env_at, p);
+        }
+        let eoff = match self.types.kind(to_ret) {
+            TK::Failable { repr, .. } => self.types.struct_of(*repr).and_then(|s| s.fields.get(1).map(|f| f.offset as i32)),
+            _ => None,
+        };
+        let mut f = sx_ir::Function::new(format!("failable_adapter.{}", self.fresh()), sig.clone());
+        {
+            let mut b = sx_ir::builder::FunctionBuilder::new(&mut f);
+            let e = b.create_block();
+            let vals: Vec<Value> = sig.params.iter().map(|&t| b.append_block_param(e, t)).collect();
+            b.switch_to_block(e);
+            let dst = if to_sret { Some(vals[0]) } else { None };
+            let mut args: Vec<Value> = vals[env_at..].to_vec();
+            let fnptr = if direct.is_none() { Some(args.remove(0)) } else { None };
+            // The value is the first field of the failable result: a plain result through a
+            // hidden pointer is written straight there.
+            if plain_sret {
+                args.insert(0, dst.expect("failable results are aggregates"));
+            }
+            let r = match (direct, fnptr) {
+                (Some(func), _) => b.call(func, args, &plain_sig.returns),
+                (None, Some(ptr)) => b.call_indirect(plain_sig.clone(), ptr, args),
+                (None, None) => unreachable!("an adapter calls through its environment or directly"),
+            };
+            let zero = b.iconst(IrType::I32, 0);
+            match (dst, eoff) {
+                (Some(dst), Some(eoff)) => {
+                    if let Some(&v) = r.first() {
+                        b.store(dst, 0, v);
+                    }
+                    b.store(dst, eoff, zero);
+                    b.ret(vec![]);
+                }
+                _ => b.ret(vec![zero]),
+            }
+        }
+        let id = self.module.funcs.push(f);
+        self.failable_adapters.insert((from, to, direct), id);
+        id
+    }
+
     /// An `extern` declaration of one of the return-trace runtime's C symbols
     /// (`sx_trace_len`, …) binds to our std's definition of it.
     pub(crate) fn runtime_symbol(&mut self, sym: &str, span: Span) -> R<Option<sx_ir::FuncId>> {

@@ -483,6 +483,9 @@ impl<'c> FnCx<'c> {
         if self.c.is_protocol(to) && !self.c.is_protocol(tv.ty) {
             return self.erase_to_protocol(tv, to, span);
         }
+        if let Some(v) = self.widen_fn_to_failable(&tv, to, span)? {
+            return Ok(v);
+        }
         if matches!(self.c.types.kind(to), TK::Closure { .. }) && matches!(self.c.types.kind(tv.ty), TK::Func { .. }) {
             if let Some(v) = self.func_to_closure(tv.clone(), to, span)? {
                 return Ok(v);
@@ -876,7 +879,7 @@ impl<'c> FnCx<'c> {
 }
 
 /// Intrinsics the compiler recognises by name even without a declaration in scope.
-pub(crate) const BUILTIN_INTRINSICS: &[&str] = &["sqrt", "sin", "cos", "floor"];
+pub(crate) const BUILTIN_INTRINSICS: &[&str] = &["sqrt", "sin", "cos", "floor", "error_name"];
 
 /// Formats a float the way diagnostics show it.
 pub(crate) fn fmt_float(v: f64) -> String {

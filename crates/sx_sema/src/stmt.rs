@@ -111,6 +111,11 @@ impl<'c> FnCx<'c> {
                 Ok(())
             }
             StmtKind::Return(vals) => {
+                if let [v] = vals.as_slice() {
+                    if v.name.is_none() && self.return_full_failable(&v.value, s.span)? {
+                        return Ok(());
+                    }
+                }
                 if self.multi_ret.is_some() || vals.len() > 1 || vals.iter().any(|v| v.name.is_some()) {
                     return self.return_stmt(vals, s.span);
                 }
