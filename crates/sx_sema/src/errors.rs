@@ -474,6 +474,13 @@ impl<'c> FnCx<'c> {
         Ok(())
     }
 
+    /// Fails with the tag named `tag` (see [`Self::route_failure`]).
+    pub(crate) fn fail_with_tag(&mut self, tag: &str, target: Option<IrBlock>, trace: Option<Span>, span: Span) -> R<()> {
+        let id = self.c.types.error_tag(tag);
+        let err = self.iconst(IrType::I32, id as i64);
+        self.route_failure(err, target, trace, span)
+    }
+
     /// Routes a failure with tag `err` to `target` (or propagates when `None`), pushing a trace
     /// frame for `trace` sites.
     fn route_failure(&mut self, err: Value, target: Option<IrBlock>, trace: Option<Span>, span: Span) -> R<()> {
@@ -510,6 +517,30 @@ impl<'c> FnCx<'c> {
                 }
             }
             ExprKind::Binary { op: BinOp::Or, lhs, rhs } => self.or_chain(lhs, rhs, target, expected, e.span),
+            ExprKind::Cast { expr: inner, ty } => {
+                // `av.(T)` on an `any` consumed by try / or / catch: a mismatch fails with
+                // `error.mismatch` instead of stopping the program.
+                let to = self.type_expr(ty)?;
+                let v = self.expr(inner, Some(to))?;
+                if v.ty != bt::ANY || to == bt::ANY || self.c.types.optional_inner(to).is_some() || matches!(v.v, V::Never) {
+                    return Ok(Err(self.cast_value(v, to, e.span)?));
+                }
+                let (data, tag) = self.any_parts(v, e.span)?;
+                let want = self.type_value(to, e.span)?;
+                let hit = self.b(|b| b.icmp(IntCC::Eq, tag, want));
+                let good = self.new_block();
+                let bad = self.new_block();
+                self.b(|b| b.branch(hit, good, vec![], bad, vec![]));
+                self.switch(bad);
+                self.fail_with_tag("mismatch", target, trace, e.span)?;
+                self.switch(good);
+                Ok(Ok((self.load(data, to), bt::ANY_ERROR)))
+            }
+            ExprKind::OptCast { expr: inner, ty } => {
+                // `o?.(T)` on an `?any` consumed by try / or / catch: `(?T, !)`.
+                let (v, failable) = self.opt_cast_with(inner, ty, e.span, Some((target, trace)))?;
+                Ok(if failable { Ok((v, bt::ANY_ERROR)) } else { Err(v) })
+            }
             _ => {
                 let tv = self.expr(e, expected)?;
                 let is_failable = match self.c.types.kind(tv.ty) {
