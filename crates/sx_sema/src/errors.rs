@@ -38,6 +38,8 @@ pub(crate) struct ErrCx {
     pub targets: Vec<IrBlock>,
     /// The function's source name (return-trace frames).
     pub func_name: String,
+    /// The kinds (`"defer"`, `"onfail"`) of the cleanup bodies being lowered, innermost last.
+    pub cleanup: Vec<&'static str>,
 }
 
 /// Interns every error tag named in a file's text (`error.X`, `error { A, B }`), so the tag
@@ -453,6 +455,8 @@ impl<'c> FnCx<'c> {
             for d in cleanups.iter().rev() {
                 let saved: Vec<Scope> = self.scopes.drain(i + 1..).collect();
                 self.push_scope();
+                let kind = if matches!(d.kind, StmtKind::OnFail { .. }) { "onfail" } else { "defer" };
+                self.errs.cleanup.push(kind);
                 let r = match &d.kind {
                     StmtKind::OnFail { binding, body } => {
                         if let Some(b) = binding {
@@ -466,6 +470,7 @@ impl<'c> FnCx<'c> {
                     }
                     _ => self.stmt(d),
                 };
+                self.errs.cleanup.pop();
                 self.scopes.pop();
                 self.scopes.extend(saved);
                 r?;
@@ -507,6 +512,7 @@ impl<'c> FnCx<'c> {
     ) -> R<Result<(TV, TypeId), TV>> {
         match &e.kind {
             ExprKind::Try(inner) => {
+                self.check_cleanup_exit("try", e.span)?;
                 let r = self.failable_operand(inner, target, expected, Some(e.span))?;
                 match r {
                     Ok(v) => Ok(Ok(v)),
@@ -688,6 +694,19 @@ impl<'c> FnCx<'c> {
         let h_end = self.cur;
         let body = if vty == bt::VOID && !matches!(body.v, V::Never) { TV::void() } else { body };
         self.join(vec![(ok_end, v, x.span), (h_end, body, clause.body.span)], want, span)
+    }
+
+    /// Rejects `what` (`return`, `raise`, `try`, `break`, `continue`) inside a `defer` or
+    /// `onfail` body: cleanup runs while the scope is already being left, so there is nowhere
+    /// to transfer control to. (A lambda in a cleanup body is its own function.)
+    pub(crate) fn check_cleanup_exit(&mut self, what: &str, span: Span) -> R<()> {
+        let Some(kind) = self.errs.cleanup.last() else { return Ok(()) };
+        let article = if kind.starts_with('o') { "an" } else { "a" };
+        let msg = format!(
+            "`{}` is not allowed inside {} `{}` body — cleanup runs while the function is already exiting, so there is nothing to transfer control to",
+            what, article, kind
+        );
+        self.err(span, msg)
     }
 
     /// `raise e;`

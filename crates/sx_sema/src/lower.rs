@@ -203,7 +203,9 @@ impl<'c> FnCx<'c> {
                 // A defer body sees the scope it was declared in.
                 let saved: Vec<Scope> = self.scopes.drain(i + 1..).collect();
                 self.push_scope();
+                self.errs.cleanup.push("defer");
                 let r = self.stmt(d);
+                self.errs.cleanup.pop();
                 self.scopes.pop();
                 self.scopes.extend(saved);
                 r?;

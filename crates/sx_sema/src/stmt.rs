@@ -71,6 +71,16 @@ impl<'c> FnCx<'c> {
 
     pub fn stmt(&mut self, s: &Stmt) -> R<()> {
         self.span = Some(s.span);
+        let exit = match &s.kind {
+            StmtKind::Return(_) => Some("return"),
+            StmtKind::Raise(_) => Some("raise"),
+            StmtKind::Break => Some("break"),
+            StmtKind::Continue => Some("continue"),
+            _ => None,
+        };
+        if let Some(what) = exit {
+            self.check_cleanup_exit(what, s.span)?;
+        }
         match &s.kind {
             StmtKind::Let { names, ty: None, value: Some(value), .. } if names.len() >= 2 && self.is_failable_destructure(value) => {
                 self.destructure_failable(names, value, s.span).map(|_| ())
