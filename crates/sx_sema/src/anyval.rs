@@ -252,6 +252,19 @@ impl<'c> FnCx<'c> {
     /// `o?.(T)`: `null` stays `null`; a present payload is converted (an `any` payload is
     /// asserted). A `?U` target flattens: the result is `?U`, not `??U`.
     pub fn opt_cast(&mut self, e: &Expr, ty: &Expr, span: Span) -> R<TV> {
+        self.opt_cast_with(e, ty, span, None).map(|(v, _)| v)
+    }
+
+    /// [`Self::opt_cast`]; with `on_mismatch`, an `?any` receiver whose present payload is not
+    /// a `T` fails with `error.mismatch` to that fallback target (`None`: propagate) and
+    /// trace site instead of stopping the program. The flag tells whether it could fail.
+    pub fn opt_cast_with(
+        &mut self,
+        e: &Expr,
+        ty: &Expr,
+        span: Span,
+        on_mismatch: Option<(Option<sx_ir::Block>, Option<Span>)>,
+    ) -> R<(TV, bool)> {
         let to = self.type_expr(ty)?;
         let ov = self.expr(e, None)?;
         let Some(inner) = self.c.types.optional_inner(ov.ty) else {
@@ -267,7 +280,19 @@ impl<'c> FnCx<'c> {
         self.b(|b| b.branch(present, yes, vec![], no, vec![]));
         self.switch(yes);
         let pv = self.opt_payload(ov, e.span)?;
-        let cv = if inner == bt::ANY {
+        let failable = inner == bt::ANY && on_mismatch.is_some() && self.c.types.optional_inner(to).is_none();
+        let cv = if let (true, Some((target, trace))) = (failable, on_mismatch) {
+            let (data, tag) = self.any_parts(pv, span)?;
+            let want = self.type_value(to, span)?;
+            let hit = self.b(|b| b.icmp(IntCC::Eq, tag, want));
+            let good = self.new_block();
+            let bad = self.new_block();
+            self.b(|b| b.branch(hit, good, vec![], bad, vec![]));
+            self.switch(bad);
+            self.fail_with_tag("mismatch", target, trace, span)?;
+            self.switch(good);
+            self.load(data, to)
+        } else if inner == bt::ANY {
             self.any_assert(pv, to, span)?
         } else if let Some(target) = self.c.types.optional_inner(to) {
             let c = self.convert(pv, target, span)?;
@@ -280,7 +305,8 @@ impl<'c> FnCx<'c> {
         self.switch(no);
         let none = self.opt_none(result, span)?;
         let no_end = self.cur;
-        self.join(vec![(yes_end, cv, span), (no_end, none, span)], Some(result), span)
+        let v = self.join(vec![(yes_end, cv, span), (no_end, none, span)], Some(result), span)?;
+        Ok((v, failable))
     }
 
     /// Prints `type assertion failed at <file>:<line>: expected T, got U` and exits with 1.

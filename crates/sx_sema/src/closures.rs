@@ -79,8 +79,7 @@ impl<'c> FnCx<'c> {
         }
         let r = match ret {
             None => bt::VOID,
-            Some(r) if r.values.len() == 1 && r.error.is_none() => self.type_expr(&r.values[0].ty)?,
-            Some(r) => return self.err(r.span, "not supported yet: this closure type"),
+            Some(r) => self.fn_type_ret(r)?,
         };
         let t = self.c.types.intern(TK::Closure { params: ps, ret: r });
         Ok(TV::konst(ConstVal::Type(t)))
@@ -160,6 +159,11 @@ impl<'c> FnCx<'c> {
         let func = info.func;
         let fa = self.b(|b| b.func_addr(func, p));
         Ok(Some(self.closure_value(info.ty, fa, env)))
+    }
+
+    /// A closure value of type `ty` from its code and environment pointers.
+    pub(crate) fn closure_value_pub(&mut self, ty: TypeId, code: Value, env: Value) -> TV {
+        self.closure_value(ty, code, env)
     }
 
     fn closure_value(&mut self, ty: TypeId, code: Value, env: Value) -> TV {

@@ -211,7 +211,9 @@ impl Compiler {
     ) -> FnId {
         let key = decl as *const FnDecl;
         if let Some(&f) = self.fn_by_decl.get(&key) {
-            if self.fns[f.0 as usize].owner == owner {
+            // The key is an address: a temporary AST copy may reuse a dead one, so the span
+            // must match too.
+            if self.fns[f.0 as usize].owner == owner && self.fns[f.0 as usize].decl.span == decl.span {
                 return f;
             }
         }

@@ -3,7 +3,11 @@
 //! Representation: an error value is a `u32` global tag id (0 = no error; ids come from
 //! [`sx_types::TypeTable::error_tag`]). A pure failable `-> !E` returns the error-set value
 //! itself; a value-carrying failable `-> (A, !E)` returns a [`sx_types::TypeKind::Failable`]
-//! aggregate `{0: A, 1: E}` (through the usual hidden result pointer).
+//! aggregate `{0: A, 1: E}` (through the usual hidden result pointer). Several value slots
+//! `-> (A, B, !E)` / `-> (x: A, y: B, !E)` make the success value the tuple of the slots
+//! (`{0: (A, B), 1: E}`), so `try`/`catch`/`or` yield that tuple and the multi-return
+//! machinery of `tuples.rs` (return lists, named slot locals) fills it. A returned failable
+//! whose value type matches and whose error set fits is forwarded as is (tags are global).
 //!
 //! Control flow: `try X` and bare failables inside `or` chains / `catch` operands route a
 //! failure to the innermost *fallback target* (a block taking the tag); with none, `try`
@@ -19,8 +23,8 @@ use sx_types::TypeKind as TK;
 /// The failable signature of the function being lowered.
 #[derive(Clone, Debug)]
 pub(crate) struct FailSig {
-    /// Value slot types (empty for `-> !`).
-    pub values: Vec<TypeId>,
+    /// The success value type (`None` for `-> !`; a tuple for several value slots).
+    pub value: Option<TypeId>,
     /// The error-set type of the error slot.
     pub err: TypeId,
 }
@@ -34,6 +38,8 @@ pub(crate) struct ErrCx {
     pub targets: Vec<IrBlock>,
     /// The function's source name (return-trace frames).
     pub func_name: String,
+    /// The kinds (`"defer"`, `"onfail"`) of the cleanup bodies being lowered, innermost last.
+    pub cleanup: Vec<&'static str>,
 }
 
 /// Interns every error tag named in a file's text (`error.X`, `error { A, B }`), so the tag
@@ -104,13 +110,16 @@ impl Compiler {
         Ok(ConstVal::Type(t))
     }
 
-    /// The failable signature named by a return spec (`-> !`, `-> (T, !E)`), or `None`.
+    /// The failable signature named by a return spec (`-> !`, `-> (T, !E)`, `-> (A, B, !E)`,
+    /// `-> (x: A, y: B, !E)`), or `None`. `params` are the function's parameter names (a named
+    /// value slot may not reuse one).
     pub(crate) fn failable_ret(
         &mut self,
         file: FileIdx,
         owner: Option<TypeId>,
         outer: &Rc<HashMap<String, ConstVal>>,
         r: &RetSpec,
+        params: &[String],
     ) -> R<Option<TypeId>> {
         let Some(es) = &r.error else { return Ok(None) };
         let err = match &es.set {
@@ -124,14 +133,11 @@ impl Compiler {
                 t
             }
         };
-        let mut values = vec![];
-        for v in &r.values {
-            values.push(self.eval_type_in(file, owner, outer, &v.ty)?);
-        }
-        if values.is_empty() {
+        let value = self.ret_spec_type(file, owner, outer, r, params)?;
+        if value == bt::VOID {
             return Ok(Some(err));
         }
-        Ok(Some(self.types.failable(values, err)))
+        Ok(Some(self.types.failable(value, err)))
     }
 
     /// A static `[N]string` table of all error tag names (index = tag id - 1).
@@ -169,11 +175,11 @@ impl Compiler {
         if !sig.params.is_empty() {
             return self.err(span, "'main' must not take parameters");
         }
-        let values = match self.types.kind(sig.ret).clone() {
-            TK::Failable { values, .. } => values,
-            _ => vec![],
+        let value = match self.types.kind(sig.ret).clone() {
+            TK::Failable { value, .. } => Some(value),
+            _ => None,
         };
-        if values.len() > 1 || values.iter().any(|t| !self.types.is_int(*t)) {
+        if value.map(|t| !self.types.is_int(t)).unwrap_or(false) {
             let msg = format!("a failable 'main' must return '!' or '(integer, !)', not '{}'", self.types.name(sig.ret));
             return self.err(span, msg);
         }
@@ -269,6 +275,26 @@ impl<'c> FnCx<'c> {
         Ok(TV { ty: bt::STRING, v: V::Mem(out) })
     }
 
+    /// `error_name(e)`: the tag name of an error value (or of a raw `u32` tag id) as a
+    /// `string`; folds for a constant tag.
+    pub(crate) fn error_name_call(&mut self, args: &[Arg], span: Span) -> R<TV> {
+        let [a] = args else { return self.err(span, "'error_name' takes one argument") };
+        let v = self.expr(&a.value, None)?;
+        let is_tag = self.c.types.is_error_set(v.ty) || matches!(self.c.types.kind(v.ty), TK::Int { bits: 32, signed: false, .. });
+        if !is_tag {
+            let msg = format!("'error_name' needs an error value, found '{}'", self.tname(v.ty));
+            return self.err(a.value.span, msg);
+        }
+        if let Some(ConstVal::Int { v: tag, .. }) = v.as_const() {
+            if let Some(n) = self.c.types.error_tag_name(*tag as u32) {
+                return Ok(TV::konst(ConstVal::Str(n.as_bytes().to_vec())));
+            }
+        }
+        let v = self.coerce(v.clone(), if self.c.types.is_error_set(v.ty) { v.ty } else { bt::U32 }, a.value.span)?;
+        let tag = self.scalar(v, a.value.span)?;
+        self.error_name_value(tag, span)
+    }
+
     /// Formats an error value for `print` (the tag name).
     pub(crate) fn fmt_error_value(&mut self, v: Value, span: Span) -> R<()> {
         let (table, count) = self.c.error_names_table();
@@ -287,18 +313,29 @@ impl<'c> FnCx<'c> {
             return;
         }
         let sig = match self.c.types.kind(ret).clone() {
-            TK::Failable { values, err, .. } => FailSig { values, err },
-            _ => FailSig { values: vec![], err: ret },
+            TK::Failable { value, err, .. } => FailSig { value: Some(value), err },
+            _ => FailSig { value: None, err: ret },
         };
         self.errs.fail = Some(sig);
     }
 
-    /// `(values, error type)` when `ty` is the result of a failable.
-    pub(crate) fn failable_parts(&self, ty: TypeId) -> Option<(Vec<TypeId>, TypeId)> {
+    /// `(success value type, error type)` when `ty` is the result of a failable (`None` value
+    /// for `-> !`).
+    pub(crate) fn failable_parts(&self, ty: TypeId) -> Option<(Option<TypeId>, TypeId)> {
         match self.c.types.kind(ty) {
-            TK::Failable { values, err, .. } => Some((values.clone(), *err)),
-            TK::ErrorSet(_) => Some((vec![], ty)),
+            TK::Failable { value, err, .. } => Some((Some(*value), *err)),
+            TK::ErrorSet(_) => Some((None, ty)),
             _ => None,
+        }
+    }
+
+    /// The type a value-position expression of the function body should produce: the success
+    /// value of a failable, else the return type (`None` for `void` and `-> !`).
+    pub(crate) fn body_value_type(&self) -> Option<TypeId> {
+        match &self.errs.fail {
+            Some(f) => f.value,
+            None if self.ret_ty == bt::VOID => None,
+            None => Some(self.ret_ty),
         }
     }
 
@@ -306,24 +343,15 @@ impl<'c> FnCx<'c> {
     pub(crate) fn split_failable(&mut self, tv: TV, span: Span) -> R<(Value, Option<TV>)> {
         match self.c.types.kind(tv.ty).clone() {
             TK::ErrorSet(_) => Ok((self.scalar(tv, span)?, None)),
-            TK::Failable { values, err, repr } => {
+            TK::Failable { value, err, repr } => {
                 let tv = self.materialize(tv, span)?;
                 let V::Mem(addr) = tv.v else { return self.err(span, "internal error: failable result is not in memory") };
-                let fields = self.c.types.struct_of(repr).map(|s| s.fields.clone()).unwrap_or_default();
-                let eoff = fields.last().map(|f| f.offset).unwrap_or(0) as i64;
+                let (voff, eoff) = self.failable_offsets(repr);
                 let ea = self.offset_addr(addr, eoff);
                 let e = self.load(ea, err);
                 let e = self.scalar(e, span)?;
-                let value = if values.len() == 1 {
-                    let off = fields[0].offset as i64;
-                    let va = self.offset_addr(addr, off);
-                    self.load(va, values[0])
-                } else {
-                    let fs: Vec<(String, TypeId)> = values.iter().enumerate().map(|(i, t)| (i.to_string(), *t)).collect();
-                    let ty = self.c.types.anonymous_struct(fs);
-                    TV { ty, v: V::Mem(addr) }
-                };
-                Ok((e, Some(value)))
+                let va = self.offset_addr(addr, voff);
+                Ok((e, Some(self.load(va, value))))
             }
             _ => {
                 let msg = format!("expected a failable expression, found '{}'", self.tname(tv.ty));
@@ -390,12 +418,18 @@ impl<'c> FnCx<'c> {
         Ok(())
     }
 
+    /// Byte offsets of the value and of the error slot in a failable's `repr`.
+    fn failable_offsets(&self, repr: TypeId) -> (i64, i64) {
+        let fields = self.c.types.struct_of(repr).map(|s| s.fields.clone()).unwrap_or_default();
+        let off = |i: usize| fields.get(i).map(|f| f.offset as i64).unwrap_or(0);
+        (off(0), off(1))
+    }
+
     fn emit_error_return(&mut self, err: Value) {
         let ret = self.ret_ty;
         match self.c.types.kind(ret).clone() {
             TK::Failable { repr, .. } => {
-                let fields = self.c.types.struct_of(repr).map(|s| s.fields.clone()).unwrap_or_default();
-                let eoff = fields.last().map(|f| f.offset).unwrap_or(0) as i64;
+                let (_, eoff) = self.failable_offsets(repr);
                 if let Some(s) = self.sret {
                     let p = self.ptr_ty();
                     let sa = self.slot_addr(s);
@@ -421,6 +455,8 @@ impl<'c> FnCx<'c> {
             for d in cleanups.iter().rev() {
                 let saved: Vec<Scope> = self.scopes.drain(i + 1..).collect();
                 self.push_scope();
+                let kind = if matches!(d.kind, StmtKind::OnFail { .. }) { "onfail" } else { "defer" };
+                self.errs.cleanup.push(kind);
                 let r = match &d.kind {
                     StmtKind::OnFail { binding, body } => {
                         if let Some(b) = binding {
@@ -434,12 +470,20 @@ impl<'c> FnCx<'c> {
                     }
                     _ => self.stmt(d),
                 };
+                self.errs.cleanup.pop();
                 self.scopes.pop();
                 self.scopes.extend(saved);
                 r?;
             }
         }
         Ok(())
+    }
+
+    /// Fails with the tag named `tag` (see [`Self::route_failure`]).
+    pub(crate) fn fail_with_tag(&mut self, tag: &str, target: Option<IrBlock>, trace: Option<Span>, span: Span) -> R<()> {
+        let id = self.c.types.error_tag(tag);
+        let err = self.iconst(IrType::I32, id as i64);
+        self.route_failure(err, target, trace, span)
     }
 
     /// Routes a failure with tag `err` to `target` (or propagates when `None`), pushing a trace
@@ -468,6 +512,7 @@ impl<'c> FnCx<'c> {
     ) -> R<Result<(TV, TypeId), TV>> {
         match &e.kind {
             ExprKind::Try(inner) => {
+                self.check_cleanup_exit("try", e.span)?;
                 let r = self.failable_operand(inner, target, expected, Some(e.span))?;
                 match r {
                     Ok(v) => Ok(Ok(v)),
@@ -478,6 +523,30 @@ impl<'c> FnCx<'c> {
                 }
             }
             ExprKind::Binary { op: BinOp::Or, lhs, rhs } => self.or_chain(lhs, rhs, target, expected, e.span),
+            ExprKind::Cast { expr: inner, ty } => {
+                // `av.(T)` on an `any` consumed by try / or / catch: a mismatch fails with
+                // `error.mismatch` instead of stopping the program.
+                let to = self.type_expr(ty)?;
+                let v = self.expr(inner, Some(to))?;
+                if v.ty != bt::ANY || to == bt::ANY || self.c.types.optional_inner(to).is_some() || matches!(v.v, V::Never) {
+                    return Ok(Err(self.cast_value(v, to, e.span)?));
+                }
+                let (data, tag) = self.any_parts(v, e.span)?;
+                let want = self.type_value(to, e.span)?;
+                let hit = self.b(|b| b.icmp(IntCC::Eq, tag, want));
+                let good = self.new_block();
+                let bad = self.new_block();
+                self.b(|b| b.branch(hit, good, vec![], bad, vec![]));
+                self.switch(bad);
+                self.fail_with_tag("mismatch", target, trace, e.span)?;
+                self.switch(good);
+                Ok(Ok((self.load(data, to), bt::ANY_ERROR)))
+            }
+            ExprKind::OptCast { expr: inner, ty } => {
+                // `o?.(T)` on an `?any` consumed by try / or / catch: `(?T, !)`.
+                let (v, failable) = self.opt_cast_with(inner, ty, e.span, Some((target, trace)))?;
+                Ok(if failable { Ok((v, bt::ANY_ERROR)) } else { Err(v) })
+            }
             _ => {
                 let tv = self.expr(e, expected)?;
                 let is_failable = match self.c.types.kind(tv.ty) {
@@ -492,7 +561,7 @@ impl<'c> FnCx<'c> {
                     return self
                         .err(e.span, "a failable call must be handled: use 'try', 'catch', an 'or' fallback value, or destructure it");
                 }
-                let (_, ety) = self.failable_parts(tv.ty).unwrap_or((vec![], bt::ANY_ERROR));
+                let (_, ety) = self.failable_parts(tv.ty).unwrap_or((None, bt::ANY_ERROR));
                 let (err, value) = self.split_failable(tv, e.span)?;
                 let good = self.branch_on_error(err);
                 self.route_failure(err, target, trace, e.span)?;
@@ -627,6 +696,19 @@ impl<'c> FnCx<'c> {
         self.join(vec![(ok_end, v, x.span), (h_end, body, clause.body.span)], want, span)
     }
 
+    /// Rejects `what` (`return`, `raise`, `try`, `break`, `continue`) inside a `defer` or
+    /// `onfail` body: cleanup runs while the scope is already being left, so there is nowhere
+    /// to transfer control to. (A lambda in a cleanup body is its own function.)
+    pub(crate) fn check_cleanup_exit(&mut self, what: &str, span: Span) -> R<()> {
+        let Some(kind) = self.errs.cleanup.last() else { return Ok(()) };
+        let article = if kind.starts_with('o') { "an" } else { "a" };
+        let msg = format!(
+            "`{}` is not allowed inside {} `{}` body — cleanup runs while the function is already exiting, so there is nothing to transfer control to",
+            what, article, kind
+        );
+        self.err(span, msg)
+    }
+
     /// `raise e;`
     pub(crate) fn raise_stmt(&mut self, e: &Expr, span: Span) -> R<()> {
         let Some(fail) = self.errs.fail.clone() else {
@@ -660,9 +742,17 @@ impl<'c> FnCx<'c> {
         let ret = self.ret_ty;
         let tv = match tv {
             Some(tv) if matches!(tv.v, V::Never) => return Ok(()),
-            Some(tv) if tv.ty == ret || (fail.values.is_empty() && self.failable_parts(tv.ty).is_some() && tv.ty != bt::VOID) => {
-                // Forwarding a failable result (or an error value for `-> !`).
-                let tv = if fail.values.is_empty() { self.coerce(tv, ret, span)? } else { tv };
+            Some(tv) if self.is_forwarded_failable(&tv, &fail) => {
+                // Forwarding a failable result (or an error value for `-> !`): tags are global,
+                // so a result whose error set fits ours has our layout and is returned as is.
+                let tv = if fail.value.is_none() {
+                    self.coerce(tv, ret, span)?
+                } else {
+                    let (_, from) = self.failable_parts(tv.ty).unwrap_or((None, fail.err));
+                    self.check_error_widening(from, fail.err, span)?;
+                    let tv = self.materialize(tv, span)?;
+                    TV { ty: ret, v: tv.v }
+                };
                 let tv = self.materialize(tv, span)?;
                 let tv = self.spill(tv, span)?;
                 self.run_defers_from(0)?;
@@ -673,8 +763,8 @@ impl<'c> FnCx<'c> {
             }
             other => other,
         };
-        match (fail.values.len(), tv) {
-            (0, None) => {
+        match (fail.value, tv) {
+            (None, None) => {
                 self.run_defers_from(0)?;
                 if !self.terminated() {
                     let z = self.iconst(IrType::I32, 0);
@@ -682,40 +772,121 @@ impl<'c> FnCx<'c> {
                 }
                 Ok(())
             }
-            (0, Some(tv)) if tv.ty == bt::VOID => self.failable_return(None, span),
-            (0, Some(tv)) => {
+            (None, Some(tv)) if tv.ty == bt::VOID => self.failable_return(None, span),
+            (None, Some(tv)) => {
                 let msg =
                     format!("this failable function returns no value ('-> !'), but a value of type '{}' is returned", self.tname(tv.ty));
                 self.err(span, msg)
             }
-            (_, None) => {
-                let msg = format!("missing return value of type '{}'", self.tname(fail.values[0]));
+            (Some(vty), None) => {
+                let msg = format!("missing return value of type '{}'", self.tname(vty));
                 self.err(span, msg)
             }
-            (1, Some(tv)) => {
-                let v = self.coerce(tv, fail.values[0], span)?;
-                let v = self.materialize(v, span)?;
-                let v = self.spill(v, span)?;
-                self.run_defers_from(0)?;
-                if self.terminated() {
-                    return Ok(());
-                }
-                let TK::Failable { repr, .. } = self.c.types.kind(ret).clone() else { return Err(()) };
-                let fields = self.c.types.struct_of(repr).map(|s| s.fields.clone()).unwrap_or_default();
-                let Some(s) = self.sret else { return Err(()) };
-                let p = self.ptr_ty();
-                let sa = self.slot_addr(s);
-                let dst = self.b(|b| b.load(p, sa, 0));
-                let va = self.offset_addr(dst, fields[0].offset as i64);
-                self.store(va, v, span)?;
-                let ea = self.offset_addr(dst, fields.last().map(|f| f.offset).unwrap_or(0) as i64);
+            (Some(vty), Some(tv)) => {
+                let v = self.coerce(tv, vty, span)?;
                 let z = self.iconst(IrType::I32, 0);
-                self.b(|b| b.store(ea, 0, z));
-                self.b(|b| b.ret(vec![]));
-                Ok(())
+                self.return_value_and_error(v, z, span)
             }
-            (_, Some(_)) => self.err(span, "not supported yet: returning several values from a failable function"),
         }
+    }
+
+    /// Returns value `v` (of the success value type) with error slot `err`, after the defers.
+    fn return_value_and_error(&mut self, v: TV, err: Value, span: Span) -> R<()> {
+        let v = self.materialize(v, span)?;
+        let v = self.spill(v, span)?;
+        self.run_defers_from(0)?;
+        if self.terminated() {
+            return Ok(());
+        }
+        let TK::Failable { repr, .. } = self.c.types.kind(self.ret_ty).clone() else { return Err(()) };
+        let (voff, eoff) = self.failable_offsets(repr);
+        let Some(s) = self.sret else { return Err(()) };
+        let p = self.ptr_ty();
+        let sa = self.slot_addr(s);
+        let dst = self.b(|b| b.load(p, sa, 0));
+        let va = self.offset_addr(dst, voff);
+        self.store(va, v, span)?;
+        let ea = self.offset_addr(dst, eoff);
+        self.b(|b| b.store(ea, 0, err));
+        self.b(|b| b.ret(vec![]));
+        Ok(())
+    }
+
+    /// `return .{v, error.X}` / `return .{a, b, error.X}` in a value-carrying failable: a
+    /// positional literal with one element more than the value slots spells the whole result
+    /// (the value slots, then the error). `Ok(false)` when `e` is not such a literal.
+    pub(crate) fn return_full_failable(&mut self, e: &Expr, span: Span) -> R<bool> {
+        let Some(FailSig { value: Some(value), err }) = self.errs.fail.clone() else { return Ok(false) };
+        let ExprKind::StructLit { ty: None, fields } = &e.kind else { return Ok(false) };
+        if fields.iter().any(|f| f.name.is_some() || f.spread) {
+            return Ok(false);
+        }
+        let slots: Vec<TypeId> = match self.c.types.struct_of(value).filter(|s| s.tuple) {
+            Some(s) => s.fields.iter().map(|f| f.ty).collect(),
+            None => vec![value],
+        };
+        if fields.len() != slots.len() + 1 {
+            return Ok(false);
+        }
+        let mut elems: Vec<(String, TypeId)> = slots.iter().enumerate().map(|(i, t)| (i.to_string(), *t)).collect();
+        elems.push((slots.len().to_string(), err));
+        let whole = self.c.types.tuple(elems);
+        let tv = self.expr(e, Some(whole))?;
+        if matches!(tv.v, V::Never) {
+            return Ok(true);
+        }
+        let tv = self.coerce(tv, whole, e.span)?;
+        let mut parts = self.tuple_elements(tv, e.span)?;
+        let tag = parts.pop().expect("error element");
+        let tag = self.scalar(tag, e.span)?;
+        let v = if self.c.types.is_tuple(value) {
+            let s = self.slot_for(value);
+            let a = self.slot_addr(s);
+            let fields = self.c.types.struct_of(value).map(|s| s.fields.clone()).unwrap_or_default();
+            for (f, p) in fields.iter().zip(parts) {
+                let fa = self.offset_addr(a, f.offset as i64);
+                self.store(fa, p, e.span)?;
+            }
+            TV { ty: value, v: V::Mem(a) }
+        } else {
+            parts.pop().expect("value element")
+        };
+        self.return_value_and_error(v, tag, span)?;
+        Ok(true)
+    }
+
+    /// True when a returned value is a failable result to forward as is: the function's own
+    /// result type, one with the same value and a fitting error set, or (for `-> !`) any
+    /// error value.
+    fn is_forwarded_failable(&self, tv: &TV, fail: &FailSig) -> bool {
+        if tv.ty == self.ret_ty {
+            return true;
+        }
+        match (self.failable_parts(tv.ty), fail.value) {
+            (Some(_), None) => tv.ty != bt::VOID,
+            (Some((Some(v), _)), Some(ours)) => v == ours,
+            _ => false,
+        }
+    }
+
+    /// Checks that errors of set `from` may flow into set `to` (same set, subset, or the open
+    /// set `!`).
+    fn check_error_widening(&mut self, from: TypeId, to: TypeId, span: Span) -> R<()> {
+        if from == to {
+            return Ok(());
+        }
+        let to_tags = self.c.types.error_set_of(to).and_then(|d| d.tags.clone());
+        let from_tags = self.c.types.error_set_of(from).and_then(|d| d.tags.clone());
+        let ok = match (from_tags, to_tags) {
+            (_, None) => true,
+            (Some(f), Some(t)) => f.iter().all(|x| t.contains(x)),
+            (None, Some(_)) => false,
+        };
+        if ok {
+            return Ok(());
+        }
+        let msg = format!("error set '{}' is not a subset of '{}'", self.tname(from), self.tname(to));
+        self.err(span, msg)
     }
 
     fn emit_raw_return(&mut self, tv: TV, span: Span) -> R<()> {
@@ -776,18 +947,8 @@ impl<'c> FnCx<'c> {
                 self.check_tag_in_set(&name, to, span)?;
                 return Ok(Some(TV { ty: to, v: tv.v.clone() }));
             }
-            let to_tags = self.c.types.error_set_of(to).and_then(|d| d.tags.clone());
-            let from_tags = self.c.types.error_set_of(from).and_then(|d| d.tags.clone());
-            let ok = match (from_tags, to_tags) {
-                (_, None) => true,
-                (Some(f), Some(t)) => f.iter().all(|x| t.contains(x)),
-                (None, Some(_)) => false,
-            };
-            if ok {
-                return Ok(Some(TV { ty: to, v: tv.v.clone() }));
-            }
-            let msg = format!("error set '{}' is not a subset of '{}'", self.tname(from), self.tname(to));
-            return self.err(span, msg);
+            self.check_error_widening(from, to, span)?;
+            return Ok(Some(TV { ty: to, v: tv.v.clone() }));
         }
         if fe && self.c.types.is_int(to) && self.c.types.size_of(to) >= 4 {
             if let Some(ConstVal::Int { v, .. }) = tv.as_const() {
@@ -833,14 +994,18 @@ impl<'c> FnCx<'c> {
             return Ok(None);
         }
         let tv = self.expr(value, None)?;
-        let Some((values, ety)) = self.failable_parts(tv.ty) else {
-            return Err(()).or_else(|_| {
-                let msg = format!("cannot destructure a value of type '{}' into {} names", self.tname(tv.ty), names.len());
-                self.err(span, msg)
-            });
+        let Some((value_ty, ety)) = self.failable_parts(tv.ty) else {
+            let msg = format!("cannot destructure a value of type '{}' into {} names", self.tname(tv.ty), names.len());
+            return self.err(span, msg);
         };
-        if names.len() != values.len() + 1 {
-            let msg = format!("this failable has {} value(s) and an error: destructure it into {} names", values.len(), values.len() + 1);
+        // The value slots: one, or the elements of a several-value (tuple) result.
+        let slots = match value_ty {
+            None => 0,
+            Some(_) if names.len() == 2 => 1,
+            Some(v) => self.c.types.struct_of(v).filter(|s| s.tuple).map(|s| s.fields.len()).unwrap_or(1),
+        };
+        if names.len() != slots + 1 {
+            let msg = format!("this failable has {} value(s) and an error: destructure it into {} names", slots, slots + 1);
             return self.err(span, msg);
         }
         if names.last().map(|n| n.name == "_").unwrap_or(false) {
@@ -849,15 +1014,8 @@ impl<'c> FnCx<'c> {
         let (err, value) = self.split_failable(tv, span)?;
         let mut parts = vec![];
         match value {
-            Some(v) if values.len() == 1 => parts.push(v),
-            Some(v) => {
-                let V::Mem(addr) = v.v else { return Err(()) };
-                let fields = self.c.types.struct_of(v.ty).map(|s| s.fields.clone()).unwrap_or_default();
-                for f in fields {
-                    let a = self.offset_addr(addr, f.offset as i64);
-                    parts.push(self.load(a, f.ty));
-                }
-            }
+            Some(v) if slots == 1 => parts.push(v),
+            Some(v) => parts.extend(self.tuple_elements(v, span)?),
             None => {}
         }
         parts.push(TV { ty: ety, v: V::Scalar(err) });
@@ -890,7 +1048,113 @@ impl<'c> FnCx<'c> {
     }
 }
 
+impl<'c> FnCx<'c> {
+    /// Widening a plain function into a failable function or closure type of the same
+    /// parameters whose success value is the function's result (`(A) -> T` into
+    /// `(A) -> (T, !E)` / `Closure(A) -> (T, !E)`, `() -> void` into `() -> !E`): an adapter
+    /// runs it and reports no error. `None` when the conversion does not have this shape.
+    pub(crate) fn widen_fn_to_failable(&mut self, tv: &TV, to: TypeId, span: Span) -> R<Option<TV>> {
+        let TK::Func { params: fp, ret: fr } = self.c.types.kind(tv.ty).clone() else { return Ok(None) };
+        let (tp, tr, closure) = match self.c.types.kind(to).clone() {
+            TK::Func { params, ret } => (params, ret, false),
+            TK::Closure { params, ret } => (params, ret, true),
+            _ => return Ok(None),
+        };
+        let fits = match self.c.types.kind(tr) {
+            TK::Failable { value, .. } => *value == fr,
+            TK::ErrorSet(_) => fr == bt::VOID,
+            _ => false,
+        };
+        if tp != fp || !fits || self.failable_parts(fr).is_some() {
+            return Ok(None);
+        }
+        let p = self.ptr_ty();
+        if closure {
+            let fnptr = self.scalar(tv.clone(), span)?;
+            let adapter = self.c.failable_adapter(tv.ty, to, None);
+            let code = self.b(|b| b.func_addr(adapter, p));
+            return Ok(Some(self.closure_value_pub(to, code, fnptr)));
+        }
+        let Some(ConstVal::Func(fid)) = tv.as_const().cloned() else {
+            let msg = format!(
+                "not supported yet: widening a function value of type '{}' into '{}' (pass the function itself)",
+                self.tname(tv.ty),
+                self.tname(to)
+            );
+            return self.err(span, msg);
+        };
+        let func = self.c.declare_fn(fid, span)?;
+        let adapter = self.c.failable_adapter(tv.ty, to, Some(func));
+        Ok(Some(TV { ty: to, v: V::Scalar(self.b(|b| b.func_addr(adapter, p))) }))
+    }
+}
+
 impl Compiler {
+    /// The adapter behind [`FnCx::widen_fn_to_failable`]: it has the calling convention of
+    /// `to` (a closure's takes the plain function pointer as its environment; with `direct`
+    /// it calls that function instead), calls the plain function of type `from`, and returns
+    /// its result with the error slot cleared.
+    fn failable_adapter(&mut self, from: TypeId, to: TypeId, direct: Option<sx_ir::FuncId>) -> sx_ir::FuncId {
+        if let Some(&f) = self.failable_adapters.get(&(from, to, direct)) {
+            return f;
+        }
+        let TK::Func { params, ret: from_ret } = self.types.kind(from).clone() else { unreachable!("checked by the caller") };
+        let to_ret = match self.types.kind(to) {
+            TK::Func { ret, .. } | TK::Closure { ret, .. } => *ret,
+            _ => unreachable!("checked by the caller"),
+        };
+        let sig_of = |c: &Compiler, ret: TypeId| {
+            let sret = ret != bt::VOID && ret != bt::NORETURN && c.types.scalar(ret).is_none();
+            let s = FnSig { params: params.clone(), param_names: vec![], defaults: vec![], ret, sret, is_extern: false, variadic: false };
+            (c.ir_sig(&s), sret)
+        };
+        let (plain_sig, plain_sret) = sig_of(self, from_ret);
+        let (mut sig, to_sret) = sig_of(self, to_ret);
+        let env_at = if to_sret { 1 } else { 0 };
+        let p = self.module.pointer_type();
+        if direct.is_none() {
+            sig.params.insert(env_at, p);
+        }
+        let eoff = match self.types.kind(to_ret) {
+            TK::Failable { repr, .. } => self.types.struct_of(*repr).and_then(|s| s.fields.get(1).map(|f| f.offset as i32)),
+            _ => None,
+        };
+        let mut f = sx_ir::Function::new(format!("failable_adapter.{}", self.fresh()), sig.clone());
+        {
+            let mut b = sx_ir::builder::FunctionBuilder::new(&mut f);
+            let e = b.create_block();
+            let vals: Vec<Value> = sig.params.iter().map(|&t| b.append_block_param(e, t)).collect();
+            b.switch_to_block(e);
+            let dst = if to_sret { Some(vals[0]) } else { None };
+            let mut args: Vec<Value> = vals[env_at..].to_vec();
+            let fnptr = if direct.is_none() { Some(args.remove(0)) } else { None };
+            // The value is the first field of the failable result: a plain result through a
+            // hidden pointer is written straight there.
+            if plain_sret {
+                args.insert(0, dst.expect("failable results are aggregates"));
+            }
+            let r = match (direct, fnptr) {
+                (Some(func), _) => b.call(func, args, &plain_sig.returns),
+                (None, Some(ptr)) => b.call_indirect(plain_sig.clone(), ptr, args),
+                (None, None) => unreachable!("an adapter calls through its environment or directly"),
+            };
+            let zero = b.iconst(IrType::I32, 0);
+            match (dst, eoff) {
+                (Some(dst), Some(eoff)) => {
+                    if let Some(&v) = r.first() {
+                        b.store(dst, 0, v);
+                    }
+                    b.store(dst, eoff, zero);
+                    b.ret(vec![]);
+                }
+                _ => b.ret(vec![zero]),
+            }
+        }
+        let id = self.module.funcs.push(f);
+        self.failable_adapters.insert((from, to, direct), id);
+        id
+    }
+
     /// An `extern` declaration of one of the return-trace runtime's C symbols
     /// (`sx_trace_len`, …) binds to our std's definition of it.
     pub(crate) fn runtime_symbol(&mut self, sym: &str, span: Span) -> R<Option<sx_ir::FuncId>> {

@@ -121,19 +121,7 @@ impl<'c> FnCx<'c> {
             ExprKind::Cast { expr, ty } => {
                 let to = self.type_expr(ty)?;
                 let v = self.expr(expr, Some(to))?;
-                if let Some(raw) = self.raw_view(&v, to, span)? {
-                    return Ok(raw);
-                }
-                if v.ty == bt::ANY && to != bt::ANY {
-                    return self.any_assert(v, to, span);
-                }
-                if let Some(inner) = self.c.types.optional_inner(to) {
-                    if self.c.types.optional_inner(v.ty).is_none() {
-                        let v = self.convert(v, inner, span)?;
-                        return self.opt_wrap(v, to, span);
-                    }
-                }
-                self.convert(v, to, span)
+                self.cast_value(v, to, span)
             }
             ExprKind::Call { callee, args, .. } => self.call(callee, args, expected, span),
             ExprKind::Field { base, name } => self.field(base, name, span),
@@ -2209,5 +2197,25 @@ pub(crate) fn op_text(op: BinOp) -> &'static str {
         BinOp::Or => "or",
         BinOp::Coalesce => "??",
         BinOp::Pipe => "|>",
+    }
+}
+
+impl<'c> FnCx<'c> {
+    /// `v.(T)` once the operand is lowered: raw views, `any` assertions, optional wrapping and
+    /// the ordinary conversions.
+    pub(crate) fn cast_value(&mut self, v: TV, to: TypeId, span: Span) -> R<TV> {
+        if let Some(raw) = self.raw_view(&v, to, span)? {
+            return Ok(raw);
+        }
+        if v.ty == bt::ANY && to != bt::ANY {
+            return self.any_assert(v, to, span);
+        }
+        if let Some(inner) = self.c.types.optional_inner(to) {
+            if self.c.types.optional_inner(v.ty).is_none() {
+                let v = self.convert(v, inner, span)?;
+                return self.opt_wrap(v, to, span);
+            }
+        }
+        self.convert(v, to, span)
     }
 }

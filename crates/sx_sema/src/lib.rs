@@ -195,6 +195,9 @@ pub struct Compiler {
     pub(crate) protos: crate::protocols::ProtoTables,
     /// Function-pointer-to-closure thunks per function type.
     pub(crate) closure_thunks: HashMap<TypeId, FuncId>,
+    /// Adapters that run a plain function where a failable one is expected, keyed by (plain
+    /// function type, target type, the function called directly if not through the env).
+    pub(crate) failable_adapters: HashMap<(TypeId, TypeId, Option<FuncId>), FuncId>,
     /// Lowered closure bodies per lambda.
     pub(crate) closure_infos: HashMap<FnId, crate::closures::ClosureInfo>,
     /// Capture candidates of a lambda whose signature is being inferred.
@@ -246,6 +249,7 @@ impl Compiler {
             unsupported: vec![],
             protos: Default::default(),
             closure_thunks: HashMap::new(),
+            failable_adapters: HashMap::new(),
             closure_infos: HashMap::new(),
             closure_candidates: HashMap::new(),
             queue: VecDeque::new(),

@@ -203,7 +203,9 @@ impl<'c> FnCx<'c> {
                 // A defer body sees the scope it was declared in.
                 let saved: Vec<Scope> = self.scopes.drain(i + 1..).collect();
                 self.push_scope();
+                self.errs.cleanup.push("defer");
                 let r = self.stmt(d);
+                self.errs.cleanup.pop();
                 self.scopes.pop();
                 self.scopes.extend(saved);
                 r?;
@@ -482,6 +484,9 @@ impl<'c> FnCx<'c> {
         }
         if self.c.is_protocol(to) && !self.c.is_protocol(tv.ty) {
             return self.erase_to_protocol(tv, to, span);
+        }
+        if let Some(v) = self.widen_fn_to_failable(&tv, to, span)? {
+            return Ok(v);
         }
         if matches!(self.c.types.kind(to), TK::Closure { .. }) && matches!(self.c.types.kind(tv.ty), TK::Func { .. }) {
             if let Some(v) = self.func_to_closure(tv.clone(), to, span)? {
@@ -876,7 +881,7 @@ impl<'c> FnCx<'c> {
 }
 
 /// Intrinsics the compiler recognises by name even without a declaration in scope.
-pub(crate) const BUILTIN_INTRINSICS: &[&str] = &["sqrt", "sin", "cos", "floor"];
+pub(crate) const BUILTIN_INTRINSICS: &[&str] = &["sqrt", "sin", "cos", "floor", "error_name"];
 
 /// Formats a float the way diagnostics show it.
 pub(crate) fn fmt_float(v: f64) -> String {
@@ -1034,7 +1039,7 @@ impl Compiler {
                 self.infer_return(fid, &partial)?
             }
             None => bt::VOID,
-            Some(r) if r.error.is_some() => match self.failable_ret(file, owner, &outer, r)? {
+            Some(r) if r.error.is_some() => match self.failable_ret(file, owner, &outer, r, &names)? {
                 Some(t) => t,
                 None => bt::VOID,
             },
@@ -1148,7 +1153,7 @@ impl<'c> FnCx<'c> {
             Some(Body::Block(blk)) => cx.fn_body_block(blk),
             Some(Body::Expr(e)) => {
                 let ret = cx.ret_ty;
-                let expected = if ret == bt::VOID { None } else { Some(ret) };
+                let expected = if cx.errs.fail.is_some() { cx.body_value_type().or(Some(ret)) } else { cx.body_value_type() };
                 match cx.expr(e, expected) {
                     Ok(tv) => {
                         let tv = if ret == bt::VOID { None } else { Some(tv) };
@@ -1163,17 +1168,12 @@ impl<'c> FnCx<'c> {
 
     fn fn_body_block(&mut self, blk: &Block) -> R<()> {
         let ret = self.ret_ty;
-        let expected = match &self.errs.fail {
-            Some(f) if f.values.len() == 1 => Some(f.values[0]),
-            Some(_) => None,
-            None if ret == bt::VOID => None,
-            None => Some(ret),
-        };
+        let expected = self.body_value_type();
         let tv = self.block_value(blk, expected)?;
         if self.terminated() {
             return Ok(());
         }
-        if self.errs.fail.as_ref().map(|f| f.values.is_empty()).unwrap_or(false) && blk.tail.is_none() {
+        if self.errs.fail.as_ref().map(|f| f.value.is_none()).unwrap_or(false) && blk.tail.is_none() {
             self.emit_return(None, blk.span)
         } else if ret == bt::VOID {
             self.emit_return(None, blk.span)

@@ -180,7 +180,7 @@ impl Compiler {
         }
         let ret = match &m.decl.ret {
             None => bt::VOID,
-            Some(r) if r.error.is_some() => self.failable_ret(info.file, None, &outer, r)?.unwrap_or(bt::VOID),
+            Some(r) if r.error.is_some() => self.failable_ret(info.file, None, &outer, r, &[])?.unwrap_or(bt::VOID),
             Some(r) if r.values.len() == 1 => self.eval_type_in(info.file, None, &outer, &r.values[0].ty)?,
             Some(r) => return self.err(r.span, "not supported yet: multiple return values in a protocol method"),
         };

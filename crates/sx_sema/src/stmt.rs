@@ -71,6 +71,16 @@ impl<'c> FnCx<'c> {
 
     pub fn stmt(&mut self, s: &Stmt) -> R<()> {
         self.span = Some(s.span);
+        let exit = match &s.kind {
+            StmtKind::Return(_) => Some("return"),
+            StmtKind::Raise(_) => Some("raise"),
+            StmtKind::Break => Some("break"),
+            StmtKind::Continue => Some("continue"),
+            _ => None,
+        };
+        if let Some(what) = exit {
+            self.check_cleanup_exit(what, s.span)?;
+        }
         match &s.kind {
             StmtKind::Let { names, ty: None, value: Some(value), .. } if names.len() >= 2 && self.is_failable_destructure(value) => {
                 self.destructure_failable(names, value, s.span).map(|_| ())
@@ -111,6 +121,11 @@ impl<'c> FnCx<'c> {
                 Ok(())
             }
             StmtKind::Return(vals) => {
+                if let [v] = vals.as_slice() {
+                    if v.name.is_none() && self.return_full_failable(&v.value, s.span)? {
+                        return Ok(());
+                    }
+                }
                 if self.multi_ret.is_some() || vals.len() > 1 || vals.iter().any(|v| v.name.is_some()) {
                     return self.return_stmt(vals, s.span);
                 }
@@ -118,7 +133,7 @@ impl<'c> FnCx<'c> {
                     None => self.emit_return(None, s.span),
                     Some(v) => {
                         let ret = self.ret_ty;
-                        let expected = if ret == bt::VOID { None } else { Some(ret) };
+                        let expected = if self.errs.fail.is_some() { self.body_value_type().or(Some(ret)) } else { self.body_value_type() };
                         let tv = self.expr(&v.value, expected)?;
                         self.emit_return(Some(tv), v.value.span)
                     }

@@ -607,10 +607,11 @@ impl<'c> FnCx<'c> {
     /// a default is assigned on every path that reaches the end of the body.
     pub fn bind_multi_return(&mut self, decl: &FnDecl) -> R<()> {
         let Some(r) = &decl.ret else { return Ok(()) };
-        if r.error.is_some() || !is_multi_return(r) || !self.c.types.is_tuple(self.ret_ty) {
+        let slots = self.value_slots_type();
+        if !is_multi_return(r) || !self.c.types.is_tuple(slots) {
             return Ok(());
         }
-        let fields = self.c.types.struct_of(self.ret_ty).map(|s| s.fields.clone()).unwrap_or_default();
+        let fields = self.c.types.struct_of(slots).map(|s| s.fields.clone()).unwrap_or_default();
         let mut locals = vec![];
         if r.values.iter().all(|s| s.name.is_some()) {
             for (slot, f) in r.values.iter().zip(&fields) {
@@ -645,6 +646,15 @@ impl<'c> FnCx<'c> {
         Ok(())
     }
 
+    /// The type of the function's value slots: the return type, or a failable's success value
+    /// (a tuple for a multi-value return).
+    fn value_slots_type(&self) -> TypeId {
+        match self.errs.fail.as_ref() {
+            Some(f) => f.value.unwrap_or(bt::VOID),
+            None => self.ret_ty,
+        }
+    }
+
     /// True when the function has named result slots (reaching the end of the body returns them).
     pub fn has_named_returns(&self) -> bool {
         self.multi_ret.as_ref().map(|m| !m.locals.is_empty()).unwrap_or(false)
@@ -658,14 +668,14 @@ impl<'c> FnCx<'c> {
             let a = self.slot_addr(s);
             elems.push(self.load(a, ty));
         }
-        let ret = self.ret_ty;
-        let tv = self.build_tuple(ret, elems, span)?;
+        let slots = self.value_slots_type();
+        let tv = self.build_tuple(slots, elems, span)?;
         self.emit_return(Some(tv), span)
     }
 
     /// `return a, b;`, `return x = a, y = b;`, and any `return` in a multi-value function.
     pub fn return_stmt(&mut self, vals: &[RetValue], span: Span) -> R<()> {
-        let ret = self.ret_ty;
+        let ret = self.value_slots_type();
         if self.multi_ret.is_none() {
             if vals.len() > 1 {
                 let msg = format!("this function returns a single value, but a list of {} was given", vals.len());
@@ -685,7 +695,7 @@ impl<'c> FnCx<'c> {
             // A value that already is the result (e.g. another multi-value call's).
             let e = &vals[0].value;
             let tv = self.expr(e, Some(ret))?;
-            if tv.ty == ret || matches!(tv.v, V::Never) {
+            if tv.ty == ret || matches!(tv.v, V::Never) || (self.errs.fail.is_some() && self.failable_parts(tv.ty).is_some()) {
                 return self.emit_return(Some(tv), e.span);
             }
             return self.err(e.span, format!("this function returns {} values — return them as `return a, b`, not a single value", n));
@@ -727,10 +737,24 @@ impl<'c> FnCx<'c> {
         self.emit_return(Some(TV { ty: ret, v: V::Mem(a) }), span)
     }
 
-    /// The result type of a function type's return spec (`(A) -> (B, C)` is a multi-value one).
+    /// The result type of a function or closure type's return spec (`(A) -> (B, C)` is a
+    /// multi-value one, `(A) -> (B, !E)` a failable one).
     pub fn fn_type_ret(&mut self, r: &RetSpec) -> R<TypeId> {
-        if r.error.is_some() {
-            return self.err(r.span, "not supported yet: this function type");
+        if let Some(es) = &r.error {
+            let err = match &es.set {
+                None => bt::ANY_ERROR,
+                Some(e) => {
+                    let t = self.type_expr(e)?;
+                    if !self.c.types.is_error_set(t) {
+                        let msg = format!("'!{}' needs an error set", self.tname(t));
+                        return self.err(e.span, msg);
+                    }
+                    t
+                }
+            };
+            let plain = RetSpec { error: None, ..r.clone() };
+            let value = self.fn_type_ret(&plain)?;
+            return Ok(if value == bt::VOID { err } else { self.c.types.failable(value, err) });
         }
         if !is_multi_return(r) {
             return match r.values.first() {

@@ -110,10 +110,11 @@ pub enum TypeKind {
     },
     /// An error set value: a `u32` global tag id (0 = no error).
     ErrorSet(ErrSetId),
-    /// The raw result of a value-carrying failable function `-> (A, B, !E)`: laid out as
-    /// `repr`, an anonymous struct `{0: A, 1: B, 2: E}` (the error slot last).
+    /// The raw result of a value-carrying failable function `-> (A, !E)` / `-> (A, B, !E)`:
+    /// `value` is the success value (the tuple of the value slots when there are several or
+    /// they are named); laid out as `repr`, the anonymous struct `{0: value, 1: E}`.
     Failable {
-        values: Vec<TypeId>,
+        value: TypeId,
         err: TypeId,
         repr: TypeId,
     },
@@ -264,12 +265,11 @@ impl TypeTable {
     pub fn is_error_set(&self, t: TypeId) -> bool {
         matches!(self.kind(t), TypeKind::ErrorSet(_))
     }
-    /// The raw result type of a value-carrying failable (`values` non-empty).
-    pub fn failable(&mut self, values: Vec<TypeId>, err: TypeId) -> TypeId {
-        let mut fields: Vec<(String, TypeId)> = values.iter().enumerate().map(|(i, t)| (i.to_string(), *t)).collect();
-        fields.push((values.len().to_string(), err));
-        let repr = self.anonymous_struct(fields);
-        self.intern(TypeKind::Failable { values, err, repr })
+    /// The raw result type of a value-carrying failable: success value `value` (a tuple for
+    /// several value slots) and error set `err`.
+    pub fn failable(&mut self, value: TypeId, err: TypeId) -> TypeId {
+        let repr = self.anonymous_struct(vec![("0".into(), value), ("1".into(), err)]);
+        self.intern(TypeKind::Failable { value, err, repr })
     }
 
     /// Interns a structural type.
@@ -645,8 +645,17 @@ impl TypeTable {
                     format!("Closure({}) -> {}", ps.join(", "), self.name(*ret))
                 }
             }
-            TypeKind::Failable { values, err, .. } => {
-                let mut ps: Vec<String> = values.iter().map(|p| self.name(*p)).collect();
+            TypeKind::Failable { value, err, .. } => {
+                // A tuple value lists its slots: `(A, B, !E)`, `(x: A, y: B, !E)`.
+                let mut ps: Vec<String> = match self.struct_of(*value).filter(|s| s.tuple) {
+                    Some(s) => s
+                        .fields
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| if f.name == i.to_string() { self.name(f.ty) } else { format!("{}: {}", f.name, self.name(f.ty)) })
+                        .collect(),
+                    None => vec![self.name(*value)],
+                };
                 let e = if *err == builtin::ANY_ERROR { "!".to_string() } else { format!("!{}", self.name(*err)) };
                 ps.push(e);
                 format!("({})", ps.join(", "))
