@@ -1029,13 +1029,51 @@ impl<'c> FnCx<'c> {
                 return self.arith(op, l, r, span);
             }
         }
-        let l = self.expr(lhs, num_expected)?;
-        let r_expected = if l.as_const().map(|c| c.is_untyped()).unwrap_or(false) { num_expected } else { Some(l.ty) };
-        let r = self.expr(rhs, r_expected.filter(|t| *t != bt::TYPE))?;
+        let mut l = self.expr(lhs, num_expected)?;
+        let l_pointee = self.value_pointee(l.ty);
+        if l_pointee.is_some() && !op.is_comparison() {
+            l = self.auto_deref(l, span)?;
+        }
+        let r_expected = match l_pointee {
+            Some(t) if op.is_comparison() && !matches!(rhs.kind, ExprKind::Null) => Some(t),
+            _ if l.as_const().map(|c| c.is_untyped()).unwrap_or(false) => num_expected,
+            _ => Some(l.ty),
+        };
+        let mut r = self.expr(rhs, r_expected.filter(|t| *t != bt::TYPE))?;
+        let r_pointee = self.value_pointee(r.ty);
         if op.is_comparison() {
+            // `p == 5` with `p: *i64` compares the pointee; two pointers compare as addresses.
+            let (lp, rp) = (self.c.types.is_pointer_like(l.ty), self.c.types.is_pointer_like(r.ty));
+            if l_pointee.is_some() && !rp {
+                l = self.auto_deref(l, span)?;
+            } else if r_pointee.is_some() && !lp {
+                r = self.auto_deref(r, span)?;
+            }
             return self.compare(op, l, r, span);
         }
+        if r_pointee.is_some() {
+            r = self.auto_deref(r, span)?;
+        }
         self.arith(op, l, r, span)
+    }
+
+    /// The pointee of a single-item pointer to a number or plain enum: such a pointer is read
+    /// through when it is an operand of an arithmetic or comparison operator (a `for xs (*x)`
+    /// capture used as a value).
+    fn value_pointee(&self, ty: TypeId) -> Option<TypeId> {
+        match *self.c.types.kind(ty) {
+            TK::Pointer(t) if self.c.types.is_numeric(t) || self.c.types.is_plain_enum(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Loads the value a single-item pointer points to.
+    fn auto_deref(&mut self, pv: TV, span: Span) -> R<TV> {
+        let TK::Pointer(t) = *self.c.types.kind(pv.ty) else {
+            return Ok(pv);
+        };
+        let a = self.scalar(pv, span)?;
+        Ok(self.load(a, t))
     }
 
     /// The common type of two numeric operands (untyped constants adapt).
