@@ -241,7 +241,7 @@ impl<'c> FnCx<'c> {
         let tmp = format!("\u{0}getter{}", self.c.fresh());
         self.bind(&tmp, Local::Var { slot: s, ty: pty, by_ref: false, readonly: true });
         let e = Expr::new(ExprKind::Ident(Ident { name: tmp, span, raw: true }), span);
-        self.direct_call(fid, Some((e, true)), &[], span)
+        self.direct_call(fid, Some((e, false)), &[], span)
     }
 
     /// Passes an argument value: scalars directly, aggregates as a pointer to a private copy.
@@ -385,6 +385,10 @@ impl<'c> FnCx<'c> {
         for i in 0..nparams {
             if slots[i].is_none() {
                 match sig.defaults[i].clone() {
+                    Some(d) if matches!(d.kind, ExprKind::CallerLocation) => {
+                        let v = self.caller_location(span, Some(sig.params[i]), d.span)?;
+                        slots[i] = Some((v, span));
+                    }
                     Some(d) => {
                         let (sf, so) = (self.file, self.owner);
                         self.file = cfile;

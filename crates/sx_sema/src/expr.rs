@@ -265,7 +265,7 @@ impl<'c> FnCx<'c> {
             }
             ExprKind::Enum(_) => self.err(span, "not supported yet: enums"),
             ExprKind::Protocol(_) => self.err(span, "not supported yet: protocols"),
-            ExprKind::CallerLocation => self.err(span, "not supported yet: #caller_location"),
+            ExprKind::CallerLocation => self.caller_location(span, expected, span),
             ExprKind::Import(_) => self.err(span, "#import is only allowed at the top level"),
             ExprKind::Library(_) => Ok(TV::void()),
             ExprKind::UfcsAlias(_) => self.err(span, "not supported yet: ufcs aliases"),
@@ -296,6 +296,8 @@ impl<'c> FnCx<'c> {
 
     /// `t`, or the enum behind a pointer type.
     pub fn deref_enum(&self, t: TypeId) -> TypeId {
+        // `.v` / `.v(payload)` aimed at a `?E` builds the `E` (then wrapped by the coercion).
+        let t = self.c.types.optional_inner(t).filter(|i| matches!(self.c.types.kind(*i), TK::Enum(_))).unwrap_or(t);
         match self.c.types.kind(t) {
             TK::Pointer(inner) if matches!(self.c.types.kind(*inner), TK::Enum(_)) => *inner,
             _ => t,
@@ -1689,9 +1691,9 @@ impl<'c> FnCx<'c> {
         self.b(|b| b.branch(t, tb, vec![], eb, vec![]));
         let r = self.if_arms(tb, eb, then, else_, expected, span, narrowed.clone(), bound)?;
         // `if x == null { return; }` narrows `x` for the rest of the block.
-        if let Some((name, false)) = &narrowed {
+        if let Some((names, false)) = &narrowed {
             if else_.is_none() && matches!(r.1, Some(true)) {
-                self.narrow(name);
+                names.iter().for_each(|n| self.narrow(n));
             }
         }
         Ok(r.0)
@@ -1706,7 +1708,7 @@ impl<'c> FnCx<'c> {
         else_: Option<&Expr>,
         expected: Option<TypeId>,
         span: Span,
-        narrowed: Option<(String, bool)>,
+        narrowed: Option<(Vec<String>, bool)>,
         bound: Option<(Ident, TV)>,
     ) -> R<(TV, Option<bool>)> {
         // The then-branch sees the payload (binding or narrowing) in its own scope.
@@ -1716,8 +1718,8 @@ impl<'c> FnCx<'c> {
             if let Some((name, opt)) = &bound {
                 cx.bind_payload(name, opt.clone())?;
             }
-            if let Some((name, true)) = &narrowed {
-                cx.narrow(name);
+            if let Some((names, true)) = &narrowed {
+                names.iter().for_each(|n| cx.narrow(n));
             }
             Ok(())
         };
@@ -1745,8 +1747,8 @@ impl<'c> FnCx<'c> {
         self.switch(eb);
         // The else-branch of `if x == null` sees `x` narrowed.
         self.push_scope();
-        if let Some((name, false)) = &narrowed {
-            self.narrow(name);
+        if let Some((names, false)) = &narrowed {
+            names.iter().for_each(|n| self.narrow(n));
         }
         let ev = self.expr(else_, expected);
         self.scopes.pop();

@@ -20,6 +20,7 @@ mod expr;
 mod generics;
 mod introspect;
 pub mod loader;
+mod location;
 pub mod lower;
 mod members;
 mod optional;
