@@ -714,6 +714,10 @@ impl<'c> FnCx<'c> {
         }
     }
 
+    pub(crate) fn no_field_pub<T>(&mut self, ty: TypeId, name: &Ident) -> R<T> {
+        self.no_field(ty, name)
+    }
+
     fn no_field<T>(&mut self, ty: TypeId, name: &Ident) -> R<T> {
         let msg = if self.c.types.is_tuple(ty) {
             format!("field '{}' not found on type '{}'", name.name, self.tname(ty))

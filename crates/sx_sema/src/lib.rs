@@ -26,6 +26,7 @@ mod members;
 mod optional;
 mod packs;
 pub mod printfmt;
+mod props;
 mod protocols;
 mod reflect;
 mod stmt;

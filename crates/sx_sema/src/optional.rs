@@ -136,11 +136,17 @@ impl<'c> FnCx<'c> {
             TK::Pointer(p) => p,
             _ => inner,
         };
-        let Some((off, fty)) = self.field_of(target, &name.name) else {
-            let msg = format!("type '{}' has no field '{}'", self.tname(target), name.name);
-            return self.err(name.span, msg);
+        let field = self.field_of(target, &name.name);
+        let getter = match field {
+            Some(_) => None,
+            None => match self.c.struct_member(target, &name.name)? {
+                Some(ConstVal::Func(fid)) if self.c.fns[fid.0 as usize].decl.attrs.get => Some(fid),
+                _ => {
+                    let msg = format!("type '{}' has no field '{}'", self.tname(target), name.name);
+                    return self.err(name.span, msg);
+                }
+            },
         };
-        let result_ty = if self.c.types.optional_inner(fty).is_some() { fty } else { self.c.types.optional(fty) };
         let present = self.opt_present(bv.clone(), base.span)?;
         let yes = self.new_block();
         let no = self.new_block();
@@ -152,8 +158,16 @@ impl<'c> FnCx<'c> {
             (V::Mem(a), _) => a,
             _ => return self.err(span, "cannot access a field of this optional"),
         };
-        let fa = self.offset_addr(addr, off as i64);
-        let fv = self.load(fa, fty);
+        let fv = match (field, getter) {
+            (Some((off, fty)), _) => {
+                let fa = self.offset_addr(addr, off as i64);
+                self.load(fa, fty)
+            }
+            (None, Some(fid)) => self.call_getter(fid, addr, target, span)?,
+            (None, None) => return Err(()),
+        };
+        let fty = fv.ty;
+        let result_ty = if self.c.types.optional_inner(fty).is_some() { fty } else { self.c.types.optional(fty) };
         let fv = if fty == result_ty { fv } else { self.opt_wrap(fv, result_ty, span)? };
         let yes_end = self.cur;
         self.switch(no);
