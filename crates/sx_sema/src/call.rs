@@ -234,6 +234,11 @@ impl<'c> FnCx<'c> {
 
     /// Reads a `#get` property: calls `fid` with the object at `addr` (of type `ty`) as receiver.
     pub(crate) fn call_getter(&mut self, fid: FnId, addr: Value, ty: TypeId, span: Span) -> R<TV> {
+        self.call_with_receiver_addr(fid, addr, ty, &[], span)
+    }
+
+    /// Calls method `fid` with the object at `addr` (of type `ty`) as receiver, then `args`.
+    pub(crate) fn call_with_receiver_addr(&mut self, fid: FnId, addr: Value, ty: TypeId, args: &[Arg], span: Span) -> R<TV> {
         let pty = self.c.types.pointer(ty);
         let s = self.slot_for(pty);
         let sa = self.slot_addr(s);
@@ -241,7 +246,7 @@ impl<'c> FnCx<'c> {
         let tmp = format!("\u{0}getter{}", self.c.fresh());
         self.bind(&tmp, Local::Var { slot: s, ty: pty, by_ref: false, readonly: true });
         let e = Expr::new(ExprKind::Ident(Ident { name: tmp, span, raw: true }), span);
-        self.direct_call(fid, Some((e, true)), &[], span)
+        self.direct_call(fid, Some((e, false)), args, span)
     }
 
     /// Passes an argument value: scalars directly, aggregates as a pointer to a private copy.
@@ -385,6 +390,10 @@ impl<'c> FnCx<'c> {
         for i in 0..nparams {
             if slots[i].is_none() {
                 match sig.defaults[i].clone() {
+                    Some(d) if matches!(d.kind, ExprKind::CallerLocation) => {
+                        let v = self.caller_location(span, Some(sig.params[i]), d.span)?;
+                        slots[i] = Some((v, span));
+                    }
                     Some(d) => {
                         let (sf, so) = (self.file, self.owner);
                         self.file = cfile;

@@ -278,7 +278,13 @@ impl Compiler {
         for m in &sd.members {
             if let MemberKind::Const { name, .. } = &m.kind {
                 crate::stmt::check_reserved(self, name)?;
-                consts.insert(name.name.clone(), Rc::new(m.clone()));
+                let key = match &m.kind {
+                    MemberKind::Const { value: Expr { kind: ExprKind::Fn(d), .. }, .. } if d.attrs.set => {
+                        crate::props::setter_key(&name.name)
+                    }
+                    _ => name.name.clone(),
+                };
+                consts.insert(key, Rc::new(m.clone()));
             }
         }
         // Register members first so field types may name the struct's own constants.

@@ -253,7 +253,7 @@ impl<'c> FnCx<'c> {
             }
             ExprKind::Enum(_) => self.err(span, "not supported yet: enums"),
             ExprKind::Protocol(_) => self.err(span, "not supported yet: protocols"),
-            ExprKind::CallerLocation => self.err(span, "not supported yet: #caller_location"),
+            ExprKind::CallerLocation => self.caller_location(span, expected, span),
             ExprKind::Import(_) => self.err(span, "#import is only allowed at the top level"),
             ExprKind::Library(_) => Ok(TV::void()),
             ExprKind::UfcsAlias(_) => self.err(span, "not supported yet: ufcs aliases"),
@@ -284,6 +284,8 @@ impl<'c> FnCx<'c> {
 
     /// `t`, or the enum behind a pointer type.
     pub fn deref_enum(&self, t: TypeId) -> TypeId {
+        // `.v` / `.v(payload)` aimed at a `?E` builds the `E` (then wrapped by the coercion).
+        let t = self.c.types.optional_inner(t).filter(|i| matches!(self.c.types.kind(*i), TK::Enum(_))).unwrap_or(t);
         match self.c.types.kind(t) {
             TK::Pointer(inner) if matches!(self.c.types.kind(*inner), TK::Enum(_)) => *inner,
             _ => t,
@@ -700,6 +702,10 @@ impl<'c> FnCx<'c> {
         }
     }
 
+    pub(crate) fn no_field_pub<T>(&mut self, ty: TypeId, name: &Ident) -> R<T> {
+        self.no_field(ty, name)
+    }
+
     fn no_field<T>(&mut self, ty: TypeId, name: &Ident) -> R<T> {
         let msg = if self.c.types.is_tuple(ty) {
             format!("field '{}' not found on type '{}'", name.name, self.tname(ty))
@@ -1017,13 +1023,51 @@ impl<'c> FnCx<'c> {
                 return self.arith(op, l, r, span);
             }
         }
-        let l = self.expr(lhs, num_expected)?;
-        let r_expected = if l.as_const().map(|c| c.is_untyped()).unwrap_or(false) { num_expected } else { Some(l.ty) };
-        let r = self.expr(rhs, r_expected.filter(|t| *t != bt::TYPE))?;
+        let mut l = self.expr(lhs, num_expected)?;
+        let l_pointee = self.value_pointee(l.ty);
+        if l_pointee.is_some() && !op.is_comparison() {
+            l = self.auto_deref(l, span)?;
+        }
+        let r_expected = match l_pointee {
+            Some(t) if op.is_comparison() && !matches!(rhs.kind, ExprKind::Null) => Some(t),
+            _ if l.as_const().map(|c| c.is_untyped()).unwrap_or(false) => num_expected,
+            _ => Some(l.ty),
+        };
+        let mut r = self.expr(rhs, r_expected.filter(|t| *t != bt::TYPE))?;
+        let r_pointee = self.value_pointee(r.ty);
         if op.is_comparison() {
+            // `p == 5` with `p: *i64` compares the pointee; two pointers compare as addresses.
+            let (lp, rp) = (self.c.types.is_pointer_like(l.ty), self.c.types.is_pointer_like(r.ty));
+            if l_pointee.is_some() && !rp {
+                l = self.auto_deref(l, span)?;
+            } else if r_pointee.is_some() && !lp {
+                r = self.auto_deref(r, span)?;
+            }
             return self.compare(op, l, r, span);
         }
+        if r_pointee.is_some() {
+            r = self.auto_deref(r, span)?;
+        }
         self.arith(op, l, r, span)
+    }
+
+    /// The pointee of a single-item pointer to a number or plain enum: such a pointer is read
+    /// through when it is an operand of an arithmetic or comparison operator (a `for xs (*x)`
+    /// capture used as a value).
+    fn value_pointee(&self, ty: TypeId) -> Option<TypeId> {
+        match *self.c.types.kind(ty) {
+            TK::Pointer(t) if self.c.types.is_numeric(t) || self.c.types.is_plain_enum(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Loads the value a single-item pointer points to.
+    fn auto_deref(&mut self, pv: TV, span: Span) -> R<TV> {
+        let TK::Pointer(t) = *self.c.types.kind(pv.ty) else {
+            return Ok(pv);
+        };
+        let a = self.scalar(pv, span)?;
+        Ok(self.load(a, t))
     }
 
     /// The common type of two numeric operands (untyped constants adapt).
@@ -1639,9 +1683,9 @@ impl<'c> FnCx<'c> {
         self.b(|b| b.branch(t, tb, vec![], eb, vec![]));
         let r = self.if_arms(tb, eb, then, else_, expected, span, narrowed.clone(), bound)?;
         // `if x == null { return; }` narrows `x` for the rest of the block.
-        if let Some((name, false)) = &narrowed {
+        if let Some((names, false)) = &narrowed {
             if else_.is_none() && matches!(r.1, Some(true)) {
-                self.narrow(name);
+                names.iter().for_each(|n| self.narrow(n));
             }
         }
         Ok(r.0)
@@ -1656,7 +1700,7 @@ impl<'c> FnCx<'c> {
         else_: Option<&Expr>,
         expected: Option<TypeId>,
         span: Span,
-        narrowed: Option<(String, bool)>,
+        narrowed: Option<(Vec<String>, bool)>,
         bound: Option<(Ident, TV)>,
     ) -> R<(TV, Option<bool>)> {
         // The then-branch sees the payload (binding or narrowing) in its own scope.
@@ -1666,8 +1710,8 @@ impl<'c> FnCx<'c> {
             if let Some((name, opt)) = &bound {
                 cx.bind_payload(name, opt.clone())?;
             }
-            if let Some((name, true)) = &narrowed {
-                cx.narrow(name);
+            if let Some((names, true)) = &narrowed {
+                names.iter().for_each(|n| cx.narrow(n));
             }
             Ok(())
         };
@@ -1695,8 +1739,8 @@ impl<'c> FnCx<'c> {
         self.switch(eb);
         // The else-branch of `if x == null` sees `x` narrowed.
         self.push_scope();
-        if let Some((name, false)) = &narrowed {
-            self.narrow(name);
+        if let Some((names, false)) = &narrowed {
+            names.iter().for_each(|n| self.narrow(n));
         }
         let ev = self.expr(else_, expected);
         self.scopes.pop();

@@ -119,7 +119,13 @@ impl<'c> FnCx<'c> {
 
     /// `x?.field`: `?F` (or `F` when the field is itself optional).
     pub fn opt_field(&mut self, base: &Expr, name: &Ident, span: Span) -> R<TV> {
-        let bv = self.expr(base, None)?;
+        let mut bv = self.expr(base, None)?;
+        let narrowed = matches!(&base.kind, ExprKind::Ident(id) if self.lookup_local(&id.name).is_some());
+        if self.c.types.optional_inner(bv.ty).is_none() && narrowed && self.c.types.struct_of(self.deref_ptr(bv.ty)).is_some() {
+            // A local narrowed by a null guard keeps the optional shape of `?.`.
+            let oty = self.c.types.optional(bv.ty);
+            bv = self.opt_wrap(bv, oty, base.span)?;
+        }
         let Some(inner) = self.c.types.optional_inner(bv.ty) else {
             let msg = format!("'?.' needs an optional, found '{}'", self.tname(bv.ty));
             return self.err(base.span, msg);
@@ -130,11 +136,17 @@ impl<'c> FnCx<'c> {
             TK::Pointer(p) => p,
             _ => inner,
         };
-        let Some((off, fty)) = self.field_of(target, &name.name) else {
-            let msg = format!("type '{}' has no field '{}'", self.tname(target), name.name);
-            return self.err(name.span, msg);
+        let field = self.field_of(target, &name.name);
+        let getter = match field {
+            Some(_) => None,
+            None => match self.c.struct_member(target, &name.name)? {
+                Some(ConstVal::Func(fid)) if self.c.fns[fid.0 as usize].decl.attrs.get => Some(fid),
+                _ => {
+                    let msg = format!("type '{}' has no field '{}'", self.tname(target), name.name);
+                    return self.err(name.span, msg);
+                }
+            },
         };
-        let result_ty = if self.c.types.optional_inner(fty).is_some() { fty } else { self.c.types.optional(fty) };
         let present = self.opt_present(bv.clone(), base.span)?;
         let yes = self.new_block();
         let no = self.new_block();
@@ -146,14 +158,30 @@ impl<'c> FnCx<'c> {
             (V::Mem(a), _) => a,
             _ => return self.err(span, "cannot access a field of this optional"),
         };
-        let fa = self.offset_addr(addr, off as i64);
-        let fv = self.load(fa, fty);
+        let fv = match (field, getter) {
+            (Some((off, fty)), _) => {
+                let fa = self.offset_addr(addr, off as i64);
+                self.load(fa, fty)
+            }
+            (None, Some(fid)) => self.call_getter(fid, addr, target, span)?,
+            (None, None) => return Err(()),
+        };
+        let fty = fv.ty;
+        let result_ty = if self.c.types.optional_inner(fty).is_some() { fty } else { self.c.types.optional(fty) };
         let fv = if fty == result_ty { fv } else { self.opt_wrap(fv, result_ty, span)? };
         let yes_end = self.cur;
         self.switch(no);
         let none = self.opt_none(result_ty, span)?;
         let no_end = self.cur;
         self.join(vec![(yes_end, fv, span), (no_end, none, span)], Some(result_ty), span)
+    }
+
+    /// `t`, or what a single-item pointer type points to.
+    fn deref_ptr(&self, t: TypeId) -> TypeId {
+        match *self.c.types.kind(t) {
+            TK::Pointer(p) => p,
+            _ => t,
+        }
     }
 
     /// Stops the program with a located message when `ok` is 0 (natively and on the VM alike).
@@ -208,10 +236,21 @@ impl<'c> FnCx<'c> {
         Ok(())
     }
 
-    /// The optional local variable that `cond` tests against `null` (`x != null`, `x == null`,
-    /// or a bare `x`), with `true` when the test means "present".
-    pub fn narrowing_target(&mut self, cond: &Expr) -> Option<(String, bool)> {
+    /// The optional local variables that `cond` tests against `null` (`x != null`, `x == null`,
+    /// or a bare `x`), with `true` when the test means "present". Tests joined by `and` (all
+    /// present) or by `or` (any absent) narrow every local they name.
+    pub fn narrowing_target(&mut self, cond: &Expr) -> Option<(Vec<String>, bool)> {
         let (e, present) = match &cond.kind {
+            ExprKind::Binary { op: op @ (BinOp::And | BinOp::Or), lhs, rhs } => {
+                let (mut a, pa) = self.narrowing_target(lhs)?;
+                let (b, pb) = self.narrowing_target(rhs)?;
+                // `a != null and b != null` proves both inside; `a == null or b == null` proves both after.
+                if pa != pb || pa != (*op == BinOp::And) {
+                    return None;
+                }
+                a.extend(b);
+                return Some((a, pa));
+            }
             ExprKind::Binary { op: BinOp::Ne, lhs, rhs } if matches!(rhs.kind, ExprKind::Null) => (&**lhs, true),
             ExprKind::Binary { op: BinOp::Eq, lhs, rhs } if matches!(rhs.kind, ExprKind::Null) => (&**lhs, false),
             ExprKind::Ident(_) => (cond, true),
@@ -219,17 +258,18 @@ impl<'c> FnCx<'c> {
         };
         let ExprKind::Ident(id) = &e.kind else { return None };
         match self.lookup_local(&id.name) {
-            Some(Local::Var { ty, by_ref: false, .. }) if self.c.types.optional_inner(ty).is_some() => Some((id.name.clone(), present)),
+            Some(Local::Var { ty, .. }) if self.c.types.optional_inner(ty).is_some() => Some((vec![id.name.clone()], present)),
             _ => None,
         }
     }
 
     /// Rebinds optional local `name` as its payload type in the current scope (flow narrowing).
-    /// The payload sits at offset 0 of the optional's slot, so the slot is shared.
+    /// The payload sits at offset 0 of the optional, so the slot (or, for a by-reference
+    /// parameter, the pointer in it) is shared.
     pub fn narrow(&mut self, name: &str) {
-        if let Some(Local::Var { slot, ty, by_ref: false, readonly }) = self.lookup_local(name) {
+        if let Some(Local::Var { slot, ty, by_ref, readonly }) = self.lookup_local(name) {
             if let Some(inner) = self.c.types.optional_inner(ty) {
-                self.bind(name, Local::Var { slot, ty: inner, by_ref: false, readonly });
+                self.bind(name, Local::Var { slot, ty: inner, by_ref, readonly });
             }
         }
     }

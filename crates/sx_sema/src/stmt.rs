@@ -222,6 +222,11 @@ impl<'c> FnCx<'c> {
         Ok(())
     }
 
+    /// Lowers one assignment statement `lhs op= rhs`.
+    pub(crate) fn assign_one(&mut self, op: AssignOp, lhs: &Expr, rhs: &Expr, span: Span) -> R<()> {
+        self.assign(op, lhs, rhs, span)
+    }
+
     fn assign(&mut self, op: AssignOp, lhs: &Expr, rhs: &Expr, span: Span) -> R<()> {
         if let (AssignOp::Assign, ExprKind::Ident(id)) = (op, &lhs.kind) {
             if id.name == "_" && !id.raw {
@@ -231,6 +236,9 @@ impl<'c> FnCx<'c> {
                 }
                 return Ok(());
             }
+        }
+        if self.property_assign(op, lhs, rhs, span)? {
+            return Ok(());
         }
         let (addr, ty) = self.place(lhs)?;
         if op == AssignOp::Assign {

@@ -478,6 +478,9 @@ impl<'c> FnCx<'c> {
     /// `a, b = x, y;` / `a, b = e;`: every target's location and every right-hand value are
     /// computed before the first store.
     pub fn multi_assign(&mut self, lhs: &[Expr], rhs: &[Expr], span: Span) -> R<()> {
+        if self.multi_assign_properties(lhs, rhs, span)? {
+            return Ok(());
+        }
         let mut targets = vec![];
         for l in lhs {
             targets.push(self.assign_target(l)?);

@@ -1,0 +1,49 @@
+//! `#caller_location`: a `Source_Location { file, line, col, func }` built as read-only static
+//! data. As a parameter default it describes the call site (filled in by the call lowering,
+//! which knows the call's span); anywhere else it describes the expression itself.
+
+use crate::lower::*;
+use crate::*;
+
+impl FnCx<'_> {
+    /// The `Source_Location` value of the source position `site`, in the function being
+    /// lowered, typed as `expected` (a struct with any of the fields `file`/`func: string`,
+    /// `line`/`col: integer`).
+    pub(crate) fn caller_location(&mut self, site: Span, expected: Option<TypeId>, span: Span) -> R<TV> {
+        let Some(ty) = expected.filter(|t| self.c.types.struct_of(*t).is_some()) else {
+            return self.err(span, "#caller_location needs a 'Source_Location' destination (use it as a parameter default)");
+        };
+        let sf = self.c.sources.file(site.file);
+        let (line, col) = sf.line_col(site.lo);
+        let path = sf.path.clone();
+        let func = self.errs.func_name.clone();
+        let pb = self.c.module.pointer_bytes() as usize;
+        let mut bytes = vec![0u8; self.c.types.size_of(ty) as usize];
+        let mut relocs = vec![];
+        let fields = self.c.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();
+        for f in &fields {
+            let off = f.offset as usize;
+            match f.name.as_str() {
+                "file" | "func" if f.ty == bt::STRING => {
+                    let text = if f.name == "file" { &path } else { &func };
+                    let d = self.c.string_bytes_data(text.as_bytes());
+                    relocs.push(sx_ir::Reloc { offset: off as u32, target: sx_ir::RelocTarget::Data(d), addend: 0 });
+                    bytes[off + pb..off + 2 * pb].copy_from_slice(&(text.len() as u64).to_le_bytes()[..pb]);
+                }
+                "line" | "col" if self.c.types.is_int(f.ty) => {
+                    let v = if f.name == "line" { line } else { col } as u64;
+                    let n = self.c.types.size_of(f.ty) as usize;
+                    bytes[off..off + n].copy_from_slice(&v.to_le_bytes()[..n]);
+                }
+                _ => {
+                    let msg = format!("#caller_location cannot fill field '{}' of '{}'", f.name, self.tname(ty));
+                    return self.err(span, msg);
+                }
+            }
+        }
+        let align = self.c.types.align_of(ty) as u32;
+        let name = format!("caller_location.{}", self.c.fresh());
+        let d = self.c.module.add_data(sx_ir::Data { name, bytes, align, relocs, writable: false });
+        Ok(TV::konst(ConstVal::Data(d, ty)))
+    }
+}
