@@ -40,6 +40,15 @@ pub(crate) struct ErrCx {
     pub func_name: String,
     /// The kinds (`"defer"`, `"onfail"`) of the cleanup bodies being lowered, innermost last.
     pub cleanup: Vec<&'static str>,
+    /// Value slots bound by `v, err := f()`, each with its error's slot and both names: a
+    /// value may be read only where its error is proven absent.
+    pub guarded: HashMap<sx_ir::Slot, (sx_ir::Slot, String, String)>,
+}
+
+/// The scope entry recording that the error in slot `err` is proven absent here (bound like a
+/// local, so it lives exactly as long as the scope that proved it).
+fn absent_marker(err: sx_ir::Slot) -> String {
+    format!("\u{0}no_error:{:?}", err)
 }
 
 /// Interns every error tag named in a file's text (`error.X`, `error { A, B }`), so the tag
@@ -1019,6 +1028,7 @@ impl<'c> FnCx<'c> {
             None => {}
         }
         parts.push(TV { ty: ety, v: V::Scalar(err) });
+        let mut value_slots = vec![];
         for (n, p) in names.iter().zip(parts) {
             if n.name == "_" {
                 continue;
@@ -1028,6 +1038,13 @@ impl<'c> FnCx<'c> {
             let ty = p.ty;
             self.store(a, p, span)?;
             self.bind(&n.name, Local::Var { slot: s, ty, by_ref: false, readonly: false });
+            value_slots.push((s, n.name.clone()));
+        }
+        // The last binding is the error; the others are its value slots.
+        if let Some((err_slot, err_name)) = value_slots.pop() {
+            for (s, name) in value_slots {
+                self.errs.guarded.insert(s, (err_slot, name, err_name.clone()));
+            }
         }
         self.trace_clear(span)?;
         Ok(Some(()))
@@ -1035,6 +1052,58 @@ impl<'c> FnCx<'c> {
 }
 
 impl<'c> FnCx<'c> {
+    /// A read of local slot `slot`: a failable's value slot may be read only where its error is
+    /// proven absent (`if !err { … }`, after `if err { return; }`, in the else of `if err`, on
+    /// the right of `!err and …`).
+    pub(crate) fn check_value_slot_read(&mut self, slot: sx_ir::Slot, span: Span) -> R<()> {
+        let Some((err, value, err_name)) = self.errs.guarded.get(&slot).cloned() else { return Ok(()) };
+        if self.lookup_local(&absent_marker(err)).is_some() {
+            return Ok(());
+        }
+        let msg = format!(
+            "value `{}` from a failable can be used only where its error `{}` is proven absent — guard the use with `if !{} {{ … }}`, or return early with `if {} {{ return; }}` before reading `{}`",
+            value, err_name, err_name, err_name, value
+        );
+        self.err(span, msg)
+    }
+
+    /// A write to local slot `slot`: a value slot that is assigned holds a real value.
+    pub(crate) fn note_slot_write(&mut self, slot: sx_ir::Slot) {
+        self.errs.guarded.remove(&slot);
+    }
+
+    /// The error slots proven absent when condition `e` evaluates to `truth`.
+    pub(crate) fn absent_errors(&self, e: &Expr, truth: bool) -> Vec<sx_ir::Slot> {
+        if self.errs.guarded.is_empty() {
+            return vec![];
+        }
+        match &e.kind {
+            ExprKind::Ident(id) if !truth => match self.lookup_local(&id.name) {
+                Some(Local::Var { slot, by_ref: false, .. }) if self.errs.guarded.values().any(|g| g.0 == slot) => vec![slot],
+                _ => vec![],
+            },
+            ExprKind::Unary { op: UnOp::Not, expr } => self.absent_errors(expr, !truth),
+            ExprKind::Binary { op: BinOp::And, lhs, rhs } if truth => {
+                let mut v = self.absent_errors(lhs, true);
+                v.extend(self.absent_errors(rhs, true));
+                v
+            }
+            ExprKind::Binary { op: BinOp::Or, lhs, rhs } if !truth => {
+                let mut v = self.absent_errors(lhs, false);
+                v.extend(self.absent_errors(rhs, false));
+                v
+            }
+            _ => vec![],
+        }
+    }
+
+    /// Records in the current scope that the errors in `slots` are absent.
+    pub(crate) fn prove_absent(&mut self, slots: Vec<sx_ir::Slot>) {
+        for s in slots {
+            self.bind(&absent_marker(s), Local::Const(ConstVal::Bool(true)));
+        }
+    }
+
     /// True when `value` is a call of a function declared failable (so `a, err := value`
     /// destructures its value slots and its error).
     pub(crate) fn is_failable_destructure(&mut self, value: &Expr) -> bool {

@@ -406,6 +406,7 @@ impl<'c> FnCx<'c> {
         }
         match resolved {
             Some(Local::Var { slot, ty, by_ref, .. }) => {
+                self.check_value_slot_read(slot, id.span)?;
                 let a = self.slot_addr(slot);
                 let a = if by_ref {
                     let p = self.ptr_ty();
@@ -472,6 +473,11 @@ impl<'c> FnCx<'c> {
                 Some(Local::Var { slot, ty, by_ref, readonly }) => {
                     if readonly && for_write {
                         return self.err(span, format!("cannot assign to '{}': it is read-only", id.name));
+                    }
+                    if for_write {
+                        self.note_slot_write(slot);
+                    } else {
+                        self.check_value_slot_read(slot, id.span)?;
                     }
                     let a = self.slot_addr(slot);
                     let a = if by_ref {
@@ -1297,7 +1303,16 @@ impl<'c> FnCx<'c> {
 
     fn logical(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, span: Span) -> R<TV> {
         let l = self.expr(lhs, Some(bt::BOOL))?;
-        self.logical_from(op, l, rhs, lhs.span, span)
+        // The right operand runs only when the left is true (`and`) / false (`or`).
+        let proven = self.absent_errors(lhs, op == BinOp::And);
+        if proven.is_empty() {
+            return self.logical_from(op, l, rhs, lhs.span, span);
+        }
+        self.push_scope();
+        self.prove_absent(proven);
+        let r = self.logical_from(op, l, rhs, lhs.span, span);
+        self.scopes.pop();
+        r
     }
 
     fn logical_from(&mut self, op: BinOp, l: TV, rhs: &Expr, lspan: Span, span: Span) -> R<TV> {
@@ -1637,12 +1652,17 @@ impl<'c> FnCx<'c> {
         let tb = self.new_block();
         let eb = self.new_block();
         self.b(|b| b.branch(t, tb, vec![], eb, vec![]));
-        let r = self.if_arms(tb, eb, then, else_, expected, span, narrowed.clone(), bound)?;
+        let r = self.if_arms(tb, eb, then, else_, expected, span, narrowed.clone(), bound, Some(cond))?;
         // `if x == null { return; }` narrows `x` for the rest of the block.
         if let Some((name, false)) = &narrowed {
             if else_.is_none() && matches!(r.1, Some(true)) {
                 self.narrow(name);
             }
+        }
+        // `if err { return; }` proves `err` absent for the rest of the block.
+        if let (Cond::Expr(c), None, Some(true)) = (cond, else_, r.1) {
+            let proven = self.absent_errors(c, false);
+            self.prove_absent(proven);
         }
         Ok(r.0)
     }
@@ -1658,7 +1678,12 @@ impl<'c> FnCx<'c> {
         span: Span,
         narrowed: Option<(String, bool)>,
         bound: Option<(Ident, TV)>,
+        cond: Option<&Cond>,
     ) -> R<(TV, Option<bool>)> {
+        let cond = match cond {
+            Some(Cond::Expr(c)) => Some(c),
+            _ => None,
+        };
         // The then-branch sees the payload (binding or narrowing) in its own scope.
         let then_scope = |cx: &mut Self| -> R<()> {
             cx.switch(tb);
@@ -1668,6 +1693,10 @@ impl<'c> FnCx<'c> {
             }
             if let Some((name, true)) = &narrowed {
                 cx.narrow(name);
+            }
+            if let Some(c) = cond {
+                let proven = cx.absent_errors(c, true);
+                cx.prove_absent(proven);
             }
             Ok(())
         };
@@ -1697,6 +1726,10 @@ impl<'c> FnCx<'c> {
         self.push_scope();
         if let Some((name, false)) = &narrowed {
             self.narrow(name);
+        }
+        if let Some(c) = cond {
+            let proven = self.absent_errors(c, false);
+            self.prove_absent(proven);
         }
         let ev = self.expr(else_, expected);
         self.scopes.pop();
