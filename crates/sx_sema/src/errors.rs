@@ -488,6 +488,23 @@ impl<'c> FnCx<'c> {
         Ok(())
     }
 
+    /// A failure of error set `from` propagating out of this function: every tag of a named
+    /// set must be in the function's named set. (An inferred `!` set is not checked.)
+    fn check_propagated_set(&mut self, from: TypeId, span: Span) -> R<()> {
+        let Some(to) = self.errs.fail.as_ref().map(|f| f.err) else { return Ok(()) };
+        let Some(to_def) = self.c.types.error_set_of(to).cloned() else { return Ok(()) };
+        let (Some(to_tags), Some(from_tags)) = (to_def.tags, self.c.types.error_set_of(from).and_then(|d| d.tags.clone())) else {
+            return Ok(());
+        };
+        match from_tags.iter().find(|t| !to_tags.contains(t)) {
+            Some(t) => {
+                let msg = format!("error tag 'error.{}' is not in caller's error set '{}'", t, to_def.name);
+                self.err(span, msg)
+            }
+            None => Ok(()),
+        }
+    }
+
     /// Fails with the tag named `tag` (see [`Self::route_failure`]).
     pub(crate) fn fail_with_tag(&mut self, tag: &str, target: Option<IrBlock>, trace: Option<Span>, span: Span) -> R<()> {
         let id = self.c.types.error_tag(tag);
@@ -571,6 +588,9 @@ impl<'c> FnCx<'c> {
                         .err(e.span, "a failable call must be handled: use 'try', 'catch', an 'or' fallback value, or destructure it");
                 }
                 let (_, ety) = self.failable_parts(tv.ty).unwrap_or((None, bt::ANY_ERROR));
+                if target.is_none() {
+                    self.check_propagated_set(ety, trace.unwrap_or(e.span))?;
+                }
                 let (err, value) = self.split_failable(tv, e.span)?;
                 let good = self.branch_on_error(err);
                 self.route_failure(err, target, trace, e.span)?;
