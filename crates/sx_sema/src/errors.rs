@@ -1124,6 +1124,35 @@ impl<'c> FnCx<'c> {
         }
     }
 
+    /// A failable call evaluated at compile time on its own (`X :: #run f();`): the result is
+    /// its value; an error stops the compilation (reported with its return trace). Any other
+    /// value is returned unchanged.
+    pub(crate) fn strip_comptime_failable(&mut self, tv: TV, e: &Expr) -> R<TV> {
+        let call = matches!(e.kind, ExprKind::Call { .. });
+        let failable = match self.c.types.kind(tv.ty) {
+            TK::Failable { .. } => true,
+            TK::ErrorSet(_) => call,
+            _ => false,
+        };
+        if !failable || matches!(tv.v, V::Never) {
+            return Ok(tv);
+        }
+        let (err, value) = self.split_failable(tv, e.span)?;
+        let good = self.branch_on_error(err);
+        let name = self.error_name_value(err, e.span)?;
+        let na = self.scalar(name, e.span)?;
+        self.call_helper("__sx_comptime_error", vec![na], bt::VOID, e.span)?;
+        let exit = self.c.module.declare_extern("_exit", sx_ir::Signature { params: vec![IrType::I32], returns: vec![] });
+        self.b(|b| {
+            let one = b.iconst(IrType::I32, 1);
+            b.call_extern(exit, vec![one], &[]);
+            b.trap(sx_ir::TrapCode::Unreachable);
+        });
+        self.switch(good);
+        self.trace_clear(e.span)?;
+        Ok(value.unwrap_or_else(TV::void))
+    }
+
     /// True when `value` is a call of a function declared failable (so `a, err := value`
     /// destructures its value slots and its error).
     pub(crate) fn is_failable_destructure(&mut self, value: &Expr) -> bool {
