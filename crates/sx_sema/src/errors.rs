@@ -488,13 +488,23 @@ impl<'c> FnCx<'c> {
         Ok(())
     }
 
-    /// A failure of error set `from` propagating out of this function: every tag of a named
-    /// set must be in the function's named set. (An inferred `!` set is not checked.)
-    fn check_propagated_set(&mut self, from: TypeId, span: Span) -> R<()> {
+    /// A failure of error set `from` (the result of `operand`) propagating out of this
+    /// function: every tag it can carry must be in the function's named set. A call of a
+    /// function with an inferred `!` set carries the tags inferred for it.
+    fn check_propagated_set(&mut self, from: TypeId, operand: &Expr, span: Span) -> R<()> {
         let Some(to) = self.errs.fail.as_ref().map(|f| f.err) else { return Ok(()) };
         let Some(to_def) = self.c.types.error_set_of(to).cloned() else { return Ok(()) };
-        let (Some(to_tags), Some(from_tags)) = (to_def.tags, self.c.types.error_set_of(from).and_then(|d| d.tags.clone())) else {
-            return Ok(());
+        let Some(to_tags) = to_def.tags else { return Ok(()) };
+        let from_tags = match self.c.types.error_set_of(from).and_then(|d| d.tags.clone()) {
+            Some(t) => t,
+            None => {
+                let ExprKind::Call { callee, .. } = &operand.kind else { return Ok(()) };
+                let Ok(Some(ConstVal::Func(fid))) = self.resolve_path(callee) else { return Ok(()) };
+                match self.c.inferred_error_tags(fid) {
+                    Some(t) => t.into_iter().collect(),
+                    None => return Ok(()),
+                }
+            }
         };
         match from_tags.iter().find(|t| !to_tags.contains(t)) {
             Some(t) => {
@@ -589,7 +599,7 @@ impl<'c> FnCx<'c> {
                 }
                 let (_, ety) = self.failable_parts(tv.ty).unwrap_or((None, bt::ANY_ERROR));
                 if target.is_none() {
-                    self.check_propagated_set(ety, trace.unwrap_or(e.span))?;
+                    self.check_propagated_set(ety, e, trace.unwrap_or(e.span))?;
                 }
                 let (err, value) = self.split_failable(tv, e.span)?;
                 let good = self.branch_on_error(err);
@@ -1208,6 +1218,95 @@ impl<'c> FnCx<'c> {
 }
 
 impl Compiler {
+    /// The tags a function with an inferred `!` set can fail with: those it raises by name,
+    /// the named sets of the functions whose errors it forwards (`try f()`, `return f()`),
+    /// and the inferred sets of the `!` functions among those (so a cycle of them shares one
+    /// set). `None` when some failure's tags cannot be known from the text (raising a
+    /// variable, `try` through a closure or method); such sets are not checked.
+    pub(crate) fn inferred_error_tags(&mut self, fid: FnId) -> Option<std::collections::BTreeSet<String>> {
+        use sx_syntax::lexer::TokKind as T;
+        let mut tags = std::collections::BTreeSet::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut work = vec![fid];
+        while let Some(f) = work.pop() {
+            if !seen.insert(f) {
+                continue;
+            }
+            let def = &self.fns[f.0 as usize];
+            let (file, decl) = (def.file, def.decl.clone());
+            let body_span = match &decl.body {
+                Some(Body::Block(b)) => b.span,
+                Some(Body::Expr(e)) => e.span,
+                None => return None,
+            };
+            let text = self.sources.file(body_span.file).text.get(body_span.lo as usize..body_span.hi as usize)?.to_string();
+            let (toks, _) = sx_syntax::lexer::lex(body_span.file, &text);
+            let word = |i: usize| -> &str {
+                match toks.get(i) {
+                    Some(t) if matches!(t.kind, T::Ident) => text.get(t.lo as usize..t.hi as usize).unwrap_or(""),
+                    _ => "",
+                }
+            };
+            let mut i = 0;
+            while i < toks.len() {
+                match word(i) {
+                    "raise" => {
+                        if word(i + 1) != "error" || !matches!(toks.get(i + 2).map(|t| &t.kind), Some(T::Dot)) || word(i + 3).is_empty() {
+                            return None;
+                        }
+                        tags.insert(word(i + 3).to_string());
+                    }
+                    kw @ ("try" | "return") => {
+                        // A forwarded call: `name(` or `ns.name(`.
+                        let mut path = vec![word(i + 1).to_string()];
+                        let mut j = i + 2;
+                        while matches!(toks.get(j).map(|t| &t.kind), Some(T::Dot)) && !word(j + 1).is_empty() {
+                            path.push(word(j + 1).to_string());
+                            j += 2;
+                        }
+                        let is_call = !path[0].is_empty() && matches!(toks.get(j).map(|t| &t.kind), Some(T::LParen));
+                        let callee = if is_call { self.function_named(file, &path, body_span) } else { None };
+                        match callee {
+                            Some(g) => {
+                                let gdecl = self.fns[g.0 as usize].decl.clone();
+                                match gdecl.ret.as_ref().and_then(|r| r.error.as_ref()) {
+                                    Some(es) if es.set.is_none() => work.push(g),
+                                    Some(_) => {
+                                        let gsig = self.fn_sig(g).ok()?;
+                                        let err = match self.types.kind(gsig.ret) {
+                                            TK::Failable { err, .. } => *err,
+                                            _ => gsig.ret,
+                                        };
+                                        tags.extend(self.types.error_set_of(err)?.tags.clone()?);
+                                    }
+                                    None => {}
+                                }
+                            }
+                            None if kw == "try" => return None,
+                            None => {}
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        Some(tags)
+    }
+
+    /// The function a name path (`f`, `ns.f`) denotes in `file`, if any.
+    fn function_named(&mut self, file: FileIdx, path: &[String], span: Span) -> Option<FnId> {
+        let mut c = self.lookup_global(file, &path[0], span).ok()??;
+        for name in &path[1..] {
+            let ConstVal::Namespace(f) = c else { return None };
+            c = self.lookup_in_namespace(f, name, span).ok()??;
+        }
+        match c {
+            ConstVal::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
     /// The adapter behind [`FnCx::widen_fn_to_failable`]: it has the calling convention of
     /// `to` (a closure's takes the plain function pointer as its environment; with `direct`
     /// it calls that function instead), calls the plain function of type `from`, and returns
