@@ -14,6 +14,15 @@
 //! propagates: it runs the `onfail` and `defer` cleanups of every open scope and returns the
 //! tag from the function. `raise` and every failing `try` push a return-trace frame (a static
 //! record of the site) onto the ring in our std; absorbing sites clear it.
+//! An `av.(T)` assertion on an `any` (or `o?.(T)` on a `?any`) consumed by try / or / catch
+//! fails with `error.mismatch`. Plain functions widen into failable function and closure
+//! types through an adapter that clears the error slot. A failable call evaluated alone at
+//! compile time yields its value or stops the build.
+//!
+//! Checks: a propagated error set must fit the function's named set (an inferred `!` set is
+//! recovered from the bodies' text); a value slot of `v, err := f()` is read only where `err`
+//! is proven absent (proofs are scope entries bound by conditions); `defer`/`onfail` bodies
+//! cannot transfer control.
 
 use crate::lower::*;
 use crate::*;
