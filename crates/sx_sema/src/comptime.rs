@@ -154,6 +154,7 @@ impl Compiler {
         let ty = match body {
             ThunkBody::Expr(e, expected, force_vm) => {
                 let tv = cx.expr(e, expected)?;
+                let tv = cx.strip_comptime_failable(tv, e)?;
                 let tv = match expected {
                     Some(t) => cx.coerce(tv, t, e.span)?,
                     None => tv,

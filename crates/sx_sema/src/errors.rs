@@ -14,6 +14,15 @@
 //! propagates: it runs the `onfail` and `defer` cleanups of every open scope and returns the
 //! tag from the function. `raise` and every failing `try` push a return-trace frame (a static
 //! record of the site) onto the ring in our std; absorbing sites clear it.
+//! An `av.(T)` assertion on an `any` (or `o?.(T)` on a `?any`) consumed by try / or / catch
+//! fails with `error.mismatch`. Plain functions widen into failable function and closure
+//! types through an adapter that clears the error slot. A failable call evaluated alone at
+//! compile time yields its value or stops the build.
+//!
+//! Checks: a propagated error set must fit the function's named set (an inferred `!` set is
+//! recovered from the bodies' text); a value slot of `v, err := f()` is read only where `err`
+//! is proven absent (proofs are scope entries bound by conditions); `defer`/`onfail` bodies
+//! cannot transfer control.
 
 use crate::lower::*;
 use crate::*;
@@ -40,6 +49,15 @@ pub(crate) struct ErrCx {
     pub func_name: String,
     /// The kinds (`"defer"`, `"onfail"`) of the cleanup bodies being lowered, innermost last.
     pub cleanup: Vec<&'static str>,
+    /// Value slots bound by `v, err := f()`, each with its error's slot and both names: a
+    /// value may be read only where its error is proven absent.
+    pub guarded: HashMap<sx_ir::Slot, (sx_ir::Slot, String, String)>,
+}
+
+/// The scope entry recording that the error in slot `err` is proven absent here (bound like a
+/// local, so it lives exactly as long as the scope that proved it).
+fn absent_marker(err: sx_ir::Slot) -> String {
+    format!("\u{0}no_error:{:?}", err)
 }
 
 /// Interns every error tag named in a file's text (`error.X`, `error { A, B }`), so the tag
@@ -479,6 +497,33 @@ impl<'c> FnCx<'c> {
         Ok(())
     }
 
+    /// A failure of error set `from` (the result of `operand`) propagating out of this
+    /// function: every tag it can carry must be in the function's named set. A call of a
+    /// function with an inferred `!` set carries the tags inferred for it.
+    fn check_propagated_set(&mut self, from: TypeId, operand: &Expr, span: Span) -> R<()> {
+        let Some(to) = self.errs.fail.as_ref().map(|f| f.err) else { return Ok(()) };
+        let Some(to_def) = self.c.types.error_set_of(to).cloned() else { return Ok(()) };
+        let Some(to_tags) = to_def.tags else { return Ok(()) };
+        let from_tags = match self.c.types.error_set_of(from).and_then(|d| d.tags.clone()) {
+            Some(t) => t,
+            None => {
+                let ExprKind::Call { callee, .. } = &operand.kind else { return Ok(()) };
+                let Ok(Some(ConstVal::Func(fid))) = self.resolve_path(callee) else { return Ok(()) };
+                match self.c.inferred_error_tags(fid) {
+                    Some(t) => t.into_iter().collect(),
+                    None => return Ok(()),
+                }
+            }
+        };
+        match from_tags.iter().find(|t| !to_tags.contains(t)) {
+            Some(t) => {
+                let msg = format!("error tag 'error.{}' is not in caller's error set '{}'", t, to_def.name);
+                self.err(span, msg)
+            }
+            None => Ok(()),
+        }
+    }
+
     /// Fails with the tag named `tag` (see [`Self::route_failure`]).
     pub(crate) fn fail_with_tag(&mut self, tag: &str, target: Option<IrBlock>, trace: Option<Span>, span: Span) -> R<()> {
         let id = self.c.types.error_tag(tag);
@@ -562,6 +607,9 @@ impl<'c> FnCx<'c> {
                         .err(e.span, "a failable call must be handled: use 'try', 'catch', an 'or' fallback value, or destructure it");
                 }
                 let (_, ety) = self.failable_parts(tv.ty).unwrap_or((None, bt::ANY_ERROR));
+                if target.is_none() {
+                    self.check_propagated_set(ety, e, trace.unwrap_or(e.span))?;
+                }
                 let (err, value) = self.split_failable(tv, e.span)?;
                 let good = self.branch_on_error(err);
                 self.route_failure(err, target, trace, e.span)?;
@@ -1019,6 +1067,7 @@ impl<'c> FnCx<'c> {
             None => {}
         }
         parts.push(TV { ty: ety, v: V::Scalar(err) });
+        let mut value_slots = vec![];
         for (n, p) in names.iter().zip(parts) {
             if n.name == "_" {
                 continue;
@@ -1028,6 +1077,13 @@ impl<'c> FnCx<'c> {
             let ty = p.ty;
             self.store(a, p, span)?;
             self.bind(&n.name, Local::Var { slot: s, ty, by_ref: false, readonly: false });
+            value_slots.push((s, n.name.clone()));
+        }
+        // The last binding is the error; the others are its value slots.
+        if let Some((err_slot, err_name)) = value_slots.pop() {
+            for (s, name) in value_slots {
+                self.errs.guarded.insert(s, (err_slot, name, err_name.clone()));
+            }
         }
         self.trace_clear(span)?;
         Ok(Some(()))
@@ -1035,6 +1091,87 @@ impl<'c> FnCx<'c> {
 }
 
 impl<'c> FnCx<'c> {
+    /// A read of local slot `slot`: a failable's value slot may be read only where its error is
+    /// proven absent (`if !err { … }`, after `if err { return; }`, in the else of `if err`, on
+    /// the right of `!err and …`).
+    pub(crate) fn check_value_slot_read(&mut self, slot: sx_ir::Slot, span: Span) -> R<()> {
+        let Some((err, value, err_name)) = self.errs.guarded.get(&slot).cloned() else { return Ok(()) };
+        if self.lookup_local(&absent_marker(err)).is_some() {
+            return Ok(());
+        }
+        let msg = format!(
+            "value `{}` from a failable can be used only where its error `{}` is proven absent — guard the use with `if !{} {{ … }}`, or return early with `if {} {{ return; }}` before reading `{}`",
+            value, err_name, err_name, err_name, value
+        );
+        self.err(span, msg)
+    }
+
+    /// A write to local slot `slot`: a value slot that is assigned holds a real value.
+    pub(crate) fn note_slot_write(&mut self, slot: sx_ir::Slot) {
+        self.errs.guarded.remove(&slot);
+    }
+
+    /// The error slots proven absent when condition `e` evaluates to `truth`.
+    pub(crate) fn absent_errors(&self, e: &Expr, truth: bool) -> Vec<sx_ir::Slot> {
+        if self.errs.guarded.is_empty() {
+            return vec![];
+        }
+        match &e.kind {
+            ExprKind::Ident(id) if !truth => match self.lookup_local(&id.name) {
+                Some(Local::Var { slot, by_ref: false, .. }) if self.errs.guarded.values().any(|g| g.0 == slot) => vec![slot],
+                _ => vec![],
+            },
+            ExprKind::Unary { op: UnOp::Not, expr } => self.absent_errors(expr, !truth),
+            ExprKind::Binary { op: BinOp::And, lhs, rhs } if truth => {
+                let mut v = self.absent_errors(lhs, true);
+                v.extend(self.absent_errors(rhs, true));
+                v
+            }
+            ExprKind::Binary { op: BinOp::Or, lhs, rhs } if !truth => {
+                let mut v = self.absent_errors(lhs, false);
+                v.extend(self.absent_errors(rhs, false));
+                v
+            }
+            _ => vec![],
+        }
+    }
+
+    /// Records in the current scope that the errors in `slots` are absent.
+    pub(crate) fn prove_absent(&mut self, slots: Vec<sx_ir::Slot>) {
+        for s in slots {
+            self.bind(&absent_marker(s), Local::Const(ConstVal::Bool(true)));
+        }
+    }
+
+    /// A failable call evaluated at compile time on its own (`X :: #run f();`): the result is
+    /// its value; an error stops the compilation (reported with its return trace). Any other
+    /// value is returned unchanged.
+    pub(crate) fn strip_comptime_failable(&mut self, tv: TV, e: &Expr) -> R<TV> {
+        let call = matches!(e.kind, ExprKind::Call { .. });
+        let failable = match self.c.types.kind(tv.ty) {
+            TK::Failable { .. } => true,
+            TK::ErrorSet(_) => call,
+            _ => false,
+        };
+        if !failable || matches!(tv.v, V::Never) {
+            return Ok(tv);
+        }
+        let (err, value) = self.split_failable(tv, e.span)?;
+        let good = self.branch_on_error(err);
+        let name = self.error_name_value(err, e.span)?;
+        let na = self.scalar(name, e.span)?;
+        self.call_helper("__sx_comptime_error", vec![na], bt::VOID, e.span)?;
+        let exit = self.c.module.declare_extern("_exit", sx_ir::Signature { params: vec![IrType::I32], returns: vec![] });
+        self.b(|b| {
+            let one = b.iconst(IrType::I32, 1);
+            b.call_extern(exit, vec![one], &[]);
+            b.trap(sx_ir::TrapCode::Unreachable);
+        });
+        self.switch(good);
+        self.trace_clear(e.span)?;
+        Ok(value.unwrap_or_else(TV::void))
+    }
+
     /// True when `value` is a call of a function declared failable (so `a, err := value`
     /// destructures its value slots and its error).
     pub(crate) fn is_failable_destructure(&mut self, value: &Expr) -> bool {
@@ -1090,6 +1227,95 @@ impl<'c> FnCx<'c> {
 }
 
 impl Compiler {
+    /// The tags a function with an inferred `!` set can fail with: those it raises by name,
+    /// the named sets of the functions whose errors it forwards (`try f()`, `return f()`),
+    /// and the inferred sets of the `!` functions among those (so a cycle of them shares one
+    /// set). `None` when some failure's tags cannot be known from the text (raising a
+    /// variable, `try` through a closure or method); such sets are not checked.
+    pub(crate) fn inferred_error_tags(&mut self, fid: FnId) -> Option<std::collections::BTreeSet<String>> {
+        use sx_syntax::lexer::TokKind as T;
+        let mut tags = std::collections::BTreeSet::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut work = vec![fid];
+        while let Some(f) = work.pop() {
+            if !seen.insert(f) {
+                continue;
+            }
+            let def = &self.fns[f.0 as usize];
+            let (file, decl) = (def.file, def.decl.clone());
+            let body_span = match &decl.body {
+                Some(Body::Block(b)) => b.span,
+                Some(Body::Expr(e)) => e.span,
+                None => return None,
+            };
+            let text = self.sources.file(body_span.file).text.get(body_span.lo as usize..body_span.hi as usize)?.to_string();
+            let (toks, _) = sx_syntax::lexer::lex(body_span.file, &text);
+            let word = |i: usize| -> &str {
+                match toks.get(i) {
+                    Some(t) if matches!(t.kind, T::Ident) => text.get(t.lo as usize..t.hi as usize).unwrap_or(""),
+                    _ => "",
+                }
+            };
+            let mut i = 0;
+            while i < toks.len() {
+                match word(i) {
+                    "raise" => {
+                        if word(i + 1) != "error" || !matches!(toks.get(i + 2).map(|t| &t.kind), Some(T::Dot)) || word(i + 3).is_empty() {
+                            return None;
+                        }
+                        tags.insert(word(i + 3).to_string());
+                    }
+                    kw @ ("try" | "return") => {
+                        // A forwarded call: `name(` or `ns.name(`.
+                        let mut path = vec![word(i + 1).to_string()];
+                        let mut j = i + 2;
+                        while matches!(toks.get(j).map(|t| &t.kind), Some(T::Dot)) && !word(j + 1).is_empty() {
+                            path.push(word(j + 1).to_string());
+                            j += 2;
+                        }
+                        let is_call = !path[0].is_empty() && matches!(toks.get(j).map(|t| &t.kind), Some(T::LParen));
+                        let callee = if is_call { self.function_named(file, &path, body_span) } else { None };
+                        match callee {
+                            Some(g) => {
+                                let gdecl = self.fns[g.0 as usize].decl.clone();
+                                match gdecl.ret.as_ref().and_then(|r| r.error.as_ref()) {
+                                    Some(es) if es.set.is_none() => work.push(g),
+                                    Some(_) => {
+                                        let gsig = self.fn_sig(g).ok()?;
+                                        let err = match self.types.kind(gsig.ret) {
+                                            TK::Failable { err, .. } => *err,
+                                            _ => gsig.ret,
+                                        };
+                                        tags.extend(self.types.error_set_of(err)?.tags.clone()?);
+                                    }
+                                    None => {}
+                                }
+                            }
+                            None if kw == "try" => return None,
+                            None => {}
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        Some(tags)
+    }
+
+    /// The function a name path (`f`, `ns.f`) denotes in `file`, if any.
+    fn function_named(&mut self, file: FileIdx, path: &[String], span: Span) -> Option<FnId> {
+        let mut c = self.lookup_global(file, &path[0], span).ok()??;
+        for name in &path[1..] {
+            let ConstVal::Namespace(f) = c else { return None };
+            c = self.lookup_in_namespace(f, name, span).ok()??;
+        }
+        match c {
+            ConstVal::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
     /// The adapter behind [`FnCx::widen_fn_to_failable`]: it has the calling convention of
     /// `to` (a closure's takes the plain function pointer as its environment; with `direct`
     /// it calls that function instead), calls the plain function of type `from`, and returns

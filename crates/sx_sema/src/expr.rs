@@ -408,6 +408,7 @@ impl<'c> FnCx<'c> {
         }
         match resolved {
             Some(Local::Var { slot, ty, by_ref, .. }) => {
+                self.check_value_slot_read(slot, id.span)?;
                 let a = self.slot_addr(slot);
                 let a = if by_ref {
                     let p = self.ptr_ty();
@@ -474,6 +475,11 @@ impl<'c> FnCx<'c> {
                 Some(Local::Var { slot, ty, by_ref, readonly }) => {
                     if readonly && for_write {
                         return self.err(span, format!("cannot assign to '{}': it is read-only", id.name));
+                    }
+                    if for_write {
+                        self.note_slot_write(slot);
+                    } else {
+                        self.check_value_slot_read(slot, id.span)?;
                     }
                     let a = self.slot_addr(slot);
                     let a = if by_ref {
@@ -1341,7 +1347,16 @@ impl<'c> FnCx<'c> {
 
     fn logical(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, span: Span) -> R<TV> {
         let l = self.expr(lhs, Some(bt::BOOL))?;
-        self.logical_from(op, l, rhs, lhs.span, span)
+        // The right operand runs only when the left is true (`and`) / false (`or`).
+        let proven = self.absent_errors(lhs, op == BinOp::And);
+        if proven.is_empty() {
+            return self.logical_from(op, l, rhs, lhs.span, span);
+        }
+        self.push_scope();
+        self.prove_absent(proven);
+        let r = self.logical_from(op, l, rhs, lhs.span, span);
+        self.scopes.pop();
+        r
     }
 
     fn logical_from(&mut self, op: BinOp, l: TV, rhs: &Expr, lspan: Span, span: Span) -> R<TV> {
@@ -1681,12 +1696,17 @@ impl<'c> FnCx<'c> {
         let tb = self.new_block();
         let eb = self.new_block();
         self.b(|b| b.branch(t, tb, vec![], eb, vec![]));
-        let r = self.if_arms(tb, eb, then, else_, expected, span, narrowed.clone(), bound)?;
+        let r = self.if_arms(tb, eb, then, else_, expected, span, narrowed.clone(), bound, Some(cond))?;
         // `if x == null { return; }` narrows `x` for the rest of the block.
         if let Some((names, false)) = &narrowed {
             if else_.is_none() && matches!(r.1, Some(true)) {
                 names.iter().for_each(|n| self.narrow(n));
             }
+        }
+        // `if err { return; }` proves `err` absent for the rest of the block.
+        if let (Cond::Expr(c), None, Some(true)) = (cond, else_, r.1) {
+            let proven = self.absent_errors(c, false);
+            self.prove_absent(proven);
         }
         Ok(r.0)
     }
@@ -1702,7 +1722,12 @@ impl<'c> FnCx<'c> {
         span: Span,
         narrowed: Option<(Vec<String>, bool)>,
         bound: Option<(Ident, TV)>,
+        cond: Option<&Cond>,
     ) -> R<(TV, Option<bool>)> {
+        let cond = match cond {
+            Some(Cond::Expr(c)) => Some(c),
+            _ => None,
+        };
         // The then-branch sees the payload (binding or narrowing) in its own scope.
         let then_scope = |cx: &mut Self| -> R<()> {
             cx.switch(tb);
@@ -1712,6 +1737,10 @@ impl<'c> FnCx<'c> {
             }
             if let Some((names, true)) = &narrowed {
                 names.iter().for_each(|n| cx.narrow(n));
+            }
+            if let Some(c) = cond {
+                let proven = cx.absent_errors(c, true);
+                cx.prove_absent(proven);
             }
             Ok(())
         };
@@ -1741,6 +1770,10 @@ impl<'c> FnCx<'c> {
         self.push_scope();
         if let Some((names, false)) = &narrowed {
             names.iter().for_each(|n| self.narrow(n));
+        }
+        if let Some(c) = cond {
+            let proven = self.absent_errors(c, false);
+            self.prove_absent(proven);
         }
         let ev = self.expr(else_, expected);
         self.scopes.pop();

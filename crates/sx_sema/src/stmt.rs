@@ -81,6 +81,14 @@ impl<'c> FnCx<'c> {
         if let Some(what) = exit {
             self.check_cleanup_exit(what, s.span)?;
         }
+        if let StmtKind::Let { names, ty: None, value: Some(v), .. } = &s.kind {
+            if let ([n], ExprKind::Ident(id)) = (names.as_slice(), &v.kind) {
+                // `_ := v;` only marks a local as used: it reads nothing.
+                if crate::tuples::is_discard(n) && matches!(self.lookup_local(&id.name), Some(Local::Var { .. })) {
+                    return Ok(());
+                }
+            }
+        }
         match &s.kind {
             StmtKind::Let { names, ty: None, value: Some(value), .. } if names.len() >= 2 && self.is_failable_destructure(value) => {
                 self.destructure_failable(names, value, s.span).map(|_| ())
