@@ -23,6 +23,11 @@ impl<'c> FnCx<'c> {
         // Tagged-union construction: `.variant(payload)` / `E.variant(payload)`.
         if let ExprKind::EnumLit(id) = &callee.kind {
             let target = expected.map(|t| self.deref_enum(t)).filter(|t| matches!(self.c.types.kind(*t), TK::Enum(_)));
+            if target.is_none() {
+                if let Some(r) = self.struct_static_shorthand(id, args, expected, span)? {
+                    return Ok(r);
+                }
+            }
             return match target {
                 Some(t) => self.enum_variant_value(t, id, Some(args), span),
                 None => self.err(callee.span, format!("enum literal '.{}' needs a known enum type here", id.name)),
@@ -230,6 +235,20 @@ impl<'c> FnCx<'c> {
     }
     pub fn call_result_pub(&mut self, ret: TypeId, res: Vec<Value>, rslot: Option<Value>) -> TV {
         self.call_result(ret, res, rslot)
+    }
+
+    /// `.make(args)` where a struct `S` (or `?S`) is expected: the call `S.make(args)` of the
+    /// struct's static function; `None` when `S` has no function of that name.
+    fn struct_static_shorthand(&mut self, id: &Ident, args: &[Arg], expected: Option<TypeId>, span: Span) -> R<Option<TV>> {
+        let Some(t) = expected.map(|t| self.c.types.optional_inner(t).unwrap_or(t)) else { return Ok(None) };
+        if self.c.types.struct_of(t).is_none() || !matches!(self.c.struct_member(t, &id.name)?, Some(ConstVal::Func(_))) {
+            return Ok(None);
+        }
+        let tmp = format!("\u{0}shorthand{}", self.c.fresh());
+        self.bind(&tmp, Local::Const(ConstVal::Type(t)));
+        let base = Expr::new(ExprKind::Ident(Ident { name: tmp, span: id.span, raw: true }), id.span);
+        let callee = Expr::new(ExprKind::Field { base: Box::new(base), name: id.clone() }, id.span);
+        self.call(&callee, args, expected, span).map(Some)
     }
 
     /// Reads a `#get` property: calls `fid` with the object at `addr` (of type `ty`) as receiver.

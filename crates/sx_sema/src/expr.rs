@@ -1773,7 +1773,9 @@ impl<'c> FnCx<'c> {
             Some(t) => t,
             None => {
                 let mut ty: Option<TV> = None;
-                for (_, v, s) in &live {
+                let is_null = |v: &TV| matches!(v.v, V::Const(ConstVal::Null)) && v.ty == bt::VOID;
+                let has_null = live.iter().any(|(_, v, _)| is_null(v));
+                for (_, v, s) in live.iter().filter(|(_, v, _)| !is_null(v)) {
                     ty = Some(match ty {
                         None => (*v).clone(),
                         Some(prev) => {
@@ -1790,10 +1792,20 @@ impl<'c> FnCx<'c> {
                         }
                     });
                 }
-                ty.map(|t| t.ty).unwrap_or(bt::VOID)
+                match ty.map(|t| t.ty) {
+                    // `if c { 5 } else { null }`: a `null` arm makes the value optional.
+                    Some(t)
+                        if has_null && t != bt::VOID && !self.c.types.is_pointer_like(t) && self.c.types.optional_inner(t).is_none() =>
+                    {
+                        self.c.types.optional(t)
+                    }
+                    Some(t) => t,
+                    None => bt::VOID,
+                }
             }
         };
-        if ty == bt::VOID || live.iter().any(|(_, v, _)| v.ty == bt::VOID) {
+        let void_arm = live.iter().any(|(_, v, _)| v.ty == bt::VOID && !(matches!(v.v, V::Const(ConstVal::Null)) && ty != bt::VOID));
+        if ty == bt::VOID || void_arm {
             for (blk, _, _) in &arms {
                 if let Some(b) = blk {
                     self.switch(*b);
@@ -1836,9 +1848,9 @@ impl<'c> FnCx<'c> {
         let sv = if sv.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(sv.clone(), sv.ty, span)? } else { sv };
         let mut sty = sv.ty;
         let mut sv = sv;
-        // Through a pointer to an enum.
+        // Through a pointer to an enum or an integer.
         if let TK::Pointer(inner) = self.c.types.kind(sty).clone() {
-            if matches!(self.c.types.kind(inner), TK::Enum(_)) {
+            if matches!(self.c.types.kind(inner), TK::Enum(_)) || self.c.types.is_int(inner) || inner == bt::BOOL {
                 let p = self.scalar(sv, subject.span)?;
                 sv = self.load(p, inner);
                 sty = inner;
@@ -1867,7 +1879,12 @@ impl<'c> FnCx<'c> {
         let join_expected = expected;
         let mut results = vec![];
         let end = self.new_block();
+        let mut covered: Vec<&str> = vec![];
         for arm in arms {
+            covered.extend(arm.patterns.iter().filter_map(|p| match &p.kind {
+                ExprKind::EnumLit(id) => Some(id.name.as_str()),
+                _ => None,
+            }));
             if arm.capture.is_some() && !tagged {
                 return self.err(arm.span, "only tagged-union variants carry a payload to capture");
             }
@@ -1934,6 +1951,11 @@ impl<'c> FnCx<'c> {
             let v = v?;
             results.push((self.cur, v, arm.body.span));
             self.switch(next);
+        }
+        let exhaustive =
+            self.c.types.enum_of(sty).map(|e| !e.variants.is_empty() && e.variants.iter().all(|v| covered.contains(&v.name.as_str())));
+        if else_.is_none() && exhaustive == Some(true) {
+            return self.finish_exhaustive_match(results, join_expected, end, span);
         }
         self.finish_match(results, else_, join_expected, end, span)
     }
@@ -2006,6 +2028,32 @@ impl<'c> FnCx<'c> {
                 }
             }
         }
+        self.join_match_arms(results, expected, end, span)
+    }
+
+    /// A match without `else` whose arms name every variant of the subject's enum: falling
+    /// through is unreachable, so the match has a value even where none is expected.
+    fn finish_exhaustive_match(
+        &mut self,
+        mut results: Vec<(Option<sx_ir::Block>, TV, Span)>,
+        expected: Option<TypeId>,
+        end: sx_ir::Block,
+        span: Span,
+    ) -> R<TV> {
+        self.b(|b| b.trap(sx_ir::TrapCode::Unreachable));
+        results.push((self.cur, TV::never(), span));
+        self.join_match_arms(results, expected, end, span)
+    }
+
+    /// Joins the arm values of a match and continues after it (at `end`, the target of
+    /// `break` in an arm).
+    fn join_match_arms(
+        &mut self,
+        results: Vec<(Option<sx_ir::Block>, TV, Span)>,
+        expected: Option<TypeId>,
+        end: sx_ir::Block,
+        span: Span,
+    ) -> R<TV> {
         let r = self.join(results, expected, span)?;
         let after = self.cur;
         self.switch(end);
