@@ -51,18 +51,7 @@ impl<'c> FnCx<'c> {
                     return self.err(callee.span, format!("'{}' is a type, not a function; use a cast '.({})'", id.name, id.name));
                 }
                 match resolved {
-                    Some(Local::Const(ConstVal::GenericStruct(g))) => {
-                        let mut vals = vec![];
-                        for a in args {
-                            let v = self.expr(&a.value, None)?;
-                            match v.as_const() {
-                                Some(c) => vals.push(c.clone()),
-                                None => return self.err(a.value.span, "a struct parameter must be a compile-time value"),
-                            }
-                        }
-                        let t = self.c.struct_instance(g, vals, span)?;
-                        return Ok(TV::konst(ConstVal::Type(t)));
-                    }
+                    Some(Local::Const(ConstVal::GenericStruct(g))) => return self.generic_struct_call(g, args, span),
                     Some(Local::Const(ConstVal::Func(f))) => Callee::Direct(f),
                     Some(Local::Const(ConstVal::Intrinsic(n))) => Callee::Intrinsic(n),
                     Some(Local::Const(ConstVal::Type(t))) => {
@@ -73,7 +62,15 @@ impl<'c> FnCx<'c> {
                     None => return self.err(id.span, format!("undeclared identifier '{}'", id.name)),
                 }
             }
-            ExprKind::Field { base, name } => self.method_target(base, name, &mut receiver)?,
+            ExprKind::Field { base, name } => {
+                // `ns.Box(args)`: the parameterised struct authored by that module.
+                if let Some(ConstVal::Namespace(f)) = self.resolve_path(base)? {
+                    if let Some(ConstVal::GenericStruct(g)) = self.c.lookup_in_namespace(f, &name.name, name.span)? {
+                        return self.generic_struct_call(g, args, span);
+                    }
+                }
+                self.method_target(base, name, &mut receiver)?
+            }
             _ => Callee::Indirect(self.expr(callee, None)?),
         };
         match target {
@@ -93,6 +90,20 @@ impl<'c> FnCx<'c> {
                 self.indirect_call(fv, None, &params, ret, args, span)
             }
         }
+    }
+
+    /// `S(args)` of a parameterised struct: the instance type for those compile-time values.
+    fn generic_struct_call(&mut self, g: u32, args: &[Arg], span: Span) -> R<TV> {
+        let mut vals = vec![];
+        for a in args {
+            let v = self.expr(&a.value, None)?;
+            match v.as_const() {
+                Some(c) => vals.push(c.clone()),
+                None => return self.err(a.value.span, "a struct parameter must be a compile-time value"),
+            }
+        }
+        let t = self.c.struct_instance(g, vals, span)?;
+        Ok(TV::konst(ConstVal::Type(t)))
     }
 
     /// An indirect call of `code` with the sx calling convention: the hidden result pointer

@@ -374,10 +374,18 @@ impl<'c> FnCx<'c> {
     }
 
     /// If `e` denotes a type, returns it (without reporting errors otherwise).
+    /// Inside the body of an instance of parameterised struct `g`, the bare name of `g` means
+    /// that instance.
+    fn own_instance(&self, g: u32) -> Option<TypeId> {
+        let owner = self.owner?;
+        self.c.struct_instances.iter().any(|((sg, _), t)| *sg == g && *t == owner).then_some(owner)
+    }
+
     pub fn try_type(&mut self, e: &Expr) -> R<Option<TypeId>> {
         match &e.kind {
             ExprKind::Ident(id) => match self.resolve(id)? {
                 Some(Local::Const(ConstVal::Type(t))) => Ok(Some(t)),
+                Some(Local::Const(ConstVal::GenericStruct(g))) => Ok(self.own_instance(g)),
                 Some(_) => Ok(None),
                 None if !id.raw => Ok(builtin_type(&mut self.c.types, &id.name)),
                 None => Ok(None),
@@ -391,6 +399,13 @@ impl<'c> FnCx<'c> {
                 ExprKind::Ident(id) => match self.resolve(id)? {
                     Some(Local::Const(ConstVal::GenericStruct(_))) => Ok(Some(self.type_expr(e)?)),
                     None if id.name == "Tuple" && !id.raw => Ok(Some(self.type_expr(e)?)),
+                    _ => Ok(None),
+                },
+                ExprKind::Field { base, name } => match self.resolve_path(base)? {
+                    Some(ConstVal::Namespace(f)) => match self.c.lookup_in_namespace(f, &name.name, name.span)? {
+                        Some(ConstVal::GenericStruct(_)) => Ok(Some(self.type_expr(e)?)),
+                        _ => Ok(None),
+                    },
                     _ => Ok(None),
                 },
                 _ => Ok(None),
@@ -415,6 +430,11 @@ impl<'c> FnCx<'c> {
         let resolved = self.resolve(id)?;
         if resolved.is_none() && !id.raw {
             if let Some(t) = builtin_type(&mut self.c.types, &id.name) {
+                return Ok(TV::konst(ConstVal::Type(t)));
+            }
+        }
+        if let Some(Local::Const(ConstVal::GenericStruct(g))) = &resolved {
+            if let Some(t) = self.own_instance(*g) {
                 return Ok(TV::konst(ConstVal::Type(t)));
             }
         }
