@@ -6,7 +6,7 @@
 //! Types and defaults are evaluated in the declaring file; a default must be a compile-time
 //! constant.
 
-use crate::lower::R;
+use crate::lower::*;
 use crate::*;
 
 impl Compiler {
@@ -27,6 +27,15 @@ impl Compiler {
             return;
         }
         self.context_extends.push((file, item));
+    }
+
+    /// Declares std's `Context` when the program extends it, so the extensions are checked
+    /// even if nothing reads `context`.
+    pub(crate) fn check_context_extensions(&mut self) {
+        let Some(span) = self.context_extends.first().map(|(_, item)| item.span) else { return };
+        if let Some(std) = self.std_file.or_else(|| self.find_std()) {
+            let _ = self.lookup_own(std, "Context", span);
+        }
     }
 
     /// True when `t`, being declared in `file`, is the standard library's `Context`.
@@ -55,7 +64,10 @@ impl Compiler {
                 return self
                     .err(item.span, format!("context field '{}' needs a default value: `#context_extend name: T = value;`", name.name));
             };
-            let value = self.eval_const_in(file, None, &empty, default, Some(fty))?;
+            self.pure_thunk_message = Some(format!("global '{}' must be initialized by a compile-time constant", name.name));
+            let value = self.eval_const_in(file, None, &empty, default, Some(fty));
+            self.pure_thunk_message = None;
+            let value = value?;
             fields.push((name.name.clone(), fty));
             defaults.push(Some(literal_expr(&value, default)));
         }
@@ -78,5 +90,43 @@ fn literal_expr(v: &ConstVal, original: &Expr) -> Expr {
         ConstVal::Null => lit(ExprKind::Null),
         ConstVal::Str(s) => lit(ExprKind::Str(s.clone())),
         _ => original.clone(),
+    }
+}
+
+impl FnCx<'_> {
+    /// `context.f = v` (or a write into an inline part of `context.f`) is an error: the context
+    /// changes only through `push`. Writing through a pointer held in a context field is fine.
+    pub(crate) fn reject_context_field_write(&mut self, lhs: &Expr) -> R<()> {
+        let mut chain = vec![];
+        let mut e = lhs;
+        loop {
+            match &e.kind {
+                ExprKind::Field { base, name } => {
+                    chain.push(Some(name));
+                    e = base;
+                }
+                ExprKind::Index { base, .. } => {
+                    chain.push(None);
+                    e = base;
+                }
+                _ => break,
+            }
+        }
+        let ExprKind::Ident(root) = &e.kind else { return Ok(()) };
+        let Some(Some(field)) = chain.last().copied() else { return Ok(()) };
+        if root.name != "context" || root.raw {
+            return Ok(());
+        }
+        let Some(Local::Const(ConstVal::Global(_, cty))) = self.resolve(root)? else { return Ok(()) };
+        let Some((_, fty)) = self.field_of(cty, &field.name) else { return Ok(()) };
+        let through_pointer = chain.len() > 1 && self.c.types.is_pointer_like(fty);
+        if through_pointer {
+            return Ok(());
+        }
+        let msg = format!(
+            "cannot assign to context field '{}': the context changes only through `push .{{ {} = ... }}` (writing through a pointer field's pointee is allowed)",
+            field.name, field.name
+        );
+        self.err(lhs.span, msg)
     }
 }

@@ -304,6 +304,7 @@ impl Compiler {
         };
         self.build_entry(fid)?;
         self.check_root_decls(root);
+        self.check_context_extensions();
         self.drain_queue()?;
         if !self.diags.is_empty() {
             return Err(());
