@@ -23,6 +23,11 @@ impl<'c> FnCx<'c> {
         // Tagged-union construction: `.variant(payload)` / `E.variant(payload)`.
         if let ExprKind::EnumLit(id) = &callee.kind {
             let target = expected.map(|t| self.deref_enum(t)).filter(|t| matches!(self.c.types.kind(*t), TK::Enum(_)));
+            if target.is_none() {
+                if let Some(r) = self.struct_static_shorthand(id, args, expected, span)? {
+                    return Ok(r);
+                }
+            }
             return match target {
                 Some(t) => self.enum_variant_value(t, id, Some(args), span),
                 None => self.err(callee.span, format!("enum literal '.{}' needs a known enum type here", id.name)),
@@ -46,18 +51,7 @@ impl<'c> FnCx<'c> {
                     return self.err(callee.span, format!("'{}' is a type, not a function; use a cast '.({})'", id.name, id.name));
                 }
                 match resolved {
-                    Some(Local::Const(ConstVal::GenericStruct(g))) => {
-                        let mut vals = vec![];
-                        for a in args {
-                            let v = self.expr(&a.value, None)?;
-                            match v.as_const() {
-                                Some(c) => vals.push(c.clone()),
-                                None => return self.err(a.value.span, "a struct parameter must be a compile-time value"),
-                            }
-                        }
-                        let t = self.c.struct_instance(g, vals, span)?;
-                        return Ok(TV::konst(ConstVal::Type(t)));
-                    }
+                    Some(Local::Const(ConstVal::GenericStruct(g))) => return self.generic_struct_call(g, args, span),
                     Some(Local::Const(ConstVal::Func(f))) => Callee::Direct(f),
                     Some(Local::Const(ConstVal::Intrinsic(n))) => Callee::Intrinsic(n),
                     Some(Local::Const(ConstVal::Type(t))) => {
@@ -68,7 +62,15 @@ impl<'c> FnCx<'c> {
                     None => return self.err(id.span, format!("undeclared identifier '{}'", id.name)),
                 }
             }
-            ExprKind::Field { base, name } => self.method_target(base, name, &mut receiver)?,
+            ExprKind::Field { base, name } => {
+                // `ns.Box(args)`: the parameterised struct authored by that module.
+                if let Some(ConstVal::Namespace(f)) = self.resolve_path(base)? {
+                    if let Some(ConstVal::GenericStruct(g)) = self.c.lookup_in_namespace(f, &name.name, name.span)? {
+                        return self.generic_struct_call(g, args, span);
+                    }
+                }
+                self.method_target(base, name, &mut receiver)?
+            }
             _ => Callee::Indirect(self.expr(callee, None)?),
         };
         match target {
@@ -88,6 +90,20 @@ impl<'c> FnCx<'c> {
                 self.indirect_call(fv, None, &params, ret, args, span)
             }
         }
+    }
+
+    /// `S(args)` of a parameterised struct: the instance type for those compile-time values.
+    fn generic_struct_call(&mut self, g: u32, args: &[Arg], span: Span) -> R<TV> {
+        let mut vals = vec![];
+        for a in args {
+            let v = self.expr(&a.value, None)?;
+            match v.as_const() {
+                Some(c) => vals.push(c.clone()),
+                None => return self.err(a.value.span, "a struct parameter must be a compile-time value"),
+            }
+        }
+        let t = self.c.struct_instance(g, vals, span)?;
+        Ok(TV::konst(ConstVal::Type(t)))
     }
 
     /// An indirect call of `code` with the sx calling convention: the hidden result pointer
@@ -230,6 +246,20 @@ impl<'c> FnCx<'c> {
     }
     pub fn call_result_pub(&mut self, ret: TypeId, res: Vec<Value>, rslot: Option<Value>) -> TV {
         self.call_result(ret, res, rslot)
+    }
+
+    /// `.make(args)` where a struct `S` (or `?S`) is expected: the call `S.make(args)` of the
+    /// struct's static function; `None` when `S` has no function of that name.
+    fn struct_static_shorthand(&mut self, id: &Ident, args: &[Arg], expected: Option<TypeId>, span: Span) -> R<Option<TV>> {
+        let Some(t) = expected.map(|t| self.c.types.optional_inner(t).unwrap_or(t)) else { return Ok(None) };
+        if self.c.types.struct_of(t).is_none() || !matches!(self.c.struct_member(t, &id.name)?, Some(ConstVal::Func(_))) {
+            return Ok(None);
+        }
+        let tmp = format!("\u{0}shorthand{}", self.c.fresh());
+        self.bind(&tmp, Local::Const(ConstVal::Type(t)));
+        let base = Expr::new(ExprKind::Ident(Ident { name: tmp, span: id.span, raw: true }), id.span);
+        let callee = Expr::new(ExprKind::Field { base: Box::new(base), name: id.clone() }, id.span);
+        self.call(&callee, args, expected, span).map(Some)
     }
 
     /// Reads a `#get` property: calls `fid` with the object at `addr` (of type `ty`) as receiver.

@@ -335,6 +335,9 @@ impl Compiler {
                 MemberKind::Directive(e) => return self.err(e.span, "not supported yet: this struct member"),
             }
         }
+        if !is_union && self.is_std_context(t, file) {
+            self.add_context_extensions(&mut fields, &mut defaults)?;
+        }
         if is_union {
             self.types.complete_union(t, fields);
         } else {

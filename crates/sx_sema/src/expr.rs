@@ -362,10 +362,18 @@ impl<'c> FnCx<'c> {
     }
 
     /// If `e` denotes a type, returns it (without reporting errors otherwise).
+    /// Inside the body of an instance of parameterised struct `g`, the bare name of `g` means
+    /// that instance.
+    fn own_instance(&self, g: u32) -> Option<TypeId> {
+        let owner = self.owner?;
+        self.c.struct_instances.iter().any(|((sg, _), t)| *sg == g && *t == owner).then_some(owner)
+    }
+
     pub fn try_type(&mut self, e: &Expr) -> R<Option<TypeId>> {
         match &e.kind {
             ExprKind::Ident(id) => match self.resolve(id)? {
                 Some(Local::Const(ConstVal::Type(t))) => Ok(Some(t)),
+                Some(Local::Const(ConstVal::GenericStruct(g))) => Ok(self.own_instance(g)),
                 Some(_) => Ok(None),
                 None if !id.raw => Ok(builtin_type(&mut self.c.types, &id.name)),
                 None => Ok(None),
@@ -379,6 +387,13 @@ impl<'c> FnCx<'c> {
                 ExprKind::Ident(id) => match self.resolve(id)? {
                     Some(Local::Const(ConstVal::GenericStruct(_))) => Ok(Some(self.type_expr(e)?)),
                     None if id.name == "Tuple" && !id.raw => Ok(Some(self.type_expr(e)?)),
+                    _ => Ok(None),
+                },
+                ExprKind::Field { base, name } => match self.resolve_path(base)? {
+                    Some(ConstVal::Namespace(f)) => match self.c.lookup_in_namespace(f, &name.name, name.span)? {
+                        Some(ConstVal::GenericStruct(_)) => Ok(Some(self.type_expr(e)?)),
+                        _ => Ok(None),
+                    },
                     _ => Ok(None),
                 },
                 _ => Ok(None),
@@ -403,6 +418,11 @@ impl<'c> FnCx<'c> {
         let resolved = self.resolve(id)?;
         if resolved.is_none() && !id.raw {
             if let Some(t) = builtin_type(&mut self.c.types, &id.name) {
+                return Ok(TV::konst(ConstVal::Type(t)));
+            }
+        }
+        if let Some(Local::Const(ConstVal::GenericStruct(g))) = &resolved {
+            if let Some(t) = self.own_instance(*g) {
                 return Ok(TV::konst(ConstVal::Type(t)));
             }
         }
@@ -1794,7 +1814,9 @@ impl<'c> FnCx<'c> {
             Some(t) => t,
             None => {
                 let mut ty: Option<TV> = None;
-                for (_, v, s) in &live {
+                let is_null = |v: &TV| matches!(v.v, V::Const(ConstVal::Null)) && v.ty == bt::VOID;
+                let has_null = live.iter().any(|(_, v, _)| is_null(v));
+                for (_, v, s) in live.iter().filter(|(_, v, _)| !is_null(v)) {
                     ty = Some(match ty {
                         None => (*v).clone(),
                         Some(prev) => {
@@ -1811,10 +1833,20 @@ impl<'c> FnCx<'c> {
                         }
                     });
                 }
-                ty.map(|t| t.ty).unwrap_or(bt::VOID)
+                match ty.map(|t| t.ty) {
+                    // `if c { 5 } else { null }`: a `null` arm makes the value optional.
+                    Some(t)
+                        if has_null && t != bt::VOID && !self.c.types.is_pointer_like(t) && self.c.types.optional_inner(t).is_none() =>
+                    {
+                        self.c.types.optional(t)
+                    }
+                    Some(t) => t,
+                    None => bt::VOID,
+                }
             }
         };
-        if ty == bt::VOID || live.iter().any(|(_, v, _)| v.ty == bt::VOID) {
+        let void_arm = live.iter().any(|(_, v, _)| v.ty == bt::VOID && !(matches!(v.v, V::Const(ConstVal::Null)) && ty != bt::VOID));
+        if ty == bt::VOID || void_arm {
             for (blk, _, _) in &arms {
                 if let Some(b) = blk {
                     self.switch(*b);
@@ -1857,9 +1889,9 @@ impl<'c> FnCx<'c> {
         let sv = if sv.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(sv.clone(), sv.ty, span)? } else { sv };
         let mut sty = sv.ty;
         let mut sv = sv;
-        // Through a pointer to an enum.
+        // Through a pointer to an enum or an integer.
         if let TK::Pointer(inner) = self.c.types.kind(sty).clone() {
-            if matches!(self.c.types.kind(inner), TK::Enum(_)) {
+            if matches!(self.c.types.kind(inner), TK::Enum(_)) || self.c.types.is_int(inner) || inner == bt::BOOL {
                 let p = self.scalar(sv, subject.span)?;
                 sv = self.load(p, inner);
                 sty = inner;
@@ -1888,7 +1920,12 @@ impl<'c> FnCx<'c> {
         let join_expected = expected;
         let mut results = vec![];
         let end = self.new_block();
+        let mut covered: Vec<&str> = vec![];
         for arm in arms {
+            covered.extend(arm.patterns.iter().filter_map(|p| match &p.kind {
+                ExprKind::EnumLit(id) => Some(id.name.as_str()),
+                _ => None,
+            }));
             if arm.capture.is_some() && !tagged {
                 return self.err(arm.span, "only tagged-union variants carry a payload to capture");
             }
@@ -1955,6 +1992,11 @@ impl<'c> FnCx<'c> {
             let v = v?;
             results.push((self.cur, v, arm.body.span));
             self.switch(next);
+        }
+        let exhaustive =
+            self.c.types.enum_of(sty).map(|e| !e.variants.is_empty() && e.variants.iter().all(|v| covered.contains(&v.name.as_str())));
+        if else_.is_none() && exhaustive == Some(true) {
+            return self.finish_exhaustive_match(results, join_expected, end, span);
         }
         self.finish_match(results, else_, join_expected, end, span)
     }
@@ -2027,6 +2069,32 @@ impl<'c> FnCx<'c> {
                 }
             }
         }
+        self.join_match_arms(results, expected, end, span)
+    }
+
+    /// A match without `else` whose arms name every variant of the subject's enum: falling
+    /// through is unreachable, so the match has a value even where none is expected.
+    fn finish_exhaustive_match(
+        &mut self,
+        mut results: Vec<(Option<sx_ir::Block>, TV, Span)>,
+        expected: Option<TypeId>,
+        end: sx_ir::Block,
+        span: Span,
+    ) -> R<TV> {
+        self.b(|b| b.trap(sx_ir::TrapCode::Unreachable));
+        results.push((self.cur, TV::never(), span));
+        self.join_match_arms(results, expected, end, span)
+    }
+
+    /// Joins the arm values of a match and continues after it (at `end`, the target of
+    /// `break` in an arm).
+    fn join_match_arms(
+        &mut self,
+        results: Vec<(Option<sx_ir::Block>, TV, Span)>,
+        expected: Option<TypeId>,
+        end: sx_ir::Block,
+        span: Span,
+    ) -> R<TV> {
         let r = self.join(results, expected, span)?;
         let after = self.cur;
         self.switch(end);

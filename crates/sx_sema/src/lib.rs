@@ -14,6 +14,7 @@ mod call;
 mod closures;
 pub mod comptime;
 pub mod consts;
+mod context_ext;
 mod decls;
 mod errors;
 mod expr;
@@ -206,6 +207,8 @@ pub struct Compiler {
     pub(crate) closure_candidates: HashMap<FnId, HashMap<String, TypeId>>,
     /// Emitted run-time type records (`Type` values, `any` tags).
     pub(crate) rtti: reflect::Rtti,
+    /// Every loaded `#context_extend` declaration, with its file (fields of std's `Context`).
+    pub(crate) context_extends: Vec<(FileIdx, Rc<Item>)>,
 }
 
 /// Compiles the program rooted at `path`.
@@ -274,6 +277,7 @@ impl Compiler {
             struct_instances: HashMap::new(),
             pure_thunk_message: None,
             rtti: reflect::Rtti::default(),
+            context_extends: vec![],
         }
     }
 
@@ -307,6 +311,7 @@ impl Compiler {
         };
         self.build_entry(fid)?;
         self.check_root_decls(root);
+        self.check_context_extensions();
         self.drain_queue()?;
         if !self.diags.is_empty() {
             return Err(());

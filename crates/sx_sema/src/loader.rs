@@ -84,7 +84,7 @@ impl Compiler {
                 }
                 ItemKind::Insert(_) => self.unsupported.push((item.span, "top-level `#insert`")),
                 ItemKind::Impl(_) => self.protos.pending.push((idx, item.clone())),
-                ItemKind::ContextExtend { .. } => self.unsupported.push((item.span, "`#context_extend`")),
+                ItemKind::ContextExtend { .. } => self.register_context_extension(idx, item.clone()),
                 ItemKind::ExternVar { .. } => self.unsupported.push((item.span, "extern variables")),
                 ItemKind::Directive(_) => {}
             }

@@ -245,6 +245,7 @@ impl<'c> FnCx<'c> {
                 return Ok(());
             }
         }
+        self.reject_context_field_write(lhs)?;
         if self.property_assign(op, lhs, rhs, span)? {
             return Ok(());
         }
