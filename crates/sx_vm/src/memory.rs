@@ -1,10 +1,10 @@
 //! [`ComptimeMemory`]: byte-addressable memory at the target's layout, with allocation-based
 //! pointers (the rustc const-eval / Miri model).
 //!
-//! A pointer is `u64 = (alloc_id << 32) | offset`. Alloc id 0 is null (so small integers cast to
-//! pointers are "null-ish"), id [`FUNC_ALLOC`] encodes function addresses (offset = function
-//! index), every other id names one allocation: a static data object, a stack slot or a heap
-//! block. Ids are never reused, so a dangling pointer is always detected. Every access checks
+//! A pointer is `u64 = (alloc_id << 32) | offset`. Alloc id 0 is null; ids below
+//! [`FIRST_ALLOC`] are never handed out (so integers below 2^44 never look like pointers), except
+//! [`FUNC_ALLOC`], which encodes function addresses (offset = function index); every other id
+//! names one allocation: a static data object, a stack slot or a heap block. Ids are never reused, so a dangling pointer is always detected. Every access checks
 //! null, freed allocations, bounds (`offset + size <= len`), natural alignment (an access of
 //! `n` = 2, 4 or 8 bytes needs `offset % n == 0`; every allocation's base counts as aligned to
 //! anything, so this is the alignment native code sees given the target's layout) and writes
@@ -19,8 +19,9 @@
 //! ([`ComptimeMemory::pointer_offsets`]). Marks are not cleared by later stores; readers re-check the word's
 //! current value ([`ComptimeMemory::decode`]). Limits: a pointer written in pieces (two 32-bit
 //! stores, byte copies at a different alignment) is not marked, and a 64-bit integer that
-//! happens to equal a live pointer (`id << 32 | offset`, e.g. `1 << 32`) is indistinguishable
-//! from one.
+//! happens to equal a pointer (`id << 32 | offset`; ids start at [`FIRST_ALLOC`], so only
+//! integers of at least 2^44) is indistinguishable from one; the baker trusts the static type
+//! where it says plain data.
 //!
 //! **Host pointers** exist only during a comptime FFI call ([`crate::ffi`]): the allocation
 //! buffers never move while C runs (nothing else executes), and every host address C returns or
@@ -32,9 +33,17 @@ use std::fmt;
 use sx_ir::entity::EntityRef;
 use sx_ir::{DataId, FuncId, Module, RelocTarget};
 
-/// The reserved alloc id of function addresses: the first id, a placeholder allocation without
-/// bytes, so one range check on the high half recognises every pointer (provenance).
-pub const FUNC_ALLOC: u32 = 1;
+/// The first id of a real allocation. The ids below it are placeholders without bytes, so that
+/// integers below `FIRST_ALLOC << 32` (2^44) never decode as pointers.
+pub const FIRST_ALLOC: u32 = 4096;
+/// The reserved alloc id of function addresses: the placeholder right below [`FIRST_ALLOC`], so
+/// one range check on the high half recognises every pointer (provenance).
+pub const FUNC_ALLOC: u32 = FIRST_ALLOC - 1;
+
+/// Whether `id` is null or a placeholder below the first allocation (not [`FUNC_ALLOC`]).
+fn is_unused_id(id: u64) -> bool {
+    id < FUNC_ALLOC as u64
+}
 /// Allocation ids stop before this (ids near the top are reserved).
 const MAX_ALLOC_ID: u64 = 0xFFFF_FF00;
 
@@ -144,10 +153,10 @@ impl Alloc {
 }
 
 /// Whether `v` looks like a pointer this memory produced: its high half is an id in use
-/// (`1 <= id < n`: an allocation or the function-address id).
+/// (`FUNC_ALLOC <= id < n`: the function-address id or an allocation).
 #[inline(always)]
 pub(crate) fn is_pointer_tag(v: u64, n: usize) -> bool {
-    (v >> 32).wrapping_sub(1) < (n as u64).wrapping_sub(1)
+    (v >> 32).wrapping_sub(FUNC_ALLOC as u64) < (n as u64).wrapping_sub(FUNC_ALLOC as u64)
 }
 
 /// Why an access failed.
@@ -233,10 +242,9 @@ pub struct ComptimeMemory {
 impl ComptimeMemory {
     /// Empty memory allowing `limit` live bytes.
     pub fn new(limit: u64) -> ComptimeMemory {
-        let null = Alloc::new(Vec::new(), AllocKind::Heap, false, false);
-        let funcs = Alloc::new(Vec::new(), AllocKind::Heap, false, false);
+        let placeholders = (0..FIRST_ALLOC).map(|_| Alloc::new(Vec::new(), AllocKind::Heap, false, false)).collect();
         ComptimeMemory {
-            allocs: vec![null, funcs],
+            allocs: placeholders,
             data_alloc: Vec::new(),
             foreign_handles: std::collections::HashMap::new(),
             live: 0,
@@ -325,6 +333,9 @@ impl ComptimeMemory {
         if id == FUNC_ALLOC as usize {
             return Err("free of a function pointer".to_string());
         }
+        if is_unused_id(id as u64) {
+            return Err(format!("free of an invalid pointer {:#x}", ptr));
+        }
         match self.allocs.get(id) {
             Some(a) if id != 0 && a.kind == AllocKind::Heap => {
                 if !a.live {
@@ -400,6 +411,8 @@ impl ComptimeMemory {
         let mut f = MemFault { kind: MemFaultKind::Invalid, addr, size, write, alloc_len: 0, alloc_kind: None };
         if id == 0 {
             f.kind = MemFaultKind::Null;
+        } else if is_unused_id(id) {
+            f.kind = MemFaultKind::Invalid;
         } else if id == FUNC_ALLOC as u64 {
             f.kind = MemFaultKind::FuncPtr;
         } else if let Some(a) = self.allocs.get(id as usize) {
@@ -690,7 +703,7 @@ impl ComptimeMemory {
             return PointerTarget::Func(FuncId(offset as u32));
         }
         match self.allocs.get(id as usize) {
-            Some(_) if id == 0 => PointerTarget::Invalid,
+            Some(_) if is_unused_id(id as u64) => PointerTarget::Invalid,
             Some(a) if !a.live => PointerTarget::Dangling { alloc: id, offset },
             Some(a) => match a.kind {
                 AllocKind::Data(d) => PointerTarget::Data(d, offset),
