@@ -92,6 +92,9 @@ pub type Site = u32;
 #[derive(Debug)]
 pub(crate) struct Alloc {
     pub bytes: Vec<u8>,
+    /// `bytes.len() >> k` for k = 0..4: the bound of an `2^k`-byte access, see
+    /// [`in_bounds_aligned`] (0 once freed).
+    units: [u32; 4],
     pub kind: AllocKind,
     pub writable: bool,
     pub live: bool,
@@ -105,7 +108,8 @@ pub(crate) struct Alloc {
 
 impl Alloc {
     fn new(bytes: Vec<u8>, kind: AllocKind, writable: bool, live: bool) -> Alloc {
-        Alloc { bytes, kind, writable, live, ptr_words: Vec::new(), alloc_site: 0, free_site: 0 }
+        let n = bytes.len() as u32;
+        Alloc { units: [n, n >> 1, n >> 2, n >> 3], bytes, kind, writable, live, ptr_words: Vec::new(), alloc_site: 0, free_site: 0 }
     }
 
     /// Marks the 8-byte word at `off` (a multiple of 8) as holding a pointer.
@@ -312,6 +316,7 @@ impl ComptimeMemory {
                 self.live -= a.bytes.len() as u64;
                 a.live = false;
                 a.bytes = Vec::new();
+                a.units = [0; 4];
                 a.ptr_words = Vec::new();
             }
         }
@@ -508,7 +513,7 @@ impl ComptimeMemory {
         let id = (addr >> 32) as usize;
         let off = addr as u32 as usize;
         if let Some(a) = self.allocs.get(id) {
-            if in_bounds_aligned::<N>(off, a.bytes.len()) {
+            if in_bounds_aligned::<N>(off, a) {
                 // SAFETY: off + N <= len (checked just above).
                 let b = unsafe { a.bytes.get_unchecked(off..off + N) };
                 return Ok(match N {
@@ -537,7 +542,7 @@ impl ComptimeMemory {
         let off = addr as u32 as usize;
         let n = self.allocs.len();
         if let Some(a) = self.allocs.get_mut(id) {
-            if a.writable && in_bounds_aligned::<N>(off, a.bytes.len()) {
+            if a.writable && in_bounds_aligned::<N>(off, a) {
                 // SAFETY: off + N <= len (checked just above).
                 unsafe { a.bytes.get_unchecked_mut(off..off + N) }.copy_from_slice(&v.to_le_bytes()[..N]);
                 if TRACK && N == 8 && is_pointer_tag(v, n) {
@@ -735,11 +740,12 @@ impl ComptimeMemory {
     }
 }
 
-/// `off % N == 0 && off + N <= len` in one compare (`N` is 1, 2, 4 or 8; `off < 2^32`):
-/// rotating a misaligned offset right by log2(N) moves its low bits to the top, above any
-/// length; for an aligned one, `off / N < len / N` (rounded down) is exactly `off + N <= len`.
+/// `off % N == 0 && off + N <= len` in one compare, as cheap as the plain bounds check (`N` is
+/// 1, 2, 4 or 8; `off < 2^32`): rotating a misaligned offset right by log2(N) moves its low
+/// bits to the top, above any length; for an aligned one, `off / N < len / N` (rounded down,
+/// precomputed per allocation) is exactly `off + N <= len`.
 #[inline(always)]
-fn in_bounds_aligned<const N: usize>(off: usize, len: usize) -> bool {
+fn in_bounds_aligned<const N: usize>(off: usize, a: &Alloc) -> bool {
     let k = N.trailing_zeros();
-    off.rotate_right(k) < len >> k
+    off.rotate_right(k) < a.units[k as usize & 3] as usize
 }
