@@ -293,16 +293,19 @@ impl Compiler {
     /// static data (worklist, so long chains such as linked lists have no depth limit).
     ///
     /// The words to relocate are those the static type says are pointers, united with those
-    /// where the VM saw a pointer stored (provenance, `Vm::pointer_offsets`): the latter finds
-    /// pointers in untyped memory (`*void`, byte buffers, arenas, a block reached through a
-    /// pointer of another type). A statically typed pointer that cannot be baked is an error;
-    /// a provenance-only word whose value no longer decodes as a pointer is left as data.
+    /// where the VM saw a pointer stored (provenance, `Vm::pointer_offsets`) that the static
+    /// type does not claim as plain data: provenance finds pointers in untyped memory (`*void`
+    /// and byte buffers such as arenas, blocks reached only through such words, tagged-union
+    /// payloads), while a statically typed integer keeps its comptime bits even when they look
+    /// like a pointer (constant folding reads those bytes). A statically typed pointer that
+    /// cannot be baked is an error; a provenance-only word whose value is not a live, bakeable
+    /// pointer with an in-bounds offset (stale, dangling, a C handle) is left as data.
     fn bake_result(&mut self, bytes: &mut [u8], base: u64, ty: TypeId, span: Span) -> R<Vec<Reloc>> {
         let mut memo: HashMap<u32, sx_ir::DataId> = HashMap::new();
         let mut work: Vec<(u32, sx_ir::DataId, Option<TypeId>)> = Vec::new();
-        let mut slots = vec![];
-        self.pointer_slots(ty, 0, &mut slots);
-        let relocs = self.bake_block(bytes, base, slots, &mut memo, &mut work, span)?;
+        let mut layout = StaticLayout::default();
+        self.static_layout(ty, 0, &mut layout);
+        let relocs = self.bake_block(bytes, base, layout, &mut memo, &mut work, span)?;
         while let Some((alloc, d, elem)) = work.pop() {
             let len = self.vm.allocation_len(alloc).unwrap_or(0);
             let hbase = (alloc as u64) << 32;
@@ -310,18 +313,25 @@ impl Compiler {
                 Ok(b) => b,
                 Err(e) => return self.vm_error(e, span),
             };
-            let mut slots = vec![];
-            if let Some(e) = elem.filter(|&e| self.has_pointers(e)) {
+            // A block reached through a typed pointer is an array of its pointee type; bytes and
+            // `void` say nothing about what the block holds.
+            // A block reached through a typed pointer is an array of its pointee type; bytes and
+            // `void` say nothing about what the block holds.
+            let mut layout = StaticLayout::default();
+            let informative = |e: TypeId| !matches!(self.types.kind(e), TK::Int { bits: 8, .. } | TK::Void);
+            if let Some(e) = elem.filter(|&e| informative(e)) {
                 let es = self.types.size_of(e) as usize;
-                if es > 0 {
+                if es > 0 && self.fully_plain(e) {
+                    layout.data.push((0, hb.len() / es * es));
+                } else if es > 0 {
                     let mut o = 0;
                     while o + es <= hb.len() {
-                        self.pointer_slots(e, o, &mut slots);
+                        self.static_layout(e, o, &mut layout);
                         o += es;
                     }
                 }
             }
-            let hrel = self.bake_block(&mut hb, hbase, slots, &mut memo, &mut work, span)?;
+            let hrel = self.bake_block(&mut hb, hbase, layout, &mut memo, &mut work, span)?;
             self.module.datas[d].bytes = hb;
             self.module.datas[d].relocs = hrel;
         }
@@ -329,12 +339,13 @@ impl Compiler {
     }
 
     /// Relocates the pointer words of one block (`bytes`, at comptime address `base`): the
-    /// statically typed `slots` (offset, pointee type) plus the provenance-marked words.
+    /// statically typed pointer slots plus the provenance-marked words outside the ranges the
+    /// static type knows to be plain data.
     fn bake_block(
         &mut self,
         bytes: &mut [u8],
         base: u64,
-        slots: Vec<(usize, Option<TypeId>)>,
+        layout: StaticLayout,
         memo: &mut HashMap<u32, sx_ir::DataId>,
         work: &mut Vec<(u32, sx_ir::DataId, Option<TypeId>)>,
         span: Span,
@@ -342,11 +353,18 @@ impl Compiler {
         let pb = self.module.pointer_bytes() as usize;
         // offset -> (pointee type, statically typed)
         let mut cands: std::collections::BTreeMap<usize, (Option<TypeId>, bool)> = std::collections::BTreeMap::new();
-        for (off, elem) in slots {
+        for (off, elem) in layout.slots {
             cands.insert(off, (elem, true));
         }
+        let data = merge_ranges(layout.data);
         for off in self.vm.pointer_offsets(base, bytes.len() as u64) {
-            cands.entry(off as usize).or_insert((None, false));
+            let off = off as usize;
+            // The last plain-data range starting before the word's end must end before it.
+            let k = data.partition_point(|&(lo, _)| lo < off + pb);
+            let claimed = k > 0 && data[k - 1].1 > off;
+            if !claimed {
+                cands.entry(off).or_insert((None, false));
+            }
         }
         let mut relocs = vec![];
         for (off, (elem, typed)) in cands {
@@ -356,12 +374,16 @@ impl Compiler {
             let ptr = u64::from_le_bytes(b8);
             let target = match self.vm.decode_pointer(ptr) {
                 PointerTarget::Null => None,
-                PointerTarget::Data(d, o) => Some((RelocTarget::Data(d), o as i64)),
+                PointerTarget::Data(d, o) if typed || o <= self.module.datas.get(d).map_or(0, |x| x.bytes.len() as u64) => {
+                    Some((RelocTarget::Data(d), o as i64))
+                }
                 PointerTarget::Func(f) if self.module.funcs.get(f).is_some() => Some((RelocTarget::Func(f), 0)),
                 PointerTarget::Func(_) if typed => {
                     return self.err(span, "compile-time result holds a pointer that cannot be baked");
                 }
                 PointerTarget::Func(_) => None,
+                PointerTarget::Heap { alloc, offset } if !typed && offset > self.vm.allocation_len(alloc).unwrap_or(0) => None,
+                PointerTarget::Data(..) => None,
                 PointerTarget::Heap { alloc, offset } => {
                     let d = match memo.get(&alloc) {
                         Some(d) => *d,
@@ -375,6 +397,8 @@ impl Compiler {
                     };
                     Some((RelocTarget::Data(d), offset as i64))
                 }
+                // Untyped words that no longer point at anything bakeable stay data.
+                PointerTarget::Stack { .. } | PointerTarget::Dangling { .. } | PointerTarget::Foreign { .. } if !typed => None,
                 PointerTarget::Stack { .. } => {
                     return self.err(span, "compile-time result points into a stack frame that no longer exists");
                 }
@@ -399,57 +423,57 @@ impl Compiler {
         Ok(relocs)
     }
 
-    /// The statically typed pointer words of a value of type `ty` at `off`, with the type each
-    /// points to (`None` for function pointers).
-    fn pointer_slots(&self, ty: TypeId, off: usize, out: &mut Vec<(usize, Option<TypeId>)>) {
+    /// What the static type `ty` says about a value at `off`: its pointer words (with the type
+    /// each points to; `None` for function pointers) and the byte ranges of plain data.
+    fn static_layout(&self, ty: TypeId, off: usize, out: &mut StaticLayout) {
+        if self.fully_plain(ty) {
+            out.data.push((off, off + self.types.size_of(ty) as usize));
+            return;
+        }
         match self.types.kind(ty) {
             TK::Struct(_) => {
                 if let Some(s) = self.types.struct_of(ty) {
                     for f in &s.fields {
-                        if self.has_pointers(f.ty) {
-                            self.pointer_slots(f.ty, off + f.offset as usize, out);
-                        }
+                        self.static_layout(f.ty, off + f.offset as usize, out);
                     }
                 }
             }
             TK::Array(n, e) => {
-                if self.has_pointers(*e) {
-                    let es = self.types.size_of(*e) as usize;
-                    for i in 0..*n as usize {
-                        self.pointer_slots(*e, off + i * es, out);
-                    }
+                let es = self.types.size_of(*e) as usize;
+                for i in 0..*n as usize {
+                    self.static_layout(*e, off + i * es, out);
                 }
             }
             TK::Any => {
-                out.push((off, Some(bt::U8)));
-                out.push((off + self.module.pointer_bytes() as usize, None));
+                out.slots.push((off, Some(bt::U8)));
+                out.slots.push((off + self.module.pointer_bytes() as usize, None));
             }
-            TK::TypeType => out.push((off, None)),
+            TK::TypeType => out.slots.push((off, None)),
             TK::Closure { .. } => {
-                out.push((off, None));
-                out.push((off + self.module.pointer_bytes() as usize, Some(bt::U8)));
+                out.slots.push((off, None));
+                out.slots.push((off + self.module.pointer_bytes() as usize, Some(bt::U8)));
             }
-            TK::Optional(i) => self.pointer_slots(*i, off, out),
-            TK::Slice(e) | TK::Pointer(e) | TK::ManyPointer(e) => out.push((off, Some(*e))),
-            TK::String | TK::Cstring => out.push((off, Some(bt::U8))),
-            TK::Func { .. } => out.push((off, None)),
+            TK::Optional(i) => self.static_layout(*i, off, out),
+            TK::Slice(e) | TK::Pointer(e) | TK::ManyPointer(e) => out.slots.push((off, Some(*e))),
+            TK::String | TK::Cstring => out.slots.push((off, Some(bt::U8))),
+            TK::Func { .. } => out.slots.push((off, None)),
             _ => {}
+        }
+        if matches!(self.types.kind(ty), TK::String | TK::Slice(_)) {
+            let pb = self.module.pointer_bytes() as usize;
+            out.data.push((off + pb, off + 2 * pb));
         }
     }
 
-    fn has_pointers(&self, ty: TypeId) -> bool {
+    /// Whether every byte of a `ty` value is plain data (integers, floats, bools, plain enums
+    /// and arrays/structs of them): no pointer can live inside.
+    fn fully_plain(&self, ty: TypeId) -> bool {
         match self.types.kind(ty) {
-            TK::String
-            | TK::Slice(_)
-            | TK::Pointer(_)
-            | TK::ManyPointer(_)
-            | TK::Cstring
-            | TK::Func { .. }
-            | TK::TypeType
-            | TK::Any
-            | TK::Closure { .. } => true,
-            TK::Array(_, e) | TK::Optional(e) => self.has_pointers(*e),
-            TK::Struct(_) => self.types.struct_of(ty).map(|s| s.fields.iter().any(|f| self.has_pointers(f.ty))).unwrap_or(false),
+            // A `Type` is the address of a type record: a pointer, not plain data.
+            TK::Int { .. } | TK::Float { .. } | TK::Bool => true,
+            TK::Enum(_) => self.types.is_plain_enum(ty),
+            TK::Array(_, e) => self.fully_plain(*e),
+            TK::Struct(_) => self.types.struct_of(ty).is_some_and(|s| s.fields.iter().all(|f| self.fully_plain(f.ty))),
             _ => false,
         }
     }
@@ -545,6 +569,28 @@ impl Compiler {
         self.module.entry = Some(id);
         Ok(())
     }
+}
+
+/// What a static type says about a block of memory (see `Compiler::static_layout`).
+#[derive(Default)]
+struct StaticLayout {
+    /// Pointer words: offset and the type pointed to.
+    slots: Vec<(usize, Option<TypeId>)>,
+    /// Byte ranges `[lo, hi)` holding plain data.
+    data: Vec<(usize, usize)>,
+}
+
+/// Sorts and merges overlapping or touching ranges.
+fn merge_ranges(mut v: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    v.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(v.len());
+    for (lo, hi) in v {
+        match out.last_mut() {
+            Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    out
 }
 
 /// A compile-time result.

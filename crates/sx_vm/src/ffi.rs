@@ -32,7 +32,9 @@
 //!
 //! What C does with a pointer is not checked: a C function told to write 100 bytes into a
 //! 10-byte comptime buffer corrupts the compiler's heap, as it would corrupt the program's, and
-//! a pointer C keeps after returning (`strtok`, `setvbuf`) is not tracked.
+//! a pointer C keeps after returning (`strtok`, `setvbuf`) is not tracked. A C call runs to
+//! completion: the step budget, `--comptime-timeout` and Ctrl-C act at the next safe point
+//! after it returns (the driver exits on a second Ctrl-C).
 
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -40,7 +42,7 @@ use std::ffi::c_void;
 use libffi::middle::{Arg, Cif, CodePtr, Ret, Type as FfiType};
 use sx_ir::{ExternFunc, Type};
 
-use crate::memory::{AllocKind, ComptimeMemory, FUNC_ALLOC};
+use crate::memory::{AllocKind, ComptimeMemory, FIRST_ALLOC, FUNC_ALLOC};
 use crate::translate::W;
 
 /// What an extern's parameter or result is at the sx level, beyond its IR type.
@@ -232,13 +234,13 @@ fn to_host(mem: &mut ComptimeMemory, v: u64, cstring: bool, exposed: &mut Vec<Ex
     if v == 0 {
         return Ok(0);
     }
-    if id == 0 {
+    if id < FUNC_ALLOC {
         return Err(format!("the integer {:#x} is not a pointer C could use", v));
     }
     if id == FUNC_ALLOC {
         return Err("not supported yet at comptime: passing an sx function pointer to C".to_string());
     }
-    let Some(a) = mem.allocs.get_mut(id as usize) else {
+    let Some(a) = mem.allocs.get_mut(id as usize).filter(|_| id >= FIRST_ALLOC) else {
         return Err(format!("{:#x} is not a valid pointer", v));
     };
     if !a.live {
@@ -322,7 +324,7 @@ pub(crate) fn call(
             let b = &mem.allocs[id as usize].bytes[off..off + 8];
             let original = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
             let tid = (original >> 32) as u32;
-            let pointee_ok = tid != 0 && tid != FUNC_ALLOC && mem.allocs.get(tid as usize).is_some_and(|a| a.live);
+            let pointee_ok = tid >= FIRST_ALLOC && mem.allocs.get(tid as usize).is_some_and(|a| a.live);
             if !pointee_ok {
                 continue;
             }

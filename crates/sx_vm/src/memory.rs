@@ -1,10 +1,10 @@
 //! [`ComptimeMemory`]: byte-addressable memory at the target's layout, with allocation-based
 //! pointers (the rustc const-eval / Miri model).
 //!
-//! A pointer is `u64 = (alloc_id << 32) | offset`. Alloc id 0 is null (so small integers cast to
-//! pointers are "null-ish"), id [`FUNC_ALLOC`] encodes function addresses (offset = function
-//! index), every other id names one allocation: a static data object, a stack slot or a heap
-//! block. Ids are never reused, so a dangling pointer is always detected. Every access checks
+//! A pointer is `u64 = (alloc_id << 32) | offset`. Alloc id 0 is null; ids below
+//! [`FIRST_ALLOC`] are never handed out (so integers below 2^44 never look like pointers), except
+//! [`FUNC_ALLOC`], which encodes function addresses (offset = function index); every other id
+//! names one allocation: a static data object, a stack slot or a heap block. Ids are never reused, so a dangling pointer is always detected. Every access checks
 //! null, freed allocations, bounds (`offset + size <= len`), natural alignment (an access of
 //! `n` = 2, 4 or 8 bytes needs `offset % n == 0`; every allocation's base counts as aligned to
 //! anything, so this is the alignment native code sees given the target's layout) and writes
@@ -19,8 +19,9 @@
 //! ([`ComptimeMemory::pointer_offsets`]). Marks are not cleared by later stores; readers re-check the word's
 //! current value ([`ComptimeMemory::decode`]). Limits: a pointer written in pieces (two 32-bit
 //! stores, byte copies at a different alignment) is not marked, and a 64-bit integer that
-//! happens to equal a live pointer (`id << 32 | offset`, e.g. `1 << 32`) is indistinguishable
-//! from one.
+//! happens to equal a pointer (`id << 32 | offset`; ids start at [`FIRST_ALLOC`], so only
+//! integers of at least 2^44) is indistinguishable from one; the baker trusts the static type
+//! where it says plain data.
 //!
 //! **Host pointers** exist only during a comptime FFI call ([`crate::ffi`]): the allocation
 //! buffers never move while C runs (nothing else executes), and every host address C returns or
@@ -32,9 +33,17 @@ use std::fmt;
 use sx_ir::entity::EntityRef;
 use sx_ir::{DataId, FuncId, Module, RelocTarget};
 
-/// The reserved alloc id of function addresses: the first id, a placeholder allocation without
-/// bytes, so one range check on the high half recognises every pointer (provenance).
-pub const FUNC_ALLOC: u32 = 1;
+/// The first id of a real allocation. The ids below it are placeholders without bytes, so that
+/// integers below `FIRST_ALLOC << 32` (2^44) never decode as pointers.
+pub const FIRST_ALLOC: u32 = 4096;
+/// The reserved alloc id of function addresses: the placeholder right below [`FIRST_ALLOC`], so
+/// one range check on the high half recognises every pointer (provenance).
+pub const FUNC_ALLOC: u32 = FIRST_ALLOC - 1;
+
+/// Whether `id` is null or a placeholder below the first allocation (not [`FUNC_ALLOC`]).
+fn is_unused_id(id: u64) -> bool {
+    id < FUNC_ALLOC as u64
+}
 /// Allocation ids stop before this (ids near the top are reserved).
 const MAX_ALLOC_ID: u64 = 0xFFFF_FF00;
 
@@ -83,6 +92,9 @@ pub type Site = u32;
 #[derive(Debug)]
 pub(crate) struct Alloc {
     pub bytes: Vec<u8>,
+    /// `bytes.len() >> k` for k = 0..4: the bound of an `2^k`-byte access, see
+    /// [`in_bounds_aligned`] (0 once freed).
+    units: [u32; 4],
     pub kind: AllocKind,
     pub writable: bool,
     pub live: bool,
@@ -96,7 +108,8 @@ pub(crate) struct Alloc {
 
 impl Alloc {
     fn new(bytes: Vec<u8>, kind: AllocKind, writable: bool, live: bool) -> Alloc {
-        Alloc { bytes, kind, writable, live, ptr_words: Vec::new(), alloc_site: 0, free_site: 0 }
+        let n = bytes.len() as u32;
+        Alloc { units: [n, n >> 1, n >> 2, n >> 3], bytes, kind, writable, live, ptr_words: Vec::new(), alloc_site: 0, free_site: 0 }
     }
 
     /// Marks the 8-byte word at `off` (a multiple of 8) as holding a pointer.
@@ -144,10 +157,10 @@ impl Alloc {
 }
 
 /// Whether `v` looks like a pointer this memory produced: its high half is an id in use
-/// (`1 <= id < n`: an allocation or the function-address id).
+/// (`FUNC_ALLOC <= id < n`: the function-address id or an allocation).
 #[inline(always)]
 pub(crate) fn is_pointer_tag(v: u64, n: usize) -> bool {
-    (v >> 32).wrapping_sub(1) < (n as u64).wrapping_sub(1)
+    (v >> 32).wrapping_sub(FUNC_ALLOC as u64) < (n as u64).wrapping_sub(FUNC_ALLOC as u64)
 }
 
 /// Why an access failed.
@@ -233,10 +246,9 @@ pub struct ComptimeMemory {
 impl ComptimeMemory {
     /// Empty memory allowing `limit` live bytes.
     pub fn new(limit: u64) -> ComptimeMemory {
-        let null = Alloc::new(Vec::new(), AllocKind::Heap, false, false);
-        let funcs = Alloc::new(Vec::new(), AllocKind::Heap, false, false);
+        let placeholders = (0..FIRST_ALLOC).map(|_| Alloc::new(Vec::new(), AllocKind::Heap, false, false)).collect();
         ComptimeMemory {
-            allocs: vec![null, funcs],
+            allocs: placeholders,
             data_alloc: Vec::new(),
             foreign_handles: std::collections::HashMap::new(),
             live: 0,
@@ -304,6 +316,7 @@ impl ComptimeMemory {
                 self.live -= a.bytes.len() as u64;
                 a.live = false;
                 a.bytes = Vec::new();
+                a.units = [0; 4];
                 a.ptr_words = Vec::new();
             }
         }
@@ -324,6 +337,9 @@ impl ComptimeMemory {
         let off = ptr as u32;
         if id == FUNC_ALLOC as usize {
             return Err("free of a function pointer".to_string());
+        }
+        if is_unused_id(id as u64) {
+            return Err(format!("free of an invalid pointer {:#x}", ptr));
         }
         match self.allocs.get(id) {
             Some(a) if id != 0 && a.kind == AllocKind::Heap => {
@@ -400,6 +416,8 @@ impl ComptimeMemory {
         let mut f = MemFault { kind: MemFaultKind::Invalid, addr, size, write, alloc_len: 0, alloc_kind: None };
         if id == 0 {
             f.kind = MemFaultKind::Null;
+        } else if is_unused_id(id) {
+            f.kind = MemFaultKind::Invalid;
         } else if id == FUNC_ALLOC as u64 {
             f.kind = MemFaultKind::FuncPtr;
         } else if let Some(a) = self.allocs.get(id as usize) {
@@ -495,7 +513,7 @@ impl ComptimeMemory {
         let id = (addr >> 32) as usize;
         let off = addr as u32 as usize;
         if let Some(a) = self.allocs.get(id) {
-            if in_bounds_aligned::<N>(off, a.bytes.len()) {
+            if in_bounds_aligned::<N>(off, a) {
                 // SAFETY: off + N <= len (checked just above).
                 let b = unsafe { a.bytes.get_unchecked(off..off + N) };
                 return Ok(match N {
@@ -524,7 +542,7 @@ impl ComptimeMemory {
         let off = addr as u32 as usize;
         let n = self.allocs.len();
         if let Some(a) = self.allocs.get_mut(id) {
-            if a.writable && in_bounds_aligned::<N>(off, a.bytes.len()) {
+            if a.writable && in_bounds_aligned::<N>(off, a) {
                 // SAFETY: off + N <= len (checked just above).
                 unsafe { a.bytes.get_unchecked_mut(off..off + N) }.copy_from_slice(&v.to_le_bytes()[..N]);
                 if TRACK && N == 8 && is_pointer_tag(v, n) {
@@ -690,7 +708,7 @@ impl ComptimeMemory {
             return PointerTarget::Func(FuncId(offset as u32));
         }
         match self.allocs.get(id as usize) {
-            Some(_) if id == 0 => PointerTarget::Invalid,
+            Some(_) if is_unused_id(id as u64) => PointerTarget::Invalid,
             Some(a) if !a.live => PointerTarget::Dangling { alloc: id, offset },
             Some(a) => match a.kind {
                 AllocKind::Data(d) => PointerTarget::Data(d, offset),
@@ -722,11 +740,12 @@ impl ComptimeMemory {
     }
 }
 
-/// `off % N == 0 && off + N <= len` in one compare (`N` is 1, 2, 4 or 8; `off < 2^32`):
-/// rotating a misaligned offset right by log2(N) moves its low bits to the top, above any
-/// length; for an aligned one, `off / N < len / N` (rounded down) is exactly `off + N <= len`.
+/// `off % N == 0 && off + N <= len` in one compare, as cheap as the plain bounds check (`N` is
+/// 1, 2, 4 or 8; `off < 2^32`): rotating a misaligned offset right by log2(N) moves its low
+/// bits to the top, above any length; for an aligned one, `off / N < len / N` (rounded down,
+/// precomputed per allocation) is exactly `off + N <= len`.
 #[inline(always)]
-fn in_bounds_aligned<const N: usize>(off: usize, len: usize) -> bool {
+fn in_bounds_aligned<const N: usize>(off: usize, a: &Alloc) -> bool {
     let k = N.trailing_zeros();
-    off.rotate_right(k) < len >> k
+    off.rotate_right(k) < a.units[k as usize & 3] as usize
 }

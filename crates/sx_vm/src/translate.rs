@@ -1195,7 +1195,7 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                         _ => None,
                     };
                     if let Some((q, c)) = c {
-                        let fits = |o: &i32| i32::try_from(*o as i64 + c as i64).is_ok();
+                        let fits = |o: &i32| (*o as i64).checked_add(c as i64).is_some_and(|x| i32::try_from(x).is_ok());
                         if tyof(res) == Some(Type::I64) && tyof(q) == Some(Type::I64) && addr_uses[res.index()].iter().all(fits) {
                             alias[res.index()] = Some(q);
                             addr_off[res.index()] = c as i64 as i32;
