@@ -315,8 +315,6 @@ impl Compiler {
             };
             // A block reached through a typed pointer is an array of its pointee type; bytes and
             // `void` say nothing about what the block holds.
-            // A block reached through a typed pointer is an array of its pointee type; bytes and
-            // `void` say nothing about what the block holds.
             let mut layout = StaticLayout::default();
             let informative = |e: TypeId| !matches!(self.types.kind(e), TK::Int { bits: 8, .. } | TK::Void);
             if let Some(e) = elem.filter(|&e| informative(e)) {

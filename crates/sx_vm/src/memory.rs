@@ -2,7 +2,7 @@
 //! pointers (the rustc const-eval / Miri model).
 //!
 //! A pointer is `u64 = (alloc_id << 32) | offset`. Alloc id 0 is null; ids below
-//! [`FIRST_ALLOC`] are never handed out (so integers below 2^44 never look like pointers), except
+//! [`FIRST_ALLOC`] are never handed out (so integers below 2^42 never look like pointers), except
 //! [`FUNC_ALLOC`], which encodes function addresses (offset = function index); every other id
 //! names one allocation: a static data object, a stack slot or a heap block. Ids are never reused, so a dangling pointer is always detected. Every access checks
 //! null, freed allocations, bounds (`offset + size <= len`), natural alignment (an access of
@@ -20,7 +20,7 @@
 //! current value ([`ComptimeMemory::decode`]). Limits: a pointer written in pieces (two 32-bit
 //! stores, byte copies at a different alignment) is not marked, and a 64-bit integer that
 //! happens to equal a pointer (`id << 32 | offset`; ids start at [`FIRST_ALLOC`], so only
-//! integers of at least 2^44) is indistinguishable from one; the baker trusts the static type
+//! integers of at least 2^42) is indistinguishable from one; the baker trusts the static type
 //! where it says plain data.
 //!
 //! **Host pointers** exist only during a comptime FFI call ([`crate::ffi`]): the allocation
@@ -34,8 +34,8 @@ use sx_ir::entity::EntityRef;
 use sx_ir::{DataId, FuncId, Module, RelocTarget};
 
 /// The first id of a real allocation. The ids below it are placeholders without bytes, so that
-/// integers below `FIRST_ALLOC << 32` (2^44) never decode as pointers.
-pub const FIRST_ALLOC: u32 = 4096;
+/// integers below `FIRST_ALLOC << 32` (2^42) never decode as pointers.
+pub const FIRST_ALLOC: u32 = 1024;
 /// The reserved alloc id of function addresses: the placeholder right below [`FIRST_ALLOC`], so
 /// one range check on the high half recognises every pointer (provenance).
 pub const FUNC_ALLOC: u32 = FIRST_ALLOC - 1;

@@ -498,12 +498,6 @@ pub enum Op {
         v: R,
         off: i32,
     },
-    /// A 64-bit store of a float: like `Store64` but never a pointer (no provenance check).
-    Store64F {
-        a: R,
-        v: R,
-        off: i32,
-    },
     /// Loads/stores at `r(a) + r(b)` (an address add fused into its only users).
     Load8X {
         d: R,
@@ -541,11 +535,6 @@ pub enum Op {
         v: R,
     },
     Store64X {
-        a: R,
-        b: R,
-        v: R,
-    },
-    Store64FX {
         a: R,
         b: R,
         v: R,
@@ -678,6 +667,18 @@ pub enum Op {
     },
     Trap {
         code: TrapCode,
+    },
+    /// A 64-bit store of a float: like `Store64` but never a pointer (no provenance check).
+    Store64F {
+        a: R,
+        v: R,
+        off: i32,
+    },
+    /// `Store64F` at `r(a) + r(b)`.
+    Store64FX {
+        a: R,
+        b: R,
+        v: R,
     },
 }
 
