@@ -116,6 +116,17 @@ impl<'c> FnCx<'c> {
                     return self.opt_wrap(boxed, to, span);
                 }
                 let v = self.expr(inner, None)?;
+                if let Some(raw) = self.raw_view(&v, to, span)? {
+                    return Ok(raw);
+                }
+                if self.c.is_protocol(v.ty) && matches!(self.c.types.kind(to), TK::Pointer(_)) {
+                    // `xx p` to a pointer: the erased object (the protocol value's `ctx` word).
+                    let m = self.materialize(v, span)?;
+                    let m = self.spill(m, span)?;
+                    let V::Mem(a) = m.v else { return self.err(span, "a protocol value expected") };
+                    let p = self.ptr_ty();
+                    return Ok(TV { ty: to, v: V::Scalar(self.b(|b| b.load(p, a, 0))) });
+                }
                 self.convert(v, to, span)
             }
             ExprKind::Cast { expr, ty } => {
@@ -157,13 +168,13 @@ impl<'c> FnCx<'c> {
             }
             ExprKind::If { cond, then, else_, inline } => {
                 if *inline {
-                    return self.err(span, "not supported yet: inline if");
+                    return self.inline_if(cond, then, else_.as_deref(), expected, span);
                 }
                 self.if_expr(cond, then, else_.as_deref(), expected, span)
             }
             ExprKind::Match { subject, arms, else_, inline } => {
                 if *inline {
-                    return self.err(span, "not supported yet: inline if");
+                    return self.inline_match(subject, arms, else_.as_ref(), expected, span);
                 }
                 self.match_expr(subject, arms, else_.as_ref(), expected, span)
             }
@@ -269,6 +280,7 @@ impl<'c> FnCx<'c> {
             ExprKind::Import(_) => self.err(span, "#import is only allowed at the top level"),
             ExprKind::Library(_) => Ok(TV::void()),
             ExprKind::UfcsAlias(_) => self.err(span, "not supported yet: ufcs aliases"),
+            ExprKind::Directive(d) if d.name.name == "error" => self.error_directive(d.args.as_deref(), span),
             ExprKind::Directive(d) => self.err(span, format!("not supported yet: #{}", d.name.name)),
             ExprKind::Error => Err(()),
             #[allow(unreachable_patterns)]

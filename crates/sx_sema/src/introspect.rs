@@ -76,7 +76,8 @@ impl<'c> FnCx<'c> {
             "type_of" => {
                 self.value_ctx = true;
                 let v = self.expr(a0, None)?;
-                if v.ty == bt::ANY {
+                if v.ty == bt::ANY || self.c.is_protocol(v.ty) {
+                    // An `any` or a protocol value: the concrete type stamped in its second word.
                     let (_, tag) = self.any_parts(v, a0.span)?;
                     return Ok(TV { ty: bt::TYPE, v: V::Scalar(tag) });
                 }

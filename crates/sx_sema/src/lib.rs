@@ -19,6 +19,7 @@ mod decls;
 mod errors;
 mod expr;
 mod generics;
+mod inline_if;
 mod introspect;
 pub mod loader;
 mod location;
