@@ -425,6 +425,7 @@ impl<'c> FnCx<'c> {
                         slots[i] = Some((v, span));
                     }
                     Some(d) => {
+                        let d = self.default_at_call_site(&d, span)?.unwrap_or(d);
                         let (sf, so) = (self.file, self.owner);
                         self.file = cfile;
                         self.owner = cowner;
