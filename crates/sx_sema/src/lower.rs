@@ -579,6 +579,11 @@ impl<'c> FnCx<'c> {
         let tk = types.kind(to).clone();
         match (&fk, &tk) {
             (TK::Int { .. }, TK::Int { .. }) if self.int_widens(from, to) => return self.convert(tv, to, span),
+            // A value of the default literal types (`i64`, `f64`) converts implicitly to a
+            // narrower integer / to `f32`, truncating, as the reference compiler does
+            // (`total := 0; … return total;` from an `-> i32` function).
+            (TK::Int { .. }, TK::Int { .. }) if from == bt::I64 => return self.convert(tv, to, span),
+            (TK::Float { bits: 64 }, TK::Float { bits: 32 }) => return self.convert(tv, to, span),
             (TK::Int { .. }, TK::Float { .. }) => return self.convert(tv, to, span),
             (TK::Float { bits: 32 }, TK::Float { bits: 64 }) => return self.convert(tv, to, span),
             (TK::Bool, TK::Bool) => return Ok(TV { ty: to, ..tv }),

@@ -176,6 +176,22 @@ impl<'c> FnCx<'c> {
         self.join(vec![(yes_end, fv, span), (no_end, none, span)], Some(result_ty), span)
     }
 
+    /// Assigning to a narrowed optional local ends the narrowing: `name` is bound again to its
+    /// optional type (same storage), so the assignment writes the whole optional.
+    pub(crate) fn end_narrowing(&mut self, lhs: &Expr) {
+        let ExprKind::Ident(id) = &lhs.kind else { return };
+        let Some(Local::Var { slot, ty, .. }) = self.lookup_local(&id.name) else { return };
+        let outer = self.scopes.iter().rev().filter_map(|sc| sc.names.get(&id.name)).find_map(|l| match l {
+            Local::Var { slot: s, ty: t, by_ref, readonly } if *s == slot && self.c.types.optional_inner(*t) == Some(ty) => {
+                Some(Local::Var { slot: *s, ty: *t, by_ref: *by_ref, readonly: *readonly })
+            }
+            _ => None,
+        });
+        if let Some(l) = outer {
+            self.bind(&id.name, l);
+        }
+    }
+
     /// `t`, or what a single-item pointer type points to.
     fn deref_ptr(&self, t: TypeId) -> TypeId {
         match *self.c.types.kind(t) {
