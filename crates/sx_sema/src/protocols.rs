@@ -189,6 +189,20 @@ impl Compiler {
 }
 
 impl<'c> FnCx<'c> {
+    /// `xx e` / `e.(P)` into an `#identity` protocol borrows `e`, so `e` must name storage (a
+    /// variable, field, element or dereference), not a temporary.
+    pub(crate) fn check_identity_source(&mut self, e: &Expr, to: TypeId, span: Span) -> R<()> {
+        let identity = self.c.protos.protocols.get(&to).map(|i| i.identity).unwrap_or(false);
+        if !identity || matches!(e.kind, ExprKind::Ident(_) | ExprKind::Field { .. } | ExprKind::Index { .. } | ExprKind::Deref(_)) {
+            return Ok(());
+        }
+        let msg = format!(
+            "cannot erase a temporary to '#identity' protocol '{}': bind it to a name first (`x := …;` then `xx x`)",
+            self.tname(to)
+        );
+        self.err(span, msg)
+    }
+
     /// Erases `tv` (a concrete value, or a pointer to one) into a value of protocol `p`.
     pub(crate) fn erase_to_protocol(&mut self, tv: TV, p: TypeId, span: Span) -> R<TV> {
         if !self.c.protos.pending.is_empty() {
