@@ -146,6 +146,10 @@ impl<'c> FnCx<'c> {
                         return self.opt_wrap(v, to, span);
                     }
                 }
+                if matches!((self.c.types.kind(v.ty), self.c.types.kind(to)), (TK::Array(_, a), TK::Slice(b)) if a == b) {
+                    // `arr.([]T)`: the implicit array-to-slice view, spelled out.
+                    return self.coerce(v, to, span);
+                }
                 self.convert(v, to, span)
             }
             ExprKind::Call { callee, args, .. } => self.call(callee, args, expected, span),
@@ -263,6 +267,7 @@ impl<'c> FnCx<'c> {
                 let o = self.c.types.optional(t);
                 Ok(TV::konst(ConstVal::Type(o)))
             }
+            ExprKind::Unwrap(inner) if self.is_narrowed_local(inner) => self.expr(inner, expected),
             ExprKind::Unwrap(inner) => {
                 let want = expected.map(|t| self.c.types.optional(t));
                 let v = self.expr(inner, want)?;
@@ -1080,6 +1085,10 @@ impl<'c> FnCx<'c> {
             _ => Some(l.ty),
         };
         let mut r = self.expr(rhs, r_expected.filter(|t| *t != bt::TYPE))?;
+        if matches!(rhs.kind, ExprKind::Null) && self.c.types.optional_inner(l.ty).is_some() {
+            // `opt == null` is a presence test, whatever the payload type.
+            r = TV { ty: bt::VOID, v: V::Const(ConstVal::Null) };
+        }
         let r_pointee = self.value_pointee(r.ty);
         if op.is_comparison() {
             // `p == 5` with `p: *i64` compares the pointee; two pointers compare as addresses.
@@ -1129,15 +1138,29 @@ impl<'c> FnCx<'c> {
             // int literal with float literal → f64
             return Ok(if types.is_float(lt) || types.is_float(rt) { bt::F64 } else { bt::I64 });
         }
+        // An integer literal that does not fit the other side's type widens the result to `i64`.
+        let fits = |c: Option<&ConstVal>, t: TypeId| match (c, types.kind(t)) {
+            (Some(ConstVal::Int { v, .. }), TK::Int { bits, signed, .. }) => {
+                let (lo, hi) = crate::consts::int_range(*bits, *signed);
+                *v >= lo && *v <= hi
+            }
+            _ => true,
+        };
         if lu {
             if types.is_float(lt) && types.is_int(rt) {
                 return Ok(bt::F64);
+            }
+            if !fits(l.as_const(), rt) {
+                return Ok(bt::I64);
             }
             return Ok(rt);
         }
         if ru {
             if types.is_float(rt) && types.is_int(lt) {
                 return Ok(bt::F64);
+            }
+            if !fits(r.as_const(), lt) {
+                return Ok(bt::I64);
             }
             return Ok(lt);
         }
@@ -1391,6 +1414,7 @@ impl<'c> FnCx<'c> {
     }
 
     fn logical_from(&mut self, op: BinOp, l: TV, rhs: &Expr, lspan: Span, span: Span) -> R<TV> {
+        let l = self.presence_operand(l, lspan)?;
         if l.ty != bt::BOOL {
             let msg = format!("operator '{}' needs 'bool' operands, found '{}'", op_text(op), self.tname(l.ty));
             return self.err(lspan, msg);
@@ -1401,6 +1425,7 @@ impl<'c> FnCx<'c> {
                 return Ok(TV::konst(ConstVal::Bool(a)));
             }
             let r = self.expr(rhs, Some(bt::BOOL))?;
+            let r = self.presence_operand(r, rhs.span)?;
             if r.ty != bt::BOOL {
                 let msg = format!("operator '{}' needs 'bool' operands, found '{}'", op_text(op), self.tname(r.ty));
                 return self.err(rhs.span, msg);
@@ -1420,6 +1445,7 @@ impl<'c> FnCx<'c> {
         }
         self.switch(rhs_b);
         let r = self.expr(rhs, Some(bt::BOOL))?;
+        let r = self.presence_operand(r, rhs.span)?;
         if r.ty != bt::BOOL {
             let msg = format!("operator '{}' needs 'bool' operands, found '{}'", op_text(op), self.tname(r.ty));
             return self.err(rhs.span, msg);
@@ -1431,6 +1457,15 @@ impl<'c> FnCx<'c> {
         self.switch(join);
         let a = self.slot_addr(s);
         Ok(TV { ty: bt::BOOL, v: V::Scalar(self.b(|b| b.load(IrType::I8, a, 0))) })
+    }
+
+    /// An optional operand of `and` / `or` stands for its presence.
+    fn presence_operand(&mut self, v: TV, span: Span) -> R<TV> {
+        if self.c.types.optional_inner(v.ty).is_none() {
+            return Ok(v);
+        }
+        let p = self.opt_present(v, span)?;
+        Ok(TV { ty: bt::BOOL, v: V::Scalar(p) })
     }
 
     fn chain(&mut self, operands: &[Expr], ops: &[BinOp], span: Span) -> R<TV> {

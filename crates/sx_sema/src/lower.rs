@@ -62,6 +62,8 @@ pub(crate) enum Local {
 pub(crate) struct Scope {
     pub names: HashMap<String, Local>,
     pub defers: Vec<Stmt>,
+    /// Optional locals narrowed to their payload in this scope, with their optional binding.
+    pub narrowed: HashMap<String, Local>,
 }
 
 pub(crate) struct LoopCx {

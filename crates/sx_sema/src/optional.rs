@@ -176,22 +176,6 @@ impl<'c> FnCx<'c> {
         self.join(vec![(yes_end, fv, span), (no_end, none, span)], Some(result_ty), span)
     }
 
-    /// Assigning to a narrowed optional local ends the narrowing: `name` is bound again to its
-    /// optional type (same storage), so the assignment writes the whole optional.
-    pub(crate) fn end_narrowing(&mut self, lhs: &Expr) {
-        let ExprKind::Ident(id) = &lhs.kind else { return };
-        let Some(Local::Var { slot, ty, .. }) = self.lookup_local(&id.name) else { return };
-        let outer = self.scopes.iter().rev().filter_map(|sc| sc.names.get(&id.name)).find_map(|l| match l {
-            Local::Var { slot: s, ty: t, by_ref, readonly } if *s == slot && self.c.types.optional_inner(*t) == Some(ty) => {
-                Some(Local::Var { slot: *s, ty: *t, by_ref: *by_ref, readonly: *readonly })
-            }
-            _ => None,
-        });
-        if let Some(l) = outer {
-            self.bind(&id.name, l);
-        }
-    }
-
     /// `t`, or what a single-item pointer type points to.
     fn deref_ptr(&self, t: TypeId) -> TypeId {
         match *self.c.types.kind(t) {
@@ -286,7 +270,34 @@ impl<'c> FnCx<'c> {
         if let Some(Local::Var { slot, ty, by_ref, readonly }) = self.lookup_local(name) {
             if let Some(inner) = self.c.types.optional_inner(ty) {
                 self.bind(name, Local::Var { slot, ty: inner, by_ref, readonly });
+                if let Some(sc) = self.scopes.last_mut() {
+                    sc.narrowed.insert(name.to_string(), Local::Var { slot, ty, by_ref, readonly });
+                }
             }
         }
+    }
+
+    /// The optional binding of `name` when the visible `name` is a narrowing of it.
+    fn narrowed_from(&self, name: &str) -> Option<Local> {
+        let sc = self.scopes.iter().rev().find(|sc| sc.names.contains_key(name))?;
+        let Some(Local::Var { slot, ty, .. }) = sc.names.get(name) else { return None };
+        match sc.narrowed.get(name) {
+            Some(l @ Local::Var { slot: s, ty: t, .. }) if s == slot && self.c.types.optional_inner(*t) == Some(*ty) => Some(l.clone()),
+            _ => None,
+        }
+    }
+
+    /// Assigning to a narrowed optional local ends the narrowing: `name` is bound again to its
+    /// optional type (same storage), so the assignment writes the whole optional.
+    pub(crate) fn end_narrowing(&mut self, lhs: &Expr) {
+        let ExprKind::Ident(id) = &lhs.kind else { return };
+        if let Some(l) = self.narrowed_from(&id.name) {
+            self.bind(&id.name, l);
+        }
+    }
+
+    /// True when `e` names an optional local narrowed to its payload (so `e!` is `e`).
+    pub(crate) fn is_narrowed_local(&self, e: &Expr) -> bool {
+        matches!(&e.kind, ExprKind::Ident(id) if self.narrowed_from(&id.name).is_some())
     }
 }
