@@ -95,8 +95,31 @@ impl<'c> FnCx<'c> {
     /// `S(args)` of a parameterised struct: the instance type for those compile-time values.
     fn generic_struct_call(&mut self, g: u32, args: &[Arg], span: Span) -> R<TV> {
         let mut vals = vec![];
-        for a in args {
-            let v = self.expr(&a.value, None)?;
+        let params = self.c.generic_structs[g as usize].1.params.clone().unwrap_or_default();
+        let (gfile, gouter) = (self.c.generic_structs[g as usize].2, self.c.generic_structs[g as usize].3.clone());
+        for (i, a) in args.iter().enumerate() {
+            // A value parameter (`$K: u32`) takes its argument at the declared type.
+            let declared = match params.get(i).and_then(|p| p.ty.as_ref()) {
+                Some(t) if !matches!(&t.kind, ExprKind::Ident(id) if id.name == "Type") => {
+                    Some(self.c.eval_type_in(gfile, None, &gouter, t)?)
+                }
+                _ => None,
+            };
+            let v = self.expr(&a.value, declared)?;
+            let v = match declared {
+                Some(t) if self.c.types.is_int(t) => {
+                    if let (Some(ConstVal::Int { v: n, .. }), TK::Int { bits, signed, .. }) = (v.as_const(), self.c.types.kind(t).clone()) {
+                        let (lo, hi) = crate::consts::int_range(bits, signed);
+                        if *n < lo || *n > hi {
+                            let pname = params[i].name.as_ref().map(|n| n.name.clone()).unwrap_or_default();
+                            let msg = format!("value {} does not fit in {} parameter {}", n, self.tname(t), pname);
+                            return self.err(a.value.span, msg);
+                        }
+                    }
+                    self.coerce(v, t, a.value.span)?
+                }
+                _ => v,
+            };
             match v.as_const() {
                 Some(c) => vals.push(c.clone()),
                 None => return self.err(a.value.span, "a struct parameter must be a compile-time value"),

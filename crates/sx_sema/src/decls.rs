@@ -452,6 +452,16 @@ impl Compiler {
                         return self.err(p.span, "flags enum variants cannot have payloads");
                     }
                     let pt = self.eval_type_in(file, None, &outer, p)?;
+                    if pt == t {
+                        let name = self.types.name(t);
+                        return self.err(
+                            p.span,
+                            format!(
+                                "type '{}' is infinitely sized (it contains itself by value); use a pointer ('*{}') to break the cycle",
+                                name, name
+                            ),
+                        );
+                    }
                     if pt == bt::VOID {
                         None
                     } else {

@@ -2256,6 +2256,14 @@ impl<'c> FnCx<'c> {
             Some(t) => Some(self.type_expr(t)?),
             None => None,
         };
+        if let Some(t) = explicit.filter(|t| !matches!(self.c.types.kind(*t), TK::Array(..) | TK::Slice(_))) {
+            let msg = format!(
+                "a '.[ ]' literal's type prefix names the aggregate type, not the element type — '{}' is not an array or slice; annotate the binding instead: `x : [N]{} = .[ … ]`",
+                self.tname(t),
+                self.tname(t)
+            );
+            return self.err(span, msg);
+        }
         let target = explicit.or(expected);
         let (elem, want_slice, n_fixed) = match target.map(|t| self.c.types.kind(t).clone()) {
             Some(TK::Array(n, e)) => (Some(e), None, Some(n)),

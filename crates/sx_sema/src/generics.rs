@@ -192,7 +192,6 @@ impl<'c> FnCx<'c> {
             },
             ExprKind::SliceType { elem, .. } => match self.c.types.kind(ty).clone() {
                 TK::Slice(t) | TK::Array(_, t) => self.unify_pattern(elem, t, false, binds, span),
-                TK::String => self.unify_pattern(elem, bt::U8, false, binds, span),
                 _ => Ok(()),
             },
             ExprKind::ArrayType { len, elem } => match self.c.types.kind(ty).clone() {
@@ -396,6 +395,17 @@ impl<'c> FnCx<'c> {
             if let Some(n) = &p.name {
                 if !binds.iter().any(|(k, _, _)| *k == n.name) {
                     return self.err(span, format!("missing compile-time argument '{}'", n.name));
+                }
+            }
+        }
+        let pack = decl.params.iter().find(|p| p.comptime && p.variadic).and_then(|p| p.name.as_ref()).map(|n| n.name.clone());
+        let given_all = decl.params.iter().enumerate().all(|(i, p)| p.comptime || given[i].is_some() || i == 0 && vals[0].is_some());
+        if given_all {
+            for n in names {
+                if Some(n) != pack.as_ref() && !binds.iter().any(|(k, _, _)| k == n) {
+                    let fname = self.c.fns[fid.0 as usize].name.clone();
+                    return self
+                        .err(span, format!("cannot infer generic type parameter '{}' for '{}' from this call's arguments", n, fname));
                 }
             }
         }
