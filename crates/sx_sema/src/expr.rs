@@ -115,8 +115,8 @@ impl<'c> FnCx<'c> {
                     let boxed = self.box_expr(inner)?;
                     return self.opt_wrap(boxed, to, span);
                 }
-                self.check_identity_source(inner, to, inner.span)?;
                 let v = self.expr(inner, None)?;
+                self.check_identity_source(inner, v.ty, to, inner.span)?;
                 if let Some(raw) = self.raw_view(&v, to, span)? {
                     return Ok(raw);
                 }
@@ -132,8 +132,8 @@ impl<'c> FnCx<'c> {
             }
             ExprKind::Cast { expr, ty } => {
                 let to = self.type_expr(ty)?;
-                self.check_identity_source(expr, to, expr.span)?;
                 let v = self.expr(expr, Some(to))?;
+                self.check_identity_source(expr, v.ty, to, expr.span)?;
                 if let Some(raw) = self.raw_view(&v, to, span)? {
                     return Ok(raw);
                 }

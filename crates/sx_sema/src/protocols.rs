@@ -190,10 +190,11 @@ impl Compiler {
 
 impl<'c> FnCx<'c> {
     /// `xx e` / `e.(P)` into an `#identity` protocol borrows `e`, so `e` must name storage (a
-    /// variable, field, element or dereference), not a temporary.
-    pub(crate) fn check_identity_source(&mut self, e: &Expr, to: TypeId, span: Span) -> R<()> {
+    /// variable, field, element or dereference) or be a pointer, not a temporary value.
+    pub(crate) fn check_identity_source(&mut self, e: &Expr, from: TypeId, to: TypeId, span: Span) -> R<()> {
         let identity = self.c.protos.protocols.get(&to).map(|i| i.identity).unwrap_or(false);
-        if !identity || matches!(e.kind, ExprKind::Ident(_) | ExprKind::Field { .. } | ExprKind::Index { .. } | ExprKind::Deref(_)) {
+        let named = matches!(e.kind, ExprKind::Ident(_) | ExprKind::Field { .. } | ExprKind::Index { .. } | ExprKind::Deref(_));
+        if !identity || named || self.c.types.is_pointer_like(from) || self.c.is_protocol(from) {
             return Ok(());
         }
         let msg = format!(
