@@ -120,6 +120,15 @@ impl<'c> FnCx<'c> {
                 if let Some(raw) = self.raw_view(&v, to, span)? {
                     return Ok(raw);
                 }
+                if self.c.types.is_tagged_enum(v.ty) && self.c.types.is_int(to) {
+                    // `xx e` of a tagged union: its tag value.
+                    let backing = self.c.types.enum_of(v.ty).map(|e| e.backing).unwrap_or(bt::I64);
+                    let m = self.materialize(v, span)?;
+                    let m = self.spill(m, span)?;
+                    let V::Mem(a) = m.v else { return self.err(span, "a tagged union value expected") };
+                    let tag = self.load(a, backing);
+                    return self.convert(tag, to, span);
+                }
                 if self.c.is_protocol(v.ty) && matches!(self.c.types.kind(to), TK::Pointer(_)) {
                     // `xx p` to a pointer: the erased object (the protocol value's `ctx` word).
                     let m = self.materialize(v, span)?;
@@ -2133,6 +2142,40 @@ impl<'c> FnCx<'c> {
         Ok(r)
     }
 
+    /// `E.v.{ … }` / `.v.{ … }`: a tagged-union variant built from a literal of its payload (the
+    /// fields of a struct payload, or the single value of a scalar one).
+    fn variant_struct_lit(&mut self, ty: Option<&Expr>, fields: &[FieldInit], expected: Option<TypeId>, span: Span) -> R<Option<TV>> {
+        let Some(te) = ty else { return Ok(None) };
+        let (enum_ty, name) = match &te.kind {
+            ExprKind::EnumLit(id) => match expected.map(|t| self.deref_enum(t)).filter(|t| self.c.types.is_tagged_enum(*t)) {
+                Some(t) => (t, id),
+                None => return Ok(None),
+            },
+            ExprKind::Field { base, name } => match self.try_type(base)? {
+                Some(t) if self.c.types.is_tagged_enum(t) => (t, name),
+                _ => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
+        let (_, payload) = self.variant_info(enum_ty, name)?;
+        let Some(pt) = payload else {
+            return self.err(span, format!("variant '.{}' has no payload to build with a literal", name.name));
+        };
+        let value = if self.c.types.struct_of(pt).is_some() {
+            Expr::new(ExprKind::StructLit { ty: None, fields: fields.to_vec() }, span)
+        } else {
+            match fields {
+                [f] if f.name.is_none() && !f.spread => f.value.clone(),
+                _ => {
+                    return self
+                        .err(span, format!("variant '.{}' holds one '{}': write `.{}.{{ value }}`", name.name, self.tname(pt), name.name))
+                }
+            }
+        };
+        let args = [Arg { name: None, value, spread: false, span }];
+        self.enum_variant_value(enum_ty, name, Some(&args), span).map(Some)
+    }
+
     fn struct_lit(&mut self, ty: Option<&Expr>, fields: &[FieldInit], expected: Option<TypeId>, span: Span) -> R<TV> {
         // Against `?T`, the literal builds the `T` (wrapped by the caller's coercion).
         let expected = expected.map(|t| self.c.types.optional_inner(t).unwrap_or(t));
@@ -2143,6 +2186,9 @@ impl<'c> FnCx<'c> {
                     return self.array_lit(None, &elems, Some(t), span);
                 }
             }
+        }
+        if let Some(v) = self.variant_struct_lit(ty, fields, expected, span)? {
+            return Ok(v);
         }
         let sty = match ty {
             Some(t) => self.type_expr(t)?,
