@@ -168,6 +168,9 @@ impl<'c> FnCx<'c> {
                     return self.subslice(base, lo.as_deref(), hi.as_deref(), *lo_exclusive, *hi_inclusive, span);
                 }
                 if let ExprKind::Index { base, index } = &e.kind {
+                    if let ExprKind::OptField { .. } = base.kind {
+                        return self.opt_index(base, index, span);
+                    }
                     if let Some(v) = self.pack_index(base, index)? {
                         return Ok(v);
                     }
