@@ -393,6 +393,15 @@ impl<'c> FnCx<'c> {
                 }
                 *v as i128
             }
+            // A compile-time tagged-union value counts by its tag.
+            Some(ConstVal::Data(d, t)) if self.c.types.is_tagged_enum(*t) => {
+                let backing = self.c.types.enum_of(*t).map(|e| e.backing).unwrap_or(bt::I64);
+                let n = self.c.types.size_of(backing) as usize;
+                let bytes = &self.c.module.datas[*d].bytes;
+                let mut raw = [0u8; 8];
+                raw[..n.min(8)].copy_from_slice(&bytes[..n.min(8).min(bytes.len())]);
+                i64::from_le_bytes(raw) as i128
+            }
             _ => return self.err(len.span, "array dimension must be a compile-time constant integer"),
         };
         if n < 0 {

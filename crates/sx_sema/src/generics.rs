@@ -363,8 +363,15 @@ impl<'c> FnCx<'c> {
                 Some(t) => self.coerce(v, t, a.span)?,
                 None => v,
             };
-            let Some(c) = v.as_const().cloned() else {
-                return self.err(a.span, format!("'${}' needs a compile-time argument", name.name));
+            let c = match v.as_const().cloned() {
+                Some(c) => c,
+                // An aggregate argument (`.circle(5.0)`, a struct literal) is evaluated at
+                // compile time on the VM and baked.
+                None if declared.map(|t| self.c.types.scalar(t).is_none()).unwrap_or(false) => {
+                    let (file, owner, outer) = (self.file, self.owner, self.outer_consts.clone());
+                    self.c.eval_const_in(file, owner, &outer, &a, declared)?
+                }
+                None => return self.err(a.span, format!("'${}' needs a compile-time argument", name.name)),
             };
             binds.push((name.name.clone(), c, false));
             self.fixed_binds.push(name.name.clone());
