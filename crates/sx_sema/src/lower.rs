@@ -423,9 +423,9 @@ impl<'c> FnCx<'c> {
         match self.c.types.kind(ty).clone() {
             TK::Struct(_) => {
                 let fields = self.c.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();
-                let (defaults, sfile) = match self.c.structs.get(&ty) {
-                    Some(m) => (m.defaults.clone(), Some(m.file)),
-                    None => (vec![], None),
+                let (defaults, sfile, sconsts) = match self.c.structs.get(&ty) {
+                    Some(m) => (m.defaults.clone(), Some(m.file), Some(m.local_consts.clone())),
+                    None => (vec![], None, None),
                 };
                 for (i, fl) in fields.iter().enumerate() {
                     let p = self.ptr_ty();
@@ -433,12 +433,19 @@ impl<'c> FnCx<'c> {
                     let faddr = self.b(|b| b.binary(IB::Iadd, addr, off));
                     match defaults.get(i).cloned().flatten() {
                         Some(d) if !matches!(d.kind, ExprKind::Undef) => {
-                            let saved = self.file;
+                            // Evaluated in the struct's scope (its file, its constants, the
+                            // parameters of a parameterised struct's instance).
+                            let saved = (self.file, self.outer_consts.clone());
                             if let Some(f) = sfile {
                                 self.file = f;
                             }
+                            if let Some(c) = sconsts.clone().filter(|c| !c.is_empty()) {
+                                let mut merged = (*saved.1).clone();
+                                merged.extend(c.iter().map(|(k, v)| (k.clone(), v.clone())));
+                                self.outer_consts = Rc::new(merged);
+                            }
                             let r = self.expr(&d, Some(fl.ty)).and_then(|v| self.coerce(v, fl.ty, d.span));
-                            self.file = saved;
+                            (self.file, self.outer_consts) = saved;
                             let v = r?;
                             self.store(faddr, v, span)?;
                         }
