@@ -92,6 +92,27 @@ impl<'c> FnCx<'c> {
         }
     }
 
+    /// `f(a) { … }`: the trailing block is the argument of `f`'s last parameter, so earlier
+    /// parameters with defaults may be left out (`scaffold() { … }`).
+    pub(crate) fn bind_trailing_block(&mut self, callee: &Expr, args: &[Arg]) -> R<Option<Rc<Vec<Arg>>>> {
+        let ExprKind::Ident(id) = &callee.kind else { return Ok(None) };
+        let Some(Local::Const(ConstVal::Func(fid))) = self.resolve(id)? else { return Ok(None) };
+        let params = &self.c.fns[fid.0 as usize].decl.params;
+        let Some(last) = params.last().and_then(|p| p.name.clone()) else { return Ok(None) };
+        let positional = args.iter().filter(|a| a.name.is_none()).count();
+        if positional >= params.len() || args.iter().any(|a| a.spread || a.name.as_ref().map(|n| n.name == last.name).unwrap_or(false)) {
+            return Ok(None);
+        }
+        let mut out = args.to_vec();
+        if let Some(block) = out.last_mut() {
+            block.name = Some(Ident { name: last.name.clone(), span: block.span, raw: false });
+        }
+        let out = Rc::new(out);
+        // Kept for the whole compilation: the block's function literal is identified by address.
+        self.c.rewritten_args.push(out.clone());
+        Ok(Some(out))
+    }
+
     /// `S(args)` of a parameterised struct: the instance type for those compile-time values.
     fn generic_struct_call(&mut self, g: u32, args: &[Arg], span: Span) -> R<TV> {
         let mut vals = vec![];

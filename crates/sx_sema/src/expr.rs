@@ -161,6 +161,10 @@ impl<'c> FnCx<'c> {
                 }
                 self.convert(v, to, span)
             }
+            ExprKind::Call { callee, args, trailing_block: true } => match self.bind_trailing_block(callee, args)? {
+                Some(bound) => self.call(callee, &bound, expected, span),
+                None => self.call(callee, args, expected, span),
+            },
             ExprKind::Call { callee, args, .. } => self.call(callee, args, expected, span),
             ExprKind::Field { base, name } => self.field(base, name, span),
             ExprKind::Index { .. } | ExprKind::Slice { .. } => {
@@ -2184,7 +2188,9 @@ impl<'c> FnCx<'c> {
                 }
             }
         };
-        let args = [Arg { name: None, value, spread: false, span }];
+        // Kept alive: function literals in the payload are identified by address.
+        let args = Rc::new(vec![Arg { name: None, value, spread: false, span }]);
+        self.c.rewritten_args.push(args.clone());
         self.enum_variant_value(enum_ty, name, Some(&args), span).map(Some)
     }
 
