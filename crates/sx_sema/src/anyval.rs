@@ -180,6 +180,8 @@ impl<'c> FnCx<'c> {
         let fits = match name.as_str() {
             "AnyRaw" => v.ty == bt::ANY,
             "SliceRaw" => matches!(self.c.types.kind(v.ty), TK::Slice(_) | TK::String),
+            "ProtocolRaw" => self.c.is_protocol(v.ty),
+            "ClosureRaw" => matches!(self.c.types.kind(v.ty), TK::Closure { .. }),
             _ => false,
         };
         if !fits {
@@ -393,6 +395,15 @@ impl<'c> FnCx<'c> {
                 "a type switch 'case' names a type or a category (int, float, struct, enum, union, array, slice, pointer, optional, closure, type)",
             ),
         }
+    }
+
+    /// Whether the compile-time type `t` is named by type-switch pattern `p` (a type or a
+    /// category), for `inline if T == { case … }`.
+    pub(crate) fn type_matches_pattern(&mut self, t: TypeId, p: &Expr) -> R<bool> {
+        Ok(match self.type_pattern(p)? {
+            TypePat::Concrete(c) => c == t,
+            TypePat::Category(c) => self.c.in_category(t, c),
+        })
     }
 
     /// `if v == { case T: … }` on an `any` (the tag) or a run-time `Type`.

@@ -92,11 +92,55 @@ impl<'c> FnCx<'c> {
         }
     }
 
+    /// `f(a) { … }`: the trailing block is the argument of `f`'s last parameter, so earlier
+    /// parameters with defaults may be left out (`scaffold() { … }`).
+    pub(crate) fn bind_trailing_block(&mut self, callee: &Expr, args: &[Arg]) -> R<Option<Rc<Vec<Arg>>>> {
+        let ExprKind::Ident(id) = &callee.kind else { return Ok(None) };
+        let Some(Local::Const(ConstVal::Func(fid))) = self.resolve(id)? else { return Ok(None) };
+        let params = &self.c.fns[fid.0 as usize].decl.params;
+        let Some(last) = params.last().and_then(|p| p.name.clone()) else { return Ok(None) };
+        let positional = args.iter().filter(|a| a.name.is_none()).count();
+        if positional >= params.len() || args.iter().any(|a| a.spread || a.name.as_ref().map(|n| n.name == last.name).unwrap_or(false)) {
+            return Ok(None);
+        }
+        let mut out = args.to_vec();
+        if let Some(block) = out.last_mut() {
+            block.name = Some(Ident { name: last.name.clone(), span: block.span, raw: false });
+        }
+        let out = Rc::new(out);
+        // Kept for the whole compilation: the block's function literal is identified by address.
+        self.c.rewritten_args.push(out.clone());
+        Ok(Some(out))
+    }
+
     /// `S(args)` of a parameterised struct: the instance type for those compile-time values.
     fn generic_struct_call(&mut self, g: u32, args: &[Arg], span: Span) -> R<TV> {
         let mut vals = vec![];
-        for a in args {
-            let v = self.expr(&a.value, None)?;
+        let params = self.c.generic_structs[g as usize].1.params.clone().unwrap_or_default();
+        let (gfile, gouter) = (self.c.generic_structs[g as usize].2, self.c.generic_structs[g as usize].3.clone());
+        for (i, a) in args.iter().enumerate() {
+            // A value parameter (`$K: u32`) takes its argument at the declared type.
+            let declared = match params.get(i).and_then(|p| p.ty.as_ref()) {
+                Some(t) if !matches!(&t.kind, ExprKind::Ident(id) if id.name == "Type") => {
+                    Some(self.c.eval_type_in(gfile, None, &gouter, t)?)
+                }
+                _ => None,
+            };
+            let v = self.expr(&a.value, declared)?;
+            let v = match declared {
+                Some(t) if self.c.types.is_int(t) => {
+                    if let (Some(ConstVal::Int { v: n, .. }), TK::Int { bits, signed, .. }) = (v.as_const(), self.c.types.kind(t).clone()) {
+                        let (lo, hi) = crate::consts::int_range(bits, signed);
+                        if *n < lo || *n > hi {
+                            let pname = params[i].name.as_ref().map(|n| n.name.clone()).unwrap_or_default();
+                            let msg = format!("value {} does not fit in {} parameter {}", n, self.tname(t), pname);
+                            return self.err(a.value.span, msg);
+                        }
+                    }
+                    self.coerce(v, t, a.value.span)?
+                }
+                _ => v,
+            };
             match v.as_const() {
                 Some(c) => vals.push(c.clone()),
                 None => return self.err(a.value.span, "a struct parameter must be a compile-time value"),
@@ -425,6 +469,7 @@ impl<'c> FnCx<'c> {
                         slots[i] = Some((v, span));
                     }
                     Some(d) => {
+                        let d = self.default_at_call_site(&d, span)?.unwrap_or(d);
                         let (sf, so) = (self.file, self.owner);
                         self.file = cfile;
                         self.owner = cowner;

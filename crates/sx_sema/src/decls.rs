@@ -62,7 +62,19 @@ impl Compiler {
                 return self.err(span, format!("'{}' is private to its file", name));
             }
         }
-        self.lookup_global(file, name, span)
+        // Names the module only flat-imports are not its members, except namespace aliases,
+        // which carry one hop.
+        let imports = self.files[file.0 as usize].flat_imports.clone();
+        for f in imports {
+            let ids = self.files[f.0 as usize].names.get(name).cloned().unwrap_or_default();
+            if let Some(&id) = ids
+                .iter()
+                .find(|&&id| !self.decls[id.0 as usize].private && matches!(self.decls[id.0 as usize].kind, DeclKind::Namespace(_)))
+            {
+                return self.eval_decl(id).map(Some);
+            }
+        }
+        Ok(None)
     }
 
     /// A file's own declaration `name` (used to find std helpers).
@@ -442,6 +454,16 @@ impl Compiler {
                         return self.err(p.span, "flags enum variants cannot have payloads");
                     }
                     let pt = self.eval_type_in(file, None, &outer, p)?;
+                    if pt == t {
+                        let name = self.types.name(t);
+                        return self.err(
+                            p.span,
+                            format!(
+                                "type '{}' is infinitely sized (it contains itself by value); use a pointer ('*{}') to break the cycle",
+                                name, name
+                            ),
+                        );
+                    }
                     if pt == bt::VOID {
                         None
                     } else {

@@ -116,13 +116,39 @@ impl<'c> FnCx<'c> {
                     return self.opt_wrap(boxed, to, span);
                 }
                 let v = self.expr(inner, None)?;
+                self.check_identity_source(inner, v.ty, to, inner.span)?;
+                if let Some(raw) = self.raw_view(&v, to, span)? {
+                    return Ok(raw);
+                }
+                if self.c.types.is_tagged_enum(v.ty) && self.c.types.is_int(to) {
+                    // `xx e` of a tagged union: its tag value.
+                    let backing = self.c.types.enum_of(v.ty).map(|e| e.backing).unwrap_or(bt::I64);
+                    let m = self.materialize(v, span)?;
+                    let m = self.spill(m, span)?;
+                    let V::Mem(a) = m.v else { return self.err(span, "a tagged union value expected") };
+                    let tag = self.load(a, backing);
+                    return self.convert(tag, to, span);
+                }
+                if self.c.is_protocol(v.ty) && matches!(self.c.types.kind(to), TK::Pointer(_)) {
+                    // `xx p` to a pointer: the erased object (the protocol value's `ctx` word).
+                    let m = self.materialize(v, span)?;
+                    let m = self.spill(m, span)?;
+                    let V::Mem(a) = m.v else { return self.err(span, "a protocol value expected") };
+                    let p = self.ptr_ty();
+                    return Ok(TV { ty: to, v: V::Scalar(self.b(|b| b.load(p, a, 0))) });
+                }
                 self.convert(v, to, span)
             }
             ExprKind::Cast { expr, ty } => {
                 let to = self.type_expr(ty)?;
                 let v = self.expr(expr, Some(to))?;
+                self.check_identity_source(expr, v.ty, to, expr.span)?;
                 self.cast_value(v, to, span)
             }
+            ExprKind::Call { callee, args, trailing_block: true } => match self.bind_trailing_block(callee, args)? {
+                Some(bound) => self.call(callee, &bound, expected, span),
+                None => self.call(callee, args, expected, span),
+            },
             ExprKind::Call { callee, args, .. } => self.call(callee, args, expected, span),
             ExprKind::Field { base, name } => self.field(base, name, span),
             ExprKind::Index { .. } | ExprKind::Slice { .. } => {
@@ -130,6 +156,9 @@ impl<'c> FnCx<'c> {
                     return self.subslice(base, lo.as_deref(), hi.as_deref(), *lo_exclusive, *hi_inclusive, span);
                 }
                 if let ExprKind::Index { base, index } = &e.kind {
+                    if let ExprKind::OptField { .. } = base.kind {
+                        return self.opt_index(base, index, span);
+                    }
                     if let Some(v) = self.pack_index(base, index)? {
                         return Ok(v);
                     }
@@ -145,13 +174,13 @@ impl<'c> FnCx<'c> {
             }
             ExprKind::If { cond, then, else_, inline } => {
                 if *inline {
-                    return self.err(span, "not supported yet: inline if");
+                    return self.inline_if(cond, then, else_.as_deref(), expected, span);
                 }
                 self.if_expr(cond, then, else_.as_deref(), expected, span)
             }
             ExprKind::Match { subject, arms, else_, inline } => {
                 if *inline {
-                    return self.err(span, "not supported yet: inline if");
+                    return self.inline_match(subject, arms, else_.as_ref(), expected, span);
                 }
                 self.match_expr(subject, arms, else_.as_ref(), expected, span)
             }
@@ -238,6 +267,7 @@ impl<'c> FnCx<'c> {
                 let o = self.c.types.optional(t);
                 Ok(TV::konst(ConstVal::Type(o)))
             }
+            ExprKind::Unwrap(inner) if self.is_narrowed_local(inner) => self.expr(inner, expected),
             ExprKind::Unwrap(inner) => {
                 let want = expected.map(|t| self.c.types.optional(t));
                 let v = self.expr(inner, want)?;
@@ -257,6 +287,7 @@ impl<'c> FnCx<'c> {
             ExprKind::Import(_) => self.err(span, "#import is only allowed at the top level"),
             ExprKind::Library(_) => Ok(TV::void()),
             ExprKind::UfcsAlias(_) => self.err(span, "not supported yet: ufcs aliases"),
+            ExprKind::Directive(d) if d.name.name == "error" => self.error_directive(d.args.as_deref(), span),
             ExprKind::Directive(d) => self.err(span, format!("not supported yet: #{}", d.name.name)),
             ExprKind::Error => Err(()),
             #[allow(unreachable_patterns)]
@@ -349,6 +380,15 @@ impl<'c> FnCx<'c> {
                     return self.err(len.span, format!("array dimension must be an integer, found non-integral float {}", fmt_float(*v)));
                 }
                 *v as i128
+            }
+            // A compile-time tagged-union value counts by its tag.
+            Some(ConstVal::Data(d, t)) if self.c.types.is_tagged_enum(*t) => {
+                let backing = self.c.types.enum_of(*t).map(|e| e.backing).unwrap_or(bt::I64);
+                let n = self.c.types.size_of(backing) as usize;
+                let bytes = &self.c.module.datas[*d].bytes;
+                let mut raw = [0u8; 8];
+                raw[..n.min(8)].copy_from_slice(&bytes[..n.min(8).min(bytes.len())]);
+                i64::from_le_bytes(raw) as i128
             }
             _ => return self.err(len.span, "array dimension must be a compile-time constant integer"),
         };
@@ -1060,6 +1100,10 @@ impl<'c> FnCx<'c> {
             _ => Some(l.ty),
         };
         let mut r = self.expr(rhs, r_expected.filter(|t| *t != bt::TYPE))?;
+        if matches!(rhs.kind, ExprKind::Null) && self.c.types.optional_inner(l.ty).is_some() {
+            // `opt == null` is a presence test, whatever the payload type.
+            r = TV { ty: bt::VOID, v: V::Const(ConstVal::Null) };
+        }
         let r_pointee = self.value_pointee(r.ty);
         if op.is_comparison() {
             // `p == 5` with `p: *i64` compares the pointee; two pointers compare as addresses.
@@ -1109,15 +1153,29 @@ impl<'c> FnCx<'c> {
             // int literal with float literal → f64
             return Ok(if types.is_float(lt) || types.is_float(rt) { bt::F64 } else { bt::I64 });
         }
+        // An integer literal that does not fit the other side's type widens the result to `i64`.
+        let fits = |c: Option<&ConstVal>, t: TypeId| match (c, types.kind(t)) {
+            (Some(ConstVal::Int { v, .. }), TK::Int { bits, signed, .. }) => {
+                let (lo, hi) = crate::consts::int_range(*bits, *signed);
+                *v >= lo && *v <= hi
+            }
+            _ => true,
+        };
         if lu {
             if types.is_float(lt) && types.is_int(rt) {
                 return Ok(bt::F64);
+            }
+            if !fits(l.as_const(), rt) {
+                return Ok(bt::I64);
             }
             return Ok(rt);
         }
         if ru {
             if types.is_float(rt) && types.is_int(lt) {
                 return Ok(bt::F64);
+            }
+            if !fits(r.as_const(), lt) {
+                return Ok(bt::I64);
             }
             return Ok(lt);
         }
@@ -1380,6 +1438,7 @@ impl<'c> FnCx<'c> {
     }
 
     fn logical_from(&mut self, op: BinOp, l: TV, rhs: &Expr, lspan: Span, span: Span) -> R<TV> {
+        let l = self.presence_operand(l, lspan)?;
         if l.ty != bt::BOOL {
             let msg = format!("operator '{}' needs 'bool' operands, found '{}'", op_text(op), self.tname(l.ty));
             return self.err(lspan, msg);
@@ -1390,6 +1449,7 @@ impl<'c> FnCx<'c> {
                 return Ok(TV::konst(ConstVal::Bool(a)));
             }
             let r = self.expr(rhs, Some(bt::BOOL))?;
+            let r = self.presence_operand(r, rhs.span)?;
             if r.ty != bt::BOOL {
                 let msg = format!("operator '{}' needs 'bool' operands, found '{}'", op_text(op), self.tname(r.ty));
                 return self.err(rhs.span, msg);
@@ -1409,6 +1469,7 @@ impl<'c> FnCx<'c> {
         }
         self.switch(rhs_b);
         let r = self.expr(rhs, Some(bt::BOOL))?;
+        let r = self.presence_operand(r, rhs.span)?;
         if r.ty != bt::BOOL {
             let msg = format!("operator '{}' needs 'bool' operands, found '{}'", op_text(op), self.tname(r.ty));
             return self.err(rhs.span, msg);
@@ -1420,6 +1481,15 @@ impl<'c> FnCx<'c> {
         self.switch(join);
         let a = self.slot_addr(s);
         Ok(TV { ty: bt::BOOL, v: V::Scalar(self.b(|b| b.load(IrType::I8, a, 0))) })
+    }
+
+    /// An optional operand of `and` / `or` stands for its presence.
+    fn presence_operand(&mut self, v: TV, span: Span) -> R<TV> {
+        if self.c.types.optional_inner(v.ty).is_none() {
+            return Ok(v);
+        }
+        let p = self.opt_present(v, span)?;
+        Ok(TV { ty: bt::BOOL, v: V::Scalar(p) })
     }
 
     fn chain(&mut self, operands: &[Expr], ops: &[BinOp], span: Span) -> R<TV> {
@@ -2105,6 +2175,42 @@ impl<'c> FnCx<'c> {
         Ok(r)
     }
 
+    /// `E.v.{ … }` / `.v.{ … }`: a tagged-union variant built from a literal of its payload (the
+    /// fields of a struct payload, or the single value of a scalar one).
+    fn variant_struct_lit(&mut self, ty: Option<&Expr>, fields: &[FieldInit], expected: Option<TypeId>, span: Span) -> R<Option<TV>> {
+        let Some(te) = ty else { return Ok(None) };
+        let (enum_ty, name) = match &te.kind {
+            ExprKind::EnumLit(id) => match expected.map(|t| self.deref_enum(t)).filter(|t| self.c.types.is_tagged_enum(*t)) {
+                Some(t) => (t, id),
+                None => return Ok(None),
+            },
+            ExprKind::Field { base, name } => match self.try_type(base)? {
+                Some(t) if self.c.types.is_tagged_enum(t) => (t, name),
+                _ => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
+        let (_, payload) = self.variant_info(enum_ty, name)?;
+        let Some(pt) = payload else {
+            return self.err(span, format!("variant '.{}' has no payload to build with a literal", name.name));
+        };
+        let value = if self.c.types.struct_of(pt).is_some() {
+            Expr::new(ExprKind::StructLit { ty: None, fields: fields.to_vec() }, span)
+        } else {
+            match fields {
+                [f] if f.name.is_none() && !f.spread => f.value.clone(),
+                _ => {
+                    return self
+                        .err(span, format!("variant '.{}' holds one '{}': write `.{}.{{ value }}`", name.name, self.tname(pt), name.name))
+                }
+            }
+        };
+        // Kept alive: function literals in the payload are identified by address.
+        let args = Rc::new(vec![Arg { name: None, value, spread: false, span }]);
+        self.c.rewritten_args.push(args.clone());
+        self.enum_variant_value(enum_ty, name, Some(&args), span).map(Some)
+    }
+
     fn struct_lit(&mut self, ty: Option<&Expr>, fields: &[FieldInit], expected: Option<TypeId>, span: Span) -> R<TV> {
         // Against `?T`, the literal builds the `T` (wrapped by the caller's coercion).
         let expected = expected.map(|t| self.c.types.optional_inner(t).unwrap_or(t));
@@ -2115,6 +2221,9 @@ impl<'c> FnCx<'c> {
                     return self.array_lit(None, &elems, Some(t), span);
                 }
             }
+        }
+        if let Some(v) = self.variant_struct_lit(ty, fields, expected, span)? {
+            return Ok(v);
         }
         let sty = match ty {
             Some(t) => self.type_expr(t)?,
@@ -2228,6 +2337,14 @@ impl<'c> FnCx<'c> {
             Some(t) => Some(self.type_expr(t)?),
             None => None,
         };
+        if let Some(t) = explicit.filter(|t| !matches!(self.c.types.kind(*t), TK::Array(..) | TK::Slice(_))) {
+            let msg = format!(
+                "a '.[ ]' literal's type prefix names the aggregate type, not the element type — '{}' is not an array or slice; annotate the binding instead: `x : [N]{} = .[ … ]`",
+                self.tname(t),
+                self.tname(t)
+            );
+            return self.err(span, msg);
+        }
         let target = explicit.or(expected);
         let (elem, want_slice, n_fixed) = match target.map(|t| self.c.types.kind(t).clone()) {
             Some(TK::Array(n, e)) => (Some(e), None, Some(n)),
@@ -2360,6 +2477,10 @@ impl<'c> FnCx<'c> {
                 let v = self.convert(v, inner, span)?;
                 return self.opt_wrap(v, to, span);
             }
+        }
+        if matches!((self.c.types.kind(v.ty), self.c.types.kind(to)), (TK::Array(_, a), TK::Slice(b)) if a == b) {
+            // `arr.([]T)`: the implicit array-to-slice view, spelled out.
+            return self.coerce(v, to, span);
         }
         self.convert(v, to, span)
     }

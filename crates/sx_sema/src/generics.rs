@@ -62,6 +62,32 @@ pub(crate) fn contains_poly(e: &Expr) -> bool {
     }
 }
 
+/// Per parameter: a `$T: Type` parameter whose name a run-time parameter's type mentions (so
+/// a call may leave it out and have it inferred).
+pub(crate) fn inferable_type_params(decl: &FnDecl) -> Vec<bool> {
+    decl.params
+        .iter()
+        .map(|p| {
+            let is_type = p.ty.as_ref().map(|t| matches!(&t.kind, ExprKind::Ident(id) if id.name == "Type")).unwrap_or(false);
+            let Some(name) = p.name.as_ref().filter(|_| p.comptime && !p.variadic && is_type && p.default.is_none()) else { return false };
+            let names = [name.name.clone()];
+            decl.params.iter().any(|q| !q.comptime && q.ty.as_ref().map(|t| mentions_name(t, &names)).unwrap_or(false))
+        })
+        .collect()
+}
+
+/// Does type expression `e` name one of `names` as a bare identifier?
+fn mentions_name(e: &Expr, names: &[String]) -> bool {
+    match &e.kind {
+        ExprKind::Ident(id) => names.contains(&id.name),
+        ExprKind::AddrOf(i) | ExprKind::ManyPtrType(i) | ExprKind::OptionalType(i) => mentions_name(i, names),
+        ExprKind::SliceType { elem, .. } => mentions_name(elem, names),
+        ExprKind::ArrayType { len, elem } => mentions_name(len, names) || mentions_name(elem, names),
+        ExprKind::Call { args, .. } => args.iter().any(|a| mentions_name(&a.value, names)),
+        _ => false,
+    }
+}
+
 /// Is `decl` generic (compile-time or pattern-typed parameters)?
 pub(crate) fn is_generic_decl(decl: &FnDecl) -> bool {
     decl.params.iter().any(|p| p.comptime || p.ty.as_ref().map(contains_poly).unwrap_or(false))
@@ -94,6 +120,15 @@ impl Compiler {
         self.instance_of.insert(id, fid);
         self.instances.insert(key, id);
         id
+    }
+
+    /// The compile-time arguments an instance of a parameterised struct was made with, in
+    /// parameter order (`None` when `ty` is not such an instance).
+    pub(crate) fn struct_instance_args(&self, ty: TypeId) -> Option<Vec<ConstVal>> {
+        let g = self.struct_instances.iter().find(|(_, t)| **t == ty).map(|((g, _), _)| *g)?;
+        let params = self.generic_structs[g as usize].1.params.clone().unwrap_or_default();
+        let scope = &self.structs.get(&ty)?.local_consts;
+        params.iter().map(|p| p.name.as_ref().and_then(|n| scope.get(&n.name).cloned())).collect()
     }
 
     /// True for a generic function that still needs instantiating.
@@ -157,7 +192,6 @@ impl<'c> FnCx<'c> {
             },
             ExprKind::SliceType { elem, .. } => match self.c.types.kind(ty).clone() {
                 TK::Slice(t) | TK::Array(_, t) => self.unify_pattern(elem, t, false, binds, span),
-                TK::String => self.unify_pattern(elem, bt::U8, false, binds, span),
                 _ => Ok(()),
             },
             ExprKind::ArrayType { len, elem } => match self.c.types.kind(ty).clone() {
@@ -184,6 +218,30 @@ impl<'c> FnCx<'c> {
                 }
                 Ok(())
             }
+            ExprKind::Call { args, .. } => {
+                // `Box($T)` against an instance of a parameterised struct: each pattern argument
+                // unifies with the value the instance bound to that parameter.
+                let ty = match self.c.types.kind(ty).clone() {
+                    TK::Pointer(t) if self.c.struct_instance_args(ty).is_none() => t,
+                    _ => ty,
+                };
+                let Some(bound) = self.c.struct_instance_args(ty) else { return Ok(()) };
+                if bound.len() != args.len() {
+                    return Ok(());
+                }
+                for (a, v) in args.iter().zip(bound) {
+                    match (v, &a.value.kind) {
+                        (ConstVal::Type(t), _) => self.unify_pattern(&a.value, t, false, binds, span)?,
+                        (v, ExprKind::Poly { name, .. }) => {
+                            if !binds.iter().any(|(k, _, _)| *k == name.name) && !self.fixed_binds.contains(&name.name) {
+                                binds.push((name.name.clone(), v, false));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -204,7 +262,17 @@ impl<'c> FnCx<'c> {
         if receiver.is_some() {
             next = 1;
         }
+        // `f :: ($T: Type, v: T)` called as `f(x)`: `$T` is inferred from the other arguments,
+        // so positional arguments skip it.
+        let inferable = inferable_type_params(&decl);
+        let positional = args.iter().filter(|a| a.name.is_none()).count() + next;
+        let fixed_count = decl.params.iter().filter(|p| !(p.comptime && p.variadic)).count();
+        let skip_inferable =
+            pack_at.is_none() && inferable.iter().any(|b| *b) && positional == fixed_count - inferable.iter().filter(|b| **b).count();
         for a in args {
+            while skip_inferable && a.name.is_none() && next < n && inferable[next] {
+                next += 1;
+            }
             if a.spread {
                 return self.err(a.span, "not supported yet: spreading into a generic call");
             }
@@ -280,6 +348,7 @@ impl<'c> FnCx<'c> {
                 Some(a) => a.value.clone(),
                 None => match &p.default {
                     Some(d) => d.clone(),
+                    None if inferable_type_params(decl)[i] => continue,
                     None => return self.err(span, format!("missing compile-time argument '{}'", name.name)),
                 },
             };
@@ -294,8 +363,15 @@ impl<'c> FnCx<'c> {
                 Some(t) => self.coerce(v, t, a.span)?,
                 None => v,
             };
-            let Some(c) = v.as_const().cloned() else {
-                return self.err(a.span, format!("'${}' needs a compile-time argument", name.name));
+            let c = match v.as_const().cloned() {
+                Some(c) => c,
+                // An aggregate argument (`.circle(5.0)`, a struct literal) is evaluated at
+                // compile time on the VM and baked.
+                None if declared.map(|t| self.c.types.scalar(t).is_none()).unwrap_or(false) => {
+                    let (file, owner, outer) = (self.file, self.owner, self.outer_consts.clone());
+                    self.c.eval_const_in(file, owner, &outer, &a, declared)?
+                }
+                None => return self.err(a.span, format!("'${}' needs a compile-time argument", name.name)),
             };
             binds.push((name.name.clone(), c, false));
             self.fixed_binds.push(name.name.clone());
@@ -321,6 +397,24 @@ impl<'c> FnCx<'c> {
             let untyped = tv.as_const().map(|c| c.is_untyped()).unwrap_or(false);
             self.unify_pattern(te, tv.ty, untyped, binds, a.value.span)?;
             vals[i] = Some((tv, a.value.span));
+        }
+        for p in decl.params.iter().filter(|p| p.comptime && !p.variadic) {
+            if let Some(n) = &p.name {
+                if !binds.iter().any(|(k, _, _)| *k == n.name) {
+                    return self.err(span, format!("missing compile-time argument '{}'", n.name));
+                }
+            }
+        }
+        let pack = decl.params.iter().find(|p| p.comptime && p.variadic).and_then(|p| p.name.as_ref()).map(|n| n.name.clone());
+        let given_all = decl.params.iter().enumerate().all(|(i, p)| p.comptime || given[i].is_some() || i == 0 && vals[0].is_some());
+        if given_all {
+            for n in names {
+                if Some(n) != pack.as_ref() && !binds.iter().any(|(k, _, _)| k == n) {
+                    let fname = self.c.fns[fid.0 as usize].name.clone();
+                    return self
+                        .err(span, format!("cannot infer generic type parameter '{}' for '{}' from this call's arguments", n, fname));
+                }
+            }
         }
         Ok(())
     }

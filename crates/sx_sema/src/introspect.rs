@@ -21,6 +21,7 @@ pub(crate) const REFLECTION_INTRINSICS: &[&str] = &[
     "type_eq",
     "is_unsigned",
     "is_flags",
+    "is_identity",
     "struct_field_count",
     "struct_field_name",
     "struct_field_type",
@@ -63,8 +64,8 @@ impl<'c> FnCx<'c> {
 
     fn introspect_inner(&mut self, name: &str, args: &[Arg], span: Span) -> R<TV> {
         let arity = match name {
-            "size_of" | "align_of" | "type_name" | "type_of" | "is_unsigned" | "is_flags" | "struct_field_count" | "variant_count"
-            | "pointee_type" | "raw_any_data" => 1,
+            "size_of" | "align_of" | "type_name" | "type_of" | "is_unsigned" | "is_flags" | "is_identity" | "struct_field_count"
+            | "variant_count" | "pointee_type" | "raw_any_data" => 1,
             "any_element" => 3,
             _ => 2,
         };
@@ -76,7 +77,8 @@ impl<'c> FnCx<'c> {
             "type_of" => {
                 self.value_ctx = true;
                 let v = self.expr(a0, None)?;
-                if v.ty == bt::ANY {
+                if v.ty == bt::ANY || self.c.is_protocol(v.ty) {
+                    // An `any` or a protocol value: the concrete type stamped in its second word.
                     let (_, tag) = self.any_parts(v, a0.span)?;
                     return Ok(TV { ty: bt::TYPE, v: V::Scalar(tag) });
                 }
@@ -111,6 +113,10 @@ impl<'c> FnCx<'c> {
                     let unsigned = self.b(|b| b.binary(IB::Xor, signed, one));
                     Ok(bool_val(self.b(|b| b.binary(IB::And, is_int, unsigned))))
                 }
+            },
+            "is_identity" => match self.type_arg(name, a0)? {
+                TyArg::Static(t) => Ok(TV::konst(ConstVal::Bool(self.c.protos.protocols.get(&t).map(|i| i.identity).unwrap_or(false)))),
+                TyArg::Runtime(_) => self.err(span, "'is_identity' needs a type known at compile time"),
             },
             "is_flags" => match self.type_arg(name, a0)? {
                 TyArg::Static(t) => Ok(TV::konst(ConstVal::Bool(self.c.types.enum_of(t).map(|e| e.flags).unwrap_or(false)))),

@@ -19,6 +19,7 @@ mod decls;
 mod errors;
 mod expr;
 mod generics;
+mod inline_if;
 mod introspect;
 pub mod loader;
 mod location;
@@ -209,6 +210,9 @@ pub struct Compiler {
     pub(crate) rtti: reflect::Rtti,
     /// Every loaded `#context_extend` declaration, with its file (fields of std's `Context`).
     pub(crate) context_extends: Vec<(FileIdx, Rc<Item>)>,
+    /// Argument lists rewritten during lowering, kept alive for the whole compilation: function
+    /// literals inside them are identified by address (`fn_by_decl`).
+    pub(crate) rewritten_args: Vec<Rc<Vec<Arg>>>,
 }
 
 /// Compiles the program rooted at `path`.
@@ -278,6 +282,7 @@ impl Compiler {
             pure_thunk_message: None,
             rtti: reflect::Rtti::default(),
             context_extends: vec![],
+            rewritten_args: vec![],
         }
     }
 

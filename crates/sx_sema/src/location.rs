@@ -1,6 +1,7 @@
 //! `#caller_location`: a `Source_Location { file, line, col, func }` built as read-only static
-//! data. As a parameter default it describes the call site (filled in by the call lowering,
-//! which knows the call's span); anywhere else it describes the expression itself.
+//! data. As a parameter default — directly or nested in the default's struct literal or call
+//! arguments — it describes the call site (filled in by the call lowering, which knows the
+//! call's span); anywhere else it describes the expression itself.
 
 use crate::lower::*;
 use crate::*;
@@ -46,4 +47,44 @@ impl FnCx<'_> {
         let d = self.c.module.add_data(sx_ir::Data { name, bytes, align, relocs, writable: false });
         Ok(TV::konst(ConstVal::Data(d, ty)))
     }
+
+    /// A parameter default whose struct-literal fields, array elements or call arguments
+    /// contain `#caller_location`, with each of those replaced by a constant describing the
+    /// call at `site` (`None` when there is none).
+    pub(crate) fn default_at_call_site(&mut self, d: &Expr, site: Span) -> R<Option<Expr>> {
+        if !has_nested_caller_location(d) {
+            return Ok(None);
+        }
+        let std = self.c.std_file.or_else(|| self.c.find_std());
+        let Some(Some(ConstVal::Type(loc_ty))) = std.map(|f| self.c.lookup_own(f, "Source_Location", d.span)).transpose()? else {
+            return Ok(None);
+        };
+        let v = self.caller_location(site, Some(loc_ty), d.span)?;
+        let Some(c) = v.as_const().cloned() else { return Ok(None) };
+        let name = format!("\u{0}caller_location{}", self.c.fresh());
+        self.bind(&name, Local::Const(c));
+        Ok(Some(replace_caller_location(d, &name)))
+    }
+}
+
+fn has_nested_caller_location(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::CallerLocation => true,
+        ExprKind::StructLit { fields, .. } => fields.iter().any(|f| has_nested_caller_location(&f.value)),
+        ExprKind::ArrayLit { elems, .. } => elems.iter().any(has_nested_caller_location),
+        ExprKind::Call { args, .. } => args.iter().any(|a| has_nested_caller_location(&a.value)),
+        _ => false,
+    }
+}
+
+fn replace_caller_location(e: &Expr, name: &str) -> Expr {
+    let mut out = e.clone();
+    match &mut out.kind {
+        ExprKind::CallerLocation => out.kind = ExprKind::Ident(Ident { name: name.to_string(), span: e.span, raw: true }),
+        ExprKind::StructLit { fields, .. } => fields.iter_mut().for_each(|f| f.value = replace_caller_location(&f.value, name)),
+        ExprKind::ArrayLit { elems, .. } => elems.iter_mut().for_each(|x| *x = replace_caller_location(x, name)),
+        ExprKind::Call { args, .. } => args.iter_mut().for_each(|a| a.value = replace_caller_location(&a.value, name)),
+        _ => {}
+    }
+    out
 }

@@ -62,6 +62,8 @@ pub(crate) enum Local {
 pub(crate) struct Scope {
     pub names: HashMap<String, Local>,
     pub defers: Vec<Stmt>,
+    /// Optional locals narrowed to their payload in this scope, with their optional binding.
+    pub narrowed: HashMap<String, Local>,
 }
 
 pub(crate) struct LoopCx {
@@ -423,9 +425,9 @@ impl<'c> FnCx<'c> {
         match self.c.types.kind(ty).clone() {
             TK::Struct(_) => {
                 let fields = self.c.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();
-                let (defaults, sfile) = match self.c.structs.get(&ty) {
-                    Some(m) => (m.defaults.clone(), Some(m.file)),
-                    None => (vec![], None),
+                let (defaults, sfile, sconsts) = match self.c.structs.get(&ty) {
+                    Some(m) => (m.defaults.clone(), Some(m.file), Some(m.local_consts.clone())),
+                    None => (vec![], None, None),
                 };
                 for (i, fl) in fields.iter().enumerate() {
                     let p = self.ptr_ty();
@@ -433,12 +435,19 @@ impl<'c> FnCx<'c> {
                     let faddr = self.b(|b| b.binary(IB::Iadd, addr, off));
                     match defaults.get(i).cloned().flatten() {
                         Some(d) if !matches!(d.kind, ExprKind::Undef) => {
-                            let saved = self.file;
+                            // Evaluated in the struct's scope (its file, its constants, the
+                            // parameters of a parameterised struct's instance).
+                            let saved = (self.file, self.outer_consts.clone());
                             if let Some(f) = sfile {
                                 self.file = f;
                             }
+                            if let Some(c) = sconsts.clone().filter(|c| !c.is_empty()) {
+                                let mut merged = (*saved.1).clone();
+                                merged.extend(c.iter().map(|(k, v)| (k.clone(), v.clone())));
+                                self.outer_consts = Rc::new(merged);
+                            }
                             let r = self.expr(&d, Some(fl.ty)).and_then(|v| self.coerce(v, fl.ty, d.span));
-                            self.file = saved;
+                            (self.file, self.outer_consts) = saved;
                             let v = r?;
                             self.store(faddr, v, span)?;
                         }
@@ -584,6 +593,11 @@ impl<'c> FnCx<'c> {
         let tk = types.kind(to).clone();
         match (&fk, &tk) {
             (TK::Int { .. }, TK::Int { .. }) if self.int_widens(from, to) => return self.convert(tv, to, span),
+            // A value of the default literal types (`i64`, `f64`) converts implicitly to a
+            // narrower integer / to `f32`, truncating, as the reference compiler does
+            // (`total := 0; … return total;` from an `-> i32` function).
+            (TK::Int { .. }, TK::Int { .. }) if from == bt::I64 => return self.convert(tv, to, span),
+            (TK::Float { bits: 64 }, TK::Float { bits: 32 }) => return self.convert(tv, to, span),
             (TK::Int { .. }, TK::Float { .. }) => return self.convert(tv, to, span),
             (TK::Float { bits: 32 }, TK::Float { bits: 64 }) => return self.convert(tv, to, span),
             (TK::Bool, TK::Bool) => return Ok(TV { ty: to, ..tv }),

@@ -176,6 +176,42 @@ impl<'c> FnCx<'c> {
         self.join(vec![(yes_end, fv, span), (no_end, none, span)], Some(result_ty), span)
     }
 
+    /// `a?.f[i]`: indexes the optional chain's value when present (the result is `?E`), else
+    /// the whole expression is `null`.
+    pub(crate) fn opt_index(&mut self, base: &Expr, index: &Expr, span: Span) -> R<TV> {
+        let bv = self.expr(base, None)?;
+        if self.c.types.optional_inner(bv.ty).is_none() {
+            let msg = format!("'?.' needs an optional, found '{}'", self.tname(bv.ty));
+            return self.err(base.span, msg);
+        }
+        let bv = self.materialize(bv, base.span)?;
+        let bv = self.spill(bv, base.span)?;
+        let present = self.opt_present(bv.clone(), base.span)?;
+        let yes = self.new_block();
+        let no = self.new_block();
+        self.b(|b| b.branch(present, yes, vec![], no, vec![]));
+        self.switch(yes);
+        let pv = self.opt_payload(bv, base.span)?;
+        let (pty, tmp) = (pv.ty, format!("\u{0}optindex{}", self.c.fresh()));
+        let s = self.slot_for(pty);
+        let sa = self.slot_addr(s);
+        self.store(sa, pv, span)?;
+        self.push_scope();
+        self.bind(&tmp, Local::Var { slot: s, ty: pty, by_ref: false, readonly: true });
+        let target = Expr::new(ExprKind::Ident(Ident { name: tmp, span: base.span, raw: true }), base.span);
+        let indexed = Expr::new(ExprKind::Index { base: Box::new(target), index: Box::new(index.clone()) }, span);
+        let ev = self.expr(&indexed, None);
+        self.scopes.pop();
+        let ev = ev?;
+        let result_ty = if self.c.types.optional_inner(ev.ty).is_some() { ev.ty } else { self.c.types.optional(ev.ty) };
+        let ev = if ev.ty == result_ty { ev } else { self.opt_wrap(ev, result_ty, span)? };
+        let yes_end = self.cur;
+        self.switch(no);
+        let none = self.opt_none(result_ty, span)?;
+        let no_end = self.cur;
+        self.join(vec![(yes_end, ev, span), (no_end, none, span)], Some(result_ty), span)
+    }
+
     /// `t`, or what a single-item pointer type points to.
     fn deref_ptr(&self, t: TypeId) -> TypeId {
         match *self.c.types.kind(t) {
@@ -270,7 +306,34 @@ impl<'c> FnCx<'c> {
         if let Some(Local::Var { slot, ty, by_ref, readonly }) = self.lookup_local(name) {
             if let Some(inner) = self.c.types.optional_inner(ty) {
                 self.bind(name, Local::Var { slot, ty: inner, by_ref, readonly });
+                if let Some(sc) = self.scopes.last_mut() {
+                    sc.narrowed.insert(name.to_string(), Local::Var { slot, ty, by_ref, readonly });
+                }
             }
         }
+    }
+
+    /// The optional binding of `name` when the visible `name` is a narrowing of it.
+    fn narrowed_from(&self, name: &str) -> Option<Local> {
+        let sc = self.scopes.iter().rev().find(|sc| sc.names.contains_key(name))?;
+        let Some(Local::Var { slot, ty, .. }) = sc.names.get(name) else { return None };
+        match sc.narrowed.get(name) {
+            Some(l @ Local::Var { slot: s, ty: t, .. }) if s == slot && self.c.types.optional_inner(*t) == Some(*ty) => Some(l.clone()),
+            _ => None,
+        }
+    }
+
+    /// Assigning to a narrowed optional local ends the narrowing: `name` is bound again to its
+    /// optional type (same storage), so the assignment writes the whole optional.
+    pub(crate) fn end_narrowing(&mut self, lhs: &Expr) {
+        let ExprKind::Ident(id) = &lhs.kind else { return };
+        if let Some(l) = self.narrowed_from(&id.name) {
+            self.bind(&id.name, l);
+        }
+    }
+
+    /// True when `e` names an optional local narrowed to its payload (so `e!` is `e`).
+    pub(crate) fn is_narrowed_local(&self, e: &Expr) -> bool {
+        matches!(&e.kind, ExprKind::Ident(id) if self.narrowed_from(&id.name).is_some())
     }
 }

@@ -189,6 +189,21 @@ impl Compiler {
 }
 
 impl<'c> FnCx<'c> {
+    /// `xx e` / `e.(P)` into an `#identity` protocol borrows `e`, so `e` must name storage (a
+    /// variable, field, element or dereference) or be a pointer, not a temporary value.
+    pub(crate) fn check_identity_source(&mut self, e: &Expr, from: TypeId, to: TypeId, span: Span) -> R<()> {
+        let identity = self.c.protos.protocols.get(&to).map(|i| i.identity).unwrap_or(false);
+        let named = matches!(e.kind, ExprKind::Ident(_) | ExprKind::Field { .. } | ExprKind::Index { .. } | ExprKind::Deref(_));
+        if !identity || named || self.c.types.is_pointer_like(from) || self.c.is_protocol(from) {
+            return Ok(());
+        }
+        let msg = format!(
+            "cannot erase a temporary to '#identity' protocol '{}': bind it to a name first (`x := …;` then `xx x`)",
+            self.tname(to)
+        );
+        self.err(span, msg)
+    }
+
     /// Erases `tv` (a concrete value, or a pointer to one) into a value of protocol `p`.
     pub(crate) fn erase_to_protocol(&mut self, tv: TV, p: TypeId, span: Span) -> R<TV> {
         if !self.c.protos.pending.is_empty() {

@@ -246,6 +246,7 @@ impl<'c> FnCx<'c> {
             }
         }
         self.reject_context_field_write(lhs)?;
+        self.end_narrowing(lhs);
         if self.property_assign(op, lhs, rhs, span)? {
             return Ok(());
         }
