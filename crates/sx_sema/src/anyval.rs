@@ -476,19 +476,7 @@ impl<'c> FnCx<'c> {
                     };
                     return self.err(cap.name.span, msg);
                 };
-                if cap.by_ref {
-                    let pty = self.c.types.pointer(t);
-                    let sl = self.slot_for(pty);
-                    let sa = self.slot_addr(sl);
-                    self.b(|b| b.store(sa, 0, d));
-                    self.bind(&cap.name.name, Local::Var { slot: sl, ty: pty, by_ref: false, readonly: true });
-                } else {
-                    let sl = self.slot_for(t);
-                    let sa = self.slot_addr(sl);
-                    let v = self.load(d, t);
-                    self.store(sa, v, cap.name.span)?;
-                    self.bind(&cap.name.name, Local::Var { slot: sl, ty: t, by_ref: false, readonly: true });
-                }
+                self.bind_capture(cap, d, t)?;
             }
             let v = self.block_value(&arm.body, expected);
             self.scopes.pop();

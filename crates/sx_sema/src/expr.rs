@@ -1948,6 +1948,22 @@ impl<'c> FnCx<'c> {
         Ok(self.load(a, ty))
     }
 
+    /// Binds a match-arm capture to the `ty` value at `addr`: a read-only copy for `(v)`, a
+    /// pointer to it for `(*v)`.
+    pub(crate) fn bind_capture(&mut self, cap: &Capture, addr: Value, ty: TypeId) -> R<()> {
+        let (bty, v) = if cap.by_ref {
+            let pty = self.c.types.pointer(ty);
+            (pty, TV { ty: pty, v: V::Scalar(addr) })
+        } else {
+            (ty, self.load(addr, ty))
+        };
+        let sl = self.slot_for(bty);
+        let sa = self.slot_addr(sl);
+        self.store(sa, v, cap.name.span)?;
+        self.bind(&cap.name.name, Local::Var { slot: sl, ty: bty, by_ref: false, readonly: true });
+        Ok(())
+    }
+
     fn match_expr(&mut self, subject: &Expr, arms: &[MatchArm], else_: Option<&Block>, expected: Option<TypeId>, span: Span) -> R<TV> {
         let sv = self.expr(subject, None)?;
         if sv.ty == bt::ANY || sv.ty == bt::TYPE {
@@ -2043,19 +2059,7 @@ impl<'c> FnCx<'c> {
                 };
                 let a = subj_addr.expect("tagged subject in memory");
                 let pa = self.offset_addr(a, off as i64);
-                if cap.by_ref {
-                    let pty = self.c.types.pointer(pt);
-                    let sl = self.slot_for(pty);
-                    let sa = self.slot_addr(sl);
-                    self.b(|b| b.store(sa, 0, pa));
-                    self.bind(&cap.name.name, Local::Var { slot: sl, ty: pty, by_ref: false, readonly: true });
-                } else {
-                    let sl = self.slot_for(pt);
-                    let sa = self.slot_addr(sl);
-                    let v = self.load(pa, pt);
-                    self.store(sa, v, cap.name.span)?;
-                    self.bind(&cap.name.name, Local::Var { slot: sl, ty: pt, by_ref: false, readonly: true });
-                }
+                self.bind_capture(cap, pa, pt)?;
             }
             let v = self.block_value(&arm.body, join_expected);
             self.scopes.pop();
