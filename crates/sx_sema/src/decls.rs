@@ -47,6 +47,12 @@ impl Compiler {
                 if s0.is_some() && vals.iter().all(|v| sym(self, v) == s0) {
                     return Ok(Some(vals.swap_remove(0)));
                 }
+                // A module imported on purpose shadows the prelude (std.sx) for a shared name.
+                let std = self.std_file.or_else(|| self.find_std());
+                let not_prelude: Vec<usize> = (0..found.len()).filter(|&i| Some(self.decls[found[i].0 as usize].file) != std).collect();
+                if not_prelude.len() == 1 && found.len() == 2 {
+                    return Ok(Some(vals.swap_remove(not_prelude[0])));
+                }
                 self.err(span, format!("'{}' is ambiguous: it is declared by more than one imported file", name))
             }
         }
