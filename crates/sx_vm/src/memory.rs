@@ -89,27 +89,51 @@ pub enum AllocKind {
 /// executor maps it to a source span.
 pub type Site = u32;
 
+/// One allocation. Laid out so that what every access reads (the buffer, its access bounds,
+/// `writable`) shares the first half of one cache line.
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub(crate) struct Alloc {
-    pub bytes: Vec<u8>,
-    /// `bytes.len() >> k` for k = 0..4: the bound of an `2^k`-byte access, see
+    /// The bytes; allocations never grow (realloc makes a new one), so a boxed slice.
+    pub bytes: Box<[u8]>,
+    /// `bytes.len() >> k` for k = 1..=3: the bounds of 2-, 4- and 8-byte accesses, see
     /// [`in_bounds_aligned`] (0 once freed).
-    units: [u32; 4],
-    pub kind: AllocKind,
+    units: [u32; 3],
     pub writable: bool,
     pub live: bool,
-    /// Provenance bitmap: bit `i` is set when a pointer was stored at offset `8 * i` (see the
-    /// module docs). Empty until the first pointer store.
-    pub ptr_words: Vec<u64>,
     /// Where a heap block was allocated and freed.
     pub alloc_site: Site,
     pub free_site: Site,
+    pub kind: AllocKind,
+    /// Provenance bitmap: bit `i` is set when a pointer was stored at offset `8 * i` (see the
+    /// module docs). None until the first pointer store.
+    ptr_words: Option<Box<Vec<u64>>>,
 }
 
 impl Alloc {
     fn new(bytes: Vec<u8>, kind: AllocKind, writable: bool, live: bool) -> Alloc {
         let n = bytes.len() as u32;
-        Alloc { units: [n, n >> 1, n >> 2, n >> 3], bytes, kind, writable, live, ptr_words: Vec::new(), alloc_site: 0, free_site: 0 }
+        Alloc {
+            bytes: bytes.into_boxed_slice(),
+            units: [n >> 1, n >> 2, n >> 3],
+            writable,
+            live,
+            alloc_site: 0,
+            free_site: 0,
+            kind,
+            ptr_words: None,
+        }
+    }
+
+    /// Frees the bytes and the marks.
+    fn release(&mut self) {
+        self.bytes = Box::new([]);
+        self.units = [0; 3];
+        self.ptr_words = None;
+    }
+
+    fn marks(&self) -> &[u64] {
+        self.ptr_words.as_deref().map_or(&[], |v| v.as_slice())
     }
 
     /// Marks the 8-byte word at `off` (a multiple of 8) as holding a pointer.
@@ -118,20 +142,22 @@ impl Alloc {
     pub(crate) fn mark_pointer(&mut self, off: usize) {
         let w = off / 8;
         let (i, bit) = (w / 64, w % 64);
-        if self.ptr_words.len() <= i {
-            self.ptr_words.resize(i + 1, 0);
+        let v = self.ptr_words.get_or_insert_with(Default::default);
+        if v.len() <= i {
+            v.resize(i + 1, 0);
         }
-        self.ptr_words[i] |= 1 << bit;
+        v[i] |= 1 << bit;
     }
 
     /// Clears the marks of every word overlapping `[off, off + len)`.
     fn clear_marks(&mut self, off: usize, len: usize) {
-        if self.ptr_words.is_empty() || len == 0 {
+        let Some(v) = self.ptr_words.as_mut() else { return };
+        if len == 0 {
             return;
         }
         let (first, last) = (off / 8, (off + len - 1) / 8);
         for w in first..=last {
-            match self.ptr_words.get_mut(w / 64) {
+            match v.get_mut(w / 64) {
                 Some(m) => *m &= !(1 << (w % 64)),
                 None => break,
             }
@@ -141,7 +167,7 @@ impl Alloc {
     /// Offsets of the marked words inside `[off, off + len)`.
     pub(crate) fn marked_in(&self, off: usize, len: usize) -> Vec<usize> {
         let mut v = Vec::new();
-        for (i, &m) in self.ptr_words.iter().enumerate() {
+        for (i, &m) in self.marks().iter().enumerate() {
             let mut bits = m;
             while bits != 0 {
                 let b = bits.trailing_zeros() as usize;
@@ -315,9 +341,7 @@ impl ComptimeMemory {
             if a.live {
                 self.live -= a.bytes.len() as u64;
                 a.live = false;
-                a.bytes = Vec::new();
-                a.units = [0; 4];
-                a.ptr_words = Vec::new();
+                a.release();
             }
         }
     }
@@ -391,13 +415,13 @@ impl ComptimeMemory {
         let (lo, hi) = self.allocs.split_at_mut(nid);
         hi[0].bytes[..n].copy_from_slice(&lo[id].bytes[..n]);
         let words = n / 8;
-        let mut marks: Vec<u64> = lo[id].ptr_words.iter().copied().take(words.div_ceil(64)).collect();
+        let mut marks: Vec<u64> = lo[id].marks().iter().copied().take(words.div_ceil(64)).collect();
         if !words.is_multiple_of(64) {
             if let Some(w) = marks.get_mut(words / 64) {
                 *w &= (1u64 << (words % 64)) - 1;
             }
         }
-        hi[0].ptr_words = marks;
+        hi[0].ptr_words = if marks.is_empty() { None } else { Some(Box::new(marks)) };
         self.free_id(id as u32);
         self.allocs[id].free_site = site;
         Ok(new_ptr)
@@ -592,7 +616,7 @@ impl ComptimeMemory {
             let (lo, hi) = self.allocs.split_at_mut(sid);
             lo[did].bytes[d_o..d_o + n].copy_from_slice(&hi[0].bytes[so..so + n]);
         }
-        if !self.allocs[sid].ptr_words.is_empty() || !self.allocs[did].ptr_words.is_empty() {
+        if self.allocs[sid].ptr_words.is_some() || self.allocs[did].ptr_words.is_some() {
             self.copy_marks(sid, so, did, d_o, n);
         }
         Ok(())
@@ -747,5 +771,17 @@ impl ComptimeMemory {
 #[inline(always)]
 fn in_bounds_aligned<const N: usize>(off: usize, a: &Alloc) -> bool {
     let k = N.trailing_zeros();
-    off.rotate_right(k) < a.units[k as usize & 3] as usize
+    if k == 0 {
+        off < a.bytes.len()
+    } else {
+        off.rotate_right(k) < a.units[(k as usize - 1) % 3] as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn alloc_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<super::Alloc>(), 64);
+    }
 }
