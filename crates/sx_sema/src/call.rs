@@ -19,6 +19,9 @@ impl<'c> FnCx<'c> {
         if let Some(expanded) = self.expand_pack_args(args)? {
             return self.call(callee, &expanded, expected, span);
         }
+        if let Some(expanded) = self.expand_value_spreads(args)? {
+            return self.call(callee, &expanded, expected, span);
+        }
         let mut receiver: Option<(Expr, bool)> = None;
         // Tagged-union construction: `.variant(payload)` / `E.variant(payload)`.
         if let ExprKind::EnumLit(id) = &callee.kind {

@@ -317,6 +317,8 @@ impl Compiler {
                     }
                 }
             }
+            // `?T`: the payload sits at offset 0 (a nullable pointer is the pointer itself).
+            TK::Optional(inner) => self.bake_walk(bytes, relocs, off, inner, span, memo, depth)?,
             TK::Any => {
                 let data_ty = self.types.pointer(bt::U8);
                 self.bake_walk(bytes, relocs, off, data_ty, span, memo, depth)?;
@@ -392,7 +394,7 @@ impl Compiler {
             TK::String | TK::Slice(_) | TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. } | TK::TypeType | TK::Any => {
                 true
             }
-            TK::Array(_, e) => self.has_pointers(*e),
+            TK::Array(_, e) | TK::Optional(e) => self.has_pointers(*e),
             TK::Struct(_) => self.types.struct_of(ty).map(|s| s.fields.iter().any(|f| self.has_pointers(f.ty))).unwrap_or(false),
             _ => false,
         }

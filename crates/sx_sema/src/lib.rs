@@ -31,6 +31,7 @@ pub mod printfmt;
 mod props;
 mod protocols;
 mod reflect;
+mod spread;
 mod stmt;
 mod tuples;
 
