@@ -146,7 +146,25 @@ impl<'c> FnCx<'c> {
                 if let Some(raw) = self.raw_view(&v, to, span)? {
                     return Ok(raw);
                 }
+                // A protocol value starts with the same two words as an `any` (the object and
+                // its concrete type), so a downcast `p.(T)` / `p.(?T)` is the `any` assertion.
+                let target_is_protocol = self.c.is_protocol(self.c.types.optional_inner(to).unwrap_or(to));
+                let v = if self.c.is_protocol(v.ty) && !target_is_protocol && to != bt::ANY {
+                    let m = self.materialize(v, span)?;
+                    let m = self.spill(m, span)?;
+                    TV { ty: bt::ANY, v: m.v }
+                } else {
+                    v
+                };
                 if v.ty == bt::ANY && to != bt::ANY {
+                    let target = self.c.types.optional_inner(to).unwrap_or(to);
+                    if self.c.is_protocol(target) {
+                        let msg = format!(
+                            "an 'any' value's type tag is always a concrete type — it never holds an erased '{}', so this assertion can never succeed; assert the concrete type instead ('av.(T)') or switch on the tag ('if av == {{ case T: … }}')",
+                            self.tname(target)
+                        );
+                        return self.err(span, msg);
+                    }
                     return self.any_assert(v, to, span);
                 }
                 if let Some(inner) = self.c.types.optional_inner(to) {
@@ -1933,6 +1951,12 @@ impl<'c> FnCx<'c> {
 
     fn match_expr(&mut self, subject: &Expr, arms: &[MatchArm], else_: Option<&Block>, expected: Option<TypeId>, span: Span) -> R<TV> {
         let sv = self.expr(subject, None)?;
+        if self.c.is_protocol(sv.ty) {
+            // A type switch on a protocol value reads its concrete type like an `any`'s.
+            let m = self.materialize(sv, subject.span)?;
+            let m = self.spill(m, subject.span)?;
+            return self.match_types(TV { ty: bt::ANY, v: m.v }, arms, else_, expected, span);
+        }
         if sv.ty == bt::ANY || sv.ty == bt::TYPE {
             return self.match_types(sv, arms, else_, expected, span);
         }
