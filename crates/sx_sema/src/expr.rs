@@ -177,6 +177,11 @@ impl<'c> FnCx<'c> {
                     // `arr.([]T)`: the implicit array-to-slice view, spelled out.
                     return self.coerce(v, to, span);
                 }
+                let plain_struct = |cx: &Self, t: TypeId| cx.c.types.struct_of(t).is_some() && !cx.c.is_protocol(t) && !cx.is_tuple_like(t);
+                let scalar = |cx: &Self, t: TypeId| cx.c.types.scalar(t).is_some();
+                if (plain_struct(self, v.ty) && scalar(self, to)) || (scalar(self, v.ty) && plain_struct(self, to)) {
+                    return self.reinterpret(v, to, span);
+                }
                 self.convert(v, to, span)
             }
             ExprKind::Call { callee, args, trailing_block: true } => match self.bind_trailing_block(callee, args)? {
@@ -1500,6 +1505,21 @@ impl<'c> FnCx<'c> {
         self.switch(join);
         let a = self.slot_addr(s);
         Ok(TV { ty: bt::BOOL, v: V::Scalar(self.b(|b| b.load(IrType::I8, a, 0))) })
+    }
+
+    /// `v.(T)` between a struct and a scalar: the bytes of `v` read as a `T` (the part `v`
+    /// does not cover reads as zero).
+    fn reinterpret(&mut self, v: TV, to: TypeId, span: Span) -> R<TV> {
+        let size = self.c.types.size_of(v.ty).max(self.c.types.size_of(to)).max(1);
+        let s = self.f.slots.push(sx_ir::SlotData { size: size as u32, align: 16 });
+        let a = self.slot_addr(s);
+        let p = self.ptr_ty();
+        let zero = self.iconst(IrType::I8, 0);
+        let len = self.iconst(p, size as i64);
+        self.b(|b| b.memfill(a, zero, len));
+        let v = self.materialize(v, span)?;
+        self.store(a, v, span)?;
+        Ok(self.load(a, to))
     }
 
     /// An optional operand of `and` / `or` stands for its presence.
