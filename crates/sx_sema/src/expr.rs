@@ -129,6 +129,11 @@ impl<'c> FnCx<'c> {
                     let tag = self.load(a, backing);
                     return self.convert(tag, to, span);
                 }
+                if self.c.types.is_int(v.ty) && matches!(self.c.types.kind(to), TK::Slice(_) | TK::String) {
+                    // `xx n` to a slice: the integer as the pointer word, length zero (`xx 0`
+                    // is the empty slice).
+                    return self.reinterpret(v, to, span);
+                }
                 if self.c.is_protocol(v.ty) && matches!(self.c.types.kind(to), TK::Pointer(_)) {
                     // `xx p` to a pointer: the erased object (the protocol value's `ctx` word).
                     let m = self.materialize(v, span)?;
