@@ -85,6 +85,13 @@ impl Compiler {
         }
     }
 
+    /// True for a file under one of the standard-library directories.
+    pub(crate) fn in_stdlib(&self, file: FileIdx) -> bool {
+        let canon = self.file_by_path.iter().find(|(_, f)| **f == file).map(|(p, _)| p.clone());
+        let Some(path) = canon else { return false };
+        self.paths.stdlib.iter().any(|d| std::fs::canonicalize(d).map(|d| path.starts_with(d)).unwrap_or(false))
+    }
+
     /// The file that declares the `print` intrinsic, if loaded.
     pub(crate) fn find_std(&mut self) -> Option<FileIdx> {
         for (i, f) in self.files.iter().enumerate() {
@@ -134,6 +141,15 @@ impl Compiler {
                 match &value.kind {
                     ExprKind::Fn(decl) if decl.body.is_some() || decl.attrs.is_extern || decl.attrs.intrinsic => {
                         if decl.attrs.intrinsic {
+                            if !self.in_stdlib(file) {
+                                return self.err(
+                                    span,
+                                    format!(
+                                        "intrinsic '{}' is declared by the standard library (modules/std.sx), not by this module",
+                                        name
+                                    ),
+                                );
+                            }
                             if name == "print" || name == "format" {
                                 self.std_file = Some(file);
                             }
