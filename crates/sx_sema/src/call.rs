@@ -116,6 +116,24 @@ impl<'c> FnCx<'c> {
         Ok(Some(out))
     }
 
+    /// A function type spelled with `abi(.c)` only holds functions with the C calling
+    /// convention (`extern` or `abi(.c)` themselves).
+    pub(crate) fn check_call_convention(&mut self, ty: &Expr, value: &Expr) -> R<()> {
+        let ExprKind::Fn(ft) = &ty.kind else { return Ok(()) };
+        if ft.body.is_some() || ft.attrs.abi.is_none() {
+            return Ok(());
+        }
+        let ExprKind::Ident(id) = &value.kind else { return Ok(()) };
+        let Some(Local::Const(ConstVal::Func(fid))) = self.resolve(id)? else { return Ok(()) };
+        let attrs = &self.c.fns[fid.0 as usize].decl.attrs;
+        if attrs.is_extern || attrs.abi.is_some() {
+            return Ok(());
+        }
+        let msg =
+            format!("call-convention mismatch: '{}' is declared with default sx convention but the target type expects abi(.c)", id.name);
+        self.err(value.span, msg)
+    }
+
     /// `S(args)` of a parameterised struct: the instance type for those compile-time values.
     fn generic_struct_call(&mut self, g: u32, args: &[Arg], span: Span) -> R<TV> {
         let mut vals = vec![];
