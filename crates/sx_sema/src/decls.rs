@@ -362,7 +362,7 @@ impl Compiler {
             }
         }
         if !is_union && self.is_std_context(t, file) {
-            self.add_context_extensions(&mut fields, &mut defaults)?;
+            self.add_context_extensions(t, &mut fields, &mut defaults)?;
         }
         if is_union {
             self.types.complete_union(t, fields);
