@@ -77,7 +77,7 @@ impl Compiler {
             Category::Closure => k == cat::FUNC || k == cat::CLOSURE,
             Category::Type => k == cat::TYPE,
             Category::ErrorSet => k == cat::ERROR_SET,
-            Category::Vector => false,
+            Category::Vector => k == cat::VECTOR,
         }
     }
 }
@@ -494,7 +494,7 @@ impl<'c> FnCx<'c> {
                 Category::Closure => &[cat::FUNC, cat::CLOSURE],
                 Category::Type => &[cat::TYPE],
                 Category::ErrorSet => &[cat::ERROR_SET],
-                Category::Vector => &[],
+                Category::Vector => &[cat::VECTOR],
             },
         };
         let kind = self.rt_field(tag, "kind");

@@ -561,6 +561,7 @@ impl<'c> FnCx<'c> {
         }
         match name {
             "print" | "format" => self.print_call(name == "format", args, span),
+            "Vector" => self.vector_type_call(args, span),
             "sqrt" | "sin" | "cos" | "floor" | "ceil" | "fabs" => {
                 let [a] = args else { return self.err(span, format!("'{}' takes one argument", name)) };
                 let v = self.expr(&a.value, expected.filter(|t| self.c.types.is_float(*t)))?;

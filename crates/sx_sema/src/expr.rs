@@ -659,7 +659,7 @@ impl<'c> FnCx<'c> {
                 let pb = self.c.module.pointer_bytes() as i32;
                 let mut len: Option<Value> = None;
                 let (base_ptr, elem) = match self.c.types.kind(ty).clone() {
-                    TK::Array(n, el) => {
+                    TK::Array(n, el) | TK::Vector(n, el) => {
                         if let Some(ConstVal::Int { v, .. }) = iv.as_const() {
                             if *v < 0 || *v as u64 >= n {
                                 return self.err(index.span, format!("index {} is out of bounds for an array of length {}", v, n));
@@ -860,6 +860,9 @@ impl<'c> FnCx<'c> {
             }
         }
         let bv = self.expr(base, None)?;
+        if self.vector_shape(bv.ty).is_some() {
+            return self.vector_member(bv, name, span);
+        }
         // Constant folds: `.len` of arrays, fields of constant aggregates are loaded normally.
         if let TK::Array(n, _) = self.c.types.kind(bv.ty).clone() {
             if name.name == "len" {
@@ -1063,6 +1066,7 @@ impl<'c> FnCx<'c> {
         }
         let ty = v.ty;
         match op {
+            UnOp::Neg if self.vector_shape(ty).is_some() => self.vector_negate(v, span),
             UnOp::Neg => {
                 if !self.c.types.is_numeric(ty) {
                     return self.err(span, format!("cannot negate a value of type '{}'", self.tname(ty)));
@@ -1237,6 +1241,9 @@ impl<'c> FnCx<'c> {
 
     /// Arithmetic and bitwise operators on numbers.
     pub fn arith(&mut self, op: BinOp, l: TV, r: TV, span: Span) -> R<TV> {
+        if self.vector_shape(l.ty).is_some() || self.vector_shape(r.ty).is_some() {
+            return self.vector_arith(op, l, r, span);
+        }
         if self.c.types.is_tuple(l.ty) || self.c.types.is_tuple(r.ty) {
             return self.tuple_arith(op, l, r, span);
         }
@@ -2369,7 +2376,7 @@ impl<'c> FnCx<'c> {
             Some(t) => Some(self.type_expr(t)?),
             None => None,
         };
-        if let Some(t) = explicit.filter(|t| !matches!(self.c.types.kind(*t), TK::Array(..) | TK::Slice(_))) {
+        if let Some(t) = explicit.filter(|t| !matches!(self.c.types.kind(*t), TK::Array(..) | TK::Slice(_) | TK::Vector(..))) {
             let msg = format!(
                 "a '.[ ]' literal's type prefix names the aggregate type, not the element type — '{}' is not an array or slice; annotate the binding instead: `x : [N]{} = .[ … ]`",
                 self.tname(t),
@@ -2378,8 +2385,9 @@ impl<'c> FnCx<'c> {
             return self.err(span, msg);
         }
         let target = explicit.or(expected);
+        let vector_target = target.filter(|t| self.vector_shape(*t).is_some());
         let (elem, want_slice, n_fixed) = match target.map(|t| self.c.types.kind(t).clone()) {
-            Some(TK::Array(n, e)) => (Some(e), None, Some(n)),
+            Some(TK::Array(n, e)) | Some(TK::Vector(n, e)) => (Some(e), None, Some(n)),
             Some(TK::Slice(e)) => (Some(e), target, None),
             _ => (None, None, None),
         };
@@ -2434,7 +2442,8 @@ impl<'c> FnCx<'c> {
         }
         let Some(et) = elem_ty else { return self.err(span, "cannot infer the element type of an empty array literal") };
         let n = n_fixed.unwrap_or(vals.len() as u64);
-        let aty = self.c.types.array(n, et);
+        // A vector literal is laid out like the array of its lanes (in the vector's larger slot).
+        let aty = vector_target.unwrap_or_else(|| self.c.types.array(n, et));
         let s = self.slot_for(aty);
         let a = self.slot_addr(s);
         if vals.is_empty() {

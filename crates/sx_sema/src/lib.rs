@@ -34,6 +34,7 @@ mod reflect;
 mod spread;
 mod stmt;
 mod tuples;
+mod vector;
 
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
