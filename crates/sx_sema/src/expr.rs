@@ -153,6 +153,20 @@ impl<'c> FnCx<'c> {
                 }
                 // A protocol value starts with the same two words as an `any` (the object and
                 // its concrete type), so a downcast `p.(T)` / `p.(?T)` is the `any` assertion.
+                if let (true, TK::Pointer(inner)) = (self.c.is_protocol(v.ty), self.c.types.kind(to).clone()) {
+                    if self.c.is_protocol(inner) {
+                        return self.err(
+                            span,
+                            "the ctx recovery yields a pointer to the CONCRETE value, so its target must be the concrete pointee type (e.g. `p.(*YourConcrete)` or `p.(*void)`); to point at the protocol value itself, take its address with prefix `*`",
+                        );
+                    }
+                    // `p.(*T)`: the erased object (the protocol value's `ctx` word).
+                    let m = self.materialize(v, span)?;
+                    let m = self.spill(m, span)?;
+                    let V::Mem(a) = m.v else { return self.err(span, "a protocol value expected") };
+                    let p = self.ptr_ty();
+                    return Ok(TV { ty: to, v: V::Scalar(self.b(|b| b.load(p, a, 0))) });
+                }
                 let target_is_protocol = self.c.is_protocol(self.c.types.optional_inner(to).unwrap_or(to));
                 let v = if self.c.is_protocol(v.ty) && !target_is_protocol && to != bt::ANY {
                     let m = self.materialize(v, span)?;
