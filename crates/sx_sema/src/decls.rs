@@ -406,6 +406,16 @@ impl Compiler {
         Ok(t)
     }
 
+    /// The structural (anonymous) struct type with the fields of inline struct `t` — the type
+    /// an untyped `.{ … }` literal of the same fields has — so identical shapes are one type.
+    pub(crate) fn same_shape_inline_struct(&mut self, t: TypeId) -> TypeId {
+        let Some(def) = self.types.struct_of(t).cloned() else { return t };
+        if def.is_union || def.tuple {
+            return t;
+        }
+        self.types.anonymous_struct(def.fields.into_iter().map(|f| (f.name, f.ty)).collect())
+    }
+
     /// Declares an anonymous untagged union type.
     pub(crate) fn declare_union(&mut self, sd: &StructDecl, file: FileIdx, outer: Rc<HashMap<String, ConstVal>>, span: Span) -> R<TypeId> {
         let t = self.types.new_struct("union", false, Some(span));

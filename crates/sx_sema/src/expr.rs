@@ -282,7 +282,11 @@ impl<'c> FnCx<'c> {
             ExprKind::Struct(sd) => {
                 let outer = self.local_const_snapshot();
                 let t = self.c.declare_struct("", sd, self.file, outer, span)?;
-                Ok(TV::konst(ConstVal::Type(t)))
+                // A plain inline struct type is structural: the same fields mean the same type.
+                let plain = sd.params.is_none()
+                    && sd.directives.is_empty()
+                    && sd.members.iter().all(|m| matches!(&m.kind, MemberKind::Field { default: None, undef: false, .. }));
+                Ok(TV::konst(ConstVal::Type(if plain { self.c.same_shape_inline_struct(t) } else { t })))
             }
             ExprKind::SliceType { elem, .. } => {
                 let t = self.type_expr(elem)?;
@@ -339,7 +343,12 @@ impl<'c> FnCx<'c> {
                 let t = self.c.declare_union(sd, self.file, outer, span)?;
                 Ok(TV::konst(ConstVal::Type(t)))
             }
-            ExprKind::Enum(_) => self.err(span, "not supported yet: enums"),
+            ExprKind::Enum(ed) => {
+                // An enum spelled inline (a field or return type): an anonymous enum type.
+                let outer = self.local_const_snapshot();
+                let t = self.c.declare_enum("enum", ed, self.file, outer)?;
+                Ok(TV::konst(ConstVal::Type(t)))
+            }
             ExprKind::Protocol(_) => self.err(span, "not supported yet: protocols"),
             ExprKind::CallerLocation => self.caller_location(span, expected, span),
             ExprKind::Import(_) => self.err(span, "#import is only allowed at the top level"),
