@@ -300,6 +300,16 @@ impl<'c> FnCx<'c> {
             }
             ExprKind::ArrayType { len, elem } => {
                 let n = self.array_dim(len)?;
+                if let ExprKind::StructLit { ty: Some(et), fields } = &elem.kind {
+                    // `[3]i64.{ a, b, c }` parses as `[3](i64.{…})`: the braces belong to the
+                    // whole array type.
+                    if fields.iter().all(|f| f.name.is_none() && !f.spread) {
+                        let t = self.type_expr(et)?;
+                        let a = self.c.types.array(n, t);
+                        let elems: Vec<Expr> = fields.iter().map(|f| f.value.clone()).collect();
+                        return self.array_lit(None, &elems, Some(a), span);
+                    }
+                }
                 let t = self.type_expr(elem)?;
                 let a = self.c.types.array(n, t);
                 Ok(TV::konst(ConstVal::Type(a)))
@@ -2140,6 +2150,7 @@ impl<'c> FnCx<'c> {
         let present = self.opt_present(sv.clone(), span)?;
         let mut results = vec![];
         let end = self.new_block();
+        let (mut has_some, mut has_none) = (false, false);
         for arm in arms {
             let body_b = self.new_block();
             let next = self.new_block();
@@ -2152,6 +2163,8 @@ impl<'c> FnCx<'c> {
                     _ => return self.err(p.span, "an optional is matched with 'case .some:' or 'case .none:'"),
                 }
             }
+            has_some |= want_some == Some(true);
+            has_none |= want_some == Some(false);
             match want_some {
                 Some(true) => self.b(|b| b.branch(present, body_b, vec![], next, vec![])),
                 Some(false) => self.b(|b| b.branch(present, next, vec![], body_b, vec![])),
@@ -2171,6 +2184,9 @@ impl<'c> FnCx<'c> {
             let v = v?;
             results.push((self.cur, v, arm.body.span));
             self.switch(next);
+        }
+        if else_.is_none() && has_some && has_none {
+            return self.finish_exhaustive_match(results, expected, end, span);
         }
         self.finish_match(results, else_, expected, end, span)
     }
@@ -2294,6 +2310,11 @@ impl<'c> FnCx<'c> {
                 None => return self.anon_struct_lit(fields, span),
             },
         };
+        if matches!(self.c.types.kind(sty), TK::Array(..) | TK::Vector(..)) && fields.iter().all(|f| f.name.is_none() && !f.spread) {
+            // `[3]i64.{ a, b, c }`: an array (or vector) literal spelled with braces.
+            let elems: Vec<Expr> = fields.iter().map(|f| f.value.clone()).collect();
+            return self.array_lit(None, &elems, Some(sty), span);
+        }
         let flds: Vec<(String, u64, TypeId)> = match self.c.types.kind(sty).clone() {
             TK::Struct(_) => {
                 self.c.types.struct_of(sty).map(|s| s.fields.iter().map(|f| (f.name.clone(), f.offset, f.ty)).collect()).unwrap_or_default()
