@@ -9,6 +9,14 @@ use sx_types::TypeKind as TK;
 impl<'c> FnCx<'c> {
     /// Evaluates a type expression.
     pub fn type_expr(&mut self, e: &Expr) -> R<TypeId> {
+        // A bare builtin type name is that type even where a backtick-declared `i2 shadows it.
+        if let ExprKind::Ident(id) = &e.kind {
+            if !id.raw {
+                if let Some(t) = builtin_type(&mut self.c.types, &id.name) {
+                    return Ok(t);
+                }
+            }
+        }
         let tv = self.expr(e, Some(bt::TYPE))?;
         match tv.v {
             V::Const(ConstVal::Type(t)) => Ok(t),
