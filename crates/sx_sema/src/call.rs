@@ -111,8 +111,6 @@ impl<'c> FnCx<'c> {
             block.name = Some(Ident { name: last.name.clone(), span: block.span, raw: false });
         }
         let out = Rc::new(out);
-        // Kept for the whole compilation: the block's function literal is identified by address.
-        self.c.rewritten_args.push(out.clone());
         Ok(Some(out))
     }
 

@@ -237,7 +237,7 @@ impl Compiler {
         outer: Rc<HashMap<String, ConstVal>>,
         span: Span,
     ) -> FnId {
-        let key = decl as *const FnDecl;
+        let key = (decl.span.file.0, decl.span.lo, decl.span.hi);
         if let Some(&f) = self.fn_by_decl.get(&key) {
             if self.fns[f.0 as usize].owner == owner {
                 return f;

@@ -13,6 +13,8 @@ impl<'c> FnCx<'c> {
         if let ExprKind::Ident(id) = &e.kind {
             if !id.raw {
                 if let Some(t) = builtin_type(&mut self.c.types, &id.name) {
+                    // Consumed like any lowered expression would.
+                    self.value_ctx = false;
                     return Ok(t);
                 }
             }
@@ -2291,9 +2293,7 @@ impl<'c> FnCx<'c> {
                 }
             }
         };
-        // Kept alive: function literals in the payload are identified by address.
-        let args = Rc::new(vec![Arg { name: None, value, spread: false, span }]);
-        self.c.rewritten_args.push(args.clone());
+        let args = [Arg { name: None, value, spread: false, span }];
         self.enum_variant_value(enum_ty, name, Some(&args), span).map(Some)
     }
 

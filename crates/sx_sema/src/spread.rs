@@ -12,7 +12,7 @@ const MAX_SPREAD_ARRAY: u64 = 256;
 
 impl FnCx<'_> {
     /// The argument list with every tuple/array spread replaced by its elements (`None` when
-    /// there is nothing to replace). The list is kept alive for the whole compilation.
+    /// there is nothing to replace).
     pub(crate) fn expand_value_spreads(&mut self, args: &[Arg]) -> R<Option<Rc<Vec<Arg>>>> {
         if !args.iter().any(|a| a.spread) {
             return Ok(None);
@@ -63,7 +63,6 @@ impl FnCx<'_> {
             }
         }
         let out = Rc::new(out);
-        self.c.rewritten_args.push(out.clone());
         Ok(Some(out))
     }
 }
