@@ -280,6 +280,14 @@ impl<'c> FnCx<'c> {
                     let t = self.c.types.intern(TK::Func { params, ret });
                     return Ok(TV::konst(ConstVal::Type(t)));
                 }
+                let typed;
+                let decl = match self.contextual_lambda(decl, expected)? {
+                    Some(d) => {
+                        typed = d;
+                        &typed
+                    }
+                    None => decl,
+                };
                 if let Some(cl) = self.lambda(decl, span)? {
                     return Ok(cl);
                 }

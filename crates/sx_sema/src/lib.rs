@@ -21,6 +21,7 @@ mod expr;
 mod generics;
 mod inline_if;
 mod introspect;
+mod lambda_ctx;
 pub mod loader;
 mod location;
 pub mod lower;
