@@ -74,9 +74,10 @@ impl Compiler {
             Category::Slice => k == cat::SLICE,
             Category::Pointer => k == cat::POINTER || k == cat::MANY_POINTER,
             Category::Optional => k == cat::OPTIONAL,
-            Category::Closure => k == cat::FUNC,
+            Category::Closure => k == cat::FUNC || k == cat::CLOSURE,
             Category::Type => k == cat::TYPE,
-            Category::Vector | Category::ErrorSet => false,
+            Category::ErrorSet => k == cat::ERROR_SET,
+            Category::Vector => k == cat::VECTOR,
         }
     }
 }
@@ -504,9 +505,10 @@ impl<'c> FnCx<'c> {
                 Category::Slice => &[cat::SLICE],
                 Category::Pointer => &[cat::POINTER, cat::MANY_POINTER],
                 Category::Optional => &[cat::OPTIONAL],
-                Category::Closure => &[cat::FUNC],
+                Category::Closure => &[cat::FUNC, cat::CLOSURE],
                 Category::Type => &[cat::TYPE],
-                Category::Vector | Category::ErrorSet => &[],
+                Category::ErrorSet => &[cat::ERROR_SET],
+                Category::Vector => &[cat::VECTOR],
             },
         };
         let kind = self.rt_field(tag, "kind");

@@ -19,6 +19,9 @@ impl<'c> FnCx<'c> {
         if let Some(expanded) = self.expand_pack_args(args)? {
             return self.call(callee, &expanded, expected, span);
         }
+        if let Some(expanded) = self.expand_value_spreads(args)? {
+            return self.call(callee, &expanded, expected, span);
+        }
         let mut receiver: Option<(Expr, bool)> = None;
         // Tagged-union construction: `.variant(payload)` / `E.variant(payload)`.
         if let ExprKind::EnumLit(id) = &callee.kind {
@@ -108,9 +111,25 @@ impl<'c> FnCx<'c> {
             block.name = Some(Ident { name: last.name.clone(), span: block.span, raw: false });
         }
         let out = Rc::new(out);
-        // Kept for the whole compilation: the block's function literal is identified by address.
-        self.c.rewritten_args.push(out.clone());
         Ok(Some(out))
+    }
+
+    /// A function type spelled with `abi(.c)` only holds functions with the C calling
+    /// convention (`extern` or `abi(.c)` themselves).
+    pub(crate) fn check_call_convention(&mut self, ty: &Expr, value: &Expr) -> R<()> {
+        let ExprKind::Fn(ft) = &ty.kind else { return Ok(()) };
+        if ft.body.is_some() || ft.attrs.abi.is_none() {
+            return Ok(());
+        }
+        let ExprKind::Ident(id) = &value.kind else { return Ok(()) };
+        let Some(Local::Const(ConstVal::Func(fid))) = self.resolve(id)? else { return Ok(()) };
+        let attrs = &self.c.fns[fid.0 as usize].decl.attrs;
+        if attrs.is_extern || attrs.abi.is_some() {
+            return Ok(());
+        }
+        let msg =
+            format!("call-convention mismatch: '{}' is declared with default sx convention but the target type expects abi(.c)", id.name);
+        self.err(value.span, msg)
     }
 
     /// `S(args)` of a parameterised struct: the instance type for those compile-time values.
@@ -541,6 +560,7 @@ impl<'c> FnCx<'c> {
         match name {
             "print" | "format" => self.print_call(name == "format", args, span),
             "error_name" => self.error_name_call(args, span),
+            "Vector" => self.vector_type_call(args, span),
             "sqrt" | "sin" | "cos" | "floor" | "ceil" | "fabs" => {
                 let [a] = args else { return self.err(span, format!("'{}' takes one argument", name)) };
                 let v = self.expr(&a.value, expected.filter(|t| self.c.types.is_float(*t)))?;

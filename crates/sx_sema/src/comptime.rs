@@ -470,7 +470,7 @@ impl Compiler {
             // A `Type` is the address of a type record: a pointer, not plain data.
             TK::Int { .. } | TK::Float { .. } | TK::Bool => true,
             TK::Enum(_) => self.types.is_plain_enum(ty),
-            TK::Array(_, e) => self.fully_plain(*e),
+            TK::Array(_, e) | TK::Vector(_, e) => self.fully_plain(*e),
             TK::Struct(_) => self.types.struct_of(ty).is_some_and(|s| s.fields.iter().all(|f| self.fully_plain(f.ty))),
             _ => false,
         }

@@ -44,7 +44,12 @@ impl Compiler {
     }
 
     /// Appends the `#context_extend` fields (with their defaults) to `Context`'s fields.
-    pub(crate) fn add_context_extensions(&mut self, fields: &mut Vec<(String, TypeId)>, defaults: &mut Vec<Option<Expr>>) -> R<()> {
+    pub(crate) fn add_context_extensions(
+        &mut self,
+        t: TypeId,
+        fields: &mut Vec<(String, TypeId)>,
+        defaults: &mut Vec<Option<Expr>>,
+    ) -> R<()> {
         let mut decls = self.context_extends.clone();
         decls.sort_by_key(|(f, item)| {
             let name = match &item.kind {
@@ -69,19 +74,32 @@ impl Compiler {
             self.pure_thunk_message = None;
             let value = value?;
             fields.push((name.name.clone(), fty));
-            defaults.push(Some(literal_expr(&value, default)));
+            let expr = match literal_expr(&value, default.span) {
+                Some(e) => e,
+                None => {
+                    // Any other constant (a protocol borrowing a global, an aggregate) is
+                    // reached through a hidden constant of the Context's scope.
+                    let hidden = format!("\u{0}context_default.{}", name.name);
+                    if let Some(meta) = self.structs.get_mut(&t) {
+                        let mut consts = (*meta.local_consts).clone();
+                        consts.insert(hidden.clone(), value.clone());
+                        meta.local_consts = Rc::new(consts);
+                    }
+                    Expr::new(ExprKind::Ident(Ident { name: hidden, span: default.span, raw: true }), default.span)
+                }
+            };
+            defaults.push(Some(expr));
         }
         Ok(())
     }
 }
 
-/// A literal expression for a folded default (so it reads the same from std's scope), or the
-/// original expression when the value has no literal spelling.
-fn literal_expr(v: &ConstVal, original: &Expr) -> Expr {
-    let span = original.span;
+/// A literal expression for a folded default (so it reads the same from std's scope); `None`
+/// when the value has no literal spelling.
+fn literal_expr(v: &ConstVal, span: Span) -> Option<Expr> {
     let lit = |k: ExprKind| Expr::new(k, span);
     let neg = |e: Expr| Expr::new(ExprKind::Unary { op: UnOp::Neg, expr: Box::new(e) }, span);
-    match v {
+    Some(match v {
         ConstVal::Int { v, .. } if *v >= 0 => lit(ExprKind::Int(*v as u128)),
         ConstVal::Int { v, .. } => neg(lit(ExprKind::Int(v.unsigned_abs()))),
         ConstVal::Float { v, .. } if *v >= 0.0 => lit(ExprKind::Float(*v)),
@@ -89,8 +107,8 @@ fn literal_expr(v: &ConstVal, original: &Expr) -> Expr {
         ConstVal::Bool(b) => lit(ExprKind::Bool(*b)),
         ConstVal::Null => lit(ExprKind::Null),
         ConstVal::Str(s) => lit(ExprKind::Str(s.clone())),
-        _ => original.clone(),
-    }
+        _ => return None,
+    })
 }
 
 impl FnCx<'_> {

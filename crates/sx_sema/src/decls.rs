@@ -91,6 +91,13 @@ impl Compiler {
         }
     }
 
+    /// True for a file under one of the standard-library directories.
+    pub(crate) fn in_stdlib(&self, file: FileIdx) -> bool {
+        let canon = self.file_by_path.iter().find(|(_, f)| **f == file).map(|(p, _)| p.clone());
+        let Some(path) = canon else { return false };
+        self.paths.stdlib.iter().any(|d| std::fs::canonicalize(d).map(|d| path.starts_with(d)).unwrap_or(false))
+    }
+
     /// The file that declares the `print` intrinsic, if loaded.
     pub(crate) fn find_std(&mut self) -> Option<FileIdx> {
         for (i, f) in self.files.iter().enumerate() {
@@ -140,6 +147,15 @@ impl Compiler {
                 match &value.kind {
                     ExprKind::Fn(decl) if decl.body.is_some() || decl.attrs.is_extern || decl.attrs.intrinsic => {
                         if decl.attrs.intrinsic {
+                            if !self.in_stdlib(file) {
+                                return self.err(
+                                    span,
+                                    format!(
+                                        "intrinsic '{}' is declared by the standard library (modules/std.sx), not by this module",
+                                        name
+                                    ),
+                                );
+                            }
                             if name == "print" || name == "format" {
                                 self.std_file = Some(file);
                             }
@@ -227,7 +243,7 @@ impl Compiler {
         outer: Rc<HashMap<String, ConstVal>>,
         span: Span,
     ) -> FnId {
-        let key = decl as *const FnDecl;
+        let key = (decl.span.file.0, decl.span.lo, decl.span.hi);
         if let Some(&f) = self.fn_by_decl.get(&key) {
             // The key is an address: a temporary AST copy may reuse a dead one, so the span
             // must match too.
@@ -354,7 +370,7 @@ impl Compiler {
             }
         }
         if !is_union && self.is_std_context(t, file) {
-            self.add_context_extensions(&mut fields, &mut defaults)?;
+            self.add_context_extensions(t, &mut fields, &mut defaults)?;
         }
         if is_union {
             self.types.complete_union(t, fields);
@@ -396,6 +412,16 @@ impl Compiler {
         }
         self.fill_struct(t, &sd, file, Rc::new(scope))?;
         Ok(t)
+    }
+
+    /// The structural (anonymous) struct type with the fields of inline struct `t` — the type
+    /// an untyped `.{ … }` literal of the same fields has — so identical shapes are one type.
+    pub(crate) fn same_shape_inline_struct(&mut self, t: TypeId) -> TypeId {
+        let Some(def) = self.types.struct_of(t).cloned() else { return t };
+        if def.is_union || def.tuple {
+            return t;
+        }
+        self.types.anonymous_struct(def.fields.into_iter().map(|f| (f.name, f.ty)).collect())
     }
 
     /// Declares an anonymous untagged union type.

@@ -9,6 +9,16 @@ use sx_types::TypeKind as TK;
 impl<'c> FnCx<'c> {
     /// Evaluates a type expression.
     pub fn type_expr(&mut self, e: &Expr) -> R<TypeId> {
+        // A bare builtin type name is that type even where a backtick-declared `i2 shadows it.
+        if let ExprKind::Ident(id) = &e.kind {
+            if !id.raw {
+                if let Some(t) = builtin_type(&mut self.c.types, &id.name) {
+                    // Consumed like any lowered expression would.
+                    self.value_ctx = false;
+                    return Ok(t);
+                }
+            }
+        }
         let tv = self.expr(e, Some(bt::TYPE))?;
         match tv.v {
             V::Const(ConstVal::Type(t)) => Ok(t),
@@ -129,6 +139,11 @@ impl<'c> FnCx<'c> {
                     let tag = self.load(a, backing);
                     return self.convert(tag, to, span);
                 }
+                if self.c.types.is_int(v.ty) && matches!(self.c.types.kind(to), TK::Slice(_) | TK::String) {
+                    // `xx n` to a slice: the integer as the pointer word, length zero (`xx 0`
+                    // is the empty slice).
+                    return self.reinterpret(v, to, span);
+                }
                 if self.c.is_protocol(v.ty) && matches!(self.c.types.kind(to), TK::Pointer(_)) {
                     // `xx p` to a pointer: the erased object (the protocol value's `ctx` word).
                     let m = self.materialize(v, span)?;
@@ -212,6 +227,14 @@ impl<'c> FnCx<'c> {
                     let t = self.c.types.intern(TK::Func { params, ret });
                     return Ok(TV::konst(ConstVal::Type(t)));
                 }
+                let typed;
+                let decl = match self.contextual_lambda(decl, expected)? {
+                    Some(d) => {
+                        typed = d;
+                        &typed
+                    }
+                    None => decl,
+                };
                 if let Some(cl) = self.lambda(decl, span)? {
                     return Ok(cl);
                 }
@@ -224,7 +247,11 @@ impl<'c> FnCx<'c> {
             ExprKind::Struct(sd) => {
                 let outer = self.local_const_snapshot();
                 let t = self.c.declare_struct("", sd, self.file, outer, span)?;
-                Ok(TV::konst(ConstVal::Type(t)))
+                // A plain inline struct type is structural: the same fields mean the same type.
+                let plain = sd.params.is_none()
+                    && sd.directives.is_empty()
+                    && sd.members.iter().all(|m| matches!(&m.kind, MemberKind::Field { default: None, undef: false, .. }));
+                Ok(TV::konst(ConstVal::Type(if plain { self.c.same_shape_inline_struct(t) } else { t })))
             }
             ExprKind::SliceType { elem, .. } => {
                 let t = self.type_expr(elem)?;
@@ -238,6 +265,16 @@ impl<'c> FnCx<'c> {
             }
             ExprKind::ArrayType { len, elem } => {
                 let n = self.array_dim(len)?;
+                if let ExprKind::StructLit { ty: Some(et), fields } = &elem.kind {
+                    // `[3]i64.{ a, b, c }` parses as `[3](i64.{…})`: the braces belong to the
+                    // whole array type.
+                    if fields.iter().all(|f| f.name.is_none() && !f.spread) {
+                        let t = self.type_expr(et)?;
+                        let a = self.c.types.array(n, t);
+                        let elems: Vec<Expr> = fields.iter().map(|f| f.value.clone()).collect();
+                        return self.array_lit(None, &elems, Some(a), span);
+                    }
+                }
                 let t = self.type_expr(elem)?;
                 let a = self.c.types.array(n, t);
                 Ok(TV::konst(ConstVal::Type(a)))
@@ -281,7 +318,12 @@ impl<'c> FnCx<'c> {
                 let t = self.c.declare_union(sd, self.file, outer, span)?;
                 Ok(TV::konst(ConstVal::Type(t)))
             }
-            ExprKind::Enum(_) => self.err(span, "not supported yet: enums"),
+            ExprKind::Enum(ed) => {
+                // An enum spelled inline (a field or return type): an anonymous enum type.
+                let outer = self.local_const_snapshot();
+                let t = self.c.declare_enum("enum", ed, self.file, outer)?;
+                Ok(TV::konst(ConstVal::Type(t)))
+            }
             ExprKind::Protocol(_) => self.err(span, "not supported yet: protocols"),
             ExprKind::CallerLocation => self.caller_location(span, expected, span),
             ExprKind::Import(_) => self.err(span, "#import is only allowed at the top level"),
@@ -621,7 +663,7 @@ impl<'c> FnCx<'c> {
                 let pb = self.c.module.pointer_bytes() as i32;
                 let mut len: Option<Value> = None;
                 let (base_ptr, elem) = match self.c.types.kind(ty).clone() {
-                    TK::Array(n, el) => {
+                    TK::Array(n, el) | TK::Vector(n, el) => {
                         if let Some(ConstVal::Int { v, .. }) = iv.as_const() {
                             if *v < 0 || *v as u64 >= n {
                                 return self.err(index.span, format!("index {} is out of bounds for an array of length {}", v, n));
@@ -822,6 +864,9 @@ impl<'c> FnCx<'c> {
             }
         }
         let bv = self.expr(base, None)?;
+        if self.vector_shape(bv.ty).is_some() {
+            return self.vector_member(bv, name, span);
+        }
         // Constant folds: `.len` of arrays, fields of constant aggregates are loaded normally.
         if let TK::Array(n, _) = self.c.types.kind(bv.ty).clone() {
             if name.name == "len" {
@@ -1025,6 +1070,7 @@ impl<'c> FnCx<'c> {
         }
         let ty = v.ty;
         match op {
+            UnOp::Neg if self.vector_shape(ty).is_some() => self.vector_negate(v, span),
             UnOp::Neg => {
                 if !self.c.types.is_numeric(ty) {
                     return self.err(span, format!("cannot negate a value of type '{}'", self.tname(ty)));
@@ -1199,6 +1245,9 @@ impl<'c> FnCx<'c> {
 
     /// Arithmetic and bitwise operators on numbers.
     pub fn arith(&mut self, op: BinOp, l: TV, r: TV, span: Span) -> R<TV> {
+        if self.vector_shape(l.ty).is_some() || self.vector_shape(r.ty).is_some() {
+            return self.vector_arith(op, l, r, span);
+        }
         if self.c.types.is_tuple(l.ty) || self.c.types.is_tuple(r.ty) {
             return self.tuple_arith(op, l, r, span);
         }
@@ -1481,6 +1530,21 @@ impl<'c> FnCx<'c> {
         self.switch(join);
         let a = self.slot_addr(s);
         Ok(TV { ty: bt::BOOL, v: V::Scalar(self.b(|b| b.load(IrType::I8, a, 0))) })
+    }
+
+    /// `v.(T)` between a struct and a scalar: the bytes of `v` read as a `T` (the part `v`
+    /// does not cover reads as zero).
+    fn reinterpret(&mut self, v: TV, to: TypeId, span: Span) -> R<TV> {
+        let size = self.c.types.size_of(v.ty).max(self.c.types.size_of(to)).max(1);
+        let s = self.f.slots.push(sx_ir::SlotData { size: size as u32, align: 16 });
+        let a = self.slot_addr(s);
+        let p = self.ptr_ty();
+        let zero = self.iconst(IrType::I8, 0);
+        let len = self.iconst(p, size as i64);
+        self.b(|b| b.memfill(a, zero, len));
+        let v = self.materialize(v, span)?;
+        self.store(a, v, span)?;
+        Ok(self.load(a, to))
     }
 
     /// An optional operand of `and` / `or` stands for its presence.
@@ -1966,6 +2030,12 @@ impl<'c> FnCx<'c> {
 
     fn match_expr(&mut self, subject: &Expr, arms: &[MatchArm], else_: Option<&Block>, expected: Option<TypeId>, span: Span) -> R<TV> {
         let sv = self.expr(subject, None)?;
+        if self.c.is_protocol(sv.ty) {
+            // A type switch on a protocol value reads its concrete type like an `any`'s.
+            let m = self.materialize(sv, subject.span)?;
+            let m = self.spill(m, subject.span)?;
+            return self.match_types(TV { ty: bt::ANY, v: m.v }, arms, else_, expected, span);
+        }
         if sv.ty == bt::ANY || sv.ty == bt::TYPE {
             return self.match_types(sv, arms, else_, expected, span);
         }
@@ -2082,6 +2152,7 @@ impl<'c> FnCx<'c> {
         let present = self.opt_present(sv.clone(), span)?;
         let mut results = vec![];
         let end = self.new_block();
+        let (mut has_some, mut has_none) = (false, false);
         for arm in arms {
             let body_b = self.new_block();
             let next = self.new_block();
@@ -2094,6 +2165,8 @@ impl<'c> FnCx<'c> {
                     _ => return self.err(p.span, "an optional is matched with 'case .some:' or 'case .none:'"),
                 }
             }
+            has_some |= want_some == Some(true);
+            has_none |= want_some == Some(false);
             match want_some {
                 Some(true) => self.b(|b| b.branch(present, body_b, vec![], next, vec![])),
                 Some(false) => self.b(|b| b.branch(present, next, vec![], body_b, vec![])),
@@ -2113,6 +2186,9 @@ impl<'c> FnCx<'c> {
             let v = v?;
             results.push((self.cur, v, arm.body.span));
             self.switch(next);
+        }
+        if else_.is_none() && has_some && has_none {
+            return self.finish_exhaustive_match(results, expected, end, span);
         }
         self.finish_match(results, else_, expected, end, span)
     }
@@ -2209,9 +2285,7 @@ impl<'c> FnCx<'c> {
                 }
             }
         };
-        // Kept alive: function literals in the payload are identified by address.
-        let args = Rc::new(vec![Arg { name: None, value, spread: false, span }]);
-        self.c.rewritten_args.push(args.clone());
+        let args = [Arg { name: None, value, spread: false, span }];
         self.enum_variant_value(enum_ty, name, Some(&args), span).map(Some)
     }
 
@@ -2236,6 +2310,11 @@ impl<'c> FnCx<'c> {
                 None => return self.anon_struct_lit(fields, span),
             },
         };
+        if matches!(self.c.types.kind(sty), TK::Array(..) | TK::Vector(..)) && fields.iter().all(|f| f.name.is_none() && !f.spread) {
+            // `[3]i64.{ a, b, c }`: an array (or vector) literal spelled with braces.
+            let elems: Vec<Expr> = fields.iter().map(|f| f.value.clone()).collect();
+            return self.array_lit(None, &elems, Some(sty), span);
+        }
         let flds: Vec<(String, u64, TypeId)> = match self.c.types.kind(sty).clone() {
             TK::Struct(_) => {
                 self.c.types.struct_of(sty).map(|s| s.fields.iter().map(|f| (f.name.clone(), f.offset, f.ty)).collect()).unwrap_or_default()
@@ -2341,7 +2420,7 @@ impl<'c> FnCx<'c> {
             Some(t) => Some(self.type_expr(t)?),
             None => None,
         };
-        if let Some(t) = explicit.filter(|t| !matches!(self.c.types.kind(*t), TK::Array(..) | TK::Slice(_))) {
+        if let Some(t) = explicit.filter(|t| !matches!(self.c.types.kind(*t), TK::Array(..) | TK::Slice(_) | TK::Vector(..))) {
             let msg = format!(
                 "a '.[ ]' literal's type prefix names the aggregate type, not the element type — '{}' is not an array or slice; annotate the binding instead: `x : [N]{} = .[ … ]`",
                 self.tname(t),
@@ -2350,8 +2429,9 @@ impl<'c> FnCx<'c> {
             return self.err(span, msg);
         }
         let target = explicit.or(expected);
+        let vector_target = target.filter(|t| self.vector_shape(*t).is_some());
         let (elem, want_slice, n_fixed) = match target.map(|t| self.c.types.kind(t).clone()) {
-            Some(TK::Array(n, e)) => (Some(e), None, Some(n)),
+            Some(TK::Array(n, e)) | Some(TK::Vector(n, e)) => (Some(e), None, Some(n)),
             Some(TK::Slice(e)) => (Some(e), target, None),
             _ => (None, None, None),
         };
@@ -2406,7 +2486,8 @@ impl<'c> FnCx<'c> {
         }
         let Some(et) = elem_ty else { return self.err(span, "cannot infer the element type of an empty array literal") };
         let n = n_fixed.unwrap_or(vals.len() as u64);
-        let aty = self.c.types.array(n, et);
+        // A vector literal is laid out like the array of its lanes (in the vector's larger slot).
+        let aty = vector_target.unwrap_or_else(|| self.c.types.array(n, et));
         let s = self.slot_for(aty);
         let a = self.slot_addr(s);
         if vals.is_empty() {
@@ -2473,7 +2554,39 @@ impl<'c> FnCx<'c> {
         if let Some(raw) = self.raw_view(&v, to, span)? {
             return Ok(raw);
         }
+        // A protocol value starts with the same two words as an `any` (the object and
+        // its concrete type), so a downcast `p.(T)` / `p.(?T)` is the `any` assertion.
+        if let (true, TK::Pointer(inner)) = (self.c.is_protocol(v.ty), self.c.types.kind(to).clone()) {
+            if self.c.is_protocol(inner) {
+                return self.err(
+                    span,
+                    "the ctx recovery yields a pointer to the CONCRETE value, so its target must be the concrete pointee type (e.g. `p.(*YourConcrete)` or `p.(*void)`); to point at the protocol value itself, take its address with prefix `*`",
+                );
+            }
+            // `p.(*T)`: the erased object (the protocol value's `ctx` word).
+            let m = self.materialize(v, span)?;
+            let m = self.spill(m, span)?;
+            let V::Mem(a) = m.v else { return self.err(span, "a protocol value expected") };
+            let p = self.ptr_ty();
+            return Ok(TV { ty: to, v: V::Scalar(self.b(|b| b.load(p, a, 0))) });
+        }
+        let target_is_protocol = self.c.is_protocol(self.c.types.optional_inner(to).unwrap_or(to));
+        let v = if self.c.is_protocol(v.ty) && !target_is_protocol && to != bt::ANY {
+            let m = self.materialize(v, span)?;
+            let m = self.spill(m, span)?;
+            TV { ty: bt::ANY, v: m.v }
+        } else {
+            v
+        };
         if v.ty == bt::ANY && to != bt::ANY {
+            let target = self.c.types.optional_inner(to).unwrap_or(to);
+            if self.c.is_protocol(target) {
+                let msg = format!(
+                    "an 'any' value's type tag is always a concrete type — it never holds an erased '{}', so this assertion can never succeed; assert the concrete type instead ('av.(T)') or switch on the tag ('if av == {{ case T: … }}')",
+                    self.tname(target)
+                );
+                return self.err(span, msg);
+            }
             return self.any_assert(v, to, span);
         }
         if let Some(inner) = self.c.types.optional_inner(to) {
@@ -2485,6 +2598,11 @@ impl<'c> FnCx<'c> {
         if matches!((self.c.types.kind(v.ty), self.c.types.kind(to)), (TK::Array(_, a), TK::Slice(b)) if a == b) {
             // `arr.([]T)`: the implicit array-to-slice view, spelled out.
             return self.coerce(v, to, span);
+        }
+        let plain_struct = |cx: &Self, t: TypeId| cx.c.types.struct_of(t).is_some() && !cx.c.is_protocol(t) && !cx.is_tuple_like(t);
+        let scalar = |cx: &Self, t: TypeId| cx.c.types.scalar(t).is_some();
+        if (plain_struct(self, v.ty) && scalar(self, to)) || (scalar(self, v.ty) && plain_struct(self, to)) {
+            return self.reinterpret(v, to, span);
         }
         self.convert(v, to, span)
     }

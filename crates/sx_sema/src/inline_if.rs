@@ -72,9 +72,6 @@ impl FnCx<'_> {
                 if !id.raw && id.name == "protocol" {
                     return Ok(self.c.is_protocol(t));
                 }
-                if !id.raw && id.name == "closure" && matches!(self.c.types.kind(t), sx_types::TypeKind::Closure { .. }) {
-                    return Ok(true);
-                }
             }
             return self.type_matches_pattern(t, p);
         }

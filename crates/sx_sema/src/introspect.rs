@@ -146,6 +146,9 @@ impl<'c> FnCx<'c> {
                 let i = self.index_arg(&args[1].value)?;
                 if let (TyArg::Static(t), IdxArg::Static(i)) = (t, i) {
                     let (n, _, _, _) = self.static_member(t, i, name == "variant_name", span)?;
+                    // A positional tuple element has no name.
+                    let positional = self.c.types.is_tuple(t) && n.bytes().all(|b| b.is_ascii_digit());
+                    let n = if positional { String::new() } else { n };
                     return Ok(TV::konst(ConstVal::Str(n.into_bytes())));
                 }
                 let m = self.member_addr(t, i, span)?;
@@ -424,7 +427,7 @@ impl<'c> FnCx<'c> {
     /// The element type behind an array, slice, optional or pointer type.
     fn element_type(&self, t: TypeId) -> Option<TypeId> {
         match self.c.types.kind(t) {
-            TK::Array(_, e) | TK::Slice(e) | TK::Optional(e) | TK::Pointer(e) | TK::ManyPointer(e) => Some(*e),
+            TK::Array(_, e) | TK::Vector(_, e) | TK::Slice(e) | TK::Optional(e) | TK::Pointer(e) | TK::ManyPointer(e) => Some(*e),
             TK::String => Some(bt::U8),
             _ => None,
         }

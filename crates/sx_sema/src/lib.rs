@@ -21,6 +21,7 @@ mod expr;
 mod generics;
 mod inline_if;
 mod introspect;
+mod lambda_ctx;
 pub mod loader;
 mod location;
 pub mod lower;
@@ -31,8 +32,10 @@ pub mod printfmt;
 mod props;
 mod protocols;
 mod reflect;
+mod spread;
 mod stmt;
 mod tuples;
+mod vector;
 
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
@@ -179,7 +182,10 @@ pub struct Compiler {
     pub(crate) strings: HashMap<Vec<u8>, sx_ir::DataId>,
     pub(crate) vm: sx_vm::Vm,
     pub(crate) vm_evals: u64,
-    pub(crate) fn_by_decl: HashMap<*const FnDecl, FnId>,
+    /// Function literals and declarations by the source span of their `FnDecl` (file, start,
+    /// end): a literal lowered from a cloned syntax tree (a `defer` body, a rewritten argument
+    /// list) is still the same function.
+    pub(crate) fn_by_decl: HashMap<(u32, u32, u32), FnId>,
     pub(crate) extern_syms: HashMap<String, Span>,
     pub(crate) name_counter: Cell<u32>,
     /// The file defining `print` and the formatting helpers (our std).
@@ -210,9 +216,6 @@ pub struct Compiler {
     pub(crate) rtti: reflect::Rtti,
     /// Every loaded `#context_extend` declaration, with its file (fields of std's `Context`).
     pub(crate) context_extends: Vec<(FileIdx, Rc<Item>)>,
-    /// Argument lists rewritten during lowering, kept alive for the whole compilation: function
-    /// literals inside them are identified by address (`fn_by_decl`).
-    pub(crate) rewritten_args: Vec<Rc<Vec<Arg>>>,
 }
 
 /// Compiles the program rooted at `path`.
@@ -282,7 +285,6 @@ impl Compiler {
             pure_thunk_message: None,
             rtti: reflect::Rtti::default(),
             context_extends: vec![],
-            rewritten_args: vec![],
         }
     }
 
@@ -317,6 +319,10 @@ impl Compiler {
         self.build_entry(fid)?;
         self.check_root_decls(root);
         self.check_context_extensions();
+        // Every `impl` is checked (an unknown protocol is an error even when nothing erases).
+        if !self.protos.pending.is_empty() {
+            let _ = self.resolve_impls();
+        }
         self.drain_queue()?;
         if !self.diags.is_empty() {
             return Err(());

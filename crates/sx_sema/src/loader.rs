@@ -106,9 +106,15 @@ impl Compiler {
             let as_file = if p.extension().is_some() { p.clone() } else { p.with_extension("sx") };
             let is_dir = p.is_dir();
             let is_file = as_file.is_file();
-            if is_dir && is_file && p != as_file {
+            // `#import "x"` next to both `x.sx` and `x/`: when `x.sx` is the importing file itself,
+            // the directory is meant.
+            let is_self = is_file && std::fs::canonicalize(&as_file).ok().and_then(|c| self.file_by_path.get(&c).copied()) == Some(from);
+            if is_dir && is_file && p != as_file && !is_self {
                 self.diags.push(Diagnostic::error(span, format!("import path '{}' is ambiguous: both a file and a directory", path)));
                 return None;
+            }
+            if is_dir && is_self {
+                return self.load_dir(&p, span);
             }
             if is_file {
                 let shown = self.display_path(&as_file);

@@ -491,6 +491,13 @@ impl<'c> FnCx<'c> {
         if let Some(v) = self.coerce_error(&tv, to, span)? {
             return Ok(v);
         }
+        if to == bt::TYPE {
+            if let Some(ConstVal::Func(f)) = tv.as_const() {
+                // A function used as a `Type` value stands for its function type.
+                let ft = self.c.fn_type(*f)?;
+                return Ok(TV::konst(ConstVal::Type(ft)));
+            }
+        }
         if self.c.is_protocol(to) && !self.c.is_protocol(tv.ty) {
             return self.erase_to_protocol(tv, to, span);
         }

@@ -192,7 +192,7 @@ impl<'c> FnCx<'c> {
                 self.emit_fields(a, ty, &mut true, span)?;
                 self.emit_text("}", span)?;
             }
-            TK::Array(n, e) => {
+            TK::Array(n, e) | TK::Vector(n, e) => {
                 let V::Mem(a) = v.v else { return Err(()) };
                 let p = self.ptr_ty();
                 let len = self.iconst(p, n as i64);

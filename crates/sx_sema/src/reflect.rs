@@ -39,6 +39,7 @@ pub(crate) mod cat {
     pub const NORETURN: i64 = 17;
     pub const ERROR_SET: i64 = 18;
     pub const CLOSURE: i64 = 19;
+    pub const VECTOR: i64 = 20;
 }
 
 /// Bits of a record's `flags`.
@@ -119,6 +120,7 @@ impl Compiler {
             TK::ManyPointer(_) => cat::MANY_POINTER,
             TK::Slice(_) => cat::SLICE,
             TK::Array(..) => cat::ARRAY,
+            TK::Vector(..) => cat::VECTOR,
             TK::Struct(_) if self.types.struct_of(t).map(|s| s.is_union).unwrap_or(false) => cat::UNION,
             TK::Struct(_) => cat::STRUCT,
             TK::Enum(_) => cat::ENUM,
@@ -161,7 +163,7 @@ impl Compiler {
         let o = off(self, "name");
         self.write_string(&mut w, o, &tname);
         let elem = match self.types.kind(t).clone() {
-            TK::Pointer(e) | TK::ManyPointer(e) | TK::Slice(e) | TK::Array(_, e) | TK::Optional(e) => Some(e),
+            TK::Pointer(e) | TK::ManyPointer(e) | TK::Slice(e) | TK::Array(_, e) | TK::Vector(_, e) | TK::Optional(e) => Some(e),
             TK::String => Some(bt::U8),
             TK::Enum(_) => self.types.enum_of(t).map(|e| e.backing),
             _ => None,
@@ -202,7 +204,7 @@ impl Compiler {
                         .collect();
                 }
             }
-            TK::Array(n, _) => count = n as i64,
+            TK::Array(n, _) | TK::Vector(n, _) => count = n as i64,
             _ => {}
         }
         let o = off(self, "count");

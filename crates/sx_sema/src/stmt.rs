@@ -188,6 +188,9 @@ impl<'c> FnCx<'c> {
             Some(t) => Some(self.type_expr(t)?),
             None => None,
         };
+        if let (Some(t), Some(e)) = (ty, value) {
+            self.check_call_convention(t, e)?;
+        }
         let (ty, tv) = match value {
             Some(e) => {
                 self.value_ctx = true;

@@ -87,6 +87,9 @@ pub enum TypeKind {
     Slice(TypeId),
     /// `[N]T`.
     Array(u64, TypeId),
+    /// `Vector(N, T)`: a SIMD vector of `N` lanes, laid out like `[N]T` padded to a power of
+    /// two bytes.
+    Vector(u64, TypeId),
     /// A nominal (or anonymous) struct.
     Struct(StructId),
     /// A nominal enum (plain, flags or tagged union).
@@ -311,6 +314,9 @@ impl TypeTable {
     pub fn array(&mut self, n: u64, t: TypeId) -> TypeId {
         self.intern(TypeKind::Array(n, t))
     }
+    pub fn vector(&mut self, n: u64, t: TypeId) -> TypeId {
+        self.intern(TypeKind::Vector(n, t))
+    }
     /// Creates a new (incomplete) nominal struct type.
     pub fn new_struct(&mut self, name: &str, anonymous: bool, span: Option<Span>) -> TypeId {
         let sid = StructId(self.structs.len() as u32);
@@ -476,6 +482,7 @@ impl TypeTable {
             TypeKind::String | TypeKind::Slice(_) => 2 * p,
             TypeKind::Cstring | TypeKind::Pointer(_) | TypeKind::ManyPointer(_) | TypeKind::Func { .. } => p,
             TypeKind::Array(n, e) => n.saturating_mul(self.size_of(*e)),
+            TypeKind::Vector(n, e) => n.saturating_mul(self.size_of(*e)).max(1).next_power_of_two(),
             TypeKind::Struct(s) => self.structs[s.0 as usize].size,
             TypeKind::Enum(e) => self.enums[e.0 as usize].size,
             TypeKind::Optional(t) => {
@@ -507,6 +514,7 @@ impl TypeTable {
             | TypeKind::ManyPointer(_)
             | TypeKind::Func { .. } => p,
             TypeKind::Array(_, e) => self.align_of(*e),
+            TypeKind::Vector(..) => self.size_of(t).min(16),
             TypeKind::Struct(s) => self.structs[s.0 as usize].align,
             TypeKind::Enum(e) => self.enums[e.0 as usize].align,
             TypeKind::Optional(t) => {
@@ -602,6 +610,7 @@ impl TypeTable {
             TypeKind::ManyPointer(e) => format!("[*]{}", self.name(*e)),
             TypeKind::Slice(e) => format!("[]{}", self.name(*e)),
             TypeKind::Array(n, e) => format!("[{}]{}", n, self.name(*e)),
+            TypeKind::Vector(n, e) => format!("Vector({},{})", n, self.name(*e)),
             TypeKind::Struct(s) => {
                 let d = &self.structs[s.0 as usize];
                 if d.tuple {
