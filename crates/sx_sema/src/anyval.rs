@@ -335,6 +335,22 @@ impl<'c> FnCx<'c> {
     /// Prints the value an `any` views (through its tag's print function).
     pub fn emit_any(&mut self, tv: TV, span: Span) -> R<()> {
         let (data, tag) = self.any_parts(tv, span)?;
+        self.emit_unless_null_tag(tag, span, |cx, done| {
+            let p = cx.ptr_ty();
+            let zero = cx.iconst(p, 0);
+            let f = cx.rt_field(tag, "fmt");
+            let has = cx.b(|b| b.icmp(IntCC::Ne, f, zero));
+            let call = cx.new_block();
+            cx.b(|b| b.branch(has, call, vec![], done, vec![]));
+            cx.switch(call);
+            cx.b(|b| b.call_indirect(Signature { params: vec![p], returns: vec![] }, f, vec![data]));
+            Ok(())
+        })
+    }
+
+    /// Prints `null` for a null type handle `tag`; otherwise runs `body` (which may also jump
+    /// to the `done` block it is given) and continues after both.
+    fn emit_unless_null_tag(&mut self, tag: Value, span: Span, body: impl FnOnce(&mut Self, sx_ir::Block) -> R<()>) -> R<()> {
         let p = self.ptr_ty();
         let zero = self.iconst(p, 0);
         let null = self.b(|b| b.icmp(IntCC::Eq, tag, zero));
@@ -346,12 +362,7 @@ impl<'c> FnCx<'c> {
         self.emit_text("null", span)?;
         self.jump(done);
         self.switch(some);
-        let f = self.rt_field(tag, "fmt");
-        let has = self.b(|b| b.icmp(IntCC::Ne, f, zero));
-        let call = self.new_block();
-        self.b(|b| b.branch(has, call, vec![], done, vec![]));
-        self.switch(call);
-        self.b(|b| b.call_indirect(Signature { params: vec![p], returns: vec![] }, f, vec![data]));
+        body(self, done)?;
         self.jump(done);
         self.switch(done);
         Ok(())
@@ -360,23 +371,12 @@ impl<'c> FnCx<'c> {
     /// Prints a run-time `Type` value (its name).
     pub fn emit_type_value(&mut self, tv: TV, span: Span) -> R<()> {
         let tag = self.scalar(tv, span)?;
-        let p = self.ptr_ty();
-        let zero = self.iconst(p, 0);
-        let null = self.b(|b| b.icmp(IntCC::Eq, tag, zero));
-        let some = self.new_block();
-        let none = self.new_block();
-        let done = self.new_block();
-        self.b(|b| b.branch(null, none, vec![], some, vec![]));
-        self.switch(none);
-        self.emit_text("null", span)?;
-        self.jump(done);
-        self.switch(some);
-        let name = self.rt_name(tag);
-        let V::Mem(na) = name.v else { return Err(()) };
-        self.call_helper("__sx_fmt_str", vec![na], bt::VOID, span)?;
-        self.jump(done);
-        self.switch(done);
-        Ok(())
+        self.emit_unless_null_tag(tag, span, |cx, _| {
+            let name = cx.rt_name(tag);
+            let V::Mem(na) = name.v else { return Err(()) };
+            cx.call_helper("__sx_fmt_str", vec![na], bt::VOID, span)?;
+            Ok(())
+        })
     }
 
     /// The pattern a type-switch `case` names.
