@@ -62,6 +62,10 @@ enum Cmd {
         file: PathBuf,
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
+        /// Extra argument for the system linker `cc` (an object file, `-lNAME`, `-LDIR`, …);
+        /// repeatable.
+        #[arg(long = "link-arg", value_name = "ARG", allow_hyphen_values = true)]
+        link_args: Vec<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -268,7 +272,7 @@ fn run_cli(cli: Cli) -> i32 {
                 }
             }
         }
-        Cmd::Build { file, output, common } => {
+        Cmd::Build { file, output, link_args, common } => {
             let out = match compile(&file, &common) {
                 Ok(o) => o,
                 Err(c) => return c,
@@ -291,7 +295,7 @@ fn run_cli(cli: Cli) -> i32 {
                 eprintln!("note: cross target: wrote object file '{}' (not linked)", objpath.display());
                 return 0;
             }
-            match sx_codegen::link_executable(&obj, &dest) {
+            match sx_codegen::link_executable(&obj, &dest, &link_args) {
                 Ok(()) => 0,
                 Err(e) => {
                     eprintln!("error: {}", e);

@@ -168,7 +168,19 @@ pub fn declare_module<M: ClModule>(module: &mut M, m: &sx_ir::Module) -> Result<
     for (_, f) in m.funcs.iter() {
         sigs.push(cl_sig(isa, &f.sig));
     }
-    let ext_sigs: Vec<ir::Signature> = m.externs.values().map(|e| cl_sig(isa, &e.sig)).collect();
+    let ext_sigs: Vec<ir::Signature> = m
+        .externs
+        .values()
+        .map(|e| {
+            let mut s = cl_sig(isa, &e.sig);
+            for b in &e.byval {
+                if let Some(p) = s.params.get_mut(b.param as usize) {
+                    *p = AbiParam::special(p.value_type, ir::ArgumentPurpose::StructArgument(b.size));
+                }
+            }
+            s
+        })
+        .collect();
 
     let mut funcs = Vec::new();
     let mut stubs = Vec::new();
@@ -894,8 +906,9 @@ pub fn emit_object(m: &sx_ir::Module) -> Result<Vec<u8>> {
     product.emit().map_err(|e| CodegenError::new(format!("writing object file: {}", e)))
 }
 
-/// Write the object to a temp file and link it with the system `cc` into an executable at `out`.
-pub fn link_executable(object: &[u8], out: &Path) -> Result<()> {
+/// Write the object to a temp file and link it with the system `cc` into an executable at `out`,
+/// passing `extra` to `cc` after the object (libraries and objects the program's externs need).
+pub fn link_executable(object: &[u8], out: &Path, extra: &[String]) -> Result<()> {
     static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("sx_link_{}_{}", std::process::id(), n));
@@ -907,6 +920,7 @@ pub fn link_executable(object: &[u8], out: &Path) -> Result<()> {
             .arg(&obj)
             .arg("-o")
             .arg(out)
+            .args(extra)
             .arg("-lm")
             .output()
             .map_err(|e| CodegenError::new(format!("running the system linker `cc`: {}", e)))?;

@@ -44,7 +44,7 @@ fn run_aot(m: &Module) -> (String, i32) {
     let dir = std::env::temp_dir().join(format!("sx_codegen_test_{}_{}", std::process::id(), unique()));
     std::fs::create_dir_all(&dir).unwrap();
     let exe = dir.join("prog");
-    link_executable(&obj, &exe).unwrap_or_else(|e| panic!("link: {}", e));
+    link_executable(&obj, &exe, &[]).unwrap_or_else(|e| panic!("link: {}", e));
     let out = std::process::Command::new(&exe).output().expect("run executable");
     let _ = std::fs::remove_dir_all(&dir);
     (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.code().expect("exited normally"))

@@ -542,6 +542,18 @@ pub struct Data {
 pub struct ExternFunc {
     pub symbol: String,
     pub sig: Signature,
+    /// Parameters that C receives as a struct copied onto the stack (System V's MEMORY class):
+    /// the IR argument is the struct's address; the call copies `size` bytes.
+    pub byval: Vec<ByvalParam>,
+}
+
+/// A by-value struct parameter of an extern, passed in memory (see [`ExternFunc::byval`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ByvalParam {
+    /// Index into the signature's parameters (a pointer-typed one).
+    pub param: u32,
+    /// Bytes copied.
+    pub size: u32,
 }
 
 /// The target a module is compiled for.
@@ -610,7 +622,15 @@ impl Module {
         if let Some((id, _)) = self.externs.iter().find(|(_, e)| e.symbol == symbol) {
             return id;
         }
-        self.externs.push(ExternFunc { symbol: symbol.to_string(), sig })
+        self.externs.push(ExternFunc { symbol: symbol.to_string(), sig, byval: vec![] })
+    }
+    /// Declares (or finds) the C function `symbol` whose `byval` parameters are structs passed
+    /// in memory.
+    pub fn declare_extern_byval(&mut self, symbol: &str, sig: Signature, byval: Vec<ByvalParam>) -> ExternId {
+        if let Some((id, _)) = self.externs.iter().find(|(_, e)| e.symbol == symbol) {
+            return id;
+        }
+        self.externs.push(ExternFunc { symbol: symbol.to_string(), sig, byval })
     }
     /// Adds a data object.
     pub fn add_data(&mut self, data: Data) -> DataId {

@@ -78,7 +78,8 @@ pub fn print_module(m: &Module) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "target {}", m.target.name());
     for (id, e) in m.externs.iter() {
-        let _ = writeln!(out, "{} = extern \"{}\" {}", id, e.symbol, sig_text(&e.sig));
+        let byval: String = e.byval.iter().map(|b| format!(" byval(param {}, {} bytes)", b.param, b.size)).collect();
+        let _ = writeln!(out, "{} = extern \"{}\" {}{}", id, e.symbol, sig_text(&e.sig), byval);
     }
     for (id, d) in m.datas.iter() {
         let hex: String = d.bytes.iter().take(64).map(|b| format!("{:02x}", b)).collect();

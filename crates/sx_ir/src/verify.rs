@@ -25,6 +25,13 @@ pub fn verify_module(m: &Module) -> Vec<String> {
             errs.push(format!("entry {} does not exist", e));
         }
     }
+    for (id, e) in m.externs.iter() {
+        for b in &e.byval {
+            if e.sig.params.get(b.param as usize) != Some(&m.pointer_type()) || b.size == 0 || b.size % 8 != 0 {
+                errs.push(format!("{}: by-value parameter {} is not a pointer parameter with a size in whole eightbytes", id, b.param));
+            }
+        }
+    }
     for (id, d) in m.datas.iter() {
         for r in &d.relocs {
             if r.offset as usize + m.pointer_bytes() as usize > d.bytes.len() {

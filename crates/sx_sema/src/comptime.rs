@@ -495,16 +495,17 @@ impl Compiler {
             }
             let Some(sig) = &def.sig else { continue };
             let sym = def.decl.attrs.extern_sym.clone().unwrap_or_else(|| def.name.clone());
-            let params = sig.params.iter().map(|&t| self.foreign_type(t, false)).collect();
-            let ret = if sig.ret == bt::VOID || sig.ret == bt::NORETURN { None } else { Some(self.foreign_type(sig.ret, true)) };
-            out.push((sym, sx_vm::ForeignSig { params, ret }));
+            // Signatures C cannot take were rejected when the function was declared.
+            if let Ok(abi) = self.c_abi(sig) {
+                out.push((sym, abi.foreign_sig()));
+            }
         }
         out
     }
 
     /// How comptime FFI treats a value of type `t`: `cstring` (and, as a result, a byte
     /// pointer) is a C string, other pointers are pointers.
-    fn foreign_type(&self, t: TypeId, result: bool) -> sx_vm::ForeignType {
+    pub(crate) fn foreign_type(&self, t: TypeId, result: bool) -> sx_vm::ForeignType {
         use sx_vm::ForeignType as F;
         let byte = |e: TypeId| matches!(self.types.kind(e), TK::Int { bits: 8, .. });
         match self.types.kind(t) {

@@ -10,6 +10,7 @@
 //! than through [`sx_types::TypeTable`], or let a user error escape as a panic.
 
 mod anyval;
+mod cabi;
 mod call;
 mod closures;
 pub mod comptime;

@@ -938,27 +938,20 @@ impl Compiler {
         let def = &self.fns[fid.0 as usize];
         let irsig = self.ir_sig(&sig);
         if sig.is_extern {
-            if sig.params.iter().chain([&sig.ret]).any(|&t| t != bt::VOID && self.types.scalar(t).is_none()) {
-                return self.err(span, "not supported yet: aggregate parameters or results of extern functions");
-            }
             let sym = def.decl.attrs.extern_sym.clone().unwrap_or_else(|| def.name.clone());
             if let Some(id) = self.runtime_symbol(&sym, span)? {
                 self.fns[fid.0 as usize].func = Some(id);
                 return Ok(id);
             }
-            let ext = self.module.declare_extern(&sym, irsig.clone());
-            let _ = ext;
-            // Externs are called through a small module function so function values work.
+            let abi = match self.c_abi(&sig) {
+                Ok(abi) => abi,
+                Err(msg) => return self.err(span, msg),
+            };
+            let ext = self.module.declare_extern_byval(&sym, abi.c_signature(), abi.byval());
+            // Externs are called through a small module function with the sx convention, so
+            // function values work and aggregates are adapted to C (see `cabi`).
             let name = format!("{}.extern{}", sym, self.fresh());
-            let mut f = Function::new(name, irsig.clone());
-            {
-                let mut b = FunctionBuilder::new(&mut f);
-                let e = b.create_block();
-                let params: Vec<Value> = irsig.params.iter().map(|&t| b.append_block_param(e, t)).collect();
-                b.switch_to_block(e);
-                let r = b.call_extern(ext, params, &irsig.returns.clone());
-                b.ret(r);
-            }
+            let f = self.build_extern_wrapper(name, &irsig, ext, &abi);
             let id = self.module.funcs.push(f);
             self.fns[fid.0 as usize].func = Some(id);
             return Ok(id);

@@ -6,12 +6,15 @@
 //! in the IR, so other libraries are not searched. Functions that would act on the compiler's
 //! process itself (`fork`, `exec*`, `exit` variants, signals, `longjmp`, …) are refused.
 //!
-//! **Prototype.** The IR signature is the C prototype (`i8…i64`, `f32`, `f64`; the front end
-//! lowers every extern parameter and result to one scalar — aggregates, and so by-value structs
-//! and `string`/slice parameters, are rejected before the IR exists — and has no C-variadic
-//! externs, so every call is a fixed-arity `ffi_prep_cif`). The front end also says, per
-//! parameter and result, which pointer-sized integers are pointers ([`ForeignSig`], registered
-//! with [`crate::Vm::declare_foreign`]); an extern without such a description is not called.
+//! **Prototype.** The IR signature is the C prototype (`i8…i64`, `f32`, `f64`): the front end
+//! has already split a small by-value struct into its eightbytes (two IR results are a small
+//! struct C returns in two registers, prepared as a libffi struct return), and a struct C takes
+//! in memory is a pointer parameter listed in [`sx_ir::ExternFunc::byval`], whose bytes are
+//! copied (pointer words translated like any pointer argument) into a libffi struct argument
+//! of that size. There are no C-variadic externs, so every call is a fixed-arity
+//! `ffi_prep_cif`. The front end also says, per parameter and result, which pointer-sized
+//! integers are pointers ([`ForeignSig`], registered with [`crate::Vm::declare_foreign`]); an
+//! extern without such a description is not called.
 //!
 //! **Pointers into comptime memory.** A pointer argument must be null, a live allocation with an
 //! in-bounds offset, or an opaque handle; it is replaced by the real host address of that
@@ -64,7 +67,8 @@ pub enum ForeignType {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ForeignSig {
     pub params: Vec<ForeignType>,
-    pub ret: Option<ForeignType>,
+    /// Empty for `void`; two entries for a small struct C returns in two registers.
+    pub rets: Vec<ForeignType>,
 }
 
 /// A resolved C function and its call interface.
@@ -177,14 +181,25 @@ impl Foreign {
             Some(s) => s.clone(),
             None => return Err(unsupported(name, " (no C signature is known for it)")),
         };
-        if sig.params.len() != ext.sig.params.len() || sig.ret.is_some() == ext.sig.returns.is_empty() || ext.sig.returns.len() > 1 {
+        if sig.params.len() != ext.sig.params.len() || sig.rets.len() != ext.sig.returns.len() || ext.sig.returns.len() > 2 {
             return Err(format!("malformed module: the C signature of `{}` does not match its IR signature", name));
         }
         let code = self.lookup(name).ok_or_else(|| unsupported(name, " (no such symbol in the compiler's process, libc or libm)"))?;
-        let params: Vec<FfiType> = ext.sig.params.iter().zip(&sig.params).map(|(&t, &k)| ffi_type(t, k)).collect();
-        let ret = match (ext.sig.returns.first(), sig.ret) {
-            (Some(&t), Some(k)) => ffi_type(t, k),
-            _ => FfiType::void(),
+        let mut params: Vec<FfiType> = ext.sig.params.iter().zip(&sig.params).map(|(&t, &k)| ffi_type(t, k)).collect();
+        for b in &ext.byval {
+            // Only the size matters for a struct C receives in memory: 8-byte words.
+            let words = (b.size as usize).div_ceil(8);
+            match params.get_mut(b.param as usize) {
+                Some(p) => *p = FfiType::structure(vec![FfiType::u64(); words]),
+                None => return Err(format!("malformed module: by-value parameter {} of `{}` does not exist", b.param, name)),
+            }
+        }
+        let mut rets: Vec<FfiType> = ext.sig.returns.iter().zip(&sig.rets).map(|(&t, &k)| ffi_type(t, k)).collect();
+        // Two results are the eightbytes of a small struct C returns in two registers.
+        let ret = match rets.len() {
+            0 => FfiType::void(),
+            1 => rets.remove(0),
+            _ => FfiType::structure(rets),
         };
         let cif = Cif::try_new(params, ret).map_err(|e| format!("cannot prepare the C call of `{}`: {:?}", name, e))?;
         Ok(Callable { code: CodePtr::from_ptr(code), cif })
@@ -300,9 +315,16 @@ pub(crate) fn call(
     // Arguments: raw bits in 8-byte cells (libffi reads the low bytes on little-endian hosts).
     let mut exposed: Vec<Exposed> = Vec::new();
     let mut cells: Vec<u64> = Vec::with_capacity(nargs);
+    let mut structs: Vec<(usize, Vec<u64>)> = Vec::new();
     for i in 0..nargs {
         let v = regs.get(l[1 + i] as usize).copied().unwrap_or(0);
         let t = ext.sig.params[i];
+        if let Some(b) = ext.byval.iter().find(|b| b.param as usize == i) {
+            let words = struct_copy(mem, v, b.size, &mut exposed).map_err(|e| in_call(format!("argument {}: {}", i + 1, e)))?;
+            structs.push((i, words));
+            cells.push(0);
+            continue;
+        }
         let cell = match sig.params[i] {
             ForeignType::Pointer | ForeignType::CString if t == Type::I64 => {
                 to_host(mem, v, sig.params[i] == ForeignType::CString, &mut exposed)
@@ -340,7 +362,14 @@ pub(crate) fn call(
         e.base = mem.allocs[e.id as usize].bytes.as_mut_ptr() as u64;
     }
 
-    let args: Vec<Arg> = cells.iter().map(Arg::new).collect();
+    let args: Vec<Arg> = cells
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match structs.iter().find(|s| s.0 == i) {
+            Some((_, words)) => Arg::new(&words[0]),
+            None => Arg::new(c),
+        })
+        .collect();
     let mut ret = [0u64; 2];
     // SAFETY: the call interface was built from the extern's IR signature (the C prototype the
     // program declares); every pointer argument is null, a verbatim small integer, an opaque
@@ -378,29 +407,49 @@ pub(crate) fn call(
     }
 
     let nres = l[1 + nargs] as usize;
-    if nres == 0 {
-        return Ok(());
-    }
-    let t = ext.sig.returns.first().copied().unwrap_or(Type::I64);
-    let raw = ret[0];
-    let value = match sig.ret {
-        Some(ForeignType::Pointer | ForeignType::CString) if t == Type::I64 && raw != 0 => match from_host(&exposed, raw) {
-            Some(p) => p,
-            None if sig.ret == Some(ForeignType::CString) => copy_c_string(mem, raw).map_err(in_call)?,
-            None => mem.foreign_handle(raw).map_err(in_call)?,
-        },
-        _ => match t {
-            Type::F32 => raw as u32 as u64,
-            Type::F64 => raw,
-            t => W::of(t).mask(raw),
-        },
-    };
-    if let Some(&r) = l.get(2 + nargs) {
-        if let Some(slot) = regs.get_mut(r as usize) {
-            *slot = value;
+    for (i, (&t, &k)) in ext.sig.returns.iter().zip(&sig.rets).enumerate().take(nres) {
+        let raw = ret[i];
+        let value = match k {
+            ForeignType::Pointer | ForeignType::CString if t == Type::I64 && raw != 0 => match from_host(&exposed, raw) {
+                Some(p) => p,
+                None if k == ForeignType::CString => copy_c_string(mem, raw).map_err(in_call)?,
+                None => mem.foreign_handle(raw).map_err(in_call)?,
+            },
+            _ => match t {
+                Type::F32 => raw as u32 as u64,
+                Type::F64 => raw,
+                t => W::of(t).mask(raw),
+            },
+        };
+        if let Some(&r) = l.get(2 + nargs + i) {
+            if let Some(slot) = regs.get_mut(r as usize) {
+                *slot = value;
+            }
         }
     }
     Ok(())
+}
+
+/// The bytes of the `size`-byte struct at comptime pointer `p`, as 8-byte words for a C call
+/// that receives it by value; pointers stored in it (by the provenance marks) become host
+/// addresses, exposing their allocations.
+fn struct_copy(mem: &mut ComptimeMemory, p: u64, size: u32, exposed: &mut Vec<Exposed>) -> Result<Vec<u64>, String> {
+    let bytes = mem.read_bytes(p, size as u64).map_err(|e| e.to_string())?.to_vec();
+    let mut words = vec![0u64; (size as usize).div_ceil(8).max(1)];
+    for (k, chunk) in bytes.chunks(8).enumerate() {
+        let mut w = [0u8; 8];
+        w[..chunk.len()].copy_from_slice(chunk);
+        words[k] = u64::from_le_bytes(w);
+    }
+    let (id, off) = ((p >> 32) as usize, p as u32 as usize);
+    let marked = mem.allocs.get(id).map(|a| a.marked_in(off, size as usize)).unwrap_or_default();
+    for o in marked {
+        if (o - off) % 8 == 0 {
+            let k = (o - off) / 8;
+            words[k] = to_host(mem, words[k], false, exposed)?;
+        }
+    }
+    Ok(words)
 }
 
 /// Copies the NUL-terminated string C returned at host address `p` into a new comptime
