@@ -117,3 +117,25 @@ fn comptime_memory_flag_limits_compile_time_memory() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a byte count"));
 }
+
+/// A baked `#run` result no longer counts against the comptime memory budget: 200 constants of
+/// 2 KiB each (400 KiB in all) fit in a 256 KiB budget.
+#[test]
+fn baked_results_free_their_comptime_memory() {
+    let mut src = String::from("#import \"modules/std.sx\";\n");
+    src += "block :: (seed: u8) -> [2048]u8 { b : [2048]u8; for 0..2048 (i) { b[i] = seed + xx (i % 7); } return b; }\n";
+    let mut sum = String::new();
+    for i in 0..200 {
+        src += &format!("B{i} :: #run block({i});\n");
+        sum += &format!("s += B{i}[{i}]; ");
+    }
+    src += &format!("main :: () {{ s := 0; {sum} print(\"{{}}\\n\", s); }}\n");
+    let path = std::env::temp_dir().join(format!("sx_many_runs_{}.sx", std::process::id()));
+    std::fs::write(&path, src).expect("write");
+    let o = sx(&["run", "--comptime-memory", "256K", path.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&path);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Element i of block(i) is i + i % 7 (mod 256, as u8), widened to i64 by the sum.
+    let want: i64 = (0..200).map(|i: i64| (i + i % 7) % 256).sum();
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), want.to_string());
+}

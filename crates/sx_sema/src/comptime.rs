@@ -229,6 +229,9 @@ impl Compiler {
         };
         let mut bytes = bytes;
         let relocs = self.bake_result(&mut bytes, buf, ty, span)?;
+        // The result is baked (what it points to was copied into data objects): its buffer
+        // no longer counts against the comptime memory budget.
+        let _ = self.vm.free(buf);
         Ok(Baked::Bytes { ty, bytes, relocs })
     }
 

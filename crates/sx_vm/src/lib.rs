@@ -300,6 +300,11 @@ impl Vm {
         self.mem.alloc(size, memory::AllocKind::Heap).map_err(VmError::new)
     }
 
+    /// Frees a heap allocation made by [`Vm::alloc`] (or by comptime code).
+    pub fn free(&mut self, ptr: u64) -> Result<(), VmError> {
+        self.mem.free(ptr).map_err(VmError::new)
+    }
+
     /// Reads `len` bytes at `ptr` (bounds-checked).
     pub fn read_bytes(&self, ptr: u64, len: u64) -> Result<Vec<u8>, VmError> {
         self.mem.read_bytes(ptr, len).map(|b| b.to_vec()).map_err(|e| VmError::new(e.to_string()))
