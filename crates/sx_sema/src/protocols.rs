@@ -254,7 +254,11 @@ impl<'c> FnCx<'c> {
         self.b(|b| b.store(ta, 0, tid));
         let mut funcs = vec![];
         for (i, m) in info.methods.iter().enumerate() {
-            let fid = table[&m.name];
+            // A method the impl lacks was reported when the impl was resolved.
+            let Some(&fid) = table.get(&m.name) else {
+                let msg = format!("'{}' does not implement protocol '{}': method '{}' is missing", self.tname(concrete), self.tname(p), m.name);
+                return self.err(span, msg);
+            };
             let (params, ret) = self.c.proto_method_sig(p, i)?;
             let isig = self.c.fn_sig(fid)?;
             let iparams: Vec<TypeId> = isig.params.iter().skip(1).copied().collect();
