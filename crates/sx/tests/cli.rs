@@ -139,3 +139,20 @@ fn baked_results_free_their_comptime_memory() {
     let want: i64 = (0..200).map(|i: i64| (i + i % 7) % 256).sum();
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), want.to_string());
 }
+
+/// Module-level `inline if` on `ARCH` follows `--target`: each target compiles its own arm.
+#[test]
+fn module_inline_if_follows_the_target() {
+    let src = "inline if ARCH == .aarch64 { PICK :: 7001; } else { PICK :: 9001; }\nmain :: () -> i32 { return PICK; }\n";
+    let path = std::env::temp_dir().join(format!("sx_arch_pick_{}.sx", std::process::id()));
+    std::fs::write(&path, src).expect("write");
+    let ir = |target: &str| {
+        let o = sx(&["ir", "--target", target, path.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let (arm, x86) = (ir("aarch64-linux"), ir("x86_64-linux"));
+    let _ = std::fs::remove_file(&path);
+    assert!(arm.contains("7001") && !arm.contains("9001"), "{arm}");
+    assert!(x86.contains("9001") && !x86.contains("7001"), "{x86}");
+}

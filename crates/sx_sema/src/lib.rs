@@ -35,6 +35,7 @@ mod protocols;
 mod reflect;
 mod spread;
 mod stmt;
+mod target_facts;
 mod tuples;
 mod vector;
 

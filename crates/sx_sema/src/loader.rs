@@ -79,9 +79,24 @@ impl Compiler {
                     }
                 }
                 ItemKind::Run(e) => self.files[idx.0 as usize].runs.push(e.clone()),
-                ItemKind::InlineIf { .. } | ItemKind::InlineMatch { .. } => {
-                    self.unsupported.push((item.span, "top-level `inline if`"));
-                }
+                ItemKind::InlineIf { cond, then, else_ } => match self.module_condition(idx, cond) {
+                    Ok(taken) => {
+                        let arm: Vec<Rc<Item>> = if taken { then } else { else_ }.iter().cloned().map(Rc::new).collect();
+                        self.register_items(idx, &arm);
+                    }
+                    Err((span, msg)) => self.diags.push(Diagnostic::error(span, msg)),
+                },
+                ItemKind::InlineMatch { subject, arms, else_ } => match self.module_match(idx, subject, arms) {
+                    Ok(chosen) => {
+                        let items = match chosen {
+                            Some(i) => Some(&arms[i].items),
+                            None => else_.as_ref(),
+                        };
+                        let arm: Vec<Rc<Item>> = items.into_iter().flatten().cloned().map(Rc::new).collect();
+                        self.register_items(idx, &arm);
+                    }
+                    Err((span, msg)) => self.diags.push(Diagnostic::error(span, msg)),
+                },
                 ItemKind::Insert(_) => self.unsupported.push((item.span, "top-level `#insert`")),
                 ItemKind::Impl(_) => self.protos.pending.push((idx, item.clone())),
                 ItemKind::ContextExtend { .. } => self.register_context_extension(idx, item.clone()),

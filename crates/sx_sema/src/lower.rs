@@ -260,6 +260,9 @@ impl<'c> FnCx<'c> {
         {
             return Ok(Some(Local::Const(ConstVal::Intrinsic(id.name.clone()))));
         }
+        if !id.raw && crate::target_facts::TARGET_FACTS.contains(&id.name.as_str()) {
+            return self.c.target_fact(&id.name, id.span).map(|c| Some(Local::Const(c)));
+        }
         Ok(None)
     }
 
