@@ -435,6 +435,10 @@ impl<'c> FnCx<'c> {
         };
         let binds: Vec<(String, ConstVal)> = binds.into_iter().map(|(k, v, _)| (k, v)).collect();
         let inst = self.c.fn_instance(fid, binds);
+        if !self.c.instance_sites.contains_key(&inst) {
+            let outer = self.c.lowering.and_then(|f| self.c.instance_sites.get(&f).copied());
+            self.c.instance_sites.insert(inst, outer.unwrap_or(span));
+        }
         let sig = self.c.fn_sig(inst)?;
         let func = self.c.declare_fn(inst, span)?;
         // Run-time arguments, in signature order.

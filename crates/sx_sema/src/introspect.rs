@@ -37,6 +37,9 @@ pub(crate) const REFLECTION_INTRINSICS: &[&str] = &[
     "any_element",
     "raw_any_data",
     "raw_make_any",
+    "is_struct",
+    "vector_lanes",
+    "has_impl",
 ];
 
 /// A type argument: known at compile time, or a run-time handle.
@@ -65,7 +68,7 @@ impl<'c> FnCx<'c> {
     fn introspect_inner(&mut self, name: &str, args: &[Arg], span: Span) -> R<TV> {
         let arity = match name {
             "size_of" | "align_of" | "type_name" | "type_of" | "is_unsigned" | "is_flags" | "is_identity" | "struct_field_count"
-            | "variant_count" | "pointee_type" | "raw_any_data" => 1,
+            | "variant_count" | "pointee_type" | "raw_any_data" | "is_struct" | "vector_lanes" => 1,
             "any_element" => 3,
             _ => 2,
         };
@@ -114,6 +117,35 @@ impl<'c> FnCx<'c> {
                     Ok(bool_val(self.b(|b| b.binary(IB::And, is_int, unsigned))))
                 }
             },
+            "is_struct" => match self.type_arg(name, a0)? {
+                TyArg::Static(t) => Ok(TV::konst(ConstVal::Bool(matches!(self.c.types.kind(t), TK::Struct(_))))),
+                TyArg::Runtime(tag) => Ok(bool_val(self.kind_is(tag, cat::STRUCT))),
+            },
+            "vector_lanes" => match self.type_arg(name, a0)? {
+                TyArg::Static(t) => Ok(int_const(match self.c.types.kind(t) {
+                    TK::Vector(n, _) => *n as i64,
+                    _ => 0,
+                })),
+                TyArg::Runtime(tag) => {
+                    // A record's `count` is the lane count for vectors; other kinds answer 0.
+                    let ok = self.kind_is(tag, cat::VECTOR);
+                    let n = self.rt_field(tag, "count");
+                    let z = self.iconst(IrType::I64, 0);
+                    Ok(i64_val(self.b(|b| b.select(ok, n, z))))
+                }
+            },
+            "has_impl" => {
+                let (TyArg::Static(p), TyArg::Static(t)) = (self.type_arg(name, a0)?, self.type_arg(name, &args[1].value)?) else {
+                    return self.err(span, "'has_impl' needs a protocol and a type known at compile time");
+                };
+                if !self.c.is_protocol(p) {
+                    return self.err(a0.span, format!("'has_impl' expects a protocol, got '{}'", self.tname(p)));
+                }
+                if !self.c.protos.pending.is_empty() {
+                    self.c.resolve_impls()?;
+                }
+                Ok(TV::konst(ConstVal::Bool(self.c.protos.impls.contains_key(&(p, t)))))
+            }
             "is_identity" => match self.type_arg(name, a0)? {
                 TyArg::Static(t) => Ok(TV::konst(ConstVal::Bool(self.c.protos.protocols.get(&t).map(|i| i.identity).unwrap_or(false)))),
                 TyArg::Runtime(_) => self.err(span, "'is_identity' needs a type known at compile time"),

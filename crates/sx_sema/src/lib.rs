@@ -199,6 +199,11 @@ pub struct Compiler {
     pub(crate) partial_sigs: HashMap<FnId, FnSig>,
     pub(crate) instances: HashMap<(FnId, String), FnId>,
     pub(crate) instance_of: HashMap<FnId, FnId>,
+    /// Per generic instance: the outermost call that made it (the user's call, when an
+    /// instance was made while lowering another instance); `#error` reports there.
+    pub(crate) instance_sites: HashMap<FnId, Span>,
+    /// The function whose body is being lowered.
+    pub(crate) lowering: Option<FnId>,
     pub(crate) generic_structs: Vec<(String, Rc<StructDecl>, FileIdx, Rc<HashMap<String, ConstVal>>)>,
     pub(crate) struct_instances: HashMap<(u32, String), TypeId>,
     /// When set, the next comptime thunk must not call functions (constant initialisers).
@@ -282,6 +287,8 @@ impl Compiler {
             partial_sigs: HashMap::new(),
             instances: HashMap::new(),
             instance_of: HashMap::new(),
+            instance_sites: HashMap::new(),
+            lowering: None,
             generic_structs: vec![],
             struct_instances: HashMap::new(),
             pure_thunk_message: None,

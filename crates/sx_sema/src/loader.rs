@@ -101,7 +101,21 @@ impl Compiler {
                 ItemKind::Impl(_) => self.protos.pending.push((idx, item.clone())),
                 ItemKind::ContextExtend { .. } => self.register_context_extension(idx, item.clone()),
                 ItemKind::ExternVar { .. } => self.unsupported.push((item.span, "extern variables")),
-                ItemKind::Directive(_) => {}
+                ItemKind::Directive(e) => {
+                    // A module-level `#error("…")` that survived conditional compilation stops the build.
+                    if let ExprKind::Directive(d) = &e.kind {
+                        if d.name.name == "error" {
+                            let msg = match d.args.as_deref() {
+                                Some([a]) => match &a.value.kind {
+                                    ExprKind::Str(s) => String::from_utf8_lossy(s).into_owned(),
+                                    _ => "#error needs a string literal message".to_string(),
+                                },
+                                _ => "#error".to_string(),
+                            };
+                            self.diags.push(Diagnostic::error(item.span, msg));
+                        }
+                    }
+                }
             }
         }
     }

@@ -263,6 +263,11 @@ impl<'c> FnCx<'c> {
         if !id.raw && crate::target_facts::TARGET_FACTS.contains(&id.name.as_str()) {
             return self.c.target_fact(&id.name, id.span).map(|c| Some(Local::Const(c)));
         }
+        if !id.raw {
+            if let Some(c) = self.c.library_intrinsic(&id.name, id.span)? {
+                return Ok(Some(Local::Const(c)));
+            }
+        }
         Ok(None)
     }
 
@@ -1085,11 +1090,13 @@ impl Compiler {
             cx.clo = Some(crate::closures::ClosureCx { candidates, captured: vec![], env_size: 0 });
         }
         cx.span = Some(decl.span);
+        let outer_lowering = cx.c.lowering.replace(fid);
         let r = cx.bind_params(partial, &irsig).and_then(|_| match decl.body.as_ref() {
             Some(Body::Expr(e)) => cx.expr(e, None).map(|tv| Some(tv.ty)),
             Some(Body::Block(blk)) => cx.block_value(blk, None).map(|_| None),
             None => Ok(None),
         });
+        cx.c.lowering = outer_lowering;
         let inferred = cx.infer.flatten();
         let (_, _, used_void) = self.inferring.pop().unwrap_or((fid, None, false));
         self.partial_sigs.remove(&fid);
@@ -1117,7 +1124,9 @@ impl Compiler {
         cx.span = Some(decl.span);
         let src_name = cx.c.fns[fid.0 as usize].name.clone();
         cx.init_failable(&decl, &src_name, sig.ret);
+        let outer_lowering = cx.c.lowering.replace(fid);
         let result = cx.bind_params(&sig, &irsig).and_then(|_| cx.bind_multi_return(&decl)).and_then(|_| cx.lower_body(&decl));
+        cx.c.lowering = outer_lowering;
         cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
         let mut f = cx.f;
         f.name = name;

@@ -57,6 +57,18 @@ impl Compiler {
         }
     }
 
+    /// Names the standard library supplies without an import (the atomics of
+    /// `modules/std/atomic.sx`): their declaration, loading the module on first use.
+    pub(crate) fn library_intrinsic(&mut self, name: &str, span: Span) -> R<Option<ConstVal>> {
+        if !(name.starts_with("atomic_") || matches!(name, "Atomic" | "Ordering")) {
+            return Ok(None);
+        }
+        match self.load_stdlib_file("modules/std/atomic.sx") {
+            Some(file) => self.lookup_own(file, name, span),
+            None => Ok(None),
+        }
+    }
+
     /// Loads `rel` from the first standard-library directory that has it.
     pub(crate) fn load_stdlib_file(&mut self, rel: &str) -> Option<FileIdx> {
         let found = self.paths.stdlib.iter().map(|d| d.join(rel)).find(|p| p.is_file())?;
