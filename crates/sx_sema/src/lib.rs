@@ -21,6 +21,7 @@ mod errors;
 mod expr;
 mod generics;
 mod inline_if;
+mod insert;
 mod introspect;
 mod lambda_ctx;
 pub mod loader;

@@ -173,7 +173,7 @@ impl<'c> FnCx<'c> {
             StmtKind::OnFail { .. } => self.onfail_stmt(s),
             StmtKind::Raise(e) => self.raise_stmt(e, s.span),
             StmtKind::Push { ctx, body } => self.push_stmt(ctx, body, s.span),
-            StmtKind::Insert(_) => self.err(s.span, "not supported yet: #insert"),
+            StmtKind::Insert(e) => self.insert_stmt(e, s.span),
             StmtKind::Item(_) => self.err(s.span, "not supported yet: this declaration inside a function body"),
         }
     }
