@@ -252,16 +252,15 @@ impl Compiler {
             }
         }
         let id = FnId(self.fns.len() as u32);
-        self.fns.push(FnDef {
-            name: name.to_string(),
-            decl: Rc::new(decl.clone()),
-            file,
-            owner,
-            sig: None,
-            func: None,
-            span,
-            local_consts: outer,
-        });
+        let mut decl = decl.clone();
+        for p in &mut decl.params {
+            // `..xs: P` with a protocol `P` (any non-slice type) is a compile-time pack whose
+            // elements must implement `P`; `generic_call` checks the constraint.
+            if p.variadic && !p.comptime && p.ty.as_ref().is_some_and(|t| !matches!(t.kind, ExprKind::SliceType { .. })) {
+                p.comptime = true;
+            }
+        }
+        self.fns.push(FnDef { name: name.to_string(), decl: Rc::new(decl), file, owner, sig: None, func: None, span, local_consts: outer });
         self.fn_by_decl.insert(key, id);
         id
     }

@@ -310,11 +310,49 @@ impl<'c> FnCx<'c> {
         let mut pack_vals = vec![];
         if let Some(pi) = pack_at {
             let (pv, types) = self.pack_arg_values(&pack_args)?;
+            if let Some(te) = &decl.params[pi].ty {
+                self.check_pack_constraint(fid, te, &types, &pv)?;
+            }
             let name = decl.params[pi].name.as_ref().map(|n| n.name.clone()).unwrap_or_default();
             binds.push((name, ConstVal::Pack(types), false));
             pack_vals = pv;
         }
         self.finish_generic_call(fid, &decl, given, binds, vals, pack_vals, span)
+    }
+
+    /// `..xs: P`: every element type of the pack must implement protocol `P` (`..xs: any` and
+    /// `..$xs: []Type` have no constraint).
+    fn check_pack_constraint(&mut self, fid: FnId, te: &Expr, types: &[TypeId], vals: &[(TV, Span)]) -> R<()> {
+        if matches!(&te.kind, ExprKind::SliceType { .. }) {
+            return Ok(());
+        }
+        let (cfile, cowner, couter) = {
+            let d = &self.c.fns[fid.0 as usize];
+            (d.file, d.owner, d.local_consts.clone())
+        };
+        let p = self.c.eval_type_in(cfile, cowner, &couter, te)?;
+        if p == bt::ANY {
+            // `..xs: any`: a pack of anything.
+            return Ok(());
+        }
+        if !self.c.is_protocol(p) {
+            let msg = format!("a variadic parameter is a slice ('..xs: []T') or a protocol pack ('..xs: P'), not '{}'", self.tname(p));
+            return self.err(te.span, msg);
+        }
+        if !self.c.protos.pending.is_empty() {
+            self.c.resolve_impls()?;
+        }
+        for (t, (_, span)) in types.iter().zip(vals) {
+            let concrete = match self.c.types.kind(*t) {
+                TK::Pointer(inner) if !self.c.protos.impls.contains_key(&(p, *t)) => *inner,
+                _ => *t,
+            };
+            if !self.c.protos.impls.contains_key(&(p, concrete)) {
+                let msg = format!("'{}' does not implement protocol '{}' (required by the pack parameter)", self.tname(*t), self.tname(p));
+                return self.err(*span, msg);
+            }
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
