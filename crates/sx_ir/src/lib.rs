@@ -537,6 +537,11 @@ pub struct Data {
     pub writable: bool,
 }
 
+/// The name of the read-only one-byte data object that `is_comptime()` reads: 0 in the module
+/// (compiled code, and whole programs on the VM), 1 as the VM materialises it for compile-time
+/// evaluation. Stage-polymorphic code thus needs no second lowering.
+pub const COMPTIME_FLAG_DATA: &str = "__sx_is_comptime";
+
 /// A C ABI function resolved by symbol name (libc through the dynamic loader / system linker).
 #[derive(Clone, Debug)]
 pub struct ExternFunc {

@@ -560,6 +560,17 @@ impl<'c> FnCx<'c> {
         match name {
             "print" | "format" => self.print_call(name == "format", args, span),
             "error_name" => self.error_name_call(args, span),
+            "is_comptime" => {
+                if !args.is_empty() {
+                    return self.err(span, "'is_comptime' takes no arguments");
+                }
+                // One shared flag the VM sets for compile-time evaluation (see `sx_ir::COMPTIME_FLAG_DATA`).
+                let d = self.c.comptime_flag_data();
+                let p = self.ptr_ty();
+                let a = self.b(|b| b.data_addr(d, p));
+                let v = self.b(|b| b.load(IrType::I8, a, 0));
+                Ok(TV { ty: bt::BOOL, v: V::Scalar(v) })
+            }
             "Vector" => self.vector_type_call(args, span),
             "sqrt" | "sin" | "cos" | "floor" | "ceil" | "fabs" => {
                 let [a] = args else { return self.err(span, format!("'{}' takes one argument", name)) };

@@ -79,14 +79,14 @@ impl Compiler {
                     }
                 }
                 ItemKind::Run(e) => self.files[idx.0 as usize].runs.push(e.clone()),
-                ItemKind::InlineIf { cond, then, else_ } => match self.module_condition(idx, cond) {
+                ItemKind::InlineIf { cond, then, else_ } => match self.module_condition(cond) {
                     Ok(taken) => {
                         let arm: Vec<Rc<Item>> = if taken { then } else { else_ }.iter().cloned().map(Rc::new).collect();
                         self.register_items(idx, &arm);
                     }
                     Err((span, msg)) => self.diags.push(Diagnostic::error(span, msg)),
                 },
-                ItemKind::InlineMatch { subject, arms, else_ } => match self.module_match(idx, subject, arms) {
+                ItemKind::InlineMatch { subject, arms, else_ } => match self.module_match(subject, arms) {
                     Ok(chosen) => {
                         let items = match chosen {
                             Some(i) => Some(&arms[i].items),

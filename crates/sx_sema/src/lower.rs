@@ -744,6 +744,11 @@ impl<'c> FnCx<'c> {
             if to == bt::BOOL {
                 let z = self.b(|b| b.fconst(fi, 0.0));
                 self.b(|b| b.fcmp(FloatCC::Ne, v, z))
+            } else if ti.bytes() < 8 {
+                // Into a narrow integer: to i64 (truncating toward zero), then keep the low bits.
+                let wide = self.b(|b| b.convert(ConvOp::FToS, v, IrType::I64));
+                let r = self.b(|b| b.convert(ConvOp::Trunc, wide, ti));
+                self.fix_width(r, to)
             } else {
                 let r = self.b(|b| b.convert(op, v, ti));
                 self.fix_width(r, to)
@@ -910,7 +915,7 @@ impl<'c> FnCx<'c> {
 }
 
 /// Intrinsics the compiler recognises by name even without a declaration in scope.
-pub(crate) const BUILTIN_INTRINSICS: &[&str] = &["sqrt", "sin", "cos", "floor", "error_name"];
+pub(crate) const BUILTIN_INTRINSICS: &[&str] = &["sqrt", "sin", "cos", "floor", "error_name", "is_comptime"];
 
 /// Formats a float the way diagnostics show it.
 pub(crate) fn fmt_float(v: f64) -> String {
@@ -922,6 +927,20 @@ pub(crate) fn fmt_float(v: f64) -> String {
 }
 
 impl Compiler {
+    /// The one-byte data object behind `is_comptime()`.
+    pub(crate) fn comptime_flag_data(&mut self) -> sx_ir::DataId {
+        if let Some(d) = self.module.datas.iter().find(|(_, d)| d.name == sx_ir::COMPTIME_FLAG_DATA).map(|(id, _)| id) {
+            return d;
+        }
+        self.module.add_data(sx_ir::Data {
+            name: sx_ir::COMPTIME_FLAG_DATA.to_string(),
+            bytes: vec![0],
+            align: 1,
+            relocs: vec![],
+            writable: false,
+        })
+    }
+
     /// The IR signature of a checked sx signature.
     pub(crate) fn ir_sig(&self, sig: &FnSig) -> Signature {
         let p = self.module.pointer_type();

@@ -9,8 +9,7 @@
 //! declarations are registered, before anything is checked, so the chosen arm may declare
 //! names, import modules and nest further conditionals, and the other arm is never looked
 //! at. Its condition may only use the target facts, integer and boolean literals, enum
-//! literals, comparisons, `and`/`or`/`!`, and constants declared *earlier in the same file*
-//! whose values are made of those: later declarations are not known yet at that point.
+//! literals, comparisons and `and`/`or`/`!`: no declaration is known at that point.
 
 use crate::lower::R;
 use crate::*;
@@ -76,8 +75,8 @@ impl Compiler {
     }
 
     /// Decides a module-level `inline if` condition (see the module docs).
-    pub(crate) fn module_condition(&self, file: FileIdx, e: &Expr) -> Result<bool, (Span, String)> {
-        match self.module_fact(file, e, 0)? {
+    pub(crate) fn module_condition(&self, e: &Expr) -> Result<bool, (Span, String)> {
+        match self.module_fact(e, 0)? {
             Fact::Bool(b) => Ok(b),
             _ => Err((e.span, "a module-level 'inline if' condition must be a boolean".to_string())),
         }
@@ -85,16 +84,11 @@ impl Compiler {
 
     /// The arm of a module-level `inline if X == { case … }` that `subject` selects: the
     /// index of the first arm with a matching pattern, `None` for the `else` arm.
-    pub(crate) fn module_match(
-        &self,
-        file: FileIdx,
-        subject: &Expr,
-        arms: &[sx_syntax::ast::ItemArm],
-    ) -> Result<Option<usize>, (Span, String)> {
-        let v = self.module_fact(file, subject, 0)?;
+    pub(crate) fn module_match(&self, subject: &Expr, arms: &[sx_syntax::ast::ItemArm]) -> Result<Option<usize>, (Span, String)> {
+        let v = self.module_fact(subject, 0)?;
         for (i, arm) in arms.iter().enumerate() {
             for p in &arm.patterns {
-                if self.module_fact(file, p, 0)? == v {
+                if self.module_fact(p, 0)? == v {
                     return Ok(Some(i));
                 }
             }
@@ -102,15 +96,10 @@ impl Compiler {
         Ok(None)
     }
 
-    fn module_fact(&self, file: FileIdx, e: &Expr, depth: u32) -> Result<Fact, (Span, String)> {
-        let unsupported = || {
-            (
-                e.span,
-                "not supported yet: this module-level 'inline if' condition (only OS, ARCH, POINTER_SIZE, literals, comparisons, and/or/! and constants declared earlier in the file are known before declarations are checked)"
-                    .to_string(),
-            )
-        };
-        let fact = |e: &Expr| self.module_fact(file, e, depth + 1);
+    fn module_fact(&self, e: &Expr, depth: u32) -> Result<Fact, (Span, String)> {
+        let unsupported =
+            || (e.span, "cannot evaluate this module-scope `inline if` condition; use an OS/ARCH/POINTER_SIZE comparison".to_string());
+        let fact = |e: &Expr| self.module_fact(e, depth + 1);
         if depth > 64 {
             return Err(unsupported());
         }
@@ -120,20 +109,6 @@ impl Compiler {
             ExprKind::EnumLit(id) => Ok(Fact::Variant(id.name.clone())),
             ExprKind::Ident(id) if id.name == "POINTER_SIZE" => Ok(Fact::Int(self.types.target.pointer_bytes() as i128)),
             ExprKind::Ident(id) if TARGET_FACTS.contains(&id.name.as_str()) => Ok(Fact::Variant(self.target_variant(&id.name).to_string())),
-            ExprKind::Ident(id) => {
-                // A constant registered earlier in this file.
-                let ids = self.files[file.0 as usize].names.get(&id.name).cloned().unwrap_or_default();
-                match ids.as_slice() {
-                    [d] => match &self.decls[d.0 as usize].kind {
-                        DeclKind::Item(item) => match &item.kind {
-                            ItemKind::Const { value, .. } => fact(value),
-                            _ => Err(unsupported()),
-                        },
-                        _ => Err(unsupported()),
-                    },
-                    _ => Err(unsupported()),
-                }
-            }
             ExprKind::Unary { op: UnOp::Not, expr } => match fact(expr)? {
                 Fact::Bool(b) => Ok(Fact::Bool(!b)),
                 _ => Err(unsupported()),

@@ -284,6 +284,8 @@ impl Vm {
     /// Runs `m.entry` (signature `() -> i32`) and returns its exit status (the returned value
     /// or the code passed to `exit`).
     pub fn run_program(&mut self, m: &Module) -> Result<i32, VmError> {
+        // A whole program is compiled code, not compile-time evaluation: `is_comptime()` is false.
+        self.mem.comptime_stage = false;
         let entry = m.entry.ok_or_else(|| VmError::new("the module has no entry function"))?;
         match self.call(m, entry, &[])? {
             Outcome::Exited(c) => Ok(c),

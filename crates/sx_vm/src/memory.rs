@@ -267,6 +267,9 @@ pub struct ComptimeMemory {
     /// Allocation and free sites of the heap block behind the last use-after-free or double
     /// free detected (read once by the executor's error path).
     fault_sites: std::cell::Cell<Option<(Site, Site)>>,
+    /// Compile-time evaluation (true) or a whole program run on the VM: what the
+    /// [`sx_ir::COMPTIME_FLAG_DATA`] byte reads.
+    pub(crate) comptime_stage: bool,
 }
 
 impl ComptimeMemory {
@@ -280,6 +283,7 @@ impl ComptimeMemory {
             live: 0,
             limit,
             fault_sites: std::cell::Cell::new(None),
+            comptime_stage: true,
         }
     }
 
@@ -712,6 +716,11 @@ impl ComptimeMemory {
         let ptr = self.alloc(data.bytes.len() as u64, AllocKind::Data(d))?;
         let id = (ptr >> 32) as usize;
         self.allocs[id].bytes.copy_from_slice(&data.bytes);
+        if data.name == sx_ir::COMPTIME_FLAG_DATA && self.comptime_stage {
+            if let Some(b) = self.allocs[id].bytes.first_mut() {
+                *b = 1;
+            }
+        }
         self.allocs[id].writable = data.writable;
         if self.data_alloc.len() <= d.index() {
             self.data_alloc.resize(d.index() + 1, 0);
