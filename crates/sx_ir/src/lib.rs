@@ -542,6 +542,11 @@ pub struct Data {
 /// evaluation. Stage-polymorphic code thus needs no second lowering.
 pub const COMPTIME_FLAG_DATA: &str = "__sx_is_comptime";
 
+/// The base name (before the `.N` suffix sema appends) of a module function with no parameters
+/// or results that, when the comptime VM calls it, prints the active comptime call frames to
+/// stdout (`trace.print_interpreter_frames`); compiled code runs its empty body.
+pub const COMPTIME_FRAMES_FUNC: &str = "__sx_comptime_frames";
+
 /// A C ABI function resolved by symbol name (libc through the dynamic loader / system linker).
 #[derive(Clone, Debug)]
 pub struct ExternFunc {

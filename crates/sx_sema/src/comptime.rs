@@ -72,6 +72,10 @@ impl Compiler {
     /// A top-level or body-local `#run expr;` evaluated for its side effects.
     pub(crate) fn run_side_effect(&mut self, file: FileIdx, e: &Expr) -> R<()> {
         let outer = Rc::new(HashMap::new());
+        // Side-effect runs are named `__run_K` in comptime call stacks.
+        let name = format!("__run_{}", self.side_effect_runs);
+        self.side_effect_runs += 1;
+        self.thunk_name = Some(name);
         self.run_thunk(file, None, &outer, ThunkBody::Expr(e, None, true), e.span)?;
         Ok(())
     }
@@ -144,7 +148,7 @@ impl Compiler {
         span: Span,
     ) -> R<Baked> {
         let p = self.module.pointer_type();
-        let name = format!("__comptime.{}", self.fresh());
+        let name = self.thunk_name.take().unwrap_or_else(|| format!("__comptime.{}", self.fresh()));
         let f = Function::new(name, Signature { params: vec![p], returns: vec![] });
         let mut cx = FnCx::new(self, f, file, owner, outer.clone());
         cx.span = Some(span);

@@ -205,6 +205,10 @@ pub struct Compiler {
     pub(crate) instance_sites: HashMap<FnId, Span>,
     /// The function whose body is being lowered.
     pub(crate) lowering: Option<FnId>,
+    /// Side-effect `#run`s evaluated so far (they are named `__run_K`).
+    pub(crate) side_effect_runs: u32,
+    /// The name for the next comptime thunk, when it is not the default.
+    pub(crate) thunk_name: Option<String>,
     pub(crate) generic_structs: Vec<(String, Rc<StructDecl>, FileIdx, Rc<HashMap<String, ConstVal>>)>,
     pub(crate) struct_instances: HashMap<(u32, String), TypeId>,
     /// When set, the next comptime thunk must not call functions (constant initialisers).
@@ -290,6 +294,8 @@ impl Compiler {
             instance_of: HashMap::new(),
             instance_sites: HashMap::new(),
             lowering: None,
+            side_effect_runs: 0,
+            thunk_name: None,
             generic_structs: vec![],
             struct_instances: HashMap::new(),
             pure_thunk_message: None,

@@ -11,7 +11,7 @@
 use sx_ir::{ConvOp, FloatCC, FuncId, IntCC, Module, TrapCode, Type};
 
 use crate::memory::{AllocKind, Site, FUNC_ALLOC};
-use crate::translate::{translate, FOp, IOp, Op, W};
+use crate::translate::{translate, FOp, IOp, Native, Op, W};
 use crate::{natives, Frame, Outcome, Vm, VmError};
 
 /// All translated code of a [`Vm`], linked into shared arrays: a call to a translated function
@@ -74,6 +74,8 @@ enum Action {
     /// Suspended at a safe point; re-enter the loop to resume (`true`: re-execute the call
     /// instruction that reached the safe point).
     Pause(bool),
+    /// Print the comptime call frames, then resume after the call.
+    PrintFrames,
 }
 
 enum SafePoint {
@@ -269,6 +271,10 @@ fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Res
                 }
                 Ok(())
             }
+            Ok(Action::PrintFrames) => {
+                print_frames(vm, frames);
+                Ok(())
+            }
             Ok(Action::Ret0) => return Ok(Outcome::Returned(vec![])),
             Ok(Action::Ret1(v)) => return Ok(Outcome::Returned(vec![v])),
             Ok(Action::RetN(list)) => {
@@ -293,6 +299,27 @@ fn bad_callee(mem: &crate::ComptimeMemory, callee: u64) -> String {
         crate::PointerTarget::Func(f) => format!("indirect call of a missing function fn{}", f.0),
         _ => format!("indirect call through {:#x}, which is not a function pointer", callee),
     }
+}
+
+/// `trace.print_interpreter_frames()`: the active frames, outermost first, without the
+/// innermost one (the function that asked).
+#[cold]
+#[inline(never)]
+fn print_frames(vm: &mut Vm, frames: &[Saved]) {
+    if !vm.mem.comptime_stage {
+        // A whole program on the VM is compiled code: no interpreter frames, as in the JIT.
+        return;
+    }
+    let st = &vm.code;
+    let name = |f: u32| {
+        let n = st.names.get(f as usize).map(|s| s.as_str()).unwrap_or("");
+        n.split('.').next().unwrap_or(n).to_string()
+    };
+    let mut text = String::from("comptime call frames (most recent call last):\n");
+    for s in frames {
+        text.push_str(&format!("  at {}\n", name(s.func)));
+    }
+    vm.host.write(1, text.as_bytes());
 }
 
 #[cold]
@@ -867,6 +894,9 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
                 call!(idx, meta, list)
             }
             Op::CallNative { native, ext, list } => {
+                if native == Native::ComptimeFrames {
+                    leave!(Ok(Action::PrintFrames))
+                }
                 let e = match m.externs.get(sx_ir::ExternId(ext)) {
                     Some(e) => e,
                     None => leave!(Err(unsupported(m, ext))),

@@ -22,7 +22,7 @@ pub(crate) type NativeResult = Result<Option<i32>, String>;
 fn arity(n: Native) -> usize {
     use Native::*;
     match n {
-        Abort => 0,
+        Abort | ComptimeFrames => 0,
         Malloc | Free | Strlen | Exit | Puts | Putchar | Toupper | Tolower | Abs | Labs | Sqrt | Sin | Cos | Floor | Ceil | Fabs => 1,
         Calloc | Realloc | Pow | ClockGettime => 2,
         Write | Read | Memcpy | Memmove | Memset | Memcmp => 3,
@@ -122,6 +122,7 @@ pub(crate) fn call(
             ret_int(ext, n)
         }
         Read => return Err("not supported yet at comptime: extern function `read`".to_string()),
+        ComptimeFrames => return Err("malformed module: the frame printout is not an extern".to_string()),
         Malloc => ret_int(ext, mem.alloc_at(a.uint(0), site)? as i64),
         Calloc => match a.uint(0).checked_mul(a.uint(1)) {
             Some(n) => ret_int(ext, mem.alloc_at(n, site)? as i64),

@@ -155,6 +155,9 @@ pub enum Native {
     Pow,
     Fabs,
     ClockGettime,
+    /// A call of [`sx_ir::COMPTIME_FRAMES_FUNC`] (not an extern): handled by the executor's
+    /// driver, which sees the frame stack.
+    ComptimeFrames,
 }
 
 impl Native {
@@ -1757,7 +1760,14 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                         }
                     }
                     let list = tx.call_list(args, &d.results)?;
-                    tx.emit(Op::Call { func: func.0, list });
+                    let frames_dump = m.funcs.get(*func).is_some_and(|c| {
+                        c.name.split('.').next() == Some(sx_ir::COMPTIME_FRAMES_FUNC) && c.sig.params.is_empty() && c.sig.returns.is_empty()
+                    });
+                    if frames_dump {
+                        tx.emit(Op::CallNative { native: Native::ComptimeFrames, ext: u32::MAX, list });
+                    } else {
+                        tx.emit(Op::Call { func: func.0, list });
+                    }
                 }
                 InstKind::CallExtern { ext, args } => {
                     let e = match m.externs.get(*ext) {
