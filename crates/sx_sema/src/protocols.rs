@@ -256,7 +256,8 @@ impl<'c> FnCx<'c> {
         for (i, m) in info.methods.iter().enumerate() {
             // A method the impl lacks was reported when the impl was resolved.
             let Some(&fid) = table.get(&m.name) else {
-                let msg = format!("'{}' does not implement protocol '{}': method '{}' is missing", self.tname(concrete), self.tname(p), m.name);
+                let msg =
+                    format!("'{}' does not implement protocol '{}': method '{}' is missing", self.tname(concrete), self.tname(p), m.name);
                 return self.err(span, msg);
             };
             let (params, ret) = self.c.proto_method_sig(p, i)?;
