@@ -123,46 +123,71 @@ pub struct Decls {
     /// Per IR function: true if it must get a trapping stub (referenced but has no body).
     pub stubs: Vec<bool>,
     pub datas: Vec<cranelift_module::DataId>,
-    pub externs: Vec<cranelift_module::FuncId>,
+    /// Per extern: its module id (None for externs no live function calls).
+    pub externs: Vec<Option<cranelift_module::FuncId>>,
 }
 
 fn module_err(what: &str, e: cranelift_module::ModuleError) -> CodegenError {
     CodegenError::new(format!("{}: {}", what, e))
 }
 
-fn referenced_funcs(m: &sx_ir::Module) -> Vec<bool> {
-    let mut used = vec![false; m.funcs.len()];
-    let mut mark = |f: FuncId| {
-        if let Some(u) = used.get_mut(f.index()) {
-            *u = true;
+/// What the program needs: the functions reachable from its entry, its exported functions and
+/// the functions static data refers to (through calls, function addresses and data
+/// relocations), and the externs those call. Functions only compile-time evaluation used (thunks,
+/// compile-time-only helpers and the compiler-API externs they call) are left out. A module
+/// without an entry keeps everything.
+pub fn live_code(m: &sx_ir::Module) -> (Vec<bool>, Vec<bool>) {
+    let mut funcs = vec![m.entry.is_none(); m.funcs.len()];
+    let mut externs = vec![m.entry.is_none(); m.externs.len()];
+    if m.entry.is_none() {
+        return (funcs, externs);
+    }
+    let mut work: Vec<FuncId> = vec![];
+    let mark = |f: FuncId, funcs: &mut Vec<bool>, work: &mut Vec<FuncId>| {
+        if let Some(u) = funcs.get_mut(f.index()) {
+            if !*u {
+                *u = true;
+                work.push(f);
+            }
         }
     };
     if let Some(e) = m.entry {
-        mark(e);
+        mark(e, &mut funcs, &mut work);
     }
-    for (_, f) in m.funcs.iter() {
-        for (_, d) in f.insts.iter() {
-            match &d.kind {
-                InstKind::Call { func, .. } | InstKind::FuncAddr { func } => mark(*func),
-                _ => {}
-            }
+    for (fid, f) in m.funcs.iter() {
+        if f.is_defined() && f.linkage == Linkage::Export {
+            mark(fid, &mut funcs, &mut work);
         }
     }
     for (_, d) in m.datas.iter() {
         for r in &d.relocs {
             if let RelocTarget::Func(f) = r.target {
-                mark(f);
+                mark(f, &mut funcs, &mut work);
             }
         }
     }
-    used
+    while let Some(f) = work.pop() {
+        let Some(func) = m.funcs.get(f) else { continue };
+        for (_, d) in func.insts.iter() {
+            match &d.kind {
+                InstKind::Call { func, .. } | InstKind::FuncAddr { func } => mark(*func, &mut funcs, &mut work),
+                InstKind::CallExtern { ext, .. } => {
+                    if let Some(u) = externs.get_mut(ext.index()) {
+                        *u = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    (funcs, externs)
 }
 
 /// Declares every function, extern and data object of `m` in `module`.
 pub fn declare_module<M: ClModule>(module: &mut M, m: &sx_ir::Module) -> Result<Decls> {
     let isa = module.isa();
     let extern_syms: std::collections::HashSet<&str> = m.externs.values().map(|e| e.symbol.as_str()).collect();
-    let used = referenced_funcs(m);
+    let (live, live_externs) = live_code(m);
     let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut sigs = Vec::new();
     for (_, f) in m.funcs.iter() {
@@ -186,7 +211,7 @@ pub fn declare_module<M: ClModule>(module: &mut M, m: &sx_ir::Module) -> Result<
     let mut stubs = Vec::new();
     for ((fid, f), sig) in m.funcs.iter().zip(&sigs) {
         let defined = f.is_defined();
-        if !defined && !used[fid.index()] {
+        if !live[fid.index()] {
             funcs.push(None);
             stubs.push(false);
             continue;
@@ -210,11 +235,15 @@ pub fn declare_module<M: ClModule>(module: &mut M, m: &sx_ir::Module) -> Result<
     }
 
     let mut externs = Vec::new();
-    for (e, sig) in m.externs.values().zip(&ext_sigs) {
+    for ((e, sig), &live) in m.externs.values().zip(&ext_sigs).zip(&live_externs) {
+        if !live {
+            externs.push(None);
+            continue;
+        }
         let id = module
             .declare_function(&e.symbol, ClLinkage::Import, sig)
             .map_err(|err| module_err(&format!("declaring extern `{}`", e.symbol), err))?;
-        externs.push(id);
+        externs.push(Some(id));
     }
 
     let mut datas = Vec::new();
@@ -577,7 +606,13 @@ impl<'a, 'b, M: ClModule> Tx<'a, 'b, M> {
                 self.set_results(inst, &rs)
             }
             InstKind::CallExtern { ext, args } => {
-                let id = *self.decls.externs.get(ext.index()).ok_or_else(|| CodegenError::new(format!("{}: missing {}", fname, ext)))?;
+                let id = self
+                    .decls
+                    .externs
+                    .get(ext.index())
+                    .copied()
+                    .flatten()
+                    .ok_or_else(|| CodegenError::new(format!("{}: missing {}", fname, ext)))?;
                 let fr = self.func_ref(id);
                 let args = self.vs(args)?;
                 let call = self.b.ins().call(fr, &args);
@@ -865,7 +900,8 @@ pub fn jit_run(m: &sx_ir::Module) -> Result<i32> {
     // Resolve every extern (and the libcalls we use) up front: cranelift-jit panics on
     // unresolved symbols at finalize time.
     let mut builder = cranelift_jit::JITBuilder::with_isa(host_isa()?, cranelift_module::default_libcall_names());
-    let mut wanted: Vec<&str> = m.externs.values().map(|e| e.symbol.as_str()).collect();
+    let (_, live_externs) = live_code(m);
+    let mut wanted: Vec<&str> = m.externs.values().zip(&live_externs).filter(|(_, &l)| l).map(|(e, _)| e.symbol.as_str()).collect();
     wanted.extend(["memmove", "memset"]);
     for name in wanted {
         match dl::lookup(name) {

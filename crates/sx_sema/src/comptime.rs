@@ -217,12 +217,11 @@ impl Compiler {
         if self.trace_comptime {
             eprintln!("comptime-eval {}", self.sources.location(span));
         }
-        match self.vm.call(&self.module, fid, &[buf]) {
-            Ok(sx_vm::Outcome::Returned(_)) => {}
-            Ok(sx_vm::Outcome::Exited(code)) => {
+        match self.vm_call_serviced(fid, &[buf], file, span)? {
+            sx_vm::Outcome::Exited(code) => {
                 return self.err(span, format!("compile-time code called exit({})", code));
             }
-            Err(e) => return self.vm_error(e, span),
+            _ => {}
         }
         if ty == bt::VOID || ty == bt::NORETURN {
             return Ok(Baked::Void);
@@ -239,7 +238,7 @@ impl Compiler {
         Ok(Baked::Bytes { ty, bytes, relocs })
     }
 
-    fn vm_error<T>(&mut self, e: sx_vm::VmError, span: Span) -> R<T> {
+    pub(crate) fn vm_error<T>(&mut self, e: sx_vm::VmError, span: Span) -> R<T> {
         let mut d = Diagnostic::error(e.span.unwrap_or(span), format!("compile-time evaluation failed: {}", e.message));
         for (label, at) in &e.related {
             d = d.with_note(format!("  {}: {}", label, self.sources.location(*at)));

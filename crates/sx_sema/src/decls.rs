@@ -98,6 +98,12 @@ impl Compiler {
         self.paths.stdlib.iter().any(|d| std::fs::canonicalize(d).map(|d| path.starts_with(d)).unwrap_or(false))
     }
 
+    /// The loaded standard-library file whose path ends with `suffix` (e.g. `std/meta.sx`).
+    pub(crate) fn loaded_stdlib_file(&self, suffix: &str) -> Option<FileIdx> {
+        let found = self.file_by_path.iter().find(|(p, _)| p.ends_with(suffix)).map(|(_, f)| *f)?;
+        self.in_stdlib(found).then_some(found)
+    }
+
     /// The file that declares the `print` intrinsic, if loaded.
     pub(crate) fn find_std(&mut self) -> Option<FileIdx> {
         for (i, f) in self.files.iter().enumerate() {
@@ -117,6 +123,10 @@ impl Compiler {
             DeclState::InProgress => {
                 let span = self.decls[id.0 as usize].span;
                 let name = self.decls[id.0 as usize].name.clone();
+                // A type built by `declare("name")` may refer to itself (`*name`) in its body.
+                if let Some(t) = self.forward_type_for(&name, span) {
+                    return Ok(ConstVal::Type(t));
+                }
                 return self.err(span, format!("'{}' depends on itself", name));
             }
             DeclState::Todo => {}

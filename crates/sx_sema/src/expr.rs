@@ -19,6 +19,9 @@ impl<'c> FnCx<'c> {
                 }
             }
         }
+        if let Some(t) = self.type_fn_type(e)? {
+            return Ok(t);
+        }
         let tv = self.expr(e, Some(bt::TYPE))?;
         match tv.v {
             V::Const(ConstVal::Type(t)) => Ok(t),
@@ -468,6 +471,7 @@ impl<'c> FnCx<'c> {
             ExprKind::Call { callee, .. } => match &callee.kind {
                 ExprKind::Ident(id) => match self.resolve(id)? {
                     Some(Local::Const(ConstVal::GenericStruct(_))) => Ok(Some(self.type_expr(e)?)),
+                    Some(Local::Const(ConstVal::Func(_))) => self.type_fn_type(e),
                     None if id.name == "Tuple" && !id.raw => Ok(Some(self.type_expr(e)?)),
                     _ => Ok(None),
                 },

@@ -40,6 +40,10 @@ pub(crate) const REFLECTION_INTRINSICS: &[&str] = &[
     "is_struct",
     "vector_lanes",
     "has_impl",
+    "__type_kind",
+    "__type_flags",
+    "__type_count",
+    "__type_elem",
 ];
 
 /// A type argument: known at compile time, or a run-time handle.
@@ -68,7 +72,7 @@ impl<'c> FnCx<'c> {
     fn introspect_inner(&mut self, name: &str, args: &[Arg], span: Span) -> R<TV> {
         let arity = match name {
             "size_of" | "align_of" | "type_name" | "type_of" | "is_unsigned" | "is_flags" | "is_identity" | "struct_field_count"
-            | "variant_count" | "pointee_type" | "raw_any_data" | "is_struct" | "vector_lanes" => 1,
+            | "variant_count" | "pointee_type" | "raw_any_data" | "is_struct" | "vector_lanes" | "__type_kind" | "__type_flags" | "__type_count" | "__type_elem" => 1,
             "any_element" => 3,
             _ => 2,
         };
@@ -158,10 +162,13 @@ impl<'c> FnCx<'c> {
                 let want_enum = name == "variant_count";
                 match self.type_arg(name, a0)? {
                     TyArg::Static(t) => {
+                        // `struct_field_count` of an enum known at compile time counts its variants
+                        // (a run-time `Type` of an enum has no fields).
+                        let variants = self.c.types.enum_of(t).map(|e| e.variants.len());
                         let n = if want_enum {
-                            self.c.types.enum_of(t).map(|e| e.variants.len()).unwrap_or(0)
+                            variants.unwrap_or(0)
                         } else {
-                            self.c.types.struct_of(t).map(|s| s.fields.len()).unwrap_or(0)
+                            self.c.types.struct_of(t).map(|s| s.fields.len()).or(variants).unwrap_or(0)
                         };
                         Ok(int_const(n as i64))
                     }
@@ -190,7 +197,7 @@ impl<'c> FnCx<'c> {
                 let t = self.type_arg(name, a0)?;
                 let i = self.index_arg(&args[1].value)?;
                 if let (TyArg::Static(st), IdxArg::Static(k)) = (t, i) {
-                    if name == "struct_field_type" && self.c.types.struct_of(st).is_none() {
+                    if name == "struct_field_type" && self.c.types.struct_of(st).is_none() && self.c.types.enum_of(st).is_none() {
                         let elem = self.element_type(st);
                         return match elem {
                             Some(e) => Ok(TV::konst(ConstVal::Type(e))),
@@ -318,6 +325,23 @@ impl<'c> FnCx<'c> {
                 let ea = self.b(|b| b.binary(IB::Iadd, data, off));
                 Ok(self.make_any(ea, tag))
             }
+            // Raw words of a type's record (what `type_info` in std/meta.sx is built from): its
+            // category code, flag bits, element/member count and element type.
+            "__type_kind" | "__type_flags" | "__type_count" => {
+                let t = self.type_arg(name, a0)?;
+                let tag = self.handle(t, span)?;
+                let field = match name {
+                    "__type_kind" => "kind",
+                    "__type_flags" => "flags",
+                    _ => "count",
+                };
+                Ok(i64_val(self.rt_field(tag, field)))
+            }
+            "__type_elem" => {
+                let t = self.type_arg(name, a0)?;
+                let tag = self.handle(t, span)?;
+                Ok(TV { ty: bt::TYPE, v: V::Scalar(self.rt_field(tag, "elem")) })
+            }
             "raw_any_data" => {
                 let av = self.expr(a0, Some(bt::ANY))?;
                 let av = self.coerce(av, bt::ANY, a0.span)?;
@@ -340,6 +364,9 @@ impl<'c> FnCx<'c> {
 
     /// Evaluates a type argument.
     fn type_arg(&mut self, what: &str, e: &Expr) -> R<TyArg> {
+        if let Some(t) = self.type_fn_type(e)? {
+            return Ok(TyArg::Static(t));
+        }
         let v = self.expr(e, Some(bt::TYPE))?;
         if let Some(ConstVal::Type(t)) = v.as_const() {
             return Ok(TyArg::Static(*t));
@@ -414,9 +441,15 @@ impl<'c> FnCx<'c> {
                 None => return self.err(span, format!("'{}' is not an enum", self.tname(t))),
             }
         } else {
-            match self.c.types.struct_of(t) {
-                Some(s) => s.fields.iter().map(|f| (f.name.clone(), f.ty, f.offset as i64, 0)).collect(),
-                None => return self.err(span, format!("'{}' is not a struct", self.tname(t))),
+            match (self.c.types.struct_of(t), self.c.types.enum_of(t)) {
+                (Some(s), _) => s.fields.iter().map(|f| (f.name.clone(), f.ty, f.offset as i64, 0)).collect(),
+                // The fields of an enum are its variants (their payload types, `void` for none).
+                (None, Some(e)) => e
+                    .variants
+                    .iter()
+                    .map(|v| (v.name.clone(), v.payload.unwrap_or(bt::VOID), e.payload_offset as i64, v.value as i64))
+                    .collect(),
+                (None, None) => return self.err(span, format!("'{}' is not a struct", self.tname(t))),
             }
         };
         if i < 0 || i as usize >= members.len() {

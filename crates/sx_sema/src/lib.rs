@@ -13,6 +13,7 @@ mod anyval;
 mod cabi;
 mod call;
 mod closures;
+mod compiler_api;
 pub mod comptime;
 pub mod consts;
 mod context_ext;
@@ -38,6 +39,7 @@ mod spread;
 mod stmt;
 mod target_facts;
 mod tuples;
+mod type_fns;
 mod vector;
 
 use std::cell::Cell;
@@ -228,6 +230,12 @@ pub struct Compiler {
     pub(crate) rtti: reflect::Rtti,
     /// Every loaded `#context_extend` declaration, with its file (fields of std's `Context`).
     pub(crate) context_extends: Vec<(FileIdx, Rc<Item>)>,
+    /// The compiler API's string pool and minted types (see [`compiler_api`]).
+    pub(crate) api: compiler_api::ApiState,
+    /// Results of type functions per (function, argument values) (see [`type_fns`]).
+    pub(crate) type_fn_results: HashMap<(FnId, String), TypeId>,
+    /// Type-function calls being evaluated.
+    pub(crate) type_fn_active: std::collections::HashSet<(FnId, String)>,
 }
 
 /// Compiles the program rooted at `path`.
@@ -301,6 +309,9 @@ impl Compiler {
             pure_thunk_message: None,
             rtti: reflect::Rtti::default(),
             context_extends: vec![],
+            api: Default::default(),
+            type_fn_results: HashMap::new(),
+            type_fn_active: Default::default(),
         }
     }
 
@@ -340,6 +351,8 @@ impl Compiler {
             let _ = self.resolve_impls();
         }
         self.drain_queue()?;
+        self.check_runtime_compiler_calls();
+        let _ = self.check_minted(None);
         if !self.diags.is_empty() {
             return Err(());
         }

@@ -268,6 +268,12 @@ impl<'c> FnCx<'c> {
                 return Ok(Some(Local::Const(c)));
             }
         }
+        // `type_info` is visible bare once std/meta.sx is loaded (also through `m :: #import`).
+        if !id.raw && id.name == "type_info" {
+            if let Some(f) = self.c.loaded_stdlib_file("std/meta.sx") {
+                return Ok(self.c.lookup_own(f, &id.name, id.span)?.map(Local::Const));
+            }
+        }
         Ok(None)
     }
 

@@ -50,6 +50,8 @@ pub(crate) mod flag {
     pub const FLAGS: i64 = 2;
     /// A tagged union (an enum whose variants carry payloads).
     pub const TAGGED: i64 = 4;
+    /// A tuple (a struct of positional elements).
+    pub const TUPLE: i64 = 8;
 }
 
 /// The compiler's memo of emitted type records.
@@ -145,11 +147,23 @@ impl Compiler {
         if let Some(&d) = self.rtti.records.get(&t) {
             return Ok(d);
         }
-        let (info, member) = self.rtti_layout();
         let name = format!("__type.{}", self.fresh());
         let d = self.module.add_data(sx_ir::Data { name, bytes: vec![], align: 8, relocs: vec![], writable: false });
         self.rtti.records.insert(t, d);
         self.rtti.by_record.insert(d, t);
+        self.write_type_record(t, d, span)?;
+        Ok(d)
+    }
+
+    /// The record of `t` if one was emitted.
+    pub(crate) fn existing_type_record(&self, t: TypeId) -> Option<sx_ir::DataId> {
+        self.rtti.records.get(&t).copied()
+    }
+
+    /// Fills record `d` with what is known about `t` now. A forward-declared type's record is
+    /// written again when the type is defined (its size never changes).
+    pub(crate) fn write_type_record(&mut self, t: TypeId, d: sx_ir::DataId, span: Span) -> R<()> {
+        let (info, member) = self.rtti_layout();
         let mut w = RecordWriter::new(self.types.size_of(info) as usize);
         let off = |c: &mut Compiler, f: &str| c.rtti_offset(false, f) as usize;
         let kind = self.type_category(t);
@@ -176,6 +190,9 @@ impl Compiler {
         let mut flags = 0;
         if self.types.is_signed(t) {
             flags |= flag::SIGNED;
+        }
+        if self.types.is_tuple(t) {
+            flags |= flag::TUPLE;
         }
         // (name, type, offset, value) of each member.
         let mut members: Vec<(String, TypeId, i64, i64)> = vec![];
@@ -237,7 +254,7 @@ impl Compiler {
         }
         self.module.datas[d].bytes = w.bytes;
         self.module.datas[d].relocs = w.relocs;
-        Ok(d)
+        Ok(())
     }
 
     /// Writes a `string` header for `s` at `off` (the bytes are an interned literal).

@@ -285,6 +285,10 @@ impl TypeTable {
         self.map.insert(k, id);
         id
     }
+    /// Number of types interned so far (ids are `0..count()`).
+    pub fn count(&self) -> usize {
+        self.kinds.len()
+    }
     /// The shape of `t`.
     pub fn kind(&self, t: TypeId) -> &TypeKind {
         &self.kinds[t.0 as usize]
@@ -408,6 +412,51 @@ impl TypeTable {
         e.size = size;
         e.align = align;
         e.complete = true;
+    }
+
+    /// Turns a nominal struct type that was created but never completed (a forward-declared
+    /// slot) into an incomplete enum type with the same name and the same [`TypeId`]; returns
+    /// false (and changes nothing) for any other type.
+    pub fn retarget_as_enum(&mut self, t: TypeId) -> bool {
+        let TypeKind::Struct(sid) = *self.kind(t) else { return false };
+        let s = &self.structs[sid.0 as usize];
+        if s.complete || s.anonymous {
+            return false;
+        }
+        let name = s.name.clone();
+        let eid = EnumId(self.enums.len() as u32);
+        self.enums.push(EnumDef {
+            name,
+            backing: builtin::I64,
+            variants: vec![],
+            flags: false,
+            tagged: false,
+            payload_offset: 0,
+            size: 8,
+            align: 8,
+            complete: false,
+        });
+        self.map.remove(&TypeKind::Struct(sid));
+        self.kinds[t.0 as usize] = TypeKind::Enum(eid);
+        self.map.insert(TypeKind::Enum(eid), t);
+        true
+    }
+
+    /// Marks nominal struct type `t` as a tuple (positional elements named `0`, `1`, …).
+    pub fn mark_tuple(&mut self, t: TypeId) {
+        if let TypeKind::Struct(sid) = *self.kind(t) {
+            self.structs[sid.0 as usize].tuple = true;
+        }
+    }
+
+    /// True once a struct's or enum's members and layout are final (always true for other
+    /// types).
+    pub fn is_complete(&self, t: TypeId) -> bool {
+        match self.kind(t) {
+            TypeKind::Struct(s) => self.structs[s.0 as usize].complete,
+            TypeKind::Enum(e) => self.enums[e.0 as usize].complete,
+            _ => true,
+        }
     }
 
     /// Sets the fields of union type `t`: all at offset 0, size and alignment the maximum.

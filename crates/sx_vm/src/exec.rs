@@ -76,6 +76,8 @@ enum Action {
     Pause(bool),
     /// Print the comptime call frames, then resume after the call.
     PrintFrames,
+    /// A compiler request (`Op::CallCompiler`): extern and operand list.
+    Compiler(u32, u32),
 }
 
 enum SafePoint {
@@ -158,17 +160,121 @@ pub(crate) fn run(vm: &mut Vm, m: &Module, func: FuncId, args: &[u64]) -> Result
         vm.regs[i] = W::of(ty).mask(a);
     }
     vm.slots.resize(meta.num_slots as usize, 0);
-    let mut frames = Vec::new();
-    let mut cur = Cur { func: func.0, pc: meta.start as usize, fp: 0, num_regs: meta.num_regs as usize, slot_base: 0 };
+    let frames = Vec::new();
+    let cur = Cur { func: func.0, pc: meta.start as usize, fp: 0, num_regs: meta.num_regs as usize, slot_base: 0 };
+    finish(vm, m, cur, frames)
+}
+
+/// An evaluation suspended at a compiler request ([`Outcome::CompilerCall`]): everything the
+/// driver needs to continue it, moved out of the [`Vm`] so that the compiler may run other
+/// evaluations before resuming this one.
+pub(crate) struct Suspended {
+    cur: Cur,
+    frames: Vec<Saved>,
+    regs: Vec<u64>,
+    slots: Vec<u32>,
+    steps: u64,
+    remaining: u64,
+    deadline: Option<std::time::Instant>,
+    /// The extern called and its operand list (results go to its result registers).
+    ext: u32,
+    list: u32,
+}
+
+/// Drives the evaluation from `cur` until it ends or suspends. An ended evaluation frees its
+/// stack slots; a suspended one is pushed onto `vm.suspended` for [`resume`].
+fn finish(vm: &mut Vm, m: &Module, mut cur: Cur, mut frames: Vec<Saved>) -> Result<Outcome, VmError> {
     let result = drive(vm, m, &mut cur, &mut frames);
-    // Unwind: free every stack slot still allocated.
+    if let Ok(Stop::Compiler { ext, list }) = result {
+        let Some(e) = m.externs.get(sx_ir::ExternId(ext)) else {
+            let msg = unsupported(m, ext);
+            drop_state(vm);
+            return Err(make_error(&vm.code, &cur, &frames, msg, None));
+        };
+        let name = e.symbol.strip_prefix(crate::COMPILER_CALL_PREFIX).unwrap_or(&e.symbol).to_string();
+        let l = list as usize;
+        let nargs = vm.code.extra[l] as usize;
+        let args: Vec<u64> = vm.code.extra[l + 1..l + 1 + nargs].iter().map(|&r| vm.regs[cur.fp + r as usize]).collect();
+        let s = Suspended {
+            cur,
+            frames,
+            regs: std::mem::take(&mut vm.regs),
+            slots: std::mem::take(&mut vm.slots),
+            steps: vm.steps,
+            remaining: vm.remaining,
+            deadline: vm.deadline,
+            ext,
+            list,
+        };
+        vm.suspended.push(s);
+        return Ok(Outcome::CompilerCall { name, args });
+    }
+    drop_state(vm);
+    result.map(|s| match s {
+        Stop::Done(o) => o,
+        Stop::Compiler { .. } => Outcome::Returned(vec![]),
+    })
+}
+
+/// Frees every stack slot of the current evaluation and clears its registers.
+fn drop_state(vm: &mut Vm) {
     for id in std::mem::take(&mut vm.slots) {
         if id != 0 {
             vm.mem.free_id(id);
         }
     }
     vm.regs.clear();
-    result
+}
+
+/// Continues the innermost suspended evaluation with the results of its compiler request.
+pub(crate) fn resume(vm: &mut Vm, m: &Module, results: &[u64]) -> Result<Outcome, VmError> {
+    let Some(s) = vm.suspended.pop() else {
+        return Err(VmError::new("no suspended evaluation to resume"));
+    };
+    drop_state(vm);
+    vm.regs = s.regs;
+    vm.slots = s.slots;
+    vm.steps = s.steps;
+    vm.remaining = s.remaining;
+    vm.deadline = s.deadline;
+    let l = s.list as usize;
+    let nargs = vm.code.extra[l] as usize;
+    let nres = vm.code.extra[l + 1 + nargs] as usize;
+    if nres != results.len() {
+        let name = m.externs.get(sx_ir::ExternId(s.ext)).map(|e| e.symbol.clone()).unwrap_or_default();
+        let msg = format!("compiler request `{}` answered with {} values, expected {}", name, results.len(), nres);
+        drop_state(vm);
+        return Err(make_error(&vm.code, &s.cur, &s.frames, msg, None));
+    }
+    let rets = m.externs.get(sx_ir::ExternId(s.ext)).map(|e| e.sig.returns.clone()).unwrap_or_default();
+    for (k, &v) in results.iter().enumerate() {
+        let dst = vm.code.extra[l + 2 + nargs + k] as usize;
+        let w = W::of(rets.get(k).copied().unwrap_or(Type::I64));
+        vm.regs[s.cur.fp + dst] = w.mask(v);
+    }
+    finish(vm, m, s.cur, s.frames)
+}
+
+/// Drops the innermost suspended evaluation (the compiler could not answer its request),
+/// freeing its stack slots.
+pub(crate) fn abandon(vm: &mut Vm) {
+    if let Some(s) = vm.suspended.pop() {
+        for id in s.slots {
+            if id != 0 {
+                vm.mem.free_id(id);
+            }
+        }
+    }
+}
+
+/// How [`drive`] stopped without an error.
+enum Stop {
+    Done(Outcome),
+    /// A compiler request: extern `ext` with operand list `list`.
+    Compiler {
+        ext: u32,
+        list: u32,
+    },
 }
 
 /// Translates `func` on first use and links it into the code store.
@@ -240,6 +346,7 @@ fn link(op: Op, base: u32, xbase: u32, sbase: u32) -> Op {
         Op::CallIndirect { callee, list, sig } => Op::CallIndirect { callee, list: list + xbase, sig: sig + sbase },
         Op::CallNative { native, ext, list } => Op::CallNative { native, ext, list: list + xbase },
         Op::CallForeign { ext, list } => Op::CallForeign { ext, list: list + xbase },
+        Op::CallCompiler { ext, list } => Op::CallCompiler { ext, list: list + xbase },
         Op::Ret { list } => Op::Ret { list: list + xbase },
         op => op,
     };
@@ -247,7 +354,7 @@ fn link(op: Op, base: u32, xbase: u32, sbase: u32) -> Op {
     op
 }
 
-fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Result<Outcome, VmError> {
+fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Result<Stop, VmError> {
     loop {
         let r = match interp(vm, m, cur, frames) {
             Ok(Action::Translate(func)) => ensure_translated(vm, m, func).map(|_| cur.pc -= 1),
@@ -264,7 +371,8 @@ fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Res
                     Ok(())
                 }
             }
-            Ok(Action::Exit(c)) => return Ok(Outcome::Exited(c)),
+            Ok(Action::Exit(c)) => return Ok(Stop::Done(Outcome::Exited(c))),
+            Ok(Action::Compiler(ext, list)) => return Ok(Stop::Compiler { ext, list }),
             Ok(Action::Pause(redo)) => {
                 if redo {
                     cur.pc -= 1;
@@ -275,12 +383,12 @@ fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Res
                 print_frames(vm, frames);
                 Ok(())
             }
-            Ok(Action::Ret0) => return Ok(Outcome::Returned(vec![])),
-            Ok(Action::Ret1(v)) => return Ok(Outcome::Returned(vec![v])),
+            Ok(Action::Ret0) => return Ok(Stop::Done(Outcome::Returned(vec![]))),
+            Ok(Action::Ret1(v)) => return Ok(Stop::Done(Outcome::Returned(vec![v]))),
             Ok(Action::RetN(list)) => {
                 let l = &vm.code.extra[list as usize..];
                 let n = l[0] as usize;
-                return Ok(Outcome::Returned(l[1..1 + n].iter().map(|&r| vm.regs[cur.fp + r as usize]).collect()));
+                return Ok(Stop::Done(Outcome::Returned(l[1..1 + n].iter().map(|&r| vm.regs[cur.fp + r as usize]).collect())));
             }
             Err(e) => Err(e),
         };
@@ -924,6 +1032,7 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
                     leave!(Err(e))
                 }
             }
+            Op::CallCompiler { ext, list } => leave!(Ok(Action::Compiler(ext, list))),
             Op::Ret0 => ret!(0, |_| 0usize, Action::Ret0),
             Op::Ret1 { r } => ret!(1, |_| r as usize, Action::Ret1(r!(r))),
             Op::Ret { list } => {

@@ -133,7 +133,15 @@ pub enum Outcome {
     Returned(Vec<u64>),
     /// The program called `exit`/`_exit` with this status.
     Exited(i32),
+    /// The evaluation called `__sx_compiler.<name>` (a compiler-API function) with these raw
+    /// arguments and is suspended. The embedder answers with [`Vm::resume`] (which may return
+    /// another request) or gives up with [`Vm::abandon`]; meanwhile it may run other
+    /// evaluations on this VM (they nest).
+    CompilerCall { name: String, args: Vec<u64> },
 }
+
+/// Symbol prefix of the externs that are requests to the embedding compiler.
+pub const COMPILER_CALL_PREFIX: &str = "__sx_compiler.";
 
 /// The outside world as seen by evaluated code.
 pub trait VmHost {
@@ -215,6 +223,8 @@ pub struct Vm {
     pub(crate) safe_points: u64,
     pub(crate) evals: u64,
     pub(crate) foreign: ffi::Foreign,
+    /// Evaluations suspended at a compiler request, innermost last.
+    pub(crate) suspended: Vec<exec::Suspended>,
 }
 
 impl Vm {
@@ -234,6 +244,7 @@ impl Vm {
             safe_points: 0,
             evals: 0,
             foreign: ffi::Foreign::default(),
+            suspended: Vec::new(),
         }
     }
 
@@ -281,6 +292,18 @@ impl Vm {
         exec::run(self, m, func, args)
     }
 
+    /// Continues the innermost evaluation suspended at [`Outcome::CompilerCall`] with the
+    /// request's results (raw bits, one per result of the extern's signature). Budgets,
+    /// deadline and stack carry over from before the suspension.
+    pub fn resume(&mut self, m: &Module, results: &[u64]) -> Result<Outcome, VmError> {
+        exec::resume(self, m, results)
+    }
+
+    /// Drops the innermost suspended evaluation (its request could not be answered).
+    pub fn abandon(&mut self) {
+        exec::abandon(self)
+    }
+
     /// Runs `m.entry` (signature `() -> i32`) and returns its exit status (the returned value
     /// or the code passed to `exit`).
     pub fn run_program(&mut self, m: &Module) -> Result<i32, VmError> {
@@ -289,6 +312,10 @@ impl Vm {
         let entry = m.entry.ok_or_else(|| VmError::new("the module has no entry function"))?;
         match self.call(m, entry, &[])? {
             Outcome::Exited(c) => Ok(c),
+            Outcome::CompilerCall { name, .. } => {
+                self.abandon();
+                Err(VmError::new(format!("'{}' runs only at compile time", name)))
+            }
             Outcome::Returned(v) => match v.as_slice() {
                 [c] => Ok(*c as u32 as i32),
                 _ => Err(VmError::new("the entry function must return one i32")),
@@ -337,6 +364,12 @@ impl Vm {
     /// literal to a function.
     pub fn data_address(&mut self, m: &Module, data: DataId) -> Result<u64, VmError> {
         self.mem.data_ptr(m, data).map_err(VmError::new)
+    }
+
+    /// Refreshes comptime memory's copy of static data `data` after the compiler completed it
+    /// (see [`ComptimeMemory::reload_data`]).
+    pub fn reload_data(&mut self, m: &Module, data: DataId) -> Result<(), VmError> {
+        self.mem.reload_data(m, data).map_err(VmError::new)
     }
 
     /// The pointer value `FuncAddr` yields for `func`.

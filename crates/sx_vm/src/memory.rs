@@ -711,6 +711,44 @@ impl ComptimeMemory {
         Ok(root)
     }
 
+    /// Copies the current bytes and relocations of static data `d` into its allocation, when
+    /// one exists (a data object the compiler completed after comptime code first saw it, such
+    /// as the type record of a forward-declared type). The size must not have changed.
+    pub fn reload_data(&mut self, m: &Module, d: DataId) -> Result<(), String> {
+        let id = self.data_alloc.get(d.index()).copied().unwrap_or(0);
+        if id == 0 {
+            return Ok(());
+        }
+        let data = m.datas.get(d).ok_or_else(|| format!("malformed module: reference to missing {}", d))?;
+        if self.allocs[id as usize].bytes.len() != data.bytes.len() {
+            return Err(format!("static data {} changed its size after comptime code used it", d));
+        }
+        self.allocs[id as usize].bytes.copy_from_slice(&data.bytes);
+        for r in &data.relocs {
+            let target = match r.target {
+                RelocTarget::Data(t) => {
+                    let existing = self.data_alloc.get(t.index()).copied().unwrap_or(0);
+                    if existing != 0 {
+                        (existing as u64) << 32
+                    } else {
+                        self.data_ptr(m, t)?
+                    }
+                }
+                RelocTarget::Func(f) => func_ptr(f.0),
+            };
+            let v = target.wrapping_add(r.addend as u64);
+            let off = r.offset as usize;
+            match self.allocs[id as usize].bytes.get_mut(off..off + 8) {
+                Some(b) => b.copy_from_slice(&v.to_le_bytes()),
+                None => return Err(format!("malformed module: relocation at offset {} past the end of {}", r.offset, d)),
+            }
+            if off.is_multiple_of(8) {
+                self.allocs[id as usize].mark_pointer(off);
+            }
+        }
+        Ok(())
+    }
+
     fn new_data_alloc(&mut self, m: &Module, d: DataId, work: &mut Vec<DataId>) -> Result<u64, String> {
         let data = m.datas.get(d).ok_or_else(|| format!("malformed module: reference to missing {}", d))?;
         let ptr = self.alloc(data.bytes.len() as u64, AllocKind::Data(d))?;

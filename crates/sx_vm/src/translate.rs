@@ -661,6 +661,12 @@ pub enum Op {
         ext: u32,
         list: u32,
     },
+    /// A request to the embedding compiler (an extern named `__sx_compiler.<name>`): the
+    /// evaluation suspends and [`crate::Vm::call`] returns [`crate::Outcome::CompilerCall`].
+    CallCompiler {
+        ext: u32,
+        list: u32,
+    },
     Ret0,
     Ret1 {
         r: R,
@@ -1780,6 +1786,7 @@ pub fn translate(m: &Module, f: &Function) -> Result<Compiled, String> {
                     let list = tx.call_list(args, &d.results)?;
                     let o = match Native::by_symbol(&e.symbol) {
                         Some(native) => Op::CallNative { native, ext: ext.0, list },
+                        None if e.symbol.starts_with(crate::COMPILER_CALL_PREFIX) => Op::CallCompiler { ext: ext.0, list },
                         None => Op::CallForeign { ext: ext.0, list },
                     };
                     tx.emit(o);
@@ -2139,7 +2146,7 @@ fn op_regs(op: &Op, mut f: impl FnMut(R)) {
         }
         CallIndirect { callee, .. } => f(callee),
         Ret1 { r } => f(r),
-        Jmp { .. } | Call { .. } | CallNative { .. } | CallForeign { .. } | Ret0 | Ret { .. } | Trap { .. } => {}
+        Jmp { .. } | Call { .. } | CallNative { .. } | CallForeign { .. } | CallCompiler { .. } | Ret0 | Ret { .. } | Trap { .. } => {}
     }
 }
 
@@ -2169,7 +2176,8 @@ fn validate(f: &Function, c: &Compiled) -> Result<(), String> {
             Op::Call { list: l, .. }
             | Op::CallIndirect { list: l, .. }
             | Op::CallNative { list: l, .. }
-            | Op::CallForeign { list: l, .. } => match c.extra.get(l as usize) {
+            | Op::CallForeign { list: l, .. }
+            | Op::CallCompiler { list: l, .. } => match c.extra.get(l as usize) {
                 Some(&na) => match c.extra.get(l as usize + 1 + na as usize) {
                     Some(&nr) => regs_in(list(l + 1, na as usize)) && regs_in(list(l + 2 + na, nr as usize)),
                     None => false,
