@@ -5,6 +5,8 @@
 //! exit codes. Must never: let a Rust panic or a stack overflow of the compiler reach the user
 //! (compilation runs on a large-stack thread behind `catch_unwind`).
 
+mod build;
+
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -278,24 +280,15 @@ fn run_cli(cli: Cli) -> i32 {
                 Err(c) => return c,
             };
             print_build_done(&out);
-            let dest = output.unwrap_or_else(|| PathBuf::from(file.file_stem().unwrap_or_default()));
-            let obj = match sx_codegen::emit_object(&out.module) {
-                Ok(o) => o,
-                Err(e) => {
-                    eprintln!("error: {}", e);
-                    return 1;
-                }
-            };
-            if out.module.target != sx_ir::Target::host() {
-                let objpath = dest.with_extension("o");
-                if let Err(e) = std::fs::write(&objpath, &obj) {
-                    eprintln!("error: cannot write '{}': {}", objpath.display(), e);
-                    return 1;
-                }
-                eprintln!("note: cross target: wrote object file '{}' (not linked)", objpath.display());
-                return 0;
-            }
-            match sx_codegen::link_executable(&obj, &dest, &link_args) {
+            // The command line's `-o` wins over a path compile-time code set.
+            let dest = output
+                .or_else(|| out.build.output.as_ref().map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from(file.file_stem().unwrap_or_default()));
+            let limits = options(&common).map(|o| o.vm_limits).unwrap_or_default();
+            let mut link_flags = link_args;
+            link_flags.extend(out.build.link_flags.iter().cloned());
+            let mut job = build::BuildJob { out: &out, dest, link_flags, limits };
+            match job.run() {
                 Ok(()) => 0,
                 Err(e) => {
                     eprintln!("error: {}", e);

@@ -156,3 +156,53 @@ fn module_inline_if_follows_the_target() {
     assert!(arm.contains("7001") && !arm.contains("9001"), "{arm}");
     assert!(x86.contains("9001") && !x86.contains("7001"), "{x86}");
 }
+
+/// `sx build` runs the `on_build` callback after code generation: it sees the build settings,
+/// adds a link flag and links through the default pipeline; the callback and the pipeline are
+/// not in the executable. A callback that returns false fails the build; one that never links
+/// leaves no executable.
+#[test]
+fn build_callback_drives_the_build() {
+    let tmp = std::env::temp_dir().join(format!("sx_on_build_{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("temp dir");
+    let exe = tmp.join("prog");
+    let o = Command::new(env!("CARGO_BIN_EXE_sx"))
+        .args(["build", "examples/build/on_build.sx", "-o", exe.to_str().unwrap()])
+        .current_dir(root())
+        .env("SX_BUILD_VERBOSE", "1")
+        .output()
+        .expect("run sx");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}{}", out, String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("[build] target x86_64-linux") && out.contains("[build] 1 extra flag(s), last -Wl,-z,noexecstack"), "{out}");
+    let run = Command::new(&exe).output().expect("run the executable");
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "runtime main\n");
+    let symbols = Command::new("nm").arg(&exe).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    assert!(!symbols.contains("custom_build") && !symbols.contains("default_pipeline"), "build-only code in the executable");
+
+    let write = |name: &str, body: &str| {
+        let p = tmp.join(name);
+        let src = format!("#import \"modules/std.sx\";\n#import \"modules/build.sx\";\n{body}\nmain :: () {{ }}\n");
+        std::fs::write(&p, src).expect("write");
+        p
+    };
+    let refuses = write("refuses.sx", "no :: (opt: BuildOptions) -> bool { return false; }\n#run on_build(no);");
+    let o = sx(&["build", refuses.to_str().unwrap(), "-o", tmp.join("refused").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the build callback returned false"));
+    assert!(!tmp.join("refused").exists());
+    let check_only =
+        write("check.sx", "check :: (opt: BuildOptions) -> bool { print(\"checked\\n\"); return true; }\n#run on_build(check);");
+    let o = sx(&["build", check_only.to_str().unwrap(), "-o", tmp.join("unlinked").to_str().unwrap()]);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("checked"));
+    assert!(!tmp.join("unlinked").exists(), "a callback that does not link leaves no executable");
+    let early = write("early.sx", "#run emit_object();");
+    let o = sx(&["build", early.to_str().unwrap(), "-o", tmp.join("early").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("'emit_object' runs only in the build callback"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}

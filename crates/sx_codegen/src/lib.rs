@@ -950,27 +950,32 @@ pub fn link_executable(object: &[u8], out: &Path, extra: &[String]) -> Result<()
     let dir = std::env::temp_dir().join(format!("sx_link_{}_{}", std::process::id(), n));
     std::fs::create_dir_all(&dir).map_err(|e| CodegenError::new(format!("creating {}: {}", dir.display(), e)))?;
     let obj = dir.join("module.o");
-    let result = (|| {
-        std::fs::write(&obj, object).map_err(|e| CodegenError::new(format!("writing {}: {}", obj.display(), e)))?;
-        let output = std::process::Command::new("cc")
-            .arg(&obj)
-            .arg("-o")
-            .arg(out)
-            .args(extra)
-            .arg("-lm")
-            .output()
-            .map_err(|e| CodegenError::new(format!("running the system linker `cc`: {}", e)))?;
-        if !output.status.success() {
-            return err(format!(
-                "linking {} failed ({}):\n{}{}",
-                out.display(),
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        Ok(())
-    })();
+    let result = std::fs::write(&obj, object)
+        .map_err(|e| CodegenError::new(format!("writing {}: {}", obj.display(), e)))
+        .and_then(|_| link_objects(&[obj.clone()], out, extra));
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// Link object files `objects` with the system `cc` into an executable at `out`, passing
+/// `extra` (libraries, flags) after them, and the math library.
+pub fn link_objects(objects: &[std::path::PathBuf], out: &Path, extra: &[String]) -> Result<()> {
+    let output = std::process::Command::new("cc")
+        .args(objects)
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .arg("-lm")
+        .output()
+        .map_err(|e| CodegenError::new(format!("running the system linker `cc`: {}", e)))?;
+    if !output.status.success() {
+        return err(format!(
+            "linking {} failed ({}):\n{}{}",
+            out.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(())
 }

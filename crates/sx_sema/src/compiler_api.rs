@@ -96,7 +96,7 @@ pub(crate) struct ApiState {
 impl<'c> FnCx<'c> {
     /// Lowers a call of compiler-API intrinsic `name`; `None` when `name` is not one.
     pub fn compiler_api_call(&mut self, name: &str, args: &[Arg], span: Span) -> Option<R<TV>> {
-        if !COMPILER_API.contains(&name) {
+        if !COMPILER_API.contains(&name) && !crate::build_api::BUILD_API.contains(&name) {
             return None;
         }
         Some(self.compiler_api_inner(name, args, span))
@@ -269,7 +269,10 @@ impl Compiler {
                 self.register_minted(t, arg(1) as i64, members, span)?;
                 Ok(vec![arg(0)])
             }
-            _ => self.err(span, format!("not supported yet: compiler request '{}'", name)),
+            _ => match self.service_build(name, a, span) {
+                Some(r) => r,
+                None => self.err(span, format!("not supported yet: compiler request '{}'", name)),
+            },
         }
     }
 

@@ -72,7 +72,8 @@ impl<'c> FnCx<'c> {
     fn introspect_inner(&mut self, name: &str, args: &[Arg], span: Span) -> R<TV> {
         let arity = match name {
             "size_of" | "align_of" | "type_name" | "type_of" | "is_unsigned" | "is_flags" | "is_identity" | "struct_field_count"
-            | "variant_count" | "pointee_type" | "raw_any_data" | "is_struct" | "vector_lanes" | "__type_kind" | "__type_flags" | "__type_count" | "__type_elem" => 1,
+            | "variant_count" | "pointee_type" | "raw_any_data" | "is_struct" | "vector_lanes" | "__type_kind" | "__type_flags"
+            | "__type_count" | "__type_elem" => 1,
             "any_element" => 3,
             _ => 2,
         };

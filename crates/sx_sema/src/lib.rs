@@ -10,6 +10,7 @@
 //! than through [`sx_types::TypeTable`], or let a user error escape as a panic.
 
 mod anyval;
+pub mod build_api;
 mod cabi;
 mod call;
 mod closures;
@@ -167,6 +168,8 @@ pub struct Output {
     pub vm_evaluations: u64,
     /// What a VM running the program needs to call its extern functions (`Vm::declare_foreign`).
     pub foreign: Vec<(String, sx_vm::ForeignSig)>,
+    /// The build callback and settings compile-time code registered (used by `sx build`).
+    pub build: build_api::BuildPlan,
 }
 
 /// The state of one compilation.
@@ -207,6 +210,8 @@ pub struct Compiler {
     pub(crate) instance_sites: HashMap<FnId, Span>,
     /// The function whose body is being lowered.
     pub(crate) lowering: Option<FnId>,
+    /// What compile-time code asked of `sx build`.
+    pub(crate) build: build_api::BuildPlan,
     /// Side-effect `#run`s evaluated so far (they are named `__run_K`).
     pub(crate) side_effect_runs: u32,
     /// The name for the next comptime thunk, when it is not the default.
@@ -258,7 +263,8 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
     let root_has_run = root.map(|r| !c.files[r.0 as usize].runs.is_empty()).unwrap_or(false);
     let vm_evaluations = c.vm_evals;
     let foreign = c.foreign_sigs();
-    Ok(Output { module: c.module, root_has_run, vm_evaluations, foreign })
+    let build = std::mem::take(&mut c.build);
+    Ok(Output { module: c.module, root_has_run, vm_evaluations, foreign, build })
 }
 
 impl Compiler {
@@ -302,6 +308,7 @@ impl Compiler {
             instance_of: HashMap::new(),
             instance_sites: HashMap::new(),
             lowering: None,
+            build: build_api::BuildPlan::default(),
             side_effect_runs: 0,
             thunk_name: None,
             generic_structs: vec![],
