@@ -203,9 +203,9 @@ impl<'c> FnCx<'c> {
                 let Some(lo) = lo else { return self.err(e.span, "a 'for' range needs a start") };
                 let konst = |cx: &mut Self, x: &Expr| -> R<i128> {
                     let v = cx.expr(x, Some(bt::I64))?;
-                    match v.as_const() {
-                        Some(ConstVal::Int { v, .. }) => Ok(*v),
-                        _ => cx.err(x.span, "an 'inline for' range bound must be a compile-time integer"),
+                    match v.as_const().and_then(crate::consts::count_value) {
+                        Some(n) => Ok(n),
+                        None => cx.err(x.span, "an 'inline for' range bound must be a compile-time integer"),
                     }
                 };
                 let start = konst(self, lo)? + *lo_exclusive as i128;
