@@ -609,7 +609,7 @@ impl Compiler {
         let mut seen = std::collections::HashSet::new();
         let mut work = std::collections::VecDeque::from([entry]);
         seen.insert(entry);
-        let mut found: Vec<(sx_ir::FuncId, String, Option<Span>)> = vec![];
+        let mut found: Vec<(sx_ir::FuncId, String)> = vec![];
         while let Some(f) = work.pop_front() {
             let mut next = vec![];
             let func = &self.module.funcs[f];
@@ -620,8 +620,8 @@ impl Compiler {
                         InstKind::DataAddr { data } => next.extend(self.funcs_in_data(*data)),
                         InstKind::CallExtern { ext, .. } => {
                             if let Some(n) = self.module.externs[*ext].symbol.strip_prefix(sx_vm::COMPILER_CALL_PREFIX) {
-                                if !found.iter().any(|(g, m, _)| *g == f && m == n) {
-                                    found.push((f, n.to_string(), func.insts[i].span));
+                                if !found.iter().any(|(g, m)| *g == f && m == n) {
+                                    found.push((f, n.to_string()));
                                 }
                             }
                         }
@@ -636,7 +636,8 @@ impl Compiler {
                 }
             }
         }
-        for (f, name, span) in found {
+        // The call path says where the call is, and why it is in the program at all.
+        for (f, name) in found {
             let mut path = vec![];
             let mut at = Some(f);
             while let Some(g) = at {
@@ -650,15 +651,11 @@ impl Compiler {
                 "'{}' runs only at compile time — it cannot be called from the runtime call graph (use it inside #run or a comptime '::')",
                 name
             );
-            let mut d = match span {
-                Some(s) => Diagnostic::error(s, msg),
-                None => Diagnostic::bare(msg),
-            };
-            d = d.with_note("reached from the runtime graph:");
+            let mut d = Diagnostic::bare(msg).with_note("  reached from the runtime graph:");
             for (i, p) in path.iter().enumerate() {
-                d = d.with_note(format!("  {}{}", if i == 0 { "" } else { "-> " }, p));
+                d = d.with_note(format!("    {}{}", if i == 0 { "" } else { "-> " }, p));
             }
-            d = d.with_note(format!("  -> {}   (compile-time only)", name));
+            d = d.with_note(format!("    -> {}   (compile-time only)", name));
             self.diags.push(d);
         }
     }

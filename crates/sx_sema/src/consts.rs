@@ -97,3 +97,13 @@ pub fn scalar_bytes(types: &TypeTable, c: &ConstVal, ty: TypeId) -> Option<Vec<u
         _ => None,
     }
 }
+
+/// A compile-time count (a lane count, an `inline for` bound): an integer, or a float with no
+/// fractional part (`F :: 4.0`).
+pub(crate) fn count_value(c: &ConstVal) -> Option<i128> {
+    match c {
+        ConstVal::Int { v, .. } => Some(*v),
+        ConstVal::Float { v, .. } if v.fract() == 0.0 && v.is_finite() && v.abs() < 1e18 => Some(*v as i128),
+        _ => None,
+    }
+}

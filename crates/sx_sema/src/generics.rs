@@ -396,7 +396,11 @@ impl<'c> FnCx<'c> {
                 }
                 _ => None,
             };
-            let v = self.expr(&a, declared)?;
+            // A type function's result is a type argument like any other.
+            let v = match self.type_fn_type(&a)? {
+                Some(t) if declared.is_none() => TV::konst(ConstVal::Type(t)),
+                _ => self.expr(&a, declared)?,
+            };
             let v = match declared {
                 Some(t) => self.coerce(v, t, a.span)?,
                 None => v,

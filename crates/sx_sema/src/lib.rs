@@ -241,6 +241,8 @@ pub struct Compiler {
     pub(crate) type_fn_results: HashMap<(FnId, String), TypeId>,
     /// Type-function calls being evaluated.
     pub(crate) type_fn_active: std::collections::HashSet<(FnId, String)>,
+    /// Type functions with `name: $T` parameters re-read as `$T: Type` (see [`type_fns`]).
+    pub(crate) type_fn_variants: HashMap<(FnId, Vec<bool>), FnId>,
 }
 
 /// Compiles the program rooted at `path`.
@@ -319,6 +321,7 @@ impl Compiler {
             api: Default::default(),
             type_fn_results: HashMap::new(),
             type_fn_active: Default::default(),
+            type_fn_variants: HashMap::new(),
         }
     }
 

@@ -202,12 +202,10 @@ impl<'c> FnCx<'c> {
             if let ExprKind::Range { lo, hi, lo_exclusive, hi_inclusive } = &e.kind {
                 let Some(lo) = lo else { return self.err(e.span, "a 'for' range needs a start") };
                 let konst = |cx: &mut Self, x: &Expr| -> R<i128> {
-                    let v = cx.expr(x, None)?;
-                    match v.as_const() {
-                        Some(ConstVal::Int { v, .. }) => Ok(*v),
-                        // An integral float constant is an integer bound (`M :: 3.0`).
-                        Some(ConstVal::Float { v, .. }) if v.fract() == 0.0 && v.abs() < 1e18 => Ok(*v as i128),
-                        _ => cx.err(x.span, "an 'inline for' range bound must be a compile-time integer"),
+                    let v = cx.expr(x, Some(bt::I64))?;
+                    match v.as_const().and_then(crate::consts::count_value) {
+                        Some(n) => Ok(n),
+                        None => cx.err(x.span, "an 'inline for' range bound must be a compile-time integer"),
                     }
                 };
                 let start = konst(self, lo)? + *lo_exclusive as i128;

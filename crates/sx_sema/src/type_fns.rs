@@ -40,6 +40,7 @@ impl<'c> FnCx<'c> {
                 None => return Ok(None),
             }
         }
+        let fid = self.c.type_fn_by_type_args(fid, &values);
         let key = (fid, values.iter().map(const_key).collect::<Vec<_>>().join(","));
         if let Some(&t) = self.c.type_fn_results.get(&key) {
             return Ok(Some(t));
@@ -110,6 +111,51 @@ impl<'c> FnCx<'c> {
             }
             _ => false,
         })
+    }
+}
+
+impl Compiler {
+    /// A type function given a type for a parameter declared `name: $T` binds `T` to that type
+    /// (not to `Type`): the function as if that parameter were written `$T: Type`.
+    fn type_fn_by_type_args(&mut self, fid: FnId, values: &[ConstVal]) -> FnId {
+        let decl = self.fns[fid.0 as usize].decl.clone();
+        let mut changed = vec![false; decl.params.len()];
+        let mut params = decl.params.clone();
+        for (i, (p, v)) in params.iter_mut().zip(values).enumerate() {
+            let poly = match &p.ty {
+                Some(Expr { kind: ExprKind::Poly { name, constraint: None }, .. }) if !p.comptime => name.clone(),
+                _ => continue,
+            };
+            if !matches!(v, ConstVal::Type(_)) {
+                continue;
+            }
+            p.ty = Some(Expr::new(ExprKind::Ident(Ident { name: "Type".to_string(), span: poly.span, raw: false }), poly.span));
+            p.name = Some(poly);
+            p.comptime = true;
+            changed[i] = true;
+        }
+        if !changed.contains(&true) {
+            return fid;
+        }
+        let key = (fid, changed);
+        if let Some(&f) = self.type_fn_variants.get(&key) {
+            return f;
+        }
+        let src = &self.fns[fid.0 as usize];
+        let def = FnDef {
+            name: src.name.clone(),
+            decl: Rc::new(FnDecl { params, ..(*decl).clone() }),
+            file: src.file,
+            owner: src.owner,
+            sig: None,
+            func: None,
+            span: src.span,
+            local_consts: src.local_consts.clone(),
+        };
+        self.fns.push(def);
+        let f = FnId(self.fns.len() as u32 - 1);
+        self.type_fn_variants.insert(key, f);
+        f
     }
 }
 

@@ -31,7 +31,7 @@ impl FnCx<'_> {
     pub(crate) fn vector_type_call(&mut self, args: &[Arg], span: Span) -> R<TV> {
         let [n, t] = args else { return self.err(span, "'Vector' takes a lane count and an element type: `Vector(4, f32)`") };
         let nv = self.expr(&n.value, Some(bt::I64))?;
-        let Some(ConstVal::Int { v: lanes, .. }) = nv.as_const().cloned() else {
+        let Some(lanes) = nv.as_const().and_then(crate::consts::count_value) else {
             return self.err(n.value.span, "a Vector lane count must be a compile-time integer");
         };
         if lanes < 1 {

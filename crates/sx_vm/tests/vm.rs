@@ -1052,3 +1052,64 @@ fn foreign_calls_can_be_disabled() {
     let e = err(&mut vm, &m, f, &[]);
     assert!(e.message.contains("foreign calls are disabled"), "{}", e);
 }
+
+/// `f(x) = ask(x) + ask(x * 10)` through a callee frame, where `ask` is a compiler request.
+fn compiler_call_module() -> (Module, FuncId) {
+    let mut m = module();
+    let ask = m.declare_extern("__sx_compiler.ask", Signature { params: vec![Type::I64], returns: vec![Type::I64] });
+    let inner = def(&mut m, "inner", &[Type::I64], &[Type::I64], |b, _, p| {
+        let a = b.call_extern(ask, vec![p[0]], &[Type::I64])[0];
+        let ten = b.iconst(Type::I64, 10);
+        let x10 = b.binary(BinOp::Imul, p[0], ten);
+        let c = b.call_extern(ask, vec![x10], &[Type::I64])[0];
+        let s = b.binary(BinOp::Iadd, a, c);
+        b.ret(vec![s]);
+    });
+    let outer = def(&mut m, "outer", &[Type::I64], &[Type::I64], |b, _, p| {
+        let r = b.call(inner, vec![p[0]], &[Type::I64])[0];
+        let one = b.iconst(Type::I64, 1);
+        let s = b.binary(BinOp::Iadd, r, one);
+        b.ret(vec![s]);
+    });
+    (m, outer)
+}
+
+#[test]
+fn compiler_calls_suspend_and_resume() {
+    let (m, outer) = compiler_call_module();
+    let mut vm = vm();
+    let first = vm.call(&m, outer, &[3]).unwrap();
+    assert_eq!(first, Outcome::CompilerCall { name: "ask".to_string(), args: vec![3] });
+    let second = vm.resume(&m, &[100]).unwrap();
+    assert_eq!(second, Outcome::CompilerCall { name: "ask".to_string(), args: vec![30] });
+    assert_eq!(vm.resume(&m, &[5]).unwrap(), Outcome::Returned(vec![106]));
+}
+
+#[test]
+fn compiler_calls_nest() {
+    // While one evaluation waits, the embedder runs another to completion on the same VM.
+    let (m, outer) = compiler_call_module();
+    let mut vm = vm();
+    assert!(matches!(vm.call(&m, outer, &[2]).unwrap(), Outcome::CompilerCall { .. }));
+    let nested = vm.call(&m, outer, &[7]).unwrap();
+    assert_eq!(nested, Outcome::CompilerCall { name: "ask".to_string(), args: vec![7] });
+    assert!(matches!(vm.resume(&m, &[1]).unwrap(), Outcome::CompilerCall { .. }));
+    assert_eq!(vm.resume(&m, &[1]).unwrap(), Outcome::Returned(vec![3]));
+    // The outer evaluation continues where it stopped.
+    assert_eq!(vm.resume(&m, &[10]).unwrap(), Outcome::CompilerCall { name: "ask".to_string(), args: vec![20] });
+    assert_eq!(vm.resume(&m, &[20]).unwrap(), Outcome::Returned(vec![31]));
+}
+
+#[test]
+fn compiler_call_answer_count_is_checked_and_abandon_frees() {
+    let (m, outer) = compiler_call_module();
+    let mut vm = vm();
+    assert!(matches!(vm.call(&m, outer, &[1]).unwrap(), Outcome::CompilerCall { .. }));
+    let e = vm.resume(&m, &[1, 2]).unwrap_err();
+    assert!(e.message.contains("answered with 2 values"), "{}", e.message);
+    assert!(matches!(vm.call(&m, outer, &[1]).unwrap(), Outcome::CompilerCall { .. }));
+    vm.abandon();
+    assert!(vm.resume(&m, &[1]).is_err());
+    // A module without an entry cannot run as a program.
+    assert!(vm.run_program(&m).is_err());
+}
