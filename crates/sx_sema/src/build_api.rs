@@ -74,12 +74,12 @@ impl Compiler {
                 _ => self.err(span, "on_build expects a function, not a null or data pointer"),
             },
             "raw_add_link_flag" => {
-                let s = self.vm_string_arg(arg(0), arg(1), span)?;
+                let s = self.vm_string(arg(0), arg(1), span)?;
                 self.build.link_flags.push(s);
                 Ok(vec![])
             }
             "raw_set_output_path" => {
-                let s = self.vm_string_arg(arg(0), arg(1), span)?;
+                let s = self.vm_string(arg(0), arg(1), span)?;
                 self.build.output = Some(s);
                 Ok(vec![])
             }
@@ -106,17 +106,6 @@ impl Compiler {
         match self.vm.data_address(&self.module, d) {
             Ok(p) => Ok(vec![p, s.len() as u64]),
             Err(e) => self.vm_error(e, span),
-        }
-    }
-
-    /// A string argument: `len` bytes at comptime address `ptr`.
-    fn vm_string_arg(&mut self, ptr: u64, len: u64, span: Span) -> R<String> {
-        if len == 0 {
-            return Ok(String::new());
-        }
-        match self.vm.read_bytes(ptr, len) {
-            Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
-            Err(e) => self.err(span, format!("bad string argument of a build request: {}", e.message)),
         }
     }
 }

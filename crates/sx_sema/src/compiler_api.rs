@@ -342,13 +342,13 @@ impl Compiler {
     }
 
     /// A string argument of a request: `len` bytes at comptime address `ptr`.
-    fn vm_string(&mut self, ptr: u64, len: u64, span: Span) -> R<String> {
+    pub(crate) fn vm_string(&mut self, ptr: u64, len: u64, span: Span) -> R<String> {
         if len == 0 {
             return Ok(String::new());
         }
         match self.vm.read_bytes(ptr, len) {
             Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
-            Err(e) => self.err(span, format!("comptime type construction failed: bad string argument: {}", e.message)),
+            Err(e) => self.err(span, format!("bad string argument of a compiler request: {}", e.message)),
         }
     }
 

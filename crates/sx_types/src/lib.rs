@@ -49,6 +49,23 @@ pub struct EnumDef {
     pub complete: bool,
 }
 
+impl EnumDef {
+    /// An enum named `name` with no variants yet (`i64` backing), to be completed later.
+    pub fn empty(name: String) -> EnumDef {
+        EnumDef {
+            name,
+            backing: builtin::I64,
+            variants: vec![],
+            flags: false,
+            tagged: false,
+            payload_offset: 0,
+            size: 8,
+            align: 8,
+            complete: false,
+        }
+    }
+}
+
 /// Index of an error set in [`TypeTable::error_sets`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ErrSetId(pub u32);
@@ -367,17 +384,7 @@ impl TypeTable {
     /// Creates a new (incomplete) enum type.
     pub fn new_enum(&mut self, name: &str) -> TypeId {
         let id = EnumId(self.enums.len() as u32);
-        self.enums.push(EnumDef {
-            name: name.to_string(),
-            backing: builtin::I64,
-            variants: vec![],
-            flags: false,
-            tagged: false,
-            payload_offset: 0,
-            size: 8,
-            align: 8,
-            complete: false,
-        });
+        self.enums.push(EnumDef::empty(name.to_string()));
         self.intern(TypeKind::Enum(id))
     }
     /// The enum behind `t`, if it is one.
@@ -425,17 +432,7 @@ impl TypeTable {
         }
         let name = s.name.clone();
         let eid = EnumId(self.enums.len() as u32);
-        self.enums.push(EnumDef {
-            name,
-            backing: builtin::I64,
-            variants: vec![],
-            flags: false,
-            tagged: false,
-            payload_offset: 0,
-            size: 8,
-            align: 8,
-            complete: false,
-        });
+        self.enums.push(EnumDef::empty(name));
         self.map.remove(&TypeKind::Struct(sid));
         self.kinds[t.0 as usize] = TypeKind::Enum(eid);
         self.map.insert(TypeKind::Enum(eid), t);
