@@ -331,7 +331,8 @@ impl<'c> FnCx<'c> {
             ExprKind::CallerLocation => self.caller_location(span, expected, span),
             ExprKind::Import(_) => self.err(span, "#import is only allowed at the top level"),
             ExprKind::Library(_) => Ok(TV::void()),
-            ExprKind::UfcsAlias(_) => self.err(span, "not supported yet: ufcs aliases"),
+            // `ufcs f` names `f` for method-call and pipe syntax, which every function allows.
+            ExprKind::UfcsAlias(inner) => self.expr(inner, expected),
             ExprKind::Directive(d) if d.name.name == "error" => self.error_directive(d.args.as_deref(), span),
             ExprKind::Directive(d) => self.err(span, format!("not supported yet: #{}", d.name.name)),
             ExprKind::Error => Err(()),
