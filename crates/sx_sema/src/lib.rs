@@ -391,6 +391,16 @@ impl Compiler {
                         }
                     }
                 }
+                // Every concrete function of the root file is checked, reached or not (the
+                // executable still holds only what the program reaches).
+                if let Ok(ConstVal::Func(f)) = self.eval_decl(id) {
+                    let d = &self.fns[f.0 as usize];
+                    let concrete = !d.decl.attrs.is_extern && !d.decl.attrs.intrinsic && d.decl.body.is_some();
+                    if concrete && !crate::generics::is_generic_decl(&d.decl) && !self.instance_of.contains_key(&f) {
+                        let span = d.span;
+                        let _ = self.declare_fn(f, span);
+                    }
+                }
                 continue;
             }
             let _ = self.eval_decl(id);
