@@ -261,11 +261,6 @@ impl Compiler {
     /// as `abi` describes.
     pub(crate) fn build_extern_wrapper(&mut self, name: String, irsig: &Signature, ext: ExternId, abi: &CAbi) -> Function {
         let c_sig = abi.c_signature();
-        let malloc = abi.params.iter().any(|p| matches!(p, CParam::TerminatedCopy { .. })).then(|| {
-            let m = self.module.declare_extern("malloc", Signature { params: vec![Type::I64], returns: vec![Type::I64] });
-            let f = self.module.declare_extern("free", Signature { params: vec![Type::I64], returns: vec![] });
-            (m, f)
-        });
         let mut f = Function::new(name, irsig.clone());
         let mut b = FunctionBuilder::new(&mut f);
         let entry = b.create_block();
@@ -306,7 +301,7 @@ impl Compiler {
                     }
                 }
                 CParam::TerminatedCopy { elem } => {
-                    let (malloc, _) = malloc.expect("declared above");
+                    let malloc = self.module.declare_extern("malloc", Signature { params: vec![Type::I64], returns: vec![Type::I64] });
                     let ptr = b.load(Type::I64, v, 0);
                     let len = b.load(Type::I64, v, 8);
                     let e = b.iconst(Type::I64, (*elem) as i64);
@@ -323,7 +318,8 @@ impl Compiler {
             }
         }
         let results = b.call_extern(ext, args, &c_sig.returns);
-        if let Some((_, free)) = malloc {
+        if !copies.is_empty() {
+            let free = self.module.declare_extern("free", Signature { params: vec![Type::I64], returns: vec![] });
             for buf in copies {
                 b.call_extern(free, vec![buf], &[]);
             }
