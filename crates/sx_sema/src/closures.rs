@@ -98,6 +98,14 @@ impl<'c> FnCx<'c> {
                 }
             }
         }
+        // Narrowing does not cross into the lambda: a narrowed optional is captured as the
+        // optional (the closure may run when it is null).
+        let names: Vec<String> = locals.keys().cloned().collect();
+        for k in names {
+            if let Some(Local::Var { ty, .. }) = self.narrowed_from(&k) {
+                locals.insert(k, ty);
+            }
+        }
         // Captures of an enclosing closure body are locals too.
         if let Some(cl) = &self.clo {
             for (k, t) in &cl.candidates {
@@ -151,6 +159,8 @@ impl<'c> FnCx<'c> {
             for (name, ty, off) in &info.captured {
                 let id = Ident { name: name.clone(), span, raw: true };
                 let v = self.expr(&Expr::new(ExprKind::Ident(id), span), Some(*ty))?;
+                // A narrowed optional reads as its payload here: wrap it back.
+                let v = self.coerce(v, *ty, span)?;
                 let a = self.offset_addr(env, *off as i64);
                 self.store(a, v, span)?;
             }

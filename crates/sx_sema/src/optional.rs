@@ -314,7 +314,7 @@ impl<'c> FnCx<'c> {
     }
 
     /// The optional binding of `name` when the visible `name` is a narrowing of it.
-    fn narrowed_from(&self, name: &str) -> Option<Local> {
+    pub(crate) fn narrowed_from(&self, name: &str) -> Option<Local> {
         let sc = self.scopes.iter().rev().find(|sc| sc.names.contains_key(name))?;
         let Some(Local::Var { slot, ty, .. }) = sc.names.get(name) else { return None };
         match sc.narrowed.get(name) {
