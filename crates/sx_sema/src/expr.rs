@@ -295,6 +295,10 @@ impl<'c> FnCx<'c> {
             }
             ExprKind::Poly { name, .. } => match self.resolve(name)? {
                 Some(Local::Const(ConstVal::Pack(types))) => self.pack_types_value(&types, span),
+                Some(Local::Const(_)) if self.in_body => {
+                    let msg = format!("'$' introduces a generic parameter only in its declaration; write '{}' here", name.name);
+                    self.err(span, msg)
+                }
                 Some(Local::Const(c)) => Ok(TV::konst(c)),
                 _ => self.err(span, format!("'${}' is only bound in a generic function's parameters", name.name)),
             },

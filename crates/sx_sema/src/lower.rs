@@ -102,6 +102,8 @@ pub(crate) struct FnCx<'c> {
     pub clo: Option<crate::closures::ClosureCx>,
     /// Set in a function declared `-> (A, B)` / `-> (x: A, y: B)` (see [`crate::tuples`]).
     pub multi_ret: Option<crate::tuples::MultiRet>,
+    /// Lowering a function body (not evaluating a signature): `$T` is a declaration-only form.
+    pub in_body: bool,
 }
 
 pub(crate) type R<T> = Result<T, ()>;
@@ -127,6 +129,7 @@ impl<'c> FnCx<'c> {
             errs: Default::default(),
             clo: None,
             multi_ret: None,
+            in_body: false,
         }
     }
 
@@ -1116,6 +1119,7 @@ impl Compiler {
         }
         cx.span = Some(decl.span);
         let outer_lowering = cx.c.lowering.replace(fid);
+        cx.in_body = true;
         let r = cx.bind_params(partial, &irsig).and_then(|_| match decl.body.as_ref() {
             Some(Body::Expr(e)) => cx.expr(e, None).map(|tv| Some(tv.ty)),
             Some(Body::Block(blk)) => cx.block_value(blk, None).map(|_| None),
@@ -1150,6 +1154,7 @@ impl Compiler {
         let src_name = cx.c.fns[fid.0 as usize].name.clone();
         cx.init_failable(&decl, &src_name, sig.ret);
         let outer_lowering = cx.c.lowering.replace(fid);
+        cx.in_body = true;
         let result = cx.bind_params(&sig, &irsig).and_then(|_| cx.bind_multi_return(&decl)).and_then(|_| cx.lower_body(&decl));
         cx.c.lowering = outer_lowering;
         cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
