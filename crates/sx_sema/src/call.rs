@@ -16,6 +16,14 @@ enum Callee {
 
 impl<'c> FnCx<'c> {
     pub fn call(&mut self, callee: &Expr, args: &[Arg], expected: Option<TypeId>, span: Span) -> R<TV> {
+        // Type constructors take spreads of types (`Tuple(..Ts)`, `S(i64, ..xs.T)`), not values.
+        if let (ExprKind::Ident(id), true) = (&callee.kind, args.iter().any(|a| a.spread)) {
+            match self.resolve(id)? {
+                None if !id.raw && id.name == "Tuple" => return self.tuple_type_call(args, span),
+                Some(Local::Const(ConstVal::GenericStruct(g))) => return self.generic_struct_call(g, args, span),
+                _ => {}
+            }
+        }
         if let Some(expanded) = self.expand_pack_args(args)? {
             return self.call(callee, &expanded, expected, span);
         }
@@ -55,6 +63,9 @@ impl<'c> FnCx<'c> {
                 }
                 match resolved {
                     Some(Local::Const(ConstVal::GenericStruct(g))) => return self.generic_struct_call(g, args, span),
+                    Some(Local::Const(ConstVal::Type(t))) if self.c.is_protocol_family(t) => {
+                        return self.protocol_instance_call(t, args, span);
+                    }
                     Some(Local::Const(ConstVal::Func(f))) => Callee::Direct(f),
                     Some(Local::Const(ConstVal::Intrinsic(n))) => Callee::Intrinsic(n),
                     Some(Local::Const(ConstVal::Type(t))) => {
@@ -68,8 +79,10 @@ impl<'c> FnCx<'c> {
             ExprKind::Field { base, name } => {
                 // `ns.Box(args)`: the parameterised struct authored by that module.
                 if let Some(ConstVal::Namespace(f)) = self.resolve_path(base)? {
-                    if let Some(ConstVal::GenericStruct(g)) = self.c.lookup_in_namespace(f, &name.name, name.span)? {
-                        return self.generic_struct_call(g, args, span);
+                    match self.c.lookup_in_namespace(f, &name.name, name.span)? {
+                        Some(ConstVal::GenericStruct(g)) => return self.generic_struct_call(g, args, span),
+                        Some(ConstVal::Type(t)) if self.c.is_protocol_family(t) => return self.protocol_instance_call(t, args, span),
+                        _ => {}
                     }
                 }
                 self.method_target(base, name, &mut receiver)?
@@ -138,6 +151,13 @@ impl<'c> FnCx<'c> {
         let params = self.c.generic_structs[g as usize].1.params.clone().unwrap_or_default();
         let (gfile, gouter) = (self.c.generic_structs[g as usize].2, self.c.generic_structs[g as usize].3.clone());
         for (i, a) in args.iter().enumerate() {
+            if a.spread {
+                // `S(A, ..Ts)`: the spread types fill the struct's pack parameter.
+                for t in self.type_spread(&a.value)? {
+                    vals.push(ConstVal::Type(t));
+                }
+                continue;
+            }
             // A value parameter (`$K: u32`) takes its argument at the declared type.
             let declared = match params.get(i).and_then(|p| p.ty.as_ref()) {
                 Some(t) if !matches!(&t.kind, ExprKind::Ident(id) if id.name == "Type") => {
@@ -166,6 +186,25 @@ impl<'c> FnCx<'c> {
             }
         }
         let t = self.c.struct_instance(g, vals, span)?;
+        Ok(TV::konst(ConstVal::Type(t)))
+    }
+
+    /// `P(args)` of a protocol family: the instance protocol for those compile-time values.
+    fn protocol_instance_call(&mut self, family: TypeId, args: &[Arg], span: Span) -> R<TV> {
+        let mut vals = vec![];
+        for a in args {
+            if a.spread || a.name.is_some() {
+                return self.err(a.span, "not supported yet: named or spread arguments of a protocol family");
+            }
+            let v = self.expr(&a.value, Some(bt::TYPE))?;
+            // An untyped literal takes its default type, so `P(1)` and `P(1 as i64)` agree.
+            let v = if v.as_const().is_some_and(|c| c.is_untyped()) { self.coerce(v.clone(), v.ty, a.value.span)? } else { v };
+            match v.as_const() {
+                Some(c) => vals.push(c.clone()),
+                None => return self.err(a.value.span, "a protocol argument must be a compile-time value"),
+            }
+        }
+        let t = self.c.protocol_instance(family, vals, span)?;
         Ok(TV::konst(ConstVal::Type(t)))
     }
 
@@ -214,6 +253,7 @@ impl<'c> FnCx<'c> {
     /// Resolves `base.name(...)`: namespace function, static member, field of function type,
     /// method (with receiver), or opt-in UFCS function.
     fn method_target(&mut self, base: &Expr, name: &Ident, receiver: &mut Option<(Expr, bool)>) -> R<Callee> {
+        self.check_pack_view(base, name)?;
         if matches!(base.kind, ExprKind::Ident(_) | ExprKind::Field { .. }) {
             if let Some(ConstVal::Namespace(f)) = self.resolve_path(base)? {
                 return match self.c.lookup_in_namespace(f, &name.name, name.span)? {

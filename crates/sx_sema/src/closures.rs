@@ -75,6 +75,10 @@ impl<'c> FnCx<'c> {
     pub(crate) fn closure_type(&mut self, params: &[Arg], ret: Option<&RetSpec>) -> R<TV> {
         let mut ps = vec![];
         for a in params {
+            if a.spread {
+                ps.extend(self.type_spread(&a.value)?);
+                continue;
+            }
             ps.push(self.type_expr(&a.value)?);
         }
         let r = match ret {

@@ -396,8 +396,20 @@ impl Compiler {
     pub(crate) fn struct_instance(&mut self, idx: u32, args: Vec<ConstVal>, span: Span) -> R<TypeId> {
         let (name, sd, file, outer) = self.generic_structs[idx as usize].clone();
         let params = sd.params.clone().unwrap_or_default();
-        if params.len() != args.len() {
+        // A trailing pack parameter `..$Ts: []Type` takes the remaining arguments (types).
+        let packed = params.last().is_some_and(|p| p.variadic);
+        let fixed = params.len() - packed as usize;
+        if (!packed && params.len() != args.len()) || args.len() < fixed {
             return self.err(span, format!("'{}' takes {} arguments, found {}", name, params.len(), args.len()));
+        }
+        let mut args = args;
+        if packed {
+            let mut rest = vec![];
+            for a in args.split_off(fixed) {
+                let ConstVal::Type(t) = a else { return self.err(span, format!("the pack parameter of '{}' takes types", name)) };
+                rest.push(t);
+            }
+            args.push(ConstVal::Pack(rest));
         }
         let key = (idx, format!("{:?}", args));
         if let Some(&t) = self.struct_instances.get(&key) {
@@ -408,6 +420,7 @@ impl Compiler {
             .map(|a| match a {
                 ConstVal::Type(t) => self.types.name(*t),
                 ConstVal::Int { v, .. } => v.to_string(),
+                ConstVal::Pack(ts) => ts.iter().map(|t| self.types.name(*t)).collect::<Vec<_>>().join(","),
                 other => format!("{:?}", other),
             })
             .collect();

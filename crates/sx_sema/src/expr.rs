@@ -128,6 +128,9 @@ impl<'c> FnCx<'c> {
                     let boxed = self.box_expr(inner)?;
                     return self.opt_wrap(boxed, to, span);
                 }
+                if let Some(r) = self.pack_to_slice(inner, to, span)? {
+                    return Ok(r);
+                }
                 let v = self.expr(inner, None)?;
                 self.check_identity_source(inner, v.ty, to, inner.span)?;
                 if let Some(raw) = self.raw_view(&v, to, span)? {
@@ -154,6 +157,9 @@ impl<'c> FnCx<'c> {
                     let V::Mem(a) = m.v else { return self.err(span, "a protocol value expected") };
                     let p = self.ptr_ty();
                     return Ok(TV { ty: to, v: V::Scalar(self.b(|b| b.load(p, a, 0))) });
+                }
+                if let Some(r) = self.user_conversion(v.clone(), to, span)? {
+                    return Ok(r);
                 }
                 self.convert(v, to, span)
             }
@@ -618,6 +624,7 @@ impl<'c> FnCx<'c> {
                 Ok((self.scalar(pv, span)?, t))
             }
             ExprKind::Field { base, name } => {
+                self.check_pack_view(base, name)?;
                 if let Some(ConstVal::Namespace(f)) = self.resolve_path(base)? {
                     return match self.c.lookup_in_namespace(f, &name.name, name.span)? {
                         Some(ConstVal::Global(d, ty)) => {
@@ -836,6 +843,7 @@ impl<'c> FnCx<'c> {
         if let Some(tv) = self.pack_field(base, name)? {
             return Ok(tv);
         }
+        self.check_pack_view(base, name)?;
         // Namespaces and types first.
         if matches!(base.kind, ExprKind::Ident(_) | ExprKind::Field { .. }) {
             if let Some(ConstVal::Namespace(f)) = self.resolve_path(base)? {
@@ -2612,6 +2620,9 @@ impl<'c> FnCx<'c> {
         let scalar = |cx: &Self, t: TypeId| cx.c.types.scalar(t).is_some();
         if (plain_struct(self, v.ty) && scalar(self, to)) || (scalar(self, v.ty) && plain_struct(self, to)) {
             return self.reinterpret(v, to, span);
+        }
+        if let Some(r) = self.user_conversion(v.clone(), to, span)? {
+            return Ok(r);
         }
         self.convert(v, to, span)
     }

@@ -310,10 +310,14 @@ impl<'c> FnCx<'c> {
         let mut pack_vals = vec![];
         if let Some(pi) = pack_at {
             let (pv, types) = self.pack_arg_values(&pack_args)?;
-            if let Some(te) = &decl.params[pi].ty {
-                self.check_pack_constraint(fid, te, &types, &pv)?;
-            }
+            let constraint = match &decl.params[pi].ty {
+                Some(te) => self.check_pack_constraint(fid, te, &types, &pv)?,
+                None => None,
+            };
             let name = decl.params[pi].name.as_ref().map(|n| n.name.clone()).unwrap_or_default();
+            if let Some(p) = constraint {
+                binds.push((crate::packs::pack_constraint_name(&name), ConstVal::Type(p), false));
+            }
             binds.push((name, ConstVal::Pack(types), false));
             pack_vals = pv;
         }
@@ -321,10 +325,11 @@ impl<'c> FnCx<'c> {
     }
 
     /// `..xs: P`: every element type of the pack must implement protocol `P` (`..xs: any` and
-    /// `..$xs: []Type` have no constraint).
-    fn check_pack_constraint(&mut self, fid: FnId, te: &Expr, types: &[TypeId], vals: &[(TV, Span)]) -> R<()> {
+    /// `..$xs: []Type` have no constraint); a bare family `P` takes elements implementing some
+    /// instance `P(…)` (exactly one). Returns the constraining protocol.
+    fn check_pack_constraint(&mut self, fid: FnId, te: &Expr, types: &[TypeId], vals: &[(TV, Span)]) -> R<Option<TypeId>> {
         if matches!(&te.kind, ExprKind::SliceType { .. }) {
-            return Ok(());
+            return Ok(None);
         }
         let (cfile, cowner, couter) = {
             let d = &self.c.fns[fid.0 as usize];
@@ -333,7 +338,7 @@ impl<'c> FnCx<'c> {
         let p = self.c.eval_type_in(cfile, cowner, &couter, te)?;
         if p == bt::ANY {
             // `..xs: any`: a pack of anything.
-            return Ok(());
+            return Ok(None);
         }
         if !self.c.is_protocol(p) {
             let msg = format!("a variadic parameter is a slice ('..xs: []T') or a protocol pack ('..xs: P'), not '{}'", self.tname(p));
@@ -343,6 +348,10 @@ impl<'c> FnCx<'c> {
             self.c.resolve_impls()?;
         }
         for (t, (_, span)) in types.iter().zip(vals) {
+            if self.c.is_protocol_family(p) {
+                self.pack_family_instance(p, *t, *span)?;
+                continue;
+            }
             let concrete = match self.c.types.kind(*t) {
                 TK::Pointer(inner) if !self.c.protos.impls.contains_key(&(p, *t)) => *inner,
                 _ => *t,
@@ -352,7 +361,7 @@ impl<'c> FnCx<'c> {
                 return self.err(*span, msg);
             }
         }
-        Ok(())
+        Ok(Some(p))
     }
 
     #[allow(clippy::too_many_arguments)]

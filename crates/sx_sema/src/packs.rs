@@ -9,10 +9,16 @@
 
 use crate::lower::*;
 use crate::*;
+use sx_types::TypeKind as TK;
 
 /// The hidden parameter name of element `i` of pack `name`.
 pub(crate) fn pack_elem_name(name: &str, i: usize) -> String {
     format!("{}\u{0}{}", name, i)
+}
+
+/// The hidden name binding the protocol that constrains pack `name` (`..xs: P`).
+pub(crate) fn pack_constraint_name(name: &str) -> String {
+    format!("{}\u{0}constraint", name)
 }
 
 /// A raw identifier expression naming element `i` of pack `name`.
@@ -49,6 +55,77 @@ impl<'c> FnCx<'c> {
             Some(Local::Const(ConstVal::Pack(types))) => Ok(Some((id.name.clone(), types))),
             _ => Ok(None),
         }
+    }
+
+    /// The protocol constraining pack `name` (`..xs: P`), if any.
+    pub(crate) fn pack_constraint(&mut self, name: &str) -> Option<TypeId> {
+        match self.lookup_local(&pack_constraint_name(name)) {
+            Some(Local::Const(ConstVal::Type(p))) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The instance of protocol family `family` that pack element type `t` (or the type it
+    /// points to) implements; there must be exactly one.
+    pub(crate) fn pack_family_instance(&mut self, family: TypeId, t: TypeId, span: Span) -> R<TypeId> {
+        let mut found = self.c.family_impls_for(family, t)?;
+        if found.is_empty() {
+            if let TK::Pointer(inner) = self.c.types.kind(t).clone() {
+                found = self.c.family_impls_for(family, inner)?;
+            }
+        }
+        match found.len() {
+            1 => Ok(found[0]),
+            0 => {
+                let msg =
+                    format!("'{}' does not implement protocol '{}' (required by the pack parameter)", self.tname(t), self.tname(family));
+                self.err(span, msg)
+            }
+            _ => {
+                let names: Vec<String> = found.iter().map(|p| format!("'{}'", self.tname(*p))).collect();
+                let msg = format!(
+                    "'{}' implements several instances of protocol '{}' ({}): a pack element must implement exactly one",
+                    self.tname(t),
+                    self.tname(family),
+                    names.join(", ")
+                );
+                self.err(span, msg)
+            }
+        }
+    }
+
+    /// The protocol element `i` (of type `t`) of pack `name` is viewed through: the pack's
+    /// constraint, or for a family constraint the instance the element implements.
+    pub(crate) fn pack_elem_protocol(&mut self, name: &str, t: TypeId, span: Span) -> R<Option<TypeId>> {
+        match self.pack_constraint(name) {
+            Some(p) if self.c.is_protocol_family(p) => self.pack_family_instance(p, t, span).map(Some),
+            other => Ok(other),
+        }
+    }
+
+    /// `xs[i].m` on a pack constrained by a protocol: the element is viewed through the
+    /// protocol, so `m` must be one of its methods (a concrete field is not reachable).
+    pub(crate) fn check_pack_view(&mut self, base: &Expr, name: &Ident) -> R<()> {
+        let ExprKind::Index { base: pb, index } = &base.kind else { return Ok(()) };
+        if !matches!(pb.kind, ExprKind::Ident(_)) {
+            return Ok(());
+        }
+        let Some((pack, types)) = self.pack_of(pb)? else { return Ok(()) };
+        if self.pack_constraint(&pack).is_none() {
+            return Ok(());
+        }
+        let i = self.pack_position(&pack, types.len(), index)?;
+        let Some(p) = self.pack_elem_protocol(&pack, types[i], name.span)? else { return Ok(()) };
+        if self.c.protos.protocols.get(&p).is_some_and(|info| info.methods.iter().any(|m| m.name == name.name)) {
+            return Ok(());
+        }
+        let msg = format!(
+            "'{}' is not part of protocol '{}': an element of pack '{}' is viewed through its constraint",
+            name.name,
+            self.tname(p),
+            pack
+        );
+        self.err(name.span, msg)
     }
 
     /// The constant index of `args[index]`, checked against the pack's length.
@@ -89,14 +166,176 @@ impl<'c> FnCx<'c> {
         }
     }
 
-    /// `args.len`: the number of elements (a constant).
+    /// `args.len`: the number of elements (a constant). For a pack constrained by a protocol,
+    /// `xs.m` projects member `m` out of every element: a parameter of the constraint's family
+    /// gives the pack of per-element arguments (`xs.T`, for type positions), a method taking
+    /// no arguments gives the tuple of the per-element results (`xs.get`).
     pub fn pack_field(&mut self, base: &Expr, name: &Ident) -> R<Option<TV>> {
         let Some((pack, types)) = self.pack_of(base)? else { return Ok(None) };
-        if name.name != "len" {
-            return self.err(name.span, format!("a pack has no member '{}' (only 'len')", name.name)).map(|_: ()| None);
+        if name.name == "len" {
+            return Ok(Some(TV::konst(ConstVal::Int { v: types.len() as i128, ty: Some(bt::I64) })));
         }
-        let _ = pack;
-        Ok(Some(TV::konst(ConstVal::Int { v: types.len() as i128, ty: Some(bt::I64) })))
+        if let Some(projected) = self.pack_type_projection(&pack, &types, name)? {
+            return Ok(Some(TV::konst(ConstVal::Pack(projected))));
+        }
+        let exprs = self.pack_value_projection(&pack, &types, name)?;
+        let mut vals = vec![];
+        for e in &exprs {
+            let v = self.expr(e, None)?;
+            if v.ty == bt::VOID || v.ty == bt::NORETURN {
+                let msg = format!("cannot project '{}' over pack '{}': it has no value", name.name, pack);
+                return self.err(name.span, msg);
+            }
+            let v = if v.as_const().is_some_and(|c| c.is_untyped()) { self.coerce(v.clone(), v.ty, e.span)? } else { v };
+            let v = self.materialize(v, e.span)?;
+            vals.push(v);
+        }
+        let tt = self.c.types.tuple(vals.iter().enumerate().map(|(i, v)| (i.to_string(), v.ty)).collect());
+        let s = self.slot_for(tt);
+        let a = self.slot_addr(s);
+        for (i, v) in vals.into_iter().enumerate() {
+            let Some((off, _)) = self.tuple_element(tt, &i.to_string()) else { return Err(()) };
+            let ea = self.offset_addr(a, off as i64);
+            self.store(ea, v, name.span)?;
+        }
+        Ok(Some(TV { ty: tt, v: V::Mem(a) }))
+    }
+
+    /// `xs.T` where `T` is a parameter of the family constraining `xs`: each element's argument.
+    fn pack_type_projection(&mut self, pack: &str, types: &[TypeId], name: &Ident) -> R<Option<Vec<TypeId>>> {
+        let Some(p) = self.pack_constraint(pack) else { return Ok(None) };
+        let family = self.c.protocol_family_of(p).unwrap_or(p);
+        let has_param = self.c.protos.protocols.get(&family).is_some_and(|i| i.params.contains(&name.name));
+        if !has_param {
+            return Ok(None);
+        }
+        let mut out = vec![];
+        for &t in types {
+            let inst = self.pack_elem_protocol(pack, t, name.span)?.unwrap_or(p);
+            match self.c.protocol_instance_arg(inst, &name.name) {
+                Some(ConstVal::Type(a)) => out.push(a),
+                _ => {
+                    let msg = format!("parameter '{}' of '{}' is not a type, so it cannot be projected", name.name, self.tname(inst));
+                    return self.err(name.span, msg);
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// `xs.m` in value position: per element, the call `xs[i].m()` of the constraint's method.
+    fn pack_value_projection(&mut self, pack: &str, types: &[TypeId], name: &Ident) -> R<Vec<Expr>> {
+        let Some(p) = self.pack_constraint(pack) else {
+            let msg = format!("a pack has no member '{}' (only 'len')", name.name);
+            return self.err(name.span, msg);
+        };
+        let mut out = vec![];
+        for (i, &t) in types.iter().enumerate() {
+            let inst = self.pack_elem_protocol(pack, t, name.span)?.unwrap_or(p);
+            let method = self.c.protos.protocols.get(&inst).and_then(|info| info.methods.iter().find(|m| m.name == name.name).cloned());
+            let Some(m) = method else {
+                let msg =
+                    format!("protocol '{}' has no method or parameter '{}' to project over pack '{}'", self.tname(inst), name.name, pack);
+                return self.err(name.span, msg);
+            };
+            if m.decl.params.len() != 1 {
+                let msg = format!("cannot project method '{}' over pack '{}': it takes arguments", name.name, pack);
+                return self.err(name.span, msg);
+            }
+            let elem = pack_elem_expr(pack, i, name.span);
+            let callee = Expr::new(ExprKind::Field { base: Box::new(elem), name: name.clone() }, name.span);
+            out.push(Expr::new(ExprKind::Call { callee: Box::new(callee), args: vec![], trailing_block: false }, name.span));
+        }
+        Ok(out)
+    }
+
+    /// What `..e` spreads when `e` is a pack (`..xs`: its elements) or a value projection of
+    /// one (`..xs.get`: the per-element calls).
+    fn pack_spread_exprs(&mut self, e: &Expr) -> R<Option<Vec<Expr>>> {
+        if let Some((name, types)) = self.pack_of(e)? {
+            return Ok(Some((0..types.len()).map(|i| pack_elem_expr(&name, i, e.span)).collect()));
+        }
+        if let ExprKind::Field { base, name } = &e.kind {
+            if name.name != "len" {
+                if let Some((pack, types)) = self.pack_of(base)? {
+                    if self.pack_type_projection(&pack, &types, name)?.is_none() {
+                        return self.pack_value_projection(&pack, &types, name).map(Some);
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// `xx xs` of a pack to a slice type `[]E`: a stack array of the elements each converted to
+    /// `E` as `xx` would (boxed to `any`, erased to a protocol), viewed as a slice.
+    pub fn pack_to_slice(&mut self, inner: &Expr, to: TypeId, span: Span) -> R<Option<TV>> {
+        let TK::Slice(elem) = self.c.types.kind(to).clone() else { return Ok(None) };
+        if !matches!(inner.kind, ExprKind::Ident(_) | ExprKind::Poly { .. }) {
+            return Ok(None);
+        }
+        let Some((name, types)) = self.pack_of(inner)? else { return Ok(None) };
+        let n = types.len();
+        let arr = self.c.types.array(n as u64, elem);
+        let s = self.slot_for(arr);
+        let base = self.slot_addr(s);
+        let stride = self.c.types.size_of(elem) as i64;
+        for i in 0..n {
+            let e = pack_elem_expr(&name, i, inner.span);
+            let cast = Expr::new(ExprKind::AutoCast(Box::new(e)), inner.span);
+            let v = self.expr(&cast, Some(elem))?;
+            let v = self.coerce(v, elem, inner.span)?;
+            let a = self.offset_addr(base, stride * i as i64);
+            self.store(a, v, span)?;
+        }
+        self.make_slice(base, None, n as i64, to).map(Some)
+    }
+
+    /// The types `..e` spreads in a type position (`Tuple(..e)`, `Closure(..e) -> R`, a
+    /// parameterised struct's arguments): a pack's element types (`..xs`, `..$Ts`), a type
+    /// projection (`..xs.T`), or a one-argument type constructor mapped over one of those
+    /// (`..F(Ts)`: `F(t)` per element).
+    pub fn type_spread(&mut self, e: &Expr) -> R<Vec<TypeId>> {
+        if let Some((_, types)) = self.pack_of(e)? {
+            return Ok(types);
+        }
+        if let ExprKind::Call { callee, args, .. } = &e.kind {
+            if let [a] = args.as_slice() {
+                if !a.spread && a.name.is_none() && self.is_type_pack_expr(&a.value)? {
+                    let inner = self.type_spread(&a.value)?;
+                    let mut out = vec![];
+                    for t in inner {
+                        let hidden = format!("\u{0}spread_elem{}", self.c.fresh());
+                        self.bind(&hidden, Local::Const(ConstVal::Type(t)));
+                        let arg = Expr::new(ExprKind::Ident(Ident { name: hidden, span: a.value.span, raw: true }), a.value.span);
+                        let call = Expr::new(
+                            ExprKind::Call { callee: callee.clone(), args: vec![Arg { value: arg, ..a.clone() }], trailing_block: false },
+                            e.span,
+                        );
+                        out.push(self.type_expr(&call)?);
+                    }
+                    return Ok(out);
+                }
+            }
+        }
+        let v = self.expr(e, Some(bt::TYPE))?;
+        match v.as_const() {
+            Some(ConstVal::Pack(types)) => Ok(types.clone()),
+            _ => self.err(e.span, "'..' in a type position needs a pack of types ('..Ts', '..xs.T' or '..F(Ts)')"),
+        }
+    }
+
+    /// True when `e` names a pack or a type projection of one (what [`Self::type_spread`] maps).
+    fn is_type_pack_expr(&mut self, e: &Expr) -> R<bool> {
+        if self.pack_of(e)?.is_some() {
+            return Ok(true);
+        }
+        if let ExprKind::Field { base, name } = &e.kind {
+            if let Some((pack, types)) = self.pack_of(base)? {
+                return Ok(self.pack_type_projection(&pack, &types, name)?.is_some());
+            }
+        }
+        Ok(false)
     }
 
     /// `$args` bare: the element types as a `[]Type` value (over a read-only static table).
@@ -119,12 +358,12 @@ impl<'c> FnCx<'c> {
     pub fn expand_pack_args(&mut self, args: &[Arg]) -> R<Option<Vec<Arg>>> {
         let mut out: Option<Vec<Arg>> = None;
         for (k, a) in args.iter().enumerate() {
-            let pack = if a.spread { self.pack_of(&a.value)? } else { None };
-            match pack {
-                Some((name, types)) => {
+            let elems = if a.spread { self.pack_spread_exprs(&a.value)? } else { None };
+            match elems {
+                Some(elems) => {
                     let v = out.get_or_insert_with(|| args[..k].to_vec());
-                    for i in 0..types.len() {
-                        v.push(Arg { name: None, value: pack_elem_expr(&name, i, a.value.span), spread: false, span: a.span });
+                    for value in elems {
+                        v.push(Arg { name: None, value, spread: false, span: a.span });
                     }
                 }
                 None => {
@@ -141,12 +380,12 @@ impl<'c> FnCx<'c> {
     pub fn expand_pack_fields(&mut self, fields: &[FieldInit]) -> R<Option<Vec<FieldInit>>> {
         let mut out: Option<Vec<FieldInit>> = None;
         for (k, f) in fields.iter().enumerate() {
-            let pack = if f.spread { self.pack_of(&f.value)? } else { None };
-            match pack {
-                Some((name, types)) => {
+            let elems = if f.spread { self.pack_spread_exprs(&f.value)? } else { None };
+            match elems {
+                Some(elems) => {
                     let v = out.get_or_insert_with(|| fields[..k].to_vec());
-                    for i in 0..types.len() {
-                        v.push(FieldInit { name: None, value: pack_elem_expr(&name, i, f.value.span), spread: false, span: f.span });
+                    for value in elems {
+                        v.push(FieldInit { name: None, value, spread: false, span: f.span });
                     }
                 }
                 None => {

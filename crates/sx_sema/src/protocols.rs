@@ -8,6 +8,14 @@
 //! `#identity` protocols and for `*T` sources, a heap copy (through `context.allocator`) otherwise.
 //! Impl methods take the receiver as a pointer, so every slot has the IR signature
 //! `(ctx, args…)` (after the hidden result pointer, if any).
+//!
+//! A *protocol family* `P :: protocol(T: Type) { … }` is a protocol type whose method
+//! signatures mention its parameters; `P(i64)` is its *instance* for those arguments (one type
+//! per argument list), an ordinary protocol with `T` bound. `impl P(i64) for Src` implements an
+//! instance for any type expression `Src`. The bare family names "some instance" where a pack
+//! constrains its elements (`..xs: P`). Std's `Into :: protocol(Target: Type)` is the hook of
+//! user conversions: `xx v` to `T` with no built-in conversion calls the visible
+//! `impl Into(T) for type_of(v)` (see [`FnCx::user_conversion`]).
 
 use crate::lower::*;
 use crate::*;
@@ -21,6 +29,12 @@ pub(crate) struct ProtoInfo {
     pub inline: bool,
     pub identity: bool,
     pub file: FileIdx,
+    /// A family (`protocol(T: Type)`) or one of its instances: the parameter names.
+    pub params: Vec<String>,
+    /// An instance: its family and arguments (`None` for a plain protocol or a bare family).
+    pub instance_of: Option<(TypeId, Vec<ConstVal>)>,
+    /// Names the method signatures see besides `Self` (an instance's parameters).
+    pub scope: Rc<HashMap<String, ConstVal>>,
 }
 
 /// One protocol method.
@@ -42,6 +56,15 @@ pub(crate) struct ProtoTables {
     pub methods: HashMap<(TypeId, String), FnId>,
     /// Static vtables of default-layout protocols per `(protocol, concrete type)`.
     pub vtables: HashMap<(TypeId, TypeId), sx_ir::DataId>,
+    /// Instances of protocol families per (family, printed arguments).
+    pub instances: HashMap<(TypeId, String), TypeId>,
+    /// Where each impl of `impls` was written.
+    pub impl_sites: HashMap<(TypeId, TypeId), (FileIdx, Span)>,
+    /// Further impls of a family instance for the same type in other files (`impls` holds the
+    /// first); which one applies depends on what the using file imports.
+    pub other_impls: HashMap<(TypeId, TypeId), Vec<(FileIdx, Span, HashMap<String, FnId>)>>,
+    /// Impls with `$` patterns (`impl P for Pair($T)`), instantiated when a type matches.
+    pub generic_impls: Vec<(FileIdx, Rc<Item>)>,
 }
 
 impl Compiler {
@@ -68,18 +91,119 @@ impl Compiler {
         }
         let inline = sd.directives.iter().any(|d| d.name == "inline");
         let identity = sd.directives.iter().any(|d| d.name == "identity");
+        let mut params = vec![];
+        for p in sd.params.iter().flatten() {
+            let Some(n) = &p.name else { return self.err(p.span, "a protocol parameter needs a name") };
+            if p.variadic {
+                return self.err(p.span, "not supported yet: a variadic protocol parameter");
+            }
+            params.push(n.name.clone());
+        }
+        if sd.params.as_ref().is_some_and(|ps| ps.is_empty()) {
+            return self.err(sd.span, "a parameterised protocol needs at least one parameter");
+        }
+        self.protocol_layout(t, &methods, inline);
+        let info = ProtoInfo { methods, inline, identity, file, params, instance_of: None, scope: Rc::new(HashMap::new()) };
+        self.protos.protocols.insert(t, info);
+        Ok(ConstVal::Type(t))
+    }
+
+    /// Lays out protocol type `t`: `{ctx, __type_id}` then the method slots or `__vtable`.
+    fn protocol_layout(&mut self, t: TypeId, methods: &[ProtoMethod], inline: bool) {
         let void_ptr = self.types.pointer(bt::VOID);
         let mut fields = vec![("ctx".to_string(), void_ptr), ("__type_id".to_string(), bt::TYPE)];
         if inline {
-            for m in &methods {
+            for m in methods {
                 fields.push((m.name.clone(), void_ptr));
             }
         } else {
             fields.push(("__vtable".to_string(), void_ptr));
         }
         self.types.complete_struct(t, fields);
-        self.protos.protocols.insert(t, ProtoInfo { methods, inline, identity, file });
-        Ok(ConstVal::Type(t))
+    }
+
+    /// True for a bare protocol family (`P :: protocol(T: Type)`, not one of its instances).
+    pub(crate) fn is_protocol_family(&self, t: TypeId) -> bool {
+        self.protos.protocols.get(&t).is_some_and(|i| !i.params.is_empty() && i.instance_of.is_none())
+    }
+
+    /// The family a protocol instance belongs to.
+    pub(crate) fn protocol_family_of(&self, t: TypeId) -> Option<TypeId> {
+        self.protos.protocols.get(&t).and_then(|i| i.instance_of.as_ref()).map(|(f, _)| *f)
+    }
+
+    /// The instance `family(args)` (one type per argument list).
+    pub(crate) fn protocol_instance(&mut self, family: TypeId, args: Vec<ConstVal>, span: Span) -> R<TypeId> {
+        let info = self.protos.protocols[&family].clone();
+        if args.len() != info.params.len() {
+            let msg = format!(
+                "protocol '{}' takes {} argument{}, found {}",
+                self.types.name(family),
+                info.params.len(),
+                if info.params.len() == 1 { "" } else { "s" },
+                args.len()
+            );
+            return self.err(span, msg);
+        }
+        let key = (family, format!("{:?}", args));
+        if let Some(&t) = self.protos.instances.get(&key) {
+            return Ok(t);
+        }
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| match a {
+                ConstVal::Type(t) => self.types.name(*t),
+                ConstVal::Int { v, .. } => v.to_string(),
+                other => format!("{:?}", other),
+            })
+            .collect();
+        let t = self.types.new_struct(&format!("{}({})", self.types.name(family), shown.join(", ")), false, Some(span));
+        self.protos.instances.insert(key, t);
+        self.protocol_layout(t, &info.methods, info.inline);
+        let scope: HashMap<String, ConstVal> = info.params.iter().cloned().zip(args.iter().cloned()).collect();
+        let inst = ProtoInfo { instance_of: Some((family, args)), scope: Rc::new(scope), ..info };
+        self.protos.protocols.insert(t, inst);
+        Ok(t)
+    }
+
+    /// The argument named `param` of protocol instance `inst`.
+    pub(crate) fn protocol_instance_arg(&self, inst: TypeId, param: &str) -> Option<ConstVal> {
+        self.protos.protocols.get(&inst)?.scope.get(param).cloned()
+    }
+
+    /// The instances of `family` that `t` implements (in a stable order).
+    pub(crate) fn family_impls_for(&mut self, family: TypeId, t: TypeId) -> R<Vec<TypeId>> {
+        if !self.protos.pending.is_empty() {
+            self.resolve_impls()?;
+        }
+        let mut out: Vec<TypeId> =
+            self.protos.impls.keys().filter(|(p, c)| *c == t && self.protocol_family_of(*p) == Some(family)).map(|(p, _)| *p).collect();
+        out.sort_by_key(|p| p.0);
+        Ok(out)
+    }
+
+    /// True when `from` imports `to`, directly or through other imports (flat or namespaced).
+    pub(crate) fn file_reaches(&self, from: FileIdx, to: FileIdx) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        let mut work = vec![from];
+        while let Some(f) = work.pop() {
+            if f == to {
+                return true;
+            }
+            if !seen.insert(f) {
+                continue;
+            }
+            let info = &self.files[f.0 as usize];
+            work.extend(info.flat_imports.iter().copied());
+            for ids in info.names.values() {
+                for id in ids {
+                    if let DeclKind::Namespace(n) = &self.decls[id.0 as usize].kind {
+                        work.push(*n);
+                    }
+                }
+            }
+        }
+        false
     }
 
     /// True for protocol types.
@@ -87,64 +211,97 @@ impl Compiler {
         self.protos.protocols.contains_key(&t)
     }
 
-    /// Resolves the pending `impl` items.
+    /// Resolves the pending `impl` items. Every item is either registered, kept as a generic
+    /// impl, or reported.
     pub(crate) fn resolve_impls(&mut self) -> R<()> {
         let pending = std::mem::take(&mut self.protos.pending);
         let mut ok = true;
         for (file, item) in pending {
             let ItemKind::Impl(imp) = &item.kind else { continue };
-            let Some(target) = &imp.target else { continue };
-            let simple = |e: &Expr| matches!(e.kind, ExprKind::Ident(_) | ExprKind::Field { .. });
-            if !simple(&imp.protocol) || !simple(target) {
-                continue;
-            }
-            let outer = Rc::new(HashMap::new());
-            let Ok(p) = self.eval_type_in(file, None, &outer, &imp.protocol) else {
-                ok = false;
-                continue;
-            };
-            let Ok(t) = self.eval_type_in(file, None, &outer, target) else {
-                ok = false;
-                continue;
-            };
-            if !self.is_protocol(p) {
-                let msg = format!("'{}' is not a protocol", self.types.name(p));
-                let _ = self.err::<()>(imp.protocol.span, msg);
-                ok = false;
-                continue;
-            }
-            if self.protos.impls.contains_key(&(p, t)) {
+            ok &= self.resolve_impl(file, &item, imp).is_ok();
+        }
+        if ok {
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+
+    fn resolve_impl(&mut self, file: FileIdx, item: &Rc<Item>, imp: &ImplDecl) -> R<()> {
+        let Some(target) = &imp.target else {
+            return self.err(imp.span, "not supported yet: 'impl T { … }' without 'for'");
+        };
+        if crate::generics::contains_poly(&imp.protocol) || crate::generics::contains_poly(target) {
+            self.protos.generic_impls.push((file, item.clone()));
+            return Ok(());
+        }
+        let outer = Rc::new(HashMap::new());
+        let p = self.eval_type_in(file, None, &outer, &imp.protocol)?;
+        let t = self.eval_type_in(file, None, &outer, target)?;
+        self.register_impl(file, imp, p, t, outer)
+    }
+
+    /// Registers `impl p for t` (its methods see `outer`).
+    fn register_impl(&mut self, file: FileIdx, imp: &ImplDecl, p: TypeId, t: TypeId, outer: Rc<HashMap<String, ConstVal>>) -> R<()> {
+        if !self.is_protocol(p) {
+            let msg = format!("'{}' is not a protocol", self.types.name(p));
+            return self.err(imp.protocol.span, msg);
+        }
+        if self.is_protocol_family(p) {
+            let msg = format!(
+                "protocol '{}' is parameterised: implement an instance, e.g. 'impl {}(T) for …'",
+                self.types.name(p),
+                self.types.name(p)
+            );
+            return self.err(imp.protocol.span, msg);
+        }
+        let mut other_file = false;
+        if let Some(&(f0, _)) = self.protos.impl_sites.get(&(p, t)) {
+            let same_file = f0 == file || self.protos.other_impls.get(&(p, t)).is_some_and(|v| v.iter().any(|(f, _, _)| *f == file));
+            if same_file || self.protocol_family_of(p).is_none() {
                 let msg = format!("duplicate 'impl {} for {}'", self.types.name(p), self.types.name(t));
-                let _ = self.err::<()>(imp.span, msg);
-                ok = false;
-                continue;
+                return self.err(imp.span, msg);
             }
-            let mut table = HashMap::new();
-            for it in &imp.items {
-                if let ItemKind::Const { name, value, .. } = &it.kind {
-                    if let ExprKind::Fn(decl) = &value.kind {
-                        let fid = self.new_fn(&name.name, decl, file, Some(t), Rc::new(HashMap::new()), name.span);
-                        table.insert(name.name.clone(), fid);
+            // A family instance implemented again in another file: which impl an `xx` uses
+            // depends on that file's imports.
+            other_file = true;
+        }
+        let mut table = HashMap::new();
+        for it in &imp.items {
+            if let ItemKind::Const { name, value, .. } = &it.kind {
+                if let ExprKind::Fn(decl) = &value.kind {
+                    let fid = self.new_fn(&name.name, decl, file, Some(t), outer.clone(), name.span);
+                    table.insert(name.name.clone(), fid);
+                    if !other_file {
                         self.protos.methods.entry((t, name.name.clone())).or_insert(fid);
                     }
+                    continue;
                 }
             }
-            let methods = self.protos.protocols[&p].methods.clone();
-            for m in &methods {
-                if !table.contains_key(&m.name) {
-                    if m.decl.body.is_some() {
-                        // A default method body, instantiated for this type.
-                        let pfile = self.protos.protocols[&p].file;
-                        let fid = self.new_fn(&m.name, &m.decl, pfile, Some(t), Rc::new(HashMap::new()), imp.span);
-                        table.insert(m.name.clone(), fid);
+            return self.err(it.span, "an impl declares only methods");
+        }
+        let info = self.protos.protocols[&p].clone();
+        let mut ok = true;
+        for m in &info.methods {
+            if !table.contains_key(&m.name) {
+                if m.decl.body.is_some() {
+                    // A default method body, instantiated for this type.
+                    let fid = self.new_fn(&m.name, &m.decl, info.file, Some(t), info.scope.clone(), imp.span);
+                    table.insert(m.name.clone(), fid);
+                    if !other_file {
                         self.protos.methods.entry((t, m.name.clone())).or_insert(fid);
-                    } else {
-                        let msg = format!("'impl {} for {}' is missing method '{}'", self.types.name(p), self.types.name(t), m.name);
-                        let _ = self.err::<()>(imp.span, msg);
-                        ok = false;
                     }
+                } else {
+                    let msg = format!("'impl {} for {}' is missing method '{}'", self.types.name(p), self.types.name(t), m.name);
+                    let _ = self.err::<()>(imp.span, msg);
+                    ok = false;
                 }
             }
+        }
+        if other_file {
+            self.protos.other_impls.entry((p, t)).or_default().push((file, imp.span, table));
+        } else {
+            self.protos.impl_sites.insert((p, t), (file, imp.span));
             self.protos.impls.insert((p, t), table);
         }
         if ok {
@@ -166,7 +323,7 @@ impl Compiler {
     fn proto_method_sig(&mut self, p: TypeId, i: usize) -> R<(Vec<TypeId>, TypeId)> {
         let info = self.protos.protocols[&p].clone();
         let m = &info.methods[i];
-        let mut outer = HashMap::new();
+        let mut outer = (*info.scope).clone();
         outer.insert("Self".to_string(), ConstVal::Type(p));
         let outer = Rc::new(outer);
         let mut params = vec![];
@@ -310,6 +467,102 @@ impl<'c> FnCx<'c> {
             self.b(|b| b.store(sa, 0, va));
         }
         Ok(TV { ty: p, v: V::Mem(base) })
+    }
+
+    /// `xx v` / `v.(T)` to `to` where no built-in conversion applies: the call of `convert`
+    /// from the `impl Into(to) for type_of(v)` visible from this file (a direct call). `None`
+    /// when a built-in conversion applies or no such impl exists anywhere.
+    pub(crate) fn user_conversion(&mut self, v: TV, to: TypeId, span: Span) -> R<Option<TV>> {
+        // An untyped literal converts as its default type (`xx 42` is an `i64` source).
+        let from = v.as_const().filter(|c| c.is_untyped()).map(|c| c.ty()).unwrap_or(v.ty);
+        let builtin = from == to
+            || to == bt::ANY
+            || from == bt::ANY
+            || self.c.is_protocol(to)
+            || (self.c.types.scalar(from).is_some() && self.c.types.scalar(to).is_some())
+            || matches!(self.c.types.kind(to), TK::Closure { .. } | TK::Func { .. })
+            || self.c.types.optional_inner(to).is_some();
+        if builtin {
+            return Ok(None);
+        }
+        let Some(std) = self.c.std_file.or_else(|| self.c.find_std()) else { return Ok(None) };
+        let Some(ConstVal::Type(into)) = self.c.lookup_own(std, "Into", span)? else { return Ok(None) };
+        if !self.c.is_protocol_family(into) {
+            return Ok(None);
+        }
+        if !self.c.protos.pending.is_empty() {
+            self.c.resolve_impls()?;
+        }
+        let inst = self.c.protocol_instance(into, vec![ConstVal::Type(to)], span)?;
+        let mut candidates: Vec<(FileIdx, Span, HashMap<String, FnId>)> = vec![];
+        if let (Some(table), Some(&(f, sp))) = (self.c.protos.impls.get(&(inst, from)), self.c.protos.impl_sites.get(&(inst, from))) {
+            candidates.push((f, sp, table.clone()));
+        }
+        candidates.extend(self.c.protos.other_impls.get(&(inst, from)).cloned().unwrap_or_default());
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let here = self.file;
+        let visible: Vec<_> = candidates.iter().filter(|(f, _, _)| self.c.file_reaches(here, *f)).cloned().collect();
+        let path_of = |cx: &Self, f: FileIdx| cx.c.sources.file(cx.c.files[f.0 as usize].file_id).path.clone();
+        match visible.len() {
+            0 => {
+                let wheres: Vec<String> = candidates.iter().map(|(f, _, _)| format!("'{}'", path_of(self, *f))).collect();
+                let msg = format!(
+                    "no visible xx conversion from '{}' to '{}': 'impl Into({}) for {}' is in {}, which this file does not import",
+                    self.tname(from),
+                    self.tname(to),
+                    self.tname(to),
+                    self.tname(from),
+                    wheres.join(", ")
+                );
+                self.err(span, msg)
+            }
+            1 => {
+                let (_, _, table) = &visible[0];
+                let Some(&fid) = table.get("convert") else {
+                    let msg = format!("'impl Into({}) for {}' has no 'convert' method", self.tname(to), self.tname(from));
+                    return self.err(span, msg);
+                };
+                if self.c.lowering == Some(fid) {
+                    let msg = format!(
+                        "recursive xx conversion: 'convert' of 'impl Into({}) for {}' converts its own source to its own target",
+                        self.tname(to),
+                        self.tname(from)
+                    );
+                    return self.err(span, msg);
+                }
+                let v = if v.ty != from || v.as_const().is_some_and(|c| c.is_untyped()) { self.coerce(v, from, span)? } else { v };
+                let v = self.materialize(v, span)?;
+                let slot = self.slot_for(from);
+                let addr = self.slot_addr(slot);
+                self.store(addr, v, span)?;
+                let r = self.call_with_receiver_addr(fid, addr, from, &[], span)?;
+                if r.ty != to {
+                    let msg = format!(
+                        "'convert' of 'impl Into({}) for {}' returns '{}', not '{}'",
+                        self.tname(to),
+                        self.tname(from),
+                        self.tname(r.ty),
+                        self.tname(to)
+                    );
+                    return self.err(span, msg);
+                }
+                Ok(Some(r))
+            }
+            _ => {
+                let wheres: Vec<String> = visible.iter().map(|(f, _, _)| format!("'{}'", path_of(self, *f))).collect();
+                let msg = format!(
+                    "ambiguous xx conversion from '{}' to '{}': 'impl Into({}) for {}' is visible from {}",
+                    self.tname(from),
+                    self.tname(to),
+                    self.tname(to),
+                    self.tname(from),
+                    wheres.join(" and ")
+                );
+                self.err(span, msg)
+            }
+        }
     }
 
     /// Calls method `name` on the protocol value at `obj` (of protocol type `p`).

@@ -104,9 +104,15 @@ impl<'c> FnCx<'c> {
             return self.err(span, "a tuple type must name all its elements or none");
         }
         let mut fields: Vec<(String, TypeId)> = vec![];
-        for (i, a) in args.iter().enumerate() {
+        for a in args {
             if a.spread {
-                return self.err(a.span, "not supported yet: '..' in a tuple type");
+                if named != 0 {
+                    return self.err(a.span, "a spread '..' in a tuple type needs positional elements");
+                }
+                for t in self.type_spread(&a.value)? {
+                    fields.push((fields.len().to_string(), t));
+                }
+                continue;
             }
             let v = self.expr(&a.value, Some(bt::TYPE))?;
             let Some(ConstVal::Type(t)) = v.as_const().cloned() else {
@@ -126,7 +132,7 @@ impl<'c> FnCx<'c> {
                     }
                     n.name.clone()
                 }
-                None => i.to_string(),
+                None => fields.len().to_string(),
             };
             fields.push((name, t));
         }
