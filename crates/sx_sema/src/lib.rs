@@ -396,7 +396,12 @@ impl Compiler {
                 if let Ok(ConstVal::Func(f)) = self.eval_decl(id) {
                     let d = &self.fns[f.0 as usize];
                     let concrete = !d.decl.attrs.is_extern && !d.decl.attrs.intrinsic && d.decl.body.is_some();
-                    if concrete && !crate::generics::is_generic_decl(&d.decl) && !self.instance_of.contains_key(&f) {
+                    // Any `$` in the signature (also inside closure types and packs) makes it generic.
+                    let text = &self.sources.file(d.decl.span.file).text;
+                    let sig_text = |sp: Span| text.get(sp.lo as usize..sp.hi as usize).unwrap_or("");
+                    let spelled_generic = d.decl.params.iter().any(|p| sig_text(p.span).contains('$'))
+                        || d.decl.ret.as_ref().is_some_and(|r| sig_text(r.span).contains('$'));
+                    if concrete && !spelled_generic && !crate::generics::is_generic_decl(&d.decl) && !self.instance_of.contains_key(&f) {
                         let span = d.span;
                         let _ = self.declare_fn(f, span);
                     }
