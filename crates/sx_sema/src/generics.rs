@@ -356,6 +356,7 @@ impl<'c> FnCx<'c> {
                 TK::Pointer(inner) if !self.c.protos.impls.contains_key(&(p, *t)) => *inner,
                 _ => *t,
             };
+            self.c.instantiate_generic_impls(concrete)?;
             if !self.c.protos.impls.contains_key(&(p, concrete)) {
                 let msg = format!("'{}' does not implement protocol '{}' (required by the pack parameter)", self.tname(*t), self.tname(p));
                 return self.err(*span, msg);

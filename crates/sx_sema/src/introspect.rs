@@ -146,9 +146,7 @@ impl<'c> FnCx<'c> {
                 if !self.c.is_protocol(p) {
                     return self.err(a0.span, format!("'has_impl' expects a protocol, got '{}'", self.tname(p)));
                 }
-                if !self.c.protos.pending.is_empty() {
-                    self.c.resolve_impls()?;
-                }
+                self.c.instantiate_generic_impls(t)?;
                 Ok(TV::konst(ConstVal::Bool(self.c.protos.impls.contains_key(&(p, t)))))
             }
             "is_identity" => match self.type_arg(name, a0)? {

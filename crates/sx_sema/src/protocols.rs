@@ -65,6 +65,8 @@ pub(crate) struct ProtoTables {
     pub other_impls: HashMap<(TypeId, TypeId), Vec<(FileIdx, Span, HashMap<String, FnId>)>>,
     /// Impls with `$` patterns (`impl P for Pair($T)`), instantiated when a type matches.
     pub generic_impls: Vec<(FileIdx, Rc<Item>)>,
+    /// Types the generic impls were already matched against.
+    pub generic_matched: std::collections::HashSet<TypeId>,
 }
 
 impl Compiler {
@@ -176,6 +178,7 @@ impl Compiler {
         if !self.protos.pending.is_empty() {
             self.resolve_impls()?;
         }
+        self.instantiate_generic_impls(t)?;
         let mut out: Vec<TypeId> =
             self.protos.impls.keys().filter(|(p, c)| *c == t && self.protocol_family_of(*p) == Some(family)).map(|(p, _)| *p).collect();
         out.sort_by_key(|p| p.0);
@@ -239,6 +242,54 @@ impl Compiler {
         let p = self.eval_type_in(file, None, &outer, &imp.protocol)?;
         let t = self.eval_type_in(file, None, &outer, target)?;
         self.register_impl(file, imp, p, t, outer)
+    }
+
+    /// Instantiates the `$`-pattern impls whose target matches instance `t` of a parameterised
+    /// struct (`impl P for Pair($T)` for `Pair(i32)`: `T` is bound to `i32` in the protocol and
+    /// the methods), once per type.
+    pub(crate) fn instantiate_generic_impls(&mut self, t: TypeId) -> R<()> {
+        if !self.protos.pending.is_empty() {
+            self.resolve_impls()?;
+        }
+        if self.protos.generic_impls.is_empty() || !self.protos.generic_matched.insert(t) {
+            return Ok(());
+        }
+        let Some(g) = self.struct_instances.iter().find(|(_, v)| **v == t).map(|((g, _), _)| *g) else { return Ok(()) };
+        let Some(args) = self.struct_instance_args(t) else { return Ok(()) };
+        for (file, item) in self.protos.generic_impls.clone() {
+            let ItemKind::Impl(imp) = &item.kind else { continue };
+            let Some(ExprKind::Call { callee, args: pats, .. }) = imp.target.as_ref().map(|e| &e.kind) else {
+                let span = imp.target.as_ref().map(|e| e.span).unwrap_or(imp.span);
+                return self.err(span, "not supported yet: a '$' pattern impl whose target is not a parameterised struct 'S($T, …)'");
+            };
+            let ExprKind::Ident(id) = &callee.kind else { continue };
+            if self.lookup_global(file, &id.name, id.span)? != Some(ConstVal::GenericStruct(g)) {
+                continue;
+            }
+            let mut binds: HashMap<String, ConstVal> = HashMap::new();
+            let mut matches = pats.len() == args.len();
+            for (pat, arg) in pats.iter().zip(&args) {
+                match &pat.value.kind {
+                    ExprKind::Poly { name, .. } => {
+                        binds.insert(name.name.clone(), arg.clone());
+                    }
+                    _ => {
+                        let outer = Rc::new(HashMap::new());
+                        let v = self.eval_const_in(file, None, &outer, &pat.value, None)?;
+                        matches &= v == *arg;
+                    }
+                }
+            }
+            if !matches {
+                continue;
+            }
+            let outer = Rc::new(binds);
+            let p = self.eval_type_in(file, None, &outer, &imp.protocol)?;
+            if !self.protos.impls.contains_key(&(p, t)) {
+                self.register_impl(file, imp, p, t, outer)?;
+            }
+        }
+        Ok(())
     }
 
     /// Registers `impl p for t` (its methods see `outer`).
@@ -316,6 +367,7 @@ impl Compiler {
         if !self.protos.pending.is_empty() {
             self.resolve_impls()?;
         }
+        self.instantiate_generic_impls(t)?;
         Ok(self.protos.methods.get(&(t, name.to_string())).copied())
     }
 
@@ -365,6 +417,10 @@ impl<'c> FnCx<'c> {
     pub(crate) fn erase_to_protocol(&mut self, tv: TV, p: TypeId, span: Span) -> R<TV> {
         if !self.c.protos.pending.is_empty() {
             self.c.resolve_impls()?;
+        }
+        self.c.instantiate_generic_impls(tv.ty)?;
+        if let TK::Pointer(inner) = self.c.types.kind(tv.ty).clone() {
+            self.c.instantiate_generic_impls(inner)?;
         }
         let (concrete, by_pointer) = match self.c.types.kind(tv.ty).clone() {
             TK::Pointer(inner) if !self.c.protos.impls.contains_key(&(p, tv.ty)) => (inner, true),
