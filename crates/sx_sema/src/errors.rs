@@ -569,11 +569,13 @@ impl<'c> FnCx<'c> {
             }
             ExprKind::Binary { op: BinOp::Or, lhs, rhs } => self.or_chain(lhs, rhs, target, expected, e.span),
             ExprKind::Cast { expr: inner, ty } => {
-                // `av.(T)` on an `any` consumed by try / or / catch: a mismatch fails with
-                // `error.mismatch` instead of stopping the program.
+                // `av.(T)` on an `any` (or a protocol value, whose first two words are the same
+                // view) consumed by try / or / catch: a mismatch fails with `error.mismatch`
+                // instead of stopping the program.
                 let to = self.type_expr(ty)?;
                 let v = self.expr(inner, Some(to))?;
-                if v.ty != bt::ANY || to == bt::ANY || self.c.types.optional_inner(to).is_some() || matches!(v.v, V::Never) {
+                let view = v.ty == bt::ANY || (self.c.is_protocol(v.ty) && !self.c.is_protocol(to) && !self.c.types.is_pointer_like(to));
+                if !view || to == bt::ANY || self.c.types.optional_inner(to).is_some() || matches!(v.v, V::Never) {
                     return Ok(Err(self.cast_value(v, to, e.span)?));
                 }
                 let (data, tag) = self.any_parts(v, e.span)?;

@@ -122,7 +122,23 @@ impl<'c> FnCx<'c> {
                     return self.err(span, "'xx' needs a known target type here");
                 };
                 if to == bt::ANY {
-                    return self.box_expr(inner);
+                    // `xx p` of a protocol value: the concrete view (its first two words are an
+                    // `any`); every other value is boxed.
+                    if let Some((addr, ty)) = self.lvalue_place(inner)? {
+                        return match ty {
+                            t if self.c.is_protocol(t) => Ok(TV { ty: bt::ANY, v: V::Mem(addr) }),
+                            t if t == bt::ANY => Ok(self.load(addr, t)),
+                            t => self.box_place(addr, t, inner.span),
+                        };
+                    }
+                    let pv = self.expr(inner, None)?;
+                    if self.c.is_protocol(pv.ty) {
+                        let m = self.materialize(pv, span)?;
+                        let m = self.spill(m, span)?;
+                        let V::Mem(a) = m.v else { return self.err(span, "a protocol value expected") };
+                        return Ok(TV { ty: bt::ANY, v: V::Mem(a) });
+                    }
+                    return self.box_value(pv, inner.span);
                 }
                 if self.c.types.optional_inner(to) == Some(bt::ANY) {
                     let boxed = self.box_expr(inner)?;
