@@ -52,7 +52,29 @@ const EXTERNS: &[(&str, &[Type], &[Type])] = &[
     ("getenv", &[Type::I64], &[Type::I64]),
     ("read", &[Type::I32, Type::I64, Type::I64], &[Type::I64]),
     ("sx_fuzz_unknown", &[Type::I64], &[Type::I64]),
+    // Compiler requests: the VM suspends (`Outcome::CompilerCall`); `serve` answers them.
+    ("__sx_compiler.ask", &[Type::I64], &[Type::I64]),
+    ("__sx_compiler.note", &[], &[]),
 ];
+
+/// Answers the compiler requests of a suspended evaluation (at most 16, then abandons it):
+/// `ask` gets a value derived from its argument, `note` nothing, anything else a wrong number
+/// of results (which must be an error, not a panic).
+fn serve(vm: &mut sx_vm::Vm, m: &sx_ir::Module, mut r: Result<sx_vm::Outcome, sx_vm::VmError>) -> Result<sx_vm::Outcome, sx_vm::VmError> {
+    for _ in 0..16 {
+        let Ok(sx_vm::Outcome::CompilerCall { name, args }) = &r else { return r };
+        let results = match name.as_str() {
+            "ask" => vec![args.first().copied().unwrap_or(0).wrapping_mul(31) ^ 7],
+            "note" => vec![],
+            _ => vec![1, 2, 3],
+        };
+        r = vm.resume(m, &results);
+    }
+    if matches!(r, Ok(sx_vm::Outcome::CompilerCall { .. })) {
+        vm.abandon();
+    }
+    r
+}
 
 fn pick<T: Copy>(u: &mut Unstructured, xs: &[T]) -> Result<T> {
     Ok(*u.choose(xs)?)
@@ -473,14 +495,20 @@ fn gen_module(u: &mut Unstructured) -> Result<Module> {
             writable: u.arbitrary()?,
         });
     }
+    // A function without parameters or results is sometimes the comptime frame printer the VM
+    // intercepts calls of (`sx_ir::COMPTIME_FRAMES_FUNC`).
+    let mut names = Vec::new();
     for (i, sig) in sigs.iter().enumerate() {
-        m.funcs.push(Function::new(format!("f{}", i), sig.clone()));
+        let frames = sig.params.is_empty() && sig.returns.is_empty() && i > 0 && u.ratio(1, 3)?;
+        let name = if frames { format!("{}.{}", sx_ir::COMPTIME_FRAMES_FUNC, i) } else { format!("f{}", i) };
+        m.funcs.push(Function::new(name.clone(), sig.clone()));
+        names.push(name);
     }
     let mut bodies = Vec::new();
     {
         let g = Gen { m: &m, sigs: sigs.clone(), ext_ids };
         for (i, sig) in sigs.iter().enumerate() {
-            let mut f = Function::new(format!("f{}", i), sig.clone());
+            let mut f = Function::new(names[i].clone(), sig.clone());
             // A declared-only function now and then (calling it must be an error).
             if i == 0 || u.ratio(7, 8)? {
                 g.body(u, &mut f)?;
@@ -760,8 +788,10 @@ fuzz_target!(|data: &[u8]| {
     let host = sx_vm::CaptureHost::new();
     let mut vm = sx_vm::Vm::new(limits(), Box::new(host.clone()));
     let first = vm.call(&m, entry, &args[..nargs.min(args.len())]);
+    let first = serve(&mut vm, &m, first);
     // Call again on the same VM: cached translation, leftover heap, fresh step budget.
     let second = vm.call(&m, entry, &args[..nargs.min(args.len())]);
+    let second = serve(&mut vm, &m, second);
     // A wrong argument count is an error, not a panic.
     let _ = vm.call(&m, entry, &args);
     // Any function of the module can be an entry point.
@@ -777,6 +807,7 @@ fuzz_target!(|data: &[u8]| {
             let host2 = sx_vm::CaptureHost::new();
             let mut vm2 = sx_vm::Vm::new(limits(), Box::new(host2.clone()));
             let again = vm2.call(&m, entry, &args[..nargs.min(args.len())]);
+            let again = serve(&mut vm2, &m, again);
             match (&first, &again) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b, "a valid module gave two different outcomes"),
                 (Err(a), Err(b)) => assert_eq!(a.message, b.message, "a valid module failed differently"),
