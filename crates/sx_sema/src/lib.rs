@@ -210,6 +210,8 @@ pub struct Compiler {
     pub(crate) instance_sites: HashMap<FnId, Span>,
     /// The function whose body is being lowered.
     pub(crate) lowering: Option<FnId>,
+    /// The generated printer of each type (`reflect::type_fmt_fn`).
+    pub(crate) print_fns: HashMap<TypeId, sx_ir::FuncId>,
     /// What compile-time code asked of `sx build`.
     pub(crate) build: build_api::BuildPlan,
     /// Side-effect `#run`s evaluated so far (they are named `__run_K`).
@@ -310,6 +312,7 @@ impl Compiler {
             instance_of: HashMap::new(),
             instance_sites: HashMap::new(),
             lowering: None,
+            print_fns: HashMap::new(),
             build: build_api::BuildPlan::default(),
             side_effect_runs: 0,
             thunk_name: None,
@@ -361,6 +364,7 @@ impl Compiler {
             let _ = self.resolve_impls();
         }
         self.drain_queue()?;
+        self.check_layout_cycles();
         self.check_runtime_compiler_calls();
         let _ = self.check_minted(None);
         if !self.diags.is_empty() {
@@ -372,6 +376,22 @@ impl Compiler {
             return Err(());
         }
         Ok(())
+    }
+
+    /// A type still waiting for its layout once everything is compiled holds itself by value
+    /// through other types (`A { b: B }`, `B { a: A }`): an error naming the chain's members.
+    fn check_layout_cycles(&mut self) {
+        let pending = self.types.pending_layouts().to_vec();
+        let Some(&first) = pending.first() else { return };
+        let names: Vec<String> = pending.iter().map(|&t| format!("'{}'", self.types.name(t))).collect();
+        let msg =
+            format!("{} contain each other by value, which needs infinite size; use a pointer for one of the fields", names.join(", "));
+        let tname = self.types.name(first);
+        let span = self.types.struct_of(first).and_then(|s| s.span).or_else(|| self.decls.iter().find(|d| d.name == tname).map(|d| d.span));
+        match span {
+            Some(sp) => self.diags.push(Diagnostic::error(sp, msg)),
+            None => self.diags.push(Diagnostic::bare(msg)),
+        }
     }
 
     /// The root file's declarations are all checked (not only the reachable ones): constants

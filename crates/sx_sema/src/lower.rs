@@ -104,6 +104,8 @@ pub(crate) struct FnCx<'c> {
     pub multi_ret: Option<crate::tuples::MultiRet>,
     /// Lowering a function body (not evaluating a signature): `$T` is a declaration-only form.
     pub in_body: bool,
+    /// Types whose `print` expansion encloses the current point (see `printfmt`).
+    pub print_nest: Vec<TypeId>,
 }
 
 pub(crate) type R<T> = Result<T, ()>;
@@ -130,6 +132,7 @@ impl<'c> FnCx<'c> {
             clo: None,
             multi_ret: None,
             in_body: false,
+            print_nest: vec![],
         }
     }
 

@@ -125,6 +125,30 @@ impl<'c> FnCx<'c> {
             }
         }
         let v = self.materialize(v, span)?;
+        if matches!(self.c.types.kind(ty), TK::Struct(_) | TK::Enum(_) | TK::Array(..) | TK::Slice(_)) {
+            let v = self.spill(v, span)?;
+            if let (true, V::Mem(a)) = (self.print_nest.contains(&ty), &v.v) {
+                // A value of a type already being printed further out (a recursive type):
+                // call the type's printer instead of expanding it again.
+                let a = *a;
+                match self.c.type_fmt_fn(ty, span)? {
+                    Some(f) => {
+                        self.b(|b| b.call(f, vec![a], &[]));
+                    }
+                    None => self.emit_text("<?>", span)?,
+                }
+                return Ok(());
+            }
+            self.print_nest.push(ty);
+            let r = self.emit_value_of(v, ty, span);
+            self.print_nest.pop();
+            return r;
+        }
+        self.emit_value_of(v, ty, span)
+    }
+
+    /// `emit_value` of a materialised value.
+    fn emit_value_of(&mut self, v: TV, ty: TypeId, span: Span) -> R<()> {
         match self.c.types.kind(ty).clone() {
             TK::Int { signed, .. } => {
                 let x = self.scalar(v, span)?;

@@ -266,15 +266,23 @@ impl Compiler {
     }
 
     /// The generated `(p: *void)` function that prints the value of type `t` at `p` (what
-    /// `print` calls for an `any`); none without the standard library or for `void`.
-    fn type_fmt_fn(&mut self, t: TypeId, span: Span) -> R<Option<sx_ir::FuncId>> {
+    /// `print` calls for an `any`, and what printing a recursive type calls for its inner
+    /// values); one per type, none without the standard library or for `void`.
+    pub(crate) fn type_fmt_fn(&mut self, t: TypeId, span: Span) -> R<Option<sx_ir::FuncId>> {
         if matches!(self.types.kind(t), TK::Void | TK::NoReturn) {
             return Ok(None);
+        }
+        if let Some(&f) = self.print_fns.get(&t) {
+            return Ok(Some(f));
         }
         let Some(std) = self.std_file.or_else(|| self.find_std()) else { return Ok(None) };
         let p = self.module.pointer_type();
         let name = format!("__sx_fmt_value.{}", self.fresh());
-        let f = Function::new(name, Signature { params: vec![p], returns: vec![] });
+        let sig = Signature { params: vec![p], returns: vec![] };
+        // Declared before its body is lowered: a recursive type's printer calls itself.
+        let id = self.module.funcs.push(Function::new(name.clone(), sig.clone()));
+        self.print_fns.insert(t, id);
+        let f = Function::new(name, sig);
         let mut cx = FnCx::new(self, f, std, None, Rc::new(HashMap::new()));
         cx.span = Some(span);
         let entry = cx.new_block();
@@ -288,7 +296,8 @@ impl Compiler {
         cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
         let mut f = cx.f;
         sx_ir::opt::promote_slots(&mut f);
-        Ok(Some(self.module.funcs.push(f)))
+        self.module.funcs[id] = f;
+        Ok(Some(id))
     }
 
     /// The functions that static data `d` refers to, directly or through other data (type

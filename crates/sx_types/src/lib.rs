@@ -180,6 +180,11 @@ pub struct TypeTable {
     pub error_tags: Vec<String>,
     tag_ids: HashMap<String, u32>,
     pub target: Target,
+    /// Structs and enums laid out while a type they hold by value was still incomplete (a
+    /// by-value cycle that closes through a pointer: `V { o: Obj }`, `Obj { items: [*]M }`,
+    /// `M { v: V }` with `V` evaluated first). Each is laid out again, in place, as soon as
+    /// everything it holds by value is complete; until then it counts as incomplete itself.
+    pending_layout: Vec<TypeId>,
 }
 
 /// Builtin type handles, interned first so they have fixed ids.
@@ -220,6 +225,7 @@ impl TypeTable {
             error_tags: vec![],
             tag_ids: HashMap::new(),
             target,
+            pending_layout: Vec::new(),
         };
         use TypeKind::*;
         let int = |bits, signed| Int { bits, signed, named: None };
@@ -364,23 +370,103 @@ impl TypeTable {
     /// Sets the fields of struct type `t` and computes its C layout.
     pub fn complete_struct(&mut self, t: TypeId, fields: Vec<(String, TypeId)>) {
         let TypeKind::Struct(sid) = *self.kind(t) else { return };
+        self.structs[sid.0 as usize].fields = fields.into_iter().map(|(name, ty)| Field { name, ty, offset: 0 }).collect();
+        self.structs[sid.0 as usize].is_union = false;
+        self.finish_layout(t);
+    }
+
+    /// Computes the field offsets, size and alignment of struct `t` from its fields' types.
+    fn layout_struct(&mut self, t: TypeId) {
+        let TypeKind::Struct(sid) = *self.kind(t) else { return };
+        let fields = std::mem::take(&mut self.structs[sid.0 as usize].fields);
+        let union = self.structs[sid.0 as usize].is_union;
         let mut off = 0u64;
+        let mut size = 0u64;
         let mut align = 1u64;
         let mut out = Vec::new();
-        for (name, ty) in fields {
-            let a = self.align_of(ty).max(1);
-            off = off.div_ceil(a) * a;
-            out.push(Field { name, ty, offset: off });
-            off += self.size_of(ty);
+        for f in fields {
+            let a = self.align_of(f.ty).max(1);
+            let sz = self.size_of(f.ty);
+            if union {
+                size = size.max(sz);
+                out.push(Field { offset: 0, ..f });
+            } else {
+                off = off.div_ceil(a) * a;
+                out.push(Field { offset: off, ..f });
+                off += sz;
+                size = off;
+            }
             align = align.max(a);
         }
-        let size = off.div_ceil(align) * align;
         let s = &mut self.structs[sid.0 as usize];
         s.fields = out;
-        s.size = size;
+        s.size = size.div_ceil(align) * align;
         s.align = align;
         s.complete = true;
     }
+
+    /// Lays out `t` (a struct or enum whose members are set), marks it pending when a member
+    /// it holds by value is not laid out yet, and lays out again every pending type whose
+    /// members are now all final.
+    fn finish_layout(&mut self, t: TypeId) {
+        self.layout_any(t);
+        self.pending_layout.retain(|&p| p != t);
+        if self.by_value_members(t).iter().any(|&m| !self.layout_final(m)) {
+            self.pending_layout.push(t);
+        }
+        loop {
+            let ready: Vec<TypeId> = self
+                .pending_layout
+                .iter()
+                .copied()
+                .filter(|&p| self.by_value_members(p).iter().all(|&m| m == p || self.layout_final(m)))
+                .collect();
+            if ready.is_empty() {
+                break;
+            }
+            self.pending_layout.retain(|p| !ready.contains(p));
+            for p in ready {
+                self.layout_any(p);
+            }
+        }
+    }
+
+    fn layout_any(&mut self, t: TypeId) {
+        match self.kind(t) {
+            TypeKind::Struct(_) => self.layout_struct(t),
+            TypeKind::Enum(_) => self.layout_enum(t),
+            _ => {}
+        }
+    }
+
+    /// The types `t` holds by value (fields; payloads of a tagged enum).
+    fn by_value_members(&self, t: TypeId) -> Vec<TypeId> {
+        match self.kind(t) {
+            TypeKind::Struct(sid) => self.structs[sid.0 as usize].fields.iter().map(|f| f.ty).collect(),
+            TypeKind::Enum(eid) => self.enums[eid.0 as usize].variants.iter().filter_map(|v| v.payload).collect(),
+            _ => vec![],
+        }
+    }
+
+    /// The structs and enums still waiting for a member to be laid out (after compilation: the
+    /// ones that contain themselves by value through other types).
+    pub fn pending_layouts(&self) -> &[TypeId] {
+        &self.pending_layout
+    }
+
+    /// True when `t`'s size and alignment are final (nothing it holds by value is still
+    /// being defined or waiting for a re-layout).
+    pub fn layout_final(&self, t: TypeId) -> bool {
+        match self.kind(t) {
+            TypeKind::Struct(sid) => self.structs[sid.0 as usize].complete && !self.pending_layout.contains(&t),
+            TypeKind::Enum(eid) => self.enums[eid.0 as usize].complete && !self.pending_layout.contains(&t),
+            TypeKind::Array(_, e) | TypeKind::Vector(_, e) => self.layout_final(*e),
+            TypeKind::Optional(i) => self.is_pointer_like(*i) || self.layout_final(*i),
+            TypeKind::Failable { repr, .. } => self.layout_final(*repr),
+            _ => true,
+        }
+    }
+
     /// Creates a new (incomplete) enum type.
     pub fn new_enum(&mut self, name: &str) -> TypeId {
         let id = EnumId(self.enums.len() as u32);
@@ -397,23 +483,32 @@ impl TypeTable {
     /// Sets an enum's variants and computes its layout.
     pub fn complete_enum(&mut self, t: TypeId, backing: TypeId, flags: bool, variants: Vec<EnumVariant>) {
         let TypeKind::Enum(eid) = *self.kind(t) else { return };
-        let tagged = variants.iter().any(|v| v.payload.is_some());
+        let e = &mut self.enums[eid.0 as usize];
+        e.backing = backing;
+        e.flags = flags;
+        e.variants = variants;
+        self.finish_layout(t);
+    }
+
+    /// Computes the tag/payload layout of enum `t` from its backing type and variants.
+    fn layout_enum(&mut self, t: TypeId) {
+        let TypeKind::Enum(eid) = *self.kind(t) else { return };
+        let (backing, payloads): (TypeId, Vec<TypeId>) = {
+            let e = &self.enums[eid.0 as usize];
+            (e.backing, e.variants.iter().filter_map(|v| v.payload).collect())
+        };
+        let tagged = !payloads.is_empty();
         let tag_size = self.size_of(backing).max(1);
         let tag_align = self.align_of(backing).max(1);
         let (mut psize, mut palign) = (0u64, 1u64);
-        for v in &variants {
-            if let Some(p) = v.payload {
-                psize = psize.max(self.size_of(p));
-                palign = palign.max(self.align_of(p));
-            }
+        for p in payloads {
+            psize = psize.max(self.size_of(p));
+            palign = palign.max(self.align_of(p));
         }
         let payload_offset = if tagged { tag_size.div_ceil(palign) * palign } else { 0 };
         let align = if tagged { tag_align.max(palign) } else { tag_align };
         let size = if tagged { (payload_offset + psize).div_ceil(align) * align } else { tag_size };
         let e = &mut self.enums[eid.0 as usize];
-        e.backing = backing;
-        e.flags = flags;
-        e.variants = variants;
         e.tagged = tagged;
         e.payload_offset = payload_offset;
         e.size = size;
@@ -459,20 +554,9 @@ impl TypeTable {
     /// Sets the fields of union type `t`: all at offset 0, size and alignment the maximum.
     pub fn complete_union(&mut self, t: TypeId, fields: Vec<(String, TypeId)>) {
         let TypeKind::Struct(sid) = *self.kind(t) else { return };
-        let mut size = 0u64;
-        let mut align = 1u64;
-        let mut out = Vec::new();
-        for (name, ty) in fields {
-            size = size.max(self.size_of(ty));
-            align = align.max(self.align_of(ty).max(1));
-            out.push(Field { name, ty, offset: 0 });
-        }
-        let s = &mut self.structs[sid.0 as usize];
-        s.fields = out;
-        s.size = size.div_ceil(align) * align;
-        s.align = align;
-        s.complete = true;
-        s.is_union = true;
+        self.structs[sid.0 as usize].fields = fields.into_iter().map(|(name, ty)| Field { name, ty, offset: 0 }).collect();
+        self.structs[sid.0 as usize].is_union = true;
+        self.finish_layout(t);
     }
 
     /// Finds an anonymous struct with exactly these fields, or creates one.
