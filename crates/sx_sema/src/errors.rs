@@ -1182,7 +1182,25 @@ impl<'c> FnCx<'c> {
             _ => value,
         };
         let ExprKind::Call { callee, .. } = &value.kind else { return false };
-        let Ok(Some(ConstVal::Func(fid))) = self.resolve_path(callee) else { return false };
+        let fid = match self.resolve_path(callee) {
+            Ok(Some(ConstVal::Func(f))) => f,
+            // `v.method(…)` on a local of a struct type (or a pointer to one).
+            _ => match &callee.kind {
+                ExprKind::Field { base, name } => {
+                    let ExprKind::Ident(id) = &base.kind else { return false };
+                    let Some(Local::Var { ty, .. }) = self.lookup_local(&id.name) else { return false };
+                    let t = match self.c.types.kind(ty) {
+                        TK::Pointer(inner) => *inner,
+                        _ => ty,
+                    };
+                    match self.c.struct_member(t, &name.name) {
+                        Ok(Some(ConstVal::Func(f))) => f,
+                        _ => return false,
+                    }
+                }
+                _ => return false,
+            },
+        };
         self.c.fns[fid.0 as usize].decl.ret.as_ref().map(|r| r.error.is_some()).unwrap_or(false)
     }
 }

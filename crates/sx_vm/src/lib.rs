@@ -147,10 +147,28 @@ pub const COMPILER_CALL_PREFIX: &str = "__sx_compiler.";
 pub trait VmHost {
     /// `write(fd, bytes)`: returns the number of bytes written or a negative value on error.
     fn write(&mut self, fd: i32, bytes: &[u8]) -> i64;
+    /// `read(fd, buf)`: returns the number of bytes read (0 at the end) or a negative value on
+    /// error. By default nothing can be read.
+    fn read(&mut self, _fd: i32, _buf: &mut [u8]) -> i64 {
+        -1
+    }
+}
+
+/// Runs `op` on the open file descriptor `fd` without taking ownership of it.
+fn with_fd<T>(fd: i32, op: impl FnOnce(&mut std::fs::File) -> std::io::Result<T>) -> std::io::Result<T> {
+    use std::os::fd::FromRawFd;
+    if fd < 0 {
+        return Err(std::io::Error::from(std::io::ErrorKind::InvalidInput));
+    }
+    // SAFETY: the descriptor is borrowed for one call and never closed here (ManuallyDrop);
+    // an invalid descriptor makes the system call fail, which is reported as -1.
+    let mut f = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+    op(&mut f)
 }
 
 /// The default host: fd 1 is the process's stdout, fd 2 its stderr (flushed after each write so
-/// ordering with native output is kept); other descriptors fail with -1.
+/// ordering with native output is kept); other descriptors are the process's own (files the
+/// program opened through comptime FFI or at run time), read and written for real.
 #[derive(Default, Debug, Clone, Copy)]
 pub struct StdHost;
 
@@ -165,13 +183,18 @@ impl VmHost for StdHost {
                 let mut o = std::io::stderr().lock();
                 o.write_all(bytes).and_then(|_| o.flush()).is_ok()
             }
-            _ => false,
+            _ => return with_fd(fd, |f| f.write(bytes)).map(|n| n as i64).unwrap_or(-1),
         };
         if ok {
             bytes.len() as i64
         } else {
             -1
         }
+    }
+    fn read(&mut self, fd: i32, buf: &mut [u8]) -> i64 {
+        use std::io::Read;
+        let r = if fd == 0 { std::io::stdin().lock().read(buf) } else { with_fd(fd, |f| f.read(buf)) };
+        r.map(|n| n as i64).unwrap_or(-1)
     }
 }
 

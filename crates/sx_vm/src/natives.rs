@@ -1,6 +1,6 @@
 //! Native implementations of the C functions evaluated code may call (by `ExternFunc.symbol`):
 //! those that act on comptime memory (`malloc`, `free`, `memcpy`, …) or on the process (`write`
-//! to fds 1 and 2 through the [`VmHost`], `exit`), and a few pure ones. Other externs are
+//! and `read` through the [`VmHost`], `exit`), and a few pure ones. Other externs are
 //! foreign calls ([`crate::ffi`]).
 //!
 //! Arguments are interpreted through the extern's declared signature (an `i32` parameter is
@@ -121,7 +121,17 @@ pub(crate) fn call(
             let n = host.write(fd, bytes);
             ret_int(ext, n)
         }
-        Read => return Err("not supported yet at comptime: extern function `read`".to_string()),
+        Read => {
+            let (fd, ptr, len) = (a.int(0) as i32, a.uint(1), a.uint(2));
+            // The whole buffer must be writable comptime memory before anything is read.
+            mem.bytes_mut(ptr, len).map_err(memerr)?;
+            let mut tmp = vec![0u8; len as usize];
+            let n = host.read(fd, &mut tmp);
+            if n > 0 {
+                mem.write_bytes(ptr, &tmp[..(n as usize).min(tmp.len())]).map_err(memerr)?;
+            }
+            ret_int(ext, n)
+        }
         ComptimeFrames => return Err("malformed module: the frame printout is not an extern".to_string()),
         Malloc => ret_int(ext, mem.alloc_at(a.uint(0), site)? as i64),
         Calloc => match a.uint(0).checked_mul(a.uint(1)) {
