@@ -290,11 +290,35 @@ impl<'c> FnCx<'c> {
                         return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid.0 as usize].name, n));
                     }
                     if decl.params[next].variadic {
-                        return self.err(a.span, "not supported yet: variadic generic parameters");
+                        // A slice variadic `..xs: []T` of a generic function: this and the
+                        // following positional arguments form one array literal argument.
+                        match &mut given[next] {
+                            Some(Arg {
+                                value: Expr { kind: ExprKind::ArrayLit { elems, .. }, span: lit_span, .. },
+                                span: arg_span,
+                                ..
+                            }) => {
+                                elems.push(a.value.clone());
+                                *lit_span = lit_span.to(a.span);
+                                *arg_span = arg_span.to(a.span);
+                            }
+                            _ => {
+                                let lit = Expr::new(ExprKind::ArrayLit { ty: None, elems: vec![a.value.clone()] }, a.span);
+                                given[next] = Some(Arg { name: None, value: lit, spread: false, span: a.span });
+                            }
+                        }
+                        continue;
                     }
                     given[next] = Some(a.clone());
                     next += 1;
                 }
+            }
+        }
+        // A slice variadic given no arguments is the empty slice.
+        for (i, p) in decl.params.iter().enumerate() {
+            if p.variadic && !p.comptime && given[i].is_none() {
+                let lit = Expr::new(ExprKind::ArrayLit { ty: None, elems: vec![] }, span);
+                given[i] = Some(Arg { name: None, value: lit, spread: false, span });
             }
         }
         let mut binds: Vec<(String, ConstVal, bool)> = vec![];
