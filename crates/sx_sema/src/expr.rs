@@ -9,6 +9,14 @@ use sx_types::TypeKind as TK;
 impl<'c> FnCx<'c> {
     /// Evaluates a type expression.
     pub fn type_expr(&mut self, e: &Expr) -> R<TypeId> {
+        // In a type annotation `$T` may name the bound parameter (`x : Box($T)`).
+        let outer = std::mem::replace(&mut self.in_body, false);
+        let r = self.type_expr_in(e);
+        self.in_body = outer;
+        r
+    }
+
+    fn type_expr_in(&mut self, e: &Expr) -> R<TypeId> {
         // A bare builtin type name is that type even where a backtick-declared `i2 shadows it.
         if let ExprKind::Ident(id) = &e.kind {
             if !id.raw {

@@ -20,6 +20,10 @@ pub(crate) fn poly_names(decl: &FnDecl) -> Vec<String> {
                 walk(elem, out)
             }
             ExprKind::Call { args, .. } => args.iter().for_each(|a| walk(&a.value, out)),
+            ExprKind::ClosureType { params, ret } => {
+                params.iter().for_each(|a| walk(&a.value, out));
+                ret.iter().flat_map(|r| r.values.iter()).for_each(|v| walk(&v.ty, out));
+            }
             _ => {}
         }
     }
@@ -46,6 +50,9 @@ pub(crate) fn mentions(e: &Expr, names: &[String]) -> bool {
         ExprKind::SliceType { elem, .. } => mentions(elem, names),
         ExprKind::ArrayType { len, elem } => mentions(len, names) || mentions(elem, names),
         ExprKind::Call { args, .. } => args.iter().any(|a| mentions(&a.value, names)),
+        ExprKind::ClosureType { params, ret } => {
+            params.iter().any(|a| mentions(&a.value, names)) || ret.iter().flat_map(|r| r.values.iter()).any(|v| mentions(&v.ty, names))
+        }
         _ => false,
     }
 }
@@ -58,6 +65,9 @@ pub(crate) fn contains_poly(e: &Expr) -> bool {
         ExprKind::SliceType { elem, .. } => contains_poly(elem),
         ExprKind::ArrayType { len, elem } => contains_poly(len) || contains_poly(elem),
         ExprKind::Call { args, .. } => args.iter().any(|a| contains_poly(&a.value)),
+        ExprKind::ClosureType { params, ret } => {
+            params.iter().any(|a| contains_poly(&a.value)) || ret.iter().flat_map(|r| r.values.iter()).any(|v| contains_poly(&v.ty))
+        }
         _ => false,
     }
 }
@@ -209,6 +219,23 @@ impl<'c> FnCx<'c> {
                 Some(t) => self.unify_pattern(inner, t, false, binds, span),
                 None => self.unify_pattern(inner, ty, untyped, binds, span),
             },
+            ExprKind::ClosureType { params, ret } => {
+                // `Closure(A, $B) -> $R` against a closure or function type: parameters pair up
+                // (a `..$pack` spread is bound by the pack's own arguments), the result unifies.
+                let (ps, r) = match self.c.types.kind(ty).clone() {
+                    TK::Closure { params, ret } | TK::Func { params, ret } => (params, ret),
+                    _ => return Ok(()),
+                };
+                if !params.iter().any(|a| a.spread) && params.len() == ps.len() {
+                    for (a, t) in params.iter().zip(ps) {
+                        self.unify_pattern(&a.value, t, false, binds, span)?;
+                    }
+                }
+                if let Some(rs) = ret.as_ref().and_then(|r| r.values.first()) {
+                    self.unify_pattern(&rs.ty, r, false, binds, span)?;
+                }
+                Ok(())
+            }
             ExprKind::Call { callee, args, .. } if matches!(&callee.kind, ExprKind::Ident(id) if id.name == "Tuple" && !id.raw) => {
                 let elems: Vec<TypeId> = self.c.types.struct_of(ty).map(|s| s.fields.iter().map(|f| f.ty).collect()).unwrap_or_default();
                 if self.is_tuple_like(ty) && elems.len() == args.len() {
