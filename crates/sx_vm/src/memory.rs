@@ -682,33 +682,40 @@ impl ComptimeMemory {
         let mut work = Vec::new();
         let root = self.new_data_alloc(m, d, &mut work)?;
         while let Some(x) = work.pop() {
-            let data = &m.datas[x];
-            let base = (self.data_alloc[x.index()] as u64) << 32;
-            for r in &data.relocs {
-                let target = match r.target {
-                    RelocTarget::Data(t) => {
-                        let existing = self.data_alloc.get(t.index()).copied().unwrap_or(0);
-                        if existing != 0 {
-                            (existing as u64) << 32
-                        } else {
-                            self.new_data_alloc(m, t, &mut work)?
-                        }
-                    }
-                    RelocTarget::Func(f) => func_ptr(f.0),
-                };
-                let v = target.wrapping_add(r.addend as u64);
-                let id = (base >> 32) as usize;
-                let off = r.offset as usize;
-                match self.allocs[id].bytes.get_mut(off..off + 8) {
-                    Some(b) => b.copy_from_slice(&v.to_le_bytes()),
-                    None => return Err(format!("malformed module: relocation at offset {} past the end of {}", r.offset, x)),
-                }
-                if off.is_multiple_of(8) {
-                    self.allocs[id].mark_pointer(off);
-                }
-            }
+            self.write_relocs(m, x, Some(&mut work))?;
         }
         Ok(root)
+    }
+
+    /// Writes the relocated pointer words of static data `x` into its allocation (marking them
+    /// as pointers). A target without an allocation gets one: queued on `work` when given
+    /// (the caller links it), created and linked at once otherwise.
+    fn write_relocs(&mut self, m: &Module, x: DataId, mut work: Option<&mut Vec<DataId>>) -> Result<(), String> {
+        let data = m.datas.get(x).ok_or_else(|| format!("malformed module: reference to missing {}", x))?;
+        let id = self.data_alloc.get(x.index()).copied().unwrap_or(0) as usize;
+        for r in &data.relocs {
+            let target = match r.target {
+                RelocTarget::Data(t) => {
+                    let existing = self.data_alloc.get(t.index()).copied().unwrap_or(0);
+                    match (existing, work.as_deref_mut()) {
+                        (0, Some(w)) => self.new_data_alloc(m, t, w)?,
+                        (0, None) => self.data_ptr(m, t)?,
+                        (e, _) => (e as u64) << 32,
+                    }
+                }
+                RelocTarget::Func(f) => func_ptr(f.0),
+            };
+            let v = target.wrapping_add(r.addend as u64);
+            let off = r.offset as usize;
+            match self.allocs.get_mut(id).and_then(|a| a.bytes.get_mut(off..off + 8)) {
+                Some(b) => b.copy_from_slice(&v.to_le_bytes()),
+                None => return Err(format!("malformed module: relocation at offset {} past the end of {}", r.offset, x)),
+            }
+            if off.is_multiple_of(8) {
+                self.allocs[id].mark_pointer(off);
+            }
+        }
+        Ok(())
     }
 
     /// Copies the current bytes and relocations of static data `d` into its allocation, when
@@ -724,28 +731,7 @@ impl ComptimeMemory {
             return Err(format!("static data {} changed its size after comptime code used it", d));
         }
         self.allocs[id as usize].bytes.copy_from_slice(&data.bytes);
-        for r in &data.relocs {
-            let target = match r.target {
-                RelocTarget::Data(t) => {
-                    let existing = self.data_alloc.get(t.index()).copied().unwrap_or(0);
-                    if existing != 0 {
-                        (existing as u64) << 32
-                    } else {
-                        self.data_ptr(m, t)?
-                    }
-                }
-                RelocTarget::Func(f) => func_ptr(f.0),
-            };
-            let v = target.wrapping_add(r.addend as u64);
-            let off = r.offset as usize;
-            match self.allocs[id as usize].bytes.get_mut(off..off + 8) {
-                Some(b) => b.copy_from_slice(&v.to_le_bytes()),
-                None => return Err(format!("malformed module: relocation at offset {} past the end of {}", r.offset, d)),
-            }
-            if off.is_multiple_of(8) {
-                self.allocs[id as usize].mark_pointer(off);
-            }
-        }
+        self.write_relocs(m, d, None)?;
         Ok(())
     }
 
