@@ -415,16 +415,8 @@ impl Compiler {
         if let Some(&t) = self.struct_instances.get(&key) {
             return Ok(t);
         }
-        let shown: Vec<String> = args
-            .iter()
-            .map(|a| match a {
-                ConstVal::Type(t) => self.types.name(*t),
-                ConstVal::Int { v, .. } => v.to_string(),
-                ConstVal::Pack(ts) => ts.iter().map(|t| self.types.name(*t)).collect::<Vec<_>>().join(","),
-                other => format!("{:?}", other),
-            })
-            .collect();
-        let t = self.types.new_struct(&format!("{}({})", name, shown.join(",")), false, Some(span));
+        let shown = self.instance_args_text(&args, ",");
+        let t = self.types.new_struct(&format!("{}({})", name, shown), false, Some(span));
         self.struct_instances.insert(key, t);
         let mut scope: HashMap<String, ConstVal> = (*outer).clone();
         for (p, a) in params.iter().zip(args) {
@@ -583,6 +575,21 @@ impl Compiler {
         let b = cx.new_block();
         cx.switch(b);
         cx.type_expr(e)
+    }
+
+    /// The compile-time arguments of an instance (`Box(i64,4)`, `Show(string)`) as shown in
+    /// its name, separated by `sep`.
+    pub(crate) fn instance_args_text(&self, args: &[ConstVal], sep: &str) -> String {
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| match a {
+                ConstVal::Type(t) => self.types.name(*t),
+                ConstVal::Int { v, .. } => v.to_string(),
+                ConstVal::Pack(ts) => ts.iter().map(|t| self.types.name(*t)).collect::<Vec<_>>().join(","),
+                other => format!("{:?}", other),
+            })
+            .collect();
+        shown.join(sep)
     }
 
     /// Interned read-only NUL-terminated bytes of a string literal.

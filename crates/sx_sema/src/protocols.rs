@@ -151,15 +151,8 @@ impl Compiler {
         if let Some(&t) = self.protos.instances.get(&key) {
             return Ok(t);
         }
-        let shown: Vec<String> = args
-            .iter()
-            .map(|a| match a {
-                ConstVal::Type(t) => self.types.name(*t),
-                ConstVal::Int { v, .. } => v.to_string(),
-                other => format!("{:?}", other),
-            })
-            .collect();
-        let t = self.types.new_struct(&format!("{}({})", self.types.name(family), shown.join(", ")), false, Some(span));
+        let shown = self.instance_args_text(&args, ", ");
+        let t = self.types.new_struct(&format!("{}({})", self.types.name(family), shown), false, Some(span));
         self.protos.instances.insert(key, t);
         self.protocol_layout(t, &info.methods, info.inline);
         let scope: HashMap<String, ConstVal> = info.params.iter().cloned().zip(args.iter().cloned()).collect();
