@@ -2429,14 +2429,35 @@ impl<'c> FnCx<'c> {
     }
 
     fn anon_struct_lit(&mut self, fields: &[FieldInit], span: Span) -> R<TV> {
-        if fields.iter().any(|f| f.name.is_some()) && fields.iter().any(|f| f.name.is_none()) {
+        // A bare identifier `.{ x }` is the named shorthand `x = x`; `.{ (x) }` is positional.
+        let text = &self.c.sources.file(span.file).text;
+        let written_bare =
+            |f: &FieldInit| text.get(f.span.lo as usize..f.span.hi as usize).is_some_and(|t| !t.trim_start().starts_with('('));
+        let shorthand = |f: &FieldInit| match &f.value.kind {
+            ExprKind::Ident(id) if f.name.is_none() && !f.spread && !id.raw && written_bare(f) => Some(id.name.clone()),
+            _ => None,
+        };
+        let names: Vec<Option<String>> = fields.iter().map(|f| f.name.as_ref().map(|n| n.name.clone()).or_else(|| shorthand(f))).collect();
+        if names.iter().any(|n| n.is_some()) && names.iter().any(|n| n.is_none()) {
             return self.err(span, "an untyped '.{ }' literal cannot mix positional and named elements — name all elements or none");
         }
         let mut vals = vec![];
         for (i, fi) in fields.iter().enumerate() {
-            let name = match &fi.name {
-                Some(n) => n.name.clone(),
-                None => i.to_string(),
+            if fi.spread {
+                // `..t` splices the elements of a tuple-like value, positionally.
+                let v = self.expr(&fi.value, None)?;
+                if !self.is_tuple_like(v.ty) {
+                    return self.err(fi.span, format!("cannot spread a value of type '{}' into '.{{ }}'", self.tname(v.ty)));
+                }
+                for e in self.tuple_elements(v, fi.span)? {
+                    let e = self.spill(e, fi.span)?;
+                    vals.push((vals.len().to_string(), e));
+                }
+                continue;
+            }
+            let name = match &names[i] {
+                Some(n) => n.clone(),
+                None => vals.len().to_string(),
             };
             let v = self.expr(&fi.value, None)?;
             let v = if v.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(v.clone(), v.ty, fi.span)? } else { v };
