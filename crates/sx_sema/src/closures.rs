@@ -273,7 +273,7 @@ impl Compiler {
         cx.span = Some(decl.span);
         cx.clo = Some(ClosureCx { candidates, captured: vec![], env_size: 0 });
         cx.init_failable(&decl, "lambda", sig.ret);
-        let result = cx.bind_params(&csig, &irsig).and_then(|_| cx.lower_body_pub(&decl));
+        let result = cx.bind_params(&csig, &irsig).and_then(|_| cx.bind_multi_return(&decl)).and_then(|_| cx.lower_body_pub(&decl));
         cx.b(|b| b.seal_unterminated(sx_ir::TrapCode::Unreachable));
         let clo = cx.clo.take().expect("closure state");
         let mut f = cx.f;

@@ -257,7 +257,12 @@ impl Compiler {
         if let Some(&f) = self.fn_by_decl.get(&key) {
             // The key is an address: a temporary AST copy may reuse a dead one, so the span
             // must match too.
-            if self.fns[f.0 as usize].owner == owner && self.fns[f.0 as usize].decl.span == decl.span {
+            // A contextual copy of a literal (parameter or result types filled in from the
+            // expected type) is a different function from the literal as written.
+            let known = &self.fns[f.0 as usize].decl;
+            let same_shape = known.ret.is_some() == decl.ret.is_some()
+                && known.params.iter().zip(&decl.params).all(|(a, b)| a.ty.is_some() == b.ty.is_some());
+            if self.fns[f.0 as usize].owner == owner && known.span == decl.span && same_shape {
                 return f;
             }
         }
