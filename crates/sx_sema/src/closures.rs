@@ -35,10 +35,11 @@ pub(crate) struct ClosureInfo {
 const ENV: &str = "\u{0}env";
 
 impl Compiler {
-    /// The thunk that runs a plain function pointer (passed as the environment) with the
-    /// closure calling convention of `(params) -> ret`.
-    fn fnptr_thunk(&mut self, params: &[TypeId], ret: TypeId) -> sx_ir::FuncId {
-        let key = self.types.intern(TK::Func { params: params.to_vec(), ret });
+    /// The thunk that runs a plain function with the closure calling convention of
+    /// `(params) -> ret`: `direct` itself (the environment is unused, null), or else the
+    /// function pointer passed as the environment.
+    fn fnptr_thunk(&mut self, params: &[TypeId], ret: TypeId, direct: Option<sx_ir::FuncId>) -> sx_ir::FuncId {
+        let key = (self.types.intern(TK::Func { params: params.to_vec(), ret }), direct);
         if let Some(&f) = self.closure_thunks.get(&key) {
             return f;
         }
@@ -61,7 +62,10 @@ impl Compiler {
             let env = vals[at];
             let mut args = vals.clone();
             args.remove(at);
-            let r = b.call_indirect(plain_sig, env, args);
+            let r = match direct {
+                Some(func) => b.call(func, args, &plain_sig.returns),
+                None => b.call_indirect(plain_sig, env, args),
+            };
             b.ret(r);
         }
         let id = self.module.funcs.push(f);
@@ -229,9 +233,17 @@ impl<'c> FnCx<'c> {
             let msg = format!("cannot use a function of type '{}' as '{}'", self.tname(tv.ty), self.tname(to));
             return self.err(span, msg);
         }
-        let fnptr = self.scalar(tv, span)?;
-        let thunk = self.c.fnptr_thunk(&params, ret);
         let p = self.ptr_ty();
+        if let Some(ConstVal::Func(fid)) = tv.as_const() {
+            // A named function: a thunk that calls it directly, with no environment.
+            let func = self.c.declare_fn(*fid, span)?;
+            let thunk = self.c.fnptr_thunk(&params, ret, Some(func));
+            let code = self.b(|b| b.func_addr(thunk, p));
+            let null = self.iconst(p, 0);
+            return Ok(Some(self.closure_value(to, code, null)));
+        }
+        let fnptr = self.scalar(tv, span)?;
+        let thunk = self.c.fnptr_thunk(&params, ret, None);
         let code = self.b(|b| b.func_addr(thunk, p));
         Ok(Some(self.closure_value(to, code, fnptr)))
     }

@@ -846,6 +846,12 @@ impl<'c> FnCx<'c> {
                 "len" => Some((pb, bt::I64)),
                 _ => None,
             },
+            // A closure's two words: the code and its environment.
+            TK::Closure { .. } => match name {
+                "fn_ptr" => Some((0, self.c.types.pointer(bt::VOID))),
+                "env" => Some((pb, self.c.types.pointer(bt::VOID))),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -925,6 +931,16 @@ impl<'c> FnCx<'c> {
             if name.name == "len" {
                 return Ok(TV::konst(ConstVal::Int { v: s.len() as i128, ty: Some(bt::I64) }));
             }
+        }
+        if matches!(self.c.types.kind(bv.ty), TK::Func { .. }) && matches!(name.name.as_str(), "fn_ptr" | "env") {
+            // A function value seen as a closure: its code, and no environment.
+            let vp = self.c.types.pointer(bt::VOID);
+            if name.name == "env" {
+                return Ok(TV { ty: vp, v: V::Const(ConstVal::Null) });
+            }
+            let code = self.materialize(bv, span)?;
+            let code = self.scalar(code, span)?;
+            return Ok(TV { ty: vp, v: V::Scalar(code) });
         }
         let ty = bv.ty;
         let bv = self.materialize(bv, span)?;
@@ -2344,6 +2360,9 @@ impl<'c> FnCx<'c> {
         if let Some(v) = self.variant_struct_lit(ty, fields, expected, span)? {
             return Ok(v);
         }
+        if let (None, Some(ct)) = (ty, expected.filter(|t| matches!(self.c.types.kind(*t), TK::Closure { .. }))) {
+            return self.closure_parts_lit(fields, ct, span);
+        }
         let sty = match ty {
             Some(t) => self.type_expr(t)?,
             None => match expected.filter(|t| matches!(self.c.types.kind(*t), TK::Struct(_) | TK::String | TK::Slice(_))) {
@@ -2426,6 +2445,28 @@ impl<'c> FnCx<'c> {
             self.store(fa, v, fi.span)?;
         }
         Ok(TV { ty: sty, v: V::Mem(a) })
+    }
+
+    /// `.{ fn_ptr = f, env = e }` against a closure type: a closure from its two words (the
+    /// code takes the environment pointer first).
+    fn closure_parts_lit(&mut self, fields: &[FieldInit], ct: TypeId, span: Span) -> R<TV> {
+        let vp = self.c.types.pointer(bt::VOID);
+        let mut parts: [Option<Value>; 2] = [None, None];
+        for (i, fi) in fields.iter().enumerate() {
+            let slot = match fi.name.as_ref().map(|n| n.name.as_str()) {
+                Some("fn_ptr") => 0,
+                Some("env") => 1,
+                None if !fi.spread && i < 2 => i,
+                _ => return self.err(fi.span, "a closure literal has exactly the fields 'fn_ptr' and 'env'"),
+            };
+            let v = self.expr(&fi.value, Some(vp))?;
+            let v = self.coerce(v, vp, fi.value.span)?;
+            parts[slot] = Some(self.scalar(v, fi.value.span)?);
+        }
+        let [Some(code), Some(env)] = parts else {
+            return self.err(span, "a closure literal needs both 'fn_ptr' and 'env'");
+        };
+        Ok(self.closure_value_pub(ct, code, env))
     }
 
     fn anon_struct_lit(&mut self, fields: &[FieldInit], span: Span) -> R<TV> {

@@ -225,7 +225,7 @@ pub struct Compiler {
     /// Protocols, `impl`s and their dispatch tables.
     pub(crate) protos: crate::protocols::ProtoTables,
     /// Function-pointer-to-closure thunks per function type.
-    pub(crate) closure_thunks: HashMap<TypeId, FuncId>,
+    pub(crate) closure_thunks: HashMap<(TypeId, Option<FuncId>), FuncId>,
     /// Adapters that run a plain function where a failable one is expected, keyed by (plain
     /// function type, target type, the function called directly if not through the env).
     pub(crate) failable_adapters: HashMap<(TypeId, TypeId, Option<FuncId>), FuncId>,
