@@ -296,6 +296,7 @@ impl Compiler {
         span: Span,
     ) -> R<TypeId> {
         let t = self.types.new_struct(name, false, Some(span));
+        let outer = with_own_name(outer, name, t);
         self.fill_struct(t, sd, file, outer)?;
         Ok(t)
     }
@@ -453,6 +454,7 @@ impl Compiler {
     /// Declares an enum type (for local declarations).
     pub(crate) fn declare_enum(&mut self, name: &str, ed: &EnumDecl, file: FileIdx, outer: Rc<HashMap<String, ConstVal>>) -> R<TypeId> {
         let t = self.types.new_enum(name);
+        let outer = with_own_name(outer, name, t);
         self.fill_enum(t, ed, file, outer)?;
         Ok(t)
     }
@@ -632,4 +634,15 @@ impl Compiler {
         self.strings.insert(key, d);
         d
     }
+}
+
+/// The constants visible inside a type declared in a function body: the enclosing ones plus the
+/// type's own name (its members and methods may name it).
+fn with_own_name(outer: Rc<HashMap<String, ConstVal>>, name: &str, t: TypeId) -> Rc<HashMap<String, ConstVal>> {
+    if name.is_empty() || outer.contains_key(name) {
+        return outer;
+    }
+    let mut scope = (*outer).clone();
+    scope.insert(name.to_string(), ConstVal::Type(t));
+    Rc::new(scope)
 }

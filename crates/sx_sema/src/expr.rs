@@ -371,6 +371,7 @@ impl<'c> FnCx<'c> {
             ExprKind::Directive(d) => self.err(span, format!("not supported yet: #{}", d.name.name)),
             ExprKind::Error => Err(()),
             #[allow(unreachable_patterns)]
+            ExprKind::InitBlock { expr: init, body } => self.init_block(init, body, expected, span),
             _ => self.err(span, "not supported yet: this kind of expression"),
         }
     }
@@ -2445,6 +2446,24 @@ impl<'c> FnCx<'c> {
             self.store(fa, v, fi.span)?;
         }
         Ok(TV { ty: sty, v: V::Mem(a) })
+    }
+
+    /// `T.{ … } { stmts }`: the literal, then the block with `self` naming it in place; the
+    /// value is the literal as the block left it.
+    fn init_block(&mut self, init: &Expr, body: &Block, expected: Option<TypeId>, span: Span) -> R<TV> {
+        let v = self.expr(init, expected)?;
+        let v = self.materialize(v, span)?;
+        let v = self.spill(v, span)?;
+        let V::Mem(a) = v.v else { return self.err(init.span, "an init block needs an aggregate value") };
+        let s = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+        let sa = self.slot_addr(s);
+        self.b(|b| b.store(sa, 0, a));
+        self.push_scope();
+        self.bind("self", Local::Var { slot: s, ty: v.ty, by_ref: true, readonly: false });
+        let r = self.block_value(body, None);
+        self.pop_scope()?;
+        r?;
+        Ok(TV { ty: v.ty, v: V::Mem(a) })
     }
 
     /// `.{ fn_ptr = f, env = e }` against a closure type: a closure from its two words (the
