@@ -133,6 +133,11 @@ impl<'c> FnCx<'c> {
                 if let Some(ty) = locals.get(w) {
                     found.insert(w.to_string(), *ty);
                 }
+                // A pack's name stands for its elements (hidden locals `name` + NUL + index).
+                let prefix = format!("{}\u{0}", w);
+                for (k, ty) in locals.iter().filter(|(k, _)| k.starts_with(&prefix)) {
+                    found.insert(k.clone(), *ty);
+                }
             }
         }
         found
