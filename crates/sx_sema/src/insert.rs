@@ -13,9 +13,23 @@ use crate::*;
 /// Generated code larger than this is refused (a runaway generator, not a program).
 const MAX_INSERT_BYTES: usize = 1 << 20;
 
+/// Generated code may itself `#insert` code this many levels deep.
+const MAX_INSERT_DEPTH: u32 = 64;
+
 impl<'c> FnCx<'c> {
     /// Lowers `#insert e;` at `span`.
     pub(crate) fn insert_stmt(&mut self, e: &Expr, span: Span) -> R<()> {
+        if self.c.insert_depth >= MAX_INSERT_DEPTH {
+            let msg = format!("#insert nested more than {} levels deep (the generated code keeps inserting code)", MAX_INSERT_DEPTH);
+            return self.err(span, msg);
+        }
+        self.c.insert_depth += 1;
+        let r = self.insert_stmt_at_depth(e, span);
+        self.c.insert_depth -= 1;
+        r
+    }
+
+    fn insert_stmt_at_depth(&mut self, e: &Expr, span: Span) -> R<()> {
         let (file, owner, outer) = (self.file, self.owner, self.local_const_snapshot());
         let c = self.c.eval_run(file, owner, &outer, e, Some(bt::STRING))?;
         let Some(text) = self.c.const_string_bytes(&c) else {
@@ -28,7 +42,16 @@ impl<'c> FnCx<'c> {
         let code = String::from_utf8_lossy(&text).into_owned();
         // Wrapped in a function so the parser reads statements; the first line is the wrapper.
         let wrapped = format!("__sx_insert :: () {{\n{}\n}}\n", code);
-        let name = format!("<#insert at {}>", self.c.sources.location(span));
+        // Named after the outermost insertion site (nested inserts add their level).
+        let here = self.c.sources.location(span);
+        let name = match self.c.insert_depth {
+            0 | 1 => format!("<#insert at {}>", here),
+            d => {
+                let outer = self.c.sources.file(span.file).path.clone();
+                let origin = outer.trim_start_matches("<#insert at ").split(['>', ',']).next().unwrap_or("").to_string();
+                format!("<#insert at {}, level {}>", origin, d)
+            }
+        };
         let fid = self.c.sources.add(name, wrapped);
         let (ast, errs) = sx_syntax::parse_file(fid, &self.c.sources.file(fid).text);
         if !errs.is_empty() {

@@ -216,6 +216,8 @@ pub struct Compiler {
     pub(crate) build: build_api::BuildPlan,
     /// Side-effect `#run`s evaluated so far (they are named `__run_K`).
     pub(crate) side_effect_runs: u32,
+    /// How many `#insert`s enclose the code being lowered.
+    pub(crate) insert_depth: u32,
     /// The name for the next comptime thunk, when it is not the default.
     pub(crate) thunk_name: Option<String>,
     pub(crate) generic_structs: Vec<(String, Rc<StructDecl>, FileIdx, Rc<HashMap<String, ConstVal>>)>,
@@ -316,6 +318,7 @@ impl Compiler {
             build: build_api::BuildPlan::default(),
             side_effect_runs: 0,
             thunk_name: None,
+            insert_depth: 0,
             generic_structs: vec![],
             struct_instances: HashMap::new(),
             pure_thunk_message: None,
