@@ -26,6 +26,10 @@ use sx_ir::{InstKind, Type as IrType};
 use sx_types::TypeKind as TK;
 use sx_vm::PointerTarget;
 
+/// Compile-time evaluations started while others wait (a type function needing another
+/// type function, …) may nest this deep.
+const MAX_NESTED_EVALUATIONS: usize = 200;
+
 /// The compiler-API intrinsics.
 pub(crate) const COMPILER_API: &[&str] = &[
     "raw_intern",
@@ -196,6 +200,13 @@ impl Compiler {
     /// are the evaluation's scope and source (for name lookups and diagnostics). Types the
     /// evaluation declared but never defined are reported when it ends.
     pub(crate) fn vm_call_serviced(&mut self, func: sx_ir::FuncId, args: &[u64], file: FileIdx, span: Span) -> R<sx_vm::Outcome> {
+        if self.api.evals.len() >= MAX_NESTED_EVALUATIONS {
+            let msg = format!(
+                "compile-time evaluations nested more than {} levels deep (a type function or #run that keeps needing itself?)",
+                MAX_NESTED_EVALUATIONS
+            );
+            return self.err(span, msg);
+        }
         let id = self.api.next_eval;
         self.api.next_eval += 1;
         self.api.evals.push((file, span, id));

@@ -72,6 +72,9 @@ pub(crate) fn contains_poly(e: &Expr) -> bool {
     }
 }
 
+/// A chain of generic instances, each made while lowering the one before, may be this long.
+const MAX_INSTANCE_DEPTH: u32 = 500;
+
 /// Per parameter: a `$T: Type` parameter whose name a run-time parameter's type mentions (so
 /// a call may leave it out and have it inferred).
 pub(crate) fn inferable_type_params(decl: &FnDecl) -> Vec<bool> {
@@ -541,6 +544,17 @@ impl<'c> FnCx<'c> {
         if !self.c.instance_sites.contains_key(&inst) {
             let outer = self.c.lowering.and_then(|f| self.c.instance_sites.get(&f).copied());
             self.c.instance_sites.insert(inst, outer.unwrap_or(span));
+            // How many instances, each made while lowering the previous one, lead here.
+            let depth = self.c.lowering.and_then(|f| self.c.instance_depth.get(&f).copied()).unwrap_or(0) + 1;
+            self.c.instance_depth.insert(inst, depth);
+            if depth > MAX_INSTANCE_DEPTH {
+                let name = self.c.fns[fid.0 as usize].name.clone();
+                let msg = format!(
+                    "generic instances nested more than {} levels deep (does '{}' instantiate itself with ever new arguments?)",
+                    MAX_INSTANCE_DEPTH, name
+                );
+                return self.err(span, msg);
+            }
         }
         let sig = self.c.fn_sig(inst)?;
         let func = self.c.declare_fn(inst, span)?;

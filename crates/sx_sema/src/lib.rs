@@ -210,6 +210,9 @@ pub struct Compiler {
     pub(crate) instance_sites: HashMap<FnId, Span>,
     /// The function whose body is being lowered.
     pub(crate) lowering: Option<FnId>,
+    /// Per generic instance: how many instances, each made while lowering the previous, lead
+    /// to it (bounded, so a function instantiating itself forever stops with an error).
+    pub(crate) instance_depth: HashMap<FnId, u32>,
     /// The generated printer of each type (`reflect::type_fmt_fn`).
     pub(crate) print_fns: HashMap<TypeId, sx_ir::FuncId>,
     /// What compile-time code asked of `sx build`.
@@ -314,6 +317,7 @@ impl Compiler {
             instance_of: HashMap::new(),
             instance_sites: HashMap::new(),
             lowering: None,
+            instance_depth: HashMap::new(),
             print_fns: HashMap::new(),
             build: build_api::BuildPlan::default(),
             side_effect_runs: 0,

@@ -9,6 +9,9 @@
 use crate::lower::*;
 use crate::*;
 
+/// Type-function evaluations may wait on each other this many levels deep.
+const MAX_TYPE_FN_NESTING: usize = 100;
+
 impl<'c> FnCx<'c> {
     /// The type that `e` names when it is a call of a type function with compile-time
     /// arguments (see [`Self::fold_type_fn_call`]).
@@ -44,6 +47,13 @@ impl<'c> FnCx<'c> {
         let key = (fid, values.iter().map(const_key).collect::<Vec<_>>().join(","));
         if let Some(&t) = self.c.type_fn_results.get(&key) {
             return Ok(Some(t));
+        }
+        if self.c.type_fn_active.len() >= MAX_TYPE_FN_NESTING {
+            let msg = format!(
+                "type functions nested more than {} levels deep (does it keep calling itself with new arguments?)",
+                MAX_TYPE_FN_NESTING
+            );
+            return self.err(span, msg);
         }
         // The evaluation below lowers this very call: let it through as an ordinary call.
         if !self.c.type_fn_active.insert(key.clone()) {
