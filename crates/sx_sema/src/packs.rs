@@ -500,14 +500,7 @@ impl<'c> FnCx<'c> {
                     }
                 }
             }
-            self.loops.push(LoopCx { brk: exit, cont: next, depth: self.scopes.len() });
-            let r = self.block_value(&f.body, None);
-            self.loops.pop();
-            if r.is_err() {
-                self.scopes.pop();
-                return Err(());
-            }
-            self.pop_scope()?;
+            self.loop_body(&f.body, exit, next)?;
             self.jump(next);
             self.switch(next);
         }

@@ -314,17 +314,23 @@ impl<'c> FnCx<'c> {
         if let Some((name, opt)) = bound {
             self.bind_payload(&name, opt)?;
         }
-        self.loops.push(LoopCx { brk: exit, cont: head, depth: self.scopes.len() });
+        self.loop_body(body, exit, head)?;
+        self.jump(head);
+        self.switch(exit);
+        Ok(())
+    }
+
+    /// Lowers a loop body in the scope opened for it (closed here): `break` goes to `brk`,
+    /// `continue` to `cont`.
+    pub(crate) fn loop_body(&mut self, body: &Block, brk: sx_ir::Block, cont: sx_ir::Block) -> R<()> {
+        self.loops.push(LoopCx { brk, cont, depth: self.scopes.len() });
         let r = self.block_value(body, None);
         self.loops.pop();
         if r.is_err() {
             self.scopes.pop();
             return Err(());
         }
-        self.pop_scope()?;
-        self.jump(head);
-        self.switch(exit);
-        Ok(())
+        self.pop_scope()
     }
 
     fn for_loop(&mut self, f: &ForLoop, span: Span) -> R<()> {
@@ -505,14 +511,7 @@ impl<'c> FnCx<'c> {
                 }
             }
         }
-        self.loops.push(LoopCx { brk: exit, cont: step, depth: self.scopes.len() });
-        let r = self.block_value(&f.body, None);
-        self.loops.pop();
-        if r.is_err() {
-            self.scopes.pop();
-            return Err(());
-        }
-        self.pop_scope()?;
+        self.loop_body(&f.body, exit, step)?;
         self.jump(step);
         self.switch(step);
         let ia = self.slot_addr(is);
