@@ -277,12 +277,7 @@ impl<'c> FnCx<'c> {
         let result = if self.c.types.optional_inner(to).is_some() { to } else { self.c.types.optional(to) };
         let ov = self.materialize(ov, e.span)?;
         let ov = self.spill(ov, e.span)?;
-        let present = self.opt_present(ov.clone(), e.span)?;
-        let yes = self.new_block();
-        let no = self.new_block();
-        self.b(|b| b.branch(present, yes, vec![], no, vec![]));
-        self.switch(yes);
-        let pv = self.opt_payload(ov, e.span)?;
+        let (pv, no) = self.split_optional(ov.clone(), e.span)?;
         let failable = inner == bt::ANY && on_mismatch.is_some() && self.c.types.optional_inner(to).is_none();
         let cv = if let (true, Some((target, trace))) = (failable, on_mismatch) {
             let (data, tag) = self.any_parts(pv, span)?;

@@ -544,12 +544,7 @@ impl<'c> FnCx<'c> {
                 }
                 let tv = self.materialize(tv, span)?;
                 let tv = self.spill(tv, span)?;
-                let present = self.opt_present(tv.clone(), span)?;
-                let yes = self.new_block();
-                let no = self.new_block();
-                self.b(|b| b.branch(present, yes, vec![], no, vec![]));
-                self.switch(yes);
-                let pv = self.opt_payload(tv, span)?;
+                let (pv, no) = self.split_optional(tv, span)?;
                 let pv = self.coerce(pv, inner, span)?;
                 let w = self.opt_wrap(pv, to, span)?;
                 let yes_end = self.cur;

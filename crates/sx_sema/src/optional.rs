@@ -85,6 +85,18 @@ impl<'c> FnCx<'c> {
         self.opt_payload(tv, span)
     }
 
+    /// Branches on the optional `v` (in memory): continues in a new block where it is present,
+    /// with its payload; returns that payload and the block taken when it is null.
+    pub(crate) fn split_optional(&mut self, v: TV, span: Span) -> R<(TV, sx_ir::Block)> {
+        let present = self.opt_present(v.clone(), span)?;
+        let yes = self.new_block();
+        let no = self.new_block();
+        self.b(|b| b.branch(present, yes, vec![], no, vec![]));
+        self.switch(yes);
+        let pv = self.opt_payload(v, span)?;
+        Ok((pv, no))
+    }
+
     /// `a ?? b`.
     pub fn coalesce(&mut self, lhs: &Expr, rhs: &Expr, expected: Option<TypeId>, span: Span) -> R<TV> {
         let want = expected.map(|t| self.c.types.optional(t));
@@ -95,12 +107,7 @@ impl<'c> FnCx<'c> {
         };
         let l = self.materialize(l, lhs.span)?;
         let l = self.spill(l, lhs.span)?;
-        let present = self.opt_present(l.clone(), lhs.span)?;
-        let yes = self.new_block();
-        let no = self.new_block();
-        self.b(|b| b.branch(present, yes, vec![], no, vec![]));
-        self.switch(yes);
-        let pv = self.opt_payload(l.clone(), lhs.span)?;
+        let (pv, no) = self.split_optional(l.clone(), lhs.span)?;
         let yes_end = self.cur;
         self.switch(no);
         let r = self.expr(rhs, Some(inner))?;
@@ -147,12 +154,7 @@ impl<'c> FnCx<'c> {
                 }
             },
         };
-        let present = self.opt_present(bv.clone(), base.span)?;
-        let yes = self.new_block();
-        let no = self.new_block();
-        self.b(|b| b.branch(present, yes, vec![], no, vec![]));
-        self.switch(yes);
-        let pv = self.opt_payload(bv, base.span)?;
+        let (pv, no) = self.split_optional(bv.clone(), base.span)?;
         let addr = match (pv.v, self.c.types.kind(inner).clone()) {
             (V::Scalar(p), TK::Pointer(_)) => p,
             (V::Mem(a), _) => a,
@@ -186,12 +188,7 @@ impl<'c> FnCx<'c> {
         }
         let bv = self.materialize(bv, base.span)?;
         let bv = self.spill(bv, base.span)?;
-        let present = self.opt_present(bv.clone(), base.span)?;
-        let yes = self.new_block();
-        let no = self.new_block();
-        self.b(|b| b.branch(present, yes, vec![], no, vec![]));
-        self.switch(yes);
-        let pv = self.opt_payload(bv, base.span)?;
+        let (pv, no) = self.split_optional(bv.clone(), base.span)?;
         let (pty, tmp) = (pv.ty, format!("\u{0}optindex{}", self.c.fresh()));
         let s = self.slot_for(pty);
         let sa = self.slot_addr(s);

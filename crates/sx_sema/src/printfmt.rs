@@ -194,13 +194,8 @@ impl<'c> FnCx<'c> {
             TK::Enum(_) => self.emit_enum(v, ty, span)?,
             TK::Optional(_) => {
                 let v = self.spill(v, span)?;
-                let present = self.opt_present(v.clone(), span)?;
-                let yes = self.new_block();
-                let no = self.new_block();
+                let (pv, no) = self.split_optional(v, span)?;
                 let done = self.new_block();
-                self.b(|b| b.branch(present, yes, vec![], no, vec![]));
-                self.switch(yes);
-                let pv = self.opt_payload(v, span)?;
                 self.emit_value(pv, span)?;
                 self.jump(done);
                 self.switch(no);

@@ -149,8 +149,9 @@ impl FnCx<'_> {
     }
 }
 
-/// The binary operator of a compound assignment.
-fn compound_binop(op: AssignOp) -> BinOp {
+/// The binary operator of a compound assignment (`+=` → `+`; plain `=` has none and is
+/// never asked).
+pub(crate) fn compound_binop(op: AssignOp) -> BinOp {
     match op {
         AssignOp::Add => BinOp::Add,
         AssignOp::Sub => BinOp::Sub,

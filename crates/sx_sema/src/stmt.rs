@@ -259,19 +259,7 @@ impl<'c> FnCx<'c> {
             let v = self.coerce(v, ty, rhs.span)?;
             return self.store(addr, v, span);
         }
-        let bop = match op {
-            AssignOp::Add => BinOp::Add,
-            AssignOp::Sub => BinOp::Sub,
-            AssignOp::Mul => BinOp::Mul,
-            AssignOp::Div => BinOp::Div,
-            AssignOp::Rem => BinOp::Rem,
-            AssignOp::BitAnd => BinOp::BitAnd,
-            AssignOp::BitOr => BinOp::BitOr,
-            AssignOp::BitXor => BinOp::BitXor,
-            AssignOp::Shl => BinOp::Shl,
-            AssignOp::Shr => BinOp::Shr,
-            AssignOp::Assign => unreachable!(),
-        };
+        let bop = crate::props::compound_binop(op);
         let cur = self.load(addr, ty);
         let r = self.expr(rhs, Some(ty))?;
         let v = self.arith(bop, cur, r, span)?;
