@@ -13,7 +13,7 @@ const REF: &str = "/tmp/sx-ref";
 const LIST: &str = "/work/shared/sx-core/core-examples.txt";
 
 /// Why the test is ignored by default.
-const NEEDS_REF: &str = "needs the reference checkout at /tmp/sx-ref; run with --include-ignored";
+const NEEDS_REF: &str = "needs the reference checkout at /tmp/sx-ref, which is not part of this repository";
 
 fn collect_sx(dir: &Path, out: &mut Vec<PathBuf>) {
     let rd = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e} ({NEEDS_REF})", dir.display()));
