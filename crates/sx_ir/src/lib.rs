@@ -16,12 +16,30 @@
 pub mod builder;
 pub mod cfg;
 pub mod entity;
+pub mod names;
 pub mod opt;
+pub mod parse;
 pub mod print;
 pub mod verify;
 
 use entity::EntityVec;
+pub use parse::ParseError;
 pub use sx_diag::Span;
+
+/// Prints `m` in the text form `sx ir` shows (see [`parse`] for the grammar).
+pub fn print(m: &Module) -> String {
+    print::print_module(m)
+}
+
+/// Reads a module from the text [`print`] produces (the grammar is in [`mod@parse`]).
+pub fn parse(text: &str) -> Result<Module, ParseError> {
+    parse::parse_module(text)
+}
+
+/// Verifies every function of `m`; the problems found, empty when the module is valid.
+pub fn verify(m: &Module) -> Vec<String> {
+    verify::verify_module(m)
+}
 
 entity!(
     /// A function of a [`Module`].
@@ -86,17 +104,6 @@ impl Type {
             8 => Type::I64,
             _ => return None,
         })
-    }
-    /// Lower-case name used by the printer.
-    pub fn name(self) -> &'static str {
-        match self {
-            Type::I8 => "i8",
-            Type::I16 => "i16",
-            Type::I32 => "i32",
-            Type::I64 => "i64",
-            Type::F32 => "f32",
-            Type::F64 => "f64",
-        }
     }
 }
 
@@ -358,6 +365,24 @@ impl InstKind {
 }
 
 impl InstKind {
+    /// The types of the results this instruction produces in module `m`, given the types of its
+    /// operands (`operand_type`); `None` when a needed operand type is unknown or the callee
+    /// does not exist.
+    pub fn result_types(&self, m: &Module, operand_type: impl Fn(Value) -> Option<Type>) -> Option<Vec<Type>> {
+        use InstKind::*;
+        Some(match self {
+            Iconst { ty, .. } | Fconst { ty, .. } | Load { ty, .. } => vec![*ty],
+            Convert { to, .. } => vec![*to],
+            Binary { a, .. } | Unary { a, .. } | Select { a, .. } => vec![operand_type(*a)?],
+            Icmp { .. } | Fcmp { .. } => vec![Type::I8],
+            StackAddr { .. } | DataAddr { .. } | FuncAddr { .. } => vec![m.pointer_type()],
+            Call { func, .. } => m.funcs.get(*func)?.sig.returns.clone(),
+            CallExtern { ext, .. } => m.externs.get(*ext)?.sig.returns.clone(),
+            CallIndirect { sig, .. } => sig.returns.clone(),
+            Store { .. } | MemCopy { .. } | MemFill { .. } | Jump { .. } | Branch { .. } | Return { .. } | Trap { .. } => vec![],
+        })
+    }
+
     /// Calls `f` on every value operand (in the order of [`InstKind::operands`]), allowing it
     /// to be replaced.
     pub fn for_each_operand_mut(&mut self, mut f: impl FnMut(&mut Value)) {
@@ -593,13 +618,6 @@ impl Target {
     /// Pointer width in bytes.
     pub fn pointer_bytes(self) -> u32 {
         8
-    }
-    /// Canonical name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::X86_64Linux => "x86_64-linux",
-            Target::Aarch64Linux => "aarch64-linux",
-        }
     }
 }
 
