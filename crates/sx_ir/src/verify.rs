@@ -7,7 +7,8 @@
 //! block must be defined before its use; values' recorded definitions match where they are; branch
 //! arguments match the destination's parameters in count and type; binary operands agree in type;
 //! loads/stores/addresses use the pointer type; calls match their callee signatures; returns match
-//! the function signature; referenced functions, data, externs and slots exist.
+//! the function signature; results have the types the instruction produces (see
+//! [`InstKind::result_types`]); referenced functions, data, externs and slots exist.
 
 use crate::entity::EntityRef;
 use crate::*;
@@ -177,6 +178,12 @@ fn verify_structure(m: &Module, f: &Function, errs: &mut Vec<String>) {
                     }
                 }
             };
+            let got: Vec<Type> = f.insts[i].results.iter().map(|&r| ty(r)).collect();
+            if let Some(want) = k.result_types(m, |v| Some(ty(v))) {
+                if got != want {
+                    err(format!("{}: results {:?} should be {:?}", i, got, want));
+                }
+            }
             match k {
                 InstKind::Binary { op, a, b } => {
                     let shift = matches!(op, BinOp::Shl | BinOp::Sshr | BinOp::Ushr);
