@@ -107,13 +107,18 @@ fn float_text(value: f64) -> String {
     }
 }
 
+/// `+8` / `-8`: an offset or addend.
+fn offset_text(offset: i64) -> String {
+    if offset < 0 {
+        format!("-{}", offset.unsigned_abs())
+    } else {
+        format!("+{}", offset)
+    }
+}
+
 /// `v3+8` / `v3-8`.
 fn address_text(addr: Value, offset: i32) -> String {
-    if offset < 0 {
-        format!("{}-{}", addr, offset.unsigned_abs())
-    } else {
-        format!("{}+{}", addr, offset)
-    }
+    format!("{}{}", addr, offset_text(offset.into()))
 }
 
 /// Prints one instruction (without its results).
@@ -222,7 +227,7 @@ fn print_data(refs: &Refs, id: DataId, d: &Data, out: &mut String) {
             RelocTarget::Data(x) => x.to_string(),
             RelocTarget::Func(x) => refs.func(x),
         };
-        let _ = write!(out, " reloc@{}={}+{}", r.offset, target, r.addend);
+        let _ = write!(out, " reloc@{}={}{}", r.offset, target, offset_text(r.addend));
     }
     out.push('\n');
 }

@@ -71,13 +71,18 @@ impl<'a> Cursor<'a> {
     pub fn at(src: &'a str, offset: usize, line: u32) -> Cursor<'a> {
         Cursor { src, pos: offset, line, col: 1 }
     }
-    /// The current position.
-    pub fn pos(&self) -> Pos {
+    /// The current position, without skipping anything.
+    fn here(&self) -> Pos {
         Pos { line: self.line, col: self.col }
+    }
+    /// The position of the next non-blank character.
+    pub fn pos(&mut self) -> Pos {
+        self.skip_blank();
+        self.here()
     }
     /// An error at the current position.
     pub fn error(&self, message: impl Into<String>) -> ParseError {
-        self.pos().error(message)
+        self.here().error(message)
     }
     /// The next character.
     pub fn peek(&self) -> Option<char> {
@@ -219,6 +224,13 @@ impl<'a> Cursor<'a> {
     pub fn int(&mut self) -> PResult<i64> {
         self.skip_blank();
         let start = self.pos();
+        let n = self.wide_int()?;
+        i64::try_from(n).map_err(|_| start.error(format!("integer {} is out of range", n)))
+    }
+    /// A decimal integer of up to 30 digits, optionally negative.
+    fn wide_int(&mut self) -> PResult<i128> {
+        self.skip_blank();
+        let start = self.pos();
         let rest = self.src.get(self.pos..).unwrap_or("");
         let sign = usize::from(rest.starts_with('-'));
         let digits = rest[sign..].bytes().take_while(|b| b.is_ascii_digit()).count();
@@ -229,7 +241,7 @@ impl<'a> Cursor<'a> {
         for _ in 0..sign + digits {
             self.bump();
         }
-        text.parse::<i64>().map_err(|_| start.error(format!("integer {} is out of range", text)))
+        text.parse::<i128>().ok().filter(|_| digits <= 30).ok_or_else(|| start.error(format!("integer {} is out of range", text)))
     }
     /// A non-negative integer no larger than `max`.
     pub fn uint(&mut self, max: u64) -> PResult<u64> {
@@ -245,20 +257,21 @@ impl<'a> Cursor<'a> {
     /// `+N`, `-N` or `+-N` (how offsets and addends are written).
     pub fn signed_offset(&mut self) -> PResult<i64> {
         let start = self.pos();
-        if self.eat('+') {
-            self.int()
+        let n = if self.eat('+') {
+            self.wide_int()?
         } else if self.eat('-') {
-            self.int()?.checked_neg().ok_or_else(|| start.error("offset is out of range"))
+            -self.wide_int()?
         } else {
-            Err(self.expected("`+` or `-` and an offset"))
-        }
+            return Err(self.expected("`+` or `-` and an offset"));
+        };
+        i64::try_from(n).map_err(|_| start.error(format!("offset {} is out of range", n)))
     }
     /// A double-quoted string with the escapes `\"`, `\\`, `\n`, `\t` and `\u{hex}`.
     pub fn string(&mut self) -> PResult<String> {
         self.expect('"')?;
         let mut out = String::new();
         loop {
-            let pos = self.pos();
+            let pos = self.here();
             match self.bump() {
                 None | Some('\n') => return Err(pos.error("unterminated string")),
                 Some('"') => return Ok(out),

@@ -274,3 +274,6 @@ fn parse_data(c: &mut Cursor, symbols: &Symbols) -> PResult<Data> {
     c.end_line()?;
     Ok(Data { name, bytes, align, relocs, writable })
 }
+
+#[cfg(test)]
+mod tests;
