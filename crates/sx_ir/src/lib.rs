@@ -429,14 +429,64 @@ impl InstKind {
         }
     }
 
-    /// The outgoing edges of a terminator as `(destination, arguments)` pairs (`then` first).
-    pub fn edges_mut(&mut self) -> Vec<(Block, &mut Vec<Value>)> {
+    /// The outgoing edges of a terminator as `(destination, arguments)` pairs (`then` first);
+    /// empty for every other instruction.
+    pub fn edges(&self) -> Vec<(Block, &[Value])> {
+        use InstKind::*;
         match self {
-            InstKind::Jump { dest, args } => vec![(*dest, args)],
-            InstKind::Branch { then_dest, then_args, else_dest, else_args, .. } => {
-                vec![(*then_dest, then_args), (*else_dest, else_args)]
+            Jump { dest, args } => vec![(*dest, args.as_slice())],
+            Branch { then_dest, then_args, else_dest, else_args, .. } => {
+                vec![(*then_dest, then_args.as_slice()), (*else_dest, else_args.as_slice())]
             }
-            _ => vec![],
+            Iconst { .. }
+            | Fconst { .. }
+            | Binary { .. }
+            | Unary { .. }
+            | Icmp { .. }
+            | Fcmp { .. }
+            | Convert { .. }
+            | Select { .. }
+            | Load { .. }
+            | Store { .. }
+            | StackAddr { .. }
+            | DataAddr { .. }
+            | FuncAddr { .. }
+            | Call { .. }
+            | CallExtern { .. }
+            | CallIndirect { .. }
+            | MemCopy { .. }
+            | MemFill { .. }
+            | Return { .. }
+            | Trap { .. } => vec![],
+        }
+    }
+
+    /// [`InstKind::edges`] with the argument lists mutable.
+    pub fn edges_mut(&mut self) -> Vec<(Block, &mut Vec<Value>)> {
+        use InstKind::*;
+        match self {
+            Jump { dest, args } => vec![(*dest, args)],
+            Branch { then_dest, then_args, else_dest, else_args, .. } => vec![(*then_dest, then_args), (*else_dest, else_args)],
+            Iconst { .. }
+            | Fconst { .. }
+            | Binary { .. }
+            | Unary { .. }
+            | Icmp { .. }
+            | Fcmp { .. }
+            | Convert { .. }
+            | Select { .. }
+            | Load { .. }
+            | Store { .. }
+            | StackAddr { .. }
+            | DataAddr { .. }
+            | FuncAddr { .. }
+            | Call { .. }
+            | CallExtern { .. }
+            | CallIndirect { .. }
+            | MemCopy { .. }
+            | MemFill { .. }
+            | Return { .. }
+            | Trap { .. } => vec![],
         }
     }
 }

@@ -273,7 +273,18 @@ fn verify_structure(m: &Module, f: &Function, errs: &mut Vec<String>) {
                         err(format!("{}: return {} vs signature {}", i, types(&got), types(&f.sig.returns)));
                     }
                 }
-                _ => {}
+                InstKind::FuncAddr { func } => {
+                    if m.funcs.get(*func).is_none() {
+                        err(format!("{}: missing {}", i, func));
+                    }
+                }
+                InstKind::Iconst { .. }
+                | InstKind::Fconst { .. }
+                | InstKind::Unary { .. }
+                | InstKind::Convert { .. }
+                | InstKind::MemCopy { .. }
+                | InstKind::MemFill { .. }
+                | InstKind::Trap { .. } => {}
             }
         }
     }

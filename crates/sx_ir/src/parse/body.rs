@@ -334,17 +334,21 @@ fn build(m: &Module, f: &mut Function, blocks: Vec<RawBlock>) -> PResult<()> {
     for inst in insts {
         f.insts.push(InstData { kind: inst.kind, results: inst.results, span: None });
     }
+    // Numbers never defined become results of one placeholder instruction that is in no block.
+    let filler = f.insts.next_key();
+    let mut gaps = Vec::new();
     for (n, d) in defs.into_iter().enumerate() {
-        let v = Value::new(n);
         let data = match d {
             Some(d) => ValueData { ty: d.ty.unwrap_or(Type::I64), def: d.def },
             None => {
-                // A placeholder: the result of an instruction that is in no block.
-                let filler = f.insts.push(InstData { kind: InstKind::Iconst { ty: Type::I64, imm: 0 }, results: vec![v], span: None });
-                ValueData { ty: Type::I64, def: ValueDef::Result(filler, 0) }
+                gaps.push(Value::new(n));
+                ValueData { ty: Type::I64, def: ValueDef::Result(filler, gaps.len() as u32 - 1) }
             }
         };
         f.values.push(data);
+    }
+    if !gaps.is_empty() {
+        f.insts.push(InstData { kind: InstKind::Trap { code: TrapCode::Unreachable }, results: gaps, span: None });
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use crate::*;
 
 /// The largest entity number (`v…`, `block…`, `ss…`, `data…`) a text may use, so a typo cannot
 /// make the parser allocate gigabytes.
-pub(super) const MAX_ENTITY: u32 = 1 << 22;
+pub(super) const MAX_ENTITY: u32 = 1 << 20;
 
 /// A parse error at a 1-based line and column.
 #[derive(Clone, Debug, PartialEq, Eq)]

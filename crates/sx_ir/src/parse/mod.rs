@@ -78,7 +78,7 @@ impl Symbols {
         let name = c.name()?;
         if !quoted {
             if let Some(n) = entity_number(&name, "extern") {
-                let known = self.externs.values().flatten().any(|e| e.0 == n);
+                let known = self.externs.values().flatten().any(|&e| e == ExternId(n));
                 return if known { Ok(ExternId(n)) } else { Err(pos.error(format!("unknown extern {}", name))) };
             }
         }
