@@ -1,8 +1,9 @@
 //! The sx intermediate representation: a small, low-level SSA IR.
 //!
 //! Owns: the [`Module`] data model (functions, static data, extern declarations), the
-//! [`builder::FunctionBuilder`] that constructs function bodies, the [`verify`] checker, and the
-//! textual printer ([`print::print_module`]) behind `sx ir`.
+//! [`builder::FunctionBuilder`] that constructs function bodies, the [`verify()`] checker, the
+//! textual printer ([`print()`]) behind `sx ir` and its parser ([`parse()`]; the format is
+//! described in [`mod@parse`]), and the operator names both share ([`names`]).
 //!
 //! The IR is already *lowered*: every value is a scalar ([`Type`]: integers of 8–64 bits and
 //! floats); aggregates live in memory (stack slots, static data, heap) and are reached through
@@ -26,12 +27,12 @@ use entity::EntityVec;
 pub use parse::ParseError;
 pub use sx_diag::Span;
 
-/// Prints `m` in the text form `sx ir` shows (see [`parse`] for the grammar).
+/// Prints `m` in the text form `sx ir` shows (see [`mod@parse`] for the grammar).
 pub fn print(m: &Module) -> String {
     print::print_module(m)
 }
 
-/// Reads a module from the text [`print`] produces (the grammar is in [`mod@parse`]).
+/// Reads a module from the text [`print()`] produces (the grammar is in [`mod@parse`]).
 pub fn parse(text: &str) -> Result<Module, ParseError> {
     parse::parse_module(text)
 }

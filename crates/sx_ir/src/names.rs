@@ -1,5 +1,5 @@
 //! The text IR's name of every variant of the small operator enums, defined once per variant
-//! and shared by the printer ([`crate::print`]) and the parser ([`crate::parse`]).
+//! and shared by the printer ([`crate::print()`]) and the parser ([`crate::parse()`]).
 
 use crate::*;
 

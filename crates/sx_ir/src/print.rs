@@ -1,5 +1,5 @@
 //! The stable textual form of the IR (`sx ir`), used by snapshot tests and read back by
-//! [`crate::parse`] (the grammar is documented there). The text is complete: every function
+//! [`crate::parse()`] (the grammar is documented there). The text is complete: every function
 //! (bodies and bodiless declarations), every data object's bytes and relocations and every
 //! extern's signature and by-value parameters are printed, so parsing it rebuilds the module
 //! (source spans are not printed).

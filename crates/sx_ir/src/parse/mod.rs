@@ -1,4 +1,4 @@
-//! Reads the text IR that [`crate::print`] writes back into a [`Module`].
+//! Reads the text IR that [`crate::print()`] writes back into a [`Module`].
 //!
 //! The format is line-oriented; `;` starts a comment that runs to the end of the line, blank
 //! lines are ignored. Grammar sketch (`N` a decimal number, `NAME` a bare word of letters,
@@ -36,7 +36,7 @@
 //! (numbers that are never defined become unused placeholders). A function may be named before
 //! its definition; an extern must be declared before it is called. Functions are referred to by
 //! name, or by number (`fn3`) when the printer found the name ambiguous. References to missing
-//! blocks, slots or data objects parse and are left to [`crate::verify`] to report. Source spans
+//! blocks, slots or data objects parse and are left to [`crate::verify()`] to report. Source spans
 //! are not part of the text.
 
 mod body;
