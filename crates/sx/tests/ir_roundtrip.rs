@@ -2,7 +2,9 @@
 //! expectation file (the programs `corpus.rs` runs), `sx ir` prints the module; parsing that
 //! text with `sx_ir::parse` must give a module that passes `sx_ir::verify` and prints to the
 //! very same text. Programs the compiler rejects (the diagnostic examples) are counted as not
-//! applicable.
+//! applicable. The parsed module is then compiled natively (`emit_object` + `cc`) and run: its
+//! output and exit status must be the program's expected ones, so the text carries everything the
+//! program needs (data bytes, relocations, externs, the entry).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,6 +36,47 @@ enum Outcome {
     /// The compiler rejected it (a diagnostic example).
     NotApplicable,
     Failed(String),
+}
+
+/// Compiles `module` to an executable, runs it, and compares with the expectation files of
+/// `program`; `compile_time_output` is what `#run` code printed while compiling.
+fn run_natively(root: &Path, program: &Path, module: &sx_ir::Module, compile_time_output: &str) -> Result<(), String> {
+    let abs = root.join(program);
+    let object = sx_codegen::emit_object(module).map_err(|e| format!("emit_object: {}", e))?;
+    let dir = std::env::temp_dir().join(format!("sx-ir-roundtrip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let exe = dir.join(program.to_string_lossy().replace('/', "_"));
+    sx_codegen::link_executable(&object, &exe, &[]).map_err(|e| format!("link: {}", e))?;
+    let out = Command::new(&exe).current_dir(root).output().map_err(|e| format!("run: {}", e));
+    let _ = std::fs::remove_file(&exe);
+    let out = out?;
+    let want_out = std::fs::read(abs.with_extension("stdout")).unwrap_or_default();
+    let want_exit: i32 = std::fs::read_to_string(abs.with_extension("exit")).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    // `sx build` prints what compile-time code printed, a marker when the program has `#run`
+    // code, and what its build callback prints (programs under examples/build); then the
+    // executable runs.
+    let mut got_out = compile_time_output.as_bytes().to_vec();
+    got_out.extend(&out.stdout);
+    let mut with_marker = compile_time_output.as_bytes().to_vec();
+    with_marker.extend(b"--- build done ---\n");
+    with_marker.extend(&out.stdout);
+    let output_matches =
+        want_out == got_out || want_out == with_marker || (program.starts_with("examples/build") && want_out.ends_with(&out.stdout));
+    let code = {
+        use std::os::unix::process::ExitStatusExt;
+        out.status.code().unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0))
+    };
+    let err_differs = std::fs::read(abs.with_extension("stderr")).ok().is_some_and(|want| want != out.stderr);
+    if !output_matches || code != want_exit || err_differs {
+        return Err(format!(
+            "the executable built from the parsed module exits {} (want {}) with stdout\n{}\nstderr\n{}",
+            code,
+            want_exit,
+            String::from_utf8_lossy(&got_out),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
 }
 
 fn check(root: &Path, program: &Path) -> Outcome {
@@ -78,7 +121,10 @@ fn check(root: &Path, program: &Path) -> Outcome {
             again.lines().nth(first).unwrap_or("<end>")
         ));
     }
-    Outcome::RoundTripped
+    match run_natively(root, program, &module, &stdout[..start]) {
+        Ok(()) => Outcome::RoundTripped,
+        Err(e) => Outcome::Failed(e),
+    }
 }
 
 #[test]
