@@ -658,13 +658,14 @@ impl Target {
             Target::X86_64Linux
         }
     }
-    /// Parses `x86_64-linux` / `aarch64-linux`.
+    /// Parses a target's name ([`Target::name`]) or one of the aliases `x86_64`, `aarch64`,
+    /// `arm64`.
     pub fn parse(s: &str) -> Option<Target> {
-        match s {
-            "x86_64-linux" | "x86_64" => Some(Target::X86_64Linux),
-            "aarch64-linux" | "aarch64" | "arm64" => Some(Target::Aarch64Linux),
+        Target::from_name(s).or(match s {
+            "x86_64" => Some(Target::X86_64Linux),
+            "aarch64" | "arm64" => Some(Target::Aarch64Linux),
             _ => None,
-        }
+        })
     }
     /// Pointer width in bytes.
     pub fn pointer_bytes(self) -> u32 {
