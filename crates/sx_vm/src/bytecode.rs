@@ -692,7 +692,7 @@ impl Compiled {
     }
 }
 
-/// `BrSltI` → `br_slti`, `Add64` → `add64`, `F64ToI64` → `f64_to_i64`: an underscore before an
+/// `BrSltI` → `br_slt_i`, `Add64` → `add64`, `F64ToI64` → `f64_to_i64`: an underscore before an
 /// uppercase letter that follows a lowercase letter or a digit.
 fn snake_case(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);

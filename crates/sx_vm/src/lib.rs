@@ -43,7 +43,7 @@ pub use host::{CaptureHost, CapturedWrites, StdHost, VmHost};
 pub use machine::{Frame, Outcome, Vm, VmError, VmLimits};
 pub use memory::{ComptimeMemory, PointerTarget};
 use std::sync::Arc;
-use sx_ir::{DataId, FuncId, Module};
+use sx_ir::{DataId, FuncId, Function, Module};
 
 impl Vm {
     /// A fresh VM with empty memory.
@@ -205,3 +205,34 @@ impl Vm {
         self.mem.live_bytes()
     }
 }
+
+/// Translates IR function `f` of `m` and returns its VM bytecode as text (see
+/// [`bytecode::Compiled::to_text`]), or the translator's error.
+pub fn function_bytecode(m: &Module, f: &Function) -> Result<String, String> {
+    translate::translate(m, f).map(|c| c.to_text())
+}
+
+/// Translates every function of `m` that has a body and returns their VM bytecode as text, in
+/// module order, separated by blank lines. A function the translator rejects is listed with
+/// its error (`fn NAME: error: …`).
+pub fn module_bytecode(m: &Module) -> String {
+    let mut out = String::new();
+    for (_, f) in m.funcs.iter() {
+        if !f.is_defined() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        match function_bytecode(m, f) {
+            Ok(text) => out.push_str(&text),
+            Err(e) => {
+                out.push_str(&format!("fn {}: error: {}\n", f.name, e));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
