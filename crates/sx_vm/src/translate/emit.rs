@@ -7,7 +7,7 @@ use sx_ir::entity::EntityRef;
 use sx_ir::{BinOp, Block, BlockData, ConvOp, Function, Inst, InstData, InstKind, IntCC, Module, Signature, TrapCode, Type, UnOp, Value};
 
 use super::analysis::Plan;
-use super::{err, fold_of, int_op, swap_cc, Fold};
+use super::{bin_kind, err, fold_of, swap_cc, BinKind, Fold};
 use crate::bytecode::{invert, FOp, IOp, Native, Op, COMPILER_CALL_PREFIX, R};
 use crate::width::W;
 
@@ -293,7 +293,7 @@ impl<'a> Tx<'a> {
                 let bits = match ty {
                     Type::F32 => (*value as f32).to_bits() as u64,
                     Type::F64 => value.to_bits(),
-                    _ => return err(f, format!("{}: fconst of an integer type", i)),
+                    Type::I8 | Type::I16 | Type::I32 | Type::I64 => return err(f, format!("{}: fconst of an integer type", i)),
                 };
                 let used = d.results.first().is_some_and(|v| self.uses.get(v.index()).copied().unwrap_or(0) > 0);
                 if !self.plan.hoist && used {
@@ -412,23 +412,20 @@ impl<'a> Tx<'a> {
         let dst = self.result(d, i, 0)?;
         let ta = self.ty(a)?;
         let (ra, rb) = (self.r(a)?, self.r(bv)?);
-        let Some(iop) = int_op(op) else {
-            let fop = match op {
-                BinOp::Fadd => FOp::Add,
-                BinOp::Fsub => FOp::Sub,
-                BinOp::Fmul => FOp::Mul,
-                _ => FOp::Div,
-            };
-            let o = match (ta, fop) {
-                (Type::F32, _) => Op::F32Bin { op: fop, d: dst, a: ra, b: rb },
-                (Type::F64, FOp::Add) => Op::F64Add { d: dst, a: ra, b: rb },
-                (Type::F64, FOp::Sub) => Op::F64Sub { d: dst, a: ra, b: rb },
-                (Type::F64, FOp::Mul) => Op::F64Mul { d: dst, a: ra, b: rb },
-                (Type::F64, FOp::Div) => Op::F64Div { d: dst, a: ra, b: rb },
-                _ => return err(f, format!("{}: float operator on {}", i, ta.name())),
-            };
-            self.emit(o);
-            return Ok(());
+        let iop = match bin_kind(op) {
+            BinKind::Int(iop) => iop,
+            BinKind::Float(fop) => {
+                let o = match (ta, fop) {
+                    (Type::F32, _) => Op::F32Bin { op: fop, d: dst, a: ra, b: rb },
+                    (Type::F64, FOp::Add) => Op::F64Add { d: dst, a: ra, b: rb },
+                    (Type::F64, FOp::Sub) => Op::F64Sub { d: dst, a: ra, b: rb },
+                    (Type::F64, FOp::Mul) => Op::F64Mul { d: dst, a: ra, b: rb },
+                    (Type::F64, FOp::Div) => Op::F64Div { d: dst, a: ra, b: rb },
+                    (Type::I8 | Type::I16 | Type::I32 | Type::I64, _) => return err(f, format!("{}: float operator on {}", i, ta.name())),
+                };
+                self.emit(o);
+                return Ok(());
+            }
         };
         if ta.is_float() {
             return err(f, format!("{}: integer operator on {}", i, ta.name()));

@@ -43,7 +43,7 @@ use sx_ir::entity::EntityRef;
 use sx_ir::{BinOp, Function, InstKind, IntCC, Module, Value};
 
 pub use crate::bytecode::Compiled;
-use crate::bytecode::IOp;
+use crate::bytecode::{FOp, IOp};
 use crate::width::W;
 
 /// Translates function `f` of `m`.
@@ -124,24 +124,42 @@ fn swap_cc(cc: IntCC) -> IntCC {
     }
 }
 
+/// What a binary operator computes on: integers or floats.
+enum BinKind {
+    Int(IOp),
+    Float(FOp),
+}
+
+/// The integer or float operator of `op`.
+fn bin_kind(op: BinOp) -> BinKind {
+    use BinKind::{Float, Int};
+    match op {
+        BinOp::Iadd => Int(IOp::Add),
+        BinOp::Isub => Int(IOp::Sub),
+        BinOp::Imul => Int(IOp::Mul),
+        BinOp::Sdiv => Int(IOp::Sdiv),
+        BinOp::Udiv => Int(IOp::Udiv),
+        BinOp::Srem => Int(IOp::Srem),
+        BinOp::Urem => Int(IOp::Urem),
+        BinOp::And => Int(IOp::And),
+        BinOp::Or => Int(IOp::Or),
+        BinOp::Xor => Int(IOp::Xor),
+        BinOp::Shl => Int(IOp::Shl),
+        BinOp::Sshr => Int(IOp::Sshr),
+        BinOp::Ushr => Int(IOp::Ushr),
+        BinOp::Fadd => Float(FOp::Add),
+        BinOp::Fsub => Float(FOp::Sub),
+        BinOp::Fmul => Float(FOp::Mul),
+        BinOp::Fdiv => Float(FOp::Div),
+    }
+}
+
 /// The integer operator of `op` (`None` for float operators).
 fn int_op(op: BinOp) -> Option<IOp> {
-    Some(match op {
-        BinOp::Iadd => IOp::Add,
-        BinOp::Isub => IOp::Sub,
-        BinOp::Imul => IOp::Mul,
-        BinOp::Sdiv => IOp::Sdiv,
-        BinOp::Udiv => IOp::Udiv,
-        BinOp::Srem => IOp::Srem,
-        BinOp::Urem => IOp::Urem,
-        BinOp::And => IOp::And,
-        BinOp::Or => IOp::Or,
-        BinOp::Xor => IOp::Xor,
-        BinOp::Shl => IOp::Shl,
-        BinOp::Sshr => IOp::Sshr,
-        BinOp::Ushr => IOp::Ushr,
-        _ => return None,
-    })
+    match bin_kind(op) {
+        BinKind::Int(iop) => Some(iop),
+        BinKind::Float(_) => None,
+    }
 }
 
 fn commutative(op: IOp) -> bool {
