@@ -70,6 +70,7 @@ pub struct CaptureHost {
 }
 
 impl CaptureHost {
+    /// A host with an empty capture buffer.
     pub fn new() -> CaptureHost {
         CaptureHost::default()
     }

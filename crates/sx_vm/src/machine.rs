@@ -33,7 +33,7 @@ pub struct VmLimits {
     /// Maximum size of the VM's register stack, in bytes.
     pub max_stack_bytes: u64,
     /// Whether externs without a Rust model are called through the dynamic loader and libffi
-    /// ([`ffi`]). C code runs unsandboxed in the compiler's process; fuzzing turns this off.
+    /// ([`crate::ffi`]). C code runs unsandboxed in the compiler's process; fuzzing turns this off.
     pub foreign_calls: bool,
 }
 
@@ -66,6 +66,7 @@ pub struct Frame {
 /// an exceeded budget or a malformed module).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VmError {
+    /// What went wrong.
     pub message: String,
     /// Span of the faulting instruction, when known.
     pub span: Option<Span>,
