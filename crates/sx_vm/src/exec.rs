@@ -70,7 +70,7 @@ fn safe_point(
     let chunk = (*remaining).min(limits.check_every.max(1));
     *remaining -= chunk;
     if let Some((every, abort)) = limits.inject_interrupt {
-        if every > 0 && *safe_points % every == 0 {
+        if every > 0 && safe_points.is_multiple_of(every) {
             if abort {
                 return SafePoint::Stop("comptime evaluation interrupted (injected at a safe point)".to_string());
             }
