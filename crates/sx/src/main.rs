@@ -74,6 +74,9 @@ enum Cmd {
     /// Print the IR of FILE.
     Ir {
         file: PathBuf,
+        /// Print the comptime VM's bytecode of every function instead of the IR.
+        #[arg(long)]
+        bytecode: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -296,9 +299,13 @@ fn run_cli(cli: Cli) -> i32 {
                 }
             }
         }
-        Cmd::Ir { file, common } => match compile(&file, &common) {
+        Cmd::Ir { file, bytecode, common } => match compile(&file, &common) {
             Ok(out) => {
-                print!("{}", sx_ir::print::print_module(&out.module));
+                if bytecode {
+                    print!("{}", sx_vm::module_bytecode(&out.module));
+                } else {
+                    print!("{}", sx_ir::print::print_module(&out.module));
+                }
                 0
             }
             Err(c) => c,

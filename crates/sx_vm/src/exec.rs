@@ -10,56 +10,12 @@
 
 use sx_ir::{ConvOp, FloatCC, FuncId, IntCC, Module, TrapCode, Type};
 
+use crate::bytecode::{FOp, IOp, Native, Op, COMPILER_CALL_PREFIX};
+use crate::machine::{CodeStore, Cur, Frame, FuncMeta, Outcome, Saved, Suspended, Vm, VmError, VmLimits, UNTRANSLATED};
 use crate::memory::{AllocKind, Site, FUNC_ALLOC};
-use crate::translate::{translate, FOp, IOp, Native, Op, W};
-use crate::{natives, Frame, Outcome, Vm, VmError};
-
-/// All translated code of a [`Vm`], linked into shared arrays: a call to a translated function
-/// is a jump inside one op array, so the hot loop never leaves for calls and returns.
-#[derive(Default)]
-pub(crate) struct CodeStore {
-    ops: Vec<Op>,
-    spans: Vec<Option<sx_diag::Span>>,
-    extra: Vec<u32>,
-    sigs: Vec<sx_ir::Signature>,
-    /// Per `FuncId`; `start == u32::MAX` when not translated yet.
-    funcs: Vec<FuncMeta>,
-    names: Vec<String>,
-    slot_sizes: Vec<u32>,
-}
-
-#[derive(Copy, Clone)]
-struct FuncMeta {
-    start: u32,
-    num_regs: u32,
-    num_params: u32,
-    num_slots: u32,
-    slot_start: u32,
-}
-
-const UNTRANSLATED: FuncMeta = FuncMeta { start: u32::MAX, num_regs: 0, num_params: 0, num_slots: 0, slot_start: 0 };
-
-/// A suspended caller.
-#[derive(Copy, Clone)]
-struct Saved {
-    func: u32,
-    pc: u32,
-    fp: usize,
-    num_regs: u32,
-    slot_base: u32,
-    /// Index in `extra` of the call's `[nresults, results..]`.
-    ret_at: u32,
-}
-
-/// The running frame.
-#[derive(Copy, Clone)]
-struct Cur {
-    func: u32,
-    pc: usize,
-    fp: usize,
-    num_regs: usize,
-    slot_base: usize,
-}
+use crate::natives;
+use crate::translate::translate;
+use crate::width::W;
 
 enum Action {
     /// Translate `func`, then re-execute the call at `pc - 1`.
@@ -92,7 +48,7 @@ enum SafePoint {
 #[inline(never)]
 fn safe_point(
     remaining: &mut u64,
-    limits: &crate::VmLimits,
+    limits: &VmLimits,
     interrupt: &std::sync::atomic::AtomicBool,
     deadline: &Option<std::time::Instant>,
     safe_points: &mut u64,
@@ -114,7 +70,7 @@ fn safe_point(
     let chunk = (*remaining).min(limits.check_every.max(1));
     *remaining -= chunk;
     if let Some((every, abort)) = limits.inject_interrupt {
-        if every > 0 && *safe_points % every == 0 {
+        if every > 0 && safe_points.is_multiple_of(every) {
             if abort {
                 return SafePoint::Stop("comptime evaluation interrupted (injected at a safe point)".to_string());
             }
@@ -165,22 +121,6 @@ pub(crate) fn run(vm: &mut Vm, m: &Module, func: FuncId, args: &[u64]) -> Result
     finish(vm, m, cur, frames)
 }
 
-/// An evaluation suspended at a compiler request ([`Outcome::CompilerCall`]): everything the
-/// driver needs to continue it, moved out of the [`Vm`] so that the compiler may run other
-/// evaluations before resuming this one.
-pub(crate) struct Suspended {
-    cur: Cur,
-    frames: Vec<Saved>,
-    regs: Vec<u64>,
-    slots: Vec<u32>,
-    steps: u64,
-    remaining: u64,
-    deadline: Option<std::time::Instant>,
-    /// The extern called and its operand list (results go to its result registers).
-    ext: u32,
-    list: u32,
-}
-
 /// Drives the evaluation from `cur` until it ends or suspends. An ended evaluation frees its
 /// stack slots; a suspended one is pushed onto `vm.suspended` for [`resume`].
 fn finish(vm: &mut Vm, m: &Module, mut cur: Cur, mut frames: Vec<Saved>) -> Result<Outcome, VmError> {
@@ -191,7 +131,7 @@ fn finish(vm: &mut Vm, m: &Module, mut cur: Cur, mut frames: Vec<Saved>) -> Resu
             drop_state(vm);
             return Err(make_error(&vm.code, &cur, &frames, msg, None));
         };
-        let name = e.symbol.strip_prefix(crate::COMPILER_CALL_PREFIX).unwrap_or(&e.symbol).to_string();
+        let name = e.symbol.strip_prefix(COMPILER_CALL_PREFIX).unwrap_or(&e.symbol).to_string();
         let l = list as usize;
         let nargs = vm.code.extra[l] as usize;
         let args: Vec<u64> = vm.code.extra[l + 1..l + 1 + nargs].iter().map(|&r| vm.regs[cur.fp + r as usize]).collect();
@@ -296,10 +236,7 @@ fn translate_slow(vm: &mut Vm, m: &Module, func: u32) -> Result<FuncMeta, String
     }
     let c = translate(m, f)?;
     if dump_enabled() {
-        eprintln!("== {} (regs {}, params {})", c.name, c.num_regs, c.num_params);
-        for (i, op) in c.ops.iter().enumerate() {
-            eprintln!("{:5}  {:?}", i, op);
-        }
+        eprint!("{}", c.to_text());
     }
     let st = &mut vm.code;
     if st.ops.len() + c.ops.len() + 1 >= u32::MAX as usize || st.extra.len() + c.extra.len() >= u32::MAX as usize {
@@ -307,7 +244,7 @@ fn translate_slow(vm: &mut Vm, m: &Module, func: u32) -> Result<FuncMeta, String
     }
     let (base, xbase, sbase) = (st.ops.len() as u32, st.extra.len() as u32, st.sigs.len() as u32);
     for op in &c.ops {
-        st.ops.push(link(*op, base, xbase, sbase));
+        st.ops.push(op.relink(base, xbase, sbase));
     }
     st.spans.extend_from_slice(&c.spans);
     // A sentinel so a fall-through past the end can never run into the next function.
@@ -336,22 +273,6 @@ fn translate_slow(vm: &mut Vm, m: &Module, func: u32) -> Result<FuncMeta, String
 fn dump_enabled() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ON.get_or_init(|| std::env::var_os("SX_VM_DUMP").is_some_and(|v| v != "0"))
-}
-
-/// Rebases a function-local op into the shared arrays.
-fn link(op: Op, base: u32, xbase: u32, sbase: u32) -> Op {
-    let mut op = match op {
-        Op::Select { d, c, list } => Op::Select { d, c, list: list + xbase },
-        Op::Call { func, list } => Op::Call { func, list: list + xbase },
-        Op::CallIndirect { callee, list, sig } => Op::CallIndirect { callee, list: list + xbase, sig: sig + sbase },
-        Op::CallNative { native, ext, list } => Op::CallNative { native, ext, list: list + xbase },
-        Op::CallForeign { ext, list } => Op::CallForeign { ext, list: list + xbase },
-        Op::CallCompiler { ext, list } => Op::CallCompiler { ext, list: list + xbase },
-        Op::Ret { list } => Op::Ret { list: list + xbase },
-        op => op,
-    };
-    crate::translate::rebase_target(&mut op, base);
-    op
 }
 
 fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Result<Stop, VmError> {
@@ -401,10 +322,10 @@ fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Res
 
 #[cold]
 #[inline(never)]
-fn bad_callee(mem: &crate::ComptimeMemory, callee: u64) -> String {
+fn bad_callee(mem: &crate::memory::ComptimeMemory, callee: u64) -> String {
     match mem.decode(callee) {
-        crate::PointerTarget::Null => "indirect call through a null function pointer".to_string(),
-        crate::PointerTarget::Func(f) => format!("indirect call of a missing function fn{}", f.0),
+        crate::memory::PointerTarget::Null => "indirect call through a null function pointer".to_string(),
+        crate::memory::PointerTarget::Func(f) => format!("indirect call of a missing function fn{}", f.0),
         _ => format!("indirect call through {:#x}, which is not a function pointer", callee),
     }
 }
@@ -653,7 +574,7 @@ fn f32op(op: FOp, a: f32, b: f32) -> f32 {
 ///
 /// Registers are accessed through a raw frame pointer without bounds checks. This is sound
 /// because (1) the translator validates that every register operand of a function, including
-/// those in `extra` lists, is below its `num_regs` (`translate::validate`), (2) a frame is
+/// those in `extra` lists, is below its `num_regs` (`Compiled::validate`), (2) a frame is
 /// only entered when `fp + num_regs <= regs.len()` (else the driver grows the stack first),
 /// and (3) the register vector is not resized while this function runs. Op fetches are
 /// unchecked because every branch target is validated to lie inside its function and every
@@ -1033,7 +954,7 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
                 }
             }
             Op::CallCompiler { ext, list } => leave!(Ok(Action::Compiler(ext, list))),
-            Op::Ret0 => ret!(0, |_| 0usize, Action::Ret0),
+            Op::Ret0 {} => ret!(0, |_| 0usize, Action::Ret0),
             Op::Ret1 { r } => ret!(1, |_| r as usize, Action::Ret1(r!(r))),
             Op::Ret { list } => {
                 let l = list as usize;

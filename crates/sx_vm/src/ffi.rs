@@ -46,7 +46,7 @@ use libffi::middle::{Arg, Cif, CodePtr, Ret, Type as FfiType};
 use sx_ir::{ExternFunc, Type};
 
 use crate::memory::{AllocKind, ComptimeMemory, FIRST_ALLOC, FUNC_ALLOC};
-use crate::translate::W;
+use crate::width::W;
 
 /// What an extern's parameter or result is at the sx level, beyond its IR type.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

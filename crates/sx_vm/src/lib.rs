@@ -13,6 +13,13 @@
 //! loader and libffi ([`ffi`]), with pointers translated to host addresses for the duration of
 //! the call only.
 //!
+//! Layers (each module imports only from those below it): [`width`], [`host`] and [`memory`]
+//! are leaves; [`bytecode`] is the op table and everything generated from it (operand walks,
+//! validation, linking, the text form); [`ffi`] and [`natives`] call C functions; [`translate`]
+//! produces bytecode; `machine` holds the state the executor and this API share (the `Vm`,
+//! the code store, frames, suspended evaluations); [`exec`] is the dispatch loop; this root is
+//! the public API ([`Vm`]'s methods, [`module_bytecode`]).
+//!
 //! Semantics match native execution: wrapping two's complement integer arithmetic, truncating
 //! division, IEEE floats (f32 arithmetic done in f32), saturating float→int conversions.
 //! Integer division by zero and `MIN / -1` — which trap natively — are [`VmError`]s.
@@ -27,235 +34,30 @@
 //! functions and data appended, but existing ones must never change (caches are keyed by
 //! `FuncId`/`DataId`).
 
+pub mod bytecode;
 pub mod exec;
 pub mod ffi;
+pub mod host;
+mod machine;
 pub mod memory;
 pub mod natives;
 pub mod translate;
+pub mod width;
 
-use std::fmt;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
+pub use bytecode::COMPILER_CALL_PREFIX;
 pub use ffi::{ForeignSig, ForeignType};
+pub use host::{CaptureHost, CapturedWrites, StdHost, VmHost};
+pub use machine::{Frame, Outcome, Vm, VmError, VmLimits};
 pub use memory::{ComptimeMemory, PointerTarget};
-use sx_diag::Span;
-use sx_ir::{DataId, FuncId, Module};
-
-/// Resource budgets of a [`Vm`]. Exceeding any of them is a [`VmError`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VmLimits {
-    /// Steps per top-level [`Vm::call`]; one step is counted per taken jump/branch and per call.
-    pub max_steps: u64,
-    /// Wall-clock limit of one top-level [`Vm::call`].
-    pub timeout: Option<std::time::Duration>,
-    /// Steps between two safe-point checks (interrupt flag, deadline). The hot loop only
-    /// counts down a local budget; these checks run when a chunk is used up, so they cost
-    /// nothing per instruction. Smaller values lower the interrupt latency.
-    pub check_every: u64,
-    /// Test hook: at every n-th safe point, either abort (`true`) or suspend and resume the
-    /// evaluation through the driver (`false`), to prove safe points preserve state.
-    pub inject_interrupt: Option<(u64, bool)>,
-    /// Maximum number of active frames (call depth).
-    pub max_call_depth: usize,
-    /// Maximum total live bytes of comptime memory (static data, stack slots, heap).
-    pub max_memory: u64,
-    /// Maximum size of the VM's register stack, in bytes.
-    pub max_stack_bytes: u64,
-    /// Whether externs without a Rust model are called through the dynamic loader and libffi
-    /// ([`ffi`]). C code runs unsandboxed in the compiler's process; fuzzing turns this off.
-    pub foreign_calls: bool,
-}
-
-impl Default for VmLimits {
-    fn default() -> Self {
-        VmLimits {
-            max_steps: 200_000_000,
-            timeout: None,
-            check_every: 1 << 20,
-            inject_interrupt: None,
-            max_call_depth: 100_000,
-            max_memory: 1 << 30,
-            max_stack_bytes: 512 << 20,
-            foreign_calls: true,
-        }
-    }
-}
-
-/// One active call of a [`VmError`]'s stack trace.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Frame {
-    /// Symbol name of the function.
-    pub func: String,
-    /// Span of the call instruction (in the caller) that created this frame; `None` for the
-    /// outermost frame.
-    pub call_site: Option<Span>,
-}
-
-/// An error of comptime evaluation (a fault of the evaluated program, an unsupported feature,
-/// an exceeded budget or a malformed module).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VmError {
-    pub message: String,
-    /// Span of the faulting instruction, when known.
-    pub span: Option<Span>,
-    /// Active calls, innermost first.
-    pub stack: Vec<Frame>,
-    /// Other places the error refers to, e.g. `("allocated here", span)` and
-    /// `("freed here", span)` for a use after free.
-    pub related: Vec<(String, Span)>,
-}
-
-impl VmError {
-    /// An error without location.
-    pub fn new(message: impl Into<String>) -> VmError {
-        VmError { message: message.into(), span: None, stack: Vec::new(), related: Vec::new() }
-    }
-}
-
-impl fmt::Display for VmError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.message)?;
-        for fr in &self.stack {
-            write!(f, "\n    in `{}`", fr.func)?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for VmError {}
-
-/// How a call ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The function returned these values (raw bits, canonical: integers zero-extended from
-    /// their width, f32 as `to_bits() as u64`, f64 as `to_bits()`).
-    Returned(Vec<u64>),
-    /// The program called `exit`/`_exit` with this status.
-    Exited(i32),
-    /// The evaluation called `__sx_compiler.<name>` (a compiler-API function) with these raw
-    /// arguments and is suspended. The embedder answers with [`Vm::resume`] (which may return
-    /// another request) or gives up with [`Vm::abandon`]; meanwhile it may run other
-    /// evaluations on this VM (they nest).
-    CompilerCall { name: String, args: Vec<u64> },
-}
-
-/// Symbol prefix of the externs that are requests to the embedding compiler.
-pub const COMPILER_CALL_PREFIX: &str = "__sx_compiler.";
-
-/// The outside world as seen by evaluated code.
-pub trait VmHost {
-    /// `write(fd, bytes)`: returns the number of bytes written or a negative value on error.
-    fn write(&mut self, fd: i32, bytes: &[u8]) -> i64;
-    /// `read(fd, buf)`: returns the number of bytes read (0 at the end) or a negative value on
-    /// error. By default nothing can be read.
-    fn read(&mut self, _fd: i32, _buf: &mut [u8]) -> i64 {
-        -1
-    }
-}
-
-/// Runs `op` on the open file descriptor `fd` without taking ownership of it.
-fn with_fd<T>(fd: i32, op: impl FnOnce(&mut std::fs::File) -> std::io::Result<T>) -> std::io::Result<T> {
-    use std::os::fd::FromRawFd;
-    if fd < 0 {
-        return Err(std::io::Error::from(std::io::ErrorKind::InvalidInput));
-    }
-    // SAFETY: the descriptor is borrowed for one call and never closed here (ManuallyDrop);
-    // an invalid descriptor makes the system call fail, which is reported as -1.
-    let mut f = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
-    op(&mut f)
-}
-
-/// The default host: fd 1 is the process's stdout, fd 2 its stderr (flushed after each write so
-/// ordering with native output is kept); other descriptors are the process's own (files the
-/// program opened through comptime FFI or at run time), read and written for real.
-#[derive(Default, Debug, Clone, Copy)]
-pub struct StdHost;
-
-impl VmHost for StdHost {
-    fn write(&mut self, fd: i32, bytes: &[u8]) -> i64 {
-        let ok = match fd {
-            1 => {
-                let mut o = std::io::stdout().lock();
-                o.write_all(bytes).and_then(|_| o.flush()).is_ok()
-            }
-            2 => {
-                let mut o = std::io::stderr().lock();
-                o.write_all(bytes).and_then(|_| o.flush()).is_ok()
-            }
-            _ => return with_fd(fd, |f| f.write(bytes)).map(|n| n as i64).unwrap_or(-1),
-        };
-        if ok {
-            bytes.len() as i64
-        } else {
-            -1
-        }
-    }
-    fn read(&mut self, fd: i32, buf: &mut [u8]) -> i64 {
-        use std::io::Read;
-        let r = if fd == 0 { std::io::stdin().lock().read(buf) } else { with_fd(fd, |f| f.read(buf)) };
-        r.map(|n| n as i64).unwrap_or(-1)
-    }
-}
-
-/// Captured `(fd, bytes)` writes.
-pub type CapturedWrites = Arc<Mutex<Vec<(i32, Vec<u8>)>>>;
-
-/// A host capturing everything written to fds 1 and 2 (in order) into a shared buffer.
-#[derive(Default, Debug, Clone)]
-pub struct CaptureHost {
-    /// `(fd, bytes)` of every successful write.
-    pub writes: CapturedWrites,
-}
-
-impl CaptureHost {
-    pub fn new() -> CaptureHost {
-        CaptureHost::default()
-    }
-    /// Everything written to `fd`, concatenated.
-    pub fn output(&self, fd: i32) -> Vec<u8> {
-        let w = self.writes.lock().unwrap_or_else(|e| e.into_inner());
-        w.iter().filter(|(f, _)| *f == fd).flat_map(|(_, b)| b.iter().copied()).collect()
-    }
-}
-
-impl VmHost for CaptureHost {
-    fn write(&mut self, fd: i32, bytes: &[u8]) -> i64 {
-        if fd != 1 && fd != 2 {
-            return -1;
-        }
-        let mut w = self.writes.lock().unwrap_or_else(|e| e.into_inner());
-        w.push((fd, bytes.to_vec()));
-        bytes.len() as i64
-    }
-}
-
-/// The comptime virtual machine: comptime memory, the translated-code cache, limits and host.
-pub struct Vm {
-    pub(crate) mem: ComptimeMemory,
-    pub(crate) code: exec::CodeStore,
-    pub(crate) limits: VmLimits,
-    pub(crate) host: Box<dyn VmHost>,
-    pub(crate) regs: Vec<u64>,
-    pub(crate) slots: Vec<u32>,
-    pub(crate) steps: u64,
-    /// Steps of the current call not yet handed to the hot loop as a chunk.
-    pub(crate) remaining: u64,
-    pub(crate) interrupt: Arc<std::sync::atomic::AtomicBool>,
-    pub(crate) deadline: Option<std::time::Instant>,
-    pub(crate) safe_points: u64,
-    pub(crate) evals: u64,
-    pub(crate) foreign: ffi::Foreign,
-    /// Evaluations suspended at a compiler request, innermost last.
-    pub(crate) suspended: Vec<exec::Suspended>,
-}
+use std::sync::Arc;
+use sx_ir::{DataId, FuncId, Function, Module};
 
 impl Vm {
     /// A fresh VM with empty memory.
     pub fn new(limits: VmLimits, host: Box<dyn VmHost>) -> Vm {
         Vm {
             mem: ComptimeMemory::new(limits.max_memory),
-            code: exec::CodeStore::default(),
+            code: machine::CodeStore::default(),
             limits,
             host,
             regs: Vec::new(),
@@ -410,3 +212,34 @@ impl Vm {
         self.mem.live_bytes()
     }
 }
+
+/// Translates IR function `f` of `m` and returns its VM bytecode as text (see
+/// [`bytecode::Compiled::to_text`]), or the translator's error.
+pub fn function_bytecode(m: &Module, f: &Function) -> Result<String, String> {
+    translate::translate(m, f).map(|c| c.to_text())
+}
+
+/// Translates every function of `m` that has a body and returns their VM bytecode as text, in
+/// module order, separated by blank lines. A function the translator rejects is listed with
+/// its error (`fn NAME: error: …`).
+pub fn module_bytecode(m: &Module) -> String {
+    let mut out = String::new();
+    for (_, f) in m.funcs.iter() {
+        if !f.is_defined() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        match function_bytecode(m, f) {
+            Ok(text) => out.push_str(&text),
+            Err(e) => {
+                out.push_str(&format!("fn {}: error: {}\n", f.name, e));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

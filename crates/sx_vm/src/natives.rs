@@ -12,9 +12,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use sx_ir::{ExternFunc, Type};
 
+use crate::bytecode::Native;
+use crate::host::VmHost;
 use crate::memory::ComptimeMemory;
-use crate::translate::{Native, W};
-use crate::VmHost;
+use crate::width::W;
 
 /// Result of a native call: `Some(code)` when the program exits.
 pub(crate) type NativeResult = Result<Option<i32>, String>;
