@@ -11,24 +11,7 @@
 //! settings, and the queries (whose answers are the plan so far). The actions `emit_object` and
 //! `raw_link_*` are errors at that point: there is no code to emit yet.
 
-use crate::lower::R;
 use crate::*;
-
-/// The build requests of `modules/build.sx` (intrinsics serviced like the rest of the
-/// compiler API).
-pub(crate) const BUILD_API: &[&str] = &[
-    "on_build",
-    "raw_add_link_flag",
-    "raw_set_output_path",
-    "build_output",
-    "build_target",
-    "emit_object",
-    "raw_build_list_count",
-    "raw_build_list_at",
-    "raw_link_begin",
-    "raw_link_add",
-    "raw_link_run",
-];
 
 /// The lists `raw_build_list_count` / `raw_build_list_at` (and `raw_link_add`) name by number.
 pub mod build_list {

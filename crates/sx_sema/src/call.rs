@@ -1,6 +1,6 @@
 //! Lowering of calls: direct, method, UFCS, indirect, and compiler intrinsics.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_ir::{Type as IrType, Value};
 use sx_types::TypeKind as TK;
@@ -224,15 +224,8 @@ impl<'c> FnCx<'c> {
             return self.err(span, format!("expected {} arguments, found {}", params.len(), args.len()));
         }
         let mut irargs = vec![];
-        let sret = ret != bt::VOID && ret != bt::NORETURN && self.c.types.scalar(ret).is_none();
-        let rslot = if sret {
-            let s = self.slot_for(ret);
-            let a = self.slot_addr(s);
-            irargs.push(a);
-            Some(a)
-        } else {
-            None
-        };
+        let sret = returns_via_sret(&self.c.types, ret);
+        let rslot = self.sret_arg(ret, &mut irargs);
         let mut all = vec![];
         if let Some(l) = leading {
             irargs.push(l);
@@ -545,14 +538,7 @@ impl<'c> FnCx<'c> {
             }
         }
         let mut irargs = vec![];
-        let rslot = if sig.sret {
-            let s = self.slot_for(sig.ret);
-            let a = self.slot_addr(s);
-            irargs.push(a);
-            Some(a)
-        } else {
-            None
-        };
+        let rslot = self.sret_arg(sig.ret, &mut irargs);
         for (i, sl) in slots.into_iter().enumerate() {
             let (v, sp) = sl.expect("filled");
             let v = self.coerce_arg(v, sig.params[i], sp)?;

@@ -7,29 +7,11 @@
 //! allocated through `context.allocator` (no captures: a null environment). Plain functions
 //! become closures through a per-signature thunk whose environment is the function pointer.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_ir::builder::FunctionBuilder;
 use sx_ir::Value;
 use sx_types::TypeKind as TK;
-
-/// The capture state of a closure body being lowered.
-pub(crate) struct ClosureCx {
-    /// Enclosing locals the body may capture, with their types.
-    pub candidates: HashMap<String, TypeId>,
-    /// Captured so far: name, type, byte offset in the environment.
-    pub captured: Vec<(String, TypeId, u64)>,
-    pub env_size: u64,
-}
-
-/// A lowered closure body.
-#[derive(Clone, Debug)]
-pub(crate) struct ClosureInfo {
-    pub func: sx_ir::FuncId,
-    pub ty: TypeId,
-    pub captured: Vec<(String, TypeId, u64)>,
-    pub env_size: u64,
-}
 
 /// Name of the hidden environment parameter.
 const ENV: &str = "\u{0}env";
@@ -45,7 +27,7 @@ impl Compiler {
         }
         let plain =
             FnSig { params: params.to_vec(), param_names: vec![], defaults: vec![], ret, sret: false, is_extern: false, variadic: false };
-        let sret = ret != bt::VOID && ret != bt::NORETURN && self.types.scalar(ret).is_none();
+        let sret = returns_via_sret(&self.types, ret);
         let plain = FnSig { sret, ..plain };
         let plain_sig = self.ir_sig(&plain);
         let p = self.module.pointer_type();
@@ -224,7 +206,7 @@ impl<'c> FnCx<'c> {
         let sa = self.slot_addr(env_slot);
         let env = self.b(|b| b.load(p, sa, 0));
         let addr = self.offset_addr(env, off as i64);
-        let s = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+        let s = self.e.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
         let a = self.slot_addr(s);
         self.b(|b| b.store(a, 0, addr));
         Some(Local::Var { slot: s, ty, by_ref: true, readonly: false })
@@ -287,15 +269,13 @@ impl Compiler {
         let f = sx_ir::Function::new(format!("closure.{}", self.fresh()), irsig.clone());
         let mut cx = FnCx::new(self, f, file, owner, outer);
         cx.ret_ty = sig.ret;
-        cx.span = Some(decl.span);
+        cx.e.span = Some(decl.span);
         cx.clo = Some(ClosureCx { candidates, captured: vec![], env_size: 0 });
         cx.init_failable(&decl, "lambda", sig.ret);
         let result = cx.bind_params(&csig, &irsig).and_then(|_| cx.bind_multi_return(&decl)).and_then(|_| cx.lower_body_pub(&decl));
-        cx.b(|b| b.seal_unterminated(sx_ir::TrapCode::Unreachable));
         let clo = cx.clo.take().expect("closure state");
-        let mut f = cx.f;
         result?;
-        sx_ir::opt::promote_slots(&mut f);
+        let f = cx.e.finish();
         let func = self.module.funcs.push(f);
         let ty = self.types.intern(TK::Closure { params: sig.params.clone(), ret: sig.ret });
         Ok(ClosureInfo { func, ty, captured: clo.captured, env_size: clo.env_size.max(1) })

@@ -20,7 +20,7 @@
 //! These functions have no run-time form: a function reachable from the program's entry that
 //! calls one is a compile error naming the call path ([`Compiler::check_runtime_compiler_calls`]).
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_ir::{InstKind, Type as IrType};
 use sx_types::TypeKind as TK;
@@ -29,22 +29,6 @@ use sx_vm::PointerTarget;
 /// Compile-time evaluations started while others wait (a type function needing another
 /// type function, …) may nest this deep.
 const MAX_NESTED_EVALUATIONS: usize = 200;
-
-/// The compiler-API intrinsics.
-pub(crate) const COMPILER_API: &[&str] = &[
-    "raw_intern",
-    "raw_text_of",
-    "raw_find_type",
-    "raw_type_kind",
-    "raw_type_name",
-    "raw_field_count",
-    "raw_field_name",
-    "raw_field_type",
-    "raw_variant_value",
-    "raw_pointer_to",
-    "raw_declare_type",
-    "raw_register_type",
-];
 
 /// Kind codes of `raw_type_kind` and `raw_register_type`.
 mod kind {
@@ -100,7 +84,7 @@ pub(crate) struct ApiState {
 impl<'c> FnCx<'c> {
     /// Lowers a call of compiler-API intrinsic `name`; `None` when `name` is not one.
     pub fn compiler_api_call(&mut self, name: &str, args: &[Arg], span: Span) -> Option<R<TV>> {
-        if !COMPILER_API.contains(&name) && !crate::build_api::BUILD_API.contains(&name) {
+        if !COMPILER_API.contains(&name) && !crate::syntax_facts::BUILD_API.contains(&name) {
             return None;
         }
         Some(self.compiler_api_inner(name, args, span))

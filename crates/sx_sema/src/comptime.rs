@@ -1,10 +1,10 @@
 //! Compile-time evaluation on the VM: constant thunks, `#run`, global initialisers, baking
 //! results into static data, and the program entry wrapper.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_ir::builder::FunctionBuilder;
-use sx_ir::{Function, Linkage, Reloc, RelocTarget, Signature, TrapCode, Type as IrType};
+use sx_ir::{Function, Linkage, Reloc, RelocTarget, Signature, Type as IrType};
 use sx_types::TypeKind as TK;
 use sx_vm::PointerTarget;
 
@@ -90,7 +90,7 @@ impl Compiler {
         if names.len() != 1 {
             return self.err(item.span, "not supported yet: several globals in one declaration");
         }
-        crate::stmt::check_reserved(self, &names[0])?;
+        self.check_reserved(&names[0])?;
         let file = self.decls[id.0 as usize].file;
         let outer = Rc::new(HashMap::new());
         let declared = match ty {
@@ -151,7 +151,7 @@ impl Compiler {
         let name = self.thunk_name.take().unwrap_or_else(|| format!("__comptime.{}", self.fresh()));
         let f = Function::new(name, Signature { params: vec![p], returns: vec![] });
         let mut cx = FnCx::new(self, f, file, owner, outer.clone());
-        cx.span = Some(span);
+        cx.e.span = Some(span);
         let entry = cx.new_block();
         cx.switch(entry);
         let out = cx.b(|b| b.append_block_param(entry, p));
@@ -184,12 +184,8 @@ impl Compiler {
                 t
             }
         };
-        if !cx.terminated() {
-            cx.b(|b| b.ret(vec![]));
-        }
-        cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
-        let mut f = cx.f;
-        sx_ir::opt::promote_slots(&mut f);
+        cx.e.ret_if_open();
+        let f = cx.e.finish();
         if let Some(msg) = self.pure_thunk_message.take() {
             let calls = f.blocks.values().flat_map(|b| b.insts.iter()).any(|&i| {
                 matches!(

@@ -6,7 +6,7 @@
 //! Types and defaults are evaluated in the declaring file; a default must be a compile-time
 //! constant.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 
 impl Compiler {

@@ -1,6 +1,6 @@
 //! Declarations: name lookup across files, lazy evaluation of top-level declarations, structs.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_types::TypeKind as TK;
 
@@ -148,7 +148,7 @@ impl Compiler {
             DeclKind::Global(item, idx) => self.eval_global(id, &item, idx),
             DeclKind::Item(item) => {
                 let ItemKind::Const { name: ident, ty, value } = &item.kind else { return Err(()) };
-                crate::stmt::check_reserved(self, ident)?;
+                self.check_reserved(ident)?;
                 if let Some((uspan, what)) =
                     self.unsupported.iter().find(|(s, _)| s.file == span.file && s.lo <= value.span.lo && value.span.hi <= s.hi).cloned()
                 {
@@ -326,10 +326,10 @@ impl Compiler {
         let mut consts: HashMap<String, Rc<Member>> = HashMap::new();
         for m in &sd.members {
             if let MemberKind::Const { name, .. } = &m.kind {
-                crate::stmt::check_reserved(self, name)?;
+                self.check_reserved(name)?;
                 let key = match &m.kind {
                     MemberKind::Const { value: Expr { kind: ExprKind::Fn(d), .. }, .. } if d.attrs.set => {
-                        crate::props::setter_key(&name.name)
+                        crate::syntax_facts::setter_key(&name.name)
                     }
                     _ => name.name.clone(),
                 };
@@ -378,7 +378,7 @@ impl Compiler {
                     if self.types.struct_of(at).is_none() {
                         return self.err(e.span, "an anonymous member must be a 'struct { .. }' or 'union { .. }'");
                     }
-                    fields.push((format!("{}{}", crate::members::ANON_PREFIX, fields.len()), at));
+                    fields.push((format!("{}{}", crate::syntax_facts::ANON_PREFIX, fields.len()), at));
                     defaults.push(None);
                 }
                 MemberKind::Directive(e) => return self.err(e.span, "not supported yet: this struct member"),

@@ -1,7 +1,8 @@
 //! Lowering of expressions.
 
 use crate::consts::wrap_int;
-use crate::lower::*;
+use crate::fncx::FnCx;
+use crate::type_rules::fmt_float;
 use crate::*;
 use sx_ir::{BinOp as IB, FloatCC, IntCC, Type as IrType, UnOp as IU, Value};
 use sx_types::TypeKind as TK;
@@ -51,13 +52,13 @@ impl<'c> FnCx<'c> {
             self.c.depth -= 1;
             return self.err(e.span, "expression nests too deeply");
         }
-        let saved = self.span;
-        self.span = Some(e.span);
+        let saved = self.e.span;
+        self.e.span = Some(e.span);
         let value_ctx = std::mem::take(&mut self.value_ctx);
         if value_ctx {
             if let ExprKind::If { else_: None, inline: false, .. } = &e.kind {
                 self.c.depth -= 1;
-                self.span = saved;
+                self.e.span = saved;
                 return self.err(e.span, "an 'if' used as a value needs an 'else' branch");
             }
         }
@@ -70,7 +71,7 @@ impl<'c> FnCx<'c> {
             },
             _ => self.expr_inner(e, expected),
         };
-        self.span = saved;
+        self.e.span = saved;
         self.c.depth -= 1;
         r
     }
@@ -831,7 +832,7 @@ impl<'c> FnCx<'c> {
                 .find(|f| f.name == name)
                 .map(|f| (f.offset, f.ty))
                 .or_else(|| self.tuple_element(ty, name))
-                .or_else(|| crate::members::promoted_field(&self.c.types, ty, name).map(|(off, t, _)| (off, t))),
+                .or_else(|| crate::type_rules::promoted_field(&self.c.types, ty, name).map(|(off, t, _)| (off, t))),
             TK::Enum(_) => {
                 let e = self.c.types.enum_of(ty)?;
                 let v = e.variants.iter().find(|v| v.name == name)?;
@@ -1145,7 +1146,7 @@ impl<'c> FnCx<'c> {
                     Ok(TV { ty, v: V::Scalar(self.b(|b| b.binary(IB::Xor, x, one))) })
                 } else if self.c.types.is_int(ty) || self.c.types.is_pointer_like(ty) || self.c.types.is_error_set(ty) {
                     let x = self.scalar(v, span)?;
-                    let irt = self.f.values[x].ty;
+                    let irt = self.e.f.values[x].ty;
                     let z = self.iconst(irt, 0);
                     Ok(TV { ty: bt::BOOL, v: V::Scalar(self.b(|b| b.icmp(IntCC::Eq, x, z))) })
                 } else {
@@ -1369,7 +1370,7 @@ impl<'c> FnCx<'c> {
                 }
             }
             let (a, b) = (self.scalar(l, span)?, self.scalar(r, span)?);
-            let irt = self.f.values[a].ty;
+            let irt = self.e.f.values[a].ty;
             let sym = if irt == IrType::F32 { "fmodf" } else { "fmod" };
             let ext = self.c.module.declare_extern(sym, sx_ir::Signature { params: vec![irt, irt], returns: vec![irt] });
             let v = self.b(|bb| bb.call_extern(ext, vec![a, b], &[irt]))[0];
@@ -1392,8 +1393,8 @@ impl<'c> FnCx<'c> {
         let b = if shift {
             let rt = r.ty;
             let bv = self.scalar(r, span)?;
-            let want = self.f.values[a].ty;
-            let have = self.f.values[bv].ty;
+            let want = self.e.f.values[a].ty;
+            let have = self.e.f.values[bv].ty;
             if have == want {
                 bv
             } else if have.bytes() > want.bytes() {
@@ -1564,7 +1565,7 @@ impl<'c> FnCx<'c> {
             return Ok(r);
         }
         let lv = self.scalar(l, span)?;
-        let s = self.f.slots.push(sx_ir::SlotData { size: 1, align: 1 });
+        let s = self.e.f.slots.push(sx_ir::SlotData { size: 1, align: 1 });
         let a = self.slot_addr(s);
         self.b(|b| b.store(a, 0, lv));
         let rhs_b = self.new_block();
@@ -1594,7 +1595,7 @@ impl<'c> FnCx<'c> {
     /// does not cover reads as zero).
     fn reinterpret(&mut self, v: TV, to: TypeId, span: Span) -> R<TV> {
         let size = self.c.types.size_of(v.ty).max(self.c.types.size_of(to)).max(1);
-        let s = self.f.slots.push(sx_ir::SlotData { size: size as u32, align: 16 });
+        let s = self.e.f.slots.push(sx_ir::SlotData { size: size as u32, align: 16 });
         let a = self.slot_addr(s);
         let p = self.ptr_ty();
         let zero = self.iconst(IrType::I8, 0);
@@ -1616,7 +1617,7 @@ impl<'c> FnCx<'c> {
 
     fn chain(&mut self, operands: &[Expr], ops: &[BinOp], span: Span) -> R<TV> {
         // a < b <= c  ==>  (a < b) and (b <= c), each operand evaluated once.
-        let s = self.f.slots.push(sx_ir::SlotData { size: 1, align: 1 });
+        let s = self.e.f.slots.push(sx_ir::SlotData { size: 1, align: 1 });
         let join = self.new_block();
         let mut prev = self.expr(&operands[0], None)?;
         for (i, op) in ops.iter().enumerate() {
@@ -1688,7 +1689,7 @@ impl<'c> FnCx<'c> {
             let r = self.spill(r, span)?;
             let lp = self.opt_present(l.clone(), span)?;
             let rp = self.opt_present(r.clone(), span)?;
-            let res = self.f.slots.push(sx_ir::SlotData { size: 1, align: 1 });
+            let res = self.e.f.slots.push(sx_ir::SlotData { size: 1, align: 1 });
             let same = self.b(|b| b.icmp(IntCC::Eq, lp, rp));
             let ra = self.slot_addr(res);
             self.b(|b| b.store(ra, 0, same));
@@ -1976,7 +1977,7 @@ impl<'c> FnCx<'c> {
         let tv = self.expr(then, expected);
         self.scopes.pop();
         let tv = tv?;
-        arms.push((self.cur, tv, then.span));
+        arms.push((self.e.cur, tv, then.span));
         self.switch(eb);
         // The else-branch of `if x == null` sees `x` narrowed.
         self.push_scope();
@@ -1990,7 +1991,7 @@ impl<'c> FnCx<'c> {
         let ev = self.expr(else_, expected);
         self.scopes.pop();
         let ev = ev?;
-        arms.push((self.cur, ev, else_.span));
+        arms.push((self.e.cur, ev, else_.span));
         Ok((self.join(arms, expected, span)?, None))
     }
 
@@ -2156,7 +2157,7 @@ impl<'c> FnCx<'c> {
                         let off = self.c.types.enum_of(sty).map(|e| e.payload_offset).unwrap_or(0);
                         captured = Some((off, pt));
                     }
-                    let irt = self.f.values[s].ty;
+                    let irt = self.e.f.values[s].ty;
                     self.iconst(irt, value as i64)
                 } else {
                     let pv = self.expr(p, Some(sty))?;
@@ -2192,7 +2193,7 @@ impl<'c> FnCx<'c> {
             let v = self.block_value(&arm.body, join_expected);
             self.scopes.pop();
             let v = v?;
-            results.push((self.cur, v, arm.body.span));
+            results.push((self.e.cur, v, arm.body.span));
             self.switch(next);
         }
         let exhaustive =
@@ -2242,7 +2243,7 @@ impl<'c> FnCx<'c> {
             let v = self.block_value(&arm.body, expected);
             self.scopes.pop();
             let v = v?;
-            results.push((self.cur, v, arm.body.span));
+            results.push((self.e.cur, v, arm.body.span));
             self.switch(next);
         }
         if else_.is_none() && has_some && has_none {
@@ -2265,15 +2266,15 @@ impl<'c> FnCx<'c> {
         match else_ {
             Some(b) => {
                 let v = self.block_value(b, expected)?;
-                results.push((self.cur, v, b.span));
+                results.push((self.e.cur, v, b.span));
             }
             None => {
                 if expected.map(|t| t != bt::VOID).unwrap_or(false) {
                     // A value match without `else`: falling through is unreachable.
                     self.b(|b| b.trap(sx_ir::TrapCode::Unreachable));
-                    results.push((self.cur, TV::never(), span));
+                    results.push((self.e.cur, TV::never(), span));
                 } else {
-                    results.push((self.cur, TV::void(), span));
+                    results.push((self.e.cur, TV::void(), span));
                 }
             }
         }
@@ -2290,7 +2291,7 @@ impl<'c> FnCx<'c> {
         span: Span,
     ) -> R<TV> {
         self.b(|b| b.trap(sx_ir::TrapCode::Unreachable));
-        results.push((self.cur, TV::never(), span));
+        results.push((self.e.cur, TV::never(), span));
         self.join_match_arms(results, expected, end, span)
     }
 
@@ -2304,7 +2305,7 @@ impl<'c> FnCx<'c> {
         span: Span,
     ) -> R<TV> {
         let r = self.join(results, expected, span)?;
-        let after = self.cur;
+        let after = self.e.cur;
         self.switch(end);
         if let Some(a) = after {
             self.b(|b| b.jump(a, vec![]));
@@ -2402,8 +2403,8 @@ impl<'c> FnCx<'c> {
             let (name, off, fty) = match &fi.name {
                 Some(n) => match flds.iter().find(|f| f.0 == n.name) {
                     Some(f) => f.clone(),
-                    None if crate::members::promoted_field(&self.c.types, sty, &n.name).is_some() => {
-                        let (off, fty, _) = crate::members::promoted_field(&self.c.types, sty, &n.name).expect("promoted");
+                    None if crate::type_rules::promoted_field(&self.c.types, sty, &n.name).is_some() => {
+                        let (off, fty, _) = crate::type_rules::promoted_field(&self.c.types, sty, &n.name).expect("promoted");
                         (n.name.clone(), off, fty)
                     }
                     None => {
@@ -2455,7 +2456,7 @@ impl<'c> FnCx<'c> {
         let v = self.materialize(v, span)?;
         let v = self.spill(v, span)?;
         let V::Mem(a) = v.v else { return self.err(init.span, "an init block needs an aggregate value") };
-        let s = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+        let s = self.e.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
         let sa = self.slot_addr(s);
         self.b(|b| b.store(sa, 0, a));
         self.push_scope();
@@ -2639,33 +2640,6 @@ fn int_cc(op: BinOp, signed: bool) -> IntCC {
         (BinOp::Le, false) => IntCC::Ule,
         (BinOp::Gt, false) => IntCC::Ugt,
         _ => IntCC::Uge,
-    }
-}
-
-/// The source spelling of a binary operator.
-pub(crate) fn op_text(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Mul => "*",
-        BinOp::Div => "/",
-        BinOp::Rem => "%",
-        BinOp::Add => "+",
-        BinOp::Sub => "-",
-        BinOp::Shl => "<<",
-        BinOp::Shr => ">>",
-        BinOp::Eq => "==",
-        BinOp::Ne => "!=",
-        BinOp::Lt => "<",
-        BinOp::Le => "<=",
-        BinOp::Gt => ">",
-        BinOp::Ge => ">=",
-        BinOp::In => "in",
-        BinOp::BitAnd => "&",
-        BinOp::BitXor => "^",
-        BinOp::BitOr => "|",
-        BinOp::And => "and",
-        BinOp::Or => "or",
-        BinOp::Coalesce => "??",
-        BinOp::Pipe => "|>",
     }
 }
 

@@ -4,7 +4,7 @@
 //! An instance is an ordinary [`FnDef`] sharing the generic declaration, whose scope binds the
 //! compile-time parameters as constants; its signature skips the `$` parameters.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_types::TypeKind as TK;
 
@@ -57,21 +57,6 @@ pub(crate) fn mentions(e: &Expr, names: &[String]) -> bool {
     }
 }
 
-/// Does a parameter's type expression mention a `$T` pattern?
-pub(crate) fn contains_poly(e: &Expr) -> bool {
-    match &e.kind {
-        ExprKind::Poly { .. } => true,
-        ExprKind::AddrOf(i) | ExprKind::ManyPtrType(i) | ExprKind::OptionalType(i) => contains_poly(i),
-        ExprKind::SliceType { elem, .. } => contains_poly(elem),
-        ExprKind::ArrayType { len, elem } => contains_poly(len) || contains_poly(elem),
-        ExprKind::Call { args, .. } => args.iter().any(|a| contains_poly(&a.value)),
-        ExprKind::ClosureType { params, ret } => {
-            params.iter().any(|a| contains_poly(&a.value)) || ret.iter().flat_map(|r| r.values.iter()).any(|v| contains_poly(&v.ty))
-        }
-        _ => false,
-    }
-}
-
 /// A chain of generic instances, each made while lowering the one before, may be this long.
 const MAX_INSTANCE_DEPTH: u32 = 500;
 
@@ -99,11 +84,6 @@ fn mentions_name(e: &Expr, names: &[String]) -> bool {
         ExprKind::Call { args, .. } => args.iter().any(|a| mentions_name(&a.value, names)),
         _ => false,
     }
-}
-
-/// Is `decl` generic (compile-time or pattern-typed parameters)?
-pub(crate) fn is_generic_decl(decl: &FnDecl) -> bool {
-    decl.params.iter().any(|p| p.comptime || p.ty.as_ref().map(contains_poly).unwrap_or(false))
 }
 
 impl Compiler {
@@ -370,7 +350,7 @@ impl<'c> FnCx<'c> {
             };
             let name = decl.params[pi].name.as_ref().map(|n| n.name.clone()).unwrap_or_default();
             if let Some(p) = constraint {
-                binds.push((crate::packs::pack_constraint_name(&name), ConstVal::Type(p), false));
+                binds.push((crate::syntax_facts::pack_constraint_name(&name), ConstVal::Type(p), false));
             }
             binds.push((name, ConstVal::Pack(types), false));
             pack_vals = pv;
@@ -560,14 +540,7 @@ impl<'c> FnCx<'c> {
         let func = self.c.declare_fn(inst, span)?;
         // Run-time arguments, in signature order.
         let mut irargs = vec![];
-        let rslot = if sig.sret {
-            let s = self.slot_for(sig.ret);
-            let a = self.slot_addr(s);
-            irargs.push(a);
-            Some(a)
-        } else {
-            None
-        };
+        let rslot = self.sret_arg(sig.ret, &mut irargs);
         let mut k = 0usize;
         let mut pack_vals = pack_vals.into_iter();
         for (i, p) in decl.params.iter().enumerate() {

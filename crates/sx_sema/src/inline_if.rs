@@ -10,7 +10,7 @@
 //! `#error("msg")` reports `msg` as a compile error where it is lowered (an arm that should
 //! never be chosen).
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 
 impl FnCx<'_> {

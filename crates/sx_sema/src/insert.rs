@@ -7,7 +7,7 @@
 //! the source map as its own file, named after the insertion site, so a diagnostic inside
 //! generated code shows the generated line.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 
 /// Generated code larger than this is refused (a runaway generator, not a program).

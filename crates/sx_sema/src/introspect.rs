@@ -6,45 +6,11 @@
 //! [`crate::reflect`]). An `any` passed where a type is expected stands for the type it holds —
 //! or, when it holds a `Type` value, for that type.
 
-use crate::lower::*;
-use crate::reflect::{cat, flag};
+use crate::fncx::FnCx;
+use crate::type_rules::{cat, flag};
 use crate::*;
 use sx_ir::{BinOp as IB, IntCC, Type as IrType, Value};
 use sx_types::TypeKind as TK;
-
-/// The intrinsics this module implements (recognised without an import).
-pub(crate) const REFLECTION_INTRINSICS: &[&str] = &[
-    "size_of",
-    "align_of",
-    "type_name",
-    "type_of",
-    "type_eq",
-    "is_unsigned",
-    "is_flags",
-    "is_identity",
-    "struct_field_count",
-    "struct_field_name",
-    "struct_field_type",
-    "struct_field_offset",
-    "struct_field_value",
-    "variant_count",
-    "variant_name",
-    "variant_type",
-    "variant_value",
-    "variant_index",
-    "variant_payload",
-    "pointee_type",
-    "any_element",
-    "raw_any_data",
-    "raw_make_any",
-    "is_struct",
-    "vector_lanes",
-    "has_impl",
-    "__type_kind",
-    "__type_flags",
-    "__type_count",
-    "__type_elem",
-];
 
 /// A type argument: known at compile time, or a run-time handle.
 #[derive(Clone, Copy)]
@@ -215,7 +181,7 @@ impl<'c> FnCx<'c> {
                 // Structs and unions: the field's type; arrays, slices, optionals, pointers: the
                 // element type.
                 let p = self.ptr_ty();
-                let s = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+                let s = self.e.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
                 let elem = self.rt_field(tag, "elem");
                 let sa = self.slot_addr(s);
                 self.b(|b| b.store(sa, 0, elem));
@@ -380,7 +346,7 @@ impl<'c> FnCx<'c> {
                 let yes = self.new_block();
                 let join = self.new_block();
                 let p = self.ptr_ty();
-                let s = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+                let s = self.e.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
                 let sa = self.slot_addr(s);
                 self.b(|b| b.store(sa, 0, tag));
                 self.b(|b| b.branch(holds_type, yes, vec![], join, vec![]));

@@ -19,8 +19,11 @@ pub mod comptime;
 pub mod consts;
 mod context_ext;
 mod decls;
+mod emit;
 mod errors;
 mod expr;
+mod fn_state;
+mod fncx;
 mod generics;
 mod inline_if;
 mod insert;
@@ -38,9 +41,12 @@ mod protocols;
 mod reflect;
 mod spread;
 mod stmt;
+mod syntax_facts;
 mod target_facts;
 mod tuples;
 mod type_fns;
+mod type_rules;
+mod values;
 mod vector;
 
 use std::cell::Cell;
@@ -55,6 +61,12 @@ use sx_syntax::ast::*;
 use sx_types::{builtin as bt, TypeId, TypeTable};
 
 pub use consts::ConstVal;
+// The crate prelude: only floors 0 and 1 (facts, decisions, plain state) are re-exported here,
+// so `use crate::*` never hides an upward import.
+use fn_state::*;
+use syntax_facts::*;
+use type_rules::*;
+use values::*;
 
 /// Index of a loaded source file (module).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -235,7 +247,7 @@ pub struct Compiler {
     /// function type, target type, the function called directly if not through the env).
     pub(crate) failable_adapters: HashMap<(TypeId, TypeId, Option<FuncId>), FuncId>,
     /// Lowered closure bodies per lambda.
-    pub(crate) closure_infos: HashMap<FnId, crate::closures::ClosureInfo>,
+    pub(crate) closure_infos: HashMap<FnId, ClosureInfo>,
     /// Capture candidates of a lambda whose signature is being inferred.
     pub(crate) closure_candidates: HashMap<FnId, HashMap<String, TypeId>>,
     /// Emitted run-time type records (`Type` values, `any` tags).
@@ -341,6 +353,14 @@ impl Compiler {
         Err(())
     }
 
+    /// Rejects declaring a name that spells a builtin type.
+    pub(crate) fn check_reserved(&mut self, name: &Ident) -> Result<(), ()> {
+        if !name.raw && builtin_type(&mut self.types, &name.name).is_some() && !matches!(name.name.as_str(), "int" | "float") {
+            return self.err(name.span, format!("'{}' is a reserved type name and cannot be used as an identifier", name.name));
+        }
+        Ok(())
+    }
+
     fn compile_root(&mut self, root: FileIdx) -> Result<(), ()> {
         if let Some((span, what)) = self.unsupported.first().cloned() {
             // Unsupported constructs only matter in files the program uses; report the first one
@@ -412,7 +432,7 @@ impl Compiler {
             if is_fn {
                 if let DeclKind::Item(item) = d.kind.clone() {
                     if let ItemKind::Const { name, value, .. } = &item.kind {
-                        let _ = crate::stmt::check_reserved(self, name);
+                        let _ = self.check_reserved(name);
                         if let ExprKind::Fn(decl) = &value.kind {
                             self.check_fn_attrs(decl, value.span);
                         }
@@ -428,7 +448,7 @@ impl Compiler {
                     let sig_text = |sp: Span| text.get(sp.lo as usize..sp.hi as usize).unwrap_or("");
                     let spelled_generic = d.decl.params.iter().any(|p| sig_text(p.span).contains('$'))
                         || d.decl.ret.as_ref().is_some_and(|r| sig_text(r.span).contains('$'));
-                    if concrete && !spelled_generic && !crate::generics::is_generic_decl(&d.decl) && !self.instance_of.contains_key(&f) {
+                    if concrete && !spelled_generic && !crate::syntax_facts::is_generic_decl(&d.decl) && !self.instance_of.contains_key(&f) {
                         let span = d.span;
                         let _ = self.declare_fn(f, span);
                     }
@@ -540,42 +560,6 @@ impl Compiler {
 impl FileInfo {
     fn file_id_span(&self) -> Span {
         Span::new(self.file_id, 0, 0)
-    }
-}
-
-/// The `$T` names introduced or used in a type expression.
-fn poly_names(e: &Expr, out: &mut Vec<(String, Span)>) {
-    match &e.kind {
-        ExprKind::Poly { name, .. } => out.push((name.name.clone(), name.span)),
-        ExprKind::AddrOf(i) | ExprKind::ManyPtrType(i) | ExprKind::OptionalType(i) => poly_names(i, out),
-        ExprKind::SliceType { elem, .. } => poly_names(elem, out),
-        ExprKind::ArrayType { len, elem } => {
-            poly_names(len, out);
-            poly_names(elem, out);
-        }
-        ExprKind::Call { callee, args, .. } => {
-            poly_names(callee, out);
-            for a in args {
-                poly_names(&a.value, out);
-            }
-        }
-        ExprKind::ClosureType { params, ret } => {
-            for a in params {
-                poly_names(&a.value, out);
-            }
-            for v in ret.iter().flat_map(|r| r.values.iter()) {
-                poly_names(&v.ty, out);
-            }
-        }
-        ExprKind::Fn(d) if d.body.is_none() => {
-            for p in d.params.iter().filter_map(|p| p.ty.as_ref()) {
-                poly_names(p, out);
-            }
-            for v in d.ret.iter().flat_map(|r| r.values.iter()) {
-                poly_names(&v.ty, out);
-            }
-        }
-        _ => {}
     }
 }
 

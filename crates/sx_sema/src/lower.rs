@@ -1,189 +1,14 @@
 //! Typed lowering of function bodies (and comptime thunks) into IR.
 
 use crate::consts::{int_range, wrap_int};
+use crate::fncx::FnCx;
+use crate::type_rules::fmt_float;
 use crate::*;
-use sx_ir::builder::FunctionBuilder;
-use sx_ir::{BinOp as IB, Block as IrBlock, ConvOp, FloatCC, Function, IntCC, Signature, Slot, TrapCode, Type as IrType, Value};
+use sx_ir::{BinOp as IB, ConvOp, FloatCC, Function, IntCC, Signature, TrapCode, Type as IrType, Value};
 use sx_types::TypeKind as TK;
 
-/// Where a lowered value lives.
-#[derive(Clone, Debug)]
-pub(crate) enum V {
-    /// Known at compile time, not yet materialised.
-    Const(ConstVal),
-    /// An IR scalar.
-    Scalar(Value),
-    /// An aggregate in memory at this address (not owned: copy before the memory changes).
-    Mem(Value),
-    /// No value (`void`).
-    Void,
-    /// Control never gets here (after `return`, `break`, a `noreturn` call).
-    Never,
-}
-
-/// A typed lowered value.
-#[derive(Clone, Debug)]
-pub(crate) struct TV {
-    pub ty: TypeId,
-    pub v: V,
-}
-
-impl TV {
-    pub fn konst(c: ConstVal) -> TV {
-        TV { ty: c.ty(), v: V::Const(c) }
-    }
-    pub fn void() -> TV {
-        TV { ty: bt::VOID, v: V::Void }
-    }
-    pub fn never() -> TV {
-        TV { ty: bt::NORETURN, v: V::Never }
-    }
-    pub fn as_const(&self) -> Option<&ConstVal> {
-        match &self.v {
-            V::Const(c) => Some(c),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Clone)]
-pub(crate) enum Local {
-    /// A variable in a stack slot. `by_ref`: the slot holds a pointer to the value.
-    Var {
-        slot: Slot,
-        ty: TypeId,
-        by_ref: bool,
-        readonly: bool,
-    },
-    Const(ConstVal),
-}
-
-#[derive(Default)]
-pub(crate) struct Scope {
-    pub names: HashMap<String, Local>,
-    pub defers: Vec<Stmt>,
-    /// Optional locals narrowed to their payload in this scope, with their optional binding.
-    pub narrowed: HashMap<String, Local>,
-}
-
-pub(crate) struct LoopCx {
-    pub brk: IrBlock,
-    pub cont: IrBlock,
-    pub depth: usize,
-}
-
-/// The lowering context of one function body.
-pub(crate) struct FnCx<'c> {
-    pub c: &'c mut Compiler,
-    pub f: Function,
-    pub cur: Option<IrBlock>,
-    pub span: Option<Span>,
-    pub file: FileIdx,
-    pub owner: Option<TypeId>,
-    pub scopes: Vec<Scope>,
-    pub loops: Vec<LoopCx>,
-    pub ret_ty: TypeId,
-    /// Slot holding the hidden result pointer (aggregate returns).
-    pub sret: Option<Slot>,
-    /// Return-type inference mode: the type of the first returned value.
-    pub infer: Option<Option<TypeId>>,
-    /// The next expression is used as a value (a declaration's initialiser, an argument) even
-    /// though no type is expected; consumed by [`FnCx::expr`].
-    pub value_ctx: bool,
-    /// Names bound by the generic function being called (pattern inference).
-    pub poly_scope: Vec<String>,
-    /// Compile-time parameters given explicitly (never re-inferred).
-    pub fixed_binds: Vec<String>,
-    /// Local constants (types, functions) visible to nested functions.
-    pub outer_consts: Rc<HashMap<String, ConstVal>>,
-    /// Error-handling state (failable signature, `or`/`catch` fallback targets).
-    pub errs: crate::errors::ErrCx,
-    /// Set while lowering a closure body: what it may capture and what it has captured.
-    pub clo: Option<crate::closures::ClosureCx>,
-    /// Set in a function declared `-> (A, B)` / `-> (x: A, y: B)` (see [`crate::tuples`]).
-    pub multi_ret: Option<crate::tuples::MultiRet>,
-    /// Lowering a function body (not evaluating a signature): `$T` is a declaration-only form.
-    pub in_body: bool,
-    /// Types whose `print` expansion encloses the current point (see `printfmt`).
-    pub print_nest: Vec<TypeId>,
-}
-
-pub(crate) type R<T> = Result<T, ()>;
 
 impl<'c> FnCx<'c> {
-    pub fn new(c: &'c mut Compiler, f: Function, file: FileIdx, owner: Option<TypeId>, outer: Rc<HashMap<String, ConstVal>>) -> Self {
-        FnCx {
-            c,
-            f,
-            cur: None,
-            span: None,
-            file,
-            owner,
-            scopes: vec![Scope::default()],
-            loops: vec![],
-            ret_ty: bt::VOID,
-            sret: None,
-            infer: None,
-            value_ctx: false,
-            poly_scope: vec![],
-            fixed_binds: vec![],
-            outer_consts: outer,
-            errs: Default::default(),
-            clo: None,
-            multi_ret: None,
-            in_body: false,
-            print_nest: vec![],
-        }
-    }
-
-    // ---- builder plumbing -------------------------------------------------------------------
-
-    pub fn b<T>(&mut self, op: impl FnOnce(&mut FunctionBuilder) -> T) -> T {
-        let mut b = FunctionBuilder::new(&mut self.f);
-        if let Some(c) = self.cur {
-            b.switch_to_block(c);
-        }
-        b.set_span(self.span);
-        let r = op(&mut b);
-        self.cur = b.current_block();
-        r
-    }
-    pub fn new_block(&mut self) -> IrBlock {
-        self.f.blocks.push(Default::default())
-    }
-    pub fn switch(&mut self, b: IrBlock) {
-        self.cur = Some(b);
-    }
-    pub fn terminated(&mut self) -> bool {
-        self.b(|b| b.is_terminated())
-    }
-    pub fn ptr_ty(&self) -> IrType {
-        self.c.module.pointer_type()
-    }
-    pub fn iconst(&mut self, ty: IrType, v: i64) -> Value {
-        self.b(|b| b.iconst(ty, v))
-    }
-    pub fn slot_for(&mut self, ty: TypeId) -> Slot {
-        let size = self.c.types.size_of(ty).max(1);
-        let align = self.c.types.align_of(ty).max(1);
-        self.f.slots.push(sx_ir::SlotData { size: size.min(u32::MAX as u64) as u32, align: align as u32 })
-    }
-    pub fn slot_addr(&mut self, s: Slot) -> Value {
-        let p = self.ptr_ty();
-        self.b(|b| b.stack_addr(s, p))
-    }
-    pub fn err<T>(&mut self, span: Span, msg: impl Into<String>) -> R<T> {
-        self.c.err(span, msg)
-    }
-    pub fn tname(&self, t: TypeId) -> String {
-        self.c.types.name(t)
-    }
-    pub fn jump(&mut self, to: IrBlock) {
-        if !self.terminated() {
-            self.b(|b| b.jump(to, vec![]));
-        }
-    }
-
     // ---- scopes -----------------------------------------------------------------------------
 
     pub fn push_scope(&mut self) {
@@ -262,11 +87,11 @@ impl<'c> FnCx<'c> {
         }
         // Compiler intrinsics are recognised without any import.
         if !id.raw
-            && (BUILTIN_INTRINSICS.contains(&id.name.as_str()) || crate::introspect::REFLECTION_INTRINSICS.contains(&id.name.as_str()))
+            && (BUILTIN_INTRINSICS.contains(&id.name.as_str()) || crate::syntax_facts::REFLECTION_INTRINSICS.contains(&id.name.as_str()))
         {
             return Ok(Some(Local::Const(ConstVal::Intrinsic(id.name.clone()))));
         }
-        if !id.raw && crate::target_facts::TARGET_FACTS.contains(&id.name.as_str()) {
+        if !id.raw && crate::syntax_facts::TARGET_FACTS.contains(&id.name.as_str()) {
             return self.c.target_fact(&id.name, id.span).map(|c| Some(Local::Const(c)));
         }
         if !id.raw {
@@ -547,10 +372,10 @@ impl<'c> FnCx<'c> {
                 let (pv, no) = self.split_optional(tv, span)?;
                 let pv = self.coerce(pv, inner, span)?;
                 let w = self.opt_wrap(pv, to, span)?;
-                let yes_end = self.cur;
+                let yes_end = self.e.cur;
                 self.switch(no);
                 let none = self.opt_none(to, span)?;
-                let no_end = self.cur;
+                let no_end = self.e.cur;
                 return self.join(vec![(yes_end, w, span), (no_end, none, span)], Some(to), span);
             }
             let v = self.coerce(tv, inner, span)?;
@@ -787,7 +612,7 @@ impl<'c> FnCx<'c> {
     /// Re-normalises an odd-width integer (`u2`, `i5`) held in a wider IR register.
     pub fn fix_width(&mut self, v: Value, ty: TypeId) -> Value {
         let TK::Int { bits, signed, .. } = *self.c.types.kind(ty) else { return v };
-        let irt = self.f.values[v].ty;
+        let irt = self.e.f.values[v].ty;
         let full = irt.bytes() * 8;
         if bits as u32 >= full {
             return v;
@@ -818,16 +643,6 @@ impl<'c> FnCx<'c> {
         Ok(TV { ty, v: V::Mem(a) })
     }
 
-    /// Address of a field at byte `offset` from `base`.
-    pub fn offset_addr(&mut self, base: Value, offset: i64) -> Value {
-        if offset == 0 {
-            return base;
-        }
-        let p = self.ptr_ty();
-        let o = self.iconst(p, offset);
-        self.b(|b| b.binary(IB::Iadd, base, o))
-    }
-
     /// Converts a condition value to an I8 truth value.
     pub fn truth(&mut self, tv: TV, span: Span) -> R<Value> {
         let ty = tv.ty;
@@ -838,7 +653,7 @@ impl<'c> FnCx<'c> {
                 if self.c.types.scalar(ty).is_some() =>
             {
                 let v = self.scalar(tv, span)?;
-                let irt = self.f.values[v].ty;
+                let irt = self.e.f.values[v].ty;
                 let z = self.iconst(irt, 0);
                 Ok(self.b(|b| b.icmp(IntCC::Ne, v, z)))
             }
@@ -904,11 +719,7 @@ impl<'c> FnCx<'c> {
             }
             Some(v) => {
                 if let Some(sret) = self.sret {
-                    let p = self.ptr_ty();
-                    let dst = self.b(|b| {
-                        let a = b.stack_addr(sret, p);
-                        b.load(p, a, 0)
-                    });
+                    let dst = self.e.sret_ptr(sret);
                     self.store(dst, v, span)?;
                     self.b(|b| b.ret(vec![]));
                 } else {
@@ -918,18 +729,6 @@ impl<'c> FnCx<'c> {
             }
         }
         Ok(())
-    }
-}
-
-/// Intrinsics the compiler recognises by name even without a declaration in scope.
-pub(crate) const BUILTIN_INTRINSICS: &[&str] = &["sqrt", "sin", "cos", "floor", "error_name", "is_comptime"];
-
-/// Formats a float the way diagnostics show it.
-pub(crate) fn fmt_float(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{:.1}", v)
-    } else {
-        format!("{}", v)
     }
 }
 
@@ -1033,7 +832,7 @@ impl Compiler {
         let mut defaults = vec![];
         let mut variadic = false;
         let is_instance = self.instance_of.contains_key(&fid);
-        if !is_instance && crate::generics::is_generic_decl(&decl) {
+        if !is_instance && crate::syntax_facts::is_generic_decl(&decl) {
             let name = self.fns[fid.0 as usize].name.clone();
             return self.err(self.fns[fid.0 as usize].span, format!("generic function '{}' can only be called, not used as a value", name));
         }
@@ -1071,7 +870,7 @@ impl Compiler {
         }
         let inferred_ret = match &decl.ret {
             None => true,
-            Some(r) => r.values.len() == 1 && r.error.is_none() && crate::packs::is_inferred_poly_ret(&decl, &r.values[0].ty, &outer),
+            Some(r) => r.values.len() == 1 && r.error.is_none() && crate::syntax_facts::is_inferred_poly_ret(&decl, &r.values[0].ty, &outer),
         };
         let ret = match &decl.ret {
             _ if inferred_ret && decl.body.is_some() && !decl.attrs.is_extern => {
@@ -1094,7 +893,7 @@ impl Compiler {
             Some(r) => self.ret_spec_type(file, owner, &outer, r, &names)?,
         };
         let ret = if decl.attrs.noreturn { bt::NORETURN } else { ret };
-        let sret = ret != bt::VOID && ret != bt::NORETURN && self.types.scalar(ret).is_none();
+        let sret = returns_via_sret(&self.types, ret);
         let sig = FnSig { params, param_names: names, defaults, ret, sret, is_extern: decl.attrs.is_extern, variadic };
         self.fns[fid.0 as usize].sig = Some(sig.clone());
         Ok(sig)
@@ -1113,9 +912,9 @@ impl Compiler {
         let mut cx = FnCx::new(self, f, file, owner, outer);
         cx.infer = Some(None);
         if let Some(candidates) = candidates {
-            cx.clo = Some(crate::closures::ClosureCx { candidates, captured: vec![], env_size: 0 });
+            cx.clo = Some(ClosureCx { candidates, captured: vec![], env_size: 0 });
         }
-        cx.span = Some(decl.span);
+        cx.e.span = Some(decl.span);
         let outer_lowering = cx.c.lowering.replace(fid);
         cx.in_body = true;
         let r = cx.bind_params(partial, &irsig).and_then(|_| match decl.body.as_ref() {
@@ -1148,17 +947,15 @@ impl Compiler {
         let irsig = f.sig.clone();
         let mut cx = FnCx::new(self, f, file, owner, outer);
         cx.ret_ty = sig.ret;
-        cx.span = Some(decl.span);
+        cx.e.span = Some(decl.span);
         let src_name = cx.c.fns[fid.0 as usize].name.clone();
         cx.init_failable(&decl, &src_name, sig.ret);
         let outer_lowering = cx.c.lowering.replace(fid);
         cx.in_body = true;
         let result = cx.bind_params(&sig, &irsig).and_then(|_| cx.bind_multi_return(&decl)).and_then(|_| cx.lower_body(&decl));
         cx.c.lowering = outer_lowering;
-        cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
-        let mut f = cx.f;
+        let mut f = cx.e.finish();
         f.name = name;
-        sx_ir::opt::promote_slots(&mut f);
         self.module.funcs[func_id] = f;
         result
     }
@@ -1173,7 +970,7 @@ impl<'c> FnCx<'c> {
         let params: Vec<Value> = cx.b(|b| irsig.params.iter().map(|&t| b.append_block_param(entry, t)).collect());
         let mut pi = 0;
         if sig.sret {
-            let s = cx.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+            let s = cx.e.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
             let a = cx.slot_addr(s);
             cx.b(|b| b.store(a, 0, params[0]));
             cx.sret = Some(s);
@@ -1188,7 +985,7 @@ impl<'c> FnCx<'c> {
                 cx.b(|b| b.store(a, 0, v));
                 cx.bind(&name, Local::Var { slot: s, ty, by_ref: false, readonly: false });
             } else {
-                let s = cx.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+                let s = cx.e.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
                 let a = cx.slot_addr(s);
                 cx.b(|b| b.store(a, 0, v));
                 cx.bind(&name, Local::Var { slot: s, ty, by_ref: true, readonly: false });

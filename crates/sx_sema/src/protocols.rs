@@ -17,7 +17,7 @@
 //! user conversions: `xx v` to `T` with no built-in conversion calls the visible
 //! `impl Into(T) for type_of(v)` (see [`FnCx::user_conversion`]).
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_ir::Value;
 use sx_types::TypeKind as TK;
@@ -227,7 +227,7 @@ impl Compiler {
         let Some(target) = &imp.target else {
             return self.err(imp.span, "not supported yet: 'impl T { … }' without 'for'");
         };
-        if crate::generics::contains_poly(&imp.protocol) || crate::generics::contains_poly(target) {
+        if crate::syntax_facts::contains_poly(&imp.protocol) || crate::syntax_facts::contains_poly(target) {
             self.protos.generic_impls.push((file, item.clone()));
             return Ok(());
         }

@@ -12,47 +12,11 @@
 //! `TypeMember { name, ty, offset, value }` (fields of a struct; variants of an enum, with the
 //! tag value and the payload type or `void`).
 
-use crate::lower::*;
+use crate::fncx::FnCx;
+use crate::type_rules::{cat, flag};
 use crate::*;
-use sx_ir::{Function, Reloc, RelocTarget, Signature, TrapCode, Value};
+use sx_ir::{Function, Reloc, RelocTarget, Signature, Value};
 use sx_types::TypeKind as TK;
-
-/// Category codes stored in a record's `kind` (what a category `case` tests).
-pub(crate) mod cat {
-    pub const VOID: i64 = 0;
-    pub const BOOL: i64 = 1;
-    pub const INT: i64 = 2;
-    pub const FLOAT: i64 = 3;
-    pub const STRING: i64 = 4;
-    pub const CSTRING: i64 = 5;
-    pub const POINTER: i64 = 6;
-    pub const MANY_POINTER: i64 = 7;
-    pub const SLICE: i64 = 8;
-    pub const ARRAY: i64 = 9;
-    pub const STRUCT: i64 = 10;
-    pub const UNION: i64 = 11;
-    pub const ENUM: i64 = 12;
-    pub const OPTIONAL: i64 = 13;
-    pub const FUNC: i64 = 14;
-    pub const TYPE: i64 = 15;
-    pub const ANY: i64 = 16;
-    pub const NORETURN: i64 = 17;
-    pub const ERROR_SET: i64 = 18;
-    pub const CLOSURE: i64 = 19;
-    pub const VECTOR: i64 = 20;
-}
-
-/// Bits of a record's `flags`.
-pub(crate) mod flag {
-    /// A signed integer (or an enum with a signed backing type).
-    pub const SIGNED: i64 = 1;
-    /// A `#flags` enum.
-    pub const FLAGS: i64 = 2;
-    /// A tagged union (an enum whose variants carry payloads).
-    pub const TAGGED: i64 = 4;
-    /// A tuple (a struct of positional elements).
-    pub const TUPLE: i64 = 8;
-}
 
 /// The compiler's memo of emitted type records.
 #[derive(Default)]
@@ -284,18 +248,14 @@ impl Compiler {
         self.print_fns.insert(t, id);
         let f = Function::new(name, sig);
         let mut cx = FnCx::new(self, f, std, None, Rc::new(HashMap::new()));
-        cx.span = Some(span);
+        cx.e.span = Some(span);
         let entry = cx.new_block();
         cx.switch(entry);
         let arg = cx.b(|b| b.append_block_param(entry, p));
         let v = cx.load(arg, t);
         cx.emit_value(v, span)?;
-        if !cx.terminated() {
-            cx.b(|b| b.ret(vec![]));
-        }
-        cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
-        let mut f = cx.f;
-        sx_ir::opt::promote_slots(&mut f);
+        cx.e.ret_if_open();
+        let f = cx.e.finish();
         self.module.funcs[id] = f;
         Ok(Some(id))
     }

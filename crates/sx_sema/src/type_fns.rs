@@ -6,7 +6,7 @@
 //! function that mints a nominal type mints it once). Used as a value (`h := declare("X")`), such
 //! a call is an ordinary call.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 
 /// Type-function evaluations may wait on each other this many levels deep.
