@@ -1,8 +1,7 @@
 //! Typed lowering of function bodies (and comptime thunks) into IR.
 
-use crate::consts::{int_range, wrap_int};
+use crate::consts::wrap_int;
 use crate::fncx::FnCx;
-use crate::type_rules::fmt_float;
 use crate::*;
 use sx_ir::{BinOp as IB, ConvOp, FloatCC, Function, IntCC, Signature, TrapCode, Type as IrType, Value};
 use sx_types::TypeKind as TK;
@@ -357,152 +356,94 @@ impl<'c> FnCx<'c> {
         if to == bt::ANY {
             return self.box_value(tv, span);
         }
-        if let Some(inner) = self.c.types.optional_inner(to) {
-            if let Some(ConstVal::Null) = tv.as_const() {
-                return self.opt_none(to, span);
-            }
-            if let Some(from_inner) = self.c.types.optional_inner(tv.ty) {
-                // ?A → ?B when A converts to B implicitly.
-                if self.opt_is_ptr(to) && self.opt_is_ptr(tv.ty) {
-                    let _ = from_inner;
-                    return Ok(TV { ty: to, ..tv });
-                }
-                let tv = self.materialize(tv, span)?;
-                let tv = self.spill(tv, span)?;
-                let (pv, no) = self.split_optional(tv, span)?;
-                let pv = self.coerce(pv, inner, span)?;
-                let w = self.opt_wrap(pv, to, span)?;
-                let yes_end = self.e.cur;
-                self.switch(no);
-                let none = self.opt_none(to, span)?;
-                let no_end = self.e.cur;
-                return self.join(vec![(yes_end, w, span), (no_end, none, span)], Some(to), span);
-            }
-            let v = self.coerce(tv, inner, span)?;
-            return self.opt_wrap(v, to, span);
-        }
-        if self.c.types.optional_inner(tv.ty).is_some() && !matches!(self.c.types.kind(to), TK::Void) {
-            let msg = format!(
-                "type mismatch: expected '{}', found '{}' (an optional is never unwrapped implicitly: use '!', '??' or 'if v := …')",
-                self.tname(to),
-                self.tname(tv.ty)
-            );
-            return self.err(span, msg);
-        }
         let from = tv.ty;
-        let types = &self.c.types;
+        let rule = match coercion(&self.c.types, from, to) {
+            Ok(rule) => rule,
+            Err(CoercionError::OptionalNotUnwrapped) => {
+                let msg = format!(
+                    "type mismatch: expected '{}', found '{}' (an optional is never unwrapped implicitly: use '!', '??' or 'if v := …')",
+                    self.tname(to),
+                    self.tname(from)
+                );
+                return self.err(span, msg);
+            }
+        };
+        match rule {
+            Coercion::WrapOptional { inner } => {
+                if let Some(ConstVal::Null) = tv.as_const() {
+                    return self.opt_none(to, span);
+                }
+                let v = self.coerce(tv, inner, span)?;
+                return self.opt_wrap(v, to, span);
+            }
+            Coercion::OptionalToOptional { both_pointers: true, .. } => return Ok(TV { ty: to, ..tv }),
+            Coercion::OptionalToOptional { inner, both_pointers: false } => {
+                if let Some(ConstVal::Null) = tv.as_const() {
+                    return self.opt_none(to, span);
+                }
+                return self.coerce_optional_payload(tv, inner, to, span);
+            }
+            _ => {}
+        }
         // Constants adapt to the expected type.
         if let V::Const(c) = &tv.v {
-            match (c, types.kind(to)) {
-                (ConstVal::Int { v, ty }, TK::Int { bits, signed, .. }) => {
-                    if ty.is_none() || types.is_int(from) {
-                        let (lo, hi) = int_range(*bits, *signed);
-                        if ty.is_none() && (*v < lo || *v > hi) {
-                            let msg = format!("integer literal {} does not fit in '{}'", v, self.tname(to));
-                            return self.err(span, msg);
-                        }
-                        if ty.is_none() || self.int_widens(from, to) {
-                            return Ok(TV { ty: to, v: V::Const(ConstVal::Int { v: wrap_int(*v, *bits, *signed), ty: Some(to) }) });
-                        }
-                    }
-                }
-                (ConstVal::Int { v, .. }, TK::Float { .. }) => {
-                    return Ok(TV { ty: to, v: V::Const(ConstVal::Float { v: *v as f64, ty: Some(to) }) });
-                }
-                (ConstVal::Float { v, ty }, TK::Float { bits }) if ty.is_none() || *bits == 64 => {
-                    return Ok(TV { ty: to, v: V::Const(ConstVal::Float { v: *v, ty: Some(to) }) });
-                }
-                (ConstVal::Float { v, .. }, TK::Int { bits, signed, .. }) => {
-                    if v.fract() != 0.0 || !v.is_finite() {
-                        let msg = format!("cannot convert non-integral float {} to '{}' without a cast", fmt_float(*v), self.tname(to));
-                        return self.err(span, msg);
-                    }
-                    let (lo, hi) = int_range(*bits, *signed);
-                    let i = *v as i128;
-                    if i < lo || i > hi {
-                        return self.err(span, format!("value {} does not fit in '{}'", i, self.tname(to)));
-                    }
-                    return Ok(TV { ty: to, v: V::Const(ConstVal::Int { v: i, ty: Some(to) }) });
-                }
-                (ConstVal::Null, TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. }) => {
-                    return Ok(TV { ty: to, v: V::Const(ConstVal::Null) });
-                }
-                (ConstVal::Str(_), TK::Cstring) => return Ok(TV { ty: to, v: tv.v.clone() }),
-                (ConstVal::Str(s), TK::Slice(e)) if *e == bt::U8 => {
-                    let s = s.clone();
-                    let m = self.materialize(TV::konst(ConstVal::Str(s)), span)?;
+            match literal_coercion(&self.c.types, c, from, to) {
+                Ok(LiteralCoercion::Const(k)) => return Ok(TV { ty: to, v: V::Const(k) }),
+                Ok(LiteralCoercion::StringBytes) => {
+                    let m = self.materialize(TV::konst(c.clone()), span)?;
                     return Ok(TV { ty: to, v: m.v });
                 }
-                _ => {}
+                Ok(LiteralCoercion::NotLiteral) => {}
+                Err(e) => {
+                    let msg = e.message(&self.tname(to));
+                    return self.err(span, msg);
+                }
             }
         }
-        let fk = types.kind(from).clone();
-        let tk = types.kind(to).clone();
-        match (&fk, &tk) {
-            (TK::Int { .. }, TK::Int { .. }) if self.int_widens(from, to) => return self.convert(tv, to, span),
-            // A value of the default literal types (`i64`, `f64`) converts implicitly to a
-            // narrower integer / to `f32`, truncating, as the reference compiler does
-            // (`total := 0; … return total;` from an `-> i32` function).
-            (TK::Int { .. }, TK::Int { .. }) if from == bt::I64 => return self.convert(tv, to, span),
-            (TK::Float { bits: 64 }, TK::Float { bits: 32 }) => return self.convert(tv, to, span),
-            (TK::Int { .. }, TK::Float { .. }) => return self.convert(tv, to, span),
-            (TK::Float { bits: 32 }, TK::Float { bits: 64 }) => return self.convert(tv, to, span),
-            (TK::Bool, TK::Bool) => return Ok(TV { ty: to, ..tv }),
-            (TK::Pointer(a), TK::ManyPointer(b)) if a == b => return Ok(TV { ty: to, ..tv }),
-            (TK::Pointer(a), TK::Pointer(b)) if *b == bt::VOID || *a == bt::VOID => return Ok(TV { ty: to, ..tv }),
-            (TK::ManyPointer(_), TK::ManyPointer(b)) | (TK::ManyPointer(_), TK::Pointer(b)) if *b == bt::VOID => {
-                return Ok(TV { ty: to, ..tv })
-            }
-            (TK::Pointer(inner), TK::ManyPointer(b)) if matches!(self.c.types.kind(*inner), TK::Array(_, e) if e == b) => {
-                return Ok(TV { ty: to, ..tv })
-            }
-            (TK::Array(n, e), TK::Slice(se)) if e == se => {
-                let n = *n as i64;
+        match rule {
+            Coercion::Retype => return Ok(TV { ty: to, ..tv }),
+            Coercion::Numeric => return self.convert(tv, to, span),
+            Coercion::ArrayToSlice(n) => {
                 let tv = self.materialize(tv, span)?;
                 let V::Mem(addr) = tv.v else { return self.err(span, "array value expected") };
-                return self.make_slice(addr, None, n, to);
+                return self.make_slice(addr, None, n as i64, to);
             }
-            (TK::Array(_, e), TK::ManyPointer(b)) if e == b => {
+            Coercion::ArrayToManyPointer => {
                 let tv = self.materialize(tv, span)?;
                 let V::Mem(addr) = tv.v else { return self.err(span, "array value expected") };
                 return Ok(TV { ty: to, v: V::Scalar(addr) });
             }
-            (TK::String, TK::Slice(e)) if *e == bt::U8 => return Ok(TV { ty: to, ..tv }),
-            (TK::Slice(e), TK::String) if *e == bt::U8 => return Ok(TV { ty: to, ..tv }),
-            (TK::Func { params: p1, ret: r1 }, TK::Func { params: p2, ret: r2 }) if p1 == p2 && r1 == r2 => return Ok(TV { ty: to, ..tv }),
-            (_, TK::Void) => return Ok(TV::void()),
-            _ => {}
+            Coercion::Discard => return Ok(TV::void()),
+            Coercion::WrapOptional { .. } | Coercion::OptionalToOptional { .. } | Coercion::AnonymousStruct | Coercion::NoRule => {}
         }
         if let Some(v) = self.coerce_to_tuple(&tv, to, span)? {
             return Ok(v);
         }
-        if let TK::Struct(_) = tk {
-            if let TK::Struct(_) = fk {
-                let (a, b) = (self.c.types.struct_of(from), self.c.types.struct_of(to));
-                if let (Some(a), Some(b)) = (a, b) {
-                    if a.anonymous && b.anonymous && a.fields.len() == b.fields.len() && a.size == b.size {
-                        return Ok(TV { ty: to, ..tv });
-                    }
-                }
-            }
+        if rule == Coercion::AnonymousStruct {
+            return Ok(TV { ty: to, ..tv });
         }
         let msg = format!("type mismatch: expected '{}', found '{}'", self.tname(to), self.tname(from));
         self.err(span, msg)
     }
 
+    /// `?A` → `?B` for non-pointer optionals: the payload, when present, coerced to `inner` and
+    /// wrapped again; absent stays absent.
+    fn coerce_optional_payload(&mut self, tv: TV, inner: TypeId, to: TypeId, span: Span) -> R<TV> {
+        let tv = self.materialize(tv, span)?;
+        let tv = self.spill(tv, span)?;
+        let (pv, no) = self.split_optional(tv, span)?;
+        let pv = self.coerce(pv, inner, span)?;
+        let w = self.opt_wrap(pv, to, span)?;
+        let yes_end = self.e.cur;
+        self.switch(no);
+        let none = self.opt_none(to, span)?;
+        let no_end = self.e.cur;
+        self.join(vec![(yes_end, w, span), (no_end, none, span)], Some(to), span)
+    }
+
     /// True when an int of type `from` converts implicitly to int type `to`.
     pub fn int_widens(&self, from: TypeId, to: TypeId) -> bool {
-        let (TK::Int { bits: fb, signed: fs, .. }, TK::Int { bits: tb, signed: ts, .. }) = (self.c.types.kind(from), self.c.types.kind(to))
-        else {
-            return false;
-        };
-        if fs == ts {
-            tb >= fb
-        } else if !fs && *ts {
-            tb > fb
-        } else {
-            false
-        }
+        int_widens(&self.c.types, from, to)
     }
 
     /// Explicit numeric / pointer conversion (`xx`, `.(T)`): always succeeds between scalars.
