@@ -49,6 +49,9 @@ mod type_rules;
 mod values;
 mod vector;
 
+#[cfg(test)]
+mod tests;
+
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
