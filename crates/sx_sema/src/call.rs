@@ -113,7 +113,7 @@ impl<'c> FnCx<'c> {
     pub(crate) fn bind_trailing_block(&mut self, callee: &Expr, args: &[Arg]) -> R<Option<Rc<Vec<Arg>>>> {
         let ExprKind::Ident(id) = &callee.kind else { return Ok(None) };
         let Some(Local::Const(ConstVal::Func(fid))) = self.resolve(id)? else { return Ok(None) };
-        let params = &self.c.fns[fid.0 as usize].decl.params;
+        let params = &self.c.fns[fid].decl.params;
         let Some(last) = params.last().and_then(|p| p.name.clone()) else { return Ok(None) };
         let positional = args.iter().filter(|a| a.name.is_none()).count();
         if positional >= params.len() || args.iter().any(|a| a.spread || a.name.as_ref().map(|n| n.name == last.name).unwrap_or(false)) {
@@ -136,7 +136,7 @@ impl<'c> FnCx<'c> {
         }
         let ExprKind::Ident(id) = &value.kind else { return Ok(()) };
         let Some(Local::Const(ConstVal::Func(fid))) = self.resolve(id)? else { return Ok(()) };
-        let attrs = &self.c.fns[fid.0 as usize].decl.attrs;
+        let attrs = &self.c.fns[fid].decl.attrs;
         if attrs.is_extern || attrs.abi.is_some() {
             return Ok(());
         }
@@ -302,7 +302,7 @@ impl<'c> FnCx<'c> {
             // Opt-in UFCS: a visible free function declared `ufcs`.
             let id = Ident { name: name.name.clone(), span: name.span, raw: false };
             if let Some(Local::Const(ConstVal::Func(fid))) = self.resolve(&id)? {
-                if self.c.fns[fid.0 as usize].decl.attrs.ufcs {
+                if self.c.fns[fid].decl.attrs.ufcs {
                     found = Some(ConstVal::Func(fid));
                 } else {
                     let msg = format!(
@@ -411,7 +411,7 @@ impl<'c> FnCx<'c> {
                     let rp = self.expr(&recv, None)?;
                     let rpv = self.scalar(rp.clone(), span)?;
                     let TK::Pointer(stor_ty) = self.c.types.kind(rp.ty).clone() else { return Err(()) };
-                    let decl = self.c.fns[fid.0 as usize].decl.clone();
+                    let decl = self.c.fns[fid].decl.clone();
                     let wants_ptr =
                         decl.params.first().and_then(|p| p.ty.as_ref()).map(|t| matches!(t.kind, ExprKind::AddrOf(_))).unwrap_or(false);
                     Some(match (wants_ptr, is_ptr) {
@@ -483,7 +483,7 @@ impl<'c> FnCx<'c> {
                 let shown =
                     nparams - if slots.first().map(|s| s.is_some()).unwrap_or(false) && next > 0 && args.len() < next { 1 } else { 0 };
                 let _ = shown;
-                return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid.0 as usize].name, nparams));
+                return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid].name, nparams));
             }
             let v = self.arg_value(&a.value, sig.params[next])?;
             slots[next] = Some((v, a.value.span));
@@ -512,7 +512,7 @@ impl<'c> FnCx<'c> {
             }
         }
         // Defaults, evaluated in the callee's file.
-        let (cfile, cowner) = (self.c.fns[fid.0 as usize].file, self.c.fns[fid.0 as usize].owner);
+        let (cfile, cowner) = (self.c.fns[fid].file, self.c.fns[fid].owner);
         for i in 0..nparams {
             if slots[i].is_none() {
                 match sig.defaults[i].clone() {
@@ -531,7 +531,7 @@ impl<'c> FnCx<'c> {
                         slots[i] = Some((r?, d.span));
                     }
                     None => {
-                        let msg = format!("missing argument '{}' in call to '{}'", sig.param_names[i], self.c.fns[fid.0 as usize].name);
+                        let msg = format!("missing argument '{}' in call to '{}'", sig.param_names[i], self.c.fns[fid].name);
                         return self.err(span, msg);
                     }
                 }

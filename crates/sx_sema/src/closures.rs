@@ -264,7 +264,7 @@ impl Compiler {
         defaults.extend(sig.defaults.iter().cloned());
         let csig = FnSig { params, param_names: names, defaults, ..sig.clone() };
         let irsig = self.ir_sig(&csig);
-        let def = &self.fns[fid.0 as usize];
+        let def = &self.fns[fid];
         let (decl, file, owner, outer) = (def.decl.clone(), def.file, def.owner, def.local_consts.clone());
         let f = sx_ir::Function::new(format!("closure.{}", self.fresh()), irsig.clone());
         let mut cx = FnCx::new(self, f, file, owner, outer);

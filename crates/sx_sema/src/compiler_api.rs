@@ -154,7 +154,7 @@ impl Compiler {
         if let Some(s) = self.api.sigs.get(name) {
             return Ok(s.clone());
         }
-        let found = self.decls.iter().find_map(|d| match &d.kind {
+        let found = self.decls.values().find_map(|d| match &d.kind {
             DeclKind::Item(item) if d.name == name => match &item.kind {
                 ItemKind::Const { value: Expr { kind: ExprKind::Fn(decl), .. }, .. } if decl.attrs.intrinsic => {
                     Some((d.file, Rc::new((**decl).clone())))
@@ -442,7 +442,7 @@ impl Compiler {
             return Some(t);
         }
         let needle = format!("declare(\"{}\")", name);
-        let spelled = (0..self.files.len()).any(|i| self.sources.file(self.files[i].file_id).text.contains(&needle));
+        let spelled = self.files.values().any(|fi| self.sources.file(fi.file_id).text.contains(&needle));
         if !spelled {
             return None;
         }
@@ -658,7 +658,7 @@ impl Compiler {
     /// The source name of an IR function (for call paths).
     fn runtime_fn_name(&self, f: sx_ir::FuncId) -> String {
         match self.fn_of_func.get(&f) {
-            Some(fid) => self.fns[fid.0 as usize].name.clone(),
+            Some(fid) => self.fns[*fid].name.clone(),
             None => self.module.funcs[f].name.split('.').next().unwrap_or("?").to_string(),
         }
     }

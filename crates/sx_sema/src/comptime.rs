@@ -91,7 +91,7 @@ impl Compiler {
             return self.err(item.span, "not supported yet: several globals in one declaration");
         }
         self.check_reserved(&names[0])?;
-        let file = self.decls[id.0 as usize].file;
+        let file = self.decls[id].file;
         let outer = Rc::new(HashMap::new());
         let declared = match ty {
             Some(t) => Some(self.eval_type_in(file, None, &outer, t)?),
@@ -491,7 +491,7 @@ impl Compiler {
     /// The comptime-FFI descriptions of the declared extern functions (see `sx_vm::ffi`).
     pub fn foreign_sigs(&self) -> Vec<(String, sx_vm::ForeignSig)> {
         let mut out = vec![];
-        for def in &self.fns {
+        for def in self.fns.values() {
             if !def.decl.attrs.is_extern || def.func.is_none() {
                 continue;
             }
@@ -527,7 +527,7 @@ impl Compiler {
 
     /// Creates the C entry point `main() -> i32` that calls the user's `main`.
     pub(crate) fn build_entry(&mut self, main: FnId) -> R<()> {
-        let span = self.fns[main.0 as usize].span;
+        let span = self.fns[main].span;
         let sig = self.fn_sig(main)?;
         if !sig.params.is_empty() {
             return self.err(span, "'main' must not take parameters");

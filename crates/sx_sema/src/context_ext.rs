@@ -56,7 +56,7 @@ impl Compiler {
                 ItemKind::ContextExtend { name, .. } => name.name.clone(),
                 _ => String::new(),
             };
-            (self.sources.file(self.files[f.0 as usize].file_id).path.clone(), name)
+            (self.sources.file(self.files[*f].file_id).path.clone(), name)
         });
         for (file, item) in decls {
             let ItemKind::ContextExtend { name, ty, default } = &item.kind else { continue };

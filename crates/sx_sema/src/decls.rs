@@ -7,17 +7,17 @@ use sx_types::TypeKind as TK;
 impl Compiler {
     /// Looks `name` up in `file`'s scope: own declarations, then flat imports (one hop).
     pub(crate) fn lookup_global(&mut self, file: FileIdx, name: &str, span: Span) -> R<Option<ConstVal>> {
-        if let Some(ids) = self.files[file.0 as usize].names.get(name).cloned() {
+        if let Some(ids) = self.files[file].names.get(name).cloned() {
             if let Some(&id) = ids.first() {
                 return self.eval_decl(id).map(Some);
             }
         }
         let mut found: Vec<DeclId> = vec![];
-        let imports = self.files[file.0 as usize].flat_imports.clone();
+        let imports = self.files[file].flat_imports.clone();
         for imp in imports {
-            if let Some(ids) = self.files[imp.0 as usize].names.get(name) {
+            if let Some(ids) = self.files[imp].names.get(name) {
                 for &id in ids {
-                    if !self.decls[id.0 as usize].private && !found.contains(&id) {
+                    if !self.decls[id].private && !found.contains(&id) {
                         found.push(id);
                     }
                 }
@@ -37,8 +37,8 @@ impl Compiler {
                 }
                 // The same C symbol declared by several files is one function.
                 let sym = |c: &Compiler, v: &ConstVal| match v {
-                    ConstVal::Func(f) if c.fns[f.0 as usize].decl.attrs.is_extern => {
-                        let d = &c.fns[f.0 as usize];
+                    ConstVal::Func(f) if c.fns[*f].decl.attrs.is_extern => {
+                        let d = &c.fns[*f];
                         Some(d.decl.attrs.extern_sym.clone().unwrap_or_else(|| d.name.clone()))
                     }
                     _ => None,
@@ -49,7 +49,7 @@ impl Compiler {
                 }
                 // A module imported on purpose shadows the prelude (std.sx) for a shared name.
                 let std = self.std_file.or_else(|| self.find_std());
-                let not_prelude: Vec<usize> = (0..found.len()).filter(|&i| Some(self.decls[found[i].0 as usize].file) != std).collect();
+                let not_prelude: Vec<usize> = (0..found.len()).filter(|&i| Some(self.decls[found[i]].file) != std).collect();
                 if not_prelude.len() == 1 && found.len() == 2 {
                     return Ok(Some(vals.swap_remove(not_prelude[0])));
                 }
@@ -60,8 +60,8 @@ impl Compiler {
 
     /// `ns.name`: the namespace file's own public names (and its flat imports).
     pub(crate) fn lookup_in_namespace(&mut self, file: FileIdx, name: &str, span: Span) -> R<Option<ConstVal>> {
-        if let Some(ids) = self.files[file.0 as usize].names.get(name).cloned() {
-            if let Some(&id) = ids.iter().find(|&&id| !self.decls[id.0 as usize].private) {
+        if let Some(ids) = self.files[file].names.get(name).cloned() {
+            if let Some(&id) = ids.iter().find(|&&id| !self.decls[id].private) {
                 return self.eval_decl(id).map(Some);
             }
             if !ids.is_empty() {
@@ -70,12 +70,12 @@ impl Compiler {
         }
         // Names the module only flat-imports are not its members, except namespace aliases,
         // which carry one hop.
-        let imports = self.files[file.0 as usize].flat_imports.clone();
+        let imports = self.files[file].flat_imports.clone();
         for f in imports {
-            let ids = self.files[f.0 as usize].names.get(name).cloned().unwrap_or_default();
+            let ids = self.files[f].names.get(name).cloned().unwrap_or_default();
             if let Some(&id) = ids
                 .iter()
-                .find(|&&id| !self.decls[id.0 as usize].private && matches!(self.decls[id.0 as usize].kind, DeclKind::Namespace(_)))
+                .find(|&&id| !self.decls[id].private && matches!(self.decls[id].kind, DeclKind::Namespace(_)))
             {
                 return self.eval_decl(id).map(Some);
             }
@@ -85,7 +85,7 @@ impl Compiler {
 
     /// A file's own declaration `name` (used to find std helpers).
     pub(crate) fn lookup_own(&mut self, file: FileIdx, name: &str, _span: Span) -> R<Option<ConstVal>> {
-        match self.files[file.0 as usize].names.get(name).and_then(|v| v.first().copied()) {
+        match self.files[file].names.get(name).and_then(|v| v.first().copied()) {
             Some(id) => self.eval_decl(id).map(Some),
             None => Ok(None),
         }
@@ -106,9 +106,9 @@ impl Compiler {
 
     /// The file that declares the `print` intrinsic, if loaded.
     pub(crate) fn find_std(&mut self) -> Option<FileIdx> {
-        for (i, f) in self.files.iter().enumerate() {
+        for (i, f) in self.files.iter() {
             if f.names.contains_key("__sx_fmt_flush") {
-                self.std_file = Some(FileIdx(i as u32));
+                self.std_file = Some(i);
                 return self.std_file;
             }
         }
@@ -117,12 +117,12 @@ impl Compiler {
 
     /// Evaluates a top-level declaration (memoised).
     pub(crate) fn eval_decl(&mut self, id: DeclId) -> R<ConstVal> {
-        match &self.decls[id.0 as usize].state {
+        match &self.decls[id].state {
             DeclState::Done(c) => return Ok(c.clone()),
             DeclState::Failed => return Err(()),
             DeclState::InProgress => {
-                let span = self.decls[id.0 as usize].span;
-                let name = self.decls[id.0 as usize].name.clone();
+                let span = self.decls[id].span;
+                let name = self.decls[id].name.clone();
                 // A type built by `declare("name")` may refer to itself (`*name`) in its body.
                 if let Some(t) = self.forward_type_for(&name, span) {
                     return Ok(ConstVal::Type(t));
@@ -131,9 +131,9 @@ impl Compiler {
             }
             DeclState::Todo => {}
         }
-        self.decls[id.0 as usize].state = DeclState::InProgress;
+        self.decls[id].state = DeclState::InProgress;
         let r = self.eval_decl_inner(id);
-        self.decls[id.0 as usize].state = match &r {
+        self.decls[id].state = match &r {
             Ok(c) => DeclState::Done(c.clone()),
             Err(()) => DeclState::Failed,
         };
@@ -141,7 +141,7 @@ impl Compiler {
     }
 
     fn eval_decl_inner(&mut self, id: DeclId) -> R<ConstVal> {
-        let d = &self.decls[id.0 as usize];
+        let d = &self.decls[id];
         let (file, name, span) = (d.file, d.name.clone(), d.span);
         match d.kind.clone() {
             DeclKind::Namespace(f) => Ok(ConstVal::Namespace(f)),
@@ -185,7 +185,7 @@ impl Compiler {
                     ExprKind::Struct(sd) => {
                         // Visible as a type before its fields resolve (self-reference through pointers).
                         let t = self.types.new_struct(&name, false, Some(span));
-                        self.decls[id.0 as usize].state = DeclState::Done(ConstVal::Type(t));
+                        self.decls[id].state = DeclState::Done(ConstVal::Type(t));
                         self.fill_struct(t, sd, file, Rc::new(HashMap::new()))?;
                         Ok(ConstVal::Type(t))
                     }
@@ -195,7 +195,7 @@ impl Compiler {
                             ConstVal::Func(f) => f,
                             _ => return self.err(target.span, "'ufcs' needs a function"),
                         };
-                        let src = &self.fns[f.0 as usize];
+                        let src = &self.fns[f];
                         let mut decl = (*src.decl).clone();
                         decl.attrs.ufcs = true;
                         let def = FnDef {
@@ -208,18 +208,17 @@ impl Compiler {
                             span,
                             local_consts: src.local_consts.clone(),
                         };
-                        self.fns.push(def);
-                        Ok(ConstVal::Func(FnId(self.fns.len() as u32 - 1)))
+                        Ok(ConstVal::Func(self.fns.push(def)))
                     }
                     ExprKind::Enum(ed) => {
                         let t = self.types.new_enum(&name);
-                        self.decls[id.0 as usize].state = DeclState::Done(ConstVal::Type(t));
+                        self.decls[id].state = DeclState::Done(ConstVal::Type(t));
                         self.fill_enum(t, ed, file, Rc::new(HashMap::new()))?;
                         Ok(ConstVal::Type(t))
                     }
                     ExprKind::Union(sd) => {
                         let t = self.types.new_struct(&name, false, Some(span));
-                        self.decls[id.0 as usize].state = DeclState::Done(ConstVal::Type(t));
+                        self.decls[id].state = DeclState::Done(ConstVal::Type(t));
                         self.fill_struct_kind(t, sd, file, Rc::new(HashMap::new()), true)?;
                         Ok(ConstVal::Type(t))
                     }
@@ -259,14 +258,14 @@ impl Compiler {
             // must match too.
             // A contextual copy of a literal (parameter or result types filled in from the
             // expected type) is a different function from the literal as written.
-            let known = &self.fns[f.0 as usize].decl;
+            let known = &self.fns[f].decl;
             let same_shape = known.ret.is_some() == decl.ret.is_some()
                 && known.params.iter().zip(&decl.params).all(|(a, b)| a.ty.is_some() == b.ty.is_some());
-            if self.fns[f.0 as usize].owner == owner && known.span == decl.span && same_shape {
+            if self.fns[f].owner == owner && known.span == decl.span && same_shape {
                 return f;
             }
         }
-        let id = FnId(self.fns.len() as u32);
+        let id = self.fns.next_key();
         let mut decl = decl.clone();
         for p in &mut decl.params {
             // `..xs: P` with a protocol `P` (any non-slice type) is a compile-time pack whose
@@ -417,7 +416,7 @@ impl Compiler {
             }
             args.push(ConstVal::Pack(rest));
         }
-        let key = (idx, format!("{:?}", args));
+        let key = (idx, crate::consts::args_key(&args));
         if let Some(&t) = self.struct_instances.get(&key) {
             return Ok(t);
         }

@@ -157,13 +157,13 @@ impl Compiler {
 
     /// True when `main` is declared failable (`-> !` or `-> (int, !)`).
     pub(crate) fn main_is_failable(&self, main: FnId) -> bool {
-        self.fns[main.0 as usize].decl.ret.as_ref().map(|r| r.error.is_some()).unwrap_or(false)
+        self.fns[main].decl.ret.as_ref().map(|r| r.error.is_some()).unwrap_or(false)
     }
 
     /// The entry point of a failable `main`: an escaped error prints the unhandled-error
     /// report and the return trace on stderr and exits with 1.
     pub(crate) fn build_failable_entry(&mut self, main: FnId) -> R<()> {
-        let span = self.fns[main.0 as usize].span;
+        let span = self.fns[main].span;
         let sig = self.fn_sig(main)?;
         if !sig.params.is_empty() {
             return self.err(span, "'main' must not take parameters");
@@ -176,7 +176,7 @@ impl Compiler {
             let msg = format!("a failable 'main' must return '!' or '(integer, !)', not '{}'", self.types.name(sig.ret));
             return self.err(span, msg);
         }
-        let file = self.fns[main.0 as usize].file;
+        let file = self.fns[main].file;
         let f = sx_ir::Function::new("main", sx_ir::Signature { params: vec![], returns: vec![IrType::I32] });
         let mut cx = FnCx::new(self, f, file, None, Rc::new(HashMap::new()));
         cx.e.span = Some(span);
@@ -1160,7 +1160,7 @@ impl<'c> FnCx<'c> {
                 _ => return false,
             },
         };
-        self.c.fns[fid.0 as usize].decl.ret.as_ref().map(|r| r.error.is_some()).unwrap_or(false)
+        self.c.fns[fid].decl.ret.as_ref().map(|r| r.error.is_some()).unwrap_or(false)
     }
 }
 
@@ -1220,7 +1220,7 @@ impl Compiler {
             if !seen.insert(f) {
                 continue;
             }
-            let def = &self.fns[f.0 as usize];
+            let def = &self.fns[f];
             let (file, decl) = (def.file, def.decl.clone());
             let body_span = match &decl.body {
                 Some(Body::Block(b)) => b.span,
@@ -1256,7 +1256,7 @@ impl Compiler {
                         let callee = if is_call { self.function_named(file, &path, body_span) } else { None };
                         match callee {
                             Some(g) => {
-                                let gdecl = self.fns[g.0 as usize].decl.clone();
+                                let gdecl = self.fns[g].decl.clone();
                                 match gdecl.ret.as_ref().and_then(|r| r.error.as_ref()) {
                                     Some(es) if es.set.is_none() => work.push(g),
                                     Some(_) => {

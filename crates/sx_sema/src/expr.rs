@@ -960,7 +960,7 @@ impl<'c> FnCx<'c> {
                 Ok(self.load(a, fty))
             }
             None => match self.c.struct_member(aty, &name.name)? {
-                Some(ConstVal::Func(fid)) if self.c.fns[fid.0 as usize].decl.attrs.get => self.call_getter(fid, addr, aty, span),
+                Some(ConstVal::Func(fid)) if self.c.fns[fid].decl.attrs.get => self.call_getter(fid, addr, aty, span),
                 _ => self.no_field(aty, name),
             },
         }

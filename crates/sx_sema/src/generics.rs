@@ -89,11 +89,11 @@ fn mentions_name(e: &Expr, names: &[String]) -> bool {
 impl Compiler {
     /// The instance of generic function `fid` for `binds` (memoised).
     pub(crate) fn fn_instance(&mut self, fid: FnId, binds: Vec<(String, ConstVal)>) -> FnId {
-        let key = (fid, format!("{:?}", binds));
+        let key = (fid, binds.iter().map(|(n, v)| (n.clone(), v.key())).collect::<Vec<_>>());
         if let Some(&f) = self.instances.get(&key) {
             return f;
         }
-        let src = &self.fns[fid.0 as usize];
+        let src = &self.fns[fid];
         let mut scope: HashMap<String, ConstVal> = (*src.local_consts).clone();
         for (k, v) in &binds {
             scope.insert(k.clone(), v.clone());
@@ -108,8 +108,7 @@ impl Compiler {
             span: src.span,
             local_consts: Rc::new(scope),
         };
-        self.fns.push(def);
-        let id = FnId(self.fns.len() as u32 - 1);
+        let id = self.fns.push(def);
         self.instance_of.insert(id, fid);
         self.instances.insert(key, id);
         id
@@ -126,7 +125,7 @@ impl Compiler {
 
     /// True for a generic function that still needs instantiating.
     pub(crate) fn needs_instance(&self, fid: FnId) -> bool {
-        !self.instance_of.contains_key(&fid) && is_generic_decl(&self.fns[fid.0 as usize].decl)
+        !self.instance_of.contains_key(&fid) && is_generic_decl(&self.fns[fid].decl)
     }
 }
 
@@ -259,9 +258,9 @@ impl<'c> FnCx<'c> {
     /// A call of generic function `fid`: infers the compile-time parameters, instantiates,
     /// and calls the instance with the already-lowered run-time arguments.
     pub fn generic_call(&mut self, fid: FnId, receiver: Option<TV>, args: &[Arg], span: Span) -> R<TV> {
-        let decl = self.c.fns[fid.0 as usize].decl.clone();
+        let decl = self.c.fns[fid].decl.clone();
         let (cfile, cowner, couter) = {
-            let d = &self.c.fns[fid.0 as usize];
+            let d = &self.c.fns[fid];
             (d.file, d.owner, d.local_consts.clone())
         };
         let n = decl.params.len();
@@ -297,7 +296,7 @@ impl<'c> FnCx<'c> {
                         continue;
                     }
                     if next >= n {
-                        return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid.0 as usize].name, n));
+                        return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid].name, n));
                     }
                     if decl.params[next].variadic {
                         // A slice variadic `..xs: []T` of a generic function: this and the
@@ -366,7 +365,7 @@ impl<'c> FnCx<'c> {
             return Ok(None);
         }
         let (cfile, cowner, couter) = {
-            let d = &self.c.fns[fid.0 as usize];
+            let d = &self.c.fns[fid];
             (d.file, d.owner, d.local_consts.clone())
         };
         let p = self.c.eval_type_in(cfile, cowner, &couter, te)?;
@@ -412,7 +411,7 @@ impl<'c> FnCx<'c> {
         span: Span,
     ) -> R<()> {
         let (cfile, cowner, couter) = {
-            let d = &self.c.fns[fid.0 as usize];
+            let d = &self.c.fns[fid];
             (d.file, d.owner, d.local_consts.clone())
         };
         let mut receiver = receiver;
@@ -496,7 +495,7 @@ impl<'c> FnCx<'c> {
         if given_all {
             for n in names {
                 if Some(n) != pack.as_ref() && !binds.iter().any(|(k, _, _)| k == n) {
-                    let fname = self.c.fns[fid.0 as usize].name.clone();
+                    let fname = self.c.fns[fid].name.clone();
                     return self
                         .err(span, format!("cannot infer generic type parameter '{}' for '{}' from this call's arguments", n, fname));
                 }
@@ -516,7 +515,7 @@ impl<'c> FnCx<'c> {
         span: Span,
     ) -> R<TV> {
         let (cfile, cowner) = {
-            let d = &self.c.fns[fid.0 as usize];
+            let d = &self.c.fns[fid];
             (d.file, d.owner)
         };
         let binds: Vec<(String, ConstVal)> = binds.into_iter().map(|(k, v, _)| (k, v)).collect();
@@ -528,7 +527,7 @@ impl<'c> FnCx<'c> {
             let depth = self.c.lowering.and_then(|f| self.c.instance_depth.get(&f).copied()).unwrap_or(0) + 1;
             self.c.instance_depth.insert(inst, depth);
             if depth > MAX_INSTANCE_DEPTH {
-                let name = self.c.fns[fid.0 as usize].name.clone();
+                let name = self.c.fns[fid].name.clone();
                 let msg = format!(
                     "generic instances nested more than {} levels deep (does '{}' instantiate itself with ever new arguments?)",
                     MAX_INSTANCE_DEPTH, name
@@ -566,7 +565,7 @@ impl<'c> FnCx<'c> {
                             let (sf, so, sc) = (self.file, self.owner, self.outer_consts.clone());
                             self.file = cfile;
                             self.owner = cowner;
-                            self.outer_consts = self.c.fns[inst.0 as usize].local_consts.clone();
+                            self.outer_consts = self.c.fns[inst].local_consts.clone();
                             let r = self.expr(d, Some(pty));
                             self.file = sf;
                             self.owner = so;

@@ -59,11 +59,12 @@ use std::rc::Rc;
 
 pub use loader::ImportPaths;
 use sx_diag::{Diagnostic, FileId, SourceMap, Span};
+use sx_ir::entity::EntityVec;
 use sx_ir::{FuncId, Module, Target};
 use sx_syntax::ast::*;
 use sx_types::{builtin as bt, TypeId, TypeTable};
 
-pub use consts::ConstVal;
+pub use consts::{ConstKey, ConstVal};
 // The crate prelude: only floors 0 and 1 (facts, decisions, plain state) are re-exported here,
 // so `use crate::*` never hides an upward import.
 use fn_state::*;
@@ -71,17 +72,21 @@ use syntax_facts::*;
 use type_rules::*;
 use values::*;
 
-/// Index of a loaded source file (module).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct FileIdx(pub u32);
-
-/// Index of a top-level declaration.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct DeclId(pub u32);
-
-/// Index of a function definition (a source function, possibly a method).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct FnId(pub u32);
+sx_ir::entity!(
+    /// Index of a loaded source file (module).
+    FileIdx,
+    "file"
+);
+sx_ir::entity!(
+    /// Index of a top-level declaration.
+    DeclId,
+    "decl"
+);
+sx_ir::entity!(
+    /// Index of a function definition (a source function, possibly a method).
+    FnId,
+    "fn"
+);
 
 /// A loaded file and its scope.
 pub struct FileInfo {
@@ -190,10 +195,10 @@ pub struct Output {
 /// The state of one compilation.
 pub struct Compiler {
     pub sources: SourceMap,
-    pub files: Vec<FileInfo>,
+    pub files: EntityVec<FileIdx, FileInfo>,
     pub file_by_path: HashMap<PathBuf, FileIdx>,
-    pub decls: Vec<DeclInfo>,
-    pub fns: Vec<FnDef>,
+    pub decls: EntityVec<DeclId, DeclInfo>,
+    pub fns: EntityVec<FnId, FnDef>,
     pub types: TypeTable,
     pub structs: HashMap<TypeId, StructMeta>,
     pub module: Module,
@@ -218,7 +223,7 @@ pub struct Compiler {
     pub(crate) inferring: Vec<(FnId, Option<TypeId>, bool)>,
     pub(crate) fn_of_func: HashMap<FuncId, FnId>,
     pub(crate) partial_sigs: HashMap<FnId, FnSig>,
-    pub(crate) instances: HashMap<(FnId, String), FnId>,
+    pub(crate) instances: HashMap<(FnId, Vec<(String, ConstKey)>), FnId>,
     pub(crate) instance_of: HashMap<FnId, FnId>,
     /// Per generic instance: the outermost call that made it (the user's call, when an
     /// instance was made while lowering another instance); `#error` reports there.
@@ -239,7 +244,7 @@ pub struct Compiler {
     /// The name for the next comptime thunk, when it is not the default.
     pub(crate) thunk_name: Option<String>,
     pub(crate) generic_structs: Vec<(String, Rc<StructDecl>, FileIdx, Rc<HashMap<String, ConstVal>>)>,
-    pub(crate) struct_instances: HashMap<(u32, String), TypeId>,
+    pub(crate) struct_instances: HashMap<(u32, Vec<ConstKey>), TypeId>,
     /// When set, the next comptime thunk must not call functions (constant initialisers).
     pub(crate) pure_thunk_message: Option<String>,
     /// Protocols, `impl`s and their dispatch tables.
@@ -260,9 +265,9 @@ pub struct Compiler {
     /// The compiler API's string pool and minted types (see [`compiler_api`]).
     pub(crate) api: compiler_api::ApiState,
     /// Results of type functions per (function, argument values) (see [`type_fns`]).
-    pub(crate) type_fn_results: HashMap<(FnId, String), TypeId>,
+    pub(crate) type_fn_results: HashMap<(FnId, Vec<ConstKey>), TypeId>,
     /// Type-function calls being evaluated.
-    pub(crate) type_fn_active: std::collections::HashSet<(FnId, String)>,
+    pub(crate) type_fn_active: std::collections::HashSet<(FnId, Vec<ConstKey>)>,
     /// Type functions with `name: $T` parameters re-read as `$T: Type` (see [`type_fns`]).
     pub(crate) type_fn_variants: HashMap<(FnId, Vec<bool>), FnId>,
 }
@@ -284,7 +289,7 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
         }
         return Err((c.sources, c.diags));
     }
-    let root_has_run = root.map(|r| !c.files[r.0 as usize].runs.is_empty()).unwrap_or(false);
+    let root_has_run = root.map(|r| !c.files[r].runs.is_empty()).unwrap_or(false);
     let vm_evaluations = c.vm_evals;
     let foreign = c.foreign_sigs();
     let build = std::mem::take(&mut c.build);
@@ -299,10 +304,10 @@ impl Compiler {
         }
         Compiler {
             sources: SourceMap::new(),
-            files: vec![],
+            files: EntityVec::new(),
             file_by_path: HashMap::new(),
-            decls: vec![],
-            fns: vec![],
+            decls: EntityVec::new(),
+            fns: EntityVec::new(),
             types: TypeTable::new(opts.target),
             structs: HashMap::new(),
             module: Module::new(opts.target),
@@ -368,22 +373,22 @@ impl Compiler {
         if let Some((span, what)) = self.unsupported.first().cloned() {
             // Unsupported constructs only matter in files the program uses; report the first one
             // found in the root file eagerly, the rest lazily when referenced.
-            if span.file == self.files[root.0 as usize].file_id {
+            if span.file == self.files[root].file_id {
                 return self.err(span, format!("not supported yet: {}", what));
             }
         }
         // Top-level `#run` statements, in source order.
-        let runs = self.files[root.0 as usize].runs.clone();
+        let runs = self.files[root].runs.clone();
         for r in &runs {
             self.run_side_effect(root, r)?;
         }
-        let main = self.lookup_global(root, "main", self.files[root.0 as usize].file_id_span())?;
+        let main = self.lookup_global(root, "main", self.files[root].file_id_span())?;
         let Some(main) = main else {
-            let span = Span::new(self.files[root.0 as usize].file_id, 0, 0);
+            let span = Span::new(self.files[root].file_id, 0, 0);
             return self.err(span, "no 'main' function found");
         };
         let ConstVal::Func(fid) = main else {
-            let span = Span::new(self.files[root.0 as usize].file_id, 0, 0);
+            let span = Span::new(self.files[root].file_id, 0, 0);
             return self.err(span, "'main' is not a function");
         };
         self.build_entry(fid)?;
@@ -417,7 +422,7 @@ impl Compiler {
         let msg =
             format!("{} contain each other by value, which needs infinite size; use a pointer for one of the fields", names.join(", "));
         let tname = self.types.name(first);
-        let span = self.types.struct_of(first).and_then(|s| s.span).or_else(|| self.decls.iter().find(|d| d.name == tname).map(|d| d.span));
+        let span = self.types.struct_of(first).and_then(|s| s.span).or_else(|| self.decls.values().find(|d| d.name == tname).map(|d| d.span));
         match span {
             Some(sp) => self.diags.push(Diagnostic::error(sp, msg)),
             None => self.diags.push(Diagnostic::bare(msg)),
@@ -427,10 +432,10 @@ impl Compiler {
     /// The root file's declarations are all checked (not only the reachable ones): constants
     /// and types are evaluated, globals laid out, and every declared name is validated.
     fn check_root_decls(&mut self, root: FileIdx) {
-        let mut ids: Vec<DeclId> = self.files[root.0 as usize].names.values().flatten().copied().collect();
+        let mut ids: Vec<DeclId> = self.files[root].names.values().flatten().copied().collect();
         ids.sort_by_key(|d| d.0);
         for id in ids {
-            let d = &self.decls[id.0 as usize];
+            let d = &self.decls[id];
             let is_fn = matches!(&d.kind, DeclKind::Item(item) if matches!(&item.kind, ItemKind::Const { value, .. } if matches!(value.kind, ExprKind::Fn(_))));
             if is_fn {
                 if let DeclKind::Item(item) = d.kind.clone() {
@@ -444,7 +449,7 @@ impl Compiler {
                 // Every concrete function of the root file is checked, reached or not (the
                 // executable still holds only what the program reaches).
                 if let Ok(ConstVal::Func(f)) = self.eval_decl(id) {
-                    let d = &self.fns[f.0 as usize];
+                    let d = &self.fns[f];
                     let concrete = !d.decl.attrs.is_extern && !d.decl.attrs.intrinsic && d.decl.body.is_some();
                     // Any `$` in the signature (also inside closure types and packs) makes it generic.
                     let text = &self.sources.file(d.decl.span.file).text;

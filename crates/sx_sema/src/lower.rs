@@ -705,16 +705,16 @@ impl Compiler {
 
     /// Declares the IR function of `fid` (checking its signature) and queues its body.
     pub(crate) fn declare_fn(&mut self, fid: FnId, span: Span) -> R<FuncId> {
-        if let Some(f) = self.fns[fid.0 as usize].func {
+        if let Some(f) = self.fns[fid].func {
             return Ok(f);
         }
         let sig = self.fn_sig(fid)?;
-        let def = &self.fns[fid.0 as usize];
+        let def = &self.fns[fid];
         let irsig = self.ir_sig(&sig);
         if sig.is_extern {
             let sym = def.decl.attrs.extern_sym.clone().unwrap_or_else(|| def.name.clone());
             if let Some(id) = self.runtime_symbol(&sym, span)? {
-                self.fns[fid.0 as usize].func = Some(id);
+                self.fns[fid].func = Some(id);
                 return Ok(id);
             }
             let abi = match self.c_abi(&sig) {
@@ -727,7 +727,7 @@ impl Compiler {
             let name = format!("{}.extern{}", sym, self.fresh());
             let f = self.build_extern_wrapper(name, &irsig, ext, &abi);
             let id = self.module.funcs.push(f);
-            self.fns[fid.0 as usize].func = Some(id);
+            self.fns[fid].func = Some(id);
             return Ok(id);
         }
         if def.decl.body.is_none() {
@@ -741,7 +741,7 @@ impl Compiler {
             // A recursive call seen while inferring the return type: a throwaway declaration.
             return Ok(id);
         }
-        self.fns[fid.0 as usize].func = Some(id);
+        self.fns[fid].func = Some(id);
         self.fn_of_func.insert(id, fid);
         self.queue.push_back(fid);
         Ok(id)
@@ -749,7 +749,7 @@ impl Compiler {
 
     /// Checks the signature of `fid`.
     pub(crate) fn fn_sig(&mut self, fid: FnId) -> R<FnSig> {
-        if let Some(s) = &self.fns[fid.0 as usize].sig {
+        if let Some(s) = &self.fns[fid].sig {
             return Ok(s.clone());
         }
         if let Some(k) = self.inferring.iter().position(|(g, _, _)| *g == fid) {
@@ -765,7 +765,7 @@ impl Compiler {
                 return Ok(FnSig { ret, sret, ..p });
             }
         }
-        let def = &self.fns[fid.0 as usize];
+        let def = &self.fns[fid];
         let decl = def.decl.clone();
         let (file, owner, outer) = (def.file, def.owner, def.local_consts.clone());
         let mut params = vec![];
@@ -774,8 +774,8 @@ impl Compiler {
         let mut variadic = false;
         let is_instance = self.instance_of.contains_key(&fid);
         if !is_instance && crate::syntax_facts::is_generic_decl(&decl) {
-            let name = self.fns[fid.0 as usize].name.clone();
-            return self.err(self.fns[fid.0 as usize].span, format!("generic function '{}' can only be called, not used as a value", name));
+            let name = self.fns[fid].name.clone();
+            return self.err(self.fns[fid].span, format!("generic function '{}' can only be called, not used as a value", name));
         }
         for p in &decl.params {
             if p.comptime {
@@ -836,7 +836,7 @@ impl Compiler {
         let ret = if decl.attrs.noreturn { bt::NORETURN } else { ret };
         let sret = returns_via_sret(&self.types, ret);
         let sig = FnSig { params, param_names: names, defaults, ret, sret, is_extern: decl.attrs.is_extern, variadic };
-        self.fns[fid.0 as usize].sig = Some(sig.clone());
+        self.fns[fid].sig = Some(sig.clone());
         Ok(sig)
     }
 
@@ -845,7 +845,7 @@ impl Compiler {
     fn infer_return(&mut self, fid: FnId, partial: &FnSig) -> R<TypeId> {
         self.inferring.push((fid, None, false));
         self.partial_sigs.insert(fid, partial.clone());
-        let def = &self.fns[fid.0 as usize];
+        let def = &self.fns[fid];
         let (decl, file, owner, outer) = (def.decl.clone(), def.file, def.owner, def.local_consts.clone());
         let irsig = self.ir_sig(partial);
         let f = Function::new("__infer", irsig.clone());
@@ -870,7 +870,7 @@ impl Compiler {
         let expr_ty = r?;
         let ret = expr_ty.or(inferred).unwrap_or(bt::VOID);
         if used_void && ret != bt::VOID {
-            let (span, name) = (self.fns[fid.0 as usize].span, self.fns[fid.0 as usize].name.clone());
+            let (span, name) = (self.fns[fid].span, self.fns[fid].name.clone());
             return self.err(span, format!("cannot infer the return type of recursive function '{}'; declare it with '->'", name));
         }
         Ok(ret)
@@ -879,7 +879,7 @@ impl Compiler {
     /// Lowers the body of `fid` into its declared IR function.
     pub(crate) fn lower_fn(&mut self, fid: FnId) -> R<()> {
         let sig = self.fn_sig(fid)?;
-        let def = &self.fns[fid.0 as usize];
+        let def = &self.fns[fid];
         let (decl, file, owner, outer) = (def.decl.clone(), def.file, def.owner, def.local_consts.clone());
         let func_id = def.func.expect("declared");
         let placeholder = Function::new(self.module.funcs[func_id].name.clone(), self.module.funcs[func_id].sig.clone());
@@ -889,7 +889,7 @@ impl Compiler {
         let mut cx = FnCx::new(self, f, file, owner, outer);
         cx.ret_ty = sig.ret;
         cx.e.span = Some(decl.span);
-        let src_name = cx.c.fns[fid.0 as usize].name.clone();
+        let src_name = cx.c.fns[fid].name.clone();
         cx.init_failable(&decl, &src_name, sig.ret);
         let outer_lowering = cx.c.lowering.replace(fid);
         cx.in_body = true;

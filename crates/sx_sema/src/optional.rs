@@ -147,7 +147,7 @@ impl<'c> FnCx<'c> {
         let getter = match field {
             Some(_) => None,
             None => match self.c.struct_member(target, &name.name)? {
-                Some(ConstVal::Func(fid)) if self.c.fns[fid.0 as usize].decl.attrs.get => Some(fid),
+                Some(ConstVal::Func(fid)) if self.c.fns[fid].decl.attrs.get => Some(fid),
                 _ => {
                     let msg = format!("type '{}' has no field '{}'", self.tname(target), name.name);
                     return self.err(name.span, msg);

@@ -24,7 +24,7 @@ fn pack_elem_expr(name: &str, i: usize, span: Span) -> Expr {
 impl Compiler {
     /// The parameters that pack parameter `name` of instance `fid` expands to.
     pub(crate) fn pack_params(&self, fid: FnId, name: &str) -> Vec<(String, TypeId)> {
-        match self.fns[fid.0 as usize].local_consts.get(name) {
+        match self.fns[fid].local_consts.get(name) {
             Some(ConstVal::Pack(types)) => types.iter().enumerate().map(|(i, t)| (pack_elem_name(name, i), *t)).collect(),
             _ => vec![],
         }

@@ -56,8 +56,8 @@ pub(crate) struct ProtoTables {
     pub methods: HashMap<(TypeId, String), FnId>,
     /// Static vtables of default-layout protocols per `(protocol, concrete type)`.
     pub vtables: HashMap<(TypeId, TypeId), sx_ir::DataId>,
-    /// Instances of protocol families per (family, printed arguments).
-    pub instances: HashMap<(TypeId, String), TypeId>,
+    /// Instances of protocol families per (family, arguments).
+    pub instances: HashMap<(TypeId, Vec<ConstKey>), TypeId>,
     /// Where each impl of `impls` was written.
     pub impl_sites: HashMap<(TypeId, TypeId), (FileIdx, Span)>,
     /// Further impls of a family instance for the same type in other files (`impls` holds the
@@ -147,7 +147,7 @@ impl Compiler {
             );
             return self.err(span, msg);
         }
-        let key = (family, format!("{:?}", args));
+        let key = (family, crate::consts::args_key(&args));
         if let Some(&t) = self.protos.instances.get(&key) {
             return Ok(t);
         }
@@ -189,11 +189,11 @@ impl Compiler {
             if !seen.insert(f) {
                 continue;
             }
-            let info = &self.files[f.0 as usize];
+            let info = &self.files[f];
             work.extend(info.flat_imports.iter().copied());
             for ids in info.names.values() {
                 for id in ids {
-                    if let DeclKind::Namespace(n) = &self.decls[id.0 as usize].kind {
+                    if let DeclKind::Namespace(n) = &self.decls[*id].kind {
                         work.push(*n);
                     }
                 }
@@ -553,7 +553,7 @@ impl<'c> FnCx<'c> {
         }
         let here = self.file;
         let visible: Vec<_> = candidates.iter().filter(|(f, _, _)| self.c.file_reaches(here, *f)).cloned().collect();
-        let path_of = |cx: &Self, f: FileIdx| cx.c.sources.file(cx.c.files[f.0 as usize].file_id).path.clone();
+        let path_of = |cx: &Self, f: FileIdx| cx.c.sources.file(cx.c.files[f].file_id).path.clone();
         match visible.len() {
             0 => {
                 let wheres: Vec<String> = candidates.iter().map(|(f, _, _)| format!("'{}'", path_of(self, *f))).collect();

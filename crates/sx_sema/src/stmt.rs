@@ -45,7 +45,7 @@ impl<'c> FnCx<'c> {
             }
             let snap = Rc::new(snap);
             for f in new_fns {
-                self.c.fns[f.0 as usize].local_consts = snap.clone();
+                self.c.fns[f].local_consts = snap.clone();
             }
         }
         Ok(())

@@ -26,7 +26,7 @@ impl<'c> FnCx<'c> {
     /// The type `fid(args)` names when `fid` is a type function and every argument is a
     /// compile-time constant; `None` when the call must be lowered as an ordinary call.
     pub(crate) fn fold_type_fn_call(&mut self, fid: FnId, args: &[Arg], span: Span) -> R<Option<TypeId>> {
-        let decl = self.c.fns[fid.0 as usize].decl.clone();
+        let decl = self.c.fns[fid].decl.clone();
         let returns_type = match decl.ret.as_ref() {
             Some(r) if r.error.is_none() && r.values.len() == 1 => {
                 matches!(&r.values[0].ty.kind, ExprKind::Ident(id) if id.name == "Type" && !id.raw)
@@ -44,7 +44,7 @@ impl<'c> FnCx<'c> {
             }
         }
         let fid = self.c.type_fn_by_type_args(fid, &values);
-        let key = (fid, values.iter().map(const_key).collect::<Vec<_>>().join(","));
+        let key = (fid, values.iter().map(ConstVal::value_key).collect::<Vec<_>>());
         if let Some(&t) = self.c.type_fn_results.get(&key) {
             return Ok(Some(t));
         }
@@ -107,7 +107,7 @@ impl<'c> FnCx<'c> {
                 let ok_callee = match self.resolve_path(callee)? {
                     Some(ConstVal::Intrinsic(_)) | Some(ConstVal::GenericStruct(_)) => true,
                     Some(ConstVal::Func(f)) => {
-                        let d = &self.c.fns[f.0 as usize].decl;
+                        let d = &self.c.fns[f].decl;
                         matches!(d.ret.as_ref().and_then(|r| r.values.first()).map(|v| &v.ty.kind), Some(ExprKind::Ident(id)) if id.name == "Type")
                     }
                     None => matches!(&callee.kind, ExprKind::Ident(id) if id.name == "Tuple" || id.name == "Vector"),
@@ -128,7 +128,7 @@ impl Compiler {
     /// A type function given a type for a parameter declared `name: $T` binds `T` to that type
     /// (not to `Type`): the function as if that parameter were written `$T: Type`.
     fn type_fn_by_type_args(&mut self, fid: FnId, values: &[ConstVal]) -> FnId {
-        let decl = self.fns[fid.0 as usize].decl.clone();
+        let decl = self.fns[fid].decl.clone();
         let mut changed = vec![false; decl.params.len()];
         let mut params = decl.params.clone();
         for (i, (p, v)) in params.iter_mut().zip(values).enumerate() {
@@ -151,7 +151,7 @@ impl Compiler {
         if let Some(&f) = self.type_fn_variants.get(&key) {
             return f;
         }
-        let src = &self.fns[fid.0 as usize];
+        let src = &self.fns[fid];
         let def = FnDef {
             name: src.name.clone(),
             decl: Rc::new(FnDecl { params, ..(*decl).clone() }),
@@ -162,19 +162,8 @@ impl Compiler {
             span: src.span,
             local_consts: src.local_consts.clone(),
         };
-        self.fns.push(def);
-        let f = FnId(self.fns.len() as u32 - 1);
+        let f = self.fns.push(def);
         self.type_fn_variants.insert(key, f);
         f
-    }
-}
-
-/// A memo key for a compile-time argument value.
-fn const_key(c: &ConstVal) -> String {
-    match c {
-        ConstVal::Type(t) => format!("T{}", t.0),
-        ConstVal::Int { v, .. } => v.to_string(),
-        ConstVal::Float { v, .. } => format!("{:?}", v),
-        other => format!("{:?}", other),
     }
 }
