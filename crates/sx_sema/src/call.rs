@@ -148,8 +148,8 @@ impl<'c> FnCx<'c> {
     /// `S(args)` of a parameterised struct: the instance type for those compile-time values.
     fn generic_struct_call(&mut self, g: u32, args: &[Arg], span: Span) -> R<TV> {
         let mut vals = vec![];
-        let params = self.c.generic_structs[g as usize].1.params.clone().unwrap_or_default();
-        let (gfile, gouter) = (self.c.generic_structs[g as usize].2, self.c.generic_structs[g as usize].3.clone());
+        let params = self.c.inst.generic_structs[g as usize].1.params.clone().unwrap_or_default();
+        let (gfile, gouter) = (self.c.inst.generic_structs[g as usize].2, self.c.inst.generic_structs[g as usize].3.clone());
         for (i, a) in args.iter().enumerate() {
             if a.spread {
                 // `S(A, ..Ts)`: the spread types fill the struct's pack parameter.

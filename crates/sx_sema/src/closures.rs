@@ -22,7 +22,7 @@ impl Compiler {
     /// function pointer passed as the environment.
     fn fnptr_thunk(&mut self, params: &[TypeId], ret: TypeId, direct: Option<sx_ir::FuncId>) -> sx_ir::FuncId {
         let key = (self.types.intern(TK::Func { params: params.to_vec(), ret }), direct);
-        if let Some(&f) = self.closure_thunks.get(&key) {
+        if let Some(&f) = self.out.closure_thunks.get(&key) {
             return f;
         }
         let plain =
@@ -51,7 +51,7 @@ impl Compiler {
             b.ret(r);
         }
         let id = self.module.funcs.push(f);
-        self.closure_thunks.insert(key, id);
+        self.out.closure_thunks.insert(key, id);
         id
     }
 }
@@ -134,11 +134,11 @@ impl<'c> FnCx<'c> {
         }
         let outer = self.local_const_snapshot();
         let fid = self.c.new_fn("lambda", decl, self.file, self.owner, outer, span);
-        let info = match self.c.closure_infos.get(&fid) {
+        let info = match self.c.out.closure_infos.get(&fid) {
             Some(i) => i.clone(),
             None => {
                 let i = self.c.lower_closure(fid, candidates)?;
-                self.c.closure_infos.insert(fid, i.clone());
+                self.c.out.closure_infos.insert(fid, i.clone());
                 i
             }
         };
@@ -251,9 +251,9 @@ impl<'c> FnCx<'c> {
 impl Compiler {
     /// Lowers a lambda body with the closure calling convention, recording its captures.
     fn lower_closure(&mut self, fid: FnId, candidates: HashMap<String, TypeId>) -> R<ClosureInfo> {
-        self.closure_candidates.insert(fid, candidates.clone());
+        self.out.closure_candidates.insert(fid, candidates.clone());
         let sig = self.fn_sig(fid);
-        self.closure_candidates.remove(&fid);
+        self.out.closure_candidates.remove(&fid);
         let sig = sig?;
         let vp = self.types.pointer(bt::VOID);
         let mut params = vec![vp];

@@ -73,9 +73,9 @@ impl Compiler {
     pub(crate) fn run_side_effect(&mut self, file: FileIdx, e: &Expr) -> R<()> {
         let outer = Rc::new(HashMap::new());
         // Side-effect runs are named `__run_K` in comptime call stacks.
-        let name = format!("__run_{}", self.side_effect_runs);
-        self.side_effect_runs += 1;
-        self.thunk_name = Some(name);
+        let name = format!("__run_{}", self.ct.side_effect_runs);
+        self.ct.side_effect_runs += 1;
+        self.ct.thunk_name = Some(name);
         self.run_thunk(file, None, &outer, ThunkBody::Expr(e, None, true), e.span)?;
         Ok(())
     }
@@ -83,7 +83,7 @@ impl Compiler {
     /// A global variable: its initial bytes are computed at compile time (on the VM when the
     /// initialiser is not a plain constant).
     pub(crate) fn eval_global(&mut self, id: DeclId, item: &Rc<Item>, idx: usize) -> R<ConstVal> {
-        if let Some(&(d, t)) = self.globals.get(&(id, idx)) {
+        if let Some(&(d, t)) = self.out.globals.get(&(id, idx)) {
             return Ok(ConstVal::Global(d, t));
         }
         let ItemKind::Var { names, ty, value, undef } = &item.kind else { return Err(()) };
@@ -99,9 +99,9 @@ impl Compiler {
         };
         let baked = match (value, declared) {
             (Some(v), _) => {
-                self.pure_thunk_message = Some(format!("global '{}' must be initialized by a compile-time constant", names[0].name));
+                self.ct.pure_thunk_message = Some(format!("global '{}' must be initialized by a compile-time constant", names[0].name));
                 let r = self.run_thunk(file, None, &outer, ThunkBody::Expr(v, declared, false), v.span);
-                self.pure_thunk_message = None;
+                self.ct.pure_thunk_message = None;
                 r?
             }
             (None, Some(t)) if *undef => Baked::Bytes { ty: t, bytes: vec![0; self.types.size_of(t) as usize], relocs: vec![] },
@@ -135,7 +135,7 @@ impl Compiler {
         let align = self.types.align_of(ty).max(1) as u32;
         let name = format!("{}.{}", names[0].name, self.fresh());
         let d = self.module.add_data(sx_ir::Data { name, bytes, align, relocs, writable: true });
-        self.globals.insert((id, idx), (d, ty));
+        self.out.globals.insert((id, idx), (d, ty));
         Ok(ConstVal::Global(d, ty))
     }
 
@@ -148,7 +148,7 @@ impl Compiler {
         span: Span,
     ) -> R<Baked> {
         let p = self.module.pointer_type();
-        let name = self.thunk_name.take().unwrap_or_else(|| format!("__comptime.{}", self.fresh()));
+        let name = self.ct.thunk_name.take().unwrap_or_else(|| format!("__comptime.{}", self.fresh()));
         let f = Function::new(name, Signature { params: vec![p], returns: vec![] });
         let mut cx = FnCx::new(self, f, file, owner, outer.clone());
         cx.e.span = Some(span);
@@ -186,7 +186,7 @@ impl Compiler {
         };
         cx.e.ret_if_open();
         let f = cx.e.finish();
-        if let Some(msg) = self.pure_thunk_message.take() {
+        if let Some(msg) = self.ct.pure_thunk_message.take() {
             let calls = f.blocks.values().flat_map(|b| b.insts.iter()).any(|&i| {
                 matches!(
                     f.insts[i].kind,
@@ -204,13 +204,13 @@ impl Compiler {
             return self.err(span, format!("internal error: IR verification failed: {}", p));
         }
         let size = if ty == bt::VOID || ty == bt::NORETURN { 0 } else { self.types.size_of(ty) };
-        let buf = match self.vm.alloc(size.max(1), self.types.align_of(ty).max(1)) {
+        let buf = match self.ct.vm.alloc(size.max(1), self.types.align_of(ty).max(1)) {
             Ok(b) => b,
             Err(e) => return self.vm_error(e, span),
         };
-        self.vm_evals += 1;
+        self.ct.vm_evals += 1;
         self.declare_foreign_sigs();
-        if self.trace_comptime {
+        if self.ct.trace_comptime {
             eprintln!("comptime-eval {}", self.sources.location(span));
         }
         match self.vm_call_serviced(fid, &[buf], file, span)? {
@@ -222,7 +222,7 @@ impl Compiler {
         if ty == bt::VOID || ty == bt::NORETURN {
             return Ok(Baked::Void);
         }
-        let bytes = match self.vm.read_bytes(buf, size) {
+        let bytes = match self.ct.vm.read_bytes(buf, size) {
             Ok(b) => b,
             Err(e) => return self.vm_error(e, span),
         };
@@ -230,7 +230,7 @@ impl Compiler {
         let relocs = self.bake_result(&mut bytes, buf, ty, span)?;
         // The result is baked (what it points to was copied into data objects): its buffer
         // no longer counts against the comptime memory budget.
-        let _ = self.vm.free(buf);
+        let _ = self.ct.vm.free(buf);
         Ok(Baked::Bytes { ty, bytes, relocs })
     }
 
@@ -309,9 +309,9 @@ impl Compiler {
         self.static_layout(ty, 0, &mut layout);
         let relocs = self.bake_block(bytes, base, layout, &mut memo, &mut work, span)?;
         while let Some((alloc, d, elem)) = work.pop() {
-            let len = self.vm.allocation_len(alloc).unwrap_or(0);
+            let len = self.ct.vm.allocation_len(alloc).unwrap_or(0);
             let hbase = (alloc as u64) << 32;
-            let mut hb = match self.vm.read_bytes(hbase, len) {
+            let mut hb = match self.ct.vm.read_bytes(hbase, len) {
                 Ok(b) => b,
                 Err(e) => return self.vm_error(e, span),
             };
@@ -357,7 +357,7 @@ impl Compiler {
             cands.insert(off, (elem, true));
         }
         let data = merge_ranges(layout.data);
-        for off in self.vm.pointer_offsets(base, bytes.len() as u64) {
+        for off in self.ct.vm.pointer_offsets(base, bytes.len() as u64) {
             let off = off as usize;
             // The last plain-data range starting before the word's end must end before it.
             let k = data.partition_point(|&(lo, _)| lo < off + pb);
@@ -372,7 +372,7 @@ impl Compiler {
             let mut b8 = [0u8; 8];
             b8[..pb].copy_from_slice(raw);
             let ptr = u64::from_le_bytes(b8);
-            let target = match self.vm.decode_pointer(ptr) {
+            let target = match self.ct.vm.decode_pointer(ptr) {
                 PointerTarget::Null => None,
                 PointerTarget::Data(d, o) if typed || o <= self.module.datas.get(d).map_or(0, |x| x.bytes.len() as u64) => {
                     Some((RelocTarget::Data(d), o as i64))
@@ -382,7 +382,7 @@ impl Compiler {
                     return self.err(span, "compile-time result holds a pointer that cannot be baked");
                 }
                 PointerTarget::Func(_) => None,
-                PointerTarget::Heap { alloc, offset } if !typed && offset > self.vm.allocation_len(alloc).unwrap_or(0) => None,
+                PointerTarget::Heap { alloc, offset } if !typed && offset > self.ct.vm.allocation_len(alloc).unwrap_or(0) => None,
                 PointerTarget::Data(..) => None,
                 PointerTarget::Heap { alloc, offset } => {
                     let d = match memo.get(&alloc) {
@@ -482,8 +482,8 @@ impl Compiler {
     /// which parameters and results are pointers or C strings.
     pub(crate) fn declare_foreign_sigs(&mut self) {
         for (sym, sig) in self.foreign_sigs() {
-            if !self.vm.is_foreign_declared(&sym) {
-                self.vm.declare_foreign(&sym, sig);
+            if !self.ct.vm.is_foreign_declared(&sym) {
+                self.ct.vm.declare_foreign(&sym, sig);
             }
         }
     }

@@ -69,9 +69,9 @@ impl Compiler {
                 return self
                     .err(item.span, format!("context field '{}' needs a default value: `#context_extend name: T = value;`", name.name));
             };
-            self.pure_thunk_message = Some(format!("global '{}' must be initialized by a compile-time constant", name.name));
+            self.ct.pure_thunk_message = Some(format!("global '{}' must be initialized by a compile-time constant", name.name));
             let value = self.eval_const_in(file, None, &empty, default, Some(fty));
-            self.pure_thunk_message = None;
+            self.ct.pure_thunk_message = None;
             let value = value?;
             fields.push((name.name.clone(), fty));
             let expr = match literal_expr(&value, default.span) {

@@ -173,14 +173,14 @@ impl Compiler {
                         }
                         if decl.attrs.is_extern {
                             let sym = decl.attrs.extern_sym.clone().unwrap_or_else(|| name.clone());
-                            self.extern_syms.entry(sym).or_insert(span);
+                            self.out.extern_syms.entry(sym).or_insert(span);
                         }
                         let fid = self.new_fn(&name, decl, file, None, Rc::new(HashMap::new()), span);
                         Ok(ConstVal::Func(fid))
                     }
                     ExprKind::Struct(sd) if sd.params.is_some() => {
-                        self.generic_structs.push((name.clone(), Rc::new((**sd).clone()), file, Rc::new(HashMap::new())));
-                        Ok(ConstVal::GenericStruct(self.generic_structs.len() as u32 - 1))
+                        self.inst.generic_structs.push((name.clone(), Rc::new((**sd).clone()), file, Rc::new(HashMap::new())));
+                        Ok(ConstVal::GenericStruct(self.inst.generic_structs.len() as u32 - 1))
                     }
                     ExprKind::Struct(sd) => {
                         // Visible as a type before its fields resolve (self-reference through pointers).
@@ -230,11 +230,11 @@ impl Compiler {
                             None => None,
                         };
                         if let ExprKind::ArrayLit { .. } = value.kind {
-                            self.pure_thunk_message =
+                            self.ct.pure_thunk_message =
                                 Some(format!("constant '{}' must be initialized by compile-time constant elements", name));
                         }
                         let r = self.eval_const_in(file, None, &Rc::new(HashMap::new()), value, expected);
-                        self.pure_thunk_message = None;
+                        self.ct.pure_thunk_message = None;
                         r
                     }
                 }
@@ -399,7 +399,7 @@ impl Compiler {
 
     /// `S(args)` for a parameterised struct: the instance type (memoised per argument list).
     pub(crate) fn struct_instance(&mut self, idx: u32, args: Vec<ConstVal>, span: Span) -> R<TypeId> {
-        let (name, sd, file, outer) = self.generic_structs[idx as usize].clone();
+        let (name, sd, file, outer) = self.inst.generic_structs[idx as usize].clone();
         let params = sd.params.clone().unwrap_or_default();
         // A trailing pack parameter `..$Ts: []Type` takes the remaining arguments (types).
         let packed = params.last().is_some_and(|p| p.variadic);
@@ -417,12 +417,12 @@ impl Compiler {
             args.push(ConstVal::Pack(rest));
         }
         let key = (idx, crate::consts::args_key(&args));
-        if let Some(&t) = self.struct_instances.get(&key) {
+        if let Some(&t) = self.inst.struct_instances.get(&key) {
             return Ok(t);
         }
         let shown = self.instance_args_text(&args, ",");
         let t = self.types.new_struct(&format!("{}({})", name, shown), false, Some(span));
-        self.struct_instances.insert(key, t);
+        self.inst.struct_instances.insert(key, t);
         let mut scope: HashMap<String, ConstVal> = (*outer).clone();
         for (p, a) in params.iter().zip(args) {
             if let Some(n) = &p.name {
@@ -601,28 +601,28 @@ impl Compiler {
     /// Interned read-only NUL-terminated bytes of a string literal.
     pub(crate) fn string_bytes_data(&mut self, s: &[u8]) -> sx_ir::DataId {
         let key = [b"b:".as_slice(), s].concat();
-        if let Some(&d) = self.strings.get(&key) {
+        if let Some(&d) = self.out.strings.get(&key) {
             return d;
         }
         let mut bytes = s.to_vec();
         bytes.push(0);
-        let n = self.strings.len();
+        let n = self.out.strings.len();
         let d = self.module.add_data(sx_ir::Data { name: format!("str.{}", n), bytes, align: 1, relocs: vec![], writable: false });
-        self.strings.insert(key, d);
+        self.out.strings.insert(key, d);
         d
     }
 
     /// Interned read-only `{ptr, len}` header of a string literal.
     pub(crate) fn string_header_data(&mut self, s: &[u8]) -> sx_ir::DataId {
         let key = [b"h:".as_slice(), s].concat();
-        if let Some(&d) = self.strings.get(&key) {
+        if let Some(&d) = self.out.strings.get(&key) {
             return d;
         }
         let bytes_d = self.string_bytes_data(s);
         let pb = self.module.pointer_bytes() as usize;
         let mut bytes = vec![0u8; 2 * pb];
         bytes[pb..pb + 8].copy_from_slice(&(s.len() as u64).to_le_bytes()[..pb.min(8)]);
-        let n = self.strings.len();
+        let n = self.out.strings.len();
         let d = self.module.add_data(sx_ir::Data {
             name: format!("strh.{}", n),
             bytes,
@@ -630,7 +630,7 @@ impl Compiler {
             relocs: vec![sx_ir::Reloc { offset: 0, target: sx_ir::RelocTarget::Data(bytes_d), addend: 0 }],
             writable: false,
         });
-        self.strings.insert(key, d);
+        self.out.strings.insert(key, d);
         d
     }
 }

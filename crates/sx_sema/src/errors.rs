@@ -1300,7 +1300,7 @@ impl Compiler {
     /// it calls that function instead), calls the plain function of type `from`, and returns
     /// its result with the error slot cleared.
     fn failable_adapter(&mut self, from: TypeId, to: TypeId, direct: Option<sx_ir::FuncId>) -> sx_ir::FuncId {
-        if let Some(&f) = self.failable_adapters.get(&(from, to, direct)) {
+        if let Some(&f) = self.out.failable_adapters.get(&(from, to, direct)) {
             return f;
         }
         let TK::Func { params, ret: from_ret } = self.types.kind(from).clone() else { unreachable!("checked by the caller") };
@@ -1356,7 +1356,7 @@ impl Compiler {
             }
         }
         let id = self.module.funcs.push(f);
-        self.failable_adapters.insert((from, to, direct), id);
+        self.out.failable_adapters.insert((from, to, direct), id);
         id
     }
 

@@ -488,7 +488,7 @@ impl<'c> FnCx<'c> {
     /// that instance.
     fn own_instance(&self, g: u32) -> Option<TypeId> {
         let owner = self.owner?;
-        self.c.struct_instances.iter().any(|((sg, _), t)| *sg == g && *t == owner).then_some(owner)
+        self.c.inst.struct_instances.iter().any(|((sg, _), t)| *sg == g && *t == owner).then_some(owner)
     }
 
     pub fn try_type(&mut self, e: &Expr) -> R<Option<TypeId>> {

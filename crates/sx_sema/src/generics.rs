@@ -90,7 +90,7 @@ impl Compiler {
     /// The instance of generic function `fid` for `binds` (memoised).
     pub(crate) fn fn_instance(&mut self, fid: FnId, binds: Vec<(String, ConstVal)>) -> FnId {
         let key = (fid, binds.iter().map(|(n, v)| (n.clone(), v.key())).collect::<Vec<_>>());
-        if let Some(&f) = self.instances.get(&key) {
+        if let Some(&f) = self.inst.instances.get(&key) {
             return f;
         }
         let src = &self.fns[fid];
@@ -109,23 +109,23 @@ impl Compiler {
             local_consts: Rc::new(scope),
         };
         let id = self.fns.push(def);
-        self.instance_of.insert(id, fid);
-        self.instances.insert(key, id);
+        self.inst.instance_of.insert(id, fid);
+        self.inst.instances.insert(key, id);
         id
     }
 
     /// The compile-time arguments an instance of a parameterised struct was made with, in
     /// parameter order (`None` when `ty` is not such an instance).
     pub(crate) fn struct_instance_args(&self, ty: TypeId) -> Option<Vec<ConstVal>> {
-        let g = self.struct_instances.iter().find(|(_, t)| **t == ty).map(|((g, _), _)| *g)?;
-        let params = self.generic_structs[g as usize].1.params.clone().unwrap_or_default();
+        let g = self.inst.struct_instances.iter().find(|(_, t)| **t == ty).map(|((g, _), _)| *g)?;
+        let params = self.inst.generic_structs[g as usize].1.params.clone().unwrap_or_default();
         let scope = &self.structs.get(&ty)?.local_consts;
         params.iter().map(|p| p.name.as_ref().and_then(|n| scope.get(&n.name).cloned())).collect()
     }
 
     /// True for a generic function that still needs instantiating.
     pub(crate) fn needs_instance(&self, fid: FnId) -> bool {
-        !self.instance_of.contains_key(&fid) && is_generic_decl(&self.fns[fid].decl)
+        !self.inst.instance_of.contains_key(&fid) && is_generic_decl(&self.fns[fid].decl)
     }
 }
 
@@ -520,12 +520,12 @@ impl<'c> FnCx<'c> {
         };
         let binds: Vec<(String, ConstVal)> = binds.into_iter().map(|(k, v, _)| (k, v)).collect();
         let inst = self.c.fn_instance(fid, binds);
-        if !self.c.instance_sites.contains_key(&inst) {
-            let outer = self.c.lowering.and_then(|f| self.c.instance_sites.get(&f).copied());
-            self.c.instance_sites.insert(inst, outer.unwrap_or(span));
+        if !self.c.inst.instance_sites.contains_key(&inst) {
+            let outer = self.c.lowering.and_then(|f| self.c.inst.instance_sites.get(&f).copied());
+            self.c.inst.instance_sites.insert(inst, outer.unwrap_or(span));
             // How many instances, each made while lowering the previous one, lead here.
-            let depth = self.c.lowering.and_then(|f| self.c.instance_depth.get(&f).copied()).unwrap_or(0) + 1;
-            self.c.instance_depth.insert(inst, depth);
+            let depth = self.c.lowering.and_then(|f| self.c.inst.instance_depth.get(&f).copied()).unwrap_or(0) + 1;
+            self.c.inst.instance_depth.insert(inst, depth);
             if depth > MAX_INSTANCE_DEPTH {
                 let name = self.c.fns[fid].name.clone();
                 let msg = format!(

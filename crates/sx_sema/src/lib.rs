@@ -206,71 +206,95 @@ pub struct Compiler {
     pub paths: ImportPaths,
     pub(crate) unsupported: Vec<(Span, &'static str)>,
     pub(crate) queue: VecDeque<FnId>,
-    pub(crate) globals: HashMap<(DeclId, usize), (sx_ir::DataId, TypeId)>,
-    pub(crate) strings: HashMap<Vec<u8>, sx_ir::DataId>,
-    pub(crate) vm: sx_vm::Vm,
-    pub(crate) vm_evals: u64,
     /// Function literals and declarations by the source span of their `FnDecl` (file, start,
     /// end): a literal lowered from a cloned syntax tree (a `defer` body, a rewritten argument
     /// list) is still the same function.
     pub(crate) fn_by_decl: HashMap<(u32, u32, u32), FnId>,
-    pub(crate) extern_syms: HashMap<String, Span>,
     pub(crate) name_counter: Cell<u32>,
     /// The file defining `print` and the formatting helpers (our std).
     pub(crate) std_file: Option<FileIdx>,
     pub(crate) depth: u32,
-    pub(crate) trace_comptime: bool,
-    pub(crate) inferring: Vec<(FnId, Option<TypeId>, bool)>,
-    pub(crate) fn_of_func: HashMap<FuncId, FnId>,
-    pub(crate) partial_sigs: HashMap<FnId, FnSig>,
-    pub(crate) instances: HashMap<(FnId, Vec<(String, ConstKey)>), FnId>,
-    pub(crate) instance_of: HashMap<FnId, FnId>,
-    /// Per generic instance: the outermost call that made it (the user's call, when an
-    /// instance was made while lowering another instance); `#error` reports there.
-    pub(crate) instance_sites: HashMap<FnId, Span>,
     /// The function whose body is being lowered.
     pub(crate) lowering: Option<FnId>,
-    /// Per generic instance: how many instances, each made while lowering the previous, lead
-    /// to it (bounded, so a function instantiating itself forever stops with an error).
-    pub(crate) instance_depth: HashMap<FnId, u32>,
-    /// The generated printer of each type (`reflect::type_fmt_fn`).
-    pub(crate) print_fns: HashMap<TypeId, sx_ir::FuncId>,
-    /// What compile-time code asked of `sx build`.
-    pub(crate) build: build_api::BuildPlan,
-    /// Side-effect `#run`s evaluated so far (they are named `__run_K`).
-    pub(crate) side_effect_runs: u32,
-    /// How many `#insert`s enclose the code being lowered.
-    pub(crate) insert_depth: u32,
-    /// The name for the next comptime thunk, when it is not the default.
-    pub(crate) thunk_name: Option<String>,
-    pub(crate) generic_structs: Vec<(String, Rc<StructDecl>, FileIdx, Rc<HashMap<String, ConstVal>>)>,
-    pub(crate) struct_instances: HashMap<(u32, Vec<ConstKey>), TypeId>,
-    /// When set, the next comptime thunk must not call functions (constant initialisers).
-    pub(crate) pure_thunk_message: Option<String>,
     /// Protocols, `impl`s and their dispatch tables.
     pub(crate) protos: crate::protocols::ProtoTables,
-    /// Function-pointer-to-closure thunks per function type.
-    pub(crate) closure_thunks: HashMap<(TypeId, Option<FuncId>), FuncId>,
-    /// Adapters that run a plain function where a failable one is expected, keyed by (plain
-    /// function type, target type, the function called directly if not through the env).
-    pub(crate) failable_adapters: HashMap<(TypeId, TypeId, Option<FuncId>), FuncId>,
-    /// Lowered closure bodies per lambda.
-    pub(crate) closure_infos: HashMap<FnId, ClosureInfo>,
-    /// Capture candidates of a lambda whose signature is being inferred.
-    pub(crate) closure_candidates: HashMap<FnId, HashMap<String, TypeId>>,
-    /// Emitted run-time type records (`Type` values, `any` tags).
-    pub(crate) rtti: reflect::Rtti,
     /// Every loaded `#context_extend` declaration, with its file (fields of std's `Context`).
     pub(crate) context_extends: Vec<(FileIdx, Rc<Item>)>,
-    /// The compiler API's string pool and minted types (see [`compiler_api`]).
-    pub(crate) api: compiler_api::ApiState,
-    /// Results of type functions per (function, argument values) (see [`type_fns`]).
-    pub(crate) type_fn_results: HashMap<(FnId, Vec<ConstKey>), TypeId>,
-    /// Type-function calls being evaluated.
-    pub(crate) type_fn_active: std::collections::HashSet<(FnId, Vec<ConstKey>)>,
-    /// Type functions with `name: $T` parameters re-read as `$T: Type` (see [`type_fns`]).
-    pub(crate) type_fn_variants: HashMap<(FnId, Vec<bool>), FnId>,
+    /// Generic instances and type functions: what was instantiated, for which arguments, from
+    pub(crate) inst: Instances,
+    /// Compile-time evaluation: the VM, its counters and settings, the compiler API's state and
+    pub(crate) ct: Comptime,
+    /// What lowering has added to the module and memoises: string and global data, type records,
+    pub(crate) out: Emitted,
 }
+
+/// Generic instances and type functions: what was instantiated, for which arguments, from
+/// where, and how deep instantiation nests.
+#[derive(Default)]
+pub(crate) struct Instances {
+    pub inferring: Vec<(FnId, Option<TypeId>, bool)>,
+    pub partial_sigs: HashMap<FnId, FnSig>,
+    pub instances: HashMap<(FnId, Vec<(String, ConstKey)>), FnId>,
+    pub instance_of: HashMap<FnId, FnId>,
+    /// Per generic instance: the outermost call that made it (the user's call, when an
+    /// instance was made while lowering another instance); `#error` reports there.
+    pub instance_sites: HashMap<FnId, Span>,
+    /// Per generic instance: how many instances, each made while lowering the previous, lead
+    /// to it (bounded, so a function instantiating itself forever stops with an error).
+    pub instance_depth: HashMap<FnId, u32>,
+    pub generic_structs: Vec<(String, Rc<StructDecl>, FileIdx, Rc<HashMap<String, ConstVal>>)>,
+    pub struct_instances: HashMap<(u32, Vec<ConstKey>), TypeId>,
+    /// Results of type functions per (function, argument values) (see [`type_fns`]).
+    pub type_fn_results: HashMap<(FnId, Vec<ConstKey>), TypeId>,
+    /// Type-function calls being evaluated.
+    pub type_fn_active: std::collections::HashSet<(FnId, Vec<ConstKey>)>,
+    /// Type functions with `name: $T` parameters re-read as `$T: Type` (see [`type_fns`]).
+    pub type_fn_variants: HashMap<(FnId, Vec<bool>), FnId>,
+}
+
+/// Compile-time evaluation: the VM, its counters and settings, the compiler API's state and
+/// the build plan compile-time code registered.
+pub(crate) struct Comptime {
+    pub vm: sx_vm::Vm,
+    pub vm_evals: u64,
+    pub trace_comptime: bool,
+    /// What compile-time code asked of `sx build`.
+    pub build: build_api::BuildPlan,
+    /// Side-effect `#run`s evaluated so far (they are named `__run_K`).
+    pub side_effect_runs: u32,
+    /// How many `#insert`s enclose the code being lowered.
+    pub insert_depth: u32,
+    /// The name for the next comptime thunk, when it is not the default.
+    pub thunk_name: Option<String>,
+    /// When set, the next comptime thunk must not call functions (constant initialisers).
+    pub pure_thunk_message: Option<String>,
+    /// The compiler API's string pool and minted types (see [`compiler_api`]).
+    pub api: compiler_api::ApiState,
+}
+
+/// What lowering has added to the module and memoises: string and global data, type records,
+/// printers, closure thunks and adapters, lowered closure bodies, extern symbols.
+#[derive(Default)]
+pub(crate) struct Emitted {
+    pub globals: HashMap<(DeclId, usize), (sx_ir::DataId, TypeId)>,
+    pub strings: HashMap<Vec<u8>, sx_ir::DataId>,
+    pub extern_syms: HashMap<String, Span>,
+    pub fn_of_func: HashMap<FuncId, FnId>,
+    /// The generated printer of each type (`reflect::type_fmt_fn`).
+    pub print_fns: HashMap<TypeId, sx_ir::FuncId>,
+    /// Function-pointer-to-closure thunks per function type.
+    pub closure_thunks: HashMap<(TypeId, Option<FuncId>), FuncId>,
+    /// Adapters that run a plain function where a failable one is expected, keyed by (plain
+    /// function type, target type, the function called directly if not through the env).
+    pub failable_adapters: HashMap<(TypeId, TypeId, Option<FuncId>), FuncId>,
+    /// Lowered closure bodies per lambda.
+    pub closure_infos: HashMap<FnId, ClosureInfo>,
+    /// Capture candidates of a lambda whose signature is being inferred.
+    pub closure_candidates: HashMap<FnId, HashMap<String, TypeId>>,
+    /// Emitted run-time type records (`Type` values, `any` tags).
+    pub rtti: reflect::Rtti,
+}
+
 
 /// Compiles the program rooted at `path`.
 pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Diagnostic>)> {
@@ -290,9 +314,9 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
         return Err((c.sources, c.diags));
     }
     let root_has_run = root.map(|r| !c.files[r].runs.is_empty()).unwrap_or(false);
-    let vm_evaluations = c.vm_evals;
+    let vm_evaluations = c.ct.vm_evals;
     let foreign = c.foreign_sigs();
-    let build = std::mem::take(&mut c.build);
+    let build = std::mem::take(&mut c.ct.build);
     Ok(Output { module: c.module, root_has_run, vm_evaluations, foreign, build })
 }
 
@@ -315,43 +339,26 @@ impl Compiler {
             paths: opts.paths.clone(),
             unsupported: vec![],
             protos: Default::default(),
-            closure_thunks: HashMap::new(),
-            failable_adapters: HashMap::new(),
-            closure_infos: HashMap::new(),
-            closure_candidates: HashMap::new(),
             queue: VecDeque::new(),
-            globals: HashMap::new(),
-            strings: HashMap::new(),
-            vm,
-            vm_evals: 0,
             fn_by_decl: HashMap::new(),
-            extern_syms: HashMap::new(),
             name_counter: Cell::new(0),
             std_file: None,
             depth: 0,
-            trace_comptime: opts.trace_comptime,
-            inferring: vec![],
-            fn_of_func: HashMap::new(),
-            partial_sigs: HashMap::new(),
-            instances: HashMap::new(),
-            instance_of: HashMap::new(),
-            instance_sites: HashMap::new(),
             lowering: None,
-            instance_depth: HashMap::new(),
-            print_fns: HashMap::new(),
-            build: build_api::BuildPlan::default(),
-            side_effect_runs: 0,
-            thunk_name: None,
-            insert_depth: 0,
-            generic_structs: vec![],
-            struct_instances: HashMap::new(),
-            pure_thunk_message: None,
-            rtti: reflect::Rtti::default(),
             context_extends: vec![],
-            api: Default::default(),
-            type_fn_results: HashMap::new(),
-            type_fn_active: Default::default(),
-            type_fn_variants: HashMap::new(),
+            inst: Instances::default(),
+            ct: Comptime {
+                vm,
+                vm_evals: 0,
+                trace_comptime: opts.trace_comptime,
+                side_effect_runs: 0,
+                thunk_name: None,
+                pure_thunk_message: None,
+                insert_depth: 0,
+                api: Default::default(),
+                build: Default::default(),
+            },
+            out: Emitted::default(),
         }
     }
 
@@ -456,7 +463,7 @@ impl Compiler {
                     let sig_text = |sp: Span| text.get(sp.lo as usize..sp.hi as usize).unwrap_or("");
                     let spelled_generic = d.decl.params.iter().any(|p| sig_text(p.span).contains('$'))
                         || d.decl.ret.as_ref().is_some_and(|r| sig_text(r.span).contains('$'));
-                    if concrete && !spelled_generic && !crate::syntax_facts::is_generic_decl(&d.decl) && !self.instance_of.contains_key(&f) {
+                    if concrete && !spelled_generic && !crate::syntax_facts::is_generic_decl(&d.decl) && !self.inst.instance_of.contains_key(&f) {
                         let span = d.span;
                         let _ = self.declare_fn(f, span);
                     }
@@ -530,7 +537,7 @@ impl Compiler {
             if !seen.insert(f) {
                 continue;
             }
-            if let Some(&fid) = self.fn_of_func.get(&f) {
+            if let Some(&fid) = self.out.fn_of_func.get(&f) {
                 if let Some(pos) = self.queue.iter().position(|q| *q == fid) {
                     self.queue.remove(pos);
                     if self.lower_fn(fid).is_err() {

@@ -616,7 +616,7 @@ impl<'c> FnCx<'c> {
             if let Some(tv) = &tv {
                 if slot.is_none() && !matches!(tv.v, V::Never) && tv.ty != bt::VOID {
                     *slot = Some(tv.ty);
-                    if let Some(last) = self.c.inferring.last_mut() {
+                    if let Some(last) = self.c.inst.inferring.last_mut() {
                         last.1 = Some(tv.ty);
                     }
                 }
@@ -737,12 +737,12 @@ impl Compiler {
         let mut f = Function::new(name, irsig);
         f.span = Some(def.span);
         let id = self.module.funcs.push(f);
-        if self.inferring.iter().any(|(g, _, _)| *g == fid) {
+        if self.inst.inferring.iter().any(|(g, _, _)| *g == fid) {
             // A recursive call seen while inferring the return type: a throwaway declaration.
             return Ok(id);
         }
         self.fns[fid].func = Some(id);
-        self.fn_of_func.insert(id, fid);
+        self.out.fn_of_func.insert(id, fid);
         self.queue.push_back(fid);
         Ok(id)
     }
@@ -752,14 +752,14 @@ impl Compiler {
         if let Some(s) = &self.fns[fid].sig {
             return Ok(s.clone());
         }
-        if let Some(k) = self.inferring.iter().position(|(g, _, _)| *g == fid) {
+        if let Some(k) = self.inst.inferring.iter().position(|(g, _, _)| *g == fid) {
             // Recursion while inferring the return type: use what the returns seen so far
             // say (void if none yet, remembered so a later non-void result is an error).
-            let (_, seen, _) = self.inferring[k];
+            let (_, seen, _) = self.inst.inferring[k];
             if seen.is_none() {
-                self.inferring[k].2 = true;
+                self.inst.inferring[k].2 = true;
             }
-            if let Some(p) = self.partial_sigs.get(&fid).cloned() {
+            if let Some(p) = self.inst.partial_sigs.get(&fid).cloned() {
                 let ret = seen.unwrap_or(bt::VOID);
                 let sret = ret != bt::VOID && self.types.scalar(ret).is_none();
                 return Ok(FnSig { ret, sret, ..p });
@@ -772,7 +772,7 @@ impl Compiler {
         let mut names = vec![];
         let mut defaults = vec![];
         let mut variadic = false;
-        let is_instance = self.instance_of.contains_key(&fid);
+        let is_instance = self.inst.instance_of.contains_key(&fid);
         if !is_instance && crate::syntax_facts::is_generic_decl(&decl) {
             let name = self.fns[fid].name.clone();
             return self.err(self.fns[fid].span, format!("generic function '{}' can only be called, not used as a value", name));
@@ -843,13 +843,13 @@ impl Compiler {
     /// Infers the return type of a function declared without `->` by lowering its body once in
     /// a scratch function: the type of the first returned value (or of an `=>` body), else void.
     fn infer_return(&mut self, fid: FnId, partial: &FnSig) -> R<TypeId> {
-        self.inferring.push((fid, None, false));
-        self.partial_sigs.insert(fid, partial.clone());
+        self.inst.inferring.push((fid, None, false));
+        self.inst.partial_sigs.insert(fid, partial.clone());
         let def = &self.fns[fid];
         let (decl, file, owner, outer) = (def.decl.clone(), def.file, def.owner, def.local_consts.clone());
         let irsig = self.ir_sig(partial);
         let f = Function::new("__infer", irsig.clone());
-        let candidates = self.closure_candidates.get(&fid).cloned();
+        let candidates = self.out.closure_candidates.get(&fid).cloned();
         let mut cx = FnCx::new(self, f, file, owner, outer);
         cx.infer = Some(None);
         if let Some(candidates) = candidates {
@@ -865,8 +865,8 @@ impl Compiler {
         });
         cx.c.lowering = outer_lowering;
         let inferred = cx.infer.flatten();
-        let (_, _, used_void) = self.inferring.pop().unwrap_or((fid, None, false));
-        self.partial_sigs.remove(&fid);
+        let (_, _, used_void) = self.inst.inferring.pop().unwrap_or((fid, None, false));
+        self.inst.partial_sigs.remove(&fid);
         let expr_ty = r?;
         let ret = expr_ty.or(inferred).unwrap_or(bt::VOID);
         if used_void && ret != bt::VOID {

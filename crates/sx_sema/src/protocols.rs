@@ -247,7 +247,7 @@ impl Compiler {
         if self.protos.generic_impls.is_empty() || !self.protos.generic_matched.insert(t) {
             return Ok(());
         }
-        let Some(g) = self.struct_instances.iter().find(|(_, v)| **v == t).map(|((g, _), _)| *g) else { return Ok(()) };
+        let Some(g) = self.inst.struct_instances.iter().find(|(_, v)| **v == t).map(|((g, _), _)| *g) else { return Ok(()) };
         let Some(args) = self.struct_instance_args(t) else { return Ok(()) };
         for (file, item) in self.protos.generic_impls.clone() {
             let ItemKind::Impl(imp) = &item.kind else { continue };

@@ -30,7 +30,7 @@ pub struct Rtti {
 impl Compiler {
     /// The internal record struct types (created on first use).
     pub(crate) fn rtti_layout(&mut self) -> (TypeId, TypeId) {
-        if let Some(l) = self.rtti.layout {
+        if let Some(l) = self.out.rtti.layout {
             return l;
         }
         let ptr_void = self.types.pointer(bt::VOID);
@@ -56,7 +56,7 @@ impl Compiler {
                 ("fmt".into(), ptr_void),
             ],
         );
-        self.rtti.layout = Some((info, member));
+        self.out.rtti.layout = Some((info, member));
         (info, member)
     }
 
@@ -103,25 +103,25 @@ impl Compiler {
 
     /// The type a record describes (for reading `Type` values back from compile-time results).
     pub(crate) fn type_of_record(&self, d: sx_ir::DataId) -> Option<TypeId> {
-        self.rtti.by_record.get(&d).copied()
+        self.out.rtti.by_record.get(&d).copied()
     }
 
     /// The record of `t`, emitting it (and the records it refers to) on first use.
     pub(crate) fn type_record(&mut self, t: TypeId, span: Span) -> R<sx_ir::DataId> {
-        if let Some(&d) = self.rtti.records.get(&t) {
+        if let Some(&d) = self.out.rtti.records.get(&t) {
             return Ok(d);
         }
         let name = format!("__type.{}", self.fresh());
         let d = self.module.add_data(sx_ir::Data { name, bytes: vec![], align: 8, relocs: vec![], writable: false });
-        self.rtti.records.insert(t, d);
-        self.rtti.by_record.insert(d, t);
+        self.out.rtti.records.insert(t, d);
+        self.out.rtti.by_record.insert(d, t);
         self.write_type_record(t, d, span)?;
         Ok(d)
     }
 
     /// The record of `t` if one was emitted.
     pub(crate) fn existing_type_record(&self, t: TypeId) -> Option<sx_ir::DataId> {
-        self.rtti.records.get(&t).copied()
+        self.out.rtti.records.get(&t).copied()
     }
 
     /// Fills record `d` with what is known about `t` now. A forward-declared type's record is
@@ -236,7 +236,7 @@ impl Compiler {
         if matches!(self.types.kind(t), TK::Void | TK::NoReturn) {
             return Ok(None);
         }
-        if let Some(&f) = self.print_fns.get(&t) {
+        if let Some(&f) = self.out.print_fns.get(&t) {
             return Ok(Some(f));
         }
         let Some(std) = self.std_file.or_else(|| self.find_std()) else { return Ok(None) };
@@ -245,7 +245,7 @@ impl Compiler {
         let sig = Signature { params: vec![p], returns: vec![] };
         // Declared before its body is lowered: a recursive type's printer calls itself.
         let id = self.module.funcs.push(Function::new(name.clone(), sig.clone()));
-        self.print_fns.insert(t, id);
+        self.out.print_fns.insert(t, id);
         let f = Function::new(name, sig);
         let mut cx = FnCx::new(self, f, std, None, Rc::new(HashMap::new()));
         cx.e.span = Some(span);

@@ -45,10 +45,10 @@ impl<'c> FnCx<'c> {
         }
         let fid = self.c.type_fn_by_type_args(fid, &values);
         let key = (fid, values.iter().map(ConstVal::value_key).collect::<Vec<_>>());
-        if let Some(&t) = self.c.type_fn_results.get(&key) {
+        if let Some(&t) = self.c.inst.type_fn_results.get(&key) {
             return Ok(Some(t));
         }
-        if self.c.type_fn_active.len() >= MAX_TYPE_FN_NESTING {
+        if self.c.inst.type_fn_active.len() >= MAX_TYPE_FN_NESTING {
             let msg = format!(
                 "type functions nested more than {} levels deep (does it keep calling itself with new arguments?)",
                 MAX_TYPE_FN_NESTING
@@ -56,7 +56,7 @@ impl<'c> FnCx<'c> {
             return self.err(span, msg);
         }
         // The evaluation below lowers this very call: let it through as an ordinary call.
-        if !self.c.type_fn_active.insert(key.clone()) {
+        if !self.c.inst.type_fn_active.insert(key.clone()) {
             return Ok(None);
         }
         let mut scope: HashMap<String, ConstVal> = (*self.outer_consts).clone();
@@ -72,10 +72,10 @@ impl<'c> FnCx<'c> {
         let call = Expr::new(ExprKind::Call { callee: Box::new(callee), args: call_args, trailing_block: false }, span);
         let (file, owner) = (self.file, self.owner);
         let r = self.c.eval_const_in(file, owner, &Rc::new(scope), &call, Some(bt::TYPE));
-        self.c.type_fn_active.remove(&key);
+        self.c.inst.type_fn_active.remove(&key);
         match r? {
             ConstVal::Type(t) => {
-                self.c.type_fn_results.insert(key, t);
+                self.c.inst.type_fn_results.insert(key, t);
                 Ok(Some(t))
             }
             _ => self.err(span, "a type function must return a type"),
@@ -148,7 +148,7 @@ impl Compiler {
             return fid;
         }
         let key = (fid, changed);
-        if let Some(&f) = self.type_fn_variants.get(&key) {
+        if let Some(&f) = self.inst.type_fn_variants.get(&key) {
             return f;
         }
         let src = &self.fns[fid];
@@ -163,7 +163,7 @@ impl Compiler {
             local_consts: src.local_consts.clone(),
         };
         let f = self.fns.push(def);
-        self.type_fn_variants.insert(key, f);
+        self.inst.type_fn_variants.insert(key, f);
         f
     }
 }
