@@ -571,8 +571,14 @@ impl Compiler {
     /// Reports minted types left without a body: those declared by evaluation `eval`, or with
     /// `None` (the end of compilation) all of them; also bodies that never got a layout.
     pub(crate) fn check_minted(&mut self, eval: Option<u64>) -> R<()> {
-        let open: Vec<(String, Span)> =
-            self.ct.api.minted.iter().filter(|m| !m.defined && (eval.is_none() || m.eval == eval)).map(|m| (m.name.clone(), m.span)).collect();
+        let open: Vec<(String, Span)> = self
+            .ct
+            .api
+            .minted
+            .iter()
+            .filter(|m| !m.defined && (eval.is_none() || m.eval == eval))
+            .map(|m| (m.name.clone(), m.span))
+            .collect();
         let mut failed = !open.is_empty();
         for (name, span) in &open {
             let msg = format!("type '{}' is declared but never defined — complete it with define(handle, info)", name);

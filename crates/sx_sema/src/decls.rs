@@ -73,10 +73,7 @@ impl Compiler {
         let imports = self.files[file].flat_imports.clone();
         for f in imports {
             let ids = self.files[f].names.get(name).cloned().unwrap_or_default();
-            if let Some(&id) = ids
-                .iter()
-                .find(|&&id| !self.decls[id].private && matches!(self.decls[id].kind, DeclKind::Namespace(_)))
-            {
+            if let Some(&id) = ids.iter().find(|&&id| !self.decls[id].private && matches!(self.decls[id].kind, DeclKind::Namespace(_))) {
                 return self.eval_decl(id).map(Some);
             }
         }

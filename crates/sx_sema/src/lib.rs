@@ -10,6 +10,7 @@
 //! than through [`sx_types::TypeTable`], or let a user error escape as a panic.
 
 mod anyval;
+mod branches;
 pub mod build_api;
 mod cabi;
 mod call;
@@ -29,12 +30,15 @@ mod inline_if;
 mod insert;
 mod introspect;
 mod lambda_ctx;
+mod literals;
 pub mod loader;
 mod location;
 pub mod lower;
 mod members;
+mod operators;
 mod optional;
 mod packs;
+mod places;
 pub mod printfmt;
 mod props;
 mod protocols;
@@ -295,7 +299,6 @@ pub(crate) struct Emitted {
     pub rtti: reflect::Rtti,
 }
 
-
 /// Compiles the program rooted at `path`.
 pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Diagnostic>)> {
     let mut c = Compiler::new(opts);
@@ -429,7 +432,8 @@ impl Compiler {
         let msg =
             format!("{} contain each other by value, which needs infinite size; use a pointer for one of the fields", names.join(", "));
         let tname = self.types.name(first);
-        let span = self.types.struct_of(first).and_then(|s| s.span).or_else(|| self.decls.values().find(|d| d.name == tname).map(|d| d.span));
+        let span =
+            self.types.struct_of(first).and_then(|s| s.span).or_else(|| self.decls.values().find(|d| d.name == tname).map(|d| d.span));
         match span {
             Some(sp) => self.diags.push(Diagnostic::error(sp, msg)),
             None => self.diags.push(Diagnostic::bare(msg)),
@@ -463,7 +467,11 @@ impl Compiler {
                     let sig_text = |sp: Span| text.get(sp.lo as usize..sp.hi as usize).unwrap_or("");
                     let spelled_generic = d.decl.params.iter().any(|p| sig_text(p.span).contains('$'))
                         || d.decl.ret.as_ref().is_some_and(|r| sig_text(r.span).contains('$'));
-                    if concrete && !spelled_generic && !crate::syntax_facts::is_generic_decl(&d.decl) && !self.inst.instance_of.contains_key(&f) {
+                    if concrete
+                        && !spelled_generic
+                        && !crate::syntax_facts::is_generic_decl(&d.decl)
+                        && !self.inst.instance_of.contains_key(&f)
+                    {
                         let span = d.span;
                         let _ = self.declare_fn(f, span);
                     }

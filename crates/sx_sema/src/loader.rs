@@ -176,8 +176,7 @@ impl Compiler {
             let shown = self.display_path(&e);
             if let Some(f) = self.load_file(&e, shown, Some(span)) {
                 // Re-export: a directory import makes its files' own names visible.
-                let names: Vec<(String, Vec<DeclId>)> =
-                    self.files[f].names.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let names: Vec<(String, Vec<DeclId>)> = self.files[f].names.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 for (k, v) in names {
                     self.files[idx].names.entry(k).or_default().extend(v);
                 }

@@ -6,7 +6,6 @@ use crate::*;
 use sx_ir::{BinOp as IB, ConvOp, FloatCC, Function, IntCC, Signature, TrapCode, Type as IrType, Value};
 use sx_types::TypeKind as TK;
 
-
 impl<'c> FnCx<'c> {
     // ---- scopes -----------------------------------------------------------------------------
 
@@ -811,7 +810,9 @@ impl Compiler {
         }
         let inferred_ret = match &decl.ret {
             None => true,
-            Some(r) => r.values.len() == 1 && r.error.is_none() && crate::syntax_facts::is_inferred_poly_ret(&decl, &r.values[0].ty, &outer),
+            Some(r) => {
+                r.values.len() == 1 && r.error.is_none() && crate::syntax_facts::is_inferred_poly_ret(&decl, &r.values[0].ty, &outer)
+            }
         };
         let ret = match &decl.ret {
             _ if inferred_ret && decl.body.is_some() && !decl.attrs.is_extern => {

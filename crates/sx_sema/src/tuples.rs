@@ -358,8 +358,12 @@ impl<'c> FnCx<'c> {
                 self.build_tuple(ty, elems, span)
             }
             _ => {
-                let msg =
-                    format!("operator '{}' cannot be applied to '{}' and '{}'", crate::syntax_facts::op_text(op), self.tname(lt), self.tname(rt));
+                let msg = format!(
+                    "operator '{}' cannot be applied to '{}' and '{}'",
+                    crate::syntax_facts::op_text(op),
+                    self.tname(lt),
+                    self.tname(rt)
+                );
                 self.err(span, msg)
             }
         }

@@ -4,8 +4,8 @@
 //! ([`literal_coercion`]), promoted members of anonymous fields, and the codes of run-time type
 //! records. Nothing here emits IR or reports a diagnostic.
 
-use crate::syntax_facts::ANON_PREFIX;
 use crate::consts::{int_range, wrap_int};
+use crate::syntax_facts::ANON_PREFIX;
 use crate::*;
 use sx_types::TypeKind as TK;
 
