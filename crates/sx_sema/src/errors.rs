@@ -35,58 +35,6 @@ fn absent_marker(err: sx_ir::Slot) -> String {
     format!("\u{0}no_error:{:?}", err)
 }
 
-/// Interns every error tag named in a file's text (`error.X`, `error { A, B }`), so the tag
-/// ids and the tag-name table are complete before any code is lowered.
-pub(crate) fn intern_tags_in(types: &mut TypeTable, text: &str) {
-    let b = text.as_bytes();
-    let ident = |i: usize| -> (usize, usize) {
-        let mut j = i;
-        while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-            j += 1;
-        }
-        (i, j)
-    };
-    let skip_ws = |mut i: usize| {
-        while i < b.len() && (b[i] as char).is_ascii_whitespace() {
-            i += 1;
-        }
-        i
-    };
-    let mut i = 0;
-    while let Some(k) = text[i..].find("error") {
-        let at = i + k;
-        i = at + 5;
-        let boundary_before = at == 0 || !(b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_' || b[at - 1] == b'#');
-        let boundary_after = i >= b.len() || !(b[i].is_ascii_alphanumeric() || b[i] == b'_');
-        if !boundary_before || !boundary_after {
-            continue;
-        }
-        let j = skip_ws(i);
-        if j < b.len() && b[j] == b'.' {
-            let (s, e) = ident(skip_ws(j + 1));
-            if e > s && !b[s].is_ascii_digit() {
-                types.error_tag(&text[s..e]);
-            }
-        } else if j < b.len() && b[j] == b'{' {
-            let mut p = j + 1;
-            loop {
-                p = skip_ws(p);
-                let (s, e) = ident(p);
-                if e == s || b[s].is_ascii_digit() {
-                    break;
-                }
-                types.error_tag(&text[s..e]);
-                p = skip_ws(e);
-                if p < b.len() && (b[p] == b',' || b[p] == b';') {
-                    p += 1;
-                } else {
-                    break;
-                }
-            }
-        }
-    }
-}
-
 impl Compiler {
     /// Declares `name :: error { tags }`.
     pub(crate) fn declare_error_set(&mut self, name: &str, tags: &[Ident], span: Span) -> R<ConstVal> {

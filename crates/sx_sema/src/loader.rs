@@ -31,7 +31,7 @@ impl Compiler {
         };
         let fid = self.sources.add(shown, text);
         let (ast, errs) = sx_syntax::parse_file(fid, &self.sources.file(fid).text);
-        crate::errors::intern_tags_in(&mut self.types, &self.sources.file(fid).text);
+        crate::syntax_facts::intern_tags_in(&mut self.types, &self.sources.file(fid).text);
         let had_errors = !errs.is_empty();
         self.diags.extend(errs);
         let idx = self.files.next_key();
