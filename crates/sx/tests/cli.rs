@@ -19,6 +19,7 @@ fn ir_text_is_stable() {
     // Symbol suffixes are numbered in lowering order; the shape is what matters here.
     expect_test::expect![[r#"
         target x86_64-linux
+        entry main
 
         function main.0 () -> (i32) {
         block0():

@@ -6,7 +6,10 @@
 //! (default 0); an optional `<name>.stderr` must then match stderr exactly in every mode (runtime
 //! reports such as an error escaping `main`). A program that must be rejected has `<name>.diag` instead: each of its lines
 //! must appear in the compiler's stderr, stdout must be empty and the exit status 1.
-//! Files without any expectation file (imported helper modules) are skipped.
+//! A file without any expectation file is not run: it must be an imported module without `main`,
+//! or start with `// helper of: <file>.sx` naming (relative to its own directory) the program that
+//! uses it. `every_main_has_an_expectation` fails on any other file, so no program is skipped
+//! silently.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -21,28 +24,99 @@ fn sx() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_sx"))
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+/// The extensions of the files that state what a program must do; any one makes it a corpus program.
+const EXPECTATIONS: [&str; 4] = ["stdout", "exit", "diag", "stderr"];
+
+/// The first-line marker of a file with `main` that is not run itself but imported by another program.
+const HELPER_MARKER: &str = "// helper of:";
+
+/// Every `.sx` file under `dir`, recursively, sorted.
+fn collect_sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    let rd = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            collect(&p, out);
+            collect_sources(&p, out);
         } else if p.extension().map(|e| e == "sx").unwrap_or(false) {
-            let has = ["stdout", "exit", "diag"].iter().any(|x| p.with_extension(x).exists());
-            if has {
-                out.push(p);
-            }
+            out.push(p);
         }
     }
+}
+
+/// Every `.sx` file under `examples/` (absolute paths).
+fn sources() -> Vec<PathBuf> {
+    let mut v = vec![];
+    collect_sources(&repo_root().join("examples"), &mut v);
+    v
+}
+
+fn has_expectation(src: &Path) -> bool {
+    EXPECTATIONS.iter().any(|x| src.with_extension(x).exists())
+}
+
+/// True when the source declares `main` at the start of a line (`main :: …`).
+fn declares_main(text: &str) -> bool {
+    text.lines().any(|l| l.strip_prefix("main").is_some_and(|rest| rest.trim_start().starts_with("::")))
 }
 
 /// All corpus programs (paths relative to the repo root).
 pub fn programs() -> Vec<PathBuf> {
     let root = repo_root();
-    let mut v = vec![];
-    collect(&root.join("examples"), &mut v);
-    v.into_iter().map(|p| p.strip_prefix(&root).expect("under root").to_path_buf()).collect()
+    sources().into_iter().filter(|p| has_expectation(p)).map(|p| p.strip_prefix(&root).expect("under root").to_path_buf()).collect()
+}
+
+/// Why `src` (a file under `examples/`) is neither a corpus program nor a proper helper, if so.
+fn unexpected_source(src: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(src).unwrap_or_else(|e| panic!("cannot read {}: {e}", src.display()));
+    let marker = text.lines().next().and_then(|l| l.strip_prefix(HELPER_MARKER)).map(str::trim);
+    if let Some(of) = marker {
+        let dir = src.parent().expect("a file has a directory");
+        if of.is_empty() || !dir.join(of).is_file() {
+            return Some(format!("its `{HELPER_MARKER}` line names {of:?}, which is no file next to it"));
+        }
+        if has_expectation(src) {
+            return Some(format!("it is marked `{HELPER_MARKER} {of}` but has an expectation file, so it is run"));
+        }
+        return None;
+    }
+    if declares_main(&text) && !has_expectation(src) {
+        let names = EXPECTATIONS.map(|x| format!(".{x}")).join("/");
+        return Some(format!("it declares `main` but has no expectation file ({names}) and no first line `{HELPER_MARKER} <file>.sx`"));
+    }
+    None
+}
+
+/// Every file with `main` under `examples/` is run by the corpus or marked as another program's
+/// helper, and every expectation file belongs to a source file.
+#[test]
+fn every_main_has_an_expectation() {
+    let root = repo_root();
+    let mut offenders: Vec<String> = sources()
+        .iter()
+        .filter_map(|src| unexpected_source(src).map(|why| format!("{}: {why}", src.strip_prefix(&root).unwrap_or(src).display())))
+        .collect();
+    let mut all = vec![];
+    collect_files(&root.join("examples"), &mut all);
+    for f in all {
+        let is_expectation = f.extension().and_then(|e| e.to_str()).is_some_and(|e| EXPECTATIONS.contains(&e));
+        if is_expectation && !f.with_extension("sx").is_file() {
+            offenders.push(format!("{}: expectation file without a program", f.strip_prefix(&root).unwrap_or(&f).display()));
+        }
+    }
+    assert!(offenders.is_empty(), "examples the corpus would skip silently:\n{}", offenders.join("\n"));
+}
+
+/// Every file under `dir`, recursively.
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let rd = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+    for p in rd.filter_map(|e| e.ok()).map(|e| e.path()) {
+        if p.is_dir() {
+            collect_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -87,7 +161,10 @@ fn check_program(rel: &Path, tmp: &Path) -> Result<(), String> {
         return Ok(());
     }
     let want_out = std::fs::read(abs.with_extension("stdout")).unwrap_or_default();
-    let want_exit: i32 = std::fs::read_to_string(abs.with_extension("exit")).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    let want_exit: i32 = match std::fs::read_to_string(abs.with_extension("exit")) {
+        Ok(s) => s.trim().parse().map_err(|_| format!("{name}: {:?} in its .exit file is no exit status", s.trim()))?,
+        Err(_) => 0,
+    };
     let want_err = std::fs::read(abs.with_extension("stderr")).ok();
     let mut results = vec![];
     let vm = run(Command::new(sx()).arg("run").arg("--vm").arg(rel));

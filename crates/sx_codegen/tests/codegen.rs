@@ -1,41 +1,15 @@
-//! End-to-end tests: hand-built IR through the JIT and through object emission + `cc`.
+//! End-to-end tests: IR, written as text IR (`sx_ir::parse`), through the JIT and through
+//! object emission + `cc`.
 
 use sx_codegen::{emit_object, jit_run, link_executable};
 use sx_ir::builder::FunctionBuilder;
 use sx_ir::*;
 
-fn sig(params: &[Type], returns: &[Type]) -> Signature {
-    Signature { params: params.to_vec(), returns: returns.to_vec() }
-}
-
-/// Adds a function built by `body` (given the builder and its entry-block params).
-fn add_fn(m: &mut Module, name: &str, s: Signature, body: impl FnOnce(&mut FunctionBuilder, &[Value], &mut ModuleRefs)) -> FuncId {
-    let id = m.funcs.next_key();
-    let mut f = Function::new(name, s.clone());
-    {
-        let mut refs = ModuleRefs { self_id: id };
-        let mut b = FunctionBuilder::new(&mut f);
-        let e = b.create_block();
-        let params: Vec<Value> = s.params.iter().map(|&t| b.append_block_param(e, t)).collect();
-        b.switch_to_block(e);
-        body(&mut b, &params, &mut refs);
-    }
-    m.funcs.push(f)
-}
-
-struct ModuleRefs {
-    self_id: FuncId,
-}
-
-fn set_main(m: &mut Module, body: impl FnOnce(&mut FunctionBuilder, &[Value], &mut ModuleRefs)) -> FuncId {
-    let id = add_fn(m, "main", sig(&[], &[Type::I32]), body);
-    m.funcs[id].linkage = Linkage::Export;
-    m.entry = Some(id);
-    id
-}
-
-fn host() -> Module {
-    Module::new(Target::host())
+/// Parses a fixture and retargets it to the host (fixtures leave out the `target` line).
+fn module(text: &str) -> Module {
+    let mut m = sx_ir::parse(text).unwrap_or_else(|e| panic!("fixture does not parse: {}", e));
+    m.target = Target::host();
+    m
 }
 
 /// Runs `m` natively: AOT (stdout, status) and JIT status must agree.
@@ -56,6 +30,7 @@ fn unique() -> usize {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
+/// The JIT's status and the executable's stdout and status must be as given.
 fn check(m: &Module, stdout: &str, status: i32) {
     let jit = jit_run(m).unwrap_or_else(|e| panic!("jit_run: {}", e));
     assert_eq!(jit, status, "JIT exit status");
@@ -64,29 +39,74 @@ fn check(m: &Module, stdout: &str, status: i32) {
     assert_eq!(code, status, "AOT exit status");
 }
 
-fn ret_i32(b: &mut FunctionBuilder, v: i64) {
-    let c = b.iconst(Type::I32, v);
-    b.ret(vec![c]);
-}
-
 #[test]
 fn returns_42() {
-    let mut m = host();
-    set_main(&mut m, |b, _, _| ret_i32(b, 42));
+    let m = module(
+        "entry main
+function main () -> (i32) export {
+block0():
+    v0 = iconst.i32 42
+    return v0
+}
+",
+    );
     assert_eq!(jit_run(&m).unwrap(), 42);
     check(&m, "", 42);
 }
 
-fn fib_module() -> Module {
-    let mut m = host();
+/// fib(20) % 256 from a recursive `fib`.
+const FIB: &str = "entry main
+
+function fib (i64) -> (i64) {
+block0(v0: i64):
+    v1 = iconst.i64 2
+    v2 = icmp slt v0, v1
+    brif v2, block1(), block2()
+block1():
+    return v0
+block2():
+    v3 = iconst.i64 1
+    v4 = isub v0, v3
+    v5 = isub v0, v1
+    v6 = call fib(v4)
+    v7 = call fib(v5)
+    v8 = iadd v6, v7
+    return v8
+}
+
+function main () -> (i32) export {
+block0():
+    v0 = iconst.i64 20
+    v1 = call fib(v0)
+    v2 = iconst.i64 256
+    v3 = urem v1, v2
+    v4 = trunc.i32 v3
+    return v4
+}
+";
+
+#[test]
+fn recursive_fib() {
+    // fib(20) = 6765; 6765 % 256 = 109
+    check(&module(FIB), "", 109);
+}
+
+/// The builder and the text describe the same module: building `FIB`'s `fib` by hand prints
+/// the fixture's text.
+#[test]
+fn builder_matches_the_text_fixture() {
+    let sig = Signature { params: vec![Type::I64], returns: vec![Type::I64] };
+    let mut m = Module::new(Target::host());
     let fib = m.funcs.next_key();
-    add_fn(&mut m, "fib", sig(&[Type::I64], &[Type::I64]), |b, p, refs| {
-        let n = p[0];
-        assert_eq!(refs.self_id, fib);
+    let mut f = Function::new("fib", sig);
+    {
+        let mut b = FunctionBuilder::new(&mut f);
+        let entry = b.create_block();
+        let n = b.append_block_param(entry, Type::I64);
+        b.switch_to_block(entry);
         let two = b.iconst(Type::I64, 2);
         let small = b.icmp(IntCC::Slt, n, two);
-        let base = b.create_block();
-        let rec = b.create_block();
+        let (base, rec) = (b.create_block(), b.create_block());
         b.branch(small, base, vec![], rec, vec![]);
         b.switch_to_block(base);
         b.ret(vec![n]);
@@ -98,325 +118,345 @@ fn fib_module() -> Module {
         let c = b.call(fib, vec![n2], &[Type::I64])[0];
         let s = b.binary(BinOp::Iadd, a, c);
         b.ret(vec![s]);
-    });
-    set_main(&mut m, |b, _, _| {
-        let ten = b.iconst(Type::I64, 20);
-        let r = b.call(fib, vec![ten], &[Type::I64])[0];
-        let k = b.iconst(Type::I64, 256);
-        let r = b.binary(BinOp::Urem, r, k);
-        let r = b.convert(ConvOp::Trunc, r, Type::I32);
-        b.ret(vec![r]);
-    });
-    m
-}
-
-#[test]
-fn recursive_fib() {
-    // fib(20) = 6765; 6765 % 256 = 109
-    check(&fib_module(), "", 109);
+    }
+    m.funcs.push(f);
+    let text = module(FIB);
+    let mut want = String::new();
+    sx_ir::print::print_function(&text, &text.funcs[fib], &mut want);
+    let mut got = String::new();
+    sx_ir::print::print_function(&m, &m.funcs[fib], &mut got);
+    assert_eq!(got, want);
 }
 
 #[test]
 fn loop_sum() {
     // sum of 1..=10 = 55, with the loop header also the target of a back edge.
-    let mut m = host();
-    set_main(&mut m, |b, _, _| {
-        let header = b.create_block();
-        let i = b.append_block_param(header, Type::I32);
-        let acc = b.append_block_param(header, Type::I32);
-        let body = b.create_block();
-        let exit = b.create_block();
-        let r = b.append_block_param(exit, Type::I32);
-        let zero = b.iconst(Type::I32, 0);
-        let one = b.iconst(Type::I32, 1);
-        b.jump(header, vec![one, zero]);
-        b.switch_to_block(header);
-        let ten = b.iconst(Type::I32, 10);
-        let more = b.icmp(IntCC::Sle, i, ten);
-        b.branch(more, body, vec![], exit, vec![acc]);
-        b.switch_to_block(body);
-        let acc2 = b.binary(BinOp::Iadd, acc, i);
-        let one = b.iconst(Type::I32, 1);
-        let i2 = b.binary(BinOp::Iadd, i, one);
-        b.jump(header, vec![i2, acc2]);
-        b.switch_to_block(exit);
-        b.ret(vec![r]);
-    });
+    let m = module(
+        "entry main
+function main () -> (i32) export {
+block0():
+    v0 = iconst.i32 0
+    v1 = iconst.i32 1
+    jump block1(v1, v0)
+block1(v2: i32, v3: i32):
+    v4 = iconst.i32 10
+    v5 = icmp sle v2, v4
+    brif v5, block2(), block3(v3)
+block2():
+    v6 = iadd v3, v2
+    v7 = iconst.i32 1
+    v8 = iadd v2, v7
+    jump block1(v8, v6)
+block3(v9: i32):
+    return v9
+}
+",
+    );
     check(&m, "", 55);
 }
 
 #[test]
 fn i8_wraps_and_shifts_mask() {
-    let mut m = host();
-    set_main(&mut m, |b, _, _| {
-        let a = b.iconst(Type::I8, 200);
-        let c = b.iconst(Type::I8, 100);
-        let s = b.binary(BinOp::Iadd, a, c); // 300 mod 256 = 44
-        let w = b.convert(ConvOp::Uext, s, Type::I32);
-        // 1 << 33 on i32 is 1 << 1 = 2 (amount taken modulo the width).
-        let one = b.iconst(Type::I32, 1);
-        let amt = b.iconst(Type::I32, 33);
-        let sh = b.binary(BinOp::Shl, one, amt);
-        let r = b.binary(BinOp::Iadd, w, sh); // 46
-                                              // -1 as i8 sign-extended stays -1; (-1) + 47 = 46 -> check equality, add 0/1.
-        let m1 = b.iconst(Type::I8, -1);
-        let m1w = b.convert(ConvOp::Sext, m1, Type::I32);
-        let c47 = b.iconst(Type::I32, 47);
-        let x = b.binary(BinOp::Iadd, m1w, c47);
-        let eq = b.icmp(IntCC::Eq, x, r);
-        let eqw = b.convert(ConvOp::Uext, eq, Type::I32);
-        let r = b.binary(BinOp::Iadd, r, eqw); // 47
-        b.ret(vec![r]);
-    });
+    let m = module(
+        "entry main
+function main () -> (i32) export {
+block0():
+    v0 = iconst.i8 200
+    v1 = iconst.i8 100
+    v2 = iadd v0, v1            ; 300 mod 256 = 44
+    v3 = uext.i32 v2
+    v4 = iconst.i32 1
+    v5 = iconst.i32 33
+    v6 = shl v4, v5             ; 1 << 33 on i32 is 1 << 1 = 2 (amount modulo the width)
+    v7 = iadd v3, v6            ; 46
+    v8 = iconst.i8 -1
+    v9 = sext.i32 v8            ; -1 sign-extended stays -1
+    v10 = iconst.i32 47
+    v11 = iadd v9, v10          ; 46
+    v12 = icmp eq v11, v7
+    v13 = uext.i32 v12
+    v14 = iadd v7, v13          ; 47
+    return v14
+}
+",
+    );
     check(&m, "", 47);
 }
 
 #[test]
 fn f64_arithmetic_and_saturating_conversion() {
-    let mut m = host();
-    set_main(&mut m, |b, _, _| {
-        let x = b.fconst(Type::F64, 2.5);
-        let y = b.fconst(Type::F64, 4.0);
-        let p = b.binary(BinOp::Fmul, x, y); // 10.0
-        let h = b.fconst(Type::F64, 0.75);
-        let q = b.binary(BinOp::Fadd, p, h); // 10.75
-        let i = b.convert(ConvOp::FToS, q, Type::I32); // 10
-                                                       // NaN -> 0 (saturating, no trap); 1e10 -> i8 saturates at 127.
-        let z = b.fconst(Type::F64, 0.0);
-        let nan = b.binary(BinOp::Fdiv, z, z);
-        let n = b.convert(ConvOp::FToS, nan, Type::I32);
-        let big = b.fconst(Type::F64, 1e10);
-        let s8 = b.convert(ConvOp::FToS, big, Type::I8);
-        let s8w = b.convert(ConvOp::Sext, s8, Type::I32); // 127
-        let neg = b.fconst(Type::F64, -3.0);
-        let u8_ = b.convert(ConvOp::FToU, neg, Type::I8); // 0
-        let u8w = b.convert(ConvOp::Uext, u8_, Type::I32);
-        let nan_ne = b.fcmp(FloatCC::Ne, nan, nan); // 1 (unordered)
-        let nan_eq = b.fcmp(FloatCC::Eq, nan, nan); // 0
-        let ne = b.convert(ConvOp::Uext, nan_ne, Type::I32);
-        let eq = b.convert(ConvOp::Uext, nan_eq, Type::I32);
-        // f32 round trip: (float)3 * 2 -> 6
-        let three = b.iconst(Type::I64, 3);
-        let f = b.convert(ConvOp::SToF, three, Type::F32);
-        let two = b.fconst(Type::F32, 2.0);
-        let f6 = b.binary(BinOp::Fmul, f, two);
-        let d6 = b.convert(ConvOp::FPromote, f6, Type::F64);
-        let i6 = b.convert(ConvOp::FToS, d6, Type::I32);
-        let mut r = b.binary(BinOp::Iadd, i, n);
-        for v in [s8w, u8w, ne, eq, i6] {
-            r = b.binary(BinOp::Iadd, r, v);
-        }
-        b.ret(vec![r]); // 10 + 0 + 127 + 0 + 1 + 0 + 6 = 144
-    });
+    let m = module(
+        "entry main
+function main () -> (i32) export {
+block0():
+    v0 = fconst.f64 2.5
+    v1 = fconst.f64 4.0
+    v2 = fmul v0, v1            ; 10.0
+    v3 = fconst.f64 0.75
+    v4 = fadd v2, v3            ; 10.75
+    v5 = ftos.i32 v4            ; 10
+    v6 = fconst.f64 0.0
+    v7 = fdiv v6, v6            ; NaN
+    v8 = ftos.i32 v7            ; 0: saturating, no trap
+    v9 = fconst.f64 1e10
+    v10 = ftos.i8 v9            ; saturates at 127
+    v11 = sext.i32 v10
+    v12 = fconst.f64 -3.0
+    v13 = ftou.i8 v12           ; 0
+    v14 = uext.i32 v13
+    v15 = fcmp ne v7, v7        ; 1 (unordered)
+    v16 = fcmp eq v7, v7        ; 0
+    v17 = uext.i32 v15
+    v18 = uext.i32 v16
+    v19 = iconst.i64 3
+    v20 = stof.f32 v19
+    v21 = fconst.f32 2.0
+    v22 = fmul v20, v21         ; (float)3 * 2
+    v23 = fpromote.f64 v22
+    v24 = ftos.i32 v23          ; 6
+    v25 = iadd v5, v8
+    v26 = iadd v25, v11
+    v27 = iadd v26, v14
+    v28 = iadd v27, v17
+    v29 = iadd v28, v18
+    v30 = iadd v29, v24
+    return v30                  ; 10 + 0 + 127 + 0 + 1 + 0 + 6 = 144
+}
+",
+    );
     check(&m, "", 144);
 }
 
 #[test]
 fn stack_slot_struct() {
-    let mut m = host();
-    set_main(&mut m, |b, _, _| {
-        // struct { i8 tag; i32 x; i64 y; } at offsets 0, 4, 8.
-        let s = b.create_slot(16, 8);
-        let p = b.stack_addr(s, Type::I64);
-        let tag = b.iconst(Type::I8, 3);
-        let x = b.iconst(Type::I32, 1000);
-        let y = b.iconst(Type::I64, -7);
-        b.store(p, 0, tag);
-        b.store(p, 4, x);
-        b.store(p, 8, y);
-        let t = b.load(Type::I8, p, 0);
-        let x = b.load(Type::I32, p, 4);
-        let y = b.load(Type::I64, p, 8);
-        let t = b.convert(ConvOp::Uext, t, Type::I32);
-        let y = b.convert(ConvOp::Trunc, y, Type::I32);
-        let r = b.binary(BinOp::Iadd, t, x);
-        let r = b.binary(BinOp::Iadd, r, y); // 996
-        let k = b.iconst(Type::I32, 256);
-        let r = b.binary(BinOp::Srem, r, k); // 228
-        b.ret(vec![r]);
-    });
-    check(&m, "", 228);
+    // struct { i8 tag; i32 x; i64 y; } at offsets 0, 4, 8.
+    let m = module(
+        "entry main
+function main () -> (i32) export {
+    ss0 = slot 16, align 8
+block0():
+    v0 = stack_addr ss0
+    v1 = iconst.i8 3
+    v2 = iconst.i32 1000
+    v3 = iconst.i64 -7
+    store v0+0, v1
+    store v0+4, v2
+    store v0+8, v3
+    v4 = load.i8 v0+0
+    v5 = load.i32 v0+4
+    v6 = load.i64 v0+8
+    v7 = uext.i32 v4
+    v8 = trunc.i32 v6
+    v9 = iadd v7, v5
+    v10 = iadd v9, v8           ; 996
+    v11 = iconst.i32 256
+    v12 = srem v10, v11         ; 228
+    return v12
 }
-
-fn write_extern(m: &mut Module) -> ExternId {
-    m.declare_extern("write", sig(&[Type::I32, Type::I64, Type::I64], &[Type::I64]))
+",
+    );
+    check(&m, "", 228);
 }
 
 #[test]
 fn data_string_written_with_write() {
-    let mut m = host();
-    let write = write_extern(&mut m);
-    let hi = m.add_data(Data { name: "str.hi".into(), bytes: b"hi\n".to_vec(), align: 1, relocs: vec![], writable: false });
-    set_main(&mut m, |b, _, _| {
-        let fd = b.iconst(Type::I32, 1);
-        let p = b.data_addr(hi, Type::I64);
-        let n = b.iconst(Type::I64, 3);
-        let w = b.call_extern(write, vec![fd, p, n], &[Type::I64])[0];
-        let w = b.convert(ConvOp::Trunc, w, Type::I32);
-        b.ret(vec![w]);
-    });
+    let m = module(
+        r#"entry main
+extern0 = extern "write" (i32, i64, i64) -> (i64)
+data0 = const "str.hi" size 3 align 1 "hi\n"
+
+function main () -> (i32) export {
+block0():
+    v0 = iconst.i32 1
+    v1 = data_addr data0
+    v2 = iconst.i64 3
+    v3 = call_extern write(v0, v1, v2)
+    v4 = trunc.i32 v3
+    return v4
+}
+"#,
+    );
     check(&m, "hi\n", 3);
 }
 
 #[test]
 fn data_relocation_to_data_and_writable_global() {
-    let mut m = host();
-    let write = write_extern(&mut m);
-    let s = m.add_data(Data { name: "str".into(), bytes: b"xhello\n".to_vec(), align: 1, relocs: vec![], writable: false });
-    // A constant holding {ptr = &str + 1, len = 6}: a read-only object with a relocation.
-    let mut bytes = vec![0u8; 16];
-    bytes[8..16].copy_from_slice(&6u64.to_le_bytes());
-    let slice = m.add_data(Data {
-        name: "slice".into(),
-        bytes,
-        align: 8,
-        relocs: vec![Reloc { offset: 0, target: RelocTarget::Data(s), addend: 1 }],
-        writable: false,
-    });
-    // A writable global counter, same name as another data object (must be deduplicated).
-    let g = m.add_data(Data { name: "str".into(), bytes: 5i32.to_le_bytes().to_vec(), align: 4, relocs: vec![], writable: true });
-    set_main(&mut m, |b, _, _| {
-        let sl = b.data_addr(slice, Type::I64);
-        let p = b.load(Type::I64, sl, 0);
-        let n = b.load(Type::I64, sl, 8);
-        let fd = b.iconst(Type::I32, 1);
-        b.call_extern(write, vec![fd, p, n], &[Type::I64]);
-        let gp = b.data_addr(g, Type::I64);
-        let v = b.load(Type::I32, gp, 0);
-        let k = b.iconst(Type::I32, 10);
-        let v = b.binary(BinOp::Imul, v, k);
-        b.store(gp, 0, v);
-        let v2 = b.load(Type::I32, gp, 0);
-        b.ret(vec![v2]);
-    });
+    // data1 is a constant {ptr = &data0 + 1, len = 6}: a read-only object with a relocation.
+    // data2 is a writable global counter with the same name as data0 (must be deduplicated).
+    let m = module(
+        r#"entry main
+extern0 = extern "write" (i32, i64, i64) -> (i64)
+data0 = const "str" size 7 align 1 "xhello\n"
+data1 = const "slice" size 16 align 8 [0000000000000000 06] reloc@0=data0+1
+data2 = global "str" size 4 align 4 [05]
+
+function main () -> (i32) export {
+block0():
+    v0 = data_addr data1
+    v1 = load.i64 v0+0
+    v2 = load.i64 v0+8
+    v3 = iconst.i32 1
+    v4 = call_extern write(v3, v1, v2)
+    v5 = data_addr data2
+    v6 = load.i32 v5+0
+    v7 = iconst.i32 10
+    v8 = imul v6, v7
+    store v5+0, v8
+    v9 = load.i32 v5+0
+    return v9
+}
+"#,
+    );
     check(&m, "hello\n", 50);
 }
 
 #[test]
 fn call_indirect_through_func_addr_and_function_table() {
-    let mut m = host();
-    let add = add_fn(&mut m, "add", sig(&[Type::I32, Type::I32], &[Type::I32]), |b, p, _| {
-        let s = b.binary(BinOp::Iadd, p[0], p[1]);
-        b.ret(vec![s]);
-    });
-    let mul = add_fn(&mut m, "mul", sig(&[Type::I32, Type::I32], &[Type::I32]), |b, p, _| {
-        let s = b.binary(BinOp::Imul, p[0], p[1]);
-        b.ret(vec![s]);
-    });
-    // A table of function pointers in static data.
-    let table = m.add_data(Data {
-        name: "vtable".into(),
-        bytes: vec![0; 8],
-        align: 8,
-        relocs: vec![Reloc { offset: 0, target: RelocTarget::Func(mul), addend: 0 }],
-        writable: false,
-    });
-    set_main(&mut m, |b, _, _| {
-        let s = sig(&[Type::I32, Type::I32], &[Type::I32]);
-        let fa = b.func_addr(add, Type::I64);
-        let x = b.iconst(Type::I32, 5);
-        let y = b.iconst(Type::I32, 6);
-        let r1 = b.call_indirect(s.clone(), fa, vec![x, y])[0]; // 11
-        let t = b.data_addr(table, Type::I64);
-        let fm = b.load(Type::I64, t, 0);
-        let r2 = b.call_indirect(s, fm, vec![r1, y])[0]; // 66
-        b.ret(vec![r2]);
-    });
+    // data0 is a table of function pointers in static data.
+    let m = module(
+        r#"entry main
+data0 = const "vtable" size 8 align 8 [] reloc@0=mul+0
+
+function add (i32, i32) -> (i32) {
+block0(v0: i32, v1: i32):
+    v2 = iadd v0, v1
+    return v2
+}
+
+function mul (i32, i32) -> (i32) {
+block0(v0: i32, v1: i32):
+    v2 = imul v0, v1
+    return v2
+}
+
+function main () -> (i32) export {
+block0():
+    v0 = func_addr add
+    v1 = iconst.i32 5
+    v2 = iconst.i32 6
+    v3 = call_indirect (i32, i32) -> (i32) v0(v1, v2)     ; 11
+    v4 = data_addr data0
+    v5 = load.i64 v4+0
+    v6 = call_indirect (i32, i32) -> (i32) v5(v3, v2)     ; 66
+    return v6
+}
+"#,
+    );
     check(&m, "", 66);
 }
 
 #[test]
 fn memcopy_and_memfill() {
-    let mut m = host();
-    let write = write_extern(&mut m);
-    let src = m.add_data(Data { name: "src".into(), bytes: b"abcdef".to_vec(), align: 1, relocs: vec![], writable: false });
-    set_main(&mut m, |b, _, _| {
-        let buf = b.create_slot(16, 1);
-        let p = b.stack_addr(buf, Type::I64);
-        let byte = b.iconst(Type::I32, 0x100 + b'z' as i64); // low byte 'z'
-        let n = b.iconst(Type::I64, 8);
-        b.memfill(p, byte, n); // zzzzzzzz
-        let s = b.data_addr(src, Type::I64);
-        let three = b.iconst(Type::I64, 3);
-        let one = b.iconst(Type::I64, 1);
-        let dst = b.binary(BinOp::Iadd, p, one);
-        b.memcopy(dst, s, three); // zabczzzz
-                                  // Overlapping move: shift bytes 0..4 right by 2 -> zazabczz
-        let two = b.iconst(Type::I64, 2);
-        let dst2 = b.binary(BinOp::Iadd, p, two);
-        let four = b.iconst(Type::I64, 4);
-        b.memcopy(dst2, p, four);
-        let nl = b.iconst(Type::I8, b'\n' as i64);
-        b.store(p, 8, nl);
-        let fd = b.iconst(Type::I32, 1);
-        let len = b.iconst(Type::I64, 9);
-        b.call_extern(write, vec![fd, p, len], &[Type::I64]);
-        ret_i32(b, 7);
-    });
+    let m = module(
+        r#"entry main
+extern0 = extern "write" (i32, i64, i64) -> (i64)
+data0 = const "src" size 6 align 1 "abcdef"
+
+function main () -> (i32) export {
+    ss0 = slot 16, align 1
+block0():
+    v0 = stack_addr ss0
+    v1 = iconst.i32 378         ; 0x100 + 'z': only the low byte counts
+    v2 = iconst.i64 8
+    memfill v0, v1, v2          ; zzzzzzzz
+    v3 = data_addr data0
+    v4 = iconst.i64 3
+    v5 = iconst.i64 1
+    v6 = iadd v0, v5
+    memcopy v6, v3, v4          ; zabczzzz
+    v7 = iconst.i64 2
+    v8 = iadd v0, v7
+    v9 = iconst.i64 4
+    memcopy v8, v0, v9          ; overlapping: bytes 0..4 move right by 2: zazabczz
+    v10 = iconst.i8 10
+    store v0+8, v10
+    v11 = iconst.i32 1
+    v12 = iconst.i64 9
+    v13 = call_extern write(v11, v0, v12)
+    v14 = iconst.i32 7
+    return v14
+}
+"#,
+    );
     check(&m, "zazabczz\n", 7);
 }
 
 #[test]
 fn select_multi_return_and_bodyless_functions() {
-    let mut m = host();
-    // A declared-but-undefined function that is never called must not be compiled.
-    let ghost = m.funcs.push(Function::new("ghost", sig(&[], &[Type::I32])));
-    let pair = add_fn(&mut m, "pair", sig(&[Type::I64], &[Type::I64, Type::I32]), |b, p, _| {
-        let c = b.iconst(Type::I64, 3);
-        let x = b.binary(BinOp::Imul, p[0], c);
-        let y = b.iconst(Type::I32, 4);
-        b.ret(vec![x, y]);
-    });
-    set_main(&mut m, |b, _, _| {
-        let two = b.iconst(Type::I64, 2);
-        let rs = b.call(pair, vec![two], &[Type::I64, Type::I32]);
-        let x = b.convert(ConvOp::Trunc, rs[0], Type::I32);
-        let big = b.icmp(IntCC::Ugt, x, rs[1]);
-        let r = b.select(big, x, rs[1]); // max(6, 4) = 6
-                                         // A reference to `ghost` on a path that is never taken.
-        let zero = b.iconst(Type::I8, 0);
-        let never = b.create_block();
-        let done = b.create_block();
-        b.branch(zero, never, vec![], done, vec![]);
-        b.switch_to_block(never);
-        let g = b.call(ghost, vec![], &[Type::I32])[0];
-        b.ret(vec![g]);
-        b.switch_to_block(done);
-        b.ret(vec![r]);
-    });
+    // `ghost` is declared but not defined and never called: it must not be compiled.
+    let m = module(
+        "entry main
+
+function ghost () -> (i32)
+
+function pair (i64) -> (i64, i32) {
+block0(v0: i64):
+    v1 = iconst.i64 3
+    v2 = imul v0, v1
+    v3 = iconst.i32 4
+    return v2, v3
+}
+
+function main () -> (i32) export {
+block0():
+    v0 = iconst.i64 2
+    v1, v2 = call pair(v0)
+    v3 = trunc.i32 v1
+    v4 = icmp ugt v3, v2
+    v5 = select v4, v3, v2      ; max(6, 4) = 6
+    v6 = iconst.i8 0
+    brif v6, block1(), block2() ; `ghost` is only referenced on a path never taken
+block1():
+    v7 = call ghost()
+    return v7
+block2():
+    return v5
+}
+",
+    );
     check(&m, "", 6);
 }
 
 #[test]
 fn exit_through_libc() {
-    let mut m = host();
-    let exit = m.declare_extern("exit", sig(&[Type::I32], &[]));
-    set_main(&mut m, |b, _, _| {
-        // Never returns in the AOT run; only checked there (exit in the JIT would end the test).
-        let c = b.iconst(Type::I32, 9);
-        b.call_extern(exit, vec![c], &[]);
-        b.trap(TrapCode::Unreachable);
-    });
+    // Never returns in the AOT run; only checked there (exit in the JIT would end the test).
+    let m = module(
+        r#"entry main
+extern0 = extern "exit" (i32) -> ()
+
+function main () -> (i32) export {
+block0():
+    v0 = iconst.i32 9
+    call_extern exit(v0)
+    trap unreachable
+}
+"#,
+    );
     let (out, code) = run_aot(&m);
     assert_eq!((out.as_str(), code), ("", 9));
 }
 
 #[test]
 fn sqrt_from_libm() {
-    let mut m = host();
-    let sqrt = m.declare_extern("sqrt", sig(&[Type::F64], &[Type::F64]));
-    set_main(&mut m, |b, _, _| {
-        let x = b.fconst(Type::F64, 1764.0);
-        let r = b.call_extern(sqrt, vec![x], &[Type::F64])[0];
-        let r = b.convert(ConvOp::FToS, r, Type::I32);
-        b.ret(vec![r]);
-    });
+    let m = module(
+        r#"entry main
+extern0 = extern "sqrt" (f64) -> (f64)
+
+function main () -> (i32) export {
+block0():
+    v0 = fconst.f64 1764.0
+    v1 = call_extern sqrt(v0)
+    v2 = ftos.i32 v1
+    return v2
+}
+"#,
+    );
     check(&m, "", 42);
 }
 
 #[test]
 fn aarch64_object_emits() {
-    let mut m = fib_module();
+    let mut m = module(FIB);
     m.target = Target::Aarch64Linux;
     let obj = emit_object(&m).expect("aarch64 object");
     assert_eq!(&obj[..4], b"\x7fELF");
@@ -429,11 +469,15 @@ fn aarch64_object_emits() {
 
 #[test]
 fn invalid_ir_is_an_error_not_a_panic() {
-    let mut m = host();
-    set_main(&mut m, |b, _, _| {
-        let c = b.iconst(Type::I64, 1); // wrong return type
-        b.ret(vec![c]);
-    });
+    let m = module(
+        "entry main
+function main () -> (i32) export {
+block0():
+    v0 = iconst.i64 1           ; wrong return type
+    return v0
+}
+",
+    );
     let e = jit_run(&m).unwrap_err();
     assert!(e.message.contains("invalid IR"), "{}", e);
     assert!(emit_object(&m).is_err());
@@ -441,35 +485,41 @@ fn invalid_ir_is_an_error_not_a_panic() {
 
 #[test]
 fn unresolvable_extern_is_an_error() {
-    let mut m = host();
-    let nope = m.declare_extern("sx_definitely_not_a_symbol", sig(&[], &[]));
-    set_main(&mut m, |b, _, _| {
-        b.call_extern(nope, vec![], &[]);
-        ret_i32(b, 0);
-    });
+    let m = module(
+        r#"entry main
+extern0 = extern "sx_definitely_not_a_symbol" () -> ()
+
+function main () -> (i32) export {
+block0():
+    call_extern sx_definitely_not_a_symbol()
+    v0 = iconst.i32 0
+    return v0
+}
+"#,
+    );
     let e = jit_run(&m).unwrap_err();
     assert!(e.message.contains("sx_definitely_not_a_symbol"), "{}", e);
 }
 
 #[test]
 fn non_dominating_use_is_an_error() {
-    // The IR verifier accepts a use in a block not dominated by the definition; Cranelift must
-    // not see it and we must not panic.
-    let mut m = host();
-    set_main(&mut m, |b, _, _| {
-        let c = b.iconst(Type::I8, 1);
-        let l = b.create_block();
-        let r = b.create_block();
-        let j = b.create_block();
-        b.branch(c, l, vec![], r, vec![]);
-        b.switch_to_block(l);
-        let v = b.iconst(Type::I32, 5);
-        b.jump(j, vec![]);
-        b.switch_to_block(r);
-        b.jump(j, vec![]);
-        b.switch_to_block(j);
-        b.ret(vec![v]);
-    });
+    // v2 is defined in one arm only: Cranelift must not see the use, and we must not panic.
+    let m = module(
+        "entry main
+function main () -> (i32) export {
+block0():
+    v0 = iconst.i8 1
+    brif v0, block1(), block2()
+block1():
+    v2 = iconst.i32 5
+    jump block3()
+block2():
+    jump block3()
+block3():
+    return v2
+}
+",
+    );
     let e = jit_run(&m).unwrap_err();
     assert!(e.message.contains("verifier") || e.message.contains("dominate"), "{}", e);
 }

@@ -75,10 +75,40 @@ impl SourceFile {
     }
 }
 
+/// The loaded files indexed by [`FileId`] (the one place a `FileId` becomes a `usize`).
+#[derive(Debug, Default, Clone)]
+struct FileTable {
+    files: Vec<SourceFile>,
+}
+
+impl FileTable {
+    /// Position of `id`'s file in the table.
+    fn slot(id: FileId) -> usize {
+        id.0 as usize
+    }
+    fn push(&mut self, file: SourceFile) -> FileId {
+        self.files.push(file);
+        FileId(self.files.len() as u32 - 1)
+    }
+    fn get(&self, id: FileId) -> Option<&SourceFile> {
+        self.files.get(Self::slot(id))
+    }
+    fn len(&self) -> usize {
+        self.files.len()
+    }
+}
+
+impl std::ops::Index<FileId> for FileTable {
+    type Output = SourceFile;
+    fn index(&self, id: FileId) -> &SourceFile {
+        &self.files[Self::slot(id)]
+    }
+}
+
 /// All source files of one compilation.
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
-    files: Vec<SourceFile>,
+    files: FileTable,
 }
 
 impl SourceMap {
@@ -87,23 +117,22 @@ impl SourceMap {
     }
     /// Adds a file and returns its id.
     pub fn add(&mut self, path: impl Into<String>, text: impl Into<String>) -> FileId {
-        self.files.push(SourceFile::new(path.into(), text.into()));
-        FileId(self.files.len() as u32 - 1)
+        self.files.push(SourceFile::new(path.into(), text.into()))
     }
     /// The file behind `id`.
     pub fn file(&self, id: FileId) -> &SourceFile {
-        &self.files[id.0 as usize]
+        &self.files[id]
     }
     /// Number of files loaded.
     pub fn len(&self) -> usize {
         self.files.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
+        self.files.len() == 0
     }
     /// `path:line:col` of the start of `span`.
     pub fn location(&self, span: Span) -> String {
-        match self.files.get(span.file.0 as usize) {
+        match self.files.get(span.file) {
             Some(f) => {
                 let (l, c) = f.line_col(span.lo);
                 format!("{}:{}:{}", f.path, l, c)
@@ -160,7 +189,7 @@ pub fn render(map: &SourceMap, diag: &Diagnostic) -> String {
         Level::Note => ALevel::NOTE,
     };
     let mut out = String::new();
-    match diag.span.and_then(|s| map.files.get(s.file.0 as usize).map(|f| (s, f))) {
+    match diag.span.and_then(|s| map.files.get(s.file).map(|f| (s, f))) {
         Some((span, file)) => {
             let len = file.text.len();
             let lo = (span.lo as usize).min(len);

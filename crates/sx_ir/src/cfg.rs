@@ -12,10 +12,9 @@ const NONE: u32 = u32::MAX;
 /// The successor blocks of `b`, one per outgoing edge (a branch with both arms to the same block
 /// yields it twice), `then` before `else`.
 pub fn successors(f: &Function, b: Block) -> Vec<Block> {
-    match f.blocks[b].insts.last().map(|&i| &f.insts[i].kind) {
-        Some(InstKind::Jump { dest, .. }) => vec![*dest],
-        Some(InstKind::Branch { then_dest, else_dest, .. }) => vec![*then_dest, *else_dest],
-        _ => vec![],
+    match f.blocks[b].insts.last().and_then(|&i| f.insts.get(i)) {
+        Some(d) => d.kind.edges().into_iter().map(|(dest, _)| dest).collect(),
+        None => vec![],
     }
 }
 

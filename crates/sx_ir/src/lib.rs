@@ -1,8 +1,9 @@
 //! The sx intermediate representation: a small, low-level SSA IR.
 //!
 //! Owns: the [`Module`] data model (functions, static data, extern declarations), the
-//! [`builder::FunctionBuilder`] that constructs function bodies, the [`verify`] checker, and the
-//! textual printer ([`print::print_module`]) behind `sx ir`.
+//! [`builder::FunctionBuilder`] that constructs function bodies, the [`verify()`] checker, the
+//! textual printer ([`print()`]) behind `sx ir` and its parser ([`parse()`]; the format is
+//! described in [`mod@parse`]), and the operator names both share ([`names`]).
 //!
 //! The IR is already *lowered*: every value is a scalar ([`Type`]: integers of 8–64 bits and
 //! floats); aggregates live in memory (stack slots, static data, heap) and are reached through
@@ -16,12 +17,30 @@
 pub mod builder;
 pub mod cfg;
 pub mod entity;
+pub mod names;
 pub mod opt;
+pub mod parse;
 pub mod print;
 pub mod verify;
 
 use entity::EntityVec;
+pub use parse::ParseError;
 pub use sx_diag::Span;
+
+/// Prints `m` in the text form `sx ir` shows (see [`mod@parse`] for the grammar).
+pub fn print(m: &Module) -> String {
+    print::print_module(m)
+}
+
+/// Reads a module from the text [`print()`] produces (the grammar is in [`mod@parse`]).
+pub fn parse(text: &str) -> Result<Module, ParseError> {
+    parse::parse_module(text)
+}
+
+/// Verifies every function of `m`; the problems found, empty when the module is valid.
+pub fn verify(m: &Module) -> Vec<String> {
+    verify::verify_module(m)
+}
 
 entity!(
     /// A function of a [`Module`].
@@ -86,17 +105,6 @@ impl Type {
             8 => Type::I64,
             _ => return None,
         })
-    }
-    /// Lower-case name used by the printer.
-    pub fn name(self) -> &'static str {
-        match self {
-            Type::I8 => "i8",
-            Type::I16 => "i16",
-            Type::I32 => "i32",
-            Type::I64 => "i64",
-            Type::F32 => "f32",
-            Type::F64 => "f64",
-        }
     }
 }
 
@@ -358,6 +366,24 @@ impl InstKind {
 }
 
 impl InstKind {
+    /// The types of the results this instruction produces in module `m`, given the types of its
+    /// operands (`operand_type`); `None` when a needed operand type is unknown or the callee
+    /// does not exist.
+    pub fn result_types(&self, m: &Module, operand_type: impl Fn(Value) -> Option<Type>) -> Option<Vec<Type>> {
+        use InstKind::*;
+        Some(match self {
+            Iconst { ty, .. } | Fconst { ty, .. } | Load { ty, .. } => vec![*ty],
+            Convert { to, .. } => vec![*to],
+            Binary { a, .. } | Unary { a, .. } | Select { a, .. } => vec![operand_type(*a)?],
+            Icmp { .. } | Fcmp { .. } => vec![Type::I8],
+            StackAddr { .. } | DataAddr { .. } | FuncAddr { .. } => vec![m.pointer_type()],
+            Call { func, .. } => m.funcs.get(*func)?.sig.returns.clone(),
+            CallExtern { ext, .. } => m.externs.get(*ext)?.sig.returns.clone(),
+            CallIndirect { sig, .. } => sig.returns.clone(),
+            Store { .. } | MemCopy { .. } | MemFill { .. } | Jump { .. } | Branch { .. } | Return { .. } | Trap { .. } => vec![],
+        })
+    }
+
     /// Calls `f` on every value operand (in the order of [`InstKind::operands`]), allowing it
     /// to be replaced.
     pub fn for_each_operand_mut(&mut self, mut f: impl FnMut(&mut Value)) {
@@ -404,14 +430,64 @@ impl InstKind {
         }
     }
 
-    /// The outgoing edges of a terminator as `(destination, arguments)` pairs (`then` first).
-    pub fn edges_mut(&mut self) -> Vec<(Block, &mut Vec<Value>)> {
+    /// The outgoing edges of a terminator as `(destination, arguments)` pairs (`then` first);
+    /// empty for every other instruction.
+    pub fn edges(&self) -> Vec<(Block, &[Value])> {
+        use InstKind::*;
         match self {
-            InstKind::Jump { dest, args } => vec![(*dest, args)],
-            InstKind::Branch { then_dest, then_args, else_dest, else_args, .. } => {
-                vec![(*then_dest, then_args), (*else_dest, else_args)]
+            Jump { dest, args } => vec![(*dest, args.as_slice())],
+            Branch { then_dest, then_args, else_dest, else_args, .. } => {
+                vec![(*then_dest, then_args.as_slice()), (*else_dest, else_args.as_slice())]
             }
-            _ => vec![],
+            Iconst { .. }
+            | Fconst { .. }
+            | Binary { .. }
+            | Unary { .. }
+            | Icmp { .. }
+            | Fcmp { .. }
+            | Convert { .. }
+            | Select { .. }
+            | Load { .. }
+            | Store { .. }
+            | StackAddr { .. }
+            | DataAddr { .. }
+            | FuncAddr { .. }
+            | Call { .. }
+            | CallExtern { .. }
+            | CallIndirect { .. }
+            | MemCopy { .. }
+            | MemFill { .. }
+            | Return { .. }
+            | Trap { .. } => vec![],
+        }
+    }
+
+    /// [`InstKind::edges`] with the argument lists mutable.
+    pub fn edges_mut(&mut self) -> Vec<(Block, &mut Vec<Value>)> {
+        use InstKind::*;
+        match self {
+            Jump { dest, args } => vec![(*dest, args)],
+            Branch { then_dest, then_args, else_dest, else_args, .. } => vec![(*then_dest, then_args), (*else_dest, else_args)],
+            Iconst { .. }
+            | Fconst { .. }
+            | Binary { .. }
+            | Unary { .. }
+            | Icmp { .. }
+            | Fcmp { .. }
+            | Convert { .. }
+            | Select { .. }
+            | Load { .. }
+            | Store { .. }
+            | StackAddr { .. }
+            | DataAddr { .. }
+            | FuncAddr { .. }
+            | Call { .. }
+            | CallExtern { .. }
+            | CallIndirect { .. }
+            | MemCopy { .. }
+            | MemFill { .. }
+            | Return { .. }
+            | Trap { .. } => vec![],
         }
     }
 }
@@ -582,24 +658,18 @@ impl Target {
             Target::X86_64Linux
         }
     }
-    /// Parses `x86_64-linux` / `aarch64-linux`.
+    /// Parses a target's name ([`Target::name`]) or one of the aliases `x86_64`, `aarch64`,
+    /// `arm64`.
     pub fn parse(s: &str) -> Option<Target> {
-        match s {
-            "x86_64-linux" | "x86_64" => Some(Target::X86_64Linux),
-            "aarch64-linux" | "aarch64" | "arm64" => Some(Target::Aarch64Linux),
+        Target::from_name(s).or(match s {
+            "x86_64" => Some(Target::X86_64Linux),
+            "aarch64" | "arm64" => Some(Target::Aarch64Linux),
             _ => None,
-        }
+        })
     }
     /// Pointer width in bytes.
     pub fn pointer_bytes(self) -> u32 {
         8
-    }
-    /// Canonical name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::X86_64Linux => "x86_64-linux",
-            Target::Aarch64Linux => "aarch64-linux",
-        }
     }
 }
 

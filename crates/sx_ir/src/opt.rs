@@ -310,8 +310,13 @@ impl Renamer<'_> {
                 InstKind::StackAddr { slot } if self.vars.promoted.get(slot.index()).copied().unwrap_or(false) => Act::Dead,
                 InstKind::Load { addr, .. } if self.vars.var_of(*addr) != NONE => Act::Load(self.vars.var_of(*addr)),
                 InstKind::Store { addr, value, .. } if self.vars.var_of(*addr) != NONE => Act::Store(self.vars.var_of(*addr), *value),
-                k if k.is_terminator() => Act::Term,
-                _ => Act::Keep,
+                k => {
+                    if k.is_terminator() {
+                        Act::Term
+                    } else {
+                        Act::Keep
+                    }
+                }
             };
             match act {
                 Act::Dead => self.dead[i.index()] = true,
@@ -365,11 +370,7 @@ fn prune_params(f: &mut Function, cfg: &Cfg, added: &[Vec<(u32, Value)>], subst:
         let Some(&t) = bd.insts.last() else { continue };
         let from_reachable = cfg.is_reachable(b);
         let kind = &f.insts[t].kind;
-        let edges: Vec<(Block, &Vec<Value>)> = match kind {
-            InstKind::Jump { dest, args } => vec![(*dest, args)],
-            InstKind::Branch { then_dest, then_args, else_dest, else_args, .. } => vec![(*then_dest, then_args), (*else_dest, else_args)],
-            _ => vec![],
-        };
+        let edges = kind.edges();
         for (d, args) in edges {
             let Some(dd) = f.blocks.get(d) else { continue };
             for (pos, &a) in args.iter().enumerate() {
@@ -520,7 +521,7 @@ mod tests {
                 Type::I8 => x as i8 as i64,
                 Type::I16 => x as i16 as i64,
                 Type::I32 => x as i32 as i64,
-                _ => x,
+                Type::I64 | Type::F32 | Type::F64 => x,
             }
         };
         let mut b = f.entry().unwrap();
@@ -557,7 +558,7 @@ mod tests {
                             c => panic!("cc {:?}", c),
                         }) as i64
                     }
-                    InstKind::StackAddr { slot } => ((slot.0 as i64) + 1) << 32,
+                    InstKind::StackAddr { slot } => ((slot.index() as i64) + 1) << 32,
                     InstKind::Load { ty, addr, offset } => {
                         let a = g(addr) + *offset as i64;
                         let (s, o) = ((a >> 32) as usize - 1, (a & 0xffff_ffff) as usize);

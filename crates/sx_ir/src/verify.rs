@@ -7,7 +7,8 @@
 //! block must be defined before its use; values' recorded definitions match where they are; branch
 //! arguments match the destination's parameters in count and type; binary operands agree in type;
 //! loads/stores/addresses use the pointer type; calls match their callee signatures; returns match
-//! the function signature; referenced functions, data, externs and slots exist.
+//! the function signature; results have the types the instruction produces (see
+//! [`InstKind::result_types`]); referenced functions, data, externs and slots exist.
 
 use crate::entity::EntityRef;
 use crate::*;
@@ -49,6 +50,19 @@ pub fn verify_module(m: &Module) -> Vec<String> {
     errs
 }
 
+/// `(i32, i64)`.
+fn types(tys: &[Type]) -> String {
+    format!("({})", tys.iter().map(|t| t.name()).collect::<Vec<_>>().join(", "))
+}
+
+/// `result 0 of i3` / `parameter 1 of block2`.
+fn def_text(def: ValueDef) -> String {
+    match def {
+        ValueDef::Result(i, n) => format!("result {} of {}", n, i),
+        ValueDef::Param(b, n) => format!("parameter {} of {}", n, b),
+    }
+}
+
 fn verify_function(m: &Module, f: &Function, errs: &mut Vec<String>) {
     let before = errs.len();
     verify_structure(m, f, errs);
@@ -66,7 +80,7 @@ fn verify_dominance(f: &Function, errs: &mut Vec<String>) {
     for (b, bd) in f.blocks.iter() {
         for (n, &p) in bd.params.iter().enumerate() {
             if f.values[p].def != ValueDef::Param(b, n as u32) {
-                err(format!("{} is parameter {} of {} but records {:?}", p, n, b, f.values[p].def));
+                err(format!("{} is parameter {} of {} but records {}", p, n, b, def_text(f.values[p].def)));
                 return;
             }
         }
@@ -78,7 +92,7 @@ fn verify_dominance(f: &Function, errs: &mut Vec<String>) {
             pos[i.index()] = (b.0, n as u32);
             for (k, &r) in f.insts[i].results.iter().enumerate() {
                 if f.values[r].def != ValueDef::Result(i, k as u32) {
-                    err(format!("{} is result {} of {} but records {:?}", r, k, i, f.values[r].def));
+                    err(format!("{} is result {} of {} but records {}", r, k, i, def_text(f.values[r].def)));
                     return;
                 }
             }
@@ -146,7 +160,7 @@ fn verify_structure(m: &Module, f: &Function, errs: &mut Vec<String>) {
     if let Some(entry) = f.entry() {
         let ps: Vec<Type> = f.blocks[entry].params.iter().map(|&v| f.values[v].ty).collect();
         if ps != f.sig.params {
-            err(format!("entry block params {:?} differ from signature {:?}", ps, f.sig.params));
+            err(format!("entry block params {} differ from signature {}", types(&ps), types(&f.sig.params)));
         }
     }
     for (b, bd) in f.blocks.iter() {
@@ -173,10 +187,16 @@ fn verify_structure(m: &Module, f: &Function, errs: &mut Vec<String>) {
                     let want: Vec<Type> = d.params.iter().map(|&p| ty(p)).collect();
                     let got: Vec<Type> = args.iter().map(|&a| ty(a)).collect();
                     if want != got {
-                        err(format!("{}: args {:?} do not match {} params {:?}", i, got, dest, want));
+                        err(format!("{}: args {} do not match {} params {}", i, types(&got), dest, types(&want)));
                     }
                 }
             };
+            let got: Vec<Type> = f.insts[i].results.iter().map(|&r| ty(r)).collect();
+            if let Some(want) = k.result_types(m, |v| Some(ty(v))) {
+                if got != want {
+                    err(format!("{}: results {} should be {}", i, types(&got), types(&want)));
+                }
+            }
             match k {
                 InstKind::Binary { op, a, b } => {
                     let shift = matches!(op, BinOp::Shl | BinOp::Sshr | BinOp::Ushr);
@@ -185,7 +205,7 @@ fn verify_structure(m: &Module, f: &Function, errs: &mut Vec<String>) {
                     }
                     let float_op = matches!(op, BinOp::Fadd | BinOp::Fsub | BinOp::Fmul | BinOp::Fdiv);
                     if float_op != ty(*a).is_float() {
-                        err(format!("{}: {:?} on {:?}", i, op, ty(*a)));
+                        err(format!("{}: {} on {}", i, op.name(), ty(*a).name()));
                     }
                 }
                 InstKind::Icmp { a, b, .. } => {
@@ -223,7 +243,7 @@ fn verify_structure(m: &Module, f: &Function, errs: &mut Vec<String>) {
                     Some(callee) => {
                         let got: Vec<Type> = args.iter().map(|&a| ty(a)).collect();
                         if got != callee.sig.params {
-                            err(format!("{}: call {} args {:?} vs {:?}", i, callee.name, got, callee.sig.params));
+                            err(format!("{}: call {} args {} vs {}", i, callee.name, types(&got), types(&callee.sig.params)));
                         }
                     }
                 },
@@ -232,14 +252,14 @@ fn verify_structure(m: &Module, f: &Function, errs: &mut Vec<String>) {
                     Some(e) => {
                         let got: Vec<Type> = args.iter().map(|&a| ty(a)).collect();
                         if got != e.sig.params {
-                            err(format!("{}: extern {} args {:?} vs {:?}", i, e.symbol, got, e.sig.params));
+                            err(format!("{}: extern {} args {} vs {}", i, e.symbol, types(&got), types(&e.sig.params)));
                         }
                     }
                 },
                 InstKind::CallIndirect { sig, args, callee } => {
                     let got: Vec<Type> = args.iter().map(|&a| ty(a)).collect();
                     if got != sig.params || ty(*callee) != ptr {
-                        err(format!("{}: indirect call args {:?} vs {:?}", i, got, sig.params));
+                        err(format!("{}: indirect call args {} vs {} (callee must be a pointer)", i, types(&got), types(&sig.params)));
                     }
                 }
                 InstKind::Jump { dest, args } => check_args(*dest, args, &mut err),
@@ -250,10 +270,21 @@ fn verify_structure(m: &Module, f: &Function, errs: &mut Vec<String>) {
                 InstKind::Return { values } => {
                     let got: Vec<Type> = values.iter().map(|&a| ty(a)).collect();
                     if got != f.sig.returns {
-                        err(format!("{}: return {:?} vs signature {:?}", i, got, f.sig.returns));
+                        err(format!("{}: return {} vs signature {}", i, types(&got), types(&f.sig.returns)));
                     }
                 }
-                _ => {}
+                InstKind::FuncAddr { func } => {
+                    if m.funcs.get(*func).is_none() {
+                        err(format!("{}: missing {}", i, func));
+                    }
+                }
+                InstKind::Iconst { .. }
+                | InstKind::Fconst { .. }
+                | InstKind::Unary { .. }
+                | InstKind::Convert { .. }
+                | InstKind::MemCopy { .. }
+                | InstKind::MemFill { .. }
+                | InstKind::Trap { .. } => {}
             }
         }
     }

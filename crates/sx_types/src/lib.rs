@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use sx_diag::Span;
+use sx_ir::entity::{EntityRef, EntityVec};
 use sx_ir::Target;
 
 /// Handle of an interned type.
@@ -77,6 +78,21 @@ pub struct ErrSetDef {
     /// The member tag names; `None` for the open (inferred) set, which admits every tag.
     pub tags: Option<Vec<String>>,
 }
+
+/// Typed indices into the [`TypeTable`]'s tables (the one place a handle becomes a `usize`).
+macro_rules! entity_ref {
+    ($($name:ident),*) => {$(
+        impl EntityRef for $name {
+            fn new(index: usize) -> Self {
+                $name(index as u32)
+            }
+            fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    )*};
+}
+entity_ref!(TypeId, StructId, EnumId, ErrSetId);
 
 /// The shape of a type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -171,11 +187,11 @@ pub struct StructDef {
 
 /// The type interner plus the layout for one target.
 pub struct TypeTable {
-    kinds: Vec<TypeKind>,
+    kinds: EntityVec<TypeId, TypeKind>,
     map: HashMap<TypeKind, TypeId>,
-    pub structs: Vec<StructDef>,
-    pub enums: Vec<EnumDef>,
-    pub error_sets: Vec<ErrSetDef>,
+    pub structs: EntityVec<StructId, StructDef>,
+    pub enums: EntityVec<EnumId, EnumDef>,
+    pub error_sets: EntityVec<ErrSetId, ErrSetDef>,
     /// Global error tag names; tag id = index + 1 (0 means "no error").
     pub error_tags: Vec<String>,
     tag_ids: HashMap<String, u32>,
@@ -217,11 +233,11 @@ impl TypeTable {
     /// A table with the builtin types interned.
     pub fn new(target: Target) -> TypeTable {
         let mut t = TypeTable {
-            kinds: vec![],
+            kinds: EntityVec::new(),
             map: HashMap::new(),
-            structs: vec![],
-            enums: vec![],
-            error_sets: vec![],
+            structs: EntityVec::new(),
+            enums: EntityVec::new(),
+            error_sets: EntityVec::new(),
             error_tags: vec![],
             tag_ids: HashMap::new(),
             target,
@@ -276,14 +292,13 @@ impl TypeTable {
         for t in &tags {
             self.error_tag(t);
         }
-        let id = ErrSetId(self.error_sets.len() as u32);
-        self.error_sets.push(ErrSetDef { name: name.to_string(), tags: Some(tags) });
+        let id = self.error_sets.push(ErrSetDef { name: name.to_string(), tags: Some(tags) });
         self.intern(TypeKind::ErrorSet(id))
     }
     /// The error set definition of an error-set type.
     pub fn error_set_of(&self, t: TypeId) -> Option<&ErrSetDef> {
         match self.kind(t) {
-            TypeKind::ErrorSet(e) => Some(&self.error_sets[e.0 as usize]),
+            TypeKind::ErrorSet(e) => Some(&self.error_sets[*e]),
             _ => None,
         }
     }
@@ -303,8 +318,7 @@ impl TypeTable {
         if let Some(&id) = self.map.get(&k) {
             return id;
         }
-        let id = TypeId(self.kinds.len() as u32);
-        self.kinds.push(k.clone());
+        let id = self.kinds.push(k.clone());
         self.map.insert(k, id);
         id
     }
@@ -314,7 +328,7 @@ impl TypeTable {
     }
     /// The shape of `t`.
     pub fn kind(&self, t: TypeId) -> &TypeKind {
-        &self.kinds[t.0 as usize]
+        &self.kinds[t]
     }
     pub fn int(&mut self, bits: u8, signed: bool) -> TypeId {
         self.intern(TypeKind::Int { bits, signed, named: None })
@@ -346,8 +360,7 @@ impl TypeTable {
     }
     /// Creates a new (incomplete) nominal struct type.
     pub fn new_struct(&mut self, name: &str, anonymous: bool, span: Option<Span>) -> TypeId {
-        let sid = StructId(self.structs.len() as u32);
-        self.structs.push(StructDef {
+        let sid = self.structs.push(StructDef {
             name: name.to_string(),
             fields: vec![],
             size: 0,
@@ -363,23 +376,23 @@ impl TypeTable {
     /// The struct behind `t`, if it is one.
     pub fn struct_of(&self, t: TypeId) -> Option<&StructDef> {
         match self.kind(t) {
-            TypeKind::Struct(s) => self.structs.get(s.0 as usize),
+            TypeKind::Struct(s) => self.structs.get(*s),
             _ => None,
         }
     }
     /// Sets the fields of struct type `t` and computes its C layout.
     pub fn complete_struct(&mut self, t: TypeId, fields: Vec<(String, TypeId)>) {
         let TypeKind::Struct(sid) = *self.kind(t) else { return };
-        self.structs[sid.0 as usize].fields = fields.into_iter().map(|(name, ty)| Field { name, ty, offset: 0 }).collect();
-        self.structs[sid.0 as usize].is_union = false;
+        self.structs[sid].fields = fields.into_iter().map(|(name, ty)| Field { name, ty, offset: 0 }).collect();
+        self.structs[sid].is_union = false;
         self.finish_layout(t);
     }
 
     /// Computes the field offsets, size and alignment of struct `t` from its fields' types.
     fn layout_struct(&mut self, t: TypeId) {
         let TypeKind::Struct(sid) = *self.kind(t) else { return };
-        let fields = std::mem::take(&mut self.structs[sid.0 as usize].fields);
-        let union = self.structs[sid.0 as usize].is_union;
+        let fields = std::mem::take(&mut self.structs[sid].fields);
+        let union = self.structs[sid].is_union;
         let mut off = 0u64;
         let mut size = 0u64;
         let mut align = 1u64;
@@ -398,7 +411,7 @@ impl TypeTable {
             }
             align = align.max(a);
         }
-        let s = &mut self.structs[sid.0 as usize];
+        let s = &mut self.structs[sid];
         s.fields = out;
         s.size = size.div_ceil(align) * align;
         s.align = align;
@@ -442,8 +455,8 @@ impl TypeTable {
     /// The types `t` holds by value (fields; payloads of a tagged enum).
     fn by_value_members(&self, t: TypeId) -> Vec<TypeId> {
         match self.kind(t) {
-            TypeKind::Struct(sid) => self.structs[sid.0 as usize].fields.iter().map(|f| f.ty).collect(),
-            TypeKind::Enum(eid) => self.enums[eid.0 as usize].variants.iter().filter_map(|v| v.payload).collect(),
+            TypeKind::Struct(sid) => self.structs[*sid].fields.iter().map(|f| f.ty).collect(),
+            TypeKind::Enum(eid) => self.enums[*eid].variants.iter().filter_map(|v| v.payload).collect(),
             _ => vec![],
         }
     }
@@ -458,8 +471,8 @@ impl TypeTable {
     /// being defined or waiting for a re-layout).
     pub fn layout_final(&self, t: TypeId) -> bool {
         match self.kind(t) {
-            TypeKind::Struct(sid) => self.structs[sid.0 as usize].complete && !self.pending_layout.contains(&t),
-            TypeKind::Enum(eid) => self.enums[eid.0 as usize].complete && !self.pending_layout.contains(&t),
+            TypeKind::Struct(sid) => self.structs[*sid].complete && !self.pending_layout.contains(&t),
+            TypeKind::Enum(eid) => self.enums[*eid].complete && !self.pending_layout.contains(&t),
             TypeKind::Array(_, e) | TypeKind::Vector(_, e) => self.layout_final(*e),
             TypeKind::Optional(i) => self.is_pointer_like(*i) || self.layout_final(*i),
             TypeKind::Failable { repr, .. } => self.layout_final(*repr),
@@ -469,21 +482,20 @@ impl TypeTable {
 
     /// Creates a new (incomplete) enum type.
     pub fn new_enum(&mut self, name: &str) -> TypeId {
-        let id = EnumId(self.enums.len() as u32);
-        self.enums.push(EnumDef::empty(name.to_string()));
+        let id = self.enums.push(EnumDef::empty(name.to_string()));
         self.intern(TypeKind::Enum(id))
     }
     /// The enum behind `t`, if it is one.
     pub fn enum_of(&self, t: TypeId) -> Option<&EnumDef> {
         match self.kind(t) {
-            TypeKind::Enum(e) => self.enums.get(e.0 as usize),
+            TypeKind::Enum(e) => self.enums.get(*e),
             _ => None,
         }
     }
     /// Sets an enum's variants and computes its layout.
     pub fn complete_enum(&mut self, t: TypeId, backing: TypeId, flags: bool, variants: Vec<EnumVariant>) {
         let TypeKind::Enum(eid) = *self.kind(t) else { return };
-        let e = &mut self.enums[eid.0 as usize];
+        let e = &mut self.enums[eid];
         e.backing = backing;
         e.flags = flags;
         e.variants = variants;
@@ -494,7 +506,7 @@ impl TypeTable {
     fn layout_enum(&mut self, t: TypeId) {
         let TypeKind::Enum(eid) = *self.kind(t) else { return };
         let (backing, payloads): (TypeId, Vec<TypeId>) = {
-            let e = &self.enums[eid.0 as usize];
+            let e = &self.enums[eid];
             (e.backing, e.variants.iter().filter_map(|v| v.payload).collect())
         };
         let tagged = !payloads.is_empty();
@@ -508,7 +520,7 @@ impl TypeTable {
         let payload_offset = if tagged { tag_size.div_ceil(palign) * palign } else { 0 };
         let align = if tagged { tag_align.max(palign) } else { tag_align };
         let size = if tagged { (payload_offset + psize).div_ceil(align) * align } else { tag_size };
-        let e = &mut self.enums[eid.0 as usize];
+        let e = &mut self.enums[eid];
         e.tagged = tagged;
         e.payload_offset = payload_offset;
         e.size = size;
@@ -521,15 +533,14 @@ impl TypeTable {
     /// false (and changes nothing) for any other type.
     pub fn retarget_as_enum(&mut self, t: TypeId) -> bool {
         let TypeKind::Struct(sid) = *self.kind(t) else { return false };
-        let s = &self.structs[sid.0 as usize];
+        let s = &self.structs[sid];
         if s.complete || s.anonymous {
             return false;
         }
         let name = s.name.clone();
-        let eid = EnumId(self.enums.len() as u32);
-        self.enums.push(EnumDef::empty(name));
+        let eid = self.enums.push(EnumDef::empty(name));
         self.map.remove(&TypeKind::Struct(sid));
-        self.kinds[t.0 as usize] = TypeKind::Enum(eid);
+        self.kinds[t] = TypeKind::Enum(eid);
         self.map.insert(TypeKind::Enum(eid), t);
         true
     }
@@ -537,7 +548,7 @@ impl TypeTable {
     /// Marks nominal struct type `t` as a tuple (positional elements named `0`, `1`, …).
     pub fn mark_tuple(&mut self, t: TypeId) {
         if let TypeKind::Struct(sid) = *self.kind(t) {
-            self.structs[sid.0 as usize].tuple = true;
+            self.structs[sid].tuple = true;
         }
     }
 
@@ -545,8 +556,8 @@ impl TypeTable {
     /// types).
     pub fn is_complete(&self, t: TypeId) -> bool {
         match self.kind(t) {
-            TypeKind::Struct(s) => self.structs[s.0 as usize].complete,
-            TypeKind::Enum(e) => self.enums[e.0 as usize].complete,
+            TypeKind::Struct(s) => self.structs[*s].complete,
+            TypeKind::Enum(e) => self.enums[*e].complete,
             _ => true,
         }
     }
@@ -554,22 +565,23 @@ impl TypeTable {
     /// Sets the fields of union type `t`: all at offset 0, size and alignment the maximum.
     pub fn complete_union(&mut self, t: TypeId, fields: Vec<(String, TypeId)>) {
         let TypeKind::Struct(sid) = *self.kind(t) else { return };
-        self.structs[sid.0 as usize].fields = fields.into_iter().map(|(name, ty)| Field { name, ty, offset: 0 }).collect();
-        self.structs[sid.0 as usize].is_union = true;
+        self.structs[sid].fields = fields.into_iter().map(|(name, ty)| Field { name, ty, offset: 0 }).collect();
+        self.structs[sid].is_union = true;
         self.finish_layout(t);
+    }
+
+    /// The first complete struct accepted by `kind` whose fields are exactly `fields`.
+    fn find_complete_struct(&self, fields: &[(String, TypeId)], kind: impl Fn(&StructDef) -> bool) -> Option<StructId> {
+        let same =
+            |s: &StructDef| s.fields.len() == fields.len() && s.fields.iter().zip(fields).all(|(f, (n, t))| &f.name == n && f.ty == *t);
+        self.structs.iter().find(|(_, s)| s.complete && kind(s) && same(s)).map(|(sid, _)| sid)
     }
 
     /// Finds an anonymous struct with exactly these fields, or creates one.
     pub fn anonymous_struct(&mut self, fields: Vec<(String, TypeId)>) -> TypeId {
-        for (i, s) in self.structs.iter().enumerate() {
-            if s.anonymous
-                && !s.tuple
-                && s.complete
-                && s.fields.len() == fields.len()
-                && s.fields.iter().zip(&fields).all(|(f, (n, t))| &f.name == n && f.ty == *t)
-            {
-                return self.intern(TypeKind::Struct(StructId(i as u32)));
-            }
+        let found = self.find_complete_struct(&fields, |s| s.anonymous && !s.tuple);
+        if let Some(sid) = found {
+            return self.intern(TypeKind::Struct(sid));
         }
         let t = self.new_struct("", true, None);
         self.complete_struct(t, fields);
@@ -579,18 +591,13 @@ impl TypeTable {
     /// Finds the tuple type with exactly these elements, or creates it. Positional elements are
     /// named by their index (`"0"`, `"1"`, …), named ones by their name.
     pub fn tuple(&mut self, fields: Vec<(String, TypeId)>) -> TypeId {
-        for (i, s) in self.structs.iter().enumerate() {
-            if s.tuple
-                && s.complete
-                && s.fields.len() == fields.len()
-                && s.fields.iter().zip(&fields).all(|(f, (n, t))| &f.name == n && f.ty == *t)
-            {
-                return self.intern(TypeKind::Struct(StructId(i as u32)));
-            }
+        let found = self.find_complete_struct(&fields, |s| s.tuple);
+        if let Some(sid) = found {
+            return self.intern(TypeKind::Struct(sid));
         }
         let t = self.new_struct("", true, None);
         if let TypeKind::Struct(sid) = *self.kind(t) {
-            self.structs[sid.0 as usize].tuple = true;
+            self.structs[sid].tuple = true;
         }
         self.complete_struct(t, fields);
         t
@@ -613,8 +620,8 @@ impl TypeTable {
             TypeKind::Cstring | TypeKind::Pointer(_) | TypeKind::ManyPointer(_) | TypeKind::Func { .. } => p,
             TypeKind::Array(n, e) => n.saturating_mul(self.size_of(*e)),
             TypeKind::Vector(n, e) => n.saturating_mul(self.size_of(*e)).max(1).next_power_of_two(),
-            TypeKind::Struct(s) => self.structs[s.0 as usize].size,
-            TypeKind::Enum(e) => self.enums[e.0 as usize].size,
+            TypeKind::Struct(s) => self.structs[*s].size,
+            TypeKind::Enum(e) => self.enums[*e].size,
             TypeKind::Optional(t) => {
                 if self.is_pointer_like(*t) {
                     p
@@ -645,8 +652,8 @@ impl TypeTable {
             | TypeKind::Func { .. } => p,
             TypeKind::Array(_, e) => self.align_of(*e),
             TypeKind::Vector(..) => self.size_of(t).min(16),
-            TypeKind::Struct(s) => self.structs[s.0 as usize].align,
-            TypeKind::Enum(e) => self.enums[e.0 as usize].align,
+            TypeKind::Struct(s) => self.structs[*s].align,
+            TypeKind::Enum(e) => self.enums[*e].align,
             TypeKind::Optional(t) => {
                 if self.is_pointer_like(*t) {
                     p
@@ -676,7 +683,7 @@ impl TypeTable {
             TypeKind::TypeType => Some(T::I64),
             TypeKind::ErrorSet(_) => Some(T::I32),
             TypeKind::Enum(e) => {
-                let d = &self.enums[e.0 as usize];
+                let d = &self.enums[*e];
                 if d.tagged {
                     None
                 } else {
@@ -690,11 +697,11 @@ impl TypeTable {
 
     /// True for payload-less (plain or flags) enums, which behave like their backing integer.
     pub fn is_plain_enum(&self, t: TypeId) -> bool {
-        matches!(self.kind(t), TypeKind::Enum(e) if !self.enums[e.0 as usize].tagged)
+        matches!(self.kind(t), TypeKind::Enum(e) if !self.enums[*e].tagged)
     }
     /// True for tagged-union enums.
     pub fn is_tagged_enum(&self, t: TypeId) -> bool {
-        matches!(self.kind(t), TypeKind::Enum(e) if self.enums[e.0 as usize].tagged)
+        matches!(self.kind(t), TypeKind::Enum(e) if self.enums[*e].tagged)
     }
 
     pub fn is_int(&self, t: TypeId) -> bool {
@@ -703,7 +710,7 @@ impl TypeTable {
     pub fn is_signed(&self, t: TypeId) -> bool {
         match self.kind(t) {
             TypeKind::Int { signed, .. } => *signed,
-            TypeKind::Enum(e) => self.is_signed(self.enums[e.0 as usize].backing),
+            TypeKind::Enum(e) => self.is_signed(self.enums[*e].backing),
             _ => false,
         }
     }
@@ -721,7 +728,7 @@ impl TypeTable {
         match self.kind(t) {
             TypeKind::Int { bits, .. } => *bits,
             TypeKind::Bool => 8,
-            TypeKind::Enum(e) => self.int_bits(self.enums[e.0 as usize].backing),
+            TypeKind::Enum(e) => self.int_bits(self.enums[*e].backing),
             _ => 64,
         }
     }
@@ -742,7 +749,7 @@ impl TypeTable {
             TypeKind::Array(n, e) => format!("[{}]{}", n, self.name(*e)),
             TypeKind::Vector(n, e) => format!("Vector({},{})", n, self.name(*e)),
             TypeKind::Struct(s) => {
-                let d = &self.structs[s.0 as usize];
+                let d = &self.structs[*s];
                 if d.tuple {
                     let fs: Vec<String> = d
                         .fields
@@ -773,9 +780,9 @@ impl TypeTable {
             TypeKind::TypeType => "Type".into(),
             TypeKind::NoReturn => "noreturn".into(),
             TypeKind::Any => "any".into(),
-            TypeKind::Enum(e) => self.enums[e.0 as usize].name.clone(),
+            TypeKind::Enum(e) => self.enums[*e].name.clone(),
             TypeKind::Optional(t) => format!("?{}", self.name(*t)),
-            TypeKind::ErrorSet(e) => self.error_sets[e.0 as usize].name.clone(),
+            TypeKind::ErrorSet(e) => self.error_sets[*e].name.clone(),
             TypeKind::Closure { params, ret } => {
                 let ps: Vec<String> = params.iter().map(|p| self.name(*p)).collect();
                 if *ret == builtin::VOID {

@@ -4,6 +4,8 @@ use crate::ast::*;
 use crate::parse_file;
 use sx_diag::FileId;
 
+mod snapshots;
+
 fn sx(e: &Expr) -> String {
     use ExprKind as K;
     match &e.kind {
