@@ -9,7 +9,6 @@
 
 use crate::fncx::FnCx;
 use crate::*;
-use sx_ir::builder::FunctionBuilder;
 use sx_ir::Value;
 use sx_types::TypeKind as TK;
 
@@ -36,11 +35,7 @@ impl Compiler {
         cl_params.insert(at, p);
         let cl_sig = sx_ir::Signature { params: cl_params.clone(), returns: plain_sig.returns.clone() };
         let mut f = sx_ir::Function::new(format!("closure_thunk.{}", self.fresh()), cl_sig);
-        {
-            let mut b = FunctionBuilder::new(&mut f);
-            let e = b.create_block();
-            let vals: Vec<Value> = cl_params.iter().map(|&t| b.append_block_param(e, t)).collect();
-            b.switch_to_block(e);
+        crate::emit::write_adapter(&mut f, None, |b, vals| {
             let env = vals[at];
             let mut args = vals.clone();
             args.remove(at);
@@ -49,7 +44,7 @@ impl Compiler {
                 None => b.call_indirect(plain_sig, env, args),
             };
             b.ret(r);
-        }
+        });
         let id = self.module.funcs.push(f);
         self.out.closure_thunks.insert(key, id);
         id

@@ -3,7 +3,6 @@
 
 use crate::fncx::FnCx;
 use crate::*;
-use sx_ir::builder::FunctionBuilder;
 use sx_ir::{Function, Linkage, Reloc, RelocTarget, Signature, Type as IrType};
 use sx_types::TypeKind as TK;
 use sx_vm::PointerTarget;
@@ -544,11 +543,7 @@ impl Compiler {
         let user = self.declare_fn(main, span)?;
         let mut f = Function::new("main", Signature { params: vec![], returns: vec![IrType::I32] });
         f.linkage = Linkage::Export;
-        {
-            let mut b = FunctionBuilder::new(&mut f);
-            b.set_span(Some(span));
-            let e = b.create_block();
-            b.switch_to_block(e);
+        crate::emit::write_adapter(&mut f, Some(span), |b, _| {
             let rets = self.module.funcs[user].sig.returns.clone();
             let r = b.call(user, vec![], &rets);
             let code = match r.first() {
@@ -565,7 +560,7 @@ impl Compiler {
                 }
             };
             b.ret(vec![code]);
-        }
+        });
         let id = self.module.funcs.push(f);
         self.module.entry = Some(id);
         Ok(())

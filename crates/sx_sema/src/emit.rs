@@ -185,3 +185,16 @@ impl Emitter {
         self.f
     }
 }
+
+/// Writes a straight-line adapter function (a thunk around one call, the C-ABI wrapper of an
+/// extern, the entry point): `body` gets a builder positioned in a fresh entry block and that
+/// block's parameters, one per parameter of `f`'s signature.
+pub(crate) fn write_adapter<T>(f: &mut Function, span: Option<Span>, body: impl FnOnce(&mut FunctionBuilder, Vec<Value>) -> T) -> T {
+    let params = f.sig.params.clone();
+    let mut b = FunctionBuilder::new(f);
+    b.set_span(span);
+    let entry = b.create_block();
+    let values: Vec<Value> = params.iter().map(|&t| b.append_block_param(entry, t)).collect();
+    b.switch_to_block(entry);
+    body(&mut b, values)
+}

@@ -1273,11 +1273,7 @@ impl Compiler {
             _ => None,
         };
         let mut f = sx_ir::Function::new(format!("failable_adapter.{}", self.fresh()), sig.clone());
-        {
-            let mut b = sx_ir::builder::FunctionBuilder::new(&mut f);
-            let e = b.create_block();
-            let vals: Vec<Value> = sig.params.iter().map(|&t| b.append_block_param(e, t)).collect();
-            b.switch_to_block(e);
+        crate::emit::write_adapter(&mut f, None, |b, vals| {
             let dst = if to_sret { Some(vals[0]) } else { None };
             let mut args: Vec<Value> = vals[env_at..].to_vec();
             let fnptr = if direct.is_none() { Some(args.remove(0)) } else { None };
@@ -1302,7 +1298,7 @@ impl Compiler {
                 }
                 _ => b.ret(vec![zero]),
             }
-        }
+        });
         let id = self.module.funcs.push(f);
         self.out.failable_adapters.insert((from, to, direct), id);
         id
