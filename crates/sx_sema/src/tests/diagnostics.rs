@@ -394,6 +394,7 @@ fn generic_parameter_that_cannot_be_inferred_from_the_arguments() {
 
 #[test]
 fn comptime_division_by_zero_is_reported_at_the_run() {
+    // BUG?: the trace shows the compiler's own thunk (`in __comptime`) as a frame.
     check_diagnostics(
         "div :: (a: i64, b: i64) -> i64 { return a / b; }\nK :: #run div(1, 0);\nmain :: () { x := K; }",
         expect![[r#"
@@ -527,6 +528,145 @@ fn well_typed_program_compiles() {
         "f :: (a: i32) -> i64 => a * 2;\nmain :: () { x := f(3); }",
         expect![[r#"
         ok
+    "#]],
+    );
+}
+
+#[test]
+fn negative_literal_into_an_unsigned_variable() {
+    check_diagnostics(
+        "main :: () { x : u8 = -1; }",
+        expect![[r#"
+        error: integer literal -1 does not fit in 'u8'
+         --> $DIR/test.sx:1:23
+          |
+        1 | main :: () { x : u8 = -1; }
+          |                       ^^
+    "#]],
+    );
+}
+
+#[test]
+fn constant_index_past_the_end_of_an_array() {
+    check_diagnostics(
+        "main :: () { a : [4]i32; x := a[4]; }",
+        expect![[r#"
+        error: index 4 is out of bounds for an array of length 4
+         --> $DIR/test.sx:1:33
+          |
+        1 | main :: () { a : [4]i32; x := a[4]; }
+          |                                 ^
+    "#]],
+    );
+}
+
+#[test]
+fn destructuring_into_the_wrong_number_of_names() {
+    check_diagnostics(
+        "two :: () -> (i64, i64) { return 1, 2; }\nmain :: () { a, b, c := two(); }",
+        expect![[r#"
+            error: cannot destructure 2 values into 3 names
+             --> $DIR/test.sx:2:14
+              |
+            2 | main :: () { a, b, c := two(); }
+              |              ^^^^^^^^^^^^^^^^^
+        "#]],
+    );
+}
+
+#[test]
+fn assigning_to_an_undeclared_name() {
+    check_diagnostics(
+        "main :: () { a := 1; a, b = 2, 3; }",
+        expect![[r#"
+        error: unresolved 'b' in assignment — no variable or global with this name; use 'b := ...' to declare a new variable
+         --> $DIR/test.sx:1:25
+          |
+        1 | main :: () { a := 1; a, b = 2, 3; }
+          |                         ^
+    "#]],
+    );
+}
+
+#[test]
+fn dollar_inside_a_body_expression() {
+    check_diagnostics(
+        "f :: (a: $T) -> i64 { return size_of($T); }\nmain :: () { x := f(1); }",
+        expect![[r#"
+        error: '$' introduces a generic parameter only in its declaration; write 'T' here
+         --> $DIR/test.sx:1:38
+          |
+        1 | f :: (a: $T) -> i64 { return size_of($T); }
+          |                                      ^^
+    "#]],
+    );
+}
+
+#[test]
+fn dollar_inside_a_body_type_annotation_is_accepted() {
+    // BUG?: `$T` in an expression of the body is an error ("'$' introduces a generic
+    // parameter only in its declaration; write 'T' here", see the test above), but the same
+    // spelling in a local's type annotation compiles silently.
+    check_diagnostics(
+        "f :: (a: $T) -> T { b : $T = a; return b; }\nmain :: () { x := f(1); }",
+        expect![[r#"
+        ok
+    "#]],
+    );
+}
+
+#[test]
+fn float_operand_of_a_shift() {
+    check_diagnostics(
+        "main :: () -> void { a := 1.5; b := a << 2; }",
+        expect![[r#"
+        error: operator '<<' needs integer operands, found 'f64'
+         --> $DIR/test.sx:1:37
+          |
+        1 | main :: () -> void { a := 1.5; b := a << 2; }
+          |                                     ^^^^^^
+    "#]],
+    );
+}
+
+#[test]
+fn comparing_a_string_with_an_integer() {
+    check_diagnostics(
+        "main :: () -> void { s := \"a\"; c := s == 1; }",
+        expect![[r#"
+        error: type mismatch: expected 'string', found 'i64'
+         --> $DIR/test.sx:1:37
+          |
+        1 | main :: () -> void { s := "a"; c := s == 1; }
+          |                                     ^^^^^^
+    "#]],
+    );
+}
+
+#[test]
+fn main_returning_a_string_is_rejected() {
+    check_diagnostics(
+        "main :: () -> string { return \"x\"; }",
+        expect![[r#"
+        error: 'main' must return void or an integer, not 'string'
+         --> $DIR/test.sx:1:1
+          |
+        1 | main :: () -> string { return "x"; }
+          | ^^^^
+    "#]],
+    );
+}
+
+#[test]
+fn missing_main() {
+    check_diagnostics(
+        "helper :: () -> i64 { return 1; }",
+        expect![[r#"
+        error: no 'main' function found
+         --> $DIR/test.sx:1:1
+          |
+        1 | helper :: () -> i64 { return 1; }
+          | ^
     "#]],
     );
 }

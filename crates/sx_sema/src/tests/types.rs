@@ -275,3 +275,76 @@ fn size_of_is_i64() {
 fn if_expression_takes_the_branch_type() {
     check_type("probe :: (c: bool) => if c then 1.5 else 2.0;", expect!["f64"]);
 }
+
+#[test]
+fn mixed_signedness_of_the_same_width_is_an_error() {
+    check_type(
+        "probe :: () { a : u32 = 1; b : i32 = 2; return a + b; }",
+        expect![[r#"
+        error: mismatched operand types 'u32' and 'i32'
+         --> test.sx:1:48
+          |
+        1 | probe :: () { a : u32 = 1; b : i32 = 2; return a + b; }
+          |                                                ^^^^^
+    "#]],
+    );
+}
+
+#[test]
+fn unsigned_and_wider_signed_mix_to_the_signed_type() {
+    check_type("probe :: () { a : u32 = 1; b : i64 = 2; return b - a; }", expect!["i64"]);
+}
+
+#[test]
+fn xx_needs_a_known_target_type() {
+    check_type(
+        "probe :: () { f := 2.5; return xx f; }",
+        expect![[r#"
+        error: 'xx' needs a known target type here
+         --> test.sx:1:32
+          |
+        1 | probe :: () { f := 2.5; return xx f; }
+          |                                ^^^^
+    "#]],
+    );
+}
+
+#[test]
+fn flags_enum_union_keeps_the_enum_type() {
+    check_type("Perm :: enum flags { read; write; exec; }\nprobe :: () { p : Perm = .read | .exec; return p; }", expect!["Perm"]);
+}
+
+#[test]
+fn named_tuple_element_by_name() {
+    check_type("probe :: (t: Tuple(lo: i32, hi: u8)) => t.hi;", expect!["u8"]);
+}
+
+#[test]
+fn unboxing_an_any_gives_the_asserted_type() {
+    check_type("#import \"library/modules/std.sx\";\nprobe :: (v: any) => v.(i16);", expect!["i16"]);
+}
+
+#[test]
+fn optional_pointer_coalesced_with_a_pointer() {
+    check_type("probe :: (p: ?*u8, q: *u8) => p ?? q;", expect!["*u8"]);
+}
+
+#[test]
+fn many_pointer_index_yields_the_element_type() {
+    check_type("probe :: (p: [*]i16) => p[3];", expect!["i16"]);
+}
+
+#[test]
+fn if_expression_with_int_and_float_branches() {
+    check_type("probe :: (c: bool) => if c then 1 else 2.5;", expect!["f64"]);
+}
+
+#[test]
+fn unary_minus_keeps_the_operand_type() {
+    check_type("probe :: () { a : i8 = 3; return -a; }", expect!["i8"]);
+}
+
+#[test]
+fn bitwise_and_of_mixed_widths() {
+    check_type("probe :: () { a : u8 = 3; b : u32 = 5; return a & b; }", expect!["u32"]);
+}
