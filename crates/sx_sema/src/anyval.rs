@@ -8,8 +8,8 @@
 //! record. `if av == { case T: (v) … case struct: … }` switches on the tag (also on a run-time
 //! `Type`): concrete arms compare handles, category arms test the record's category.
 
-use crate::lower::*;
-use crate::reflect::{cat, flag};
+use crate::fncx::FnCx;
+use crate::type_rules::{cat, flag};
 use crate::*;
 use sx_ir::{BinOp as IB, IntCC, Signature, Type as IrType, Value};
 use sx_types::TypeKind as TK;
@@ -232,13 +232,13 @@ impl<'c> FnCx<'c> {
             self.switch(yes);
             let v = self.load(data, inner);
             let w = self.opt_wrap(v, to, span)?;
-            let yes_end = self.cur;
+            let yes_end = self.e.cur;
             self.switch(opt_b);
             let o = self.load(data, to);
-            let opt_end = self.cur;
+            let opt_end = self.e.cur;
             self.switch(no);
             let none = self.opt_none(to, span)?;
-            let no_end = self.cur;
+            let no_end = self.e.cur;
             return self.join(vec![(yes_end, w, span), (opt_end, o, span), (no_end, none, span)], Some(to), span);
         }
         let want = self.type_value(to, span)?;
@@ -299,10 +299,10 @@ impl<'c> FnCx<'c> {
             self.convert(pv, to, span)?
         };
         let cv = if cv.ty == result { cv } else { self.opt_wrap(cv, result, span)? };
-        let yes_end = self.cur;
+        let yes_end = self.e.cur;
         self.switch(no);
         let none = self.opt_none(result, span)?;
-        let no_end = self.cur;
+        let no_end = self.e.cur;
         let v = self.join(vec![(yes_end, cv, span), (no_end, none, span)], Some(result), span)?;
         Ok((v, failable))
     }
@@ -477,7 +477,7 @@ impl<'c> FnCx<'c> {
             let v = self.block_value(&arm.body, expected);
             self.scopes.pop();
             let v = v?;
-            results.push((self.cur, v, arm.body.span));
+            results.push((self.e.cur, v, arm.body.span));
             self.switch(next);
         }
         self.finish_match(results, else_, expected, end, span)

@@ -11,24 +11,7 @@
 //! settings, and the queries (whose answers are the plan so far). The actions `emit_object` and
 //! `raw_link_*` are errors at that point: there is no code to emit yet.
 
-use crate::lower::R;
 use crate::*;
-
-/// The build requests of `modules/build.sx` (intrinsics serviced like the rest of the
-/// compiler API).
-pub(crate) const BUILD_API: &[&str] = &[
-    "on_build",
-    "raw_add_link_flag",
-    "raw_set_output_path",
-    "build_output",
-    "build_target",
-    "emit_object",
-    "raw_build_list_count",
-    "raw_build_list_at",
-    "raw_link_begin",
-    "raw_link_add",
-    "raw_link_run",
-];
 
 /// The lists `raw_build_list_count` / `raw_build_list_at` (and `raw_link_add`) name by number.
 pub mod build_list {
@@ -61,39 +44,39 @@ impl Compiler {
     fn service_build_inner(&mut self, name: &str, a: &[u64], span: Span) -> R<Vec<u64>> {
         let arg = |i: usize| a.get(i).copied().unwrap_or(0);
         match name {
-            "on_build" => match self.vm.decode_pointer(arg(0)) {
+            "on_build" => match self.ct.vm.decode_pointer(arg(0)) {
                 sx_vm::PointerTarget::Func(f) => {
                     let sig = &self.module.funcs[f].sig;
                     let ok = sig.params == [self.module.pointer_type()] && sig.returns == [sx_ir::Type::I8];
                     if !ok {
                         return self.err(span, "on_build expects a function '(opt: BuildOptions) -> bool'");
                     }
-                    self.build.callback = Some(f);
+                    self.ct.build.callback = Some(f);
                     Ok(vec![])
                 }
                 _ => self.err(span, "on_build expects a function, not a null or data pointer"),
             },
             "raw_add_link_flag" => {
                 let s = self.vm_string(arg(0), arg(1), span)?;
-                self.build.link_flags.push(s);
+                self.ct.build.link_flags.push(s);
                 Ok(vec![])
             }
             "raw_set_output_path" => {
                 let s = self.vm_string(arg(0), arg(1), span)?;
-                self.build.output = Some(s);
+                self.ct.build.output = Some(s);
                 Ok(vec![])
             }
             "build_output" => {
-                let s = self.build.output.clone().unwrap_or_default();
+                let s = self.ct.build.output.clone().unwrap_or_default();
                 self.vm_string_result(&s, span)
             }
             "build_target" => {
                 let s = self.types.target.name().to_string();
                 self.vm_string_result(&s, span)
             }
-            "raw_build_list_count" => Ok(vec![if arg(0) == build_list::FLAGS { self.build.link_flags.len() as u64 } else { 0 }]),
+            "raw_build_list_count" => Ok(vec![if arg(0) == build_list::FLAGS { self.ct.build.link_flags.len() as u64 } else { 0 }]),
             "raw_build_list_at" => {
-                let s = if arg(0) == build_list::FLAGS { self.build.link_flags.get(arg(1) as usize).cloned() } else { None };
+                let s = if arg(0) == build_list::FLAGS { self.ct.build.link_flags.get(arg(1) as usize).cloned() } else { None };
                 self.vm_string_result(&s.unwrap_or_default(), span)
             }
             _ => self.err(span, format!("'{}' runs only in the build callback, after code generation (register one with on_build)", name)),
@@ -103,7 +86,7 @@ impl Compiler {
     /// A string result for comptime code: the address and length of its bytes in static data.
     fn vm_string_result(&mut self, s: &str, span: Span) -> R<Vec<u64>> {
         let d = self.string_bytes_data(s.as_bytes());
-        match self.vm.data_address(&self.module, d) {
+        match self.ct.vm.data_address(&self.module, d) {
             Ok(p) => Ok(vec![p, s.len() as u64]),
             Err(e) => self.vm_error(e, span),
         }

@@ -262,10 +262,7 @@ impl Compiler {
     pub(crate) fn build_extern_wrapper(&mut self, name: String, irsig: &Signature, ext: ExternId, abi: &CAbi) -> Function {
         let c_sig = abi.c_signature();
         let mut f = Function::new(name, irsig.clone());
-        let mut b = FunctionBuilder::new(&mut f);
-        let entry = b.create_block();
-        let mut incoming: Vec<Value> = irsig.params.iter().map(|&t| b.append_block_param(entry, t)).collect();
-        b.switch_to_block(entry);
+        crate::emit::write_adapter(&mut f, None, |b, mut incoming| {
         let sret = match abi.ret {
             CResult::Split { .. } | CResult::Indirect => Some(incoming.remove(0)),
             _ => None,
@@ -293,7 +290,7 @@ impl Compiler {
                     args.push(tmp);
                 }
                 CParam::Split { size, parts } => {
-                    let tmp = Self::zeroed_pair(&mut b);
+                    let tmp = Self::zeroed_pair(b);
                     let n = b.iconst(Type::I64, (*size) as i64);
                     b.memcopy(tmp, v, n);
                     for (k, (t, _)) in parts.iter().enumerate() {
@@ -326,7 +323,7 @@ impl Compiler {
         }
         match (&abi.ret, sret) {
             (CResult::Split { size, .. }, Some(dst)) => {
-                let tmp = Self::zeroed_pair(&mut b);
+                let tmp = Self::zeroed_pair(b);
                 for (k, &r) in results.iter().enumerate() {
                     b.store(tmp, 8 * k as i32, r);
                 }
@@ -337,6 +334,7 @@ impl Compiler {
             (CResult::Scalar(..), _) => b.ret(results),
             _ => b.ret(vec![]),
         }
+        });
         f
     }
 

@@ -1,6 +1,6 @@
 //! Lowering of calls: direct, method, UFCS, indirect, and compiler intrinsics.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_ir::{Type as IrType, Value};
 use sx_types::TypeKind as TK;
@@ -113,7 +113,7 @@ impl<'c> FnCx<'c> {
     pub(crate) fn bind_trailing_block(&mut self, callee: &Expr, args: &[Arg]) -> R<Option<Rc<Vec<Arg>>>> {
         let ExprKind::Ident(id) = &callee.kind else { return Ok(None) };
         let Some(Local::Const(ConstVal::Func(fid))) = self.resolve(id)? else { return Ok(None) };
-        let params = &self.c.fns[fid.0 as usize].decl.params;
+        let params = &self.c.fns[fid].decl.params;
         let Some(last) = params.last().and_then(|p| p.name.clone()) else { return Ok(None) };
         let positional = args.iter().filter(|a| a.name.is_none()).count();
         if positional >= params.len() || args.iter().any(|a| a.spread || a.name.as_ref().map(|n| n.name == last.name).unwrap_or(false)) {
@@ -136,7 +136,7 @@ impl<'c> FnCx<'c> {
         }
         let ExprKind::Ident(id) = &value.kind else { return Ok(()) };
         let Some(Local::Const(ConstVal::Func(fid))) = self.resolve(id)? else { return Ok(()) };
-        let attrs = &self.c.fns[fid.0 as usize].decl.attrs;
+        let attrs = &self.c.fns[fid].decl.attrs;
         if attrs.is_extern || attrs.abi.is_some() {
             return Ok(());
         }
@@ -148,8 +148,8 @@ impl<'c> FnCx<'c> {
     /// `S(args)` of a parameterised struct: the instance type for those compile-time values.
     fn generic_struct_call(&mut self, g: u32, args: &[Arg], span: Span) -> R<TV> {
         let mut vals = vec![];
-        let params = self.c.generic_structs[g as usize].1.params.clone().unwrap_or_default();
-        let (gfile, gouter) = (self.c.generic_structs[g as usize].2, self.c.generic_structs[g as usize].3.clone());
+        let params = self.c.inst.generic_structs[g as usize].1.params.clone().unwrap_or_default();
+        let (gfile, gouter) = (self.c.inst.generic_structs[g as usize].2, self.c.inst.generic_structs[g as usize].3.clone());
         for (i, a) in args.iter().enumerate() {
             if a.spread {
                 // `S(A, ..Ts)`: the spread types fill the struct's pack parameter.
@@ -224,15 +224,8 @@ impl<'c> FnCx<'c> {
             return self.err(span, format!("expected {} arguments, found {}", params.len(), args.len()));
         }
         let mut irargs = vec![];
-        let sret = ret != bt::VOID && ret != bt::NORETURN && self.c.types.scalar(ret).is_none();
-        let rslot = if sret {
-            let s = self.slot_for(ret);
-            let a = self.slot_addr(s);
-            irargs.push(a);
-            Some(a)
-        } else {
-            None
-        };
+        let sret = returns_via_sret(&self.c.types, ret);
+        let rslot = self.sret_arg(ret, &mut irargs);
         let mut all = vec![];
         if let Some(l) = leading {
             irargs.push(l);
@@ -309,7 +302,7 @@ impl<'c> FnCx<'c> {
             // Opt-in UFCS: a visible free function declared `ufcs`.
             let id = Ident { name: name.name.clone(), span: name.span, raw: false };
             if let Some(Local::Const(ConstVal::Func(fid))) = self.resolve(&id)? {
-                if self.c.fns[fid.0 as usize].decl.attrs.ufcs {
+                if self.c.fns[fid].decl.attrs.ufcs {
                     found = Some(ConstVal::Func(fid));
                 } else {
                     let msg = format!(
@@ -418,7 +411,7 @@ impl<'c> FnCx<'c> {
                     let rp = self.expr(&recv, None)?;
                     let rpv = self.scalar(rp.clone(), span)?;
                     let TK::Pointer(stor_ty) = self.c.types.kind(rp.ty).clone() else { return Err(()) };
-                    let decl = self.c.fns[fid.0 as usize].decl.clone();
+                    let decl = self.c.fns[fid].decl.clone();
                     let wants_ptr =
                         decl.params.first().and_then(|p| p.ty.as_ref()).map(|t| matches!(t.kind, ExprKind::AddrOf(_))).unwrap_or(false);
                     Some(match (wants_ptr, is_ptr) {
@@ -490,7 +483,7 @@ impl<'c> FnCx<'c> {
                 let shown =
                     nparams - if slots.first().map(|s| s.is_some()).unwrap_or(false) && next > 0 && args.len() < next { 1 } else { 0 };
                 let _ = shown;
-                return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid.0 as usize].name, nparams));
+                return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid].name, nparams));
             }
             let v = self.arg_value(&a.value, sig.params[next])?;
             slots[next] = Some((v, a.value.span));
@@ -519,7 +512,7 @@ impl<'c> FnCx<'c> {
             }
         }
         // Defaults, evaluated in the callee's file.
-        let (cfile, cowner) = (self.c.fns[fid.0 as usize].file, self.c.fns[fid.0 as usize].owner);
+        let (cfile, cowner) = (self.c.fns[fid].file, self.c.fns[fid].owner);
         for i in 0..nparams {
             if slots[i].is_none() {
                 match sig.defaults[i].clone() {
@@ -538,21 +531,14 @@ impl<'c> FnCx<'c> {
                         slots[i] = Some((r?, d.span));
                     }
                     None => {
-                        let msg = format!("missing argument '{}' in call to '{}'", sig.param_names[i], self.c.fns[fid.0 as usize].name);
+                        let msg = format!("missing argument '{}' in call to '{}'", sig.param_names[i], self.c.fns[fid].name);
                         return self.err(span, msg);
                     }
                 }
             }
         }
         let mut irargs = vec![];
-        let rslot = if sig.sret {
-            let s = self.slot_for(sig.ret);
-            let a = self.slot_addr(s);
-            irargs.push(a);
-            Some(a)
-        } else {
-            None
-        };
+        let rslot = self.sret_arg(sig.ret, &mut irargs);
         for (i, sl) in slots.into_iter().enumerate() {
             let (v, sp) = sl.expect("filled");
             let v = self.coerce_arg(v, sig.params[i], sp)?;

@@ -7,29 +7,10 @@
 //! allocated through `context.allocator` (no captures: a null environment). Plain functions
 //! become closures through a per-signature thunk whose environment is the function pointer.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
-use sx_ir::builder::FunctionBuilder;
 use sx_ir::Value;
 use sx_types::TypeKind as TK;
-
-/// The capture state of a closure body being lowered.
-pub(crate) struct ClosureCx {
-    /// Enclosing locals the body may capture, with their types.
-    pub candidates: HashMap<String, TypeId>,
-    /// Captured so far: name, type, byte offset in the environment.
-    pub captured: Vec<(String, TypeId, u64)>,
-    pub env_size: u64,
-}
-
-/// A lowered closure body.
-#[derive(Clone, Debug)]
-pub(crate) struct ClosureInfo {
-    pub func: sx_ir::FuncId,
-    pub ty: TypeId,
-    pub captured: Vec<(String, TypeId, u64)>,
-    pub env_size: u64,
-}
 
 /// Name of the hidden environment parameter.
 const ENV: &str = "\u{0}env";
@@ -40,12 +21,12 @@ impl Compiler {
     /// function pointer passed as the environment.
     fn fnptr_thunk(&mut self, params: &[TypeId], ret: TypeId, direct: Option<sx_ir::FuncId>) -> sx_ir::FuncId {
         let key = (self.types.intern(TK::Func { params: params.to_vec(), ret }), direct);
-        if let Some(&f) = self.closure_thunks.get(&key) {
+        if let Some(&f) = self.out.closure_thunks.get(&key) {
             return f;
         }
         let plain =
             FnSig { params: params.to_vec(), param_names: vec![], defaults: vec![], ret, sret: false, is_extern: false, variadic: false };
-        let sret = ret != bt::VOID && ret != bt::NORETURN && self.types.scalar(ret).is_none();
+        let sret = returns_via_sret(&self.types, ret);
         let plain = FnSig { sret, ..plain };
         let plain_sig = self.ir_sig(&plain);
         let p = self.module.pointer_type();
@@ -54,11 +35,7 @@ impl Compiler {
         cl_params.insert(at, p);
         let cl_sig = sx_ir::Signature { params: cl_params.clone(), returns: plain_sig.returns.clone() };
         let mut f = sx_ir::Function::new(format!("closure_thunk.{}", self.fresh()), cl_sig);
-        {
-            let mut b = FunctionBuilder::new(&mut f);
-            let e = b.create_block();
-            let vals: Vec<Value> = cl_params.iter().map(|&t| b.append_block_param(e, t)).collect();
-            b.switch_to_block(e);
+        crate::emit::write_adapter(&mut f, None, |b, vals| {
             let env = vals[at];
             let mut args = vals.clone();
             args.remove(at);
@@ -67,9 +44,9 @@ impl Compiler {
                 None => b.call_indirect(plain_sig, env, args),
             };
             b.ret(r);
-        }
+        });
         let id = self.module.funcs.push(f);
-        self.closure_thunks.insert(key, id);
+        self.out.closure_thunks.insert(key, id);
         id
     }
 }
@@ -152,11 +129,11 @@ impl<'c> FnCx<'c> {
         }
         let outer = self.local_const_snapshot();
         let fid = self.c.new_fn("lambda", decl, self.file, self.owner, outer, span);
-        let info = match self.c.closure_infos.get(&fid) {
+        let info = match self.c.out.closure_infos.get(&fid) {
             Some(i) => i.clone(),
             None => {
                 let i = self.c.lower_closure(fid, candidates)?;
-                self.c.closure_infos.insert(fid, i.clone());
+                self.c.out.closure_infos.insert(fid, i.clone());
                 i
             }
         };
@@ -224,7 +201,7 @@ impl<'c> FnCx<'c> {
         let sa = self.slot_addr(env_slot);
         let env = self.b(|b| b.load(p, sa, 0));
         let addr = self.offset_addr(env, off as i64);
-        let s = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+        let s = self.e.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
         let a = self.slot_addr(s);
         self.b(|b| b.store(a, 0, addr));
         Some(Local::Var { slot: s, ty, by_ref: true, readonly: false })
@@ -269,9 +246,9 @@ impl<'c> FnCx<'c> {
 impl Compiler {
     /// Lowers a lambda body with the closure calling convention, recording its captures.
     fn lower_closure(&mut self, fid: FnId, candidates: HashMap<String, TypeId>) -> R<ClosureInfo> {
-        self.closure_candidates.insert(fid, candidates.clone());
+        self.out.closure_candidates.insert(fid, candidates.clone());
         let sig = self.fn_sig(fid);
-        self.closure_candidates.remove(&fid);
+        self.out.closure_candidates.remove(&fid);
         let sig = sig?;
         let vp = self.types.pointer(bt::VOID);
         let mut params = vec![vp];
@@ -282,20 +259,18 @@ impl Compiler {
         defaults.extend(sig.defaults.iter().cloned());
         let csig = FnSig { params, param_names: names, defaults, ..sig.clone() };
         let irsig = self.ir_sig(&csig);
-        let def = &self.fns[fid.0 as usize];
+        let def = &self.fns[fid];
         let (decl, file, owner, outer) = (def.decl.clone(), def.file, def.owner, def.local_consts.clone());
         let f = sx_ir::Function::new(format!("closure.{}", self.fresh()), irsig.clone());
         let mut cx = FnCx::new(self, f, file, owner, outer);
         cx.ret_ty = sig.ret;
-        cx.span = Some(decl.span);
+        cx.e.span = Some(decl.span);
         cx.clo = Some(ClosureCx { candidates, captured: vec![], env_size: 0 });
         cx.init_failable(&decl, "lambda", sig.ret);
         let result = cx.bind_params(&csig, &irsig).and_then(|_| cx.bind_multi_return(&decl)).and_then(|_| cx.lower_body_pub(&decl));
-        cx.b(|b| b.seal_unterminated(sx_ir::TrapCode::Unreachable));
         let clo = cx.clo.take().expect("closure state");
-        let mut f = cx.f;
         result?;
-        sx_ir::opt::promote_slots(&mut f);
+        let f = cx.e.finish();
         let func = self.module.funcs.push(f);
         let ty = self.types.intern(TK::Closure { params: sig.params.clone(), ret: sig.ret });
         Ok(ClosureInfo { func, ty, captured: clo.captured, env_size: clo.env_size.max(1) })

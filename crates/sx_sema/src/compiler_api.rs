@@ -20,7 +20,7 @@
 //! These functions have no run-time form: a function reachable from the program's entry that
 //! calls one is a compile error naming the call path ([`Compiler::check_runtime_compiler_calls`]).
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_ir::{InstKind, Type as IrType};
 use sx_types::TypeKind as TK;
@@ -29,22 +29,6 @@ use sx_vm::PointerTarget;
 /// Compile-time evaluations started while others wait (a type function needing another
 /// type function, …) may nest this deep.
 const MAX_NESTED_EVALUATIONS: usize = 200;
-
-/// The compiler-API intrinsics.
-pub(crate) const COMPILER_API: &[&str] = &[
-    "raw_intern",
-    "raw_text_of",
-    "raw_find_type",
-    "raw_type_kind",
-    "raw_type_name",
-    "raw_field_count",
-    "raw_field_name",
-    "raw_field_type",
-    "raw_variant_value",
-    "raw_pointer_to",
-    "raw_declare_type",
-    "raw_register_type",
-];
 
 /// Kind codes of `raw_type_kind` and `raw_register_type`.
 mod kind {
@@ -100,7 +84,7 @@ pub(crate) struct ApiState {
 impl<'c> FnCx<'c> {
     /// Lowers a call of compiler-API intrinsic `name`; `None` when `name` is not one.
     pub fn compiler_api_call(&mut self, name: &str, args: &[Arg], span: Span) -> Option<R<TV>> {
-        if !COMPILER_API.contains(&name) && !crate::build_api::BUILD_API.contains(&name) {
+        if !COMPILER_API.contains(&name) && !crate::syntax_facts::BUILD_API.contains(&name) {
             return None;
         }
         Some(self.compiler_api_inner(name, args, span))
@@ -167,10 +151,10 @@ impl Compiler {
     /// The declared signature of API intrinsic `name` (its `intrinsic` declaration in the
     /// standard library).
     fn api_signature(&mut self, name: &str, span: Span) -> R<(Vec<TypeId>, TypeId)> {
-        if let Some(s) = self.api.sigs.get(name) {
+        if let Some(s) = self.ct.api.sigs.get(name) {
             return Ok(s.clone());
         }
-        let found = self.decls.iter().find_map(|d| match &d.kind {
+        let found = self.decls.values().find_map(|d| match &d.kind {
             DeclKind::Item(item) if d.name == name => match &item.kind {
                 ItemKind::Const { value: Expr { kind: ExprKind::Fn(decl), .. }, .. } if decl.attrs.intrinsic => {
                     Some((d.file, Rc::new((**decl).clone())))
@@ -192,7 +176,7 @@ impl Compiler {
             Some(v) => self.eval_type_in(file, None, &outer, &v.ty)?,
             None => bt::VOID,
         };
-        self.api.sigs.insert(name.to_string(), (params.clone(), ret));
+        self.ct.api.sigs.insert(name.to_string(), (params.clone(), ret));
         Ok((params, ret))
     }
 
@@ -200,23 +184,23 @@ impl Compiler {
     /// are the evaluation's scope and source (for name lookups and diagnostics). Types the
     /// evaluation declared but never defined are reported when it ends.
     pub(crate) fn vm_call_serviced(&mut self, func: sx_ir::FuncId, args: &[u64], file: FileIdx, span: Span) -> R<sx_vm::Outcome> {
-        if self.api.evals.len() >= MAX_NESTED_EVALUATIONS {
+        if self.ct.api.evals.len() >= MAX_NESTED_EVALUATIONS {
             let msg = format!(
                 "compile-time evaluations nested more than {} levels deep (a type function or #run that keeps needing itself?)",
                 MAX_NESTED_EVALUATIONS
             );
             return self.err(span, msg);
         }
-        let id = self.api.next_eval;
-        self.api.next_eval += 1;
-        self.api.evals.push((file, span, id));
-        let mut r = self.vm.call(&self.module, func, args);
+        let id = self.ct.api.next_eval;
+        self.ct.api.next_eval += 1;
+        self.ct.api.evals.push((file, span, id));
+        let mut r = self.ct.vm.call(&self.module, func, args);
         let out = loop {
             match r {
                 Ok(sx_vm::Outcome::CompilerCall { name, args }) => match self.service(&name, &args, span) {
-                    Ok(results) => r = self.vm.resume(&self.module, &results),
+                    Ok(results) => r = self.ct.vm.resume(&self.module, &results),
                     Err(()) => {
-                        self.vm.abandon();
+                        self.ct.vm.abandon();
                         break Err(());
                     }
                 },
@@ -224,7 +208,7 @@ impl Compiler {
                 Err(e) => break self.vm_error(e, span),
             }
         };
-        self.api.evals.pop();
+        self.ct.api.evals.pop();
         let out = out?;
         self.check_minted(Some(id))?;
         Ok(out)
@@ -289,17 +273,17 @@ impl Compiler {
 
     /// The id of `s` in the string pool (interned on first use).
     fn intern_text(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.api.string_ids.get(s) {
+        if let Some(&id) = self.ct.api.string_ids.get(s) {
             return id;
         }
-        self.api.strings.push(s.to_string());
-        let id = self.api.strings.len() as u32;
-        self.api.string_ids.insert(s.to_string(), id);
+        self.ct.api.strings.push(s.to_string());
+        let id = self.ct.api.strings.len() as u32;
+        self.ct.api.string_ids.insert(s.to_string(), id);
         id
     }
 
     fn text_of(&self, id: u32) -> Option<String> {
-        self.api.strings.get((id as usize).checked_sub(1)?).cloned()
+        self.ct.api.strings.get((id as usize).checked_sub(1)?).cloned()
     }
 
     fn type_from_id(&self, id: u64) -> Option<TypeId> {
@@ -310,13 +294,13 @@ impl Compiler {
     /// The type named `name` as the evaluating file sees it (a minted type, a builtin, or a
     /// declaration, which is evaluated if needed).
     fn find_type_by_name(&mut self, name: &str, span: Span) -> R<Option<TypeId>> {
-        if let Some(m) = self.api.minted.iter().rev().find(|m| m.name == name) {
+        if let Some(m) = self.ct.api.minted.iter().rev().find(|m| m.name == name) {
             return Ok(Some(m.ty));
         }
         if let Some(t) = builtin_type(&mut self.types, name) {
             return Ok(Some(t));
         }
-        let Some(&(file, _, _)) = self.api.evals.last() else { return Ok(None) };
+        let Some(&(file, _, _)) = self.ct.api.evals.last() else { return Ok(None) };
         match self.lookup_global(file, name, span)? {
             Some(ConstVal::Type(t)) => Ok(Some(t)),
             _ => Ok(None),
@@ -357,7 +341,7 @@ impl Compiler {
         if len == 0 {
             return Ok(String::new());
         }
-        match self.vm.read_bytes(ptr, len) {
+        match self.ct.vm.read_bytes(ptr, len) {
             Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
             Err(e) => self.err(span, format!("bad string argument of a compiler request: {}", e.message)),
         }
@@ -365,7 +349,7 @@ impl Compiler {
 
     /// The type a `Type` value (the address of a type record) stands for.
     fn vm_type(&mut self, handle: u64, span: Span) -> R<TypeId> {
-        match self.vm.decode_pointer(handle) {
+        match self.ct.vm.decode_pointer(handle) {
             PointerTarget::Data(d, 0) => match self.type_of_record(d) {
                 Some(t) => Ok(t),
                 None => self.err(span, "comptime type construction failed: a 'Type' argument is not a type"),
@@ -376,7 +360,7 @@ impl Compiler {
 
     /// The comptime address of static data `d`.
     fn vm_data_address(&mut self, d: sx_ir::DataId, span: Span) -> R<u64> {
-        match self.vm.data_address(&self.module, d) {
+        match self.ct.vm.data_address(&self.module, d) {
             Ok(p) => Ok(p),
             Err(e) => self.vm_error(e, span),
         }
@@ -417,7 +401,7 @@ impl Compiler {
         for i in 0..len {
             let at = ptr.wrapping_add(i * size);
             let word = |c: &mut Compiler, o: u64| -> R<u64> {
-                match c.vm.read_bytes(at.wrapping_add(o), 8) {
+                match c.ct.vm.read_bytes(at.wrapping_add(o), 8) {
                     Ok(b) => Ok(u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))),
                     Err(e) => c.err(span, format!("comptime type construction failed: bad member list: {}", e.message)),
                 }
@@ -434,19 +418,19 @@ impl Compiler {
     /// `raw_declare_type(name)`: a new empty nominal type (or the forward type made for a
     /// self-reference to `name`).
     fn declare_minted(&mut self, name: &str, span: Span) -> TypeId {
-        let (eval_span, eval) = match self.api.evals.last() {
+        let (eval_span, eval) = match self.ct.api.evals.last() {
             Some(&(_, s, id)) => (s, Some(id)),
             None => (span, None),
         };
-        if let Some(t) = self.api.forward.remove(name) {
-            if let Some(m) = self.api.minted.iter_mut().find(|m| m.ty == t) {
+        if let Some(t) = self.ct.api.forward.remove(name) {
+            if let Some(m) = self.ct.api.minted.iter_mut().find(|m| m.ty == t) {
                 m.eval = eval;
                 m.span = eval_span;
             }
             return t;
         }
         let t = self.types.new_struct(name, false, Some(span));
-        self.api.minted.push(Minted { ty: t, name: name.to_string(), span: eval_span, eval, defined: false });
+        self.ct.api.minted.push(Minted { ty: t, name: name.to_string(), span: eval_span, eval, defined: false });
         t
     }
 
@@ -454,17 +438,17 @@ impl Compiler {
     /// `declare("name")`, the forward type that call will return (so `*name` works in the body
     /// that defines it).
     pub(crate) fn forward_type_for(&mut self, name: &str, span: Span) -> Option<TypeId> {
-        if let Some(&t) = self.api.forward.get(name) {
+        if let Some(&t) = self.ct.api.forward.get(name) {
             return Some(t);
         }
         let needle = format!("declare(\"{}\")", name);
-        let spelled = (0..self.files.len()).any(|i| self.sources.file(self.files[i].file_id).text.contains(&needle));
+        let spelled = self.files.values().any(|fi| self.sources.file(fi.file_id).text.contains(&needle));
         if !spelled {
             return None;
         }
         let t = self.types.new_struct(name, false, Some(span));
-        self.api.minted.push(Minted { ty: t, name: name.to_string(), span, eval: None, defined: false });
-        self.api.forward.insert(name.to_string(), t);
+        self.ct.api.minted.push(Minted { ty: t, name: name.to_string(), span, eval: None, defined: false });
+        self.ct.api.forward.insert(name.to_string(), t);
         Some(t)
     }
 
@@ -474,12 +458,12 @@ impl Compiler {
         let fail = |c: &mut Compiler, msg: String| {
             c.err::<()>(span, format!("comptime type construction failed: comptime register_type: {}", msg))
         };
-        let Some(mi) = self.api.minted.iter().position(|m| m.ty == t) else {
+        let Some(mi) = self.ct.api.minted.iter().position(|m| m.ty == t) else {
             let n = self.types.name(t);
             return fail(self, format!("'{}' was not made by declare / raw_declare_type", n));
         };
-        if self.api.minted[mi].defined {
-            let n = self.api.minted[mi].name.clone();
+        if self.ct.api.minted[mi].defined {
+            let n = self.ct.api.minted[mi].name.clone();
             return fail(self, format!("type '{}' is already defined", n));
         }
         if !(kind::STRUCT..=kind::TUPLE).contains(&k) {
@@ -509,9 +493,9 @@ impl Compiler {
         } else if k == kind::TUPLE {
             self.types.mark_tuple(t);
         }
-        self.api.minted[mi].defined = true;
-        let file = self.api.evals.last().map(|e| e.0).unwrap_or(FileIdx(0));
-        self.api.pending.push(PendingDef { ty: t, kind: k, members, file, span });
+        self.ct.api.minted[mi].defined = true;
+        let file = self.ct.api.evals.last().map(|e| e.0).unwrap_or(FileIdx(0));
+        self.ct.api.pending.push(PendingDef { ty: t, kind: k, members, file, span });
         self.complete_pending()
     }
 
@@ -543,10 +527,10 @@ impl Compiler {
     /// Lays out every pending body whose members are ready, until none is left that can be.
     fn complete_pending(&mut self) -> R<()> {
         loop {
-            let Some(i) = self.api.pending.iter().position(|p| p.members.iter().all(|(_, ty)| self.layout_ready(*ty))) else {
+            let Some(i) = self.ct.api.pending.iter().position(|p| p.members.iter().all(|(_, ty)| self.layout_ready(*ty))) else {
                 return Ok(());
             };
-            let p = self.api.pending.remove(i);
+            let p = self.ct.api.pending.remove(i);
             let n = p.members.len();
             match p.kind {
                 kind::STRUCT => self.types.complete_struct(p.ty, p.members),
@@ -577,7 +561,7 @@ impl Compiler {
             if let Some(d) = self.existing_type_record(p.ty) {
                 self.write_type_record(p.ty, d, p.span)?;
                 self.lower_record_functions(d)?;
-                if let Err(e) = self.vm.reload_data(&self.module, d) {
+                if let Err(e) = self.ct.vm.reload_data(&self.module, d) {
                     return self.vm_error(e, p.span);
                 }
             }
@@ -587,15 +571,21 @@ impl Compiler {
     /// Reports minted types left without a body: those declared by evaluation `eval`, or with
     /// `None` (the end of compilation) all of them; also bodies that never got a layout.
     pub(crate) fn check_minted(&mut self, eval: Option<u64>) -> R<()> {
-        let open: Vec<(String, Span)> =
-            self.api.minted.iter().filter(|m| !m.defined && (eval.is_none() || m.eval == eval)).map(|m| (m.name.clone(), m.span)).collect();
+        let open: Vec<(String, Span)> = self
+            .ct
+            .api
+            .minted
+            .iter()
+            .filter(|m| !m.defined && (eval.is_none() || m.eval == eval))
+            .map(|m| (m.name.clone(), m.span))
+            .collect();
         let mut failed = !open.is_empty();
         for (name, span) in &open {
             let msg = format!("type '{}' is declared but never defined — complete it with define(handle, info)", name);
             self.diags.push(Diagnostic::error(*span, msg));
         }
-        if eval.is_none() || self.api.evals.is_empty() {
-            for p in std::mem::take(&mut self.api.pending) {
+        if eval.is_none() || self.ct.api.evals.is_empty() {
+            for p in std::mem::take(&mut self.ct.api.pending) {
                 failed = true;
                 let n = self.types.name(p.ty);
                 self.diags.push(Diagnostic::error(
@@ -605,7 +595,7 @@ impl Compiler {
             }
         }
         if failed {
-            self.api.minted.retain(|m| m.defined);
+            self.ct.api.minted.retain(|m| m.defined);
             Err(())
         } else {
             Ok(())
@@ -673,8 +663,8 @@ impl Compiler {
 
     /// The source name of an IR function (for call paths).
     fn runtime_fn_name(&self, f: sx_ir::FuncId) -> String {
-        match self.fn_of_func.get(&f) {
-            Some(fid) => self.fns[fid.0 as usize].name.clone(),
+        match self.out.fn_of_func.get(&f) {
+            Some(fid) => self.fns[*fid].name.clone(),
             None => self.module.funcs[f].name.split('.').next().unwrap_or("?").to_string(),
         }
     }

@@ -1,10 +1,9 @@
 //! Compile-time evaluation on the VM: constant thunks, `#run`, global initialisers, baking
 //! results into static data, and the program entry wrapper.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
-use sx_ir::builder::FunctionBuilder;
-use sx_ir::{Function, Linkage, Reloc, RelocTarget, Signature, TrapCode, Type as IrType};
+use sx_ir::{Function, Linkage, Reloc, RelocTarget, Signature, Type as IrType};
 use sx_types::TypeKind as TK;
 use sx_vm::PointerTarget;
 
@@ -73,9 +72,9 @@ impl Compiler {
     pub(crate) fn run_side_effect(&mut self, file: FileIdx, e: &Expr) -> R<()> {
         let outer = Rc::new(HashMap::new());
         // Side-effect runs are named `__run_K` in comptime call stacks.
-        let name = format!("__run_{}", self.side_effect_runs);
-        self.side_effect_runs += 1;
-        self.thunk_name = Some(name);
+        let name = format!("__run_{}", self.ct.side_effect_runs);
+        self.ct.side_effect_runs += 1;
+        self.ct.thunk_name = Some(name);
         self.run_thunk(file, None, &outer, ThunkBody::Expr(e, None, true), e.span)?;
         Ok(())
     }
@@ -83,15 +82,15 @@ impl Compiler {
     /// A global variable: its initial bytes are computed at compile time (on the VM when the
     /// initialiser is not a plain constant).
     pub(crate) fn eval_global(&mut self, id: DeclId, item: &Rc<Item>, idx: usize) -> R<ConstVal> {
-        if let Some(&(d, t)) = self.globals.get(&(id, idx)) {
+        if let Some(&(d, t)) = self.out.globals.get(&(id, idx)) {
             return Ok(ConstVal::Global(d, t));
         }
         let ItemKind::Var { names, ty, value, undef } = &item.kind else { return Err(()) };
         if names.len() != 1 {
             return self.err(item.span, "not supported yet: several globals in one declaration");
         }
-        crate::stmt::check_reserved(self, &names[0])?;
-        let file = self.decls[id.0 as usize].file;
+        self.check_reserved(&names[0])?;
+        let file = self.decls[id].file;
         let outer = Rc::new(HashMap::new());
         let declared = match ty {
             Some(t) => Some(self.eval_type_in(file, None, &outer, t)?),
@@ -99,9 +98,9 @@ impl Compiler {
         };
         let baked = match (value, declared) {
             (Some(v), _) => {
-                self.pure_thunk_message = Some(format!("global '{}' must be initialized by a compile-time constant", names[0].name));
+                self.ct.pure_thunk_message = Some(format!("global '{}' must be initialized by a compile-time constant", names[0].name));
                 let r = self.run_thunk(file, None, &outer, ThunkBody::Expr(v, declared, false), v.span);
-                self.pure_thunk_message = None;
+                self.ct.pure_thunk_message = None;
                 r?
             }
             (None, Some(t)) if *undef => Baked::Bytes { ty: t, bytes: vec![0; self.types.size_of(t) as usize], relocs: vec![] },
@@ -135,7 +134,7 @@ impl Compiler {
         let align = self.types.align_of(ty).max(1) as u32;
         let name = format!("{}.{}", names[0].name, self.fresh());
         let d = self.module.add_data(sx_ir::Data { name, bytes, align, relocs, writable: true });
-        self.globals.insert((id, idx), (d, ty));
+        self.out.globals.insert((id, idx), (d, ty));
         Ok(ConstVal::Global(d, ty))
     }
 
@@ -148,10 +147,10 @@ impl Compiler {
         span: Span,
     ) -> R<Baked> {
         let p = self.module.pointer_type();
-        let name = self.thunk_name.take().unwrap_or_else(|| format!("__comptime.{}", self.fresh()));
+        let name = self.ct.thunk_name.take().unwrap_or_else(|| format!("__comptime.{}", self.fresh()));
         let f = Function::new(name, Signature { params: vec![p], returns: vec![] });
         let mut cx = FnCx::new(self, f, file, owner, outer.clone());
-        cx.span = Some(span);
+        cx.e.span = Some(span);
         let entry = cx.new_block();
         cx.switch(entry);
         let out = cx.b(|b| b.append_block_param(entry, p));
@@ -184,13 +183,9 @@ impl Compiler {
                 t
             }
         };
-        if !cx.terminated() {
-            cx.b(|b| b.ret(vec![]));
-        }
-        cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
-        let mut f = cx.f;
-        sx_ir::opt::promote_slots(&mut f);
-        if let Some(msg) = self.pure_thunk_message.take() {
+        cx.e.ret_if_open();
+        let f = cx.e.finish();
+        if let Some(msg) = self.ct.pure_thunk_message.take() {
             let calls = f.blocks.values().flat_map(|b| b.insts.iter()).any(|&i| {
                 matches!(
                     f.insts[i].kind,
@@ -208,13 +203,13 @@ impl Compiler {
             return self.err(span, format!("internal error: IR verification failed: {}", p));
         }
         let size = if ty == bt::VOID || ty == bt::NORETURN { 0 } else { self.types.size_of(ty) };
-        let buf = match self.vm.alloc(size.max(1), self.types.align_of(ty).max(1)) {
+        let buf = match self.ct.vm.alloc(size.max(1), self.types.align_of(ty).max(1)) {
             Ok(b) => b,
             Err(e) => return self.vm_error(e, span),
         };
-        self.vm_evals += 1;
+        self.ct.vm_evals += 1;
         self.declare_foreign_sigs();
-        if self.trace_comptime {
+        if self.ct.trace_comptime {
             eprintln!("comptime-eval {}", self.sources.location(span));
         }
         match self.vm_call_serviced(fid, &[buf], file, span)? {
@@ -226,7 +221,7 @@ impl Compiler {
         if ty == bt::VOID || ty == bt::NORETURN {
             return Ok(Baked::Void);
         }
-        let bytes = match self.vm.read_bytes(buf, size) {
+        let bytes = match self.ct.vm.read_bytes(buf, size) {
             Ok(b) => b,
             Err(e) => return self.vm_error(e, span),
         };
@@ -234,7 +229,7 @@ impl Compiler {
         let relocs = self.bake_result(&mut bytes, buf, ty, span)?;
         // The result is baked (what it points to was copied into data objects): its buffer
         // no longer counts against the comptime memory budget.
-        let _ = self.vm.free(buf);
+        let _ = self.ct.vm.free(buf);
         Ok(Baked::Bytes { ty, bytes, relocs })
     }
 
@@ -313,9 +308,9 @@ impl Compiler {
         self.static_layout(ty, 0, &mut layout);
         let relocs = self.bake_block(bytes, base, layout, &mut memo, &mut work, span)?;
         while let Some((alloc, d, elem)) = work.pop() {
-            let len = self.vm.allocation_len(alloc).unwrap_or(0);
+            let len = self.ct.vm.allocation_len(alloc).unwrap_or(0);
             let hbase = (alloc as u64) << 32;
-            let mut hb = match self.vm.read_bytes(hbase, len) {
+            let mut hb = match self.ct.vm.read_bytes(hbase, len) {
                 Ok(b) => b,
                 Err(e) => return self.vm_error(e, span),
             };
@@ -361,7 +356,7 @@ impl Compiler {
             cands.insert(off, (elem, true));
         }
         let data = merge_ranges(layout.data);
-        for off in self.vm.pointer_offsets(base, bytes.len() as u64) {
+        for off in self.ct.vm.pointer_offsets(base, bytes.len() as u64) {
             let off = off as usize;
             // The last plain-data range starting before the word's end must end before it.
             let k = data.partition_point(|&(lo, _)| lo < off + pb);
@@ -376,7 +371,7 @@ impl Compiler {
             let mut b8 = [0u8; 8];
             b8[..pb].copy_from_slice(raw);
             let ptr = u64::from_le_bytes(b8);
-            let target = match self.vm.decode_pointer(ptr) {
+            let target = match self.ct.vm.decode_pointer(ptr) {
                 PointerTarget::Null => None,
                 PointerTarget::Data(d, o) if typed || o <= self.module.datas.get(d).map_or(0, |x| x.bytes.len() as u64) => {
                     Some((RelocTarget::Data(d), o as i64))
@@ -386,7 +381,7 @@ impl Compiler {
                     return self.err(span, "compile-time result holds a pointer that cannot be baked");
                 }
                 PointerTarget::Func(_) => None,
-                PointerTarget::Heap { alloc, offset } if !typed && offset > self.vm.allocation_len(alloc).unwrap_or(0) => None,
+                PointerTarget::Heap { alloc, offset } if !typed && offset > self.ct.vm.allocation_len(alloc).unwrap_or(0) => None,
                 PointerTarget::Data(..) => None,
                 PointerTarget::Heap { alloc, offset } => {
                     let d = match memo.get(&alloc) {
@@ -486,8 +481,8 @@ impl Compiler {
     /// which parameters and results are pointers or C strings.
     pub(crate) fn declare_foreign_sigs(&mut self) {
         for (sym, sig) in self.foreign_sigs() {
-            if !self.vm.is_foreign_declared(&sym) {
-                self.vm.declare_foreign(&sym, sig);
+            if !self.ct.vm.is_foreign_declared(&sym) {
+                self.ct.vm.declare_foreign(&sym, sig);
             }
         }
     }
@@ -495,7 +490,7 @@ impl Compiler {
     /// The comptime-FFI descriptions of the declared extern functions (see `sx_vm::ffi`).
     pub fn foreign_sigs(&self) -> Vec<(String, sx_vm::ForeignSig)> {
         let mut out = vec![];
-        for def in &self.fns {
+        for def in self.fns.values() {
             if !def.decl.attrs.is_extern || def.func.is_none() {
                 continue;
             }
@@ -531,7 +526,7 @@ impl Compiler {
 
     /// Creates the C entry point `main() -> i32` that calls the user's `main`.
     pub(crate) fn build_entry(&mut self, main: FnId) -> R<()> {
-        let span = self.fns[main.0 as usize].span;
+        let span = self.fns[main].span;
         let sig = self.fn_sig(main)?;
         if !sig.params.is_empty() {
             return self.err(span, "'main' must not take parameters");
@@ -548,11 +543,7 @@ impl Compiler {
         let user = self.declare_fn(main, span)?;
         let mut f = Function::new("main", Signature { params: vec![], returns: vec![IrType::I32] });
         f.linkage = Linkage::Export;
-        {
-            let mut b = FunctionBuilder::new(&mut f);
-            b.set_span(Some(span));
-            let e = b.create_block();
-            b.switch_to_block(e);
+        crate::emit::write_adapter(&mut f, Some(span), |b, _| {
             let rets = self.module.funcs[user].sig.returns.clone();
             let r = b.call(user, vec![], &rets);
             let code = match r.first() {
@@ -569,7 +560,7 @@ impl Compiler {
                 }
             };
             b.ret(vec![code]);
-        }
+        });
         let id = self.module.funcs.push(f);
         self.module.entry = Some(id);
         Ok(())

@@ -107,3 +107,61 @@ pub(crate) fn count_value(c: &ConstVal) -> Option<i128> {
         _ => None,
     }
 }
+
+/// A hashable identity of a constant for memo tables (generic instances, parameterised
+/// structs and protocols, type-function results): equal keys mean the same constant. Floats
+/// are compared by their bits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ConstKey {
+    Int(i128, Option<TypeId>),
+    Float(u64, Option<TypeId>),
+    Bool(bool),
+    Str(Vec<u8>),
+    Null,
+    Type(TypeId),
+    Func(FnId),
+    Namespace(FileIdx),
+    Global(sx_ir::DataId, TypeId),
+    Data(sx_ir::DataId, TypeId),
+    Intrinsic(String),
+    EnclosingLocal,
+    GenericStruct(u32),
+    Pack(Vec<TypeId>),
+}
+
+impl ConstVal {
+    /// The memo-table identity of this constant (see [`ConstKey`]).
+    pub fn key(&self) -> ConstKey {
+        match self {
+            ConstVal::Int { v, ty } => ConstKey::Int(*v, *ty),
+            ConstVal::Float { v, ty } => ConstKey::Float(v.to_bits(), *ty),
+            ConstVal::Bool(b) => ConstKey::Bool(*b),
+            ConstVal::Str(s) => ConstKey::Str(s.clone()),
+            ConstVal::Null => ConstKey::Null,
+            ConstVal::Type(t) => ConstKey::Type(*t),
+            ConstVal::Func(f) => ConstKey::Func(*f),
+            ConstVal::Namespace(f) => ConstKey::Namespace(*f),
+            ConstVal::Global(d, t) => ConstKey::Global(*d, *t),
+            ConstVal::Data(d, t) => ConstKey::Data(*d, *t),
+            ConstVal::Intrinsic(n) => ConstKey::Intrinsic(n.clone()),
+            ConstVal::EnclosingLocal => ConstKey::EnclosingLocal,
+            ConstVal::GenericStruct(g) => ConstKey::GenericStruct(*g),
+            ConstVal::Pack(ts) => ConstKey::Pack(ts.clone()),
+        }
+    }
+
+    /// The identity of the value alone: numbers without their literal type (a type function
+    /// called with `4` and with `4 as u8` gives one type).
+    pub fn value_key(&self) -> ConstKey {
+        match self.key() {
+            ConstKey::Int(v, _) => ConstKey::Int(v, None),
+            ConstKey::Float(v, _) => ConstKey::Float(v, None),
+            other => other,
+        }
+    }
+}
+
+/// The memo key of a list of compile-time arguments.
+pub fn args_key(args: &[ConstVal]) -> Vec<ConstKey> {
+    args.iter().map(ConstVal::key).collect()
+}

@@ -6,7 +6,7 @@
 //! Types and defaults are evaluated in the declaring file; a default must be a compile-time
 //! constant.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 
 impl Compiler {
@@ -56,7 +56,7 @@ impl Compiler {
                 ItemKind::ContextExtend { name, .. } => name.name.clone(),
                 _ => String::new(),
             };
-            (self.sources.file(self.files[f.0 as usize].file_id).path.clone(), name)
+            (self.sources.file(self.files[*f].file_id).path.clone(), name)
         });
         for (file, item) in decls {
             let ItemKind::ContextExtend { name, ty, default } = &item.kind else { continue };
@@ -69,9 +69,9 @@ impl Compiler {
                 return self
                     .err(item.span, format!("context field '{}' needs a default value: `#context_extend name: T = value;`", name.name));
             };
-            self.pure_thunk_message = Some(format!("global '{}' must be initialized by a compile-time constant", name.name));
+            self.ct.pure_thunk_message = Some(format!("global '{}' must be initialized by a compile-time constant", name.name));
             let value = self.eval_const_in(file, None, &empty, default, Some(fty));
-            self.pure_thunk_message = None;
+            self.ct.pure_thunk_message = None;
             let value = value?;
             fields.push((name.name.clone(), fty));
             let expr = match literal_expr(&value, default.span) {

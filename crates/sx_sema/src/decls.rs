@@ -1,23 +1,23 @@
 //! Declarations: name lookup across files, lazy evaluation of top-level declarations, structs.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_types::TypeKind as TK;
 
 impl Compiler {
     /// Looks `name` up in `file`'s scope: own declarations, then flat imports (one hop).
     pub(crate) fn lookup_global(&mut self, file: FileIdx, name: &str, span: Span) -> R<Option<ConstVal>> {
-        if let Some(ids) = self.files[file.0 as usize].names.get(name).cloned() {
+        if let Some(ids) = self.files[file].names.get(name).cloned() {
             if let Some(&id) = ids.first() {
                 return self.eval_decl(id).map(Some);
             }
         }
         let mut found: Vec<DeclId> = vec![];
-        let imports = self.files[file.0 as usize].flat_imports.clone();
+        let imports = self.files[file].flat_imports.clone();
         for imp in imports {
-            if let Some(ids) = self.files[imp.0 as usize].names.get(name) {
+            if let Some(ids) = self.files[imp].names.get(name) {
                 for &id in ids {
-                    if !self.decls[id.0 as usize].private && !found.contains(&id) {
+                    if !self.decls[id].private && !found.contains(&id) {
                         found.push(id);
                     }
                 }
@@ -37,8 +37,8 @@ impl Compiler {
                 }
                 // The same C symbol declared by several files is one function.
                 let sym = |c: &Compiler, v: &ConstVal| match v {
-                    ConstVal::Func(f) if c.fns[f.0 as usize].decl.attrs.is_extern => {
-                        let d = &c.fns[f.0 as usize];
+                    ConstVal::Func(f) if c.fns[*f].decl.attrs.is_extern => {
+                        let d = &c.fns[*f];
                         Some(d.decl.attrs.extern_sym.clone().unwrap_or_else(|| d.name.clone()))
                     }
                     _ => None,
@@ -49,7 +49,7 @@ impl Compiler {
                 }
                 // A module imported on purpose shadows the prelude (std.sx) for a shared name.
                 let std = self.std_file.or_else(|| self.find_std());
-                let not_prelude: Vec<usize> = (0..found.len()).filter(|&i| Some(self.decls[found[i].0 as usize].file) != std).collect();
+                let not_prelude: Vec<usize> = (0..found.len()).filter(|&i| Some(self.decls[found[i]].file) != std).collect();
                 if not_prelude.len() == 1 && found.len() == 2 {
                     return Ok(Some(vals.swap_remove(not_prelude[0])));
                 }
@@ -60,8 +60,8 @@ impl Compiler {
 
     /// `ns.name`: the namespace file's own public names (and its flat imports).
     pub(crate) fn lookup_in_namespace(&mut self, file: FileIdx, name: &str, span: Span) -> R<Option<ConstVal>> {
-        if let Some(ids) = self.files[file.0 as usize].names.get(name).cloned() {
-            if let Some(&id) = ids.iter().find(|&&id| !self.decls[id.0 as usize].private) {
+        if let Some(ids) = self.files[file].names.get(name).cloned() {
+            if let Some(&id) = ids.iter().find(|&&id| !self.decls[id].private) {
                 return self.eval_decl(id).map(Some);
             }
             if !ids.is_empty() {
@@ -70,13 +70,10 @@ impl Compiler {
         }
         // Names the module only flat-imports are not its members, except namespace aliases,
         // which carry one hop.
-        let imports = self.files[file.0 as usize].flat_imports.clone();
+        let imports = self.files[file].flat_imports.clone();
         for f in imports {
-            let ids = self.files[f.0 as usize].names.get(name).cloned().unwrap_or_default();
-            if let Some(&id) = ids
-                .iter()
-                .find(|&&id| !self.decls[id.0 as usize].private && matches!(self.decls[id.0 as usize].kind, DeclKind::Namespace(_)))
-            {
+            let ids = self.files[f].names.get(name).cloned().unwrap_or_default();
+            if let Some(&id) = ids.iter().find(|&&id| !self.decls[id].private && matches!(self.decls[id].kind, DeclKind::Namespace(_))) {
                 return self.eval_decl(id).map(Some);
             }
         }
@@ -85,7 +82,7 @@ impl Compiler {
 
     /// A file's own declaration `name` (used to find std helpers).
     pub(crate) fn lookup_own(&mut self, file: FileIdx, name: &str, _span: Span) -> R<Option<ConstVal>> {
-        match self.files[file.0 as usize].names.get(name).and_then(|v| v.first().copied()) {
+        match self.files[file].names.get(name).and_then(|v| v.first().copied()) {
             Some(id) => self.eval_decl(id).map(Some),
             None => Ok(None),
         }
@@ -106,9 +103,9 @@ impl Compiler {
 
     /// The file that declares the `print` intrinsic, if loaded.
     pub(crate) fn find_std(&mut self) -> Option<FileIdx> {
-        for (i, f) in self.files.iter().enumerate() {
+        for (i, f) in self.files.iter() {
             if f.names.contains_key("__sx_fmt_flush") {
-                self.std_file = Some(FileIdx(i as u32));
+                self.std_file = Some(i);
                 return self.std_file;
             }
         }
@@ -117,12 +114,12 @@ impl Compiler {
 
     /// Evaluates a top-level declaration (memoised).
     pub(crate) fn eval_decl(&mut self, id: DeclId) -> R<ConstVal> {
-        match &self.decls[id.0 as usize].state {
+        match &self.decls[id].state {
             DeclState::Done(c) => return Ok(c.clone()),
             DeclState::Failed => return Err(()),
             DeclState::InProgress => {
-                let span = self.decls[id.0 as usize].span;
-                let name = self.decls[id.0 as usize].name.clone();
+                let span = self.decls[id].span;
+                let name = self.decls[id].name.clone();
                 // A type built by `declare("name")` may refer to itself (`*name`) in its body.
                 if let Some(t) = self.forward_type_for(&name, span) {
                     return Ok(ConstVal::Type(t));
@@ -131,9 +128,9 @@ impl Compiler {
             }
             DeclState::Todo => {}
         }
-        self.decls[id.0 as usize].state = DeclState::InProgress;
+        self.decls[id].state = DeclState::InProgress;
         let r = self.eval_decl_inner(id);
-        self.decls[id.0 as usize].state = match &r {
+        self.decls[id].state = match &r {
             Ok(c) => DeclState::Done(c.clone()),
             Err(()) => DeclState::Failed,
         };
@@ -141,14 +138,14 @@ impl Compiler {
     }
 
     fn eval_decl_inner(&mut self, id: DeclId) -> R<ConstVal> {
-        let d = &self.decls[id.0 as usize];
+        let d = &self.decls[id];
         let (file, name, span) = (d.file, d.name.clone(), d.span);
         match d.kind.clone() {
             DeclKind::Namespace(f) => Ok(ConstVal::Namespace(f)),
             DeclKind::Global(item, idx) => self.eval_global(id, &item, idx),
             DeclKind::Item(item) => {
                 let ItemKind::Const { name: ident, ty, value } = &item.kind else { return Err(()) };
-                crate::stmt::check_reserved(self, ident)?;
+                self.check_reserved(ident)?;
                 if let Some((uspan, what)) =
                     self.unsupported.iter().find(|(s, _)| s.file == span.file && s.lo <= value.span.lo && value.span.hi <= s.hi).cloned()
                 {
@@ -173,19 +170,19 @@ impl Compiler {
                         }
                         if decl.attrs.is_extern {
                             let sym = decl.attrs.extern_sym.clone().unwrap_or_else(|| name.clone());
-                            self.extern_syms.entry(sym).or_insert(span);
+                            self.out.extern_syms.entry(sym).or_insert(span);
                         }
                         let fid = self.new_fn(&name, decl, file, None, Rc::new(HashMap::new()), span);
                         Ok(ConstVal::Func(fid))
                     }
                     ExprKind::Struct(sd) if sd.params.is_some() => {
-                        self.generic_structs.push((name.clone(), Rc::new((**sd).clone()), file, Rc::new(HashMap::new())));
-                        Ok(ConstVal::GenericStruct(self.generic_structs.len() as u32 - 1))
+                        self.inst.generic_structs.push((name.clone(), Rc::new((**sd).clone()), file, Rc::new(HashMap::new())));
+                        Ok(ConstVal::GenericStruct(self.inst.generic_structs.len() as u32 - 1))
                     }
                     ExprKind::Struct(sd) => {
                         // Visible as a type before its fields resolve (self-reference through pointers).
                         let t = self.types.new_struct(&name, false, Some(span));
-                        self.decls[id.0 as usize].state = DeclState::Done(ConstVal::Type(t));
+                        self.decls[id].state = DeclState::Done(ConstVal::Type(t));
                         self.fill_struct(t, sd, file, Rc::new(HashMap::new()))?;
                         Ok(ConstVal::Type(t))
                     }
@@ -195,7 +192,7 @@ impl Compiler {
                             ConstVal::Func(f) => f,
                             _ => return self.err(target.span, "'ufcs' needs a function"),
                         };
-                        let src = &self.fns[f.0 as usize];
+                        let src = &self.fns[f];
                         let mut decl = (*src.decl).clone();
                         decl.attrs.ufcs = true;
                         let def = FnDef {
@@ -208,18 +205,17 @@ impl Compiler {
                             span,
                             local_consts: src.local_consts.clone(),
                         };
-                        self.fns.push(def);
-                        Ok(ConstVal::Func(FnId(self.fns.len() as u32 - 1)))
+                        Ok(ConstVal::Func(self.fns.push(def)))
                     }
                     ExprKind::Enum(ed) => {
                         let t = self.types.new_enum(&name);
-                        self.decls[id.0 as usize].state = DeclState::Done(ConstVal::Type(t));
+                        self.decls[id].state = DeclState::Done(ConstVal::Type(t));
                         self.fill_enum(t, ed, file, Rc::new(HashMap::new()))?;
                         Ok(ConstVal::Type(t))
                     }
                     ExprKind::Union(sd) => {
                         let t = self.types.new_struct(&name, false, Some(span));
-                        self.decls[id.0 as usize].state = DeclState::Done(ConstVal::Type(t));
+                        self.decls[id].state = DeclState::Done(ConstVal::Type(t));
                         self.fill_struct_kind(t, sd, file, Rc::new(HashMap::new()), true)?;
                         Ok(ConstVal::Type(t))
                     }
@@ -231,11 +227,11 @@ impl Compiler {
                             None => None,
                         };
                         if let ExprKind::ArrayLit { .. } = value.kind {
-                            self.pure_thunk_message =
+                            self.ct.pure_thunk_message =
                                 Some(format!("constant '{}' must be initialized by compile-time constant elements", name));
                         }
                         let r = self.eval_const_in(file, None, &Rc::new(HashMap::new()), value, expected);
-                        self.pure_thunk_message = None;
+                        self.ct.pure_thunk_message = None;
                         r
                     }
                 }
@@ -259,14 +255,14 @@ impl Compiler {
             // must match too.
             // A contextual copy of a literal (parameter or result types filled in from the
             // expected type) is a different function from the literal as written.
-            let known = &self.fns[f.0 as usize].decl;
+            let known = &self.fns[f].decl;
             let same_shape = known.ret.is_some() == decl.ret.is_some()
                 && known.params.iter().zip(&decl.params).all(|(a, b)| a.ty.is_some() == b.ty.is_some());
-            if self.fns[f.0 as usize].owner == owner && known.span == decl.span && same_shape {
+            if self.fns[f].owner == owner && known.span == decl.span && same_shape {
                 return f;
             }
         }
-        let id = FnId(self.fns.len() as u32);
+        let id = self.fns.next_key();
         let mut decl = decl.clone();
         for p in &mut decl.params {
             // `..xs: P` with a protocol `P` (any non-slice type) is a compile-time pack whose
@@ -326,10 +322,10 @@ impl Compiler {
         let mut consts: HashMap<String, Rc<Member>> = HashMap::new();
         for m in &sd.members {
             if let MemberKind::Const { name, .. } = &m.kind {
-                crate::stmt::check_reserved(self, name)?;
+                self.check_reserved(name)?;
                 let key = match &m.kind {
                     MemberKind::Const { value: Expr { kind: ExprKind::Fn(d), .. }, .. } if d.attrs.set => {
-                        crate::props::setter_key(&name.name)
+                        crate::syntax_facts::setter_key(&name.name)
                     }
                     _ => name.name.clone(),
                 };
@@ -378,7 +374,7 @@ impl Compiler {
                     if self.types.struct_of(at).is_none() {
                         return self.err(e.span, "an anonymous member must be a 'struct { .. }' or 'union { .. }'");
                     }
-                    fields.push((format!("{}{}", crate::members::ANON_PREFIX, fields.len()), at));
+                    fields.push((format!("{}{}", crate::syntax_facts::ANON_PREFIX, fields.len()), at));
                     defaults.push(None);
                 }
                 MemberKind::Directive(e) => return self.err(e.span, "not supported yet: this struct member"),
@@ -400,7 +396,7 @@ impl Compiler {
 
     /// `S(args)` for a parameterised struct: the instance type (memoised per argument list).
     pub(crate) fn struct_instance(&mut self, idx: u32, args: Vec<ConstVal>, span: Span) -> R<TypeId> {
-        let (name, sd, file, outer) = self.generic_structs[idx as usize].clone();
+        let (name, sd, file, outer) = self.inst.generic_structs[idx as usize].clone();
         let params = sd.params.clone().unwrap_or_default();
         // A trailing pack parameter `..$Ts: []Type` takes the remaining arguments (types).
         let packed = params.last().is_some_and(|p| p.variadic);
@@ -417,13 +413,13 @@ impl Compiler {
             }
             args.push(ConstVal::Pack(rest));
         }
-        let key = (idx, format!("{:?}", args));
-        if let Some(&t) = self.struct_instances.get(&key) {
+        let key = (idx, crate::consts::args_key(&args));
+        if let Some(&t) = self.inst.struct_instances.get(&key) {
             return Ok(t);
         }
         let shown = self.instance_args_text(&args, ",");
         let t = self.types.new_struct(&format!("{}({})", name, shown), false, Some(span));
-        self.struct_instances.insert(key, t);
+        self.inst.struct_instances.insert(key, t);
         let mut scope: HashMap<String, ConstVal> = (*outer).clone();
         for (p, a) in params.iter().zip(args) {
             if let Some(n) = &p.name {
@@ -602,28 +598,28 @@ impl Compiler {
     /// Interned read-only NUL-terminated bytes of a string literal.
     pub(crate) fn string_bytes_data(&mut self, s: &[u8]) -> sx_ir::DataId {
         let key = [b"b:".as_slice(), s].concat();
-        if let Some(&d) = self.strings.get(&key) {
+        if let Some(&d) = self.out.strings.get(&key) {
             return d;
         }
         let mut bytes = s.to_vec();
         bytes.push(0);
-        let n = self.strings.len();
+        let n = self.out.strings.len();
         let d = self.module.add_data(sx_ir::Data { name: format!("str.{}", n), bytes, align: 1, relocs: vec![], writable: false });
-        self.strings.insert(key, d);
+        self.out.strings.insert(key, d);
         d
     }
 
     /// Interned read-only `{ptr, len}` header of a string literal.
     pub(crate) fn string_header_data(&mut self, s: &[u8]) -> sx_ir::DataId {
         let key = [b"h:".as_slice(), s].concat();
-        if let Some(&d) = self.strings.get(&key) {
+        if let Some(&d) = self.out.strings.get(&key) {
             return d;
         }
         let bytes_d = self.string_bytes_data(s);
         let pb = self.module.pointer_bytes() as usize;
         let mut bytes = vec![0u8; 2 * pb];
         bytes[pb..pb + 8].copy_from_slice(&(s.len() as u64).to_le_bytes()[..pb.min(8)]);
-        let n = self.strings.len();
+        let n = self.out.strings.len();
         let d = self.module.add_data(sx_ir::Data {
             name: format!("strh.{}", n),
             bytes,
@@ -631,7 +627,7 @@ impl Compiler {
             relocs: vec![sx_ir::Reloc { offset: 0, target: sx_ir::RelocTarget::Data(bytes_d), addend: 0 }],
             writable: false,
         });
-        self.strings.insert(key, d);
+        self.out.strings.insert(key, d);
         d
     }
 }

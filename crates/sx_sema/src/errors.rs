@@ -24,92 +24,15 @@
 //! is proven absent (proofs are scope entries bound by conditions); `defer`/`onfail` bodies
 //! cannot transfer control.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_ir::{Block as IrBlock, IntCC, Type as IrType, Value};
 use sx_types::TypeKind as TK;
-
-/// The failable signature of the function being lowered.
-#[derive(Clone, Debug)]
-pub(crate) struct FailSig {
-    /// The success value type (`None` for `-> !`; a tuple for several value slots).
-    pub value: Option<TypeId>,
-    /// The error-set type of the error slot.
-    pub err: TypeId,
-}
-
-/// Per-function error-handling state of [`FnCx`].
-#[derive(Default)]
-pub(crate) struct ErrCx {
-    /// Set when the function is failable.
-    pub fail: Option<FailSig>,
-    /// Fallback targets of the enclosing `or` chains and `catch` operands, innermost last.
-    pub targets: Vec<IrBlock>,
-    /// The function's source name (return-trace frames).
-    pub func_name: String,
-    /// The kinds (`"defer"`, `"onfail"`) of the cleanup bodies being lowered, innermost last.
-    pub cleanup: Vec<&'static str>,
-    /// Value slots bound by `v, err := f()`, each with its error's slot and both names: a
-    /// value may be read only where its error is proven absent.
-    pub guarded: HashMap<sx_ir::Slot, (sx_ir::Slot, String, String)>,
-}
 
 /// The scope entry recording that the error in slot `err` is proven absent here (bound like a
 /// local, so it lives exactly as long as the scope that proved it).
 fn absent_marker(err: sx_ir::Slot) -> String {
     format!("\u{0}no_error:{:?}", err)
-}
-
-/// Interns every error tag named in a file's text (`error.X`, `error { A, B }`), so the tag
-/// ids and the tag-name table are complete before any code is lowered.
-pub(crate) fn intern_tags_in(types: &mut TypeTable, text: &str) {
-    let b = text.as_bytes();
-    let ident = |i: usize| -> (usize, usize) {
-        let mut j = i;
-        while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-            j += 1;
-        }
-        (i, j)
-    };
-    let skip_ws = |mut i: usize| {
-        while i < b.len() && (b[i] as char).is_ascii_whitespace() {
-            i += 1;
-        }
-        i
-    };
-    let mut i = 0;
-    while let Some(k) = text[i..].find("error") {
-        let at = i + k;
-        i = at + 5;
-        let boundary_before = at == 0 || !(b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_' || b[at - 1] == b'#');
-        let boundary_after = i >= b.len() || !(b[i].is_ascii_alphanumeric() || b[i] == b'_');
-        if !boundary_before || !boundary_after {
-            continue;
-        }
-        let j = skip_ws(i);
-        if j < b.len() && b[j] == b'.' {
-            let (s, e) = ident(skip_ws(j + 1));
-            if e > s && !b[s].is_ascii_digit() {
-                types.error_tag(&text[s..e]);
-            }
-        } else if j < b.len() && b[j] == b'{' {
-            let mut p = j + 1;
-            loop {
-                p = skip_ws(p);
-                let (s, e) = ident(p);
-                if e == s || b[s].is_ascii_digit() {
-                    break;
-                }
-                types.error_tag(&text[s..e]);
-                p = skip_ws(e);
-                if p < b.len() && (b[p] == b',' || b[p] == b';') {
-                    p += 1;
-                } else {
-                    break;
-                }
-            }
-        }
-    }
 }
 
 impl Compiler {
@@ -182,13 +105,13 @@ impl Compiler {
 
     /// True when `main` is declared failable (`-> !` or `-> (int, !)`).
     pub(crate) fn main_is_failable(&self, main: FnId) -> bool {
-        self.fns[main.0 as usize].decl.ret.as_ref().map(|r| r.error.is_some()).unwrap_or(false)
+        self.fns[main].decl.ret.as_ref().map(|r| r.error.is_some()).unwrap_or(false)
     }
 
     /// The entry point of a failable `main`: an escaped error prints the unhandled-error
     /// report and the return trace on stderr and exits with 1.
     pub(crate) fn build_failable_entry(&mut self, main: FnId) -> R<()> {
-        let span = self.fns[main.0 as usize].span;
+        let span = self.fns[main].span;
         let sig = self.fn_sig(main)?;
         if !sig.params.is_empty() {
             return self.err(span, "'main' must not take parameters");
@@ -201,18 +124,16 @@ impl Compiler {
             let msg = format!("a failable 'main' must return '!' or '(integer, !)', not '{}'", self.types.name(sig.ret));
             return self.err(span, msg);
         }
-        let file = self.fns[main.0 as usize].file;
+        let file = self.fns[main].file;
         let f = sx_ir::Function::new("main", sx_ir::Signature { params: vec![], returns: vec![IrType::I32] });
         let mut cx = FnCx::new(self, f, file, None, Rc::new(HashMap::new()));
-        cx.span = Some(span);
+        cx.e.span = Some(span);
         let entry = cx.new_block();
         cx.switch(entry);
         let r = cx.failable_entry_body(main, sig.ret, span);
-        cx.b(|b| b.seal_unterminated(sx_ir::TrapCode::Unreachable));
-        let mut f = cx.f;
         r?;
+        let mut f = cx.e.finish();
         f.linkage = sx_ir::Linkage::Export;
-        sx_ir::opt::promote_slots(&mut f);
         let id = self.module.funcs.push(f);
         self.module.entry = Some(id);
         Ok(())
@@ -222,16 +143,8 @@ impl Compiler {
 impl<'c> FnCx<'c> {
     fn failable_entry_body(&mut self, main: FnId, ret: TypeId, span: Span) -> R<()> {
         let user = self.c.declare_fn(main, span)?;
-        let sret = self.c.types.scalar(ret).is_none();
         let mut args = vec![];
-        let rslot = if sret {
-            let s = self.slot_for(ret);
-            let a = self.slot_addr(s);
-            args.push(a);
-            Some(a)
-        } else {
-            None
-        };
+        let rslot = self.sret_arg(ret, &mut args);
         let rets = self.c.module.funcs[user].sig.returns.clone();
         let res = self.b(|b| b.call(user, args, &rets));
         let tv = self.call_result_pub(ret, res, rslot);
@@ -246,7 +159,7 @@ impl<'c> FnCx<'c> {
         let code = match value {
             Some(v) => {
                 let v = self.scalar(v, span)?;
-                let t = self.f.values[v].ty;
+                let t = self.e.f.values[v].ty;
                 let v32 = match t.bytes() {
                     4 => v,
                     8 => self.b(|b| b.convert(sx_ir::ConvOp::Trunc, v, IrType::I32)),
@@ -449,9 +362,7 @@ impl<'c> FnCx<'c> {
             TK::Failable { repr, .. } => {
                 let (_, eoff) = self.failable_offsets(repr);
                 if let Some(s) = self.sret {
-                    let p = self.ptr_ty();
-                    let sa = self.slot_addr(s);
-                    let dst = self.b(|b| b.load(p, sa, 0));
+                    let dst = self.e.sret_ptr(s);
                     let ea = self.offset_addr(dst, eoff);
                     self.b(|b| b.store(ea, 0, err));
                 }
@@ -640,7 +551,7 @@ impl<'c> FnCx<'c> {
         };
         let lv = self.materialize(lv, lhs.span)?;
         let lv = self.spill(lv, lhs.span)?;
-        let l_end = self.cur;
+        let l_end = self.e.cur;
         self.switch(next);
         let want = if lv.ty == bt::VOID { None } else { Some(lv.ty) };
         let r = self.failable_operand(rhs, target, want, None)?;
@@ -656,7 +567,7 @@ impl<'c> FnCx<'c> {
         if !failable_rhs {
             self.trace_clear(rhs.span)?;
         }
-        let r_end = self.cur;
+        let r_end = self.e.cur;
         let ty = if lv.ty == bt::VOID { None } else { Some(lv.ty) };
         let joined = self.join(vec![(l_end, lv, lhs.span), (r_end, rv, rhs.span)], ty, span)?;
         Ok(Ok((joined, ety)))
@@ -695,7 +606,7 @@ impl<'c> FnCx<'c> {
     /// `x catch (e) body`.
     pub(crate) fn catch_expr(&mut self, x: &Expr, clause: &CatchClause, expected: Option<TypeId>, span: Span) -> R<TV> {
         if let Some(b) = &clause.binding {
-            crate::stmt::check_reserved(self.c, b)?;
+            self.c.check_reserved(b)?;
         }
         let (h, herr, r) = self.under_fallback(x, expected);
         let (v, ety) = match r? {
@@ -707,7 +618,7 @@ impl<'c> FnCx<'c> {
         };
         let v = self.materialize(v, x.span)?;
         let v = self.spill(v, x.span)?;
-        let ok_end = self.cur;
+        let ok_end = self.e.cur;
         let vty = v.ty;
         self.switch(h);
         self.push_scope();
@@ -741,7 +652,7 @@ impl<'c> FnCx<'c> {
         if !matches!(body.v, V::Never) {
             self.trace_clear(span)?;
         }
-        let h_end = self.cur;
+        let h_end = self.e.cur;
         let body = if vty == bt::VOID && !matches!(body.v, V::Never) { TV::void() } else { body };
         self.join(vec![(ok_end, v, x.span), (h_end, body, clause.body.span)], want, span)
     }
@@ -780,7 +691,7 @@ impl<'c> FnCx<'c> {
             return self.err(s.span, "'onfail' is only allowed in a failable function");
         }
         if let StmtKind::OnFail { binding: Some(b), .. } = &s.kind {
-            crate::stmt::check_reserved(self.c, b)?;
+            self.c.check_reserved(b)?;
         }
         self.scopes.last_mut().expect("scope").defers.push(s.clone());
         Ok(())
@@ -851,9 +762,7 @@ impl<'c> FnCx<'c> {
         let TK::Failable { repr, .. } = self.c.types.kind(self.ret_ty).clone() else { return Err(()) };
         let (voff, eoff) = self.failable_offsets(repr);
         let Some(s) = self.sret else { return Err(()) };
-        let p = self.ptr_ty();
-        let sa = self.slot_addr(s);
-        let dst = self.b(|b| b.load(p, sa, 0));
+        let dst = self.e.sret_ptr(s);
         let va = self.offset_addr(dst, voff);
         self.store(va, v, span)?;
         let ea = self.offset_addr(dst, eoff);
@@ -942,9 +851,7 @@ impl<'c> FnCx<'c> {
     fn emit_raw_return(&mut self, tv: TV, span: Span) -> R<()> {
         match self.sret {
             Some(s) => {
-                let p = self.ptr_ty();
-                let sa = self.slot_addr(s);
-                let dst = self.b(|b| b.load(p, sa, 0));
+                let dst = self.e.sret_ptr(s);
                 self.store(dst, tv, span)?;
                 self.b(|b| b.ret(vec![]));
             }
@@ -1201,7 +1108,7 @@ impl<'c> FnCx<'c> {
                 _ => return false,
             },
         };
-        self.c.fns[fid.0 as usize].decl.ret.as_ref().map(|r| r.error.is_some()).unwrap_or(false)
+        self.c.fns[fid].decl.ret.as_ref().map(|r| r.error.is_some()).unwrap_or(false)
     }
 }
 
@@ -1261,7 +1168,7 @@ impl Compiler {
             if !seen.insert(f) {
                 continue;
             }
-            let def = &self.fns[f.0 as usize];
+            let def = &self.fns[f];
             let (file, decl) = (def.file, def.decl.clone());
             let body_span = match &decl.body {
                 Some(Body::Block(b)) => b.span,
@@ -1297,7 +1204,7 @@ impl Compiler {
                         let callee = if is_call { self.function_named(file, &path, body_span) } else { None };
                         match callee {
                             Some(g) => {
-                                let gdecl = self.fns[g.0 as usize].decl.clone();
+                                let gdecl = self.fns[g].decl.clone();
                                 match gdecl.ret.as_ref().and_then(|r| r.error.as_ref()) {
                                     Some(es) if es.set.is_none() => work.push(g),
                                     Some(_) => {
@@ -1341,7 +1248,7 @@ impl Compiler {
     /// it calls that function instead), calls the plain function of type `from`, and returns
     /// its result with the error slot cleared.
     fn failable_adapter(&mut self, from: TypeId, to: TypeId, direct: Option<sx_ir::FuncId>) -> sx_ir::FuncId {
-        if let Some(&f) = self.failable_adapters.get(&(from, to, direct)) {
+        if let Some(&f) = self.out.failable_adapters.get(&(from, to, direct)) {
             return f;
         }
         let TK::Func { params, ret: from_ret } = self.types.kind(from).clone() else { unreachable!("checked by the caller") };
@@ -1350,7 +1257,7 @@ impl Compiler {
             _ => unreachable!("checked by the caller"),
         };
         let sig_of = |c: &Compiler, ret: TypeId| {
-            let sret = ret != bt::VOID && ret != bt::NORETURN && c.types.scalar(ret).is_none();
+            let sret = returns_via_sret(&c.types, ret);
             let s = FnSig { params: params.clone(), param_names: vec![], defaults: vec![], ret, sret, is_extern: false, variadic: false };
             (c.ir_sig(&s), sret)
         };
@@ -1366,11 +1273,7 @@ impl Compiler {
             _ => None,
         };
         let mut f = sx_ir::Function::new(format!("failable_adapter.{}", self.fresh()), sig.clone());
-        {
-            let mut b = sx_ir::builder::FunctionBuilder::new(&mut f);
-            let e = b.create_block();
-            let vals: Vec<Value> = sig.params.iter().map(|&t| b.append_block_param(e, t)).collect();
-            b.switch_to_block(e);
+        crate::emit::write_adapter(&mut f, None, |b, vals| {
             let dst = if to_sret { Some(vals[0]) } else { None };
             let mut args: Vec<Value> = vals[env_at..].to_vec();
             let fnptr = if direct.is_none() { Some(args.remove(0)) } else { None };
@@ -1395,9 +1298,9 @@ impl Compiler {
                 }
                 _ => b.ret(vec![zero]),
             }
-        }
+        });
         let id = self.module.funcs.push(f);
-        self.failable_adapters.insert((from, to, direct), id);
+        self.out.failable_adapters.insert((from, to, direct), id);
         id
     }
 

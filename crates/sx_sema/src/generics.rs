@@ -4,7 +4,7 @@
 //! An instance is an ordinary [`FnDef`] sharing the generic declaration, whose scope binds the
 //! compile-time parameters as constants; its signature skips the `$` parameters.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_types::TypeKind as TK;
 
@@ -57,21 +57,6 @@ pub(crate) fn mentions(e: &Expr, names: &[String]) -> bool {
     }
 }
 
-/// Does a parameter's type expression mention a `$T` pattern?
-pub(crate) fn contains_poly(e: &Expr) -> bool {
-    match &e.kind {
-        ExprKind::Poly { .. } => true,
-        ExprKind::AddrOf(i) | ExprKind::ManyPtrType(i) | ExprKind::OptionalType(i) => contains_poly(i),
-        ExprKind::SliceType { elem, .. } => contains_poly(elem),
-        ExprKind::ArrayType { len, elem } => contains_poly(len) || contains_poly(elem),
-        ExprKind::Call { args, .. } => args.iter().any(|a| contains_poly(&a.value)),
-        ExprKind::ClosureType { params, ret } => {
-            params.iter().any(|a| contains_poly(&a.value)) || ret.iter().flat_map(|r| r.values.iter()).any(|v| contains_poly(&v.ty))
-        }
-        _ => false,
-    }
-}
-
 /// A chain of generic instances, each made while lowering the one before, may be this long.
 const MAX_INSTANCE_DEPTH: u32 = 500;
 
@@ -101,19 +86,14 @@ fn mentions_name(e: &Expr, names: &[String]) -> bool {
     }
 }
 
-/// Is `decl` generic (compile-time or pattern-typed parameters)?
-pub(crate) fn is_generic_decl(decl: &FnDecl) -> bool {
-    decl.params.iter().any(|p| p.comptime || p.ty.as_ref().map(contains_poly).unwrap_or(false))
-}
-
 impl Compiler {
     /// The instance of generic function `fid` for `binds` (memoised).
     pub(crate) fn fn_instance(&mut self, fid: FnId, binds: Vec<(String, ConstVal)>) -> FnId {
-        let key = (fid, format!("{:?}", binds));
-        if let Some(&f) = self.instances.get(&key) {
+        let key = (fid, binds.iter().map(|(n, v)| (n.clone(), v.key())).collect::<Vec<_>>());
+        if let Some(&f) = self.inst.instances.get(&key) {
             return f;
         }
-        let src = &self.fns[fid.0 as usize];
+        let src = &self.fns[fid];
         let mut scope: HashMap<String, ConstVal> = (*src.local_consts).clone();
         for (k, v) in &binds {
             scope.insert(k.clone(), v.clone());
@@ -128,25 +108,24 @@ impl Compiler {
             span: src.span,
             local_consts: Rc::new(scope),
         };
-        self.fns.push(def);
-        let id = FnId(self.fns.len() as u32 - 1);
-        self.instance_of.insert(id, fid);
-        self.instances.insert(key, id);
+        let id = self.fns.push(def);
+        self.inst.instance_of.insert(id, fid);
+        self.inst.instances.insert(key, id);
         id
     }
 
     /// The compile-time arguments an instance of a parameterised struct was made with, in
     /// parameter order (`None` when `ty` is not such an instance).
     pub(crate) fn struct_instance_args(&self, ty: TypeId) -> Option<Vec<ConstVal>> {
-        let g = self.struct_instances.iter().find(|(_, t)| **t == ty).map(|((g, _), _)| *g)?;
-        let params = self.generic_structs[g as usize].1.params.clone().unwrap_or_default();
+        let g = self.inst.struct_instances.iter().find(|(_, t)| **t == ty).map(|((g, _), _)| *g)?;
+        let params = self.inst.generic_structs[g as usize].1.params.clone().unwrap_or_default();
         let scope = &self.structs.get(&ty)?.local_consts;
         params.iter().map(|p| p.name.as_ref().and_then(|n| scope.get(&n.name).cloned())).collect()
     }
 
     /// True for a generic function that still needs instantiating.
     pub(crate) fn needs_instance(&self, fid: FnId) -> bool {
-        !self.instance_of.contains_key(&fid) && is_generic_decl(&self.fns[fid.0 as usize].decl)
+        !self.inst.instance_of.contains_key(&fid) && is_generic_decl(&self.fns[fid].decl)
     }
 }
 
@@ -279,9 +258,9 @@ impl<'c> FnCx<'c> {
     /// A call of generic function `fid`: infers the compile-time parameters, instantiates,
     /// and calls the instance with the already-lowered run-time arguments.
     pub fn generic_call(&mut self, fid: FnId, receiver: Option<TV>, args: &[Arg], span: Span) -> R<TV> {
-        let decl = self.c.fns[fid.0 as usize].decl.clone();
+        let decl = self.c.fns[fid].decl.clone();
         let (cfile, cowner, couter) = {
-            let d = &self.c.fns[fid.0 as usize];
+            let d = &self.c.fns[fid];
             (d.file, d.owner, d.local_consts.clone())
         };
         let n = decl.params.len();
@@ -317,7 +296,7 @@ impl<'c> FnCx<'c> {
                         continue;
                     }
                     if next >= n {
-                        return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid.0 as usize].name, n));
+                        return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid].name, n));
                     }
                     if decl.params[next].variadic {
                         // A slice variadic `..xs: []T` of a generic function: this and the
@@ -370,7 +349,7 @@ impl<'c> FnCx<'c> {
             };
             let name = decl.params[pi].name.as_ref().map(|n| n.name.clone()).unwrap_or_default();
             if let Some(p) = constraint {
-                binds.push((crate::packs::pack_constraint_name(&name), ConstVal::Type(p), false));
+                binds.push((crate::syntax_facts::pack_constraint_name(&name), ConstVal::Type(p), false));
             }
             binds.push((name, ConstVal::Pack(types), false));
             pack_vals = pv;
@@ -386,7 +365,7 @@ impl<'c> FnCx<'c> {
             return Ok(None);
         }
         let (cfile, cowner, couter) = {
-            let d = &self.c.fns[fid.0 as usize];
+            let d = &self.c.fns[fid];
             (d.file, d.owner, d.local_consts.clone())
         };
         let p = self.c.eval_type_in(cfile, cowner, &couter, te)?;
@@ -432,7 +411,7 @@ impl<'c> FnCx<'c> {
         span: Span,
     ) -> R<()> {
         let (cfile, cowner, couter) = {
-            let d = &self.c.fns[fid.0 as usize];
+            let d = &self.c.fns[fid];
             (d.file, d.owner, d.local_consts.clone())
         };
         let mut receiver = receiver;
@@ -516,7 +495,7 @@ impl<'c> FnCx<'c> {
         if given_all {
             for n in names {
                 if Some(n) != pack.as_ref() && !binds.iter().any(|(k, _, _)| k == n) {
-                    let fname = self.c.fns[fid.0 as usize].name.clone();
+                    let fname = self.c.fns[fid].name.clone();
                     return self
                         .err(span, format!("cannot infer generic type parameter '{}' for '{}' from this call's arguments", n, fname));
                 }
@@ -536,19 +515,19 @@ impl<'c> FnCx<'c> {
         span: Span,
     ) -> R<TV> {
         let (cfile, cowner) = {
-            let d = &self.c.fns[fid.0 as usize];
+            let d = &self.c.fns[fid];
             (d.file, d.owner)
         };
         let binds: Vec<(String, ConstVal)> = binds.into_iter().map(|(k, v, _)| (k, v)).collect();
         let inst = self.c.fn_instance(fid, binds);
-        if !self.c.instance_sites.contains_key(&inst) {
-            let outer = self.c.lowering.and_then(|f| self.c.instance_sites.get(&f).copied());
-            self.c.instance_sites.insert(inst, outer.unwrap_or(span));
+        if !self.c.inst.instance_sites.contains_key(&inst) {
+            let outer = self.c.lowering.and_then(|f| self.c.inst.instance_sites.get(&f).copied());
+            self.c.inst.instance_sites.insert(inst, outer.unwrap_or(span));
             // How many instances, each made while lowering the previous one, lead here.
-            let depth = self.c.lowering.and_then(|f| self.c.instance_depth.get(&f).copied()).unwrap_or(0) + 1;
-            self.c.instance_depth.insert(inst, depth);
+            let depth = self.c.lowering.and_then(|f| self.c.inst.instance_depth.get(&f).copied()).unwrap_or(0) + 1;
+            self.c.inst.instance_depth.insert(inst, depth);
             if depth > MAX_INSTANCE_DEPTH {
-                let name = self.c.fns[fid.0 as usize].name.clone();
+                let name = self.c.fns[fid].name.clone();
                 let msg = format!(
                     "generic instances nested more than {} levels deep (does '{}' instantiate itself with ever new arguments?)",
                     MAX_INSTANCE_DEPTH, name
@@ -560,14 +539,7 @@ impl<'c> FnCx<'c> {
         let func = self.c.declare_fn(inst, span)?;
         // Run-time arguments, in signature order.
         let mut irargs = vec![];
-        let rslot = if sig.sret {
-            let s = self.slot_for(sig.ret);
-            let a = self.slot_addr(s);
-            irargs.push(a);
-            Some(a)
-        } else {
-            None
-        };
+        let rslot = self.sret_arg(sig.ret, &mut irargs);
         let mut k = 0usize;
         let mut pack_vals = pack_vals.into_iter();
         for (i, p) in decl.params.iter().enumerate() {
@@ -593,7 +565,7 @@ impl<'c> FnCx<'c> {
                             let (sf, so, sc) = (self.file, self.owner, self.outer_consts.clone());
                             self.file = cfile;
                             self.owner = cowner;
-                            self.outer_consts = self.c.fns[inst.0 as usize].local_consts.clone();
+                            self.outer_consts = self.c.fns[inst].local_consts.clone();
                             let r = self.expr(d, Some(pty));
                             self.file = sf;
                             self.owner = so;

@@ -10,7 +10,7 @@
 //! `#error("msg")` reports `msg` as a compile error where it is lowered (an arm that should
 //! never be chosen).
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 
 impl FnCx<'_> {
@@ -92,7 +92,7 @@ impl FnCx<'_> {
             None => "#error".to_string(),
         };
         // Inside a generic instance the user's call is what selected this arm: report there.
-        if let Some(site) = self.c.lowering.and_then(|f| self.c.instance_sites.get(&f).copied()) {
+        if let Some(site) = self.c.lowering.and_then(|f| self.c.inst.instance_sites.get(&f).copied()) {
             let note = format!("raised by '#error' here: {}", self.c.sources.location(span));
             self.c.diags.push(Diagnostic::error(site, msg).with_note(note));
             return Err(());

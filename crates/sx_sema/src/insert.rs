@@ -7,7 +7,7 @@
 //! the source map as its own file, named after the insertion site, so a diagnostic inside
 //! generated code shows the generated line.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 
 /// Generated code larger than this is refused (a runaway generator, not a program).
@@ -19,13 +19,13 @@ const MAX_INSERT_DEPTH: u32 = 64;
 impl<'c> FnCx<'c> {
     /// Lowers `#insert e;` at `span`.
     pub(crate) fn insert_stmt(&mut self, e: &Expr, span: Span) -> R<()> {
-        if self.c.insert_depth >= MAX_INSERT_DEPTH {
+        if self.c.ct.insert_depth >= MAX_INSERT_DEPTH {
             let msg = format!("#insert nested more than {} levels deep (the generated code keeps inserting code)", MAX_INSERT_DEPTH);
             return self.err(span, msg);
         }
-        self.c.insert_depth += 1;
+        self.c.ct.insert_depth += 1;
         let r = self.insert_stmt_at_depth(e, span);
-        self.c.insert_depth -= 1;
+        self.c.ct.insert_depth -= 1;
         r
     }
 
@@ -44,7 +44,7 @@ impl<'c> FnCx<'c> {
         let wrapped = format!("__sx_insert :: () {{\n{}\n}}\n", code);
         // Named after the outermost insertion site (nested inserts add their level).
         let here = self.c.sources.location(span);
-        let name = match self.c.insert_depth {
+        let name = match self.c.ct.insert_depth {
             0 | 1 => format!("<#insert at {}>", here),
             d => {
                 let outer = self.c.sources.file(span.file).path.clone();

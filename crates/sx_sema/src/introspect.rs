@@ -6,45 +6,11 @@
 //! [`crate::reflect`]). An `any` passed where a type is expected stands for the type it holds —
 //! or, when it holds a `Type` value, for that type.
 
-use crate::lower::*;
-use crate::reflect::{cat, flag};
+use crate::fncx::FnCx;
+use crate::type_rules::{cat, flag};
 use crate::*;
 use sx_ir::{BinOp as IB, IntCC, Type as IrType, Value};
 use sx_types::TypeKind as TK;
-
-/// The intrinsics this module implements (recognised without an import).
-pub(crate) const REFLECTION_INTRINSICS: &[&str] = &[
-    "size_of",
-    "align_of",
-    "type_name",
-    "type_of",
-    "type_eq",
-    "is_unsigned",
-    "is_flags",
-    "is_identity",
-    "struct_field_count",
-    "struct_field_name",
-    "struct_field_type",
-    "struct_field_offset",
-    "struct_field_value",
-    "variant_count",
-    "variant_name",
-    "variant_type",
-    "variant_value",
-    "variant_index",
-    "variant_payload",
-    "pointee_type",
-    "any_element",
-    "raw_any_data",
-    "raw_make_any",
-    "is_struct",
-    "vector_lanes",
-    "has_impl",
-    "__type_kind",
-    "__type_flags",
-    "__type_count",
-    "__type_elem",
-];
 
 /// A type argument: known at compile time, or a run-time handle.
 #[derive(Clone, Copy)]
@@ -157,6 +123,82 @@ impl<'c> FnCx<'c> {
                 TyArg::Static(t) => Ok(TV::konst(ConstVal::Bool(self.c.types.enum_of(t).map(|e| e.flags).unwrap_or(false)))),
                 TyArg::Runtime(tag) => Ok(bool_val(self.flag_set(tag, flag::FLAGS))),
             },
+            "struct_field_count"
+            | "variant_count"
+            | "struct_field_name"
+            | "variant_name"
+            | "struct_field_type"
+            | "variant_type"
+            | "struct_field_offset"
+            | "variant_value"
+            | "struct_field_value"
+            | "variant_index"
+            | "variant_payload" => self.member_introspection(name, args, span),
+            "pointee_type" => match self.type_arg(name, a0)? {
+                TyArg::Static(t) => match self.c.types.kind(t).clone() {
+                    TK::Pointer(e) | TK::ManyPointer(e) => Ok(TV::konst(ConstVal::Type(e))),
+                    _ => self.err(a0.span, format!("'{}' is not a pointer type", self.tname(t))),
+                },
+                TyArg::Runtime(tag) => Ok(TV { ty: bt::TYPE, v: V::Scalar(self.rt_field(tag, "elem")) }),
+            },
+            "any_element" => {
+                let av = self.expr(a0, Some(bt::ANY))?;
+                let av = self.coerce(av, bt::ANY, a0.span)?;
+                let (data, _) = self.any_parts(av, a0.span)?;
+                let et = self.type_arg(name, &args[1].value)?;
+                let i = self.index_arg(&args[2].value)?;
+                let idx = self.index_value(i);
+                let tag = self.handle(et, span)?;
+                let size = match et {
+                    TyArg::Static(t) => self.iconst(IrType::I64, self.c.types.size_of(t) as i64),
+                    TyArg::Runtime(tag) => self.rt_field(tag, "size"),
+                };
+                let off = self.b(|b| b.binary(IB::Imul, idx, size));
+                let ea = self.b(|b| b.binary(IB::Iadd, data, off));
+                Ok(self.make_any(ea, tag))
+            }
+            // Raw words of a type's record (what `type_info` in std/meta.sx is built from): its
+            // category code, flag bits, element/member count and element type.
+            "__type_kind" | "__type_flags" | "__type_count" => {
+                let t = self.type_arg(name, a0)?;
+                let tag = self.handle(t, span)?;
+                let field = match name {
+                    "__type_kind" => "kind",
+                    "__type_flags" => "flags",
+                    _ => "count",
+                };
+                Ok(i64_val(self.rt_field(tag, field)))
+            }
+            "__type_elem" => {
+                let t = self.type_arg(name, a0)?;
+                let tag = self.handle(t, span)?;
+                Ok(TV { ty: bt::TYPE, v: V::Scalar(self.rt_field(tag, "elem")) })
+            }
+            "raw_any_data" => {
+                let av = self.expr(a0, Some(bt::ANY))?;
+                let av = self.coerce(av, bt::ANY, a0.span)?;
+                let (data, _) = self.any_parts(av, a0.span)?;
+                let pv = self.c.types.pointer(bt::VOID);
+                Ok(TV { ty: pv, v: V::Scalar(data) })
+            }
+            "raw_make_any" => {
+                let t = self.type_arg(name, a0)?;
+                let tag = self.handle(t, span)?;
+                let pv = self.c.types.pointer(bt::VOID);
+                let p = self.expr(&args[1].value, Some(pv))?;
+                let p = self.coerce(p, pv, args[1].value.span)?;
+                let data = self.scalar(p, args[1].value.span)?;
+                Ok(self.make_any(data, tag))
+            }
+            _ => self.err(span, format!("not supported yet: intrinsic '{}'", name)),
+        }
+    }
+
+    /// The intrinsics over a struct's fields and an enum's variants (count, name, type,
+    /// offset, value, index, payload); the caller has checked the arity.
+    fn member_introspection(&mut self, name: &str, args: &[Arg], span: Span) -> R<TV> {
+        let a0 = &args[0].value;
+        match name {
             "struct_field_count" | "variant_count" => {
                 let want_enum = name == "variant_count";
                 match self.type_arg(name, a0)? {
@@ -215,7 +257,7 @@ impl<'c> FnCx<'c> {
                 // Structs and unions: the field's type; arrays, slices, optionals, pointers: the
                 // element type.
                 let p = self.ptr_ty();
-                let s = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+                let s = self.e.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
                 let elem = self.rt_field(tag, "elem");
                 let sa = self.slot_addr(s);
                 self.b(|b| b.store(sa, 0, elem));
@@ -301,63 +343,7 @@ impl<'c> FnCx<'c> {
                 let pa = self.b(|b| b.binary(IB::Iadd, data, off));
                 Ok(self.make_any(pa, pty))
             }
-            "pointee_type" => match self.type_arg(name, a0)? {
-                TyArg::Static(t) => match self.c.types.kind(t).clone() {
-                    TK::Pointer(e) | TK::ManyPointer(e) => Ok(TV::konst(ConstVal::Type(e))),
-                    _ => self.err(a0.span, format!("'{}' is not a pointer type", self.tname(t))),
-                },
-                TyArg::Runtime(tag) => Ok(TV { ty: bt::TYPE, v: V::Scalar(self.rt_field(tag, "elem")) }),
-            },
-            "any_element" => {
-                let av = self.expr(a0, Some(bt::ANY))?;
-                let av = self.coerce(av, bt::ANY, a0.span)?;
-                let (data, _) = self.any_parts(av, a0.span)?;
-                let et = self.type_arg(name, &args[1].value)?;
-                let i = self.index_arg(&args[2].value)?;
-                let idx = self.index_value(i);
-                let tag = self.handle(et, span)?;
-                let size = match et {
-                    TyArg::Static(t) => self.iconst(IrType::I64, self.c.types.size_of(t) as i64),
-                    TyArg::Runtime(tag) => self.rt_field(tag, "size"),
-                };
-                let off = self.b(|b| b.binary(IB::Imul, idx, size));
-                let ea = self.b(|b| b.binary(IB::Iadd, data, off));
-                Ok(self.make_any(ea, tag))
-            }
-            // Raw words of a type's record (what `type_info` in std/meta.sx is built from): its
-            // category code, flag bits, element/member count and element type.
-            "__type_kind" | "__type_flags" | "__type_count" => {
-                let t = self.type_arg(name, a0)?;
-                let tag = self.handle(t, span)?;
-                let field = match name {
-                    "__type_kind" => "kind",
-                    "__type_flags" => "flags",
-                    _ => "count",
-                };
-                Ok(i64_val(self.rt_field(tag, field)))
-            }
-            "__type_elem" => {
-                let t = self.type_arg(name, a0)?;
-                let tag = self.handle(t, span)?;
-                Ok(TV { ty: bt::TYPE, v: V::Scalar(self.rt_field(tag, "elem")) })
-            }
-            "raw_any_data" => {
-                let av = self.expr(a0, Some(bt::ANY))?;
-                let av = self.coerce(av, bt::ANY, a0.span)?;
-                let (data, _) = self.any_parts(av, a0.span)?;
-                let pv = self.c.types.pointer(bt::VOID);
-                Ok(TV { ty: pv, v: V::Scalar(data) })
-            }
-            "raw_make_any" => {
-                let t = self.type_arg(name, a0)?;
-                let tag = self.handle(t, span)?;
-                let pv = self.c.types.pointer(bt::VOID);
-                let p = self.expr(&args[1].value, Some(pv))?;
-                let p = self.coerce(p, pv, args[1].value.span)?;
-                let data = self.scalar(p, args[1].value.span)?;
-                Ok(self.make_any(data, tag))
-            }
-            _ => self.err(span, format!("not supported yet: intrinsic '{}'", name)),
+            other => self.err(span, format!("'{}' is not a member reflection intrinsic", other)),
         }
     }
 
@@ -380,7 +366,7 @@ impl<'c> FnCx<'c> {
                 let yes = self.new_block();
                 let join = self.new_block();
                 let p = self.ptr_ty();
-                let s = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+                let s = self.e.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
                 let sa = self.slot_addr(s);
                 self.b(|b| b.store(sa, 0, tag));
                 self.b(|b| b.branch(holds_type, yes, vec![], join, vec![]));

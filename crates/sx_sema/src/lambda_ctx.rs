@@ -2,7 +2,7 @@
 //! function type the context expects: `cb : Closure(i64, string) -> i64 = (a, b) => a + b.len;`
 //! and `apply((a, b) => a * b, …)`.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_types::TypeKind as TK;
 

@@ -10,6 +10,7 @@
 //! than through [`sx_types::TypeTable`], or let a user error escape as a panic.
 
 mod anyval;
+mod branches;
 pub mod build_api;
 mod cabi;
 mod call;
@@ -19,29 +20,41 @@ pub mod comptime;
 pub mod consts;
 mod context_ext;
 mod decls;
+mod emit;
 mod errors;
 mod expr;
+mod fn_state;
+mod fncx;
 mod generics;
 mod inline_if;
 mod insert;
 mod introspect;
 mod lambda_ctx;
+mod literals;
 pub mod loader;
 mod location;
 pub mod lower;
 mod members;
+mod operators;
 mod optional;
 mod packs;
+mod places;
 pub mod printfmt;
 mod props;
 mod protocols;
 mod reflect;
 mod spread;
 mod stmt;
+mod syntax_facts;
 mod target_facts;
 mod tuples;
 mod type_fns;
+mod type_rules;
+mod values;
 mod vector;
+
+#[cfg(test)]
+mod tests;
 
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
@@ -50,23 +63,34 @@ use std::rc::Rc;
 
 pub use loader::ImportPaths;
 use sx_diag::{Diagnostic, FileId, SourceMap, Span};
+use sx_ir::entity::EntityVec;
 use sx_ir::{FuncId, Module, Target};
 use sx_syntax::ast::*;
 use sx_types::{builtin as bt, TypeId, TypeTable};
 
-pub use consts::ConstVal;
+pub use consts::{ConstKey, ConstVal};
+// The crate prelude: only floors 0 and 1 (facts, decisions, plain state) are re-exported here,
+// so `use crate::*` never hides an upward import.
+use fn_state::*;
+use syntax_facts::*;
+use type_rules::*;
+use values::*;
 
-/// Index of a loaded source file (module).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct FileIdx(pub u32);
-
-/// Index of a top-level declaration.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct DeclId(pub u32);
-
-/// Index of a function definition (a source function, possibly a method).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct FnId(pub u32);
+sx_ir::entity!(
+    /// Index of a loaded source file (module).
+    FileIdx,
+    "file"
+);
+sx_ir::entity!(
+    /// Index of a top-level declaration.
+    DeclId,
+    "decl"
+);
+sx_ir::entity!(
+    /// Index of a function definition (a source function, possibly a method).
+    FnId,
+    "fn"
+);
 
 /// A loaded file and its scope.
 pub struct FileInfo {
@@ -175,10 +199,10 @@ pub struct Output {
 /// The state of one compilation.
 pub struct Compiler {
     pub sources: SourceMap,
-    pub files: Vec<FileInfo>,
+    pub files: EntityVec<FileIdx, FileInfo>,
     pub file_by_path: HashMap<PathBuf, FileIdx>,
-    pub decls: Vec<DeclInfo>,
-    pub fns: Vec<FnDef>,
+    pub decls: EntityVec<DeclId, DeclInfo>,
+    pub fns: EntityVec<FnId, FnDef>,
     pub types: TypeTable,
     pub structs: HashMap<TypeId, StructMeta>,
     pub module: Module,
@@ -186,70 +210,93 @@ pub struct Compiler {
     pub paths: ImportPaths,
     pub(crate) unsupported: Vec<(Span, &'static str)>,
     pub(crate) queue: VecDeque<FnId>,
-    pub(crate) globals: HashMap<(DeclId, usize), (sx_ir::DataId, TypeId)>,
-    pub(crate) strings: HashMap<Vec<u8>, sx_ir::DataId>,
-    pub(crate) vm: sx_vm::Vm,
-    pub(crate) vm_evals: u64,
     /// Function literals and declarations by the source span of their `FnDecl` (file, start,
     /// end): a literal lowered from a cloned syntax tree (a `defer` body, a rewritten argument
     /// list) is still the same function.
     pub(crate) fn_by_decl: HashMap<(u32, u32, u32), FnId>,
-    pub(crate) extern_syms: HashMap<String, Span>,
     pub(crate) name_counter: Cell<u32>,
     /// The file defining `print` and the formatting helpers (our std).
     pub(crate) std_file: Option<FileIdx>,
     pub(crate) depth: u32,
-    pub(crate) trace_comptime: bool,
-    pub(crate) inferring: Vec<(FnId, Option<TypeId>, bool)>,
-    pub(crate) fn_of_func: HashMap<FuncId, FnId>,
-    pub(crate) partial_sigs: HashMap<FnId, FnSig>,
-    pub(crate) instances: HashMap<(FnId, String), FnId>,
-    pub(crate) instance_of: HashMap<FnId, FnId>,
-    /// Per generic instance: the outermost call that made it (the user's call, when an
-    /// instance was made while lowering another instance); `#error` reports there.
-    pub(crate) instance_sites: HashMap<FnId, Span>,
     /// The function whose body is being lowered.
     pub(crate) lowering: Option<FnId>,
-    /// Per generic instance: how many instances, each made while lowering the previous, lead
-    /// to it (bounded, so a function instantiating itself forever stops with an error).
-    pub(crate) instance_depth: HashMap<FnId, u32>,
-    /// The generated printer of each type (`reflect::type_fmt_fn`).
-    pub(crate) print_fns: HashMap<TypeId, sx_ir::FuncId>,
-    /// What compile-time code asked of `sx build`.
-    pub(crate) build: build_api::BuildPlan,
-    /// Side-effect `#run`s evaluated so far (they are named `__run_K`).
-    pub(crate) side_effect_runs: u32,
-    /// How many `#insert`s enclose the code being lowered.
-    pub(crate) insert_depth: u32,
-    /// The name for the next comptime thunk, when it is not the default.
-    pub(crate) thunk_name: Option<String>,
-    pub(crate) generic_structs: Vec<(String, Rc<StructDecl>, FileIdx, Rc<HashMap<String, ConstVal>>)>,
-    pub(crate) struct_instances: HashMap<(u32, String), TypeId>,
-    /// When set, the next comptime thunk must not call functions (constant initialisers).
-    pub(crate) pure_thunk_message: Option<String>,
     /// Protocols, `impl`s and their dispatch tables.
     pub(crate) protos: crate::protocols::ProtoTables,
-    /// Function-pointer-to-closure thunks per function type.
-    pub(crate) closure_thunks: HashMap<(TypeId, Option<FuncId>), FuncId>,
-    /// Adapters that run a plain function where a failable one is expected, keyed by (plain
-    /// function type, target type, the function called directly if not through the env).
-    pub(crate) failable_adapters: HashMap<(TypeId, TypeId, Option<FuncId>), FuncId>,
-    /// Lowered closure bodies per lambda.
-    pub(crate) closure_infos: HashMap<FnId, crate::closures::ClosureInfo>,
-    /// Capture candidates of a lambda whose signature is being inferred.
-    pub(crate) closure_candidates: HashMap<FnId, HashMap<String, TypeId>>,
-    /// Emitted run-time type records (`Type` values, `any` tags).
-    pub(crate) rtti: reflect::Rtti,
     /// Every loaded `#context_extend` declaration, with its file (fields of std's `Context`).
     pub(crate) context_extends: Vec<(FileIdx, Rc<Item>)>,
-    /// The compiler API's string pool and minted types (see [`compiler_api`]).
-    pub(crate) api: compiler_api::ApiState,
+    /// Generic instances and type functions: what was instantiated, for which arguments, from
+    pub(crate) inst: Instances,
+    /// Compile-time evaluation: the VM, its counters and settings, the compiler API's state and
+    pub(crate) ct: Comptime,
+    /// What lowering has added to the module and memoises: string and global data, type records,
+    pub(crate) out: Emitted,
+}
+
+/// Generic instances and type functions: what was instantiated, for which arguments, from
+/// where, and how deep instantiation nests.
+#[derive(Default)]
+pub(crate) struct Instances {
+    pub inferring: Vec<(FnId, Option<TypeId>, bool)>,
+    pub partial_sigs: HashMap<FnId, FnSig>,
+    pub instances: HashMap<(FnId, Vec<(String, ConstKey)>), FnId>,
+    pub instance_of: HashMap<FnId, FnId>,
+    /// Per generic instance: the outermost call that made it (the user's call, when an
+    /// instance was made while lowering another instance); `#error` reports there.
+    pub instance_sites: HashMap<FnId, Span>,
+    /// Per generic instance: how many instances, each made while lowering the previous, lead
+    /// to it (bounded, so a function instantiating itself forever stops with an error).
+    pub instance_depth: HashMap<FnId, u32>,
+    pub generic_structs: Vec<(String, Rc<StructDecl>, FileIdx, Rc<HashMap<String, ConstVal>>)>,
+    pub struct_instances: HashMap<(u32, Vec<ConstKey>), TypeId>,
     /// Results of type functions per (function, argument values) (see [`type_fns`]).
-    pub(crate) type_fn_results: HashMap<(FnId, String), TypeId>,
+    pub type_fn_results: HashMap<(FnId, Vec<ConstKey>), TypeId>,
     /// Type-function calls being evaluated.
-    pub(crate) type_fn_active: std::collections::HashSet<(FnId, String)>,
+    pub type_fn_active: std::collections::HashSet<(FnId, Vec<ConstKey>)>,
     /// Type functions with `name: $T` parameters re-read as `$T: Type` (see [`type_fns`]).
-    pub(crate) type_fn_variants: HashMap<(FnId, Vec<bool>), FnId>,
+    pub type_fn_variants: HashMap<(FnId, Vec<bool>), FnId>,
+}
+
+/// Compile-time evaluation: the VM, its counters and settings, the compiler API's state and
+/// the build plan compile-time code registered.
+pub(crate) struct Comptime {
+    pub vm: sx_vm::Vm,
+    pub vm_evals: u64,
+    pub trace_comptime: bool,
+    /// What compile-time code asked of `sx build`.
+    pub build: build_api::BuildPlan,
+    /// Side-effect `#run`s evaluated so far (they are named `__run_K`).
+    pub side_effect_runs: u32,
+    /// How many `#insert`s enclose the code being lowered.
+    pub insert_depth: u32,
+    /// The name for the next comptime thunk, when it is not the default.
+    pub thunk_name: Option<String>,
+    /// When set, the next comptime thunk must not call functions (constant initialisers).
+    pub pure_thunk_message: Option<String>,
+    /// The compiler API's string pool and minted types (see [`compiler_api`]).
+    pub api: compiler_api::ApiState,
+}
+
+/// What lowering has added to the module and memoises: string and global data, type records,
+/// printers, closure thunks and adapters, lowered closure bodies, extern symbols.
+#[derive(Default)]
+pub(crate) struct Emitted {
+    pub globals: HashMap<(DeclId, usize), (sx_ir::DataId, TypeId)>,
+    pub strings: HashMap<Vec<u8>, sx_ir::DataId>,
+    pub extern_syms: HashMap<String, Span>,
+    pub fn_of_func: HashMap<FuncId, FnId>,
+    /// The generated printer of each type (`reflect::type_fmt_fn`).
+    pub print_fns: HashMap<TypeId, sx_ir::FuncId>,
+    /// Function-pointer-to-closure thunks per function type.
+    pub closure_thunks: HashMap<(TypeId, Option<FuncId>), FuncId>,
+    /// Adapters that run a plain function where a failable one is expected, keyed by (plain
+    /// function type, target type, the function called directly if not through the env).
+    pub failable_adapters: HashMap<(TypeId, TypeId, Option<FuncId>), FuncId>,
+    /// Lowered closure bodies per lambda.
+    pub closure_infos: HashMap<FnId, ClosureInfo>,
+    /// Capture candidates of a lambda whose signature is being inferred.
+    pub closure_candidates: HashMap<FnId, HashMap<String, TypeId>>,
+    /// Emitted run-time type records (`Type` values, `any` tags).
+    pub rtti: reflect::Rtti,
 }
 
 /// Compiles the program rooted at `path`.
@@ -269,10 +316,10 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
         }
         return Err((c.sources, c.diags));
     }
-    let root_has_run = root.map(|r| !c.files[r.0 as usize].runs.is_empty()).unwrap_or(false);
-    let vm_evaluations = c.vm_evals;
+    let root_has_run = root.map(|r| !c.files[r].runs.is_empty()).unwrap_or(false);
+    let vm_evaluations = c.ct.vm_evals;
     let foreign = c.foreign_sigs();
-    let build = std::mem::take(&mut c.build);
+    let build = std::mem::take(&mut c.ct.build);
     Ok(Output { module: c.module, root_has_run, vm_evaluations, foreign, build })
 }
 
@@ -284,10 +331,10 @@ impl Compiler {
         }
         Compiler {
             sources: SourceMap::new(),
-            files: vec![],
+            files: EntityVec::new(),
             file_by_path: HashMap::new(),
-            decls: vec![],
-            fns: vec![],
+            decls: EntityVec::new(),
+            fns: EntityVec::new(),
             types: TypeTable::new(opts.target),
             structs: HashMap::new(),
             module: Module::new(opts.target),
@@ -295,43 +342,26 @@ impl Compiler {
             paths: opts.paths.clone(),
             unsupported: vec![],
             protos: Default::default(),
-            closure_thunks: HashMap::new(),
-            failable_adapters: HashMap::new(),
-            closure_infos: HashMap::new(),
-            closure_candidates: HashMap::new(),
             queue: VecDeque::new(),
-            globals: HashMap::new(),
-            strings: HashMap::new(),
-            vm,
-            vm_evals: 0,
             fn_by_decl: HashMap::new(),
-            extern_syms: HashMap::new(),
             name_counter: Cell::new(0),
             std_file: None,
             depth: 0,
-            trace_comptime: opts.trace_comptime,
-            inferring: vec![],
-            fn_of_func: HashMap::new(),
-            partial_sigs: HashMap::new(),
-            instances: HashMap::new(),
-            instance_of: HashMap::new(),
-            instance_sites: HashMap::new(),
             lowering: None,
-            instance_depth: HashMap::new(),
-            print_fns: HashMap::new(),
-            build: build_api::BuildPlan::default(),
-            side_effect_runs: 0,
-            thunk_name: None,
-            insert_depth: 0,
-            generic_structs: vec![],
-            struct_instances: HashMap::new(),
-            pure_thunk_message: None,
-            rtti: reflect::Rtti::default(),
             context_extends: vec![],
-            api: Default::default(),
-            type_fn_results: HashMap::new(),
-            type_fn_active: Default::default(),
-            type_fn_variants: HashMap::new(),
+            inst: Instances::default(),
+            ct: Comptime {
+                vm,
+                vm_evals: 0,
+                trace_comptime: opts.trace_comptime,
+                side_effect_runs: 0,
+                thunk_name: None,
+                pure_thunk_message: None,
+                insert_depth: 0,
+                api: Default::default(),
+                build: Default::default(),
+            },
+            out: Emitted::default(),
         }
     }
 
@@ -341,26 +371,34 @@ impl Compiler {
         Err(())
     }
 
+    /// Rejects declaring a name that spells a builtin type.
+    pub(crate) fn check_reserved(&mut self, name: &Ident) -> Result<(), ()> {
+        if !name.raw && builtin_type(&mut self.types, &name.name).is_some() && !matches!(name.name.as_str(), "int" | "float") {
+            return self.err(name.span, format!("'{}' is a reserved type name and cannot be used as an identifier", name.name));
+        }
+        Ok(())
+    }
+
     fn compile_root(&mut self, root: FileIdx) -> Result<(), ()> {
         if let Some((span, what)) = self.unsupported.first().cloned() {
             // Unsupported constructs only matter in files the program uses; report the first one
             // found in the root file eagerly, the rest lazily when referenced.
-            if span.file == self.files[root.0 as usize].file_id {
+            if span.file == self.files[root].file_id {
                 return self.err(span, format!("not supported yet: {}", what));
             }
         }
         // Top-level `#run` statements, in source order.
-        let runs = self.files[root.0 as usize].runs.clone();
+        let runs = self.files[root].runs.clone();
         for r in &runs {
             self.run_side_effect(root, r)?;
         }
-        let main = self.lookup_global(root, "main", self.files[root.0 as usize].file_id_span())?;
+        let main = self.lookup_global(root, "main", self.files[root].file_id_span())?;
         let Some(main) = main else {
-            let span = Span::new(self.files[root.0 as usize].file_id, 0, 0);
+            let span = Span::new(self.files[root].file_id, 0, 0);
             return self.err(span, "no 'main' function found");
         };
         let ConstVal::Func(fid) = main else {
-            let span = Span::new(self.files[root.0 as usize].file_id, 0, 0);
+            let span = Span::new(self.files[root].file_id, 0, 0);
             return self.err(span, "'main' is not a function");
         };
         self.build_entry(fid)?;
@@ -394,7 +432,8 @@ impl Compiler {
         let msg =
             format!("{} contain each other by value, which needs infinite size; use a pointer for one of the fields", names.join(", "));
         let tname = self.types.name(first);
-        let span = self.types.struct_of(first).and_then(|s| s.span).or_else(|| self.decls.iter().find(|d| d.name == tname).map(|d| d.span));
+        let span =
+            self.types.struct_of(first).and_then(|s| s.span).or_else(|| self.decls.values().find(|d| d.name == tname).map(|d| d.span));
         match span {
             Some(sp) => self.diags.push(Diagnostic::error(sp, msg)),
             None => self.diags.push(Diagnostic::bare(msg)),
@@ -404,15 +443,15 @@ impl Compiler {
     /// The root file's declarations are all checked (not only the reachable ones): constants
     /// and types are evaluated, globals laid out, and every declared name is validated.
     fn check_root_decls(&mut self, root: FileIdx) {
-        let mut ids: Vec<DeclId> = self.files[root.0 as usize].names.values().flatten().copied().collect();
+        let mut ids: Vec<DeclId> = self.files[root].names.values().flatten().copied().collect();
         ids.sort_by_key(|d| d.0);
         for id in ids {
-            let d = &self.decls[id.0 as usize];
+            let d = &self.decls[id];
             let is_fn = matches!(&d.kind, DeclKind::Item(item) if matches!(&item.kind, ItemKind::Const { value, .. } if matches!(value.kind, ExprKind::Fn(_))));
             if is_fn {
                 if let DeclKind::Item(item) = d.kind.clone() {
                     if let ItemKind::Const { name, value, .. } = &item.kind {
-                        let _ = crate::stmt::check_reserved(self, name);
+                        let _ = self.check_reserved(name);
                         if let ExprKind::Fn(decl) = &value.kind {
                             self.check_fn_attrs(decl, value.span);
                         }
@@ -421,14 +460,18 @@ impl Compiler {
                 // Every concrete function of the root file is checked, reached or not (the
                 // executable still holds only what the program reaches).
                 if let Ok(ConstVal::Func(f)) = self.eval_decl(id) {
-                    let d = &self.fns[f.0 as usize];
+                    let d = &self.fns[f];
                     let concrete = !d.decl.attrs.is_extern && !d.decl.attrs.intrinsic && d.decl.body.is_some();
                     // Any `$` in the signature (also inside closure types and packs) makes it generic.
                     let text = &self.sources.file(d.decl.span.file).text;
                     let sig_text = |sp: Span| text.get(sp.lo as usize..sp.hi as usize).unwrap_or("");
                     let spelled_generic = d.decl.params.iter().any(|p| sig_text(p.span).contains('$'))
                         || d.decl.ret.as_ref().is_some_and(|r| sig_text(r.span).contains('$'));
-                    if concrete && !spelled_generic && !crate::generics::is_generic_decl(&d.decl) && !self.instance_of.contains_key(&f) {
+                    if concrete
+                        && !spelled_generic
+                        && !crate::syntax_facts::is_generic_decl(&d.decl)
+                        && !self.inst.instance_of.contains_key(&f)
+                    {
                         let span = d.span;
                         let _ = self.declare_fn(f, span);
                     }
@@ -502,7 +545,7 @@ impl Compiler {
             if !seen.insert(f) {
                 continue;
             }
-            if let Some(&fid) = self.fn_of_func.get(&f) {
+            if let Some(&fid) = self.out.fn_of_func.get(&f) {
                 if let Some(pos) = self.queue.iter().position(|q| *q == fid) {
                     self.queue.remove(pos);
                     if self.lower_fn(fid).is_err() {
@@ -540,42 +583,6 @@ impl Compiler {
 impl FileInfo {
     fn file_id_span(&self) -> Span {
         Span::new(self.file_id, 0, 0)
-    }
-}
-
-/// The `$T` names introduced or used in a type expression.
-fn poly_names(e: &Expr, out: &mut Vec<(String, Span)>) {
-    match &e.kind {
-        ExprKind::Poly { name, .. } => out.push((name.name.clone(), name.span)),
-        ExprKind::AddrOf(i) | ExprKind::ManyPtrType(i) | ExprKind::OptionalType(i) => poly_names(i, out),
-        ExprKind::SliceType { elem, .. } => poly_names(elem, out),
-        ExprKind::ArrayType { len, elem } => {
-            poly_names(len, out);
-            poly_names(elem, out);
-        }
-        ExprKind::Call { callee, args, .. } => {
-            poly_names(callee, out);
-            for a in args {
-                poly_names(&a.value, out);
-            }
-        }
-        ExprKind::ClosureType { params, ret } => {
-            for a in params {
-                poly_names(&a.value, out);
-            }
-            for v in ret.iter().flat_map(|r| r.values.iter()) {
-                poly_names(&v.ty, out);
-            }
-        }
-        ExprKind::Fn(d) if d.body.is_none() => {
-            for p in d.params.iter().filter_map(|p| p.ty.as_ref()) {
-                poly_names(p, out);
-            }
-            for v in d.ret.iter().flat_map(|r| r.values.iter()) {
-                poly_names(&v.ty, out);
-            }
-        }
-        _ => {}
     }
 }
 

@@ -31,10 +31,10 @@ impl Compiler {
         };
         let fid = self.sources.add(shown, text);
         let (ast, errs) = sx_syntax::parse_file(fid, &self.sources.file(fid).text);
-        crate::errors::intern_tags_in(&mut self.types, &self.sources.file(fid).text);
+        crate::syntax_facts::intern_tags_in(&mut self.types, &self.sources.file(fid).text);
         let had_errors = !errs.is_empty();
         self.diags.extend(errs);
-        let idx = FileIdx(self.files.len() as u32);
+        let idx = self.files.next_key();
         self.file_by_path.insert(canon.clone(), idx);
         self.files.push(FileInfo {
             dir: canon.parent().map(|p| p.to_path_buf()).unwrap_or_default(),
@@ -72,13 +72,13 @@ impl Compiler {
                             self.diags.push(Diagnostic::error(item.span, "'private' is not allowed on a flat '#import'; only a named import ('name :: #import \"…\"') can be private"));
                         }
                         None => {
-                            if target != idx && !self.files[idx.0 as usize].flat_imports.contains(&target) {
-                                self.files[idx.0 as usize].flat_imports.push(target);
+                            if target != idx && !self.files[idx].flat_imports.contains(&target) {
+                                self.files[idx].flat_imports.push(target);
                             }
                         }
                     }
                 }
-                ItemKind::Run(e) => self.files[idx.0 as usize].runs.push(e.clone()),
+                ItemKind::Run(e) => self.files[idx].runs.push(e.clone()),
                 ItemKind::InlineIf { cond, then, else_ } => match self.module_condition(cond) {
                     Ok(taken) => {
                         let arm: Vec<Rc<Item>> = if taken { then } else { else_ }.iter().cloned().map(Rc::new).collect();
@@ -121,14 +121,14 @@ impl Compiler {
     }
 
     fn add_decl(&mut self, file: FileIdx, name: String, kind: DeclKind, private: bool, span: Span) {
-        let id = DeclId(self.decls.len() as u32);
+        let id = self.decls.next_key();
         self.decls.push(DeclInfo { file, name: name.clone(), kind, private, span, state: DeclState::Todo });
-        self.files[file.0 as usize].names.entry(name).or_default().push(id);
+        self.files[file].names.entry(name).or_default().push(id);
     }
 
     /// Resolves an import path to a loaded file (a directory imports all its `.sx` files).
     fn resolve_import(&mut self, from: FileIdx, path: &str, span: Span) -> Option<FileIdx> {
-        let mut bases = vec![self.files[from.0 as usize].dir.clone(), self.paths.cwd.clone()];
+        let mut bases = vec![self.files[from].dir.clone(), self.paths.cwd.clone()];
         bases.extend(self.paths.stdlib.iter().cloned());
         for base in bases {
             let p = base.join(path);
@@ -169,17 +169,16 @@ impl Compiler {
         entries.sort();
         let shown = self.display_path(dir);
         let fid = self.sources.add(shown, String::new());
-        let idx = FileIdx(self.files.len() as u32);
+        let idx = self.files.next_key();
         self.file_by_path.insert(canon.clone(), idx);
         self.files.push(FileInfo { dir: canon, file_id: fid, names: HashMap::new(), flat_imports: vec![], runs: vec![] });
         for e in entries {
             let shown = self.display_path(&e);
             if let Some(f) = self.load_file(&e, shown, Some(span)) {
                 // Re-export: a directory import makes its files' own names visible.
-                let names: Vec<(String, Vec<DeclId>)> =
-                    self.files[f.0 as usize].names.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let names: Vec<(String, Vec<DeclId>)> = self.files[f].names.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 for (k, v) in names {
-                    self.files[idx.0 as usize].names.entry(k).or_default().extend(v);
+                    self.files[idx].names.entry(k).or_default().extend(v);
                 }
             }
         }

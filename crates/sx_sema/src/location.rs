@@ -3,7 +3,7 @@
 //! arguments — it describes the call site (filled in by the call lowering, which knows the
 //! call's span); anywhere else it describes the expression itself.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 
 impl FnCx<'_> {

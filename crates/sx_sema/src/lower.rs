@@ -1,189 +1,12 @@
 //! Typed lowering of function bodies (and comptime thunks) into IR.
 
-use crate::consts::{int_range, wrap_int};
+use crate::consts::wrap_int;
+use crate::fncx::FnCx;
 use crate::*;
-use sx_ir::builder::FunctionBuilder;
-use sx_ir::{BinOp as IB, Block as IrBlock, ConvOp, FloatCC, Function, IntCC, Signature, Slot, TrapCode, Type as IrType, Value};
+use sx_ir::{BinOp as IB, ConvOp, FloatCC, Function, IntCC, Signature, TrapCode, Type as IrType, Value};
 use sx_types::TypeKind as TK;
 
-/// Where a lowered value lives.
-#[derive(Clone, Debug)]
-pub(crate) enum V {
-    /// Known at compile time, not yet materialised.
-    Const(ConstVal),
-    /// An IR scalar.
-    Scalar(Value),
-    /// An aggregate in memory at this address (not owned: copy before the memory changes).
-    Mem(Value),
-    /// No value (`void`).
-    Void,
-    /// Control never gets here (after `return`, `break`, a `noreturn` call).
-    Never,
-}
-
-/// A typed lowered value.
-#[derive(Clone, Debug)]
-pub(crate) struct TV {
-    pub ty: TypeId,
-    pub v: V,
-}
-
-impl TV {
-    pub fn konst(c: ConstVal) -> TV {
-        TV { ty: c.ty(), v: V::Const(c) }
-    }
-    pub fn void() -> TV {
-        TV { ty: bt::VOID, v: V::Void }
-    }
-    pub fn never() -> TV {
-        TV { ty: bt::NORETURN, v: V::Never }
-    }
-    pub fn as_const(&self) -> Option<&ConstVal> {
-        match &self.v {
-            V::Const(c) => Some(c),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Clone)]
-pub(crate) enum Local {
-    /// A variable in a stack slot. `by_ref`: the slot holds a pointer to the value.
-    Var {
-        slot: Slot,
-        ty: TypeId,
-        by_ref: bool,
-        readonly: bool,
-    },
-    Const(ConstVal),
-}
-
-#[derive(Default)]
-pub(crate) struct Scope {
-    pub names: HashMap<String, Local>,
-    pub defers: Vec<Stmt>,
-    /// Optional locals narrowed to their payload in this scope, with their optional binding.
-    pub narrowed: HashMap<String, Local>,
-}
-
-pub(crate) struct LoopCx {
-    pub brk: IrBlock,
-    pub cont: IrBlock,
-    pub depth: usize,
-}
-
-/// The lowering context of one function body.
-pub(crate) struct FnCx<'c> {
-    pub c: &'c mut Compiler,
-    pub f: Function,
-    pub cur: Option<IrBlock>,
-    pub span: Option<Span>,
-    pub file: FileIdx,
-    pub owner: Option<TypeId>,
-    pub scopes: Vec<Scope>,
-    pub loops: Vec<LoopCx>,
-    pub ret_ty: TypeId,
-    /// Slot holding the hidden result pointer (aggregate returns).
-    pub sret: Option<Slot>,
-    /// Return-type inference mode: the type of the first returned value.
-    pub infer: Option<Option<TypeId>>,
-    /// The next expression is used as a value (a declaration's initialiser, an argument) even
-    /// though no type is expected; consumed by [`FnCx::expr`].
-    pub value_ctx: bool,
-    /// Names bound by the generic function being called (pattern inference).
-    pub poly_scope: Vec<String>,
-    /// Compile-time parameters given explicitly (never re-inferred).
-    pub fixed_binds: Vec<String>,
-    /// Local constants (types, functions) visible to nested functions.
-    pub outer_consts: Rc<HashMap<String, ConstVal>>,
-    /// Error-handling state (failable signature, `or`/`catch` fallback targets).
-    pub errs: crate::errors::ErrCx,
-    /// Set while lowering a closure body: what it may capture and what it has captured.
-    pub clo: Option<crate::closures::ClosureCx>,
-    /// Set in a function declared `-> (A, B)` / `-> (x: A, y: B)` (see [`crate::tuples`]).
-    pub multi_ret: Option<crate::tuples::MultiRet>,
-    /// Lowering a function body (not evaluating a signature): `$T` is a declaration-only form.
-    pub in_body: bool,
-    /// Types whose `print` expansion encloses the current point (see `printfmt`).
-    pub print_nest: Vec<TypeId>,
-}
-
-pub(crate) type R<T> = Result<T, ()>;
-
 impl<'c> FnCx<'c> {
-    pub fn new(c: &'c mut Compiler, f: Function, file: FileIdx, owner: Option<TypeId>, outer: Rc<HashMap<String, ConstVal>>) -> Self {
-        FnCx {
-            c,
-            f,
-            cur: None,
-            span: None,
-            file,
-            owner,
-            scopes: vec![Scope::default()],
-            loops: vec![],
-            ret_ty: bt::VOID,
-            sret: None,
-            infer: None,
-            value_ctx: false,
-            poly_scope: vec![],
-            fixed_binds: vec![],
-            outer_consts: outer,
-            errs: Default::default(),
-            clo: None,
-            multi_ret: None,
-            in_body: false,
-            print_nest: vec![],
-        }
-    }
-
-    // ---- builder plumbing -------------------------------------------------------------------
-
-    pub fn b<T>(&mut self, op: impl FnOnce(&mut FunctionBuilder) -> T) -> T {
-        let mut b = FunctionBuilder::new(&mut self.f);
-        if let Some(c) = self.cur {
-            b.switch_to_block(c);
-        }
-        b.set_span(self.span);
-        let r = op(&mut b);
-        self.cur = b.current_block();
-        r
-    }
-    pub fn new_block(&mut self) -> IrBlock {
-        self.f.blocks.push(Default::default())
-    }
-    pub fn switch(&mut self, b: IrBlock) {
-        self.cur = Some(b);
-    }
-    pub fn terminated(&mut self) -> bool {
-        self.b(|b| b.is_terminated())
-    }
-    pub fn ptr_ty(&self) -> IrType {
-        self.c.module.pointer_type()
-    }
-    pub fn iconst(&mut self, ty: IrType, v: i64) -> Value {
-        self.b(|b| b.iconst(ty, v))
-    }
-    pub fn slot_for(&mut self, ty: TypeId) -> Slot {
-        let size = self.c.types.size_of(ty).max(1);
-        let align = self.c.types.align_of(ty).max(1);
-        self.f.slots.push(sx_ir::SlotData { size: size.min(u32::MAX as u64) as u32, align: align as u32 })
-    }
-    pub fn slot_addr(&mut self, s: Slot) -> Value {
-        let p = self.ptr_ty();
-        self.b(|b| b.stack_addr(s, p))
-    }
-    pub fn err<T>(&mut self, span: Span, msg: impl Into<String>) -> R<T> {
-        self.c.err(span, msg)
-    }
-    pub fn tname(&self, t: TypeId) -> String {
-        self.c.types.name(t)
-    }
-    pub fn jump(&mut self, to: IrBlock) {
-        if !self.terminated() {
-            self.b(|b| b.jump(to, vec![]));
-        }
-    }
-
     // ---- scopes -----------------------------------------------------------------------------
 
     pub fn push_scope(&mut self) {
@@ -262,11 +85,11 @@ impl<'c> FnCx<'c> {
         }
         // Compiler intrinsics are recognised without any import.
         if !id.raw
-            && (BUILTIN_INTRINSICS.contains(&id.name.as_str()) || crate::introspect::REFLECTION_INTRINSICS.contains(&id.name.as_str()))
+            && (BUILTIN_INTRINSICS.contains(&id.name.as_str()) || crate::syntax_facts::REFLECTION_INTRINSICS.contains(&id.name.as_str()))
         {
             return Ok(Some(Local::Const(ConstVal::Intrinsic(id.name.clone()))));
         }
-        if !id.raw && crate::target_facts::TARGET_FACTS.contains(&id.name.as_str()) {
+        if !id.raw && crate::syntax_facts::TARGET_FACTS.contains(&id.name.as_str()) {
             return self.c.target_fact(&id.name, id.span).map(|c| Some(Local::Const(c)));
         }
         if !id.raw {
@@ -532,152 +355,94 @@ impl<'c> FnCx<'c> {
         if to == bt::ANY {
             return self.box_value(tv, span);
         }
-        if let Some(inner) = self.c.types.optional_inner(to) {
-            if let Some(ConstVal::Null) = tv.as_const() {
-                return self.opt_none(to, span);
-            }
-            if let Some(from_inner) = self.c.types.optional_inner(tv.ty) {
-                // ?A → ?B when A converts to B implicitly.
-                if self.opt_is_ptr(to) && self.opt_is_ptr(tv.ty) {
-                    let _ = from_inner;
-                    return Ok(TV { ty: to, ..tv });
-                }
-                let tv = self.materialize(tv, span)?;
-                let tv = self.spill(tv, span)?;
-                let (pv, no) = self.split_optional(tv, span)?;
-                let pv = self.coerce(pv, inner, span)?;
-                let w = self.opt_wrap(pv, to, span)?;
-                let yes_end = self.cur;
-                self.switch(no);
-                let none = self.opt_none(to, span)?;
-                let no_end = self.cur;
-                return self.join(vec![(yes_end, w, span), (no_end, none, span)], Some(to), span);
-            }
-            let v = self.coerce(tv, inner, span)?;
-            return self.opt_wrap(v, to, span);
-        }
-        if self.c.types.optional_inner(tv.ty).is_some() && !matches!(self.c.types.kind(to), TK::Void) {
-            let msg = format!(
-                "type mismatch: expected '{}', found '{}' (an optional is never unwrapped implicitly: use '!', '??' or 'if v := …')",
-                self.tname(to),
-                self.tname(tv.ty)
-            );
-            return self.err(span, msg);
-        }
         let from = tv.ty;
-        let types = &self.c.types;
+        let rule = match coercion(&self.c.types, from, to) {
+            Ok(rule) => rule,
+            Err(CoercionError::OptionalNotUnwrapped) => {
+                let msg = format!(
+                    "type mismatch: expected '{}', found '{}' (an optional is never unwrapped implicitly: use '!', '??' or 'if v := …')",
+                    self.tname(to),
+                    self.tname(from)
+                );
+                return self.err(span, msg);
+            }
+        };
+        match rule {
+            Coercion::WrapOptional { inner } => {
+                if let Some(ConstVal::Null) = tv.as_const() {
+                    return self.opt_none(to, span);
+                }
+                let v = self.coerce(tv, inner, span)?;
+                return self.opt_wrap(v, to, span);
+            }
+            Coercion::OptionalToOptional { both_pointers: true, .. } => return Ok(TV { ty: to, ..tv }),
+            Coercion::OptionalToOptional { inner, both_pointers: false } => {
+                if let Some(ConstVal::Null) = tv.as_const() {
+                    return self.opt_none(to, span);
+                }
+                return self.coerce_optional_payload(tv, inner, to, span);
+            }
+            _ => {}
+        }
         // Constants adapt to the expected type.
         if let V::Const(c) = &tv.v {
-            match (c, types.kind(to)) {
-                (ConstVal::Int { v, ty }, TK::Int { bits, signed, .. }) => {
-                    if ty.is_none() || types.is_int(from) {
-                        let (lo, hi) = int_range(*bits, *signed);
-                        if ty.is_none() && (*v < lo || *v > hi) {
-                            let msg = format!("integer literal {} does not fit in '{}'", v, self.tname(to));
-                            return self.err(span, msg);
-                        }
-                        if ty.is_none() || self.int_widens(from, to) {
-                            return Ok(TV { ty: to, v: V::Const(ConstVal::Int { v: wrap_int(*v, *bits, *signed), ty: Some(to) }) });
-                        }
-                    }
-                }
-                (ConstVal::Int { v, .. }, TK::Float { .. }) => {
-                    return Ok(TV { ty: to, v: V::Const(ConstVal::Float { v: *v as f64, ty: Some(to) }) });
-                }
-                (ConstVal::Float { v, ty }, TK::Float { bits }) if ty.is_none() || *bits == 64 => {
-                    return Ok(TV { ty: to, v: V::Const(ConstVal::Float { v: *v, ty: Some(to) }) });
-                }
-                (ConstVal::Float { v, .. }, TK::Int { bits, signed, .. }) => {
-                    if v.fract() != 0.0 || !v.is_finite() {
-                        let msg = format!("cannot convert non-integral float {} to '{}' without a cast", fmt_float(*v), self.tname(to));
-                        return self.err(span, msg);
-                    }
-                    let (lo, hi) = int_range(*bits, *signed);
-                    let i = *v as i128;
-                    if i < lo || i > hi {
-                        return self.err(span, format!("value {} does not fit in '{}'", i, self.tname(to)));
-                    }
-                    return Ok(TV { ty: to, v: V::Const(ConstVal::Int { v: i, ty: Some(to) }) });
-                }
-                (ConstVal::Null, TK::Pointer(_) | TK::ManyPointer(_) | TK::Cstring | TK::Func { .. }) => {
-                    return Ok(TV { ty: to, v: V::Const(ConstVal::Null) });
-                }
-                (ConstVal::Str(_), TK::Cstring) => return Ok(TV { ty: to, v: tv.v.clone() }),
-                (ConstVal::Str(s), TK::Slice(e)) if *e == bt::U8 => {
-                    let s = s.clone();
-                    let m = self.materialize(TV::konst(ConstVal::Str(s)), span)?;
+            match literal_coercion(&self.c.types, c, from, to) {
+                Ok(LiteralCoercion::Const(k)) => return Ok(TV { ty: to, v: V::Const(k) }),
+                Ok(LiteralCoercion::StringBytes) => {
+                    let m = self.materialize(TV::konst(c.clone()), span)?;
                     return Ok(TV { ty: to, v: m.v });
                 }
-                _ => {}
+                Ok(LiteralCoercion::NotLiteral) => {}
+                Err(e) => {
+                    let msg = e.message(&self.tname(to));
+                    return self.err(span, msg);
+                }
             }
         }
-        let fk = types.kind(from).clone();
-        let tk = types.kind(to).clone();
-        match (&fk, &tk) {
-            (TK::Int { .. }, TK::Int { .. }) if self.int_widens(from, to) => return self.convert(tv, to, span),
-            // A value of the default literal types (`i64`, `f64`) converts implicitly to a
-            // narrower integer / to `f32`, truncating, as the reference compiler does
-            // (`total := 0; … return total;` from an `-> i32` function).
-            (TK::Int { .. }, TK::Int { .. }) if from == bt::I64 => return self.convert(tv, to, span),
-            (TK::Float { bits: 64 }, TK::Float { bits: 32 }) => return self.convert(tv, to, span),
-            (TK::Int { .. }, TK::Float { .. }) => return self.convert(tv, to, span),
-            (TK::Float { bits: 32 }, TK::Float { bits: 64 }) => return self.convert(tv, to, span),
-            (TK::Bool, TK::Bool) => return Ok(TV { ty: to, ..tv }),
-            (TK::Pointer(a), TK::ManyPointer(b)) if a == b => return Ok(TV { ty: to, ..tv }),
-            (TK::Pointer(a), TK::Pointer(b)) if *b == bt::VOID || *a == bt::VOID => return Ok(TV { ty: to, ..tv }),
-            (TK::ManyPointer(_), TK::ManyPointer(b)) | (TK::ManyPointer(_), TK::Pointer(b)) if *b == bt::VOID => {
-                return Ok(TV { ty: to, ..tv })
-            }
-            (TK::Pointer(inner), TK::ManyPointer(b)) if matches!(self.c.types.kind(*inner), TK::Array(_, e) if e == b) => {
-                return Ok(TV { ty: to, ..tv })
-            }
-            (TK::Array(n, e), TK::Slice(se)) if e == se => {
-                let n = *n as i64;
+        match rule {
+            Coercion::Retype => return Ok(TV { ty: to, ..tv }),
+            Coercion::Numeric => return self.convert(tv, to, span),
+            Coercion::ArrayToSlice(n) => {
                 let tv = self.materialize(tv, span)?;
                 let V::Mem(addr) = tv.v else { return self.err(span, "array value expected") };
-                return self.make_slice(addr, None, n, to);
+                return self.make_slice(addr, None, n as i64, to);
             }
-            (TK::Array(_, e), TK::ManyPointer(b)) if e == b => {
+            Coercion::ArrayToManyPointer => {
                 let tv = self.materialize(tv, span)?;
                 let V::Mem(addr) = tv.v else { return self.err(span, "array value expected") };
                 return Ok(TV { ty: to, v: V::Scalar(addr) });
             }
-            (TK::String, TK::Slice(e)) if *e == bt::U8 => return Ok(TV { ty: to, ..tv }),
-            (TK::Slice(e), TK::String) if *e == bt::U8 => return Ok(TV { ty: to, ..tv }),
-            (TK::Func { params: p1, ret: r1 }, TK::Func { params: p2, ret: r2 }) if p1 == p2 && r1 == r2 => return Ok(TV { ty: to, ..tv }),
-            (_, TK::Void) => return Ok(TV::void()),
-            _ => {}
+            Coercion::Discard => return Ok(TV::void()),
+            Coercion::WrapOptional { .. } | Coercion::OptionalToOptional { .. } | Coercion::AnonymousStruct | Coercion::NoRule => {}
         }
         if let Some(v) = self.coerce_to_tuple(&tv, to, span)? {
             return Ok(v);
         }
-        if let TK::Struct(_) = tk {
-            if let TK::Struct(_) = fk {
-                let (a, b) = (self.c.types.struct_of(from), self.c.types.struct_of(to));
-                if let (Some(a), Some(b)) = (a, b) {
-                    if a.anonymous && b.anonymous && a.fields.len() == b.fields.len() && a.size == b.size {
-                        return Ok(TV { ty: to, ..tv });
-                    }
-                }
-            }
+        if rule == Coercion::AnonymousStruct {
+            return Ok(TV { ty: to, ..tv });
         }
         let msg = format!("type mismatch: expected '{}', found '{}'", self.tname(to), self.tname(from));
         self.err(span, msg)
     }
 
+    /// `?A` → `?B` for non-pointer optionals: the payload, when present, coerced to `inner` and
+    /// wrapped again; absent stays absent.
+    fn coerce_optional_payload(&mut self, tv: TV, inner: TypeId, to: TypeId, span: Span) -> R<TV> {
+        let tv = self.materialize(tv, span)?;
+        let tv = self.spill(tv, span)?;
+        let (pv, no) = self.split_optional(tv, span)?;
+        let pv = self.coerce(pv, inner, span)?;
+        let w = self.opt_wrap(pv, to, span)?;
+        let yes_end = self.e.cur;
+        self.switch(no);
+        let none = self.opt_none(to, span)?;
+        let no_end = self.e.cur;
+        self.join(vec![(yes_end, w, span), (no_end, none, span)], Some(to), span)
+    }
+
     /// True when an int of type `from` converts implicitly to int type `to`.
     pub fn int_widens(&self, from: TypeId, to: TypeId) -> bool {
-        let (TK::Int { bits: fb, signed: fs, .. }, TK::Int { bits: tb, signed: ts, .. }) = (self.c.types.kind(from), self.c.types.kind(to))
-        else {
-            return false;
-        };
-        if fs == ts {
-            tb >= fb
-        } else if !fs && *ts {
-            tb > fb
-        } else {
-            false
-        }
+        int_widens(&self.c.types, from, to)
     }
 
     /// Explicit numeric / pointer conversion (`xx`, `.(T)`): always succeeds between scalars.
@@ -787,7 +552,7 @@ impl<'c> FnCx<'c> {
     /// Re-normalises an odd-width integer (`u2`, `i5`) held in a wider IR register.
     pub fn fix_width(&mut self, v: Value, ty: TypeId) -> Value {
         let TK::Int { bits, signed, .. } = *self.c.types.kind(ty) else { return v };
-        let irt = self.f.values[v].ty;
+        let irt = self.e.f.values[v].ty;
         let full = irt.bytes() * 8;
         if bits as u32 >= full {
             return v;
@@ -818,16 +583,6 @@ impl<'c> FnCx<'c> {
         Ok(TV { ty, v: V::Mem(a) })
     }
 
-    /// Address of a field at byte `offset` from `base`.
-    pub fn offset_addr(&mut self, base: Value, offset: i64) -> Value {
-        if offset == 0 {
-            return base;
-        }
-        let p = self.ptr_ty();
-        let o = self.iconst(p, offset);
-        self.b(|b| b.binary(IB::Iadd, base, o))
-    }
-
     /// Converts a condition value to an I8 truth value.
     pub fn truth(&mut self, tv: TV, span: Span) -> R<Value> {
         let ty = tv.ty;
@@ -838,7 +593,7 @@ impl<'c> FnCx<'c> {
                 if self.c.types.scalar(ty).is_some() =>
             {
                 let v = self.scalar(tv, span)?;
-                let irt = self.f.values[v].ty;
+                let irt = self.e.f.values[v].ty;
                 let z = self.iconst(irt, 0);
                 Ok(self.b(|b| b.icmp(IntCC::Ne, v, z)))
             }
@@ -860,7 +615,7 @@ impl<'c> FnCx<'c> {
             if let Some(tv) = &tv {
                 if slot.is_none() && !matches!(tv.v, V::Never) && tv.ty != bt::VOID {
                     *slot = Some(tv.ty);
-                    if let Some(last) = self.c.inferring.last_mut() {
+                    if let Some(last) = self.c.inst.inferring.last_mut() {
                         last.1 = Some(tv.ty);
                     }
                 }
@@ -904,11 +659,7 @@ impl<'c> FnCx<'c> {
             }
             Some(v) => {
                 if let Some(sret) = self.sret {
-                    let p = self.ptr_ty();
-                    let dst = self.b(|b| {
-                        let a = b.stack_addr(sret, p);
-                        b.load(p, a, 0)
-                    });
+                    let dst = self.e.sret_ptr(sret);
                     self.store(dst, v, span)?;
                     self.b(|b| b.ret(vec![]));
                 } else {
@@ -918,18 +669,6 @@ impl<'c> FnCx<'c> {
             }
         }
         Ok(())
-    }
-}
-
-/// Intrinsics the compiler recognises by name even without a declaration in scope.
-pub(crate) const BUILTIN_INTRINSICS: &[&str] = &["sqrt", "sin", "cos", "floor", "error_name", "is_comptime"];
-
-/// Formats a float the way diagnostics show it.
-pub(crate) fn fmt_float(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{:.1}", v)
-    } else {
-        format!("{}", v)
     }
 }
 
@@ -965,16 +704,16 @@ impl Compiler {
 
     /// Declares the IR function of `fid` (checking its signature) and queues its body.
     pub(crate) fn declare_fn(&mut self, fid: FnId, span: Span) -> R<FuncId> {
-        if let Some(f) = self.fns[fid.0 as usize].func {
+        if let Some(f) = self.fns[fid].func {
             return Ok(f);
         }
         let sig = self.fn_sig(fid)?;
-        let def = &self.fns[fid.0 as usize];
+        let def = &self.fns[fid];
         let irsig = self.ir_sig(&sig);
         if sig.is_extern {
             let sym = def.decl.attrs.extern_sym.clone().unwrap_or_else(|| def.name.clone());
             if let Some(id) = self.runtime_symbol(&sym, span)? {
-                self.fns[fid.0 as usize].func = Some(id);
+                self.fns[fid].func = Some(id);
                 return Ok(id);
             }
             let abi = match self.c_abi(&sig) {
@@ -987,7 +726,7 @@ impl Compiler {
             let name = format!("{}.extern{}", sym, self.fresh());
             let f = self.build_extern_wrapper(name, &irsig, ext, &abi);
             let id = self.module.funcs.push(f);
-            self.fns[fid.0 as usize].func = Some(id);
+            self.fns[fid].func = Some(id);
             return Ok(id);
         }
         if def.decl.body.is_none() {
@@ -997,45 +736,45 @@ impl Compiler {
         let mut f = Function::new(name, irsig);
         f.span = Some(def.span);
         let id = self.module.funcs.push(f);
-        if self.inferring.iter().any(|(g, _, _)| *g == fid) {
+        if self.inst.inferring.iter().any(|(g, _, _)| *g == fid) {
             // A recursive call seen while inferring the return type: a throwaway declaration.
             return Ok(id);
         }
-        self.fns[fid.0 as usize].func = Some(id);
-        self.fn_of_func.insert(id, fid);
+        self.fns[fid].func = Some(id);
+        self.out.fn_of_func.insert(id, fid);
         self.queue.push_back(fid);
         Ok(id)
     }
 
     /// Checks the signature of `fid`.
     pub(crate) fn fn_sig(&mut self, fid: FnId) -> R<FnSig> {
-        if let Some(s) = &self.fns[fid.0 as usize].sig {
+        if let Some(s) = &self.fns[fid].sig {
             return Ok(s.clone());
         }
-        if let Some(k) = self.inferring.iter().position(|(g, _, _)| *g == fid) {
+        if let Some(k) = self.inst.inferring.iter().position(|(g, _, _)| *g == fid) {
             // Recursion while inferring the return type: use what the returns seen so far
             // say (void if none yet, remembered so a later non-void result is an error).
-            let (_, seen, _) = self.inferring[k];
+            let (_, seen, _) = self.inst.inferring[k];
             if seen.is_none() {
-                self.inferring[k].2 = true;
+                self.inst.inferring[k].2 = true;
             }
-            if let Some(p) = self.partial_sigs.get(&fid).cloned() {
+            if let Some(p) = self.inst.partial_sigs.get(&fid).cloned() {
                 let ret = seen.unwrap_or(bt::VOID);
                 let sret = ret != bt::VOID && self.types.scalar(ret).is_none();
                 return Ok(FnSig { ret, sret, ..p });
             }
         }
-        let def = &self.fns[fid.0 as usize];
+        let def = &self.fns[fid];
         let decl = def.decl.clone();
         let (file, owner, outer) = (def.file, def.owner, def.local_consts.clone());
         let mut params = vec![];
         let mut names = vec![];
         let mut defaults = vec![];
         let mut variadic = false;
-        let is_instance = self.instance_of.contains_key(&fid);
-        if !is_instance && crate::generics::is_generic_decl(&decl) {
-            let name = self.fns[fid.0 as usize].name.clone();
-            return self.err(self.fns[fid.0 as usize].span, format!("generic function '{}' can only be called, not used as a value", name));
+        let is_instance = self.inst.instance_of.contains_key(&fid);
+        if !is_instance && crate::syntax_facts::is_generic_decl(&decl) {
+            let name = self.fns[fid].name.clone();
+            return self.err(self.fns[fid].span, format!("generic function '{}' can only be called, not used as a value", name));
         }
         for p in &decl.params {
             if p.comptime {
@@ -1071,7 +810,9 @@ impl Compiler {
         }
         let inferred_ret = match &decl.ret {
             None => true,
-            Some(r) => r.values.len() == 1 && r.error.is_none() && crate::packs::is_inferred_poly_ret(&decl, &r.values[0].ty, &outer),
+            Some(r) => {
+                r.values.len() == 1 && r.error.is_none() && crate::syntax_facts::is_inferred_poly_ret(&decl, &r.values[0].ty, &outer)
+            }
         };
         let ret = match &decl.ret {
             _ if inferred_ret && decl.body.is_some() && !decl.attrs.is_extern => {
@@ -1094,28 +835,28 @@ impl Compiler {
             Some(r) => self.ret_spec_type(file, owner, &outer, r, &names)?,
         };
         let ret = if decl.attrs.noreturn { bt::NORETURN } else { ret };
-        let sret = ret != bt::VOID && ret != bt::NORETURN && self.types.scalar(ret).is_none();
+        let sret = returns_via_sret(&self.types, ret);
         let sig = FnSig { params, param_names: names, defaults, ret, sret, is_extern: decl.attrs.is_extern, variadic };
-        self.fns[fid.0 as usize].sig = Some(sig.clone());
+        self.fns[fid].sig = Some(sig.clone());
         Ok(sig)
     }
 
     /// Infers the return type of a function declared without `->` by lowering its body once in
     /// a scratch function: the type of the first returned value (or of an `=>` body), else void.
     fn infer_return(&mut self, fid: FnId, partial: &FnSig) -> R<TypeId> {
-        self.inferring.push((fid, None, false));
-        self.partial_sigs.insert(fid, partial.clone());
-        let def = &self.fns[fid.0 as usize];
+        self.inst.inferring.push((fid, None, false));
+        self.inst.partial_sigs.insert(fid, partial.clone());
+        let def = &self.fns[fid];
         let (decl, file, owner, outer) = (def.decl.clone(), def.file, def.owner, def.local_consts.clone());
         let irsig = self.ir_sig(partial);
         let f = Function::new("__infer", irsig.clone());
-        let candidates = self.closure_candidates.get(&fid).cloned();
+        let candidates = self.out.closure_candidates.get(&fid).cloned();
         let mut cx = FnCx::new(self, f, file, owner, outer);
         cx.infer = Some(None);
         if let Some(candidates) = candidates {
-            cx.clo = Some(crate::closures::ClosureCx { candidates, captured: vec![], env_size: 0 });
+            cx.clo = Some(ClosureCx { candidates, captured: vec![], env_size: 0 });
         }
-        cx.span = Some(decl.span);
+        cx.e.span = Some(decl.span);
         let outer_lowering = cx.c.lowering.replace(fid);
         cx.in_body = true;
         let r = cx.bind_params(partial, &irsig).and_then(|_| match decl.body.as_ref() {
@@ -1125,12 +866,12 @@ impl Compiler {
         });
         cx.c.lowering = outer_lowering;
         let inferred = cx.infer.flatten();
-        let (_, _, used_void) = self.inferring.pop().unwrap_or((fid, None, false));
-        self.partial_sigs.remove(&fid);
+        let (_, _, used_void) = self.inst.inferring.pop().unwrap_or((fid, None, false));
+        self.inst.partial_sigs.remove(&fid);
         let expr_ty = r?;
         let ret = expr_ty.or(inferred).unwrap_or(bt::VOID);
         if used_void && ret != bt::VOID {
-            let (span, name) = (self.fns[fid.0 as usize].span, self.fns[fid.0 as usize].name.clone());
+            let (span, name) = (self.fns[fid].span, self.fns[fid].name.clone());
             return self.err(span, format!("cannot infer the return type of recursive function '{}'; declare it with '->'", name));
         }
         Ok(ret)
@@ -1139,7 +880,7 @@ impl Compiler {
     /// Lowers the body of `fid` into its declared IR function.
     pub(crate) fn lower_fn(&mut self, fid: FnId) -> R<()> {
         let sig = self.fn_sig(fid)?;
-        let def = &self.fns[fid.0 as usize];
+        let def = &self.fns[fid];
         let (decl, file, owner, outer) = (def.decl.clone(), def.file, def.owner, def.local_consts.clone());
         let func_id = def.func.expect("declared");
         let placeholder = Function::new(self.module.funcs[func_id].name.clone(), self.module.funcs[func_id].sig.clone());
@@ -1148,17 +889,15 @@ impl Compiler {
         let irsig = f.sig.clone();
         let mut cx = FnCx::new(self, f, file, owner, outer);
         cx.ret_ty = sig.ret;
-        cx.span = Some(decl.span);
-        let src_name = cx.c.fns[fid.0 as usize].name.clone();
+        cx.e.span = Some(decl.span);
+        let src_name = cx.c.fns[fid].name.clone();
         cx.init_failable(&decl, &src_name, sig.ret);
         let outer_lowering = cx.c.lowering.replace(fid);
         cx.in_body = true;
         let result = cx.bind_params(&sig, &irsig).and_then(|_| cx.bind_multi_return(&decl)).and_then(|_| cx.lower_body(&decl));
         cx.c.lowering = outer_lowering;
-        cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
-        let mut f = cx.f;
+        let mut f = cx.e.finish();
         f.name = name;
-        sx_ir::opt::promote_slots(&mut f);
         self.module.funcs[func_id] = f;
         result
     }
@@ -1173,7 +912,7 @@ impl<'c> FnCx<'c> {
         let params: Vec<Value> = cx.b(|b| irsig.params.iter().map(|&t| b.append_block_param(entry, t)).collect());
         let mut pi = 0;
         if sig.sret {
-            let s = cx.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+            let s = cx.e.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
             let a = cx.slot_addr(s);
             cx.b(|b| b.store(a, 0, params[0]));
             cx.sret = Some(s);
@@ -1188,7 +927,7 @@ impl<'c> FnCx<'c> {
                 cx.b(|b| b.store(a, 0, v));
                 cx.bind(&name, Local::Var { slot: s, ty, by_ref: false, readonly: false });
             } else {
-                let s = cx.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+                let s = cx.e.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
                 let a = cx.slot_addr(s);
                 cx.b(|b| b.store(a, 0, v));
                 cx.bind(&name, Local::Var { slot: s, ty, by_ref: true, readonly: false });

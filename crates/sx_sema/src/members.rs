@@ -5,29 +5,9 @@
 //! value, a place and in struct literals. A union literal may set one member, or several
 //! members of the same anonymous-struct arm.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
+use crate::type_rules::promoted_field;
 use crate::*;
-
-/// Prefix of the hidden field that holds an anonymous member.
-pub(crate) const ANON_PREFIX: &str = "\u{0}anon";
-
-/// The field `name` reached through anonymous members of struct type `ty`: its byte offset
-/// from the outer value, its type, and the index of the outer hidden field it lives in.
-pub(crate) fn promoted_field(types: &TypeTable, ty: TypeId, name: &str) -> Option<(u64, TypeId, usize)> {
-    let s = types.struct_of(ty)?;
-    for (i, f) in s.fields.iter().enumerate() {
-        if !f.name.starts_with(ANON_PREFIX) {
-            continue;
-        }
-        if let Some(g) = types.struct_of(f.ty).and_then(|inner| inner.fields.iter().find(|g| g.name == name)) {
-            return Some((f.offset + g.offset, g.ty, i));
-        }
-        if let Some((off, t, _)) = promoted_field(types, f.ty, name) {
-            return Some((f.offset + off, t, i));
-        }
-    }
-    None
-}
 
 impl<'c> FnCx<'c> {
     /// A union literal sets one member, or members of one anonymous-struct arm: anything else

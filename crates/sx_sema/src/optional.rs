@@ -3,7 +3,7 @@
 //! Layout (from `sx_types`): a pointer-like `T` gives a nullable pointer (null = absent);
 //! otherwise `{payload: T, present: u8}` with the flag right after the payload.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_ir::{IntCC, Type as IrType, Value};
 use sx_types::TypeKind as TK;
@@ -50,7 +50,7 @@ impl<'c> FnCx<'c> {
         let tv = self.materialize(tv, span)?;
         if self.opt_is_ptr(opt) {
             let v = self.scalar(tv, span)?;
-            let irt = self.f.values[v].ty;
+            let irt = self.e.f.values[v].ty;
             let z = self.iconst(irt, 0);
             return Ok(self.b(|b| b.icmp(IntCC::Ne, v, z)));
         }
@@ -108,19 +108,19 @@ impl<'c> FnCx<'c> {
         let l = self.materialize(l, lhs.span)?;
         let l = self.spill(l, lhs.span)?;
         let (pv, no) = self.split_optional(l.clone(), lhs.span)?;
-        let yes_end = self.cur;
+        let yes_end = self.e.cur;
         self.switch(no);
         let r = self.expr(rhs, Some(inner))?;
         self.check_tuple_fallback(inner, &r, rhs.span)?;
         // `a ?? b` with an optional fallback stays optional.
         if r.ty == l.ty && r.ty != inner {
-            let no_end = self.cur;
+            let no_end = self.e.cur;
             self.switch(yes_end.expect("block"));
             let wrapped = self.opt_wrap(pv, l.ty, lhs.span)?;
-            let yes_end = self.cur;
+            let yes_end = self.e.cur;
             return self.join(vec![(yes_end, wrapped, lhs.span), (no_end, r, rhs.span)], Some(l.ty), span);
         }
-        let no_end = self.cur;
+        let no_end = self.e.cur;
         self.join(vec![(yes_end, pv, lhs.span), (no_end, r, rhs.span)], Some(inner), span)
     }
 
@@ -147,7 +147,7 @@ impl<'c> FnCx<'c> {
         let getter = match field {
             Some(_) => None,
             None => match self.c.struct_member(target, &name.name)? {
-                Some(ConstVal::Func(fid)) if self.c.fns[fid.0 as usize].decl.attrs.get => Some(fid),
+                Some(ConstVal::Func(fid)) if self.c.fns[fid].decl.attrs.get => Some(fid),
                 _ => {
                     let msg = format!("type '{}' has no field '{}'", self.tname(target), name.name);
                     return self.err(name.span, msg);
@@ -171,10 +171,10 @@ impl<'c> FnCx<'c> {
         let fty = fv.ty;
         let result_ty = if self.c.types.optional_inner(fty).is_some() { fty } else { self.c.types.optional(fty) };
         let fv = if fty == result_ty { fv } else { self.opt_wrap(fv, result_ty, span)? };
-        let yes_end = self.cur;
+        let yes_end = self.e.cur;
         self.switch(no);
         let none = self.opt_none(result_ty, span)?;
-        let no_end = self.cur;
+        let no_end = self.e.cur;
         self.join(vec![(yes_end, fv, span), (no_end, none, span)], Some(result_ty), span)
     }
 
@@ -202,10 +202,10 @@ impl<'c> FnCx<'c> {
         let ev = ev?;
         let result_ty = if self.c.types.optional_inner(ev.ty).is_some() { ev.ty } else { self.c.types.optional(ev.ty) };
         let ev = if ev.ty == result_ty { ev } else { self.opt_wrap(ev, result_ty, span)? };
-        let yes_end = self.cur;
+        let yes_end = self.e.cur;
         self.switch(no);
         let none = self.opt_none(result_ty, span)?;
-        let no_end = self.cur;
+        let no_end = self.e.cur;
         self.join(vec![(yes_end, ev, span), (no_end, none, span)], Some(result_ty), span)
     }
 

@@ -7,7 +7,7 @@
 //! needs a constant index (`$args[i]` is the element's type), `..args` spreads the elements
 //! into a call or a `.{…}` literal, and `inline for args, 0.. (a, i)` unrolls over them.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_types::TypeKind as TK;
 
@@ -16,27 +16,15 @@ pub(crate) fn pack_elem_name(name: &str, i: usize) -> String {
     format!("{}\u{0}{}", name, i)
 }
 
-/// The hidden name binding the protocol that constrains pack `name` (`..xs: P`).
-pub(crate) fn pack_constraint_name(name: &str) -> String {
-    format!("{}\u{0}constraint", name)
-}
-
 /// A raw identifier expression naming element `i` of pack `name`.
 fn pack_elem_expr(name: &str, i: usize, span: Span) -> Expr {
     Expr::new(ExprKind::Ident(Ident { name: pack_elem_name(name, i), span, raw: true }), span)
 }
 
-/// True when the declared return type of a pack function is a `$R` that no parameter binds:
-/// it is inferred from the body, like an omitted return type.
-pub(crate) fn is_inferred_poly_ret(decl: &FnDecl, ret: &Expr, scope: &HashMap<String, ConstVal>) -> bool {
-    decl.params.iter().any(|p| p.comptime && p.variadic)
-        && matches!(&ret.kind, ExprKind::Poly { name, .. } if !scope.contains_key(&name.name))
-}
-
 impl Compiler {
     /// The parameters that pack parameter `name` of instance `fid` expands to.
     pub(crate) fn pack_params(&self, fid: FnId, name: &str) -> Vec<(String, TypeId)> {
-        match self.fns[fid.0 as usize].local_consts.get(name) {
+        match self.fns[fid].local_consts.get(name) {
             Some(ConstVal::Pack(types)) => types.iter().enumerate().map(|(i, t)| (pack_elem_name(name, i), *t)).collect(),
             _ => vec![],
         }

@@ -4,7 +4,7 @@
 //! its static type, through small helper functions of our std (`__sx_fmt_*`), into one buffer
 //! that is written with a single `write` (print) or copied out (format).
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_ir::{BinOp as IB, ConvOp, IntCC, Type as IrType, Value};
 use sx_types::TypeKind as TK;
@@ -152,7 +152,7 @@ impl<'c> FnCx<'c> {
         match self.c.types.kind(ty).clone() {
             TK::Int { signed, .. } => {
                 let x = self.scalar(v, span)?;
-                let irt = self.f.values[x].ty;
+                let irt = self.e.f.values[x].ty;
                 let x = if irt == IrType::I64 {
                     x
                 } else {
@@ -237,7 +237,7 @@ impl<'c> FnCx<'c> {
         let fields = self.c.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();
         for f in fields {
             let fa = self.offset_addr(a, f.offset as i64);
-            let anon = f.name.starts_with(crate::members::ANON_PREFIX);
+            let anon = f.name.starts_with(crate::syntax_facts::ANON_PREFIX);
             if anon && !self.c.types.struct_of(f.ty).map(|s| s.is_union).unwrap_or(true) {
                 self.emit_fields(fa, f.ty, first, span)?;
                 continue;
@@ -265,7 +265,7 @@ impl<'c> FnCx<'c> {
         let done = self.new_block();
         if e.flags {
             let zero = self.iconst(irt, 0);
-            let any = self.f.slots.push(sx_ir::SlotData { size: 1, align: 1 });
+            let any = self.e.f.slots.push(sx_ir::SlotData { size: 1, align: 1 });
             let aa = self.slot_addr(any);
             let z8 = self.iconst(IrType::I8, 0);
             self.b(|b| b.store(aa, 0, z8));
@@ -354,28 +354,13 @@ impl<'c> FnCx<'c> {
     fn emit_elements(&mut self, base: Value, len: Value, elem: TypeId, span: Span) -> R<()> {
         self.emit_text("[", span)?;
         let p = self.ptr_ty();
-        let is = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
-        let bs = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
-        let ls = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
-        let (ia, ba, la) = (self.slot_addr(is), self.slot_addr(bs), self.slot_addr(ls));
-        let zero = self.iconst(p, 0);
-        self.b(|b| {
-            b.store(ia, 0, zero);
-            b.store(ba, 0, base);
-            b.store(la, 0, len);
-        });
-        let head = self.new_block();
-        let body = self.new_block();
+        let bs = self.e.slot(8, 8);
+        let ba = self.slot_addr(bs);
+        self.b(|b| b.store(ba, 0, base));
+        let lp = self.e.counted_loop(len);
         let sep = self.new_block();
         let item = self.new_block();
-        let exit = self.new_block();
-        self.jump(head);
-        self.switch(head);
-        let (ia, la) = (self.slot_addr(is), self.slot_addr(ls));
-        let (i, n) = self.b(|b| (b.load(p, ia, 0), b.load(p, la, 0)));
-        let c = self.b(|b| b.icmp(IntCC::Slt, i, n));
-        self.b(|b| b.branch(c, body, vec![], exit, vec![]));
-        self.switch(body);
+        let i = self.e.loop_index(&lp);
         let z = self.iconst(p, 0);
         let first = self.b(|b| b.icmp(IntCC::Eq, i, z));
         self.b(|b| b.branch(first, item, vec![], sep, vec![]));
@@ -383,21 +368,16 @@ impl<'c> FnCx<'c> {
         self.emit_text(", ", span)?;
         self.jump(item);
         self.switch(item);
-        let (ia, ba) = (self.slot_addr(is), self.slot_addr(bs));
-        let (i, b0) = self.b(|b| (b.load(p, ia, 0), b.load(p, ba, 0)));
+        let i = self.e.loop_index(&lp);
+        let ba = self.slot_addr(bs);
+        let b0 = self.b(|b| b.load(p, ba, 0));
         let esz = self.c.types.size_of(elem) as i64;
         let sz = self.iconst(p, esz);
         let off = self.b(|b| b.binary(IB::Imul, i, sz));
         let ea = self.b(|b| b.binary(IB::Iadd, b0, off));
         let ev = self.load(ea, elem);
         self.emit_value(ev, span)?;
-        let ia = self.slot_addr(is);
-        let i = self.b(|b| b.load(p, ia, 0));
-        let one = self.iconst(p, 1);
-        let i2 = self.b(|b| b.binary(IB::Iadd, i, one));
-        self.b(|b| b.store(ia, 0, i2));
-        self.jump(head);
-        self.switch(exit);
+        self.e.end_counted_loop(lp);
         self.emit_text("]", span)
     }
 }

@@ -3,15 +3,10 @@
 //! is evaluated once. A setter is registered in the struct's members under [`setter_key`], so
 //! it can share its name with a getter.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_ir::Value;
 use sx_types::TypeKind as TK;
-
-/// The member-table key of the `#set` accessor `name`.
-pub(crate) fn setter_key(name: &str) -> String {
-    format!("{}\u{0}set", name)
-}
 
 impl FnCx<'_> {
     /// Lowers `lhs op= rhs` when `lhs` names a `#set` property; `Ok(false)` when it does not
@@ -146,24 +141,6 @@ impl FnCx<'_> {
         let v = self.arith(compound_binop(op), cur, r, span)?;
         let v = self.coerce(v, ty, span)?;
         self.store(addr, v, span)
-    }
-}
-
-/// The binary operator of a compound assignment (`+=` → `+`; plain `=` has none and is
-/// never asked).
-pub(crate) fn compound_binop(op: AssignOp) -> BinOp {
-    match op {
-        AssignOp::Add => BinOp::Add,
-        AssignOp::Sub => BinOp::Sub,
-        AssignOp::Mul => BinOp::Mul,
-        AssignOp::Div => BinOp::Div,
-        AssignOp::Rem => BinOp::Rem,
-        AssignOp::BitAnd => BinOp::BitAnd,
-        AssignOp::BitOr => BinOp::BitOr,
-        AssignOp::BitXor => BinOp::BitXor,
-        AssignOp::Shl => BinOp::Shl,
-        AssignOp::Shr => BinOp::Shr,
-        AssignOp::Assign => BinOp::Add,
     }
 }
 

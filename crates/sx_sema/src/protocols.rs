@@ -17,7 +17,7 @@
 //! user conversions: `xx v` to `T` with no built-in conversion calls the visible
 //! `impl Into(T) for type_of(v)` (see [`FnCx::user_conversion`]).
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_ir::Value;
 use sx_types::TypeKind as TK;
@@ -56,8 +56,8 @@ pub(crate) struct ProtoTables {
     pub methods: HashMap<(TypeId, String), FnId>,
     /// Static vtables of default-layout protocols per `(protocol, concrete type)`.
     pub vtables: HashMap<(TypeId, TypeId), sx_ir::DataId>,
-    /// Instances of protocol families per (family, printed arguments).
-    pub instances: HashMap<(TypeId, String), TypeId>,
+    /// Instances of protocol families per (family, arguments).
+    pub instances: HashMap<(TypeId, Vec<ConstKey>), TypeId>,
     /// Where each impl of `impls` was written.
     pub impl_sites: HashMap<(TypeId, TypeId), (FileIdx, Span)>,
     /// Further impls of a family instance for the same type in other files (`impls` holds the
@@ -147,7 +147,7 @@ impl Compiler {
             );
             return self.err(span, msg);
         }
-        let key = (family, format!("{:?}", args));
+        let key = (family, crate::consts::args_key(&args));
         if let Some(&t) = self.protos.instances.get(&key) {
             return Ok(t);
         }
@@ -189,11 +189,11 @@ impl Compiler {
             if !seen.insert(f) {
                 continue;
             }
-            let info = &self.files[f.0 as usize];
+            let info = &self.files[f];
             work.extend(info.flat_imports.iter().copied());
             for ids in info.names.values() {
                 for id in ids {
-                    if let DeclKind::Namespace(n) = &self.decls[id.0 as usize].kind {
+                    if let DeclKind::Namespace(n) = &self.decls[*id].kind {
                         work.push(*n);
                     }
                 }
@@ -227,7 +227,7 @@ impl Compiler {
         let Some(target) = &imp.target else {
             return self.err(imp.span, "not supported yet: 'impl T { … }' without 'for'");
         };
-        if crate::generics::contains_poly(&imp.protocol) || crate::generics::contains_poly(target) {
+        if crate::syntax_facts::contains_poly(&imp.protocol) || crate::syntax_facts::contains_poly(target) {
             self.protos.generic_impls.push((file, item.clone()));
             return Ok(());
         }
@@ -247,7 +247,7 @@ impl Compiler {
         if self.protos.generic_impls.is_empty() || !self.protos.generic_matched.insert(t) {
             return Ok(());
         }
-        let Some(g) = self.struct_instances.iter().find(|(_, v)| **v == t).map(|((g, _), _)| *g) else { return Ok(()) };
+        let Some(g) = self.inst.struct_instances.iter().find(|(_, v)| **v == t).map(|((g, _), _)| *g) else { return Ok(()) };
         let Some(args) = self.struct_instance_args(t) else { return Ok(()) };
         for (file, item) in self.protos.generic_impls.clone() {
             let ItemKind::Impl(imp) = &item.kind else { continue };
@@ -553,7 +553,7 @@ impl<'c> FnCx<'c> {
         }
         let here = self.file;
         let visible: Vec<_> = candidates.iter().filter(|(f, _, _)| self.c.file_reaches(here, *f)).cloned().collect();
-        let path_of = |cx: &Self, f: FileIdx| cx.c.sources.file(cx.c.files[f.0 as usize].file_id).path.clone();
+        let path_of = |cx: &Self, f: FileIdx| cx.c.sources.file(cx.c.files[f].file_id).path.clone();
         match visible.len() {
             0 => {
                 let wheres: Vec<String> = candidates.iter().map(|(f, _, _)| format!("'{}'", path_of(self, *f))).collect();

@@ -12,47 +12,11 @@
 //! `TypeMember { name, ty, offset, value }` (fields of a struct; variants of an enum, with the
 //! tag value and the payload type or `void`).
 
-use crate::lower::*;
+use crate::fncx::FnCx;
+use crate::type_rules::{cat, flag};
 use crate::*;
-use sx_ir::{Function, Reloc, RelocTarget, Signature, TrapCode, Value};
+use sx_ir::{Function, Reloc, RelocTarget, Signature, Value};
 use sx_types::TypeKind as TK;
-
-/// Category codes stored in a record's `kind` (what a category `case` tests).
-pub(crate) mod cat {
-    pub const VOID: i64 = 0;
-    pub const BOOL: i64 = 1;
-    pub const INT: i64 = 2;
-    pub const FLOAT: i64 = 3;
-    pub const STRING: i64 = 4;
-    pub const CSTRING: i64 = 5;
-    pub const POINTER: i64 = 6;
-    pub const MANY_POINTER: i64 = 7;
-    pub const SLICE: i64 = 8;
-    pub const ARRAY: i64 = 9;
-    pub const STRUCT: i64 = 10;
-    pub const UNION: i64 = 11;
-    pub const ENUM: i64 = 12;
-    pub const OPTIONAL: i64 = 13;
-    pub const FUNC: i64 = 14;
-    pub const TYPE: i64 = 15;
-    pub const ANY: i64 = 16;
-    pub const NORETURN: i64 = 17;
-    pub const ERROR_SET: i64 = 18;
-    pub const CLOSURE: i64 = 19;
-    pub const VECTOR: i64 = 20;
-}
-
-/// Bits of a record's `flags`.
-pub(crate) mod flag {
-    /// A signed integer (or an enum with a signed backing type).
-    pub const SIGNED: i64 = 1;
-    /// A `#flags` enum.
-    pub const FLAGS: i64 = 2;
-    /// A tagged union (an enum whose variants carry payloads).
-    pub const TAGGED: i64 = 4;
-    /// A tuple (a struct of positional elements).
-    pub const TUPLE: i64 = 8;
-}
 
 /// The compiler's memo of emitted type records.
 #[derive(Default)]
@@ -66,7 +30,7 @@ pub struct Rtti {
 impl Compiler {
     /// The internal record struct types (created on first use).
     pub(crate) fn rtti_layout(&mut self) -> (TypeId, TypeId) {
-        if let Some(l) = self.rtti.layout {
+        if let Some(l) = self.out.rtti.layout {
             return l;
         }
         let ptr_void = self.types.pointer(bt::VOID);
@@ -92,7 +56,7 @@ impl Compiler {
                 ("fmt".into(), ptr_void),
             ],
         );
-        self.rtti.layout = Some((info, member));
+        self.out.rtti.layout = Some((info, member));
         (info, member)
     }
 
@@ -139,25 +103,25 @@ impl Compiler {
 
     /// The type a record describes (for reading `Type` values back from compile-time results).
     pub(crate) fn type_of_record(&self, d: sx_ir::DataId) -> Option<TypeId> {
-        self.rtti.by_record.get(&d).copied()
+        self.out.rtti.by_record.get(&d).copied()
     }
 
     /// The record of `t`, emitting it (and the records it refers to) on first use.
     pub(crate) fn type_record(&mut self, t: TypeId, span: Span) -> R<sx_ir::DataId> {
-        if let Some(&d) = self.rtti.records.get(&t) {
+        if let Some(&d) = self.out.rtti.records.get(&t) {
             return Ok(d);
         }
         let name = format!("__type.{}", self.fresh());
         let d = self.module.add_data(sx_ir::Data { name, bytes: vec![], align: 8, relocs: vec![], writable: false });
-        self.rtti.records.insert(t, d);
-        self.rtti.by_record.insert(d, t);
+        self.out.rtti.records.insert(t, d);
+        self.out.rtti.by_record.insert(d, t);
         self.write_type_record(t, d, span)?;
         Ok(d)
     }
 
     /// The record of `t` if one was emitted.
     pub(crate) fn existing_type_record(&self, t: TypeId) -> Option<sx_ir::DataId> {
-        self.rtti.records.get(&t).copied()
+        self.out.rtti.records.get(&t).copied()
     }
 
     /// Fills record `d` with what is known about `t` now. A forward-declared type's record is
@@ -272,7 +236,7 @@ impl Compiler {
         if matches!(self.types.kind(t), TK::Void | TK::NoReturn) {
             return Ok(None);
         }
-        if let Some(&f) = self.print_fns.get(&t) {
+        if let Some(&f) = self.out.print_fns.get(&t) {
             return Ok(Some(f));
         }
         let Some(std) = self.std_file.or_else(|| self.find_std()) else { return Ok(None) };
@@ -281,21 +245,17 @@ impl Compiler {
         let sig = Signature { params: vec![p], returns: vec![] };
         // Declared before its body is lowered: a recursive type's printer calls itself.
         let id = self.module.funcs.push(Function::new(name.clone(), sig.clone()));
-        self.print_fns.insert(t, id);
+        self.out.print_fns.insert(t, id);
         let f = Function::new(name, sig);
         let mut cx = FnCx::new(self, f, std, None, Rc::new(HashMap::new()));
-        cx.span = Some(span);
+        cx.e.span = Some(span);
         let entry = cx.new_block();
         cx.switch(entry);
         let arg = cx.b(|b| b.append_block_param(entry, p));
         let v = cx.load(arg, t);
         cx.emit_value(v, span)?;
-        if !cx.terminated() {
-            cx.b(|b| b.ret(vec![]));
-        }
-        cx.b(|b| b.seal_unterminated(TrapCode::Unreachable));
-        let mut f = cx.f;
-        sx_ir::opt::promote_slots(&mut f);
+        cx.e.ret_if_open();
+        let f = cx.e.finish();
         self.module.funcs[id] = f;
         Ok(Some(id))
     }

@@ -3,7 +3,7 @@
 //! arguments, so it can fill fixed parameters (`add2(..pair)`), a variadic slice or a pack.
 //! Slices and packs spread as before.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_types::TypeKind as TK;
 

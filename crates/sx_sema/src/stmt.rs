@@ -1,8 +1,8 @@
 //! Lowering of statements and control flow.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
-use sx_ir::{BinOp as IB, IntCC, Type as IrType, Value};
+use sx_ir::{BinOp as IB, Type as IrType, Value};
 use sx_types::TypeKind as TK;
 
 impl<'c> FnCx<'c> {
@@ -45,7 +45,7 @@ impl<'c> FnCx<'c> {
             }
             let snap = Rc::new(snap);
             for f in new_fns {
-                self.c.fns[f.0 as usize].local_consts = snap.clone();
+                self.c.fns[f].local_consts = snap.clone();
             }
         }
         Ok(())
@@ -70,7 +70,7 @@ impl<'c> FnCx<'c> {
     }
 
     pub fn stmt(&mut self, s: &Stmt) -> R<()> {
-        self.span = Some(s.span);
+        self.e.span = Some(s.span);
         let exit = match &s.kind {
             StmtKind::Return(_) => Some("return"),
             StmtKind::Raise(_) => Some("raise"),
@@ -84,7 +84,7 @@ impl<'c> FnCx<'c> {
         if let StmtKind::Let { names, ty: None, value: Some(v), .. } = &s.kind {
             if let ([n], ExprKind::Ident(id)) = (names.as_slice(), &v.kind) {
                 // `_ := v;` only marks a local as used: it reads nothing.
-                if crate::tuples::is_discard(n) && matches!(self.lookup_local(&id.name), Some(Local::Var { .. })) {
+                if crate::syntax_facts::is_discard(n) && matches!(self.lookup_local(&id.name), Some(Local::Var { .. })) {
                     return Ok(());
                 }
             }
@@ -103,7 +103,7 @@ impl<'c> FnCx<'c> {
                 {
                     return Ok(());
                 }
-                check_reserved(self.c, name)?;
+                self.c.check_reserved(name)?;
                 let expected = match ty {
                     Some(t) => Some(self.type_expr(t)?),
                     None => None,
@@ -183,7 +183,7 @@ impl<'c> FnCx<'c> {
             return self.let_destructure(names, ty, value, undef, span);
         }
         let name = &names[0];
-        check_reserved(self.c, name)?;
+        self.c.check_reserved(name)?;
         let declared = match ty {
             Some(t) => Some(self.type_expr(t)?),
             None => None,
@@ -259,7 +259,7 @@ impl<'c> FnCx<'c> {
             let v = self.coerce(v, ty, rhs.span)?;
             return self.store(addr, v, span);
         }
-        let bop = crate::props::compound_binop(op);
+        let bop = crate::syntax_facts::compound_binop(op);
         let cur = self.load(addr, ty);
         let r = self.expr(rhs, Some(ty))?;
         let v = self.arith(bop, cur, r, span)?;
@@ -427,7 +427,7 @@ impl<'c> FnCx<'c> {
                         return self.err(e.span, msg);
                     }
                 };
-                let bs = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
+                let bs = self.e.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
                 let ba = self.slot_addr(bs);
                 self.b(|b| b.store(ba, 0, base));
                 if count.is_none() {
@@ -437,32 +437,13 @@ impl<'c> FnCx<'c> {
             }
         }
         let count = count.expect("count");
-        let cs = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
-        let is = self.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
-        let (ca, ia) = (self.slot_addr(cs), self.slot_addr(is));
-        let zero = self.iconst(p, 0);
-        self.b(|b| {
-            b.store(ca, 0, count);
-            b.store(ia, 0, zero);
-        });
-        let head = self.new_block();
-        let bodyb = self.new_block();
-        let step = self.new_block();
-        let exit = self.new_block();
-        self.jump(head);
-        self.switch(head);
-        let (ca, ia) = (self.slot_addr(cs), self.slot_addr(is));
-        let (i, n) = self.b(|b| (b.load(p, ia, 0), b.load(p, ca, 0)));
-        let c = self.b(|b| b.icmp(IntCC::Slt, i, n));
-        self.b(|b| b.branch(c, bodyb, vec![], exit, vec![]));
-        self.switch(bodyb);
+        let lp = self.e.counted_loop(count);
         self.push_scope();
         if !f.captures.is_empty() && f.captures.len() != its.len() {
             return self.err(f.captures[0].name.span, "for capture count must match the iterable count — one capture per iterable");
         }
         for (k, cap) in f.captures.iter().enumerate() {
-            let ia = self.slot_addr(is);
-            let i = self.b(|b| b.load(p, ia, 0));
+            let i = self.e.loop_index(&lp);
             match &its[k] {
                 It::Range { start, ty } => {
                     if cap.by_ref {
@@ -499,24 +480,8 @@ impl<'c> FnCx<'c> {
                 }
             }
         }
-        self.loop_body(&f.body, exit, step)?;
-        self.jump(step);
-        self.switch(step);
-        let ia = self.slot_addr(is);
-        let i = self.b(|b| b.load(p, ia, 0));
-        let one = self.iconst(p, 1);
-        let i2 = self.b(|b| b.binary(IB::Iadd, i, one));
-        self.b(|b| b.store(ia, 0, i2));
-        self.jump(head);
-        self.switch(exit);
+        self.loop_body(&f.body, lp.exit, lp.step)?;
+        self.e.end_counted_loop(lp);
         Ok(())
     }
-}
-
-/// Rejects declaring a name that spells a builtin type.
-pub(crate) fn check_reserved(c: &mut Compiler, name: &Ident) -> R<()> {
-    if !name.raw && builtin_type(&mut c.types, &name.name).is_some() && !matches!(name.name.as_str(), "int" | "float") {
-        return c.err(name.span, format!("'{}' is a reserved type name and cannot be used as an identifier", name.name));
-    }
-    Ok(())
 }

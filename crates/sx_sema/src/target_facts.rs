@@ -11,12 +11,8 @@
 //! at. Its condition may only use the target facts, integer and boolean literals, enum
 //! literals, comparisons and `and`/`or`/`!`: no declaration is known at that point.
 
-use crate::lower::R;
 use crate::*;
 use sx_syntax::ast::{BinOp, UnOp};
-
-/// The names of the target facts.
-pub(crate) const TARGET_FACTS: &[&str] = &["OS", "ARCH", "POINTER_SIZE"];
 
 /// A statically known value in a module-level condition.
 #[derive(Clone, Debug, PartialEq)]

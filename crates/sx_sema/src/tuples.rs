@@ -16,23 +16,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
-use sx_ir::{BinOp as IB, Slot, Type as IrType, Value};
+use sx_ir::{BinOp as IB, Type as IrType, Value};
 use sx_types::TypeKind as TK;
-
-/// The result slots of a function declared `-> (A, B)` / `-> (x: A, y: B)`.
-#[derive(Clone, Default)]
-pub(crate) struct MultiRet {
-    /// The named slots as body locals: name, stack slot, type (empty for positional slots).
-    pub locals: Vec<(String, Slot, TypeId)>,
-}
-
-/// True when a return spec declares several values (`-> (A, B)`, or named slots `-> (x: A)`),
-/// as opposed to a single type (`-> T`, `-> (T)`) or `-> ()`.
-pub(crate) fn is_multi_return(r: &RetSpec) -> bool {
-    r.values.len() >= 2 || r.values.iter().any(|s| s.name.is_some())
-}
 
 impl Compiler {
     /// The type a return spec denotes: `void` for `-> ()`, the single type, or the tuple of the
@@ -64,7 +51,7 @@ impl Compiler {
             }
             let name = match &s.name {
                 Some(n) => {
-                    crate::stmt::check_reserved(self, n)?;
+                    self.check_reserved(n)?;
                     if params.iter().any(|p| *p == n.name) {
                         let msg = format!("named return '{}' collides with a parameter of the same name — rename one", n.name);
                         return self.err(r.span, msg);
@@ -248,7 +235,7 @@ impl<'c> FnCx<'c> {
                 Ok(if op == BinOp::Eq { eq } else { self.negate(eq) })
             }
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => self.lexicographic(op, le, re, span),
-            _ => self.err(span, format!("operator '{}' cannot be applied to tuples", crate::expr::op_text(op))),
+            _ => self.err(span, format!("operator '{}' cannot be applied to tuples", crate::syntax_facts::op_text(op))),
         }
     }
 
@@ -300,7 +287,7 @@ impl<'c> FnCx<'c> {
     fn lexicographic(&mut self, op: BinOp, le: Vec<TV>, re: Vec<TV>, span: Span) -> R<TV> {
         let want_less = matches!(op, BinOp::Lt | BinOp::Le);
         let on_tie = matches!(op, BinOp::Le | BinOp::Ge);
-        let res = self.f.slots.push(sx_ir::SlotData { size: 1, align: 1 });
+        let res = self.e.f.slots.push(sx_ir::SlotData { size: 1, align: 1 });
         let done = self.new_block();
         for (a, b) in le.into_iter().zip(re) {
             for (cmp, answer) in [(BinOp::Lt, want_less), (BinOp::Gt, !want_less)] {
@@ -371,8 +358,12 @@ impl<'c> FnCx<'c> {
                 self.build_tuple(ty, elems, span)
             }
             _ => {
-                let msg =
-                    format!("operator '{}' cannot be applied to '{}' and '{}'", crate::expr::op_text(op), self.tname(lt), self.tname(rt));
+                let msg = format!(
+                    "operator '{}' cannot be applied to '{}' and '{}'",
+                    crate::syntax_facts::op_text(op),
+                    self.tname(lt),
+                    self.tname(rt)
+                );
                 self.err(span, msg)
             }
         }
@@ -421,7 +412,7 @@ impl<'c> FnCx<'c> {
     pub fn let_destructure(&mut self, names: &[Ident], ty: Option<&Expr>, value: Option<&Expr>, undef: bool, span: Span) -> R<()> {
         for n in names {
             if !is_discard(n) {
-                crate::stmt::check_reserved(self.c, n)?;
+                self.c.check_reserved(n)?;
             }
         }
         let declared = match ty {
@@ -573,7 +564,7 @@ impl<'c> FnCx<'c> {
                         None => return self.err(name.span, format!("namespace has no member '{}'", name.name)),
                     };
                     if let Some(what) = what {
-                        let shown = format!("{}.{}", crate::tuples::path_text(base), name.name);
+                        let shown = format!("{}.{}", crate::syntax_facts::path_text(base), name.name);
                         return self.err(name.span, format!("cannot assign to '{}' — it is {}, not a mutable global", shown, what));
                     }
                 }
@@ -777,20 +768,6 @@ impl<'c> FnCx<'c> {
             fields.push((s.name.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| i.to_string()), t));
         }
         Ok(self.c.types.tuple(fields))
-    }
-}
-
-/// `_` (not written as a raw identifier) discards a value.
-pub(crate) fn is_discard(id: &Ident) -> bool {
-    id.name == "_" && !id.raw
-}
-
-/// `a.b.c` as written (for diagnostics).
-pub(crate) fn path_text(e: &Expr) -> String {
-    match &e.kind {
-        ExprKind::Ident(id) => id.name.clone(),
-        ExprKind::Field { base, name } => format!("{}.{}", path_text(base), name.name),
-        _ => "…".into(),
     }
 }
 

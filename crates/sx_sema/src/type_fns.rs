@@ -6,7 +6,7 @@
 //! function that mints a nominal type mints it once). Used as a value (`h := declare("X")`), such
 //! a call is an ordinary call.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 
 /// Type-function evaluations may wait on each other this many levels deep.
@@ -26,7 +26,7 @@ impl<'c> FnCx<'c> {
     /// The type `fid(args)` names when `fid` is a type function and every argument is a
     /// compile-time constant; `None` when the call must be lowered as an ordinary call.
     pub(crate) fn fold_type_fn_call(&mut self, fid: FnId, args: &[Arg], span: Span) -> R<Option<TypeId>> {
-        let decl = self.c.fns[fid.0 as usize].decl.clone();
+        let decl = self.c.fns[fid].decl.clone();
         let returns_type = match decl.ret.as_ref() {
             Some(r) if r.error.is_none() && r.values.len() == 1 => {
                 matches!(&r.values[0].ty.kind, ExprKind::Ident(id) if id.name == "Type" && !id.raw)
@@ -44,11 +44,11 @@ impl<'c> FnCx<'c> {
             }
         }
         let fid = self.c.type_fn_by_type_args(fid, &values);
-        let key = (fid, values.iter().map(const_key).collect::<Vec<_>>().join(","));
-        if let Some(&t) = self.c.type_fn_results.get(&key) {
+        let key = (fid, values.iter().map(ConstVal::value_key).collect::<Vec<_>>());
+        if let Some(&t) = self.c.inst.type_fn_results.get(&key) {
             return Ok(Some(t));
         }
-        if self.c.type_fn_active.len() >= MAX_TYPE_FN_NESTING {
+        if self.c.inst.type_fn_active.len() >= MAX_TYPE_FN_NESTING {
             let msg = format!(
                 "type functions nested more than {} levels deep (does it keep calling itself with new arguments?)",
                 MAX_TYPE_FN_NESTING
@@ -56,7 +56,7 @@ impl<'c> FnCx<'c> {
             return self.err(span, msg);
         }
         // The evaluation below lowers this very call: let it through as an ordinary call.
-        if !self.c.type_fn_active.insert(key.clone()) {
+        if !self.c.inst.type_fn_active.insert(key.clone()) {
             return Ok(None);
         }
         let mut scope: HashMap<String, ConstVal> = (*self.outer_consts).clone();
@@ -72,10 +72,10 @@ impl<'c> FnCx<'c> {
         let call = Expr::new(ExprKind::Call { callee: Box::new(callee), args: call_args, trailing_block: false }, span);
         let (file, owner) = (self.file, self.owner);
         let r = self.c.eval_const_in(file, owner, &Rc::new(scope), &call, Some(bt::TYPE));
-        self.c.type_fn_active.remove(&key);
+        self.c.inst.type_fn_active.remove(&key);
         match r? {
             ConstVal::Type(t) => {
-                self.c.type_fn_results.insert(key, t);
+                self.c.inst.type_fn_results.insert(key, t);
                 Ok(Some(t))
             }
             _ => self.err(span, "a type function must return a type"),
@@ -107,7 +107,7 @@ impl<'c> FnCx<'c> {
                 let ok_callee = match self.resolve_path(callee)? {
                     Some(ConstVal::Intrinsic(_)) | Some(ConstVal::GenericStruct(_)) => true,
                     Some(ConstVal::Func(f)) => {
-                        let d = &self.c.fns[f.0 as usize].decl;
+                        let d = &self.c.fns[f].decl;
                         matches!(d.ret.as_ref().and_then(|r| r.values.first()).map(|v| &v.ty.kind), Some(ExprKind::Ident(id)) if id.name == "Type")
                     }
                     None => matches!(&callee.kind, ExprKind::Ident(id) if id.name == "Tuple" || id.name == "Vector"),
@@ -128,7 +128,7 @@ impl Compiler {
     /// A type function given a type for a parameter declared `name: $T` binds `T` to that type
     /// (not to `Type`): the function as if that parameter were written `$T: Type`.
     fn type_fn_by_type_args(&mut self, fid: FnId, values: &[ConstVal]) -> FnId {
-        let decl = self.fns[fid.0 as usize].decl.clone();
+        let decl = self.fns[fid].decl.clone();
         let mut changed = vec![false; decl.params.len()];
         let mut params = decl.params.clone();
         for (i, (p, v)) in params.iter_mut().zip(values).enumerate() {
@@ -148,10 +148,10 @@ impl Compiler {
             return fid;
         }
         let key = (fid, changed);
-        if let Some(&f) = self.type_fn_variants.get(&key) {
+        if let Some(&f) = self.inst.type_fn_variants.get(&key) {
             return f;
         }
-        let src = &self.fns[fid.0 as usize];
+        let src = &self.fns[fid];
         let def = FnDef {
             name: src.name.clone(),
             decl: Rc::new(FnDecl { params, ..(*decl).clone() }),
@@ -162,19 +162,8 @@ impl Compiler {
             span: src.span,
             local_consts: src.local_consts.clone(),
         };
-        self.fns.push(def);
-        let f = FnId(self.fns.len() as u32 - 1);
-        self.type_fn_variants.insert(key, f);
+        let f = self.fns.push(def);
+        self.inst.type_fn_variants.insert(key, f);
         f
-    }
-}
-
-/// A memo key for a compile-time argument value.
-fn const_key(c: &ConstVal) -> String {
-    match c {
-        ConstVal::Type(t) => format!("T{}", t.0),
-        ConstVal::Int { v, .. } => v.to_string(),
-        ConstVal::Float { v, .. } => format!("{:?}", v),
-        other => format!("{:?}", other),
     }
 }

@@ -3,7 +3,7 @@
 //! broadcast to every lane), unary `-`, lanes by index `v[i]` or by name (`.x .y .z .w`, also
 //! `.r .g .b .a`), `.len`, literals `.[a, b, c]`, and printing as `[a, b, c]`.
 
-use crate::lower::*;
+use crate::fncx::FnCx;
 use crate::*;
 use sx_types::TypeKind as TK;
 
