@@ -12,7 +12,8 @@
 //! - [`check_diagnostics`]: every diagnostic of compiling a whole program, rendered with
 //!   `file:line:col` and carets as the driver prints them.
 //!
-//! Programs see our standard library (`library/modules`) like any program.
+//! Programs see our standard library (the `library` directory, as the driver finds it) like any
+//! program: `#import "modules/std.sx"`.
 
 mod coercions;
 mod diagnostics;
@@ -27,7 +28,7 @@ fn options() -> Options {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     Options {
         target: Target::X86_64Linux,
-        paths: ImportPaths { cwd: root.clone(), stdlib: vec![root.join("library/modules")] },
+        paths: ImportPaths { cwd: root.clone(), stdlib: vec![root.join("library")] },
         vm_limits: sx_vm::VmLimits::default(),
         trace_comptime: false,
         interrupt: None,
@@ -60,7 +61,8 @@ fn render(sources: &SourceMap, diags: &[Diagnostic], path: &std::path::Path) -> 
 fn load(src: &str) -> (Compiler, Option<FileIdx>, PathBuf) {
     let path = write_program(src);
     let mut c = Compiler::new(&options());
-    let root = c.load_file(&path, "test.sx".to_string(), None);
+    let shown = path.to_string_lossy().into_owned();
+    let root = c.load_file(&path, shown, None);
     (c, root, path)
 }
 

@@ -224,7 +224,7 @@ fn type_of_an_any_is_a_type_value() {
 #[test]
 fn lambda_capturing_a_local_is_a_closure() {
     check_type(
-        "#import \"library/modules/std.sx\";\nprobe :: () { base := 7; f := (x: i64) -> i64 => x + base; return f; }",
+        "#import \"modules/std.sx\";\nprobe :: () { base := 7; f := (x: i64) -> i64 => x + base; return f; }",
         expect!["Closure(i64) -> i64"],
     );
 }
@@ -281,12 +281,12 @@ fn mixed_signedness_of_the_same_width_is_an_error() {
     check_type(
         "probe :: () { a : u32 = 1; b : i32 = 2; return a + b; }",
         expect![[r#"
-        error: mismatched operand types 'u32' and 'i32'
-         --> test.sx:1:48
-          |
-        1 | probe :: () { a : u32 = 1; b : i32 = 2; return a + b; }
-          |                                                ^^^^^
-    "#]],
+            error: mismatched operand types 'u32' and 'i32'
+             --> $DIR/test.sx:1:48
+              |
+            1 | probe :: () { a : u32 = 1; b : i32 = 2; return a + b; }
+              |                                                ^^^^^
+        "#]],
     );
 }
 
@@ -300,12 +300,12 @@ fn xx_needs_a_known_target_type() {
     check_type(
         "probe :: () { f := 2.5; return xx f; }",
         expect![[r#"
-        error: 'xx' needs a known target type here
-         --> test.sx:1:32
-          |
-        1 | probe :: () { f := 2.5; return xx f; }
-          |                                ^^^^
-    "#]],
+            error: 'xx' needs a known target type here
+             --> $DIR/test.sx:1:32
+              |
+            1 | probe :: () { f := 2.5; return xx f; }
+              |                                ^^^^
+        "#]],
     );
 }
 
@@ -321,7 +321,7 @@ fn named_tuple_element_by_name() {
 
 #[test]
 fn unboxing_an_any_gives_the_asserted_type() {
-    check_type("#import \"library/modules/std.sx\";\nprobe :: (v: any) => v.(i16);", expect!["i16"]);
+    check_type("#import \"modules/std.sx\";\nprobe :: (v: any) => v.(i16);", expect!["i16"]);
 }
 
 #[test]
