@@ -54,36 +54,8 @@ block0():
     check(&m, "", 42);
 }
 
-/// fib(20) % 256 from a recursive `fib`.
-const FIB: &str = "entry main
-
-function fib (i64) -> (i64) {
-block0(v0: i64):
-    v1 = iconst.i64 2
-    v2 = icmp slt v0, v1
-    brif v2, block1(), block2()
-block1():
-    return v0
-block2():
-    v3 = iconst.i64 1
-    v4 = isub v0, v3
-    v5 = isub v0, v1
-    v6 = call fib(v4)
-    v7 = call fib(v5)
-    v8 = iadd v6, v7
-    return v8
-}
-
-function main () -> (i32) export {
-block0():
-    v0 = iconst.i64 20
-    v1 = call fib(v0)
-    v2 = iconst.i64 256
-    v3 = urem v1, v2
-    v4 = trunc.i32 v3
-    return v4
-}
-";
+/// fib(20) % 256 from a recursive `fib` (shared with sx_vm's tests).
+const FIB: &str = include_str!("../../sx_ir/tests/fixtures/fib.sxir");
 
 #[test]
 fn recursive_fib() {

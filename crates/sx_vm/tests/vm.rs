@@ -1,7 +1,9 @@
-//! End-to-end tests of the comptime VM on hand-built IR.
+//! End-to-end tests of the comptime VM on IR written as text (`sx_ir::parse`) or built with
+//! the builder (tests that attach source spans or build malformed IR).
 
 use sx_diag::{FileId, Span};
 use sx_ir::builder::FunctionBuilder;
+use sx_ir::entity::EntityRef;
 use sx_ir::*;
 use sx_vm::*;
 
@@ -11,6 +13,22 @@ fn sp(lo: u32) -> Option<Span> {
 
 fn module() -> Module {
     Module::new(Target::X86_64Linux)
+}
+
+/// Parses a text IR fixture.
+fn parse(text: &str) -> Module {
+    sx_ir::parse(text).unwrap_or_else(|e| panic!("fixture does not parse: {}", e))
+}
+
+/// The function of `m` named `name`.
+fn func(m: &Module, name: &str) -> FuncId {
+    m.funcs.iter().find(|(_, f)| f.name == name).map(|(id, _)| id).unwrap_or_else(|| panic!("no function `{}`", name))
+}
+
+/// Gives instruction number `inst` (as numbered in the text) of `f` the span [`sp`]`(lo)`:
+/// spans are not part of text IR.
+fn set_span(m: &mut Module, f: FuncId, inst: usize, lo: u32) {
+    m.funcs[f].insts[Inst::new(inst)].span = sp(lo);
 }
 
 /// Defines a function; `build` gets the builder, the function's own id and the entry params.
@@ -49,28 +67,11 @@ fn err(vm: &mut Vm, m: &Module, f: FuncId, args: &[u64]) -> VmError {
     }
 }
 
+/// The recursive `fib` of the fixture shared with sx_codegen's tests.
 fn fib_module() -> (Module, FuncId) {
-    let mut m = module();
-    let fib = def(&mut m, "fib", &[Type::I64], &[Type::I64], |b, me, p| {
-        let n = p[0];
-        let rec = b.create_block();
-        let base = b.create_block();
-        let two = b.iconst(Type::I64, 2);
-        let lt = b.icmp(IntCC::Slt, n, two);
-        b.branch(lt, base, vec![], rec, vec![]);
-        b.switch_to_block(base);
-        b.ret(vec![n]);
-        b.switch_to_block(rec);
-        let one = b.iconst(Type::I64, 1);
-        let n1 = b.binary(BinOp::Isub, n, one);
-        let a = b.call(me, vec![n1], &[Type::I64])[0];
-        let two2 = b.iconst(Type::I64, 2);
-        let n2 = b.binary(BinOp::Isub, n, two2);
-        let c = b.call(me, vec![n2], &[Type::I64])[0];
-        let s = b.binary(BinOp::Iadd, a, c);
-        b.ret(vec![s]);
-    });
+    let m = parse(include_str!("../../sx_ir/tests/fixtures/fib.sxir"));
     assert!(verify::verify_module(&m).is_empty(), "{:?}", verify::verify_module(&m));
+    let fib = func(&m, "fib");
     (m, fib)
 }
 
@@ -96,25 +97,25 @@ fn bench_fib30() {
 
 #[test]
 fn loop_sum() {
-    let mut m = module();
-    let f = def(&mut m, "sum", &[Type::I64], &[Type::I64], |b, _, p| {
-        let head = b.create_block();
-        let i = b.append_block_param(head, Type::I64);
-        let acc = b.append_block_param(head, Type::I64);
-        let exit = b.create_block();
-        let one = b.iconst(Type::I64, 1);
-        let zero = b.iconst(Type::I64, 0);
-        b.jump(head, vec![one, zero]);
-        b.switch_to_block(head);
-        let acc2 = b.binary(BinOp::Iadd, acc, i);
-        let one2 = b.iconst(Type::I64, 1);
-        let i2 = b.binary(BinOp::Iadd, i, one2);
-        let done = b.icmp(IntCC::Sgt, i2, p[0]);
-        b.branch(done, exit, vec![], head, vec![i2, acc2]);
-        b.switch_to_block(exit);
-        b.ret(vec![acc2]);
-    });
+    let m = parse(
+        "function sum (i64) -> (i64) {
+block0(v0: i64):
+    v1 = iconst.i64 1
+    v2 = iconst.i64 0
+    jump block1(v1, v2)
+block1(v3: i64, v4: i64):
+    v5 = iadd v4, v3
+    v6 = iconst.i64 1
+    v7 = iadd v3, v6
+    v8 = icmp sgt v7, v0
+    brif v8, block2(), block1(v7, v5)
+block2():
+    return v5
+}
+",
+    );
     assert!(verify::verify_module(&m).is_empty());
+    let f = func(&m, "sum");
     let mut vm = vm();
     assert_eq!(ret1(&mut vm, &m, f, &[1_000_000]), 500_000_500_000);
 }
@@ -179,41 +180,78 @@ fn binop_fn(m: &mut Module, ty: Type, op: BinOp) -> FuncId {
 
 #[test]
 fn narrow_wrapping_arithmetic_and_conversions() {
-    let mut m = module();
-    let add8 = binop_fn(&mut m, Type::I8, BinOp::Iadd);
-    let mul16 = binop_fn(&mut m, Type::I16, BinOp::Imul);
-    let sub32 = binop_fn(&mut m, Type::I32, BinOp::Isub);
-    let add32 = binop_fn(&mut m, Type::I32, BinOp::Iadd);
-    let sext = def(&mut m, "sext", &[Type::I8], &[Type::I64], |b, _, p| {
-        let r = b.convert(ConvOp::Sext, p[0], Type::I64);
-        b.ret(vec![r]);
-    });
-    let uext = def(&mut m, "uext", &[Type::I8], &[Type::I64], |b, _, p| {
-        let r = b.convert(ConvOp::Uext, p[0], Type::I64);
-        b.ret(vec![r]);
-    });
-    let sext16_32 = def(&mut m, "sext16", &[Type::I16], &[Type::I32], |b, _, p| {
-        let r = b.convert(ConvOp::Sext, p[0], Type::I32);
-        b.ret(vec![r]);
-    });
-    let trunc = def(&mut m, "trunc", &[Type::I64], &[Type::I8], |b, _, p| {
-        let r = b.convert(ConvOp::Trunc, p[0], Type::I8);
-        b.ret(vec![r]);
-    });
-    // i8 constant folded into an immediate: x + 100
-    let addimm8 = def(&mut m, "addimm8", &[Type::I8], &[Type::I8], |b, _, p| {
-        let c = b.iconst(Type::I8, 100);
-        let r = b.binary(BinOp::Iadd, p[0], c);
-        b.ret(vec![r]);
-    });
-    let neg8 = def(&mut m, "neg8", &[Type::I8], &[Type::I8], |b, _, p| {
-        let r = b.unary(UnOp::Ineg, p[0]);
-        b.ret(vec![r]);
-    });
-    let not16 = def(&mut m, "not16", &[Type::I16], &[Type::I16], |b, _, p| {
-        let r = b.unary(UnOp::Bnot, p[0]);
-        b.ret(vec![r]);
-    });
+    let m = parse(
+        "function add8 (i8, i8) -> (i8) {
+block0(v0: i8, v1: i8):
+    v2 = iadd v0, v1
+    return v2
+}
+
+function mul16 (i16, i16) -> (i16) {
+block0(v0: i16, v1: i16):
+    v2 = imul v0, v1
+    return v2
+}
+
+function sub32 (i32, i32) -> (i32) {
+block0(v0: i32, v1: i32):
+    v2 = isub v0, v1
+    return v2
+}
+
+function add32 (i32, i32) -> (i32) {
+block0(v0: i32, v1: i32):
+    v2 = iadd v0, v1
+    return v2
+}
+
+function sext (i8) -> (i64) {
+block0(v0: i8):
+    v1 = sext.i64 v0
+    return v1
+}
+
+function uext (i8) -> (i64) {
+block0(v0: i8):
+    v1 = uext.i64 v0
+    return v1
+}
+
+function sext16 (i16) -> (i32) {
+block0(v0: i16):
+    v1 = sext.i32 v0
+    return v1
+}
+
+function trunc (i64) -> (i8) {
+block0(v0: i64):
+    v1 = trunc.i8 v0
+    return v1
+}
+
+; An i8 constant folded into an immediate: x + 100.
+function addimm8 (i8) -> (i8) {
+block0(v0: i8):
+    v1 = iconst.i8 100
+    v2 = iadd v0, v1
+    return v2
+}
+
+function neg8 (i8) -> (i8) {
+block0(v0: i8):
+    v1 = ineg v0
+    return v1
+}
+
+function not16 (i16) -> (i16) {
+block0(v0: i16):
+    v1 = bnot v0
+    return v1
+}
+",
+    );
+    let [add8, mul16, sub32, add32, sext, uext, sext16_32, trunc, addimm8, neg8, not16] =
+        ["add8", "mul16", "sub32", "add32", "sext", "uext", "sext16", "trunc", "addimm8", "neg8", "not16"].map(|name| func(&m, name));
     let mut vm = vm();
     assert_eq!(ret1(&mut vm, &m, add8, &[127, 1]), 0x80);
     assert_eq!(ret1(&mut vm, &m, add8, &[200, 100]), 44);
@@ -302,34 +340,64 @@ fn division_by_zero_is_an_error_with_span() {
 
 #[test]
 fn f32_vs_f64_arithmetic() {
-    let mut m = module();
-    let add32 = binop_fn(&mut m, Type::F32, BinOp::Fadd);
-    let add64 = binop_fn(&mut m, Type::F64, BinOp::Fadd);
-    let div32 = binop_fn(&mut m, Type::F32, BinOp::Fdiv);
-    let conv = def(&mut m, "conv", &[Type::F64], &[Type::I32], |b, _, p| {
-        let r = b.convert(ConvOp::FToS, p[0], Type::I32);
-        b.ret(vec![r]);
-    });
-    let demote = def(&mut m, "demote", &[Type::F64], &[Type::F32], |b, _, p| {
-        let r = b.convert(ConvOp::FDemote, p[0], Type::F32);
-        b.ret(vec![r]);
-    });
-    let fc = def(&mut m, "fconst", &[], &[Type::F32], |b, _, _| {
-        let r = b.fconst(Type::F32, 0.1);
-        b.ret(vec![r]);
-    });
-    let lt_nan = def(&mut m, "ltnan", &[Type::F64, Type::F64], &[Type::I8], |b, _, p| {
-        let r = b.fcmp(FloatCC::Lt, p[0], p[1]);
-        b.ret(vec![r]);
-    });
-    let ne_nan = def(&mut m, "nenan", &[Type::F64, Type::F64], &[Type::I8], |b, _, p| {
-        let r = b.fcmp(FloatCC::Ne, p[0], p[1]);
-        b.ret(vec![r]);
-    });
-    let s2f = def(&mut m, "s2f", &[Type::I32], &[Type::F32], |b, _, p| {
-        let r = b.convert(ConvOp::SToF, p[0], Type::F32);
-        b.ret(vec![r]);
-    });
+    let m = parse(
+        "function add32 (f32, f32) -> (f32) {
+block0(v0: f32, v1: f32):
+    v2 = fadd v0, v1
+    return v2
+}
+
+function add64 (f64, f64) -> (f64) {
+block0(v0: f64, v1: f64):
+    v2 = fadd v0, v1
+    return v2
+}
+
+function div32 (f32, f32) -> (f32) {
+block0(v0: f32, v1: f32):
+    v2 = fdiv v0, v1
+    return v2
+}
+
+function conv (f64) -> (i32) {
+block0(v0: f64):
+    v1 = ftos.i32 v0
+    return v1
+}
+
+function demote (f64) -> (f32) {
+block0(v0: f64):
+    v1 = fdemote.f32 v0
+    return v1
+}
+
+function fconst () -> (f32) {
+block0():
+    v0 = fconst.f32 0.1
+    return v0
+}
+
+function ltnan (f64, f64) -> (i8) {
+block0(v0: f64, v1: f64):
+    v2 = fcmp lt v0, v1
+    return v2
+}
+
+function nenan (f64, f64) -> (i8) {
+block0(v0: f64, v1: f64):
+    v2 = fcmp ne v0, v1
+    return v2
+}
+
+function s2f (i32) -> (f32) {
+block0(v0: i32):
+    v1 = stof.f32 v0
+    return v1
+}
+",
+    );
+    let [add32, add64, div32, conv, demote, fc, lt_nan, ne_nan, s2f] =
+        ["add32", "add64", "div32", "conv", "demote", "fconst", "ltnan", "nenan", "s2f"].map(|name| func(&m, name));
     let mut vm = vm();
     let f32b = |x: f32| x.to_bits() as u64;
     let r = ret1(&mut vm, &m, add32, &[f32b(0.1), f32b(0.2)]);
@@ -353,34 +421,37 @@ fn f32_vs_f64_arithmetic() {
 #[test]
 fn struct_in_stack_slot() {
     // struct { a: i32, b: i8, c: i64 } at offsets 0, 4, 8 (size 16, align 8)
-    let mut m = module();
-    let f = def(&mut m, "s", &[Type::I32, Type::I64], &[Type::I64], |b, _, p| {
-        let slot = b.create_slot(16, 8);
-        let addr = b.stack_addr(slot, Type::I64);
-        b.store(addr, 0, p[0]);
-        let c = b.iconst(Type::I8, -1);
-        b.store(addr, 4, c);
-        b.store(addr, 8, p[1]);
-        let a = b.load(Type::I32, addr, 0);
-        let bb = b.load(Type::I8, addr, 4);
-        let cc = b.load(Type::I64, addr, 8);
-        let a64 = b.convert(ConvOp::Sext, a, Type::I64);
-        let b64 = b.convert(ConvOp::Uext, bb, Type::I64);
-        let s = b.binary(BinOp::Iadd, a64, b64);
-        let s = b.binary(BinOp::Iadd, s, cc);
-        // Read the i32 and i8 back as one little-endian i64.
-        let raw = b.load(Type::I64, addr, 0);
-        let k = b.iconst(Type::I64, 0x00FF_FFFF_FFFF);
-        let raw = b.binary(BinOp::And, raw, k);
-        let chk = b.iconst(Type::I64, 0x00FF_FFFF_FFFE);
-        let ok = b.icmp(IntCC::Eq, raw, chk);
-        let ok64 = b.convert(ConvOp::Uext, ok, Type::I64);
-        let big = b.iconst(Type::I64, 1_000_000);
-        let okm = b.binary(BinOp::Imul, ok64, big);
-        let s = b.binary(BinOp::Iadd, s, okm);
-        b.ret(vec![s]);
-    });
+    let m = parse(
+        "function s (i32, i64) -> (i64) {
+    ss0 = slot 16, align 8
+block0(v0: i32, v1: i64):
+    v2 = stack_addr ss0
+    store v2+0, v0
+    v3 = iconst.i8 -1
+    store v2+4, v3
+    store v2+8, v1
+    v4 = load.i32 v2+0
+    v5 = load.i8 v2+4
+    v6 = load.i64 v2+8
+    v7 = sext.i64 v4
+    v8 = uext.i64 v5
+    v9 = iadd v7, v8
+    v10 = iadd v9, v6
+    v11 = load.i64 v2+0             ; the i32 and i8 read back as one little-endian i64
+    v12 = iconst.i64 1099511627775   ; 0xff_ffff_ffff
+    v13 = and v11, v12
+    v14 = iconst.i64 1099511627774   ; 0xff_ffff_fffe
+    v15 = icmp eq v13, v14
+    v16 = uext.i64 v15
+    v17 = iconst.i64 1000000
+    v18 = imul v16, v17
+    v19 = iadd v10, v18
+    return v19
+}
+",
+    );
     assert!(verify::verify_module(&m).is_empty(), "{:?}", verify::verify_module(&m));
+    let f = func(&m, "s");
     let mut vm = vm();
     assert_eq!(ret1(&mut vm, &m, f, &[(-2i32) as u32 as u64, 1000]) as i64, -2 + 255 + 1000 + 1_000_000);
     assert_eq!(vm.live_bytes(), 0, "stack slots are freed at return");
@@ -388,41 +459,44 @@ fn struct_in_stack_slot() {
 
 #[test]
 fn static_data_with_relocation() {
-    let mut m = module();
-    let s = m.add_data(Data { name: "str".into(), bytes: b"hi!\0".to_vec(), align: 1, relocs: vec![], writable: false });
-    // struct { ptr: *u8, len: i64 }
-    let mut bytes = vec![0u8; 16];
-    bytes[8..].copy_from_slice(&3i64.to_le_bytes());
-    let sl = m.add_data(Data {
-        name: "slice".into(),
-        bytes,
-        align: 8,
-        relocs: vec![Reloc { offset: 0, target: RelocTarget::Data(s), addend: 1 }],
-        writable: false,
-    });
-    let f = def(&mut m, "f", &[], &[Type::I64], |b, _, _| {
-        let a = b.data_addr(sl, Type::I64);
-        let p = b.load(Type::I64, a, 0);
-        let len = b.load(Type::I64, a, 8);
-        let c = b.load(Type::I8, p, 0); // 'i'
-        let c64 = b.convert(ConvOp::Uext, c, Type::I64);
-        let k = b.iconst(Type::I64, 1000);
-        let x = b.binary(BinOp::Imul, c64, k);
-        let r = b.binary(BinOp::Iadd, x, len);
-        b.ret(vec![r]);
-    });
-    let ptr_of = def(&mut m, "ptr", &[], &[Type::I64], |b, _, _| {
-        let a = b.data_addr(sl, Type::I64);
-        let p = b.load(Type::I64, a, 0);
-        b.ret(vec![p]);
-    });
-    let write_ro = def(&mut m, "write_ro", &[], &[], |b, _, _| {
-        let a = b.data_addr(s, Type::I64);
-        let z = b.iconst(Type::I8, 0);
-        b.set_span(sp(7));
-        b.store(a, 0, z);
-        b.ret(vec![]);
-    });
+    // data1 is a struct { ptr: *u8, len: i64 } pointing at "hi!" + 1.
+    let mut m = parse(
+        r#"data0 = const "str" size 4 align 1 "hi!"
+data1 = const "slice" size 16 align 8 [0000000000000000 03] reloc@0=data0+1
+
+function f () -> (i64) {
+block0():
+    v0 = data_addr data1
+    v1 = load.i64 v0+0
+    v2 = load.i64 v0+8
+    v3 = load.i8 v1+0                   ; 'i'
+    v4 = uext.i64 v3
+    v5 = iconst.i64 1000
+    v6 = imul v4, v5
+    v7 = iadd v6, v2
+    return v7
+}
+
+function ptr () -> (i64) {
+block0():
+    v0 = data_addr data1
+    v1 = load.i64 v0+0
+    return v1
+}
+
+function write_ro () -> () {
+block0():
+    v0 = data_addr data0
+    v1 = iconst.i8 0
+    store v0+0, v1
+    return
+}
+"#,
+    );
+    let s = DataId(0);
+    assert_eq!(m.datas[s].bytes, b"hi!\0");
+    let [f, ptr_of, write_ro] = ["f", "ptr", "write_ro"].map(|name| func(&m, name));
+    set_span(&mut m, write_ro, 2, 7);
     let mut vm = vm();
     assert_eq!(ret1(&mut vm, &m, f, &[]), b'i' as u64 * 1000 + 3);
     let p = ret1(&mut vm, &m, ptr_of, &[]);
@@ -637,28 +711,44 @@ fn unknown_extern_is_not_supported() {
 
 #[test]
 fn call_indirect_through_func_addr() {
-    let mut m = module();
-    let sig = Signature { params: vec![Type::I64, Type::I64], returns: vec![Type::I64] };
-    let add = binop_fn(&mut m, Type::I64, BinOp::Iadd);
-    let mul = binop_fn(&mut m, Type::I64, BinOp::Imul);
-    let neg = def(&mut m, "neg", &[Type::I64], &[Type::I64], |b, _, p| {
-        let r = b.unary(UnOp::Ineg, p[0]);
-        b.ret(vec![r]);
-    });
-    let sig2 = sig.clone();
-    let apply = def(&mut m, "apply", &[Type::I64, Type::I64, Type::I64], &[Type::I64], move |b, _, p| {
-        let r = b.call_indirect(sig2, p[0], vec![p[1], p[2]])[0];
-        b.ret(vec![r]);
-    });
-    let f = def(&mut m, "f", &[Type::I8], &[Type::I64], |b, _, p| {
-        let fa = b.func_addr(add, Type::I64);
-        let fm = b.func_addr(mul, Type::I64);
-        let callee = b.select(p[0], fa, fm);
-        let x = b.iconst(Type::I64, 6);
-        let y = b.iconst(Type::I64, 7);
-        let r = b.call(apply, vec![callee, x, y], &[Type::I64])[0];
-        b.ret(vec![r]);
-    });
+    let m = parse(
+        "function add (i64, i64) -> (i64) {
+block0(v0: i64, v1: i64):
+    v2 = iadd v0, v1
+    return v2
+}
+
+function mul (i64, i64) -> (i64) {
+block0(v0: i64, v1: i64):
+    v2 = imul v0, v1
+    return v2
+}
+
+function neg (i64) -> (i64) {
+block0(v0: i64):
+    v1 = ineg v0
+    return v1
+}
+
+function apply (i64, i64, i64) -> (i64) {
+block0(v0: i64, v1: i64, v2: i64):
+    v3 = call_indirect (i64, i64) -> (i64) v0(v1, v2)
+    return v3
+}
+
+function f (i8) -> (i64) {
+block0(v0: i8):
+    v1 = func_addr add
+    v2 = func_addr mul
+    v3 = select v0, v1, v2
+    v4 = iconst.i64 6
+    v5 = iconst.i64 7
+    v6 = call apply(v3, v4, v5)
+    return v6
+}
+",
+    );
+    let [mul, neg, apply, f] = ["mul", "neg", "apply", "f"].map(|name| func(&m, name));
     let mut vm = vm();
     assert_eq!(ret1(&mut vm, &m, f, &[1]), 13);
     assert_eq!(ret1(&mut vm, &m, f, &[0]), 42);
@@ -673,25 +763,37 @@ fn call_indirect_through_func_addr() {
     assert!(e.message.contains("not a function pointer"), "{}", e);
 }
 
+/// `pair` returns two values.
+const PAIR: &str = "function pair (i64) -> (i64, i32) {
+block0(v0: i64):
+    v1 = trunc.i32 v0
+    v2 = iconst.i32 1
+    v3 = iadd v1, v2
+    return v0, v3
+}
+";
+
+/// `user` calls `pair`; appended to [`PAIR`].
+const USER: &str = "
+function user () -> (i64) {
+block0():
+    v0 = iconst.i64 41
+    v1, v2 = call pair(v0)
+    v3 = uext.i64 v2
+    v4 = iadd v1, v3
+    return v4
+}
+";
+
 #[test]
 fn multiple_returns_and_growing_module() {
-    let mut m = module();
-    let pair = def(&mut m, "pair", &[Type::I64], &[Type::I64, Type::I32], |b, _, p| {
-        let t = b.convert(ConvOp::Trunc, p[0], Type::I32);
-        let one = b.iconst(Type::I32, 1);
-        let t1 = b.binary(BinOp::Iadd, t, one);
-        b.ret(vec![p[0], t1]);
-    });
+    let mut m = parse(PAIR);
+    let pair = func(&m, "pair");
     let mut vm = vm();
     assert_eq!(vm.call(&m, pair, &[0xFFFF_FFFF]).unwrap(), Outcome::Returned(vec![0xFFFF_FFFF, 0]));
     // The module grows; the VM keeps its caches and memory.
-    let user = def(&mut m, "user", &[], &[Type::I64], |b, _, _| {
-        let x = b.iconst(Type::I64, 41);
-        let r = b.call(pair, vec![x], &[Type::I64, Type::I32]);
-        let w = b.convert(ConvOp::Uext, r[1], Type::I64);
-        let s = b.binary(BinOp::Iadd, r[0], w);
-        b.ret(vec![s]);
-    });
+    let grown = parse(&format!("{}{}", PAIR, USER));
+    let user = m.funcs.push(grown.funcs[func(&grown, "user")].clone());
     assert_eq!(ret1(&mut vm, &m, user, &[]), 83);
     assert_eq!(vm.eval_count(), 2);
 }
