@@ -8,6 +8,7 @@
 //! to translate, register-stack growth, errors, the outermost return, `exit`), which the driver
 //! ([`drive`]) handles before re-entering. Error messages are built in `#[cold]` functions.
 
+use sx_ir::entity::EntityRef;
 use sx_ir::{ConvOp, FloatCC, FuncId, IntCC, Module, TrapCode, Type};
 
 use crate::bytecode::{FOp, IOp, Native, Op, COMPILER_CALL_PREFIX};
@@ -95,7 +96,7 @@ pub(crate) fn run(vm: &mut Vm, m: &Module, func: FuncId, args: &[u64]) -> Result
         related: Vec::new(),
     };
     vm.mem.take_fault_sites();
-    if let Some(cached) = vm.code.names.get(func.0 as usize) {
+    if let Some(cached) = vm.code.names.get(func.index()) {
         if !cached.is_empty() && *cached != name {
             return Err(with_name(format!(
                 "this VM has run a different module (fn{} was `{}`); a VM is bound to one growing module",
