@@ -337,30 +337,46 @@ impl InstKind {
     }
     /// The value operands, in order.
     pub fn operands(&self) -> Vec<Value> {
+        let mut v = Vec::new();
+        self.for_each_operand(|x| v.push(x));
+        v
+    }
+
+    /// Calls `f` on every value operand, in the order of [`InstKind::operands`], without
+    /// allocating.
+    pub fn for_each_operand(&self, mut f: impl FnMut(Value)) {
         use InstKind::*;
         match self {
-            Iconst { .. } | Fconst { .. } | StackAddr { .. } | DataAddr { .. } | FuncAddr { .. } | Trap { .. } => vec![],
-            Binary { a, b, .. } | Icmp { a, b, .. } | Fcmp { a, b, .. } => vec![*a, *b],
-            Unary { a, .. } | Convert { a, .. } => vec![*a],
-            Select { cond, a, b } => vec![*cond, *a, *b],
-            Load { addr, .. } => vec![*addr],
-            Store { addr, value, .. } => vec![*addr, *value],
-            Call { args, .. } | CallExtern { args, .. } => args.clone(),
+            Iconst { .. } | Fconst { .. } | StackAddr { .. } | DataAddr { .. } | FuncAddr { .. } | Trap { .. } => {}
+            Binary { a, b, .. } | Icmp { a, b, .. } | Fcmp { a, b, .. } => {
+                f(*a);
+                f(*b);
+            }
+            Unary { a, .. } | Convert { a, .. } => f(*a),
+            Select { cond, a, b } => {
+                f(*cond);
+                f(*a);
+                f(*b);
+            }
+            Load { addr, .. } => f(*addr),
+            Store { addr, value, .. } => {
+                f(*addr);
+                f(*value);
+            }
+            Call { args, .. } | CallExtern { args, .. } | Jump { args, .. } | Return { values: args } => args.iter().copied().for_each(f),
             CallIndirect { callee, args, .. } => {
-                let mut v = vec![*callee];
-                v.extend(args);
-                v
+                f(*callee);
+                args.iter().copied().for_each(f);
             }
-            MemCopy { dst, src, len } => vec![*dst, *src, *len],
-            MemFill { dst, byte, len } => vec![*dst, *byte, *len],
-            Jump { args, .. } => args.clone(),
+            MemCopy { dst, src, len } | MemFill { dst, byte: src, len } => {
+                f(*dst);
+                f(*src);
+                f(*len);
+            }
             Branch { cond, then_args, else_args, .. } => {
-                let mut v = vec![*cond];
-                v.extend(then_args);
-                v.extend(else_args);
-                v
+                f(*cond);
+                then_args.iter().chain(else_args).copied().for_each(f);
             }
-            Return { values } => values.clone(),
         }
     }
 }
@@ -369,18 +385,20 @@ impl InstKind {
     /// The types of the results this instruction produces in module `m`, given the types of its
     /// operands (`operand_type`); `None` when a needed operand type is unknown or the callee
     /// does not exist.
-    pub fn result_types(&self, m: &Module, operand_type: impl Fn(Value) -> Option<Type>) -> Option<Vec<Type>> {
+    pub fn result_types<'m>(&'m self, m: &'m Module, operand_type: impl Fn(Value) -> Option<Type>) -> Option<ResultTypes<'m>> {
         use InstKind::*;
         Some(match self {
-            Iconst { ty, .. } | Fconst { ty, .. } | Load { ty, .. } => vec![*ty],
-            Convert { to, .. } => vec![*to],
-            Binary { a, .. } | Unary { a, .. } | Select { a, .. } => vec![operand_type(*a)?],
-            Icmp { .. } | Fcmp { .. } => vec![Type::I8],
-            StackAddr { .. } | DataAddr { .. } | FuncAddr { .. } => vec![m.pointer_type()],
-            Call { func, .. } => m.funcs.get(*func)?.sig.returns.clone(),
-            CallExtern { ext, .. } => m.externs.get(*ext)?.sig.returns.clone(),
-            CallIndirect { sig, .. } => sig.returns.clone(),
-            Store { .. } | MemCopy { .. } | MemFill { .. } | Jump { .. } | Branch { .. } | Return { .. } | Trap { .. } => vec![],
+            Iconst { ty, .. } | Fconst { ty, .. } | Load { ty, .. } => ResultTypes::One([*ty]),
+            Convert { to, .. } => ResultTypes::One([*to]),
+            Binary { a, .. } | Unary { a, .. } | Select { a, .. } => ResultTypes::One([operand_type(*a)?]),
+            Icmp { .. } | Fcmp { .. } => ResultTypes::One([Type::I8]),
+            StackAddr { .. } | DataAddr { .. } | FuncAddr { .. } => ResultTypes::One([m.pointer_type()]),
+            Call { func, .. } => ResultTypes::List(&m.funcs.get(*func)?.sig.returns),
+            CallExtern { ext, .. } => ResultTypes::List(&m.externs.get(*ext)?.sig.returns),
+            CallIndirect { sig, .. } => ResultTypes::List(&sig.returns),
+            Store { .. } | MemCopy { .. } | MemFill { .. } | Jump { .. } | Branch { .. } | Return { .. } | Trap { .. } => {
+                ResultTypes::List(&[])
+            }
         })
     }
 
@@ -640,6 +658,25 @@ pub struct ByvalParam {
     pub param: u32,
     /// Bytes copied.
     pub size: u32,
+}
+
+/// The result types of an instruction ([`InstKind::result_types`]), without allocating.
+#[derive(Clone, Copy, Debug)]
+pub enum ResultTypes<'m> {
+    /// Exactly one result.
+    One([Type; 1]),
+    /// A callee's (or no) results.
+    List(&'m [Type]),
+}
+
+impl ResultTypes<'_> {
+    /// The types as a slice.
+    pub fn as_slice(&self) -> &[Type] {
+        match self {
+            ResultTypes::One(t) => t,
+            ResultTypes::List(l) => l,
+        }
+    }
 }
 
 /// The target a module is compiled for.

@@ -102,7 +102,11 @@ fn verify_dominance(f: &Function, errs: &mut Vec<String>) {
     for (b, bd) in f.blocks.iter() {
         let reachable = cfg.is_reachable(b);
         for (n, &i) in bd.insts.iter().enumerate() {
-            for v in f.insts[i].kind.operands() {
+            let mut violation = None;
+            f.insts[i].kind.for_each_operand(|v| {
+                if violation.is_some() {
+                    return;
+                }
                 let (db, dn) = match f.values[v].def {
                     ValueDef::Param(db, _) => (db, None),
                     ValueDef::Result(di, _) => {
@@ -112,9 +116,12 @@ fn verify_dominance(f: &Function, errs: &mut Vec<String>) {
                 };
                 let ok = if db == b { dn.map(|dn| (dn as usize) < n).unwrap_or(true) } else { !reachable || cfg.dominates(db, b) };
                 if !ok {
-                    err(format!("{} in {} uses {} whose definition in {} does not dominate it", i, b, v, db));
-                    return;
+                    violation = Some((v, db));
                 }
+            });
+            if let Some((v, db)) = violation {
+                err(format!("{} in {} uses {} whose definition in {} does not dominate it", i, b, v, db));
+                return;
             }
         }
     }
@@ -174,27 +181,32 @@ fn verify_structure(m: &Module, f: &Function, errs: &mut Vec<String>) {
             if k.is_terminator() != last {
                 err(format!("{} in {}: terminator misplaced", i, b));
             }
-            for v in k.operands() {
-                if v.index() >= f.values.len() || !defined[v.index()] {
-                    err(format!("{} uses undefined {}", i, v));
-                    return;
+            let mut undefined = None;
+            k.for_each_operand(|v| {
+                if undefined.is_none() && (v.index() >= f.values.len() || !defined[v.index()]) {
+                    undefined = Some(v);
                 }
+            });
+            if let Some(v) = undefined {
+                err(format!("{} uses undefined {}", i, v));
+                return;
             }
             let ty = |v: Value| f.values[v].ty;
             let check_args = |dest: Block, args: &[Value], err: &mut dyn FnMut(String)| match f.blocks.get(dest) {
                 None => err(format!("{} jumps to missing {}", i, dest)),
                 Some(d) => {
-                    let want: Vec<Type> = d.params.iter().map(|&p| ty(p)).collect();
-                    let got: Vec<Type> = args.iter().map(|&a| ty(a)).collect();
-                    if want != got {
+                    if d.params.len() != args.len() || d.params.iter().zip(args).any(|(&p, &a)| ty(p) != ty(a)) {
+                        let want: Vec<Type> = d.params.iter().map(|&p| ty(p)).collect();
+                        let got: Vec<Type> = args.iter().map(|&a| ty(a)).collect();
                         err(format!("{}: args {} do not match {} params {}", i, types(&got), dest, types(&want)));
                     }
                 }
             };
-            let got: Vec<Type> = f.insts[i].results.iter().map(|&r| ty(r)).collect();
             if let Some(want) = k.result_types(m, |v| Some(ty(v))) {
-                if got != want {
-                    err(format!("{}: results {} should be {}", i, types(&got), types(&want)));
+                let (res, want) = (&f.insts[i].results, want.as_slice());
+                if res.len() != want.len() || res.iter().zip(want).any(|(&r, &t)| ty(r) != t) {
+                    let got: Vec<Type> = res.iter().map(|&r| ty(r)).collect();
+                    err(format!("{}: results {} should be {}", i, types(&got), types(want)));
                 }
             }
             match k {

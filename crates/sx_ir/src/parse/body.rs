@@ -291,7 +291,7 @@ fn build(m: &Module, f: &mut Function, blocks: Vec<RawBlock>) -> PResult<()> {
         let mut data = BlockData { params: raw.params.iter().map(|&(v, _)| v).collect(), insts: Vec::new() };
         for inst in raw.insts {
             let id = Inst::new(insts.len());
-            let want = inst.kind.result_types(m, |_| Some(Type::I64)).map(|t| t.len()).unwrap_or(inst.results.len());
+            let want = inst.kind.result_types(m, |_| Some(Type::I64)).map(|t| t.as_slice().len()).unwrap_or(inst.results.len());
             if want != inst.results.len() {
                 return Err(inst.pos.error(format!("this instruction produces {} result(s), {} named", want, inst.results.len())));
             }
@@ -312,7 +312,7 @@ fn build(m: &Module, f: &mut Function, blocks: Vec<RawBlock>) -> PResult<()> {
             let inst = &insts[n];
             let ty_of = |v: Value| defs.get(v.index()).copied().flatten().and_then(|d| d.ty);
             let Some(tys) = inst.kind.result_types(m, ty_of) else { return true };
-            for (&r, ty) in inst.results.iter().zip(tys) {
+            for (&r, &ty) in inst.results.iter().zip(tys.as_slice()) {
                 if let Some(Some(d)) = defs.get_mut(r.index()) {
                     d.ty = Some(ty);
                 }
