@@ -23,6 +23,9 @@ pub(crate) struct Scope {
     pub defers: Vec<Stmt>,
     /// Optional locals narrowed to their payload in this scope, with their optional binding.
     pub narrowed: HashMap<String, Local>,
+    /// Names whose declaration in this scope failed: a later use fails without a diagnostic
+    /// of its own (the declaration's error already explains it).
+    pub poisoned: std::collections::HashSet<String>,
 }
 
 pub(crate) struct LoopCx {

@@ -310,6 +310,7 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
     };
     let mut seen = std::collections::HashSet::new();
     c.diags.retain(|d| seen.insert((d.span.map(|s| (s.file, s.lo, s.hi)), d.message.clone())));
+    in_source_order(&mut c.diags);
     if result.is_err() || !c.diags.is_empty() {
         if c.diags.is_empty() {
             c.diags.push(Diagnostic::bare("compilation failed"));
@@ -321,6 +322,24 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
     let foreign = c.foreign_sigs();
     let build = std::mem::take(&mut c.ct.build);
     Ok(Output { module: c.module, root_has_run, vm_evaluations, foreign, build })
+}
+
+/// At most this many errors are shown; a summary line counts the rest.
+pub const MAX_ERRORS: usize = 50;
+
+/// Orders diagnostics by file (load order: the root file first) and position; diagnostics
+/// without a location keep their order after the located ones. Beyond [`MAX_ERRORS`] they are
+/// replaced by one line counting them.
+fn in_source_order(diags: &mut Vec<Diagnostic>) {
+    diags.sort_by_key(|d| match d.span {
+        Some(s) => (0, s.file, s.lo),
+        None => (1, FileId::default(), 0),
+    });
+    if diags.len() > MAX_ERRORS {
+        let more = diags.len() - MAX_ERRORS;
+        diags.truncate(MAX_ERRORS);
+        diags.push(Diagnostic::bare(format!("{} more error{} not shown", more, if more == 1 { "" } else { "s" })));
+    }
 }
 
 impl Compiler {
@@ -401,18 +420,20 @@ impl Compiler {
             let span = Span::new(self.files[root].file_id, 0, 0);
             return self.err(span, "'main' is not a function");
         };
-        self.build_entry(fid)?;
+        // A failure in `main` does not stop the checks below: every independent error of the
+        // program is reported in one run.
+        let entry = self.build_entry(fid);
         self.check_root_decls(root);
         self.check_context_extensions();
         // Every `impl` is checked (an unknown protocol is an error even when nothing erases).
         if !self.protos.pending.is_empty() {
             let _ = self.resolve_impls();
         }
-        self.drain_queue()?;
+        let drained = self.drain_queue();
         self.check_layout_cycles();
         self.check_runtime_compiler_calls();
         let _ = self.check_minted(None);
-        if !self.diags.is_empty() {
+        if entry.is_err() || drained.is_err() || !self.diags.is_empty() {
             return Err(());
         }
         let problems = sx_ir::verify::verify_module(&self.module);

@@ -50,6 +50,26 @@ impl<'c> FnCx<'c> {
         }
         self.scopes.last_mut().expect("scope").names.insert(name.to_string(), l);
     }
+    /// Marks `name` as a local whose declaration failed in the current scope (unless the
+    /// declaration bound it before failing).
+    pub fn poison(&mut self, name: &str) {
+        let scope = self.scopes.last_mut().expect("scope");
+        if !scope.names.contains_key(name) {
+            scope.poisoned.insert(name.to_string());
+        }
+    }
+    /// True when the innermost scope that knows `name` knows it as a failed declaration.
+    fn is_poisoned(&self, name: &str) -> bool {
+        for s in self.scopes.iter().rev() {
+            if s.names.contains_key(name) {
+                return false;
+            }
+            if s.poisoned.contains(name) {
+                return true;
+            }
+        }
+        false
+    }
     pub fn lookup_local(&self, name: &str) -> Option<Local> {
         for s in self.scopes.iter().rev() {
             if let Some(l) = s.names.get(name) {
@@ -61,6 +81,9 @@ impl<'c> FnCx<'c> {
 
     /// Resolves a bare name: locals, then the owner struct's constants, then the file scope.
     pub fn resolve(&mut self, id: &Ident) -> R<Option<Local>> {
+        if self.is_poisoned(&id.name) {
+            return Err(());
+        }
         if let Some(l) = self.lookup_local(&id.name) {
             if let Local::Const(ConstVal::EnclosingLocal) = l {
                 if let Some(cap) = self.capture(&id.name) {
@@ -1002,20 +1025,51 @@ impl<'c> FnCx<'c> {
         r
     }
 
+    /// The statements and tail of a block. A failed statement does not end the block: the
+    /// later statements are still checked (see [`FnCx::stmt_recovering`]), and the block fails
+    /// once all of them are.
     fn block_inner(&mut self, blk: &Block, expected: Option<TypeId>) -> R<TV> {
         self.predeclare_consts(&blk.stmts)?;
+        let mut failed = false;
         for s in &blk.stmts {
             if self.terminated() {
-                return Ok(TV::never());
+                return if failed { Err(()) } else { Ok(TV::never()) };
             }
-            self.stmt(s)?;
+            failed |= self.stmt_recovering(s).is_err();
         }
         if self.terminated() {
-            return Ok(TV::never());
+            return if failed { Err(()) } else { Ok(TV::never()) };
         }
-        match &blk.tail {
+        let tail = match &blk.tail {
             Some(e) => self.expr(e, expected),
             None => Ok(TV::void()),
+        };
+        if failed {
+            return Err(());
         }
+        tail
+    }
+
+    /// Lowers one statement of a block; after an error, restores what the rest of the block
+    /// relies on: the scope, loop, fallback-target and cleanup stacks return to their depth
+    /// before the statement, names it failed to declare are poisoned (their uses fail quietly
+    /// instead of reporting follow-on errors), and emission continues in a fresh, unreachable
+    /// block (a failed function's IR is discarded).
+    pub(crate) fn stmt_recovering(&mut self, s: &Stmt) -> R<()> {
+        let depths = (self.scopes.len(), self.loops.len(), self.errs.targets.len(), self.errs.cleanup.len());
+        let r = self.stmt(s);
+        if r.is_err() {
+            self.scopes.truncate(depths.0);
+            self.loops.truncate(depths.1);
+            self.errs.targets.truncate(depths.2);
+            self.errs.cleanup.truncate(depths.3);
+            self.value_ctx = false;
+            for name in declared_names(s) {
+                self.poison(name);
+            }
+            let fresh = self.new_block();
+            self.switch(fresh);
+        }
+        r
     }
 }

@@ -268,3 +268,27 @@ pub(crate) fn intern_tags_in(types: &mut TypeTable, text: &str) {
         }
     }
 }
+
+/// The local names a statement declares (`x := …`, `a, b := …`, `x :: …`).
+pub(crate) fn declared_names(s: &Stmt) -> Vec<&str> {
+    match &s.kind {
+        StmtKind::Let { names, .. } => names.iter().map(|n| n.name.as_str()).collect(),
+        StmtKind::Const { name, .. } => vec![name.name.as_str()],
+        StmtKind::Assign { .. }
+        | StmtKind::MultiAssign { .. }
+        | StmtKind::Expr(_)
+        | StmtKind::Return(_)
+        | StmtKind::Break
+        | StmtKind::Continue
+        | StmtKind::Defer(_)
+        | StmtKind::OnFail { .. }
+        | StmtKind::Raise(_)
+        | StmtKind::While { .. }
+        | StmtKind::For(_)
+        | StmtKind::Block(_)
+        | StmtKind::Push { .. }
+        | StmtKind::Run(_)
+        | StmtKind::Insert(_)
+        | StmtKind::Item(_) => vec![],
+    }
+}
