@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use sx_sema::build_api::build_list;
 use sx_vm::{Outcome, Vm};
 
+use crate::phases::PhaseClock;
+
 /// Everything one `sx build` needs to know.
 pub struct BuildJob<'a> {
     pub out: &'a sx_sema::Output,
@@ -18,6 +20,10 @@ pub struct BuildJob<'a> {
     /// `--link-arg`s, then the program's `add_link_flag`s.
     pub link_flags: Vec<String>,
     pub limits: sx_vm::VmLimits,
+    /// Cranelift's optimisation level.
+    pub opt: sx_codegen::OptLevel,
+    /// Where code generation and linking times go (`--time`).
+    pub clock: &'a mut PhaseClock,
 }
 
 /// One link requested by the callback (`raw_link_begin` … `raw_link_run`).
@@ -39,14 +45,21 @@ impl BuildJob<'_> {
     }
 
     fn emit_and_link(&mut self) -> Result<(), String> {
-        let obj = sx_codegen::emit_object(&self.out.module).map_err(|e| e.to_string())?;
+        let obj = self.emit_object()?;
         if self.out.module.target != sx_ir::Target::host() {
             let objpath = self.dest.with_extension("o");
             std::fs::write(&objpath, &obj).map_err(|e| format!("cannot write '{}': {}", objpath.display(), e))?;
             eprintln!("note: cross target: wrote object file '{}' (not linked)", objpath.display());
             return Ok(());
         }
-        sx_codegen::link_executable(&obj, &self.dest, &self.link_flags).map_err(|e| e.to_string())
+        let (dest, flags) = (&self.dest, &self.link_flags);
+        PhaseClock::time(&mut self.clock.link, || sx_codegen::link_executable(&obj, dest, flags)).map_err(|e| e.to_string())
+    }
+
+    /// The program's object file, at the job's optimisation level.
+    fn emit_object(&mut self) -> Result<Vec<u8>, String> {
+        let (module, opt) = (&self.out.module, self.opt);
+        PhaseClock::time(&mut self.clock.codegen, || sx_codegen::emit_object_with(module, opt)).map_err(|e| e.to_string())
     }
 
     fn run_callback(&mut self, cb: sx_ir::FuncId) -> Result<(), String> {
@@ -96,7 +109,7 @@ impl BuildJob<'_> {
         };
         match name {
             "emit_object" => {
-                let obj = sx_codegen::emit_object(&self.out.module).map_err(|e| e.to_string())?;
+                let obj = self.emit_object()?;
                 let dir = scratch_dir();
                 std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create '{}': {}", dir.display(), e))?;
                 let path = dir.join("program.o");
@@ -139,7 +152,8 @@ impl BuildJob<'_> {
                 if !l.target.is_empty() && sx_ir::Target::parse(&l.target) != Some(sx_ir::Target::host()) {
                     return Err(format!("cannot link for target '{}' on this host", l.target));
                 }
-                sx_codegen::link_objects(&l.objects, Path::new(&l.output), &l.extra).map_err(|e| e.to_string())?;
+                PhaseClock::time(&mut self.clock.link, || sx_codegen::link_objects(&l.objects, Path::new(&l.output), &l.extra))
+                    .map_err(|e| e.to_string())?;
                 Ok(vec![])
             }
             _ => Err(format!("'{}' is not available in the build callback", name)),

@@ -1,15 +1,19 @@
 //! The `sx` command line: `run` (Cranelift JIT, or `--vm`), `build` (object + system linker),
-//! and `ir` (print the IR).
+//! `check` (front end and compile-time evaluation only) and `ir` (print the IR).
 //!
 //! Owns: argument parsing, locating the standard library, rendering diagnostics, and process
 //! exit codes. Must never: let a Rust panic or a stack overflow of the compiler reach the user
 //! (compilation runs on a large-stack thread behind `catch_unwind`).
 
 mod build;
+mod phases;
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
+
+use phases::PhaseClock;
 
 #[derive(Parser)]
 #[command(name = "sx", version, about = "The sx compiler")]
@@ -46,6 +50,43 @@ struct Common {
     /// Testing: steps between safe points.
     #[arg(long, global = true, hide = true)]
     safe_point_every: Option<u64>,
+    /// After the command, print the wall time of each compiler phase to stderr.
+    #[arg(long, global = true)]
+    time: bool,
+    /// Colour diagnostics: auto (when stderr is a terminal and NO_COLOR is unset), always or
+    /// never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+/// When diagnostics are coloured.
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+enum ColorChoice {
+    /// When stderr is a terminal and NO_COLOR is unset or empty.
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether diagnostics written to stderr now get colours.
+    fn colors_stderr(self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+}
+
+/// `--opt N`: Cranelift's optimisation level (0 none, 1 and 2 speed, 3 speed and size).
+fn opt_level(n: u8) -> sx_codegen::OptLevel {
+    match n {
+        0 => sx_codegen::OptLevel::None,
+        3.. => sx_codegen::OptLevel::SpeedAndSize,
+        1 | 2 => sx_codegen::OptLevel::Speed,
+    }
 }
 
 #[derive(Subcommand)]
@@ -56,6 +97,9 @@ enum Cmd {
         /// Run the whole program on the comptime VM.
         #[arg(long)]
         vm: bool,
+        /// Optimisation level of native code: 0 (none), 1 or 2 (speed), 3 (speed and size).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
+        opt: u8,
         #[command(flatten)]
         common: Common,
     },
@@ -68,6 +112,15 @@ enum Cmd {
         /// repeatable.
         #[arg(long = "link-arg", value_name = "ARG", allow_hyphen_values = true)]
         link_args: Vec<String>,
+        /// Optimisation level of native code: 0 (none), 1 or 2 (speed), 3 (speed and size).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
+        opt: u8,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Check FILE: parse, analyse and run its compile-time code, without generating code.
+    Check {
+        file: PathBuf,
         #[command(flatten)]
         common: Common,
     },
@@ -204,7 +257,9 @@ fn options(common: &Common) -> Result<sx_sema::Options, String> {
     })
 }
 
-fn compile(file: &Path, common: &Common) -> Result<sx_sema::Output, i32> {
+/// Runs the front end on `file`; renders its diagnostics on failure (exit status 1). Its wall
+/// time and breakdown go to `clock`.
+fn compile(file: &Path, common: &Common, clock: &mut PhaseClock) -> Result<sx_sema::Output, i32> {
     let opts = match options(common) {
         Ok(o) => o,
         Err(e) => {
@@ -213,7 +268,9 @@ fn compile(file: &Path, common: &Common) -> Result<sx_sema::Output, i32> {
         }
     };
     IN_COMPTIME.store(true, std::sync::atomic::Ordering::SeqCst);
+    let start = Instant::now();
     let result = sx_sema::compile(file, &opts);
+    clock.front_end(start.elapsed(), result.as_ref().ok());
     IN_COMPTIME.store(false, std::sync::atomic::Ordering::SeqCst);
     match result {
         Ok(out) => {
@@ -223,13 +280,15 @@ fn compile(file: &Path, common: &Common) -> Result<sx_sema::Output, i32> {
             Ok(out)
         }
         Err((sources, diags)) => {
+            let colored = common.color.colors_stderr();
             let mut first = true;
             for d in &diags {
                 if !first {
                     eprintln!();
                 }
                 first = false;
-                eprintln!("{}", sx_diag::render(&sources, d));
+                let text = if colored { sx_diag::render_colored(&sources, d) } else { sx_diag::render(&sources, d) };
+                eprintln!("{}", text);
             }
             Err(1)
         }
@@ -248,67 +307,91 @@ fn print_build_done(out: &sx_sema::Output) {
 }
 
 fn run_cli(cli: Cli) -> i32 {
-    match cli.cmd {
-        Cmd::Run { file, vm, common } => {
-            let out = match compile(&file, &common) {
-                Ok(o) => o,
-                Err(c) => return c,
+    let mut clock = PhaseClock::start();
+    let (code, common) = match cli.cmd {
+        Cmd::Run { file, vm, opt, common } => (run_program(&file, vm, opt_level(opt), &common, &mut clock), common),
+        Cmd::Build { file, output, link_args, opt, common } => {
+            (build_program(&file, output, link_args, opt_level(opt), &common, &mut clock), common)
+        }
+        Cmd::Check { file, common } => (compile(&file, &common, &mut clock).map_or_else(|c| c, |_| 0), common),
+        Cmd::Ir { file, bytecode, common } => {
+            let code = match compile(&file, &common, &mut clock) {
+                Ok(out) => {
+                    if bytecode {
+                        print!("{}", sx_vm::module_bytecode(&out.module));
+                    } else {
+                        print!("{}", sx_ir::print::print_module(&out.module));
+                    }
+                    0
+                }
+                Err(c) => c,
             };
-            print_build_done(&out);
-            if vm {
-                let mut machine = sx_vm::Vm::new(sx_vm::VmLimits::default(), Box::new(sx_vm::StdHost));
-                for (symbol, sig) in &out.foreign {
-                    machine.declare_foreign(symbol, sig.clone());
-                }
-                match machine.run_program(&out.module) {
-                    Ok(code) => code & 0xff,
-                    Err(e) => {
-                        eprintln!("error: {}", e.message);
-                        1
-                    }
-                }
-            } else {
-                match sx_codegen::jit_run(&out.module) {
-                    Ok(code) => code & 0xff,
-                    Err(e) => {
-                        eprintln!("error: {}", e);
-                        1
-                    }
-                }
+            (code, common)
+        }
+    };
+    if common.time {
+        eprint!("{}", clock.table());
+    }
+    code
+}
+
+/// `sx run`: compiles `file`, then runs it (JIT, or the comptime VM with `vm`).
+fn run_program(file: &Path, vm: bool, opt: sx_codegen::OptLevel, common: &Common, clock: &mut PhaseClock) -> i32 {
+    let out = match compile(file, common, clock) {
+        Ok(o) => o,
+        Err(c) => return c,
+    };
+    print_build_done(&out);
+    if vm {
+        let mut machine = sx_vm::Vm::new(sx_vm::VmLimits::default(), Box::new(sx_vm::StdHost));
+        for (symbol, sig) in &out.foreign {
+            machine.declare_foreign(symbol, sig.clone());
+        }
+        match clock.exclude(|| machine.run_program(&out.module)) {
+            Ok(code) => code & 0xff,
+            Err(e) => {
+                eprintln!("error: {}", e.message);
+                1
             }
         }
-        Cmd::Build { file, output, link_args, common } => {
-            let out = match compile(&file, &common) {
-                Ok(o) => o,
-                Err(c) => return c,
-            };
-            print_build_done(&out);
-            // The command line's `-o` wins over a path compile-time code set.
-            let dest = output
-                .or_else(|| out.build.output.as_ref().map(PathBuf::from))
-                .unwrap_or_else(|| PathBuf::from(file.file_stem().unwrap_or_default()));
-            let limits = options(&common).map(|o| o.vm_limits).unwrap_or_default();
-            let mut link_flags = link_args;
-            link_flags.extend(out.build.link_flags.iter().cloned());
-            let mut job = build::BuildJob { out: &out, dest, link_flags, limits };
-            match job.run() {
-                Ok(()) => 0,
-                Err(e) => {
-                    eprintln!("error: {}", e);
-                    1
-                }
+    } else {
+        match PhaseClock::time(&mut clock.codegen, || sx_codegen::jit_compile(&out.module, opt)) {
+            Ok(program) => clock.exclude(|| program.run()) & 0xff,
+            Err(e) => {
+                eprintln!("error: {}", e);
+                1
             }
         }
-        Cmd::Ir { file, bytecode, common } => match compile(&file, &common) {
-            Ok(out) => {
-                if bytecode {
-                    print!("{}", sx_vm::module_bytecode(&out.module));
-                } else {
-                    print!("{}", sx_ir::print::print_module(&out.module));
-                }
-                0
-            }
-            Err(c) => c,
-        },
+    }
+}
+
+/// `sx build`: compiles `file` and writes the executable (or runs the program's build callback).
+fn build_program(
+    file: &Path,
+    output: Option<PathBuf>,
+    link_args: Vec<String>,
+    opt: sx_codegen::OptLevel,
+    common: &Common,
+    clock: &mut PhaseClock,
+) -> i32 {
+    let out = match compile(file, common, clock) {
+        Ok(o) => o,
+        Err(c) => return c,
+    };
+    print_build_done(&out);
+    // The command line's `-o` wins over a path compile-time code set.
+    let dest = output
+        .or_else(|| out.build.output.as_ref().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(file.file_stem().unwrap_or_default()));
+    let limits = options(common).map(|o| o.vm_limits).unwrap_or_default();
+    let mut link_flags = link_args;
+    link_flags.extend(out.build.link_flags.iter().cloned());
+    let mut job = build::BuildJob { out: &out, dest, link_flags, limits, opt, clock };
+    match job.run() {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {}", e);
+            1
+        }
     }
 }

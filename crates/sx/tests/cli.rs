@@ -207,3 +207,114 @@ fn build_callback_drives_the_build() {
     );
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// Writes `src` to a fresh file in the temp directory (named after `name` and this process).
+fn temp_program(name: &str, src: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("sx_cli_{}_{}.sx", name, std::process::id()));
+    std::fs::write(&path, src).expect("write");
+    path
+}
+
+/// `sx check` runs the front end and compile-time code: a `#run` that fails is an error (exit
+/// 1, the diagnostic on stderr); a problem only running the program would hit is not (exit 0,
+/// no output), although `sx run` of the same program fails.
+#[test]
+fn check_runs_compile_time_code_but_not_the_program() {
+    let helper = "#import \"modules/std.sx\";\nat :: (i: int) -> int { a: [4]int; return a[i]; }\n";
+    let bad_run = temp_program("check_run_error", &format!("{helper}X :: #run at(9);\nmain :: () {{ print(\"{{}}\\n\", X); }}\n"));
+    let o = sx(&["check", bad_run.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("index out of bounds") && err.contains("error: compile-time code called exit(1)"), "{err}");
+    assert!(err.contains("check_run_error") && err.contains(":3:11"), "{err}");
+    assert!(o.stdout.is_empty());
+
+    let bad_at_run_time = temp_program("check_runtime_error", &format!("{helper}main :: () {{ print(\"{{}}\\n\", at(9)); }}\n"));
+    let o = sx(&["check", bad_at_run_time.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stdout.is_empty() && o.stderr.is_empty(), "check prints nothing on success");
+    let o = sx(&["run", bad_at_run_time.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "the program itself fails");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("index out of bounds"));
+    let _ = std::fs::remove_file(&bad_run);
+    let _ = std::fs::remove_file(&bad_at_run_time);
+
+    let o = sx(&["check", "--target", "aarch64-linux", "examples/std/compress_codecs.sx"]);
+    assert!(o.status.success() && o.stdout.is_empty() && o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// `--time` prints one row per phase that ran, then the total.
+#[test]
+fn time_prints_the_phase_table() {
+    let prog = temp_program(
+        "time_phases",
+        "#import \"modules/std.sx\";\nsq :: (n: int) -> int { return n * n; }\nN :: #run sq(7);\nmain :: () { print(\"{}\\n\", N); }\n",
+    );
+    let exe = std::env::temp_dir().join(format!("sx_cli_time_{}", std::process::id()));
+    let o = sx(&["build", "--time", prog.to_str().unwrap(), "-o", exe.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let rows: Vec<&str> = err.lines().map(|l| l.rsplit_once(' ').map_or(l, |(name, _)| name.trim())).collect();
+    assert_eq!(rows, ["phase", "parse", "sema", "comptime VM", "IR passes", "codegen", "link", "total"], "{err}");
+    for line in err.lines().skip(1) {
+        let ms = line.rsplit(' ').next().unwrap_or("");
+        assert!(ms.parse::<f64>().is_ok_and(|v| v >= 0.0), "not a time: {line}");
+    }
+    let run = Command::new(&exe).output().expect("run the executable");
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "49\n");
+
+    // `run` has no link step; `check` neither codegen nor link.
+    let o = sx(&["run", "--time", prog.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "49\n");
+    assert!(err.contains("codegen") && !err.contains("link") && err.contains("total"), "{err}");
+    let o = sx(&["check", "--time", prog.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && err.contains("sema") && !err.contains("codegen") && err.contains("total"), "{err}");
+    let o = sx(&["check", prog.to_str().unwrap()]);
+    assert!(o.stderr.is_empty(), "no table without --time");
+    let _ = std::fs::remove_file(&prog);
+    let _ = std::fs::remove_file(&exe);
+}
+
+/// Every `--opt` level compiles a program correctly, in the JIT and as an executable; other
+/// levels are a usage error.
+#[test]
+fn opt_levels_run_correctly() {
+    let prog = "examples/std/compress_codecs.sx";
+    let want = std::fs::read_to_string(root().join("examples/std/compress_codecs.stdout")).expect("expected output");
+    for level in ["0", "1", "2", "3"] {
+        let o = sx(&["run", "--opt", level, prog]);
+        assert!(o.status.success(), "--opt {level}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), want, "--opt {level}");
+    }
+    for level in ["0", "3"] {
+        let exe = std::env::temp_dir().join(format!("sx_cli_opt{}_{}", level, std::process::id()));
+        let o = sx(&["build", "--opt", level, prog, "-o", exe.to_str().unwrap()]);
+        assert!(o.status.success(), "--opt {level}: {}", String::from_utf8_lossy(&o.stderr));
+        let run = Command::new(&exe).current_dir(root()).output().expect("run the executable");
+        let _ = std::fs::remove_file(&exe);
+        assert_eq!(String::from_utf8_lossy(&run.stdout), want, "built with --opt {level}");
+    }
+    let o = sx(&["run", "--opt", "4", "examples/hello.sx"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// `--color always` colours diagnostics with ANSI escapes; `never`, and `auto` when stderr is
+/// not a terminal (as here), render them plain.
+#[test]
+fn color_flag_controls_ansi_escapes() {
+    let prog = temp_program("color", "main :: () { x := zz; }\n");
+    let diag = |args: &[&str]| {
+        let o = sx(args);
+        assert_eq!(o.status.code(), Some(1));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let p = prog.to_str().unwrap();
+    let colored = diag(&["check", "--color", "always", p]);
+    assert!(colored.contains("\x1b[") && colored.contains("zz"), "{colored:?}");
+    for plain in [diag(&["check", "--color", "never", p]), diag(&["check", p]), diag(&["run", "--color", "auto", p])] {
+        assert!(!plain.contains('\x1b') && plain.contains("error: ") && plain.contains("zz"), "{plain:?}");
+    }
+    let _ = std::fs::remove_file(&prog);
+}

@@ -58,12 +58,35 @@ fn err<T>(message: impl Into<String>) -> Result<T> {
 // ISA construction
 // ---------------------------------------------------------------------------------------------
 
-fn shared_flags(pic: bool) -> Result<settings::Flags> {
+/// How hard Cranelift optimises (its `opt_level` setting).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OptLevel {
+    /// No optimisation (`none`): the fastest compile.
+    None,
+    /// Optimise for speed (`speed`), the default.
+    #[default]
+    Speed,
+    /// Optimise for speed and size (`speed_and_size`).
+    SpeedAndSize,
+}
+
+impl OptLevel {
+    /// The value of Cranelift's `opt_level` setting.
+    fn setting(self) -> &'static str {
+        match self {
+            OptLevel::None => "none",
+            OptLevel::Speed => "speed",
+            OptLevel::SpeedAndSize => "speed_and_size",
+        }
+    }
+}
+
+fn shared_flags(pic: bool, opt: OptLevel) -> Result<settings::Flags> {
     let mut b = settings::builder();
     let set = |b: &mut settings::Builder, k: &str, v: &str| {
         b.set(k, v).map_err(|e| CodegenError::new(format!("cranelift setting {}={}: {}", k, v, e)))
     };
-    set(&mut b, "opt_level", "speed")?;
+    set(&mut b, "opt_level", opt.setting())?;
     set(&mut b, "enable_verifier", "true")?;
     set(&mut b, "is_pic", if pic { "true" } else { "false" })?;
     set(&mut b, "enable_multi_ret_implicit_sret", "true")?;
@@ -75,19 +98,19 @@ fn shared_flags(pic: bool) -> Result<settings::Flags> {
     Ok(settings::Flags::new(b))
 }
 
-fn host_isa() -> Result<OwnedTargetIsa> {
+fn host_isa(opt: OptLevel) -> Result<OwnedTargetIsa> {
     let builder = cranelift_native::builder().map_err(|e| CodegenError::new(format!("host not supported: {}", e)))?;
-    builder.finish(shared_flags(false)?).map_err(|e| CodegenError::new(format!("cannot build host ISA: {}", e)))
+    builder.finish(shared_flags(false, opt)?).map_err(|e| CodegenError::new(format!("cannot build host ISA: {}", e)))
 }
 
-fn target_isa(target: Target) -> Result<OwnedTargetIsa> {
+fn target_isa(target: Target, opt: OptLevel) -> Result<OwnedTargetIsa> {
     let triple = match target {
         Target::X86_64Linux => "x86_64-unknown-linux-gnu",
         Target::Aarch64Linux => "aarch64-unknown-linux-gnu",
     };
     let builder = cranelift_codegen::isa::lookup_by_name(triple)
         .map_err(|e| CodegenError::new(format!("target {} not available: {}", target.name(), e)))?;
-    builder.finish(shared_flags(true)?).map_err(|e| CodegenError::new(format!("cannot build ISA for {}: {}", target.name(), e)))
+    builder.finish(shared_flags(true, opt)?).map_err(|e| CodegenError::new(format!("cannot build ISA for {}: {}", target.name(), e)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -886,6 +909,30 @@ mod dl {
 
 /// Compile `m` in memory and run its entry; returns the exit status (the i32 the entry returned).
 pub fn jit_run(m: &sx_ir::Module) -> Result<i32> {
+    Ok(jit_compile(m, OptLevel::default())?.run())
+}
+
+/// A program compiled in memory by [`jit_compile`], ready to run.
+pub struct JitProgram {
+    /// Owns the code and data memory.
+    module: cranelift_jit::JITModule,
+    entry: extern "C" fn() -> i32,
+}
+
+impl JitProgram {
+    /// Runs the entry; returns the exit status (the i32 the entry returned).
+    pub fn run(self) -> i32 {
+        let status = (self.entry)();
+        // The code and data memory is deliberately not freed (`JITModule::free_memory`): the
+        // program may have handed JIT function pointers to libc (e.g. `atexit`) that run after
+        // we return.
+        drop(self.module);
+        status
+    }
+}
+
+/// Compile `m` in memory at optimisation level `opt`, without running it.
+pub fn jit_compile(m: &sx_ir::Module, opt: OptLevel) -> Result<JitProgram> {
     let entry = m.entry.ok_or_else(|| CodegenError::new("module has no entry function"))?;
     let ef = m.funcs.get(entry).ok_or_else(|| CodegenError::new("entry function does not exist"))?;
     if !ef.is_defined() {
@@ -899,7 +946,7 @@ pub fn jit_run(m: &sx_ir::Module) -> Result<i32> {
     }
     // Resolve every extern (and the libcalls we use) up front: cranelift-jit panics on
     // unresolved symbols at finalize time.
-    let mut builder = cranelift_jit::JITBuilder::with_isa(host_isa()?, cranelift_module::default_libcall_names());
+    let mut builder = cranelift_jit::JITBuilder::with_isa(host_isa(opt)?, cranelift_module::default_libcall_names());
     let (_, live_externs) = live_code(m);
     let mut wanted: Vec<&str> = m.externs.values().zip(&live_externs).filter(|(_, &l)| l).map(|(e, _)| e.symbol.as_str()).collect();
     wanted.extend(["memmove", "memset"]);
@@ -918,13 +965,10 @@ pub fn jit_run(m: &sx_ir::Module) -> Result<i32> {
     let id = decls.funcs[entry.index()].ok_or_else(|| CodegenError::new("entry was not compiled"))?;
     let code = module.get_finalized_function(id);
     // SAFETY: the entry was compiled with signature () -> i32 and the platform C calling
-    // convention; `module` (which owns the code and data) outlives the call.
-    let entry_fn: extern "C" fn() -> i32 = unsafe { std::mem::transmute(code) };
-    let status = entry_fn();
-    // The code and data memory is deliberately not freed (`JITModule::free_memory`): the program
-    // may have handed JIT function pointers to libc (e.g. `atexit`) that run after we return.
-    drop(module);
-    Ok(status)
+    // convention; `module` (which owns the code and data) lives in the returned program, so the
+    // code outlives every call through this pointer.
+    let entry: extern "C" fn() -> i32 = unsafe { std::mem::transmute(code) };
+    Ok(JitProgram { module, entry })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -933,7 +977,12 @@ pub fn jit_run(m: &sx_ir::Module) -> Result<i32> {
 
 /// Emit a relocatable object file for `m.target`.
 pub fn emit_object(m: &sx_ir::Module) -> Result<Vec<u8>> {
-    let isa = target_isa(m.target)?;
+    emit_object_with(m, OptLevel::default())
+}
+
+/// Emit a relocatable object file for `m.target` at optimisation level `opt`.
+pub fn emit_object_with(m: &sx_ir::Module, opt: OptLevel) -> Result<Vec<u8>> {
+    let isa = target_isa(m.target, opt)?;
     let builder = cranelift_object::ObjectBuilder::new(isa, "sx_module", cranelift_module::default_libcall_names())
         .map_err(|e| module_err("creating object builder", e))?;
     let mut module = cranelift_object::ObjectModule::new(builder);

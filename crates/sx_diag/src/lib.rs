@@ -183,11 +183,22 @@ impl fmt::Display for Diagnostic {
 
 /// Renders `diag` rustc-style: `error: msg`, `--> path:line:col`, the source line and a caret run.
 pub fn render(map: &SourceMap, diag: &Diagnostic) -> String {
-    use annotate_snippets::{renderer::DecorStyle, AnnotationKind, Level as ALevel, Renderer, Snippet};
+    render_with(map, diag, false)
+}
+
+/// Renders `diag` like [`render`], with ANSI colours and bold text (annotate-snippets' styled
+/// renderer) for a terminal.
+pub fn render_colored(map: &SourceMap, diag: &Diagnostic) -> String {
+    render_with(map, diag, true)
+}
+
+fn render_with(map: &SourceMap, diag: &Diagnostic, colored: bool) -> String {
+    use annotate_snippets::{renderer::DecorStyle, AnnotationKind, Group, Level as ALevel, Renderer, Snippet};
     let level = match diag.level {
         Level::Error => ALevel::ERROR,
         Level::Note => ALevel::NOTE,
     };
+    let renderer = if colored { Renderer::styled() } else { Renderer::plain() }.decor_style(DecorStyle::Ascii);
     let mut out = String::new();
     match diag.span.and_then(|s| map.files.get(s.file).map(|f| (s, f))) {
         Some((span, file)) => {
@@ -200,7 +211,10 @@ pub fn render(map: &SourceMap, diag: &Diagnostic) -> String {
             let title = level.primary_title(diag.message.as_str());
             let group = title
                 .element(Snippet::source(file.text.as_str()).path(file.path.as_str()).annotation(AnnotationKind::Primary.span(lo..hi)));
-            let renderer = Renderer::plain().decor_style(DecorStyle::Ascii);
+            out.push_str(&renderer.render(&[group]));
+        }
+        None if colored => {
+            let group = Group::with_title(ALevel::ERROR.primary_title(diag.message.as_str()));
             out.push_str(&renderer.render(&[group]));
         }
         None => {
@@ -235,5 +249,18 @@ mod tests {
         assert!(r.starts_with("error: unknown name 'zz'"), "{r}");
         assert!(r.contains("--> a.sx:2:6"), "{r}");
         assert!(r.contains("^^"), "{r}");
+        assert!(!r.contains('\x1b'), "{r}");
+    }
+
+    #[test]
+    fn colored_render_has_ansi_escapes() {
+        let mut m = SourceMap::new();
+        let f = m.add("a.sx", "x := 1;\ny := zz;\n");
+        let d = Diagnostic::error(Span::new(f, 13, 15), "unknown name 'zz'");
+        let r = render_colored(&m, &d);
+        assert!(r.contains("\x1b["), "{r:?}");
+        assert!(r.contains("unknown name 'zz'"), "{r}");
+        let bare = render_colored(&m, &Diagnostic::bare("no 'main' function found"));
+        assert!(bare.contains("\x1b[") && bare.contains("no 'main' function found"), "{bare:?}");
     }
 }

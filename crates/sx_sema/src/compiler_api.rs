@@ -194,11 +194,15 @@ impl Compiler {
         let id = self.ct.api.next_eval;
         self.ct.api.next_eval += 1;
         self.ct.api.evals.push((file, span, id));
-        let mut r = self.ct.vm.call(&self.module, func, args);
+        let vm_time = &mut self.ct.times.comptime_vm;
+        let mut r = crate::phase_times::timed(vm_time, || self.ct.vm.call(&self.module, func, args));
         let out = loop {
             match r {
                 Ok(sx_vm::Outcome::CompilerCall { name, args }) => match self.service(&name, &args, span) {
-                    Ok(results) => r = self.ct.vm.resume(&self.module, &results),
+                    Ok(results) => {
+                        let vm_time = &mut self.ct.times.comptime_vm;
+                        r = crate::phase_times::timed(vm_time, || self.ct.vm.resume(&self.module, &results));
+                    }
                     Err(()) => {
                         self.ct.vm.abandon();
                         break Err(());

@@ -181,7 +181,7 @@ impl Emitter {
     /// trap, and slots whose address never escapes become SSA values (`promote_slots`).
     pub fn finish(mut self) -> Function {
         self.b(|b| b.seal_unterminated(TrapCode::Unreachable));
-        sx_ir::opt::promote_slots(&mut self.f);
+        crate::phase_times::time_promote_slots(|| sx_ir::opt::promote_slots(&mut self.f));
         self.f
     }
 }

@@ -38,6 +38,7 @@ mod members;
 mod operators;
 mod optional;
 mod packs;
+pub mod phase_times;
 mod places;
 pub mod printfmt;
 mod props;
@@ -194,6 +195,8 @@ pub struct Output {
     pub foreign: Vec<(String, sx_vm::ForeignSig)>,
     /// The build callback and settings compile-time code registered (used by `sx build`).
     pub build: build_api::BuildPlan,
+    /// Wall time of the front end's measured phases (parse, comptime VM, IR passes).
+    pub timings: phase_times::PhaseTimes,
 }
 
 /// The state of one compilation.
@@ -261,6 +264,9 @@ pub(crate) struct Instances {
 pub(crate) struct Comptime {
     pub vm: sx_vm::Vm,
     pub vm_evals: u64,
+    /// Wall time of parsing, VM runs and verification so far (`promote_slots` time is kept
+    /// per thread, see [`phase_times`]).
+    pub times: phase_times::PhaseTimes,
     pub trace_comptime: bool,
     /// What compile-time code asked of `sx build`.
     pub build: build_api::BuildPlan,
@@ -301,6 +307,7 @@ pub(crate) struct Emitted {
 
 /// Compiles the program rooted at `path`.
 pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Diagnostic>)> {
+    phase_times::take_promote_slots();
     let mut c = Compiler::new(opts);
     let shown = path.to_string_lossy().into_owned();
     let root = c.load_file(path, shown, None);
@@ -321,7 +328,9 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
     let vm_evaluations = c.ct.vm_evals;
     let foreign = c.foreign_sigs();
     let build = std::mem::take(&mut c.ct.build);
-    Ok(Output { module: c.module, root_has_run, vm_evaluations, foreign, build })
+    let mut timings = c.ct.times;
+    timings.ir_passes += phase_times::take_promote_slots();
+    Ok(Output { module: c.module, root_has_run, vm_evaluations, foreign, build, timings })
 }
 
 /// At most this many errors are shown; a summary line counts the rest.
@@ -372,6 +381,7 @@ impl Compiler {
             ct: Comptime {
                 vm,
                 vm_evals: 0,
+                times: Default::default(),
                 trace_comptime: opts.trace_comptime,
                 side_effect_runs: 0,
                 thunk_name: None,
@@ -436,7 +446,7 @@ impl Compiler {
         if entry.is_err() || drained.is_err() || !self.diags.is_empty() {
             return Err(());
         }
-        let problems = sx_ir::verify::verify_module(&self.module);
+        let problems = phase_times::timed(&mut self.ct.times.ir_passes, || sx_ir::verify::verify_module(&self.module));
         if let Some(p) = problems.first() {
             self.diags.push(Diagnostic::bare(format!("internal error: IR verification failed: {}", p)));
             return Err(());

@@ -30,7 +30,8 @@ impl Compiler {
             }
         };
         let fid = self.sources.add(shown, text);
-        let (ast, errs) = sx_syntax::parse_file(fid, &self.sources.file(fid).text);
+        let text = &self.sources.file(fid).text;
+        let (ast, errs) = crate::phase_times::timed(&mut self.ct.times.parse, || sx_syntax::parse_file(fid, text));
         crate::syntax_facts::intern_tags_in(&mut self.types, &self.sources.file(fid).text);
         let had_errors = !errs.is_empty();
         self.diags.extend(errs);
