@@ -934,7 +934,7 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
                 let site = if native.allocates() { source_site(st, pc, frames) } else { 0 };
                 // SAFETY: the frame `[fp, all_len)` lies inside the register vector.
                 let regs = unsafe { std::slice::from_raw_parts_mut(rp, all_len - fp) };
-                match natives::call(native, e, mem, host.as_mut(), regs, extra, list, site) {
+                match natives::call(native, e, mem, host.as_mut(), regs, extra, list, site, &foreign.sandbox) {
                     Ok(None) => {}
                     Ok(Some(code)) => leave!(Ok(Action::Exit(code))),
                     Err(e) => leave!(Err(e)),

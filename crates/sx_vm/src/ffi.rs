@@ -33,6 +33,10 @@
 //! Foreign`]): it compares, converts to an integer and can be passed back to C, but
 //! dereferencing it at comptime is an error. Comptime code never reads host memory.
 //!
+//! **Sandbox.** Under `--sandbox` each call is first checked against the VM's
+//! [`crate::policy::VmPolicy`] (after resolution, so functions refused always keep their
+//! message); a refused call never reaches C.
+//!
 //! What C does with a pointer is not checked: a C function told to write 100 bytes into a
 //! 10-byte comptime buffer corrupts the compiler's heap, as it would corrupt the program's, and
 //! a pointer C keeps after returning (`strtok`, `setvbuf`) is not tracked. A C call runs to
@@ -46,6 +50,7 @@ use libffi::middle::{Arg, Cif, CodePtr, Ret, Type as FfiType};
 use sx_ir::{ExternFunc, Type};
 
 use crate::memory::{AllocKind, ComptimeMemory, FIRST_ALLOC, FUNC_ALLOC};
+use crate::policy::Sandbox;
 use crate::width::W;
 
 /// What an extern's parameter or result is at the sx level, beyond its IR type.
@@ -84,6 +89,8 @@ pub(crate) struct Foreign {
     sigs: HashMap<String, ForeignSig>,
     resolved: HashMap<u32, Result<Callable, String>>,
     libs: Option<Vec<libloading::os::unix::Library>>,
+    /// The `--sandbox` policy every call is checked against (also consulted by the natives).
+    pub(crate) sandbox: Sandbox,
 }
 
 /// Symbols that would act on the compiler's own process rather than compute something.
@@ -124,6 +131,11 @@ const REFUSED: &[&str] = &[
 ];
 
 impl Foreign {
+    /// No declarations yet; calls are checked against `sandbox`.
+    pub(crate) fn new(sandbox: Sandbox) -> Foreign {
+        Foreign { sandbox, ..Foreign::default() }
+    }
+
     pub(crate) fn declare(&mut self, symbol: &str, sig: ForeignSig) {
         self.sigs.insert(symbol.to_string(), sig);
     }
@@ -309,6 +321,11 @@ pub(crate) fn call(
         None => return Err(unsupported(&ext.symbol, " (no C signature is known for it)")),
     };
     let name = ext.symbol.clone();
+    foreign.resolve(ext_id, ext)?;
+    if foreign.sandbox.policy.sandbox {
+        let args: Vec<i64> = (0..nargs).map(|i| W::of(ext.sig.params[i]).sext(regs.get(l[1 + i] as usize).copied().unwrap_or(0))).collect();
+        foreign.sandbox.check_foreign(&name, &args, mem)?;
+    }
     let callable = foreign.resolve(ext_id, ext)?;
     let in_call = |e: String| format!("in the call of C function `{}`: {}", name, e);
 
@@ -406,6 +423,9 @@ pub(crate) fn call(
         }
     }
 
+    if let Some(&t) = ext.sig.returns.first() {
+        foreign.sandbox.record_result(&name, W::of(t).sext(ret[0]));
+    }
     let nres = l[1 + nargs] as usize;
     for (i, (&t, &k)) in ext.sig.returns.iter().zip(&sig.rets).enumerate().take(nres) {
         let raw = ret[i];

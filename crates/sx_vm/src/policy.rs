@@ -1,0 +1,607 @@
+//! The `--sandbox` policy: what compile-time code may do to the host, decided in one place.
+//!
+//! Without the sandbox ([`VmPolicy::default`]) every C function the program declares may be
+//! called (except the few [`crate::ffi`] always refuses). Under the sandbox a C function runs
+//! only when it has no host effect — memory, strings, `ctype`, `libm`, formatting into buffers,
+//! time queries, conversions, sorting — or when the permission its effect needs was granted
+//! ([`Permission`], `--comptime-allow=fs-read,fs-write,process,env,ffi`):
+//!
+//! - `process`: `system`, `popen`, `fork`, `exec*`, `posix_spawn`, `kill`, `chdir`, …;
+//! - `fs-write`: `fopen` with a write/append/update mode, `open` with `O_WRONLY`/`O_RDWR`/
+//!   `O_CREAT`/`O_TRUNC`/`O_APPEND`, `unlink`, `remove`, `rename`, `mkdir`, `rmdir`,
+//!   `truncate`, `chmod`, stream writes (`fwrite`, `fputs`, `fprintf`, …), and `write`/`writev`
+//!   on any descriptor other than stdout and stderr;
+//! - `fs-read`: opening, `stat`ing or listing a path outside the source tree (the root file's
+//!   directory and the standard library directories, symlinks resolved), and reading a
+//!   descriptor compile-time code did not open itself (stdin included);
+//! - `env`: `getenv`, `setenv`, `putenv`, `unsetenv`, `clearenv`;
+//! - `ffi`: any other foreign function, e.g. `syscall`, `dlopen`, `dlsym`, `dup2`.
+//!
+//! The check runs once per foreign call (and in the natives `write`/`read`), never per
+//! instruction. A refused call is an ordinary [`crate::VmError`] at the call site, e.g.
+//! `compile-time call to 'system' is not allowed under --sandbox (needs
+//! --comptime-allow=process)`.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::memory::ComptimeMemory;
+
+/// A host capability compile-time code may be granted under the sandbox.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Reading files outside the source tree, and descriptors comptime code did not open.
+    FsRead,
+    /// Creating, writing, renaming and removing files.
+    FsWrite,
+    /// Creating processes and changing the compiler's process.
+    Process,
+    /// Reading and changing environment variables.
+    Env,
+    /// Calling any foreign function.
+    Ffi,
+}
+
+impl Permission {
+    /// Every permission, in the order `--comptime-allow` lists them.
+    pub const ALL: [Permission; 5] = [Permission::FsRead, Permission::FsWrite, Permission::Process, Permission::Env, Permission::Ffi];
+
+    /// The name `--comptime-allow` spells it with.
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::FsRead => "fs-read",
+            Permission::FsWrite => "fs-write",
+            Permission::Process => "process",
+            Permission::Env => "env",
+            Permission::Ffi => "ffi",
+        }
+    }
+
+    /// The permission named `name` (see [`Permission::name`]).
+    pub fn parse(name: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// Parses a comma-separated `--comptime-allow` list (`fs-write,process`).
+    pub fn parse_list(list: &str) -> Result<Vec<Permission>, String> {
+        let mut out = Vec::new();
+        for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match Permission::parse(part) {
+                Some(p) => out.push(p),
+                None => {
+                    let names: Vec<&str> = Permission::ALL.iter().map(|p| p.name()).collect();
+                    return Err(format!("unknown permission '{}' (expected one of {})", part, names.join(", ")));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// What compile-time code may do on the host (part of [`crate::VmLimits`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VmPolicy {
+    /// Whether the sandbox is on; when off, everything below is ignored.
+    pub sandbox: bool,
+    /// Permissions granted under the sandbox.
+    pub allowed: Vec<Permission>,
+    /// The source tree: directories whose files compile-time code may read (canonical paths).
+    pub source_roots: Vec<PathBuf>,
+}
+
+impl VmPolicy {
+    /// The sandbox with `allowed` granted and reads allowed under `roots` (canonicalised here;
+    /// a root that does not exist is dropped).
+    pub fn sandboxed(allowed: Vec<Permission>, roots: &[PathBuf]) -> VmPolicy {
+        let source_roots = roots.iter().filter_map(|r| r.canonicalize().ok()).collect();
+        VmPolicy { sandbox: true, allowed, source_roots }
+    }
+
+    /// Whether an effect needing `p` may happen.
+    pub fn allows(&self, p: Permission) -> bool {
+        !self.sandbox || self.allowed.contains(&p)
+    }
+
+    /// Whether `path` (relative to the compiler's working directory) lies in the source tree.
+    fn in_source_tree(&self, path: &Path) -> bool {
+        match resolve(path) {
+            Some(p) => self.source_roots.iter().any(|r| p.starts_with(r)),
+            None => false,
+        }
+    }
+}
+
+/// `path` made absolute with symlinks resolved; a file that does not exist yet is resolved
+/// through its directory.
+fn resolve(path: &Path) -> Option<PathBuf> {
+    let abs = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().ok()?.join(path) };
+    if let Ok(p) = abs.canonicalize() {
+        return Some(p);
+    }
+    let name = abs.file_name()?;
+    if name == ".." {
+        return None;
+    }
+    Some(abs.parent()?.canonicalize().ok()?.join(name))
+}
+
+/// The sandbox of one VM: its policy and the descriptors compile-time code opened under it.
+#[derive(Default)]
+pub(crate) struct Sandbox {
+    pub(crate) policy: VmPolicy,
+    opened: HashSet<i64>,
+}
+
+/// How a C function is treated under the sandbox.
+#[derive(Copy, Clone)]
+enum Rule {
+    /// No host effect.
+    Pure,
+    /// Always needs this permission.
+    Needs(Permission),
+    /// `fopen(path, mode)`: a write mode needs `fs-write`, a read outside the tree `fs-read`.
+    Fopen,
+    /// `open(path, flags, …)` (`at`: `openat(dirfd, path, flags, …)`).
+    Open { at: bool },
+    /// Reads metadata or contents at the path in argument `path` (`dirfd`: a directory
+    /// descriptor argument the path may be relative to).
+    ReadPath { path: usize, dirfd: Option<usize> },
+    /// Reads the descriptor in argument 0.
+    FdRead,
+    /// Writes the descriptor in argument 0.
+    FdWrite,
+    /// `close(fd)`.
+    Close,
+}
+
+const PURE: &[&str] = &[
+    // memory
+    "malloc",
+    "calloc",
+    "realloc",
+    "free",
+    "aligned_alloc",
+    "posix_memalign",
+    "memcpy",
+    "memmove",
+    "memset",
+    "memcmp",
+    "memchr",
+    "memrchr",
+    "memmem",
+    "bzero",
+    "explicit_bzero",
+    // strings
+    "strlen",
+    "strnlen",
+    "strcmp",
+    "strncmp",
+    "strcasecmp",
+    "strncasecmp",
+    "strcoll",
+    "strxfrm",
+    "strchr",
+    "strrchr",
+    "strchrnul",
+    "strstr",
+    "strcasestr",
+    "strspn",
+    "strcspn",
+    "strpbrk",
+    "strcpy",
+    "strncpy",
+    "stpcpy",
+    "stpncpy",
+    "strcat",
+    "strncat",
+    "strdup",
+    "strndup",
+    "strtok",
+    "strtok_r",
+    "strsep",
+    "strerror",
+    "strerror_r",
+    "strsignal",
+    // ctype
+    "isalpha",
+    "isdigit",
+    "isalnum",
+    "isspace",
+    "isupper",
+    "islower",
+    "isxdigit",
+    "ispunct",
+    "isprint",
+    "isgraph",
+    "iscntrl",
+    "isblank",
+    "isascii",
+    "toupper",
+    "tolower",
+    // conversions, sorting, arithmetic
+    "atoi",
+    "atol",
+    "atoll",
+    "atof",
+    "strtol",
+    "strtoll",
+    "strtoul",
+    "strtoull",
+    "strtod",
+    "strtof",
+    "strtold",
+    "strtoimax",
+    "strtoumax",
+    "abs",
+    "labs",
+    "llabs",
+    "div",
+    "ldiv",
+    "lldiv",
+    "qsort",
+    "bsearch",
+    "rand",
+    "srand",
+    "rand_r",
+    "random",
+    "srandom",
+    // formatting into buffers
+    "snprintf",
+    "sprintf",
+    "vsnprintf",
+    "vsprintf",
+    "sscanf",
+    // time and identity queries
+    "time",
+    "clock",
+    "clock_gettime",
+    "clock_getres",
+    "gettimeofday",
+    "difftime",
+    "mktime",
+    "timegm",
+    "gmtime",
+    "gmtime_r",
+    "localtime",
+    "localtime_r",
+    "asctime",
+    "asctime_r",
+    "ctime",
+    "ctime_r",
+    "strftime",
+    "getpid",
+    "getppid",
+    "getuid",
+    "geteuid",
+    "getgid",
+    "getegid",
+    // streams compile-time code opened (a `FILE *` only comes from an allowed `fopen`)
+    "fread",
+    "fgets",
+    "fgetc",
+    "getc",
+    "ungetc",
+    "feof",
+    "ferror",
+    "clearerr",
+    "fseek",
+    "fseeko",
+    "ftell",
+    "ftello",
+    "rewind",
+    "fclose",
+    "fileno",
+    "readdir",
+    "closedir",
+    "rewinddir",
+];
+
+/// `libm` functions, without their `f`/`l` suffixed variants.
+const MATH: &[&str] = &[
+    "sqrt",
+    "cbrt",
+    "hypot",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "logb",
+    "ilogb",
+    "pow",
+    "floor",
+    "ceil",
+    "round",
+    "lround",
+    "llround",
+    "trunc",
+    "rint",
+    "lrint",
+    "llrint",
+    "nearbyint",
+    "fmod",
+    "remainder",
+    "remquo",
+    "fabs",
+    "fmin",
+    "fmax",
+    "fdim",
+    "fma",
+    "ldexp",
+    "frexp",
+    "modf",
+    "scalbn",
+    "scalbln",
+    "copysign",
+    "nan",
+    "nextafter",
+    "erf",
+    "erfc",
+    "tgamma",
+    "lgamma",
+];
+
+const PROCESS: &[&str] = &[
+    "system",
+    "popen",
+    "pclose",
+    "fork",
+    "vfork",
+    "clone",
+    "daemon",
+    "posix_spawn",
+    "posix_spawnp",
+    "execv",
+    "execve",
+    "execvp",
+    "execvpe",
+    "execl",
+    "execle",
+    "execlp",
+    "fexecve",
+    "kill",
+    "killpg",
+    "wait",
+    "waitpid",
+    "waitid",
+    "setsid",
+    "setuid",
+    "setgid",
+    "seteuid",
+    "setegid",
+    "chdir",
+    "fchdir",
+    "chroot",
+    "nice",
+    "setpriority",
+    "setrlimit",
+    "prctl",
+    "ptrace",
+];
+
+const ENV: &[&str] = &["getenv", "secure_getenv", "setenv", "unsetenv", "putenv", "clearenv"];
+
+const FS_WRITE: &[&str] = &[
+    "creat",
+    "unlink",
+    "unlinkat",
+    "remove",
+    "rename",
+    "renameat",
+    "renameat2",
+    "mkdir",
+    "mkdirat",
+    "rmdir",
+    "truncate",
+    "link",
+    "linkat",
+    "symlink",
+    "symlinkat",
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "chown",
+    "fchown",
+    "lchown",
+    "fchownat",
+    "utime",
+    "utimes",
+    "utimensat",
+    "futimens",
+    "mkfifo",
+    "mknod",
+    "mkstemp",
+    "mkdtemp",
+    "tmpfile",
+    "tmpnam",
+    "freopen",
+    "fwrite",
+    "fputs",
+    "fputc",
+    "putc",
+    "fprintf",
+    "vfprintf",
+    "fflush",
+    "dprintf",
+];
+
+/// Where `name`'s arguments say what it does.
+fn rule(name: &str) -> Rule {
+    let base = name.strip_suffix('f').or_else(|| name.strip_suffix('l')).filter(|b| MATH.contains(b));
+    if PURE.contains(&name) || MATH.contains(&name) || base.is_some() {
+        return Rule::Pure;
+    }
+    if PROCESS.contains(&name) {
+        return Rule::Needs(Permission::Process);
+    }
+    if ENV.contains(&name) {
+        return Rule::Needs(Permission::Env);
+    }
+    if FS_WRITE.contains(&name) {
+        return Rule::Needs(Permission::FsWrite);
+    }
+    match name {
+        "fopen" | "fopen64" => Rule::Fopen,
+        "open" | "open64" => Rule::Open { at: false },
+        "openat" | "openat64" => Rule::Open { at: true },
+        "stat" | "lstat" | "access" | "opendir" | "realpath" | "readlink" => Rule::ReadPath { path: 0, dirfd: None },
+        "statx" | "fstatat" | "faccessat" | "readlinkat" => Rule::ReadPath { path: 1, dirfd: Some(0) },
+        "fdopen" => Rule::Needs(Permission::FsRead),
+        "read" | "readv" | "pread" | "preadv" | "lseek" | "fstat" | "fdopendir" => Rule::FdRead,
+        "write" | "writev" | "pwrite" | "pwritev" | "ftruncate" | "fsync" | "fdatasync" => Rule::FdWrite,
+        "close" => Rule::Close,
+        _ => Rule::Needs(Permission::Ffi),
+    }
+}
+
+/// `open` flags that create, truncate or write (Linux).
+const O_WRITING: i64 = 0o1 | 0o2 | 0o100 | 0o1000 | 0o2000;
+/// `openat`'s "relative to the working directory" descriptor.
+const AT_FDCWD: i64 = -100;
+
+impl Sandbox {
+    /// A sandbox enforcing `policy`.
+    pub(crate) fn new(policy: VmPolicy) -> Sandbox {
+        Sandbox { policy, opened: HashSet::new() }
+    }
+
+    /// Whether compile-time code may call C function `name` with `args` (integers
+    /// sign-extended, pointers as comptime pointers into `mem`); the error says which
+    /// permission would allow it.
+    pub(crate) fn check_foreign(&mut self, name: &str, args: &[i64], mem: &ComptimeMemory) -> Result<(), String> {
+        if !self.policy.sandbox || self.policy.allowed.contains(&Permission::Ffi) {
+            return Ok(());
+        }
+        let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+        match rule(name) {
+            Rule::Pure => Ok(()),
+            Rule::Needs(p) => self.need(name, "", p),
+            Rule::Fopen => {
+                let path = c_string(mem, arg(0));
+                let mode = c_string(mem, arg(1)).unwrap_or_default();
+                if mode.contains(['w', 'a', '+']) {
+                    return self.need(name, &format!(" to open {} for writing", quoted(&path)), Permission::FsWrite);
+                }
+                self.read_path(name, path)
+            }
+            Rule::Open { at } => {
+                let (path_at, flags) = if at { (1, arg(2)) } else { (0, arg(1)) };
+                let path = c_string(mem, arg(path_at));
+                if flags & O_WRITING != 0 {
+                    return self.need(name, &format!(" to open {} for writing", quoted(&path)), Permission::FsWrite);
+                }
+                self.read_path_at(name, path, at.then(|| arg(0)))
+            }
+            Rule::ReadPath { path, dirfd } => self.read_path_at(name, c_string(mem, arg(path)), dirfd.map(arg)),
+            Rule::FdRead => self.read_fd(name, arg(0)),
+            Rule::FdWrite => self.write_fd(name, arg(0)),
+            Rule::Close => {
+                if self.opened.remove(&arg(0)) {
+                    return Ok(());
+                }
+                self.need(name, &format!(" on descriptor {}, which compile-time code did not open,", arg(0)), Permission::Ffi)
+            }
+        }
+    }
+
+    /// Records the descriptor a successful `open`/`openat` returned, so that reading and
+    /// closing it are allowed.
+    pub(crate) fn record_result(&mut self, name: &str, result: i64) {
+        if self.policy.sandbox && result >= 0 && matches!(rule(name), Rule::Open { .. }) {
+            self.opened.insert(result);
+        }
+    }
+
+    /// Whether the native `write` may write descriptor `fd`.
+    pub(crate) fn write_fd(&self, name: &str, fd: i64) -> Result<(), String> {
+        if fd == 1 || fd == 2 || self.opened.contains(&fd) {
+            return Ok(());
+        }
+        self.need(name, &format!(" on descriptor {}", fd), Permission::FsWrite)
+    }
+
+    /// Whether the native `read` may read descriptor `fd`.
+    pub(crate) fn read_fd(&self, name: &str, fd: i64) -> Result<(), String> {
+        if self.opened.contains(&fd) {
+            return Ok(());
+        }
+        self.need(name, &format!(" on descriptor {}, which compile-time code did not open,", fd), Permission::FsRead)
+    }
+
+    fn read_path_at(&self, name: &str, path: Option<String>, dirfd: Option<i64>) -> Result<(), String> {
+        match (dirfd, &path) {
+            (Some(fd), Some(p)) if fd != AT_FDCWD && !p.starts_with('/') => {
+                self.need(name, &format!(" with {} relative to descriptor {}", quoted(&path), fd), Permission::FsRead)
+            }
+            _ => self.read_path(name, path),
+        }
+    }
+
+    fn read_path(&self, name: &str, path: Option<String>) -> Result<(), String> {
+        if let Some(p) = &path {
+            if self.policy.in_source_tree(Path::new(p)) {
+                return Ok(());
+            }
+        }
+        self.need(name, &format!(" to read {} outside the source tree", quoted(&path)), Permission::FsRead)
+    }
+
+    fn need(&self, name: &str, what: &str, p: Permission) -> Result<(), String> {
+        if self.policy.allows(p) {
+            return Ok(());
+        }
+        Err(format!("compile-time call to '{}'{} is not allowed under --sandbox (needs --comptime-allow={})", name, what, p.name()))
+    }
+}
+
+/// The NUL-terminated string at comptime pointer `p`, if it is one.
+fn c_string(mem: &ComptimeMemory, p: i64) -> Option<String> {
+    let p = p as u64;
+    let n = mem.strlen(p).ok()?;
+    mem.read_bytes(p, n).ok().map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+fn quoted(path: &Option<String>) -> String {
+    match path {
+        Some(p) => format!("'{}'", p),
+        None => "a path that is no string".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permissions_parse_and_classify() {
+        assert_eq!(Permission::parse_list("fs-write, process").unwrap(), vec![Permission::FsWrite, Permission::Process]);
+        assert!(Permission::parse_list("net").is_err());
+        assert!(matches!(rule("sqrtf"), Rule::Pure));
+        assert!(matches!(rule("system"), Rule::Needs(Permission::Process)));
+        assert!(matches!(rule("syscall"), Rule::Needs(Permission::Ffi)));
+        assert!(matches!(rule("unlink"), Rule::Needs(Permission::FsWrite)));
+        let mut sb = Sandbox::new(VmPolicy::sandboxed(vec![], &[]));
+        let mem = ComptimeMemory::new(1 << 20);
+        let e = sb.check_foreign("system", &[0], &mem).unwrap_err();
+        assert_eq!(e, "compile-time call to 'system' is not allowed under --sandbox (needs --comptime-allow=process)");
+        assert!(sb.check_foreign("strlen", &[0], &mem).is_ok());
+        assert!(sb.write_fd("write", 1).is_ok() && sb.write_fd("write", 5).is_err());
+        let mut open = Sandbox::new(VmPolicy::default());
+        assert!(open.check_foreign("system", &[0], &mem).is_ok());
+    }
+}
