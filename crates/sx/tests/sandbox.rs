@@ -246,3 +246,36 @@ fn comptime_allow_needs_the_sandbox_and_known_names() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown permission 'net'"));
 }
+
+/// Allowed functions are still refused when the call could corrupt the compiler's memory: a
+/// write past a comptime buffer, a forged `FILE *`, or a pointer into C's memory C did not
+/// hand out as a stream.
+#[test]
+fn memory_unsafe_calls_are_refused() {
+    let cases = [
+        (
+            "strcpy :: (dst: [*]u8, src: cstring) -> [*]u8 extern libc;",
+            "buf : [*]u8 = xx c.malloc(4);\n    strcpy(buf, \"far too long for four bytes\");",
+            "compile-time call to 'strcpy' writing 28 bytes into a 4-byte buffer (argument 1)",
+        ),
+        (
+            "fclose :: (f: *FILE) -> i32 extern libc;",
+            "f : *FILE = xx c.malloc(256);\n    fclose(f);",
+            "compile-time call to 'fclose' with a stream compile-time code did not open",
+        ),
+        (
+            "gmtime :: (t: *i64) -> *FILE extern libc;\nfclose :: (f: *FILE) -> i32 extern libc;",
+            "t := 0;\n    fclose(gmtime(*t));",
+            "compile-time call to 'fclose' with a stream compile-time code did not open",
+        ),
+    ];
+    for (k, (decls, body, want)) in cases.iter().enumerate() {
+        let dir = scratch(&format!("memory-{}", k));
+        std::fs::write(dir.join("prog.sx"), program(&dir, decls, body)).expect("write program");
+        let o = sx(&dir, &["run", "--sandbox", "prog.sx"]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(want) && stderr.contains("(needs --comptime-allow=ffi)"), "want {want:?} in\n{stderr}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -324,7 +324,8 @@ pub(crate) fn call(
     foreign.resolve(ext_id, ext)?;
     if foreign.sandbox.policy.sandbox {
         let args: Vec<i64> = (0..nargs).map(|i| W::of(ext.sig.params[i]).sext(regs.get(l[1 + i] as usize).copied().unwrap_or(0))).collect();
-        foreign.sandbox.check_foreign(&name, &args, mem)?;
+        let pointers: Vec<bool> = sig.params.iter().map(|k| matches!(k, ForeignType::Pointer | ForeignType::CString)).collect();
+        foreign.sandbox.check_foreign(&name, &args, &pointers, mem)?;
     }
     let callable = foreign.resolve(ext_id, ext)?;
     let in_call = |e: String| format!("in the call of C function `{}`: {}", name, e);
@@ -423,8 +424,8 @@ pub(crate) fn call(
         }
     }
 
-    if let Some(&t) = ext.sig.returns.first() {
-        foreign.sandbox.record_result(&name, W::of(t).sext(ret[0]));
+    if !ext.sig.returns.is_empty() {
+        foreign.sandbox.record_result(&name, ret[0]);
     }
     let nres = l[1 + nargs] as usize;
     for (i, (&t, &k)) in ext.sig.returns.iter().zip(&sig.rets).enumerate().take(nres) {

@@ -25,7 +25,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::memory::ComptimeMemory;
+use crate::memory::{AllocKind, ComptimeMemory, FIRST_ALLOC};
 
 /// A host capability compile-time code may be granted under the sandbox.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -130,6 +130,8 @@ fn resolve(path: &Path) -> Option<PathBuf> {
 pub(crate) struct Sandbox {
     pub(crate) policy: VmPolicy,
     opened: HashSet<i64>,
+    /// Host addresses of the `FILE *`/`DIR *` streams compile-time code opened.
+    streams: HashSet<u64>,
 }
 
 /// How a C function is treated under the sandbox.
@@ -158,14 +160,13 @@ enum Rule {
 #[rustfmt::skip]
 const PURE: &[&str] = &[
     // memory
-    "malloc", "calloc", "realloc", "free", "aligned_alloc", "posix_memalign", "memcpy", "memmove", "memset", "memcmp", "memchr",
+    "malloc", "calloc", "realloc", "free", "memcpy", "memmove", "memset", "memcmp", "memchr",
     "memrchr", "memmem", "memccpy", "bzero", "explicit_bzero",
     // strings
     "strlen", "strnlen", "strcmp", "strncmp", "strcasecmp", "strncasecmp", "strcoll", "strxfrm", "strverscmp", "strchr",
     "strrchr", "strchrnul", "strstr", "strcasestr", "strspn", "strcspn", "strpbrk", "strcpy", "strncpy", "stpcpy", "stpncpy",
-    "strcat", "strncat", "strdup", "strndup", "strtok", "strtok_r", "strsep", "strerror", "strerror_r", "strsignal", "ffs",
-    "ffsl", "ffsll", "wcslen", "wcscmp", "wcsncmp", "wcscpy", "wcsncpy", "wcschr", "wcsrchr", "wcsstr", "mblen", "mbtowc",
-    "wctomb", "mbstowcs", "wcstombs",
+    "strcat", "strncat", "strdup", "strndup", "strerror", "strerror_r", "strsignal", "ffs",
+    "ffsl", "ffsll", "wcslen", "wcscmp", "wcsncmp", "wcschr", "wcsrchr", "wcsstr",
     // ctype
     "isalpha", "isdigit", "isalnum", "isspace", "isupper", "islower", "isxdigit", "ispunct", "isprint", "isgraph", "iscntrl",
     "isblank", "isascii", "toupper", "tolower", "towupper", "towlower", "iswalpha", "iswdigit", "iswalnum", "iswspace",
@@ -176,7 +177,7 @@ const PURE: &[&str] = &[
     "rand_r", "random", "srandom", "drand48", "erand48", "lrand48", "nrand48", "mrand48", "jrand48", "srand48", "htons",
     "htonl", "ntohs", "ntohl", "inet_addr", "inet_aton", "inet_ntoa", "inet_pton", "inet_ntop",
     // formatting into buffers
-    "snprintf", "sprintf", "vsnprintf", "vsprintf", "sscanf",
+    "snprintf",
     // time and identity queries
     "time", "clock", "clock_gettime", "clock_getres", "gettimeofday", "difftime", "mktime", "timegm", "gmtime", "gmtime_r",
     "localtime", "localtime_r", "asctime", "asctime_r", "ctime", "ctime_r", "strftime", "getpid", "getppid", "getuid",
@@ -256,16 +257,26 @@ const AT_FDCWD: i64 = -100;
 impl Sandbox {
     /// A sandbox enforcing `policy`.
     pub(crate) fn new(policy: VmPolicy) -> Sandbox {
-        Sandbox { policy, opened: HashSet::new() }
+        Sandbox { policy, opened: HashSet::new(), streams: HashSet::new() }
     }
 
     /// Whether compile-time code may call C function `name` with `args` (integers
     /// sign-extended, pointers as comptime pointers into `mem`); the error says which
     /// permission would allow it.
-    pub(crate) fn check_foreign(&mut self, name: &str, args: &[i64], mem: &ComptimeMemory) -> Result<(), String> {
+    /// `pointers[i]` says whether argument `i` is a pointer. Past the permission, the call's
+    /// memory must be safe for the compiler: a `FILE *`/`DIR *` argument must be a stream
+    /// compile-time code opened, no other argument may point into C's memory, and what C
+    /// writes through a pointer must fit in its comptime allocation ([`writes`]).
+    pub(crate) fn check_foreign(&mut self, name: &str, args: &[i64], pointers: &[bool], mem: &ComptimeMemory) -> Result<(), String> {
         if !self.policy.sandbox || self.policy.allowed.contains(&Permission::Ffi) {
             return Ok(());
         }
+        self.check_effect(name, args, mem)?;
+        self.check_memory(name, args, pointers, mem)
+    }
+
+    /// The permission part of [`Sandbox::check_foreign`].
+    fn check_effect(&mut self, name: &str, args: &[i64], mem: &ComptimeMemory) -> Result<(), String> {
         let arg = |i: usize| args.get(i).copied().unwrap_or(0);
         match rule(name) {
             Rule::Pure => Ok(()),
@@ -298,11 +309,53 @@ impl Sandbox {
         }
     }
 
-    /// Records the descriptor a successful `open`/`openat` returned, so that reading and
-    /// closing it are allowed.
-    pub(crate) fn record_result(&mut self, name: &str, result: i64) {
-        if self.policy.sandbox && result >= 0 && matches!(rule(name), Rule::Open { .. }) {
-            self.opened.insert(result);
+    /// The memory part of [`Sandbox::check_foreign`].
+    fn check_memory(&mut self, name: &str, args: &[i64], pointers: &[bool], mem: &ComptimeMemory) -> Result<(), String> {
+        let stream = stream_arg(name);
+        for (i, (&v, _)) in args.iter().zip(pointers).enumerate().filter(|(_, (_, &p))| p) {
+            let host = host_handle(mem, v as u64);
+            if Some(i) == stream {
+                let open = v == 0 && name == "fflush" || host.is_some_and(|h| self.streams.contains(&h));
+                if !open {
+                    return self.need(name, " with a stream compile-time code did not open", Permission::Ffi);
+                }
+                if matches!(name, "fclose" | "closedir" | "pclose") {
+                    self.streams.remove(&host.unwrap_or(0));
+                }
+            } else if host.is_some() {
+                return self.need(name, &format!(" with a pointer to C's memory as argument {}", i + 1), Permission::Ffi);
+            }
+        }
+        let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+        for w in writes(name, &arg, mem)? {
+            let p = arg(w.arg) as u64;
+            if w.bytes == 0 || p == 0 && w.optional {
+                continue;
+            }
+            let room = room(mem, p);
+            if room.is_none_or(|r| r < w.bytes) {
+                let into = match room {
+                    Some(r) => format!("a {}-byte buffer", r),
+                    None => "memory that is no writable comptime buffer".to_string(),
+                };
+                return self.need(name, &format!(" writing {} bytes into {} (argument {})", w.bytes, into, w.arg + 1), Permission::Ffi);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records what a successful call opened (from its raw result): the descriptor of
+    /// `open`/`openat`, so that reading, writing and closing it are allowed, and the stream of
+    /// `fopen`/`opendir`/…, so that it may be passed to the stream functions.
+    pub(crate) fn record_result(&mut self, name: &str, raw: u64) {
+        if !self.policy.sandbox {
+            return;
+        }
+        if matches!(rule(name), Rule::Open { .. }) && raw as i32 >= 0 {
+            self.opened.insert(raw as i32 as i64);
+        }
+        if OPENS_STREAM.contains(&name) && raw != 0 {
+            self.streams.insert(raw);
         }
     }
 
@@ -348,6 +401,121 @@ impl Sandbox {
     }
 }
 
+/// Functions whose non-null result is a stream ([`Sandbox::record_result`]).
+const OPENS_STREAM: &[&str] = &["fopen", "fopen64", "fdopen", "freopen", "opendir", "fdopendir", "popen", "tmpfile"];
+
+/// The argument of `name` that is a `FILE *` or `DIR *`.
+fn stream_arg(name: &str) -> Option<usize> {
+    Some(match name {
+        "fgetc" | "getc" | "feof" | "ferror" | "clearerr" | "fseek" | "fseeko" | "ftell" | "ftello" | "rewind" | "fclose" | "fileno"
+        | "readdir" | "closedir" | "rewinddir" | "fprintf" | "vfprintf" | "fflush" | "pclose" => 0,
+        "ungetc" | "fputs" | "fputc" | "putc" => 1,
+        "fgets" | "freopen" => 2,
+        "fread" | "fwrite" => 3,
+        _ => return None,
+    })
+}
+
+/// The host address behind comptime pointer `p` if it is an opaque handle to C's memory.
+fn host_handle(mem: &ComptimeMemory, p: u64) -> Option<u64> {
+    let id = (p >> 32) as u32;
+    match mem.allocs.get(id as usize).filter(|a| id >= FIRST_ALLOC && a.live)?.kind {
+        AllocKind::Foreign { host } => Some(host.wrapping_add(p as u32 as u64)),
+        AllocKind::Data(_) | AllocKind::Stack | AllocKind::Heap => None,
+    }
+}
+
+/// The bytes from comptime pointer `p` to the end of its allocation, if it points into a live,
+/// writable comptime allocation.
+fn room(mem: &ComptimeMemory, p: u64) -> Option<u64> {
+    let id = (p >> 32) as u32;
+    let a = mem.allocs.get(id as usize).filter(|a| id >= FIRST_ALLOC && a.live && a.writable)?;
+    match a.kind {
+        AllocKind::Foreign { .. } => None,
+        AllocKind::Data(_) | AllocKind::Stack | AllocKind::Heap => (a.bytes.len() as u64).checked_sub(p as u32 as u64),
+    }
+}
+
+/// A write C makes through pointer argument `arg`.
+struct Write {
+    arg: usize,
+    bytes: u64,
+    /// A null pointer means "no output".
+    optional: bool,
+}
+
+/// `sizeof(struct tm)`, `sizeof(struct stat)` and `sizeof(struct statx)` on x86-64 and
+/// aarch64 Linux (glibc).
+const TM: u64 = 56;
+const STAT: u64 = 144;
+const STATX: u64 = 256;
+
+/// What a C function compile-time code may call writes through its pointer arguments, from
+/// its arguments; an error when that cannot be known (the function is then left to `ffi`).
+fn writes(name: &str, arg: &dyn Fn(usize) -> i64, mem: &ComptimeMemory) -> Result<Vec<Write>, String> {
+    let n = |i: usize| arg(i).max(0) as u64;
+    let w = |arg: usize, bytes: u64| Write { arg, bytes, optional: false };
+    let opt = |arg: usize, bytes: u64| Write { arg, bytes, optional: true };
+    let len = |i: usize| -> Result<u64, String> {
+        mem.strlen(arg(i) as u64).map_err(|e| format!("in the call of C function `{}`: argument {}: {}", name, i + 1, e))
+    };
+    Ok(match name {
+        "snprintf" | "bzero" | "explicit_bzero" | "fgets" => vec![w(0, n(1))],
+        "strncpy" | "stpncpy" | "strxfrm" => vec![w(0, n(2))],
+        "memccpy" => vec![w(0, n(3))],
+        "strerror_r" | "fstat" => vec![if name == "fstat" { w(1, STAT) } else { w(1, n(2)) }],
+        "strftime" => vec![w(0, n(1))],
+        "inet_ntop" => vec![w(2, n(3))],
+        "inet_pton" => vec![w(2, if arg(0) == 2 { 4 } else { 16 })],
+        "inet_aton" => vec![w(1, 4)],
+        "asctime_r" | "ctime_r" => vec![w(1, 26)],
+        "gmtime_r" | "localtime_r" => vec![w(1, TM)],
+        "mktime" | "timegm" => vec![w(0, TM)],
+        "time" => vec![opt(0, 8)],
+        "clock_getres" => vec![opt(1, 16)],
+        "gettimeofday" => vec![w(0, 16), opt(1, 8)],
+        "strtol" | "strtoll" | "strtoul" | "strtoull" | "strtod" | "strtof" | "strtold" | "strtoimax" | "strtoumax" => {
+            vec![opt(1, 8)]
+        }
+        "frexp" | "frexpf" | "frexpl" | "modff" => vec![w(1, 4)],
+        "modf" => vec![w(1, 8)],
+        "modfl" => vec![w(1, 16)],
+        "remquo" | "remquof" | "remquol" => vec![w(2, 4)],
+        "rand_r" => vec![w(0, 4)],
+        "erand48" | "nrand48" | "jrand48" => vec![w(0, 6)],
+        "qsort" => vec![w(0, n(1).saturating_mul(n(2)))],
+        "fread" | "pread" => vec![if name == "fread" { w(0, n(1).saturating_mul(n(2))) } else { w(1, n(2)) }],
+        "strcpy" | "stpcpy" => vec![w(0, len(1)? + 1)],
+        "strcat" => vec![w(0, len(0)? + len(1)? + 1)],
+        "strncat" => vec![w(0, len(0)? + len(1)?.min(n(2)) + 1)],
+        "stat" | "lstat" => vec![w(1, STAT)],
+        "fstatat" => vec![w(2, STAT)],
+        "statx" => vec![w(4, STATX)],
+        "readlink" => vec![w(1, n(2))],
+        "readlinkat" => vec![w(2, n(3))],
+        "realpath" => vec![opt(1, 4096)],
+        "tmpnam" => vec![opt(0, 20)],
+        "wait" => vec![opt(0, 4)],
+        "waitpid" => vec![opt(1, 4)],
+        "readv" | "preadv" => iovecs(mem, arg(1) as u64, n(2)).map_err(|e| format!("in the call of C function `{}`: {}", name, e))?,
+        _ => Vec::new(),
+    })
+}
+
+/// The writes `readv` makes into the `count` buffers of the `iovec` array at `iov`, checked
+/// here (each `iov_base` must have room for its `iov_len`); the result is empty on success.
+fn iovecs(mem: &ComptimeMemory, iov: u64, count: u64) -> Result<Vec<Write>, String> {
+    let bytes = mem.read_bytes(iov, count.saturating_mul(16)).map_err(|e| e.to_string())?;
+    for (k, v) in bytes.chunks_exact(16).enumerate() {
+        let word = |o: usize| u64::from_le_bytes([v[o], v[o + 1], v[o + 2], v[o + 3], v[o + 4], v[o + 5], v[o + 6], v[o + 7]]);
+        let (base, len) = (word(0), word(8));
+        if len > 0 && room(mem, base).is_none_or(|r| r < len) {
+            return Err(format!("iovec {} does not describe a writable comptime buffer of {} bytes", k, len));
+        }
+    }
+    Ok(Vec::new())
+}
+
 /// The NUL-terminated string at comptime pointer `p`, if it is one.
 fn c_string(mem: &ComptimeMemory, p: i64) -> Option<String> {
     let p = p as u64;
@@ -376,11 +544,11 @@ mod tests {
         assert!(matches!(rule("unlink"), Rule::Needs(Permission::FsWrite)));
         let mut sb = Sandbox::new(VmPolicy::sandboxed(vec![], &[]));
         let mem = ComptimeMemory::new(1 << 20);
-        let e = sb.check_foreign("system", &[0], &mem).unwrap_err();
+        let e = sb.check_foreign("system", &[0], &[true], &mem).unwrap_err();
         assert_eq!(e, "compile-time call to 'system' is not allowed under --sandbox (needs --comptime-allow=process)");
-        assert!(sb.check_foreign("strlen", &[0], &mem).is_ok());
+        assert!(sb.check_foreign("strlen", &[0], &[true], &mem).is_ok());
         assert!(sb.write_fd("write", 1).is_ok() && sb.write_fd("write", 5).is_err());
         let mut open = Sandbox::new(VmPolicy::default());
-        assert!(open.check_foreign("system", &[0], &mem).is_ok());
+        assert!(open.check_foreign("system", &[0], &[true], &mem).is_ok());
     }
 }
