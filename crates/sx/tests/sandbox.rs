@@ -179,20 +179,22 @@ fn pure_compile_time_work_runs() {
                  strlen :: (s: cstring) -> i64 extern libc;\n\
                  sqrt :: (x: f64) -> f64 extern libm;\n\
                  atoi :: (s: cstring) -> i32 extern libc;\n\
-                 time :: (t: *i64) -> i64 extern libc;";
+                 time :: (t: *i64) -> i64 extern libc;\n\
+                 sprintf :: (buf: [*]u8, fmt: cstring, x: i64) -> i32 extern libc;";
     let body = "buf : [*]u8 = xx c.malloc(64);\n    \
                 n := snprintf(buf, 64, \"%ld:%.3f\", 6 * 7, sqrt(2.0));\n    \
                 total := 0;\n    \
                 for 0..10 (i) { total += i * i; }\n    \
                 if time(null) <= 0 { return -1; }\n    \
+                m := sprintf(buf, \"%ld\", 12345);\n    \
                 c.free(xx buf);\n    \
-                return n * 100000 + total * 100 + strlen(\"abcd\") * 10 + atoi(\"3\");";
+                return m * 1000000 + n * 100000 + total * 100 + strlen(\"abcd\") * 10 + atoi(\"3\");";
     std::fs::write(dir.join("prog.sx"), program(&dir, decls, body)).expect("write program");
     let before = snapshot(&dir);
     let o = sx(&dir, &["run", "--sandbox", "prog.sx"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    // snprintf wrote "42:1.414" (8 bytes); the sum of squares below 10 is 285.
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "828543\n");
+    // sprintf wrote "12345" (5 bytes), snprintf "42:1.414" (8); the sum of squares below 10 is 285.
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "5828543\n");
     assert_eq!(snapshot(&dir), before);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -267,6 +269,11 @@ fn memory_unsafe_calls_are_refused() {
             "gmtime :: (t: *i64) -> *FILE extern libc;\nfclose :: (f: *FILE) -> i32 extern libc;",
             "t := 0;\n    fclose(gmtime(*t));",
             "compile-time call to 'fclose' with a stream compile-time code did not open",
+        ),
+        (
+            "sprintf :: (buf: [*]u8, fmt: cstring, x: i64) -> i32 extern libc;",
+            "buf : [*]u8 = xx c.malloc(4);\n    sprintf(buf, \"%ld\", 123456);",
+            "compile-time call to 'sprintf' writing 7 bytes into a 4-byte buffer (argument 1)",
         ),
     ];
     for (k, (decls, body, want)) in cases.iter().enumerate() {

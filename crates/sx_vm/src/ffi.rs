@@ -327,7 +327,6 @@ pub(crate) fn call(
         let pointers: Vec<bool> = sig.params.iter().map(|k| matches!(k, ForeignType::Pointer | ForeignType::CString)).collect();
         foreign.sandbox.check_foreign(&name, &args, &pointers, mem)?;
     }
-    let callable = foreign.resolve(ext_id, ext)?;
     let in_call = |e: String| format!("in the call of C function `{}`: {}", name, e);
 
     // Arguments: raw bits in 8-byte cells (libffi reads the low bytes on little-endian hosts).
@@ -352,6 +351,12 @@ pub(crate) fn call(
             _ => v,
         };
         cells.push(cell);
+    }
+
+    if name == "sprintf" && foreign.sandbox.guards_memory() {
+        let bytes = sprintf_bytes(foreign, ext, &sig, &cells).map_err(in_call)?;
+        let dest = regs.get(l[1] as usize).copied().unwrap_or(0);
+        foreign.sandbox.check_write(&name, mem, 0, dest, bytes)?;
     }
 
     // One level deeper: pointers stored inside the exposed allocations.
@@ -388,6 +393,7 @@ pub(crate) fn call(
             None => Arg::new(c),
         })
         .collect();
+    let callable = foreign.resolve(ext_id, ext)?;
     let mut ret = [0u64; 2];
     // SAFETY: the call interface was built from the extern's IR signature (the C prototype the
     // program declares); every pointer argument is null, a verbatim small integer, an opaque
@@ -449,6 +455,30 @@ pub(crate) fn call(
         }
     }
     Ok(())
+}
+
+/// How many bytes `sprintf` with these arguments (`cells`, host-translated) writes, its NUL
+/// included: `snprintf(NULL, 0, …)` with the same format and arguments, which writes nothing.
+fn sprintf_bytes(foreign: &mut Foreign, ext: &ExternFunc, sig: &ForeignSig, cells: &[u64]) -> Result<u64, String> {
+    if !ext.byval.is_empty() || cells.len() < 2 {
+        return Err("cannot size the output of this `sprintf`".to_string());
+    }
+    let code = foreign.lookup("snprintf").ok_or("no `snprintf` to size the output of `sprintf` with")?;
+    let mut params = vec![FfiType::pointer(), FfiType::u64()];
+    params.extend(ext.sig.params.iter().zip(&sig.params).skip(1).map(|(&t, &k)| ffi_type(t, k)));
+    let cif = Cif::try_new(params, FfiType::i32()).map_err(|e| format!("cannot prepare the C call of `snprintf`: {:?}", e))?;
+    let nothing = [0u64; 2];
+    let mut args = vec![Arg::new(&nothing[0]), Arg::new(&nothing[1])];
+    args.extend(cells[1..].iter().map(Arg::new));
+    let mut ret = [0u64; 2];
+    // SAFETY: `snprintf` with a null buffer and size 0 writes nothing; the other arguments are
+    // those `sprintf` is about to get (format and values, pointers already host addresses of
+    // live comptime buffers that cannot move while C runs).
+    unsafe { cif.call_return_into(CodePtr::from_ptr(code), &args, Ret::new(&mut ret)) };
+    match ret[0] as i32 {
+        n if n >= 0 => Ok(n as u64 + 1),
+        _ => Err("`snprintf` could not size the output of `sprintf`".to_string()),
+    }
 }
 
 /// The bytes of the `size`-byte struct at comptime pointer `p`, as 8-byte words for a C call

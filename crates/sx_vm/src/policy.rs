@@ -177,7 +177,7 @@ const PURE: &[&str] = &[
     "rand_r", "random", "srandom", "drand48", "erand48", "lrand48", "nrand48", "mrand48", "jrand48", "srand48", "htons",
     "htonl", "ntohs", "ntohl", "inet_addr", "inet_aton", "inet_ntoa", "inet_pton", "inet_ntop",
     // formatting into buffers
-    "snprintf",
+    "snprintf", "sprintf",
     // time and identity queries
     "time", "clock", "clock_gettime", "clock_getres", "gettimeofday", "difftime", "mktime", "timegm", "gmtime", "gmtime_r",
     "localtime", "localtime_r", "asctime", "asctime_r", "ctime", "ctime_r", "strftime", "getpid", "getppid", "getuid",
@@ -328,18 +328,32 @@ impl Sandbox {
         }
         let arg = |i: usize| args.get(i).copied().unwrap_or(0);
         for w in writes(name, &arg, mem)? {
-            let p = arg(w.arg) as u64;
-            if w.bytes == 0 || p == 0 && w.optional {
-                continue;
+            if !(arg(w.arg) == 0 && w.optional) {
+                self.check_write(name, mem, w.arg, arg(w.arg) as u64, w.bytes)?;
             }
-            let room = room(mem, p);
-            if room.is_none_or(|r| r < w.bytes) {
-                let into = match room {
-                    Some(r) => format!("a {}-byte buffer", r),
-                    None => "memory that is no writable comptime buffer".to_string(),
-                };
-                return self.need(name, &format!(" writing {} bytes into {} (argument {})", w.bytes, into, w.arg + 1), Permission::Ffi);
-            }
+        }
+        Ok(())
+    }
+
+    /// Whether the memory checks of [`Sandbox::check_foreign`] apply (the sandbox is on and
+    /// `ffi` is not granted).
+    pub(crate) fn guards_memory(&self) -> bool {
+        self.policy.sandbox && !self.policy.allowed.contains(&Permission::Ffi)
+    }
+
+    /// Whether C function `name` may write `bytes` bytes through its argument `arg`, comptime
+    /// pointer `p`: they must fit in a writable comptime allocation.
+    pub(crate) fn check_write(&self, name: &str, mem: &ComptimeMemory, arg: usize, p: u64, bytes: u64) -> Result<(), String> {
+        if bytes == 0 {
+            return Ok(());
+        }
+        let room = room(mem, p);
+        if room.is_none_or(|r| r < bytes) {
+            let into = match room {
+                Some(r) => format!("a {}-byte buffer", r),
+                None => "memory that is no writable comptime buffer".to_string(),
+            };
+            return self.need(name, &format!(" writing {} bytes into {} (argument {})", bytes, into, arg + 1), Permission::Ffi);
         }
         Ok(())
     }
@@ -451,7 +465,8 @@ const STAT: u64 = 144;
 const STATX: u64 = 256;
 
 /// What a C function compile-time code may call writes through its pointer arguments, from
-/// its arguments; an error when that cannot be known (the function is then left to `ffi`).
+/// its arguments. (`sprintf` is sized by [`crate::ffi`], which runs `snprintf(NULL, 0, …)`
+/// with the same arguments first.)
 fn writes(name: &str, arg: &dyn Fn(usize) -> i64, mem: &ComptimeMemory) -> Result<Vec<Write>, String> {
     let n = |i: usize| arg(i).max(0) as u64;
     let w = |arg: usize, bytes: u64| Write { arg, bytes, optional: false };
