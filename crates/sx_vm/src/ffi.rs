@@ -145,42 +145,15 @@ impl Foreign {
     }
 
     fn lookup(&mut self, symbol: &str) -> Option<*const c_void> {
-        use libloading::os::unix::Library;
-        let libs = self.libs.get_or_insert_with(|| {
-            let mut v = vec![Library::this()];
-            for name in ["libc.so.6", "libm.so.6"] {
-                // SAFETY: loading the C and math libraries runs no initialisers beyond theirs,
-                // which the process has already run (it links them).
-                if let Ok(l) = unsafe { Library::new(name) } {
-                    v.push(l);
-                }
-            }
-            v
-        });
-        if symbol.is_empty() || symbol.contains('\0') {
-            return None;
-        }
-        for lib in libs.iter() {
-            // SAFETY: the symbol is only used as a code address handed to libffi.
-            if let Ok(s) = unsafe { lib.get::<*const c_void>(symbol.as_bytes()) } {
-                let p = *s;
-                if !p.is_null() {
-                    return Some(p);
-                }
-            }
-        }
-        None
+        lookup(&mut self.libs, symbol)
     }
 
-    fn resolve(&mut self, ext_id: u32, ext: &ExternFunc) -> Result<&Callable, String> {
+    /// Resolves extern `ext_id` on its first call (the outcome, a callable or an error, is
+    /// kept in `resolved`).
+    fn resolve(&mut self, ext_id: u32, ext: &ExternFunc) {
         if !self.resolved.contains_key(&ext_id) {
             let r = self.resolve_new(ext);
             self.resolved.insert(ext_id, r);
-        }
-        match self.resolved.get(&ext_id) {
-            Some(Ok(c)) => Ok(c),
-            Some(Err(e)) => Err(e.clone()),
-            None => Err(unsupported(&ext.symbol, "")),
         }
     }
 
@@ -216,6 +189,35 @@ impl Foreign {
         let cif = Cif::try_new(params, ret).map_err(|e| format!("cannot prepare the C call of `{}`: {:?}", name, e))?;
         Ok(Callable { code: CodePtr::from_ptr(code), cif })
     }
+}
+
+/// The address of `symbol` in the compiler's process, libc or libm (`libs`, opened on first use).
+fn lookup(libs: &mut Option<Vec<libloading::os::unix::Library>>, symbol: &str) -> Option<*const c_void> {
+    use libloading::os::unix::Library;
+    let libs = libs.get_or_insert_with(|| {
+        let mut v = vec![Library::this()];
+        for name in ["libc.so.6", "libm.so.6"] {
+            // SAFETY: loading the C and math libraries runs no initialisers beyond theirs,
+            // which the process has already run (it links them).
+            if let Ok(l) = unsafe { Library::new(name) } {
+                v.push(l);
+            }
+        }
+        v
+    });
+    if symbol.is_empty() || symbol.contains('\0') {
+        return None;
+    }
+    for lib in libs.iter() {
+        // SAFETY: the symbol is only used as a code address handed to libffi.
+        if let Ok(s) = unsafe { lib.get::<*const c_void>(symbol.as_bytes()) } {
+            let p = *s;
+            if !p.is_null() {
+                return Some(p);
+            }
+        }
+    }
+    None
 }
 
 fn unsupported(name: &str, why: &str) -> String {
@@ -321,8 +323,14 @@ pub(crate) fn call(
         None => return Err(unsupported(&ext.symbol, " (no C signature is known for it)")),
     };
     let name = ext.symbol.clone();
-    foreign.resolve(ext_id, ext)?;
-    if foreign.sandbox.policy.sandbox {
+    foreign.resolve(ext_id, ext);
+    let callable = match foreign.resolved.get(&ext_id) {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => return Err(e.clone()),
+        None => return Err(unsupported(&name, "")),
+    };
+    let sandboxed = foreign.sandbox.policy.sandbox;
+    if sandboxed {
         let args: Vec<i64> = (0..nargs).map(|i| W::of(ext.sig.params[i]).sext(regs.get(l[1 + i] as usize).copied().unwrap_or(0))).collect();
         let pointers: Vec<bool> = sig.params.iter().map(|k| matches!(k, ForeignType::Pointer | ForeignType::CString)).collect();
         foreign.sandbox.check_foreign(&name, &args, &pointers, mem)?;
@@ -353,8 +361,9 @@ pub(crate) fn call(
         cells.push(cell);
     }
 
-    if name == "sprintf" && foreign.sandbox.guards_memory() {
-        let bytes = sprintf_bytes(foreign, ext, &sig, &cells).map_err(in_call)?;
+    if sandboxed && name == "sprintf" && foreign.sandbox.guards_memory() {
+        let libs = &mut foreign.libs;
+        let bytes = sprintf_bytes(libs, ext, &sig, &cells).map_err(in_call)?;
         let dest = regs.get(l[1] as usize).copied().unwrap_or(0);
         foreign.sandbox.check_write(&name, mem, 0, dest, bytes)?;
     }
@@ -393,7 +402,6 @@ pub(crate) fn call(
             None => Arg::new(c),
         })
         .collect();
-    let callable = foreign.resolve(ext_id, ext)?;
     let mut ret = [0u64; 2];
     // SAFETY: the call interface was built from the extern's IR signature (the C prototype the
     // program declares); every pointer argument is null, a verbatim small integer, an opaque
@@ -430,7 +438,7 @@ pub(crate) fn call(
         }
     }
 
-    if !ext.sig.returns.is_empty() {
+    if sandboxed && !ext.sig.returns.is_empty() {
         foreign.sandbox.record_result(&name, ret[0]);
     }
     let nres = l[1 + nargs] as usize;
@@ -459,11 +467,16 @@ pub(crate) fn call(
 
 /// How many bytes `sprintf` with these arguments (`cells`, host-translated) writes, its NUL
 /// included: `snprintf(NULL, 0, …)` with the same format and arguments, which writes nothing.
-fn sprintf_bytes(foreign: &mut Foreign, ext: &ExternFunc, sig: &ForeignSig, cells: &[u64]) -> Result<u64, String> {
+fn sprintf_bytes(
+    libs: &mut Option<Vec<libloading::os::unix::Library>>,
+    ext: &ExternFunc,
+    sig: &ForeignSig,
+    cells: &[u64],
+) -> Result<u64, String> {
     if !ext.byval.is_empty() || cells.len() < 2 {
         return Err("cannot size the output of this `sprintf`".to_string());
     }
-    let code = foreign.lookup("snprintf").ok_or("no `snprintf` to size the output of `sprintf` with")?;
+    let code = lookup(libs, "snprintf").ok_or("no `snprintf` to size the output of `sprintf` with")?;
     let mut params = vec![FfiType::pointer(), FfiType::u64()];
     params.extend(ext.sig.params.iter().zip(&sig.params).skip(1).map(|(&t, &k)| ffi_type(t, k)));
     let cif = Cif::try_new(params, FfiType::i32()).map_err(|e| format!("cannot prepare the C call of `snprintf`: {:?}", e))?;

@@ -22,8 +22,9 @@
 //! `compile-time call to 'system' is not allowed under --sandbox (needs
 //! --comptime-allow=process)`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::memory::{AllocKind, ComptimeMemory, FIRST_ALLOC};
 
@@ -222,18 +223,22 @@ const FS_WRITE: &[&str] = &[
 
 /// Where `name`'s arguments say what it does.
 fn rule(name: &str) -> Rule {
-    let base = name.strip_suffix('f').or_else(|| name.strip_suffix('l')).filter(|b| MATH.contains(b));
-    if PURE.contains(&name) || MATH.contains(&name) || base.is_some() {
+    static TABLE: OnceLock<HashMap<&'static str, Rule>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let lists = [
+            (PURE, Rule::Pure),
+            (MATH, Rule::Pure),
+            (PROCESS, Rule::Needs(Permission::Process)),
+            (ENV, Rule::Needs(Permission::Env)),
+            (FS_WRITE, Rule::Needs(Permission::FsWrite)),
+        ];
+        lists.iter().flat_map(|(names, r)| names.iter().map(move |n| (*n, *r))).collect()
+    });
+    if let Some(r) = table.get(name) {
+        return *r;
+    }
+    if name.strip_suffix('f').or_else(|| name.strip_suffix('l')).is_some_and(|b| MATH.contains(&b)) {
         return Rule::Pure;
-    }
-    if PROCESS.contains(&name) {
-        return Rule::Needs(Permission::Process);
-    }
-    if ENV.contains(&name) {
-        return Rule::Needs(Permission::Env);
-    }
-    if FS_WRITE.contains(&name) {
-        return Rule::Needs(Permission::FsWrite);
     }
     match name {
         "fopen" | "fopen64" => Rule::Fopen,
@@ -365,7 +370,7 @@ impl Sandbox {
         if !self.policy.sandbox {
             return;
         }
-        if matches!(rule(name), Rule::Open { .. }) && raw as i32 >= 0 {
+        if name.starts_with("open") && matches!(rule(name), Rule::Open { .. }) && raw as i32 >= 0 {
             self.opened.insert(raw as i32 as i64);
         }
         if OPENS_STREAM.contains(&name) && raw != 0 {
