@@ -249,9 +249,9 @@ fn comptime_allow_needs_the_sandbox_and_known_names() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown permission 'net'"));
 }
 
-/// Allowed functions are still refused when the call could corrupt the compiler's memory: a
-/// write past a comptime buffer, a forged `FILE *`, or a pointer into C's memory C did not
-/// hand out as a stream.
+/// Allowed functions are still refused when the call could corrupt or expose the compiler's
+/// memory: a write past a comptime buffer, a forged `FILE *`, a pointer into C's memory C did
+/// not hand out as a stream, a format whose `%s` gets no string, or `%n`.
 #[test]
 fn memory_unsafe_calls_are_refused() {
     let cases = [
@@ -274,6 +274,16 @@ fn memory_unsafe_calls_are_refused() {
             "sprintf :: (buf: [*]u8, fmt: cstring, x: i64) -> i32 extern libc;",
             "buf : [*]u8 = xx c.malloc(4);\n    sprintf(buf, \"%ld\", 123456);",
             "compile-time call to 'sprintf' writing 7 bytes into a 4-byte buffer (argument 1)",
+        ),
+        (
+            "snprintf :: (buf: [*]u8, n: i64, fmt: cstring, x: i64) -> i32 extern libc;",
+            "buf : [*]u8 = xx c.malloc(32);\n    snprintf(buf, 32, \"%s\", 12345);",
+            "compile-time call to 'snprintf' with '%s' for argument 4, which is no NUL-terminated comptime string",
+        ),
+        (
+            "snprintf :: (buf: [*]u8, n: i64, fmt: cstring, x: *i32) -> i32 extern libc;",
+            "buf : [*]u8 = xx c.malloc(32);\n    x : i32 = 0;\n    snprintf(buf, 32, \"ab%n\", *x);",
+            "compile-time call to 'snprintf' with the conversion '%n' in the format \"ab%n\"",
         ),
     ];
     for (k, (decls, body, want)) in cases.iter().enumerate() {

@@ -316,6 +316,11 @@ impl Sandbox {
 
     /// The memory part of [`Sandbox::check_foreign`].
     fn check_memory(&mut self, name: &str, args: &[i64], pointers: &[bool], mem: &ComptimeMemory) -> Result<(), String> {
+        if let Some(at) = format_arg(name) {
+            if let Err(why) = check_format(at, args, pointers, mem) {
+                return self.need(name, &format!(" with {}", why), Permission::Ffi);
+            }
+        }
         let stream = stream_arg(name);
         for (i, (&v, _)) in args.iter().zip(pointers).enumerate().filter(|(_, (_, &p))| p) {
             let host = host_handle(mem, v as u64);
@@ -433,6 +438,65 @@ fn stream_arg(name: &str) -> Option<usize> {
         "fread" | "fwrite" => 3,
         _ => return None,
     })
+}
+
+/// The argument of a `printf`-family function that is its format (the values follow it).
+fn format_arg(name: &str) -> Option<usize> {
+    match name {
+        "sprintf" | "fprintf" | "dprintf" => Some(1),
+        "snprintf" => Some(2),
+        _ => None,
+    }
+}
+
+/// Checks the format at argument `at` against the values after it, so that C touches no
+/// memory but what it is given: every conversion has its value, `%s` gets a NUL-terminated
+/// comptime string (or null), and `%n` (a write), positional arguments and wide strings are
+/// refused. Returns why a format is refused.
+fn check_format(at: usize, args: &[i64], pointers: &[bool], mem: &ComptimeMemory) -> Result<(), String> {
+    let fmt = c_string(mem, args.get(at).copied().unwrap_or(0)).ok_or("a format that is no comptime string")?;
+    let mut next = at + 1;
+    let mut take = || {
+        let i = next;
+        next += 1;
+        if i < args.len() {
+            Ok(i)
+        } else {
+            Err(format!("the format {:?}, which wants more values than the call passes", fmt))
+        }
+    };
+    let mut chars = fmt.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            continue;
+        }
+        loop {
+            let Some(d) = chars.next() else { return Err(format!("the format {:?}, which ends inside a conversion", fmt)) };
+            match d {
+                '%' => break,
+                '-' | '+' | ' ' | '#' | '0'..='9' | '.' | '\'' | 'I' | 'h' | 'l' | 'L' | 'q' | 'j' | 'z' | 'Z' | 't' => {}
+                '*' => {
+                    take()?;
+                }
+                'd' | 'i' | 'o' | 'u' | 'x' | 'X' | 'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 'a' | 'A' | 'c' | 'p' | 'm' => {
+                    if d != 'm' {
+                        take()?;
+                    }
+                    break;
+                }
+                's' => {
+                    let i = take()?;
+                    let v = args[i];
+                    if v != 0 && (!pointers.get(i).copied().unwrap_or(false) || c_string(mem, v).is_none()) {
+                        return Err(format!("'%s' for argument {}, which is no NUL-terminated comptime string", i + 1));
+                    }
+                    break;
+                }
+                other => return Err(format!("the conversion '%{}' in the format {:?}", other, fmt)),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The host address behind comptime pointer `p` if it is an opaque handle to C's memory.
