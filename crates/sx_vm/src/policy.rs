@@ -287,7 +287,7 @@ impl Sandbox {
             Rule::Pure => Ok(()),
             Rule::Needs(p) => self.need(name, "", p),
             Rule::Fopen => {
-                let path = c_string(mem, arg(0));
+                let path = c_path(mem, arg(0));
                 let mode = c_string(mem, arg(1)).unwrap_or_default();
                 if mode.contains(['w', 'a', '+']) {
                     return self.need(name, &format!(" to open {} for writing", quoted(&path)), Permission::FsWrite);
@@ -296,13 +296,13 @@ impl Sandbox {
             }
             Rule::Open { at } => {
                 let (path_at, flags) = if at { (1, arg(2)) } else { (0, arg(1)) };
-                let path = c_string(mem, arg(path_at));
+                let path = c_path(mem, arg(path_at));
                 if flags & O_WRITING != 0 {
                     return self.need(name, &format!(" to open {} for writing", quoted(&path)), Permission::FsWrite);
                 }
                 self.read_path_at(name, path, at.then(|| arg(0)))
             }
-            Rule::ReadPath { path, dirfd } => self.read_path_at(name, c_string(mem, arg(path)), dirfd.map(arg)),
+            Rule::ReadPath { path, dirfd } => self.read_path_at(name, c_path(mem, arg(path)), dirfd.map(arg)),
             Rule::FdRead => self.read_fd(name, arg(0)),
             Rule::FdWrite => self.write_fd(name, arg(0)),
             Rule::Close => {
@@ -399,18 +399,18 @@ impl Sandbox {
         self.need(name, &format!(" on descriptor {}, which compile-time code did not open,", fd), Permission::FsRead)
     }
 
-    fn read_path_at(&self, name: &str, path: Option<String>, dirfd: Option<i64>) -> Result<(), String> {
+    fn read_path_at(&self, name: &str, path: Option<PathBuf>, dirfd: Option<i64>) -> Result<(), String> {
         match (dirfd, &path) {
-            (Some(fd), Some(p)) if fd != AT_FDCWD && !p.starts_with('/') => {
+            (Some(fd), Some(p)) if fd != AT_FDCWD && !p.is_absolute() => {
                 self.need(name, &format!(" with {} relative to descriptor {}", quoted(&path), fd), Permission::FsRead)
             }
             _ => self.read_path(name, path),
         }
     }
 
-    fn read_path(&self, name: &str, path: Option<String>) -> Result<(), String> {
+    fn read_path(&self, name: &str, path: Option<PathBuf>) -> Result<(), String> {
         if let Some(p) = &path {
-            if self.policy.in_source_tree(Path::new(p)) {
+            if self.policy.in_source_tree(p) {
                 return Ok(());
             }
         }
@@ -600,6 +600,15 @@ fn iovecs(mem: &ComptimeMemory, iov: u64, count: u64) -> Result<Vec<Write>, Stri
     Ok(Vec::new())
 }
 
+/// The path whose NUL-terminated bytes are at comptime pointer `p`, if they are there (the
+/// bytes C will see, not a lossy decoding).
+fn c_path(mem: &ComptimeMemory, p: i64) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = p as u64;
+    let n = mem.strlen(p).ok()?;
+    mem.read_bytes(p, n).ok().map(|b| PathBuf::from(std::ffi::OsStr::from_bytes(b)))
+}
+
 /// The NUL-terminated string at comptime pointer `p`, if it is one.
 fn c_string(mem: &ComptimeMemory, p: i64) -> Option<String> {
     let p = p as u64;
@@ -607,9 +616,9 @@ fn c_string(mem: &ComptimeMemory, p: i64) -> Option<String> {
     mem.read_bytes(p, n).ok().map(|b| String::from_utf8_lossy(b).into_owned())
 }
 
-fn quoted(path: &Option<String>) -> String {
+fn quoted(path: &Option<PathBuf>) -> String {
     match path {
-        Some(p) => format!("'{}'", p),
+        Some(p) => format!("'{}'", p.display()),
         None => "a path that is no string".to_string(),
     }
 }
