@@ -369,13 +369,13 @@ impl Sandbox {
     }
 
     /// Records what a successful call opened (from its raw result): the descriptor of
-    /// `open`/`openat`, so that reading, writing and closing it are allowed, and the stream of
-    /// `fopen`/`opendir`/…, so that it may be passed to the stream functions.
+    /// `open`/`openat`/`creat`/`mkstemp`, so that reading, writing and closing it are allowed,
+    /// and the stream of `fopen`/`opendir`/…, so that it may be passed to the stream functions.
     pub(crate) fn record_result(&mut self, name: &str, raw: u64) {
         if !self.policy.sandbox {
             return;
         }
-        if name.starts_with("open") && matches!(rule(name), Rule::Open { .. }) && raw as i32 >= 0 {
+        if matches!(name, "open" | "open64" | "openat" | "openat64" | "creat" | "mkstemp") && raw as i32 >= 0 {
             self.opened.insert(raw as i32 as i64);
         }
         if OPENS_STREAM.contains(&name) && raw != 0 {
