@@ -15,11 +15,11 @@
 //!
 //! Layers (each module imports only from those below it): [`width`], [`host`] and [`memory`]
 //! are leaves; [`policy`] (the `--sandbox` rules, above `memory`) decides which host effects
-//! compile-time code may have; [`bytecode`] is the op table and everything generated from it (operand walks,
-//! validation, linking, the text form); [`ffi`] and [`natives`] call C functions; [`translate`]
-//! produces bytecode; `machine` holds the state the executor and this API share (the `Vm`,
-//! the code store, frames, suspended evaluations); [`exec`] is the dispatch loop; this root is
-//! the public API ([`Vm`]'s methods, [`module_bytecode`]).
+//! compile-time code may have; [`bytecode`] is the op table and everything generated from it
+//! (operand walks, validation, linking, the text form); [`ffi`] and [`natives`] call C
+//! functions; [`translate`] produces bytecode; `machine` holds the state the executor and this
+//! API share (the `Vm`, the code store, frames, suspended evaluations); [`exec`] is the
+//! dispatch loop; this root is the public API ([`Vm`]'s methods, [`module_bytecode`]).
 //!
 //! Semantics match native execution: wrapping two's complement integer arithmetic, truncating
 //! division, IEEE floats (f32 arithmetic done in f32), saturating float→int conversions.
