@@ -296,3 +296,25 @@ fn memory_unsafe_calls_are_refused() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// Build requests of compile-time code that run the system linker with flags of its choosing
+/// need `process`: `sx build` with a callback that adds a link flag.
+#[test]
+fn build_callbacks_need_process_for_link_flags() {
+    let root = root();
+    let dir = scratch("build-callback");
+    let out = dir.join("on_build");
+    let out = out.to_str().expect("utf-8 temp dir");
+    let o = sx(&root, &["build", "--sandbox", "--comptime-allow=env", "examples/build/on_build.sx", "-o", out]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("compile-time call to 'raw_add_link_flag' (a flag for the system linker) is not allowed under --sandbox (needs --comptime-allow=process)"),
+        "{stderr}"
+    );
+    assert!(!dir.join("on_build").exists());
+    let o = sx(&root, &["build", "--sandbox", "--comptime-allow=env,process", "examples/build/on_build.sx", "-o", out]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(dir.join("on_build").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -133,6 +133,10 @@ fn finish(vm: &mut Vm, m: &Module, mut cur: Cur, mut frames: Vec<Saved>) -> Resu
             return Err(make_error(&vm.code, &cur, &frames, msg, None));
         };
         let name = e.symbol.strip_prefix(COMPILER_CALL_PREFIX).unwrap_or(&e.symbol).to_string();
+        if let Err(msg) = vm.foreign.sandbox.check_compiler_call(&name) {
+            drop_state(vm);
+            return Err(make_error(&vm.code, &cur, &frames, msg, None));
+        }
         let l = list as usize;
         let nargs = vm.code.extra[l] as usize;
         let args: Vec<u64> = vm.code.extra[l + 1..l + 1 + nargs].iter().map(|&r| vm.regs[cur.fp + r as usize]).collect();

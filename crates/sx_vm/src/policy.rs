@@ -6,11 +6,12 @@
 //! time queries, conversions, sorting — or when the permission its effect needs was granted
 //! ([`Permission`], `--comptime-allow=fs-read,fs-write,process,env,ffi`):
 //!
-//! - `process`: `system`, `popen`, `fork`, `exec*`, `posix_spawn`, `kill`, `chdir`, …;
+//! - `process`: `system`, `popen`, `fork`, `exec*`, `posix_spawn`, `kill`, `chdir`, …, and
+//!   the build requests that run the system linker (`add_link_flag`, `link`);
 //! - `fs-write`: `fopen` with a write/append/update mode, `open` with `O_WRONLY`/`O_RDWR`/
 //!   `O_CREAT`/`O_TRUNC`/`O_APPEND`, `unlink`, `remove`, `rename`, `mkdir`, `rmdir`,
 //!   `truncate`, `chmod`, stream writes (`fwrite`, `fputs`, `fprintf`, …), and `write`/`writev`
-//!   on any descriptor other than stdout and stderr;
+//!   on any descriptor other than stdout and stderr, and choosing the executable's path;
 //! - `fs-read`: opening, `stat`ing or listing a path outside the source tree (the root file's
 //!   directory and the standard library directories, symlinks resolved), and reading a
 //!   descriptor compile-time code did not open itself (stdin included);
@@ -380,6 +381,22 @@ impl Sandbox {
         }
         if OPENS_STREAM.contains(&name) && raw != 0 {
             self.streams.insert(raw);
+        }
+    }
+
+    /// Whether compile-time code may make compiler request `name` (a `__sx_compiler.` call)
+    /// under the sandbox: the build requests that run the system linker with flags, objects
+    /// and an output of the code's choosing need `process`, choosing where the executable is
+    /// written needs `fs-write`; every other request only reads or shapes the compilation.
+    pub(crate) fn check_compiler_call(&self, name: &str) -> Result<(), String> {
+        if !self.policy.sandbox {
+            return Ok(());
+        }
+        match name {
+            "raw_add_link_flag" => self.need(name, " (a flag for the system linker)", Permission::Process),
+            "raw_link_begin" | "raw_link_add" | "raw_link_run" => self.need(name, " (running the system linker)", Permission::Process),
+            "raw_set_output_path" => self.need(name, " (where the executable is written)", Permission::FsWrite),
+            _ => Ok(()),
         }
     }
 
