@@ -269,6 +269,7 @@ impl Sandbox {
     /// Whether compile-time code may call C function `name` with `args` (integers
     /// sign-extended, pointers as comptime pointers into `mem`); the error says which
     /// permission would allow it.
+    ///
     /// `pointers[i]` says whether argument `i` is a pointer. Past the permission, the call's
     /// memory must be safe for the compiler: a `FILE *`/`DIR *` argument must be a stream
     /// compile-time code opened, no other argument may point into C's memory, and what C
