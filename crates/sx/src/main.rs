@@ -57,6 +57,14 @@ struct Common {
     /// never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Compile-time code cannot act on the host: foreign calls are limited to functions without
+    /// host effects and reads to the source tree (see --comptime-allow).
+    #[arg(long, global = true)]
+    sandbox: bool,
+    /// Under --sandbox, re-enable host effects of compile-time code: a comma list of fs-read,
+    /// fs-write, process, env, ffi (any foreign function).
+    #[arg(long, global = true, value_name = "PERMS")]
+    comptime_allow: Vec<String>,
 }
 
 /// When diagnostics are coloured.
@@ -222,7 +230,7 @@ fn stdlib_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-fn options(common: &Common) -> Result<sx_sema::Options, String> {
+fn options(file: &Path, common: &Common) -> Result<sx_sema::Options, String> {
     let target = match &common.target {
         None => sx_ir::Target::host(),
         Some(t) => sx_ir::Target::parse(t).ok_or_else(|| format!("unknown target '{}' (expected x86_64-linux or aarch64-linux)", t))?,
@@ -248,9 +256,21 @@ fn options(common: &Common) -> Result<sx_sema::Options, String> {
         let k: u64 = k.parse().map_err(|_| format!("bad --inject-interrupt '{}' (want K:abort or K:resume)", spec))?;
         limits.inject_interrupt = Some((k.max(1), mode != "resume"));
     }
+    let stdlib = stdlib_dirs();
+    if common.sandbox {
+        let mut allowed = Vec::new();
+        for list in &common.comptime_allow {
+            allowed.extend(sx_vm::Permission::parse_list(list).map_err(|e| format!("--comptime-allow: {}", e))?);
+        }
+        let mut roots = vec![file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf()];
+        roots.extend(stdlib.iter().cloned());
+        limits.policy = sx_vm::VmPolicy::sandboxed(allowed, &roots);
+    } else if !common.comptime_allow.is_empty() {
+        return Err("--comptime-allow needs --sandbox".to_string());
+    }
     Ok(sx_sema::Options {
         target,
-        paths: sx_sema::ImportPaths { cwd: std::env::current_dir().unwrap_or_default(), stdlib: stdlib_dirs() },
+        paths: sx_sema::ImportPaths { cwd: std::env::current_dir().unwrap_or_default(), stdlib },
         vm_limits: limits,
         trace_comptime: common.trace_comptime,
         interrupt: Some(interrupt_flag()),
@@ -260,7 +280,7 @@ fn options(common: &Common) -> Result<sx_sema::Options, String> {
 /// Runs the front end on `file`; renders its diagnostics on failure (exit status 1). Its wall
 /// time and breakdown go to `clock`.
 fn compile(file: &Path, common: &Common, clock: &mut PhaseClock) -> Result<sx_sema::Output, i32> {
-    let opts = match options(common) {
+    let opts = match options(file, common) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {}", e);
@@ -383,7 +403,7 @@ fn build_program(
     let dest = output
         .or_else(|| out.build.output.as_ref().map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(file.file_stem().unwrap_or_default()));
-    let limits = options(common).map(|o| o.vm_limits).unwrap_or_default();
+    let limits = options(file, common).map(|o| o.vm_limits).unwrap_or_default();
     let mut link_flags = link_args;
     link_flags.extend(out.build.link_flags.iter().cloned());
     let mut job = build::BuildJob { out: &out, dest, link_flags, limits, opt, clock };

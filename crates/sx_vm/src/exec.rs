@@ -133,6 +133,10 @@ fn finish(vm: &mut Vm, m: &Module, mut cur: Cur, mut frames: Vec<Saved>) -> Resu
             return Err(make_error(&vm.code, &cur, &frames, msg, None));
         };
         let name = e.symbol.strip_prefix(COMPILER_CALL_PREFIX).unwrap_or(&e.symbol).to_string();
+        if let Err(msg) = vm.foreign.sandbox.check_compiler_call(&name) {
+            drop_state(vm);
+            return Err(make_error(&vm.code, &cur, &frames, msg, None));
+        }
         let l = list as usize;
         let nargs = vm.code.extra[l] as usize;
         let args: Vec<u64> = vm.code.extra[l + 1..l + 1 + nargs].iter().map(|&r| vm.regs[cur.fp + r as usize]).collect();
@@ -934,7 +938,7 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
                 let site = if native.allocates() { source_site(st, pc, frames) } else { 0 };
                 // SAFETY: the frame `[fp, all_len)` lies inside the register vector.
                 let regs = unsafe { std::slice::from_raw_parts_mut(rp, all_len - fp) };
-                match natives::call(native, e, mem, host.as_mut(), regs, extra, list, site) {
+                match natives::call(native, e, mem, host.as_mut(), regs, extra, list, site, &foreign.sandbox) {
                     Ok(None) => {}
                     Ok(Some(code)) => leave!(Ok(Action::Exit(code))),
                     Err(e) => leave!(Err(e)),

@@ -33,6 +33,10 @@
 //! Foreign`]): it compares, converts to an integer and can be passed back to C, but
 //! dereferencing it at comptime is an error. Comptime code never reads host memory.
 //!
+//! **Sandbox.** Under `--sandbox` each call is first checked against the VM's
+//! [`crate::policy::VmPolicy`] (after resolution, so functions refused always keep their
+//! message); a refused call never reaches C.
+//!
 //! What C does with a pointer is not checked: a C function told to write 100 bytes into a
 //! 10-byte comptime buffer corrupts the compiler's heap, as it would corrupt the program's, and
 //! a pointer C keeps after returning (`strtok`, `setvbuf`) is not tracked. A C call runs to
@@ -46,6 +50,7 @@ use libffi::middle::{Arg, Cif, CodePtr, Ret, Type as FfiType};
 use sx_ir::{ExternFunc, Type};
 
 use crate::memory::{AllocKind, ComptimeMemory, FIRST_ALLOC, FUNC_ALLOC};
+use crate::policy::Sandbox;
 use crate::width::W;
 
 /// What an extern's parameter or result is at the sx level, beyond its IR type.
@@ -84,6 +89,8 @@ pub(crate) struct Foreign {
     sigs: HashMap<String, ForeignSig>,
     resolved: HashMap<u32, Result<Callable, String>>,
     libs: Option<Vec<libloading::os::unix::Library>>,
+    /// The `--sandbox` policy every call is checked against (also consulted by the natives).
+    pub(crate) sandbox: Sandbox,
 }
 
 /// Symbols that would act on the compiler's own process rather than compute something.
@@ -124,6 +131,11 @@ const REFUSED: &[&str] = &[
 ];
 
 impl Foreign {
+    /// No declarations yet; calls are checked against `sandbox`.
+    pub(crate) fn new(sandbox: Sandbox) -> Foreign {
+        Foreign { sandbox, ..Foreign::default() }
+    }
+
     pub(crate) fn declare(&mut self, symbol: &str, sig: ForeignSig) {
         self.sigs.insert(symbol.to_string(), sig);
     }
@@ -133,42 +145,15 @@ impl Foreign {
     }
 
     fn lookup(&mut self, symbol: &str) -> Option<*const c_void> {
-        use libloading::os::unix::Library;
-        let libs = self.libs.get_or_insert_with(|| {
-            let mut v = vec![Library::this()];
-            for name in ["libc.so.6", "libm.so.6"] {
-                // SAFETY: loading the C and math libraries runs no initialisers beyond theirs,
-                // which the process has already run (it links them).
-                if let Ok(l) = unsafe { Library::new(name) } {
-                    v.push(l);
-                }
-            }
-            v
-        });
-        if symbol.is_empty() || symbol.contains('\0') {
-            return None;
-        }
-        for lib in libs.iter() {
-            // SAFETY: the symbol is only used as a code address handed to libffi.
-            if let Ok(s) = unsafe { lib.get::<*const c_void>(symbol.as_bytes()) } {
-                let p = *s;
-                if !p.is_null() {
-                    return Some(p);
-                }
-            }
-        }
-        None
+        lookup(&mut self.libs, symbol)
     }
 
-    fn resolve(&mut self, ext_id: u32, ext: &ExternFunc) -> Result<&Callable, String> {
+    /// Resolves extern `ext_id` on its first call (the outcome, a callable or an error, is
+    /// kept in `resolved`).
+    fn resolve(&mut self, ext_id: u32, ext: &ExternFunc) {
         if !self.resolved.contains_key(&ext_id) {
             let r = self.resolve_new(ext);
             self.resolved.insert(ext_id, r);
-        }
-        match self.resolved.get(&ext_id) {
-            Some(Ok(c)) => Ok(c),
-            Some(Err(e)) => Err(e.clone()),
-            None => Err(unsupported(&ext.symbol, "")),
         }
     }
 
@@ -204,6 +189,35 @@ impl Foreign {
         let cif = Cif::try_new(params, ret).map_err(|e| format!("cannot prepare the C call of `{}`: {:?}", name, e))?;
         Ok(Callable { code: CodePtr::from_ptr(code), cif })
     }
+}
+
+/// The address of `symbol` in the compiler's process, libc or libm (`libs`, opened on first use).
+fn lookup(libs: &mut Option<Vec<libloading::os::unix::Library>>, symbol: &str) -> Option<*const c_void> {
+    use libloading::os::unix::Library;
+    let libs = libs.get_or_insert_with(|| {
+        let mut v = vec![Library::this()];
+        for name in ["libc.so.6", "libm.so.6"] {
+            // SAFETY: loading the C and math libraries runs no initialisers beyond theirs,
+            // which the process has already run (it links them).
+            if let Ok(l) = unsafe { Library::new(name) } {
+                v.push(l);
+            }
+        }
+        v
+    });
+    if symbol.is_empty() || symbol.contains('\0') {
+        return None;
+    }
+    for lib in libs.iter() {
+        // SAFETY: the symbol is only used as a code address handed to libffi.
+        if let Ok(s) = unsafe { lib.get::<*const c_void>(symbol.as_bytes()) } {
+            let p = *s;
+            if !p.is_null() {
+                return Some(p);
+            }
+        }
+    }
+    None
 }
 
 fn unsupported(name: &str, why: &str) -> String {
@@ -309,7 +323,18 @@ pub(crate) fn call(
         None => return Err(unsupported(&ext.symbol, " (no C signature is known for it)")),
     };
     let name = ext.symbol.clone();
-    let callable = foreign.resolve(ext_id, ext)?;
+    foreign.resolve(ext_id, ext);
+    let callable = match foreign.resolved.get(&ext_id) {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => return Err(e.clone()),
+        None => return Err(unsupported(&name, "")),
+    };
+    let sandboxed = foreign.sandbox.policy.sandbox;
+    if sandboxed {
+        let args: Vec<i64> = (0..nargs).map(|i| W::of(ext.sig.params[i]).sext(regs.get(l[1 + i] as usize).copied().unwrap_or(0))).collect();
+        let pointers: Vec<bool> = sig.params.iter().map(|k| matches!(k, ForeignType::Pointer | ForeignType::CString)).collect();
+        foreign.sandbox.check_foreign(&name, &args, &pointers, mem)?;
+    }
     let in_call = |e: String| format!("in the call of C function `{}`: {}", name, e);
 
     // Arguments: raw bits in 8-byte cells (libffi reads the low bytes on little-endian hosts).
@@ -334,6 +359,13 @@ pub(crate) fn call(
             _ => v,
         };
         cells.push(cell);
+    }
+
+    if sandboxed && name == "sprintf" && foreign.sandbox.guards_memory() {
+        let libs = &mut foreign.libs;
+        let bytes = sprintf_bytes(libs, ext, &sig, &cells).map_err(in_call)?;
+        let dest = regs.get(l[1] as usize).copied().unwrap_or(0);
+        foreign.sandbox.check_write(&name, mem, 0, dest, bytes)?;
     }
 
     // One level deeper: pointers stored inside the exposed allocations.
@@ -406,6 +438,9 @@ pub(crate) fn call(
         }
     }
 
+    if sandboxed && !ext.sig.returns.is_empty() {
+        foreign.sandbox.record_result(&name, ret[0]);
+    }
     let nres = l[1 + nargs] as usize;
     for (i, (&t, &k)) in ext.sig.returns.iter().zip(&sig.rets).enumerate().take(nres) {
         let raw = ret[i];
@@ -428,6 +463,35 @@ pub(crate) fn call(
         }
     }
     Ok(())
+}
+
+/// How many bytes `sprintf` with these arguments (`cells`, host-translated) writes, its NUL
+/// included: `snprintf(NULL, 0, …)` with the same format and arguments, which writes nothing.
+fn sprintf_bytes(
+    libs: &mut Option<Vec<libloading::os::unix::Library>>,
+    ext: &ExternFunc,
+    sig: &ForeignSig,
+    cells: &[u64],
+) -> Result<u64, String> {
+    if !ext.byval.is_empty() || cells.len() < 2 {
+        return Err("cannot size the output of this `sprintf`".to_string());
+    }
+    let code = lookup(libs, "snprintf").ok_or("no `snprintf` to size the output of `sprintf` with")?;
+    let mut params = vec![FfiType::pointer(), FfiType::u64()];
+    params.extend(ext.sig.params.iter().zip(&sig.params).skip(1).map(|(&t, &k)| ffi_type(t, k)));
+    let cif = Cif::try_new(params, FfiType::i32()).map_err(|e| format!("cannot prepare the C call of `snprintf`: {:?}", e))?;
+    let nothing = [0u64; 2];
+    let mut args = vec![Arg::new(&nothing[0]), Arg::new(&nothing[1])];
+    args.extend(cells[1..].iter().map(Arg::new));
+    let mut ret = [0u64; 2];
+    // SAFETY: `snprintf` with a null buffer and size 0 writes nothing; the other arguments are
+    // those `sprintf` is about to get (format and values, pointers already host addresses of
+    // live comptime buffers that cannot move while C runs).
+    unsafe { cif.call_return_into(CodePtr::from_ptr(code), &args, Ret::new(&mut ret)) };
+    match ret[0] as i32 {
+        n if n >= 0 => Ok(n as u64 + 1),
+        _ => Err("`snprintf` could not size the output of `sprintf`".to_string()),
+    }
 }
 
 /// The bytes of the `size`-byte struct at comptime pointer `p`, as 8-byte words for a C call

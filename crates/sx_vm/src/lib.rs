@@ -14,11 +14,12 @@
 //! the call only.
 //!
 //! Layers (each module imports only from those below it): [`width`], [`host`] and [`memory`]
-//! are leaves; [`bytecode`] is the op table and everything generated from it (operand walks,
-//! validation, linking, the text form); [`ffi`] and [`natives`] call C functions; [`translate`]
-//! produces bytecode; `machine` holds the state the executor and this API share (the `Vm`,
-//! the code store, frames, suspended evaluations); [`exec`] is the dispatch loop; this root is
-//! the public API ([`Vm`]'s methods, [`module_bytecode`]).
+//! are leaves; [`policy`] (the `--sandbox` rules, above `memory`) decides which host effects
+//! compile-time code may have; [`bytecode`] is the op table and everything generated from it
+//! (operand walks, validation, linking, the text form); [`ffi`] and [`natives`] call C
+//! functions; [`translate`] produces bytecode; `machine` holds the state the executor and this
+//! API share (the `Vm`, the code store, frames, suspended evaluations); [`exec`] is the
+//! dispatch loop; this root is the public API ([`Vm`]'s methods, [`module_bytecode`]).
 //!
 //! Semantics match native execution: wrapping two's complement integer arithmetic, truncating
 //! division, IEEE floats (f32 arithmetic done in f32), saturating float→int conversions.
@@ -41,6 +42,7 @@ pub mod host;
 mod machine;
 pub mod memory;
 pub mod natives;
+pub mod policy;
 pub mod translate;
 pub mod width;
 
@@ -49,12 +51,14 @@ pub use ffi::{ForeignSig, ForeignType};
 pub use host::{CaptureHost, CapturedWrites, StdHost, VmHost};
 pub use machine::{Frame, Outcome, Vm, VmError, VmLimits};
 pub use memory::{ComptimeMemory, PointerTarget};
+pub use policy::{Permission, VmPolicy};
 use std::sync::Arc;
 use sx_ir::{DataId, FuncId, Function, Module};
 
 impl Vm {
     /// A fresh VM with empty memory.
     pub fn new(limits: VmLimits, host: Box<dyn VmHost>) -> Vm {
+        let sandbox = policy::Sandbox::new(limits.policy.clone());
         Vm {
             mem: ComptimeMemory::new(limits.max_memory),
             code: machine::CodeStore::default(),
@@ -68,7 +72,7 @@ impl Vm {
             deadline: None,
             safe_points: 0,
             evals: 0,
-            foreign: ffi::Foreign::default(),
+            foreign: ffi::Foreign::new(sandbox),
             suspended: Vec::new(),
         }
     }

@@ -33,8 +33,11 @@ pub struct VmLimits {
     /// Maximum size of the VM's register stack, in bytes.
     pub max_stack_bytes: u64,
     /// Whether externs without a Rust model are called through the dynamic loader and libffi
-    /// ([`crate::ffi`]). C code runs unsandboxed in the compiler's process; fuzzing turns this off.
+    /// ([`crate::ffi`]). C code runs in the compiler's process, limited only by `policy`;
+    /// fuzzing turns this off.
     pub foreign_calls: bool,
+    /// What compile-time code may do on the host (`--sandbox`, see [`crate::policy`]).
+    pub policy: crate::policy::VmPolicy,
 }
 
 impl Default for VmLimits {
@@ -48,6 +51,7 @@ impl Default for VmLimits {
             max_memory: 1 << 30,
             max_stack_bytes: 512 << 20,
             foreign_calls: true,
+            policy: crate::policy::VmPolicy::default(),
         }
     }
 }

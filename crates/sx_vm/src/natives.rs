@@ -6,6 +6,8 @@
 //! Arguments are interpreted through the extern's declared signature (an `i32` parameter is
 //! sign-extended, an `f32` promoted), and results converted back to the declared return type.
 //! Pointers are comptime pointers: every byte the C function would touch is bounds-checked.
+//! Under `--sandbox`, `write` reaches only stdout, stderr and descriptors compile-time code
+//! opened, and `read` only the latter ([`crate::policy`]).
 
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -15,6 +17,7 @@ use sx_ir::{ExternFunc, Type};
 use crate::bytecode::Native;
 use crate::host::VmHost;
 use crate::memory::ComptimeMemory;
+use crate::policy::Sandbox;
 use crate::width::W;
 
 /// Result of a native call: `Some(code)` when the program exits.
@@ -99,6 +102,7 @@ pub(crate) fn call(
     extra: &[u32],
     list: u32,
     site: crate::memory::Site,
+    sandbox: &Sandbox,
 ) -> NativeResult {
     let l = extra.get(list as usize..).unwrap_or(&[]);
     let nargs = l.first().copied().unwrap_or(0) as usize;
@@ -117,6 +121,9 @@ pub(crate) fn call(
     let result: Option<u64> = match native {
         Write => {
             let fd = a.int(0) as i32;
+            if sandbox.policy.sandbox {
+                sandbox.write_fd(name, fd as i64)?;
+            }
             let len = a.uint(2);
             let bytes = mem.read_bytes(a.uint(1), len).map_err(memerr)?;
             let n = host.write(fd, bytes);
@@ -124,6 +131,9 @@ pub(crate) fn call(
         }
         Read => {
             let (fd, ptr, len) = (a.int(0) as i32, a.uint(1), a.uint(2));
+            if sandbox.policy.sandbox {
+                sandbox.read_fd(name, fd as i64)?;
+            }
             // The whole buffer must be writable comptime memory before anything is read.
             mem.bytes_mut(ptr, len).map_err(memerr)?;
             let mut tmp = vec![0u8; len as usize];
