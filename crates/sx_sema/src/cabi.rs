@@ -263,77 +263,77 @@ impl Compiler {
         let c_sig = abi.c_signature();
         let mut f = Function::new(name, irsig.clone());
         crate::emit::write_adapter(&mut f, None, |b, mut incoming| {
-        let sret = match abi.ret {
-            CResult::Split { .. } | CResult::Indirect => Some(incoming.remove(0)),
-            _ => None,
-        };
-        let mut args = vec![];
-        if let (CResult::Indirect, Some(p)) = (&abi.ret, sret) {
-            args.push(p);
-        }
-        let mut copies = vec![];
-        for (p, v) in abi.params.iter().zip(incoming) {
-            match p {
-                CParam::Scalar(..) => args.push(v),
-                CParam::Memory { size } => {
-                    // The call copies whole eightbytes: pass a padded copy.
-                    let padded = size.next_multiple_of(8) as u32;
-                    let slot = b.create_slot(padded, 8);
-                    let tmp = b.stack_addr(slot, Type::I64);
-                    if padded as u64 != *size {
+            let sret = match abi.ret {
+                CResult::Split { .. } | CResult::Indirect => Some(incoming.remove(0)),
+                _ => None,
+            };
+            let mut args = vec![];
+            if let (CResult::Indirect, Some(p)) = (&abi.ret, sret) {
+                args.push(p);
+            }
+            let mut copies = vec![];
+            for (p, v) in abi.params.iter().zip(incoming) {
+                match p {
+                    CParam::Scalar(..) => args.push(v),
+                    CParam::Memory { size } => {
+                        // The call copies whole eightbytes: pass a padded copy.
+                        let padded = size.next_multiple_of(8) as u32;
+                        let slot = b.create_slot(padded, 8);
+                        let tmp = b.stack_addr(slot, Type::I64);
+                        if padded as u64 != *size {
+                            let zero = b.iconst(Type::I8, 0);
+                            let n = b.iconst(Type::I64, padded as i64);
+                            b.memfill(tmp, zero, n);
+                        }
+                        let n = b.iconst(Type::I64, (*size) as i64);
+                        b.memcopy(tmp, v, n);
+                        args.push(tmp);
+                    }
+                    CParam::Split { size, parts } => {
+                        let tmp = Self::zeroed_pair(b);
+                        let n = b.iconst(Type::I64, (*size) as i64);
+                        b.memcopy(tmp, v, n);
+                        for (k, (t, _)) in parts.iter().enumerate() {
+                            args.push(b.load(*t, tmp, 8 * k as i32));
+                        }
+                    }
+                    CParam::TerminatedCopy { elem } => {
+                        let malloc = self.module.declare_extern("malloc", Signature { params: vec![Type::I64], returns: vec![Type::I64] });
+                        let ptr = b.load(Type::I64, v, 0);
+                        let len = b.load(Type::I64, v, 8);
+                        let e = b.iconst(Type::I64, (*elem) as i64);
+                        let bytes = b.binary(BinOp::Imul, len, e);
+                        let total = b.binary(BinOp::Iadd, bytes, e);
+                        let buf = b.call_extern(malloc, vec![total], &[Type::I64])[0];
+                        b.memcopy(buf, ptr, bytes);
+                        let end = b.binary(BinOp::Iadd, buf, bytes);
                         let zero = b.iconst(Type::I8, 0);
-                        let n = b.iconst(Type::I64, padded as i64);
-                        b.memfill(tmp, zero, n);
+                        b.memfill(end, zero, e);
+                        args.push(buf);
+                        copies.push(buf);
                     }
-                    let n = b.iconst(Type::I64, (*size) as i64);
-                    b.memcopy(tmp, v, n);
-                    args.push(tmp);
                 }
-                CParam::Split { size, parts } => {
+            }
+            let results = b.call_extern(ext, args, &c_sig.returns);
+            if !copies.is_empty() {
+                let free = self.module.declare_extern("free", Signature { params: vec![Type::I64], returns: vec![] });
+                for buf in copies {
+                    b.call_extern(free, vec![buf], &[]);
+                }
+            }
+            match (&abi.ret, sret) {
+                (CResult::Split { size, .. }, Some(dst)) => {
                     let tmp = Self::zeroed_pair(b);
-                    let n = b.iconst(Type::I64, (*size) as i64);
-                    b.memcopy(tmp, v, n);
-                    for (k, (t, _)) in parts.iter().enumerate() {
-                        args.push(b.load(*t, tmp, 8 * k as i32));
+                    for (k, &r) in results.iter().enumerate() {
+                        b.store(tmp, 8 * k as i32, r);
                     }
+                    let n = b.iconst(Type::I64, (*size) as i64);
+                    b.memcopy(dst, tmp, n);
+                    b.ret(vec![]);
                 }
-                CParam::TerminatedCopy { elem } => {
-                    let malloc = self.module.declare_extern("malloc", Signature { params: vec![Type::I64], returns: vec![Type::I64] });
-                    let ptr = b.load(Type::I64, v, 0);
-                    let len = b.load(Type::I64, v, 8);
-                    let e = b.iconst(Type::I64, (*elem) as i64);
-                    let bytes = b.binary(BinOp::Imul, len, e);
-                    let total = b.binary(BinOp::Iadd, bytes, e);
-                    let buf = b.call_extern(malloc, vec![total], &[Type::I64])[0];
-                    b.memcopy(buf, ptr, bytes);
-                    let end = b.binary(BinOp::Iadd, buf, bytes);
-                    let zero = b.iconst(Type::I8, 0);
-                    b.memfill(end, zero, e);
-                    args.push(buf);
-                    copies.push(buf);
-                }
+                (CResult::Scalar(..), _) => b.ret(results),
+                _ => b.ret(vec![]),
             }
-        }
-        let results = b.call_extern(ext, args, &c_sig.returns);
-        if !copies.is_empty() {
-            let free = self.module.declare_extern("free", Signature { params: vec![Type::I64], returns: vec![] });
-            for buf in copies {
-                b.call_extern(free, vec![buf], &[]);
-            }
-        }
-        match (&abi.ret, sret) {
-            (CResult::Split { size, .. }, Some(dst)) => {
-                let tmp = Self::zeroed_pair(b);
-                for (k, &r) in results.iter().enumerate() {
-                    b.store(tmp, 8 * k as i32, r);
-                }
-                let n = b.iconst(Type::I64, (*size) as i64);
-                b.memcopy(dst, tmp, n);
-                b.ret(vec![]);
-            }
-            (CResult::Scalar(..), _) => b.ret(results),
-            _ => b.ret(vec![]),
-        }
         });
         f
     }

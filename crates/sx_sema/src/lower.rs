@@ -284,51 +284,31 @@ impl<'c> FnCx<'c> {
         let zero = self.iconst(IrType::I8, 0);
         let len = self.iconst(p, size);
         self.b(|b| b.memfill(addr, zero, len));
-        self.apply_defaults(addr, ty, span)
+        self.apply_defaults(addr, ty, span, &mut vec![])
     }
 
-    fn apply_defaults(&mut self, addr: Value, ty: TypeId, span: Span) -> R<()> {
+    /// Stores the field defaults of `ty` (recursively through fields and small arrays) at
+    /// `addr`. `path` holds the structs being filled: a struct met again inside itself holds
+    /// itself by value — no layout exists; the cycle is reported once compilation ends
+    /// (`check_layout_cycles`), so this fails quietly instead of recursing forever.
+    fn apply_defaults(&mut self, addr: Value, ty: TypeId, span: Span, path: &mut Vec<TypeId>) -> R<()> {
         match self.c.types.kind(ty).clone() {
             TK::Struct(_) => {
-                let fields = self.c.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();
-                let (defaults, sfile, sconsts) = match self.c.structs.get(&ty) {
-                    Some(m) => (m.defaults.clone(), Some(m.file), Some(m.local_consts.clone())),
-                    None => (vec![], None, None),
-                };
-                for (i, fl) in fields.iter().enumerate() {
-                    let p = self.ptr_ty();
-                    let off = self.iconst(p, fl.offset as i64);
-                    let faddr = self.b(|b| b.binary(IB::Iadd, addr, off));
-                    match defaults.get(i).cloned().flatten() {
-                        Some(d) if !matches!(d.kind, ExprKind::Undef) => {
-                            // Evaluated in the struct's scope (its file, its constants, the
-                            // parameters of a parameterised struct's instance).
-                            let saved = (self.file, self.outer_consts.clone());
-                            if let Some(f) = sfile {
-                                self.file = f;
-                            }
-                            if let Some(c) = sconsts.clone().filter(|c| !c.is_empty()) {
-                                let mut merged = (*saved.1).clone();
-                                merged.extend(c.iter().map(|(k, v)| (k.clone(), v.clone())));
-                                self.outer_consts = Rc::new(merged);
-                            }
-                            let r = self.expr(&d, Some(fl.ty)).and_then(|v| self.coerce(v, fl.ty, d.span));
-                            (self.file, self.outer_consts) = saved;
-                            let v = r?;
-                            self.store(faddr, v, span)?;
-                        }
-                        _ => self.apply_defaults(faddr, fl.ty, span)?,
-                    }
+                if path.contains(&ty) {
+                    return Err(());
                 }
-                Ok(())
+                path.push(ty);
+                let r = self.apply_struct_defaults(addr, ty, span, path);
+                path.pop();
+                r
             }
-            TK::Array(n, e) if n <= 64 && self.has_defaults(e) => {
+            TK::Array(n, e) if n <= 64 && self.has_defaults(e, &mut vec![]) => {
                 let esz = self.c.types.size_of(e) as i64;
                 for i in 0..n as i64 {
                     let p = self.ptr_ty();
                     let off = self.iconst(p, i * esz);
                     let ea = self.b(|b| b.binary(IB::Iadd, addr, off));
-                    self.apply_defaults(ea, e, span)?;
+                    self.apply_defaults(ea, e, span, path)?;
                 }
                 Ok(())
             }
@@ -336,13 +316,60 @@ impl<'c> FnCx<'c> {
         }
     }
 
-    fn has_defaults(&self, ty: TypeId) -> bool {
+    /// The fields of struct `ty` at `addr`: each default evaluated in the struct's scope, other
+    /// fields filled with their own types' defaults.
+    fn apply_struct_defaults(&mut self, addr: Value, ty: TypeId, span: Span, path: &mut Vec<TypeId>) -> R<()> {
+        let fields = self.c.types.struct_of(ty).map(|s| s.fields.clone()).unwrap_or_default();
+        let (defaults, sfile, sconsts) = match self.c.structs.get(&ty) {
+            Some(m) => (m.defaults.clone(), Some(m.file), Some(m.local_consts.clone())),
+            None => (vec![], None, None),
+        };
+        for (i, fl) in fields.iter().enumerate() {
+            let p = self.ptr_ty();
+            let off = self.iconst(p, fl.offset as i64);
+            let faddr = self.b(|b| b.binary(IB::Iadd, addr, off));
+            match defaults.get(i).cloned().flatten() {
+                Some(d) if !matches!(d.kind, ExprKind::Undef) => {
+                    // Evaluated in the struct's scope (its file, its constants, the
+                    // parameters of a parameterised struct's instance).
+                    let saved = (self.file, self.outer_consts.clone());
+                    if let Some(f) = sfile {
+                        self.file = f;
+                    }
+                    if let Some(c) = sconsts.clone().filter(|c| !c.is_empty()) {
+                        let mut merged = (*saved.1).clone();
+                        merged.extend(c.iter().map(|(k, v)| (k.clone(), v.clone())));
+                        self.outer_consts = Rc::new(merged);
+                    }
+                    let r = self.expr(&d, Some(fl.ty)).and_then(|v| self.coerce(v, fl.ty, d.span));
+                    (self.file, self.outer_consts) = saved;
+                    let v = r?;
+                    self.store(faddr, v, span)?;
+                }
+                _ => self.apply_defaults(faddr, fl.ty, span, path)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// True when a value of `ty` has field defaults anywhere inside it (`path`: the structs
+    /// being looked into, so a struct holding itself by value ends the search).
+    fn has_defaults(&self, ty: TypeId, path: &mut Vec<TypeId>) -> bool {
         match self.c.types.kind(ty) {
             TK::Struct(_) => {
-                self.c.structs.get(&ty).map(|m| m.defaults.iter().any(|d| d.is_some())).unwrap_or(false)
-                    || self.c.types.struct_of(ty).map(|s| s.fields.iter().any(|f| self.has_defaults(f.ty))).unwrap_or(false)
+                if path.contains(&ty) {
+                    return false;
+                }
+                if self.c.structs.get(&ty).map(|m| m.defaults.iter().any(|d| d.is_some())).unwrap_or(false) {
+                    return true;
+                }
+                path.push(ty);
+                let fields: Vec<TypeId> = self.c.types.struct_of(ty).map(|s| s.fields.iter().map(|f| f.ty).collect()).unwrap_or_default();
+                let found = fields.into_iter().any(|f| self.has_defaults(f, path));
+                path.pop();
+                found
             }
-            TK::Array(_, e) => self.has_defaults(*e),
+            TK::Array(_, e) => self.has_defaults(*e, path),
             _ => false,
         }
     }
