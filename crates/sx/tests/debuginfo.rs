@@ -105,3 +105,19 @@ fn debug_info_does_not_change_the_program() {
     assert_eq!(with_g.status.code(), plain.status.code());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn cross_target_object_carries_debug_sections() {
+    let dir = program_dir("arm");
+    let o = Command::new(env!("CARGO_BIN_EXE_sx"))
+        .args(["build", "-g", "--target", "aarch64-linux", "prog.sx", "-o", "prog"])
+        .current_dir(&dir)
+        .output()
+        .expect("run sx");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let obj = std::fs::read(dir.join("prog.o")).expect("object written");
+    for name in [&b".debug_info"[..], b".debug_line", b".debug_abbrev", b".eh_frame"] {
+        assert!(obj.windows(name.len()).any(|w| w == name), "no {} section", String::from_utf8_lossy(name));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -85,7 +85,7 @@ fn dwarf_err(e: gimli::write::Error) -> CodegenError {
 }
 
 /// The name a function has in sx source: its symbol without the `.N` suffix lowering adds.
-pub fn sx_name(symbol: &str) -> &str {
+fn sx_name(symbol: &str) -> &str {
     match symbol.rsplit_once('.') {
         Some((base, n)) if !base.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => base,
         _ => symbol,

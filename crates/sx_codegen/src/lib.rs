@@ -16,7 +16,7 @@
 
 mod debuginfo;
 
-pub use debuginfo::{sx_name, DebugSources};
+pub use debuginfo::DebugSources;
 
 use std::collections::HashMap;
 use std::fmt;
