@@ -45,7 +45,8 @@ fn build(dir: &Path, args: &[&str]) -> PathBuf {
 /// Runs gdb in batch mode on `exe` with the commands `cmds`; returns its stdout.
 fn gdb(dir: &Path, exe: &Path, cmds: &[&str]) -> String {
     let mut c = Command::new("gdb");
-    c.args(["-nx", "-batch", "-ex", "set debuginfod enabled off", "-ex", "set style enabled off"]);
+    // gdb takes `.sx` for assembler-with-cpp (no prologue skipping) unless told otherwise.
+    c.args(["-nx", "-batch", "-iex", "set extension-language .sx c", "-ex", "set debuginfod enabled off", "-ex", "set style enabled off"]);
     for cmd in cmds {
         c.args(["-ex", cmd]);
     }
@@ -93,6 +94,16 @@ fn gdb_breaks_steps_and_backtraces_at_opt0() {
 #[test]
 fn gdb_breaks_steps_and_backtraces_at_default_opt() {
     break_bt_next("2");
+}
+
+#[test]
+fn function_breakpoint_skips_the_prologue() {
+    let dir = program_dir("fnbreak");
+    let exe = build(&dir, &["-g"]);
+    let out = gdb(&dir, &exe, &["break add", "run", "bt 1"]);
+    assert!(line_starting(&out, "Breakpoint 1 at ").ends_with("file prog.sx, line 4."), "breakpoint not on add's first line:\n{}", out);
+    assert!(line_starting(&out, "Breakpoint 1, ").ends_with("add () at prog.sx:4"), "stop:\n{}", out);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -170,16 +170,28 @@ impl<'a> DebugBuilder<'a> {
         self.symbols.push(symbol);
         let start = Address::Symbol { symbol: sym, addend: 0 };
         let decl = f.span.and_then(|s| self.locate(s));
-        // The line table: a row wherever the (file, line) changes.
-        self.dwarf.unit.line_program.begin_sequence(Some(start));
-        let mut last: Option<(FileId, u64)> = None;
+        // The line table: a row wherever the (file, line) changes. The declaration's row covers
+        // the prologue; the first body row is marked as the end of the prologue (where gdb puts
+        // a breakpoint on the function).
         let mut rows = decl.map(|d| vec![(0u32, d)]).unwrap_or_default();
         for &(lo, _, loc) in &code.locs {
             if let Some(at) = self.span_of(f, loc).and_then(|s| self.locate(s)) {
                 rows.push((lo, at));
             }
         }
-        for (offset, (file, line, col)) in rows {
+        if !rows.is_empty() {
+            self.add_line_sequence(start, code.size, &rows, usize::from(decl.is_some()));
+        }
+        self.add_subprogram(f, start, code.size, decl);
+    }
+
+    /// Adds one function's rows `(offset, (file, line, column))` to the line program, from
+    /// `start` for `size` bytes; the `first_body_row`th row emitted ends the prologue.
+    fn add_line_sequence(&mut self, start: Address, size: u32, rows: &[(u32, (FileId, u64, u64))], first_body_row: usize) {
+        self.dwarf.unit.line_program.begin_sequence(Some(start));
+        let mut last: Option<(FileId, u64)> = None;
+        let mut emitted = 0usize;
+        for &(offset, (file, line, col)) in rows {
             if last == Some((file, line)) {
                 continue;
             }
@@ -190,10 +202,11 @@ impl<'a> DebugBuilder<'a> {
             row.line = line;
             row.column = col;
             row.is_statement = true;
+            row.prologue_end = emitted == first_body_row;
             self.dwarf.unit.line_program.generate_row();
+            emitted += 1;
         }
-        self.dwarf.unit.line_program.end_sequence(u64::from(code.size));
-        self.add_subprogram(f, start, code.size, decl);
+        self.dwarf.unit.line_program.end_sequence(u64::from(size));
     }
 
     fn add_subprogram(&mut self, f: &sx_ir::Function, start: Address, size: u32, decl: Option<(FileId, u64, u64)>) -> UnitEntryId {
