@@ -22,6 +22,8 @@ pub struct BuildJob<'a> {
     pub limits: sx_vm::VmLimits,
     /// Cranelift's optimisation level.
     pub opt: sx_codegen::OptLevel,
+    /// `-g`: the object file carries DWARF debug information.
+    pub debug: bool,
     /// Where code generation and linking times go (`--time`).
     pub clock: &'a mut PhaseClock,
 }
@@ -56,10 +58,13 @@ impl BuildJob<'_> {
         PhaseClock::time(&mut self.clock.link, || sx_codegen::link_executable(&obj, dest, flags)).map_err(|e| e.to_string())
     }
 
-    /// The program's object file, at the job's optimisation level.
+    /// The program's object file, at the job's optimisation level (with debug information for `-g`).
     fn emit_object(&mut self) -> Result<Vec<u8>, String> {
         let (module, opt) = (&self.out.module, self.opt);
-        PhaseClock::time(&mut self.clock.codegen, || sx_codegen::emit_object_with(module, opt)).map_err(|e| e.to_string())
+        let comp_dir = std::env::current_dir().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
+        let sources = sx_codegen::DebugSources { sources: &self.out.sources, comp_dir };
+        let debug = self.debug.then_some(&sources);
+        PhaseClock::time(&mut self.clock.codegen, || sx_codegen::emit_object_debug(module, opt, debug)).map_err(|e| e.to_string())
     }
 
     fn run_callback(&mut self, cb: sx_ir::FuncId) -> Result<(), String> {

@@ -123,6 +123,9 @@ enum Cmd {
         /// Optimisation level of native code: 0 (none), 1 or 2 (speed), 3 (speed and size).
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
         opt: u8,
+        /// Write DWARF debug information (line tables, functions) for gdb.
+        #[arg(short = 'g')]
+        debug: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -330,8 +333,8 @@ fn run_cli(cli: Cli) -> i32 {
     let mut clock = PhaseClock::start();
     let (code, common) = match cli.cmd {
         Cmd::Run { file, vm, opt, common } => (run_program(&file, vm, opt_level(opt), &common, &mut clock), common),
-        Cmd::Build { file, output, link_args, opt, common } => {
-            (build_program(&file, output, link_args, opt_level(opt), &common, &mut clock), common)
+        Cmd::Build { file, output, link_args, opt, debug, common } => {
+            (build_program(&file, output, link_args, opt_level(opt), debug, &common, &mut clock), common)
         }
         Cmd::Check { file, common } => (compile(&file, &common, &mut clock).map_or_else(|c| c, |_| 0), common),
         Cmd::Ir { file, bytecode, common } => {
@@ -391,6 +394,7 @@ fn build_program(
     output: Option<PathBuf>,
     link_args: Vec<String>,
     opt: sx_codegen::OptLevel,
+    debug: bool,
     common: &Common,
     clock: &mut PhaseClock,
 ) -> i32 {
@@ -406,7 +410,7 @@ fn build_program(
     let limits = options(file, common).map(|o| o.vm_limits).unwrap_or_default();
     let mut link_flags = link_args;
     link_flags.extend(out.build.link_flags.iter().cloned());
-    let mut job = build::BuildJob { out: &out, dest, link_flags, limits, opt, clock };
+    let mut job = build::BuildJob { out: &out, dest, link_flags, limits, opt, debug, clock };
     match job.run() {
         Ok(()) => 0,
         Err(e) => {

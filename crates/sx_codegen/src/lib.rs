@@ -5,13 +5,18 @@
 //! Owns: the translation of sx IR to Cranelift IR ([`translate_function`], shared by the JIT and
 //! the object path so both compile identically), symbol/data declaration and relocation, ISA and
 //! flag selection for x86_64-linux / aarch64-linux, extern symbol resolution for the JIT
-//! (`dlsym`), and invoking the system linker.
+//! (`dlsym`), invoking the system linker, and DWARF debug information for object files
+//! ([`emit_object_debug`], module `debuginfo`).
 //!
 //! Must never: panic on bad input (IR problems, Cranelift verifier failures, unresolvable
 //! externs, linker failures are all [`CodegenError`]s); change the memory picture chosen by the
 //! layout layer (offsets, sizes and alignments come from the IR verbatim); depend on the front
 //! end or on the comptime VM; compile functions that have no body (a referenced body-less
 //! function becomes a trapping stub, matching the VM's "call of a function with no body" error).
+
+mod debuginfo;
+
+pub use debuginfo::DebugSources;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -450,12 +455,16 @@ impl<'a, 'b, M: ClModule> Tx<'a, 'b, M> {
         let ir_entry = order.first().copied().ok_or_else(|| CodegenError::new("function has no entry block"))?;
         let target = self.block(ir_entry)?;
         let args: Vec<BlockArg> = params.into_iter().map(BlockArg::Value).collect();
+        self.b.set_srcloc(debuginfo::decl_srcloc());
         self.b.ins().jump(target, &args);
 
         for &blk in &order {
             let cb = self.block(blk)?;
             self.b.switch_to_block(cb);
             for &inst in &f.blocks[blk].insts {
+                if f.insts[inst].span.is_some() {
+                    self.b.set_srcloc(debuginfo::inst_srcloc(inst));
+                }
                 self.inst(inst)?;
             }
         }
@@ -838,8 +847,9 @@ fn trap_stub(clf: &mut ir::Function, cfg: cranelift_codegen::isa::TargetFrontend
     b.finalize(cfg);
 }
 
-/// Declares and defines everything of `m` in `module`.
-fn compile_into<M: ClModule>(module: &mut M, m: &sx_ir::Module) -> Result<Decls> {
+/// Declares and defines everything of `m` in `module`; with `code`, records each defined
+/// function's machine code layout there (for debug information).
+fn compile_into<M: ClModule>(module: &mut M, m: &sx_ir::Module, mut code: Option<&mut Vec<debuginfo::FnCode>>) -> Result<Decls> {
     let problems = sx_ir::verify::verify_module(m);
     if !problems.is_empty() {
         return err(format!("invalid IR:\n  {}", problems.join("\n  ")));
@@ -865,6 +875,10 @@ fn compile_into<M: ClModule>(module: &mut M, m: &sx_ir::Module) -> Result<Decls>
             cranelift_module::ModuleError::Compilation(ce) => CodegenError::new(format!("compiling `{}`: {}", f.name, ce)),
             other => module_err(&format!("defining `{}`", f.name), other),
         })?;
+        if let (Some(code), Some(compiled), false) = (code.as_deref_mut(), ctx.compiled_code(), decls.stubs[fid.index()]) {
+            let locs = compiled.buffer.get_srclocs_sorted().iter().map(|l| (l.start, l.end, l.loc)).collect();
+            code.push(debuginfo::FnCode { func: fid, id, size: compiled.code_info().total_size, locs });
+        }
     }
     Ok(decls)
 }
@@ -960,7 +974,7 @@ pub fn jit_compile(m: &sx_ir::Module, opt: OptLevel) -> Result<JitProgram> {
     }
     builder.symbol_lookup_fn(Box::new(dl::lookup));
     let mut module = cranelift_jit::JITModule::new(builder);
-    let decls = compile_into(&mut module, m)?;
+    let decls = compile_into(&mut module, m, None)?;
     module.finalize_definitions().map_err(|e| module_err("finalizing JIT code", e))?;
     let id = decls.funcs[entry.index()].ok_or_else(|| CodegenError::new("entry was not compiled"))?;
     let code = module.get_finalized_function(id);
@@ -982,12 +996,23 @@ pub fn emit_object(m: &sx_ir::Module) -> Result<Vec<u8>> {
 
 /// Emit a relocatable object file for `m.target` at optimisation level `opt`.
 pub fn emit_object_with(m: &sx_ir::Module, opt: OptLevel) -> Result<Vec<u8>> {
+    emit_object_debug(m, opt, None)
+}
+
+/// Emit a relocatable object file for `m.target` at optimisation level `opt`; with `debug`, it
+/// carries DWARF debug information (line tables, functions) and `.eh_frame` unwind tables.
+pub fn emit_object_debug(m: &sx_ir::Module, opt: OptLevel, debug: Option<&DebugSources<'_>>) -> Result<Vec<u8>> {
     let isa = target_isa(m.target, opt)?;
-    let builder = cranelift_object::ObjectBuilder::new(isa, "sx_module", cranelift_module::default_libcall_names())
+    let mut builder = cranelift_object::ObjectBuilder::new(isa, "sx_module", cranelift_module::default_libcall_names())
         .map_err(|e| module_err("creating object builder", e))?;
+    builder.unwind_info(debug.is_some());
     let mut module = cranelift_object::ObjectModule::new(builder);
-    compile_into(&mut module, m)?;
-    let product = module.finish();
+    let mut code = Vec::new();
+    compile_into(&mut module, m, debug.is_some().then_some(&mut code))?;
+    let mut product = module.finish();
+    if let Some(src) = debug {
+        debuginfo::add_debug_info(m, src, &code, &mut product)?;
+    }
     product.emit().map_err(|e| CodegenError::new(format!("writing object file: {}", e)))
 }
 

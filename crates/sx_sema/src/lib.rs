@@ -197,6 +197,8 @@ pub struct Output {
     pub build: build_api::BuildPlan,
     /// Wall time of the front end's measured phases (parse, comptime VM, IR passes).
     pub timings: phase_times::PhaseTimes,
+    /// Every source file the compilation read (maps the IR's spans to files and lines).
+    pub sources: SourceMap,
 }
 
 /// The state of one compilation.
@@ -330,7 +332,7 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
     let build = std::mem::take(&mut c.ct.build);
     let mut timings = c.ct.times;
     timings.ir_passes += phase_times::take_promote_slots();
-    Ok(Output { module: c.module, root_has_run, vm_evaluations, foreign, build, timings })
+    Ok(Output { module: c.module, root_has_run, vm_evaluations, foreign, build, timings, sources: c.sources })
 }
 
 /// At most this many errors are shown; a summary line counts the rest.
