@@ -185,6 +185,7 @@ impl<'c> FnCx<'c> {
     /// Binds a match-arm capture to the `ty` value at `addr`: a read-only copy for `(v)`, a
     /// pointer to it for `(*v)`.
     pub(crate) fn bind_capture(&mut self, cap: &Capture, addr: Value, ty: TypeId) -> R<()> {
+        self.c.check_reserved(&cap.name)?;
         let (bty, v) = if cap.by_ref {
             let pty = self.c.types.pointer(ty);
             (pty, TV { ty: pty, v: V::Scalar(addr) })
@@ -362,6 +363,10 @@ impl<'c> FnCx<'c> {
                 if want_some != Some(true) {
                     self.scopes.pop();
                     return self.err(cap.name.span, "only 'case .some:' has a payload to capture");
+                }
+                if self.c.check_reserved(&cap.name).is_err() {
+                    self.scopes.pop();
+                    return Err(());
                 }
                 self.bind_payload(&cap.name, sv.clone())?;
             }

@@ -247,6 +247,7 @@ impl<'c> FnCx<'c> {
     /// `name := value` binding of a condition: returns the presence test and binds `name` to the
     /// payload in a new scope (the caller pops it).
     pub fn bind_condition(&mut self, name: &Ident, value: &Expr) -> R<(Value, TV)> {
+        self.c.check_reserved(name)?;
         let v = self.expr(value, None)?;
         if self.c.types.optional_inner(v.ty).is_none() {
             let msg = format!("'{} :=' in a condition needs an optional, found '{}'", name.name, self.tname(v.ty));

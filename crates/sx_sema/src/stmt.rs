@@ -442,6 +442,9 @@ impl<'c> FnCx<'c> {
         if !f.captures.is_empty() && f.captures.len() != its.len() {
             return self.err(f.captures[0].name.span, "for capture count must match the iterable count — one capture per iterable");
         }
+        for cap in &f.captures {
+            self.c.check_reserved(&cap.name)?;
+        }
         for (k, cap) in f.captures.iter().enumerate() {
             let i = self.e.loop_index(&lp);
             match &its[k] {
