@@ -320,9 +320,18 @@ impl Compiler {
         let mut fields: Vec<(String, TypeId)> = vec![];
         let mut defaults: Vec<Option<Expr>> = vec![];
         let mut consts: HashMap<String, Rc<Member>> = HashMap::new();
+        // Every member constant spelling a builtin type is reported, then the declaration fails.
+        let mut names_ok = true;
         for m in &sd.members {
             if let MemberKind::Const { name, .. } = &m.kind {
-                self.check_reserved(name)?;
+                names_ok &= self.check_reserved(name).is_ok();
+            }
+        }
+        if !names_ok {
+            return Err(());
+        }
+        for m in &sd.members {
+            if let MemberKind::Const { name, .. } = &m.kind {
                 let key = match &m.kind {
                     MemberKind::Const { value: Expr { kind: ExprKind::Fn(d), .. }, .. } if d.attrs.set => {
                         crate::syntax_facts::setter_key(&name.name)
