@@ -9,6 +9,7 @@
 //! Must never: JIT-compile code to evaluate something at compile time, compute a layout other
 //! than through [`sx_types::TypeTable`], or let a user error escape as a panic.
 
+pub mod analysis;
 mod anyval;
 mod branches;
 pub mod build_api;
@@ -211,6 +212,8 @@ pub struct Compiler {
     pub module: Module,
     pub diags: Vec<Diagnostic>,
     pub paths: ImportPaths,
+    /// Unsaved editor buffers by canonical path, read instead of the disk ([`analysis`]).
+    pub(crate) overlay: HashMap<PathBuf, String>,
     pub(crate) unsupported: Vec<(Span, &'static str)>,
     pub(crate) queue: VecDeque<FnId>,
     /// Function literals and declarations by the source span of their `FnDecl` (file, start,
@@ -307,21 +310,9 @@ pub(crate) struct Emitted {
 
 /// Compiles the program rooted at `path`.
 pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Diagnostic>)> {
-    phase_times::take_promote_slots();
-    let mut c = Compiler::new(opts);
-    let shown = path.to_string_lossy().into_owned();
-    let root = c.load_file(path, shown, None);
-    let result = match root {
-        Some(root) if c.diags.is_empty() => c.compile_root(root),
-        _ => Err(()),
-    };
-    let mut seen = std::collections::HashSet::new();
-    c.diags.retain(|d| seen.insert((d.span.map(|s| (s.file, s.lo, s.hi)), d.message.clone())));
-    in_source_order(&mut c.diags);
+    let mut c = Compiler::new(opts, Box::new(sx_vm::StdHost));
+    let (root, result) = c.compile_path(path);
     if result.is_err() || !c.diags.is_empty() {
-        if c.diags.is_empty() {
-            c.diags.push(Diagnostic::bare("compilation failed"));
-        }
         return Err((c.sources, c.diags));
     }
     let root_has_run = root.map(|r| !c.files[r].runs.is_empty()).unwrap_or(false);
@@ -352,8 +343,29 @@ fn in_source_order(diags: &mut Vec<Diagnostic>) {
 }
 
 impl Compiler {
-    fn new(opts: &Options) -> Compiler {
-        let mut vm = sx_vm::Vm::new(opts.vm_limits.clone(), Box::new(sx_vm::StdHost));
+    /// Loads and compiles the program rooted at `path`; returns the root file and whether
+    /// compilation succeeded. The diagnostics are deduplicated and in source order; a failure
+    /// without one gets a bare "compilation failed".
+    pub(crate) fn compile_path(&mut self, path: &Path) -> (Option<FileIdx>, Result<(), ()>) {
+        phase_times::take_promote_slots();
+        let shown = path.to_string_lossy().into_owned();
+        let root = self.load_file(path, shown, None);
+        let result = match root {
+            Some(root) if self.diags.is_empty() => self.compile_root(root),
+            _ => Err(()),
+        };
+        let mut seen = std::collections::HashSet::new();
+        self.diags.retain(|d| seen.insert((d.span.map(|s| (s.file, s.lo, s.hi)), d.message.clone())));
+        in_source_order(&mut self.diags);
+        if result.is_err() && self.diags.is_empty() {
+            self.diags.push(Diagnostic::bare("compilation failed"));
+        }
+        (root, result)
+    }
+
+    /// A compiler whose compile-time code writes through `host`.
+    pub(crate) fn new(opts: &Options, host: Box<dyn sx_vm::VmHost>) -> Compiler {
+        let mut vm = sx_vm::Vm::new(opts.vm_limits.clone(), host);
         if let Some(flag) = &opts.interrupt {
             vm.set_interrupt_handle(flag.clone());
         }
@@ -368,6 +380,7 @@ impl Compiler {
             module: Module::new(opts.target),
             diags: vec![],
             paths: opts.paths.clone(),
+            overlay: HashMap::new(),
             unsupported: vec![],
             protos: Default::default(),
             queue: VecDeque::new(),
