@@ -23,12 +23,7 @@ pub struct Settings {
 impl Settings {
     /// The defaults for the host target with `stdlib`.
     pub fn new(stdlib: Vec<PathBuf>) -> Settings {
-        Settings {
-            stdlib,
-            target: sx_ir::Target::host(),
-            max_steps: 50_000_000,
-            timeout: std::time::Duration::from_secs(5),
-        }
+        Settings { stdlib, target: sx_ir::Target::host(), max_steps: 50_000_000, timeout: std::time::Duration::from_secs(5) }
     }
 }
 
@@ -62,7 +57,7 @@ pub fn analyse(settings: &Settings, path: &Path, overlay: HashMap<PathBuf, Strin
     let path = path.to_path_buf();
     let work = move || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let a = sx_sema::analysis::analyze(&path, &opts, Session { overlay, capture: sx_vm::CaptureHost::new() });
+            let a = sx_sema::analysis::analyze(&path, &opts, Session { overlay, capture: sx_vm::CaptureHost::new(), library: true });
             convert(&a)
         }))
     };

@@ -19,12 +19,8 @@ pub fn outline(src: &str, items: &[Item]) -> Vec<DocumentSymbol> {
             ItemKind::Import { alias: Some(a), .. } => {
                 out.push(symbol(src, a, SymbolKind::MODULE, item.span.lo, item.span.hi, vec![]));
             }
-            ItemKind::ContextExtend { name, .. } => {
-                out.push(symbol(src, name, SymbolKind::FIELD, item.span.lo, item.span.hi, vec![]))
-            }
-            ItemKind::ExternVar { name, .. } => {
-                out.push(symbol(src, name, SymbolKind::VARIABLE, item.span.lo, item.span.hi, vec![]))
-            }
+            ItemKind::ContextExtend { name, .. } => out.push(symbol(src, name, SymbolKind::FIELD, item.span.lo, item.span.hi, vec![])),
+            ItemKind::ExternVar { name, .. } => out.push(symbol(src, name, SymbolKind::VARIABLE, item.span.lo, item.span.hi, vec![])),
             ItemKind::InlineIf { then, else_, .. } => {
                 out.extend(outline(src, then));
                 out.extend(outline(src, else_));
@@ -35,11 +31,7 @@ pub fn outline(src: &str, items: &[Item]) -> Vec<DocumentSymbol> {
                 }
                 out.extend(outline(src, else_.as_deref().unwrap_or(&[])));
             }
-            ItemKind::Import { alias: None, .. }
-            | ItemKind::Run(_)
-            | ItemKind::Insert(_)
-            | ItemKind::Impl(_)
-            | ItemKind::Directive(_) => {}
+            ItemKind::Import { alias: None, .. } | ItemKind::Run(_) | ItemKind::Insert(_) | ItemKind::Impl(_) | ItemKind::Directive(_) => {}
         }
     }
     out

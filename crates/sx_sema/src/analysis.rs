@@ -12,6 +12,9 @@ pub struct Session {
     pub overlay: HashMap<PathBuf, String>,
     /// Where compile-time writes to stdout and stderr go.
     pub capture: sx_vm::CaptureHost,
+    /// A root file without `main` is a library: its declarations are checked, and no
+    /// "no 'main' function found" is reported.
+    pub library: bool,
 }
 
 /// A compile-time value shown to an editor.
@@ -58,11 +61,8 @@ pub struct Analysis {
 /// writes go to `session.capture`.
 pub fn analyze(path: &Path, opts: &Options, session: Session) -> Analysis {
     let mut c = Compiler::new(opts, Box::new(session.capture));
-    c.overlay = session
-        .overlay
-        .into_iter()
-        .map(|(p, text)| (std::fs::canonicalize(&p).unwrap_or(p), text))
-        .collect();
+    c.overlay = session.overlay.into_iter().map(|(p, text)| (std::fs::canonicalize(&p).unwrap_or(p), text)).collect();
+    c.library_root = session.library;
     let (root, _) = c.compile_path(path);
     let diags = std::mem::take(&mut c.diags);
     let mut decls = vec![];

@@ -214,6 +214,8 @@ pub struct Compiler {
     pub paths: ImportPaths,
     /// Unsaved editor buffers by canonical path, read instead of the disk ([`analysis`]).
     pub(crate) overlay: HashMap<PathBuf, String>,
+    /// A root file without `main` is a library, not an error ([`analysis`]).
+    pub(crate) library_root: bool,
     pub(crate) unsupported: Vec<(Span, &'static str)>,
     pub(crate) queue: VecDeque<FnId>,
     /// Function literals and declarations by the source span of their `FnDecl` (file, start,
@@ -381,6 +383,7 @@ impl Compiler {
             diags: vec![],
             paths: opts.paths.clone(),
             overlay: HashMap::new(),
+            library_root: false,
             unsupported: vec![],
             protos: Default::default(),
             queue: VecDeque::new(),
@@ -435,17 +438,15 @@ impl Compiler {
             self.run_side_effect(root, r)?;
         }
         let main = self.lookup_global(root, "main", self.files[root].file_id_span())?;
-        let Some(main) = main else {
-            let span = Span::new(self.files[root].file_id, 0, 0);
-            return self.err(span, "no 'main' function found");
-        };
-        let ConstVal::Func(fid) = main else {
-            let span = Span::new(self.files[root].file_id, 0, 0);
-            return self.err(span, "'main' is not a function");
-        };
+        let span = Span::new(self.files[root].file_id, 0, 0);
         // A failure in `main` does not stop the checks below: every independent error of the
         // program is reported in one run.
-        let entry = self.build_entry(fid);
+        let entry = match main {
+            None if self.library_root => Ok(()),
+            None => return self.err(span, "no 'main' function found"),
+            Some(ConstVal::Func(fid)) => self.build_entry(fid),
+            Some(_) => return self.err(span, "'main' is not a function"),
+        };
         self.check_root_decls(root);
         self.check_context_extensions();
         // Every `impl` is checked (an unknown protocol is an error even when nothing erases).
