@@ -271,6 +271,12 @@ fn imports_see_unsaved_buffers() {
     assert_eq!(c.diagnostics(&lu), Vec::<Value>::new());
     c.change(&u, 2, src);
     assert_eq!(c.diagnostics(&u), Vec::<Value>::new());
+    // Closing the import's buffer: the file on disk counts again, and a closed file has no
+    // diagnostics.
+    c.notify("textDocument/didClose", json!({ "textDocument": { "uri": lu } }));
+    assert_eq!(c.diagnostics(&lu), Vec::<Value>::new());
+    c.change(&u, 3, src);
+    assert_eq!(c.diagnostics(&u).len(), 1);
     c.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -128,7 +128,7 @@ impl Server {
         }
     }
 
-    /// Applies a notification; returns the URI of a document whose text changed.
+    /// Applies a notification; returns the URI of a document whose diagnostics may change.
     fn notification(&mut self, n: Notification) -> Option<String> {
         use lsp_types::{DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams};
         match n.method.as_str() {
@@ -150,17 +150,20 @@ impl Server {
             }
             "textDocument/didClose" => {
                 let p: DidCloseTextDocumentParams = serde_json::from_value(n.params).ok()?;
-                self.docs.remove(p.text_document.uri.as_str());
-                None
+                let uri = p.text_document.uri.as_str().to_string();
+                self.docs.remove(&uri);
+                // Flushing a closed document clears its diagnostics.
+                Some(uri)
             }
             _ => None,
         }
     }
 
-    /// Analyses the documents in `dirty` and publishes their diagnostics.
+    /// Analyses the documents in `dirty` and publishes their diagnostics (none for a document
+    /// that was closed).
     fn flush(&mut self, dirty: &mut Vec<String>, send: &mut impl FnMut(Message)) {
         for uri in dirty.drain(..) {
-            let Some(diags) = self.analyse(&uri) else { continue };
+            let diags = self.analyse(&uri).unwrap_or_default();
             let params = serde_json::json!({ "uri": uri, "diagnostics": diags });
             send(Message::Notification(Notification::new("textDocument/publishDiagnostics".to_string(), params)));
         }

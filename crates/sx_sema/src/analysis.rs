@@ -60,7 +60,7 @@ pub struct Analysis {
 /// Analyses the program rooted at `path` with `session`'s unsaved buffers; compile-time
 /// writes go to `session.capture`.
 pub fn analyze(path: &Path, opts: &Options, session: Session) -> Analysis {
-    let mut c = Compiler::new(opts, Box::new(session.capture));
+    let mut c = Compiler::with_host(opts, Box::new(session.capture));
     c.overlay = session.overlay.into_iter().map(|(p, text)| (std::fs::canonicalize(&p).unwrap_or(p), text)).collect();
     c.library_root = session.library;
     let (root, _) = c.compile_path(path);

@@ -312,7 +312,7 @@ pub(crate) struct Emitted {
 
 /// Compiles the program rooted at `path`.
 pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Diagnostic>)> {
-    let mut c = Compiler::new(opts, Box::new(sx_vm::StdHost));
+    let mut c = Compiler::new(opts);
     let (root, result) = c.compile_path(path);
     if result.is_err() || !c.diags.is_empty() {
         return Err((c.sources, c.diags));
@@ -365,8 +365,13 @@ impl Compiler {
         (root, result)
     }
 
+    /// A compiler whose compile-time code writes to the real stdout and stderr.
+    fn new(opts: &Options) -> Compiler {
+        Compiler::with_host(opts, Box::new(sx_vm::StdHost))
+    }
+
     /// A compiler whose compile-time code writes through `host`.
-    pub(crate) fn new(opts: &Options, host: Box<dyn sx_vm::VmHost>) -> Compiler {
+    pub(crate) fn with_host(opts: &Options, host: Box<dyn sx_vm::VmHost>) -> Compiler {
         let mut vm = sx_vm::Vm::new(opts.vm_limits.clone(), host);
         if let Some(flag) = &opts.interrupt {
             vm.set_interrupt_handle(flag.clone());
