@@ -126,7 +126,6 @@ fn convert(a: &sx_sema::analysis::Analysis) -> Result {
     let names = a
         .decls
         .iter()
-        .filter(|d| (d.span.file.0 as usize) < a.sources.len())
         .map(|d| {
             let src = &a.sources.file(d.span.file).text;
             Name {

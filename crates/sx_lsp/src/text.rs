@@ -109,7 +109,8 @@ mod tests {
     fn utf16_columns() {
         let text = "a :: \"é😀\";\nb";
         let p = position(text, text.find(';').unwrap_or(0) as u32);
-        assert_eq!((p.line, p.character), (0, 9));
+        // `é` is one UTF-16 unit, `😀` two.
+        assert_eq!((p.line, p.character), (0, 10));
         assert_eq!(offset(text, p), text.find(';').unwrap_or(0));
         assert_eq!(position(text, text.len() as u32), Position { line: 1, character: 1 });
         assert_eq!(offset(text, Position { line: 5, character: 0 }), text.len());
