@@ -1,5 +1,6 @@
 //! The `sx` command line: `run` (Cranelift JIT, or `--vm`), `build` (object + system linker),
-//! `check` (front end and compile-time evaluation only) and `ir` (print the IR).
+//! `check` (front end and compile-time evaluation only), `ir` (print the IR) and `lsp` (the
+//! language server, [`sx_lsp`]).
 //!
 //! Owns: argument parsing, locating the standard library, rendering diagnostics, and process
 //! exit codes. Must never: let a Rust panic or a stack overflow of the compiler reach the user
@@ -144,6 +145,8 @@ enum Cmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Serve the Language Server Protocol on stdin/stdout (for editors).
+    Lsp,
 }
 
 fn main() -> ExitCode {
@@ -336,6 +339,7 @@ fn run_cli(cli: Cli) -> i32 {
         Cmd::Build { file, output, link_args, opt, debug, common } => {
             (build_program(&file, output, link_args, opt_level(opt), debug, &common, &mut clock), common)
         }
+        Cmd::Lsp => return sx_lsp::run(sx_lsp::Settings::new(stdlib_dirs())),
         Cmd::Check { file, common } => (compile(&file, &common, &mut clock).map_or_else(|c| c, |_| 0), common),
         Cmd::Ir { file, bytecode, common } => {
             let code = match compile(&file, &common, &mut clock) {

@@ -9,6 +9,7 @@
 //! Must never: JIT-compile code to evaluate something at compile time, compute a layout other
 //! than through [`sx_types::TypeTable`], or let a user error escape as a panic.
 
+pub mod analysis;
 mod anyval;
 mod branches;
 pub mod build_api;
@@ -213,6 +214,10 @@ pub struct Compiler {
     pub module: Module,
     pub diags: Vec<Diagnostic>,
     pub paths: ImportPaths,
+    /// Unsaved editor buffers by canonical path, read instead of the disk ([`analysis`]).
+    pub(crate) overlay: HashMap<PathBuf, String>,
+    /// A root file without `main` is a library, not an error ([`analysis`]).
+    pub(crate) library_root: bool,
     pub(crate) unsupported: Vec<(Span, &'static str)>,
     pub(crate) queue: VecDeque<FnId>,
     /// Function literals and declarations by the source span of their `FnDecl` (file, start,
@@ -309,21 +314,9 @@ pub(crate) struct Emitted {
 
 /// Compiles the program rooted at `path`.
 pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Diagnostic>)> {
-    phase_times::take_promote_slots();
     let mut c = Compiler::new(opts);
-    let shown = path.to_string_lossy().into_owned();
-    let root = c.load_file(path, shown, None);
-    let result = match root {
-        Some(root) if c.diags.is_empty() => c.compile_root(root),
-        _ => Err(()),
-    };
-    let mut seen = std::collections::HashSet::new();
-    c.diags.retain(|d| seen.insert((d.span.map(|s| (s.file, s.lo, s.hi)), d.message.clone())));
-    in_source_order(&mut c.diags);
+    let (root, result) = c.compile_path(path);
     if result.is_err() || !c.diags.is_empty() {
-        if c.diags.is_empty() {
-            c.diags.push(Diagnostic::bare("compilation failed"));
-        }
         return Err((c.sources, c.diags));
     }
     let root_has_run = root.map(|r| !c.files[r].runs.is_empty()).unwrap_or(false);
@@ -354,8 +347,34 @@ fn in_source_order(diags: &mut Vec<Diagnostic>) {
 }
 
 impl Compiler {
+    /// Loads and compiles the program rooted at `path`; returns the root file and whether
+    /// compilation succeeded. The diagnostics are deduplicated and in source order; a failure
+    /// without one gets a bare "compilation failed".
+    pub(crate) fn compile_path(&mut self, path: &Path) -> (Option<FileIdx>, Result<(), ()>) {
+        phase_times::take_promote_slots();
+        let shown = path.to_string_lossy().into_owned();
+        let root = self.load_file(path, shown, None);
+        let result = match root {
+            Some(root) if self.diags.is_empty() => self.compile_root(root),
+            _ => Err(()),
+        };
+        let mut seen = std::collections::HashSet::new();
+        self.diags.retain(|d| seen.insert((d.span.map(|s| (s.file, s.lo, s.hi)), d.message.clone())));
+        in_source_order(&mut self.diags);
+        if result.is_err() && self.diags.is_empty() {
+            self.diags.push(Diagnostic::bare("compilation failed"));
+        }
+        (root, result)
+    }
+
+    /// A compiler whose compile-time code writes to the real stdout and stderr.
     fn new(opts: &Options) -> Compiler {
-        let mut vm = sx_vm::Vm::new(opts.vm_limits.clone(), Box::new(sx_vm::StdHost));
+        Compiler::with_host(opts, Box::new(sx_vm::StdHost))
+    }
+
+    /// A compiler whose compile-time code writes through `host`.
+    pub(crate) fn with_host(opts: &Options, host: Box<dyn sx_vm::VmHost>) -> Compiler {
+        let mut vm = sx_vm::Vm::new(opts.vm_limits.clone(), host);
         if let Some(flag) = &opts.interrupt {
             vm.set_interrupt_handle(flag.clone());
         }
@@ -370,6 +389,8 @@ impl Compiler {
             module: Module::new(opts.target),
             diags: vec![],
             paths: opts.paths.clone(),
+            overlay: HashMap::new(),
+            library_root: false,
             unsupported: vec![],
             protos: Default::default(),
             queue: VecDeque::new(),
@@ -424,17 +445,15 @@ impl Compiler {
             self.run_side_effect(root, r)?;
         }
         let main = self.lookup_global(root, "main", self.files[root].file_id_span())?;
-        let Some(main) = main else {
-            let span = Span::new(self.files[root].file_id, 0, 0);
-            return self.err(span, "no 'main' function found");
-        };
-        let ConstVal::Func(fid) = main else {
-            let span = Span::new(self.files[root].file_id, 0, 0);
-            return self.err(span, "'main' is not a function");
-        };
+        let span = Span::new(self.files[root].file_id, 0, 0);
         // A failure in `main` does not stop the checks below: every independent error of the
         // program is reported in one run.
-        let entry = self.build_entry(fid);
+        let entry = match main {
+            None if self.library_root => Ok(()),
+            None => return self.err(span, "no 'main' function found"),
+            Some(ConstVal::Func(fid)) => self.build_entry(fid),
+            Some(_) => return self.err(span, "'main' is not a function"),
+        };
         self.check_root_decls(root);
         self.check_context_extensions();
         // Every `impl` is checked (an unknown protocol is an error even when nothing erases).

@@ -18,7 +18,11 @@ impl Compiler {
         if let Some(&idx) = self.file_by_path.get(&canon) {
             return Some(idx);
         }
-        let text = match std::fs::read(path) {
+        let on_disk = match self.overlay.get(&canon) {
+            Some(text) => Ok(text.clone().into_bytes()),
+            None => std::fs::read(path),
+        };
+        let text = match on_disk {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) => {
                 let msg = format!("cannot read '{}': {}", shown, e);

@@ -1,0 +1,141 @@
+//! One analysis of a document: `sx_sema::analysis::analyze` run sandboxed on a big-stack
+//! thread, its results converted to LSP positions.
+
+use crate::text;
+use lsp_types::{DiagnosticSeverity, Range};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use sx_sema::analysis::{Session, ShownValue};
+
+/// How the server compiles documents.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Standard library directories (searched by `#import`, readable by compile-time code).
+    pub stdlib: Vec<PathBuf>,
+    /// The target layouts are computed for.
+    pub target: sx_ir::Target,
+    /// Step budget of one compile-time evaluation.
+    pub max_steps: u64,
+    /// Wall-clock limit of one compile-time evaluation.
+    pub timeout: std::time::Duration,
+}
+
+impl Settings {
+    /// The defaults for the host target with `stdlib`.
+    pub fn new(stdlib: Vec<PathBuf>) -> Settings {
+        Settings { stdlib, target: sx_ir::Target::host(), max_steps: 50_000_000, timeout: std::time::Duration::from_secs(5) }
+    }
+}
+
+/// A top-level name the document sees, ready for hover and definition.
+#[derive(Clone, Debug)]
+pub struct Name {
+    /// The declared name.
+    pub name: String,
+    /// The declaring file.
+    pub path: PathBuf,
+    /// The name's range in that file.
+    pub range: Range,
+    /// The line of the declaration.
+    pub line: String,
+    /// The compile-time value, when known.
+    pub value: Option<ShownValue>,
+}
+
+/// What the server keeps of one analysis.
+#[derive(Clone, Debug, Default)]
+pub struct Result {
+    /// The document's diagnostics.
+    pub diagnostics: Vec<lsp_types::Diagnostic>,
+    /// Top-level names: the document's own first, then its flat imports'.
+    pub names: Vec<Name>,
+}
+
+/// Analyses the document at `path` with the open documents' texts in `overlay`.
+pub fn analyse(settings: &Settings, path: &Path, overlay: HashMap<PathBuf, String>) -> Result {
+    let opts = options(settings, path);
+    let path = path.to_path_buf();
+    let work = move || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let a = sx_sema::analysis::analyze(&path, &opts, Session { overlay, capture: sx_vm::CaptureHost::new(), library: true });
+            convert(&a)
+        }))
+    };
+    let joined = std::thread::Builder::new().stack_size(512 << 20).spawn(work).map(|h| h.join());
+    match joined {
+        Ok(Ok(Ok(result))) => result,
+        Ok(Ok(Err(_))) | Ok(Err(_)) | Err(_) => Result {
+            diagnostics: vec![diagnostic(Range::default(), "internal compiler error while analysing this file".to_string())],
+            names: vec![],
+        },
+    }
+}
+
+/// Compiler options for `path`: sandboxed compile-time code (reads only under the file's
+/// directory and the stdlib), bounded steps and time.
+fn options(settings: &Settings, path: &Path) -> sx_sema::Options {
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let mut roots = vec![dir.clone()];
+    roots.extend(settings.stdlib.iter().cloned());
+    let limits = sx_vm::VmLimits {
+        max_steps: settings.max_steps,
+        timeout: Some(settings.timeout),
+        policy: sx_vm::VmPolicy::sandboxed(vec![], &roots),
+        ..sx_vm::VmLimits::default()
+    };
+    sx_sema::Options {
+        target: settings.target,
+        paths: sx_sema::ImportPaths { cwd: dir, stdlib: settings.stdlib.clone() },
+        vm_limits: limits,
+        trace_comptime: false,
+        interrupt: None,
+    }
+}
+
+/// An error diagnostic at `range`.
+fn diagnostic(range: Range, message: String) -> lsp_types::Diagnostic {
+    lsp_types::Diagnostic {
+        range,
+        severity: Some(DiagnosticSeverity::ERROR),
+        source: Some("sx".to_string()),
+        message,
+        ..Default::default()
+    }
+}
+
+/// The analysis in LSP terms. Diagnostics located in another file are shown at the start of
+/// the document with their location.
+fn convert(a: &sx_sema::analysis::Analysis) -> Result {
+    let mut diagnostics = vec![];
+    for d in &a.diags {
+        let mut message = d.message.clone();
+        for note in &d.notes {
+            message.push_str("\nnote: ");
+            message.push_str(note);
+        }
+        let range = match d.span {
+            Some(s) if Some(s.file) == a.root => text::range(&a.sources.file(s.file).text, s.lo, s.hi),
+            Some(s) => {
+                message = format!("{}: {}", a.sources.location(s), message);
+                Range::default()
+            }
+            None => Range::default(),
+        };
+        diagnostics.push(diagnostic(range, message));
+    }
+    let names = a
+        .decls
+        .iter()
+        .map(|d| {
+            let src = &a.sources.file(d.span.file).text;
+            Name {
+                name: d.name.clone(),
+                path: d.path.clone(),
+                range: text::range(src, d.span.lo, d.span.hi),
+                line: text::line_of(src, d.span.lo).trim().to_string(),
+                value: d.value.clone(),
+            }
+        })
+        .collect();
+    Result { diagnostics, names }
+}
