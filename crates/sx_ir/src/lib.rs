@@ -17,6 +17,7 @@
 pub mod builder;
 pub mod cfg;
 pub mod entity;
+pub mod filetest;
 pub mod names;
 pub mod opt;
 pub mod parse;

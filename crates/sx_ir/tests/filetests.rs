@@ -12,12 +12,10 @@
 //!
 //! `UPDATE_EXPECT=1 cargo test -p sx_ir --test filetests` rewrites the expectations (bless).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use sx_ir::cfg::Cfg;
 use sx_ir::entity::EntityRef;
 use sx_ir::{Block, Module};
-
-const EXPECT_MARK: &str = "; expect:";
 
 fn list(blocks: impl IntoIterator<Item = Block>) -> String {
     blocks.into_iter().map(|b| b.to_string()).collect::<Vec<_>>().join(" ")
@@ -94,51 +92,9 @@ fn run(kind: &str, input: &str) -> String {
     }
 }
 
-/// The expectation section for `output`.
-fn expect_section(output: &str) -> String {
-    let mut s = format!("{}\n", EXPECT_MARK);
-    for line in output.lines() {
-        s += &if line.is_empty() { ";\n".to_string() } else { format!("; {}\n", line) };
-    }
-    s
-}
-
-/// Runs one file; `Err` describes a mismatch (after rewriting the file when blessing).
-fn check_file(path: &Path, bless: bool) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {}", e))?;
-    let kind = text.lines().next().and_then(|l| l.strip_prefix("; test:")).map(str::trim).ok_or("the first line must be `; test: KIND`")?;
-    let (input, expected) = match text.find(&format!("\n{}\n", EXPECT_MARK)) {
-        Some(at) => (&text[..at + 1], text[at + 1..].to_string()),
-        None => (text.as_str(), String::new()),
-    };
-    let output = run(kind, input);
-    let want = expect_section(&output);
-    if want == expected {
-        return Ok(());
-    }
-    if bless {
-        let sep = if input.ends_with("\n\n") { "" } else { "\n" };
-        std::fs::write(path, format!("{}{}{}", input, sep, want)).map_err(|e| format!("cannot write: {}", e))?;
-        return Ok(());
-    }
-    Err(format!("output differs; expected:\n{}\nactual:\n{}", expected, want))
-}
-
 #[test]
 fn filetests() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/filetests");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/filetests")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "sxir"))
-        .collect();
-    files.sort();
-    let bless = std::env::var_os("UPDATE_EXPECT").is_some();
-    let failures: Vec<String> = files
-        .iter()
-        .filter_map(|p| check_file(p, bless).err().map(|e| format!("{}: {}", p.file_name().unwrap_or_default().to_string_lossy(), e)))
-        .collect();
-    eprintln!("{} file tests, {} failed", files.len(), failures.len());
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(files.len() >= 25, "only {} file tests", files.len());
+    let n = sx_ir::filetest::run_dir(&dir, &run).unwrap_or_else(|failures| panic!("{}", failures));
+    assert!(n >= 25, "only {} file tests", n);
 }
