@@ -590,6 +590,9 @@ impl Compiler {
     /// calls and function addresses, leaving unrelated queued work for later. Compile-time
     /// evaluation uses this so that evaluating a declaration never lowers code that uses it.
     pub(crate) fn lower_reachable(&mut self, root: FuncId) -> Result<(), ()> {
+        // Only errors of this lowering count: an earlier, independent error elsewhere in the
+        // program must not make every later compile-time evaluation fail.
+        let errors_before = self.diags.len();
         let mut work = vec![root];
         let mut seen = std::collections::HashSet::new();
         let mut ok = true;
@@ -617,7 +620,7 @@ impl Compiler {
                 }
             }
         }
-        if ok && self.diags.is_empty() {
+        if ok && self.diags.len() == errors_before {
             Ok(())
         } else {
             Err(())

@@ -763,3 +763,24 @@ fn more_than_fifty_errors_end_in_a_count() {
     assert_eq!(diags.len(), crate::MAX_ERRORS + 1);
     assert_eq!(diags.last().map(|d| d.message.as_str()), Some("10 more errors not shown"));
 }
+
+#[test]
+fn an_earlier_error_does_not_stop_later_constant_evaluation() {
+    // `main` has no declared return type and `K` is first evaluated after the error on line 3;
+    // the write into the constant must still be reported.
+    check_diagnostics(
+        "K : [2]i64 : .[1, 2];\nmain :: () {\n    x : bool = 1;\n    K[0] = 5;\n}",
+        expect![[r#"
+            error: type mismatch: expected 'bool', found 'i64'
+             --> $DIR/test.sx:3:16
+              |
+            3 |     x : bool = 1;
+              |                ^
+            error: cannot assign to constant 'K'
+             --> $DIR/test.sx:4:5
+              |
+            4 |     K[0] = 5;
+              |     ^
+        "#]],
+    );
+}
