@@ -140,6 +140,13 @@ impl Foreign {
         self.sigs.insert(symbol.to_string(), sig);
     }
 
+    /// Adds a `#library` to the libraries foreign symbols are looked up in.
+    pub(crate) fn add_library(&mut self, lib: libloading::os::unix::Library) {
+        self.libs.get_or_insert_with(default_libs).push(lib);
+        // A symbol not found before may be in the new library.
+        self.resolved.retain(|_, r| r.is_ok());
+    }
+
     pub(crate) fn is_declared(&self, symbol: &str) -> bool {
         self.sigs.contains_key(symbol)
     }
@@ -193,18 +200,7 @@ impl Foreign {
 
 /// The address of `symbol` in the compiler's process, libc or libm (`libs`, opened on first use).
 fn lookup(libs: &mut Option<Vec<libloading::os::unix::Library>>, symbol: &str) -> Option<*const c_void> {
-    use libloading::os::unix::Library;
-    let libs = libs.get_or_insert_with(|| {
-        let mut v = vec![Library::this()];
-        for name in ["libc.so.6", "libm.so.6"] {
-            // SAFETY: loading the C and math libraries runs no initialisers beyond theirs,
-            // which the process has already run (it links them).
-            if let Ok(l) = unsafe { Library::new(name) } {
-                v.push(l);
-            }
-        }
-        v
-    });
+    let libs = libs.get_or_insert_with(default_libs);
     if symbol.is_empty() || symbol.contains('\0') {
         return None;
     }
@@ -218,6 +214,20 @@ fn lookup(libs: &mut Option<Vec<libloading::os::unix::Library>>, symbol: &str) -
         }
     }
     None
+}
+
+/// The process itself, libc and libm: where foreign symbols are looked up by default.
+fn default_libs() -> Vec<libloading::os::unix::Library> {
+    use libloading::os::unix::Library;
+    let mut v = vec![Library::this()];
+    for name in ["libc.so.6", "libm.so.6"] {
+        // SAFETY: loading the C and math libraries runs no initialisers beyond theirs,
+        // which the process has already run (it links them).
+        if let Ok(l) = unsafe { Library::new(name) } {
+            v.push(l);
+        }
+    }
+    v
 }
 
 fn unsupported(name: &str, why: &str) -> String {
