@@ -89,6 +89,8 @@ pub(crate) struct Foreign {
     sigs: HashMap<String, ForeignSig>,
     resolved: HashMap<u32, Result<Callable, String>>,
     libs: Option<Vec<libloading::os::unix::Library>>,
+    /// The `#library` names the sandbox did not load (named when a symbol is missing).
+    pub(crate) refused_libs: Vec<String>,
     /// The `--sandbox` policy every call is checked against (also consulted by the natives).
     pub(crate) sandbox: Sandbox,
 }
@@ -176,7 +178,14 @@ impl Foreign {
         if sig.params.len() != ext.sig.params.len() || sig.rets.len() != ext.sig.returns.len() || ext.sig.returns.len() > 2 {
             return Err(format!("malformed module: the C signature of `{}` does not match its IR signature", name));
         }
-        let code = self.lookup(name).ok_or_else(|| unsupported(name, " (no such symbol in the compiler's process, libc or libm)"))?;
+        let code = self.lookup(name).ok_or_else(|| match self.refused_libs.as_slice() {
+            [] => unsupported(name, " (no such symbol in the compiler's process, libc or libm)"),
+            refused => format!(
+                "extern function `{}` is not in the compiler's process, libc or libm, and `--sandbox` did not load {} (that needs `--comptime-allow=ffi`)",
+                name,
+                refused.iter().map(|l| format!("`#library \"{}\"`", l)).collect::<Vec<_>>().join(", ")
+            ),
+        })?;
         let mut params: Vec<FfiType> = ext.sig.params.iter().zip(&sig.params).map(|(&t, &k)| ffi_type(t, k)).collect();
         for b in &ext.byval {
             // Only the size matters for a struct C receives in memory: 8-byte words.

@@ -49,8 +49,8 @@ pub mod width;
 
 pub use bytecode::COMPILER_CALL_PREFIX;
 pub use ffi::{ForeignSig, ForeignType};
-pub use library::{open_library, LibraryError};
 pub use host::{CaptureHost, CapturedWrites, StdHost, VmHost};
+pub use library::{open_library, LibraryError};
 pub use machine::{Frame, Outcome, Vm, VmError, VmLimits};
 pub use memory::{ComptimeMemory, PointerTarget};
 pub use policy::{Permission, VmPolicy};
@@ -88,7 +88,12 @@ impl Vm {
     /// Loads shared library `name` (`#library`) so foreign calls resolve in it too. Under
     /// `--sandbox` this is refused unless `ffi` is granted.
     pub fn load_library(&mut self, name: &str) -> Result<(), LibraryError> {
+        if matches!(name, "c" | "m") {
+            // libc and libm are always searched.
+            return Ok(());
+        }
         if !self.limits.policy.allows(Permission::Ffi) {
+            self.foreign.refused_libs.push(name.to_string());
             return Err(LibraryError::Refused { name: name.to_string() });
         }
         let lib = library::open_library(name)?;

@@ -63,11 +63,7 @@ pub fn open_library(name: &str) -> Result<Library, LibraryError> {
             return Ok(lib);
         }
     }
-    let shown = if tried.len() > 2 {
-        vec![tried[0].clone(), format!("{} … {}", tried[1], tried[tried.len() - 1])]
-    } else {
-        tried
-    };
+    let shown = if tried.len() > 2 { vec![tried[0].clone(), format!("{} … {}", tried[1], tried[tried.len() - 1])] } else { tried };
     Err(LibraryError::NotFound { name: name.to_string(), tried: shown })
 }
 
