@@ -362,6 +362,11 @@ fn run_cli(cli: Cli) -> i32 {
     code
 }
 
+/// The program's `#library` names beyond libc and libm, which every program has.
+fn extra_libraries(out: &sx_sema::Output) -> impl Iterator<Item = &String> {
+    out.libraries.iter().filter(|name| !sx_vm::library::ALWAYS_PRESENT.contains(&name.as_str()))
+}
+
 /// `sx run`: compiles `file`, then runs it (JIT, or the comptime VM with `vm`).
 fn run_program(file: &Path, vm: bool, opt: sx_codegen::OptLevel, common: &Common, clock: &mut PhaseClock) -> i32 {
     let out = match compile(file, common, clock) {
@@ -391,7 +396,7 @@ fn run_program(file: &Path, vm: bool, opt: sx_codegen::OptLevel, common: &Common
         // The JIT resolves externs in the whole process: the libraries are opened globally
         // first and stay open until the program has run.
         let mut libraries = Vec::with_capacity(out.libraries.len());
-        for name in &out.libraries {
+        for name in extra_libraries(&out) {
             match sx_vm::open_library(name) {
                 Ok(lib) => libraries.push(lib),
                 Err(e) => {
@@ -432,7 +437,7 @@ fn build_program(
     let limits = options(file, common).map(|o| o.vm_limits).unwrap_or_default();
     let mut link_flags = link_args;
     link_flags.extend(out.build.link_flags.iter().cloned());
-    link_flags.extend(out.libraries.iter().map(|name| format!("-l{}", name)));
+    link_flags.extend(extra_libraries(&out).map(|name| format!("-l{}", name)));
     let mut job = build::BuildJob { out: &out, dest, link_flags, limits, opt, debug, clock };
     match job.run() {
         Ok(()) => 0,

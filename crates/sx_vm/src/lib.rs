@@ -88,8 +88,7 @@ impl Vm {
     /// Loads shared library `name` (`#library`) so foreign calls resolve in it too. Under
     /// `--sandbox` this is refused unless `ffi` is granted.
     pub fn load_library(&mut self, name: &str) -> Result<(), LibraryError> {
-        if matches!(name, "c" | "m") {
-            // libc and libm are always searched.
+        if library::ALWAYS_PRESENT.contains(&name) {
             return Ok(());
         }
         if !self.limits.policy.allows(Permission::Ffi) {

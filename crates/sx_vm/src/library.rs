@@ -5,6 +5,10 @@
 
 use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW};
 
+/// Libraries every program already has (libc; libm, which the link always names and the VM
+/// always searches): a `#library` of one of them is neither loaded nor linked again.
+pub const ALWAYS_PRESENT: [&str; 2] = ["c", "m"];
+
 /// The highest `N` tried for a `libNAME.so.N` fallback.
 const MAX_SONAME_VERSION: u32 = 9;
 
