@@ -79,6 +79,13 @@ impl BuildJob<'_> {
         for (symbol, sig) in &self.out.foreign {
             vm.declare_foreign(symbol, sig.clone());
         }
+        for name in &self.out.libraries {
+            match vm.load_library(name) {
+                // Under `--sandbox` without `ffi` the callback's calls into it are refused.
+                Ok(()) | Err(sx_vm::LibraryError::Refused { .. }) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
         // The callback takes its (empty) `BuildOptions` by address.
         let opt = vm.alloc(1, 1).map_err(|e| e.message)?;
         let mut link = None;

@@ -362,6 +362,11 @@ fn run_cli(cli: Cli) -> i32 {
     code
 }
 
+/// The program's `#library` names beyond libc and libm, which every program has.
+fn extra_libraries(out: &sx_sema::Output) -> impl Iterator<Item = &String> {
+    out.libraries.iter().filter(|name| !sx_vm::library::ALWAYS_PRESENT.contains(&name.as_str()))
+}
+
 /// `sx run`: compiles `file`, then runs it (JIT, or the comptime VM with `vm`).
 fn run_program(file: &Path, vm: bool, opt: sx_codegen::OptLevel, common: &Common, clock: &mut PhaseClock) -> i32 {
     let out = match compile(file, common, clock) {
@@ -374,6 +379,12 @@ fn run_program(file: &Path, vm: bool, opt: sx_codegen::OptLevel, common: &Common
         for (symbol, sig) in &out.foreign {
             machine.declare_foreign(symbol, sig.clone());
         }
+        for name in &out.libraries {
+            if let Err(e) = machine.load_library(name) {
+                eprintln!("error: {}", e);
+                return 1;
+            }
+        }
         match clock.exclude(|| machine.run_program(&out.module)) {
             Ok(code) => code & 0xff,
             Err(e) => {
@@ -382,6 +393,18 @@ fn run_program(file: &Path, vm: bool, opt: sx_codegen::OptLevel, common: &Common
             }
         }
     } else {
+        // The JIT resolves externs in the whole process: the libraries are opened globally
+        // first and stay open until the program has run.
+        let mut libraries = Vec::with_capacity(out.libraries.len());
+        for name in extra_libraries(&out) {
+            match sx_vm::open_library(name) {
+                Ok(lib) => libraries.push(lib),
+                Err(e) => {
+                    eprintln!("error: {}", e);
+                    return 1;
+                }
+            }
+        }
         match PhaseClock::time(&mut clock.codegen, || sx_codegen::jit_compile(&out.module, opt)) {
             Ok(program) => clock.exclude(|| program.run()) & 0xff,
             Err(e) => {
@@ -414,6 +437,7 @@ fn build_program(
     let limits = options(file, common).map(|o| o.vm_limits).unwrap_or_default();
     let mut link_flags = link_args;
     link_flags.extend(out.build.link_flags.iter().cloned());
+    link_flags.extend(extra_libraries(&out).map(|name| format!("-l{}", name)));
     let mut job = build::BuildJob { out: &out, dest, link_flags, limits, opt, debug, clock };
     match job.run() {
         Ok(()) => 0,

@@ -318,3 +318,38 @@ fn color_flag_controls_ansi_escapes() {
     }
     let _ = std::fs::remove_file(&prog);
 }
+
+/// A `#library` whose development symlink (`libNAME.so`) is missing is found by its versioned
+/// name (`libNAME.so.1`), at compile time and by the JIT.
+#[test]
+fn a_library_without_its_dev_symlink_is_found_by_soname() {
+    let zlib = Path::new("/lib/x86_64-linux-gnu/libz.so.1");
+    if !zlib.exists() {
+        return;
+    }
+    let tmp = std::env::temp_dir().join(format!("sx_soname_{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("temp dir");
+    let _ = std::fs::remove_file(tmp.join("libsxz.so.1"));
+    std::os::unix::fs::symlink(zlib, tmp.join("libsxz.so.1")).expect("symlink");
+    let src = std::fs::read_to_string(root().join("examples/ffi/zlib_library.sx")).expect("example");
+    let prog = tmp.join("prog.sx");
+    std::fs::write(&prog, src.replace("#library \"z\"", "#library \"sxz\"")).expect("write program");
+    for args in [&["run", "--vm"][..], &["run"][..]] {
+        let o = Command::new(env!("CARGO_BIN_EXE_sx"))
+            .args(args)
+            .arg(&prog)
+            .current_dir(root())
+            .env("LD_LIBRARY_PATH", &tmp)
+            .output()
+            .expect("run sx");
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success() && out.contains("agree: true, known value: true"),
+            "{:?}: {}{}",
+            args,
+            out,
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}

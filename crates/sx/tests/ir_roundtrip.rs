@@ -40,13 +40,25 @@ enum Outcome {
 
 /// Compiles `module` to an executable, runs it, and compares with the expectation files of
 /// `program`; `compile_time_output` is what `#run` code printed while compiling.
+/// `-lNAME` for each `#library "NAME"` the program declares (`sx build` links them from the
+/// compilation's library list, which the text IR does not carry).
+fn library_flags(source: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(source).unwrap_or_default();
+    text.split("#library \"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|name| !matches!(*name, "c" | "m"))
+        .map(|name| format!("-l{}", name))
+        .collect()
+}
+
 fn run_natively(root: &Path, program: &Path, module: &sx_ir::Module, compile_time_output: &str) -> Result<(), String> {
     let abs = root.join(program);
     let object = sx_codegen::emit_object(module).map_err(|e| format!("emit_object: {}", e))?;
     let dir = std::env::temp_dir().join(format!("sx-ir-roundtrip-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let exe = dir.join(program.to_string_lossy().replace('/', "_"));
-    sx_codegen::link_executable(&object, &exe, &[]).map_err(|e| format!("link: {}", e))?;
+    sx_codegen::link_executable(&object, &exe, &library_flags(&abs)).map_err(|e| format!("link: {}", e))?;
     let out = Command::new(&exe).current_dir(root).output().map_err(|e| format!("run: {}", e));
     let _ = std::fs::remove_file(&exe);
     let out = out?;

@@ -318,3 +318,20 @@ fn build_callbacks_need_process_for_link_flags() {
     assert!(dir.join("on_build").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Loading a `#library` into the compiler's process is an `ffi` effect: under `--sandbox` the
+/// library is not loaded and compile-time calls into it are located errors naming the library;
+/// `--comptime-allow=ffi` loads it.
+#[test]
+fn a_library_is_loaded_at_compile_time_only_with_ffi() {
+    let root = root();
+    let prog = "examples/ffi/zlib_library.sx";
+    let o = sx(&root, &["run", "--sandbox", prog]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && o.stdout.is_empty(), "sandboxed run succeeded: {}", err);
+    assert!(err.contains("`#library \"z\"`") && err.contains("--comptime-allow=ffi"), "{}", err);
+    assert!(err.contains("zlib_library.sx:"), "not located: {}", err);
+    let o = sx(&root, &["run", "--sandbox", "--comptime-allow=ffi", prog]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("comptime crc32(\"hello\") = 907060870"));
+}

@@ -31,6 +31,7 @@ mod inline_if;
 mod insert;
 mod introspect;
 mod lambda_ctx;
+mod libraries;
 mod literals;
 pub mod loader;
 mod location;
@@ -200,6 +201,8 @@ pub struct Output {
     pub timings: phase_times::PhaseTimes,
     /// Every source file the compilation read (maps the IR's spans to files and lines).
     pub sources: SourceMap,
+    /// The shared libraries the program's `#library` declarations name, in load order.
+    pub libraries: Vec<String>,
 }
 
 /// The state of one compilation.
@@ -218,6 +221,8 @@ pub struct Compiler {
     pub(crate) overlay: HashMap<PathBuf, String>,
     /// A root file without `main` is a library, not an error ([`analysis`]).
     pub(crate) library_root: bool,
+    /// The names of the `#library` declarations of every loaded file ([`libraries`]).
+    pub(crate) libraries: Vec<String>,
     pub(crate) unsupported: Vec<(Span, &'static str)>,
     pub(crate) queue: VecDeque<FnId>,
     /// Function literals and declarations by the source span of their `FnDecl` (file, start,
@@ -325,7 +330,7 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
     let build = std::mem::take(&mut c.ct.build);
     let mut timings = c.ct.times;
     timings.ir_passes += phase_times::take_promote_slots();
-    Ok(Output { module: c.module, root_has_run, vm_evaluations, foreign, build, timings, sources: c.sources })
+    Ok(Output { module: c.module, root_has_run, vm_evaluations, foreign, build, timings, sources: c.sources, libraries: c.libraries })
 }
 
 /// At most this many errors are shown; a summary line counts the rest.
@@ -391,6 +396,7 @@ impl Compiler {
             paths: opts.paths.clone(),
             overlay: HashMap::new(),
             library_root: false,
+            libraries: vec![],
             unsupported: vec![],
             protos: Default::default(),
             queue: VecDeque::new(),

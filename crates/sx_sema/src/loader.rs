@@ -59,7 +59,8 @@ impl Compiler {
     fn register_items(&mut self, idx: FileIdx, items: &[Rc<Item>]) {
         for item in items {
             match &item.kind {
-                ItemKind::Const { name, .. } => {
+                ItemKind::Const { name, value, .. } => {
+                    self.record_library(value);
                     self.add_decl(idx, name.name.clone(), DeclKind::Item(item.clone()), item.private, name.span);
                 }
                 ItemKind::Var { names, .. } => {

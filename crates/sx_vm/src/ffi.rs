@@ -89,6 +89,8 @@ pub(crate) struct Foreign {
     sigs: HashMap<String, ForeignSig>,
     resolved: HashMap<u32, Result<Callable, String>>,
     libs: Option<Vec<libloading::os::unix::Library>>,
+    /// The `#library` names the sandbox did not load (named when a symbol is missing).
+    pub(crate) refused_libs: Vec<String>,
     /// The `--sandbox` policy every call is checked against (also consulted by the natives).
     pub(crate) sandbox: Sandbox,
 }
@@ -140,6 +142,13 @@ impl Foreign {
         self.sigs.insert(symbol.to_string(), sig);
     }
 
+    /// Adds a `#library` to the libraries foreign symbols are looked up in.
+    pub(crate) fn add_library(&mut self, lib: libloading::os::unix::Library) {
+        self.libs.get_or_insert_with(default_libs).push(lib);
+        // A symbol not found before may be in the new library.
+        self.resolved.retain(|_, r| r.is_ok());
+    }
+
     pub(crate) fn is_declared(&self, symbol: &str) -> bool {
         self.sigs.contains_key(symbol)
     }
@@ -169,7 +178,14 @@ impl Foreign {
         if sig.params.len() != ext.sig.params.len() || sig.rets.len() != ext.sig.returns.len() || ext.sig.returns.len() > 2 {
             return Err(format!("malformed module: the C signature of `{}` does not match its IR signature", name));
         }
-        let code = self.lookup(name).ok_or_else(|| unsupported(name, " (no such symbol in the compiler's process, libc or libm)"))?;
+        let code = self.lookup(name).ok_or_else(|| match self.refused_libs.as_slice() {
+            [] => unsupported(name, " (no such symbol in the compiler's process, libc or libm)"),
+            refused => format!(
+                "extern function `{}` is not in the compiler's process, libc or libm, and `--sandbox` did not load {} (that needs `--comptime-allow=ffi`)",
+                name,
+                refused.iter().map(|l| format!("`#library \"{}\"`", l)).collect::<Vec<_>>().join(", ")
+            ),
+        })?;
         let mut params: Vec<FfiType> = ext.sig.params.iter().zip(&sig.params).map(|(&t, &k)| ffi_type(t, k)).collect();
         for b in &ext.byval {
             // Only the size matters for a struct C receives in memory: 8-byte words.
@@ -193,18 +209,7 @@ impl Foreign {
 
 /// The address of `symbol` in the compiler's process, libc or libm (`libs`, opened on first use).
 fn lookup(libs: &mut Option<Vec<libloading::os::unix::Library>>, symbol: &str) -> Option<*const c_void> {
-    use libloading::os::unix::Library;
-    let libs = libs.get_or_insert_with(|| {
-        let mut v = vec![Library::this()];
-        for name in ["libc.so.6", "libm.so.6"] {
-            // SAFETY: loading the C and math libraries runs no initialisers beyond theirs,
-            // which the process has already run (it links them).
-            if let Ok(l) = unsafe { Library::new(name) } {
-                v.push(l);
-            }
-        }
-        v
-    });
+    let libs = libs.get_or_insert_with(default_libs);
     if symbol.is_empty() || symbol.contains('\0') {
         return None;
     }
@@ -218,6 +223,20 @@ fn lookup(libs: &mut Option<Vec<libloading::os::unix::Library>>, symbol: &str) -
         }
     }
     None
+}
+
+/// The process itself, libc and libm: where foreign symbols are looked up by default.
+fn default_libs() -> Vec<libloading::os::unix::Library> {
+    use libloading::os::unix::Library;
+    let mut v = vec![Library::this()];
+    for name in ["libc.so.6", "libm.so.6"] {
+        // SAFETY: loading the C and math libraries runs no initialisers beyond theirs,
+        // which the process has already run (it links them).
+        if let Ok(l) = unsafe { Library::new(name) } {
+            v.push(l);
+        }
+    }
+    v
 }
 
 fn unsupported(name: &str, why: &str) -> String {

@@ -39,6 +39,7 @@ pub mod bytecode;
 pub mod exec;
 pub mod ffi;
 pub mod host;
+pub mod library;
 mod machine;
 pub mod memory;
 pub mod natives;
@@ -49,6 +50,7 @@ pub mod width;
 pub use bytecode::COMPILER_CALL_PREFIX;
 pub use ffi::{ForeignSig, ForeignType};
 pub use host::{CaptureHost, CapturedWrites, StdHost, VmHost};
+pub use library::{open_library, LibraryError};
 pub use machine::{Frame, Outcome, Vm, VmError, VmLimits};
 pub use memory::{ComptimeMemory, PointerTarget};
 pub use policy::{Permission, VmPolicy};
@@ -81,6 +83,21 @@ impl Vm {
     /// result are pointers (see [`ffi`]). Externs without a description are not called.
     pub fn declare_foreign(&mut self, symbol: &str, sig: ForeignSig) {
         self.foreign.declare(symbol, sig);
+    }
+
+    /// Loads shared library `name` (`#library`) so foreign calls resolve in it too. Under
+    /// `--sandbox` this is refused unless `ffi` is granted.
+    pub fn load_library(&mut self, name: &str) -> Result<(), LibraryError> {
+        if library::ALWAYS_PRESENT.contains(&name) {
+            return Ok(());
+        }
+        if !self.limits.policy.allows(Permission::Ffi) {
+            self.foreign.refused_libs.push(name.to_string());
+            return Err(LibraryError::Refused { name: name.to_string() });
+        }
+        let lib = library::open_library(name)?;
+        self.foreign.add_library(lib);
+        Ok(())
     }
 
     /// Whether [`Vm::declare_foreign`] was called for `symbol`.

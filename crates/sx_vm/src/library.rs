@@ -1,0 +1,93 @@
+//! Shared libraries a program names with `name :: #library "z";`: found by the file names the
+//! dynamic loader is asked for (`libz.so`, then `libz.so.N` when the development symlink is
+//! not installed) and opened with global visibility, so both the VM's FFI and a JIT that
+//! resolves symbols in the whole process see their functions.
+
+use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW};
+
+/// Libraries every program already has (libc; libm, which the link always names and the VM
+/// always searches): a `#library` of one of them is neither loaded nor linked again.
+pub const ALWAYS_PRESENT: [&str; 2] = ["c", "m"];
+
+/// The highest `N` tried for a `libNAME.so.N` fallback.
+const MAX_SONAME_VERSION: u32 = 9;
+
+/// Why a `#library` was not loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LibraryError {
+    /// No file the dynamic loader was asked for could be opened.
+    NotFound {
+        /// The library's name as written.
+        name: String,
+        /// The file names tried, in order.
+        tried: Vec<String>,
+    },
+    /// The `--sandbox` policy does not grant `ffi`, which loading a library needs.
+    Refused {
+        /// The library's name as written.
+        name: String,
+    },
+}
+
+impl std::fmt::Display for LibraryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LibraryError::NotFound { name, tried } => {
+                write!(f, "cannot find library `{}` (tried {})", name, tried.join(", "))
+            }
+            LibraryError::Refused { name } => {
+                write!(f, "loading library `{}` at compile time needs `--comptime-allow=ffi` under `--sandbox`", name)
+            }
+        }
+    }
+}
+
+/// The file names tried for library `name`: a name with a `/` or a `.so` in it as written,
+/// otherwise `libNAME.so` and then `libNAME.so.N` for `N` from 0 to [`MAX_SONAME_VERSION`].
+pub fn candidate_files(name: &str) -> Vec<String> {
+    if name.contains('/') || name.contains(".so") {
+        return vec![name.to_string()];
+    }
+    let plain = format!("lib{}.so", name);
+    let mut out = vec![plain.clone()];
+    out.extend((0..=MAX_SONAME_VERSION).map(|n| format!("{}.{}", plain, n)));
+    out
+}
+
+/// Opens library `name` (see [`candidate_files`]) with global symbol visibility.
+pub fn open_library(name: &str) -> Result<Library, LibraryError> {
+    let tried = candidate_files(name);
+    for file in &tried {
+        if file.contains('\0') {
+            break;
+        }
+        // SAFETY: loading a library runs its initialisers; the program asked for the library
+        // by name, exactly as linking it into the executable would.
+        if let Ok(lib) = unsafe { Library::open(Some(file.as_str()), RTLD_NOW | RTLD_GLOBAL) } {
+            return Ok(lib);
+        }
+    }
+    let shown = if tried.len() > 2 { vec![tried[0].clone(), format!("{} … {}", tried[1], tried[tried.len() - 1])] } else { tried };
+    Err(LibraryError::NotFound { name: name.to_string(), tried: shown })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_try_the_dev_symlink_first() {
+        let c = candidate_files("z");
+        assert_eq!(c[0], "libz.so");
+        assert!(c.contains(&"libz.so.1".to_string()));
+        assert_eq!(candidate_files("libfoo.so.3"), vec!["libfoo.so.3".to_string()]);
+    }
+
+    #[test]
+    fn a_missing_library_names_the_files_tried() {
+        match open_library("sx_no_such_library") {
+            Err(LibraryError::NotFound { tried, .. }) => assert_eq!(tried[0], "libsx_no_such_library.so"),
+            other => panic!("expected NotFound, got {:?}", other.map(|_| ())),
+        }
+    }
+}
