@@ -321,15 +321,13 @@ impl Compiler {
         let mut defaults: Vec<Option<Expr>> = vec![];
         let mut consts: HashMap<String, Rc<Member>> = HashMap::new();
         // Every member constant spelling a builtin type is reported, then the declaration fails.
-        let mut names_ok = true;
-        for m in &sd.members {
+        self.check_reserved_all(sd.members.iter().filter_map(|m| {
             if let MemberKind::Const { name, .. } = &m.kind {
-                names_ok &= self.check_reserved(name).is_ok();
+                Some(name)
+            } else {
+                None
             }
-        }
-        if !names_ok {
-            return Err(());
-        }
+        }))?;
         for m in &sd.members {
             if let MemberKind::Const { name, .. } = &m.kind {
                 let key = match &m.kind {

@@ -437,6 +437,19 @@ impl Compiler {
         Ok(())
     }
 
+    /// [`Compiler::check_reserved`] on every name: each offender is reported, then it fails.
+    pub(crate) fn check_reserved_all<'a>(&mut self, names: impl IntoIterator<Item = &'a Ident>) -> Result<(), ()> {
+        let mut ok = true;
+        for name in names {
+            ok &= self.check_reserved(name).is_ok();
+        }
+        if ok {
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+
     fn compile_root(&mut self, root: FileIdx) -> Result<(), ()> {
         if let Some((span, what)) = self.unsupported.first().cloned() {
             // Unsupported constructs only matter in files the program uses; report the first one

@@ -827,13 +827,7 @@ impl Compiler {
             return self.err(self.fns[fid].span, format!("generic function '{}' can only be called, not used as a value", name));
         }
         // Every parameter spelling a builtin type is reported, then the signature fails.
-        let mut names_ok = true;
-        for n in decl.params.iter().filter(|p| !p.comptime).filter_map(|p| p.name.as_ref()) {
-            names_ok &= self.check_reserved(n).is_ok();
-        }
-        if !names_ok {
-            return Err(());
-        }
+        self.check_reserved_all(decl.params.iter().filter(|p| !p.comptime).filter_map(|p| p.name.as_ref()))?;
         for p in &decl.params {
             if p.comptime {
                 if p.variadic {

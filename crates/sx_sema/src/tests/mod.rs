@@ -68,7 +68,7 @@ fn load(src: &str) -> (Compiler, Option<FileIdx>, PathBuf) {
 
 /// Evaluates the type expression `text` in the root file (via a hidden constant).
 fn eval_type(c: &mut Compiler, root: FileIdx, name: &str) -> Option<TypeId> {
-    let span = Span::new(c.files[root].file_id, 0, 0);
+    let span = c.files[root].file_id_span();
     match c.lookup_global(root, name, span) {
         Ok(Some(ConstVal::Type(t))) => Some(t),
         _ => None,
@@ -87,7 +87,7 @@ fn answer(c: &Compiler, path: &std::path::Path, found: Option<String>) -> String
 pub(crate) fn check_type(src: &str, expect: Expect) {
     let (mut c, root, path) = load(src);
     let found = root.and_then(|root| {
-        let span = Span::new(c.files[root].file_id, 0, 0);
+        let span = c.files[root].file_id_span();
         match c.lookup_global(root, "probe", span) {
             Ok(Some(ConstVal::Func(f))) => c.fn_sig(f).ok().map(|s| c.types.name(s.ret)),
             _ => None,
@@ -116,7 +116,7 @@ pub(crate) fn check_literal(src: &str, to: &str, expect: Expect) {
     let src = format!("{}\n__To :: {};\n", src, to);
     let (mut c, root, path) = load(&src);
     let found = root.and_then(|root| {
-        let span = Span::new(c.files[root].file_id, 0, 0);
+        let span = c.files[root].file_id_span();
         let k = c.lookup_global(root, "CONST", span).ok().flatten()?;
         let t = eval_type(&mut c, root, "__To")?;
         let from = k.ty();
