@@ -1,0 +1,1 @@
+//! The system headers end to end (preprocessor, parser, translation, sx parser).
