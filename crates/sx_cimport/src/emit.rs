@@ -32,6 +32,8 @@ struct Deps {
 pub(crate) struct Emitted {
     pub(crate) text: String,
     pub(crate) skipped: Vec<Skipped>,
+    /// Records emitted with their fields (not opaque), in emission order.
+    pub(crate) records: Vec<RecordId>,
 }
 
 /// Options that change what is emitted.
@@ -58,6 +60,7 @@ struct Emitter<'m> {
     typedef_ok: HashMap<TypedefId, Result<(), String>>,
     /// Macros whose body is one identifier that is not a constant: (name, target, offset, why).
     aliases: Vec<(String, String, usize, String)>,
+    full_records: Vec<RecordId>,
 }
 
 /// Emits the sx text for `model`.
@@ -76,6 +79,7 @@ pub(crate) fn emit(model: &Model, opts: &EmitOptions) -> Emitted {
         in_progress: HashSet::new(),
         typedef_ok: HashMap::new(),
         aliases: Vec::new(),
+        full_records: Vec::new(),
     };
     e.roots(opts);
     e.finish(opts)
@@ -196,7 +200,7 @@ impl<'m> Emitter<'m> {
         self.skipped.sort_by(|a, b| a.0.cmp(&b.0));
         let mut seen = HashSet::new();
         let skipped = self.skipped.into_iter().map(|(_, s)| s).filter(|s| seen.insert(s.name.clone())).collect();
-        Emitted { text, skipped }
+        Emitted { text, skipped, records: self.full_records }
     }
 
     /// Commits the dependencies of a declaration that was emitted.
@@ -379,18 +383,8 @@ impl<'m> Emitter<'m> {
         self.commit(deps);
     }
 
-    /// The sx name of a named record, `None` for an anonymous one.
     fn record_name(&self, id: RecordId) -> Option<String> {
-        let r = &self.model.records[id];
-        let prefix = match r.kind {
-            RecordKind::Struct => "struct_",
-            RecordKind::Union => "union_",
-        };
-        match (&r.tag, &r.typedef_name) {
-            (Some(tag), _) => Some(format!("{prefix}{tag}")),
-            (None, Some(name)) => Some(name.clone()),
-            (None, None) => None,
-        }
+        self.model.record_name(id)
     }
 
     /// Whether sx reproduces the C layout of record `id` (complete, no bit-fields or
@@ -659,6 +653,7 @@ impl<'m> Emitter<'m> {
                     RecordKind::Union => "union",
                 };
                 self.push(rec.offset, format!("{sx_name} :: {kw} {{\n{members}}}"));
+                self.full_records.push(id);
                 self.commit(deps);
             }
             Err(why) => {

@@ -207,6 +207,16 @@ pub fn translate_preprocessed(text: &str, opts: &Options) -> Result<Translation,
 }
 
 fn translate_text(raw: &str, opts: &Options, header: &str, max_unparsed: usize) -> Result<Translation, CImportError> {
+    translate_text_full(raw, opts, header, max_unparsed).map(|(t, _, _)| t)
+}
+
+/// [`translate_text`] plus the model and the records emitted with their fields.
+fn translate_text_full(
+    raw: &str,
+    opts: &Options,
+    header: &str,
+    max_unparsed: usize,
+) -> Result<(Translation, model::Model, Vec<model::RecordId>), CImportError> {
     let pointer_bytes = if opts.target_pointer_width == 32 { 4 } else { 8 };
     let mut prepared = pptext::prepare(raw);
     let mut skipped = Vec::new();
@@ -218,7 +228,7 @@ fn translate_text(raw: &str, opts: &Options, header: &str, max_unparsed: usize) 
     let emitted = emit::emit(&collector.model, &emit::EmitOptions { extern_vars: true, header: header.to_string() });
     skipped.extend(emitted.skipped);
     let deps = markers.files().into_iter().map(PathBuf::from).collect();
-    Ok(Translation { sx_source: emitted.text, skipped, deps })
+    Ok((Translation { sx_source: emitted.text, skipped, deps }, collector.model, emitted.records))
 }
 
 /// Deepest bracket nesting lang-c is asked to parse (its parser recurses per level).

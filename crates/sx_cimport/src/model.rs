@@ -343,6 +343,21 @@ impl Model {
         }
     }
 
+    /// The sx name of a named record (`struct_tag`, `union_tag`, or the typedef name of an
+    /// untagged one), `None` for an anonymous one.
+    pub(crate) fn record_name(&self, id: RecordId) -> Option<String> {
+        let r = &self.records[id];
+        let prefix = match r.kind {
+            RecordKind::Struct => "struct_",
+            RecordKind::Union => "union_",
+        };
+        match (&r.tag, &r.typedef_name) {
+            (Some(tag), _) => Some(format!("{prefix}{tag}")),
+            (None, Some(name)) => Some(name.clone()),
+            (None, None) => None,
+        }
+    }
+
     /// Layout of a record, `None` if incomplete or not reproducible.
     pub(crate) fn record_layout(&self, id: RecordId) -> Option<Layout> {
         self.record_layout_depth(id, 0)
@@ -375,6 +390,7 @@ impl Model {
     }
 
     /// Byte offsets of the fields of a reproducible record, in order (anonymous members too).
+    #[cfg(test)]
     pub(crate) fn field_offsets(&self, id: RecordId) -> Option<Vec<u64>> {
         let r = &self.records[id];
         let fields = r.fields.as_ref()?;
