@@ -126,12 +126,12 @@ impl Collector {
                 continue;
             }
             let la = self.layout_attrs(&attrs);
-            if let CType::Function(f) = self.model.resolve(&ty).clone() {
+            if let Some(f) = self.model.function_of(&ty) {
                 if s.storage == Some(StorageClassSpecifier::Static) {
                     self.reject(&name, "a static function (no linkable symbol)", offset);
                     continue;
                 }
-                self.function(name, *f, symbol, s.noreturn || la.noreturn, offset);
+                self.function(name, f, symbol, s.noreturn || la.noreturn, offset);
                 continue;
             }
             match s.storage {
@@ -206,14 +206,16 @@ impl Collector {
         }
         // `typedef struct { … } name;` names the untagged record (or enum) itself.
         if &ty == base {
-            match &ty {
-                CType::Record(id) if self.model.records[*id].tag.is_none() && self.model.records[*id].typedef_name.is_none() => {
-                    self.model.records[*id].typedef_name = Some(name.clone());
+            if let CType::Record(id) = &ty {
+                let r = &mut self.model.records[*id];
+                if r.tag.is_none() && r.typedef_name.is_none() {
+                    r.typedef_name = Some(name.clone());
                 }
-                CType::Enum(id) if self.model.enums[*id].tag.is_none() && self.model.enums[*id].typedef_name.is_none() => {
-                    self.model.enums[*id].typedef_name = Some(name.clone());
+            } else if let CType::Enum(id) = &ty {
+                let e = &mut self.model.enums[*id];
+                if e.tag.is_none() && e.typedef_name.is_none() {
+                    e.typedef_name = Some(name.clone());
                 }
-                _ => {}
             }
         }
         let id = self.model.typedefs.push(Typedef { name: name.clone(), ty, offset });
@@ -394,7 +396,14 @@ impl Collector {
             let ty = match self.model.resolve(&ty) {
                 CType::Array(elem, _) => CType::Pointer(elem.clone()),
                 CType::Function(_) => CType::Pointer(Box::new(ty)),
-                _ => ty,
+                CType::Void
+                | CType::Int(_)
+                | CType::Float(_)
+                | CType::Pointer(_)
+                | CType::Record(_)
+                | CType::Enum(_)
+                | CType::Typedef(_)
+                | CType::Unsupported(_) => ty,
             };
             params.push(Param { name, ty });
         }
@@ -619,7 +628,14 @@ impl Collector {
         let signed = match self.model.resolve(ty) {
             CType::Int(k) => k.signed(),
             CType::Float(_) => return CType::Unsupported(format!("a float with `mode({mode})`")),
-            _ => return CType::Unsupported(format!("`mode({mode})`")),
+            CType::Void
+            | CType::Pointer(_)
+            | CType::Array(..)
+            | CType::Function(_)
+            | CType::Record(_)
+            | CType::Enum(_)
+            | CType::Typedef(_)
+            | CType::Unsupported(_) => return CType::Unsupported(format!("`mode({mode})`")),
         };
         let kind = match mode {
             "QI" => IntKind::SChar,

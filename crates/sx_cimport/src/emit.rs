@@ -197,7 +197,7 @@ impl<'m> Emitter<'m> {
                 let _ = writeln!(text, "{name} :: {rhs};");
             }
         }
-        self.skipped.sort_by(|a, b| a.0.cmp(&b.0));
+        self.skipped.sort_by_key(|a| a.0);
         let mut seen = HashSet::new();
         let skipped = self.skipped.into_iter().map(|(_, s)| s).filter(|s| seen.insert(s.name.clone())).collect();
         Emitted { text, skipped, records: self.full_records }
@@ -324,29 +324,25 @@ impl<'m> Emitter<'m> {
 
     /// The right-hand side of `name :: …;` for a typedef of `ty`.
     fn spell_typedef_rhs(&mut self, ty: &CType, deps: &mut Deps) -> Result<String, String> {
-        match self.model.resolve(ty) {
-            CType::Function(f) => {
-                let f = (**f).clone();
-                self.fn_type(&f, deps)
-            }
-            _ => self.spell(ty, Pos::Direct, deps),
+        match self.model.function_of(ty) {
+            Some(f) => self.fn_type(&f, deps),
+            None => self.spell(ty, Pos::Direct, deps),
         }
     }
 
     /// Whether typedef `id` names an untagged record or enum (it is emitted as that type).
     fn defining_typedef(&self, id: TypedefId) -> bool {
         let t = &self.model.typedefs[id];
-        match &t.ty {
-            CType::Record(r) => {
-                let rec = &self.model.records[*r];
-                rec.tag.is_none() && rec.typedef_name.as_deref() == Some(t.name.as_str())
-            }
-            CType::Enum(e) => {
-                let en = &self.model.enums[*e];
-                en.tag.is_none() && en.typedef_name.as_deref() == Some(t.name.as_str())
-            }
-            _ => false,
+        let named = |tag: &Option<String>, typedef_name: &Option<String>| tag.is_none() && typedef_name.as_deref() == Some(t.name.as_str());
+        if let CType::Record(r) = &t.ty {
+            let rec = &self.model.records[*r];
+            return named(&rec.tag, &rec.typedef_name);
         }
+        if let CType::Enum(e) = &t.ty {
+            let en = &self.model.enums[*e];
+            return named(&en.tag, &en.typedef_name);
+        }
+        false
     }
 
     fn typedef(&mut self, id: TypedefId) {
@@ -359,10 +355,10 @@ impl<'m> Emitter<'m> {
             return self.skip(&name, "a name sx cannot spell", offset);
         }
         if self.defining_typedef(id) {
-            match ty {
-                CType::Record(r) => self.record(r),
-                CType::Enum(e) => self.enum_alias(e),
-                _ => {}
+            if let CType::Record(r) = ty {
+                self.record(r);
+            } else if let CType::Enum(e) = ty {
+                self.enum_alias(e);
             }
             return;
         }
@@ -495,10 +491,10 @@ impl<'m> Emitter<'m> {
 
     /// A field's type; a flexible array member (last, unknown length) is `[0]T`.
     fn spell_field(&mut self, ty: &CType, last: bool, deps: &mut Deps) -> Result<String, String> {
-        match ty {
-            CType::Array(elem, None) if last => Ok(format!("[0]{}", self.spell(elem, Pos::Direct, deps)?)),
-            _ => self.spell(ty, Pos::Direct, deps),
+        if let (CType::Array(elem, None), true) = (ty, last) {
+            return Ok(format!("[0]{}", self.spell(elem, Pos::Direct, deps)?));
         }
+        self.spell(ty, Pos::Direct, deps)
     }
 
     /// The sx spelling of `ty` (checks done by [`Emitter::by_value`] / [`Emitter::pointee`]).
@@ -544,12 +540,9 @@ impl<'m> Emitter<'m> {
                 let t = &m.typedefs[*id];
                 if !public(&t.name) && !self.defining_typedef(*id) {
                     let target = t.ty.clone();
-                    return match self.model.resolve(&target) {
-                        CType::Function(f) => {
-                            let f = (**f).clone();
-                            self.fn_type(&f, deps)
-                        }
-                        _ => self.spell(&target, pos, deps),
+                    return match self.model.function_of(&target) {
+                        Some(f) => self.fn_type(&f, deps),
+                        None => self.spell(&target, pos, deps),
                     };
                 }
                 if !names::is_valid(&t.name) {
@@ -588,7 +581,14 @@ impl<'m> Emitter<'m> {
                     }
                 });
             }
-            _ => {}
+            CType::Int(_)
+            | CType::Float(_)
+            | CType::Pointer(_)
+            | CType::Array(..)
+            | CType::Record(_)
+            | CType::Enum(_)
+            | CType::Typedef(_)
+            | CType::Unsupported(_) => {}
         }
         Ok(format!("*{}", self.spell(p, Pos::Nested, deps)?))
     }

@@ -308,23 +308,18 @@ impl<'a> Parser<'a> {
 
     /// Whether a type name starts `n` tokens ahead.
     fn type_starts_at(&self, n: usize) -> bool {
-        match self.peek_at(n) {
-            Some(Tok::Ident(w)) => {
-                SpecSet::default().keyword(w)
-                    || matches!(w.as_str(), "struct" | "union" | "enum" | "const" | "volatile" | "__const" | "_Bool")
-                    || self.model.typedef_by_name.contains_key(w.as_str())
-                    || w == "__builtin_va_list"
-                    || PRELUDE_TYPES.iter().any(|(p, _)| p == w)
-            }
-            _ => false,
-        }
+        let Some(Tok::Ident(w)) = self.peek_at(n) else { return false };
+        SpecSet::default().keyword(w)
+            || matches!(w.as_str(), "struct" | "union" | "enum" | "const" | "volatile" | "__const" | "_Bool")
+            || self.model.typedef_by_name.contains_key(w.as_str())
+            || w == "__builtin_va_list"
+            || PRELUDE_TYPES.iter().any(|(p, _)| p == w)
     }
 
     /// Specifiers, then `*`s (an abstract declarator of pointers only).
     fn type_name(&mut self) -> Result<CType, String> {
         let mut set = SpecSet::default();
-        loop {
-            let Some(Tok::Ident(w)) = self.peek().cloned() else { break };
+        while let Some(Tok::Ident(w)) = self.peek().cloned() {
             if matches!(w.as_str(), "const" | "volatile" | "__const" | "__volatile__" | "restrict" | "__restrict") {
                 self.pos += 1;
                 continue;

@@ -273,12 +273,19 @@ impl Model {
     /// Follows typedefs to the type they name (at most a bounded number of hops).
     pub(crate) fn resolve<'a>(&'a self, mut ty: &'a CType) -> &'a CType {
         for _ in 0..64 {
-            match ty {
-                CType::Typedef(id) => ty = &self.typedefs[*id].ty,
-                _ => return ty,
-            }
+            let CType::Typedef(id) = ty else { return ty };
+            ty = &self.typedefs[*id].ty;
         }
         ty
+    }
+
+    /// The function type `ty` names (through typedefs), if it is one.
+    pub(crate) fn function_of(&self, ty: &CType) -> Option<FnType> {
+        if let CType::Function(f) = self.resolve(ty) {
+            Some((**f).clone())
+        } else {
+            None
+        }
     }
 
     /// The integer type an enum is laid out as (GCC's rule: `unsigned int` when no value
@@ -372,13 +379,10 @@ impl Model {
         let mut size = 0u64;
         let mut align = 1u64;
         for (i, f) in fields.iter().enumerate() {
-            let l = match (&f.ty, i + 1 == fields.len()) {
+            let l = match (&f.ty, i + 1 == fields.len() && r.kind == RecordKind::Struct) {
                 // A flexible array member: no size, but its alignment counts.
-                (CType::Array(elem, None), true) if r.kind == RecordKind::Struct => {
-                    let e = self.layout_depth(elem, depth + 1)?;
-                    Layout { size: 0, align: e.align }
-                }
-                _ => self.layout_depth(&f.ty, depth + 1)?,
+                (CType::Array(elem, None), true) => Layout { size: 0, align: self.layout_depth(elem, depth + 1)?.align },
+                (ty, _) => self.layout_depth(ty, depth + 1)?,
             };
             align = align.max(l.align);
             match r.kind {

@@ -24,8 +24,16 @@ fn field_paths(model: &Model, id: RecordId, prefix: &str, out: &mut Vec<String>,
     let Some(fields) = &model.records[id].fields else { return };
     for f in fields {
         let anonymous_record = match &f.ty {
-            CType::Record(r) if model.record_name(*r).is_none() && depth < 8 => Some(*r),
-            _ => None,
+            CType::Record(r) => Some(*r).filter(|r| model.record_name(*r).is_none() && depth < 8),
+            CType::Void
+            | CType::Int(_)
+            | CType::Float(_)
+            | CType::Pointer(_)
+            | CType::Array(..)
+            | CType::Function(_)
+            | CType::Enum(_)
+            | CType::Typedef(_)
+            | CType::Unsupported(_) => None,
         };
         match (&f.name, anonymous_record) {
             (Some(n), Some(r)) => {
