@@ -5,12 +5,14 @@
 //! sqlite3.h and pthread.h (those that exist) plus hand-written tricky declarations. Each
 //! iteration takes a window of a seed, mutates it (byte flips, token deletion, duplication,
 //! insertion of C keywords and punctuation, splices) and runs `translate_preprocessed` —
-//! lang-c's parse and the translation, without the C compiler. A panic, or generated sx that
+//! lang-c's parse and the translation, without the C compiler. A panic in the translator (it
+//! turns its own into an "internal error", lang-c's into a parse error), or generated sx that
 //! the sx parser rejects, is a finding: the input is written to `--out` and the run fails.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 const HEADERS: &[&str] = &["stdio.h", "stdlib.h", "string.h", "math.h", "zlib.h", "sqlite3.h", "pthread.h"];
 
@@ -207,7 +209,8 @@ fn mutate(rng: &mut Rng, seeds: &[String]) -> Vec<u8> {
     data
 }
 
-static PARSER_PANICS: AtomicUsize = AtomicUsize::new(0);
+static PANICS: AtomicUsize = AtomicUsize::new(0);
+static LAST_PANIC: Mutex<String> = Mutex::new(String::new());
 
 fn main() {
     let mut iterations: usize = 100_000;
@@ -232,17 +235,16 @@ fn main() {
             None => eprintln!("(no seed from {h}: not installed)"),
         }
     }
-    // lang-c panics are caught inside the translator (they become errors); count them quietly.
+    // Panics are caught inside the translator (they become errors); count them quietly.
     std::panic::set_hook(Box::new(|info| {
-        if std::thread::current().name() == Some("sx-cimport-parse") {
-            PARSER_PANICS.fetch_add(1, Ordering::Relaxed);
-        } else {
-            eprintln!("panic: {info}");
+        PANICS.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut last) = LAST_PANIC.lock() {
+            *last = info.to_string();
         }
     }));
     let mut rng = Rng(seed | 1);
     let opts = sx_cimport::Options::default();
-    let (mut ok, mut errors, mut findings) = (0usize, 0usize, 0usize);
+    let (mut ok, mut errors, mut parser_panics, mut findings) = (0usize, 0usize, 0usize, 0usize);
     let started = std::time::Instant::now();
     for i in 0..iterations {
         let data = mutate(&mut rng, &seeds);
@@ -254,7 +256,13 @@ fn main() {
                 let (_, diags) = sx_syntax::parse_file(sx_diag::FileId(0), &t.sx_source);
                 diags.first().map(|d| format!("generated sx does not parse: {}", d.message))
             }
-            Ok(Err(_)) => {
+            Ok(Err(e)) if e.message.starts_with("internal error") => {
+                Some(format!("{} ({})", e.message, LAST_PANIC.lock().map(|l| l.clone()).unwrap_or_default()))
+            }
+            Ok(Err(e)) => {
+                if e.message.contains("lang-c) failed") {
+                    parser_panics += 1;
+                }
                 errors += 1;
                 None
             }
@@ -272,9 +280,9 @@ fn main() {
         }
     }
     println!(
-        "{iterations} executions in {:?}: {ok} translated, {errors} errors, {} parser panics caught, {findings} findings",
+        "{iterations} executions in {:?}: {ok} translated, {errors} errors ({parser_panics} lang-c panics caught), {} panics in all, {findings} findings",
         started.elapsed(),
-        PARSER_PANICS.load(Ordering::Relaxed)
+        PANICS.load(Ordering::Relaxed)
     );
     if findings > 0 {
         std::process::exit(1);

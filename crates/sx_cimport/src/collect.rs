@@ -218,7 +218,9 @@ impl Collector {
                 }
             }
         }
-        let id = self.model.typedefs.push(Typedef { name: name.clone(), ty, offset });
+        let ty = self.model.bounded(ty);
+        let depth = self.model.type_depth(&ty);
+        let id = self.model.typedefs.push(Typedef { name: name.clone(), ty, offset, depth });
         self.model.typedef_by_name.insert(name, id);
     }
 
@@ -335,7 +337,7 @@ impl Collector {
     fn declarator(&mut self, d: &Declarator, base: CType, offset: usize) -> (Option<String>, CType, Vec<Extension>) {
         let mut exts = Vec::new();
         let (name, ty) = self.declarator_into(d, base, offset, &mut exts);
-        (name, ty, exts)
+        (name, self.model.bounded(ty), exts)
     }
 
     fn declarator_into(&mut self, d: &Declarator, base: CType, offset: usize, exts: &mut Vec<Extension>) -> (Option<String>, CType) {
@@ -344,7 +346,10 @@ impl Collector {
         }
         exts.extend(d.extensions.iter().map(|e| e.node.clone()));
         let mut ty = base;
-        for derived in &d.derived {
+        if d.derived.len() > MAX_TYPE_DEPTH as usize {
+            ty = CType::Unsupported("a type nested too deeply".into());
+        }
+        for derived in d.derived.iter().take(MAX_TYPE_DEPTH as usize + 1) {
             ty = match &derived.node {
                 DerivedDeclarator::Pointer(_) => CType::Pointer(Box::new(ty)),
                 DerivedDeclarator::Array(a) => {
@@ -448,6 +453,7 @@ impl Collector {
                 fields: None,
                 layout_problem: Some("a second definition of the same tag".into()),
                 offset,
+                depth: 0,
             }),
             None => self.new_record(kind, tag, offset),
         };
@@ -456,6 +462,12 @@ impl Collector {
         for d in decls {
             let StructDeclaration::Field(f) = &d.node else { continue };
             self.field(&f.node, offset, &mut fields, &mut problem);
+        }
+        let depth = fields.iter().map(|f| self.model.type_depth(&f.ty)).max().unwrap_or(0);
+        self.model.records[id].depth = depth;
+        if depth > MAX_TYPE_DEPTH {
+            problem = Some("records nested too deeply".to_string());
+            self.model.records[id].depth = 0;
         }
         self.model.records[id].fields = Some(fields);
         if problem.is_none() && la.packed {
@@ -475,7 +487,15 @@ impl Collector {
     }
 
     fn new_record(&mut self, kind: RecordKind, tag: Option<String>, offset: usize) -> RecordId {
-        let id = self.model.records.push(Record { kind, tag: tag.clone(), typedef_name: None, fields: None, layout_problem: None, offset });
+        let id = self.model.records.push(Record {
+            kind,
+            tag: tag.clone(),
+            typedef_name: None,
+            fields: None,
+            layout_problem: None,
+            offset,
+            depth: 0,
+        });
         if let Some(t) = tag {
             match kind {
                 RecordKind::Struct => self.model.struct_tags.insert(t, id),

@@ -389,6 +389,11 @@ impl<'m> Emitter<'m> {
         if let Some(r) = self.reproducible.get(&id) {
             return r.clone();
         }
+        // Records completed after a typedef named them can nest deeper than their recorded
+        // depth says: bound the walk here.
+        if self.in_progress.len() > MAX_TYPE_DEPTH as usize {
+            return Err("records nested too deeply".into());
+        }
         if !self.in_progress.insert(id) {
             return Err("a struct that contains itself".into());
         }

@@ -217,6 +217,28 @@ fn translate_text_full(
     header: &str,
     max_unparsed: usize,
 ) -> Result<(Translation, model::Model, Vec<model::RecordId>), CImportError> {
+    // lang-c and the walks over types recurse: run on a thread with a large stack, and turn
+    // a panic (a bug) into an error rather than letting it reach the compiler.
+    let run = || std::panic::catch_unwind(|| translate_inner(raw, opts, header, max_unparsed));
+    let result = std::thread::scope(|s| {
+        std::thread::Builder::new().name("sx-cimport".into()).stack_size(256 << 20).spawn_scoped(s, run).ok().map(|h| h.join())
+    });
+    let outcome = match result {
+        Some(Ok(outcome)) => outcome,
+        Some(Err(payload)) => Err(payload),
+        None => run(),
+    };
+    outcome.unwrap_or_else(|payload| {
+        let what =
+            payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_default();
+        Err(CImportError { message: format!("internal error in the C translator (sx_cimport): {what}") })
+    })
+}
+
+/// Type of [`translate_text_full`]'s successful result.
+type Full = (Translation, model::Model, Vec<model::RecordId>);
+
+fn translate_inner(raw: &str, opts: &Options, header: &str, max_unparsed: usize) -> Result<Full, CImportError> {
     let pointer_bytes = if opts.target_pointer_width == 32 { 4 } else { 8 };
     let mut prepared = pptext::prepare(raw);
     let mut skipped = Vec::new();
@@ -267,9 +289,8 @@ fn parse_with_recovery(
     }
 }
 
-/// One lang-c parse on a thread with a large stack, behind `catch_unwind`: the unit, or the
-/// syntax error's offset and message; an error if the input nests too deeply or lang-c
-/// panics.
+/// One lang-c parse behind `catch_unwind`: the unit, or the syntax error's offset and
+/// message; an error if the input nests too deeply or lang-c panics.
 type ParseOutcome = Result<lang_c::ast::TranslationUnit, (usize, String)>;
 
 fn parse_guarded(text: &str) -> Result<ParseOutcome, CImportError> {
@@ -277,27 +298,15 @@ fn parse_guarded(text: &str) -> Result<ParseOutcome, CImportError> {
         return Err(CImportError { message: format!("the C declarations nest brackets more than {MAX_NESTING} deep") });
     }
     let config = lang_c::driver::Config::with_gcc();
-    let run = || {
-        std::panic::catch_unwind(|| match lang_c::driver::parse_preprocessed(&config, text.to_string()) {
-            Ok(p) => Ok(p.unit),
-            Err(e) => {
-                let mut expected: Vec<&str> = e.expected.iter().copied().collect();
-                expected.sort_unstable();
-                Err((e.offset, format!("unexpected input, expected one of {}", expected.join(" "))))
-            }
-        })
-    };
-    let result = std::thread::scope(|s| {
-        std::thread::Builder::new().name("sx-cimport-parse".into()).stack_size(256 << 20).spawn_scoped(s, run).ok().map(|h| h.join())
+    let parsed = std::panic::catch_unwind(|| match lang_c::driver::parse_preprocessed(&config, text.to_string()) {
+        Ok(p) => Ok(p.unit),
+        Err(e) => {
+            let mut expected: Vec<&str> = e.expected.iter().copied().collect();
+            expected.sort_unstable();
+            Err((e.offset, format!("unexpected input, expected one of {}", expected.join(" "))))
+        }
     });
-    match result {
-        Some(Ok(Ok(outcome))) => Ok(outcome),
-        None => match run() {
-            Ok(outcome) => Ok(outcome),
-            Err(_) => Err(CImportError { message: "the C parser (lang-c) failed on these declarations".into() }),
-        },
-        Some(Ok(Err(_))) | Some(Err(_)) => Err(CImportError { message: "the C parser (lang-c) failed on these declarations".into() }),
-    }
+    parsed.map_err(|_| CImportError { message: "the C parser (lang-c) failed on these declarations".into() })
 }
 
 /// The deepest nesting of `(`, `[` and `{` (ignoring literals only roughly: an upper bound).

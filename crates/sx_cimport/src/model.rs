@@ -164,6 +164,8 @@ pub(crate) struct Record {
     pub(crate) layout_problem: Option<String>,
     /// Where the record is first mentioned (byte offset in the preprocessed text).
     pub(crate) offset: usize,
+    /// How deeply records nest by value inside this one (bounded: see [`MAX_TYPE_DEPTH`]).
+    pub(crate) depth: u32,
 }
 
 /// An enum type.
@@ -183,6 +185,8 @@ pub(crate) struct Typedef {
     pub(crate) name: String,
     pub(crate) ty: CType,
     pub(crate) offset: usize,
+    /// [`Model::type_depth`] of `ty`.
+    pub(crate) depth: u32,
 }
 
 /// A function declaration.
@@ -243,6 +247,11 @@ pub(crate) struct Model {
     pub(crate) pointer_bytes: u64,
 }
 
+/// The deepest type the collector keeps (pointer, array, function and typedef levels, and
+/// records nested by value); deeper types are [`CType::Unsupported`], so every walk over a
+/// type is bounded.
+pub(crate) const MAX_TYPE_DEPTH: u32 = 100;
+
 /// Size and alignment in bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Layout {
@@ -277,6 +286,29 @@ impl Model {
             ty = &self.typedefs[*id].ty;
         }
         ty
+    }
+
+    /// Nesting depth of `ty`: levels of pointers, arrays, functions, typedefs and records.
+    pub(crate) fn type_depth(&self, ty: &CType) -> u32 {
+        match ty {
+            CType::Void | CType::Int(_) | CType::Float(_) | CType::Enum(_) | CType::Unsupported(_) => 1,
+            CType::Pointer(inner) | CType::Array(inner, _) => self.type_depth(inner).saturating_add(1),
+            CType::Function(f) => {
+                let params = f.params.iter().map(|p| self.type_depth(&p.ty)).max().unwrap_or(0);
+                params.max(self.type_depth(&f.ret)).saturating_add(1)
+            }
+            CType::Typedef(id) => self.typedefs[*id].depth.saturating_add(1),
+            CType::Record(id) => self.records[*id].depth.saturating_add(1),
+        }
+    }
+
+    /// `ty`, or an unsupported type if it nests deeper than [`MAX_TYPE_DEPTH`].
+    pub(crate) fn bounded(&self, ty: CType) -> CType {
+        if self.type_depth(&ty) > MAX_TYPE_DEPTH {
+            CType::Unsupported("a type nested too deeply".into())
+        } else {
+            ty
+        }
     }
 
     /// The function type `ty` names (through typedefs), if it is one.

@@ -144,6 +144,16 @@ impl Markers {
     }
 }
 
+impl Markers {
+    /// Where the unit's own text starts: after the compiler's predefined macros, the
+    /// command line and the implicitly included `stdc-predef.h` (the first `<stdin>` marker
+    /// after a `<command-line>` one); 0 when the text has no such markers.
+    pub(crate) fn prologue_end(&self) -> usize {
+        let Some(cmdline) = self.marks.iter().position(|(_, f, _)| f == "<command-line>") else { return 0 };
+        self.marks[cmdline..].iter().find(|(_, f, _)| f == "<stdin>").map(|(o, _, _)| *o).unwrap_or(0)
+    }
+}
+
 /// `<stdin>`, `<built-in>`, `<command-line>` and the like.
 pub(crate) fn is_pseudo_file(f: &str) -> bool {
     f.starts_with('<') && f.ends_with('>')
@@ -173,9 +183,11 @@ fn parse_marker(line: &str) -> Option<(usize, String)> {
     None
 }
 
-/// The macros defined at the end of the text (`#define` lines in order, `#undef` removes).
+/// The macros defined at the end of the text (`#define` lines in order, `#undef` removes);
+/// those of the compiler, the command line and `stdc-predef.h` are marked builtin.
 pub(crate) fn macros(text: &str, markers: &Markers) -> HashMap<String, Macro> {
     let mut out = HashMap::new();
+    let prologue_end = markers.prologue_end();
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let at = offset;
@@ -194,7 +206,7 @@ pub(crate) fn macros(text: &str, markers: &Markers) -> HashMap<String, Macro> {
             }
             let function_like = def[name_end..].starts_with('(');
             let body = def[name_end..].trim().to_string();
-            let builtin = is_pseudo_file(markers.file_at(at));
+            let builtin = at < prologue_end || is_pseudo_file(markers.file_at(at));
             out.insert(name.to_string(), Macro { body, function_like, builtin, offset: at });
         } else if let Some(name) = rest.strip_prefix("undef") {
             out.remove(name.trim());

@@ -341,3 +341,46 @@ int after(struct good g);"#,
         "#]],
     );
 }
+
+#[test]
+fn deep_and_long_inputs_neither_crash_nor_hang() {
+    use crate::{translate_preprocessed, Options};
+    let opts = Options::default();
+    let stars = format!("int {}p;\nint after(void);\n", "*".repeat(5000));
+    let mut chain = String::from("typedef int __t0;\n");
+    for i in 1..3000 {
+        chain.push_str(&format!("typedef __t{} __t{i};\n", i - 1));
+    }
+    chain.push_str("__t2999 use_chain(__t2999 x);\n");
+    let mut nested = String::new();
+    for i in 0..400 {
+        nested.push_str(&format!("typedef struct s{i} t{i};\n"));
+    }
+    nested.push_str("struct s0 { int x; };\n");
+    for i in 1..400 {
+        nested.push_str(&format!("struct s{i} {{ t{} inner; }};\n", i - 1));
+    }
+    nested.push_str("void take(t399 *p, t399 v);\n");
+    let parens = format!("int x = {}1{};\n", "(".repeat(400), ")".repeat(400));
+    let mut long_enum = String::from("enum big {");
+    for i in 0..20000 {
+        long_enum.push_str(&format!(" E{i},"));
+    }
+    long_enum.push_str(" E_LAST };\n");
+    for (what, text) in
+        [("stars", stars), ("typedef chain", chain), ("nested structs", nested), ("parens", parens), ("long enum", long_enum)]
+    {
+        let started = std::time::Instant::now();
+        match translate_preprocessed(&text, &opts) {
+            Ok(t) => {
+                super::assert_parses(&t.sx_source);
+                eprintln!("{what}: {} lines, {} left out ({:?})", t.sx_source.lines().count(), t.skipped.len(), t.skipped.first());
+            }
+            Err(e) => {
+                assert!(!e.message.contains("internal error"), "{what}: {}", e.message);
+                eprintln!("{what}: error {}", e.message);
+            }
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{what} took {:?}", started.elapsed());
+    }
+}
