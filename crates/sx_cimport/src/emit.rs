@@ -3,7 +3,7 @@
 //! typedef is replaced by what it names). What cannot be spelled is reported instead.
 
 use crate::cexpr::{FloatWidth, Value};
-use crate::macros::MacroValues;
+use crate::macros::{MacroValues, EMPTY_MACRO};
 use crate::model::*;
 use crate::names;
 use crate::Skipped;
@@ -744,11 +744,13 @@ impl<'m> Emitter<'m> {
             return self.skip(name, "a name sx cannot spell", offset);
         }
         let body = mac.body.trim().to_string();
-        if body.is_empty() {
+        // Empty macros are flags and include guards; `#define x x` marks a name as a macro.
+        if body.is_empty() || body == name {
             return;
         }
         let value = match self.macros.value(name) {
             Ok(v) => v,
+            Err(why) if why == EMPTY_MACRO => return,
             Err(why) => {
                 let shown: String = body.chars().take(60).collect();
                 let why = format!("macro `{shown}` is not a constant ({why})");

@@ -370,11 +370,14 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// Why an empty macro (or one defined as an empty macro) has no value.
+pub(crate) const EMPTY_MACRO: &str = "an empty macro";
+
 /// Parses a macro body as a constant expression.
 fn parse_body(model: &Model, body: &str) -> Result<CExpr, String> {
     let toks = tokenize(body)?;
     if toks.is_empty() {
-        return Err("an empty macro".into());
+        return Err(EMPTY_MACRO.into());
     }
     let mut p = Parser { toks, pos: 0, model, depth: 0 };
     let e = p.expr()?;

@@ -137,7 +137,6 @@ int puts(const char *s);"#,
             PTR: macro `((void *)0)` is not a constant (a pointer value)
             CALL: macro `f(1)` is not a constant (calls `f`)
             FN: a function-like macro
-            SELF: macro `SELF` is not a constant (refers to `SELF`, which is not a constant)
             DIV_ZERO: macro `(1 / 0)` is not a constant (division by zero)
         "#]],
     );
@@ -383,4 +382,51 @@ fn deep_and_long_inputs_neither_crash_nor_hang() {
         }
         assert!(started.elapsed() < std::time::Duration::from_secs(20), "{what} took {:?}", started.elapsed());
     }
+}
+
+#[test]
+fn macros_with_types_and_enumerators() {
+    check(
+        r#"typedef unsigned int u32_t;
+struct pair { int a; long b; };
+enum { FIRST = 3 };
+#define PAIR_SIZE sizeof(struct pair)
+#define FROM_ENUM (FIRST + 1)
+#define TYPED ((u32_t)-1)
+#define MIXED (1 + 0.5)
+#define NESTED_DEF (PAIR_SIZE * 2)
+#define STR_ALIAS LIB
+#define LIB "lib"
+#define OCT 0755
+#define BIN 0b101
+#define CHAR_ESC '\n'
+#define LONG_SUFFIX 10L
+#define NOT_CONST_TYPE int
+#define TYPE_ALIAS u32_t
+#define STRUCT_ALIAS struct pair
+"#,
+        expect![[r#"
+            u32_t :: u32;
+            struct_pair :: struct {
+                a: i32;
+                b: i64;
+            }
+            FIRST : u32 : 3;
+            PAIR_SIZE :: 16;
+            FROM_ENUM :: 4;
+            TYPED :: 4294967295;
+            MIXED : f64 : 1.5;
+            NESTED_DEF :: 32;
+            STR_ALIAS :: "lib";
+            LIB :: "lib";
+            OCT :: 493;
+            BIN :: 5;
+            CHAR_ESC :: 10;
+            LONG_SUFFIX :: 10;
+            TYPE_ALIAS :: u32_t;
+            -- skipped
+            NOT_CONST_TYPE: macro `int` is not a constant (refers to `int`, which is not a constant)
+            STRUCT_ALIAS: macro `struct pair` is not a constant (not a single expression)
+        "#]],
+    );
 }
