@@ -118,8 +118,10 @@ pub fn translate(unit: &CUnit, opts: &Options) -> Result<Translation, CImportErr
         }
     }
     let pp = cc::preprocess(&opts.cc, unit)?;
+    let header = header_comment(unit);
     let mut k = cache::KeyHasher::new();
     k.part(pp.as_bytes());
+    k.part(header.as_bytes());
     k.part(version.as_bytes());
     k.part(opts.target_pointer_width.to_string().as_bytes());
     for d in &unit.defines {
@@ -133,7 +135,7 @@ pub fn translate(unit: &CUnit, opts: &Options) -> Result<Translation, CImportErr
     let t = match cache.as_ref().and_then(|c| c.load_translation(&result_key)) {
         Some(t) => t,
         None => {
-            let t = translate_text(&pp, opts, &header_comment(unit), MAX_UNPARSED)?;
+            let t = translate_text(&pp, opts, &header, MAX_UNPARSED)?;
             if let Some(c) = &cache {
                 c.store_translation(&result_key, &t);
             }
