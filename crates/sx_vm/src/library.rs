@@ -3,7 +3,7 @@
 //! not installed) and opened with global visibility, so both the VM's FFI and a JIT that
 //! resolves symbols in the whole process see their functions.
 
-use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW};
+use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_LAZY, RTLD_NOW};
 
 /// Libraries every program already has (libc; libm, which the link always names and the VM
 /// always searches): a `#library` of one of them is neither loaded nor linked again.
@@ -61,9 +61,12 @@ pub fn open_library(name: &str) -> Result<Library, LibraryError> {
         if file.contains('\0') {
             break;
         }
+        // A path is a shared object the compiler linked from `#import c` sources: it may call
+        // functions the program itself exports, bound only when first called.
+        let binding = if name.contains('/') { RTLD_LAZY } else { RTLD_NOW };
         // SAFETY: loading a library runs its initialisers; the program asked for the library
         // by name, exactly as linking it into the executable would.
-        if let Ok(lib) = unsafe { Library::open(Some(file.as_str()), RTLD_NOW | RTLD_GLOBAL) } {
+        if let Ok(lib) = unsafe { Library::open(Some(file.as_str()), binding | RTLD_GLOBAL) } {
             return Ok(lib);
         }
     }

@@ -1,0 +1,297 @@
+//! `#import c { #include "h"; #source "c"; #define "N=V"; #flags "…"; }` units.
+//!
+//! Registering a unit resolves its paths (the importing file's directory, the working
+//! directory, the stdlib directories; a quoted header found in none of them, and every `<…>`
+//! header, comes from the C compiler's include path), loads the sx translation of its headers
+//! as a synthetic source file (`<c import of h>`: its names land in the importing file for an
+//! anonymous unit, behind `name.` for a named one) and compiles its `#source` files
+//! ([`c_build`]). When loading is done every unit's objects are checked for symbols two
+//! sources define, linked into one shared object and loaded for compile-time calls; the driver
+//! links the objects (`sx build`) or loads the shared object (`sx run`).
+
+use crate::c_build::{CBuildError, CBuilder, CSourceJob};
+use crate::*;
+use std::path::{Path, PathBuf};
+
+/// What the driver needs of the program's C units.
+#[derive(Clone, Debug, Default)]
+pub struct CLink {
+    /// Every unit's compiled `#source` objects, in load order (linked by `sx build`).
+    pub objects: Vec<PathBuf>,
+    /// All of them linked into one shared object (loaded by `sx run` and `sx run --vm`).
+    pub shared: Option<PathBuf>,
+    /// C compiles this compilation ran (`cc -c`).
+    pub compiles: u32,
+    /// Objects reused from the cache.
+    pub reused: u32,
+    /// Shared-object links run (`cc -shared`).
+    pub links: u32,
+}
+
+/// One registered unit.
+pub(crate) struct CUnitInfo {
+    /// The namespace file of the unit (its translated declarations; empty without headers).
+    pub file: FileIdx,
+    /// Its compiled sources: object, source as shown, the `#source` entry.
+    pub objects: Vec<(PathBuf, String, Span)>,
+}
+
+/// The program's C units and the C build state.
+#[derive(Default)]
+pub(crate) struct CUnits {
+    pub units: Vec<CUnitInfo>,
+    builder: Option<CBuilder>,
+    /// Set once the units' shared object was linked and loaded.
+    pub link: Option<CLink>,
+}
+
+impl CUnits {
+    /// Whether `file` is the namespace file of a unit.
+    pub fn is_unit_file(&self, file: FileIdx) -> bool {
+        self.units.iter().any(|u| u.file == file)
+    }
+}
+
+/// The paths a unit's quoted file is looked for in, in order.
+fn search_bases(c: &Compiler, from: FileIdx) -> Vec<PathBuf> {
+    let mut bases = vec![c.files[from].dir.clone(), c.paths.cwd.clone()];
+    bases.extend(c.paths.stdlib.iter().cloned());
+    bases
+}
+
+impl Compiler {
+    /// Registers a `#import c` item of file `idx`.
+    pub(crate) fn register_c_import(&mut self, idx: FileIdx, item: &Item) {
+        let ItemKind::CImport { alias, unit } = &item.kind else { return };
+        let mut defines = vec![];
+        let mut flags = vec![];
+        let mut headers = vec![];
+        let mut sources = vec![];
+        let mut failed = false;
+        for e in &unit.entries {
+            match e.kind {
+                CEntryKind::Define => defines.push(e.value.clone()),
+                CEntryKind::Flags => flags.extend(e.value.split_whitespace().map(str::to_string)),
+                CEntryKind::Include => headers.push(e),
+                CEntryKind::Source => match self.find_c_file(idx, &e.value) {
+                    Ok(p) => sources.push((p, e.span)),
+                    Err(searched) => {
+                        failed = true;
+                        self.diags.push(Diagnostic::error(
+                            e.span,
+                            format!("cannot find C source '{}' (searched {})", e.value, searched.join(", ")),
+                        ));
+                    }
+                },
+            }
+        }
+        let text =
+            if headers.is_empty() { Some(String::new()) } else { self.translate_headers(idx, &headers, &defines, &flags, unit.span) };
+        let Some(text) = text else { return };
+        let shown = if headers.is_empty() {
+            format!("<c unit {}>", alias.as_ref().map(|a| a.name.as_str()).unwrap_or("(anonymous)"))
+        } else {
+            format!("<c import of {}>", headers.iter().map(|h| h.value.as_str()).collect::<Vec<_>>().join(", "))
+        };
+        let dir = self.files[idx].dir.clone();
+        let ns = self.load_synthetic(shown, text, dir);
+        match alias {
+            Some(a) => self.add_unit_namespace(idx, a, ns, item.private),
+            None => {
+                if !self.files[idx].flat_imports.contains(&ns) {
+                    self.files[idx].flat_imports.push(ns);
+                }
+            }
+        }
+        let mut objects = vec![];
+        if !failed {
+            let include_dirs: Vec<PathBuf> = headers
+                .iter()
+                .filter_map(|h| self.find_c_file(idx, &h.value).ok())
+                .filter_map(|p| p.parent().map(Path::to_path_buf))
+                .collect();
+            for (src, span) in sources {
+                let job = CSourceJob { source: &src, defines: &defines, flags: &flags, include_dirs: &include_dirs };
+                let shown = self.c_display_path(&src);
+                match self.c.builder.get_or_insert_with(CBuilder::new).object(&job) {
+                    Ok(obj) => objects.push((obj, shown, span)),
+                    Err(CBuildError::Compile { output }) => {
+                        self.diags.push(Diagnostic::error(span, format!("C compile of '{}' failed:\n{}", shown, output)));
+                    }
+                    Err(CBuildError::Tool(msg)) => self.diags.push(Diagnostic::error(span, msg)),
+                }
+            }
+        }
+        self.c.units.push(CUnitInfo { file: ns, objects });
+    }
+
+    /// `name :: #import c {…}`: a namespace over the unit's file.
+    fn add_unit_namespace(&mut self, idx: FileIdx, alias: &Ident, ns: FileIdx, private: bool) {
+        self.add_decl(idx, alias.name.clone(), DeclKind::Namespace(ns), private, alias.span);
+    }
+
+    /// Translates a unit's headers to sx source text; `None` after reporting why not.
+    fn translate_headers(
+        &mut self,
+        _idx: FileIdx,
+        headers: &[&CEntry],
+        _defines: &[String],
+        _flags: &[String],
+        _span: Span,
+    ) -> Option<String> {
+        for h in headers {
+            self.diags.push(Diagnostic::error(h.span, "not supported yet: translating C headers ('#include' in '#import c')"));
+        }
+        None
+    }
+
+    /// A source file made by the compiler (a C unit's translation), loaded like an import.
+    fn load_synthetic(&mut self, shown: String, text: String, dir: PathBuf) -> FileIdx {
+        let fid = self.sources.add(shown, text);
+        let text = &self.sources.file(fid).text;
+        let (ast, errs) = sx_syntax::parse_file(fid, text);
+        crate::syntax_facts::intern_tags_in(&mut self.types, &self.sources.file(fid).text);
+        let had_errors = !errs.is_empty();
+        self.diags.extend(errs);
+        let idx = self.files.next_key();
+        self.files.push(FileInfo { dir, file_id: fid, names: HashMap::new(), flat_imports: vec![], runs: vec![] });
+        if !had_errors {
+            let items: Vec<Rc<Item>> = ast.items.into_iter().map(Rc::new).collect();
+            self.register_items(idx, &items);
+        }
+        idx
+    }
+
+    /// `path` of a unit in `from`, or the directories searched.
+    fn find_c_file(&self, from: FileIdx, path: &str) -> Result<PathBuf, Vec<String>> {
+        let p = Path::new(path);
+        if p.is_absolute() {
+            return if p.is_file() { Ok(p.to_path_buf()) } else { Err(vec![path.to_string()]) };
+        }
+        let bases = search_bases(self, from);
+        for b in &bases {
+            let cand = b.join(p);
+            if cand.is_file() {
+                return Ok(std::fs::canonicalize(&cand).unwrap_or(cand));
+            }
+        }
+        Err(bases.iter().map(|b| format!("'{}'", self.c_display_path(b))).collect())
+    }
+
+    fn c_display_path(&self, p: &Path) -> String {
+        match p.strip_prefix(&self.paths.cwd) {
+            Ok(rel) if !rel.as_os_str().is_empty() => rel.to_string_lossy().into_owned(),
+            Ok(_) => ".".to_string(),
+            Err(_) => p.to_string_lossy().into_owned(),
+        }
+    }
+
+    /// After loading: rejects a symbol two sources define, links every unit's objects into
+    /// one shared object and loads it for compile-time calls.
+    pub(crate) fn finish_c_units(&mut self) {
+        if self.c.link.is_some() || self.c.units.iter().all(|u| u.objects.is_empty()) {
+            return;
+        }
+        let mut seen: HashMap<PathBuf, ()> = HashMap::new();
+        let mut objects: Vec<(PathBuf, String, Span)> = vec![];
+        for u in &self.c.units {
+            for o in &u.objects {
+                if seen.insert(o.0.clone(), ()).is_none() {
+                    objects.push(o.clone());
+                }
+            }
+        }
+        if !self.check_duplicate_symbols(&objects) {
+            return;
+        }
+        let paths: Vec<PathBuf> = objects.iter().map(|o| o.0.clone()).collect();
+        let builder = self.c.builder.get_or_insert_with(CBuilder::new);
+        let shared = match builder.shared_object(&paths) {
+            Ok(p) => p,
+            Err(CBuildError::Compile { output } | CBuildError::Tool(output)) => {
+                self.diags.push(Diagnostic::error(objects[0].2, format!("cannot link the C units into a shared object:\n{}", output)));
+                return;
+            }
+        };
+        let shared_name = shared.to_string_lossy().into_owned();
+        match self.ct.vm.load_library(&shared_name) {
+            Ok(()) | Err(sx_vm::LibraryError::Refused { .. }) => {}
+            Err(e @ sx_vm::LibraryError::NotFound { .. }) => self.diags.push(Diagnostic::error(objects[0].2, e.to_string())),
+        }
+        let b = self.c.builder.as_ref();
+        self.c.link = Some(CLink {
+            objects: paths,
+            shared: Some(shared),
+            compiles: b.map_or(0, |b| b.compiles),
+            reused: b.map_or(0, |b| b.reused),
+            links: b.map_or(0, |b| b.links),
+        });
+    }
+
+    /// Whether no global symbol is defined by two different sources (else an error at the
+    /// second `#source`).
+    fn check_duplicate_symbols(&mut self, objects: &[(PathBuf, String, Span)]) -> bool {
+        let mut owner: HashMap<String, usize> = HashMap::new();
+        let mut ok = true;
+        for (i, (obj, shown, span)) in objects.iter().enumerate() {
+            let syms = match crate::c_build::defined_symbols(obj) {
+                Ok(s) => s,
+                Err(msg) => {
+                    self.diags.push(Diagnostic::error(*span, msg));
+                    ok = false;
+                    continue;
+                }
+            };
+            for s in syms {
+                match owner.get(&s) {
+                    Some(&j) if objects[j].1 != *shown => {
+                        ok = false;
+                        self.diags.push(Diagnostic::error(
+                            *span,
+                            format!(
+                                "C symbol '{}' is defined by multiple '#import c' sources: '{}' and '{}' — all units share one link namespace",
+                                s, objects[j].1, shown
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        owner.insert(s, i);
+                    }
+                }
+            }
+        }
+        ok
+    }
+
+    /// What the driver links and loads (after [`Compiler::finish_c_units`]).
+    pub(crate) fn c_link(&self) -> CLink {
+        let mut link = self.c.link.clone().unwrap_or_default();
+        if let Some(b) = &self.c.builder {
+            link.compiles = b.compiles;
+            link.reused = b.reused;
+            link.links = b.links;
+        }
+        link
+    }
+
+    /// `extern LIB`: `LIB` must name a `#library` constant or a named `#import c` unit
+    /// visible in `file`; otherwise an error at `span`.
+    pub(crate) fn check_extern_library(&mut self, file: FileIdx, lib: &Ident, span: Span) -> R<()> {
+        let mut ids: Vec<DeclId> = self.files[file].names.get(&lib.name).cloned().unwrap_or_default();
+        for imp in self.files[file].flat_imports.clone() {
+            if let Some(more) = self.files[imp].names.get(&lib.name) {
+                ids.extend(more.iter().copied().filter(|&d| !self.decls[d].private));
+            }
+        }
+        let names_library = |c: &Compiler, d: DeclId| match &c.decls[d].kind {
+            DeclKind::Item(item) => matches!(&item.kind, ItemKind::Const { value: Expr { kind: ExprKind::Library(_), .. }, .. }),
+            DeclKind::Namespace(f) => c.c.is_unit_file(*f),
+            DeclKind::Global(..) => false,
+        };
+        if ids.iter().any(|&d| names_library(self, d)) {
+            return Ok(());
+        }
+        self.err(span, format!("extern library '{}' is not declared; expected a #library constant or a named '#import c' unit", lib.name))
+    }
+}
