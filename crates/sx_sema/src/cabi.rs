@@ -52,7 +52,10 @@ pub(crate) enum CResult {
     /// A `string`, `[:0]u8` or `[]u8` (`optional`: `?…` of one): C returns one `char *`, the
     /// sx value is `{pointer, strlen}` (NULL: the empty string, or null for an optional),
     /// written through the result pointer whose `size` bytes are zeroed first.
-    CString { optional: bool, size: u64 },
+    CString {
+        optional: bool,
+        size: u64,
+    },
 }
 
 /// The C-level shape of an extern signature.

@@ -15,6 +15,7 @@ mod branches;
 pub mod build_api;
 mod c_build;
 pub mod c_units;
+mod c_variadic;
 mod cabi;
 mod call;
 mod closures;
@@ -332,7 +333,8 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
     }
     let root_has_run = root.map(|r| !c.files[r].runs.is_empty()).unwrap_or(false);
     let vm_evaluations = c.ct.vm_evals;
-    let foreign = c.foreign_sigs();
+    let mut foreign = c.foreign_sigs();
+    foreign.extend(c.c.shim_sigs.iter().cloned());
     let c_link = c.c_link();
     let build = std::mem::take(&mut c.ct.build);
     let mut timings = c.ct.times;
