@@ -357,7 +357,9 @@ impl Compiler {
     }
 
     /// `extern LIB`: `LIB` must name a `#library` constant or a named `#import c` unit
-    /// visible in `file`; otherwise an error at `span`.
+    /// visible in `file`, or declared by some loaded file (library handles are one link
+    /// namespace: a module may bind `extern libc` without importing the file that declares
+    /// `libc`); otherwise an error at `span`.
     pub(crate) fn check_extern_library(&mut self, file: FileIdx, lib: &Ident, span: Span) -> R<()> {
         let mut ids: Vec<DeclId> = self.files[file].names.get(&lib.name).cloned().unwrap_or_default();
         for imp in self.files[file].flat_imports.clone() {
@@ -371,6 +373,10 @@ impl Compiler {
             DeclKind::Global(..) => false,
         };
         if ids.iter().any(|&d| names_library(self, d)) {
+            return Ok(());
+        }
+        let anywhere = self.files.values().filter_map(|f| f.names.get(&lib.name)).flatten().copied().collect::<Vec<_>>();
+        if anywhere.into_iter().any(|d| names_library(self, d)) {
             return Ok(());
         }
         self.err(span, format!("extern library '{}' is not declared; expected a #library constant or a named '#import c' unit", lib.name))
