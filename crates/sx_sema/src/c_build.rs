@@ -98,6 +98,8 @@ impl CBuilder {
         let tag = format!("{}.tmp{}", object.display(), std::process::id());
         let (tmp_obj, tmp_dep) = (PathBuf::from(format!("{}.o", tag)), PathBuf::from(format!("{}.d", tag)));
         let mut cmd = Command::new(&self.cc);
+        // Plain ASCII quotes in the C compiler's messages, whatever the user's locale.
+        cmd.env("LC_ALL", "C");
         cmd.arg("-c").arg("-fPIC").arg("-MD").arg("-MF").arg(&tmp_dep).arg("-o").arg(&tmp_obj);
         if let Some(dir) = job.source.parent() {
             cmd.arg("-I").arg(dir);

@@ -58,6 +58,9 @@ impl CUnits {
     }
 }
 
+/// Library handles every program has without a `#library` declaration.
+const ALWAYS_LINKED_HANDLES: [&str; 2] = ["libc", "libm"];
+
 /// The paths a unit's quoted file is looked for in, in order.
 fn search_bases(c: &Compiler, from: FileIdx) -> Vec<PathBuf> {
     let mut bases = vec![c.files[from].dir.clone(), c.paths.cwd.clone()];
@@ -219,7 +222,16 @@ impl Compiler {
                 return;
             }
         };
-        let shared_name = shared.to_string_lossy().into_owned();
+        // Compile-time calls get their own copy: C state they change (a counter, a cache)
+        // must not leak into the program `sx run` loads from `shared` in this process.
+        let comptime_copy = shared.with_extension("comptime.so");
+        if !comptime_copy.is_file() {
+            if let Err(e) = std::fs::copy(&shared, &comptime_copy) {
+                self.diags.push(Diagnostic::error(objects[0].2, format!("cannot write '{}': {}", comptime_copy.display(), e)));
+                return;
+            }
+        }
+        let shared_name = comptime_copy.to_string_lossy().into_owned();
         match self.ct.vm.load_library(&shared_name) {
             Ok(()) | Err(sx_vm::LibraryError::Refused { .. }) => {}
             Err(e @ sx_vm::LibraryError::NotFound { .. }) => self.diags.push(Diagnostic::error(objects[0].2, e.to_string())),
@@ -356,8 +368,8 @@ impl Compiler {
         link
     }
 
-    /// `extern LIB`: `LIB` must name a `#library` constant or a named `#import c` unit
-    /// visible in `file`, or declared by some loaded file (library handles are one link
+    /// `extern LIB`: `LIB` must be `libc`/`libm`, or name a `#library` constant or a named
+    /// `#import c` unit visible in `file`, or declared by some loaded file (library handles are one link
     /// namespace: a module may bind `extern libc` without importing the file that declares
     /// `libc`); otherwise an error at `span`.
     pub(crate) fn check_extern_library(&mut self, file: FileIdx, lib: &Ident, span: Span) -> R<()> {
@@ -373,6 +385,10 @@ impl Compiler {
             DeclKind::Global(..) => false,
         };
         if ids.iter().any(|&d| names_library(self, d)) {
+            return Ok(());
+        }
+        // libc and libm are in every program: `extern libc` / `extern libm` need no declaration.
+        if ALWAYS_LINKED_HANDLES.contains(&lib.name.as_str()) {
             return Ok(());
         }
         let anywhere = self.files.values().filter_map(|f| f.names.get(&lib.name)).flatten().copied().collect::<Vec<_>>();
