@@ -139,19 +139,49 @@ impl Compiler {
         self.add_decl(idx, alias.name.clone(), DeclKind::Namespace(ns), private, alias.span);
     }
 
-    /// Translates a unit's headers to sx source text; `None` after reporting why not.
-    fn translate_headers(
-        &mut self,
-        _idx: FileIdx,
-        headers: &[&CEntry],
-        _defines: &[String],
-        _flags: &[String],
-        _span: Span,
-    ) -> Option<String> {
+    /// Translates a unit's headers to sx source text ([`sx_cimport`]); `None` after reporting
+    /// why not, at the unit (`span`) or at the one header a failure names.
+    fn translate_headers(&mut self, idx: FileIdx, headers: &[&CEntry], defines: &[String], flags: &[String], span: Span) -> Option<String> {
+        let mut refs = vec![];
+        let mut include_dirs: Vec<PathBuf> = vec![];
         for h in headers {
-            self.diags.push(Diagnostic::error(h.span, "not supported yet: translating C headers ('#include' in '#import c')"));
+            match (h.angled, self.find_c_file(idx, &h.value)) {
+                (false, Ok(p)) => {
+                    if let Some(d) = p.parent() {
+                        if !include_dirs.iter().any(|x| x == d) {
+                            include_dirs.push(d.to_path_buf());
+                        }
+                    }
+                    refs.push(sx_cimport::HeaderRef::Path(p));
+                }
+                // Found in none of the unit's directories: the C compiler's include path decides.
+                (true, _) | (false, Err(_)) => refs.push(sx_cimport::HeaderRef::System(h.value.clone())),
+            }
         }
-        None
+        let unit = sx_cimport::CUnit { headers: refs, defines: defines.to_vec(), flags: flags.to_vec(), include_dirs };
+        let cc = std::env::var("CC").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "cc".to_string());
+        let opts = sx_cimport::Options {
+            cc,
+            cache_dir: Some(crate::c_build::cache_dir().join("headers")),
+            target_pointer_width: self.types.target.pointer_bytes() * 8,
+        };
+        match sx_cimport::translate(&unit, &opts) {
+            Ok(t) => Some(t.sx_source),
+            Err(e) => {
+                // A missing header: point at its `#include` and name where it was looked for.
+                let missing = headers.iter().find(|h| e.message.contains(&format!("{}: No such file", h.value)));
+                let (at, searched) = match missing {
+                    Some(h) if !h.angled => {
+                        let bases: Vec<String> = search_bases(self, idx).iter().map(|b| format!("'{}'", self.c_display_path(b))).collect();
+                        (h.span, format!("\n(searched for '{}' in {} and the C compiler's include path)", h.value, bases.join(", ")))
+                    }
+                    Some(h) => (h.span, String::new()),
+                    None => (span, String::new()),
+                };
+                self.diags.push(Diagnostic::error(at, format!("cannot import the C headers:\n{}{}", e.message.trim_end(), searched)));
+                None
+            }
+        }
     }
 
     /// A source file made by the compiler (a C unit's translation), loaded like an import.
@@ -396,5 +426,52 @@ impl Compiler {
             return Ok(());
         }
         self.err(span, format!("extern library '{}' is not declared; expected a #library constant or a named '#import c' unit", lib.name))
+    }
+
+    /// Every `f :: (…) -> R export ["sym"] { … }` of the loaded files: compiled even when sx
+    /// code never calls it (C does) and defined under its C symbol with external linkage.
+    /// Its parameters and result must be scalars, which the sx and C conventions pass alike.
+    pub(crate) fn declare_exports(&mut self) {
+        let exported: Vec<(DeclId, String, Span)> = self
+            .decls
+            .iter()
+            .filter_map(|(id, d)| match &d.kind {
+                DeclKind::Item(item) => match &item.kind {
+                    ItemKind::Const { name, value: Expr { kind: ExprKind::Fn(f), .. }, .. } if f.attrs.export && f.body.is_some() => {
+                        Some((id, f.attrs.export_sym.clone().unwrap_or_else(|| name.name.clone()), item.span))
+                    }
+                    _ => None,
+                },
+                DeclKind::Global(..) | DeclKind::Namespace(_) => None,
+            })
+            .collect();
+        let mut seen: HashMap<String, Span> = HashMap::new();
+        for (id, sym, span) in exported {
+            if let Some(first) = seen.insert(sym.clone(), span) {
+                if first != span {
+                    self.diags.push(Diagnostic::error(span, format!("C symbol '{}' is exported twice", sym)));
+                }
+                continue;
+            }
+            let Ok(ConstVal::Func(fid)) = self.eval_decl(id) else { continue };
+            if self.needs_instance(fid) {
+                self.diags.push(Diagnostic::error(span, format!("an exported function cannot be generic ('{}')", sym)));
+                continue;
+            }
+            let Ok(sig) = self.fn_sig(fid) else { continue };
+            let scalar = |c: &Compiler, t: TypeId| c.types.scalar(t).is_some();
+            let ret_ok = sig.ret == bt::VOID || scalar(self, sig.ret);
+            if sig.sret || !ret_ok || !sig.params.iter().all(|&t| scalar(self, t)) || sig.variadic {
+                self.diags.push(Diagnostic::error(
+                    span,
+                    format!("not supported yet: exporting '{}' — an exported function takes and returns scalars only", sym),
+                ));
+                continue;
+            }
+            let Ok(func) = self.declare_fn(fid, span) else { continue };
+            let f = &mut self.module.funcs[func];
+            f.name = sym;
+            f.linkage = sx_ir::Linkage::Export;
+        }
     }
 }

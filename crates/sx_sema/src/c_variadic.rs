@@ -102,6 +102,41 @@ impl<'c> FnCx<'c> {
         Ok(self.call_result_pub(sig.ret, res, None))
     }
 
+    /// `xx p` of a NUL-terminated byte pointer (`[*]u8`, `*u8`, `cstring`) to a `string` or
+    /// byte slice (`[:0]u8`): `{p, strlen(p)}`, empty for null. `None` for other conversions.
+    pub(crate) fn c_string_to_slice(&mut self, tv: &TV, to: TypeId, span: Span) -> R<Option<TV>> {
+        let byte = |c: &Compiler, e: TypeId| matches!(c.types.kind(e), TK::Int { bits: 8, .. });
+        let from_ok = match self.c.types.kind(tv.ty) {
+            TK::ManyPointer(e) | TK::Pointer(e) => byte(self.c, *e),
+            TK::Cstring => true,
+            _ => false,
+        };
+        let to_ok = match self.c.types.kind(to) {
+            TK::String => true,
+            TK::Slice(e) => byte(self.c, *e),
+            _ => false,
+        };
+        if !from_ok || !to_ok {
+            return Ok(None);
+        }
+        let ptr = self.scalar(tv.clone(), span)?;
+        let strlen =
+            self.c.module.declare_extern("strlen", sx_ir::Signature { params: vec![sx_ir::Type::I64], returns: vec![sx_ir::Type::I64] });
+        let len = self.b(|b| {
+            let zero = b.iconst(sx_ir::Type::I64, 0);
+            let is_null = b.icmp(sx_ir::IntCC::Eq, ptr, zero);
+            let (some, done) = (b.create_block(), b.create_block());
+            let len = b.append_block_param(done, sx_ir::Type::I64);
+            b.branch(is_null, done, vec![zero], some, vec![]);
+            b.switch_to_block(some);
+            let n = b.call_extern(strlen, vec![ptr], &[sx_ir::Type::I64])[0];
+            b.jump(done, vec![n]);
+            b.switch_to_block(done);
+            len
+        });
+        self.make_slice(ptr, Some(len), 0, to).map(Some)
+    }
+
     /// One extra argument: converted to the pack's element type when that is a scalar, an
     /// untyped literal made an `int` or `double`, then C's default promotions.
     fn c_variadic_extra(&mut self, e: &Expr, elem: TypeId) -> R<TV> {

@@ -497,6 +497,7 @@ impl Compiler {
             Some(_) => return self.err(span, "'main' is not a function"),
         };
         self.check_root_decls(root);
+        self.declare_exports();
         self.check_context_extensions();
         // Every `impl` is checked (an unknown protocol is an error even when nothing erases).
         if !self.protos.pending.is_empty() {
