@@ -49,6 +49,9 @@ pub(crate) struct CUnits {
     shim_objects: Vec<PathBuf>,
     /// Their signatures for comptime FFI.
     pub shim_sigs: Vec<(String, sx_vm::ForeignSig)>,
+    /// The synthetic file of each distinct translation: importing the same headers twice
+    /// (with the same settings) gives the same declarations, so `struct_T` is one type.
+    by_translation: HashMap<String, FileIdx>,
 }
 
 impl CUnits {
@@ -102,8 +105,15 @@ impl Compiler {
         } else {
             format!("<c import of {}>", headers.iter().map(|h| h.value.as_str()).collect::<Vec<_>>().join(", "))
         };
-        let dir = self.files[idx].dir.clone();
-        let ns = self.load_synthetic(shown, text, dir);
+        let ns = match self.c.by_translation.get(&text) {
+            Some(&f) => f,
+            None => {
+                let dir = self.files[idx].dir.clone();
+                let f = self.load_synthetic(shown, text.clone(), dir);
+                self.c.by_translation.insert(text, f);
+                f
+            }
+        };
         match alias {
             Some(a) => self.add_unit_namespace(idx, a, ns, item.private),
             None => {
