@@ -103,7 +103,7 @@ impl CAbi {
             CResult::Scalar(_, k) => vec![*k],
             CResult::Split { parts, .. } => parts.iter().map(|p| p.1).collect(),
         };
-        ForeignSig { params, rets }
+        ForeignSig { params, rets, variadic: None }
     }
 
     /// The C parameters (by index into [`CAbi::c_signature`]) passed in memory.

@@ -37,7 +37,10 @@
 
 pub mod bytecode;
 pub mod exec;
+pub mod fault_trap;
 pub mod ffi;
+mod ffi_pointers;
+pub mod guard_pages;
 pub mod host;
 pub mod library;
 mod machine;

@@ -33,6 +33,8 @@ use std::fmt;
 use sx_ir::entity::EntityRef;
 use sx_ir::{DataId, FuncId, Module, RelocTarget};
 
+use crate::guard_pages::AllocBytes;
+
 /// The first id of a real allocation. The ids below it are placeholders without bytes, so that
 /// integers below `FIRST_ALLOC << 32` (2^42) never decode as pointers.
 pub const FIRST_ALLOC: u32 = 1024;
@@ -94,8 +96,9 @@ pub type Site = u32;
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub(crate) struct Alloc {
-    /// The bytes; allocations never grow (realloc makes a new one), so a boxed slice.
-    pub bytes: Box<[u8]>,
+    /// The bytes; allocations never grow (realloc makes a new one). Moved against a guard page
+    /// when first handed to C ([`crate::guard_pages`]).
+    pub bytes: AllocBytes,
     /// `bytes.len() >> k` for k = 1..=3: the bounds of 2-, 4- and 8-byte accesses, see
     /// [`in_bounds_aligned`] (0 once freed).
     units: [u32; 3],
@@ -114,7 +117,7 @@ impl Alloc {
     fn new(bytes: Vec<u8>, kind: AllocKind, writable: bool, live: bool) -> Alloc {
         let n = bytes.len() as u32;
         Alloc {
-            bytes: bytes.into_boxed_slice(),
+            bytes: AllocBytes::from_vec(bytes),
             units: [n >> 1, n >> 2, n >> 3],
             writable,
             live,
@@ -127,7 +130,7 @@ impl Alloc {
 
     /// Frees the bytes and the marks.
     fn release(&mut self) {
-        self.bytes = Box::new([]);
+        self.bytes = AllocBytes::empty();
         self.units = [0; 3];
         self.ptr_words = None;
     }
