@@ -70,6 +70,7 @@ unsafe impl Sync for AllocBytes {}
 impl AllocBytes {
     /// A heap buffer holding `bytes` (at most `u32::MAX` of them; comptime allocations are
     /// smaller, see `ComptimeMemory::alloc`).
+    #[inline(always)]
     pub fn from_vec(mut bytes: Vec<u8>) -> AllocBytes {
         bytes.truncate(u32::MAX as usize);
         let len = bytes.len() as u32;
@@ -80,8 +81,9 @@ impl AllocBytes {
     }
 
     /// No bytes.
-    pub fn empty() -> AllocBytes {
-        AllocBytes::from_vec(Vec::new())
+    #[inline(always)]
+    pub const fn empty() -> AllocBytes {
+        AllocBytes { ptr: NonNull::dangling(), len: 0, slot: ON_HEAP }
     }
 
     /// Whether the buffer sits against a guard page.
@@ -116,15 +118,24 @@ impl AllocBytes {
 }
 
 impl Drop for AllocBytes {
+    #[inline(always)]
     fn drop(&mut self) {
-        if self.slot == ON_HEAP {
-            let raw = std::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), self.len as usize);
-            // SAFETY: the pointer and length came from `Box::into_raw` in `from_vec`.
-            drop(unsafe { Box::from_raw(raw) });
-        } else {
-            pool().release(self.slot);
+        if self.slot != ON_HEAP {
+            return release_slot(self.slot);
+        }
+        if self.len != 0 {
+            // SAFETY: the pointer came from `Box::<[u8]>::into_raw` in `from_vec` with `len`
+            // bytes, so it was allocated with the layout of `[u8; len]`.
+            unsafe { std::alloc::dealloc(self.ptr.as_ptr(), std::alloc::Layout::from_size_align_unchecked(self.len as usize, 1)) };
         }
     }
+}
+
+/// Returns guarded slot `slot` to the pool (out of line: the heap case is the hot one).
+#[cold]
+#[inline(never)]
+fn release_slot(slot: u32) {
+    pool().release(slot);
 }
 
 impl std::ops::Deref for AllocBytes {

@@ -343,6 +343,7 @@ impl ComptimeMemory {
     }
 
     /// Frees the allocation `id` (no checks; used for stack slots).
+    #[inline]
     pub(crate) fn free_id(&mut self, id: u32) {
         if let Some(a) = self.allocs.get_mut(id as usize) {
             if a.live {
