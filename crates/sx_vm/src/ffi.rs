@@ -11,35 +11,50 @@
 //! struct C returns in two registers, prepared as a libffi struct return), and a struct C takes
 //! in memory is a pointer parameter listed in [`sx_ir::ExternFunc::byval`], whose bytes are
 //! copied (pointer words translated like any pointer argument) into a libffi struct argument
-//! of that size. There are no C-variadic externs, so every call is a fixed-arity
-//! `ffi_prep_cif`. The front end also says, per parameter and result, which pointer-sized
+//! of that size. The front end also says, per parameter and result, which pointer-sized
 //! integers are pointers ([`ForeignSig`], registered with [`crate::Vm::declare_foreign`]); an
-//! extern without such a description is not called.
+//! extern without such a description is not called. A C-variadic function
+//! ([`ForeignSig::variadic`]: the number of fixed parameters; the variadic arguments already
+//! promoted by the front end) is prepared with `ffi_prep_cif_var`, everything else with
+//! `ffi_prep_cif`.
 //!
-//! **Pointers into comptime memory.** A pointer argument must be null, a live allocation with an
-//! in-bounds offset, or an opaque handle; it is replaced by the real host address of that
-//! allocation's bytes plus the offset (a `cstring` parameter must also reach a NUL inside its
-//! allocation). Anything else (an integer cast to a pointer, a dangling or function pointer) is
-//! an error before C runs. Pointers stored
-//! inside those allocations (one level, by the provenance marks of [`crate::memory`]) are
-//! replaced by host addresses too, and restored afterwards. The buffers cannot move during the
-//! call: nothing else runs. After the call, every 8-byte word of those allocations holding a
-//! host address inside one of them is turned back into a comptime pointer (e.g. the end
-//! pointer `strtol` stores).
+//! **Pointers into comptime memory** ([`crate::ffi_pointers`]). A pointer argument must be null,
+//! a live allocation with an in-bounds offset, or an opaque handle; it is replaced by the host
+//! address of that allocation's bytes plus the offset (a `cstring` parameter must also reach a
+//! NUL inside its allocation). Anything else (an integer cast to a pointer, a dangling pointer)
+//! is an error before C runs; an sx function pointer is "not supported yet" (C cannot call back
+//! into the VM). Pointers stored inside those allocations (one level, by the provenance marks of
+//! [`crate::memory`]) are replaced by host addresses too, and restored afterwards. An
+//! allocation's bytes move against a guard page the first time C sees them and stay there
+//! ([`crate::guard_pages`]), so the address C sees is the same in every call (C libraries keep
+//! pointers to caller memory: zlib's `z_stream`) and C running past a buffer's end faults at
+//! once. After the call, every 8-byte word C changed in those allocations is translated: a host
+//! address inside a comptime allocation (one C saw now or in an earlier call) becomes that
+//! comptime pointer (the end pointer `strtol` stores), an address of other mapped memory an
+//! opaque handle (the `sqlite3*` `sqlite3_open` stores through its out-parameter), marked as a
+//! pointer; other values stay as C wrote them.
 //!
-//! **Results.** A returned pointer inside one of those allocations becomes the comptime pointer;
+//! **Results.** A returned pointer inside a comptime allocation becomes the comptime pointer;
 //! a returned `cstring`/byte pointer elsewhere is copied up to its NUL into a new comptime
 //! allocation; any other host pointer becomes an opaque handle ([`crate::memory::AllocKind::
-//! Foreign`]): it compares, converts to an integer and can be passed back to C, but
-//! dereferencing it at comptime is an error. Comptime code never reads host memory.
+//! Foreign`]): it compares, converts to an integer and can be passed back to C (as the same
+//! host address), but dereferencing it at comptime is an error. Comptime code never reads host
+//! memory.
+//!
+//! **Faults.** The call runs inside [`crate::fault_trap`]: a SIGSEGV, SIGBUS, SIGFPE, SIGILL or
+//! SIGABRT raised by C unwinds out of the call, which becomes an error naming the C function
+//! and, for a memory fault, which argument's buffer C ran past (or the null or wild address).
+//! The VM stays usable; what C wrote before the fault stays written.
 //!
 //! **Sandbox.** Under `--sandbox` each call is first checked against the VM's
 //! [`crate::policy::VmPolicy`] (after resolution, so functions refused always keep their
-//! message); a refused call never reaches C.
+//! message); a refused call never reaches C. Handles made from out-parameters count as C's
+//! memory there, like returned ones.
 //!
-//! What C does with a pointer is not checked: a C function told to write 100 bytes into a
-//! 10-byte comptime buffer corrupts the compiler's heap, as it would corrupt the program's, and
-//! a pointer C keeps after returning (`strtok`, `setvbuf`) is not tracked. A C call runs to
+//! Not caught: C writing before the start of a buffer (underflow), or far past its end into
+//! other mapped memory without touching the guard page first, or through a pointer it kept from
+//! an earlier call into a buffer since freed (`strtok`, `setvbuf`); a buffer beyond the guard
+//! pool's capacity ([`crate::guard_pages::MAX_SLOTS`]) has no guard page. A C call runs to
 //! completion: the step budget, `--comptime-timeout` and Ctrl-C act at the next safe point
 //! after it returns (the driver exits on a second Ctrl-C).
 

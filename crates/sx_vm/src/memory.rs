@@ -23,10 +23,11 @@
 //! integers of at least 2^42) is indistinguishable from one; the baker trusts the static type
 //! where it says plain data.
 //!
-//! **Host pointers** exist only during a comptime FFI call ([`crate::ffi`]): the allocation
-//! buffers never move while C runs (nothing else executes), and every host address C returns or
-//! stores is translated back into a comptime pointer, copied, or wrapped as an opaque
-//! [`AllocKind::Foreign`] handle that comptime code cannot dereference.
+//! **Host pointers** exist only during a comptime FFI call ([`crate::ffi`]): an allocation's
+//! buffer moves against a guard page the first time C sees it and never moves again
+//! ([`crate::guard_pages`]), and every host address C returns or stores is translated back into
+//! a comptime pointer, copied, or wrapped as an opaque [`AllocKind::Foreign`] handle that
+//! comptime code cannot dereference.
 
 use std::fmt;
 
