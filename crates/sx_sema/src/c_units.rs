@@ -373,7 +373,7 @@ impl Compiler {
             }
         };
         let foreign =
-            sx_vm::ForeignSig { params: params.iter().map(|p| p.foreign).collect(), rets: ret.iter().map(|r| r.foreign).collect() };
+            sx_vm::ForeignSig { params: params.iter().map(|p| p.foreign).collect(), rets: ret.iter().map(|r| r.foreign).collect(), variadic: None };
         self.ct.vm.declare_foreign(&name, foreign.clone());
         match self.ct.vm.load_library(&shared.to_string_lossy()) {
             Ok(()) | Err(sx_vm::LibraryError::Refused { .. }) => {}

@@ -112,7 +112,7 @@ impl CAbi {
             CResult::Split { parts, .. } => parts.iter().map(|p| p.1).collect(),
             CResult::CString { .. } => vec![ForeignType::CString],
         };
-        ForeignSig { params, rets }
+        ForeignSig { params, rets, variadic: None }
     }
 
     /// The C parameters (by index into [`CAbi::c_signature`]) passed in memory.
