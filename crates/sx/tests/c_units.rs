@@ -50,3 +50,30 @@ fn a_second_build_compiles_no_c_and_a_changed_header_compiles_again() {
     assert_eq!(String::from_utf8_lossy(&run.stdout), "52 52\n");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Compiled code (JIT and executable) writes a C global and C sees the write.
+#[test]
+fn compiled_code_writes_c_globals() {
+    let dir = fresh_dir("c-globals");
+    std::fs::write(dir.join("g.c"), "int hits = 5;\ndouble ratio = 0.5;\nint read_hits(void) { return hits; }\n").unwrap();
+    std::fs::write(
+        dir.join("main.sx"),
+        "#import \"modules/std.sx\";\ng :: #import c { #source \"g.c\"; };\nhits : i32 extern;\nratio : f64 extern g;\nread_hits :: () -> i32 extern g;\nmain :: () { hits += 10; ratio = ratio * 3.0; print(\"{} {} {}\\n\", hits, read_hits(), ratio); }\n",
+    )
+    .unwrap();
+    let main = dir.join("main.sx");
+    let cache = dir.join("cache");
+    let jit = Command::new(env!("CARGO_BIN_EXE_sx"))
+        .arg("run")
+        .arg(&main)
+        .env("SX_CACHE_DIR", &cache)
+        .env_remove("SX_STDLIB_PATH")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&jit.stdout), "15 15 1.500000\n", "stderr: {}", String::from_utf8_lossy(&jit.stderr));
+    let exe = dir.join("main");
+    build_stats(&main, &cache, &exe);
+    let aot = Command::new(&exe).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&aot.stdout), "15 15 1.500000\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}

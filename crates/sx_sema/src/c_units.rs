@@ -372,8 +372,11 @@ impl Compiler {
                 return self.err(span, format!("cannot compile the C shim of variadic '{}':\n{}", sym, output));
             }
         };
-        let foreign =
-            sx_vm::ForeignSig { params: params.iter().map(|p| p.foreign).collect(), rets: ret.iter().map(|r| r.foreign).collect(), variadic: None };
+        let foreign = sx_vm::ForeignSig {
+            params: params.iter().map(|p| p.foreign).collect(),
+            rets: ret.iter().map(|r| r.foreign).collect(),
+            variadic: None,
+        };
         self.ct.vm.declare_foreign(&name, foreign.clone());
         match self.ct.vm.load_library(&shared.to_string_lossy()) {
             Ok(()) | Err(sx_vm::LibraryError::Refused { .. }) => {}
@@ -483,5 +486,36 @@ impl Compiler {
             f.name = sym;
             f.linkage = sx_ir::Linkage::Export;
         }
+    }
+
+    /// `name : T extern [LIB] ["sym"];`: a global defined by C, a data object the back ends
+    /// import by its symbol ([`sx_ir::EXTERN_DATA_PREFIX`]); reads and writes go to C's variable.
+    pub(crate) fn extern_global(&mut self, id: DeclId, item: &Rc<Item>) -> R<ConstVal> {
+        if let Some(&(d, t)) = self.out.globals.get(&(id, 0)) {
+            return Ok(ConstVal::Global(d, t));
+        }
+        let ItemKind::ExternVar { name, ty, lib, sym } = &item.kind else { return Err(()) };
+        self.check_reserved(name)?;
+        let file = self.decls[id].file;
+        if let Some(lib) = lib {
+            self.check_extern_library(file, lib, item.span)?;
+        }
+        let t = self.eval_type_in(file, None, &Rc::new(HashMap::new()), ty)?;
+        let size = self.types.size_of(t);
+        if size == 0 {
+            return self.err(item.span, "an extern variable cannot have a zero-sized type");
+        }
+        let symbol = sym.clone().unwrap_or_else(|| name.name.clone());
+        let align = self.types.align_of(t).max(1) as u32;
+        let data = sx_ir::Data {
+            name: format!("{}{}", sx_ir::EXTERN_DATA_PREFIX, symbol),
+            bytes: vec![0; size as usize],
+            align,
+            relocs: vec![],
+            writable: true,
+        };
+        let d = self.module.add_data(data);
+        self.out.globals.insert((id, 0), (d, t));
+        Ok(ConstVal::Global(d, t))
     }
 }

@@ -106,7 +106,9 @@ impl Compiler {
                 ItemKind::Insert(_) => self.unsupported.push((item.span, "top-level `#insert`")),
                 ItemKind::Impl(_) => self.protos.pending.push((idx, item.clone())),
                 ItemKind::ContextExtend { .. } => self.register_context_extension(idx, item.clone()),
-                ItemKind::ExternVar { .. } => self.unsupported.push((item.span, "extern variables")),
+                ItemKind::ExternVar { name, .. } => {
+                    self.add_decl(idx, name.name.clone(), DeclKind::Global(item.clone(), 0), item.private, name.span);
+                }
                 ItemKind::CImport { .. } => self.register_c_import(idx, item),
                 ItemKind::Directive(e) => {
                     // A module-level `#error("…")` that survived conditional compilation stops the build.

@@ -74,6 +74,21 @@ pub fn open_library(name: &str) -> Result<Library, LibraryError> {
     Err(LibraryError::NotFound { name: name.to_string(), tried: shown })
 }
 
+/// Copies the current bytes of the C global `symbol` (found in the process and every library
+/// opened with global visibility) into `out`: the VM reads the value C has now (its copy is
+/// read-only: a write would not reach C).
+pub fn read_host_global(symbol: &str, out: &mut [u8]) -> Result<(), String> {
+    let this = Library::this();
+    // SAFETY: the address is only read, for the size of the variable's declared type.
+    let addr = unsafe { this.get::<*const u8>(symbol.as_bytes()) }.map(|s| *s).unwrap_or(std::ptr::null());
+    if addr.is_null() {
+        return Err(format!("C global `{}` is not defined in the compiler's process or the loaded libraries", symbol));
+    }
+    // SAFETY: `symbol` names a C object at least `out.len()` bytes long (its sx declaration's size).
+    unsafe { std::ptr::copy_nonoverlapping(addr, out.as_mut_ptr(), out.len()) };
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -745,12 +745,17 @@ impl ComptimeMemory {
         let ptr = self.alloc(data.bytes.len() as u64, AllocKind::Data(d))?;
         let id = (ptr >> 32) as usize;
         self.allocs[id].bytes.copy_from_slice(&data.bytes);
+        let extern_global = data.name.strip_prefix(sx_ir::EXTERN_DATA_PREFIX);
+        if let Some(symbol) = extern_global {
+            crate::library::read_host_global(symbol, &mut self.allocs[id].bytes)?;
+        }
         if data.name == sx_ir::COMPTIME_FLAG_DATA && self.comptime_stage {
             if let Some(b) = self.allocs[id].bytes.first_mut() {
                 *b = 1;
             }
         }
-        self.allocs[id].writable = data.writable;
+        // A C global is a copy here: writing it would not reach C, so it is refused.
+        self.allocs[id].writable = data.writable && extern_global.is_none();
         if self.data_alloc.len() <= d.index() {
             self.data_alloc.resize(d.index() + 1, 0);
         }
