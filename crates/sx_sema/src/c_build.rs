@@ -215,6 +215,21 @@ pub fn cache_dir() -> PathBuf {
     std::env::temp_dir().join("sx-cache")
 }
 
+/// The C compiler's diagnostics for `header` (`cc -fsyntax-only`), or `None` when it accepts it.
+pub(crate) fn syntax_check(cc: &str, header: &Path, defines: &[String], flags: &[String], include_dirs: &[PathBuf]) -> Option<String> {
+    let mut cmd = Command::new(cc);
+    cmd.env("LC_ALL", "C").arg("-fsyntax-only").arg("-x").arg("c");
+    for i in include_dirs {
+        cmd.arg("-I").arg(i);
+    }
+    for d in defines {
+        cmd.arg(format!("-D{}", d));
+    }
+    cmd.args(flags).arg(header);
+    let out = cmd.output().ok()?;
+    (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).trim_end().to_string())
+}
+
 /// Whether every file a manifest lists still has the bytes it had.
 fn manifest_is_current(manifest: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(manifest) else { return false };

@@ -176,7 +176,23 @@ impl Compiler {
             target_pointer_width: self.types.target.pointer_bytes() * 8,
         };
         match sx_cimport::translate(&unit, &opts) {
-            Ok(t) => Some(t.sx_source),
+            Ok(t) => {
+                // A declaration of the program's own header that cannot be read is an error
+                // (system headers may hold extensions the translation leaves out).
+                let mut failed = false;
+                for h in headers.iter().filter(|h| !h.angled) {
+                    let Ok(path) = self.find_c_file(idx, &h.value) else { continue };
+                    let marker = format!("<C declaration at {}:", path.display());
+                    if let Some(s) = t.skipped.iter().find(|s| s.name.starts_with(&marker)) {
+                        let shown = self.c_display_path(&path);
+                        let why = crate::c_build::syntax_check(&opts.cc, &path, &unit.defines, &unit.flags, &unit.include_dirs)
+                            .unwrap_or_else(|| s.reason.clone());
+                        self.diags.push(Diagnostic::error(h.span, format!("cannot read the C header '{}':\n{}", shown, why)));
+                        failed = true;
+                    }
+                }
+                (!failed).then_some(t.sx_source)
+            }
             Err(e) => {
                 // A missing header: point at its `#include` and name where it was looked for.
                 let missing = headers.iter().find(|h| e.message.contains(&format!("{}: No such file", h.value)));
