@@ -49,6 +49,8 @@ pub(crate) struct CUnits {
     shim_objects: Vec<PathBuf>,
     /// Their signatures for comptime FFI.
     pub shim_sigs: Vec<(String, sx_vm::ForeignSig)>,
+    /// Where each extern data symbol was declared.
+    extern_data_spans: HashMap<String, Span>,
     /// The synthetic file of each distinct translation: importing the same headers twice
     /// (with the same settings) gives the same declarations, so `struct_T` is one type.
     by_translation: HashMap<String, FileIdx>,
@@ -522,6 +524,7 @@ impl Compiler {
             return self.err(item.span, "an extern variable cannot have a zero-sized type");
         }
         let symbol = sym.clone().unwrap_or_else(|| name.name.clone());
+        self.c.extern_data_spans.entry(symbol.clone()).or_insert(item.span);
         let align = self.types.align_of(t).max(1) as u32;
         let data = sx_ir::Data {
             name: format!("{}{}", sx_ir::EXTERN_DATA_PREFIX, symbol),
@@ -533,5 +536,41 @@ impl Compiler {
         let d = self.module.add_data(data);
         self.out.globals.insert((id, 0), (d, t));
         Ok(ConstVal::Global(d, t))
+    }
+
+    /// Every C symbol the program uses must be defined somewhere the program is linked with:
+    /// the process (libc, libm), a `#library`, an `#import c` unit. One that is not is an error
+    /// at its declaration naming the libraries searched. (Under `--sandbox` without `ffi` the
+    /// libraries are not loaded, so nothing is checked.)
+    pub(crate) fn check_extern_symbols(&mut self) {
+        if !self.ct.vm.limits().policy.allows(sx_vm::Permission::Ffi) {
+            return;
+        }
+        let exported: std::collections::HashSet<&str> =
+            self.module.funcs.values().filter(|f| f.linkage == sx_ir::Linkage::Export).map(|f| f.name.as_str()).collect();
+        let mut missing: Vec<(String, Span)> = vec![];
+        let functions = self.module.externs.values().map(|e| e.symbol.as_str()).filter_map(|s| self.out.extern_syms.get(s).map(|sp| (s, *sp)));
+        let datas = self
+            .module
+            .datas
+            .values()
+            .filter_map(|d| d.name.strip_prefix(sx_ir::EXTERN_DATA_PREFIX))
+            .filter_map(|s| self.c.extern_data_spans.get(s).map(|sp| (s, *sp)));
+        for (symbol, span) in functions.chain(datas) {
+            if !exported.contains(symbol) && !sx_vm::library::host_symbol_defined(symbol) {
+                missing.push((symbol.to_string(), span));
+            }
+        }
+        if missing.is_empty() {
+            return;
+        }
+        let mut searched = vec!["the compiler's process".to_string(), "libc".to_string(), "libm".to_string()];
+        searched.extend(self.libraries.iter().filter(|l| !sx_vm::library::ALWAYS_PRESENT.contains(&l.as_str())).map(|l| format!("#library \"{}\"", l)));
+        if self.c.units.iter().any(|u| !u.objects.is_empty()) {
+            searched.push("the '#import c' units".to_string());
+        }
+        for (symbol, span) in missing {
+            self.diags.push(Diagnostic::error(span, format!("C symbol '{}' is defined nowhere (searched {})", symbol, searched.join(", "))));
+        }
     }
 }

@@ -504,6 +504,7 @@ impl Compiler {
             let _ = self.resolve_impls();
         }
         let drained = self.drain_queue();
+        self.check_extern_symbols();
         self.check_layout_cycles();
         self.check_runtime_compiler_calls();
         let _ = self.check_minted(None);

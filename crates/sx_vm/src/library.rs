@@ -74,6 +74,16 @@ pub fn open_library(name: &str) -> Result<Library, LibraryError> {
     Err(LibraryError::NotFound { name: name.to_string(), tried: shown })
 }
 
+/// Whether `symbol` is defined in the process or a library opened with global visibility
+/// (every `#library` and `#import c` unit the compiler loaded).
+pub fn host_symbol_defined(symbol: &str) -> bool {
+    if symbol.is_empty() || symbol.contains('\0') {
+        return false;
+    }
+    // SAFETY: the symbol's address is looked up, never used.
+    unsafe { Library::this().get::<*const u8>(symbol.as_bytes()) }.is_ok()
+}
+
 /// Copies the current bytes of the C global `symbol` (found in the process and every library
 /// opened with global visibility) into `out`: the VM reads the value C has now (its copy is
 /// read-only: a write would not reach C).
