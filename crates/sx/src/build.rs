@@ -54,8 +54,10 @@ impl BuildJob<'_> {
             eprintln!("note: cross target: wrote object file '{}' (not linked)", objpath.display());
             return Ok(());
         }
-        let (dest, flags) = (&self.dest, &self.link_flags);
-        PhaseClock::time(&mut self.clock.link, || sx_codegen::link_executable(&obj, dest, flags)).map_err(|e| e.to_string())
+        let dest = &self.dest;
+        let mut flags: Vec<String> = self.out.c_link.objects.iter().map(|o| o.to_string_lossy().into_owned()).collect();
+        flags.extend(self.link_flags.iter().cloned());
+        PhaseClock::time(&mut self.clock.link, || sx_codegen::link_executable(&obj, dest, &flags)).map_err(|e| e.to_string())
     }
 
     /// The program's object file, at the job's optimisation level (with debug information for `-g`).
@@ -79,7 +81,8 @@ impl BuildJob<'_> {
         for (symbol, sig) in &self.out.foreign {
             vm.declare_foreign(symbol, sig.clone());
         }
-        for name in &self.out.libraries {
+        let unit_library = self.out.c_link.shared.as_ref().map(|p| p.to_string_lossy().into_owned());
+        for name in self.out.libraries.iter().chain(unit_library.as_ref()) {
             match vm.load_library(name) {
                 // Under `--sandbox` without `ffi` the callback's calls into it are refused.
                 Ok(()) | Err(sx_vm::LibraryError::Refused { .. }) => {}
@@ -139,9 +142,9 @@ impl BuildJob<'_> {
                 self.dest = PathBuf::from(string(vm, 0)?);
                 Ok(vec![])
             }
-            "raw_build_list_count" => Ok(vec![if arg(0) == build_list::FLAGS { self.link_flags.len() as u64 } else { 0 }]),
+            "raw_build_list_count" => Ok(vec![self.build_list(arg(0)).len() as u64]),
             "raw_build_list_at" => {
-                let s = if arg(0) == build_list::FLAGS { self.link_flags.get(arg(1) as usize).cloned() } else { None };
+                let s = self.build_list(arg(0)).get(arg(1) as usize).cloned();
                 give_string(vm, &s.unwrap_or_default())
             }
             "raw_link_begin" => {
@@ -169,6 +172,17 @@ impl BuildJob<'_> {
                 Ok(vec![])
             }
             _ => Err(format!("'{}' is not available in the build callback", name)),
+        }
+    }
+}
+
+impl BuildJob<'_> {
+    /// A list the callback queries: the C units' objects (`c_object_paths`) or the link flags.
+    fn build_list(&self, which: u64) -> Vec<String> {
+        match which {
+            build_list::OBJECTS => self.out.c_link.objects.iter().map(|o| o.to_string_lossy().into_owned()).collect(),
+            build_list::FLAGS => self.link_flags.clone(),
+            _ => vec![],
         }
     }
 }

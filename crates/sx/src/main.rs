@@ -302,6 +302,10 @@ fn compile(file: &Path, common: &Common, clock: &mut PhaseClock) -> Result<sx_se
         Ok(out) => {
             if common.stats {
                 eprintln!("comptime evaluations: {}", out.vm_evaluations);
+                let c = &out.c_link;
+                if !c.objects.is_empty() {
+                    eprintln!("C compiles: {} (objects reused from the cache: {}, shared-object links: {})", c.compiles, c.reused, c.links);
+                }
             }
             Ok(out)
         }
@@ -379,7 +383,8 @@ fn run_program(file: &Path, vm: bool, opt: sx_codegen::OptLevel, common: &Common
         for (symbol, sig) in &out.foreign {
             machine.declare_foreign(symbol, sig.clone());
         }
-        for name in &out.libraries {
+        let unit_library = out.c_link.shared.as_ref().map(|p| p.to_string_lossy().into_owned());
+        for name in out.libraries.iter().chain(unit_library.as_ref()) {
             if let Err(e) = machine.load_library(name) {
                 eprintln!("error: {}", e);
                 return 1;
@@ -395,8 +400,9 @@ fn run_program(file: &Path, vm: bool, opt: sx_codegen::OptLevel, common: &Common
     } else {
         // The JIT resolves externs in the whole process: the libraries are opened globally
         // first and stay open until the program has run.
-        let mut libraries = Vec::with_capacity(out.libraries.len());
-        for name in extra_libraries(&out) {
+        let mut libraries = Vec::with_capacity(out.libraries.len() + 1);
+        let unit_library = out.c_link.shared.as_ref().map(|p| p.to_string_lossy().into_owned());
+        for name in unit_library.iter().chain(extra_libraries(&out)) {
             match sx_vm::open_library(name) {
                 Ok(lib) => libraries.push(lib),
                 Err(e) => {

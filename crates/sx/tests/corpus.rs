@@ -120,7 +120,9 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn run(cmd: &mut Command) -> Output {
-    cmd.current_dir(repo_root()).env_remove("SX_STDLIB_PATH").output().expect("spawn")
+    // C units compile into a cache of the test's own, never the user's.
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sx-cache");
+    cmd.current_dir(repo_root()).env_remove("SX_STDLIB_PATH").env("SX_CACHE_DIR", cache).output().expect("spawn")
 }
 
 fn status(o: &Output) -> i32 {

@@ -97,6 +97,7 @@ fn check(root: &Path, program: &Path) -> Outcome {
         .arg(program)
         .current_dir(root)
         .env_remove("SX_STDLIB_PATH")
+        .env("SX_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("sx-cache"))
         .output()
         .expect("spawn sx");
     if !out.status.success() {
@@ -132,6 +133,11 @@ fn check(root: &Path, program: &Path) -> Outcome {
             text.lines().nth(first).unwrap_or("<end>"),
             again.lines().nth(first).unwrap_or("<end>")
         ));
+    }
+    // The objects of `#import c` units are not part of the module text: such a program is
+    // checked as text only.
+    if std::fs::read_to_string(root.join(program)).is_ok_and(|t| t.contains("#import c")) {
+        return Outcome::RoundTripped;
     }
     match run_natively(root, program, &module, &stdout[..start]) {
         Ok(()) => Outcome::RoundTripped,

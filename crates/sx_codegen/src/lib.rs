@@ -276,6 +276,13 @@ pub fn declare_module<M: ClModule>(module: &mut M, m: &sx_ir::Module) -> Result<
 
     let mut datas = Vec::new();
     for (did, d) in m.datas.iter() {
+        if let Some(symbol) = d.name.strip_prefix(sx_ir::EXTERN_DATA_PREFIX) {
+            let id = module
+                .declare_data(symbol, ClLinkage::Import, d.writable, false)
+                .map_err(|e| module_err(&format!("declaring extern data `{}`", symbol), e))?;
+            datas.push(id);
+            continue;
+        }
         let base = if d.name.is_empty() { format!("__sx_data{}", did.index()) } else { d.name.clone() };
         let mut name = base.clone();
         let mut n = 0;
@@ -295,6 +302,9 @@ pub fn declare_module<M: ClModule>(module: &mut M, m: &sx_ir::Module) -> Result<
 /// Defines the contents (bytes + relocations) of every data object.
 fn define_datas<M: ClModule>(module: &mut M, m: &sx_ir::Module, decls: &Decls) -> Result<()> {
     for (did, d) in m.datas.iter() {
+        if d.name.starts_with(sx_ir::EXTERN_DATA_PREFIX) {
+            continue; // defined by C
+        }
         let mut desc = DataDescription::new();
         let mut bytes = d.bytes.clone();
         if bytes.is_empty() {

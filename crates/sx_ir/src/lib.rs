@@ -637,6 +637,11 @@ pub struct Data {
 /// evaluation. Stage-polymorphic code thus needs no second lowering.
 pub const COMPTIME_FLAG_DATA: &str = "__sx_is_comptime";
 
+/// The name prefix of a data object that stands for a C global (`name : T extern;`): the rest
+/// of the name is its symbol; the back ends import it instead of defining it (its bytes give
+/// the size only), the VM starts from a copy of the host's current bytes.
+pub const EXTERN_DATA_PREFIX: &str = "__sx_extern:";
+
 /// The base name (before the `.N` suffix sema appends) of a module function with no parameters
 /// or results that, when the comptime VM calls it, prints the active comptime call frames to
 /// stdout (`trace.print_interpreter_frames`); compiled code runs its empty body.

@@ -16,7 +16,7 @@ pub fn outline(src: &str, items: &[Item]) -> Vec<DocumentSymbol> {
                     out.push(symbol(src, n, SymbolKind::VARIABLE, item.span.lo, item.span.hi, vec![]));
                 }
             }
-            ItemKind::Import { alias: Some(a), .. } => {
+            ItemKind::Import { alias: Some(a), .. } | ItemKind::CImport { alias: Some(a), .. } => {
                 out.push(symbol(src, a, SymbolKind::MODULE, item.span.lo, item.span.hi, vec![]));
             }
             ItemKind::ContextExtend { name, .. } => out.push(symbol(src, name, SymbolKind::FIELD, item.span.lo, item.span.hi, vec![])),
@@ -31,7 +31,12 @@ pub fn outline(src: &str, items: &[Item]) -> Vec<DocumentSymbol> {
                 }
                 out.extend(outline(src, else_.as_deref().unwrap_or(&[])));
             }
-            ItemKind::Import { alias: None, .. } | ItemKind::Run(_) | ItemKind::Insert(_) | ItemKind::Impl(_) | ItemKind::Directive(_) => {}
+            ItemKind::Import { alias: None, .. }
+            | ItemKind::CImport { alias: None, .. }
+            | ItemKind::Run(_)
+            | ItemKind::Insert(_)
+            | ItemKind::Impl(_)
+            | ItemKind::Directive(_) => {}
         }
     }
     out

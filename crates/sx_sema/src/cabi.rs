@@ -49,6 +49,13 @@ pub(crate) enum CResult {
     },
     /// A larger struct: C writes it through a pointer passed as the first argument.
     Indirect,
+    /// A `string`, `[:0]u8` or `[]u8` (`optional`: `?…` of one): C returns one `char *`, the
+    /// sx value is `{pointer, strlen}` (NULL: the empty string, or null for an optional),
+    /// written through the result pointer whose `size` bytes are zeroed first.
+    CString {
+        optional: bool,
+        size: u64,
+    },
 }
 
 /// The C-level shape of an extern signature.
@@ -80,6 +87,7 @@ impl CAbi {
             CResult::Void | CResult::Indirect => vec![],
             CResult::Scalar(t, _) => vec![*t],
             CResult::Split { parts, .. } => parts.iter().map(|p| p.0).collect(),
+            CResult::CString { .. } => vec![Type::I64],
         };
         Signature { params, returns }
     }
@@ -102,8 +110,9 @@ impl CAbi {
             CResult::Void | CResult::Indirect => vec![],
             CResult::Scalar(_, k) => vec![*k],
             CResult::Split { parts, .. } => parts.iter().map(|p| p.1).collect(),
+            CResult::CString { .. } => vec![ForeignType::CString],
         };
-        ForeignSig { params, rets }
+        ForeignSig { params, rets, variadic: None }
     }
 
     /// The C parameters (by index into [`CAbi::c_signature`]) passed in memory.
@@ -133,6 +142,8 @@ impl Compiler {
             CResult::Void
         } else if let Some(t) = self.types.scalar(sig.ret) {
             CResult::Scalar(t, self.foreign_type(sig.ret, true))
+        } else if let Some(optional) = self.c_string_result(sig.ret) {
+            CResult::CString { optional, size: self.types.size_of(sig.ret) }
         } else {
             self.check_c_aggregate(sig.ret, "result")?;
             let size = self.types.size_of(sig.ret);
@@ -183,6 +194,20 @@ impl Compiler {
             params.push(p);
         }
         Ok(CAbi { params, ret })
+    }
+
+    /// For a result type C hands back as one `char *`: whether it is an optional of one.
+    fn c_string_result(&self, t: TypeId) -> Option<bool> {
+        let bytes = |t: TypeId| match self.types.kind(t) {
+            TK::String => true,
+            TK::Slice(e) => matches!(self.types.kind(*e), TK::Int { bits: 8, .. }),
+            _ => false,
+        };
+        match self.types.kind(t) {
+            TK::Optional(i) if bytes(*i) => Some(true),
+            _ if bytes(t) => Some(false),
+            _ => None,
+        }
     }
 
     /// Errors unless `t` is a struct (or array) C can take by value here.
@@ -264,7 +289,7 @@ impl Compiler {
         let mut f = Function::new(name, irsig.clone());
         crate::emit::write_adapter(&mut f, None, |b, mut incoming| {
             let sret = match abi.ret {
-                CResult::Split { .. } | CResult::Indirect => Some(incoming.remove(0)),
+                CResult::Split { .. } | CResult::Indirect | CResult::CString { .. } => Some(incoming.remove(0)),
                 _ => None,
             };
             let mut args = vec![];
@@ -331,11 +356,38 @@ impl Compiler {
                     b.memcopy(dst, tmp, n);
                     b.ret(vec![]);
                 }
+                (CResult::CString { optional, size }, Some(dst)) => {
+                    let strlen = self.module.declare_extern("strlen", Signature { params: vec![Type::I64], returns: vec![Type::I64] });
+                    Self::c_string_into(b, strlen, results[0], dst, *optional, *size);
+                }
                 (CResult::Scalar(..), _) => b.ret(results),
                 _ => b.ret(vec![]),
             }
         });
         f
+    }
+
+    /// Writes the sx value of C string `ptr` to `dst` (see [`CResult::CString`]) and returns.
+    fn c_string_into(b: &mut FunctionBuilder, strlen: ExternId, ptr: Value, dst: Value, optional: bool, size: u64) {
+        let zero_byte = b.iconst(Type::I8, 0);
+        let n = b.iconst(Type::I64, size as i64);
+        b.memfill(dst, zero_byte, n);
+        let zero = b.iconst(Type::I64, 0);
+        let is_null = b.icmp(sx_ir::IntCC::Eq, ptr, zero);
+        let (some, done) = (b.create_block(), b.create_block());
+        b.branch(is_null, done, vec![], some, vec![]);
+        b.switch_to_block(some);
+        let len = b.call_extern(strlen, vec![ptr], &[Type::I64])[0];
+        b.store(dst, 0, ptr);
+        b.store(dst, 8, len);
+        if optional {
+            // The presence flag follows the 16-byte slice.
+            let one = b.iconst(Type::I8, 1);
+            b.store(dst, 16, one);
+        }
+        b.jump(done, vec![]);
+        b.switch_to_block(done);
+        b.ret(vec![]);
     }
 
     /// A zeroed 16-byte stack temporary (two eightbytes) and its address.

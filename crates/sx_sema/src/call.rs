@@ -430,6 +430,9 @@ impl<'c> FnCx<'c> {
             return self.generic_call(fid, recv, args, span);
         }
         let sig = self.c.fn_sig(fid)?;
+        if sig.is_extern && sig.variadic {
+            return self.c_variadic_call(fid, &sig, args, span);
+        }
         let func = self.c.declare_fn(fid, span)?;
         let nparams = sig.params.len();
         let mut slots: Vec<Option<(TV, Span)>> = vec![None; nparams];

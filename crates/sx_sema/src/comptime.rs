@@ -85,6 +85,9 @@ impl Compiler {
         if let Some(&(d, t)) = self.out.globals.get(&(id, idx)) {
             return Ok(ConstVal::Global(d, t));
         }
+        if let ItemKind::ExternVar { .. } = &item.kind {
+            return self.extern_global(id, item);
+        }
         let ItemKind::Var { names, ty, value, undef } = &item.kind else { return Err(()) };
         if names.len() != 1 {
             return self.err(item.span, "not supported yet: several globals in one declaration");

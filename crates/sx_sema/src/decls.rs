@@ -169,6 +169,9 @@ impl Compiler {
                             return Ok(ConstVal::Intrinsic(name));
                         }
                         if decl.attrs.is_extern {
+                            if let Some(lib) = &decl.attrs.extern_lib {
+                                self.check_extern_library(file, lib, item.span)?;
+                            }
                             let sym = decl.attrs.extern_sym.clone().unwrap_or_else(|| name.clone());
                             self.out.extern_syms.entry(sym).or_insert(span);
                         }

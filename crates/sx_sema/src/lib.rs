@@ -13,6 +13,9 @@ pub mod analysis;
 mod anyval;
 mod branches;
 pub mod build_api;
+mod c_build;
+pub mod c_units;
+mod c_variadic;
 mod cabi;
 mod call;
 mod closures;
@@ -203,6 +206,8 @@ pub struct Output {
     pub sources: SourceMap,
     /// The shared libraries the program's `#library` declarations name, in load order.
     pub libraries: Vec<String>,
+    /// The objects and shared object of the program's `#import c` units.
+    pub c_link: c_units::CLink,
 }
 
 /// The state of one compilation.
@@ -223,6 +228,8 @@ pub struct Compiler {
     pub(crate) library_root: bool,
     /// The names of the `#library` declarations of every loaded file ([`libraries`]).
     pub(crate) libraries: Vec<String>,
+    /// The `#import c` units of every loaded file ([`c_units`]).
+    pub(crate) c: c_units::CUnits,
     pub(crate) unsupported: Vec<(Span, &'static str)>,
     pub(crate) queue: VecDeque<FnId>,
     /// Function literals and declarations by the source span of their `FnDecl` (file, start,
@@ -326,11 +333,23 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
     }
     let root_has_run = root.map(|r| !c.files[r].runs.is_empty()).unwrap_or(false);
     let vm_evaluations = c.ct.vm_evals;
-    let foreign = c.foreign_sigs();
+    let mut foreign = c.foreign_sigs();
+    foreign.extend(c.c.shim_sigs.iter().cloned());
+    let c_link = c.c_link();
     let build = std::mem::take(&mut c.ct.build);
     let mut timings = c.ct.times;
     timings.ir_passes += phase_times::take_promote_slots();
-    Ok(Output { module: c.module, root_has_run, vm_evaluations, foreign, build, timings, sources: c.sources, libraries: c.libraries })
+    Ok(Output {
+        module: c.module,
+        root_has_run,
+        vm_evaluations,
+        foreign,
+        build,
+        timings,
+        sources: c.sources,
+        c_link,
+        libraries: c.libraries,
+    })
 }
 
 /// At most this many errors are shown; a summary line counts the rest.
@@ -359,6 +378,9 @@ impl Compiler {
         phase_times::take_promote_slots();
         let shown = path.to_string_lossy().into_owned();
         let root = self.load_file(path, shown, None);
+        if self.diags.is_empty() {
+            self.finish_c_units();
+        }
         let result = match root {
             Some(root) if self.diags.is_empty() => self.compile_root(root),
             _ => Err(()),
@@ -397,6 +419,7 @@ impl Compiler {
             overlay: HashMap::new(),
             library_root: false,
             libraries: vec![],
+            c: Default::default(),
             unsupported: vec![],
             protos: Default::default(),
             queue: VecDeque::new(),
@@ -474,12 +497,14 @@ impl Compiler {
             Some(_) => return self.err(span, "'main' is not a function"),
         };
         self.check_root_decls(root);
+        self.declare_exports();
         self.check_context_extensions();
         // Every `impl` is checked (an unknown protocol is an error even when nothing erases).
         if !self.protos.pending.is_empty() {
             let _ = self.resolve_impls();
         }
         let drained = self.drain_queue();
+        self.check_extern_symbols();
         self.check_layout_cycles();
         self.check_runtime_compiler_calls();
         let _ = self.check_minted(None);

@@ -56,7 +56,7 @@ impl Compiler {
         Some(idx)
     }
 
-    fn register_items(&mut self, idx: FileIdx, items: &[Rc<Item>]) {
+    pub(crate) fn register_items(&mut self, idx: FileIdx, items: &[Rc<Item>]) {
         for item in items {
             match &item.kind {
                 ItemKind::Const { name, value, .. } => {
@@ -106,7 +106,10 @@ impl Compiler {
                 ItemKind::Insert(_) => self.unsupported.push((item.span, "top-level `#insert`")),
                 ItemKind::Impl(_) => self.protos.pending.push((idx, item.clone())),
                 ItemKind::ContextExtend { .. } => self.register_context_extension(idx, item.clone()),
-                ItemKind::ExternVar { .. } => self.unsupported.push((item.span, "extern variables")),
+                ItemKind::ExternVar { name, .. } => {
+                    self.add_decl(idx, name.name.clone(), DeclKind::Global(item.clone(), 0), item.private, name.span);
+                }
+                ItemKind::CImport { .. } => self.register_c_import(idx, item),
                 ItemKind::Directive(e) => {
                     // A module-level `#error("…")` that survived conditional compilation stops the build.
                     if let ExprKind::Directive(d) = &e.kind {
@@ -126,7 +129,7 @@ impl Compiler {
         }
     }
 
-    fn add_decl(&mut self, file: FileIdx, name: String, kind: DeclKind, private: bool, span: Span) {
+    pub(crate) fn add_decl(&mut self, file: FileIdx, name: String, kind: DeclKind, private: bool, span: Span) {
         let id = self.decls.next_key();
         self.decls.push(DeclInfo { file, name: name.clone(), kind, private, span, state: DeclState::Todo });
         self.files[file].names.entry(name).or_default().push(id);

@@ -545,6 +545,9 @@ impl<'c> FnCx<'c> {
             {
                 return Ok(TV { ty: to, ..tv });
             }
+            if let Some(v) = self.c_string_to_slice(&tv, to, span)? {
+                return Ok(v);
+            }
             let msg = format!("cannot convert '{}' to '{}'", self.tname(from), self.tname(to));
             return self.err(span, msg);
         };

@@ -67,6 +67,44 @@ pub enum ItemKind {
     /// Any other top-level directive statement, e.g. `#framework "X";`, `#error("..");`
     /// (the expression is usually an [`ExprKind::Directive`]).
     Directive(Expr),
+    /// `#import c { … };` (alias `None`: its declarations land in the importing file) or
+    /// `name :: #import c { … };` (a namespace).
+    CImport { alias: Option<Ident>, unit: CUnitDecl },
+}
+
+/// The body of `#import c { #include "h"; #source "c"; #define "N=V"; #flags "-O2"; }`.
+#[derive(Clone, Debug)]
+pub struct CUnitDecl {
+    /// The entries in source order.
+    pub entries: Vec<CEntry>,
+    /// From `#import` to the closing `}`.
+    pub span: Span,
+}
+
+/// One entry of a [`CUnitDecl`].
+#[derive(Clone, Debug)]
+pub struct CEntry {
+    /// Which directive.
+    pub kind: CEntryKind,
+    /// The string as written (for `#include <stdio.h>` the text between the brackets).
+    pub value: String,
+    /// `#include <…>`: the header comes from the C compiler's include path only.
+    pub angled: bool,
+    /// The whole entry, directive to value.
+    pub span: Span,
+}
+
+/// The directives a C unit takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CEntryKind {
+    /// `#include "h"`: a header whose declarations are translated.
+    Include,
+    /// `#source "c"`: a C file compiled and linked with the program.
+    Source,
+    /// `#define "NAME=VALUE"`: a `-D` for the unit's headers and sources.
+    Define,
+    /// `#flags "…"`: extra C compiler flags (split at spaces).
+    Flags,
 }
 
 /// One `case p1, p2: items` arm of a module-level [`ItemKind::InlineMatch`].

@@ -11,35 +11,50 @@
 //! struct C returns in two registers, prepared as a libffi struct return), and a struct C takes
 //! in memory is a pointer parameter listed in [`sx_ir::ExternFunc::byval`], whose bytes are
 //! copied (pointer words translated like any pointer argument) into a libffi struct argument
-//! of that size. There are no C-variadic externs, so every call is a fixed-arity
-//! `ffi_prep_cif`. The front end also says, per parameter and result, which pointer-sized
+//! of that size. The front end also says, per parameter and result, which pointer-sized
 //! integers are pointers ([`ForeignSig`], registered with [`crate::Vm::declare_foreign`]); an
-//! extern without such a description is not called.
+//! extern without such a description is not called. A C-variadic function
+//! ([`ForeignSig::variadic`]: the number of fixed parameters; the variadic arguments already
+//! promoted by the front end) is prepared with `ffi_prep_cif_var`, everything else with
+//! `ffi_prep_cif`.
 //!
-//! **Pointers into comptime memory.** A pointer argument must be null, a live allocation with an
-//! in-bounds offset, or an opaque handle; it is replaced by the real host address of that
-//! allocation's bytes plus the offset (a `cstring` parameter must also reach a NUL inside its
-//! allocation). Anything else (an integer cast to a pointer, a dangling or function pointer) is
-//! an error before C runs. Pointers stored
-//! inside those allocations (one level, by the provenance marks of [`crate::memory`]) are
-//! replaced by host addresses too, and restored afterwards. The buffers cannot move during the
-//! call: nothing else runs. After the call, every 8-byte word of those allocations holding a
-//! host address inside one of them is turned back into a comptime pointer (e.g. the end
-//! pointer `strtol` stores).
+//! **Pointers into comptime memory** ([`crate::ffi_pointers`]). A pointer argument must be null,
+//! a live allocation with an in-bounds offset, or an opaque handle; it is replaced by the host
+//! address of that allocation's bytes plus the offset (a `cstring` parameter must also reach a
+//! NUL inside its allocation). Anything else (an integer cast to a pointer, a dangling pointer)
+//! is an error before C runs; an sx function pointer is "not supported yet" (C cannot call back
+//! into the VM). Pointers stored inside those allocations (one level, by the provenance marks of
+//! [`crate::memory`]) are replaced by host addresses too, and restored afterwards. An
+//! allocation's bytes move against a guard page the first time C sees them and stay there
+//! ([`crate::guard_pages`]), so the address C sees is the same in every call (C libraries keep
+//! pointers to caller memory: zlib's `z_stream`) and C running past a buffer's end faults at
+//! once. After the call, every 8-byte word C changed in those allocations is translated: a host
+//! address inside a comptime allocation (one C saw now or in an earlier call) becomes that
+//! comptime pointer (the end pointer `strtol` stores), an address of other mapped memory an
+//! opaque handle (the `sqlite3*` `sqlite3_open` stores through its out-parameter), marked as a
+//! pointer; other values stay as C wrote them.
 //!
-//! **Results.** A returned pointer inside one of those allocations becomes the comptime pointer;
+//! **Results.** A returned pointer inside a comptime allocation becomes the comptime pointer;
 //! a returned `cstring`/byte pointer elsewhere is copied up to its NUL into a new comptime
 //! allocation; any other host pointer becomes an opaque handle ([`crate::memory::AllocKind::
-//! Foreign`]): it compares, converts to an integer and can be passed back to C, but
-//! dereferencing it at comptime is an error. Comptime code never reads host memory.
+//! Foreign`]): it compares, converts to an integer and can be passed back to C (as the same
+//! host address), but dereferencing it at comptime is an error. Comptime code never reads host
+//! memory.
+//!
+//! **Faults.** The call runs inside [`crate::fault_trap`]: a SIGSEGV, SIGBUS, SIGFPE, SIGILL or
+//! SIGABRT raised by C unwinds out of the call, which becomes an error naming the C function
+//! and, for a memory fault, which argument's buffer C ran past (or the null or wild address).
+//! The VM stays usable; what C wrote before the fault stays written.
 //!
 //! **Sandbox.** Under `--sandbox` each call is first checked against the VM's
 //! [`crate::policy::VmPolicy`] (after resolution, so functions refused always keep their
-//! message); a refused call never reaches C.
+//! message); a refused call never reaches C. Handles made from out-parameters count as C's
+//! memory there, like returned ones.
 //!
-//! What C does with a pointer is not checked: a C function told to write 100 bytes into a
-//! 10-byte comptime buffer corrupts the compiler's heap, as it would corrupt the program's, and
-//! a pointer C keeps after returning (`strtok`, `setvbuf`) is not tracked. A C call runs to
+//! Not caught: C writing before the start of a buffer (underflow), or far past its end into
+//! other mapped memory without touching the guard page first, or through a pointer it kept from
+//! an earlier call into a buffer since freed (`strtok`, `setvbuf`); a buffer beyond the guard
+//! pool's capacity ([`crate::guard_pages::MAX_SLOTS`]) has no guard page. A C call runs to
 //! completion: the step budget, `--comptime-timeout` and Ctrl-C act at the next safe point
 //! after it returns (the driver exits on a second Ctrl-C).
 
@@ -49,7 +64,9 @@ use std::ffi::c_void;
 use libffi::middle::{Arg, Cif, CodePtr, Ret, Type as FfiType};
 use sx_ir::{ExternFunc, Type};
 
-use crate::memory::{AllocKind, ComptimeMemory, FIRST_ALLOC, FUNC_ALLOC};
+use crate::fault_trap;
+use crate::ffi_pointers::{fault_message, from_host, patch_nested, settle, take_snapshot, to_host, Exposed, Homes};
+use crate::memory::{AllocKind, ComptimeMemory};
 use crate::policy::Sandbox;
 use crate::width::W;
 
@@ -71,15 +88,21 @@ pub enum ForeignType {
 /// The sx-level description of an extern's parameters and result (see the module docs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ForeignSig {
+    /// Every C-level parameter of the extern's IR signature, the variadic ones included.
     pub params: Vec<ForeignType>,
     /// Empty for `void`; two entries for a small struct C returns in two registers.
     pub rets: Vec<ForeignType>,
+    /// `Some(n)` for a C-variadic function (`printf`): the first `n` parameters are the fixed
+    /// ones, the rest are variadic arguments, already promoted by the front end (C's default
+    /// argument promotions: integers to at least `int`, `float` to `double`).
+    pub variadic: Option<usize>,
 }
 
-/// A resolved C function and its call interface.
+/// A resolved C function, its call interface and its description.
 struct Callable {
     code: CodePtr,
     cif: Cif,
+    sig: ForeignSig,
 }
 
 /// The comptime FFI state of a [`crate::Vm`]: declared signatures, resolved functions (by
@@ -93,6 +116,10 @@ pub(crate) struct Foreign {
     pub(crate) refused_libs: Vec<String>,
     /// The `--sandbox` policy every call is checked against (also consulted by the natives).
     pub(crate) sandbox: Sandbox,
+    /// Where the allocations C has seen live on the host.
+    homes: Homes,
+    /// The bytes of the exposed allocations before the current call (reused between calls).
+    snapshot: Vec<u8>,
 }
 
 /// Symbols that would act on the compiler's own process rather than compute something.
@@ -175,7 +202,9 @@ impl Foreign {
             Some(s) => s.clone(),
             None => return Err(unsupported(name, " (no C signature is known for it)")),
         };
-        if sig.params.len() != ext.sig.params.len() || sig.rets.len() != ext.sig.returns.len() || ext.sig.returns.len() > 2 {
+        let bad_variadic = sig.variadic.is_some_and(|fixed| fixed > sig.params.len());
+        if sig.params.len() != ext.sig.params.len() || sig.rets.len() != ext.sig.returns.len() || ext.sig.returns.len() > 2 || bad_variadic
+        {
             return Err(format!("malformed module: the C signature of `{}` does not match its IR signature", name));
         }
         let code = self.lookup(name).ok_or_else(|| match self.refused_libs.as_slice() {
@@ -202,8 +231,12 @@ impl Foreign {
             1 => rets.remove(0),
             _ => FfiType::structure(rets),
         };
-        let cif = Cif::try_new(params, ret).map_err(|e| format!("cannot prepare the C call of `{}`: {:?}", name, e))?;
-        Ok(Callable { code: CodePtr::from_ptr(code), cif })
+        let cif = match sig.variadic {
+            Some(fixed) => Cif::try_new_variadic(params, fixed, ret),
+            None => Cif::try_new(params, ret),
+        };
+        let cif = cif.map_err(|e| format!("cannot prepare the C call of `{}`: {:?}", name, e))?;
+        Ok(Callable { code: CodePtr::from_ptr(code), cif, sig })
     }
 }
 
@@ -260,65 +293,6 @@ fn ffi_type(t: Type, k: ForeignType) -> FfiType {
     }
 }
 
-/// An allocation whose bytes C may see during one call.
-struct Exposed {
-    id: u32,
-    base: u64,
-    len: u64,
-}
-
-/// A pointer word inside an exposed allocation, replaced by a host address for the call.
-struct Patched {
-    id: u32,
-    off: usize,
-    original: u64,
-    host: u64,
-}
-
-/// The host address of comptime pointer `v` (see the module docs), exposing its allocation.
-fn to_host(mem: &mut ComptimeMemory, v: u64, cstring: bool, exposed: &mut Vec<Exposed>) -> Result<u64, String> {
-    let id = (v >> 32) as u32;
-    let off = v as u32 as u64;
-    if v == 0 {
-        return Ok(0);
-    }
-    if id < FUNC_ALLOC {
-        return Err(format!("the integer {:#x} is not a pointer C could use", v));
-    }
-    if id == FUNC_ALLOC {
-        return Err("not supported yet at comptime: passing an sx function pointer to C".to_string());
-    }
-    let Some(a) = mem.allocs.get_mut(id as usize).filter(|_| id >= FIRST_ALLOC) else {
-        return Err(format!("{:#x} is not a valid pointer", v));
-    };
-    if !a.live {
-        return Err(format!("a pointer to freed memory (#{}) is passed to C", id));
-    }
-    if let AllocKind::Foreign { host } = a.kind {
-        return Ok(host.wrapping_add(off));
-    }
-    let len = a.bytes.len() as u64;
-    if off > len {
-        return Err(format!("a pointer {} bytes past the start of an allocation of {} bytes (#{}) is passed to C", off, len, id));
-    }
-    if cstring && !a.bytes[off as usize..].contains(&0) {
-        return Err(format!("a string without a NUL terminator inside its allocation (#{}) is passed to C as a cstring", id));
-    }
-    let base = a.bytes.as_mut_ptr() as u64;
-    if !exposed.iter().any(|e| e.id == id) {
-        exposed.push(Exposed { id, base, len });
-    }
-    Ok(base + off)
-}
-
-/// The comptime pointer for host address `h` if it lies inside an exposed allocation (one past
-/// the end counts when no allocation contains it).
-fn from_host(exposed: &[Exposed], h: u64) -> Option<u64> {
-    let inside = exposed.iter().find(|e| h >= e.base && h - e.base < e.len);
-    let end = || exposed.iter().find(|e| h >= e.base && h - e.base == e.len && e.len > 0);
-    inside.or_else(end).map(|e| ((e.id as u64) << 32) | (h - e.base))
-}
-
 /// Calls the C function behind extern `ext_id` with the arguments listed at `extra[list..]`
 /// (`[nargs, args.., nres, res..]`).
 #[cold]
@@ -337,42 +311,41 @@ pub(crate) fn call(
     if nargs != ext.sig.params.len() || l.len() < nargs + 2 {
         return Err(format!("malformed module: call of `{}` does not match its signature", ext.symbol));
     }
-    let sig = match foreign.sigs.get(&ext.symbol) {
-        Some(s) => s.clone(),
-        None => return Err(unsupported(&ext.symbol, " (no C signature is known for it)")),
-    };
-    let name = ext.symbol.clone();
+    let name = ext.symbol.as_str();
     foreign.resolve(ext_id, ext);
     let callable = match foreign.resolved.get(&ext_id) {
         Some(Ok(c)) => c,
         Some(Err(e)) => return Err(e.clone()),
-        None => return Err(unsupported(&name, "")),
+        None => return Err(unsupported(name, "")),
     };
+    let sig = &callable.sig;
+    let arg_bits = |i: usize| regs.get(l[1 + i] as usize).copied().unwrap_or(0);
     let sandboxed = foreign.sandbox.policy.sandbox;
     if sandboxed {
-        let args: Vec<i64> = (0..nargs).map(|i| W::of(ext.sig.params[i]).sext(regs.get(l[1 + i] as usize).copied().unwrap_or(0))).collect();
+        let args: Vec<i64> = (0..nargs).map(|i| W::of(ext.sig.params[i]).sext(arg_bits(i))).collect();
         let pointers: Vec<bool> = sig.params.iter().map(|k| matches!(k, ForeignType::Pointer | ForeignType::CString)).collect();
-        foreign.sandbox.check_foreign(&name, &args, &pointers, mem)?;
+        foreign.sandbox.check_foreign(name, &args, &pointers, mem)?;
     }
     let in_call = |e: String| format!("in the call of C function `{}`: {}", name, e);
 
     // Arguments: raw bits in 8-byte cells (libffi reads the low bytes on little-endian hosts).
+    let homes = &mut foreign.homes;
     let mut exposed: Vec<Exposed> = Vec::new();
     let mut cells: Vec<u64> = Vec::with_capacity(nargs);
     let mut structs: Vec<(usize, Vec<u64>)> = Vec::new();
     for i in 0..nargs {
-        let v = regs.get(l[1 + i] as usize).copied().unwrap_or(0);
+        let v = arg_bits(i);
         let t = ext.sig.params[i];
+        let at = |e: String| in_call(format!("argument {}: {}", i + 1, e));
         if let Some(b) = ext.byval.iter().find(|b| b.param as usize == i) {
-            let words = struct_copy(mem, v, b.size, &mut exposed).map_err(|e| in_call(format!("argument {}: {}", i + 1, e)))?;
+            let words = struct_copy(mem, homes, v, b.size, i, &mut exposed).map_err(at)?;
             structs.push((i, words));
             cells.push(0);
             continue;
         }
         let cell = match sig.params[i] {
             ForeignType::Pointer | ForeignType::CString if t == Type::I64 => {
-                to_host(mem, v, sig.params[i] == ForeignType::CString, &mut exposed)
-                    .map_err(|e| in_call(format!("argument {}: {}", i + 1, e)))?
+                to_host(mem, homes, v, sig.params[i] == ForeignType::CString, (i, false), &mut exposed).map_err(at)?
             }
             ForeignType::Int { signed: true } => W::of(t).sext(v) as u64,
             _ => v,
@@ -381,94 +354,50 @@ pub(crate) fn call(
     }
 
     if sandboxed && name == "sprintf" && foreign.sandbox.guards_memory() {
-        let libs = &mut foreign.libs;
-        let bytes = sprintf_bytes(libs, ext, &sig, &cells).map_err(in_call)?;
-        let dest = regs.get(l[1] as usize).copied().unwrap_or(0);
-        foreign.sandbox.check_write(&name, mem, 0, dest, bytes)?;
+        let bytes = sprintf_bytes(&mut foreign.libs, ext, sig, &cells).map_err(in_call)?;
+        foreign.sandbox.check_write(name, mem, 0, arg_bits(0), bytes)?;
     }
 
     // One level deeper: pointers stored inside the exposed allocations.
-    let mut patched: Vec<Patched> = Vec::new();
-    let first_level = exposed.len();
-    for k in 0..first_level {
-        let id = exposed[k].id;
-        let offs = mem.allocs[id as usize].marked_in(0, exposed[k].len as usize);
-        for off in offs {
-            let b = &mem.allocs[id as usize].bytes[off..off + 8];
-            let original = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-            let tid = (original >> 32) as u32;
-            let pointee_ok = tid >= FIRST_ALLOC && mem.allocs.get(tid as usize).is_some_and(|a| a.live);
-            if !pointee_ok {
-                continue;
-            }
-            if let Ok(host) = to_host(mem, original, false, &mut exposed) {
-                mem.allocs[id as usize].bytes[off..off + 8].copy_from_slice(&host.to_le_bytes());
-                patched.push(Patched { id, off, original, host });
-            }
-        }
-    }
-    // Host addresses of the exposed buffers (taken again: exposing never reallocates, but the
-    // pointers must come from the same borrow-free state C runs in).
-    for e in exposed.iter_mut() {
-        e.base = mem.allocs[e.id as usize].bytes.as_mut_ptr() as u64;
-    }
+    let patched = patch_nested(mem, homes, &mut exposed);
+    take_snapshot(mem, &mut exposed, &mut foreign.snapshot);
 
-    let args: Vec<Arg> = cells
+    let mut args: Vec<*mut c_void> = cells
         .iter()
         .enumerate()
         .map(|(i, c)| match structs.iter().find(|s| s.0 == i) {
-            Some((_, words)) => Arg::new(&words[0]),
-            None => Arg::new(c),
+            Some((_, words)) => words.as_ptr() as *mut c_void,
+            None => c as *const u64 as *mut c_void,
         })
         .collect();
     let mut ret = [0u64; 2];
+    let ret_ptr = if ext.sig.returns.is_empty() { std::ptr::null_mut() } else { ret.as_mut_ptr() as *mut c_void };
     // SAFETY: the call interface was built from the extern's IR signature (the C prototype the
     // program declares); every pointer argument is null, a verbatim small integer, an opaque
     // host pointer C gave us, or the address of a live comptime allocation's buffer, which
-    // stays in place while C runs (the VM is suspended and holds no borrow of it).
-    unsafe {
-        if ext.sig.returns.is_empty() {
-            callable.cif.call_return_into(callable.code, &args, Ret::void());
-        } else {
-            callable.cif.call_return_into(callable.code, &args, Ret::new(&mut ret));
-        }
-    }
+    // stays in place while C runs (the VM is suspended and holds no borrow of it); `args`
+    // points at `cells`/`structs`, alive until the call returns; `ret` has room for two words.
+    let outcome = unsafe { fault_trap::call(&callable.cif, callable.code, &mut args, ret_ptr) };
 
-    // Restore the patched words C left alone, then translate every host address C stored.
-    for p in &patched {
-        let a = &mut mem.allocs[p.id as usize];
-        if a.bytes[p.off..p.off + 8] == p.host.to_le_bytes() {
-            a.bytes[p.off..p.off + 8].copy_from_slice(&p.original.to_le_bytes());
-        }
-    }
-    for e in &exposed {
-        let a = &mut mem.allocs[e.id as usize];
-        let mut off = 0;
-        while off + 8 <= a.bytes.len() {
-            let b = &a.bytes[off..off + 8];
-            let w = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-            if w >> 32 != 0 {
-                if let Some(p) = from_host(&exposed, w) {
-                    a.bytes[off..off + 8].copy_from_slice(&p.to_le_bytes());
-                    a.mark_pointer(off);
-                }
-            }
-            off += 8;
-        }
+    settle(mem, &foreign.homes, &exposed, &patched, &foreign.snapshot).map_err(in_call)?;
+    if let Err(fault) = outcome {
+        return Err(in_call(fault_message(mem, &exposed, &fault)));
     }
 
     if sandboxed && !ext.sig.returns.is_empty() {
-        foreign.sandbox.record_result(&name, ret[0]);
+        foreign.sandbox.record_result(name, ret[0]);
     }
     let nres = l[1 + nargs] as usize;
     for (i, (&t, &k)) in ext.sig.returns.iter().zip(&sig.rets).enumerate().take(nres) {
         let raw = ret[i];
         let value = match k {
-            ForeignType::Pointer | ForeignType::CString if t == Type::I64 && raw != 0 => match from_host(&exposed, raw) {
-                Some(p) => p,
-                None if k == ForeignType::CString => copy_c_string(mem, raw).map_err(in_call)?,
-                None => mem.foreign_handle(raw).map_err(in_call)?,
-            },
+            ForeignType::Pointer | ForeignType::CString if t == Type::I64 && raw != 0 => {
+                match from_host(&exposed, raw).or_else(|| foreign.homes.find(mem, raw)) {
+                    Some(p) => p,
+                    None if k == ForeignType::CString => copy_c_string(mem, raw).map_err(in_call)?,
+                    None => mem.foreign_handle(raw).map_err(in_call)?,
+                }
+            }
             _ => match t {
                 Type::F32 => raw as u32 as u64,
                 Type::F64 => raw,
@@ -516,7 +445,14 @@ fn sprintf_bytes(
 /// The bytes of the `size`-byte struct at comptime pointer `p`, as 8-byte words for a C call
 /// that receives it by value; pointers stored in it (by the provenance marks) become host
 /// addresses, exposing their allocations.
-fn struct_copy(mem: &mut ComptimeMemory, p: u64, size: u32, exposed: &mut Vec<Exposed>) -> Result<Vec<u64>, String> {
+fn struct_copy(
+    mem: &mut ComptimeMemory,
+    homes: &mut Homes,
+    p: u64,
+    size: u32,
+    arg: usize,
+    exposed: &mut Vec<Exposed>,
+) -> Result<Vec<u64>, String> {
     let bytes = mem.read_bytes(p, size as u64).map_err(|e| e.to_string())?.to_vec();
     let mut words = vec![0u64; (size as usize).div_ceil(8).max(1)];
     for (k, chunk) in bytes.chunks(8).enumerate() {
@@ -529,7 +465,7 @@ fn struct_copy(mem: &mut ComptimeMemory, p: u64, size: u32, exposed: &mut Vec<Ex
     for o in marked {
         if (o - off) % 8 == 0 {
             let k = (o - off) / 8;
-            words[k] = to_host(mem, words[k], false, exposed)?;
+            words[k] = to_host(mem, homes, words[k], false, (arg, true), exposed)?;
         }
     }
     Ok(words)

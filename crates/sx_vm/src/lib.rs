@@ -13,9 +13,10 @@
 //! loader and libffi ([`ffi`]), with pointers translated to host addresses for the duration of
 //! the call only.
 //!
-//! Layers (each module imports only from those below it): [`width`], [`host`] and [`memory`]
-//! are leaves; [`policy`] (the `--sandbox` rules, above `memory`) decides which host effects
-//! compile-time code may have; [`bytecode`] is the op table and everything generated from it
+//! Layers (each module imports only from those below it): [`width`], [`host`],
+//! [`guard_pages`] (buffers C may see, against guard pages) and [`fault_trap`] (catching C's
+//! faults) are leaves, [`memory`] stands on `guard_pages`; [`policy`] (the `--sandbox` rules,
+//! above `memory`) decides which host effects compile-time code may have; [`bytecode`] is the op table and everything generated from it
 //! (operand walks, validation, linking, the text form); [`ffi`] and [`natives`] call C
 //! functions; [`translate`] produces bytecode; `machine` holds the state the executor and this
 //! API share (the `Vm`, the code store, frames, suspended evaluations); [`exec`] is the
@@ -37,7 +38,10 @@
 
 pub mod bytecode;
 pub mod exec;
+pub mod fault_trap;
 pub mod ffi;
+mod ffi_pointers;
+pub mod guard_pages;
 pub mod host;
 pub mod library;
 mod machine;

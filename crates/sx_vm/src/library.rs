@@ -3,7 +3,7 @@
 //! not installed) and opened with global visibility, so both the VM's FFI and a JIT that
 //! resolves symbols in the whole process see their functions.
 
-use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW};
+use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_LAZY, RTLD_NOW};
 
 /// Libraries every program already has (libc; libm, which the link always names and the VM
 /// always searches): a `#library` of one of them is neither loaded nor linked again.
@@ -61,14 +61,42 @@ pub fn open_library(name: &str) -> Result<Library, LibraryError> {
         if file.contains('\0') {
             break;
         }
+        // A path is a shared object the compiler linked from `#import c` sources: it may call
+        // functions the program itself exports, bound only when first called.
+        let binding = if name.contains('/') { RTLD_LAZY } else { RTLD_NOW };
         // SAFETY: loading a library runs its initialisers; the program asked for the library
         // by name, exactly as linking it into the executable would.
-        if let Ok(lib) = unsafe { Library::open(Some(file.as_str()), RTLD_NOW | RTLD_GLOBAL) } {
+        if let Ok(lib) = unsafe { Library::open(Some(file.as_str()), binding | RTLD_GLOBAL) } {
             return Ok(lib);
         }
     }
     let shown = if tried.len() > 2 { vec![tried[0].clone(), format!("{} … {}", tried[1], tried[tried.len() - 1])] } else { tried };
     Err(LibraryError::NotFound { name: name.to_string(), tried: shown })
+}
+
+/// Whether `symbol` is defined in the process or a library opened with global visibility
+/// (every `#library` and `#import c` unit the compiler loaded).
+pub fn host_symbol_defined(symbol: &str) -> bool {
+    if symbol.is_empty() || symbol.contains('\0') {
+        return false;
+    }
+    // SAFETY: the symbol's address is looked up, never used.
+    unsafe { Library::this().get::<*const u8>(symbol.as_bytes()) }.is_ok()
+}
+
+/// Copies the current bytes of the C global `symbol` (found in the process and every library
+/// opened with global visibility) into `out`: the VM reads the value C has now (its copy is
+/// read-only: a write would not reach C).
+pub fn read_host_global(symbol: &str, out: &mut [u8]) -> Result<(), String> {
+    let this = Library::this();
+    // SAFETY: the address is only read, for the size of the variable's declared type.
+    let addr = unsafe { this.get::<*const u8>(symbol.as_bytes()) }.map(|s| *s).unwrap_or(std::ptr::null());
+    if addr.is_null() {
+        return Err(format!("C global `{}` is not defined in the compiler's process or the loaded libraries", symbol));
+    }
+    // SAFETY: `symbol` names a C object at least `out.len()` bytes long (its sx declaration's size).
+    unsafe { std::ptr::copy_nonoverlapping(addr, out.as_mut_ptr(), out.len()) };
+    Ok(())
 }
 
 #[cfg(test)]

@@ -23,15 +23,18 @@
 //! integers of at least 2^42) is indistinguishable from one; the baker trusts the static type
 //! where it says plain data.
 //!
-//! **Host pointers** exist only during a comptime FFI call ([`crate::ffi`]): the allocation
-//! buffers never move while C runs (nothing else executes), and every host address C returns or
-//! stores is translated back into a comptime pointer, copied, or wrapped as an opaque
-//! [`AllocKind::Foreign`] handle that comptime code cannot dereference.
+//! **Host pointers** exist only during a comptime FFI call ([`crate::ffi`]): an allocation's
+//! buffer moves against a guard page the first time C sees it and never moves again
+//! ([`crate::guard_pages`]), and every host address C returns or stores is translated back into
+//! a comptime pointer, copied, or wrapped as an opaque [`AllocKind::Foreign`] handle that
+//! comptime code cannot dereference.
 
 use std::fmt;
 
 use sx_ir::entity::EntityRef;
 use sx_ir::{DataId, FuncId, Module, RelocTarget};
+
+use crate::guard_pages::AllocBytes;
 
 /// The first id of a real allocation. The ids below it are placeholders without bytes, so that
 /// integers below `FIRST_ALLOC << 32` (2^42) never decode as pointers.
@@ -94,8 +97,9 @@ pub type Site = u32;
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub(crate) struct Alloc {
-    /// The bytes; allocations never grow (realloc makes a new one), so a boxed slice.
-    pub bytes: Box<[u8]>,
+    /// The bytes; allocations never grow (realloc makes a new one). Moved against a guard page
+    /// when first handed to C ([`crate::guard_pages`]).
+    pub bytes: AllocBytes,
     /// `bytes.len() >> k` for k = 1..=3: the bounds of 2-, 4- and 8-byte accesses, see
     /// [`in_bounds_aligned`] (0 once freed).
     units: [u32; 3],
@@ -114,7 +118,7 @@ impl Alloc {
     fn new(bytes: Vec<u8>, kind: AllocKind, writable: bool, live: bool) -> Alloc {
         let n = bytes.len() as u32;
         Alloc {
-            bytes: bytes.into_boxed_slice(),
+            bytes: AllocBytes::from_vec(bytes),
             units: [n >> 1, n >> 2, n >> 3],
             writable,
             live,
@@ -127,7 +131,7 @@ impl Alloc {
 
     /// Frees the bytes and the marks.
     fn release(&mut self) {
-        self.bytes = Box::new([]);
+        self.bytes = AllocBytes::empty();
         self.units = [0; 3];
         self.ptr_words = None;
     }
@@ -340,6 +344,7 @@ impl ComptimeMemory {
     }
 
     /// Frees the allocation `id` (no checks; used for stack slots).
+    #[inline]
     pub(crate) fn free_id(&mut self, id: u32) {
         if let Some(a) = self.allocs.get_mut(id as usize) {
             if a.live {
@@ -740,12 +745,17 @@ impl ComptimeMemory {
         let ptr = self.alloc(data.bytes.len() as u64, AllocKind::Data(d))?;
         let id = (ptr >> 32) as usize;
         self.allocs[id].bytes.copy_from_slice(&data.bytes);
+        let extern_global = data.name.strip_prefix(sx_ir::EXTERN_DATA_PREFIX);
+        if let Some(symbol) = extern_global {
+            crate::library::read_host_global(symbol, &mut self.allocs[id].bytes)?;
+        }
         if data.name == sx_ir::COMPTIME_FLAG_DATA && self.comptime_stage {
             if let Some(b) = self.allocs[id].bytes.first_mut() {
                 *b = 1;
             }
         }
-        self.allocs[id].writable = data.writable;
+        // A C global is a copy here: writing it would not reach C, so it is refused.
+        self.allocs[id].writable = data.writable && extern_global.is_none();
         if self.data_alloc.len() <= d.index() {
             self.data_alloc.resize(d.index() + 1, 0);
         }

@@ -1049,6 +1049,7 @@ fn foreign_calls_translate_pointers_both_ways() {
     let sig = ForeignSig {
         params: vec![ForeignType::CString, ForeignType::Pointer, ForeignType::Int { signed: true }],
         rets: vec![ForeignType::Int { signed: true }],
+        variadic: None,
     };
     let mut machine = Vm::new(VmLimits::default(), Box::new(CaptureHost::new()));
     machine.declare_foreign("strtol", sig);
@@ -1096,10 +1097,10 @@ fn foreign_results_are_copied_or_opaque() {
     let mut vm = vm();
     let cstr = ForeignType::CString;
     let p = ForeignType::Pointer;
-    vm.declare_foreign("strdup", ForeignSig { params: vec![cstr], rets: vec![cstr] });
-    vm.declare_foreign("strchr", ForeignSig { params: vec![cstr, ForeignType::Int { signed: true }], rets: vec![cstr] });
-    vm.declare_foreign("fopen", ForeignSig { params: vec![cstr, cstr], rets: vec![p] });
-    vm.declare_foreign("fclose", ForeignSig { params: vec![p], rets: vec![ForeignType::Int { signed: true }] });
+    vm.declare_foreign("strdup", ForeignSig { params: vec![cstr], rets: vec![cstr], variadic: None });
+    vm.declare_foreign("strchr", ForeignSig { params: vec![cstr, ForeignType::Int { signed: true }], rets: vec![cstr], variadic: None });
+    vm.declare_foreign("fopen", ForeignSig { params: vec![cstr, cstr], rets: vec![p], variadic: None });
+    vm.declare_foreign("fclose", ForeignSig { params: vec![p], rets: vec![ForeignType::Int { signed: true }], variadic: None });
     let copy = ret1(&mut vm, &m, dup, &[]);
     assert!(matches!(vm.decode_pointer(copy), PointerTarget::Heap { offset: 0, .. }));
     assert_eq!(vm.read_bytes(copy, 4).unwrap(), b"k:v\0");
@@ -1127,6 +1128,7 @@ fn foreign_calls_refuse_non_pointers() {
     let sig = ForeignSig {
         params: vec![ForeignType::CString, ForeignType::Pointer, ForeignType::Int { signed: true }],
         rets: vec![ForeignType::Int { signed: true }],
+        variadic: None,
     };
     vm.declare_foreign("strtol", sig);
     let e = err(&mut vm, &m, f, &[5]);
@@ -1150,6 +1152,7 @@ fn foreign_calls_can_be_disabled() {
     let sig = ForeignSig {
         params: vec![ForeignType::CString, ForeignType::Pointer, ForeignType::Int { signed: true }],
         rets: vec![ForeignType::Int { signed: true }],
+        variadic: None,
     };
     vm.declare_foreign("strtol", sig);
     let e = err(&mut vm, &m, f, &[]);

@@ -655,6 +655,9 @@ impl<'a> Parser<'a> {
                 return Ok(Expr::new(ExprKind::Run(Box::new(e)), self.span(lo)));
             }
             "caller_location" => return Ok(Expr::new(ExprKind::CallerLocation, self.span(lo))),
+            "import" if self.is_word("c") && matches!(self.nth_kind(1), TokKind::LBrace) => {
+                return self.fail("a '#import c { … }' block is a declaration: write it at module level, as '#import c { … };' or 'name :: #import c { … };'");
+            }
             "import" => {
                 let (p, _) = self.parse_str_lit("an import path string")?;
                 return Ok(Expr::new(ExprKind::Import(p), self.span(lo)));

@@ -76,6 +76,7 @@ impl<'a> Parser<'a> {
             TokKind::Directive => {
                 let name = self.text().get(1..).unwrap_or("").to_string();
                 match name.as_str() {
+                    "import" if self.at_c_import(0) => ItemKind::CImport { alias: None, unit: self.parse_c_unit()? },
                     "import" => {
                         self.bump();
                         let (path, path_span) = self.parse_str_lit("an import path string")?;
@@ -120,6 +121,13 @@ impl<'a> Parser<'a> {
                 self.bump();
                 self.bump();
                 self.parse_inline_if_items()?
+            }
+            TokKind::Ident | TokKind::RawIdent
+                if self.is_ident_tok() && matches!(self.nth_kind(1), TokKind::ColonColon) && self.at_c_import(2) =>
+            {
+                let alias = self.parse_ident()?;
+                self.bump();
+                ItemKind::CImport { alias: Some(alias), unit: self.parse_c_unit()? }
             }
             TokKind::Ident | TokKind::RawIdent if self.is_ident_tok() => {
                 match self.nth_kind(1) {

@@ -52,6 +52,11 @@ fn item(i: &Item) -> String {
             sym.as_ref().map(|s| format!(" sym={s:?}")).unwrap_or_default()
         ),
         ItemKind::Directive(e) => directive(e),
+        ItemKind::CImport { alias, unit } => {
+            let entries: Vec<String> =
+                unit.entries.iter().map(|e| format!("({:?}{} {:?})", e.kind, if e.angled { " <>" } else { "" }, e.value)).collect();
+            format!("(import-c{} {})", alias.as_ref().map(|a| format!(" {}", a.name)).unwrap_or_default(), entries.join(" "))
+        }
     };
     format!("{private}{kind}")
 }
@@ -190,4 +195,45 @@ fn statement_level_declarations() {
         (let g:i64 ---)
         (extern-var ext:i32)"#]]
     .assert_eq(&rendered.join("\n"));
+}
+
+#[test]
+fn c_import_units() {
+    check_items(
+        r#"
+#import c { #include "a.h"; #source "a.c"; };
+cu :: #import c {
+    #include <stdio.h>;
+    #include "<zlib.h>";
+    #define "BASE=42";
+    #flags "-O2 -Wall";
+}
+private p :: #import c { #source "p.c"; };
+#import "modules/std.sx";
+"#,
+        expect![[r#"
+            (import-c (Include "a.h") (Source "a.c"))
+            (import-c cu (Include <> "stdio.h") (Include <> "zlib.h") (Define "BASE=42") (Flags "-O2 -Wall"))
+            private (import-c p (Source "p.c"))
+            (import "modules/std.sx")"#]],
+    );
+}
+
+#[test]
+fn c_import_mistakes_are_located_and_recovered() {
+    let src = "cu :: #import c {\n    #include a.h;\n    #sauce \"x.c\";\n    #source \"ok.c\";\n    #define \"\";\n};\nafter :: 1;\n";
+    let (f, d) = crate::parse_file(sx_diag::FileId(0), src);
+    let shown: Vec<String> = d.iter().map(|d| format!("{}: {}", d.span.map(|s| s.lo).unwrap_or(0), d.message)).collect();
+    expect![[r#"
+        31: expected a header path string, found 'a'
+        40: unknown entry '#sauce' in the '#import c' block; expected '#include', '#source', '#define' or '#flags'
+        86: the path or definition must not be empty"#]]
+    .assert_eq(&shown.join("\n"));
+    expect![[r#"
+        (import-c cu (Source "ok.c"))
+        (const after 1)"#]]
+    .assert_eq(&f.items.iter().map(item).collect::<Vec<_>>().join("\n"));
+    for bad in ["x := #import c { #source \"a.c\"; };", "#import c { #include \"a.h\";", "#import c { #include <> ; }"] {
+        assert!(!first_err(bad).is_empty(), "no error for {bad:?}");
+    }
 }
