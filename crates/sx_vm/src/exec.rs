@@ -330,6 +330,16 @@ fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Res
     }
 }
 
+/// Why the loop leaves after a C call that did not complete in it.
+#[cold]
+#[inline(never)]
+fn foreign_stop(stop: FfiStop, ext: u32, list: u32) -> Result<Action, String> {
+    match stop {
+        FfiStop::Error(e) => Err(e),
+        FfiStop::NeedsCallbacks => Ok(Action::ForeignCallbacks(ext, list)),
+    }
+}
+
 /// A C call that may call back into the VM (see [`crate::ffi_callbacks`]): the evaluation's
 /// registers, slots and budget are set aside while C runs, so each callback is a nested
 /// evaluation; then they are restored and execution goes on after the call.
@@ -995,10 +1005,8 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
                 if !limits.foreign_calls {
                     leave!(Err(format!("not supported yet at comptime: extern function `{}` (foreign calls are disabled)", e.symbol)))
                 }
-                match crate::ffi::call(foreign, ext, e, mem, regs, extra, list) {
-                    Ok(()) => {}
-                    Err(FfiStop::Error(e)) => leave!(Err(e)),
-                    Err(FfiStop::NeedsCallbacks) => leave!(Ok(Action::ForeignCallbacks(ext, list))),
+                if let Err(stop) = crate::ffi::call(foreign, ext, e, mem, regs, extra, list) {
+                    leave!(foreign_stop(stop, ext, list))
                 }
             }
             Op::CallCompiler { ext, list } => leave!(Ok(Action::Compiler(ext, list))),
