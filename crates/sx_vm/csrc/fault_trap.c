@@ -107,8 +107,33 @@ static void sx_ensure_altstack(void) {
     }
 }
 
+/* Disarms the calling thread's trap (while C calls back into the compiler, whose own faults
+ * must crash as usual); returns what sx_trap_resume re-arms. */
+void *sx_trap_suspend(void) {
+    struct sx_trap *t = sx_armed;
+    sx_armed = NULL;
+    return t;
+}
+
+void sx_trap_resume(void *trap) {
+    sx_armed = (struct sx_trap *)trap;
+}
+
+/* Abandons the innermost trapped call from inside it (a callback into the compiler failed):
+ * jumps back to sx_trap_call, which returns -1. Returns only when no call is trapped. */
+void sx_trap_bail(void) {
+    struct sx_trap *t = sx_armed;
+    if (t != NULL) {
+        sx_armed = NULL;
+        sx_fault_signal = -1;
+        sx_fault_addr = NULL;
+        siglongjmp(t->env, 1);
+    }
+}
+
 /* call(cif, fn, rvalue, avalue) with the trap armed. Returns 0 when C returned, or the signal
- * that ended it (then *fault_addr is the faulting address the kernel reported). */
+ * that ended it (then *fault_addr is the faulting address the kernel reported), or -1 when
+ * sx_trap_bail ended it. */
 int sx_trap_call(sx_ffi_call_fn call, void *cif, void (*fn)(void), void *rvalue, void **avalue, void **fault_addr) {
     struct sx_trap trap;
     sx_ensure_altstack();
@@ -117,10 +142,12 @@ int sx_trap_call(sx_ffi_call_fn call, void *cif, void (*fn)(void), void *rvalue,
         /* The mask was not saved (no system call per call): unblock the signal the handler
          * left blocked. */
         int sig = sx_fault_signal;
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, sig);
-        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        if (sig > 0) {
+            sigset_t set;
+            sigemptyset(&set);
+            sigaddset(&set, sig);
+            pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        }
         sx_armed = trap.prev;
         *fault_addr = sx_fault_addr;
         return sig;

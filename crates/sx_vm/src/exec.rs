@@ -12,6 +12,7 @@ use sx_ir::entity::EntityRef;
 use sx_ir::{ConvOp, FloatCC, FuncId, IntCC, Module, TrapCode, Type};
 
 use crate::bytecode::{FOp, IOp, Native, Op, COMPILER_CALL_PREFIX};
+use crate::ffi::FfiStop;
 use crate::machine::{CodeStore, Cur, Frame, FuncMeta, Outcome, Saved, Suspended, Vm, VmError, VmLimits, UNTRANSLATED};
 use crate::memory::{AllocKind, Site, FUNC_ALLOC};
 use crate::natives;
@@ -35,6 +36,9 @@ enum Action {
     PrintFrames,
     /// A compiler request (`Op::CallCompiler`): extern and operand list.
     Compiler(u32, u32),
+    /// A C call that may call back into the VM (an sx function pointer is among its
+    /// arguments): extern and operand list; made outside the loop, then resume after it.
+    ForeignCallbacks(u32, u32),
 }
 
 enum SafePoint {
@@ -299,6 +303,7 @@ fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Res
             }
             Ok(Action::Exit(c)) => return Ok(Stop::Done(Outcome::Exited(c))),
             Ok(Action::Compiler(ext, list)) => return Ok(Stop::Compiler { ext, list }),
+            Ok(Action::ForeignCallbacks(ext, list)) => call_with_callbacks(vm, m, cur, ext, list),
             Ok(Action::Pause(redo)) => {
                 if redo {
                     cur.pc -= 1;
@@ -322,6 +327,52 @@ fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Res
             let sites = vm.mem.take_fault_sites();
             return Err(make_error(&vm.code, cur, frames, msg, sites));
         }
+    }
+}
+
+/// Why the loop leaves after a C call that did not complete in it.
+#[cold]
+#[inline(never)]
+fn foreign_stop(stop: FfiStop, ext: u32, list: u32) -> Result<Action, String> {
+    match stop {
+        FfiStop::Error(e) => Err(e),
+        FfiStop::NeedsCallbacks => Ok(Action::ForeignCallbacks(ext, list)),
+    }
+}
+
+/// A C call that may call back into the VM (see [`crate::ffi_callbacks`]): the evaluation's
+/// registers, slots and budget are set aside while C runs, so each callback is a nested
+/// evaluation; then they are restored and execution goes on after the call.
+#[cold]
+#[inline(never)]
+fn call_with_callbacks(vm: &mut Vm, m: &Module, cur: &Cur, ext: u32, list: u32) -> Result<(), String> {
+    let x = &vm.code.extra;
+    let l0 = list as usize;
+    let nargs = x.get(l0).copied().unwrap_or(0) as usize;
+    let nres = x.get(l0 + 1 + nargs).copied().unwrap_or(0) as usize;
+    let l: Vec<u32> = x.get(l0..l0 + 2 + nargs + nres).unwrap_or(&[]).to_vec();
+    let mut regs = std::mem::take(&mut vm.regs);
+    let slots = std::mem::take(&mut vm.slots);
+    let (steps, remaining, deadline) = (vm.steps, vm.remaining, vm.deadline);
+    let frame = regs.get_mut(cur.fp..).unwrap_or(&mut []);
+    let r = crate::ffi_callbacks::call(vm, m, ext, &l, frame, nested_evaluation);
+    drop_state(vm);
+    vm.regs = regs;
+    vm.slots = slots;
+    (vm.steps, vm.remaining, vm.deadline) = (steps, remaining, deadline);
+    r
+}
+
+/// Runs `func` for a C callback while the calling evaluation is set aside.
+fn nested_evaluation(vm: &mut Vm, m: &Module, func: FuncId, args: &[u64]) -> Result<Vec<u64>, String> {
+    match run(vm, m, func, args) {
+        Ok(Outcome::Returned(v)) => Ok(v),
+        Ok(Outcome::Exited(code)) => Err(format!("it called exit({})", code)),
+        Ok(Outcome::CompilerCall { name, .. }) => {
+            abandon(vm);
+            Err(format!("it made the compiler request `{}`, which cannot be answered while C runs", name))
+        }
+        Err(e) => Err(e.message),
     }
 }
 
@@ -954,8 +1005,8 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
                 if !limits.foreign_calls {
                     leave!(Err(format!("not supported yet at comptime: extern function `{}` (foreign calls are disabled)", e.symbol)))
                 }
-                if let Err(e) = crate::ffi::call(foreign, ext, e, mem, regs, extra, list) {
-                    leave!(Err(e))
+                if let Err(stop) = crate::ffi::call(foreign, ext, e, mem, regs, extra, list) {
+                    leave!(foreign_stop(stop, ext, list))
                 }
             }
             Op::CallCompiler { ext, list } => leave!(Ok(Action::Compiler(ext, list))),

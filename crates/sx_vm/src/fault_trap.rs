@@ -26,6 +26,9 @@ type FfiCallFn = unsafe extern "C" fn(*mut libffi::raw::ffi_cif, Option<unsafe e
 
 extern "C" {
     fn sx_trap_install() -> i32;
+    fn sx_trap_suspend() -> *mut c_void;
+    fn sx_trap_resume(trap: *mut c_void);
+    fn sx_trap_bail();
     fn sx_trap_call(
         call: FfiCallFn,
         cif: *mut libffi::raw::ffi_cif,
@@ -36,7 +39,10 @@ extern "C" {
     ) -> i32;
 }
 
-/// A C call ended by a signal.
+/// [`CFault::signal`] of a call abandoned by [`bail`].
+pub const BAILED: i32 = -1;
+
+/// A C call ended by a signal (or by [`bail`]).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct CFault {
     /// The signal number (SIGSEGV, …).
@@ -54,6 +60,7 @@ impl CFault {
             libc::SIGFPE => "SIGFPE, arithmetic fault",
             libc::SIGILL => "SIGILL, illegal instruction",
             libc::SIGABRT => "SIGABRT, C called abort",
+            BAILED => "a callback into compile-time code failed",
             _ => return format!("signal {}", self.signal),
         };
         what.to_string()
@@ -90,4 +97,31 @@ pub unsafe fn call(cif: &Cif, code: CodePtr, args: &mut [*mut c_void], ret: *mut
         0 => Ok(()),
         signal => Err(CFault { signal, addr: addr as u64 }),
     }
+}
+
+/// The calling thread's armed trap, disarmed: while C calls back into the compiler, a fault is
+/// the compiler's own and must crash as usual. Give the value back to [`resume`].
+pub fn suspend() -> Suspended {
+    // SAFETY: reads and clears a thread-local pointer.
+    Suspended(unsafe { sx_trap_suspend() })
+}
+
+/// Re-arms the trap [`suspend`] disarmed.
+pub fn resume(s: Suspended) {
+    // SAFETY: `s` is the trap of a call still running on this thread (C called back into us
+    // from inside it).
+    unsafe { sx_trap_resume(s.0) }
+}
+
+/// The trap [`suspend`] took off (opaque).
+pub struct Suspended(*mut c_void);
+
+/// Abandons the innermost trapped C call of this thread: jumps back to where [`call`] armed
+/// the trap, which then returns a [`CFault`] with signal [`BAILED`]. Returns if there is none.
+///
+/// # Safety
+/// The frames between here and that [`call`] are C frames and frames that own nothing with a
+/// destructor (the jump skips them without running anything).
+pub unsafe fn bail() {
+    sx_trap_bail()
 }

@@ -60,13 +60,14 @@
 
 use std::collections::HashMap;
 use std::ffi::c_void;
+use std::rc::Rc;
 
 use libffi::middle::{Arg, Cif, CodePtr, Ret, Type as FfiType};
 use sx_ir::{ExternFunc, Type};
 
-use crate::fault_trap;
-use crate::ffi_pointers::{fault_message, from_host, patch_nested, settle, take_snapshot, to_host, Exposed, Homes};
-use crate::memory::{AllocKind, ComptimeMemory};
+use crate::fault_trap::{self, CFault};
+use crate::ffi_pointers::{fault_message, from_host, patch_nested, settle, take_snapshot, to_host, Exposed, Homes, Patched};
+use crate::memory::{AllocKind, ComptimeMemory, FUNC_ALLOC};
 use crate::policy::Sandbox;
 use crate::width::W;
 
@@ -110,7 +111,7 @@ struct Callable {
 #[derive(Default)]
 pub(crate) struct Foreign {
     sigs: HashMap<String, ForeignSig>,
-    resolved: HashMap<u32, Result<Callable, String>>,
+    resolved: HashMap<u32, Result<Rc<Callable>, String>>,
     libs: Option<Vec<libloading::os::unix::Library>>,
     /// The `#library` names the sandbox did not load (named when a symbol is missing).
     pub(crate) refused_libs: Vec<String>,
@@ -188,7 +189,7 @@ impl Foreign {
     /// kept in `resolved`).
     fn resolve(&mut self, ext_id: u32, ext: &ExternFunc) {
         if !self.resolved.contains_key(&ext_id) {
-            let r = self.resolve_new(ext);
+            let r = self.resolve_new(ext).map(Rc::new);
             self.resolved.insert(ext_id, r);
         }
     }
@@ -293,6 +294,52 @@ fn ffi_type(t: Type, k: ForeignType) -> FfiType {
     }
 }
 
+impl Foreign {
+    /// The comptime value for a word C passes to a callback: a host address inside a comptime
+    /// allocation C has seen becomes that comptime pointer, an address of other mapped memory an
+    /// opaque handle; anything else (an integer) stays.
+    pub(crate) fn from_c(&self, mem: &mut ComptimeMemory, w: u64) -> Result<u64, String> {
+        if w >> 32 == 0 {
+            return Ok(w);
+        }
+        match self.homes.find(mem, w) {
+            Some(p) => Ok(p),
+            None if crate::ffi_pointers::is_host_address(w) => mem.foreign_handle(w),
+            None => Ok(w),
+        }
+    }
+
+    /// The comptime pointer for host address `w` if it lies in a buffer C has seen.
+    pub(crate) fn comptime_of(&self, mem: &ComptimeMemory, w: u64) -> Option<u64> {
+        self.homes.find(mem, w)
+    }
+
+    /// The host value for a word a callback returns to C: a comptime pointer becomes the host
+    /// address of its (guarded) buffer; anything else stays.
+    pub(crate) fn to_c(&mut self, mem: &mut ComptimeMemory, w: u64) -> Result<u64, String> {
+        let id = w >> 32;
+        if id < FUNC_ALLOC as u64 || id as usize >= mem.allocs.len() {
+            return Ok(w);
+        }
+        to_host(mem, &mut self.homes, w, false, (0, false), &mut Vec::new())
+    }
+}
+
+/// Why a C call did not complete.
+pub(crate) enum FfiStop {
+    /// An error (the message names the C function).
+    Error(String),
+    /// An argument is an sx function pointer: C may call back into the VM, which the dispatch
+    /// loop cannot serve; nothing has happened yet (see `exec`).
+    NeedsCallbacks,
+}
+
+impl From<String> for FfiStop {
+    fn from(e: String) -> FfiStop {
+        FfiStop::Error(e)
+    }
+}
+
 /// Calls the C function behind extern `ext_id` with the arguments listed at `extra[list..]`
 /// (`[nargs, args.., nres, res..]`).
 #[cold]
@@ -305,30 +352,87 @@ pub(crate) fn call(
     regs: &mut [u64],
     extra: &[u32],
     list: u32,
-) -> Result<(), String> {
+) -> Result<(), FfiStop> {
     let l = extra.get(list as usize..).unwrap_or(&[]);
+    let mut p = prepare(foreign, ext_id, ext, mem, regs, l, false)?;
+    // SAFETY: `prepare` made every argument a value of its C type or a host address of a live
+    // buffer, which stays in place while C runs (the VM is suspended and holds no borrow of it).
+    let outcome = unsafe { invoke(&mut p) };
+    Ok(complete(foreign, ext, mem, p, outcome, None, regs, l)?)
+}
+
+/// A C call whose arguments are ready (see [`prepare`]); it borrows nothing of the VM, so C may
+/// call back into the VM while it runs.
+pub(crate) struct Prepared {
+    callable: Rc<Callable>,
+    /// Argument values as 8-byte cells (libffi reads the low bytes on little-endian hosts).
+    cells: Vec<u64>,
+    /// By-value struct arguments: parameter index and words.
+    structs: Vec<(usize, Vec<u64>)>,
+    exposed: Vec<Exposed>,
+    patched: Vec<Patched>,
+    snapshot: Vec<u8>,
+    /// The sx function pointer arguments (parameter index, function index), when allowed;
+    /// their cells are filled by [`Prepared::set_code`].
+    pub(crate) callbacks: Vec<(usize, u32)>,
+    ret: [u64; 2],
+}
+
+impl Prepared {
+    /// The writable buffers C was given (alloc id, host address, length).
+    pub(crate) fn writable_buffers(&self) -> Vec<(u32, u64, u64)> {
+        self.exposed.iter().filter(|e| e.snapshot.is_some()).map(|e| (e.id, e.base, e.len)).collect()
+    }
+
+    /// Makes argument `i` the code address `code` (a callback trampoline).
+    pub(crate) fn set_code(&mut self, i: usize, code: u64) {
+        if let Some(c) = self.cells.get_mut(i) {
+            *c = code;
+        }
+    }
+}
+
+/// Resolves the callee, checks the call against the sandbox and translates the arguments at
+/// `l` (`[nargs, args.., nres, res..]` over `regs`) for C. With `callbacks`, sx function pointer
+/// arguments are listed in [`Prepared::callbacks`] instead of refused.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn prepare(
+    foreign: &mut Foreign,
+    ext_id: u32,
+    ext: &ExternFunc,
+    mem: &mut ComptimeMemory,
+    regs: &[u64],
+    l: &[u32],
+    callbacks: bool,
+) -> Result<Prepared, FfiStop> {
     let nargs = l.first().copied().unwrap_or(0) as usize;
     if nargs != ext.sig.params.len() || l.len() < nargs + 2 {
-        return Err(format!("malformed module: call of `{}` does not match its signature", ext.symbol));
+        return Err(format!("malformed module: call of `{}` does not match its signature", ext.symbol).into());
     }
     let name = ext.symbol.as_str();
     foreign.resolve(ext_id, ext);
     let callable = match foreign.resolved.get(&ext_id) {
-        Some(Ok(c)) => c,
-        Some(Err(e)) => return Err(e.clone()),
-        None => return Err(unsupported(name, "")),
+        Some(Ok(c)) => c.clone(),
+        Some(Err(e)) => return Err(e.clone().into()),
+        None => return Err(unsupported(name, "").into()),
     };
     let sig = &callable.sig;
     let arg_bits = |i: usize| regs.get(l[1 + i] as usize).copied().unwrap_or(0);
-    let sandboxed = foreign.sandbox.policy.sandbox;
-    if sandboxed {
+    let is_pointer = |i: usize| matches!(sig.params[i], ForeignType::Pointer | ForeignType::CString) && ext.sig.params[i] == Type::I64;
+    let mut sx_functions = Vec::new();
+    for i in (0..nargs).filter(|&i| is_pointer(i) && arg_bits(i) >> 32 == FUNC_ALLOC as u64) {
+        if !callbacks {
+            return Err(FfiStop::NeedsCallbacks);
+        }
+        sx_functions.push((i, arg_bits(i) as u32));
+    }
+    if foreign.sandbox.policy.sandbox {
         let args: Vec<i64> = (0..nargs).map(|i| W::of(ext.sig.params[i]).sext(arg_bits(i))).collect();
-        let pointers: Vec<bool> = sig.params.iter().map(|k| matches!(k, ForeignType::Pointer | ForeignType::CString)).collect();
+        let pointers: Vec<bool> = (0..nargs).map(is_pointer).collect();
         foreign.sandbox.check_foreign(name, &args, &pointers, mem)?;
     }
     let in_call = |e: String| format!("in the call of C function `{}`: {}", name, e);
 
-    // Arguments: raw bits in 8-byte cells (libffi reads the low bytes on little-endian hosts).
     let homes = &mut foreign.homes;
     let mut exposed: Vec<Exposed> = Vec::new();
     let mut cells: Vec<u64> = Vec::with_capacity(nargs);
@@ -344,6 +448,7 @@ pub(crate) fn call(
             continue;
         }
         let cell = match sig.params[i] {
+            _ if sx_functions.iter().any(|f| f.0 == i) => 0,
             ForeignType::Pointer | ForeignType::CString if t == Type::I64 => {
                 to_host(mem, homes, v, sig.params[i] == ForeignType::CString, (i, false), &mut exposed).map_err(at)?
             }
@@ -353,47 +458,78 @@ pub(crate) fn call(
         cells.push(cell);
     }
 
-    if sandboxed && name == "sprintf" && foreign.sandbox.guards_memory() {
+    if foreign.sandbox.policy.sandbox && name == "sprintf" && foreign.sandbox.guards_memory() {
         let bytes = sprintf_bytes(&mut foreign.libs, ext, sig, &cells).map_err(in_call)?;
         foreign.sandbox.check_write(name, mem, 0, arg_bits(0), bytes)?;
     }
 
     // One level deeper: pointers stored inside the exposed allocations.
     let patched = patch_nested(mem, homes, &mut exposed);
-    take_snapshot(mem, &mut exposed, &mut foreign.snapshot);
+    let mut snapshot = std::mem::take(&mut foreign.snapshot);
+    take_snapshot(mem, &mut exposed, &mut snapshot);
+    Ok(Prepared { callable, cells, structs, exposed, patched, snapshot, callbacks: sx_functions, ret: [0; 2] })
+}
 
-    let mut args: Vec<*mut c_void> = cells
+/// Runs the prepared call inside the fault trap.
+///
+/// # Safety
+/// Every host address among the arguments must still address a live buffer (nothing the VM
+/// did since [`prepare`] freed an exposed allocation).
+pub(crate) unsafe fn invoke(p: &mut Prepared) -> Result<(), CFault> {
+    let mut args: Vec<*mut c_void> = p
+        .cells
         .iter()
         .enumerate()
-        .map(|(i, c)| match structs.iter().find(|s| s.0 == i) {
+        .map(|(i, c)| match p.structs.iter().find(|s| s.0 == i) {
             Some((_, words)) => words.as_ptr() as *mut c_void,
             None => c as *const u64 as *mut c_void,
         })
         .collect();
-    let mut ret = [0u64; 2];
-    let ret_ptr = if ext.sig.returns.is_empty() { std::ptr::null_mut() } else { ret.as_mut_ptr() as *mut c_void };
+    let returns = !p.callable.sig.rets.is_empty();
+    let ret_ptr = if returns { p.ret.as_mut_ptr() as *mut c_void } else { std::ptr::null_mut() };
     // SAFETY: the call interface was built from the extern's IR signature (the C prototype the
-    // program declares); every pointer argument is null, a verbatim small integer, an opaque
-    // host pointer C gave us, or the address of a live comptime allocation's buffer, which
-    // stays in place while C runs (the VM is suspended and holds no borrow of it); `args`
-    // points at `cells`/`structs`, alive until the call returns; `ret` has room for two words.
-    let outcome = unsafe { fault_trap::call(&callable.cif, callable.code, &mut args, ret_ptr) };
+    // program declares); `args` points at `cells`/`structs`, alive until the call returns;
+    // `ret` has room for two words; the caller vouches for the host addresses.
+    unsafe { fault_trap::call(&p.callable.cif, p.callable.code, &mut args, ret_ptr) }
+}
 
-    settle(mem, &foreign.homes, &exposed, &patched, &foreign.snapshot).map_err(in_call)?;
-    if let Err(fault) = outcome {
-        return Err(in_call(fault_message(mem, &exposed, &fault)));
+/// After the call: translates what C wrote into comptime memory and the results into the
+/// registers at `l` over `regs`, or explains the fault (or `callback_error`, the failure of an
+/// sx function C called back, which ended the call).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn complete(
+    foreign: &mut Foreign,
+    ext: &ExternFunc,
+    mem: &mut ComptimeMemory,
+    p: Prepared,
+    outcome: Result<(), CFault>,
+    callback_error: Option<String>,
+    regs: &mut [u64],
+    l: &[u32],
+) -> Result<(), String> {
+    let name = ext.symbol.as_str();
+    let in_call = |e: String| format!("in the call of C function `{}`: {}", name, e);
+    let settled = settle(mem, &foreign.homes, &p.exposed, &p.patched, &p.snapshot);
+    foreign.snapshot = p.snapshot;
+    settled.map_err(in_call)?;
+    if let Some(e) = callback_error {
+        return Err(in_call(e));
     }
-
-    if sandboxed && !ext.sig.returns.is_empty() {
+    if let Err(fault) = outcome {
+        return Err(in_call(fault_message(mem, &p.exposed, &fault)));
+    }
+    let (sig, ret) = (&p.callable.sig, p.ret);
+    if foreign.sandbox.policy.sandbox && !ext.sig.returns.is_empty() {
         foreign.sandbox.record_result(name, ret[0]);
     }
-    let nres = l[1 + nargs] as usize;
+    let nargs = l.first().copied().unwrap_or(0) as usize;
+    let nres = l.get(1 + nargs).copied().unwrap_or(0) as usize;
     for (i, (&t, &k)) in ext.sig.returns.iter().zip(&sig.rets).enumerate().take(nres) {
         let raw = ret[i];
         let value = match k {
             ForeignType::Pointer | ForeignType::CString if t == Type::I64 && raw != 0 => {
-                match from_host(&exposed, raw).or_else(|| foreign.homes.find(mem, raw)) {
-                    Some(p) => p,
+                match from_host(&p.exposed, raw).or_else(|| foreign.homes.find(mem, raw)) {
+                    Some(ptr) => ptr,
                     None if k == ForeignType::CString => copy_c_string(mem, raw).map_err(in_call)?,
                     None => mem.foreign_handle(raw).map_err(in_call)?,
                 }

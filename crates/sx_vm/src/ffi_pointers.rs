@@ -157,8 +157,14 @@ pub(crate) fn settle(
     patched: &[Patched],
     snapshot: &[u8],
 ) -> Result<(), String> {
+    let unchanged = |mem: &ComptimeMemory, id: u32, base: u64, len: u64| {
+        mem.allocs.get(id as usize).is_some_and(|a| a.live && a.bytes.as_ptr() as u64 == base && a.bytes.len() as u64 == len)
+    };
     for e in exposed {
         let Some(at) = e.snapshot else { continue };
+        if !unchanged(mem, e.id, e.base, e.len) {
+            continue;
+        }
         let len = e.len as usize;
         let mut off = 0;
         while off + 8 <= len {
@@ -180,7 +186,7 @@ pub(crate) fn settle(
     }
     for p in patched {
         let a = &mut mem.allocs[p.id as usize];
-        if word(&a.bytes, p.off) == p.host {
+        if a.live && p.off + 8 <= a.bytes.len() && word(&a.bytes, p.off) == p.host {
             a.bytes[p.off..p.off + 8].copy_from_slice(&p.original.to_le_bytes());
         }
     }
@@ -197,7 +203,7 @@ fn word(bytes: &[u8], off: usize) -> u64 {
 /// Whether `w`, a word C wrote, is the address of mapped memory of this process: user space
 /// above 4 GiB (where the compiler's heap and every mapping live) and on a mapped page. Small
 /// integers and most others fail the range test before the one system call.
-fn is_host_address(w: u64) -> bool {
+pub(crate) fn is_host_address(w: u64) -> bool {
     if !(1u64 << 32..1u64 << 47).contains(&w) {
         return false;
     }

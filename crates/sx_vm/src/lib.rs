@@ -40,6 +40,7 @@ pub mod bytecode;
 pub mod exec;
 pub mod fault_trap;
 pub mod ffi;
+mod ffi_callbacks;
 mod ffi_pointers;
 pub mod guard_pages;
 pub mod host;

@@ -1,6 +1,6 @@
 //! Compile-time C calls that misbehave: faults are caught and reported (the VM stays usable),
-//! host pointers C stores through out-parameters become opaque handles, C-variadic calls, and
-//! a compiler bug outside a C call still crashes the process.
+//! host pointers C stores through out-parameters become opaque handles, C-variadic calls, C
+//! calling back into sx functions, and a compiler bug outside a C call still crashes the process.
 
 use sx_ir::builder::FunctionBuilder;
 use sx_ir::*;
@@ -158,27 +158,72 @@ fn variadic_description_must_fit_the_signature() {
     assert!(e.message.contains("does not match its IR signature"), "{}", e);
 }
 
-#[test]
-fn sx_function_pointers_cannot_reach_c_yet() {
+/// `sort(buf, n, k)`: `qsort(buf, n, 4, cmp)` with an sx comparator of i32s, then returns
+/// `k + buf[0]` (so the caller's registers must survive the callbacks). With `failing`, the
+/// comparator divides by zero when it sees a 5.
+fn qsort_module(failing: bool) -> (Module, FuncId) {
     let mut m = Module::new(Target::X86_64Linux);
     let qsort_ext = m.declare_extern("qsort", Signature { params: vec![P, P, P, P], returns: vec![] });
-    let cmp = def(&mut m, "cmp", &[P, P], &[Type::I32], |b, _| {
-        let z = b.iconst(Type::I32, 0);
-        b.ret(vec![z]);
+    let cmp = def(&mut m, "cmp", &[P, P], &[Type::I32], |b, p| {
+        let x = b.load(Type::I32, p[0], 0);
+        let y = b.load(Type::I32, p[1], 0);
+        let d = b.binary(BinOp::Isub, x, y);
+        if failing {
+            let five = b.iconst(Type::I32, 5);
+            let dx = b.binary(BinOp::Isub, x, five);
+            let one = b.iconst(Type::I32, 1);
+            let t = b.binary(BinOp::Sdiv, one, dx);
+            let zero = b.iconst(Type::I32, 0);
+            let z = b.binary(BinOp::Imul, t, zero);
+            let r = b.binary(BinOp::Iadd, d, z);
+            b.ret(vec![r]);
+        } else {
+            b.ret(vec![d]);
+        }
     });
-    let f = def(&mut m, "sort", &[P], &[], |b, p| {
-        let n = b.iconst(P, 2);
+    let f = def(&mut m, "sort", &[P, P, P], &[P], |b, p| {
         let w = b.iconst(P, 4);
         let c = b.func_addr(cmp, P);
-        b.call_extern(qsort_ext, vec![p[0], n, w, c], &[]);
-        b.ret(vec![]);
+        b.call_extern(qsort_ext, vec![p[0], p[1], w, c], &[]);
+        let first = b.load(Type::I32, p[0], 0);
+        let wide = b.convert(ConvOp::Sext, first, P);
+        let r = b.binary(BinOp::Iadd, p[2], wide);
+        b.ret(vec![r]);
     });
-    let mut vm = vm();
+    (m, f)
+}
+
+fn declare_qsort(vm: &mut Vm) {
     let ptr = ForeignType::Pointer;
     vm.declare_foreign("qsort", sig(vec![ptr, int(), int(), ptr], vec![]));
-    let buf = vm.alloc(8, 4).unwrap();
-    let e = err(&mut vm, &m, f, &[buf]);
-    assert!(e.message.contains("not supported yet: C calling back into compile-time code"), "{}", e);
+}
+
+fn i32s(v: &[i32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+#[test]
+fn c_calls_back_into_compile_time_code() {
+    let (m, sort) = qsort_module(false);
+    let mut vm = vm();
+    declare_qsort(&mut vm);
+    let buf = buffer(&mut vm, &i32s(&[4, 1, 5, 2, 3]));
+    assert_eq!(ret1(&mut vm, &m, sort, &[buf, 5, 100]), 101);
+    assert_eq!(vm.read_bytes(buf, 20).unwrap(), i32s(&[1, 2, 3, 4, 5]));
+}
+
+#[test]
+fn a_failing_callback_abandons_the_c_call() {
+    let (m, sort) = qsort_module(true);
+    let mut vm = vm();
+    declare_qsort(&mut vm);
+    let buf = buffer(&mut vm, &i32s(&[4, 1, 5, 2, 3]));
+    let e = err(&mut vm, &m, sort, &[buf, 5, 0]);
+    assert!(e.message.contains("in the call of C function `qsort`: the sx function `cmp` it called back failed"), "{}", e);
+    assert!(e.message.contains("division by zero"), "{}", e);
+    // Without a 5 the same comparator works: the VM recovered.
+    let ok = buffer(&mut vm, &i32s(&[3, 1, 2]));
+    assert_eq!(ret1(&mut vm, &m, sort, &[ok, 3, 7]), 8);
 }
 
 /// Outside a C call the fault handler changes nothing: a wild write in the compiler itself
