@@ -18,7 +18,8 @@ const NONE: u32 = u32::MAX;
 /// Loads become uses of the reaching stored value (zero when no store reaches them: slots start
 /// zero-filled), stores define new values, and merges get block parameters. Promoted slots stay
 /// in the slot table with size 0; the removed instructions stay in the instruction table but are
-/// no longer in any block. Functions whose entry block is a branch target are left alone.
+/// no longer in any block. Functions whose entry block is a branch target are left alone, and so
+/// are the slots of the function's debug variables ([`Function::debug_vars`]).
 pub fn promote_slots(f: &mut Function) {
     let Some(entry) = f.entry() else { return };
     if f.slots.is_empty() {
@@ -183,6 +184,12 @@ fn find_promotable(f: &Function) -> Option<Vars> {
     }
     let slot_of = |v: Value| addr_slot.get(v.index()).copied().unwrap_or(NONE);
     let mut ok = vec![true; ns];
+    // A debugger reads variables from their slots.
+    for v in &f.debug_vars {
+        if let Some(keep) = ok.get_mut(v.slot.index()) {
+            *keep = false;
+        }
+    }
     let mut ty: Vec<Option<Type>> = vec![None; ns];
     let mut access = |s: u32, t: Type, offset: i32, ok: &mut Vec<bool>| {
         let s = s as usize;

@@ -1,8 +1,8 @@
 //! The stable textual form of the IR (`sx ir`), used by snapshot tests and read back by
 //! [`crate::parse()`] (the grammar is documented there). The text is complete: every function
 //! (bodies and bodiless declarations), every data object's bytes and relocations and every
-//! extern's signature and by-value parameters are printed, so parsing it rebuilds the module
-//! (source spans are not printed).
+//! extern's signature and by-value parameters are printed, and the debug tables when there are
+//! any, so parsing it rebuilds the module (source spans and variable scopes are not printed).
 
 use crate::entity::EntityRef;
 use crate::*;
@@ -174,6 +174,9 @@ fn print_function_with(refs: &Refs, f: &Function, out: &mut String) {
     for (s, d) in f.slots.iter() {
         let _ = writeln!(out, "    {} = slot {}, align {}", s, d.size, d.align);
     }
+    for v in &f.debug_vars {
+        let _ = writeln!(out, "    {}", crate::debug::var_text(v));
+    }
     for (b, bd) in f.blocks.iter() {
         let params: Vec<String> = bd.params.iter().map(|&v| format!("{}: {}", v, value_type_name(f, v))).collect();
         let _ = writeln!(out, "{}({}):", b, params.join(", "));
@@ -246,6 +249,9 @@ pub fn print_module(m: &Module) -> String {
     }
     for (id, d) in m.datas.iter() {
         print_data(&refs, id, d, &mut out);
+    }
+    for (id, t) in m.debug_types.iter() {
+        let _ = writeln!(out, "{}", crate::debug::type_text(id, t));
     }
     for (_, f) in m.funcs.iter() {
         out.push('\n');
