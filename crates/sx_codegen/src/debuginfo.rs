@@ -1,6 +1,7 @@
 //! DWARF debug information for object files (`sx build -g`), written with gimli: one compile
 //! unit with a line table (one sequence per function, from the source locations Cranelift
-//! reports per machine instruction) and a `DW_TAG_subprogram` per function under its sx name.
+//! reports per machine instruction), a `DW_TAG_subprogram` per function under its sx name, and
+//! its parameters and locals with their types (module [`vars`]).
 //!
 //! Source locations: while translating, every IR instruction with a span sets Cranelift's
 //! source location to its instruction index plus one ([`inst_srcloc`]); location zero is the
@@ -23,6 +24,10 @@ use sx_ir::entity::EntityRef;
 use sx_ir::{FuncId, Inst};
 
 use crate::{CodegenError, Result};
+
+mod vars;
+
+pub(crate) use vars::slot_frame_offsets;
 
 /// The source location of a function's prologue: its declaration.
 pub(crate) fn decl_srcloc() -> SourceLoc {
@@ -52,6 +57,9 @@ pub(crate) struct FnCode {
     pub size: u32,
     /// `(start, end, location)` code ranges, sorted by start, relative to the function.
     pub locs: Vec<(u32, u32, SourceLoc)>,
+    /// Per IR slot, its offset from the frame pointer (`None` when Cranelift gave no frame
+    /// layout: the variables are then left out).
+    pub slots: Option<Vec<i64>>,
 }
 
 /// A section being written, with the relocations gimli asked for.
@@ -106,6 +114,8 @@ struct DebugBuilder<'a> {
     files: HashMap<sx_diag::FileId, FileId>,
     /// The object symbols the DWARF addresses refer to (`Address::Symbol` indices).
     symbols: Vec<SymbolId>,
+    /// The type entries written so far.
+    types: vars::TypeDies,
 }
 
 impl<'a> DebugBuilder<'a> {
@@ -129,7 +139,7 @@ impl<'a> DebugBuilder<'a> {
         entry.set(gimli::DW_AT_name, AttributeValue::StringRef(name));
         entry.set(gimli::DW_AT_comp_dir, AttributeValue::StringRef(dir));
         entry.set(gimli::DW_AT_low_pc, AttributeValue::Address(Address::Constant(0)));
-        Ok(DebugBuilder { m, src, dwarf, files: HashMap::new(), symbols: Vec::new() })
+        Ok(DebugBuilder { m, src, dwarf, files: HashMap::new(), symbols: Vec::new(), types: vars::TypeDies::default() })
     }
 
     /// The line-program file and 1-based line and column of `span`.
@@ -182,7 +192,13 @@ impl<'a> DebugBuilder<'a> {
         if !rows.is_empty() {
             self.add_line_sequence(start, code.size, &rows, usize::from(decl.is_some()));
         }
-        self.add_subprogram(f, start, code.size, decl);
+        let subprogram = self.add_subprogram(f, start, code.size, decl);
+        if let Some(slots) = &code.slots {
+            let decls: Vec<Option<(FileId, u64)>> =
+                f.debug_vars.iter().map(|v| v.span.and_then(|s| self.locate(s)).map(|(file, line, _)| (file, line))).collect();
+            let frame = vars::FnFrame { start, locs: &code.locs, slots };
+            vars::add_variables(&mut self.dwarf, &mut self.types, self.m, f, subprogram, &frame, &decls);
+        }
     }
 
     /// Adds one function's rows `(offset, (file, line, column))` to the line program, from
@@ -218,7 +234,7 @@ impl<'a> DebugBuilder<'a> {
         entry.set(gimli::DW_AT_external, AttributeValue::Flag(f.linkage == sx_ir::Linkage::Export));
         entry.set(gimli::DW_AT_low_pc, AttributeValue::Address(start));
         entry.set(gimli::DW_AT_high_pc, AttributeValue::Udata(u64::from(size)));
-        entry.set(gimli::DW_AT_frame_base, AttributeValue::Exprloc(frame_base()));
+        entry.set(gimli::DW_AT_frame_base, AttributeValue::Exprloc(vars::frame_base(self.m.target)));
         if let Some((file, line, _)) = decl {
             entry.set(gimli::DW_AT_decl_file, AttributeValue::FileIndex(Some(file)));
             entry.set(gimli::DW_AT_decl_line, AttributeValue::Udata(line));
@@ -266,13 +282,6 @@ impl<'a> DebugBuilder<'a> {
             Ok(())
         })
     }
-}
-
-/// `DW_AT_frame_base`: the canonical frame address.
-fn frame_base() -> gimli::write::Expression {
-    let mut e = gimli::write::Expression::new();
-    e.op(gimli::DW_OP_call_frame_cfa);
-    e
 }
 
 /// Adds `.debug_info`, `.debug_abbrev`, `.debug_line`, `.debug_str` and `.debug_ranges` for the

@@ -877,7 +877,8 @@ fn compile_into<M: ClModule>(module: &mut M, m: &sx_ir::Module, mut code: Option
         })?;
         if let (Some(code), Some(compiled), false) = (code.as_deref_mut(), ctx.compiled_code(), decls.stubs[fid.index()]) {
             let locs = compiled.buffer.get_srclocs_sorted().iter().map(|l| (l.start, l.end, l.loc)).collect();
-            code.push(debuginfo::FnCode { func: fid, id, size: compiled.code_info().total_size, locs });
+            let slots = compiled.buffer.frame_layout().map(|frame| debuginfo::slot_frame_offsets(frame, f.slots.len()));
+            code.push(debuginfo::FnCode { func: fid, id, size: compiled.code_info().total_size, locs, slots });
         }
     }
     Ok(decls)
