@@ -228,7 +228,7 @@ impl<'a> DebugBuilder<'a> {
     fn add_subprogram(&mut self, f: &sx_ir::Function, start: Address, size: u32, decl: Option<(FileId, u64, u64)>) -> UnitEntryId {
         let root = self.dwarf.unit.root();
         let id = self.dwarf.unit.add(root, gimli::DW_TAG_subprogram);
-        let name = self.dwarf.strings.add(sx_name(&f.name));
+        let name = self.dwarf.strings.add(vars::dwarf_string(sx_name(&f.name)));
         let entry = self.dwarf.unit.get_mut(id);
         entry.set(gimli::DW_AT_name, AttributeValue::StringRef(name));
         entry.set(gimli::DW_AT_external, AttributeValue::Flag(f.linkage == sx_ir::Linkage::Export));

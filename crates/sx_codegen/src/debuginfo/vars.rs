@@ -27,6 +27,12 @@ pub(crate) fn slot_frame_offsets(frame: &MachBufferFrameLayout, slots: usize) ->
         .collect()
 }
 
+/// A name as a DWARF string, which cannot hold NUL bytes (the compiler's hidden names start
+/// with one): they are left out.
+pub(crate) fn dwarf_string(name: &str) -> Vec<u8> {
+    name.bytes().filter(|&b| b != 0).collect()
+}
+
 /// `DW_AT_frame_base`: the frame pointer register.
 pub(crate) fn frame_base(target: Target) -> Expression {
     let mut e = Expression::new();
@@ -67,7 +73,7 @@ impl TypeDies {
         // Recorded before the parts, so a type reaching itself through a pointer ends.
         self.dies.insert(id, die);
         if !matches!(t.kind, DebugTypeKind::Pointer { .. } | DebugTypeKind::Array { .. }) {
-            let name = dwarf.strings.add(t.name.as_str());
+            let name = dwarf.strings.add(dwarf_string(&t.name));
             dwarf.unit.get_mut(die).set(gimli::DW_AT_name, AttributeValue::StringRef(name));
         }
         match &t.kind {
@@ -89,7 +95,7 @@ impl TypeDies {
                 for f in fields {
                     let ty = self.die(dwarf, types, f.ty);
                     let member = dwarf.unit.add(die, gimli::DW_TAG_member);
-                    let name = dwarf.strings.add(f.name.as_str());
+                    let name = dwarf.strings.add(dwarf_string(&f.name));
                     let entry = dwarf.unit.get_mut(member);
                     entry.set(gimli::DW_AT_name, AttributeValue::StringRef(name));
                     entry.set(gimli::DW_AT_type, AttributeValue::UnitRef(ty));
@@ -109,7 +115,7 @@ impl TypeDies {
                 dwarf.unit.get_mut(die).set(gimli::DW_AT_byte_size, AttributeValue::Udata(u64::from(*size)));
                 for (name, value) in variants {
                     let e = dwarf.unit.add(die, gimli::DW_TAG_enumerator);
-                    let name = dwarf.strings.add(name.as_str());
+                    let name = dwarf.strings.add(dwarf_string(name));
                     let entry = dwarf.unit.get_mut(e);
                     entry.set(gimli::DW_AT_name, AttributeValue::StringRef(name));
                     entry.set(gimli::DW_AT_const_value, AttributeValue::Sdata(*value));
@@ -208,7 +214,7 @@ pub(crate) fn add_variables(
         };
         let ty = type_dies.die(dwarf, &m.debug_types, v.ty);
         let die = dwarf.unit.add(parent, tag);
-        let name = dwarf.strings.add(v.name.as_str());
+        let name = dwarf.strings.add(dwarf_string(&v.name));
         let mut location = Expression::new();
         location.op_fbreg(offset);
         if v.by_ref {
