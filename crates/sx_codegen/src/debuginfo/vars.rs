@@ -194,8 +194,17 @@ pub(crate) fn add_variables(
         }
         let parent = open.last().map(|&(_, die)| die).unwrap_or(subprogram);
         let block = dwarf.unit.add(parent, gimli::DW_TAG_lexical_block);
-        let list = dwarf.unit.ranges.add(RangeList(ranges));
-        dwarf.unit.get_mut(block).set(gimli::DW_AT_ranges, AttributeValue::RangeListRef(list));
+        match ranges.as_slice() {
+            [Range::StartLength { begin, length }] => {
+                let entry = dwarf.unit.get_mut(block);
+                entry.set(gimli::DW_AT_low_pc, AttributeValue::Address(*begin));
+                entry.set(gimli::DW_AT_high_pc, AttributeValue::Udata(*length));
+            }
+            _ => {
+                let list = dwarf.unit.ranges.add(RangeList(ranges));
+                dwarf.unit.get_mut(block).set(gimli::DW_AT_ranges, AttributeValue::RangeListRef(list));
+            }
+        }
         blocks.insert(scope, block);
         open.push((scope, block));
     }
