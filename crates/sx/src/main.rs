@@ -26,7 +26,7 @@ struct Cli {
 #[derive(clap::Args, Clone)]
 struct Common {
     /// Debug information for gdb: `build` writes DWARF (lines, functions, parameters and locals,
-    /// which stay in memory); `ir` shows the debug tables; `run` does not support it yet.
+    /// which stay in memory), `run` hands it to gdb's JIT interface, `ir` shows the debug tables.
     #[arg(short = 'g', global = true)]
     debug: bool,
     /// Target triple: x86_64-linux or aarch64-linux.
@@ -371,8 +371,10 @@ fn extra_libraries(out: &sx_sema::Output) -> impl Iterator<Item = &String> {
 
 /// `sx run`: compiles `file`, then runs it (JIT, or the comptime VM with `vm`).
 fn run_program(file: &Path, vm: bool, opt: sx_codegen::OptLevel, common: &Common, clock: &mut PhaseClock) -> i32 {
-    if common.debug {
-        eprintln!("error: not supported yet: -g with `sx run` (the JIT and the VM give gdb no debug information); use `sx build -g`");
+    if common.debug && vm {
+        eprintln!(
+            "error: not supported yet: -g with `sx run --vm` (the VM gives gdb no debug information); use `sx run -g` or `sx build -g`"
+        );
         return 1;
     }
     let out = match compile(file, common, clock) {
@@ -411,7 +413,10 @@ fn run_program(file: &Path, vm: bool, opt: sx_codegen::OptLevel, common: &Common
                 }
             }
         }
-        match PhaseClock::time(&mut clock.codegen, || sx_codegen::jit_compile(&out.module, opt)) {
+        let comp_dir = std::env::current_dir().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
+        let sources = sx_codegen::DebugSources { sources: &out.sources, comp_dir };
+        let debug = common.debug.then_some(&sources);
+        match PhaseClock::time(&mut clock.codegen, || sx_codegen::jit_compile_debug(&out.module, opt, debug)) {
             Ok(program) => clock.exclude(|| program.run()) & 0xff,
             Err(e) => {
                 eprintln!("error: {}", e);

@@ -1,7 +1,7 @@
 //! `sx build -g`: gdb in batch mode breaks on an sx line, shows sx function names and lines in
 //! `bt`, `next` moves to the next line, and parameters and locals print with their sx types
 //! (integers, floats, bools, strings, slices, structs, arrays, pointers, enums), a shadowing
-//! local only in its block. gdb must be installed (`.ci/run` installs it): a missing gdb fails
+//! local only in its block; the same for `sx run -g` through gdb's JIT interface. gdb must be installed (`.ci/run` installs it): a missing gdb fails
 //! the test rather than passing it unseen.
 
 use std::path::{Path, PathBuf};
@@ -54,11 +54,9 @@ main :: () {
     s := sum(digits_view(), 1);
     {
         count := 10;
-        print("{} {}
-", count, label);
+        print("{} {}\n", count, label);
     }
-    print("{} {} {} {} {} {}
-", count, ready, digits[1], at.x, f, s);
+    print("{} {} {} {} {} {}\n", count, ready, digits[1], at.x, f, s);
 }
 
 digits_view :: () -> []i64 {
@@ -279,11 +277,61 @@ fn gdb_prints_parameters_and_locals_at_default_opt() {
 }
 
 #[test]
-fn run_with_debug_info_is_a_named_error() {
-    let dir = program_dir("run");
-    let o = Command::new(env!("CARGO_BIN_EXE_sx")).args(["run", "-g", "prog.sx"]).current_dir(&dir).output().expect("run sx");
+fn run_on_the_vm_with_debug_info_is_a_named_error() {
+    let dir = program_dir("runvm");
+    let o = Command::new(env!("CARGO_BIN_EXE_sx")).args(["run", "--vm", "-g", "prog.sx"]).current_dir(&dir).output().expect("run sx");
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not supported yet: -g with `sx run`"), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("not supported yet: -g with `sx run --vm`"), "{}", stderr);
     assert!(o.stdout.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `sx run -g` under gdb: the JIT registers the program's DWARF through gdb's JIT interface,
+/// so a pending breakpoint on an sx line resolves, and parameters, locals, `bt` and `next` work
+/// as in a built program.
+#[test]
+fn gdb_debugs_the_jit_of_sx_run() {
+    let dir = program_dir_with("jit", VARS_PROGRAM);
+    let mut c = Command::new("gdb");
+    c.args(["-nx", "-batch", "-iex", "set extension-language .sx c", "-ex", "set debuginfod enabled off", "-ex", "set style enabled off"]);
+    for cmd in [
+        "set breakpoint pending on",
+        "break prog.sx:14",
+        "break prog.sx:31",
+        "run",
+        "bt 3",
+        "print x",
+        "print total",
+        "delete 1",
+        "continue",
+        "info locals",
+        "next",
+        "print count",
+        "continue",
+    ] {
+        c.args(["-ex", cmd]);
+    }
+    c.args(["--args", env!("CARGO_BIN_EXE_sx"), "run", "-g", "prog.sx"]);
+    let o = match c.current_dir(&dir).output() {
+        Ok(o) => o,
+        Err(e) => panic!("cannot run gdb ({}): install it (`apt-get install gdb`; .ci/run does)", e),
+    };
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    eprintln!("gdb stdout:\n{}\ngdb stderr:\n{}", out, String::from_utf8_lossy(&o.stderr));
+    let stop = out.lines().find(|l| l.contains("hit Breakpoint 1, ")).unwrap_or_else(|| panic!("breakpoint 1 not hit:\n{}", out));
+    assert!(stop.ends_with("sum (xs=..., bias=1) at prog.sx:14"), "stop line: {}", stop);
+    assert!(line_starting(&out, "#1 ").contains(" in main () at prog.sx:28"), "frame 1:\n{}", out);
+    let values: Vec<&str> = out.lines().filter(|l| l.starts_with('$')).map(|l| l.split_once(" = ").map_or(l, |(_, v)| v)).collect();
+    // x, total, then `count` after the block.
+    assert_eq!(values, ["20", "1", "3"], "printed values:\n{}", out);
+    let inner = section(&out, "Thread ", "10 hello");
+    let inner: Vec<&str> = inner.iter().copied().skip_while(|l| !l.contains("hit Breakpoint 2, ")).collect();
+    assert!(inner.first().is_some_and(|l| l.ends_with("main () at prog.sx:31")), "breakpoint 2:\n{}", out);
+    let locals: Vec<&str> = inner.iter().copied().filter(|l| l.contains(" = ")).collect();
+    assert_eq!(locals.first().copied(), Some("count = 10"), "`info locals` in the block:\n{}", out);
+    assert!(locals.contains(&"count = 3") && locals.contains(&"origin = {x = 7, y = 2.5}"), "`info locals`:\n{}", out);
+    assert!(out.contains("\n33\t    print("), "`next` did not reach line 33:\n{}", out);
+    assert!(out.contains("3 true 5 7 5.000000 43"), "the program's output:\n{}", out);
     let _ = std::fs::remove_dir_all(&dir);
 }

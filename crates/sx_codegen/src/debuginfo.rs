@@ -173,12 +173,9 @@ impl<'a> DebugBuilder<'a> {
         }
     }
 
-    /// Adds the line sequence and the subprogram of one function whose symbol is `symbol`.
-    fn add_function(&mut self, code: &FnCode, symbol: SymbolId) {
+    /// Adds the line sequence and the subprogram of one function whose code starts at `start`.
+    fn add_function(&mut self, code: &FnCode, start: Address) {
         let f = &self.m.funcs[code.func];
-        let sym = self.symbols.len();
-        self.symbols.push(symbol);
-        let start = Address::Symbol { symbol: sym, addend: 0 };
         let decl = f.span.and_then(|s| self.locate(s));
         // The line table: a row wherever the (file, line) changes. The declaration's row covers
         // the prologue; the first body row is marked as the end of the prologue (where gdb puts
@@ -242,11 +239,16 @@ impl<'a> DebugBuilder<'a> {
         id
     }
 
-    /// Writes the DWARF sections into `object`.
-    fn finish(mut self, ranges: Vec<Range>, object: &mut Object<'static>) -> Result<()> {
+    /// Gives the compile unit its code `ranges`.
+    fn set_unit_ranges(&mut self, ranges: Vec<Range>) {
         let list = self.dwarf.unit.ranges.add(RangeList(ranges));
         let root = self.dwarf.unit.root();
         self.dwarf.unit.get_mut(root).set(gimli::DW_AT_ranges, AttributeValue::RangeListRef(list));
+    }
+
+    /// Writes the DWARF sections into `object`, relocated against its function symbols.
+    fn finish(mut self, ranges: Vec<Range>, object: &mut Object<'static>) -> Result<()> {
+        self.set_unit_ranges(ranges);
         let mut sections = Sections::new(RelocSection::default());
         self.dwarf.write(&mut sections).map_err(dwarf_err)?;
         let mut ids: Vec<(SectionId, object::write::SectionId)> = Vec::new();
@@ -291,10 +293,49 @@ pub(crate) fn add_debug_info(m: &sx_ir::Module, src: &DebugSources<'_>, code: &[
     let mut ranges = Vec::new();
     for c in code {
         let Some((symbol, _)) = product.functions.get(c.id).copied().flatten() else { continue };
-        b.add_function(c, symbol);
-        ranges.push(Range::StartLength { begin: Address::Symbol { symbol: b.symbols.len() - 1, addend: 0 }, length: u64::from(c.size) });
+        let start = Address::Symbol { symbol: b.symbols.len(), addend: 0 };
+        b.symbols.push(symbol);
+        b.add_function(c, start);
+        ranges.push(Range::StartLength { begin: start, length: u64::from(c.size) });
     }
     b.finish(ranges, &mut product.object)
+}
+
+/// An ELF object holding only the DWARF of the functions `code` of `m`, compiled in memory at
+/// the addresses `address_of` gives: what gdb's JIT interface reads ([`crate::gdb_jit`]). An
+/// empty `.text` section stands for the code (gdb wants one); every address is absolute.
+pub(crate) fn jit_image(
+    m: &sx_ir::Module,
+    src: &DebugSources<'_>,
+    code: &[FnCode],
+    address_of: impl Fn(cranelift_module::FuncId) -> u64,
+) -> Result<Vec<u8>> {
+    let mut b = DebugBuilder::new(m, src)?;
+    let mut ranges = Vec::new();
+    for c in code {
+        let start = Address::Constant(address_of(c.id));
+        b.add_function(c, start);
+        ranges.push(Range::StartLength { begin: start, length: u64::from(c.size) });
+    }
+    b.set_unit_ranges(ranges);
+    let mut sections = Sections::new(EndianVec::new(LittleEndian));
+    b.dwarf.write(&mut sections).map_err(dwarf_err)?;
+    let arch = match m.target {
+        sx_ir::Target::X86_64Linux => object::Architecture::X86_64,
+        sx_ir::Target::Aarch64Linux => object::Architecture::Aarch64,
+    };
+    let mut obj = Object::new(object::BinaryFormat::Elf, arch, object::Endianness::Little);
+    let text = obj.segment_name(object::write::StandardSegment::Text).to_vec();
+    obj.add_section(text, b".text".to_vec(), SectionKind::Text);
+    sections.for_each(|id, s| -> Result<()> {
+        if !s.slice().is_empty() {
+            let segment = obj.segment_name(object::write::StandardSegment::Debug).to_vec();
+            let section = obj.add_section(segment, id.name().as_bytes().to_vec(), SectionKind::Debug);
+            obj.append_section_data(section, s.slice(), 1);
+        }
+        Ok(())
+    })?;
+    obj.write().map_err(|e| CodegenError::new(format!("writing the debug image: {}", e)))
 }
 
 #[cfg(test)]

@@ -160,11 +160,11 @@ fn scope_ranges(frame: &FnFrame<'_>, scope: InstRange) -> Vec<Range> {
             _ => spans.push((start, end)),
         }
     }
-    let Address::Symbol { symbol, addend } = frame.start else { return vec![] };
-    spans
-        .into_iter()
-        .map(|(s, e)| Range::StartLength { begin: Address::Symbol { symbol, addend: addend + i64::from(s) }, length: u64::from(e - s) })
-        .collect()
+    let at = |offset: u32| match frame.start {
+        Address::Symbol { symbol, addend } => Address::Symbol { symbol, addend: addend + i64::from(offset) },
+        Address::Constant(start) => Address::Constant(start + u64::from(offset)),
+    };
+    spans.into_iter().map(|(s, e)| Range::StartLength { begin: at(s), length: u64::from(e - s) }).collect()
 }
 
 /// Writes the parameters and locals of `f` under `subprogram`; `decls` holds each debug
