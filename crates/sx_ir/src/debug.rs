@@ -2,8 +2,8 @@
 //! without the front end: a module-wide table of types described as a debugger sees them
 //! ([`DebugType`], already laid out for the target), and per function the sx variables that
 //! live in stack slots ([`DebugVar`]). The front end fills both only when debug information
-//! is asked for (`-g`); a slot named here is never promoted to SSA values
-//! ([`crate::opt::promote_slots`]), so the variable's value is in memory at every statement.
+//! is asked for (`-g`); every store to a slot named here stays when the slot is promoted to SSA
+//! values ([`crate::opt::promote_slots`]), so the variable's current value is in memory.
 //!
 //! Text form (see [`crate::parse()`]): one `dtN = debug_type …` line per type after the data
 //! objects, and one `debug param|local …` line per variable after a function's slots.
