@@ -335,3 +335,24 @@ fn gdb_debugs_the_jit_of_sx_run() {
     assert!(out.contains("3 true 5 7 5.000000 43"), "the program's output:\n{}", out);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn ir_shows_the_debug_tables_with_g_only() {
+    let dir = program_dir("ir");
+    let ir = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_sx")).arg("ir").args(args).arg("prog.sx").current_dir(&dir).output().expect("run sx");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).expect("utf-8")
+    };
+    let with_g = ir(&["-g"]);
+    let add = with_g.split("\nfunction ").find(|f| f.starts_with("add")).unwrap_or_else(|| panic!("no add in:\n{}", with_g));
+    let debug: Vec<&str> = add.lines().map(str::trim).filter(|l| l.starts_with("debug ")).collect();
+    assert_eq!(debug.len(), 3, "{}", add);
+    assert!(debug[0].starts_with("debug param \"a\" ss0 dt") && debug[1].starts_with("debug param \"b\" ss1 dt"), "{:?}", debug);
+    assert!(debug[2].starts_with("debug local \"s\" ss2 dt"), "{:?}", debug);
+    let i64_type = with_g.lines().find(|l| l.ends_with("= debug_type \"i64\" scalar signed 8")).expect("an i64 debug type");
+    assert!(debug[0].ends_with(i64_type.split(' ').next().unwrap_or("?")), "{:?}", debug);
+    let plain = ir(&[]);
+    assert!(!plain.contains("= debug_type ") && !plain.contains("\n    debug "), "debug tables without -g");
+    let _ = std::fs::remove_dir_all(&dir);
+}
