@@ -25,6 +25,10 @@ struct Cli {
 
 #[derive(clap::Args, Clone)]
 struct Common {
+    /// Debug information for gdb: `build` writes DWARF (lines, functions, parameters and locals,
+    /// which stay in memory), `run` hands it to gdb's JIT interface, `ir` shows the debug tables.
+    #[arg(short = 'g', global = true)]
+    debug: bool,
     /// Target triple: x86_64-linux or aarch64-linux.
     #[arg(long, global = true)]
     target: Option<String>,
@@ -124,9 +128,6 @@ enum Cmd {
         /// Optimisation level of native code: 0 (none), 1 or 2 (speed), 3 (speed and size).
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
         opt: u8,
-        /// Write DWARF debug information (line tables, functions) for gdb.
-        #[arg(short = 'g')]
-        debug: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -280,6 +281,7 @@ fn options(file: &Path, common: &Common) -> Result<sx_sema::Options, String> {
         vm_limits: limits,
         trace_comptime: common.trace_comptime,
         interrupt: Some(interrupt_flag()),
+        debug_info: common.debug,
     })
 }
 
@@ -340,8 +342,8 @@ fn run_cli(cli: Cli) -> i32 {
     let mut clock = PhaseClock::start();
     let (code, common) = match cli.cmd {
         Cmd::Run { file, vm, opt, common } => (run_program(&file, vm, opt_level(opt), &common, &mut clock), common),
-        Cmd::Build { file, output, link_args, opt, debug, common } => {
-            (build_program(&file, output, link_args, opt_level(opt), debug, &common, &mut clock), common)
+        Cmd::Build { file, output, link_args, opt, common } => {
+            (build_program(&file, output, link_args, opt_level(opt), common.debug, &common, &mut clock), common)
         }
         Cmd::Lsp => return sx_lsp::run(sx_lsp::Settings::new(stdlib_dirs())),
         Cmd::Check { file, common } => (compile(&file, &common, &mut clock).map_or_else(|c| c, |_| 0), common),
@@ -373,6 +375,12 @@ fn extra_libraries(out: &sx_sema::Output) -> impl Iterator<Item = &String> {
 
 /// `sx run`: compiles `file`, then runs it (JIT, or the comptime VM with `vm`).
 fn run_program(file: &Path, vm: bool, opt: sx_codegen::OptLevel, common: &Common, clock: &mut PhaseClock) -> i32 {
+    if common.debug && vm {
+        eprintln!(
+            "error: not supported yet: -g with `sx run --vm` (the VM gives gdb no debug information); use `sx run -g` or `sx build -g`"
+        );
+        return 1;
+    }
     let out = match compile(file, common, clock) {
         Ok(o) => o,
         Err(c) => return c,
@@ -411,7 +419,10 @@ fn run_program(file: &Path, vm: bool, opt: sx_codegen::OptLevel, common: &Common
                 }
             }
         }
-        match PhaseClock::time(&mut clock.codegen, || sx_codegen::jit_compile(&out.module, opt)) {
+        let comp_dir = std::env::current_dir().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
+        let sources = sx_codegen::DebugSources { sources: &out.sources, comp_dir };
+        let debug = common.debug.then_some(&sources);
+        match PhaseClock::time(&mut clock.codegen, || sx_codegen::jit_compile_debug(&out.module, opt, debug)) {
             Ok(program) => clock.exclude(|| program.run()) & 0xff,
             Err(e) => {
                 eprintln!("error: {}", e);

@@ -5,6 +5,10 @@
 //! applicable. The parsed module is then compiled natively (`emit_object` + `cc`) and run: its
 //! output and exit status must be the program's expected ones, so the text carries everything the
 //! program needs (data bytes, relocations, externs, the entry).
+//!
+//! The same again with `-g` (`sx ir -g`): the debug tables round-trip too, and the module —
+//! whose variables stay in memory — compiled with debug information still gives the
+//! program's output.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,10 +56,14 @@ fn library_flags(source: &Path) -> Vec<String> {
         .collect()
 }
 
-fn run_natively(root: &Path, program: &Path, module: &sx_ir::Module, compile_time_output: &str) -> Result<(), String> {
+fn run_natively(root: &Path, program: &Path, module: &sx_ir::Module, compile_time_output: &str, debug: bool) -> Result<(), String> {
     let abs = root.join(program);
-    let object = sx_codegen::emit_object(module).map_err(|e| format!("emit_object: {}", e))?;
-    let dir = std::env::temp_dir().join(format!("sx-ir-roundtrip-{}", std::process::id()));
+    let no_sources = sx_diag::SourceMap::new();
+    let sources = sx_codegen::DebugSources { sources: &no_sources, comp_dir: "/".into() };
+    let object = sx_codegen::emit_object_debug(module, sx_codegen::OptLevel::default(), debug.then_some(&sources))
+        .map_err(|e| format!("emit_object: {}", e))?;
+    let tag = if debug { "-g" } else { "" };
+    let dir = std::env::temp_dir().join(format!("sx-ir-roundtrip{}-{}", tag, std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let exe = dir.join(program.to_string_lossy().replace('/', "_"));
     sx_codegen::link_executable(&object, &exe, &library_flags(&abs)).map_err(|e| format!("link: {}", e))?;
@@ -91,9 +99,10 @@ fn run_natively(root: &Path, program: &Path, module: &sx_ir::Module, compile_tim
     Ok(())
 }
 
-fn check(root: &Path, program: &Path) -> Outcome {
+fn check(root: &Path, program: &Path, debug: bool) -> Outcome {
     let out = Command::new(env!("CARGO_BIN_EXE_sx"))
         .arg("ir")
+        .args(debug.then_some("-g"))
         .arg(program)
         .current_dir(root)
         .env_remove("SX_STDLIB_PATH")
@@ -134,12 +143,15 @@ fn check(root: &Path, program: &Path) -> Outcome {
             again.lines().nth(first).unwrap_or("<end>")
         ));
     }
+    if debug && module.debug_types.is_empty() && module.funcs.values().any(|f| !f.debug_vars.is_empty()) {
+        return Outcome::Failed("debug variables without debug types".into());
+    }
     // The objects of `#import c` units are not part of the module text: such a program is
     // checked as text only.
     if std::fs::read_to_string(root.join(program)).is_ok_and(|t| t.contains("#import c")) {
         return Outcome::RoundTripped;
     }
-    match run_natively(root, program, &module, &stdout[..start]) {
+    match run_natively(root, program, &module, &stdout[..start], debug) {
         Ok(()) => Outcome::RoundTripped,
         Err(e) => Outcome::Failed(e),
     }
@@ -147,6 +159,16 @@ fn check(root: &Path, program: &Path) -> Outcome {
 
 #[test]
 fn every_corpus_module_round_trips_through_the_text_ir() {
+    round_trip_corpus(false);
+}
+
+#[test]
+fn every_corpus_module_with_debug_tables_round_trips_through_the_text_ir() {
+    round_trip_corpus(true);
+}
+
+/// Round-trips every corpus program (with `-g` when `debug`) and runs what was parsed.
+fn round_trip_corpus(debug: bool) {
     let root = repo_root();
     let mut programs = vec![];
     collect(&root.join("examples"), &mut programs);
@@ -161,7 +183,7 @@ fn every_corpus_module_round_trips_through_the_text_ir() {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(p) = programs.get(i) else { break };
-                match check(&root, p) {
+                match check(&root, p, debug) {
                     Outcome::RoundTripped => done.fetch_add(1, Ordering::SeqCst),
                     Outcome::NotApplicable => not_applicable.fetch_add(1, Ordering::SeqCst),
                     Outcome::Failed(why) => {
@@ -175,7 +197,8 @@ fn every_corpus_module_round_trips_through_the_text_ir() {
     let failures = failures.into_inner().expect("lock");
     let (done, not_applicable) = (done.into_inner(), not_applicable.into_inner());
     eprintln!(
-        "ir round trip: {} programs round-tripped, {} not applicable (rejected by the compiler), {} failed",
+        "ir round trip{}: {} programs round-tripped, {} not applicable (rejected by the compiler), {} failed",
+        if debug { " with -g" } else { "" },
         done,
         not_applicable,
         failures.len()

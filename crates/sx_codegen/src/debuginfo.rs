@@ -1,6 +1,7 @@
 //! DWARF debug information for object files (`sx build -g`), written with gimli: one compile
 //! unit with a line table (one sequence per function, from the source locations Cranelift
-//! reports per machine instruction) and a `DW_TAG_subprogram` per function under its sx name.
+//! reports per machine instruction), a `DW_TAG_subprogram` per function under its sx name, and
+//! its parameters and locals with their types (module [`vars`]).
 //!
 //! Source locations: while translating, every IR instruction with a span sets Cranelift's
 //! source location to its instruction index plus one ([`inst_srcloc`]); location zero is the
@@ -23,6 +24,10 @@ use sx_ir::entity::EntityRef;
 use sx_ir::{FuncId, Inst};
 
 use crate::{CodegenError, Result};
+
+mod vars;
+
+pub(crate) use vars::slot_frame_offsets;
 
 /// The source location of a function's prologue: its declaration.
 pub(crate) fn decl_srcloc() -> SourceLoc {
@@ -52,6 +57,9 @@ pub(crate) struct FnCode {
     pub size: u32,
     /// `(start, end, location)` code ranges, sorted by start, relative to the function.
     pub locs: Vec<(u32, u32, SourceLoc)>,
+    /// Per IR slot, its offset from the frame pointer (`None` when Cranelift gave no frame
+    /// layout: the variables are then left out).
+    pub slots: Option<Vec<i64>>,
 }
 
 /// A section being written, with the relocations gimli asked for.
@@ -106,6 +114,8 @@ struct DebugBuilder<'a> {
     files: HashMap<sx_diag::FileId, FileId>,
     /// The object symbols the DWARF addresses refer to (`Address::Symbol` indices).
     symbols: Vec<SymbolId>,
+    /// The type entries written so far.
+    types: vars::TypeDies,
 }
 
 impl<'a> DebugBuilder<'a> {
@@ -129,7 +139,7 @@ impl<'a> DebugBuilder<'a> {
         entry.set(gimli::DW_AT_name, AttributeValue::StringRef(name));
         entry.set(gimli::DW_AT_comp_dir, AttributeValue::StringRef(dir));
         entry.set(gimli::DW_AT_low_pc, AttributeValue::Address(Address::Constant(0)));
-        Ok(DebugBuilder { m, src, dwarf, files: HashMap::new(), symbols: Vec::new() })
+        Ok(DebugBuilder { m, src, dwarf, files: HashMap::new(), symbols: Vec::new(), types: vars::TypeDies::default() })
     }
 
     /// The line-program file and 1-based line and column of `span`.
@@ -163,12 +173,9 @@ impl<'a> DebugBuilder<'a> {
         }
     }
 
-    /// Adds the line sequence and the subprogram of one function whose symbol is `symbol`.
-    fn add_function(&mut self, code: &FnCode, symbol: SymbolId) {
+    /// Adds the line sequence and the subprogram of one function whose code starts at `start`.
+    fn add_function(&mut self, code: &FnCode, start: Address) {
         let f = &self.m.funcs[code.func];
-        let sym = self.symbols.len();
-        self.symbols.push(symbol);
-        let start = Address::Symbol { symbol: sym, addend: 0 };
         let decl = f.span.and_then(|s| self.locate(s));
         // The line table: a row wherever the (file, line) changes. The declaration's row covers
         // the prologue; the first body row is marked as the end of the prologue (where gdb puts
@@ -182,7 +189,13 @@ impl<'a> DebugBuilder<'a> {
         if !rows.is_empty() {
             self.add_line_sequence(start, code.size, &rows, usize::from(decl.is_some()));
         }
-        self.add_subprogram(f, start, code.size, decl);
+        let subprogram = self.add_subprogram(f, start, code.size, decl);
+        if let Some(slots) = &code.slots {
+            let decls: Vec<Option<(FileId, u64)>> =
+                f.debug_vars.iter().map(|v| v.span.and_then(|s| self.locate(s)).map(|(file, line, _)| (file, line))).collect();
+            let frame = vars::FnFrame { start, locs: &code.locs, slots };
+            vars::add_variables(&mut self.dwarf, &mut self.types, self.m, f, subprogram, &frame, &decls);
+        }
     }
 
     /// Adds one function's rows `(offset, (file, line, column))` to the line program, from
@@ -212,13 +225,13 @@ impl<'a> DebugBuilder<'a> {
     fn add_subprogram(&mut self, f: &sx_ir::Function, start: Address, size: u32, decl: Option<(FileId, u64, u64)>) -> UnitEntryId {
         let root = self.dwarf.unit.root();
         let id = self.dwarf.unit.add(root, gimli::DW_TAG_subprogram);
-        let name = self.dwarf.strings.add(sx_name(&f.name));
+        let name = self.dwarf.strings.add(vars::dwarf_string(sx_name(&f.name)));
         let entry = self.dwarf.unit.get_mut(id);
         entry.set(gimli::DW_AT_name, AttributeValue::StringRef(name));
         entry.set(gimli::DW_AT_external, AttributeValue::Flag(f.linkage == sx_ir::Linkage::Export));
         entry.set(gimli::DW_AT_low_pc, AttributeValue::Address(start));
         entry.set(gimli::DW_AT_high_pc, AttributeValue::Udata(u64::from(size)));
-        entry.set(gimli::DW_AT_frame_base, AttributeValue::Exprloc(frame_base()));
+        entry.set(gimli::DW_AT_frame_base, AttributeValue::Exprloc(vars::frame_base(self.m.target)));
         if let Some((file, line, _)) = decl {
             entry.set(gimli::DW_AT_decl_file, AttributeValue::FileIndex(Some(file)));
             entry.set(gimli::DW_AT_decl_line, AttributeValue::Udata(line));
@@ -226,11 +239,16 @@ impl<'a> DebugBuilder<'a> {
         id
     }
 
-    /// Writes the DWARF sections into `object`.
-    fn finish(mut self, ranges: Vec<Range>, object: &mut Object<'static>) -> Result<()> {
+    /// Gives the compile unit its code `ranges`.
+    fn set_unit_ranges(&mut self, ranges: Vec<Range>) {
         let list = self.dwarf.unit.ranges.add(RangeList(ranges));
         let root = self.dwarf.unit.root();
         self.dwarf.unit.get_mut(root).set(gimli::DW_AT_ranges, AttributeValue::RangeListRef(list));
+    }
+
+    /// Writes the DWARF sections into `object`, relocated against its function symbols.
+    fn finish(mut self, ranges: Vec<Range>, object: &mut Object<'static>) -> Result<()> {
+        self.set_unit_ranges(ranges);
         let mut sections = Sections::new(RelocSection::default());
         self.dwarf.write(&mut sections).map_err(dwarf_err)?;
         let mut ids: Vec<(SectionId, object::write::SectionId)> = Vec::new();
@@ -268,13 +286,6 @@ impl<'a> DebugBuilder<'a> {
     }
 }
 
-/// `DW_AT_frame_base`: the canonical frame address.
-fn frame_base() -> gimli::write::Expression {
-    let mut e = gimli::write::Expression::new();
-    e.op(gimli::DW_OP_call_frame_cfa);
-    e
-}
-
 /// Adds `.debug_info`, `.debug_abbrev`, `.debug_line`, `.debug_str` and `.debug_ranges` for the
 /// compiled functions `code` of `m` to `product`'s object.
 pub(crate) fn add_debug_info(m: &sx_ir::Module, src: &DebugSources<'_>, code: &[FnCode], product: &mut ObjectProduct) -> Result<()> {
@@ -282,10 +293,49 @@ pub(crate) fn add_debug_info(m: &sx_ir::Module, src: &DebugSources<'_>, code: &[
     let mut ranges = Vec::new();
     for c in code {
         let Some((symbol, _)) = product.functions.get(c.id).copied().flatten() else { continue };
-        b.add_function(c, symbol);
-        ranges.push(Range::StartLength { begin: Address::Symbol { symbol: b.symbols.len() - 1, addend: 0 }, length: u64::from(c.size) });
+        let start = Address::Symbol { symbol: b.symbols.len(), addend: 0 };
+        b.symbols.push(symbol);
+        b.add_function(c, start);
+        ranges.push(Range::StartLength { begin: start, length: u64::from(c.size) });
     }
     b.finish(ranges, &mut product.object)
+}
+
+/// An ELF object holding only the DWARF of the functions `code` of `m`, compiled in memory at
+/// the addresses `address_of` gives: what gdb's JIT interface reads ([`crate::gdb_jit`]). An
+/// empty `.text` section stands for the code (gdb wants one); every address is absolute.
+pub(crate) fn jit_image(
+    m: &sx_ir::Module,
+    src: &DebugSources<'_>,
+    code: &[FnCode],
+    address_of: impl Fn(cranelift_module::FuncId) -> u64,
+) -> Result<Vec<u8>> {
+    let mut b = DebugBuilder::new(m, src)?;
+    let mut ranges = Vec::new();
+    for c in code {
+        let start = Address::Constant(address_of(c.id));
+        b.add_function(c, start);
+        ranges.push(Range::StartLength { begin: start, length: u64::from(c.size) });
+    }
+    b.set_unit_ranges(ranges);
+    let mut sections = Sections::new(EndianVec::new(LittleEndian));
+    b.dwarf.write(&mut sections).map_err(dwarf_err)?;
+    let arch = match m.target {
+        sx_ir::Target::X86_64Linux => object::Architecture::X86_64,
+        sx_ir::Target::Aarch64Linux => object::Architecture::Aarch64,
+    };
+    let mut obj = Object::new(object::BinaryFormat::Elf, arch, object::Endianness::Little);
+    let text = obj.segment_name(object::write::StandardSegment::Text).to_vec();
+    obj.add_section(text, b".text".to_vec(), SectionKind::Text);
+    sections.for_each(|id, s| -> Result<()> {
+        if !s.slice().is_empty() {
+            let segment = obj.segment_name(object::write::StandardSegment::Debug).to_vec();
+            let section = obj.add_section(segment, id.name().as_bytes().to_vec(), SectionKind::Debug);
+            obj.append_section_data(section, s.slice(), 1);
+        }
+        Ok(())
+    })?;
+    obj.write().map_err(|e| CodegenError::new(format!("writing the debug image: {}", e)))
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! the object path so both compile identically), symbol/data declaration and relocation, ISA and
 //! flag selection for x86_64-linux / aarch64-linux, extern symbol resolution for the JIT
 //! (`dlsym`), invoking the system linker, and DWARF debug information for object files
-//! ([`emit_object_debug`], module `debuginfo`).
+//! ([`emit_object_debug`], module `debuginfo`) and for JIT code, registered with gdb
+//! ([`jit_compile_debug`], module `gdb_jit`).
 //!
 //! Must never: panic on bad input (IR problems, Cranelift verifier failures, unresolvable
 //! externs, linker failures are all [`CodegenError`]s); change the memory picture chosen by the
@@ -15,6 +16,7 @@
 //! function becomes a trapping stub, matching the VM's "call of a function with no body" error).
 
 mod debuginfo;
+mod gdb_jit;
 
 pub use debuginfo::DebugSources;
 
@@ -887,7 +889,8 @@ fn compile_into<M: ClModule>(module: &mut M, m: &sx_ir::Module, mut code: Option
         })?;
         if let (Some(code), Some(compiled), false) = (code.as_deref_mut(), ctx.compiled_code(), decls.stubs[fid.index()]) {
             let locs = compiled.buffer.get_srclocs_sorted().iter().map(|l| (l.start, l.end, l.loc)).collect();
-            code.push(debuginfo::FnCode { func: fid, id, size: compiled.code_info().total_size, locs });
+            let slots = compiled.buffer.frame_layout().map(|frame| debuginfo::slot_frame_offsets(frame, f.slots.len()));
+            code.push(debuginfo::FnCode { func: fid, id, size: compiled.code_info().total_size, locs, slots });
         }
     }
     Ok(decls)
@@ -957,6 +960,13 @@ impl JitProgram {
 
 /// Compile `m` in memory at optimisation level `opt`, without running it.
 pub fn jit_compile(m: &sx_ir::Module, opt: OptLevel) -> Result<JitProgram> {
+    jit_compile_debug(m, opt, None)
+}
+
+/// Compile `m` in memory at optimisation level `opt`, without running it; with `debug`, the
+/// code's DWARF (lines, functions, variables) is registered through gdb's JIT interface, so a
+/// gdb running the compiler sees the program as if it had been built with `-g`.
+pub fn jit_compile_debug(m: &sx_ir::Module, opt: OptLevel, debug: Option<&DebugSources<'_>>) -> Result<JitProgram> {
     let entry = m.entry.ok_or_else(|| CodegenError::new("module has no entry function"))?;
     let ef = m.funcs.get(entry).ok_or_else(|| CodegenError::new("entry function does not exist"))?;
     if !ef.is_defined() {
@@ -984,8 +994,13 @@ pub fn jit_compile(m: &sx_ir::Module, opt: OptLevel) -> Result<JitProgram> {
     }
     builder.symbol_lookup_fn(Box::new(dl::lookup));
     let mut module = cranelift_jit::JITModule::new(builder);
-    let decls = compile_into(&mut module, m, None)?;
+    let mut code = Vec::new();
+    let decls = compile_into(&mut module, m, debug.is_some().then_some(&mut code))?;
     module.finalize_definitions().map_err(|e| module_err("finalizing JIT code", e))?;
+    if let Some(src) = debug {
+        let image = debuginfo::jit_image(m, src, &code, |id| module.get_finalized_function(id) as u64)?;
+        gdb_jit::register(image);
+    }
     let id = decls.funcs[entry.index()].ok_or_else(|| CodegenError::new("entry was not compiled"))?;
     let code = module.get_finalized_function(id);
     // SAFETY: the entry was compiled with signature () -> i32 and the platform C calling

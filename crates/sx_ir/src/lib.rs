@@ -16,6 +16,7 @@
 
 pub mod builder;
 pub mod cfg;
+pub mod debug;
 pub mod entity;
 pub mod filetest;
 pub mod names;
@@ -572,6 +573,8 @@ pub struct Function {
     pub slots: EntityVec<Slot, SlotData>,
     /// Span of the source declaration.
     pub span: Option<Span>,
+    /// The sx variables living in slots, for debug information (empty unless asked for).
+    pub debug_vars: Vec<debug::DebugVar>,
 }
 
 impl Function {
@@ -586,6 +589,7 @@ impl Function {
             values: EntityVec::new(),
             slots: EntityVec::new(),
             span: None,
+            debug_vars: Vec::new(),
         }
     }
     /// The entry block (the first block created), if any.
@@ -725,12 +729,22 @@ pub struct Module {
     pub externs: EntityVec<ExternId, ExternFunc>,
     /// The program entry: a function with signature `() -> i32` returning the exit status.
     pub entry: Option<FuncId>,
+    /// The types the functions' debug variables have (empty unless debug information was
+    /// asked for).
+    pub debug_types: EntityVec<debug::DebugTypeId, debug::DebugType>,
 }
 
 impl Module {
     /// An empty module for `target`.
     pub fn new(target: Target) -> Module {
-        Module { target, funcs: EntityVec::new(), datas: EntityVec::new(), externs: EntityVec::new(), entry: None }
+        Module {
+            target,
+            funcs: EntityVec::new(),
+            datas: EntityVec::new(),
+            externs: EntityVec::new(),
+            entry: None,
+            debug_types: EntityVec::new(),
+        }
     }
     /// Pointer width of the target, in bytes.
     pub fn pointer_bytes(&self) -> u32 {

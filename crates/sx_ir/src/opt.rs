@@ -18,7 +18,9 @@ const NONE: u32 = u32::MAX;
 /// Loads become uses of the reaching stored value (zero when no store reaches them: slots start
 /// zero-filled), stores define new values, and merges get block parameters. Promoted slots stay
 /// in the slot table with size 0; the removed instructions stay in the instruction table but are
-/// no longer in any block. Functions whose entry block is a branch target are left alone.
+/// no longer in any block. Functions whose entry block is a branch target are left alone. The
+/// slots of the function's debug variables ([`Function::debug_vars`]) are promoted too, but keep
+/// their size and every store to them, so a debugger finds each variable's current value there.
 pub fn promote_slots(f: &mut Function) {
     let Some(entry) = f.entry() else { return };
     if f.slots.is_empty() {
@@ -143,7 +145,7 @@ pub fn promote_slots(f: &mut Function) {
         f.blocks[b].insts = pre;
     }
     for (s, sd) in f.slots.iter_mut() {
-        if vars.promoted[s.index()] {
+        if vars.promoted[s.index()] && !vars.mirrored[s.index()] {
             sd.size = 0;
         }
     }
@@ -155,8 +157,13 @@ struct Vars {
     addr_var: Vec<u32>,
     /// Scalar type of each variable.
     ty: Vec<Type>,
+    /// Slot index of each variable.
+    slot_of_var: Vec<usize>,
     /// Whether each slot is promoted.
     promoted: Vec<bool>,
+    /// Whether each slot is a debug variable's: promoted, but every store to it stays, so the
+    /// slot always holds the variable's current value.
+    mirrored: Vec<bool>,
 }
 
 impl Vars {
@@ -224,12 +231,14 @@ fn find_promotable(f: &Function) -> Option<Vars> {
     let mut promoted = vec![false; ns];
     let mut slot_var = vec![NONE; ns];
     let mut var_ty = Vec::new();
+    let mut slot_of_var = Vec::new();
     for (s, sd) in f.slots.iter() {
         if let Some(t) = ty[s.index()] {
             if ok[s.index()] && t.bytes() == sd.size {
                 promoted[s.index()] = true;
                 slot_var[s.index()] = var_ty.len() as u32;
                 var_ty.push(t);
+                slot_of_var.push(s.index());
             }
         }
     }
@@ -237,7 +246,14 @@ fn find_promotable(f: &Function) -> Option<Vars> {
         return None;
     }
     let addr_var = addr_slot.iter().map(|&s| if s == NONE { NONE } else { slot_var[s as usize] }).collect();
-    Some(Vars { addr_var, ty: var_ty, promoted })
+    // A debugger reads variables from their slots: their stores stay.
+    let mut mirrored = vec![false; ns];
+    for v in &f.debug_vars {
+        if let Some(m) = mirrored.get_mut(v.slot.index()) {
+            *m = true;
+        }
+    }
+    Some(Vars { addr_var, ty: var_ty, promoted, mirrored, slot_of_var })
 }
 
 /// Value replacements (load results and removed parameters), followed transitively.
@@ -307,6 +323,7 @@ impl Renamer<'_> {
                 Keep,
             }
             let act = match &f.insts[i].kind {
+                InstKind::StackAddr { slot } if self.vars.mirrored.get(slot.index()).copied().unwrap_or(false) => Act::Keep,
                 InstKind::StackAddr { slot } if self.vars.promoted.get(slot.index()).copied().unwrap_or(false) => Act::Dead,
                 InstKind::Load { addr, .. } if self.vars.var_of(*addr) != NONE => Act::Load(self.vars.var_of(*addr)),
                 InstKind::Store { addr, value, .. } if self.vars.var_of(*addr) != NONE => Act::Store(self.vars.var_of(*addr), *value),
@@ -327,7 +344,8 @@ impl Renamer<'_> {
                     self.subst.set(r, d);
                 }
                 Act::Store(var, value) => {
-                    self.dead[i.index()] = true;
+                    let slot = self.vars.slot_of_var[var as usize];
+                    self.dead[i.index()] = !self.vars.mirrored[slot];
                     let v = self.subst.resolve(value);
                     undo.push((var, cur[var as usize]));
                     cur[var as usize] = Some(v);

@@ -1,8 +1,8 @@
 //! The stable textual form of the IR (`sx ir`), used by snapshot tests and read back by
 //! [`crate::parse()`] (the grammar is documented there). The text is complete: every function
 //! (bodies and bodiless declarations), every data object's bytes and relocations and every
-//! extern's signature and by-value parameters are printed, so parsing it rebuilds the module
-//! (source spans are not printed).
+//! extern's signature and by-value parameters are printed, and the debug tables when there are
+//! any, so parsing it rebuilds the module (source spans and variable scopes are not printed).
 
 use crate::entity::EntityRef;
 use crate::*;
@@ -174,6 +174,9 @@ fn print_function_with(refs: &Refs, f: &Function, out: &mut String) {
     for (s, d) in f.slots.iter() {
         let _ = writeln!(out, "    {} = slot {}, align {}", s, d.size, d.align);
     }
+    for v in &f.debug_vars {
+        let _ = writeln!(out, "    {}", debug_var_text(v));
+    }
     for (b, bd) in f.blocks.iter() {
         let params: Vec<String> = bd.params.iter().map(|&v| format!("{}: {}", v, value_type_name(f, v))).collect();
         let _ = writeln!(out, "{}({}):", b, params.join(", "));
@@ -247,9 +250,52 @@ pub fn print_module(m: &Module) -> String {
     for (id, d) in m.datas.iter() {
         print_data(&refs, id, d, &mut out);
     }
+    for (id, t) in m.debug_types.iter() {
+        let _ = writeln!(out, "{}", debug_type_text(id, t));
+    }
     for (_, f) in m.funcs.iter() {
         out.push('\n');
         print_function_with(&refs, f, &mut out);
     }
     out
+}
+
+/// The text of type `id`: `dtN = debug_type NAME SHAPE` (without a newline).
+pub fn debug_type_text(id: debug::DebugTypeId, t: &debug::DebugType) -> String {
+    let mut out = format!("{} = debug_type {} ", id, quoted(&t.name));
+    match &t.kind {
+        debug::DebugTypeKind::Scalar { encoding, size } => {
+            let _ = write!(out, "scalar {} {}", encoding.name(), size);
+        }
+        debug::DebugTypeKind::Pointer { pointee: Some(p) } => {
+            let _ = write!(out, "pointer {}", p);
+        }
+        debug::DebugTypeKind::Pointer { pointee: None } => out.push_str("pointer void"),
+        debug::DebugTypeKind::Struct { size, fields } => {
+            let _ = write!(out, "struct {}", size);
+            for f in fields {
+                let _ = write!(out, " field {} {} @{}", quoted(&f.name), f.ty, f.offset);
+            }
+        }
+        debug::DebugTypeKind::Array { elem, count } => {
+            let _ = write!(out, "array {} {}", elem, count);
+        }
+        debug::DebugTypeKind::Enum { size, signed, variants } => {
+            let _ = write!(out, "enum {} {}", if *signed { "signed" } else { "unsigned" }, size);
+            for (name, value) in variants {
+                let _ = write!(out, " variant {} {}", quoted(name), value);
+            }
+        }
+        debug::DebugTypeKind::Opaque { size } => {
+            let _ = write!(out, "opaque {}", size);
+        }
+    }
+    out
+}
+
+/// The text of a debug variable: `debug KIND NAME ssN dtM [ref]` (without indentation or a
+/// newline).
+pub fn debug_var_text(v: &debug::DebugVar) -> String {
+    let by_ref = if v.by_ref { " ref" } else { "" };
+    format!("debug {} {} {} {}{}", v.kind.name(), quoted(&v.name), v.slot, v.ty, by_ref)
 }

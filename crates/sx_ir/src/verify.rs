@@ -20,7 +20,9 @@ pub fn verify_module(m: &Module) -> Vec<String> {
         if f.is_defined() {
             verify_function(m, f, &mut errs);
         }
+        crate::debug::var_problems(&m.debug_types, f, &mut errs);
     }
+    crate::debug::type_problems(&m.debug_types, &mut errs);
     if let Some(e) = m.entry {
         if m.funcs.get(e).is_none() {
             errs.push(format!("entry {} does not exist", e));

@@ -89,6 +89,7 @@ fn options(settings: &Settings, path: &Path) -> sx_sema::Options {
         vm_limits: limits,
         trace_comptime: false,
         interrupt: None,
+        debug_info: false,
     }
 }
 

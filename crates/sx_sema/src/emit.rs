@@ -8,6 +8,11 @@ use sx_diag::Span;
 use sx_ir::builder::FunctionBuilder;
 use sx_ir::{BinOp as IB, Block, Function, IntCC, Slot, SlotData, TrapCode, Type as IrType, Value};
 
+/// The end of the scope of a debug variable whose scope is still open while its function is
+/// lowered ([`sx_ir::debug::InstRange::end`]); [`Emitter::finish`] turns what is still open then
+/// into "the whole function".
+pub(crate) const OPEN_SCOPE: sx_ir::Inst = sx_ir::Inst(u32::MAX);
+
 /// The IR of one function under construction.
 pub(crate) struct Emitter {
     /// The function being written.
@@ -181,6 +186,11 @@ impl Emitter {
     /// trap, and slots whose address never escapes become SSA values (`promote_slots`).
     pub fn finish(mut self) -> Function {
         self.b(|b| b.seal_unterminated(TrapCode::Unreachable));
+        for v in &mut self.f.debug_vars {
+            if v.scope.is_some_and(|r| r.end == OPEN_SCOPE) {
+                v.scope = None;
+            }
+        }
         crate::phase_times::time_promote_slots(|| sx_ir::opt::promote_slots(&mut self.f));
         self.f
     }

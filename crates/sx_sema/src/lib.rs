@@ -23,6 +23,7 @@ mod compiler_api;
 pub mod comptime;
 pub mod consts;
 mod context_ext;
+mod debug_vars;
 mod decls;
 mod emit;
 mod errors;
@@ -187,6 +188,9 @@ pub struct Options {
     pub trace_comptime: bool,
     /// Interrupt flag for compile-time evaluation (set by the driver's Ctrl-C handler).
     pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Describe parameters and locals for a debugger (`-g`): their slots stay in memory and the
+    /// module carries debug tables ([`sx_ir::debug`]).
+    pub debug_info: bool,
 }
 
 /// What a successful compilation produces.
@@ -322,6 +326,8 @@ pub(crate) struct Emitted {
     pub closure_candidates: HashMap<FnId, HashMap<String, TypeId>>,
     /// Emitted run-time type records (`Type` values, `any` tags).
     pub rtti: reflect::Rtti,
+    /// Debug information of variables (`-g`).
+    pub debug: debug_vars::DebugTables,
 }
 
 /// Compiles the program rooted at `path`.
@@ -442,7 +448,7 @@ impl Compiler {
                 api: Default::default(),
                 build: Default::default(),
             },
-            out: Emitted::default(),
+            out: Emitted { debug: debug_vars::DebugTables::new(opts.debug_info), ..Default::default() },
         }
     }
 

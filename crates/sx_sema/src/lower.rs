@@ -44,10 +44,16 @@ impl<'c> FnCx<'c> {
         }
         Ok(())
     }
+    /// Binds parameter `name` in the current scope.
+    fn bind_param(&mut self, name: &str, l: Local) {
+        self.note_debug_var(name, &l, sx_ir::debug::DebugVarKind::Param);
+        self.bind(name, l);
+    }
     pub fn bind(&mut self, name: &str, l: Local) {
         if name == "_" {
             return;
         }
+        self.note_debug_var(name, &l, sx_ir::debug::DebugVarKind::Local);
         self.scopes.last_mut().expect("scope").names.insert(name.to_string(), l);
     }
     /// Marks `name` as a local whose declaration failed in the current scope (unless the
@@ -980,12 +986,12 @@ impl<'c> FnCx<'c> {
                 let s = cx.slot_for(ty);
                 let a = cx.slot_addr(s);
                 cx.b(|b| b.store(a, 0, v));
-                cx.bind(&name, Local::Var { slot: s, ty, by_ref: false, readonly: false });
+                cx.bind_param(&name, Local::Var { slot: s, ty, by_ref: false, readonly: false });
             } else {
                 let s = cx.e.f.slots.push(sx_ir::SlotData { size: 8, align: 8 });
                 let a = cx.slot_addr(s);
                 cx.b(|b| b.store(a, 0, v));
-                cx.bind(&name, Local::Var { slot: s, ty, by_ref: true, readonly: false });
+                cx.bind_param(&name, Local::Var { slot: s, ty, by_ref: true, readonly: false });
             }
         }
         Ok(())

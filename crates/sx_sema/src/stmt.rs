@@ -70,6 +70,7 @@ impl<'c> FnCx<'c> {
     }
 
     pub fn stmt(&mut self, s: &Stmt) -> R<()> {
+        self.close_debug_scopes();
         self.e.span = Some(s.span);
         let exit = match &s.kind {
             StmtKind::Return(_) => Some("return"),

@@ -48,6 +48,12 @@ pub(super) fn parse_body(c: &mut Cursor, m: &Module, symbols: &Symbols, f: &mut 
             let align = c.u32(u32::MAX)?;
             c.end_line()?;
             f.slots.push(SlotData { size, align });
+        } else if w == "debug" {
+            if !blocks.is_empty() {
+                return Err(pos.error("debug variables must come before the first block"));
+            }
+            c.word()?;
+            f.debug_vars.push(super::debug::parse_var(c)?);
         } else if let Some(n) = super::entity_number(w, "block") {
             super::expect_number(pos, w, n, blocks.len())?;
             c.word()?;

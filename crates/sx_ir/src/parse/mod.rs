@@ -6,12 +6,17 @@
 //!
 //! ```text
 //! module   := ["target" TARGET] ["entry" FUNC] item*           ; TARGET: x86_64-linux | aarch64-linux
-//! item     := extern | data | function
+//! item     := extern | data | dtype | function
 //! extern   := "externN" "=" "extern" NAME sig ("byval(param" N "," N "bytes)")*
 //! data     := "dataN" "=" ("const" | "global") NAME "size" N "align" N bytes reloc*
 //! bytes    := "[" HEX* "]" | STRING                               ; a prefix: the rest is zero
 //! reloc    := "reloc@" N "=" ("dataN" | FUNC) ("+" | "-") N        ; offset = target + addend
-//! function := "function" NAME sig ["export"] ["{" slot* block* "}"]   ; no braces: a declaration
+//! dtype    := "dtN" "=" "debug_type" NAME shape                  ; a type for debug information
+//! shape    := "scalar" ("signed"|"unsigned"|"float"|"bool"|"char") SIZE | "pointer" ("dtN" | "void")
+//!           | "struct" SIZE ("field" NAME "dtN" "@" N)* | "array" "dtN" COUNT
+//!           | "enum" ("signed"|"unsigned") SIZE ("variant" NAME INT)* | "opaque" SIZE
+//! function := "function" NAME sig ["export"] ["{" slot* dvar* block* "}"]   ; no braces: a declaration
+//! dvar     := "debug" ("param"|"local") NAME "ssN" "dtN" ["ref"]   ; a variable in a slot (`ref`: its address)
 //! sig      := "(" [TYPE ("," TYPE)*] ")" "->" "(" [TYPE ("," TYPE)*] ")"  ; TYPE: i8 … i64, f32, f64
 //! slot     := "ssN" "=" "slot" SIZE "," "align" N
 //! block    := "blockN" "(" [VALUE ":" TYPE ("," VALUE ":" TYPE)*] ")" ":" inst*
@@ -41,6 +46,7 @@
 
 mod body;
 mod cursor;
+mod debug;
 
 use crate::entity::EntityRef;
 use crate::*;
@@ -186,10 +192,14 @@ pub fn parse_module(text: &str) -> Result<Module, ParseError> {
             expect_number(pos, w, n, m.datas.len())?;
             let d = parse_data(&mut c, &symbols)?;
             m.datas.push(d);
+        } else if let Some(n) = entity_number(w, "dt") {
+            expect_number(pos, w, n, m.debug_types.len())?;
+            let t = debug::parse_type(&mut c)?;
+            m.debug_types.push(t);
         } else if w == "target" {
             return Err(pos.error("`target` must come first"));
         } else {
-            return Err(pos.error(format!("expected `function`, `externN =`, `dataN =` or `entry`, found `{}`", w)));
+            return Err(pos.error(format!("expected `function`, `externN =`, `dataN =`, `dtN =` or `entry`, found `{}`", w)));
         }
     }
     if next_func != m.funcs.len() {

@@ -14,6 +14,14 @@ data3 = const "weird name" size 40 align 8 [
     000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
     ff
 ]
+dt0 = debug_type "i64" scalar signed 8
+dt1 = debug_type "*Node" pointer dt2
+dt2 = debug_type "Node" struct 16 field "value" dt0 @0 field "next" dt1 @8
+dt3 = debug_type "[4]u8" array dt4 4
+dt4 = debug_type "u8" scalar char 1
+dt5 = debug_type "Color" enum unsigned 4 variant "red" 0 variant "blue" -1
+dt6 = debug_type "*void" pointer void
+dt7 = debug_type "any" opaque 16
 
 function helper (i64) -> (i64)
 
@@ -24,6 +32,8 @@ function dup () -> ()
 function main () -> (i32) export {
     ss0 = slot 8, align 8
     ss1 = slot 16, align 16
+    debug param "n" ss0 dt0
+    debug local "node" ss1 dt2 ref
 block0():
     v0 = iconst.i64 -5
     v1 = iconst.i32 7
@@ -90,6 +100,12 @@ fn parsed_module_has_the_written_contents() {
     let main = &m.funcs[FuncId(3)];
     assert_eq!(main.linkage, Linkage::Export);
     assert_eq!(main.slots[Slot(1)].align, 16);
+    assert_eq!(main.debug_vars[1].name, "node");
+    assert!(main.debug_vars[1].by_ref && main.debug_vars[1].kind == debug::DebugVarKind::Local);
+    assert_eq!(
+        m.debug_types[debug::DebugTypeId(5)].kind,
+        debug::DebugTypeKind::Enum { size: 4, signed: false, variants: vec![("red".into(), 0), ("blue".into(), -1)] }
+    );
     let nan = main.insts.values().find_map(|d| match d.kind {
         InstKind::Fconst { value, .. } if value.is_nan() && value.to_bits() != f64::NAN.to_bits() => Some(value.to_bits()),
         _ => None,
@@ -98,6 +114,13 @@ fn parsed_module_has_the_written_contents() {
     // Result types follow from the instructions.
     let types: Vec<&str> = [17, 11, 14, 20, 22, 24].iter().map(|&v| main.values[Value(v)].ty.name()).collect();
     assert_eq!(types, ["i32", "i8", "f64", "i64", "i64", "i32"]);
+}
+
+#[test]
+fn missing_debug_types_and_slots_are_reported() {
+    let text = "dt0 = debug_type \"*T\" pointer dt9\n\nfunction f () -> () {\n    debug local \"x\" ss0 dt0\nblock0():\n    return\n}\n";
+    let m = parse(text).unwrap_or_else(|e| panic!("{}", e));
+    assert_eq!(verify(&m), ["f: debug variable `x` is in missing ss0", "dt0: refers to missing dt9"]);
 }
 
 #[test]
@@ -136,6 +159,11 @@ fn errors_name_line_and_column() {
     assert_eq!(error_of("function f () -> () {\nblock0():\n    call g()\n}\n"), "3:10: unknown function `g`");
     assert_eq!(error_of("function f () -> () {\nblock0():\n    return\n"), "4:1: unterminated function body (expected `}`)");
     assert_eq!(error_of("data0 = const \"d\" size 1 align 1 [0102]"), "1:37: more than 1 initial bytes");
+    assert_eq!(error_of("dt0 = debug_type \"t\" tuple 8"), "1:22: expected scalar, pointer, struct, array, enum or opaque, found `tuple`");
+    assert_eq!(
+        error_of("function f () -> () {\nblock0():\n    debug local \"x\" ss0 dt0\n}\n"),
+        "3:5: debug variables must come before the first block"
+    );
 }
 
 /// Every prefix of a valid text, and the text with each character replaced by a few others,

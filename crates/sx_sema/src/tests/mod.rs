@@ -32,6 +32,7 @@ fn options() -> Options {
         vm_limits: sx_vm::VmLimits::default(),
         trace_comptime: false,
         interrupt: None,
+        debug_info: false,
     }
 }
 
