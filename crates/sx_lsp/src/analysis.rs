@@ -2,10 +2,12 @@
 //! thread, its results converted to LSP positions.
 
 use crate::text;
+use crate::world::{FileText, World};
 use lsp_types::{DiagnosticSeverity, Range};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use sx_sema::analysis::{Session, ShownValue};
+use std::sync::Arc;
+use sx_sema::analysis::Session;
 
 /// How the server compiles documents.
 #[derive(Clone, Debug)]
@@ -27,38 +29,24 @@ impl Settings {
     }
 }
 
-/// A top-level name the document sees, ready for hover and definition.
-#[derive(Clone, Debug)]
-pub struct Name {
-    /// The declared name.
-    pub name: String,
-    /// The declaring file.
-    pub path: PathBuf,
-    /// The name's range in that file.
-    pub range: Range,
-    /// The line of the declaration.
-    pub line: String,
-    /// The compile-time value, when known.
-    pub value: Option<ShownValue>,
-}
-
 /// What the server keeps of one analysis.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug)]
 pub struct Result {
     /// The document's diagnostics.
     pub diagnostics: Vec<lsp_types::Diagnostic>,
-    /// Top-level names: the document's own first, then its flat imports'.
-    pub names: Vec<Name>,
+    /// What the analysis knows, for position requests.
+    pub world: Arc<World>,
 }
 
 /// Analyses the document at `path` with the open documents' texts in `overlay`.
 pub fn analyse(settings: &Settings, path: &Path, overlay: HashMap<PathBuf, String>) -> Result {
     let opts = options(settings, path);
     let path = path.to_path_buf();
+    let text = overlay.get(&path).cloned().or_else(|| std::fs::read_to_string(&path).ok()).unwrap_or_default();
     let work = move || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let a = sx_sema::analysis::analyze(&path, &opts, Session { overlay, capture: sx_vm::CaptureHost::new(), library: true });
-            convert(&a)
+            convert(a, &path, &text)
         }))
     };
     let joined = std::thread::Builder::new().stack_size(512 << 20).spawn(work).map(|h| h.join());
@@ -66,7 +54,7 @@ pub fn analyse(settings: &Settings, path: &Path, overlay: HashMap<PathBuf, Strin
         Ok(Ok(Ok(result))) => result,
         Ok(Ok(Err(_))) | Ok(Err(_)) | Err(_) => Result {
             diagnostics: vec![diagnostic(Range::default(), "internal compiler error while analysing this file".to_string())],
-            names: vec![],
+            world: Arc::new(World::new(sx_diag::FileId(u32::MAX), Default::default(), HashMap::new(), HashMap::new())),
         },
     }
 }
@@ -104,8 +92,9 @@ fn diagnostic(range: Range, message: String) -> lsp_types::Diagnostic {
 }
 
 /// The analysis in LSP terms. Diagnostics located in another file are shown at the start of
-/// the document with their location.
-fn convert(a: &sx_sema::analysis::Analysis) -> Result {
+/// the document with their location. When the document could not be loaded, its `text` stands
+/// in for it (under a file id no loaded file has).
+fn convert(a: sx_sema::analysis::Analysis, path: &Path, text: &str) -> Result {
     let mut diagnostics = vec![];
     for d in &a.diags {
         let mut message = d.message.clone();
@@ -123,19 +112,10 @@ fn convert(a: &sx_sema::analysis::Analysis) -> Result {
         };
         diagnostics.push(diagnostic(range, message));
     }
-    let names = a
-        .decls
-        .iter()
-        .map(|d| {
-            let src = &a.sources.file(d.span.file).text;
-            Name {
-                name: d.name.clone(),
-                path: d.path.clone(),
-                range: text::range(src, d.span.lo, d.span.hi),
-                line: text::line_of(src, d.span.lo).trim().to_string(),
-                value: d.value.clone(),
-            }
-        })
-        .collect();
-    Result { diagnostics, names }
+    let values = a.decls.iter().filter_map(|d| d.value.clone().map(|v| (d.span, v))).collect();
+    let mut files: HashMap<sx_diag::FileId, FileText> =
+        a.facts.files.iter().map(|f| (f.file, FileText { path: f.path.clone(), text: a.sources.file(f.file).text.clone() })).collect();
+    let root = a.root.unwrap_or(sx_diag::FileId(u32::MAX));
+    files.entry(root).or_insert_with(|| FileText { path: path.to_path_buf(), text: text.to_string() });
+    Result { diagnostics, world: Arc::new(World::new(root, a.facts, files, values)) }
 }

@@ -27,6 +27,7 @@ mod expr;
 mod fn_state;
 mod fncx;
 mod generics;
+mod index;
 mod inline_if;
 mod insert;
 mod introspect;
@@ -221,6 +222,8 @@ pub struct Compiler {
     pub(crate) overlay: HashMap<PathBuf, String>,
     /// A root file without `main` is a library, not an error ([`analysis`]).
     pub(crate) library_root: bool,
+    /// Editor facts, recorded only in an editor analysis ([`analysis`]).
+    pub(crate) index: Option<Box<index::Recorder>>,
     /// The names of the `#library` declarations of every loaded file ([`libraries`]).
     pub(crate) libraries: Vec<String>,
     pub(crate) unsupported: Vec<(Span, &'static str)>,
@@ -396,6 +399,7 @@ impl Compiler {
             paths: opts.paths.clone(),
             overlay: HashMap::new(),
             library_root: false,
+            index: None,
             libraries: vec![],
             unsupported: vec![],
             protos: Default::default(),
