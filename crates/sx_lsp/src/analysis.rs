@@ -45,8 +45,17 @@ pub fn analyse(settings: &Settings, path: &Path, overlay: HashMap<PathBuf, Strin
     let text = overlay.get(&path).cloned().or_else(|| std::fs::read_to_string(&path).ok()).unwrap_or_default();
     let work = move || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut overlay = overlay;
+            let (parse_errors, repaired) = repair(&text);
+            if let Some(r) = &repaired {
+                overlay.insert(path.clone(), r.clone());
+            }
             let a = sx_sema::analysis::analyze(&path, &opts, Session { overlay, capture: sx_vm::CaptureHost::new(), library: true });
-            convert(a, &path, &text)
+            let mut result = convert(a, &path, repaired.as_deref().unwrap_or(&text), text.clone());
+            if repaired.is_some() {
+                result.diagnostics = parse_errors.iter().map(|d| diagnostic(range_of(&text, d.span), d.message.clone())).collect();
+            }
+            result
         }))
     };
     let joined = std::thread::Builder::new().stack_size(512 << 20).spawn(work).map(|h| h.join());
@@ -54,9 +63,58 @@ pub fn analyse(settings: &Settings, path: &Path, overlay: HashMap<PathBuf, Strin
         Ok(Ok(Ok(result))) => result,
         Ok(Ok(Err(_))) | Ok(Err(_)) | Err(_) => Result {
             diagnostics: vec![diagnostic(Range::default(), "internal compiler error while analysing this file".to_string())],
-            world: Arc::new(World::new(sx_diag::FileId(u32::MAX), Default::default(), HashMap::new(), HashMap::new())),
+            world: Arc::new(World::new(sx_diag::FileId(u32::MAX), String::new(), Default::default(), HashMap::new(), HashMap::new())),
         },
     }
+}
+
+/// How many lines [`repair`] blanks at most.
+const MAX_REPAIRS: usize = 8;
+
+/// The parse errors of `text` and, when there are any, a repaired copy that parses (or parses
+/// further): each line an error is reported on (the line before, when the error is at the
+/// first token of its line) is blanked to spaces, so every other byte keeps its offset and the
+/// rest of the function around an unfinished line is still analysed.
+fn repair(text: &str) -> (Vec<sx_diag::Diagnostic>, Option<String>) {
+    let (_, first_errors) = sx_syntax::parse_file(sx_diag::FileId(0), text);
+    if first_errors.is_empty() {
+        return (first_errors, None);
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    let mut errors = first_errors.clone();
+    for _ in 0..MAX_REPAIRS {
+        let Some(at) = errors.iter().filter_map(|d| d.span).map(|s| s.lo as usize).min() else { break };
+        let at = at.min(bytes.len());
+        let line_lo = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let mut lo = line_lo;
+        if bytes[line_lo..at].iter().all(|b| b.is_ascii_whitespace()) && line_lo > 0 {
+            // The error is at the first token of its line: the line before is unfinished.
+            let mut prev_end = line_lo - 1;
+            loop {
+                let prev_lo = bytes[..prev_end].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                if !bytes[prev_lo..prev_end].iter().all(|b| b.is_ascii_whitespace()) || prev_lo == 0 {
+                    lo = prev_lo;
+                    break;
+                }
+                prev_end = prev_lo - 1;
+            }
+        }
+        let hi = bytes[lo..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| lo + i);
+        for b in &mut bytes[lo..hi] {
+            *b = b' ';
+        }
+        let repaired = String::from_utf8_lossy(&bytes).into_owned();
+        errors = sx_syntax::parse_file(sx_diag::FileId(0), &repaired).1;
+        if errors.is_empty() {
+            break;
+        }
+    }
+    (first_errors, Some(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// The range of an optional span of `text` (the start of the text when there is none).
+fn range_of(text: &str, span: Option<sx_diag::Span>) -> Range {
+    span.map_or_else(Range::default, |s| text::range(text, s.lo, s.hi))
 }
 
 /// Compiler options for `path`: sandboxed compile-time code (reads only under the file's
@@ -92,9 +150,10 @@ fn diagnostic(range: Range, message: String) -> lsp_types::Diagnostic {
 }
 
 /// The analysis in LSP terms. Diagnostics located in another file are shown at the start of
-/// the document with their location. When the document could not be loaded, its `text` stands
-/// in for it (under a file id no loaded file has).
-fn convert(a: sx_sema::analysis::Analysis, path: &Path, text: &str) -> Result {
+/// the document with their location. `text` is the analysed text of the document, `doc` its
+/// real text (they differ when [`repair`] blanked lines); when the document could not be
+/// loaded, `text` stands in for it (under a file id no loaded file has).
+fn convert(a: sx_sema::analysis::Analysis, path: &Path, text: &str, doc: String) -> Result {
     let mut diagnostics = vec![];
     for d in &a.diags {
         let mut message = d.message.clone();
@@ -117,5 +176,5 @@ fn convert(a: sx_sema::analysis::Analysis, path: &Path, text: &str) -> Result {
         a.facts.files.iter().map(|f| (f.file, FileText { path: f.path.clone(), text: a.sources.file(f.file).text.clone() })).collect();
     let root = a.root.unwrap_or(sx_diag::FileId(u32::MAX));
     files.entry(root).or_insert_with(|| FileText { path: path.to_path_buf(), text: text.to_string() });
-    Result { diagnostics, world: Arc::new(World::new(root, a.facts, files, values)) }
+    Result { diagnostics, world: Arc::new(World::new(root, doc, a.facts, files, values)) }
 }

@@ -30,7 +30,7 @@ fn item(label: &str, kind: u32, detail: Option<String>) -> Value {
 
 /// The completions at byte `at` of the document.
 pub fn completion(w: &World, at: usize) -> Value {
-    let text = w.text(w.root);
+    let text = w.doc.as_str();
     let at = at.min(text.len());
     let before = &text.as_bytes()[..at];
     let mut start = at;
@@ -164,8 +164,8 @@ fn expected_type(w: &World, pre: &str, at: usize) -> Option<TypeId> {
         return value_of(lhs);
     }
     if ctx.ends_with('(') || ctx.ends_with(',') {
-        let (paren, active) = call_context(w.text(w.root), at)?;
-        let callee = trailing_chain(&w.text(w.root)[..paren]);
+        let (paren, active) = call_context(&w.doc, at)?;
+        let callee = trailing_chain(&w.doc[..paren]);
         let def = chain_def(w, &callee, at as u32)?;
         let ix = w.index(def.file);
         let (params, _) = ix.decl_at(def)?.params.clone()?;

@@ -69,7 +69,7 @@ fn type_here(w: &World, ix: &SyntaxIndex, occ: &Occurrence) -> Option<TypeId> {
         Role::Member { base } => f.expr_types.get(&Span::new(occ.span.file, base.lo, occ.span.hi)).copied(),
         Role::Variant { expr } => f.expr_types.get(&expr).copied(),
         Role::Binding(i) => w.binding_type(ix, i),
-        Role::TopLevel => None,
+        Role::Definition => None,
     }
 }
 
@@ -237,7 +237,7 @@ pub fn call_context(text: &str, at: usize) -> Option<(usize, usize)> {
 /// `textDocument/signatureHelp`: the parameters of the function called around `at`, with the
 /// one being written active.
 pub fn signature_help(w: &World, at: usize) -> Value {
-    let text = w.text(w.root);
+    let text = w.doc.as_str();
     let Some((paren, mut active)) = call_context(text, at) else { return Value::Null };
     let chain = trailing_chain(&text[..paren]);
     let Some(&name) = chain.last() else { return Value::Null };

@@ -64,7 +64,7 @@ fn at_position(server: &mut Server, req: &Request, pos: &TextDocumentPositionPar
         Some(a) => a.world.clone(),
         None => return Response::new_ok(req.id.clone(), Value::Null),
     };
-    let at = text::offset(world.text(world.root), pos.position);
+    let at = text::offset(&world.doc, pos.position);
     let run = move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| answer(&world, at))).unwrap_or(Value::Null);
     let value = std::thread::Builder::new().stack_size(64 << 20).spawn(run).ok().and_then(|h| h.join().ok()).unwrap_or(Value::Null);
     Response::new_ok(req.id.clone(), value)
@@ -124,7 +124,7 @@ pub fn inlay_hint(server: &mut Server, req: Request) -> Response {
         Some(a) => a.world.clone(),
         None => return Response::new_ok(req.id, Value::Null),
     };
-    let src = world.text(world.root);
+    let src = world.doc.as_str();
     let (lo, hi) = (text::offset(src, p.range.start) as u32, text::offset(src, p.range.end) as u32);
     let run =
         move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| features::inlay_hints(&world, lo, hi))).unwrap_or(Value::Null);

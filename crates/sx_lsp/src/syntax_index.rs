@@ -43,8 +43,8 @@ pub enum Role {
     Name { binding: Option<usize> },
     /// A local binding's own name (index into [`SyntaxIndex::bindings`]).
     Binding(usize),
-    /// The name of a top-level declaration.
-    TopLevel,
+    /// The name of a top-level declaration, a struct member or an enum variant.
+    Definition,
     /// The member name of `base.name`.
     Member { base: Span },
     /// The variant name of an enum literal `.name` (written at `expr`).
@@ -180,6 +180,9 @@ impl Walker {
         } else {
             return;
         };
+        for (n, span) in &members {
+            self.occurrences.push(Occurrence { name: n.clone(), span: *span, role: Role::Definition });
+        }
         self.decls.push(DeclBody { name: name.span, value: value.span, members, params });
     }
 
@@ -193,7 +196,7 @@ impl Walker {
         match &item.kind {
             ItemKind::Const { name, ty, value } => {
                 if self.scopes.is_empty() {
-                    self.note(name, Role::TopLevel);
+                    self.note(name, Role::Definition);
                 } else {
                     self.bind(name, (item.span.lo, *self.block_end.last().unwrap_or(&u32::MAX)), BindingKind::Const, ty.as_ref(), false);
                 }
@@ -203,14 +206,14 @@ impl Walker {
             }
             ItemKind::Var { names, ty, value, .. } => {
                 for n in names {
-                    self.note(n, Role::TopLevel);
+                    self.note(n, Role::Definition);
                 }
                 self.opt(ty.as_ref());
                 self.opt(value.as_ref());
             }
             ItemKind::Import { alias, .. } => {
                 if let Some(a) = alias {
-                    self.note(a, Role::TopLevel);
+                    self.note(a, Role::Definition);
                 }
             }
             ItemKind::Run(e) | ItemKind::Insert(e) | ItemKind::Directive(e) => self.expr(e),
@@ -578,7 +581,7 @@ mod tests {
             .iter()
             .filter_map(|o| match o.role {
                 Role::Name { binding } => Some((o.name.as_str(), binding)),
-                Role::Binding(_) | Role::TopLevel | Role::Member { .. } | Role::Variant { .. } => None,
+                Role::Binding(_) | Role::Definition | Role::Member { .. } | Role::Variant { .. } => None,
             })
             .collect();
         assert_eq!(uses, vec![("i64", None), ("i64", None), ("a", Some(0)), ("a", Some(0)), ("b", Some(2)), ("b", Some(1))]);

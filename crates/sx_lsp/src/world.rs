@@ -27,6 +27,8 @@ pub struct FileText {
 pub struct World {
     /// The analysed document's file.
     pub root: FileId,
+    /// The document's real text (the analysed text may have repaired lines blanked).
+    pub doc: String,
     /// What the compiler recorded.
     pub facts: Facts,
     /// Every loaded file's text.
@@ -50,8 +52,8 @@ pub enum Base {
 
 impl World {
     /// A world over `facts` and the loaded files' texts.
-    pub fn new(root: FileId, facts: Facts, files: HashMap<FileId, FileText>, values: HashMap<Span, ShownValue>) -> World {
-        World { root, facts, files, values, parsed: Mutex::new(HashMap::new()) }
+    pub fn new(root: FileId, doc: String, facts: Facts, files: HashMap<FileId, FileText>, values: HashMap<Span, ShownValue>) -> World {
+        World { root, doc, facts, files, values, parsed: Mutex::new(HashMap::new()) }
     }
 
     /// The text of file `f` ("" when unknown).
@@ -101,7 +103,7 @@ impl World {
     pub fn resolve(&self, f: FileId, ix: &SyntaxIndex, occ: &Occurrence) -> Option<Span> {
         match occ.role {
             Role::Binding(i) | Role::Name { binding: Some(i) } => ix.bindings.get(i).map(|b| b.span),
-            Role::TopLevel => Some(occ.span),
+            Role::Definition => Some(occ.span),
             Role::Name { binding: None } => {
                 self.facts.uses.get(&occ.span).copied().or_else(|| self.lookup_top(f, &occ.name).map(|d| d.span))
             }

@@ -364,6 +364,14 @@ impl Compiler {
         let root = self.load_file(path, shown, None);
         let result = match root {
             Some(root) if self.diags.is_empty() => self.compile_root(root),
+            // An editor analysis checks the recovered trees for their facts; only the parse
+            // errors are reported.
+            Some(root) if self.index.is_some() => {
+                let parse_errors = self.diags.len();
+                let _ = self.compile_root(root);
+                self.diags.truncate(parse_errors);
+                Err(())
+            }
             _ => Err(()),
         };
         let mut seen = std::collections::HashSet::new();
