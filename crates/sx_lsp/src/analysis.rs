@@ -72,9 +72,9 @@ pub fn analyse(settings: &Settings, path: &Path, overlay: HashMap<PathBuf, Strin
 const MAX_REPAIRS: usize = 8;
 
 /// The parse errors of `text` and, when there are any, a repaired copy that parses (or parses
-/// further): each line an error is reported on (the line before, when the error is at the
-/// first token of its line) is blanked to spaces, so every other byte keeps its offset and the
-/// rest of the function around an unfinished line is still analysed.
+/// further): each line an error is reported on (the line before, when that one is unfinished —
+/// not ending in `;`, `{` or `}`) is blanked to spaces, so every other byte keeps its offset and
+/// the rest of the function around an unfinished line is still analysed.
 fn repair(text: &str) -> (Vec<sx_diag::Diagnostic>, Option<String>) {
     let (_, first_errors) = sx_syntax::parse_file(sx_diag::FileId(0), text);
     if first_errors.is_empty() {
@@ -87,17 +87,19 @@ fn repair(text: &str) -> (Vec<sx_diag::Diagnostic>, Option<String>) {
         let at = at.min(bytes.len());
         let line_lo = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let mut lo = line_lo;
-        if bytes[line_lo..at].iter().all(|b| b.is_ascii_whitespace()) && line_lo > 0 {
-            // The error is at the first token of its line: the line before is unfinished.
-            let mut prev_end = line_lo - 1;
-            loop {
-                let prev_lo = bytes[..prev_end].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-                if !bytes[prev_lo..prev_end].iter().all(|b| b.is_ascii_whitespace()) || prev_lo == 0 {
+        // The line before, when it is unfinished (the error is where the parser noticed).
+        let mut prev_end = line_lo;
+        while prev_end > 0 {
+            let prev_lo = bytes[..prev_end - 1].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let line = String::from_utf8_lossy(&bytes[prev_lo..prev_end - 1]).into_owned();
+            let line = line.trim();
+            if !line.is_empty() {
+                if !line.ends_with([';', '{', '}']) && !line.starts_with("//") {
                     lo = prev_lo;
-                    break;
                 }
-                prev_end = prev_lo - 1;
+                break;
             }
+            prev_end = prev_lo;
         }
         let hi = bytes[lo..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| lo + i);
         for b in &mut bytes[lo..hi] {
