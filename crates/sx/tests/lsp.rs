@@ -371,8 +371,8 @@ fn references_of_locals_fields_and_top_level_names() {
     };
     let starts = |v: Vec<(String, (u64, u64, u64, u64))>| v.into_iter().map(|(_, r)| (r.0, r.1)).collect::<Vec<_>>();
     assert_eq!(starts(refs(&mut c, find(MAIN, 8, "total", 0))), vec![(8, 4), (11, 33), (12, 21)]);
-    // A field, from its declaration: the two reads of `p.x`/`p.y` and the literal's name do not count.
-    assert_eq!(starts(refs(&mut c, find(MAIN, 4, "x", 0))), vec![(4, 18), (8, 19)]);
+    // A field, from its declaration: its name in the struct literal and the read `p.x`.
+    assert_eq!(starts(refs(&mut c, find(MAIN, 4, "x", 0))), vec![(4, 18), (7, 16), (8, 19)]);
     assert_eq!(starts(refs(&mut c, find(MAIN, 5, "add", 0))), vec![(5, 0), (8, 13)]);
     // A function of another file: its declaration there, the use here.
     let twice = refs(&mut c, find(MAIN, 11, "twice", 0));

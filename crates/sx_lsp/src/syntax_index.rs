@@ -45,7 +45,7 @@ pub enum Role {
     Binding(usize),
     /// The name of a top-level declaration, a struct member or an enum variant.
     Definition,
-    /// The member name of `base.name`.
+    /// The member name of `base.name`, or a field name in the struct literal at `base`.
     Member { base: Span },
     /// The variant name of an enum literal `.name` (written at `expr`).
     Variant { expr: Span },
@@ -448,6 +448,10 @@ impl Walker {
             ExprKind::StructLit { ty, fields } => {
                 self.opt(ty.as_deref());
                 for f in fields {
+                    // `x = …` names a field of the literal's type.
+                    if let Some(n) = &f.name {
+                        self.note(n, Role::Member { base: e.span });
+                    }
                     self.expr(&f.value);
                 }
             }
