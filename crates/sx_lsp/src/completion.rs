@@ -10,13 +10,21 @@ use sx_sema::analysis::{DeclSite, SiteKind, TypeId, TypeShape};
 
 /// Completion item kinds of the protocol.
 mod kind {
+    /// A method or member constant.
     pub const METHOD: u32 = 2;
+    /// A function.
     pub const FUNCTION: u32 = 3;
+    /// A struct field.
     pub const FIELD: u32 = 5;
+    /// A local, parameter or global.
     pub const VARIABLE: u32 = 6;
+    /// A namespace.
     pub const MODULE: u32 = 9;
+    /// An enum variant.
     pub const ENUM_MEMBER: u32 = 20;
+    /// A constant.
     pub const CONSTANT: u32 = 21;
+    /// A type.
     pub const STRUCT: u32 = 22;
 }
 

@@ -249,6 +249,13 @@ pub fn signature_help(w: &World, at: usize) -> Value {
     }
     let Some(def) = def else { return Value::Null };
     let dix = w.index(def.file);
+    // `v.method(…)` passes `v` as the method's `self`.
+    let receiver = chain.len() > 1 && matches!(chain_base(w, &chain[..chain.len() - 1], at as u32), Some(Base::Value(_)));
+    let takes_self =
+        dix.decl_at(def).and_then(|d| d.params.as_ref()).and_then(|(ps, _)| ps.first()).is_some_and(|p| w.snippet(*p).starts_with("self"));
+    if receiver && takes_self {
+        active += 1;
+    }
     let (params, ret) = match dix.decl_at(def).and_then(|d| d.params.clone()) {
         Some((ps, r)) => (ps.iter().map(|p| w.snippet(*p).to_string()).collect::<Vec<_>>(), r.map(|r| w.snippet(r).to_string())),
         None => {

@@ -171,6 +171,23 @@ pub fn analyze(path: &Path, opts: &Options, session: Session) -> Analysis {
     Analysis { sources: c.sources, diags, decls, root, facts }
 }
 
+/// What the constant item `item` declares, judged from its syntax.
+fn item_site_kind(item: &Item) -> SiteKind {
+    let ItemKind::Const { value, .. } = &item.kind else { return SiteKind::Constant };
+    if let ExprKind::Fn(f) = &value.kind {
+        if f.body.is_some() || f.attrs.is_extern || f.attrs.intrinsic {
+            return SiteKind::Function;
+        }
+    }
+    let is_type =
+        matches!(value.kind, ExprKind::Struct(_) | ExprKind::Union(_) | ExprKind::Enum(_) | ExprKind::Protocol(_) | ExprKind::ErrorSet(_));
+    if is_type {
+        SiteKind::Type
+    } else {
+        SiteKind::Constant
+    }
+}
+
 impl Compiler {
     /// The site of declaration `id` with its compile-time `value`.
     fn decl_site(&self, id: DeclId, value: Option<ShownValue>) -> DeclSite {
@@ -179,16 +196,7 @@ impl Compiler {
         let (kind, namespace) = match &d.kind {
             DeclKind::Namespace(f) => (SiteKind::Namespace, Some(self.files[*f].file_id)),
             DeclKind::Global(..) => (SiteKind::Global, None),
-            DeclKind::Item(item) => match &item.kind {
-                ItemKind::Const { value, .. } => match &value.kind {
-                    ExprKind::Fn(f) if f.body.is_some() || f.attrs.is_extern || f.attrs.intrinsic => (SiteKind::Function, None),
-                    ExprKind::Struct(_) | ExprKind::Union(_) | ExprKind::Enum(_) | ExprKind::Protocol(_) | ExprKind::ErrorSet(_) => {
-                        (SiteKind::Type, None)
-                    }
-                    _ => (SiteKind::Constant, None),
-                },
-                _ => (SiteKind::Constant, None),
-            },
+            DeclKind::Item(item) => (item_site_kind(item), None),
         };
         DeclSite { name: d.name.clone(), path, span: d.span, value, kind, namespace, private: d.private }
     }
