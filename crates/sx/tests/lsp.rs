@@ -356,6 +356,8 @@ fn definition_of_locals_fields_variants_and_imports() {
     assert_eq!(def(&mut c, find(MAIN, 11, "area", 0)), (uri(&dir.join("geom.sx")), (0, 0, 0, 4)));
     assert_eq!(def(&mut c, find(MAIN, 11, "twice", 0)), (uri(&dir.join("util.sx")), (0, 0, 0, 5)));
     assert_eq!(def(&mut c, find(MAIN, 11, "geom", 0)), (main_uri, (2, 0, 2, 4)));
+    // An import's path: the imported file.
+    assert_eq!(def(&mut c, find(MAIN, 2, "geom.sx", 0)), (uri(&dir.join("geom.sx")), (0, 0, 0, 0)));
     c.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -418,6 +420,10 @@ fn completion_in_scope_members_and_variants() {
     assert_eq!(complete(&mut c, "    if c == .g"), names(&["green"]));
     assert_eq!(complete(&mut c, "    c = ."), names(&["red", "green", "blue"]));
     assert_eq!(complete(&mut c, "    Color."), names(&["red", "green", "blue"]));
+    // An unclosed block: the function's locals are still in scope, a `case` knows its subject.
+    assert_eq!(complete(&mut c, "    if c == { case ."), names(&["red", "green", "blue"]));
+    let open_block = complete(&mut c, "    if c == { case .red: t");
+    assert!(open_block.contains(&"total".to_string()), "{open_block:?}");
     c.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }

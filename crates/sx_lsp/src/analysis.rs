@@ -73,8 +73,9 @@ const MAX_REPAIRS: usize = 8;
 
 /// The parse errors of `text` and, when there are any, a repaired copy that parses (or parses
 /// further): each line an error is reported on (the line before, when that one is unfinished —
-/// not ending in `;`, `{` or `}`) is blanked to spaces, so every other byte keeps its offset and
-/// the rest of the function around an unfinished line is still analysed.
+/// not ending in `;`, `{` or `}`) is blanked to spaces, and a `}` is appended when the parser
+/// reaches the end inside a block, so every other byte keeps its offset and the rest of the
+/// function around an unfinished line is still analysed.
 fn repair(text: &str) -> (Vec<sx_diag::Diagnostic>, Option<String>) {
     let (_, first_errors) = sx_syntax::parse_file(sx_diag::FileId(0), text);
     if first_errors.is_empty() {
@@ -85,6 +86,15 @@ fn repair(text: &str) -> (Vec<sx_diag::Diagnostic>, Option<String>) {
     for _ in 0..MAX_REPAIRS {
         let Some(at) = errors.iter().filter_map(|d| d.span).map(|s| s.lo as usize).min() else { break };
         let at = at.min(bytes.len());
+        if bytes[at..].iter().all(|b| b.is_ascii_whitespace()) {
+            // At the end: a block is still open (appending keeps every offset).
+            bytes.extend_from_slice(b"\n}");
+            errors = sx_syntax::parse_file(sx_diag::FileId(0), &String::from_utf8_lossy(&bytes)).1;
+            if errors.is_empty() {
+                break;
+            }
+            continue;
+        }
         let line_lo = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let mut lo = line_lo;
         // The line before, when it is unfinished (the error is where the parser noticed).

@@ -27,11 +27,18 @@ fn target_at(w: &World, ix: &SyntaxIndex, at: u32) -> Option<(Occurrence, Span)>
     Some((occ, def))
 }
 
-/// `textDocument/definition`.
+/// `textDocument/definition`: where the name at `at` is defined, or the file an `#import`
+/// path names.
 pub fn definition(w: &World, at: u32) -> Value {
     let ix = w.index(w.root);
-    match target_at(w, &ix, at) {
-        Some((_, def)) => location(w, def),
+    if let Some((_, def)) = target_at(w, &ix, at) {
+        return location(w, def);
+    }
+    // On an `#import` path: the start of the imported file.
+    let Some((_, path)) = ix.imports.iter().find(|(s, _)| s.lo <= at && at < s.hi) else { return Value::Null };
+    let file = w.facts.files.iter().find(|f| f.path.ends_with(path.trim_start_matches("./")));
+    match file {
+        Some(f) => location(w, Span::new(f.file, 0, 0)),
         None => Value::Null,
     }
 }

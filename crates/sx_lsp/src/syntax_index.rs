@@ -84,17 +84,20 @@ pub struct SyntaxIndex {
     pub occurrences: Vec<Occurrence>,
     /// Every type and function declaration, in source order.
     pub decls: Vec<DeclBody>,
+    /// Every `#import`: the span of its path string and the path.
+    pub imports: Vec<(Span, String)>,
 }
 
 impl SyntaxIndex {
     /// Parses `text` as file `id` and indexes it.
     pub fn new(id: FileId, text: &str) -> SyntaxIndex {
         let (file, _) = sx_syntax::parse_file(id, text);
-        let mut w = Walker { bindings: vec![], occurrences: vec![], decls: vec![], scopes: vec![], block_end: vec![u32::MAX] };
+        let mut w =
+            Walker { bindings: vec![], occurrences: vec![], decls: vec![], imports: vec![], scopes: vec![], block_end: vec![u32::MAX] };
         w.items(&file.items);
-        let (bindings, mut occurrences, decls) = (w.bindings, w.occurrences, w.decls);
+        let (bindings, mut occurrences, decls, imports) = (w.bindings, w.occurrences, w.decls, w.imports);
         occurrences.sort_by_key(|o| o.span.lo);
-        SyntaxIndex { bindings, occurrences, decls }
+        SyntaxIndex { bindings, occurrences, decls, imports }
     }
 
     /// The declaration whose name or value is at `span`.
@@ -121,6 +124,7 @@ struct Walker {
     bindings: Vec<Binding>,
     occurrences: Vec<Occurrence>,
     decls: Vec<DeclBody>,
+    imports: Vec<(Span, String)>,
     /// The lexical scopes: names with their binding indices.
     scopes: Vec<Vec<(String, usize)>>,
     /// The end of each enclosing block (a local is visible up to it).
@@ -211,7 +215,8 @@ impl Walker {
                 self.opt(ty.as_ref());
                 self.opt(value.as_ref());
             }
-            ItemKind::Import { alias, .. } => {
+            ItemKind::Import { alias, path, path_span } => {
+                self.imports.push((*path_span, path.clone()));
                 if let Some(a) = alias {
                     self.note(a, Role::Definition);
                 }
