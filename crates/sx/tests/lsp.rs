@@ -330,7 +330,9 @@ fn hover_types_of_locals_fields_and_calls() {
     assert_eq!(hover_text(&mut c, &u, find(MAIN, 8, "p", 0)), "```sx\np: Point\n```\n\nlocal");
     assert_eq!(hover_text(&mut c, &u, find(MAIN, 9, "c", 0)), "```sx\nc: Color\n```\n\nlocal");
     let field = hover_text(&mut c, &u, find(MAIN, 8, "x", 0));
-    assert!(field.ends_with("type: `i64`"), "{field}");
+    assert_eq!(field, "```sx\nPoint :: struct { x: i64; y: i64; }\n```\n\ntype: `i64`");
+    // A field where it is declared.
+    assert_eq!(hover_text(&mut c, &u, find(MAIN, 4, "y", 0)), field);
     assert_eq!(hover_text(&mut c, &u, find(MAIN, 5, "a + b", 0)), "```sx\na: i64\n```\n\nparameter");
     assert_eq!(hover_text(&mut c, &u, find(MAIN, 11, "area", 0)), "```sx\narea :: (w: i64, h: i64) -> i64 { return w * h; }\n```");
     // Between names: the smallest expression around the cursor (the call's result).

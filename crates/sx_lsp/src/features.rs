@@ -142,15 +142,27 @@ fn hover_name(w: &World, ix: &SyntaxIndex, occ: &Occurrence) -> Option<String> {
             };
             return Some(format!("```sx\n{}: {}\n```\n\n{}", b.name, ty, what));
         }
-        // A member: its declaration line and the type where it is used.
+        // A member: its declaration line and the type where it is used (or declared).
         let line = text::line_of(w.text(def.file), def.lo).trim();
         let mut md = format!("```sx\n{}\n```", line);
-        if let Some(t) = here {
+        if let Some(t) = here.or_else(|| declared_field_type(w, def)) {
             md.push_str(&format!("\n\ntype: `{}`", w.type_name(t)));
         }
         return Some(md);
     }
     here.map(|t| format!("```sx\n{}\n```", w.type_name(t)))
+}
+
+/// The type of the struct field whose name is declared at `def`.
+fn declared_field_type(w: &World, def: Span) -> Option<TypeId> {
+    let name = w.snippet(def);
+    w.facts.types.iter().find_map(|(t, f)| match &f.shape {
+        TypeShape::Struct { fields, span: Some(s), .. } if s.file == def.file => {
+            let declared = w.type_decl(*t)?.members.iter().any(|m| m.1 == def);
+            declared.then(|| fields.iter().find(|f| f.0 == name).map(|f| f.1)).flatten()
+        }
+        TypeShape::Struct { .. } | TypeShape::Enum { .. } | TypeShape::Pointer(_) | TypeShape::Func { .. } | TypeShape::Other => None,
+    })
 }
 
 /// `textDocument/inlayHint`: the inferred type after the name of every `:=` local declared in
