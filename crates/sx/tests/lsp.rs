@@ -1,6 +1,8 @@
 //! `sx lsp`: the language server started as a process and spoken to in JSON-RPC over its
 //! stdin/stdout — diagnostics that follow edits of unsaved text, compile-time code without host
-//! effects or output on the protocol stream, document symbols, hover and definition.
+//! effects or output on the protocol stream, document symbols, hover (declarations, values,
+//! types of expressions), definition and references (locals, fields, variants, across imports),
+//! completion, signature help, inlay hints, and answers on files that do not compile.
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -277,6 +279,206 @@ fn imports_see_unsaved_buffers() {
     assert_eq!(c.diagnostics(&lu), Vec::<Value>::new());
     c.change(&u, 3, src);
     assert_eq!(c.diagnostics(&u).len(), 1);
+    c.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The project the position tests open: `main.sx` imports `util.sx` flat and `geom.sx` as a
+/// namespace.
+const MAIN: &str = "#import \"modules/std.sx\";\n#import \"util.sx\";\ngeom :: #import \"geom.sx\";\n\
+Color :: enum u8 { red; green; blue; }\nPoint :: struct { x: i64; y: i64; }\nadd :: (a: i64, b: i64) -> i64 { return a + b; }\n\
+main :: () {\n    p := Point.{x = 1, y = 2};\n    total := add(p.x, p.y);\n    c : Color = .green;\n\
+    if c == .red { print(\"red\\n\"); }\n    v := geom.area(3, 4) + twice(total);\n    print(\"{} {}\\n\", total, v);\n}\n";
+
+/// Writes the project of [`MAIN`] into a scratch directory and opens `main.sx` with `text`.
+fn open_project(name: &str, text: &str) -> (PathBuf, Client, String) {
+    let dir = scratch(name);
+    std::fs::write(dir.join("util.sx"), "twice :: (n: i64) -> i64 { return n * 2; }\n").expect("write");
+    std::fs::write(dir.join("geom.sx"), "area :: (w: i64, h: i64) -> i64 { return w * h; }\n").expect("write");
+    std::fs::write(dir.join("main.sx"), MAIN).expect("write");
+    let u = uri(&dir.join("main.sx"));
+    let mut c = Client::start(&dir);
+    c.open(&u, text);
+    c.diagnostics(&u);
+    (dir, c, u)
+}
+
+/// The (line, character) of the `nth` occurrence of `word` on line `line` of `text`.
+fn find(text: &str, line: usize, word: &str, nth: usize) -> (u32, u32) {
+    let l = text.lines().nth(line).expect("line");
+    let mut at = 0;
+    for _ in 0..=nth {
+        at = l[at..].find(word).map(|i| at + i).expect("word on line") + 1;
+    }
+    (line as u32, (at - 1) as u32)
+}
+
+fn hover_text(c: &mut Client, u: &str, (line, ch): (u32, u32)) -> String {
+    c.at("textDocument/hover", u, line, ch)["contents"]["value"].as_str().unwrap_or("").to_string()
+}
+
+fn labels(v: &Value) -> Vec<String> {
+    v["items"].as_array().map(|a| a.iter().map(|i| i["label"].as_str().unwrap_or("").to_string()).collect()).unwrap_or_default()
+}
+
+#[test]
+fn hover_types_of_locals_fields_and_calls() {
+    let (dir, mut c, u) = open_project("hover-expr", MAIN);
+    // A local where it is declared and where it is used, a field, a parameter in a body, a call.
+    assert_eq!(hover_text(&mut c, &u, find(MAIN, 8, "total", 0)), "```sx\ntotal: i64\n```\n\nlocal");
+    assert_eq!(hover_text(&mut c, &u, find(MAIN, 12, "total", 0)), "```sx\ntotal: i64\n```\n\nlocal");
+    assert_eq!(hover_text(&mut c, &u, find(MAIN, 8, "p", 0)), "```sx\np: Point\n```\n\nlocal");
+    assert_eq!(hover_text(&mut c, &u, find(MAIN, 9, "c", 0)), "```sx\nc: Color\n```\n\nlocal");
+    let field = hover_text(&mut c, &u, find(MAIN, 8, "x", 0));
+    assert_eq!(field, "```sx\nPoint :: struct { x: i64; y: i64; }\n```\n\ntype: `i64`");
+    // A field where it is declared.
+    assert_eq!(hover_text(&mut c, &u, find(MAIN, 4, "y", 0)), field);
+    assert_eq!(hover_text(&mut c, &u, find(MAIN, 5, "a + b", 0)), "```sx\na: i64\n```\n\nparameter");
+    assert_eq!(hover_text(&mut c, &u, find(MAIN, 11, "area", 0)), "```sx\narea :: (w: i64, h: i64) -> i64 { return w * h; }\n```");
+    // Between names: the smallest expression around the cursor (the call's result).
+    let (line, ch) = find(MAIN, 8, ", p", 0);
+    assert_eq!(hover_text(&mut c, &u, (line, ch + 1)), "```sx\ni64\n```");
+    c.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn definition_of_locals_fields_variants_and_imports() {
+    let (dir, mut c, u) = open_project("definition", MAIN);
+    let def = |c: &mut Client, (l, ch): (u32, u32)| {
+        let d = c.at("textDocument/definition", &u, l, ch);
+        (d["uri"].as_str().unwrap_or("").to_string(), range(&d))
+    };
+    let main_uri = u.clone();
+    assert_eq!(def(&mut c, find(MAIN, 12, "total", 0)), (main_uri.clone(), (8, 4, 8, 9)));
+    assert_eq!(def(&mut c, find(MAIN, 5, "a + b", 0)), (main_uri.clone(), (5, 8, 5, 9)));
+    assert_eq!(def(&mut c, find(MAIN, 8, "y", 0)), (main_uri.clone(), (4, 26, 4, 27)));
+    assert_eq!(def(&mut c, find(MAIN, 10, "red", 0)), (main_uri.clone(), (3, 19, 3, 22)));
+    // Across imports: a namespace member and a flat import's function.
+    assert_eq!(def(&mut c, find(MAIN, 11, "area", 0)), (uri(&dir.join("geom.sx")), (0, 0, 0, 4)));
+    assert_eq!(def(&mut c, find(MAIN, 11, "twice", 0)), (uri(&dir.join("util.sx")), (0, 0, 0, 5)));
+    assert_eq!(def(&mut c, find(MAIN, 11, "geom", 0)), (main_uri, (2, 0, 2, 4)));
+    // An import's path: the imported file.
+    assert_eq!(def(&mut c, find(MAIN, 2, "geom.sx", 0)), (uri(&dir.join("geom.sx")), (0, 0, 0, 0)));
+    c.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn references_of_locals_fields_and_top_level_names() {
+    let (dir, mut c, u) = open_project("references", MAIN);
+    let refs = |c: &mut Client, (l, ch): (u32, u32)| {
+        let params =
+            json!({ "textDocument": { "uri": u }, "position": { "line": l, "character": ch }, "context": { "includeDeclaration": true } });
+        let r = c.request("textDocument/references", params);
+        r.as_array().expect("locations").iter().map(|l| (l["uri"].as_str().unwrap_or("").to_string(), range(l))).collect::<Vec<_>>()
+    };
+    let starts = |v: Vec<(String, (u64, u64, u64, u64))>| v.into_iter().map(|(_, r)| (r.0, r.1)).collect::<Vec<_>>();
+    assert_eq!(starts(refs(&mut c, find(MAIN, 8, "total", 0))), vec![(8, 4), (11, 33), (12, 21)]);
+    // A field, from its declaration: its name in the struct literal and the read `p.x`.
+    assert_eq!(starts(refs(&mut c, find(MAIN, 4, "x", 0))), vec![(4, 18), (7, 16), (8, 19)]);
+    assert_eq!(starts(refs(&mut c, find(MAIN, 5, "add", 0))), vec![(5, 0), (8, 13)]);
+    // A function of another file: its declaration there, the use here.
+    let twice = refs(&mut c, find(MAIN, 11, "twice", 0));
+    assert_eq!(twice.len(), 2, "{twice:?}");
+    assert_eq!(twice[0].0, uri(&dir.join("util.sx")));
+    assert_eq!(twice[1], (u.clone(), (11, 27, 11, 32)));
+    c.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn completion_in_scope_members_and_variants() {
+    let dir = scratch("completion");
+    std::fs::write(dir.join("util.sx"), "twice :: (n: i64) -> i64 { return n * 2; }\n").expect("write");
+    std::fs::write(dir.join("geom.sx"), "area :: (w: i64, h: i64) -> i64 { return w * h; }\n").expect("write");
+    let u = uri(&dir.join("main.sx"));
+    let mut c = Client::start(&dir);
+    // Each case edits line 12 of the program into something unfinished, as typing does.
+    let mut version = 1;
+    let mut complete = |c: &mut Client, line: &str| {
+        let mut lines: Vec<&str> = MAIN.lines().collect();
+        lines.insert(12, line);
+        let text = lines.join("\n");
+        if version == 1 {
+            c.open(&u, &text);
+        } else {
+            c.change(&u, version, &text);
+        }
+        version += 1;
+        labels(&c.at("textDocument/completion", &u, 12, line.len() as u32))
+    };
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let in_scope = complete(&mut c, "    t");
+    assert!(in_scope.contains(&"total".to_string()) && in_scope.contains(&"twice".to_string()), "{in_scope:?}");
+    let all = complete(&mut c, "    ");
+    for n in ["p", "total", "c", "v", "add", "Point", "geom", "main", "print"] {
+        assert!(all.contains(&n.to_string()), "{n} missing from {all:?}");
+    }
+    assert_eq!(complete(&mut c, "    p."), names(&["x", "y"]));
+    assert_eq!(complete(&mut c, "    q := p.y"), names(&["y"]));
+    assert_eq!(complete(&mut c, "    geom."), names(&["area"]));
+    assert_eq!(complete(&mut c, "    d : Color = ."), names(&["red", "green", "blue"]));
+    assert_eq!(complete(&mut c, "    if c == .g"), names(&["green"]));
+    assert_eq!(complete(&mut c, "    c = ."), names(&["red", "green", "blue"]));
+    assert_eq!(complete(&mut c, "    Color."), names(&["red", "green", "blue"]));
+    // An unclosed block: the function's locals are still in scope, a `case` knows its subject.
+    assert_eq!(complete(&mut c, "    if c == { case ."), names(&["red", "green", "blue"]));
+    let open_block = complete(&mut c, "    if c == { case .red: t");
+    assert!(open_block.contains(&"total".to_string()), "{open_block:?}");
+    c.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn signature_help_and_inlay_hints() {
+    let mut lines: Vec<&str> = MAIN.lines().collect();
+    lines.insert(12, "    w := add(total, geom.area(1, ");
+    let text = lines.join("\n");
+    let (dir, mut c, u) = open_project("signature", &text);
+    let help = c.at("textDocument/signatureHelp", &u, 12, 36);
+    assert_eq!(help["signatures"][0]["label"], json!("area(w: i64, h: i64) -> i64"), "{help}");
+    assert_eq!(help["signatures"][0]["parameters"], json!([{ "label": [5, 11] }, { "label": [13, 19] }]));
+    assert_eq!(help["activeParameter"], json!(1));
+    let help = c.at("textDocument/signatureHelp", &u, 12, 22);
+    assert_eq!(help["signatures"][0]["label"], json!("add(a: i64, b: i64) -> i64"), "{help}");
+    assert_eq!(help["activeParameter"], json!(1));
+    c.change(&u, 2, MAIN);
+    assert_eq!(c.diagnostics(&u), Vec::<Value>::new());
+    let all = json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 20, "character": 0 } });
+    let hints = c.request("textDocument/inlayHint", json!({ "textDocument": { "uri": u }, "range": all }));
+    let hints: Vec<(u64, u64, String)> = hints
+        .as_array()
+        .expect("hints")
+        .iter()
+        .map(|h| {
+            (
+                h["position"]["line"].as_u64().unwrap_or(0),
+                h["position"]["character"].as_u64().unwrap_or(0),
+                h["label"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    // `c : Color = …` has a written type: no hint.
+    assert_eq!(hints, vec![(7, 5, ": Point".to_string()), (8, 9, ": i64".to_string()), (11, 5, ": i64".to_string())]);
+    c.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_file_with_errors_still_answers() {
+    // A type error and an unfinished line (the parser drops the whole function): the parse
+    // error is published and requests on the rest of the function are still answered.
+    let broken = MAIN.replace("    c : Color = .green;", "    c : Color = .green;\n    bad : i32 = \"no\";\n    q := p.");
+    let (dir, mut c, u) = open_project("broken", &broken);
+    assert_eq!(hover_text(&mut c, &u, find(&broken, 8, "total", 0)), "```sx\ntotal: i64\n```\n\nlocal");
+    let def = c.at("textDocument/definition", &u, 13, 33);
+    assert_eq!(range(&def), (8, 4, 8, 9), "{def}");
+    assert_eq!(labels(&c.at("textDocument/completion", &u, 11, 11)), vec!["x".to_string(), "y".to_string()]);
+    // An analysis that cannot finish (an endless compile-time loop) still answers in time.
+    c.change(&u, 2, &format!("{}spin :: () -> i64 {{ while true {{}} return 0; }}\nS :: #run spin();\n", broken));
+    assert!(!c.diagnostics(&u).is_empty());
+    assert_eq!(hover_text(&mut c, &u, find(&broken, 8, "total", 0)), "```sx\ntotal: i64\n```\n\nlocal");
     c.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }

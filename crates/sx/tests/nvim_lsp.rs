@@ -1,17 +1,20 @@
 //! `sx lsp` under a real editor client: headless neovim (0.10+) with its built-in LSP client,
-//! configured by README's "Editor setup" snippet, opens a file, reads its diagnostics and a
-//! hover. nvim must be installed (`.ci/run` installs it): a missing or too old nvim fails the test.
+//! configured by README's "Editor setup" snippet, opens a file, reads its diagnostics, the
+//! definition of a local and a hover. nvim must be installed (`.ci/run` installs it): a missing
+//! or too old nvim fails the test.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// A file with one type error (line 3) and a constant computed at compile time (line 1).
-const PROGRAM: &str = "ANSWER :: 6 * 7;\nmain :: () {\n    x : i32 = \"no\";\n}\n";
+/// A file with one type error (line 3), a constant computed at compile time (line 1) and a
+/// local `y` (line 4) used on line 5.
+const PROGRAM: &str = "ANSWER :: 6 * 7;\nmain :: () {\n    x : i32 = \"no\";\n    y := ANSWER;\n    z := y + 1;\n}\n";
 
 /// The Lua run by `nvim -l SCRIPT SX FILE OUT`: README's snippet (with the test's `sx`), then it
-/// writes `client NAME`, one `diagnostic LINE:COL: MESSAGE` line per diagnostic (1-based), and
-/// `hover:` followed by the hover text on `ANSWER` to OUT; on failure, `error: …`.
+/// writes `client NAME`, one `diagnostic LINE:COL: MESSAGE` line per diagnostic (1-based),
+/// `definition LINE:COL` of the use of `y` on line 5, and `hover:` followed by the hover text on
+/// `ANSWER` to OUT; on failure, `error: …`.
 const SCRIPT: &str = r#"
 local sx, file, out = arg[1], arg[2], arg[3]
 local lines = {}
@@ -45,6 +48,16 @@ local ok, err = pcall(function()
     'no diagnostics within 30 s')
   for _, d in ipairs(vim.diagnostic.get(buf)) do
     table.insert(lines, string.format('diagnostic %d:%d: %s', d.lnum + 1, d.col + 1, d.message))
+  end
+  local at_y = { textDocument = { uri = vim.uri_from_bufnr(buf) }, position = { line = 4, character = 9 } }
+  local defs, def_err = vim.lsp.buf_request_sync(buf, 'textDocument/definition', at_y, 10000)
+  assert(defs, 'definition: ' .. tostring(def_err))
+  for _, response in pairs(defs) do
+    assert(not response.err, 'definition: ' .. vim.inspect(response.err))
+    local r = response.result
+    if r and r.range then
+      table.insert(lines, string.format('definition %d:%d', r.range.start.line + 1, r.range.start.character + 1))
+    end
   end
   local params = { textDocument = { uri = vim.uri_from_bufnr(buf) }, position = { line = 0, character = 2 } }
   local results, request_err = vim.lsp.buf_request_sync(buf, 'textDocument/hover', params, 10000)
@@ -131,7 +144,7 @@ fn run_nvim(dir: &Path, args: &[&str], limit: Duration) -> (ExitStatus, String) 
 }
 
 #[test]
-fn neovim_reads_diagnostics_and_hover() {
+fn neovim_reads_diagnostics_definition_and_hover() {
     require_nvim_0_10();
     let dir = project_dir();
     let sx = env!("CARGO_BIN_EXE_sx");
@@ -157,6 +170,7 @@ fn neovim_reads_diagnostics_and_hover() {
     assert_eq!(diagnostics.len(), 1, "{report}");
     assert!(diagnostics[0].starts_with("diagnostic 3:"), "{report}");
     assert!(diagnostics[0].contains("type mismatch"), "{report}");
+    assert!(report.lines().any(|l| l == "definition 4:5"), "{report}");
     let (_, hover) = report.split_once("hover:\n").expect("a hover");
     assert!(hover.contains("ANSWER :: 6 * 7;"), "{report}");
     assert!(hover.contains("value: `42`"), "{report}");

@@ -1,13 +1,16 @@
-//! Request handlers: capabilities, document symbols, hover and definition.
+//! Request handlers: capabilities, document symbols, and the position requests (answered by
+//! [`features`] and [`completion`] on a thread of their own).
 
-use crate::analysis::Name;
-use crate::{symbols, text, Server};
+use crate::world::World;
+use crate::{completion, features, symbols, text, Server};
 use lsp_server::{Request, Response};
-use lsp_types::{DocumentSymbolParams, GotoDefinitionParams, HoverParams, TextDocumentPositionParams};
+use lsp_types::{
+    CompletionParams, DocumentSymbolParams, GotoDefinitionParams, HoverParams, InlayHintParams, ReferenceParams, SignatureHelpParams,
+    TextDocumentPositionParams,
+};
 use serde_json::{json, Value};
-use sx_sema::analysis::ShownValue;
 
-/// The `initialize` result: full text sync, symbols, hover, definition.
+/// The `initialize` result: full text sync and every request the server answers.
 pub fn initialize_result() -> Value {
     json!({
         "capabilities": {
@@ -15,6 +18,10 @@ pub fn initialize_result() -> Value {
             "documentSymbolProvider": true,
             "hoverProvider": true,
             "definitionProvider": true,
+            "referencesProvider": true,
+            "completionProvider": { "triggerCharacters": ["."] },
+            "signatureHelpProvider": { "triggerCharacters": ["(", ","] },
+            "inlayHintProvider": true,
         },
         "serverInfo": { "name": "sx", "version": env!("CARGO_PKG_VERSION") },
     })
@@ -49,58 +56,78 @@ pub fn document_symbol(server: &Server, req: Request) -> Response {
     Response::new_ok(req.id, outline)
 }
 
-/// The top-level name under the cursor at `pos`, with the range of the word.
-fn name_at<'a>(server: &'a mut Server, pos: &TextDocumentPositionParams) -> Option<(Name, lsp_types::Range)> {
+/// Runs `answer` over the analysis of the document at `pos` and the byte offset of the
+/// position, on a thread of its own behind `catch_unwind` (a failure answers `null`).
+fn at_position(server: &mut Server, req: &Request, pos: &TextDocumentPositionParams, answer: fn(&World, usize) -> Value) -> Response {
     let uri = pos.text_document.uri.as_str();
-    server.analyse(uri)?;
-    let doc = server.docs.get(uri)?;
-    let at = text::offset(&doc.text, pos.position);
-    let (lo, word) = text::word_at(&doc.text, at)?;
-    let range = text::range(&doc.text, lo as u32, (lo + word.len()) as u32);
-    let name = doc.analysis.as_ref()?.names.iter().find(|n| n.name == word)?.clone();
-    Some((name, range))
+    let world = match server.analyse(uri).and_then(|_| server.docs.get(uri)).and_then(|d| d.analysis.as_ref()) {
+        Some(a) => a.world.clone(),
+        None => return Response::new_ok(req.id.clone(), Value::Null),
+    };
+    let at = text::offset(&world.doc, pos.position);
+    let run = move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| answer(&world, at))).unwrap_or(Value::Null);
+    let value = std::thread::Builder::new().stack_size(64 << 20).spawn(run).ok().and_then(|h| h.join().ok()).unwrap_or(Value::Null);
+    Response::new_ok(req.id.clone(), value)
 }
 
-/// `textDocument/hover`: a top-level name's declaration line and compile-time value (for a
-/// type, its size and alignment at the target).
+/// `textDocument/hover`: see [`features::hover`].
 pub fn hover(server: &mut Server, req: Request) -> Response {
-    let p: HoverParams = match params(&req) {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
-    let Some((name, range)) = name_at(server, &p.text_document_position_params) else {
-        return Response::new_ok(req.id, Value::Null);
-    };
-    let mut md = format!("```sx\n{}\n```", name.line);
-    if let Some(v) = &name.value {
-        md.push_str("\n\n");
-        md.push_str(&shown(v));
-    }
-    let range = json!({ "start": range.start, "end": range.end });
-    Response::new_ok(req.id, json!({ "contents": { "kind": "markdown", "value": md }, "range": range }))
-}
-
-/// A compile-time value as hover text.
-fn shown(v: &ShownValue) -> String {
-    match v {
-        ShownValue::Int(i) => format!("value: `{}`", i),
-        ShownValue::Float(f) => format!("value: `{:?}`", f),
-        ShownValue::Bool(b) => format!("value: `{}`", b),
-        ShownValue::Str(s) => format!("value: `{:?}`", s),
-        ShownValue::Type { name, size, align } => format!("type `{}`: size_of = {}, align_of = {}", name, size, align),
+    match params::<HoverParams>(&req) {
+        Ok(p) => at_position(server, &req, &p.text_document_position_params, |w, at| features::hover(w, at as u32)),
+        Err(resp) => resp,
     }
 }
 
-/// `textDocument/definition`: where a top-level name (of the document or a flat import) is
-/// declared.
+/// `textDocument/definition`: see [`features::definition`].
 pub fn definition(server: &mut Server, req: Request) -> Response {
-    let p: GotoDefinitionParams = match params(&req) {
+    match params::<GotoDefinitionParams>(&req) {
+        Ok(p) => at_position(server, &req, &p.text_document_position_params, |w, at| features::definition(w, at as u32)),
+        Err(resp) => resp,
+    }
+}
+
+/// `textDocument/references`: see [`features::references`].
+pub fn references(server: &mut Server, req: Request) -> Response {
+    match params::<ReferenceParams>(&req) {
+        Ok(p) if p.context.include_declaration => {
+            at_position(server, &req, &p.text_document_position, |w, at| features::references(w, at as u32, true))
+        }
+        Ok(p) => at_position(server, &req, &p.text_document_position, |w, at| features::references(w, at as u32, false)),
+        Err(resp) => resp,
+    }
+}
+
+/// `textDocument/completion`: see [`completion::completion`].
+pub fn completion(server: &mut Server, req: Request) -> Response {
+    match params::<CompletionParams>(&req) {
+        Ok(p) => at_position(server, &req, &p.text_document_position, completion::completion),
+        Err(resp) => resp,
+    }
+}
+
+/// `textDocument/signatureHelp`: see [`features::signature_help`].
+pub fn signature_help(server: &mut Server, req: Request) -> Response {
+    match params::<SignatureHelpParams>(&req) {
+        Ok(p) => at_position(server, &req, &p.text_document_position_params, features::signature_help),
+        Err(resp) => resp,
+    }
+}
+
+/// `textDocument/inlayHint`: see [`features::inlay_hints`].
+pub fn inlay_hint(server: &mut Server, req: Request) -> Response {
+    let p: InlayHintParams = match params(&req) {
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    let Some((name, _)) = name_at(server, &p.text_document_position_params) else {
-        return Response::new_ok(req.id, Value::Null);
+    let uri = p.text_document.uri.as_str();
+    let world = match server.analyse(uri).and_then(|_| server.docs.get(uri)).and_then(|d| d.analysis.as_ref()) {
+        Some(a) => a.world.clone(),
+        None => return Response::new_ok(req.id, Value::Null),
     };
-    let range = json!({ "start": name.range.start, "end": name.range.end });
-    Response::new_ok(req.id, json!({ "uri": text::path_uri(&name.path), "range": range }))
+    let src = world.doc.as_str();
+    let (lo, hi) = (text::offset(src, p.range.start) as u32, text::offset(src, p.range.end) as u32);
+    let run =
+        move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| features::inlay_hints(&world, lo, hi))).unwrap_or(Value::Null);
+    let value = std::thread::Builder::new().stack_size(64 << 20).spawn(run).ok().and_then(|h| h.join().ok()).unwrap_or(Value::Null);
+    Response::new_ok(req.id, value)
 }

@@ -2,16 +2,22 @@
 //!
 //! Owns: the document store (full text sync), diagnostics computed by compiling a document's
 //! current text (unsaved buffers of other open documents are used by its imports), document
-//! symbols, hover and go-to-definition of top-level names.
+//! symbols, and position requests — hover, definition, references, completion, signature help,
+//! inlay hints — answered from the compiler's recorded facts joined with a syntax index of each
+//! file ([`world`]).
 //!
 //! Must never: let compile-time code act on the host or write to the protocol's stdout (each
 //! analysis runs sandboxed with its output captured and a step budget and timeout), or crash on
 //! a document (analyses run on a big-stack thread behind `catch_unwind`).
 
 mod analysis;
+mod completion;
+mod features;
 mod handlers;
 mod symbols;
+mod syntax_index;
 mod text;
+mod world;
 
 use lsp_server::{Message, Notification, Request, Response};
 use std::collections::HashMap;
@@ -124,6 +130,10 @@ impl Server {
             "textDocument/documentSymbol" => Some(handlers::document_symbol(self, req)),
             "textDocument/hover" => Some(handlers::hover(self, req)),
             "textDocument/definition" => Some(handlers::definition(self, req)),
+            "textDocument/references" => Some(handlers::references(self, req)),
+            "textDocument/completion" => Some(handlers::completion(self, req)),
+            "textDocument/signatureHelp" => Some(handlers::signature_help(self, req)),
+            "textDocument/inlayHint" => Some(handlers::inlay_hint(self, req)),
             _ => Some(Response::new_err(req.id, -32601, format!("method '{}' is not supported", req.method))),
         }
     }

@@ -43,22 +43,6 @@ pub fn offset(text: &str, pos: Position) -> usize {
     line_end
 }
 
-/// The identifier `[A-Za-z0-9_]+` around byte `at` of `text`, with its start.
-pub fn word_at(text: &str, at: usize) -> Option<(usize, &str)> {
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let bytes = text.as_bytes();
-    let at = at.min(bytes.len());
-    let mut lo = at;
-    while lo > 0 && is_word(bytes[lo - 1]) {
-        lo -= 1;
-    }
-    let mut hi = at;
-    while hi < bytes.len() && is_word(bytes[hi]) {
-        hi += 1;
-    }
-    (lo < hi).then(|| (lo, &text[lo..hi]))
-}
-
 /// The 0-based line of `text` containing byte `offset`, without its newline.
 pub fn line_of(text: &str, offset: u32) -> &str {
     let offset = (offset as usize).min(text.len());
@@ -121,6 +105,5 @@ mod tests {
         let p = std::path::Path::new("/tmp/a b/x.sx");
         assert_eq!(path_uri(p), "file:///tmp/a%20b/x.sx");
         assert_eq!(uri_path(&path_uri(p)).as_deref(), Some(p));
-        assert_eq!(word_at("foo :: bar_1;", 9), Some((7, "bar_1")));
     }
 }

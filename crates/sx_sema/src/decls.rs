@@ -9,6 +9,7 @@ impl Compiler {
     pub(crate) fn lookup_global(&mut self, file: FileIdx, name: &str, span: Span) -> R<Option<ConstVal>> {
         if let Some(ids) = self.files[file].names.get(name).cloned() {
             if let Some(&id) = ids.first() {
+                self.note_use(span, name, id);
                 return self.eval_decl(id).map(Some);
             }
         }
@@ -25,7 +26,10 @@ impl Compiler {
         }
         match found.len() {
             0 => Ok(None),
-            1 => self.eval_decl(found[0]).map(Some),
+            1 => {
+                self.note_use(span, name, found[0]);
+                self.eval_decl(found[0]).map(Some)
+            }
             _ => {
                 // The same entity imported through two paths is not ambiguous.
                 let mut vals = vec![];
@@ -62,6 +66,7 @@ impl Compiler {
     pub(crate) fn lookup_in_namespace(&mut self, file: FileIdx, name: &str, span: Span) -> R<Option<ConstVal>> {
         if let Some(ids) = self.files[file].names.get(name).cloned() {
             if let Some(&id) = ids.iter().find(|&&id| !self.decls[id].private) {
+                self.note_use(span, name, id);
                 return self.eval_decl(id).map(Some);
             }
             if !ids.is_empty() {

@@ -70,6 +70,9 @@ impl<'c> FnCx<'c> {
             },
             _ => self.expr_inner(e, expected),
         };
+        if let (Some(ix), Ok(tv)) = (self.c.index.as_mut(), &r) {
+            ix.expr(e.span, tv.ty, if let V::Const(ConstVal::Type(t)) = tv.v { Some(t) } else { None });
+        }
         self.e.span = saved;
         self.c.depth -= 1;
         r

@@ -31,6 +31,7 @@ mod expr;
 mod fn_state;
 mod fncx;
 mod generics;
+mod index;
 mod inline_if;
 mod insert;
 mod introspect;
@@ -230,6 +231,8 @@ pub struct Compiler {
     pub(crate) overlay: HashMap<PathBuf, String>,
     /// A root file without `main` is a library, not an error ([`analysis`]).
     pub(crate) library_root: bool,
+    /// Editor facts, recorded only in an editor analysis ([`analysis`]).
+    pub(crate) index: Option<Box<index::Recorder>>,
     /// The names of the `#library` declarations of every loaded file ([`libraries`]).
     pub(crate) libraries: Vec<String>,
     /// The `#import c` units of every loaded file ([`c_units`]).
@@ -389,6 +392,14 @@ impl Compiler {
         }
         let result = match root {
             Some(root) if self.diags.is_empty() => self.compile_root(root),
+            // An editor analysis checks the recovered trees for their facts; only the parse
+            // errors are reported.
+            Some(root) if self.index.is_some() => {
+                let parse_errors = self.diags.len();
+                let _ = self.compile_root(root);
+                self.diags.truncate(parse_errors);
+                Err(())
+            }
             _ => Err(()),
         };
         let mut seen = std::collections::HashSet::new();
@@ -424,6 +435,7 @@ impl Compiler {
             paths: opts.paths.clone(),
             overlay: HashMap::new(),
             library_root: false,
+            index: None,
             libraries: vec![],
             c: Default::default(),
             unsupported: vec![],

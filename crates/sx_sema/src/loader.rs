@@ -48,7 +48,8 @@ impl Compiler {
             flat_imports: vec![],
             runs: vec![],
         });
-        if had_errors {
+        // An editor analysis goes on with the recovered tree.
+        if had_errors && self.index.is_none() {
             return Some(idx);
         }
         let items: Vec<Rc<Item>> = ast.items.into_iter().map(Rc::new).collect();

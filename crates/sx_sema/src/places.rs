@@ -137,6 +137,9 @@ impl<'c> FnCx<'c> {
             }
             _ => return Ok(None),
         };
+        if let (Some(ix), Ok((_, ty))) = (self.c.index.as_mut(), &r) {
+            ix.expr(span, *ty, None);
+        }
         r.map(Some)
     }
 

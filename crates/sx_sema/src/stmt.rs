@@ -230,6 +230,9 @@ impl<'c> FnCx<'c> {
             None if undef && !self.c.types.is_tuple(ty) => {}
             None => self.init_default(a, ty, span)?,
         }
+        if let Some(ix) = self.c.index.as_mut() {
+            ix.local(name.span, ty);
+        }
         self.bind(&name.name, Local::Var { slot: s, ty, by_ref: false, readonly: false });
         Ok(())
     }
