@@ -463,6 +463,7 @@ impl<'c> FnCx<'c> {
         }
         let variadic_at = if sig.variadic { Some(nparams - 1) } else { None };
         let mut var_args: Vec<&Arg> = vec![];
+        let mut failed = false;
         for a in args {
             if let Some(n) = &a.name {
                 let Some(i) = sig.param_names.iter().position(|p| *p == n.name) else {
@@ -471,8 +472,10 @@ impl<'c> FnCx<'c> {
                 if slots[i].is_some() {
                     return self.err(n.span, format!("parameter '{}' is given twice", n.name));
                 }
-                let v = self.arg_value(&a.value, sig.params[i])?;
-                slots[i] = Some((v, a.value.span));
+                match self.recovering(|cx| cx.arg_value(&a.value, sig.params[i])) {
+                    Ok(v) => slots[i] = Some((v, a.value.span)),
+                    Err(()) => failed = true,
+                }
                 continue;
             }
             if Some(next) == variadic_at {
@@ -485,9 +488,14 @@ impl<'c> FnCx<'c> {
                 let _ = shown;
                 return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid].name, nparams));
             }
-            let v = self.arg_value(&a.value, sig.params[next])?;
-            slots[next] = Some((v, a.value.span));
+            match self.recovering(|cx| cx.arg_value(&a.value, sig.params[next])) {
+                Ok(v) => slots[next] = Some((v, a.value.span)),
+                Err(()) => failed = true,
+            }
             next += 1;
+        }
+        if failed {
+            return Err(());
         }
         if let Some(vi) = variadic_at {
             let TK::Slice(et) = self.c.types.kind(sig.params[vi]).clone() else { return Err(()) };
