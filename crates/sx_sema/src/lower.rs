@@ -324,6 +324,7 @@ impl<'c> FnCx<'c> {
             Some(m) => (m.defaults.clone(), Some(m.file), Some(m.local_consts.clone())),
             None => (vec![], None, None),
         };
+        let mut failed = false;
         for (i, fl) in fields.iter().enumerate() {
             let p = self.ptr_ty();
             let off = self.iconst(p, fl.offset as i64);
@@ -341,13 +342,19 @@ impl<'c> FnCx<'c> {
                         merged.extend(c.iter().map(|(k, v)| (k.clone(), v.clone())));
                         self.outer_consts = Rc::new(merged);
                     }
-                    let r = self.expr(&d, Some(fl.ty)).and_then(|v| self.coerce(v, fl.ty, d.span));
+                    let r = self.recovering(|cx| cx.expr(&d, Some(fl.ty)).and_then(|v| cx.coerce(v, fl.ty, d.span)));
                     (self.file, self.outer_consts) = saved;
-                    let v = r?;
-                    self.store(faddr, v, span)?;
+                    // Every field's default is checked before the struct value fails.
+                    match r {
+                        Ok(v) => self.store(faddr, v, span)?,
+                        Err(()) => failed = true,
+                    }
                 }
                 _ => self.apply_defaults(faddr, fl.ty, span, path)?,
             }
+        }
+        if failed {
+            return Err(());
         }
         Ok(())
     }
@@ -827,7 +834,13 @@ impl Compiler {
             return self.err(self.fns[fid].span, format!("generic function '{}' can only be called, not used as a value", name));
         }
         // Every parameter spelling a builtin type is reported, then the signature fails.
-        self.check_reserved_all(decl.params.iter().filter(|p| !p.comptime).filter_map(|p| p.name.as_ref()))?;
+        if self.check_reserved_all(decl.params.iter().filter(|p| !p.comptime).filter_map(|p| p.name.as_ref())).is_err() {
+            // The body is not lowered: its locals spelling a builtin type are reported here.
+            if let Some(Body::Block(b)) = &decl.body {
+                let _ = self.check_reserved_all(crate::syntax_facts::local_names_in(b));
+            }
+            return Err(());
+        }
         for p in &decl.params {
             if p.comptime {
                 if p.variadic {
