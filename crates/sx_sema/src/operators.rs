@@ -846,14 +846,7 @@ impl<'c> FnCx<'c> {
             v
         };
         if v.ty == bt::ANY && to != bt::ANY {
-            let target = self.c.types.optional_inner(to).unwrap_or(to);
-            if self.c.is_protocol(target) {
-                let msg = format!(
-                    "an 'any' value's type tag is always a concrete type — it never holds an erased '{}', so this assertion can never succeed; assert the concrete type instead ('av.(T)') or switch on the tag ('if av == {{ case T: … }}')",
-                    self.tname(target)
-                );
-                return self.err(span, msg);
-            }
+            self.reject_any_to_protocol(to, span)?;
             return self.any_assert(v, to, span);
         }
         if let Some(inner) = self.c.types.optional_inner(to) {
