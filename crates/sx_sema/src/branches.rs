@@ -157,6 +157,10 @@ impl<'c> FnCx<'c> {
         };
         let void_arm = live.iter().any(|(_, v, _)| v.ty == bt::VOID && !(matches!(v.v, V::Const(ConstVal::Null)) && ty != bt::VOID));
         if ty == bt::VOID || void_arm {
+            let yields = |v: &TV| v.ty != bt::VOID || matches!(v.v, V::Const(ConstVal::Null));
+            if live.iter().any(|(_, v, _)| yields(v)) {
+                self.void_arm = live.iter().find(|(_, v, _)| !yields(v)).map(|(_, _, s)| *s);
+            }
             for (blk, _, _) in &arms {
                 if let Some(b) = blk {
                     self.switch(*b);
