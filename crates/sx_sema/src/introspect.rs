@@ -198,8 +198,7 @@ impl<'c> FnCx<'c> {
     /// offset, value, index, payload); the caller has checked the arity.
     fn member_introspection(&mut self, name: &str, args: &[Arg], span: Span) -> R<TV> {
         let a0 = &args[0].value;
-        if matches!(name, "struct_field_count" | "struct_field_name" | "struct_field_type" | "struct_field_offset" | "variant_count" | "variant_name")
-        {
+        if matches!(name, "struct_field_count" | "struct_field_name" | "variant_count" | "variant_name") {
             if let TyArg::Static(t) = self.type_arg(name, a0)? {
                 self.check_member_family(name, t, span)?;
             }
@@ -421,20 +420,22 @@ impl<'c> FnCx<'c> {
     }
 
     /// Name, type, offset and value of field (or, with `variants`, variant) `i` of `t`.
-    /// The `struct_field_*` intrinsics take structs, tuples and unions, the `variant_*` ones
-    /// enums: a type of the other family (or an array or vector) known at compile time is an
-    /// error naming what fits it.
+    /// `struct_field_count`/`struct_field_name` count and name the fields of structs, tuples,
+    /// unions and tagged unions, `variant_count`/`variant_name` the variants of enums: a plain
+    /// enum, an array or a vector (for the former) or a type without variants (for the latter)
+    /// known at compile time is an error naming what fits it.
     fn check_member_family(&mut self, name: &str, t: TypeId, span: Span) -> R<()> {
         let is_enum = self.c.types.enum_of(t).is_some();
         let has_fields = self.c.types.struct_of(t).is_some();
         let msg = if let Some(rest) = name.strip_prefix("struct_field_") {
             match self.c.types.kind(t) {
-                _ if has_fields => return Ok(()),
                 TK::Array(..) | TK::Vector(..) => {
                     format!("'{}' takes a struct, tuple or union type; for '{}' use '.len' and indexing", name, self.tname(t))
                 }
-                _ if is_enum => format!("'{}' takes a struct, tuple or union type; '{}' is an enum: use 'variant_{}'", name, self.tname(t), rest),
-                _ => format!("'{}' takes a struct, tuple or union type, not '{}'", name, self.tname(t)),
+                _ if is_enum && !self.c.types.is_tagged_enum(t) => {
+                    format!("'{}' takes a struct, tuple or union type; '{}' is an enum: use 'variant_{}'", name, self.tname(t), rest)
+                }
+                _ => return Ok(()),
             }
         } else {
             if is_enum {
