@@ -583,6 +583,10 @@ impl<'c> FnCx<'c> {
             }
             // `?T == T` compares payloads when present; two optionals: both absent are equal.
             let (lo, ro) = (l_opt, r_opt);
+            if lo && ro && lt != rt {
+                let msg = format!("cannot compare optionals of different types '{}' and '{}'", self.tname(lt), self.tname(rt));
+                return self.err(span, msg);
+            }
             let opt_ty = if lo { lt } else { rt };
             let l = if lo { l } else { self.coerce(l, opt_ty, span)? };
             let r = if ro { r } else { self.coerce(r, opt_ty, span)? };
