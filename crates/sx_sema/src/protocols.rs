@@ -231,6 +231,10 @@ impl Compiler {
             self.protos.generic_impls.push((file, item.clone()));
             return Ok(());
         }
+        self.check_method_attrs(imp.items.iter().filter_map(|i| match &i.kind {
+            ItemKind::Const { value, .. } => Some(value),
+            _ => None,
+        }));
         let outer = Rc::new(HashMap::new());
         let p = self.eval_type_in(file, None, &outer, &imp.protocol)?;
         let t = self.eval_type_in(file, None, &outer, target)?;
