@@ -29,6 +29,12 @@ pub(crate) fn pack_constraint_name(name: &str) -> String {
     format!("{}\u{0}constraint", name)
 }
 
+/// The hidden local recording the protocol an `inline for` capture of a constrained pack's
+/// element is viewed through.
+pub(crate) fn capture_view_name(name: &str) -> String {
+    format!("{}\u{0}view", name)
+}
+
 /// True when the declared return type of a pack function is a `$R` that no parameter binds:
 /// it is inferred from the body, like an omitted return type.
 pub(crate) fn is_inferred_poly_ret(decl: &FnDecl, ret: &Expr, scope: &HashMap<String, ConstVal>) -> bool {
