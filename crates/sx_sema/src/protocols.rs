@@ -471,6 +471,15 @@ impl<'c> FnCx<'c> {
                 return self.err(span, msg);
             };
             let (params, ret) = self.c.proto_method_sig(p, i)?;
+            if crate::syntax_facts::is_generic_decl(&self.c.fns[fid].decl) {
+                let msg = format!(
+                    "'{}' does not implement protocol '{}': method '{}' has a mismatched signature — it declares compile-time parameters of its own, which a protocol method cannot have",
+                    self.tname(concrete),
+                    self.tname(p),
+                    m.name
+                );
+                return self.err(span, msg);
+            }
             let isig = self.c.fn_sig(fid)?;
             let iparams: Vec<TypeId> = isig.params.iter().skip(1).copied().collect();
             if iparams != params || isig.ret != ret {
