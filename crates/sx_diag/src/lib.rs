@@ -157,16 +157,23 @@ pub struct Diagnostic {
     pub span: Option<Span>,
     /// Extra lines printed after the snippet (`note: …`), e.g. a comptime call stack.
     pub notes: Vec<String>,
+    /// Notes with a place of their own (`note: …` with its own `-->` and snippet).
+    pub located_notes: Vec<(Span, String)>,
 }
 
 impl Diagnostic {
     /// An error at `span`.
     pub fn error(span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { level: Level::Error, message: message.into(), span: Some(span), notes: vec![] }
+        Diagnostic { level: Level::Error, message: message.into(), span: Some(span), notes: vec![], located_notes: vec![] }
     }
     /// An error with no source location (e.g. a missing file given on the command line).
     pub fn bare(message: impl Into<String>) -> Diagnostic {
-        Diagnostic { level: Level::Error, message: message.into(), span: None, notes: vec![] }
+        Diagnostic { level: Level::Error, message: message.into(), span: None, notes: vec![], located_notes: vec![] }
+    }
+    /// Adds a note pointing at `span`, rendered with its own location and snippet.
+    pub fn with_located_note(mut self, span: Span, note: impl Into<String>) -> Diagnostic {
+        self.located_notes.push((span, note.into()));
+        self
     }
     /// Adds a note line.
     pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
@@ -212,6 +219,15 @@ fn render_with(map: &SourceMap, diag: &Diagnostic, colored: bool) -> String {
             let group = title
                 .element(Snippet::source(file.text.as_str()).path(file.path.as_str()).annotation(AnnotationKind::Primary.span(lo..hi)));
             out.push_str(&renderer.render(&[group]));
+            for (span, note) in &diag.located_notes {
+                let Some(file) = map.files.get(span.file) else { continue };
+                let (lo, hi) = clamp_span(&file.text, *span);
+                let group = ALevel::NOTE
+                    .primary_title(note.as_str())
+                    .element(Snippet::source(file.text.as_str()).path(file.path.as_str()).annotation(AnnotationKind::Primary.span(lo..hi)));
+                out.push_str("\n\n");
+                out.push_str(&renderer.render(&[group]));
+            }
         }
         None if colored => {
             let group = Group::with_title(ALevel::ERROR.primary_title(diag.message.as_str()));
@@ -226,6 +242,14 @@ fn render_with(map: &SourceMap, diag: &Diagnostic, colored: bool) -> String {
         out.push_str(n);
     }
     out
+}
+
+/// The byte range of `span` within `text`, clamped to it and to char boundaries.
+fn clamp_span(text: &str, span: Span) -> (usize, usize) {
+    let len = text.len();
+    let lo = floor_char_boundary(text, (span.lo as usize).min(len));
+    let hi = floor_char_boundary(text, (span.hi as usize).min(len).max(lo));
+    (lo, hi)
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

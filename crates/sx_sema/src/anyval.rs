@@ -254,6 +254,19 @@ impl<'c> FnCx<'c> {
 
     /// `o?.(T)`: `null` stays `null`; a present payload is converted (an `any` payload is
     /// asserted). A `?U` target flattens: the result is `?U`, not `??U`.
+    /// Refuses asserting an `any` to a protocol type `to` (or `?P`): its tag is always concrete.
+    pub(crate) fn reject_any_to_protocol(&mut self, to: TypeId, span: Span) -> R<()> {
+        let target = self.c.types.optional_inner(to).unwrap_or(to);
+        if self.c.is_protocol(target) {
+            let msg = format!(
+                "an 'any' value's type tag is always a concrete type — it never holds an erased '{}', so this assertion can never succeed; assert the concrete type instead ('av.(T)') or switch on the tag ('if av == {{ case T: … }}')",
+                self.tname(target)
+            );
+            return self.err(span, msg);
+        }
+        Ok(())
+    }
+
     pub fn opt_cast(&mut self, e: &Expr, ty: &Expr, span: Span) -> R<TV> {
         self.opt_cast_with(e, ty, span, None).map(|(v, _)| v)
     }
@@ -274,6 +287,9 @@ impl<'c> FnCx<'c> {
             let msg = format!("'?.(…)' needs an optional, found '{}'", self.tname(ov.ty));
             return self.err(e.span, msg);
         };
+        if inner == bt::ANY {
+            self.reject_any_to_protocol(to, span)?;
+        }
         let result = if self.c.types.optional_inner(to).is_some() { to } else { self.c.types.optional(to) };
         let ov = self.materialize(ov, e.span)?;
         let ov = self.spill(ov, e.span)?;

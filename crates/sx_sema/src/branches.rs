@@ -85,10 +85,13 @@ impl<'c> FnCx<'c> {
         };
         let mut arms = vec![];
         then_scope(self)?;
-        let tv = self.expr(then, expected);
+        // A failed then-branch does not hide the errors of the else-branch.
+        let tv = self.recovering(|cx| cx.expr(then, expected));
         self.scopes.pop();
-        let tv = tv?;
-        arms.push((self.e.cur, tv, then.span));
+        let then_failed = tv.is_err();
+        if let Ok(tv) = tv {
+            arms.push((self.e.cur, tv, then.span));
+        }
         self.switch(eb);
         // The else-branch of `if x == null` sees `x` narrowed.
         self.push_scope();
@@ -102,6 +105,9 @@ impl<'c> FnCx<'c> {
         let ev = self.expr(else_, expected);
         self.scopes.pop();
         let ev = ev?;
+        if then_failed {
+            return Err(());
+        }
         arms.push((self.e.cur, ev, else_.span));
         Ok((self.join(arms, expected, span)?, None))
     }
@@ -151,6 +157,10 @@ impl<'c> FnCx<'c> {
         };
         let void_arm = live.iter().any(|(_, v, _)| v.ty == bt::VOID && !(matches!(v.v, V::Const(ConstVal::Null)) && ty != bt::VOID));
         if ty == bt::VOID || void_arm {
+            let yields = |v: &TV| v.ty != bt::VOID || matches!(v.v, V::Const(ConstVal::Null));
+            if live.iter().any(|(_, v, _)| yields(v)) {
+                self.void_arm = live.iter().find(|(_, v, _)| !yields(v)).map(|(_, _, s)| *s);
+            }
             for (blk, _, _) in &arms {
                 if let Some(b) = blk {
                     self.switch(*b);
@@ -255,6 +265,7 @@ impl<'c> FnCx<'c> {
         let mut results = vec![];
         let end = self.new_block();
         let mut covered: Vec<&str> = vec![];
+        let mut failed = false;
         for arm in arms {
             covered.extend(arm.patterns.iter().filter_map(|p| match &p.kind {
                 ExprKind::EnumLit(id) => Some(id.name.as_str()),
@@ -309,11 +320,17 @@ impl<'c> FnCx<'c> {
                 let pa = self.offset_addr(a, off as i64);
                 self.bind_capture(cap, pa, pt)?;
             }
-            let v = self.block_value(&arm.body, join_expected);
+            // A failed arm does not hide the errors of the arms after it.
+            let v = self.recovering(|cx| cx.block_value(&arm.body, join_expected));
             self.scopes.pop();
-            let v = v?;
-            results.push((self.e.cur, v, arm.body.span));
+            match v {
+                Ok(v) => results.push((self.e.cur, v, arm.body.span)),
+                Err(()) => failed = true,
+            }
             self.switch(next);
+        }
+        if failed {
+            return Err(());
         }
         let exhaustive =
             self.c.types.enum_of(sty).map(|e| !e.variants.is_empty() && e.variants.iter().all(|v| covered.contains(&v.name.as_str())));

@@ -89,6 +89,13 @@ impl<'c> FnCx<'c> {
             }
             _ => Callee::Indirect(self.expr(callee, None)?),
         };
+        if let (Callee::Indirect(_), Some(named)) = (&target, args.iter().find_map(|a| a.name.as_ref())) {
+            let msg = format!(
+                "named argument '{}': a closure or function-pointer value has no parameter names, so its arguments bind by position",
+                named.name
+            );
+            return self.err(span, msg);
+        }
         match target {
             Callee::Intrinsic(n) => self.intrinsic(&n, args, expected, span),
             Callee::Protocol(obj, p, name) => self.protocol_call(obj, p, &name, args, span),
@@ -115,6 +122,12 @@ impl<'c> FnCx<'c> {
         let Some(Local::Const(ConstVal::Func(fid))) = self.resolve(id)? else { return Ok(None) };
         let params = &self.c.fns[fid].decl.params;
         let Some(last) = params.last().and_then(|p| p.name.clone()) else { return Ok(None) };
+        if let ([given @ .., block], Some(_)) = (args, self.c.fns[fid].decl.body.as_ref()) {
+            if given.iter().any(|a| a.name.as_ref().map(|n| n.name == last.name).unwrap_or(false)) {
+                return self.err(block.span, format!("parameter '{}' is given both by name and by the trailing block", last.name));
+            }
+        }
+        let params = &self.c.fns[fid].decl.params;
         let positional = args.iter().filter(|a| a.name.is_none()).count();
         if positional >= params.len() || args.iter().any(|a| a.spread || a.name.as_ref().map(|n| n.name == last.name).unwrap_or(false)) {
             return Ok(None);
@@ -466,17 +479,28 @@ impl<'c> FnCx<'c> {
         }
         let variadic_at = if sig.variadic { Some(nparams - 1) } else { None };
         let mut var_args: Vec<&Arg> = vec![];
+        let mut failed = false;
+        let mut named_seen = false;
         for a in args {
             if let Some(n) = &a.name {
+                named_seen = true;
                 let Some(i) = sig.param_names.iter().position(|p| *p == n.name) else {
                     return self.err(n.span, format!("no parameter named '{}'", n.name));
                 };
+                if Some(i) == variadic_at {
+                    return self.err(n.span, format!("variadic parameter '{}' takes its values by position only", n.name));
+                }
                 if slots[i].is_some() {
                     return self.err(n.span, format!("parameter '{}' is given twice", n.name));
                 }
-                let v = self.arg_value(&a.value, sig.params[i])?;
-                slots[i] = Some((v, a.value.span));
+                match self.recovering(|cx| cx.arg_value(&a.value, sig.params[i])) {
+                    Ok(v) => slots[i] = Some((v, a.value.span)),
+                    Err(()) => failed = true,
+                }
                 continue;
+            }
+            if named_seen {
+                return self.err(a.span, "a positional argument cannot follow named arguments: name it, or move it before them");
             }
             if Some(next) == variadic_at {
                 var_args.push(a);
@@ -488,9 +512,14 @@ impl<'c> FnCx<'c> {
                 let _ = shown;
                 return self.err(a.span, format!("too many arguments: '{}' takes {}", self.c.fns[fid].name, nparams));
             }
-            let v = self.arg_value(&a.value, sig.params[next])?;
-            slots[next] = Some((v, a.value.span));
+            match self.recovering(|cx| cx.arg_value(&a.value, sig.params[next])) {
+                Ok(v) => slots[next] = Some((v, a.value.span)),
+                Err(()) => failed = true,
+            }
             next += 1;
+        }
+        if failed {
+            return Err(());
         }
         if let Some(vi) = variadic_at {
             let TK::Slice(et) = self.c.types.kind(sig.params[vi]).clone() else { return Err(()) };

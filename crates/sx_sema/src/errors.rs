@@ -950,6 +950,23 @@ impl<'c> FnCx<'c> {
         if names.len() < 2 {
             return Ok(None);
         }
+        // `a, b := f()` of an `f -> (A, B, !E)` names the values and drops the error (with more
+        // values, a name count that does not fit is reported below).
+        if let ExprKind::Call { callee, .. } = &value.kind {
+            if let ExprKind::Ident(id) = &callee.kind {
+                if let Some(Local::Const(ConstVal::Func(fid))) = self.resolve(id)? {
+                    let ret = self.c.fns[fid].decl.ret.as_ref();
+                    let values = ret.filter(|r| r.error.is_some()).map(|r| r.values.len()).unwrap_or(0);
+                    if values == 2 && names.len() == 2 {
+                        let msg = format!(
+                            "'{}' returns {} values and an error: the error slot cannot be dropped (bind it as a last name and handle it, or use 'try' / 'catch')",
+                            id.name, values
+                        );
+                        return self.err(value.span, msg);
+                    }
+                }
+            }
+        }
         let tv = self.expr(value, None)?;
         let Some((value_ty, ety)) = self.failable_parts(tv.ty) else {
             let msg = format!("cannot destructure a value of type '{}' into {} names", self.tname(tv.ty), names.len());

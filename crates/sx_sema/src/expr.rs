@@ -61,6 +61,10 @@ impl<'c> FnCx<'c> {
                 return self.err(e.span, "an 'if' used as a value needs an 'else' branch");
             }
         }
+        let branching = value_ctx && matches!(e.kind, ExprKind::Match { inline: false, .. } | ExprKind::If { inline: false, .. });
+        if branching {
+            self.void_arm = None;
+        }
         let r = match expected {
             // An lvalue flowing into an `any` is viewed in place.
             Some(t) if t == bt::ANY => match self.box_lvalue(e) {
@@ -69,6 +73,12 @@ impl<'c> FnCx<'c> {
                 Err(()) => Err(()),
             },
             _ => self.expr_inner(e, expected),
+        };
+        let r = match (r, self.void_arm.take().filter(|_| branching)) {
+            (Ok(tv), Some(arm)) if tv.ty == bt::VOID => {
+                self.err(arm, "this branch yields no value, but the branching expression it belongs to is used as a value")
+            }
+            (r, _) => r,
         };
         if let (Some(ix), Ok(tv)) = (self.c.index.as_mut(), &r) {
             ix.expr(e.span, tv.ty, if let V::Const(ConstVal::Type(t)) = tv.v { Some(t) } else { None });

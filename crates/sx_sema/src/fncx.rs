@@ -43,6 +43,9 @@ pub(crate) struct FnCx<'c> {
     pub in_body: bool,
     /// Types whose `print` expansion encloses the current point (see `printfmt`).
     pub print_nest: Vec<TypeId>,
+    /// Set by the last join of branches where one branch yields no value while another
+    /// yields one: that branch (a `match` or `if` used as a value reports it).
+    pub void_arm: Option<Span>,
 }
 
 impl<'c> FnCx<'c> {
@@ -66,6 +69,7 @@ impl<'c> FnCx<'c> {
             multi_ret: None,
             in_body: false,
             print_nest: vec![],
+            void_arm: None,
         }
     }
 

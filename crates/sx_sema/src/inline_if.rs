@@ -93,8 +93,7 @@ impl FnCx<'_> {
         };
         // Inside a generic instance the user's call is what selected this arm: report there.
         if let Some(site) = self.c.lowering.and_then(|f| self.c.inst.instance_sites.get(&f).copied()) {
-            let note = format!("raised by '#error' here: {}", self.c.sources.location(span));
-            self.c.diags.push(Diagnostic::error(site, msg).with_note(note));
+            self.c.diags.push(Diagnostic::error(site, msg).with_located_note(span, "raised by '#error' here"));
             return Err(());
         }
         self.err(span, msg)

@@ -198,6 +198,11 @@ impl<'c> FnCx<'c> {
     /// offset, value, index, payload); the caller has checked the arity.
     fn member_introspection(&mut self, name: &str, args: &[Arg], span: Span) -> R<TV> {
         let a0 = &args[0].value;
+        if matches!(name, "struct_field_count" | "struct_field_name" | "variant_count" | "variant_name") {
+            if let TyArg::Static(t) = self.type_arg(name, a0)? {
+                self.check_member_family(name, t, span)?;
+            }
+        }
         match name {
             "struct_field_count" | "variant_count" => {
                 let want_enum = name == "variant_count";
@@ -415,6 +420,34 @@ impl<'c> FnCx<'c> {
     }
 
     /// Name, type, offset and value of field (or, with `variants`, variant) `i` of `t`.
+    /// `struct_field_count`/`struct_field_name` count and name the fields of structs, tuples,
+    /// unions and tagged unions, `variant_count`/`variant_name` the variants of enums: a plain
+    /// enum, an array or a vector (for the former) or a type without variants (for the latter)
+    /// known at compile time is an error naming what fits it.
+    fn check_member_family(&mut self, name: &str, t: TypeId, span: Span) -> R<()> {
+        let is_enum = self.c.types.enum_of(t).is_some();
+        let has_fields = self.c.types.struct_of(t).is_some();
+        let msg = if let Some(rest) = name.strip_prefix("struct_field_") {
+            match self.c.types.kind(t) {
+                TK::Array(..) | TK::Vector(..) => {
+                    format!("'{}' takes a struct, tuple or union type; for '{}' use '.len' and indexing", name, self.tname(t))
+                }
+                _ if is_enum && !self.c.types.is_tagged_enum(t) => {
+                    format!("'{}' takes a struct, tuple or union type; '{}' is an enum: use 'variant_{}'", name, self.tname(t), rest)
+                }
+                _ => return Ok(()),
+            }
+        } else {
+            if is_enum {
+                return Ok(());
+            }
+            let rest = name.strip_prefix("variant_").unwrap_or(name);
+            let alt = if has_fields { format!(": use 'struct_field_{}'", rest) } else { String::new() };
+            format!("'{}' takes an enum or tagged-union type, not '{}'{}", name, self.tname(t), alt)
+        };
+        self.err(span, msg)
+    }
+
     fn static_member(&mut self, t: TypeId, i: i64, variants: bool, span: Span) -> R<(String, TypeId, i64, i64)> {
         let members: Vec<(String, TypeId, i64, i64)> = if variants {
             match self.c.types.enum_of(t) {

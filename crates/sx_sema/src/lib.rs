@@ -592,7 +592,28 @@ impl Compiler {
                 }
                 continue;
             }
+            // The methods of a struct that takes no parameters are checked like functions.
+            if let DeclKind::Item(item) = d.kind.clone() {
+                if let ItemKind::Const { value: Expr { kind: ExprKind::Struct(sd), .. }, .. } = &item.kind {
+                    if sd.params.is_none() {
+                        self.check_method_attrs(sd.members.iter().filter_map(|m| match &m.kind {
+                            MemberKind::Const { value, .. } => Some(value),
+                            _ => None,
+                        }));
+                    }
+                }
+            }
             let _ = self.eval_decl(id);
+        }
+    }
+
+    /// [`Compiler::check_fn_attrs`] on each function among `values` (members of a struct or
+    /// an `impl`).
+    pub(crate) fn check_method_attrs<'a>(&mut self, values: impl IntoIterator<Item = &'a Expr>) {
+        for value in values {
+            if let ExprKind::Fn(decl) = &value.kind {
+                self.check_fn_attrs(decl, value.span);
+            }
         }
     }
 

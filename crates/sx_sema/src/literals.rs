@@ -50,7 +50,7 @@ impl<'c> FnCx<'c> {
         // Against `?T`, the literal builds the `T` (wrapped by the caller's coercion).
         let expected = expected.map(|t| self.c.types.optional_inner(t).unwrap_or(t));
         if ty.is_none() {
-            if let Some(t) = expected.filter(|t| matches!(self.c.types.kind(*t), TK::Array(..))) {
+            if let Some(t) = expected.filter(|t| matches!(self.c.types.kind(*t), TK::Array(..) | TK::Vector(..))) {
                 if fields.iter().all(|f| f.name.is_none() && !f.spread) {
                     let elems: Vec<Expr> = fields.iter().map(|f| f.value.clone()).collect();
                     return self.array_lit(None, &elems, Some(t), span);

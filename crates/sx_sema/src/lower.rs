@@ -330,6 +330,7 @@ impl<'c> FnCx<'c> {
             Some(m) => (m.defaults.clone(), Some(m.file), Some(m.local_consts.clone())),
             None => (vec![], None, None),
         };
+        let mut failed = false;
         for (i, fl) in fields.iter().enumerate() {
             let p = self.ptr_ty();
             let off = self.iconst(p, fl.offset as i64);
@@ -347,13 +348,19 @@ impl<'c> FnCx<'c> {
                         merged.extend(c.iter().map(|(k, v)| (k.clone(), v.clone())));
                         self.outer_consts = Rc::new(merged);
                     }
-                    let r = self.expr(&d, Some(fl.ty)).and_then(|v| self.coerce(v, fl.ty, d.span));
+                    let r = self.recovering(|cx| cx.expr(&d, Some(fl.ty)).and_then(|v| cx.coerce(v, fl.ty, d.span)));
                     (self.file, self.outer_consts) = saved;
-                    let v = r?;
-                    self.store(faddr, v, span)?;
+                    // Every field's default is checked before the struct value fails.
+                    match r {
+                        Ok(v) => self.store(faddr, v, span)?,
+                        Err(()) => failed = true,
+                    }
                 }
                 _ => self.apply_defaults(faddr, fl.ty, span, path)?,
             }
+        }
+        if failed {
+            return Err(());
         }
         Ok(())
     }
@@ -836,7 +843,13 @@ impl Compiler {
             return self.err(self.fns[fid].span, format!("generic function '{}' can only be called, not used as a value", name));
         }
         // Every parameter spelling a builtin type is reported, then the signature fails.
-        self.check_reserved_all(decl.params.iter().filter(|p| !p.comptime).filter_map(|p| p.name.as_ref()))?;
+        if self.check_reserved_all(decl.params.iter().filter(|p| !p.comptime).filter_map(|p| p.name.as_ref())).is_err() {
+            // The body is not lowered: its locals spelling a builtin type are reported here.
+            if let Some(Body::Block(b)) = &decl.body {
+                let _ = self.check_reserved_all(crate::syntax_facts::local_names_in(b));
+            }
+            return Err(());
+        }
         for p in &decl.params {
             if p.comptime {
                 if p.variadic {
@@ -1038,6 +1051,9 @@ impl<'c> FnCx<'c> {
             self.emit_return(Some(tv), blk.span)
         } else if self.has_named_returns() {
             self.named_return(blk.span)
+        } else if let Some(semi) = discarded_value_stmt(blk) {
+            let msg = format!("the function returns '{}', but the `;` here discards the last expression's value (remove it, or `return` explicitly)", self.tname(ret));
+            self.err(semi, msg)
         } else {
             let end = Span::new(blk.span.file, blk.span.hi.saturating_sub(1), blk.span.hi);
             let msg = format!("missing return value of type '{}'", self.tname(ret));
@@ -1094,20 +1110,56 @@ impl<'c> FnCx<'c> {
     /// instead of reporting follow-on errors), and emission continues in a fresh, unreachable
     /// block (a failed function's IR is discarded).
     pub(crate) fn stmt_recovering(&mut self, s: &Stmt) -> R<()> {
+        let r = self.recovering(|cx| cx.stmt(s));
+        if r.is_err() {
+            for name in declared_names(s) {
+                self.poison(name);
+            }
+        }
+        r
+    }
+
+    /// Runs one independent piece of lowering (a statement, one argument of a call); after an
+    /// error the scope, loop, fallback-target and cleanup stacks return to their depth before
+    /// it and emission continues in a fresh, unreachable block, so the pieces after it are
+    /// still checked.
+    pub(crate) fn recovering<T>(&mut self, lower: impl FnOnce(&mut Self) -> R<T>) -> R<T> {
         let depths = (self.scopes.len(), self.loops.len(), self.errs.targets.len(), self.errs.cleanup.len());
-        let r = self.stmt(s);
+        let r = lower(self);
         if r.is_err() {
             self.scopes.truncate(depths.0);
             self.loops.truncate(depths.1);
             self.errs.targets.truncate(depths.2);
             self.errs.cleanup.truncate(depths.3);
             self.value_ctx = false;
-            for name in declared_names(s) {
-                self.poison(name);
-            }
             let fresh = self.new_block();
             self.switch(fresh);
         }
         r
     }
+}
+
+/// The span of the `;` ending a block's last statement when that statement is a plain value
+/// expression (an operator, a name, a literal, a member read) whose value the `;` discards.
+fn discarded_value_stmt(blk: &Block) -> Option<Span> {
+    let last = blk.stmts.last()?;
+    let StmtKind::Expr(e) = &last.kind else { return None };
+    let plain_value = matches!(
+        e.kind,
+        ExprKind::Ident(_)
+            | ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Char(_)
+            | ExprKind::Str(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Unary { .. }
+            | ExprKind::Binary { .. }
+            | ExprKind::Chain { .. }
+            | ExprKind::Field { .. }
+            | ExprKind::Index { .. }
+            | ExprKind::Cast { .. }
+            | ExprKind::AutoCast(_)
+            | ExprKind::Deref(_)
+    );
+    (plain_value && last.span.hi > e.span.hi).then(|| Span::new(last.span.file, last.span.hi.saturating_sub(1), last.span.hi))
 }

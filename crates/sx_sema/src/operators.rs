@@ -583,6 +583,10 @@ impl<'c> FnCx<'c> {
             }
             // `?T == T` compares payloads when present; two optionals: both absent are equal.
             let (lo, ro) = (l_opt, r_opt);
+            if lo && ro && lt != rt {
+                let msg = format!("cannot compare optionals of different types '{}' and '{}'", self.tname(lt), self.tname(rt));
+                return self.err(span, msg);
+            }
             let opt_ty = if lo { lt } else { rt };
             let l = if lo { l } else { self.coerce(l, opt_ty, span)? };
             let r = if ro { r } else { self.coerce(r, opt_ty, span)? };
@@ -846,14 +850,7 @@ impl<'c> FnCx<'c> {
             v
         };
         if v.ty == bt::ANY && to != bt::ANY {
-            let target = self.c.types.optional_inner(to).unwrap_or(to);
-            if self.c.is_protocol(target) {
-                let msg = format!(
-                    "an 'any' value's type tag is always a concrete type — it never holds an erased '{}', so this assertion can never succeed; assert the concrete type instead ('av.(T)') or switch on the tag ('if av == {{ case T: … }}')",
-                    self.tname(target)
-                );
-                return self.err(span, msg);
-            }
+            self.reject_any_to_protocol(to, span)?;
             return self.any_assert(v, to, span);
         }
         if let Some(inner) = self.c.types.optional_inner(to) {

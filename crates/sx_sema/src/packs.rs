@@ -94,6 +94,20 @@ impl<'c> FnCx<'c> {
     /// `xs[i].m` on a pack constrained by a protocol: the element is viewed through the
     /// protocol, so `m` must be one of its methods (a concrete field is not reachable).
     pub(crate) fn check_pack_view(&mut self, base: &Expr, name: &Ident) -> R<()> {
+        if let ExprKind::Ident(id) = &base.kind {
+            // An `inline for` capture of a constrained pack's element: the same view.
+            let Some(p) = self.capture_view(&id.name) else { return Ok(()) };
+            if self.c.protos.protocols.get(&p).is_some_and(|info| info.methods.iter().any(|m| m.name == name.name)) {
+                return Ok(());
+            }
+            let msg = format!(
+                "'{}' is not part of protocol '{}': '{}' is a pack element, viewed through the pack's constraint",
+                name.name,
+                self.tname(p),
+                id.name
+            );
+            return self.err(name.span, msg);
+        }
         let ExprKind::Index { base: pb, index } = &base.kind else { return Ok(()) };
         if !matches!(pb.kind, ExprKind::Ident(_)) {
             return Ok(());
@@ -114,6 +128,17 @@ impl<'c> FnCx<'c> {
             pack
         );
         self.err(name.span, msg)
+    }
+
+    /// The protocol an `inline for` capture named `name` views its pack element through, when
+    /// `name` is such a capture where it is visible.
+    fn capture_view(&self, name: &str) -> Option<TypeId> {
+        let marker = capture_view_name(name);
+        let scope = self.scopes.iter().rev().find(|s| s.names.contains_key(name))?;
+        match scope.names.get(&marker) {
+            Some(Local::Const(ConstVal::Type(p))) => Some(*p),
+            _ => None,
+        }
     }
 
     /// The constant index of `args[index]`, checked against the pack's length.
@@ -420,7 +445,7 @@ impl<'c> FnCx<'c> {
             return self.err(span, "'for' needs something to iterate");
         }
         enum It {
-            Pack(String),
+            Pack(String, Vec<TypeId>),
             Range(i128),
         }
         let mut its = vec![];
@@ -450,7 +475,7 @@ impl<'c> FnCx<'c> {
                     if count.is_none() {
                         count = Some(types.len());
                     }
-                    its.push(It::Pack(name));
+                    its.push(It::Pack(name, types));
                 }
                 None => return self.err(e.span, "not supported yet: 'inline for' over something other than a pack or a constant range"),
             }
@@ -473,7 +498,12 @@ impl<'c> FnCx<'c> {
                         let c = ConstVal::Int { v: start + k as i128, ty: Some(bt::I64) };
                         self.bind(&cap.name.name, Local::Const(c));
                     }
-                    It::Pack(name) => {
+                    It::Pack(name, types) => {
+                        if let (Some(_), Some(&t)) = (self.pack_constraint(name), types.get(k)) {
+                            if let Some(p) = self.pack_elem_protocol(name, t, cap.name.span)? {
+                                self.bind(&capture_view_name(&cap.name.name), Local::Const(ConstVal::Type(p)));
+                            }
+                        }
                         let elem = self.lookup_local(&pack_elem_name(name, k));
                         match elem {
                             Some(Local::Var { slot, ty, by_ref, .. }) => {

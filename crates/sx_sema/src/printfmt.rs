@@ -56,27 +56,15 @@ impl<'c> FnCx<'c> {
             return self.err(first.value.span, "the format string must be a compile-time constant string");
         };
         let mut vals = vec![];
+        let mut failed = false;
         for a in &args[1..] {
-            if a.spread || a.name.is_some() {
-                return self.err(a.span, "not supported yet: spread or named arguments to print");
+            match self.recovering(|cx| cx.print_arg(a)) {
+                Ok(v) => vals.push((v, a.span)),
+                Err(()) => failed = true,
             }
-            self.value_ctx = true;
-            // `xx v` boxes the argument into the `any` the format pack holds: it prints as itself
-            // (an enum by its name).
-            let value = match &a.value.kind {
-                ExprKind::AutoCast(inner) => inner.as_ref(),
-                _ => &a.value,
-            };
-            let v = self.expr(value, None)?;
-            let v = if v.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(v.clone(), v.ty, a.span)? } else { v };
-            let v = match v.v {
-                V::Const(ConstVal::Type(_)) | V::Const(ConstVal::Str(_)) => v,
-                _ => {
-                    let m = self.materialize(v, a.span)?;
-                    self.spill(m, a.span)?
-                }
-            };
-            vals.push((v, a.span));
+        }
+        if failed {
+            return Err(());
         }
         let segs = parse_format(&String::from_utf8_lossy(&fmt));
         for s in segs {
@@ -96,6 +84,29 @@ impl<'c> FnCx<'c> {
         } else {
             self.call_helper("__sx_fmt_flush", vec![], bt::VOID, span)?;
             Ok(TV::void())
+        }
+    }
+
+    /// Lowers one value argument of `print`/`format` to what the format pack holds.
+    fn print_arg(&mut self, a: &Arg) -> R<TV> {
+        if a.spread || a.name.is_some() {
+            return self.err(a.span, "not supported yet: spread or named arguments to print");
+        }
+        self.value_ctx = true;
+        // `xx v` boxes the argument into the `any` the format pack holds: it prints as itself
+        // (an enum by its name).
+        let value = match &a.value.kind {
+            ExprKind::AutoCast(inner) => inner.as_ref(),
+            _ => &a.value,
+        };
+        let v = self.expr(value, None)?;
+        let v = if v.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(v.clone(), v.ty, a.span)? } else { v };
+        match v.v {
+            V::Const(ConstVal::Type(_)) | V::Const(ConstVal::Str(_)) => Ok(v),
+            _ => {
+                let m = self.materialize(v, a.span)?;
+                self.spill(m, a.span)
+            }
         }
     }
 

@@ -231,6 +231,10 @@ impl Compiler {
             self.protos.generic_impls.push((file, item.clone()));
             return Ok(());
         }
+        self.check_method_attrs(imp.items.iter().filter_map(|i| match &i.kind {
+            ItemKind::Const { value, .. } => Some(value),
+            _ => None,
+        }));
         let outer = Rc::new(HashMap::new());
         let p = self.eval_type_in(file, None, &outer, &imp.protocol)?;
         let t = self.eval_type_in(file, None, &outer, target)?;
@@ -467,6 +471,15 @@ impl<'c> FnCx<'c> {
                 return self.err(span, msg);
             };
             let (params, ret) = self.c.proto_method_sig(p, i)?;
+            if crate::syntax_facts::is_generic_decl(&self.c.fns[fid].decl) {
+                let msg = format!(
+                    "'{}' does not implement protocol '{}': method '{}' has a mismatched signature — it declares compile-time parameters of its own, which a protocol method cannot have",
+                    self.tname(concrete),
+                    self.tname(p),
+                    m.name
+                );
+                return self.err(span, msg);
+            }
             let isig = self.c.fn_sig(fid)?;
             let iparams: Vec<TypeId> = isig.params.iter().skip(1).copied().collect();
             if iparams != params || isig.ret != ret {

@@ -193,27 +193,18 @@ impl<'c> FnCx<'c> {
             self.check_call_convention(t, e)?;
         }
         let (ty, tv) = match value {
-            Some(e) => {
-                self.value_ctx = true;
-                let tv = self.expr(e, declared)?;
-                if matches!(tv.v, V::Never) {
-                    return Ok(());
-                }
-                let ty = match declared {
-                    Some(t) => t,
-                    None => {
-                        if tv.ty == bt::VOID {
-                            return self.err(e.span, "cannot declare a variable of type 'void'");
-                        }
-                        if let Some(ConstVal::Null) = tv.as_const() {
-                            return self.err(e.span, "cannot infer a type from 'null'");
-                        }
-                        tv.ty
+            Some(e) => match self.let_value(e, declared) {
+                Ok(Some((ty, tv))) => (ty, Some(tv)),
+                Ok(None) => return Ok(()),
+                Err(()) => {
+                    // The declared type still holds: later uses are checked against it.
+                    if let Some(t) = declared.filter(|t| *t != bt::VOID && *t != bt::NORETURN) {
+                        let s = self.slot_for(t);
+                        self.bind(&name.name, Local::Var { slot: s, ty: t, by_ref: false, readonly: false });
                     }
-                };
-                let tv = self.coerce(tv, ty, e.span)?;
-                (ty, Some(tv))
-            }
+                    return Err(());
+                }
+            },
             None => match declared {
                 Some(t) => (t, None),
                 None => return self.err(span, "declaration needs a type or a value"),
@@ -235,6 +226,30 @@ impl<'c> FnCx<'c> {
         }
         self.bind(&name.name, Local::Var { slot: s, ty, by_ref: false, readonly: false });
         Ok(())
+    }
+
+    /// The type and coerced value of a declaration's initializer (`None` when it never
+    /// completes).
+    fn let_value(&mut self, e: &Expr, declared: Option<TypeId>) -> R<Option<(TypeId, TV)>> {
+        self.value_ctx = true;
+        let tv = self.expr(e, declared)?;
+        if matches!(tv.v, V::Never) {
+            return Ok(None);
+        }
+        let ty = match declared {
+            Some(t) => t,
+            None => {
+                if tv.ty == bt::VOID {
+                    return self.err(e.span, "cannot declare a variable of type 'void'");
+                }
+                if let Some(ConstVal::Null) = tv.as_const() {
+                    return self.err(e.span, "cannot infer a type from 'null'");
+                }
+                tv.ty
+            }
+        };
+        let tv = self.coerce(tv, ty, e.span)?;
+        Ok(Some((ty, tv)))
     }
 
     /// Lowers one assignment statement `lhs op= rhs`.

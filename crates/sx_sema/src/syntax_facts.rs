@@ -29,6 +29,12 @@ pub(crate) fn pack_constraint_name(name: &str) -> String {
     format!("{}\u{0}constraint", name)
 }
 
+/// The hidden local recording the protocol an `inline for` capture of a constrained pack's
+/// element is viewed through.
+pub(crate) fn capture_view_name(name: &str) -> String {
+    format!("{}\u{0}view", name)
+}
+
 /// True when the declared return type of a pack function is a `$R` that no parameter binds:
 /// it is inferred from the body, like an omitted return type.
 pub(crate) fn is_inferred_poly_ret(decl: &FnDecl, ret: &Expr, scope: &HashMap<String, ConstVal>) -> bool {
@@ -290,5 +296,57 @@ pub(crate) fn declared_names(s: &Stmt) -> Vec<&str> {
         | StmtKind::Run(_)
         | StmtKind::Insert(_)
         | StmtKind::Item(_) => vec![],
+    }
+}
+
+/// The names `x := …` / `x :: …` declare in a block and in the blocks of its statements
+/// (loops, bare blocks, `if`/`match` statements), in source order.
+pub(crate) fn local_names_in(b: &Block) -> Vec<&Ident> {
+    let mut out = vec![];
+    collect_local_names(b, &mut out);
+    out
+}
+
+fn collect_local_names<'a>(b: &'a Block, out: &mut Vec<&'a Ident>) {
+    for s in &b.stmts {
+        match &s.kind {
+            StmtKind::Let { names, .. } => out.extend(names.iter()),
+            StmtKind::Const { name, .. } => out.push(name),
+            StmtKind::While { body, .. } | StmtKind::Block(body) | StmtKind::Push { body, .. } => collect_local_names(body, out),
+            StmtKind::For(f) => collect_local_names(&f.body, out),
+            StmtKind::Expr(e) => collect_expr_local_names(e, out),
+            StmtKind::Assign { .. }
+            | StmtKind::MultiAssign { .. }
+            | StmtKind::Return(_)
+            | StmtKind::Break
+            | StmtKind::Continue
+            | StmtKind::Defer(_)
+            | StmtKind::OnFail { .. }
+            | StmtKind::Raise(_)
+            | StmtKind::Run(_)
+            | StmtKind::Insert(_)
+            | StmtKind::Item(_) => {}
+        }
+    }
+}
+
+fn collect_expr_local_names<'a>(e: &'a Expr, out: &mut Vec<&'a Ident>) {
+    match &e.kind {
+        ExprKind::Block(b) => collect_local_names(b, out),
+        ExprKind::If { then, else_, .. } => {
+            collect_expr_local_names(then, out);
+            if let Some(e) = else_ {
+                collect_expr_local_names(e, out);
+            }
+        }
+        ExprKind::Match { arms, else_, .. } => {
+            for arm in arms {
+                collect_local_names(&arm.body, out);
+            }
+            if let Some(b) = else_ {
+                collect_local_names(b, out);
+            }
+        }
+        _ => {}
     }
 }

@@ -533,6 +533,8 @@ impl<'c> FnCx<'c> {
     /// The location a multi-assignment writes (`None` for the `_` discard).
     fn assign_target(&mut self, e: &Expr) -> R<Option<(Value, TypeId)>> {
         const IMMUTABLE: &str = "constants are immutable (use a '=' global or a local copy for mutable data)";
+        self.reject_context_field_write(e)?;
+        self.end_narrowing(e);
         match &e.kind {
             ExprKind::Ident(id) if is_discard(id) => return Ok(None),
             ExprKind::Ident(id) => match self.resolve(id)? {
