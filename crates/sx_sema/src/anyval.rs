@@ -11,6 +11,7 @@
 use crate::fncx::FnCx;
 use crate::type_rules::{cat, flag};
 use crate::*;
+use crate::runtime::RuntimeFn;
 use sx_ir::{BinOp as IB, IntCC, Signature, Type as IrType, Value};
 use sx_types::TypeKind as TK;
 
@@ -207,8 +208,8 @@ impl<'c> FnCx<'c> {
             let sbit = self.b(|b| b.binary(IB::And, flags, one));
             let zero = self.iconst(IrType::I64, 0);
             let signed = self.b(|b| b.icmp(IntCC::Ne, sbit, zero));
-            let (helper, via) = if self.c.types.is_float(to) { ("__sx_load_f64", bt::F64) } else { ("__sx_load_i64", bt::I64) };
-            let v = self.call_helper(helper, vec![data, size, is_float, signed], via, span)?;
+            let (helper, via) = if self.c.types.is_float(to) { (RuntimeFn::LoadF64, bt::F64) } else { (RuntimeFn::LoadI64, bt::I64) };
+            let v = self.call_runtime(helper, vec![data, size, is_float, signed], via, span)?;
             return self.convert(v, to, span);
         }
         Ok(self.load(data, to))

@@ -24,6 +24,7 @@ impl Compiler {
             }
         }
         match found.len() {
+            0 if name == "context" => self.program_context(span),
             0 => Ok(None),
             1 => self.eval_decl(found[0]).map(Some),
             _ => {

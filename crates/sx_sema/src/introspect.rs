@@ -9,6 +9,7 @@
 use crate::fncx::FnCx;
 use crate::type_rules::{cat, flag};
 use crate::*;
+use crate::runtime::RuntimeFn;
 use sx_ir::{BinOp as IB, IntCC, Type as IrType, Value};
 use sx_types::TypeKind as TK;
 
@@ -325,7 +326,7 @@ impl<'c> FnCx<'c> {
                         let stride = self.iconst(IrType::I64, stride);
                         let voff = self.c.rtti_offset(true, "value") as i64;
                         let voff = self.iconst(IrType::I64, voff);
-                        self.call_helper("__sx_find_member_value", vec![members, count, stride, voff, tagv], bt::I64, span)
+                        self.call_runtime(RuntimeFn::FindMemberValue, vec![members, count, stride, voff, tagv], bt::I64, span)
                     }
                 }
             }
@@ -532,7 +533,7 @@ impl<'c> FnCx<'c> {
                 let size = self.rt_field(backing, "size");
                 let f = self.iconst(IrType::I8, 0);
                 let signed = self.flag_set(backing, flag::SIGNED);
-                let v = self.call_helper("__sx_load_i64", vec![data, size, f, signed], bt::I64, span)?;
+                let v = self.call_runtime(RuntimeFn::LoadI64, vec![data, size, f, signed], bt::I64, span)?;
                 self.scalar(v, span)
             }
         }
