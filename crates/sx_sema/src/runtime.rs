@@ -28,6 +28,16 @@ pub enum RuntimeFn {
     FindMemberValue,
     /// `(size: i64) -> *void`, from `context.allocator`
     HeapAlloc,
+    /// `(tag: u32, names: [*]string, count: u32) -> string`
+    ErrorName,
+    /// `(frame: *__SxTraceFrame)`
+    TracePush,
+    /// `()`
+    TraceClear,
+    /// `(name: string)`: the report of an error that escaped a failable `main`
+    ErrorUnhandled,
+    /// `(name: string)`: the report of an error that escaped a compile-time call
+    ComptimeError,
 }
 
 impl RuntimeFn {
@@ -39,6 +49,11 @@ impl RuntimeFn {
             RuntimeFn::LoadF64 => "__sx_rt_load_f64",
             RuntimeFn::FindMemberValue => "__sx_rt_find_member_value",
             RuntimeFn::HeapAlloc => "__sx_rt_heap_alloc",
+            RuntimeFn::ErrorName => "__sx_rt_error_name",
+            RuntimeFn::TracePush => "__sx_rt_trace_push",
+            RuntimeFn::TraceClear => "__sx_rt_trace_clear",
+            RuntimeFn::ErrorUnhandled => "__sx_rt_error_unhandled",
+            RuntimeFn::ComptimeError => "__sx_rt_comptime_error",
         }
     }
 }
@@ -55,9 +70,25 @@ impl Compiler {
     }
 }
 
+impl Compiler {
+    /// An `extern` declaration of one of the return-trace runtime's C symbols (`sx_trace_len`,
+    /// `sx_trace_frame_at`, …) binds to the runtime's definition of it.
+    pub(crate) fn runtime_symbol(&mut self, sym: &str, span: Span) -> R<Option<sx_ir::FuncId>> {
+        if !sym.starts_with("sx_trace_") {
+            return Ok(None);
+        }
+        let Some(file) = self.runtime_file() else { return Ok(None) };
+        match self.lookup_own(file, sym, span)? {
+            Some(ConstVal::Func(fid)) => self.declare_fn(fid, span).map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
 impl FnCx<'_> {
-    /// Calls runtime function `rt` with IR arguments; `ret` is its sx result type.
-    pub(crate) fn call_runtime(&mut self, rt: RuntimeFn, args: Vec<Value>, ret: TypeId, span: Span) -> R<TV> {
+    /// Calls runtime function `rt` with IR arguments; `ret` is its sx result type (an
+    /// aggregate comes back through a result slot).
+    pub(crate) fn call_runtime(&mut self, rt: RuntimeFn, mut args: Vec<Value>, ret: TypeId, span: Span) -> R<TV> {
         let Some(file) = self.c.runtime_file() else {
             return self.err(span, "internal error: the compiler's runtime file does not parse");
         };
@@ -65,11 +96,27 @@ impl FnCx<'_> {
             return self.err(span, format!("internal error: runtime function '{}' is missing", rt.name()));
         };
         let func = self.c.declare_fn(fid, span)?;
+        if self.c.types.scalar(ret).is_none() && ret != bt::VOID {
+            let out = self.slot_for(ret);
+            let out = self.slot_addr(out);
+            args.insert(0, out);
+            self.b(|b| b.call(func, args, &[]));
+            return Ok(TV { ty: ret, v: V::Mem(out) });
+        }
         let rt: Vec<IrType> = self.c.types.scalar(ret).into_iter().collect();
         let r = self.b(|b| b.call(func, args, &rt));
         Ok(match r.first() {
             Some(v) => TV { ty: ret, v: V::Scalar(*v) },
             None => TV::void(),
         })
+    }
+
+    /// Writes out what the print shim of our std has buffered (before the runtime writes to
+    /// standard error); nothing with a library that has no such buffer.
+    pub(crate) fn flush_print_buffer(&mut self, span: Span) -> R<()> {
+        if self.c.std_file.or_else(|| self.c.find_std()).is_some() {
+            self.call_helper("__sx_fmt_flush", vec![], bt::VOID, span)?;
+        }
+        Ok(())
     }
 }
