@@ -313,18 +313,13 @@ impl<'c> FnCx<'c> {
         let file = self.c.sources.file(span.file);
         let (line, _) = file.line_col(span.lo);
         let msg = format!("type assertion failed at {}:{}: expected {}, got ", file.path, line, self.tname(want));
-        self.emit_text(&msg, span)?;
+        let msg = self.materialize(TV::konst(ConstVal::Str(msg.into_bytes())), span)?;
+        let V::Mem(ma) = msg.v else { return Err(()) };
         let name = self.rt_name(tag);
         let V::Mem(na) = name.v else { return Err(()) };
-        self.call_helper("__sx_fmt_str", vec![na], bt::VOID, span)?;
-        self.emit_text("\n", span)?;
-        self.call_helper("__sx_fmt_flush", vec![], bt::VOID, span)?;
-        let exit = self.c.module.declare_extern("_exit", Signature { params: vec![IrType::I32], returns: vec![] });
-        self.b(|b| {
-            let one = b.iconst(IrType::I32, 1);
-            b.call_extern(exit, vec![one], &[]);
-            b.trap(sx_ir::TrapCode::Unreachable);
-        });
+        self.flush_print_buffer(span)?;
+        self.call_runtime(RuntimeFn::TypeAssertionFailed, vec![ma, na], bt::VOID, span)?;
+        self.b(|b| b.trap(sx_ir::TrapCode::Unreachable));
         Ok(())
     }
 

@@ -38,6 +38,8 @@ pub enum RuntimeFn {
     ErrorUnhandled,
     /// `(name: string)`: the report of an error that escaped a compile-time call
     ComptimeError,
+    /// `(message: string, got: string)`: a failed `v.(T)` assertion; exits with 1
+    TypeAssertionFailed,
 }
 
 impl RuntimeFn {
@@ -54,6 +56,7 @@ impl RuntimeFn {
             RuntimeFn::TraceClear => "__sx_rt_trace_clear",
             RuntimeFn::ErrorUnhandled => "__sx_rt_error_unhandled",
             RuntimeFn::ComptimeError => "__sx_rt_comptime_error",
+            RuntimeFn::TypeAssertionFailed => "__sx_rt_type_assertion_failed",
         }
     }
 }
