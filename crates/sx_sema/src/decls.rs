@@ -25,7 +25,7 @@ impl Compiler {
         }
         match found.len() {
             0 if name == "context" => self.program_context(span),
-            0 => Ok(None),
+            0 => self.compiler_provided(name, span),
             1 => self.eval_decl(found[0]).map(Some),
             _ => {
                 // The same entity imported through two paths is not ambiguous.
@@ -68,6 +68,9 @@ impl Compiler {
             if !ids.is_empty() {
                 return self.err(span, format!("'{}' is private to its file", name));
             }
+        }
+        if let Some(builtin) = self.language_intrinsic(name) {
+            return Ok(Some(builtin));
         }
         // Names the module only flat-imports are not its members, except namespace aliases,
         // which carry one hop.

@@ -73,7 +73,32 @@ impl Compiler {
     }
 }
 
+/// Names the compiler provides to every file when no scope declares them: language
+/// primitives a library may use without declaring them.
+const LANGUAGE_INTRINSICS: &[&str] = &["Vector"];
+
+/// Functions of the runtime file that every file sees when no scope declares the name.
+const RUNTIME_PROVIDED: &[&str] = &["__interp_print_frames"];
+
 impl Compiler {
+    /// A name no scope declares that the compiler provides: a language intrinsic or a
+    /// runtime function (`None` for any other name).
+    pub(crate) fn compiler_provided(&mut self, name: &str, span: Span) -> R<Option<ConstVal>> {
+        if let Some(builtin) = self.language_intrinsic(name) {
+            return Ok(Some(builtin));
+        }
+        if RUNTIME_PROVIDED.contains(&name) {
+            let Some(file) = self.runtime_file() else { return Ok(None) };
+            return self.lookup_own(file, name, span);
+        }
+        Ok(None)
+    }
+
+    /// `name` as a language primitive every scope and namespace answers (`Vector`).
+    pub(crate) fn language_intrinsic(&self, name: &str) -> Option<ConstVal> {
+        LANGUAGE_INTRINSICS.contains(&name).then(|| ConstVal::Intrinsic(name.to_string()))
+    }
+
     /// An `extern` declaration of one of the return-trace runtime's C symbols (`sx_trace_len`,
     /// `sx_trace_frame_at`, …) binds to the runtime's definition of it.
     pub(crate) fn runtime_symbol(&mut self, sym: &str, span: Span) -> R<Option<sx_ir::FuncId>> {
