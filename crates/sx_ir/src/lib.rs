@@ -649,7 +649,7 @@ pub const EXTERN_DATA_PREFIX: &str = "__sx_extern:";
 /// The base name (before the `.N` suffix sema appends) of a module function with no parameters
 /// or results that, when the comptime VM calls it, prints the active comptime call frames to
 /// stdout (`trace.print_interpreter_frames`); compiled code runs its empty body.
-pub const COMPTIME_FRAMES_FUNC: &str = "__sx_comptime_frames";
+pub const COMPTIME_FRAMES_FUNC: &str = "__interp_print_frames";
 
 /// A C ABI function resolved by symbol name (libc through the dynamic loader / system linker).
 #[derive(Clone, Debug)]

@@ -11,6 +11,7 @@
 use crate::fncx::FnCx;
 use crate::type_rules::{cat, flag};
 use crate::*;
+use crate::runtime::RuntimeFn;
 use sx_ir::{BinOp as IB, IntCC, Signature, Type as IrType, Value};
 use sx_types::TypeKind as TK;
 
@@ -207,8 +208,8 @@ impl<'c> FnCx<'c> {
             let sbit = self.b(|b| b.binary(IB::And, flags, one));
             let zero = self.iconst(IrType::I64, 0);
             let signed = self.b(|b| b.icmp(IntCC::Ne, sbit, zero));
-            let (helper, via) = if self.c.types.is_float(to) { ("__sx_load_f64", bt::F64) } else { ("__sx_load_i64", bt::I64) };
-            let v = self.call_helper(helper, vec![data, size, is_float, signed], via, span)?;
+            let (helper, via) = if self.c.types.is_float(to) { (RuntimeFn::LoadF64, bt::F64) } else { (RuntimeFn::LoadI64, bt::I64) };
+            let v = self.call_runtime(helper, vec![data, size, is_float, signed], via, span)?;
             return self.convert(v, to, span);
         }
         Ok(self.load(data, to))
@@ -328,18 +329,13 @@ impl<'c> FnCx<'c> {
         let file = self.c.sources.file(span.file);
         let (line, _) = file.line_col(span.lo);
         let msg = format!("type assertion failed at {}:{}: expected {}, got ", file.path, line, self.tname(want));
-        self.emit_text(&msg, span)?;
+        let msg = self.materialize(TV::konst(ConstVal::Str(msg.into_bytes())), span)?;
+        let V::Mem(ma) = msg.v else { return Err(()) };
         let name = self.rt_name(tag);
         let V::Mem(na) = name.v else { return Err(()) };
-        self.call_helper("__sx_fmt_str", vec![na], bt::VOID, span)?;
-        self.emit_text("\n", span)?;
-        self.call_helper("__sx_fmt_flush", vec![], bt::VOID, span)?;
-        let exit = self.c.module.declare_extern("_exit", Signature { params: vec![IrType::I32], returns: vec![] });
-        self.b(|b| {
-            let one = b.iconst(IrType::I32, 1);
-            b.call_extern(exit, vec![one], &[]);
-            b.trap(sx_ir::TrapCode::Unreachable);
-        });
+        self.flush_print_buffer(span)?;
+        self.call_runtime(RuntimeFn::TypeAssertionFailed, vec![ma, na], bt::VOID, span)?;
+        self.b(|b| b.trap(sx_ir::TrapCode::Unreachable));
         Ok(())
     }
 

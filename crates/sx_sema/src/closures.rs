@@ -9,6 +9,7 @@
 
 use crate::fncx::FnCx;
 use crate::*;
+use crate::runtime::RuntimeFn;
 use sx_ir::Value;
 use sx_types::TypeKind as TK;
 
@@ -144,7 +145,7 @@ impl<'c> FnCx<'c> {
         } else {
             let n = self.iconst(p, info.env_size as i64);
             let vp = self.c.types.pointer(bt::VOID);
-            let mem = self.call_helper("__sx_heap_alloc", vec![n], vp, span)?;
+            let mem = self.call_runtime(RuntimeFn::HeapAlloc, vec![n], vp, span)?;
             let env = self.scalar(mem, span)?;
             for (name, ty, off) in &info.captured {
                 let id = Ident { name: name.clone(), span, raw: true };

@@ -8,7 +8,7 @@ use sx_types::TypeKind as TK;
 use sx_vm::PointerTarget;
 
 /// What a thunk computes.
-enum ThunkBody<'a> {
+pub(crate) enum ThunkBody<'a> {
     /// The expression, the type it must have, and whether it must run on the VM even when it
     /// folds (`#run`).
     Expr(&'a Expr, Option<TypeId>, bool),
@@ -110,6 +110,14 @@ impl Compiler {
             (None, Some(t)) => self.run_thunk(file, None, &outer, ThunkBody::Default(t), item.span)?,
             (None, None) => return self.err(item.span, "a global needs a type or a value"),
         };
+        let (d, ty) = self.bake_global(&names[0].name, declared, baked, item.span)?;
+        self.out.globals.insert((id, idx), (d, ty));
+        Ok(ConstVal::Global(d, ty))
+    }
+
+    /// Places a global's compile-time initial value in writable static data named after the
+    /// global; `declared` is its annotated type, if any.
+    pub(crate) fn bake_global(&mut self, global: &str, declared: Option<TypeId>, baked: Baked, span: Span) -> R<(sx_ir::DataId, TypeId)> {
         let (ty, bytes, relocs) = match baked {
             Baked::Bytes { ty, bytes, relocs } => (ty, bytes, relocs),
             Baked::Const(c) => {
@@ -123,25 +131,24 @@ impl Compiler {
                     }
                     ConstVal::Data(d, t) => (*t, self.module.datas[*d].bytes.clone(), self.module.datas[*d].relocs.clone()),
                     ConstVal::Type(t) => {
-                        let rec = self.type_record(*t, item.span)?;
+                        let rec = self.type_record(*t, span)?;
                         (ty, vec![0; 8], vec![Reloc { offset: 0, target: RelocTarget::Data(rec), addend: 0 }])
                     }
                     _ => match consts::scalar_bytes(&self.types, &c, ty) {
                         Some(b) => (ty, b, vec![]),
-                        None => return self.err(item.span, "global initializer must be a compile-time constant"),
+                        None => return self.err(span, "global initializer must be a compile-time constant"),
                     },
                 }
             }
-            Baked::Void => return self.err(item.span, "a global cannot have type 'void'"),
+            Baked::Void => return self.err(span, "a global cannot have type 'void'"),
         };
         let align = self.types.align_of(ty).max(1) as u32;
-        let name = format!("{}.{}", names[0].name, self.fresh());
+        let name = format!("{}.{}", global, self.fresh());
         let d = self.module.add_data(sx_ir::Data { name, bytes, align, relocs, writable: true });
-        self.out.globals.insert((id, idx), (d, ty));
-        Ok(ConstVal::Global(d, ty))
+        Ok((d, ty))
     }
 
-    fn run_thunk(
+    pub(crate) fn run_thunk(
         &mut self,
         file: FileIdx,
         owner: Option<TypeId>,
@@ -593,7 +600,7 @@ fn merge_ranges(mut v: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
 }
 
 /// A compile-time result.
-enum Baked {
+pub(crate) enum Baked {
     Const(ConstVal),
     Bytes { ty: TypeId, bytes: Vec<u8>, relocs: Vec<Reloc> },
     Void,

@@ -29,18 +29,50 @@ impl Compiler {
         self.context_extends.push((file, item));
     }
 
-    /// Declares std's `Context` when the program extends it, so the extensions are checked
-    /// even if nothing reads `context`.
+    /// Declares the library's `Context` when the program extends it, so the extensions are
+    /// checked even if nothing reads `context`.
     pub(crate) fn check_context_extensions(&mut self) {
         let Some(span) = self.context_extends.first().map(|(_, item)| item.span) else { return };
-        if let Some(std) = self.std_file.or_else(|| self.find_std()) {
-            let _ = self.lookup_own(std, "Context", span);
-        }
+        let _ = self.context_type(span);
     }
 
-    /// True when `t`, being declared in `file`, is the standard library's `Context`.
+    /// True when `t`, being declared in `file`, is the library's `Context`: a struct of that
+    /// name declared by a standard-library file.
     pub(crate) fn is_std_context(&mut self, t: TypeId, file: FileIdx) -> bool {
-        self.types.name(t) == "Context" && self.std_file.or_else(|| self.find_std()) == Some(file)
+        self.types.name(t) == "Context" && self.in_stdlib(file)
+    }
+
+    /// The library's `Context` struct and the file declaring it: the first loaded
+    /// standard-library file whose own `Context` is a struct (aliases such as
+    /// `Context :: core.Context` resolve to the same type).
+    pub(crate) fn context_type(&mut self, span: Span) -> R<Option<(FileIdx, TypeId)>> {
+        let files: Vec<FileIdx> = self.files.iter().filter(|(_, f)| f.names.contains_key("Context")).map(|(i, _)| i).collect();
+        for file in files {
+            if !self.in_stdlib(file) {
+                continue;
+            }
+            if let Some(ConstVal::Type(t)) = self.lookup_own(file, "Context", span)? {
+                if self.types.struct_of(t).is_some() {
+                    return Ok(Some((file, t)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The program's implicit `context`, which the compiler provides when no scope declares
+    /// one (the library declares only the `Context` type): one writable global holding every
+    /// field's default, `#context_extend` fields included. `None` without a `Context` type.
+    pub(crate) fn program_context(&mut self, span: Span) -> R<Option<ConstVal>> {
+        if let Some((d, t)) = self.context_global {
+            return Ok(Some(ConstVal::Global(d, t)));
+        }
+        let Some((file, t)) = self.context_type(span)? else { return Ok(None) };
+        let empty: Rc<HashMap<String, ConstVal>> = Rc::default();
+        let baked = self.run_thunk(file, None, &empty, crate::comptime::ThunkBody::Default(t), span)?;
+        let (d, t) = self.bake_global("context", Some(t), baked, span)?;
+        self.context_global = Some((d, t));
+        Ok(Some(ConstVal::Global(d, t)))
     }
 
     /// Appends the `#context_extend` fields (with their defaults) to `Context`'s fields.

@@ -25,7 +25,8 @@ impl Compiler {
             }
         }
         match found.len() {
-            0 => Ok(None),
+            0 if name == "context" => self.program_context(span),
+            0 => self.compiler_provided(name, span),
             1 => {
                 self.note_use(span, name, found[0]);
                 self.eval_decl(found[0]).map(Some)
@@ -72,6 +73,9 @@ impl Compiler {
             if !ids.is_empty() {
                 return self.err(span, format!("'{}' is private to its file", name));
             }
+        }
+        if let Some(builtin) = self.language_intrinsic(name) {
+            return Ok(Some(builtin));
         }
         // Names the module only flat-imports are not its members, except namespace aliases,
         // which carry one hop.

@@ -26,6 +26,7 @@
 
 use crate::fncx::FnCx;
 use crate::*;
+use crate::runtime::RuntimeFn;
 use sx_ir::{Block as IrBlock, IntCC, Type as IrType, Value};
 use sx_types::TypeKind as TK;
 
@@ -152,7 +153,8 @@ impl<'c> FnCx<'c> {
         let good = self.branch_on_error(err);
         let name = self.error_name_value(err, span)?;
         let na = self.scalar(name, span)?;
-        self.call_helper("__sx_error_unhandled", vec![na], bt::VOID, span)?;
+        self.flush_print_buffer(span)?;
+        self.call_runtime(RuntimeFn::ErrorUnhandled, vec![na], bt::VOID, span)?;
         let one = self.iconst(IrType::I32, 1);
         self.b(|b| b.ret(vec![one]));
         self.switch(good);
@@ -192,18 +194,7 @@ impl<'c> FnCx<'c> {
         let p = self.ptr_ty();
         let ta = self.b(|b| b.data_addr(table, p));
         let n = self.iconst(IrType::I32, count as i64);
-        let s = self.slot_for(bt::STRING);
-        let out = self.slot_addr(s);
-        // `__sx_error_name` returns a string through a hidden result pointer.
-        let Some(std) = self.c.std_file.or_else(|| self.c.find_std()) else {
-            return self.err(span, "error handling needs the standard library (import \"modules/std.sx\")");
-        };
-        let Some(ConstVal::Func(fid)) = self.c.lookup_own(std, "__sx_error_name", span)? else {
-            return self.err(span, "standard library helper '__sx_error_name' not found");
-        };
-        let func = self.c.declare_fn(fid, span)?;
-        self.b(|b| b.call(func, vec![out, err, ta, n], &[]));
-        Ok(TV { ty: bt::STRING, v: V::Mem(out) })
+        self.call_runtime(RuntimeFn::ErrorName, vec![err, ta, n], bt::STRING, span)
     }
 
     /// `error_name(e)`: the tag name of an error value (or of a raw `u32` tag id) as a
@@ -293,23 +284,19 @@ impl<'c> FnCx<'c> {
 
     /// Pushes a return-trace frame for the site at `span`.
     fn trace_push(&mut self, span: Span) -> R<()> {
-        if self.c.std_file.or_else(|| self.c.find_std()).is_none() {
-            // The trace ring lives in our std; without it there is nothing to record into.
-            return Ok(());
-        }
         let frame = self.trace_frame_data(span);
         let p = self.ptr_ty();
         let a = self.b(|b| b.data_addr(frame, p));
-        self.call_helper("__sx_trace_push", vec![a], bt::VOID, span)?;
+        self.call_runtime(RuntimeFn::TracePush, vec![a], bt::VOID, span)?;
         Ok(())
     }
 
     /// Clears the return trace (an error was absorbed).
     pub(crate) fn trace_clear(&mut self, span: Span) -> R<()> {
-        if self.terminated() || self.c.std_file.or_else(|| self.c.find_std()).is_none() {
+        if self.terminated() {
             return Ok(());
         }
-        self.call_helper("__sx_trace_clear", vec![], bt::VOID, span)?;
+        self.call_runtime(RuntimeFn::TraceClear, vec![], bt::VOID, span)?;
         Ok(())
     }
 
@@ -1086,7 +1073,8 @@ impl<'c> FnCx<'c> {
         let good = self.branch_on_error(err);
         let name = self.error_name_value(err, e.span)?;
         let na = self.scalar(name, e.span)?;
-        self.call_helper("__sx_comptime_error", vec![na], bt::VOID, e.span)?;
+        self.flush_print_buffer(e.span)?;
+        self.call_runtime(RuntimeFn::ComptimeError, vec![na], bt::VOID, e.span)?;
         let exit = self.c.module.declare_extern("_exit", sx_ir::Signature { params: vec![IrType::I32], returns: vec![] });
         self.b(|b| {
             let one = b.iconst(IrType::I32, 1);
@@ -1319,18 +1307,5 @@ impl Compiler {
         let id = self.module.funcs.push(f);
         self.out.failable_adapters.insert((from, to, direct), id);
         id
-    }
-
-    /// An `extern` declaration of one of the return-trace runtime's C symbols
-    /// (`sx_trace_len`, …) binds to our std's definition of it.
-    pub(crate) fn runtime_symbol(&mut self, sym: &str, span: Span) -> R<Option<sx_ir::FuncId>> {
-        if !sym.starts_with("sx_trace_") {
-            return Ok(None);
-        }
-        let Some(std) = self.std_file.or_else(|| self.find_std()) else { return Ok(None) };
-        match self.lookup_own(std, sym, span)? {
-            Some(ConstVal::Func(fid)) => self.declare_fn(fid, span).map(Some),
-            _ => Ok(None),
-        }
     }
 }

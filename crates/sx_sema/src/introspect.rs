@@ -9,6 +9,7 @@
 use crate::fncx::FnCx;
 use crate::type_rules::{cat, flag};
 use crate::*;
+use crate::runtime::RuntimeFn;
 use sx_ir::{BinOp as IB, IntCC, Type as IrType, Value};
 use sx_types::TypeKind as TK;
 
@@ -38,7 +39,7 @@ impl<'c> FnCx<'c> {
     fn introspect_inner(&mut self, name: &str, args: &[Arg], span: Span) -> R<TV> {
         let arity = match name {
             "size_of" | "align_of" | "type_name" | "type_of" | "is_unsigned" | "is_flags" | "is_identity" | "struct_field_count"
-            | "variant_count" | "pointee_type" | "raw_any_data" | "is_struct" | "vector_lanes" | "__type_kind" | "__type_flags"
+            | "variant_count" | "pointee_type" | "raw_any_data" | "is_struct" | "vector_lanes" | "__sx_variant_tag_width" | "__type_kind" | "__type_flags"
             | "__type_count" | "__type_elem" => 1,
             "any_element" => 3,
             _ => 2,
@@ -103,6 +104,28 @@ impl<'c> FnCx<'c> {
                     let n = self.rt_field(tag, "count");
                     let z = self.iconst(IrType::I64, 0);
                     Ok(i64_val(self.b(|b| b.select(ok, n, z))))
+                }
+            },
+            "__sx_variant_tag_width" => match self.type_arg(name, a0)? {
+                TyArg::Static(t) => Ok(int_const(match self.c.types.enum_of(t).map(|e| e.backing) {
+                    Some(backing) => {
+                        let w = self.c.types.size_of(backing) as i64;
+                        if self.c.types.is_signed(backing) { -w } else { w }
+                    }
+                    None => 0,
+                })),
+                TyArg::Runtime(tag) => {
+                    // An enum's record holds its tag type as `elem`; other kinds answer 0 (and
+                    // read the size of their own record instead of a possibly null `elem`).
+                    let is_enum = self.kind_is(tag, cat::ENUM);
+                    let elem = self.rt_field(tag, "elem");
+                    let backing = self.b(|b| b.select(is_enum, elem, tag));
+                    let size = self.rt_field(backing, "size");
+                    let zero = self.iconst(IrType::I64, 0);
+                    let neg = self.b(|b| b.binary(IB::Isub, zero, size));
+                    let signed = self.flag_set(tag, flag::SIGNED);
+                    let w = self.b(|b| b.select(signed, neg, size));
+                    Ok(i64_val(self.b(|b| b.select(is_enum, w, zero))))
                 }
             },
             "has_impl" => {
@@ -330,7 +353,7 @@ impl<'c> FnCx<'c> {
                         let stride = self.iconst(IrType::I64, stride);
                         let voff = self.c.rtti_offset(true, "value") as i64;
                         let voff = self.iconst(IrType::I64, voff);
-                        self.call_helper("__sx_find_member_value", vec![members, count, stride, voff, tagv], bt::I64, span)
+                        self.call_runtime(RuntimeFn::FindMemberValue, vec![members, count, stride, voff, tagv], bt::I64, span)
                     }
                 }
             }
@@ -565,7 +588,7 @@ impl<'c> FnCx<'c> {
                 let size = self.rt_field(backing, "size");
                 let f = self.iconst(IrType::I8, 0);
                 let signed = self.flag_set(backing, flag::SIGNED);
-                let v = self.call_helper("__sx_load_i64", vec![data, size, f, signed], bt::I64, span)?;
+                let v = self.call_runtime(RuntimeFn::LoadI64, vec![data, size, f, signed], bt::I64, span)?;
                 self.scalar(v, span)
             }
         }

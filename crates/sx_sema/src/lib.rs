@@ -51,6 +51,7 @@ pub mod printfmt;
 mod props;
 mod protocols;
 mod reflect;
+mod runtime;
 mod spread;
 mod stmt;
 mod syntax_facts;
@@ -253,6 +254,10 @@ pub struct Compiler {
     pub(crate) protos: crate::protocols::ProtoTables,
     /// Every loaded `#context_extend` declaration, with its file (fields of std's `Context`).
     pub(crate) context_extends: Vec<(FileIdx, Rc<Item>)>,
+    /// The compiler-provided `context` global, once made (`Compiler::program_context`).
+    pub(crate) context_global: Option<(sx_ir::DataId, TypeId)>,
+    /// The compiler's runtime file, once loaded (`crate::runtime`).
+    pub(crate) runtime_file: Option<FileIdx>,
     /// Generic instances and type functions: what was instantiated, for which arguments, from
     pub(crate) inst: Instances,
     /// Compile-time evaluation: the VM, its counters and settings, the compiler API's state and
@@ -447,6 +452,8 @@ impl Compiler {
             depth: 0,
             lowering: None,
             context_extends: vec![],
+            context_global: None,
+            runtime_file: None,
             inst: Instances::default(),
             ct: Comptime {
                 vm,

@@ -33,6 +33,22 @@ impl Compiler {
                 return None;
             }
         };
+        self.add_source_file(canon, shown, text)
+    }
+
+    /// Adds a source text that is not read from disk (e.g. the compiler's runtime) as a
+    /// loaded file under `name`, once.
+    pub(crate) fn load_text(&mut self, name: &str, text: String) -> Option<FileIdx> {
+        let key = PathBuf::from(name);
+        if let Some(&idx) = self.file_by_path.get(&key) {
+            return Some(idx);
+        }
+        self.add_source_file(key, name.to_string(), text)
+    }
+
+    /// Parses a file's text and registers its declarations; `canon` is its key in
+    /// `file_by_path`.
+    fn add_source_file(&mut self, canon: PathBuf, shown: String, text: String) -> Option<FileIdx> {
         let fid = self.sources.add(shown, text);
         let text = &self.sources.file(fid).text;
         let (ast, errs) = crate::phase_times::timed(&mut self.ct.times.parse, || sx_syntax::parse_file(fid, text));

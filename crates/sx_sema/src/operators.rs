@@ -3,6 +3,7 @@
 use crate::consts::wrap_int;
 use crate::fncx::FnCx;
 use crate::*;
+use crate::runtime::RuntimeFn;
 use sx_ir::{BinOp as IB, FloatCC, IntCC, Type as IrType, UnOp as IU, Value};
 use sx_types::TypeKind as TK;
 
@@ -757,7 +758,7 @@ impl<'c> FnCx<'c> {
         let l = self.materialize(l, span)?;
         let r = self.materialize(r, span)?;
         let (V::Mem(a), V::Mem(b)) = (l.v, r.v) else { return self.err(span, "cannot compare these strings") };
-        self.call_helper("__sx_string_eq", vec![a, b], bt::BOOL, span)
+        self.call_runtime(RuntimeFn::StringEq, vec![a, b], bt::BOOL, span)
     }
 
     /// Field-by-field equality of two values of struct type `ty` at `a` and `b`.

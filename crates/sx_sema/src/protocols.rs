@@ -19,6 +19,7 @@
 
 use crate::fncx::FnCx;
 use crate::*;
+use crate::runtime::RuntimeFn;
 use sx_ir::Value;
 use sx_types::TypeKind as TK;
 
@@ -448,7 +449,7 @@ impl<'c> FnCx<'c> {
             let p64 = self.ptr_ty();
             let n = self.iconst(p64, size);
             let vp = self.c.types.pointer(bt::VOID);
-            let mem = self.call_helper("__sx_heap_alloc", vec![n], vp, span)?;
+            let mem = self.call_runtime(RuntimeFn::HeapAlloc, vec![n], vp, span)?;
             let a = self.scalar(mem, span)?;
             self.store(a, tv, span)?;
             a

@@ -145,6 +145,7 @@ pub(crate) const REFLECTION_INTRINSICS: &[&str] = &[
     "raw_make_any",
     "is_struct",
     "vector_lanes",
+    "__sx_variant_tag_width",
     "has_impl",
     "__type_kind",
     "__type_flags",
