@@ -247,6 +247,11 @@ impl Walker {
                 }
             }
             ItemKind::ExternVar { ty, .. } => self.expr(ty),
+            ItemKind::CImport { alias, .. } => {
+                if let Some(a) = alias {
+                    self.note(a, Role::Definition);
+                }
+            }
         }
     }
 
