@@ -420,7 +420,9 @@ pub(crate) fn prepare(
     let arg_bits = |i: usize| regs.get(l[1 + i] as usize).copied().unwrap_or(0);
     let is_pointer = |i: usize| matches!(sig.params[i], ForeignType::Pointer | ForeignType::CString) && ext.sig.params[i] == Type::I64;
     let mut sx_functions = Vec::new();
-    for i in (0..nargs).filter(|&i| is_pointer(i) && arg_bits(i) >> 32 == FUNC_ALLOC as u64) {
+    // Only a plain pointer parameter can take code; a string parameter refuses a function.
+    let takes_code = |i: usize| sig.params[i] == ForeignType::Pointer && ext.sig.params[i] == Type::I64;
+    for i in (0..nargs).filter(|&i| takes_code(i) && arg_bits(i) >> 32 == FUNC_ALLOC as u64) {
         if !callbacks {
             return Err(FfiStop::NeedsCallbacks);
         }
