@@ -519,6 +519,12 @@ impl<'c> FnCx<'c> {
             next += 1;
         }
         if failed {
+            // The arguments that did lower are still checked against their parameters.
+            for (i, sl) in slots.into_iter().enumerate() {
+                if let Some((v, sp)) = sl {
+                    let _ = self.recovering(|cx| cx.coerce_arg(v, sig.params[i], sp));
+                }
+            }
             return Err(());
         }
         if let Some(vi) = variadic_at {

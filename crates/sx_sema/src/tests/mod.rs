@@ -17,6 +17,7 @@
 
 mod coercions;
 mod diagnostics;
+mod recovery;
 mod types;
 
 use crate::*;
