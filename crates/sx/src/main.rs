@@ -70,6 +70,17 @@ struct Common {
     /// fs-write, process, env, ffi (any foreign function).
     #[arg(long, global = true, value_name = "PERMS")]
     comptime_allow: Vec<String>,
+    /// Compile hot compile-time functions to native code (a sandboxed Cranelift tier with the
+    /// interpreter's checks, budgets and diagnostics). Default: off (or `SX_COMPTIME_JIT=on`).
+    #[arg(long, global = true, value_enum, value_name = "off|on")]
+    comptime_jit: Option<OnOff>,
+}
+
+/// A switch given as `off` or `on`.
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+enum OnOff {
+    Off,
+    On,
 }
 
 /// When diagnostics are coloured.
@@ -254,6 +265,9 @@ fn options(file: &Path, common: &Common) -> Result<sx_sema::Options, String> {
             return Err(format!("--comptime-timeout needs a positive number of seconds, not {}", t));
         }
         limits.timeout = Some(std::time::Duration::from_secs_f64(t));
+    }
+    if let Some(j) = common.comptime_jit {
+        limits.comptime_jit = j == OnOff::On;
     }
     if let Some(n) = common.safe_point_every {
         limits.check_every = n.max(1);

@@ -13,6 +13,7 @@ use sx_ir::{ConvOp, FloatCC, FuncId, IntCC, Module, TrapCode, Type};
 
 use crate::bytecode::{FOp, IOp, Native, Op, COMPILER_CALL_PREFIX};
 use crate::ffi::FfiStop;
+use crate::jit::JitExit;
 use crate::machine::{CodeStore, Cur, Frame, FuncMeta, Outcome, Saved, Suspended, Vm, VmError, VmLimits, UNTRANSLATED};
 use crate::memory::{AllocKind, Site, FUNC_ALLOC};
 use crate::natives;
@@ -233,6 +234,9 @@ fn ensure_translated(vm: &mut Vm, m: &Module, func: u32) -> Result<FuncMeta, Str
             return Ok(*meta);
         }
     }
+    if let Some(meta) = crate::jit::native_meta(vm, func) {
+        return Ok(meta);
+    }
     translate_slow(vm, m, func)
 }
 
@@ -287,20 +291,13 @@ fn dump_enabled() -> bool {
 fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Result<Stop, VmError> {
     loop {
         let r = match interp(vm, m, cur, frames) {
+            Ok(Action::Translate(func)) if crate::jit::native_meta(vm, func).is_some() => match call_native(vm, m, cur, frames, func) {
+                Ok(JitExit::Continue) => Ok(()),
+                Ok(JitExit::Exited(c)) => return Ok(Stop::Done(Outcome::Exited(c))),
+                Err(e) => Err(e),
+            },
             Ok(Action::Translate(func)) => ensure_translated(vm, m, func).map(|_| cur.pc -= 1),
-            Ok(Action::Grow(need)) => {
-                if need as u64 * 8 > vm.limits.max_stack_bytes {
-                    Err(format!(
-                        "comptime evaluation exceeded the stack limit ({} bytes of registers); is there unbounded recursion?",
-                        vm.limits.max_stack_bytes
-                    ))
-                } else {
-                    let n = (need + need / 2).max(1024);
-                    vm.regs.resize(n, 0);
-                    cur.pc -= 1;
-                    Ok(())
-                }
-            }
+            Ok(Action::Grow(need)) => grow_regs(vm, need).map(|_| cur.pc -= 1),
             Ok(Action::Exit(c)) => return Ok(Stop::Done(Outcome::Exited(c))),
             Ok(Action::Compiler(ext, list)) => return Ok(Stop::Compiler { ext, list }),
             Ok(Action::ForeignCallbacks(ext, list)) => call_with_callbacks(vm, m, cur, ext, list),
@@ -308,7 +305,11 @@ fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Res
                 if redo {
                     cur.pc -= 1;
                 }
-                Ok(())
+                match crate::jit::at_safe_point(vm, m, cur, frames, ensure_translated) {
+                    Ok(JitExit::Continue) => Ok(()),
+                    Ok(JitExit::Exited(c)) => return Ok(Stop::Done(Outcome::Exited(c))),
+                    Err(e) => Err(e),
+                }
             }
             Ok(Action::PrintFrames) => {
                 print_frames(vm, frames);
@@ -328,6 +329,79 @@ fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Res
             return Err(make_error(&vm.code, cur, frames, msg, sites));
         }
     }
+}
+
+/// Grows the register stack to at least `need` registers, within the stack limit.
+fn grow_regs(vm: &mut Vm, need: usize) -> Result<(), String> {
+    if need as u64 * 8 > vm.limits.max_stack_bytes {
+        return Err(format!(
+            "comptime evaluation exceeded the stack limit ({} bytes of registers); is there unbounded recursion?",
+            vm.limits.max_stack_bytes
+        ));
+    }
+    let n = (need + need / 2).max(1024);
+    vm.regs.resize(n, 0);
+    Ok(())
+}
+
+/// The loop's call of a function compiled to native code (`cur.pc` is after the call op): the
+/// same step, depth, arity and stack checks as the loop's `call!`, in the same order and with
+/// the same messages; then the callee runs natively ([`crate::jit::run`]).
+#[cold]
+#[inline(never)]
+fn call_native(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>, callee: u32) -> Result<JitExit, String> {
+    let list = match vm.code.ops.get(cur.pc.wrapping_sub(1)) {
+        Some(Op::Call { list, .. }) | Some(Op::CallIndirect { list, .. }) => *list,
+        _ => return Err("malformed native call".to_string()),
+    };
+    if vm.steps == 0 {
+        match safe_point(&mut vm.remaining, &vm.limits, &vm.interrupt, &vm.deadline, &mut vm.safe_points) {
+            SafePoint::Continue(c) => vm.steps = c,
+            SafePoint::Pause(c) => {
+                vm.steps = c;
+                cur.pc -= 1;
+                return Ok(JitExit::Continue);
+            }
+            SafePoint::Stop(e) => return Err(e),
+        }
+    }
+    vm.steps -= 1;
+    if frames.len() + 1 >= vm.limits.max_call_depth {
+        return Err(depth_msg(vm.limits.max_call_depth));
+    }
+    let Some(meta) = crate::jit::native_meta(vm, callee) else {
+        return Err("malformed native call".to_string());
+    };
+    let l = list as usize;
+    let nargs = vm.code.extra[l] as usize;
+    if nargs != meta.num_params as usize {
+        return Err(arity_msg(&vm.code, callee, meta.num_params, nargs));
+    }
+    let new_fp = cur.fp + cur.num_regs;
+    if new_fp + meta.num_regs as usize > vm.regs.len() {
+        // As the loop does: grow, then execute the call again (its step counted twice).
+        grow_regs(vm, new_fp + meta.num_regs as usize)?;
+        cur.pc -= 1;
+        return Ok(JitExit::Continue);
+    }
+    for i in 0..nargs {
+        let r = vm.code.extra[l + 1 + i] as usize;
+        vm.regs[new_fp + i] = vm.regs[cur.fp + r];
+    }
+    frames.push(Saved {
+        func: cur.func,
+        pc: cur.pc as u32,
+        fp: cur.fp,
+        num_regs: cur.num_regs as u32,
+        slot_base: cur.slot_base as u32,
+        ret_at: list + 1 + nargs as u32,
+    });
+    let slot_base = vm.slots.len();
+    if meta.num_slots != 0 {
+        vm.slots.resize(slot_base + meta.num_slots as usize, 0);
+    }
+    *cur = Cur { func: callee, pc: meta.start as usize, fp: new_fp, num_regs: meta.num_regs as usize, slot_base };
+    crate::jit::run(vm, m, cur, frames)
 }
 
 /// Why the loop leaves after a C call that did not complete in it.
@@ -637,7 +711,8 @@ fn f32op(op: FOp, a: f32, b: f32) -> f32 {
 /// function ends in a trapping sentinel.
 #[allow(unused_unsafe)] // the register/list macros nest their unsafe blocks
 fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Result<Action, String> {
-    let Vm { regs: all, mem, slots, host, steps, limits, code: st, remaining, interrupt, deadline, safe_points, foreign, .. } = vm;
+    let Vm { regs: all, mem, slots, host, steps, limits, code: st, remaining, interrupt, deadline, safe_points, foreign, jit, .. } = vm;
+    let jit_on = jit.is_some();
     let all_len = all.len();
     let base: *mut u64 = all.as_mut_ptr();
     let ops = &st.ops[..];
@@ -680,7 +755,18 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
     macro_rules! safe_point {
         ($redo:expr, $resume_pc:expr) => {{
             match safe_point(remaining, limits, interrupt, deadline, safe_points) {
-                SafePoint::Continue(c) => budget = c,
+                SafePoint::Continue(c) => {
+                    budget = c;
+                    if jit_on {
+                        // The native tier decides at safe points ([`crate::jit::at_safe_point`]):
+                        // count this step as the loop would, then leave to the driver.
+                        if !$redo {
+                            budget -= 1;
+                        }
+                        pc = $resume_pc;
+                        leave!(Ok(Action::Pause($redo)))
+                    }
+                }
                 SafePoint::Pause(c) => {
                     budget = c;
                     pc = $resume_pc;

@@ -61,6 +61,12 @@ pub struct AllocBytes {
     slot: u32,
 }
 
+/// Byte offsets of an [`AllocBytes`]'s buffer address and length, for compiled code that reads
+/// the allocation table ([`crate::jit`]).
+pub(crate) const BYTES_PTR_OFFSET: usize = std::mem::offset_of!(AllocBytes, ptr);
+/// See [`BYTES_PTR_OFFSET`].
+pub(crate) const BYTES_LEN_OFFSET: usize = std::mem::offset_of!(AllocBytes, len);
+
 // SAFETY: an `AllocBytes` owns its buffer exclusively, like a `Box<[u8]>`; the pool it may
 // return a slot to is behind a mutex.
 unsafe impl Send for AllocBytes {}

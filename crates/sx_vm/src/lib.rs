@@ -44,6 +44,7 @@ mod ffi_callbacks;
 mod ffi_pointers;
 pub mod guard_pages;
 pub mod host;
+mod jit;
 pub mod library;
 mod machine;
 pub mod memory;
@@ -66,6 +67,7 @@ impl Vm {
     /// A fresh VM with empty memory.
     pub fn new(limits: VmLimits, host: Box<dyn VmHost>) -> Vm {
         let sandbox = policy::Sandbox::new(limits.policy.clone());
+        let jit = jit::Tier::new_if(limits.comptime_jit);
         Vm {
             mem: ComptimeMemory::new(limits.max_memory),
             code: machine::CodeStore::default(),
@@ -81,6 +83,7 @@ impl Vm {
             evals: 0,
             foreign: ffi::Foreign::new(sandbox),
             suspended: Vec::new(),
+            jit,
         }
     }
 
@@ -129,6 +132,11 @@ impl Vm {
     /// A VM with default limits writing to the real stdout/stderr.
     pub fn with_defaults() -> Vm {
         Vm::new(VmLimits::default(), Box::new(StdHost))
+    }
+
+    /// Functions the native tier has compiled so far (0 with `comptime_jit` off).
+    pub fn native_functions(&self) -> u64 {
+        jit::compiled_count(self)
     }
 
     /// The limits in force.

@@ -114,6 +114,16 @@ pub(crate) struct Alloc {
     ptr_words: Option<Box<Vec<u64>>>,
 }
 
+/// Byte offsets inside one [`Alloc`] (64 bytes) that compiled code reads ([`crate::jit`]): the
+/// buffer's address and length, the access bounds `units` (three `u32`) and `writable` (a byte).
+pub(crate) const ALLOC_BYTES_PTR: usize = std::mem::offset_of!(Alloc, bytes) + crate::guard_pages::BYTES_PTR_OFFSET;
+/// See [`ALLOC_BYTES_PTR`].
+pub(crate) const ALLOC_BYTES_LEN: usize = std::mem::offset_of!(Alloc, bytes) + crate::guard_pages::BYTES_LEN_OFFSET;
+/// See [`ALLOC_BYTES_PTR`].
+pub(crate) const ALLOC_UNITS: usize = std::mem::offset_of!(Alloc, units);
+/// See [`ALLOC_BYTES_PTR`].
+pub(crate) const ALLOC_WRITABLE: usize = std::mem::offset_of!(Alloc, writable);
+
 impl Alloc {
     fn new(bytes: Vec<u8>, kind: AllocKind, writable: bool, live: bool) -> Alloc {
         let n = bytes.len() as u32;
