@@ -32,13 +32,16 @@ def main():
     for c in cells:
         if c["peer"] not in peers:
             peers.append(c["peer"])
-    hdr = ["workload"] + ["%s ns" % p for p in peers] + ["fastest CT peer", "CT peer / sx", "sx / gcc-O2"]
+    jit = "sx-jit" in peers
+    hdr = ["workload"] + ["%s ns" % p for p in peers] + ["fastest CT peer", "CT peer / sx"]
+    hdr += ["CT peer / sx-jit", "nim / sx-jit", "luajit-joff / sx-jit"] if jit else []
+    hdr += ["sx / gcc-O2"]
     print("| " + " | ".join(hdr) + " |")
     print("|---|" + "---:|" * (len(hdr) - 1))
     for w in WORKLOADS:
         row = [w] + [fmt(ns.get((p, w))) for p in peers]
         sx = ns.get(("sx", w))
-        ct = [(v, p) for (p, ww), v in ns.items() if ww == w and p != "sx" and kind.get(p) == "compile"
+        ct = [(v, p) for (p, ww), v in ns.items() if ww == w and not p.startswith("sx") and kind.get(p) == "compile"
               and not p.startswith(("gxx", "zig"))]  # memoised peers are not comparable
         if ct:
             best, who = min(ct)
@@ -47,6 +50,10 @@ def main():
         gcc = ns.get(("gcc-O2", w))
         row.append("%s %s" % (who, fmt(best)))
         row.append(("%.1fx" % (best / sx)) if sx else "-")
+        if jit:
+            sj = ns.get(("sx-jit", w))
+            for ref in [best, ns.get(("nim", w)), ns.get(("luajit-joff", w))]:
+                row.append(("%.1fx" % (ref / sj)) if (sj and ref) else "-")
         row.append(("%.1fx" % (sx / gcc)) if (sx and gcc) else "-")
         print("| " + " | ".join(row) + " |")
 

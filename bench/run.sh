@@ -33,7 +33,23 @@ mkdir -p "$WORK"
 cp -r "$PEERS_SRC" "$WORK/peers"
 chmod -R u+w "$WORK/peers"
 
+# A second sx row with the native comptime tier (`--comptime-jit=on`), in the same run
+# (SX_JIT_ROW=0 leaves it out): added to the scratch copy of bench.py.
 only=(--only sx)
+if [ "${SX_JIT_ROW:-1}" != 0 ]; then
+  python3 - "$WORK/peers/bench.py" <<'PY'
+import re, sys
+path = sys.argv[1]
+src = open(path).read()
+start = src.index('{"id": "sx",')
+end = src.index('\n    {', start)
+row = src[start:end].rstrip().rstrip(',')
+jit = row.replace('"id": "sx"', '"id": "sx-jit"', 1).replace('"label": "sx comptime VM', '"label": "sx comptime VM --comptime-jit=on', 1)
+jit = jit.replace('"-o", "{exe}"]', '"-o", "{exe}", "--comptime-jit=on"]', 1)
+open(path, "w").write(src[:end] + "\n    " + jit + "," + src[end:])
+PY
+  only+=(--only sx-jit)
+fi
 for p in $PEERS; do only+=(--only "$p"); done
 python3 "$WORK/peers/bench.py" "${only[@]}" --out "$WORK/peers/results/latest" "$@"
 python3 "$HERE/compare.py" "$WORK/peers/results/latest.json"

@@ -290,6 +290,16 @@ fn dump_enabled() -> bool {
 
 fn drive(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Result<Stop, VmError> {
     loop {
+        if vm.jit.as_ref().is_some_and(|t| t.eager) {
+            match crate::jit::at_safe_point(vm, m, cur, frames, ensure_translated) {
+                Ok(JitExit::Continue) => {}
+                Ok(JitExit::Exited(c)) => return Ok(Stop::Done(Outcome::Exited(c))),
+                Err(msg) => {
+                    let sites = vm.mem.take_fault_sites();
+                    return Err(make_error(&vm.code, cur, frames, msg, sites));
+                }
+            }
+        }
         let r = match interp(vm, m, cur, frames) {
             Ok(Action::Translate(func)) if crate::jit::native_meta(vm, func).is_some() => match call_native(vm, m, cur, frames, func) {
                 Ok(JitExit::Continue) => Ok(()),

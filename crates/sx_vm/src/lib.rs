@@ -30,7 +30,9 @@
 //! recursion uses the VM's own frame stack, never host recursion; step, call-depth and memory
 //! budgets stop runaway code — see [`VmLimits`]); let comptime code dereference host memory
 //! (host addresses exist only while an FFI call runs; what C returns is translated back, copied
-//! or made opaque); JIT. The only native code it runs is the C functions the program calls.
+//! or made opaque); run native code that skips a check of the interpreter. The native code it
+//! runs is the C functions the program calls and, with `VmLimits::comptime_jit`, the `jit`
+//! tier's compiled bytecode, which makes the interpreter's checks or leaves to it.
 //!
 //! A [`Vm`] is bound to one (growing) [`Module`]: successive calls may pass the module with new
 //! functions and data appended, but existing ones must never change (caches are keyed by

@@ -194,8 +194,20 @@ pub(super) fn compile_functions(
         let Some(entries) = entries else { continue };
         let name = format!("sx_comptime_{}_{}_{}", job.func, serial, k);
         let id = module.declare_function(&name, Linkage::Local, &cctx.func.signature).map_err(|e| e.to_string())?;
-        if module.define_function(id, &mut cctx).is_err() {
+        if let Err(e) = module.define_function(id, &mut cctx) {
+            if super::trace_enabled() {
+                eprintln!("comptime-jit: fn{} not compiled: {:?}", job.func, e);
+            }
             continue;
+        }
+        if super::trace_enabled() {
+            eprintln!(
+                "comptime-jit: compiled fn{} `{}` ({} ops, {} entries)",
+                job.func,
+                code.names.get(job.func as usize).map_or("", |n| n.as_str()),
+                job.range.len(),
+                entries.len()
+            );
         }
         defined.push((job, id, entries));
     }
@@ -905,8 +917,20 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.ctx_store(b, ctx_off!(budget));
         let entry0 = self.b.ins().iconst(I32, 0);
         let nres = self.b.ins().iconst(I32, res.len() as i64);
+        let has_span = matches!(self.code.spans.get(pc), Some(Some(_)));
+        let outer_site = if has_span {
+            let old = self.ctx_load(ctx_off!(site));
+            let here = self.iconst(pc as i64 + 1);
+            self.ctx_store(here, ctx_off!(site));
+            Some(old)
+        } else {
+            None
+        };
         let call = self.b.ins().call_indirect(self.sig_native, fnp, &[self.ctx, new_regs, entry0, sb, nres]);
         let status = self.b.inst_results(call)[0];
+        if let Some(old) = outer_site {
+            self.ctx_store(old, ctx_off!(site));
+        }
         self.ctx_store(d, ctx_off!(depth));
         self.ctx_store(nd, ctx_off!(native_depth));
         self.refresh_table();

@@ -179,11 +179,11 @@ pub(super) unsafe extern "C" fn native_call(ctx: *mut JitCtx, pc: u64, regs: u64
     }
     let Some(e) = m.externs.get(ExternId(ext)) else { return BEFORE };
     let site = if native.allocates() {
-        // The loop's `source_site` at this op: its own span, else the callers' (which live in
-        // the interpreter's frames): leave for those.
+        // The loop's `source_site` at this op: its own span, else the innermost caller's call
+        // site that has one (`JitCtx::site`).
         match vm.code.spans.get(pc) {
             Some(Some(_)) => (pc + 1) as crate::memory::Site,
-            _ => return BEFORE,
+            _ => c.site as crate::memory::Site,
         }
     } else {
         0

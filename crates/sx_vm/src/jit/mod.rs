@@ -47,9 +47,22 @@ pub(crate) const MAX_NATIVE_DEPTH: u64 = 200;
 /// Values a native `Ret` hands back through [`JitCtx::ret`]; a return of more leaves.
 pub(crate) const MAX_NATIVE_RETURNS: usize = 16;
 
-/// Whether `SX_COMPTIME_JIT` asks for the tier (`on` or `1`).
+/// Whether `SX_COMPTIME_JIT` asks for the tier (`on`, `1` or `eager`).
 pub(crate) fn enabled_by_env() -> bool {
-    std::env::var("SX_COMPTIME_JIT").is_ok_and(|v| v == "on" || v == "1")
+    std::env::var("SX_COMPTIME_JIT").is_ok_and(|v| v == "on" || v == "1" || v == "eager")
+}
+
+/// Whether `SX_COMPTIME_JIT=eager` asks to compile every function the driver sees at once
+/// (testing: the differential tests run as much code natively as possible).
+fn eager_by_env() -> bool {
+    static EAGER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *EAGER.get_or_init(|| std::env::var("SX_COMPTIME_JIT").is_ok_and(|v| v == "eager"))
+}
+
+/// `SX_JIT_TRACE=1` prints what the tier compiles and why native code leaves (debugging aid).
+pub(crate) fn trace_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("SX_JIT_TRACE").is_some_and(|v| v != "0"))
 }
 
 /// How the driver goes on after native code ran.
@@ -92,6 +105,10 @@ pub(crate) struct JitCtx {
     pub(crate) native_depth: u64,
     /// `vm.slots.len()`.
     pub(crate) slots_len: u64,
+    /// The loop's `source_site` of the innermost active call that has a span (a native call
+    /// op with a span sets it for its callee): what a modelled `malloc`/`free` in an extern
+    /// wrapper (no span of its own) records as its site.
+    pub(crate) site: u64,
     /// Where the interpreter continues after a leave: function, pc, register window address,
     /// slot base.
     pub(crate) cur_func: u64,
@@ -141,6 +158,8 @@ pub(crate) struct Tier {
     code: Vec<u64>,
     funcs: Vec<FuncState>,
     compiled: u64,
+    /// Compile at every driver step, not only at safe points ([`eager_by_env`]).
+    pub(crate) eager: bool,
 }
 
 // SAFETY: the tier owns its code memory exclusively; nothing in it refers to a thread.
@@ -159,7 +178,7 @@ impl Drop for Tier {
 impl Tier {
     /// A tier when `on`.
     pub(crate) fn new_if(on: bool) -> Option<Box<Tier>> {
-        on.then(|| Box::new(Tier { module: None, code: Vec::new(), funcs: Vec::new(), compiled: 0 }))
+        on.then(|| Box::new(Tier { module: None, code: Vec::new(), funcs: Vec::new(), compiled: 0, eager: eager_by_env() }))
     }
 
     fn state(&self, func: u32) -> &FuncState {
@@ -362,6 +381,12 @@ pub(crate) fn run(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved
             code_len: tier.code.len() as u64,
             native_depth: 0,
             slots_len: vm.slots.len() as u64,
+            site: frames
+                .iter()
+                .rev()
+                .map(|f| f.pc as usize)
+                .find(|&p| vm.code.spans.get(p.wrapping_sub(1)).is_some_and(|s| s.is_some()))
+                .unwrap_or(0) as u64,
             cur_func: 0,
             cur_pc: 0,
             cur_regs: 0,
@@ -398,6 +423,10 @@ pub(crate) fn run(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved
             num_regs,
             slot_base: ctx.cur_slot_base as usize,
         };
+        if trace_enabled() {
+            let op = vm.code.ops.get(cur.pc).map_or("?", |op| op.name());
+            eprintln!("comptime-jit: left fn{} at {} ({}), {} steps left in the chunk", cur.func, cur.pc, op, vm.steps);
+        }
         return match std::mem::replace(&mut ctx.leave, Leave::Deopt) {
             Leave::Deopt => Ok(JitExit::Continue),
             Leave::Error(e) => Err(e),
