@@ -13,14 +13,14 @@ use std::ops::Range;
 
 use cranelift_codegen::ir::condcodes::{FloatCC as CFloatCC, IntCC as CIntCC};
 use cranelift_codegen::ir::types::{F32, F64, I32, I64, I8};
-use cranelift_codegen::ir::{AbiParam, Block, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature, Value};
+use cranelift_codegen::ir::{AbiParam, Block, FuncRef, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature, Value};
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_module::{Linkage, Module as _};
 use sx_ir::{ConvOp, FloatCC, IntCC, Type};
 
 use super::helpers;
-use super::{JitCtx, NativeFn, NativeFunc, Tier, MAX_NATIVE_DEPTH, MAX_NATIVE_RETURNS, STATUS_LEFT, STATUS_RETURNED};
+use super::{JitCtx, NativeFn, NativeFunc, Tier, MAX_NATIVE_RETURNS, STATUS_LEFT, STATUS_RETURNED};
 use crate::bytecode::{FOp, IOp, Native, Op, Operand};
 use crate::machine::{CodeStore, FuncMeta};
 use crate::memory::{ALLOC_BYTES_LEN, ALLOC_BYTES_PTR, ALLOC_UNITS, ALLOC_WRITABLE, FUNC_ALLOC};
@@ -172,6 +172,7 @@ pub(super) fn compile_functions(
     meta_of: &dyn Fn(u32) -> Option<FuncMeta>,
 ) -> Result<Vec<(u32, Box<NativeFunc>)>, String> {
     let serial = tier.compiled;
+    let tier_ids = tier.ids.clone();
     let module = tier.jit_module()?;
     let call_conv = module.isa().default_call_conv();
     let mut fctx = FunctionBuilderContext::new();
@@ -180,20 +181,29 @@ pub(super) fn compile_functions(
         if job.range.len() * (job.meta.num_regs as usize + 1) > MAX_WORK {
             continue;
         }
+        let name = format!("sx_comptime_{}_{}_{}", job.func, serial, k);
+        let sig = native_signature(call_conv);
+        let id = module.declare_function(&name, Linkage::Local, &sig).map_err(|e| e.to_string())?;
         let mut cctx = module.make_context();
-        cctx.func.signature = native_signature(call_conv);
+        cctx.func.signature = sig;
+        // Direct calls only to code that is sure to exist: itself and earlier batches.
+        let mut direct = HashMap::new();
+        direct.insert(job.func, module.declare_func_in_func(id, &mut cctx.func));
+        for c in direct_callees(&code.ops[job.range.clone()]) {
+            if let Some(&cid) = tier_ids.get(&c) {
+                direct.insert(c, module.declare_func_in_func(cid, &mut cctx.func));
+            }
+        }
         let frontend = module.isa().frontend_config();
         let entries = {
             let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
-            let mut g = Gen::new(b, code, job, call_conv, meta_of);
+            let mut g = Gen::new(b, code, job, call_conv, meta_of, direct);
             let entries = g.function();
             g.b.seal_all_blocks();
             g.b.finalize(frontend);
             entries
         };
         let Some(entries) = entries else { continue };
-        let name = format!("sx_comptime_{}_{}_{}", job.func, serial, k);
-        let id = module.declare_function(&name, Linkage::Local, &cctx.func.signature).map_err(|e| e.to_string())?;
         if let Err(e) = module.define_function(id, &mut cctx) {
             if super::trace_enabled() {
                 eprintln!("comptime-jit: fn{} not compiled: {:?}", job.func, e);
@@ -218,7 +228,7 @@ pub(super) fn compile_functions(
         // SAFETY: `p` is the finalized code of a function with signature
         // `native_signature`, which is `NativeFn`'s in the platform's C convention.
         let entry: NativeFn = unsafe { std::mem::transmute::<*const u8, NativeFn>(p) };
-        out.push((job.func, Box::new(NativeFunc { entry, meta: job.meta, entries })));
+        out.push((job.func, Box::new(NativeFunc { entry, meta: job.meta, entries, id })));
     }
     Ok(out)
 }
@@ -269,6 +279,8 @@ struct Gen<'a, 'b> {
     /// Registers live on entry to each op (index `pc - start`).
     live: Vec<RegSet>,
     sig_native: SigRef,
+    /// Direct references to the function itself and to callees compiled in earlier batches.
+    direct: HashMap<u32, FuncRef>,
     sig_h: [SigRef; 8],
     sig_hv: [SigRef; 8],
     entry: Value,
@@ -281,6 +293,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         job: &'a Job,
         call_conv: CallConv,
         meta_of: &'a dyn Fn(u32) -> Option<FuncMeta>,
+        direct: HashMap<u32, FuncRef>,
     ) -> Self {
         let regs_var = (0..job.meta.num_regs).map(|_| b.declare_var(I64)).collect();
         let budget = b.declare_var(I64);
@@ -312,6 +325,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             entry: p[2],
             blocks: HashMap::new(),
             live: Vec::new(),
+            direct,
             sig_native,
             sig_h,
             sig_hv,
@@ -357,6 +371,10 @@ impl<'a, 'b> Gen<'a, 'b> {
                     self.b.ins().jump(blk, &[]);
                 }
                 self.b.switch_to_block(blk);
+            } else if !open {
+                // After an op that always leaves: code no path reaches.
+                let blk = self.b.create_block();
+                self.b.switch_to_block(blk);
             }
             open = self.op(*op, pc);
         }
@@ -390,8 +408,13 @@ impl<'a, 'b> Gen<'a, 'b> {
             loaders.push(blk);
         }
         self.b.switch_to_block(dispatch);
+        // Native calls enter at the start: test for it before the table.
+        let table = self.b.create_block();
+        self.b.ins().brif(self.entry, table, &[], loaders[0], &[]);
+        self.b.switch_to_block(table);
         let calls: Vec<_> = loaders.iter().map(|&blk| self.b.func.dfg.block_call(blk, &[])).collect();
-        let default = calls[0];
+        // Every branch edge needs its own `BlockCall` (the SSA builder appends arguments to it).
+        let default = self.b.func.dfg.block_call(loaders[0], &[]);
         let jt = self.b.create_jump_table(JumpTableData::new(default, &calls));
         self.b.ins().br_table(self.entry, jt);
     }
@@ -879,27 +902,28 @@ impl<'a, 'b> Gen<'a, 'b> {
             self.leave(pc);
             return false;
         }
-        let d = self.ctx_load(ctx_off!(depth));
-        let maxd = self.ctx_load(ctx_off!(max_depth));
-        let d1 = self.b.ins().iadd_imm_s(d, 1);
-        let deep = self.b.ins().icmp(CIntCC::UnsignedGreaterThanOrEqual, d1, maxd);
+        let d = self.ctx_load(ctx_off!(depth_left));
+        let deep = self.b.ins().icmp_imm_s(CIntCC::Equal, d, 0);
         self.leave_if(deep, pc);
-        let code_len = self.ctx_load(ctx_off!(code_len));
-        let missing = self.b.ins().icmp_imm_s(CIntCC::UnsignedLessThanOrEqual, code_len, callee as i64);
-        self.leave_if(missing, pc);
-        let table = self.ctx_load(ctx_off!(code));
-        let slot = self.b.ins().iadd_imm_s(table, callee as i64 * 8);
-        let fnp = self.b.ins().load(I64, flags(), slot, 0);
-        let none = self.b.ins().icmp_imm_s(CIntCC::Equal, fnp, 0);
-        self.leave_if(none, pc);
+        let target = match self.direct.get(&callee) {
+            Some(&fref) => Ok(fref),
+            None => {
+                let code_len = self.ctx_load(ctx_off!(code_len));
+                let missing = self.b.ins().icmp_imm_s(CIntCC::UnsignedLessThanOrEqual, code_len, callee as i64);
+                self.leave_if(missing, pc);
+                let table = self.ctx_load(ctx_off!(code));
+                let slot = self.b.ins().iadd_imm_s(table, callee as i64 * 8);
+                let fnp = self.b.ins().load(I64, flags(), slot, 0);
+                let none = self.b.ins().icmp_imm_s(CIntCC::Equal, fnp, 0);
+                self.leave_if(none, pc);
+                Err(fnp)
+            }
+        };
         let new_regs = self.b.ins().iadd_imm_s(self.regs, self.job.meta.num_regs as i64 * 8);
         let need = self.b.ins().iadd_imm_s(new_regs, cm.num_regs as i64 * 8);
         let end = self.ctx_load(ctx_off!(regs_end));
         let full = self.b.ins().icmp(CIntCC::UnsignedGreaterThan, need, end);
         self.leave_if(full, pc);
-        let nd = self.ctx_load(ctx_off!(native_depth));
-        let too_deep = self.b.ins().icmp_imm_s(CIntCC::UnsignedGreaterThanOrEqual, nd, MAX_NATIVE_DEPTH as i64);
-        self.leave_if(too_deep, pc);
         self.tick(pc);
         for (i, &a) in args.iter().enumerate() {
             let v = self.r(a);
@@ -910,9 +934,8 @@ impl<'a, 'b> Gen<'a, 'b> {
             let n = self.iconst(cm.num_slots as i64);
             self.helper(helpers::slots_enter as *const () as usize, &[n], false);
         }
-        self.ctx_store(d1, ctx_off!(depth));
-        let nd1 = self.b.ins().iadd_imm_s(nd, 1);
-        self.ctx_store(nd1, ctx_off!(native_depth));
+        let d1 = self.b.ins().iadd_imm_s(d, -1);
+        self.ctx_store(d1, ctx_off!(depth_left));
         let b = self.b.use_var(self.budget);
         self.ctx_store(b, ctx_off!(budget));
         let entry0 = self.b.ins().iconst(I32, 0);
@@ -926,13 +949,16 @@ impl<'a, 'b> Gen<'a, 'b> {
         } else {
             None
         };
-        let call = self.b.ins().call_indirect(self.sig_native, fnp, &[self.ctx, new_regs, entry0, sb, nres]);
+        let call_args = [self.ctx, new_regs, entry0, sb, nres];
+        let call = match target {
+            Ok(fref) => self.b.ins().call(fref, &call_args),
+            Err(fnp) => self.b.ins().call_indirect(self.sig_native, fnp, &call_args),
+        };
         let status = self.b.inst_results(call)[0];
         if let Some(old) = outer_site {
             self.ctx_store(old, ctx_off!(site));
         }
-        self.ctx_store(d, ctx_off!(depth));
-        self.ctx_store(nd, ctx_off!(native_depth));
+        self.ctx_store(d, ctx_off!(depth_left));
         self.refresh_table();
         let unwind = self.b.create_block();
         let ok = self.b.create_block();

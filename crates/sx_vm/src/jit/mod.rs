@@ -93,16 +93,14 @@ pub(crate) struct JitCtx {
     pub(crate) allocs_len: u64,
     /// Steps left in the current chunk (the loop's `budget`).
     pub(crate) budget: u64,
-    /// Frames active (materialised and native) and the limit.
-    pub(crate) depth: u64,
-    pub(crate) max_depth: u64,
+    /// Native calls allowed before one must leave: the call-depth limit's room
+    /// (`max_call_depth - 1 - frames`) capped by [`MAX_NATIVE_DEPTH`] nested native frames.
+    pub(crate) depth_left: u64,
     /// Address one past the register vector.
     pub(crate) regs_end: u64,
     /// Native entry per `FuncId` (0 = none) and the table's length.
     pub(crate) code: u64,
     pub(crate) code_len: u64,
-    /// Native frames nested inside this entry.
-    pub(crate) native_depth: u64,
     /// `vm.slots.len()`.
     pub(crate) slots_len: u64,
     /// The loop's `source_site` of the innermost active call that has a span (a native call
@@ -141,6 +139,8 @@ pub(crate) struct NativeFunc {
     /// Global pcs where native code may be entered (block starts), sorted; the position is the
     /// entry index.
     entries: Vec<u32>,
+    /// The function in the tier's code memory (later batches call it directly).
+    id: cranelift_module::FuncId,
 }
 
 /// What the tier knows about one function.
@@ -157,6 +157,8 @@ pub(crate) struct Tier {
     /// Native entry address per `FuncId` (0 = none): the table compiled calls go through.
     code: Vec<u64>,
     funcs: Vec<FuncState>,
+    /// Code-memory function of each native `FuncId`.
+    ids: std::collections::HashMap<u32, cranelift_module::FuncId>,
     compiled: u64,
     /// Compile at every driver step, not only at safe points ([`eager_by_env`]).
     pub(crate) eager: bool,
@@ -178,7 +180,16 @@ impl Drop for Tier {
 impl Tier {
     /// A tier when `on`.
     pub(crate) fn new_if(on: bool) -> Option<Box<Tier>> {
-        on.then(|| Box::new(Tier { module: None, code: Vec::new(), funcs: Vec::new(), compiled: 0, eager: eager_by_env() }))
+        on.then(|| {
+            Box::new(Tier {
+                module: None,
+                code: Vec::new(),
+                funcs: Vec::new(),
+                ids: std::collections::HashMap::new(),
+                compiled: 0,
+                eager: eager_by_env(),
+            })
+        })
     }
 
     fn state(&self, func: u32) -> &FuncState {
@@ -200,6 +211,7 @@ impl Tier {
         }
         if let FuncState::Native(n) = &s {
             self.code[i] = n.entry as usize as u64;
+            self.ids.insert(func, n.id);
         }
         self.funcs[i] = s;
     }
@@ -374,12 +386,10 @@ pub(crate) fn run(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved
             allocs: vm.mem.allocs.as_ptr() as u64,
             allocs_len: vm.mem.allocs.len() as u64,
             budget: vm.steps,
-            depth: frames.len() as u64,
-            max_depth: vm.limits.max_call_depth as u64,
+            depth_left: (vm.limits.max_call_depth as u64).saturating_sub(1 + frames.len() as u64).min(MAX_NATIVE_DEPTH),
             regs_end: regs_base as u64 + vm.regs.len() as u64 * 8,
             code: tier.code.as_ptr() as u64,
             code_len: tier.code.len() as u64,
-            native_depth: 0,
             slots_len: vm.slots.len() as u64,
             site: frames
                 .iter()
