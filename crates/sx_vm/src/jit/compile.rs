@@ -905,6 +905,10 @@ impl<'a, 'b> Gen<'a, 'b> {
         let d = self.ctx_load(ctx_off!(depth_left));
         let deep = self.b.ins().icmp_imm_s(CIntCC::Equal, d, 0);
         self.leave_if(deep, pc);
+        let sp = self.b.ins().get_stack_pointer(I64);
+        let floor = self.ctx_load(ctx_off!(stack_floor));
+        let low = self.b.ins().icmp(CIntCC::UnsignedLessThan, sp, floor);
+        self.leave_if(low, pc);
         let target = match self.direct.get(&callee) {
             Some(&fref) => Ok(fref),
             None => {

@@ -25,7 +25,7 @@
 //! requests, or recurse on the host stack without bound. Whenever an op would fault, needs
 //! something it does not handle (an indirect, foreign or compiler call, a trap, a failed
 //! check, a used-up step chunk, a callee without native code, more than
-//! [`MAX_NATIVE_DEPTH`] nested native frames) it *leaves*: it writes its registers back into
+//! [`MAX_NATIVE_STACK`] bytes of host stack or [`MAX_NATIVE_DEPTH`] nested native frames) it *leaves*: it writes its registers back into
 //! the VM's register window, the frames of its native callers are recreated on the frame
 //! stack, and the interpreter executes that op itself — so every diagnostic, span and
 //! comptime call stack is the interpreter's. Out-of-line helpers ([`helpers`]) do what needs
@@ -40,9 +40,13 @@ use sx_ir::Module;
 
 use crate::machine::{Cur, FuncMeta, Saved, Vm};
 
-/// Native frames nested inside one entry from the driver (bounds the host stack; deeper calls
-/// leave to the interpreter, which may enter native code again from there).
-pub(crate) const MAX_NATIVE_DEPTH: u64 = 200;
+/// Native frames nested inside one entry from the driver (deeper calls leave to the
+/// interpreter, which may enter native code again from there).
+pub(crate) const MAX_NATIVE_DEPTH: u64 = 10_000;
+
+/// Host stack native frames may use per entry from the driver, in bytes (the threads that run
+/// the VM have at least 2 MiB).
+pub(crate) const MAX_NATIVE_STACK: u64 = 256 << 10;
 
 /// Values a native `Ret` hands back through [`JitCtx::ret`]; a return of more leaves.
 pub(crate) const MAX_NATIVE_RETURNS: usize = 16;
@@ -96,6 +100,9 @@ pub(crate) struct JitCtx {
     /// Native calls allowed before one must leave: the call-depth limit's room
     /// (`max_call_depth - 1 - frames`) capped by [`MAX_NATIVE_DEPTH`] nested native frames.
     pub(crate) depth_left: u64,
+    /// Native calls leave when the host stack pointer is below this (at most
+    /// [`MAX_NATIVE_STACK`] bytes of host stack per entry).
+    pub(crate) stack_floor: u64,
     /// Address one past the register vector.
     pub(crate) regs_end: u64,
     /// Native entry per `FuncId` (0 = none) and the table's length.
@@ -382,7 +389,10 @@ pub(crate) fn run(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved
         };
         let Some(tier) = vm.jit.as_ref() else { return Ok(JitExit::Continue) };
         let regs_base = vm.regs.as_mut_ptr();
+        let here = 0u8;
+        let stack_floor = (std::ptr::addr_of!(here) as u64).saturating_sub(MAX_NATIVE_STACK);
         let mut ctx = JitCtx {
+            stack_floor,
             allocs: vm.mem.allocs.as_ptr() as u64,
             allocs_len: vm.mem.allocs.len() as u64,
             budget: vm.steps,
