@@ -50,6 +50,7 @@ mod jit;
 pub mod library;
 mod machine;
 pub mod memory;
+mod native_code;
 pub mod natives;
 pub mod policy;
 pub mod translate;
@@ -69,7 +70,7 @@ impl Vm {
     /// A fresh VM with empty memory.
     pub fn new(limits: VmLimits, host: Box<dyn VmHost>) -> Vm {
         let sandbox = policy::Sandbox::new(limits.policy.clone());
-        let jit = jit::Tier::new_if(limits.comptime_jit);
+        let jit = native_code::Tier::new_if(limits.comptime_jit);
         Vm {
             mem: ComptimeMemory::new(limits.max_memory),
             code: machine::CodeStore::default(),

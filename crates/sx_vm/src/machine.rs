@@ -38,7 +38,7 @@ pub struct VmLimits {
     pub foreign_calls: bool,
     /// What compile-time code may do on the host (`--sandbox`, see [`crate::policy`]).
     pub policy: crate::policy::VmPolicy,
-    /// Whether hot functions are compiled to native code ([`crate::jit`], `--comptime-jit`).
+    /// Whether hot functions are compiled to native code (`jit`, `--comptime-jit`).
     /// The default is off unless the environment variable `SX_COMPTIME_JIT` is `on` or `1`
     /// (how test harnesses switch the tier on without a flag).
     pub comptime_jit: bool,
@@ -56,7 +56,7 @@ impl Default for VmLimits {
             max_stack_bytes: 512 << 20,
             foreign_calls: true,
             policy: crate::policy::VmPolicy::default(),
-            comptime_jit: crate::jit::enabled_by_env(),
+            comptime_jit: crate::native_code::enabled_by_env(),
         }
     }
 }
@@ -138,8 +138,8 @@ pub struct Vm {
     pub(crate) foreign: Foreign,
     /// Evaluations suspended at a compiler request, innermost last.
     pub(crate) suspended: Vec<Suspended>,
-    /// The native tier ([`crate::jit`]), when `VmLimits::comptime_jit` is on.
-    pub(crate) jit: Option<Box<crate::jit::Tier>>,
+    /// The native tier (`jit`), when `VmLimits::comptime_jit` is on.
+    pub(crate) jit: Option<Box<crate::native_code::Tier>>,
 }
 
 /// All translated code of a [`Vm`], linked into shared arrays: a call to a translated function
@@ -152,7 +152,7 @@ pub(crate) struct CodeStore {
     pub(crate) sigs: Vec<sx_ir::Signature>,
     /// Per `FuncId`; `start == u32::MAX` when the loop cannot run the function itself: not
     /// translated yet, or compiled to native code (the driver then calls it through
-    /// [`crate::jit`], which keeps the real start).
+    /// `jit`, which keeps the real start).
     pub(crate) funcs: Vec<FuncMeta>,
     pub(crate) names: Vec<String>,
     pub(crate) slot_sizes: Vec<u32>,

@@ -20,10 +20,11 @@ use cranelift_module::{Linkage, Module as _};
 use sx_ir::{ConvOp, FloatCC, IntCC, Type};
 
 use super::helpers;
-use super::{JitCtx, NativeFn, NativeFunc, Tier, MAX_NATIVE_RETURNS, STATUS_LEFT, STATUS_RETURNED};
+use super::{native_meta_of, JitCtx, MAX_NATIVE_RETURNS, STATUS_LEFT, STATUS_RETURNED};
 use crate::bytecode::{FOp, IOp, Native, Op, Operand};
 use crate::machine::{CodeStore, FuncMeta};
 use crate::memory::{ALLOC_BYTES_LEN, ALLOC_BYTES_PTR, ALLOC_UNITS, ALLOC_WRITABLE, FUNC_ALLOC};
+use crate::native_code::{NativeFn, NativeFunc, Tier};
 use crate::width::W;
 
 /// Functions larger than this (ops × registers: the size of their leave paths) stay
@@ -228,7 +229,7 @@ pub(super) fn compile_functions(
         // SAFETY: `p` is the finalized code of a function with signature
         // `native_signature`, which is `NativeFn`'s in the platform's C convention.
         let entry: NativeFn = unsafe { std::mem::transmute::<*const u8, NativeFn>(p) };
-        out.push((job.func, Box::new(NativeFunc { entry, meta: job.meta, entries, id })));
+        out.push((job.func, Box::new(NativeFunc { entry, meta: native_meta_of(job.meta), entries, id })));
     }
     Ok(out)
 }
@@ -670,6 +671,69 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.from_f64(v)
     }
 
+    /// `StackAddr`: the frame's slot, allocated on first use (cached per activation).
+    /// Returns whether the block stays open.
+    fn stack_addr(&mut self, d: u32, slot: u32, pc: usize) -> bool {
+        let Some(&var) = self.slot_vars.get(slot as usize) else {
+            self.leave(pc);
+            return false;
+        };
+        let f = self.iconst(self.job.func as i64);
+        let s = self.iconst(slot as i64);
+        self.cached_addr(var, d, helpers::stack_addr as *const () as usize, &[f, s, self.slot_base], pc);
+        true
+    }
+
+    /// `DataAddr`: static data `data`, created on first use (cached per activation).
+    fn data_addr(&mut self, d: u32, data: u32, pc: usize) {
+        // Never defined before its first use: Cranelift's SSA builder reads such a variable as
+        // 0 ("not known yet") on every path from the entry.
+        let var = match self.data_vars.get(&data) {
+            Some(&v) => v,
+            None => {
+                let v = self.b.declare_var(I64);
+                self.data_vars.insert(data, v);
+                v
+            }
+        };
+        let dv = self.iconst(data as i64);
+        self.cached_addr(var, d, helpers::data_addr as *const () as usize, &[dv], pc);
+    }
+
+    /// A compare-and-branch at width `w`; the block ends.
+    fn branch_cmp(&mut self, cc: IntCC, w: W, x: Value, y: Value, t: u32, pc: usize) -> bool {
+        let c = self.icmp(cc, w, x, y);
+        self.branch(c, t, pc);
+        false
+    }
+
+    /// `d = f(r(a))`.
+    fn un(&mut self, d: u32, a: u32, f: impl FnOnce(&mut Self, Value) -> Value) {
+        let x = self.r(a);
+        let v = f(self, x);
+        self.set(d, v);
+    }
+
+    /// `d = f(r(a), r(b))`.
+    fn bi(&mut self, d: u32, a: u32, b: u32, f: impl FnOnce(&mut Self, Value, Value) -> Value) {
+        let (x, y) = (self.r(a), self.r(b));
+        let v = f(self, x, y);
+        self.set(d, v);
+    }
+
+    /// The loop's `SdivPow2` (`rem`: `SremPow2`): truncating division by `1 << sh`.
+    fn div_pow2(&mut self, x: Value, sh: u32, rem: bool) -> Value {
+        let sign = self.b.ins().sshr_imm_s(x, 63);
+        let bias = self.b.ins().ushr_imm_s(sign, (64 - sh as i64) & 63);
+        let sum = self.b.ins().iadd(x, bias);
+        let q = self.b.ins().sshr_imm_s(sum, sh as i64 & 63);
+        if !rem {
+            return q;
+        }
+        let qs = self.b.ins().ishl_imm_s(q, sh as i64 & 63);
+        self.b.ins().isub(x, qs)
+    }
+
     /// `d = a op b` on f64 registers.
     fn f64op(&mut self, op: FOp, d: u32, a: u32, b: u32) {
         let (x, y) = (self.r(a), self.r(b));
@@ -1105,10 +1169,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let c = self.iconst(v as i64);
                 self.set(d, c);
             }
-            Op::Mov { d, s } => {
-                let v = self.r(s);
-                self.set(d, v);
-            }
+            Op::Mov { d, s } => self.un(d, s, |_, x| x),
             Op::MovJmp { d, s, t } => {
                 self.tick(pc);
                 let v = self.r(s);
@@ -1123,16 +1184,8 @@ impl<'a, 'b> Gen<'a, 'b> {
             Op::And { d, a, b } => bin!(d, a, b, band),
             Op::Or { d, a, b } => bin!(d, a, b, bor),
             Op::Xor { d, a, b } => bin!(d, a, b, bxor),
-            Op::AddImm64 { d, a, imm } => {
-                let x = self.r(a);
-                let v = self.b.ins().iadd_imm_s(x, imm as i64);
-                self.set(d, v);
-            }
-            Op::MulImm64 { d, a, imm } => {
-                let x = self.r(a);
-                let v = self.b.ins().imul_imm_s(x, imm as i64);
-                self.set(d, v);
-            }
+            Op::AddImm64 { d, a, imm } => self.un(d, a, |g, x| g.b.ins().iadd_imm_s(x, imm as i64)),
+            Op::MulImm64 { d, a, imm } => self.un(d, a, |g, x| g.b.ins().imul_imm_s(x, imm as i64)),
             Op::SdivImm64 { d, a, imm } | Op::SremImm64 { d, a, imm } => {
                 let x = self.r(a);
                 let y = self.iconst(imm as i64);
@@ -1143,122 +1196,68 @@ impl<'a, 'b> Gen<'a, 'b> {
                 let v = if matches!(op, Op::SdivImm64 { .. }) { self.b.ins().sdiv(x, y) } else { self.b.ins().srem(x, y) };
                 self.set(d, v);
             }
-            Op::SdivPow2 { d, a, sh } | Op::SremPow2 { d, a, sh } => {
-                let x = self.r(a);
-                let sign = self.b.ins().sshr_imm_s(x, 63);
-                let bias = self.b.ins().ushr_imm_s(sign, (64 - sh as i64) & 63);
-                let sum = self.b.ins().iadd(x, bias);
-                let q = self.b.ins().sshr_imm_s(sum, sh as i64 & 63);
-                let v = if matches!(op, Op::SdivPow2 { .. }) {
-                    q
-                } else {
-                    let qs = self.b.ins().ishl_imm_s(q, sh as i64 & 63);
-                    self.b.ins().isub(x, qs)
-                };
-                self.set(d, v);
-            }
-            Op::Add32 { d, a, b } | Op::Sub32 { d, a, b } => {
-                let (x, y) = (self.r(a), self.r(b));
-                let v = if matches!(op, Op::Add32 { .. }) { self.b.ins().iadd(x, y) } else { self.b.ins().isub(x, y) };
-                let v = self.mask(W::B32, v);
-                self.set(d, v);
-            }
-            Op::AddImm32 { d, a, imm } => {
-                let x = self.r(a);
-                let v = self.b.ins().iadd_imm_s(x, imm as u32 as i64);
-                let v = self.mask(W::B32, v);
-                self.set(d, v);
-            }
-            Op::IBin { op: o, w, d, a, b } => {
-                let (x, y) = (self.r(a), self.r(b));
-                let v = self.ibin(o, w, x, y, pc);
-                self.set(d, v);
-            }
-            Op::IBinImm { op: o, w, d, a, imm } => {
-                let x = self.r(a);
-                let y = self.imm_val(w, imm);
-                let v = self.ibin(o, w, x, y, pc);
-                self.set(d, v);
-            }
-            Op::Icmp { cc, w, d, a, b } => {
-                let (x, y) = (self.r(a), self.r(b));
-                let c = self.icmp(cc, w, x, y);
-                let v = self.bool64(c);
-                self.set(d, v);
-            }
-            Op::IcmpImm { cc, w, d, a, imm } => {
-                let x = self.r(a);
-                let y = self.imm_val(w, imm);
-                let c = self.icmp(cc, w, x, y);
-                let v = self.bool64(c);
-                self.set(d, v);
-            }
+            Op::SdivPow2 { d, a, sh } => self.un(d, a, |g, x| g.div_pow2(x, sh, false)),
+            Op::SremPow2 { d, a, sh } => self.un(d, a, |g, x| g.div_pow2(x, sh, true)),
+            Op::Add32 { d, a, b } => self.bi(d, a, b, |g, x, y| {
+                let v = g.b.ins().iadd(x, y);
+                g.mask(W::B32, v)
+            }),
+            Op::Sub32 { d, a, b } => self.bi(d, a, b, |g, x, y| {
+                let v = g.b.ins().isub(x, y);
+                g.mask(W::B32, v)
+            }),
+            Op::AddImm32 { d, a, imm } => self.un(d, a, |g, x| {
+                let v = g.b.ins().iadd_imm_s(x, imm as u32 as i64);
+                g.mask(W::B32, v)
+            }),
+            Op::IBin { op: o, w, d, a, b } => self.bi(d, a, b, |g, x, y| g.ibin(o, w, x, y, pc)),
+            Op::IBinImm { op: o, w, d, a, imm } => self.un(d, a, |g, x| {
+                let y = g.imm_val(w, imm);
+                g.ibin(o, w, x, y, pc)
+            }),
+            Op::Icmp { cc, w, d, a, b } => self.bi(d, a, b, |g, x, y| {
+                let c = g.icmp(cc, w, x, y);
+                g.bool64(c)
+            }),
+            Op::IcmpImm { cc, w, d, a, imm } => self.un(d, a, |g, x| {
+                let y = g.imm_val(w, imm);
+                let c = g.icmp(cc, w, x, y);
+                g.bool64(c)
+            }),
             Op::F64Bin { op: o, d, a, b } => self.f64op(o, d, a, b),
             Op::F64Add { d, a, b } => self.f64op(FOp::Add, d, a, b),
             Op::F64Sub { d, a, b } => self.f64op(FOp::Sub, d, a, b),
             Op::F64Mul { d, a, b } => self.f64op(FOp::Mul, d, a, b),
             Op::F64Div { d, a, b } => self.f64op(FOp::Div, d, a, b),
-            Op::F32Bin { op: o, d, a, b } => {
-                let (x, y) = (self.r(a), self.r(b));
-                let v = self.f32bin(o, x, y);
-                self.set(d, v);
-            }
-            Op::Fcmp { cc, f32, d, a, b } => {
-                let (x, y) = (self.r(a), self.r(b));
-                let v = self.fcmp(cc, f32, x, y);
-                self.set(d, v);
-            }
-            Op::Ineg { w, d, a } => {
-                let x = self.r(a);
-                let v = self.b.ins().ineg(x);
-                let v = self.mask(w, v);
-                self.set(d, v);
-            }
-            Op::Bnot { w, d, a } => {
-                let x = self.r(a);
-                let v = self.b.ins().bnot(x);
-                let v = self.mask(w, v);
-                self.set(d, v);
-            }
-            Op::Fneg64 { d, a } => {
-                let x = self.r(a);
-                let v = self.b.ins().bxor_imm_s(x, i64::MIN);
-                self.set(d, v);
-            }
-            Op::Fneg32 { d, a } => {
-                let x = self.r(a);
-                let v = self.b.ins().bxor_imm_s(x, 1 << 31);
-                let v = self.mask(W::B32, v);
-                self.set(d, v);
-            }
-            Op::Trunc { w, d, a } => {
-                let x = self.r(a);
-                let v = self.mask(w, x);
-                self.set(d, v);
-            }
-            Op::Sext { from, to, d, a } => {
-                let x = self.r(a);
-                let s = self.sext(from, x);
-                let v = self.mask(to, s);
-                self.set(d, v);
-            }
-            Op::I64ToF64 { d, a } => {
-                let x = self.r(a);
-                let f = self.b.ins().fcvt_from_sint(F64, x);
-                let v = self.from_f64(f);
-                self.set(d, v);
-            }
-            Op::F64ToI64 { d, a } => {
-                let x = self.r(a);
-                let f = self.to_f64(x);
-                let v = self.b.ins().fcvt_to_sint_sat(I64, f);
-                self.set(d, v);
-            }
-            Op::Conv { op: o, from, to, d, a } => {
-                let x = self.r(a);
-                let v = self.conv(o, from, to, x);
-                self.set(d, v);
-            }
+            Op::F32Bin { op: o, d, a, b } => self.bi(d, a, b, |g, x, y| g.f32bin(o, x, y)),
+            Op::Fcmp { cc, f32, d, a, b } => self.bi(d, a, b, |g, x, y| g.fcmp(cc, f32, x, y)),
+            Op::Ineg { w, d, a } => self.un(d, a, |g, x| {
+                let v = g.b.ins().ineg(x);
+                g.mask(w, v)
+            }),
+            Op::Bnot { w, d, a } => self.un(d, a, |g, x| {
+                let v = g.b.ins().bnot(x);
+                g.mask(w, v)
+            }),
+            Op::Fneg64 { d, a } => self.un(d, a, |g, x| g.b.ins().bxor_imm_s(x, i64::MIN)),
+            Op::Fneg32 { d, a } => self.un(d, a, |g, x| {
+                let v = g.b.ins().bxor_imm_s(x, 1 << 31);
+                g.mask(W::B32, v)
+            }),
+            Op::Trunc { w, d, a } => self.un(d, a, |g, x| g.mask(w, x)),
+            Op::Sext { from, to, d, a } => self.un(d, a, |g, x| {
+                let s = g.sext(from, x);
+                g.mask(to, s)
+            }),
+            Op::I64ToF64 { d, a } => self.un(d, a, |g, x| {
+                let f = g.b.ins().fcvt_from_sint(F64, x);
+                g.from_f64(f)
+            }),
+            Op::F64ToI64 { d, a } => self.un(d, a, |g, x| {
+                let f = g.to_f64(x);
+                g.b.ins().fcvt_to_sint_sat(I64, f)
+            }),
+            Op::Conv { op: o, from, to, d, a } => self.un(d, a, |g, x| g.conv(o, from, to, x)),
             Op::Select { d, c, list } => {
                 let l = list as usize;
                 let (ra, rb) = (self.code.extra[l], self.code.extra[l + 1]);
@@ -1286,29 +1285,8 @@ impl<'a, 'b> Gen<'a, 'b> {
             Op::Store32X { a, b, v } => stx!(4, a, b, v, true),
             Op::Store64X { a, b, v } => stx!(8, a, b, v, true),
             Op::Store64FX { a, b, v } => stx!(8, a, b, v, false),
-            Op::StackAddr { d, slot } => {
-                let Some(&var) = self.slot_vars.get(slot as usize) else {
-                    self.leave(pc);
-                    return false;
-                };
-                let f = self.iconst(self.job.func as i64);
-                let s = self.iconst(slot as i64);
-                self.cached_addr(var, d, helpers::stack_addr as *const () as usize, &[f, s, self.slot_base], pc);
-            }
-            Op::DataAddr { d, data } => {
-                // Never defined before its first use: Cranelift's SSA builder reads such a
-                // variable as 0 ("not known yet") on every path from the entry.
-                let var = match self.data_vars.get(&data) {
-                    Some(&v) => v,
-                    None => {
-                        let v = self.b.declare_var(I64);
-                        self.data_vars.insert(data, v);
-                        v
-                    }
-                };
-                let dv = self.iconst(data as i64);
-                self.cached_addr(var, d, helpers::data_addr as *const () as usize, &[dv], pc);
-            }
+            Op::StackAddr { d, slot } => return self.stack_addr(d, slot, pc),
+            Op::DataAddr { d, data } => self.data_addr(d, data, pc),
             Op::MemCopy { d, s, n } => self.mem_helper(helpers::mem_copy as *const () as usize, [d, s, n], pc),
             Op::MemFill { d, b, n } => self.mem_helper(helpers::mem_fill as *const () as usize, [d, b, n], pc),
             Op::Jmp { t } => {
@@ -1319,16 +1297,12 @@ impl<'a, 'b> Gen<'a, 'b> {
             Op::BrIfNot { c, t } => bri!(c, 0, CIntCC::Equal, t),
             Op::BrCmp { cc, w, a, b, t } => {
                 let (x, y) = (self.r(a), self.r(b));
-                let c = self.icmp(cc, w, x, y);
-                self.branch(c, t, pc);
-                return false;
+                return self.branch_cmp(cc, w, x, y, t, pc);
             }
             Op::BrCmpImm { cc, w, a, imm, t } => {
                 let x = self.r(a);
                 let y = self.imm_val(w, imm);
-                let c = self.icmp(cc, w, x, y);
-                self.branch(c, t, pc);
-                return false;
+                return self.branch_cmp(cc, w, x, y, t, pc);
             }
             Op::BrEq { a, b, t } => br!(a, b, CIntCC::Equal, t),
             Op::BrNe { a, b, t } => br!(a, b, CIntCC::NotEqual, t),

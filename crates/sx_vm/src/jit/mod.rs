@@ -34,11 +34,10 @@
 mod compile;
 mod helpers;
 
-use cranelift_codegen::settings::{self, Configurable};
-use cranelift_jit::{JITBuilder, JITModule};
 use sx_ir::Module;
 
 use crate::machine::{Cur, FuncMeta, Saved, Vm};
+use crate::native_code::{trace_enabled, FuncState, NativeMeta};
 
 /// Native frames nested inside one entry from the driver (deeper calls leave to the
 /// interpreter, which may enter native code again from there).
@@ -50,24 +49,6 @@ pub(crate) const MAX_NATIVE_STACK: u64 = 256 << 10;
 
 /// Values a native `Ret` hands back through [`JitCtx::ret`]; a return of more leaves.
 pub(crate) const MAX_NATIVE_RETURNS: usize = 16;
-
-/// Whether `SX_COMPTIME_JIT` asks for the tier (`on`, `1` or `eager`).
-pub(crate) fn enabled_by_env() -> bool {
-    std::env::var("SX_COMPTIME_JIT").is_ok_and(|v| v == "on" || v == "1" || v == "eager")
-}
-
-/// Whether `SX_COMPTIME_JIT=eager` asks to compile every function the driver sees at once
-/// (testing: the differential tests run as much code natively as possible).
-fn eager_by_env() -> bool {
-    static EAGER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *EAGER.get_or_init(|| std::env::var("SX_COMPTIME_JIT").is_ok_and(|v| v == "eager"))
-}
-
-/// `SX_JIT_TRACE=1` prints what the tier compiles and why native code leaves (debugging aid).
-pub(crate) fn trace_enabled() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("SX_JIT_TRACE").is_some_and(|v| v != "0"))
-}
 
 /// How the driver goes on after native code ran.
 pub(crate) enum JitExit {
@@ -129,118 +110,24 @@ pub(crate) struct JitCtx {
     pub(crate) leave: Leave,
 }
 
-/// A native function: `(ctx, regs, entry, slot_base, nres_expected) -> status` (see
-/// [`compile`]).
-pub(crate) type NativeFn = unsafe extern "C" fn(*mut JitCtx, *mut u64, u32, u64, u32) -> u32;
-
 /// Status of a native function: it returned (values in [`JitCtx::ret`]).
 pub(crate) const STATUS_RETURNED: u32 = 0;
 /// Status of a native function: it left (see [`Leave`]).
 pub(crate) const STATUS_LEFT: u32 = 1;
 
-/// A function compiled to native code.
-pub(crate) struct NativeFunc {
-    entry: NativeFn,
-    /// The function's real [`FuncMeta`] (the code store's says `u32::MAX`).
-    meta: FuncMeta,
-    /// Global pcs where native code may be entered (block starts), sorted; the position is the
-    /// entry index.
-    entries: Vec<u32>,
-    /// The function in the tier's code memory (later batches call it directly).
-    id: cranelift_module::FuncId,
-}
-
-/// What the tier knows about one function.
-enum FuncState {
-    Untried,
-    /// Not compiled (not translatable, too large, or Cranelift refused it).
-    Failed,
-    Native(Box<NativeFunc>),
-}
-
-/// The native tier of one [`Vm`]: the code memory, the entry table and per-function state.
-pub(crate) struct Tier {
-    module: Option<JITModule>,
-    /// Native entry address per `FuncId` (0 = none): the table compiled calls go through.
-    code: Vec<u64>,
-    funcs: Vec<FuncState>,
-    /// Code-memory function of each native `FuncId`.
-    ids: std::collections::HashMap<u32, cranelift_module::FuncId>,
-    compiled: u64,
-    /// Compile at every driver step, not only at safe points ([`eager_by_env`]).
-    pub(crate) eager: bool,
-}
-
-// SAFETY: the tier owns its code memory exclusively; nothing in it refers to a thread.
-unsafe impl Send for Tier {}
-
-impl Drop for Tier {
-    fn drop(&mut self) {
-        if let Some(module) = self.module.take() {
-            // SAFETY: the VM owning this tier is being dropped: no native frame is active and
-            // no entry address survives it.
-            unsafe { module.free_memory() };
-        }
-    }
-}
-
-impl Tier {
-    /// A tier when `on`.
-    pub(crate) fn new_if(on: bool) -> Option<Box<Tier>> {
-        on.then(|| {
-            Box::new(Tier {
-                module: None,
-                code: Vec::new(),
-                funcs: Vec::new(),
-                ids: std::collections::HashMap::new(),
-                compiled: 0,
-                eager: eager_by_env(),
-            })
-        })
-    }
-
-    fn state(&self, func: u32) -> &FuncState {
-        self.funcs.get(func as usize).unwrap_or(&FuncState::Untried)
-    }
-
-    fn native(&self, func: u32) -> Option<&NativeFunc> {
-        match self.state(func) {
-            FuncState::Native(n) => Some(n),
-            FuncState::Untried | FuncState::Failed => None,
-        }
-    }
-
-    fn set_state(&mut self, func: u32, s: FuncState) {
-        let i = func as usize;
-        if self.funcs.len() <= i {
-            self.funcs.resize_with(i + 1, || FuncState::Untried);
-            self.code.resize(i + 1, 0);
-        }
-        if let FuncState::Native(n) = &s {
-            self.code[i] = n.entry as usize as u64;
-            self.ids.insert(func, n.id);
-        }
-        self.funcs[i] = s;
-    }
-
-    fn jit_module(&mut self) -> Result<&mut JITModule, String> {
-        if self.module.is_none() {
-            let mut flags = settings::builder();
-            for (k, v) in [("opt_level", "speed"), ("use_colocated_libcalls", "false"), ("is_pic", "false")] {
-                flags.set(k, v).map_err(|e| e.to_string())?;
-            }
-            let isa =
-                cranelift_native::builder().map_err(|e| e.to_string())?.finish(settings::Flags::new(flags)).map_err(|e| e.to_string())?;
-            let builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
-            self.module = Some(JITModule::new(builder));
-        }
-        self.module.as_mut().ok_or_else(|| "no code memory".to_string())
-    }
-}
-
 /// The real [`FuncMeta`] of a function compiled to native code.
 pub(crate) fn native_meta(vm: &Vm, func: u32) -> Option<FuncMeta> {
-    vm.jit.as_ref()?.native(func).map(|n| n.meta)
+    vm.jit.as_ref()?.native(func).map(|n| func_meta(n.meta))
+}
+
+/// A [`FuncMeta`] as the tier keeps it.
+pub(crate) fn native_meta_of(m: FuncMeta) -> NativeMeta {
+    NativeMeta { start: m.start, num_regs: m.num_regs, num_params: m.num_params, num_slots: m.num_slots, slot_start: m.slot_start }
+}
+
+/// The [`FuncMeta`] the tier keeps as `m`.
+fn func_meta(m: NativeMeta) -> FuncMeta {
+    FuncMeta { start: m.start, num_regs: m.num_regs, num_params: m.num_params, num_slots: m.num_slots, slot_start: m.slot_start }
 }
 
 /// How [`at_safe_point`] translates a function (the executor's `ensure_translated`).
@@ -421,7 +308,8 @@ pub(crate) fn run(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved
         // register vector (invariant of every frame), which native code never resizes; the
         // context outlives the call. While native code runs, the VM is reached only through
         // `ctx.vm` (by the helpers).
-        let status = unsafe { f(&mut ctx, regs_base.add(cur.fp), entry, cur.slot_base as u64, nres) };
+        let status =
+            unsafe { f(&mut ctx as *mut JitCtx as *mut std::ffi::c_void, regs_base.add(cur.fp), entry, cur.slot_base as u64, nres) };
         vm.steps = ctx.budget;
         if status == STATUS_RETURNED {
             let Some(s) = frames.pop() else { return Err("native return without a caller".to_string()) };
