@@ -16,11 +16,30 @@ pub fn init() {
     std::env::set_var("SX_COMPTIME_JIT", "eager");
 }
 
-/// What one VM did: the two outcomes and its stdout and stderr.
-type Trace = (Vec<Result<sx_vm::Outcome, sx_vm::VmError>>, Vec<u8>, Vec<u8>);
+/// What one VM did: the two outcomes, its stdout and stderr, and how many functions the tier
+/// compiled.
+type Trace = (Vec<Result<sx_vm::Outcome, sx_vm::VmError>>, Vec<u8>, Vec<u8>, u64);
+
+/// How one input went.
+pub enum Checked {
+    /// No module to run (the generator gave up, or a corrupted module the VM cannot index).
+    Skipped,
+    /// Both VMs agreed; the tier compiled this many functions.
+    Same(u64),
+    /// They diverged.
+    Diverged(String),
+}
 
 /// Runs `data`'s module on both VMs; `Some(description)` when they diverge.
 pub fn check(data: &[u8]) -> Option<String> {
+    match check_counted(data) {
+        Checked::Diverged(d) => Some(d),
+        Checked::Skipped | Checked::Same(_) => None,
+    }
+}
+
+/// [`check`], saying whether the module ran and how much the tier compiled.
+pub fn check_counted(data: &[u8]) -> Checked {
     let corrupted = data.first().map(|b| b % 8 == 0).unwrap_or(false);
     let check_every = data.get(1).map(|&b| 1 + (b as u64 % 64)).unwrap_or(1 << 10);
     let (data, tail) = if corrupted && data.len() > 3 {
@@ -31,15 +50,15 @@ pub fn check(data: &[u8]) -> Option<String> {
     };
     let mut u = Unstructured::new(data);
     let args: Vec<u64> = (0..4).map(|_| interesting_int(&mut u).unwrap_or(0) as u64).collect();
-    let Ok(mut m) = gen_module(&mut u) else { return None };
+    let Ok(mut m) = gen_module(&mut u) else { return Checked::Skipped };
     if corrupted {
         let _ = corrupt(&mut Unstructured::new(tail), &mut m);
         if !crate::vmgen::indexable(&m) {
-            return None;
+            return Checked::Skipped;
         }
     }
     if m.externs.values().any(|e| e.symbol == "clock_gettime") {
-        return None;
+        return Checked::Skipped;
     }
     let entry = FuncId(0);
     let nargs = m.funcs.get(entry).map(|f| f.sig.params.len()).unwrap_or(0);
@@ -55,12 +74,12 @@ pub fn check(data: &[u8]) -> Option<String> {
             let r = vm.call(&m, entry, args);
             outs.push(serve(&mut vm, &m, r));
         }
-        (outs, host.output(1), host.output(2))
+        (outs, host.output(1), host.output(2), vm.native_functions())
     };
     let interp = run(false);
     let native = run(true);
-    if interp != native {
-        return Some(format!("interpreter: {:?}\nnative tier: {:?}", interp.0, native.0));
+    if (&interp.0, &interp.1, &interp.2) != (&native.0, &native.1, &native.2) {
+        return Checked::Diverged(format!("interpreter: {:?}\nnative tier: {:?}", interp.0, native.0));
     }
-    None
+    Checked::Same(native.3)
 }

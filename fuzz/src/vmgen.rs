@@ -45,7 +45,11 @@ pub const EXTERNS: &[(&str, &[Type], &[Type])] = &[
 /// Answers the compiler requests of a suspended evaluation (at most 16, then abandons it):
 /// `ask` gets a value derived from its argument, `note` nothing, anything else a wrong number
 /// of results (which must be an error, not a panic).
-pub fn serve(vm: &mut sx_vm::Vm, m: &sx_ir::Module, mut r: Result<sx_vm::Outcome, sx_vm::VmError>) -> Result<sx_vm::Outcome, sx_vm::VmError> {
+pub fn serve(
+    vm: &mut sx_vm::Vm,
+    m: &sx_ir::Module,
+    mut r: Result<sx_vm::Outcome, sx_vm::VmError>,
+) -> Result<sx_vm::Outcome, sx_vm::VmError> {
     for _ in 0..16 {
         let Ok(sx_vm::Outcome::CompilerCall { name, args }) = &r else { return r };
         let results = match name.as_str() {
@@ -172,10 +176,7 @@ impl Gen<'_> {
                     (pick(u, &[Type::F32, Type::F64])?, pick(u, &[BinOp::Fadd, BinOp::Fsub, BinOp::Fmul, BinOp::Fdiv])?)
                 } else {
                     use BinOp::*;
-                    (
-                        pick(u, &INT_TYPES)?,
-                        pick(u, &[Iadd, Isub, Imul, Sdiv, Udiv, Srem, Urem, And, Or, Xor, Shl, Sshr, Ushr])?,
-                    )
+                    (pick(u, &INT_TYPES)?, pick(u, &[Iadd, Isub, Imul, Sdiv, Udiv, Srem, Urem, And, Or, Xor, Shl, Sshr, Ushr])?)
                 };
                 let x = self.val(u, b, pool, t)?;
                 let shift = matches!(op, BinOp::Shl | BinOp::Sshr | BinOp::Ushr);
@@ -235,10 +236,9 @@ impl Gen<'_> {
                         FDemote => (Type::F64, Type::F32),
                         FToS | FToU => (pick(u, &[Type::F32, Type::F64])?, pick(u, &INT_TYPES)?),
                         SToF | UToF => (pick(u, &INT_TYPES)?, pick(u, &[Type::F32, Type::F64])?),
-                        Bitcast => pick(
-                            u,
-                            &[(Type::I32, Type::F32), (Type::F32, Type::I32), (Type::I64, Type::F64), (Type::F64, Type::I64)],
-                        )?,
+                        Bitcast => {
+                            pick(u, &[(Type::I32, Type::F32), (Type::F32, Type::I32), (Type::I64, Type::F64), (Type::F64, Type::I64)])?
+                        }
                     }
                 };
                 let x = self.val(u, b, pool, from)?;
@@ -434,11 +434,7 @@ pub fn gen_module(u: &mut Unstructured) -> Result<Module> {
     let mut ext_ids = Vec::new();
     for _ in 0..next {
         let &(sym, params, rets) = u.choose(EXTERNS)?;
-        let sig = if u.ratio(1, 10)? {
-            small_sig(u)?
-        } else {
-            Signature { params: params.to_vec(), returns: rets.to_vec() }
-        };
+        let sig = if u.ratio(1, 10)? { small_sig(u)? } else { Signature { params: params.to_vec(), returns: rets.to_vec() } };
         let id = m.declare_extern(sym, sig);
         if !ext_ids.contains(&id) {
             ext_ids.push(id);
@@ -448,11 +444,7 @@ pub fn gen_module(u: &mut Unstructured) -> Result<Module> {
     let nfuncs = u.int_in_range(1..=4usize)?;
     let mut sigs = Vec::new();
     for i in 0..nfuncs {
-        let sig = if i == 0 && u.ratio(1, 2)? {
-            Signature { params: vec![], returns: vec![Type::I32] }
-        } else {
-            small_sig(u)?
-        };
+        let sig = if i == 0 && u.ratio(1, 2)? { Signature { params: vec![], returns: vec![Type::I32] } } else { small_sig(u)? };
         sigs.push(sig);
     }
     // Data objects, relocations to data and functions.
@@ -473,13 +465,7 @@ pub fn gen_module(u: &mut Unstructured) -> Result<Module> {
                 relocs.push(Reloc { offset, target, addend: u.int_in_range(-4..=16)? });
             }
         }
-        m.add_data(Data {
-            name: format!("d{}", i),
-            bytes,
-            align: pick(u, &[1, 2, 4, 8, 16, 0, 3])?,
-            relocs,
-            writable: u.arbitrary()?,
-        });
+        m.add_data(Data { name: format!("d{}", i), bytes, align: pick(u, &[1, 2, 4, 8, 16, 0, 3])?, relocs, writable: u.arbitrary()? });
     }
     // A function without parameters or results is sometimes the comptime frame printer the VM
     // intercepts calls of (`sx_ir::COMPTIME_FRAMES_FUNC`).
@@ -665,7 +651,8 @@ pub fn corrupt(u: &mut Unstructured, m: &mut Module) -> Result<()> {
                 let mut fb = FunctionBuilder::new(f);
                 match u.int_in_range(0..=2)? {
                     0 if nblocks > 0 => {
-                        let k = fb.func.insts.push(InstData { kind: InstKind::Iconst { ty: Type::I32, imm: 7 }, results: vec![], span: None });
+                        let k =
+                            fb.func.insts.push(InstData { kind: InstKind::Iconst { ty: Type::I32, imm: 7 }, results: vec![], span: None });
                         fb.func.blocks[b].insts.push(k);
                     }
                     1 => {
@@ -694,7 +681,8 @@ fn corrupt_module(u: &mut Unstructured, m: &mut Module, fi: FuncId, choice: u32)
         if !m.datas.is_empty() {
             let d = DataId(u.int_in_range(0..=m.datas.len() as u32 - 1)?);
             let offset = u.arbitrary()?;
-            let target = if u.arbitrary()? { RelocTarget::Data(DataId(u.arbitrary()?)) } else { RelocTarget::Func(FuncId(u.int_in_range(0..=9)?)) };
+            let target =
+                if u.arbitrary()? { RelocTarget::Data(DataId(u.arbitrary()?)) } else { RelocTarget::Func(FuncId(u.int_in_range(0..=9)?)) };
             m.datas[d].relocs.push(Reloc { offset, target, addend: u.arbitrary()? });
             m.datas[d].align = u.arbitrary()?;
         } else {
@@ -735,4 +723,3 @@ pub fn limits() -> sx_vm::VmLimits {
     l.check_every = 1 << 10;
     l
 }
-

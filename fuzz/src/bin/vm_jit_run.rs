@@ -27,18 +27,35 @@ fn main() {
         x
     };
     let start = std::time::Instant::now();
+    let (mut ran, mut native, mut funcs) = (0u64, 0u64, 0u64);
     for n in 0..runs {
         let len = 16 + (next() % 4080) as usize;
         let data: Vec<u8> = (0..len).map(|_| next() as u8).collect();
-        if let Some(d) = sx_fuzz::differential::check(&data) {
-            let file = format!("vm_jit-divergence-{}-{}.bin", seed, n);
-            let _ = std::fs::write(&file, &data);
-            println!("DIVERGENCE at run {} (input {}):\n{}", n, file, d);
-            std::process::exit(1);
+        match sx_fuzz::differential::check_counted(&data) {
+            sx_fuzz::differential::Checked::Skipped => {}
+            sx_fuzz::differential::Checked::Same(k) => {
+                ran += 1;
+                native += (k > 0) as u64;
+                funcs += k;
+            }
+            sx_fuzz::differential::Checked::Diverged(d) => {
+                let file = format!("vm_jit-divergence-{}-{}.bin", seed, n);
+                let _ = std::fs::write(&file, &data);
+                println!("DIVERGENCE at run {} (input {}):\n{}", n, file, d);
+                std::process::exit(1);
+            }
         }
         if (n + 1) % 10_000 == 0 {
-            eprintln!("{} runs, {:.0} s", n + 1, start.elapsed().as_secs_f64());
+            eprintln!("{} runs ({} ran on both VMs, {} with native code), {:.0} s", n + 1, ran, native, start.elapsed().as_secs_f64());
         }
     }
-    println!("{} runs (seed {}), no divergence, {:.0} s", runs, seed, start.elapsed().as_secs_f64());
+    println!(
+        "{} runs (seed {}): {} modules ran on both VMs, {} of them with native code ({} functions compiled); no divergence; {:.0} s",
+        runs,
+        seed,
+        ran,
+        native,
+        funcs,
+        start.elapsed().as_secs_f64()
+    );
 }
