@@ -353,3 +353,24 @@ fn a_library_without_its_dev_symlink_is_found_by_soname() {
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// `--comptime-jit=on` (the native comptime tier) gives the same results and the same
+/// diagnostics as the interpreter on compile-time loops long enough for the tier to take over.
+#[test]
+fn comptime_jit_flag_keeps_results_and_diagnostics() {
+    let dir = std::env::temp_dir().join(format!("sx-cli-comptime-jit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut outputs = Vec::new();
+    for mode in ["--comptime-jit=off", "--comptime-jit=on"] {
+        let exe = dir.join(format!("hot{}", outputs.len()));
+        let b = sx(&["build", "examples/comptime/hot_loops.sx", "-o", exe.to_str().expect("path"), mode]);
+        assert!(b.status.success(), "{}: {}", mode, String::from_utf8_lossy(&b.stderr));
+        let run = Command::new(&exe).output().expect("run the program");
+        let fault = sx(&["build", "examples/diagnostics/comptime_hot_fault.sx", "-o", exe.to_str().expect("path"), mode]);
+        assert!(!fault.status.success(), "{}: the fault was not reported", mode);
+        outputs.push((run.stdout, fault.stderr));
+    }
+    assert_eq!(String::from_utf8_lossy(&outputs[0].0), "25997 2864133 46368 1122040411 396298401\n");
+    assert_eq!(outputs[0], outputs[1], "the tier changed a result or a diagnostic");
+    let _ = std::fs::remove_dir_all(&dir);
+}
