@@ -28,7 +28,8 @@ fn eager_by_env() -> bool {
     *EAGER.get_or_init(|| std::env::var("SX_COMPTIME_JIT").is_ok_and(|v| v == "eager"))
 }
 
-/// `SX_JIT_TRACE=1` prints what the tier compiles and why native code leaves (debugging aid).
+/// `SX_JIT_TRACE=1` prints what the tier compiles and why native code leaves (debugging aid;
+/// `SX_JIT_CLIF=1` prints the Cranelift IR of every compiled function).
 pub(crate) fn trace_enabled() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ON.get_or_init(|| std::env::var_os("SX_JIT_TRACE").is_some_and(|v| v != "0"))

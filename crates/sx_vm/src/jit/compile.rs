@@ -205,6 +205,9 @@ pub(super) fn compile_functions(
             entries
         };
         let Some(entries) = entries else { continue };
+        if std::env::var_os("SX_JIT_CLIF").is_some() {
+            eprintln!("{}", cctx.func.display());
+        }
         if let Err(e) = module.define_function(id, &mut cctx) {
             if super::trace_enabled() {
                 eprintln!("comptime-jit: fn{} not compiled: {:?}", job.func, e);
