@@ -53,8 +53,11 @@ fn env() -> &'static Env {
 
 fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| {
-        let h =
-            std::thread::Builder::new().name("sx-fuzz".into()).stack_size(512 << 20).spawn_scoped(s, f).expect("spawn the compiler thread");
+        let h = std::thread::Builder::new()
+            .name("sx-fuzz".into())
+            .stack_size(512 << 20)
+            .spawn_scoped(s, f)
+            .expect("spawn the compiler thread");
         match h.join() {
             Ok(v) => v,
             Err(payload) => std::panic::resume_unwind(payload),
