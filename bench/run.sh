@@ -6,7 +6,7 @@
 #   bench/run.sh                          # sx + nim + luajit-joff + gcc-O2 at bench.py's N
 #   bench/run.sh --scale 0.25             # quicker, noisier
 #   PEERS="nim gcc-O2" bench/run.sh       # choose the peers (default: nim luajit-joff gcc-O2)
-#   SKIP_BUILD=1 bench/run.sh             # use the existing target/release/sx
+#   SKIP_BUILD=1 bench/run.sh             # use the existing target/release/sx (or SX=BINARY)
 #
 # The peers directory is read-only, and bench.py writes build/ and results/ next to itself, so it
 # is copied to a scratch directory first (bench/.work/, git-ignored). Extra arguments go to
@@ -20,7 +20,7 @@ PEERS="${PEERS:-nim luajit-joff gcc-O2}"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   (cd "$ROOT" && cargo build --release -p sx)
 fi
-export SX="$ROOT/target/release/sx"
+export SX="${SX:-$ROOT/target/release/sx}"
 [ -x "$SX" ] || { echo "missing $SX" >&2; exit 1; }
 
 for t in hyperfine /usr/bin/time gcc; do
