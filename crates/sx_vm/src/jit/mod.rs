@@ -171,7 +171,10 @@ fn compile_batch(vm: &mut Vm, m: &Module, roots: &[u32], translate: Translate) {
     let mut batch: Vec<u32> = Vec::new();
     while let Some(f) = work.pop() {
         let Some(tier) = vm.jit.as_ref() else { return };
-        if !matches!(tier.state(f), FuncState::Untried) || batch.contains(&f) || batch.len() >= MAX_BATCH {
+        // A call of a missing function (a malformed module) is the loop's error to report; the
+        // tier keeps state only for the module's functions.
+        let exists = m.funcs.get(sx_ir::FuncId(f)).is_some();
+        if !exists || !matches!(tier.state(f), FuncState::Untried) || batch.contains(&f) || batch.len() >= MAX_BATCH {
             continue;
         }
         if translate(vm, m, f).is_err() {
