@@ -47,6 +47,9 @@ pub(crate) const MAX_NATIVE_DEPTH: u64 = 10_000;
 /// the VM have at least 2 MiB).
 pub(crate) const MAX_NATIVE_STACK: u64 = 256 << 10;
 
+/// Registers the driver makes available above the entered frame before native code runs.
+const NATIVE_REG_ROOM: usize = 1 << 16;
+
 /// Values a native `Ret` hands back through [`JitCtx::ret`]; a return of more leaves.
 pub(crate) const MAX_NATIVE_RETURNS: usize = 16;
 
@@ -269,6 +272,12 @@ fn translate_meta(vm: &Vm, f: u32) -> Option<FuncMeta> {
 /// Runs native function `cur.func` from `cur.pc` (an entry) until it leaves, or returns into a
 /// caller that is not native at an entry; then the interpreter continues at `cur`.
 pub(crate) fn run(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Result<JitExit, String> {
+    // Native calls cannot grow the register vector (native frames point into it): give them
+    // room first, within the stack limit, so they do not leave for every new depth.
+    let room = (cur.fp + cur.num_regs + NATIVE_REG_ROOM).min((vm.limits.max_stack_bytes / 8) as usize);
+    if vm.regs.len() < room {
+        vm.regs.resize(room, 0);
+    }
     loop {
         let Some(entry) = entry_index(vm, cur.func, cur.pc) else { return Ok(JitExit::Continue) };
         let Some(native) = vm.jit.as_ref().and_then(|t| t.native(cur.func)) else { return Ok(JitExit::Continue) };
