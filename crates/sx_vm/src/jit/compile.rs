@@ -171,6 +171,7 @@ pub(super) fn compile_functions(
     code: &CodeStore,
     jobs: &[Job],
     meta_of: &dyn Fn(u32) -> Option<FuncMeta>,
+    reads_site: &dyn Fn(u32) -> bool,
 ) -> Result<Vec<(u32, Box<NativeFunc>)>, String> {
     let serial = tier.compiled;
     let tier_ids = tier.ids.clone();
@@ -198,7 +199,7 @@ pub(super) fn compile_functions(
         let frontend = module.isa().frontend_config();
         let entries = {
             let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
-            let mut g = Gen::new(b, code, job, call_conv, meta_of, direct);
+            let mut g = Gen::new(b, code, job, call_conv, meta_of, direct, reads_site);
             let entries = g.function();
             g.b.seal_all_blocks();
             g.b.finalize(frontend);
@@ -268,6 +269,8 @@ struct Gen<'a, 'b> {
     code: &'a CodeStore,
     job: &'a Job,
     meta_of: &'a dyn Fn(u32) -> Option<FuncMeta>,
+    /// Whether a callee may read `JitCtx::site` (see `jit::reads_site`).
+    reads_site: &'a dyn Fn(u32) -> bool,
     regs_var: Vec<Variable>,
     budget: Variable,
     tbl: Variable,
@@ -298,6 +301,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         call_conv: CallConv,
         meta_of: &'a dyn Fn(u32) -> Option<FuncMeta>,
         direct: HashMap<u32, FuncRef>,
+        reads_site: &'a dyn Fn(u32) -> bool,
     ) -> Self {
         let regs_var = (0..job.meta.num_regs).map(|_| b.declare_var(I64)).collect();
         let budget = b.declare_var(I64);
@@ -316,6 +320,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             code,
             job,
             meta_of,
+            reads_site,
             regs_var,
             budget,
             tbl,
@@ -1012,7 +1017,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         let entry0 = self.b.ins().iconst(I32, 0);
         let nres = self.b.ins().iconst(I32, res.len() as i64);
         let has_span = matches!(self.code.spans.get(pc), Some(Some(_)));
-        let outer_site = if has_span {
+        let outer_site = if has_span && (self.reads_site)(callee) {
             let old = self.ctx_load(ctx_off!(site));
             let here = self.iconst(pc as i64 + 1);
             self.ctx_store(here, ctx_off!(site));

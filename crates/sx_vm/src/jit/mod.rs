@@ -211,8 +211,13 @@ fn compile_batch(vm: &mut Vm, m: &Module, roots: &[u32], translate: Translate) {
     for j in &jobs {
         callee_metas.insert(j.func, j.meta);
     }
+    let site_users: std::collections::HashSet<u32> =
+        callee_metas.iter().filter(|(_, meta)| reads_site(vm, op_range(vm, **meta))).map(|(&f, _)| f).collect();
     let Some(mut tier) = vm.jit.take() else { return };
-    let result = compile::compile_functions(&mut tier, &vm.code, &jobs, &|f| callee_metas.get(&f).copied());
+    let result = compile::compile_functions(&mut tier, &vm.code, &jobs, &|f| callee_metas.get(&f).copied(), &|f| {
+        // A callee not translated yet may become native later: assume it reads the site.
+        site_users.contains(&f) || !callee_metas.contains_key(&f)
+    });
     match result {
         Ok(done) => {
             for (f, native) in done {
@@ -235,6 +240,19 @@ fn compile_batch(vm: &mut Vm, m: &Module, roots: &[u32], translate: Translate) {
         }
     }
     vm.jit = Some(tier);
+}
+
+/// Whether the ops in `range` may read [`JitCtx::site`]: a modelled `malloc`/`free` or a call
+/// at an op without a span (extern wrappers), which records the caller's call site instead.
+fn reads_site(vm: &Vm, range: std::ops::Range<usize>) -> bool {
+    range.into_iter().any(|pc| {
+        let spanless = !matches!(vm.code.spans.get(pc), Some(Some(_)));
+        match vm.code.ops.get(pc) {
+            Some(crate::bytecode::Op::CallNative { native, .. }) => spanless && native.allocates(),
+            Some(crate::bytecode::Op::Call { .. }) | Some(crate::bytecode::Op::CallIndirect { .. }) => spanless,
+            Some(_) | None => false,
+        }
+    })
 }
 
 /// The ops of the function with metadata `meta` in the code store: from its start to the
