@@ -627,6 +627,7 @@ impl<'c> FnCx<'c> {
         match name {
             "print" | "format" => self.print_call(name == "format", args, span),
             "error_name" => self.error_name_call(args, span),
+            "type_info" => self.type_info_call(args, span),
             "is_comptime" => {
                 if !args.is_empty() {
                     return self.err(span, "'is_comptime' takes no arguments");

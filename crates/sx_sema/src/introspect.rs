@@ -375,6 +375,19 @@ impl<'c> FnCx<'c> {
         }
     }
 
+    /// `type_info(t)` of a library that declares it as an intrinsic: the runtime's description
+    /// of `t` as the `TypeInfo` type declared next to that intrinsic.
+    pub(crate) fn type_info_call(&mut self, args: &[Arg], span: Span) -> R<TV> {
+        let [a] = args else { return self.err(span, "'type_info' takes one argument") };
+        let Some(info) = self.c.intrinsic_companion_type("type_info", "TypeInfo", span)? else {
+            return self.err(span, "'type_info' needs the library's 'TypeInfo' type, declared next to the intrinsic");
+        };
+        let t = self.type_arg("type_info", &a.value)?;
+        let tag = self.handle(t, span)?;
+        let t = TV { ty: bt::TYPE, v: V::Scalar(tag) };
+        self.call_runtime_generic("__sx_rt_type_info", vec![("R".to_string(), ConstVal::Type(info))], vec![t], span)
+    }
+
     /// Evaluates a type argument.
     fn type_arg(&mut self, what: &str, e: &Expr) -> R<TyArg> {
         if let Some(t) = self.type_fn_type(e)? {

@@ -99,6 +99,22 @@ impl Compiler {
         LANGUAGE_INTRINSICS.contains(&name).then(|| ConstVal::Intrinsic(name.to_string()))
     }
 
+    /// The type `type_name` declared in the standard-library file that declares intrinsic
+    /// `intrinsic` (e.g. `TypeInfo` next to `type_info`); `None` when there is no such pair.
+    pub(crate) fn intrinsic_companion_type(&mut self, intrinsic: &str, type_name: &str, span: Span) -> R<Option<TypeId>> {
+        let homes: Vec<FileIdx> =
+            self.files.iter().filter(|(_, f)| f.names.contains_key(intrinsic) && f.names.contains_key(type_name)).map(|(i, _)| i).collect();
+        for file in homes {
+            if !self.in_stdlib(file) || !matches!(self.lookup_own(file, intrinsic, span)?, Some(ConstVal::Intrinsic(_))) {
+                continue;
+            }
+            if let Some(ConstVal::Type(t)) = self.lookup_own(file, type_name, span)? {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+
     /// An `extern` declaration of one of the return-trace runtime's C symbols (`sx_trace_len`,
     /// `sx_trace_frame_at`, …) binds to the runtime's definition of it.
     pub(crate) fn runtime_symbol(&mut self, sym: &str, span: Span) -> R<Option<sx_ir::FuncId>> {
@@ -114,6 +130,29 @@ impl Compiler {
 }
 
 impl FnCx<'_> {
+    /// Calls the instance of generic runtime function `name` for the compile-time `binds` with
+    /// run-time arguments `args` (already of the parameters' types).
+    pub(crate) fn call_runtime_generic(&mut self, name: &str, binds: Vec<(String, ConstVal)>, args: Vec<TV>, span: Span) -> R<TV> {
+        let Some(file) = self.c.runtime_file() else {
+            return self.err(span, "internal error: the compiler's runtime file does not parse");
+        };
+        let Some(ConstVal::Func(fid)) = self.c.lookup_own(file, name, span)? else {
+            return self.err(span, format!("internal error: runtime function '{}' is missing", name));
+        };
+        let inst = self.c.fn_instance(fid, binds);
+        let sig = self.c.fn_sig(inst)?;
+        let func = self.c.declare_fn(inst, span)?;
+        let mut irargs = vec![];
+        let rslot = self.sret_arg(sig.ret, &mut irargs);
+        for (a, &pty) in args.into_iter().zip(&sig.params) {
+            let a = self.coerce_arg_pub(a, pty, span)?;
+            irargs.push(self.pass_arg_pub(a, span)?);
+        }
+        let rets: Vec<IrType> = self.c.module.funcs[func].sig.returns.clone();
+        let res = self.b(|b| b.call(func, irargs, &rets));
+        Ok(self.call_result_pub(sig.ret, res, rslot))
+    }
+
     /// Calls runtime function `rt` with IR arguments; `ret` is its sx result type (an
     /// aggregate comes back through a result slot).
     pub(crate) fn call_runtime(&mut self, rt: RuntimeFn, mut args: Vec<Value>, ret: TypeId, span: Span) -> R<TV> {
