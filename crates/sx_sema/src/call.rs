@@ -628,6 +628,7 @@ impl<'c> FnCx<'c> {
             "print" | "format" => self.print_call(name == "format", args, span),
             "error_name" => self.error_name_call(args, span),
             "type_info" => self.type_info_call(args, span),
+            "__trace_resolve_frame" => self.trace_frame_call(args, span),
             "is_comptime" => {
                 if !args.is_empty() {
                     return self.err(span, "'is_comptime' takes no arguments");

@@ -779,6 +779,14 @@ impl Compiler {
         if sig.is_extern {
             let sym = def.decl.attrs.extern_sym.clone().unwrap_or_else(|| def.name.clone());
             if let Some(id) = self.runtime_symbol(&sym, span)? {
+                if self.module.funcs[id].sig != irsig {
+                    let msg = format!(
+                        "the declaration of '{}' does not match the compiler's runtime, whose IR signature is `{}`",
+                        sym,
+                        sx_ir::print::sig_text(&self.module.funcs[id].sig)
+                    );
+                    return self.err(span, msg);
+                }
                 self.fns[fid].func = Some(id);
                 return Ok(id);
             }

@@ -75,7 +75,7 @@ impl Compiler {
 
 /// Names the compiler provides to every file when no scope declares them: language
 /// primitives a library may use without declaring them.
-const LANGUAGE_INTRINSICS: &[&str] = &["Vector"];
+const LANGUAGE_INTRINSICS: &[&str] = &["Vector", "__trace_resolve_frame"];
 
 /// Functions of the runtime file that every file sees when no scope declares the name.
 const RUNTIME_PROVIDED: &[&str] = &["__interp_print_frames"];
@@ -151,6 +151,18 @@ impl FnCx<'_> {
         let rets: Vec<IrType> = self.c.module.funcs[func].sig.returns.clone();
         let res = self.b(|b| b.call(func, irargs, &rets));
         Ok(self.call_result_pub(sig.ret, res, rslot))
+    }
+
+    /// `__trace_resolve_frame(raw)`: the return-trace frame `raw` (what `sx_trace_frame_at`
+    /// returned) as the `TraceFrame` type of the calling file's scope.
+    pub(crate) fn trace_frame_call(&mut self, args: &[Arg], span: Span) -> R<TV> {
+        let [a] = args else { return self.err(span, "'__trace_resolve_frame' takes one argument") };
+        let file = self.file;
+        let Some(ConstVal::Type(frame)) = self.c.lookup_global(file, "TraceFrame", span)? else {
+            return self.err(span, "'__trace_resolve_frame' needs a 'TraceFrame' struct in scope");
+        };
+        let raw = self.expr(&a.value, Some(bt::U64))?;
+        self.call_runtime_generic("__sx_rt_trace_resolve_frame", vec![("R".to_string(), ConstVal::Type(frame))], vec![raw], a.value.span)
     }
 
     /// Calls runtime function `rt` with IR arguments; `ret` is its sx result type (an
