@@ -27,6 +27,7 @@ mod debug_vars;
 mod decls;
 mod emit;
 mod errors;
+mod extern_views;
 mod expr;
 mod fn_state;
 mod fncx;
@@ -530,6 +531,7 @@ impl Compiler {
         }
         let drained = self.drain_queue();
         self.check_extern_symbols();
+        self.check_extern_views();
         self.check_layout_cycles();
         self.check_runtime_compiler_calls();
         let _ = self.check_minted(None);

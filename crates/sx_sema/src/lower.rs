@@ -794,6 +794,10 @@ impl Compiler {
                 Ok(abi) => abi,
                 Err(msg) => return self.err(span, msg),
             };
+            let bound_differently = self.module.externs.values().any(|e| e.symbol == sym && e.sig != abi.c_signature());
+            if bound_differently && self.check_extern_symbol_views(&sym) {
+                return Err(());
+            }
             let ext = self.module.declare_extern_byval(&sym, abi.c_signature(), abi.byval());
             // Externs are called through a small module function with the sx convention, so
             // function values work and aggregates are adapted to C (see `cabi`).
