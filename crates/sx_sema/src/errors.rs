@@ -955,6 +955,12 @@ impl<'c> FnCx<'c> {
             }
         }
         let tv = self.expr(value, None)?;
+        self.bind_failable(names, tv, span)
+    }
+
+    /// Binds the value slots and the error of failable `tv` to `names` (see
+    /// [`Self::destructure_failable`]).
+    pub(crate) fn bind_failable(&mut self, names: &[Ident], tv: TV, span: Span) -> R<Option<()>> {
         let Some((value_ty, ety)) = self.failable_parts(tv.ty) else {
             let msg = format!("cannot destructure a value of type '{}' into {} names", self.tname(tv.ty), names.len());
             return self.err(span, msg);
