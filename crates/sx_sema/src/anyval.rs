@@ -40,6 +40,9 @@ enum Category {
     Type,
     Vector,
     ErrorSet,
+    Tuple,
+    /// Only in the static `inline if T == { … }`: a protocol value carries no type tag.
+    Protocol,
 }
 
 fn category_named(name: &str) -> Option<Category> {
@@ -57,6 +60,8 @@ fn category_named(name: &str) -> Option<Category> {
         "type" => Category::Type,
         "vector" => Category::Vector,
         "error_set" => Category::ErrorSet,
+        "tuple" => Category::Tuple,
+        "protocol" => Category::Protocol,
         _ => return None,
     })
 }
@@ -68,7 +73,7 @@ impl Compiler {
         match c {
             Category::Int => k == cat::INT,
             Category::Float => k == cat::FLOAT,
-            Category::Struct => k == cat::STRUCT,
+            Category::Struct => k == cat::STRUCT && !self.is_protocol(t),
             Category::Enum => k == cat::ENUM,
             Category::Union => k == cat::UNION || self.types.is_tagged_enum(t),
             Category::Array => k == cat::ARRAY,
@@ -79,6 +84,8 @@ impl Compiler {
             Category::Type => k == cat::TYPE,
             Category::ErrorSet => k == cat::ERROR_SET,
             Category::Vector => k == cat::VECTOR,
+            Category::Tuple => k == cat::STRUCT && self.types.struct_of(t).is_some_and(|s| s.tuple),
+            Category::Protocol => self.is_protocol(t),
         }
     }
 }
@@ -400,7 +407,7 @@ impl<'c> FnCx<'c> {
             Some(ConstVal::Type(t)) => Ok(TypePat::Concrete(*t)),
             _ => self.err(
                 p.span,
-                "a type switch 'case' names a type or a category (int, float, struct, enum, union, array, slice, pointer, optional, closure, type)",
+                "a type switch 'case' names a type or a category (int, float, struct, tuple, enum, union, array, slice, pointer, optional, closure, type, vector, error_set; protocol in 'inline if')",
             ),
         }
     }
@@ -455,8 +462,8 @@ impl<'c> FnCx<'c> {
             seen.extend(pats.iter().map(|(p, _)| *p));
             let body_b = self.new_block();
             let next = self.new_block();
-            for (k, (pat, _)) in pats.iter().enumerate() {
-                let c = self.type_test(tag, *pat, span)?;
+            for (k, (pat, pat_span)) in pats.iter().enumerate() {
+                let c = self.type_test(tag, *pat, *pat_span)?;
                 if k + 1 < pats.len() {
                     let more = self.new_block();
                     self.b(|b| b.branch(c, body_b, vec![], more, vec![]));
@@ -516,6 +523,10 @@ impl<'c> FnCx<'c> {
                 Category::Type => &[cat::TYPE],
                 Category::ErrorSet => &[cat::ERROR_SET],
                 Category::Vector => &[cat::VECTOR],
+                Category::Tuple => &[],
+                Category::Protocol => {
+                    return self.err(span, "a run-time type switch cannot test 'protocol': protocol values carry no type tag (use 'inline if T == { case protocol: … }' in generic code)");
+                }
             },
         };
         let kind = self.rt_field(tag, "kind");
@@ -524,6 +535,17 @@ impl<'c> FnCx<'c> {
             let kv = self.iconst(IrType::I64, k);
             let e = self.b(|b| b.icmp(IntCC::Eq, kind, kv));
             acc = self.b(|b| b.binary(IB::Or, acc, e));
+        }
+        if pat == TypePat::Category(Category::Tuple) {
+            // A struct whose record has the tuple flag.
+            let kv = self.iconst(IrType::I64, cat::STRUCT);
+            let is_struct = self.b(|b| b.icmp(IntCC::Eq, kind, kv));
+            let flags = self.rt_field(tag, "flags");
+            let tb = self.iconst(IrType::I64, flag::TUPLE);
+            let bit = self.b(|b| b.binary(IB::And, flags, tb));
+            let z = self.iconst(IrType::I64, 0);
+            let tuple = self.b(|b| b.icmp(IntCC::Ne, bit, z));
+            acc = self.b(|b| b.binary(IB::And, is_struct, tuple));
         }
         if pat == TypePat::Category(Category::Union) {
             // Tagged unions count as unions too.
