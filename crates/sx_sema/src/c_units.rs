@@ -54,9 +54,17 @@ pub(crate) struct CUnits {
     /// The synthetic file of each distinct translation: importing the same headers twice
     /// (with the same settings) gives the same declarations, so `struct_T` is one type.
     by_translation: HashMap<String, FileIdx>,
+    /// The synthetic files of each file's anonymous units: their names are the file's own
+    /// (seen by the file's importers and as its namespace members).
+    anonymous: HashMap<FileIdx, Vec<FileIdx>>,
 }
 
 impl CUnits {
+    /// The synthetic files of `file`'s anonymous `#import c` units.
+    pub fn anonymous_units(&self, file: FileIdx) -> &[FileIdx] {
+        self.anonymous.get(&file).map(Vec::as_slice).unwrap_or(&[])
+    }
+
     /// Whether `file` is the namespace file of a unit.
     pub fn is_unit_file(&self, file: FileIdx) -> bool {
         self.units.iter().any(|u| u.file == file)
@@ -121,6 +129,10 @@ impl Compiler {
             None => {
                 if !self.files[idx].flat_imports.contains(&ns) {
                     self.files[idx].flat_imports.push(ns);
+                }
+                let own = self.c.anonymous.entry(idx).or_default();
+                if !own.contains(&ns) {
+                    own.push(ns);
                 }
             }
         }

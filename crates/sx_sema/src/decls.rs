@@ -14,7 +14,11 @@ impl Compiler {
             }
         }
         let mut found: Vec<DeclId> = vec![];
-        let imports = self.files[file].flat_imports.clone();
+        // A flat import brings its own names, which include its anonymous C units' names.
+        let mut imports = self.files[file].flat_imports.clone();
+        for i in 0..imports.len() {
+            imports.extend_from_slice(self.c.anonymous_units(imports[i]));
+        }
         for imp in imports {
             if let Some(ids) = self.files[imp].names.get(name) {
                 for &id in ids {
@@ -76,6 +80,12 @@ impl Compiler {
         }
         if let Some(builtin) = self.language_intrinsic(name) {
             return Ok(Some(builtin));
+        }
+        // The names of the file's anonymous C units are its own.
+        for unit in self.c.anonymous_units(file).to_vec() {
+            if let Some(&id) = self.files[unit].names.get(name).and_then(|ids| ids.first()) {
+                return self.eval_decl(id).map(Some);
+            }
         }
         // Names the module only flat-imports are not its members, except namespace aliases,
         // which carry one hop.

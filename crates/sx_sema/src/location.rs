@@ -55,10 +55,7 @@ impl FnCx<'_> {
         if !has_nested_caller_location(d) {
             return Ok(None);
         }
-        let std = self.c.std_file.or_else(|| self.c.find_std());
-        let Some(Some(ConstVal::Type(loc_ty))) = std.map(|f| self.c.lookup_own(f, "Source_Location", d.span)).transpose()? else {
-            return Ok(None);
-        };
+        let Some(loc_ty) = self.c.source_location_type(d.span)? else { return Ok(None) };
         let v = self.caller_location(site, Some(loc_ty), d.span)?;
         let Some(c) = v.as_const().cloned() else { return Ok(None) };
         let name = format!("\u{0}caller_location{}", self.c.fresh());
@@ -87,4 +84,23 @@ fn replace_caller_location(e: &Expr, name: &str) -> Expr {
         _ => {}
     }
     out
+}
+
+impl Compiler {
+    /// The library's `Source_Location` struct: declared by the first loaded standard-library
+    /// file that declares one (`None` when no loaded file does).
+    pub(crate) fn source_location_type(&mut self, span: Span) -> R<Option<TypeId>> {
+        let files: Vec<FileIdx> = self.files.iter().filter(|(_, f)| f.names.contains_key("Source_Location")).map(|(i, _)| i).collect();
+        for file in files {
+            if !self.in_stdlib(file) {
+                continue;
+            }
+            if let Some(ConstVal::Type(t)) = self.lookup_own(file, "Source_Location", span)? {
+                if self.types.struct_of(t).is_some() {
+                    return Ok(Some(t));
+                }
+            }
+        }
+        Ok(None)
+    }
 }
