@@ -327,6 +327,9 @@ impl<'c> FnCx<'c> {
                 }
             }
         }
+        if found.is_none() {
+            found = self.c.library_ufcs(&name.name, sty, name.span)?.map(ConstVal::Func);
+        }
         match found {
             Some(ConstVal::Func(fid)) => {
                 // Stash the receiver as a synthetic expression bound to a temp local.

@@ -38,6 +38,7 @@ mod insert;
 mod introspect;
 mod lambda_ctx;
 mod libraries;
+mod library_ufcs;
 mod literals;
 pub mod loader;
 mod location;
