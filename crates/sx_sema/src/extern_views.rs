@@ -81,9 +81,14 @@ impl Compiler {
     fn extern_view(&mut self, id: DeclId) -> Option<CView> {
         let before = self.diags.len();
         let view = match self.eval_decl(id) {
-            Ok(ConstVal::Func(fid)) => {
-                self.fn_sig(fid).ok().and_then(|sig| self.c_abi(&sig).ok()).map(|abi| (abi.c_signature(), abi.byval()))
-            }
+            // A C-variadic declaration is called through a shim per call shape: it binds
+            // nothing by itself.
+            Ok(ConstVal::Func(fid)) => self
+                .fn_sig(fid)
+                .ok()
+                .filter(|sig| !sig.variadic)
+                .and_then(|sig| self.c_abi(&sig).ok())
+                .map(|abi| (abi.c_signature(), abi.byval())),
             _ => None,
         };
         if view.is_none() {
