@@ -291,7 +291,8 @@ impl Compiler {
         }
         let shared_name = comptime_copy.to_string_lossy().into_owned();
         match self.ct.vm.load_library(&shared_name) {
-            Ok(()) | Err(sx_vm::LibraryError::Refused { .. }) => {}
+            Ok(()) => self.check_unit_symbols(&shared, &objects),
+            Err(sx_vm::LibraryError::Refused { .. }) => {}
             Err(e @ sx_vm::LibraryError::NotFound { .. }) => self.diags.push(Diagnostic::error(objects[0].2, e.to_string())),
         }
         let b = self.c.builder.as_ref();
@@ -302,6 +303,60 @@ impl Compiler {
             reused: b.map_or(0, |b| b.reused),
             links: b.map_or(0, |b| b.links),
         });
+    }
+
+    /// Every symbol the units' shared object `shared` needs (just loaded, lazily bound) must be
+    /// defined by the process, a `#library` or a function the program exports; one that is not
+    /// is an error at the `#source` that uses it, naming the libraries searched — before a
+    /// compile-time call could reach it (the dynamic loader would end the compiler).
+    fn check_unit_symbols(&mut self, shared: &Path, objects: &[(PathBuf, String, Span)]) {
+        let needed = match crate::c_build::undefined_symbols(shared) {
+            Ok(n) => n,
+            Err(msg) => return self.diags.push(Diagnostic::error(objects[0].2, msg)),
+        };
+        let exports = self.export_symbol_names();
+        let missing: Vec<String> = needed.into_iter().filter(|s| !exports.contains(s) && !sx_vm::library::host_symbol_defined(s)).collect();
+        if missing.is_empty() {
+            return;
+        }
+        let searched = self.searched_libraries();
+        for symbol in missing {
+            let user = objects
+                .iter()
+                .find(|(obj, ..)| crate::c_build::undefined_symbols(obj).is_ok_and(|u| u.contains(&symbol)))
+                .unwrap_or(&objects[0]);
+            self.diags.push(Diagnostic::error(
+                user.2,
+                format!("C symbol '{}', used by '{}', is defined nowhere (searched {})", symbol, user.1, searched.join(", ")),
+            ));
+        }
+    }
+
+    /// The C symbols of the program's `export` functions, by their declarations (before they
+    /// are compiled: see [`Compiler::declare_exports`]).
+    fn export_symbol_names(&self) -> std::collections::HashSet<String> {
+        let exported = self.decls.iter().filter_map(|(_, d)| match &d.kind {
+            DeclKind::Item(item) => match &item.kind {
+                ItemKind::Const { name, value: Expr { kind: ExprKind::Fn(f), .. }, .. } if f.attrs.export => {
+                    Some(f.attrs.export_sym.clone().unwrap_or_else(|| name.name.clone()))
+                }
+                _ => None,
+            },
+            DeclKind::Global(..) | DeclKind::Namespace(_) => None,
+        });
+        exported.collect()
+    }
+
+    /// Where a C symbol is looked for, for "defined nowhere" errors.
+    fn searched_libraries(&self) -> Vec<String> {
+        let mut searched = vec!["the compiler's process".to_string(), "libc".to_string(), "libm".to_string()];
+        searched.extend(
+            self.libraries.iter().filter(|l| !sx_vm::library::ALWAYS_PRESENT.contains(&l.as_str())).map(|l| format!("#library \"{}\"", l)),
+        );
+        if self.c.units.iter().any(|u| !u.objects.is_empty()) {
+            searched.push("the '#import c' units".to_string());
+        }
+        searched
     }
 
     /// Whether no global symbol is defined by two different sources (else an error at the
@@ -549,7 +604,8 @@ impl Compiler {
         let exported: std::collections::HashSet<&str> =
             self.module.funcs.values().filter(|f| f.linkage == sx_ir::Linkage::Export).map(|f| f.name.as_str()).collect();
         let mut missing: Vec<(String, Span)> = vec![];
-        let functions = self.module.externs.values().map(|e| e.symbol.as_str()).filter_map(|s| self.out.extern_syms.get(s).map(|sp| (s, *sp)));
+        let functions =
+            self.module.externs.values().map(|e| e.symbol.as_str()).filter_map(|s| self.out.extern_syms.get(s).map(|sp| (s, *sp)));
         let datas = self
             .module
             .datas
@@ -564,13 +620,10 @@ impl Compiler {
         if missing.is_empty() {
             return;
         }
-        let mut searched = vec!["the compiler's process".to_string(), "libc".to_string(), "libm".to_string()];
-        searched.extend(self.libraries.iter().filter(|l| !sx_vm::library::ALWAYS_PRESENT.contains(&l.as_str())).map(|l| format!("#library \"{}\"", l)));
-        if self.c.units.iter().any(|u| !u.objects.is_empty()) {
-            searched.push("the '#import c' units".to_string());
-        }
+        let searched = self.searched_libraries();
         for (symbol, span) in missing {
-            self.diags.push(Diagnostic::error(span, format!("C symbol '{}' is defined nowhere (searched {})", symbol, searched.join(", "))));
+            self.diags
+                .push(Diagnostic::error(span, format!("C symbol '{}' is defined nowhere (searched {})", symbol, searched.join(", "))));
         }
     }
 }
