@@ -38,6 +38,7 @@ use std::sync::{Arc, Mutex};
 
 use libffi::low::{closure_alloc, closure_free, ffi_cif, prep_closure};
 use libffi::middle::{Cif, Type as FfiType};
+use sx_ir::entity::EntityRef;
 use sx_ir::{ExternId, FuncId, Module, Type};
 
 use crate::fault_trap;
@@ -121,6 +122,15 @@ fn closure_code(table: &mut CallbackTable, m: &Module, func: u32) -> Result<u64,
     let code = code.as_ptr() as u64;
     table.code.insert(func, code);
     Ok(code)
+}
+
+impl Vm {
+    /// Makes C in the units library at path `library` (loaded into this VM) run sx function
+    /// `func` on this VM when it calls the exported function of stub slot `slot`.
+    pub fn bind_c_export(&mut self, m: &Module, func: FuncId, library: &str, slot: u32) -> Result<(), String> {
+        let code = closure_code(&mut self.foreign.callbacks, m, func.index() as u32)?;
+        crate::library::set_export_target(library, slot, code)
+    }
 }
 
 /// Where C enters a closure. Owns nothing with a destructor when it bails out.
