@@ -129,3 +129,55 @@ impl CallbackTable {
         !self.code.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A callback on another thread waits for a published call, and reclaiming waits for it.
+    #[test]
+    fn a_callback_runs_only_inside_a_published_call() {
+        let hub = Arc::new(CallbackHub::default());
+        let ran = Arc::new(AtomicU32::new(0));
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (h, r) = (Arc::clone(&hub), Arc::clone(&ran));
+        let worker = std::thread::spawn(move || {
+            let call = h.take();
+            started_tx.send(()).expect("send");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            r.store(call.context as usize as u32, Ordering::SeqCst);
+            h.give();
+        });
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(ran.load(Ordering::SeqCst), 0, "the callback ran while nothing was published");
+        let ticket = hub.publish(7usize as *const c_void);
+        // Like C in `pthread_join`: the call lasts until the callback has started.
+        started_rx.recv().expect("recv");
+        hub.reclaim(ticket);
+        assert_eq!(ran.load(Ordering::SeqCst), 7, "reclaim returned before the callback was done");
+        worker.join().expect("worker");
+    }
+
+    /// A callback that makes a published call of its own lets other callbacks run inside it,
+    /// and gets its turn back when that call is reclaimed.
+    #[test]
+    fn published_calls_nest() {
+        let hub = CallbackHub::default();
+        let outer = hub.publish(1usize as *const c_void);
+        let first = hub.take();
+        assert_eq!(first.context as usize, 1);
+        let inner = hub.publish(2usize as *const c_void);
+        assert_eq!(hub.take().context as usize, 2);
+        hub.give();
+        hub.reclaim(inner);
+        {
+            let t = hub.lock();
+            assert!(t.busy, "the outer callback lost its turn");
+            assert_eq!(t.current.map(|c| c.context as usize), Some(1));
+        }
+        hub.give();
+        hub.reclaim(outer);
+        assert!(hub.lock().current.is_none());
+    }
+}
