@@ -58,6 +58,10 @@ struct Common {
     /// After the command, print the wall time of each compiler phase to stderr.
     #[arg(long, global = true)]
     time: bool,
+    /// Print to stderr, for each `#import c` header translation, the C declarations it left out
+    /// (bit-fields, `long double`, function-like macros, …) and why.
+    #[arg(long, global = true)]
+    c_import_report: bool,
     /// Colour diagnostics: auto (when stderr is a terminal and NO_COLOR is unset), always or
     /// never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
@@ -262,6 +266,10 @@ fn options(file: &Path, common: &Common) -> Result<sx_sema::Options, String> {
         let (k, mode) = spec.split_once(':').unwrap_or((spec.as_str(), "abort"));
         let k: u64 = k.parse().map_err(|_| format!("bad --inject-interrupt '{}' (want K:abort or K:resume)", spec))?;
         limits.inject_interrupt = Some((k.max(1), mode != "resume"));
+    }
+    if common.c_import_report {
+        // Read by sx_sema's C units (`C_IMPORT_REPORT_ENV`), which print as they translate.
+        std::env::set_var(sx_sema::c_units::C_IMPORT_REPORT_ENV, "1");
     }
     let stdlib = stdlib_dirs();
     if common.sandbox {

@@ -13,6 +13,10 @@ use crate::c_build::{CBuildError, CBuilder, CSourceJob};
 use crate::*;
 use std::path::{Path, PathBuf};
 
+/// When this environment variable is set (to anything but `0`), every header translation prints
+/// what it left out to stderr (`sx … --c-import-report` sets it).
+pub const C_IMPORT_REPORT_ENV: &str = "SX_C_IMPORT_REPORT";
+
 /// What the driver needs of the program's C units.
 #[derive(Clone, Debug, Default)]
 pub struct CLink {
@@ -188,6 +192,10 @@ impl Compiler {
         };
         match sx_cimport::translate(&unit, &opts) {
             Ok(t) => {
+                if std::env::var_os(C_IMPORT_REPORT_ENV).is_some_and(|v| v != "0") {
+                    let names: Vec<&str> = headers.iter().map(|h| h.value.as_str()).collect();
+                    eprint!("C import of {}: {}", names.join(", "), sx_cimport::report(&t));
+                }
                 // A declaration of the program's own header that cannot be read is an error
                 // (system headers may hold extensions the translation leaves out).
                 let mut failed = false;
