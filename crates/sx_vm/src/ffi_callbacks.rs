@@ -17,7 +17,8 @@
 //! **Other threads.** A callback on a thread C started runs the same way, one at a time with
 //! the rest of the VM: it waits until the evaluating thread is inside a published C call
 //! (`pthread_join`), runs, and hands the VM back before that call may return. Since C may keep a
-//! function pointer, every C call is published once any closure exists.
+//! function pointer, every C call is published once any closure exists. sx code that waits for a
+//! callback without calling C (spinning on a flag) never lets it run: the step budget ends it.
 //!
 //! When the sx function fails (an error, the step budget, a compiler request, which cannot be
 //! served from inside C) on the thread inside the call, the trampoline returns through no Rust
