@@ -944,9 +944,16 @@ pub struct JitProgram {
     /// Owns the code and data memory.
     module: cranelift_jit::JITModule,
     entry: extern "C" fn() -> i32,
+    /// The code of each exported function, by its C symbol.
+    exports: Vec<(String, *const u8)>,
 }
 
 impl JitProgram {
+    /// The code address of the exported function with C symbol `symbol` (for C that calls it).
+    pub fn exported_function(&self, symbol: &str) -> Option<*const u8> {
+        self.exports.iter().find(|(name, _)| name == symbol).map(|&(_, code)| code)
+    }
+
     /// Runs the entry; returns the exit status (the i32 the entry returned).
     pub fn run(self) -> i32 {
         let status = (self.entry)();
@@ -1007,7 +1014,13 @@ pub fn jit_compile_debug(m: &sx_ir::Module, opt: OptLevel, debug: Option<&DebugS
     // convention; `module` (which owns the code and data) lives in the returned program, so the
     // code outlives every call through this pointer.
     let entry: extern "C" fn() -> i32 = unsafe { std::mem::transmute(code) };
-    Ok(JitProgram { module, entry })
+    let exports = m
+        .funcs
+        .iter()
+        .filter(|(_, f)| f.is_defined() && f.linkage == Linkage::Export)
+        .filter_map(|(fid, f)| decls.funcs[fid.index()].map(|id| (f.name.clone(), module.get_finalized_function(id))))
+        .collect();
+    Ok(JitProgram { module, entry, exports })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -208,6 +208,7 @@ impl Compiler {
         }
         let fid = self.module.funcs.push(f);
         self.lower_reachable(fid)?;
+        self.bind_comptime_exports();
         let problems = crate::phase_times::timed(&mut self.ct.times.ir_passes, || sx_ir::verify::verify_module(&self.module));
         if let Some(p) = problems.first() {
             return self.err(span, format!("internal error: IR verification failed: {}", p));
