@@ -97,7 +97,15 @@ impl<'c> FnCx<'c> {
             return self.err(span, msg);
         }
         match target {
-            Callee::Intrinsic(n) => self.intrinsic(&n, args, expected, span),
+            Callee::Intrinsic(n) => match receiver {
+                // A dot-called intrinsic: the receiver is its first argument.
+                Some((recv, _)) => {
+                    let mut all = vec![Arg { name: None, value: recv, spread: false, span: callee.span }];
+                    all.extend(args.iter().cloned());
+                    self.intrinsic(&n, &all, expected, span)
+                }
+                None => self.intrinsic(&n, args, expected, span),
+            },
             Callee::Protocol(obj, p, name) => self.protocol_call(obj, p, &name, args, span),
             Callee::Direct(fid) => self.direct_call(fid, receiver, args, span),
             Callee::Indirect(tv) if matches!(self.c.types.kind(tv.ty), TK::Closure { .. }) => self.call_closure(tv, args, span),
@@ -314,7 +322,14 @@ impl<'c> FnCx<'c> {
         if found.is_none() {
             // Opt-in UFCS: a visible free function declared `ufcs`.
             let id = Ident { name: name.name.clone(), span: name.span, raw: false };
-            if let Some(Local::Const(ConstVal::Func(fid))) = self.resolve(&id)? {
+            let resolved = self.resolve(&id)?;
+            if let Some(Local::Const(ConstVal::Intrinsic(n))) = &resolved {
+                if crate::build_options::BUILD_OPTION_METHODS.contains(&n.as_str()) {
+                    *receiver = Some((base.clone(), false));
+                    return Ok(Callee::Intrinsic(n.clone()));
+                }
+            }
+            if let Some(Local::Const(ConstVal::Func(fid))) = resolved {
                 if self.c.fns[fid].decl.attrs.ufcs {
                     found = Some(ConstVal::Func(fid));
                 } else {
@@ -625,6 +640,9 @@ impl<'c> FnCx<'c> {
             return r;
         }
         if let Some(r) = self.compiler_api_call(name, args, span) {
+            return r;
+        }
+        if let Some(r) = self.build_options_call(name, args, span) {
             return r;
         }
         match name {

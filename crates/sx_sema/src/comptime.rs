@@ -606,3 +606,16 @@ pub(crate) enum Baked {
     Bytes { ty: TypeId, bytes: Vec<u8>, relocs: Vec<Reloc> },
     Void,
 }
+
+impl Compiler {
+    /// Whether a top-level `#run` of root file `root` runs sx code: one whose expression is
+    /// a direct call of an intrinsic (`#run on_build(f);`) only asks something of the compiler.
+    pub(crate) fn root_runs_code(&mut self, root: FileIdx) -> bool {
+        let runs = self.files[root].runs.clone();
+        runs.iter().any(|r| {
+            let ExprKind::Call { callee, .. } = &r.kind else { return true };
+            let ExprKind::Ident(id) = &callee.kind else { return true };
+            !matches!(self.lookup_global(root, &id.name, id.span), Ok(Some(ConstVal::Intrinsic(_))))
+        })
+    }
+}

@@ -173,7 +173,7 @@ impl Compiler {
                 match &value.kind {
                     ExprKind::Fn(decl) if decl.body.is_some() || decl.attrs.is_extern || decl.attrs.intrinsic => {
                         if decl.attrs.intrinsic {
-                            if !self.in_stdlib(file) {
+                            if !self.in_stdlib(file) && Some(file) != self.runtime_file {
                                 return self.err(
                                     span,
                                     format!(

@@ -13,6 +13,7 @@ pub mod analysis;
 mod anyval;
 mod branches;
 pub mod build_api;
+mod build_options;
 mod c_build;
 pub mod c_units;
 mod c_variadic;
@@ -200,7 +201,8 @@ pub struct Options {
 /// What a successful compilation produces.
 pub struct Output {
     pub module: Module,
-    /// The root file has a top-level `#run expr;` (the driver prints `--- build done ---`).
+    /// The root file has a top-level `#run expr;` that runs sx code, not only a compiler
+    /// request such as `#run on_build(f);` (the driver prints `--- build done ---`).
     pub root_has_run: bool,
     /// How many compile-time evaluations ran on the VM.
     pub vm_evaluations: u64,
@@ -347,7 +349,7 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
     if result.is_err() || !c.diags.is_empty() {
         return Err((c.sources, c.diags));
     }
-    let root_has_run = root.map(|r| !c.files[r].runs.is_empty()).unwrap_or(false);
+    let root_has_run = root.is_some_and(|r| c.root_runs_code(r));
     let vm_evaluations = c.ct.vm_evals;
     let mut foreign = c.foreign_sigs();
     foreign.extend(c.c.shim_sigs.iter().cloned());
