@@ -114,7 +114,9 @@ impl<'c> FnCx<'c> {
         }
         // Compiler intrinsics are recognised without any import.
         if !id.raw
-            && (BUILTIN_INTRINSICS.contains(&id.name.as_str()) || crate::syntax_facts::REFLECTION_INTRINSICS.contains(&id.name.as_str()))
+            && (BUILTIN_INTRINSICS.contains(&id.name.as_str())
+                || crate::syntax_facts::REFLECTION_INTRINSICS.contains(&id.name.as_str())
+                || crate::syntax_facts::COMPILER_API.contains(&id.name.as_str()))
         {
             return Ok(Some(Local::Const(ConstVal::Intrinsic(id.name.clone()))));
         }
