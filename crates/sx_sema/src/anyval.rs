@@ -182,13 +182,15 @@ impl<'c> FnCx<'c> {
     /// struct of the same layout (`None` for any other cast).
     pub fn raw_view(&mut self, v: &TV, to: TypeId, span: Span) -> R<Option<TV>> {
         let Some(name) = self.c.types.struct_of(to).map(|s| s.name.clone()) else { return Ok(None) };
-        let std = self.c.std_file.or_else(|| self.c.find_std());
-        if std.is_none() || self.c.structs.get(&to).map(|m| m.file) != std {
+        // The library's raw views, wherever in the standard library it declares them.
+        let Some(file) = self.c.structs.get(&to).map(|m| m.file) else { return Ok(None) };
+        if !self.c.in_stdlib(file) {
             return Ok(None);
         }
         let fits = match name.as_str() {
             "AnyRaw" => v.ty == bt::ANY,
             "SliceRaw" => matches!(self.c.types.kind(v.ty), TK::Slice(_) | TK::String),
+            "StringRaw" => matches!(self.c.types.kind(v.ty), TK::String),
             "ProtocolRaw" => self.c.is_protocol(v.ty),
             "ClosureRaw" => matches!(self.c.types.kind(v.ty), TK::Closure { .. }),
             _ => false,

@@ -119,7 +119,11 @@ impl<'c> FnCx<'c> {
                     let p = self.c.types.pointer(t);
                     return Ok(TV::konst(ConstVal::Type(p)));
                 }
-                let (addr, ty) = self.place_or_temp(inner)?;
+                // `*xs[i]` may point one past the last element (it is not read there).
+                self.address_only = matches!(inner.kind, ExprKind::Index { .. });
+                let r = self.place_or_temp(inner);
+                self.address_only = false;
+                let (addr, ty) = r?;
                 let pty = self.c.types.pointer(ty);
                 Ok(TV { ty: pty, v: V::Scalar(addr) })
             }

@@ -78,6 +78,7 @@ impl<'c> FnCx<'c> {
                 }
             }
             ExprKind::Index { base, index } => {
+                let address_only = std::mem::take(&mut self.address_only);
                 if let Some(alias) = self.pack_index_alias(base, index)? {
                     return self.place_opt(&alias, for_write);
                 }
@@ -104,7 +105,7 @@ impl<'c> FnCx<'c> {
                 let (base_ptr, elem) = match self.c.types.kind(ty).clone() {
                     TK::Array(n, el) | TK::Vector(n, el) => {
                         if let Some(ConstVal::Int { v, .. }) = iv.as_const() {
-                            if *v < 0 || *v as u64 >= n {
+                            if *v < 0 || *v as u64 > n || (*v as u64 == n && !address_only) {
                                 return self.err(index.span, format!("index {} is out of bounds for an array of length {}", v, n));
                             }
                         } else {
@@ -128,7 +129,12 @@ impl<'c> FnCx<'c> {
                 };
                 let i = self.scalar(iv, index.span)?;
                 if let Some(len) = len {
-                    self.bounds_check(i, len, index.span);
+                    if address_only {
+                        let ok = self.b(|b| b.icmp(IntCC::Ule, i, len));
+                        self.panic_unless(ok, index.span, "index out of bounds");
+                    } else {
+                        self.bounds_check(i, len, index.span);
+                    }
                 }
                 let esz = self.c.types.size_of(elem) as i64;
                 let sz = self.iconst(p, esz);
