@@ -549,7 +549,8 @@ impl Compiler {
         let exported: std::collections::HashSet<&str> =
             self.module.funcs.values().filter(|f| f.linkage == sx_ir::Linkage::Export).map(|f| f.name.as_str()).collect();
         let mut missing: Vec<(String, Span)> = vec![];
-        let functions = self.module.externs.values().map(|e| e.symbol.as_str()).filter_map(|s| self.out.extern_syms.get(s).map(|sp| (s, *sp)));
+        let functions =
+            self.module.externs.values().map(|e| e.symbol.as_str()).filter_map(|s| self.out.extern_syms.get(s).map(|sp| (s, *sp)));
         let datas = self
             .module
             .datas
@@ -565,12 +566,15 @@ impl Compiler {
             return;
         }
         let mut searched = vec!["the compiler's process".to_string(), "libc".to_string(), "libm".to_string()];
-        searched.extend(self.libraries.iter().filter(|l| !sx_vm::library::ALWAYS_PRESENT.contains(&l.as_str())).map(|l| format!("#library \"{}\"", l)));
+        searched.extend(
+            self.libraries.iter().filter(|l| !sx_vm::library::ALWAYS_PRESENT.contains(&l.as_str())).map(|l| format!("#library \"{}\"", l)),
+        );
         if self.c.units.iter().any(|u| !u.objects.is_empty()) {
             searched.push("the '#import c' units".to_string());
         }
         for (symbol, span) in missing {
-            self.diags.push(Diagnostic::error(span, format!("C symbol '{}' is defined nowhere (searched {})", symbol, searched.join(", "))));
+            self.diags
+                .push(Diagnostic::error(span, format!("C symbol '{}' is defined nowhere (searched {})", symbol, searched.join(", "))));
         }
     }
 }

@@ -282,6 +282,9 @@ impl<'c> FnCx<'c> {
         // The receiver's type, without evaluating it twice: peek via a typed lowering into a
         // scratch block is expensive, so evaluate the base as a place/value now and reuse it.
         let (addr, ty) = self.place_or_temp(base)?;
+        if let Some(callee) = self.optional_protocol_receiver(addr, ty, name) {
+            return Ok(callee);
+        }
         let mut sty = ty;
         let mut is_ptr = false;
         if let TK::Pointer(inner) = self.c.types.kind(ty).clone() {
@@ -310,7 +313,10 @@ impl<'c> FnCx<'c> {
                 return Ok(Callee::Indirect(self.load(fa, fty)));
             }
         }
-        let mut found = self.c.struct_member(sty, &name.name)?;
+        let mut found = match self.c.default_domain_method(sty, &name.name) {
+            Some(fid) => Some(ConstVal::Func(fid)),
+            None => self.c.struct_member(sty, &name.name)?,
+        };
         if found.is_none() {
             // Opt-in UFCS: a visible free function declared `ufcs`.
             let id = Ident { name: name.name.clone(), span: name.span, raw: false };
@@ -345,6 +351,27 @@ impl<'c> FnCx<'c> {
                 self.err(name.span, msg)
             }
         }
+    }
+
+    /// A method call on an optional protocol value `?P` or view `?*P` dispatches on the
+    /// payload, unchecked (like the call on a null view).
+    fn optional_protocol_receiver(&mut self, addr: sx_ir::Value, ty: TypeId, name: &Ident) -> Option<Callee> {
+        let inner = self.c.types.optional_inner(ty)?;
+        let (p, view) = match self.c.types.kind(inner) {
+            TK::Pointer(p) => (*p, true),
+            _ => (inner, false),
+        };
+        if !self.c.is_protocol(p) || !self.c.protos.protocols[&p].methods.iter().any(|m| m.name == name.name) {
+            return None;
+        }
+        // `?P` keeps its payload at offset 0; `?*P` is a nullable pointer to the value.
+        let obj = if view {
+            let pt = self.ptr_ty();
+            self.b(|b| b.load(pt, addr, 0))
+        } else {
+            addr
+        };
+        Some(Callee::Protocol(obj, p, name.clone()))
     }
 
     pub fn pass_arg_pub(&mut self, v: TV, span: Span) -> R<Value> {
@@ -590,6 +617,9 @@ impl<'c> FnCx<'c> {
     /// Lowers an argument for a parameter of type `pty`; an lvalue of type `T` passed to a `*T`
     /// parameter passes its live address.
     pub fn arg_value(&mut self, e: &Expr, pty: TypeId) -> R<TV> {
+        if let Some(v) = self.view_of_place(e, pty)? {
+            return Ok(v);
+        }
         if let TK::Pointer(inner) = self.c.types.kind(pty).clone() {
             if matches!(e.kind, ExprKind::Ident(_) | ExprKind::Field { .. } | ExprKind::Index { .. } | ExprKind::Deref(_)) {
                 if let Some((addr, ty)) = self.place_opt(e, false)? {

@@ -25,8 +25,8 @@
 //! cannot transfer control.
 
 use crate::fncx::FnCx;
-use crate::*;
 use crate::runtime::RuntimeFn;
+use crate::*;
 use sx_ir::{Block as IrBlock, IntCC, Type as IrType, Value};
 use sx_types::TypeKind as TK;
 

@@ -61,6 +61,7 @@ mod type_fns;
 mod type_rules;
 mod values;
 mod vector;
+mod views;
 
 #[cfg(test)]
 mod tests;

@@ -18,8 +18,8 @@
 //! `impl Into(T) for type_of(v)` (see [`FnCx::user_conversion`]).
 
 use crate::fncx::FnCx;
-use crate::*;
 use crate::runtime::RuntimeFn;
+use crate::*;
 use sx_ir::Value;
 use sx_types::TypeKind as TK;
 
@@ -43,6 +43,19 @@ pub(crate) struct ProtoInfo {
 pub(crate) struct ProtoMethod {
     pub name: String,
     pub decl: FnDecl,
+    /// `Self` appears only as the receiver: the method has a slot in an erased value.
+    pub dispatchable: bool,
+}
+
+/// A method an impl leaves out that its type must already have.
+#[derive(Clone, Debug)]
+pub(crate) struct Adoption {
+    pub protocol: TypeId,
+    pub target: TypeId,
+    pub method: String,
+    pub span: Span,
+    /// The impl is a further impl of a family instance (its table is in `other_impls`).
+    pub other_file: bool,
 }
 
 /// The protocol state of a compilation.
@@ -66,6 +79,10 @@ pub(crate) struct ProtoTables {
     pub other_impls: HashMap<(TypeId, TypeId), Vec<(FileIdx, Span, HashMap<String, FnId>)>>,
     /// Impls with `$` patterns (`impl P for Pair($T)`), instantiated when a type matches.
     pub generic_impls: Vec<(FileIdx, Rc<Item>)>,
+    /// Default method bodies instantiated for an impl → the protocol whose impl they belong to.
+    pub default_domain: HashMap<FnId, TypeId>,
+    /// Impl methods left out and not defaulted, adopted once the impls are registered.
+    pub unadopted: Vec<Adoption>,
     /// Types the generic impls were already matched against.
     pub generic_matched: std::collections::HashSet<TypeId>,
 }
@@ -85,7 +102,8 @@ impl Compiler {
                             return self
                                 .err(name.span, format!("protocol method '{}' must take the receiver first: 'self: *Self'", name.name));
                         }
-                        methods.push(ProtoMethod { name: name.name.clone(), decl: (**decl).clone() });
+                        let dispatchable = !crate::syntax_facts::is_self_typed_signature(decl, 1);
+                        methods.push(ProtoMethod { name: name.name.clone(), decl: (**decl).clone(), dispatchable });
                     }
                     _ => return self.err(m.span, "not supported yet: constants in a protocol"),
                 },
@@ -116,7 +134,7 @@ impl Compiler {
         let void_ptr = self.types.pointer(bt::VOID);
         let mut fields = vec![("ctx".to_string(), void_ptr), ("__type_id".to_string(), bt::TYPE)];
         if inline {
-            for m in methods {
+            for m in methods.iter().filter(|m| m.dispatchable) {
                 fields.push((m.name.clone(), void_ptr));
             }
         } else {
@@ -217,6 +235,7 @@ impl Compiler {
             let ItemKind::Impl(imp) = &item.kind else { continue };
             ok &= self.resolve_impl(file, &item, imp).is_ok();
         }
+        ok &= self.settle_adoptions().is_ok();
         if ok {
             Ok(())
         } else {
@@ -287,7 +306,7 @@ impl Compiler {
                 self.register_impl(file, imp, p, t, outer)?;
             }
         }
-        Ok(())
+        self.settle_adoptions()
     }
 
     /// Registers `impl p for t` (its methods see `outer`).
@@ -330,20 +349,23 @@ impl Compiler {
             return self.err(it.span, "an impl declares only methods");
         }
         let info = self.protos.protocols[&p].clone();
-        let mut ok = true;
         for m in &info.methods {
             if !table.contains_key(&m.name) {
                 if m.decl.body.is_some() {
-                    // A default method body, instantiated for this type.
-                    let fid = self.new_fn(&m.name, &m.decl, info.file, Some(t), info.scope.clone(), imp.span);
+                    // A default method body, instantiated for this type: `Self` is the type, and
+                    // its method calls on the receiver's type prefer this impl's methods.
+                    let mut scope = (*info.scope).clone();
+                    scope.insert("Self".to_string(), ConstVal::Type(t));
+                    let fid = self.new_fn(&m.name, &m.decl, info.file, Some(t), Rc::new(scope), imp.span);
+                    self.protos.default_domain.insert(fid, p);
                     table.insert(m.name.clone(), fid);
                     if !other_file {
                         self.protos.methods.entry((t, m.name.clone())).or_insert(fid);
                     }
                 } else {
-                    let msg = format!("'impl {} for {}' is missing method '{}'", self.types.name(p), self.types.name(t), m.name);
-                    let _ = self.err::<()>(imp.span, msg);
-                    ok = false;
+                    // Adopted from the type's own methods or another impl's, once every
+                    // pending impl is registered (`settle_adoptions`).
+                    self.protos.unadopted.push(Adoption { protocol: p, target: t, method: m.name.clone(), span: imp.span, other_file });
                 }
             }
         }
@@ -353,11 +375,48 @@ impl Compiler {
             self.protos.impl_sites.insert((p, t), (file, imp.span));
             self.protos.impls.insert((p, t), table);
         }
+        Ok(())
+    }
+
+    /// Gives each impl method the impl left out (and the protocol has no default for) the
+    /// method of that name its type already has — inherent or from another impl — or reports
+    /// it missing.
+    fn settle_adoptions(&mut self) -> R<()> {
+        let mut ok = true;
+        for a in std::mem::take(&mut self.protos.unadopted) {
+            let Some(ConstVal::Func(fid)) = self.struct_member(a.target, &a.method)? else {
+                let msg =
+                    format!("'impl {} for {}' is missing method '{}'", self.types.name(a.protocol), self.types.name(a.target), a.method);
+                let _ = self.err::<()>(a.span, msg);
+                ok = false;
+                continue;
+            };
+            let key = (a.protocol, a.target);
+            let table = if a.other_file {
+                self.protos.other_impls.get_mut(&key).and_then(|v| v.last_mut()).map(|(_, _, t)| t)
+            } else {
+                self.protos.impls.get_mut(&key)
+            };
+            if let Some(table) = table {
+                table.insert(a.method, fid);
+            }
+        }
         if ok {
             Ok(())
         } else {
             Err(())
         }
+    }
+
+    /// In the body of a protocol's default method instantiated for `t`: the method `name` of
+    /// that protocol's impl for `t` (which wins over an inherent method of the same name).
+    pub(crate) fn default_domain_method(&self, t: TypeId, name: &str) -> Option<FnId> {
+        let cur = self.lowering?;
+        let p = *self.protos.default_domain.get(&cur)?;
+        if self.fns[cur].owner != Some(t) {
+            return None;
+        }
+        self.protos.impls.get(&(p, t))?.get(name).copied()
     }
 
     /// An impl method of `t` named `name`.
@@ -370,20 +429,16 @@ impl Compiler {
     }
 
     /// The parameter types (after the receiver) and result of protocol method `i`.
-    fn proto_method_sig(&mut self, p: TypeId, i: usize) -> R<(Vec<TypeId>, TypeId)> {
+    fn proto_method_sig(&mut self, p: TypeId, i: usize, self_ty: TypeId) -> R<(Vec<TypeId>, TypeId)> {
         let info = self.protos.protocols[&p].clone();
         let m = &info.methods[i];
         let mut outer = (*info.scope).clone();
-        outer.insert("Self".to_string(), ConstVal::Type(p));
+        outer.insert("Self".to_string(), ConstVal::Type(self_ty));
         let outer = Rc::new(outer);
         let mut params = vec![];
         for prm in m.decl.params.iter().skip(1) {
             let Some(te) = &prm.ty else { return self.err(prm.span, "a protocol method parameter needs a type") };
-            let t = self.eval_type_in(info.file, None, &outer, te)?;
-            if t == p {
-                return self.err(prm.span, "not supported yet: protocol methods taking 'Self' beyond the receiver");
-            }
-            params.push(t);
+            params.push(self.eval_type_in(info.file, None, &outer, te)?);
         }
         let ret = match &m.decl.ret {
             None => bt::VOID,
@@ -471,7 +526,8 @@ impl<'c> FnCx<'c> {
                     format!("'{}' does not implement protocol '{}': method '{}' is missing", self.tname(concrete), self.tname(p), m.name);
                 return self.err(span, msg);
             };
-            let (params, ret) = self.c.proto_method_sig(p, i)?;
+            let self_ty = if m.dispatchable { p } else { concrete };
+            let (params, ret) = self.c.proto_method_sig(p, i, self_ty)?;
             if crate::syntax_facts::is_generic_decl(&self.c.fns[fid].decl) {
                 let msg = format!(
                     "'{}' does not implement protocol '{}': method '{}' has a mismatched signature — it declares compile-time parameters of its own, which a protocol method cannot have",
@@ -498,7 +554,9 @@ impl<'c> FnCx<'c> {
                 );
                 return self.err(span, msg);
             }
-            funcs.push(self.c.declare_fn(fid, span)?);
+            if m.dispatchable {
+                funcs.push(self.c.declare_fn(fid, span)?);
+            }
         }
         if info.inline {
             for (i, f) in funcs.iter().enumerate() {
@@ -635,7 +693,17 @@ impl<'c> FnCx<'c> {
             let msg = format!("protocol '{}' has no method '{}'", self.tname(p), name.name);
             return self.err(name.span, msg);
         };
-        let (params, ret) = self.c.proto_method_sig(p, i)?;
+        if !info.methods[i].dispatchable {
+            let msg = format!(
+                "'{}' is unavailable on an erased '{}' value: its signature mentions 'Self' past the receiver, which denotes no type through erasure; call it on a concrete value or through a generic bound ('$T/{}')",
+                name.name,
+                self.tname(p),
+                self.tname(p)
+            );
+            return self.err(name.span, msg);
+        }
+        let (params, ret) = self.c.proto_method_sig(p, i, p)?;
+        let i = info.methods[..i].iter().filter(|m| m.dispatchable).count();
         let pb = self.c.module.pointer_bytes() as i64;
         let p64 = self.ptr_ty();
         let ctx = self.b(|b| b.load(p64, obj, 0));

@@ -232,7 +232,14 @@ impl<'c> FnCx<'c> {
     /// completes).
     fn let_value(&mut self, e: &Expr, declared: Option<TypeId>) -> R<Option<(TypeId, TV)>> {
         self.value_ctx = true;
-        let tv = self.expr(e, declared)?;
+        let view = match declared {
+            Some(t) => self.view_of_place(e, t)?,
+            None => None,
+        };
+        let tv = match view {
+            Some(v) => v,
+            None => self.expr(e, declared)?,
+        };
         if matches!(tv.v, V::Never) {
             return Ok(None);
         }
@@ -274,7 +281,10 @@ impl<'c> FnCx<'c> {
         }
         let (addr, ty) = self.place(lhs)?;
         if op == AssignOp::Assign {
-            let v = self.expr(rhs, Some(ty))?;
+            let v = match self.view_of_place(rhs, ty)? {
+                Some(v) => v,
+                None => self.expr(rhs, Some(ty))?,
+            };
             let v = self.coerce(v, ty, rhs.span)?;
             return self.store(addr, v, span);
         }
