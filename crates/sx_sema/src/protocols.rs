@@ -47,6 +47,17 @@ pub(crate) struct ProtoMethod {
     pub dispatchable: bool,
 }
 
+/// How an erasure gets the object of an owned protocol value.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Erasure<'e> {
+    /// `xx v` or an implicit conversion: a pointer's pointee is borrowed.
+    Implicit,
+    /// `v.(P)`: an owned copy (a pointer's pointee is snapshotted).
+    Snapshot,
+    /// `v.(P, alloc)`: an owned copy allocated through the named allocator.
+    Alloc(&'e Expr),
+}
+
 /// A method an impl leaves out that its type must already have.
 #[derive(Clone, Debug)]
 pub(crate) struct Adoption {
@@ -468,6 +479,16 @@ impl<'c> FnCx<'c> {
 
     /// Erases `tv` (a concrete value, or a pointer to one) into a value of protocol `p`.
     pub(crate) fn erase_to_protocol(&mut self, tv: TV, p: TypeId, span: Span) -> R<TV> {
+        self.erase_to_protocol_as(tv, p, Erasure::Implicit, span)
+    }
+
+    /// Erases `tv` into a value of protocol `p` the way `how` says: an implicit erasure borrows
+    /// a pointer's pointee, the postfix spellings `.(P)` / `.(P, alloc)` own a copy of it (a
+    /// view `*P` is promoted: its object copied). `#identity` protocols always borrow.
+    pub(crate) fn erase_to_protocol_as(&mut self, tv: TV, p: TypeId, how: Erasure<'_>, span: Span) -> R<TV> {
+        if tv.ty == self.c.types.pointer(p) {
+            return self.promote_view(tv, p, how, span);
+        }
         if !self.c.protos.pending.is_empty() {
             self.c.resolve_impls()?;
         }
@@ -485,6 +506,21 @@ impl<'c> FnCx<'c> {
         };
         let info = self.c.protos.protocols[&p].clone();
         let tv = self.materialize(tv, span)?;
+        let (tv, by_pointer) = match how {
+            Erasure::Snapshot | Erasure::Alloc(_) if by_pointer && !info.identity => {
+                let ptr = self.scalar(tv, span)?;
+                (self.load(ptr, concrete), false)
+            }
+            _ => (tv, by_pointer),
+        };
+        if let (Erasure::Alloc(_), true) = (&how, info.identity) {
+            let msg = format!(
+                "'.({}, allocator)' on '#identity' protocol '{}': its values borrow and allocate nothing",
+                self.tname(p),
+                self.tname(p)
+            );
+            return self.err(span, msg);
+        }
         let ctx = if by_pointer {
             self.scalar(tv, span)?
         } else if info.identity {
@@ -503,9 +539,7 @@ impl<'c> FnCx<'c> {
             let size = self.c.types.size_of(concrete).max(1) as i64;
             let p64 = self.ptr_ty();
             let n = self.iconst(p64, size);
-            let vp = self.c.types.pointer(bt::VOID);
-            let mem = self.call_runtime(RuntimeFn::HeapAlloc, vec![n], vp, span)?;
-            let a = self.scalar(mem, span)?;
+            let a = self.erasure_alloc(n, &how, span)?;
             self.store(a, tv, span)?;
             a
         };
@@ -587,6 +621,62 @@ impl<'c> FnCx<'c> {
             let sa = self.offset_addr(base, 2 * pb);
             self.b(|b| b.store(sa, 0, va));
         }
+        Ok(TV { ty: p, v: V::Mem(base) })
+    }
+
+    /// `size` bytes for an owned erasure: through the named allocator of `.(P, alloc)`, else
+    /// from the context's.
+    fn erasure_alloc(&mut self, size: Value, how: &Erasure<'_>, span: Span) -> R<Value> {
+        let mem = match how {
+            Erasure::Alloc(alloc) => {
+                let sz = self.tmp_value(TV { ty: bt::I64, v: V::Scalar(size) }, span);
+                let callee = Expr::new(
+                    ExprKind::Field { base: Box::new((*alloc).clone()), name: Ident { name: "alloc_bytes".into(), span, raw: false } },
+                    span,
+                );
+                let arg = Arg { name: None, value: sz, spread: false, span };
+                let call = Expr::new(ExprKind::Call { callee: Box::new(callee), args: vec![arg], trailing_block: false }, span);
+                self.expr(&call, None)?
+            }
+            Erasure::Implicit | Erasure::Snapshot => self.heap_alloc(size, span)?,
+        };
+        self.scalar(mem, span)
+    }
+
+    /// A hidden local holding `v`, as an expression naming it.
+    fn tmp_value(&mut self, v: TV, span: Span) -> Expr {
+        let s = self.slot_for(v.ty);
+        let a = self.slot_addr(s);
+        let _ = self.store(a, v.clone(), span);
+        let name = format!("\u{0}erase{}", self.c.fresh());
+        self.bind(&name, Local::Var { slot: s, ty: v.ty, by_ref: false, readonly: true });
+        Expr::new(ExprKind::Ident(Ident { name, span, raw: true }), span)
+    }
+
+    /// `view.(P)` / `view.(P, alloc)` on a `*P`: an owned value with the view's type and
+    /// method words and a fresh copy of its object (as many bytes as its type's size).
+    fn promote_view(&mut self, view: TV, p: TypeId, how: Erasure<'_>, span: Span) -> R<TV> {
+        if self.c.protos.protocols[&p].identity || matches!(how, Erasure::Implicit) {
+            let ptr = self.scalar(view, span)?;
+            return Ok(self.load(ptr, p));
+        }
+        let src = self.scalar(view, span)?;
+        let p64 = self.ptr_ty();
+        let pb = self.c.module.pointer_bytes() as i32;
+        let ctx = self.b(|b| b.load(p64, src, 0));
+        let rec = self.b(|b| b.load(p64, src, pb));
+        let size_off = self.c.rtti_offset(false, "size") as i32;
+        let size = self.b(|b| b.load(sx_ir::Type::I64, rec, size_off));
+        let mem = self.erasure_alloc(size, &how, span)?;
+        self.call_runtime(RuntimeFn::CopyBytes, vec![mem, ctx, size], bt::VOID, span)?;
+        let slot = self.slot_for(p);
+        let base = self.slot_addr(slot);
+        let words = self.c.types.size_of(p) as i32 / pb;
+        for w in 1..words {
+            let x = self.b(|b| b.load(p64, src, w * pb));
+            self.b(|b| b.store(base, w * pb, x));
+        }
+        self.b(|b| b.store(base, 0, mem));
         Ok(TV { ty: p, v: V::Mem(base) })
     }
 

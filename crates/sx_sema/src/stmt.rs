@@ -231,14 +231,16 @@ impl<'c> FnCx<'c> {
     /// The type and coerced value of a declaration's initializer (`None` when it never
     /// completes).
     fn let_value(&mut self, e: &Expr, declared: Option<TypeId>) -> R<Option<(TypeId, TV)>> {
-        self.value_ctx = true;
         let view = match declared {
             Some(t) => self.view_of_place(e, t)?,
             None => None,
         };
         let tv = match view {
             Some(v) => v,
-            None => self.expr(e, declared)?,
+            None => {
+                self.value_ctx = true;
+                self.expr(e, declared)?
+            }
         };
         if matches!(tv.v, V::Never) {
             return Ok(None);

@@ -59,6 +59,18 @@ impl<'c> FnCx<'c> {
         Ok(view)
     }
 
+    /// True when `v.(to)` makes an owned protocol value: `to` is a protocol and `v` a concrete
+    /// value, a pointer to one, or a view `*to`.
+    pub(crate) fn is_owned_erasure(&self, v: &TV, to: TypeId) -> bool {
+        if !self.c.is_protocol(to) || self.c.is_protocol_family(to) {
+            return false;
+        }
+        match self.c.types.kind(v.ty) {
+            TK::Pointer(inner) => *inner == to || self.is_view_source(*inner),
+            _ => self.is_view_source(v.ty),
+        }
+    }
+
     /// Implicit conversions into protocol views and optional protocols: `*C` → `*P` / `?*P`
     /// (the view of the pointee), a concrete value → `?P` (erased, then present). A concrete
     /// temporary at a view position is refused. `None` when no such conversion applies.
