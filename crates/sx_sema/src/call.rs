@@ -415,6 +415,18 @@ impl<'c> FnCx<'c> {
         self.direct_call(fid, Some((e, false)), args, span)
     }
 
+    /// The C math function `name` (`sqrt`, `sin`, …) of a number: `f32` calls the `…f` variant,
+    /// anything else is converted to `f64`.
+    pub(crate) fn float_math(&mut self, name: &str, v: TV, span: Span) -> R<TV> {
+        let ty = if self.c.types.is_float(v.ty) { v.ty } else { bt::F64 };
+        let v = self.coerce(v, ty, span)?;
+        let x = self.scalar(v, span)?;
+        let (sym, irt) = if ty == bt::F32 { (format!("{}f", name), IrType::F32) } else { (name.to_string(), IrType::F64) };
+        let ext = self.c.module.declare_extern(&sym, sx_ir::Signature { params: vec![irt], returns: vec![irt] });
+        let r = self.b(|b| b.call_extern(ext, vec![x], &[irt]));
+        Ok(TV { ty, v: V::Scalar(r[0]) })
+    }
+
     /// Passes an argument value: scalars directly, aggregates as a pointer to a private copy.
     fn pass_arg(&mut self, v: TV, span: Span) -> R<Value> {
         let ty = v.ty;
@@ -671,14 +683,12 @@ impl<'c> FnCx<'c> {
             "Vector" => self.vector_type_call(args, span),
             "sqrt" | "sin" | "cos" | "floor" | "ceil" | "fabs" => {
                 let [a] = args else { return self.err(span, format!("'{}' takes one argument", name)) };
-                let v = self.expr(&a.value, expected.filter(|t| self.c.types.is_float(*t)))?;
-                let ty = if self.c.types.is_float(v.ty) { v.ty } else { bt::F64 };
-                let v = self.coerce(v, ty, a.value.span)?;
-                let x = self.scalar(v, a.value.span)?;
-                let (sym, irt) = if ty == bt::F32 { (format!("{}f", name), IrType::F32) } else { (name.to_string(), IrType::F64) };
-                let ext = self.c.module.declare_extern(&sym, sx_ir::Signature { params: vec![irt], returns: vec![irt] });
-                let r = self.b(|b| b.call_extern(ext, vec![x], &[irt]));
-                Ok(TV { ty, v: V::Scalar(r[0]) })
+                let float_or_vector = |cx: &Self, t: TypeId| cx.c.types.is_float(t) || cx.vector_shape(t).is_some();
+                let v = self.expr(&a.value, expected.filter(|t| float_or_vector(self, *t)))?;
+                if self.vector_shape(v.ty).is_some() {
+                    return self.vector_map(v, a.value.span, |cx, lane| cx.float_math(name, lane, span));
+                }
+                self.float_math(name, v, a.value.span)
             }
             _ => self.err(span, format!("not supported yet: intrinsic '{}'", name)),
         }

@@ -248,6 +248,11 @@ impl<'c> FnCx<'c> {
                 "len" => Some((pb, bt::I64)),
                 _ => None,
             },
+            // A vector lane by name (`.x .y .z .w`, `.r .g .b .a`): an assignable place.
+            TK::Vector(n, e) => {
+                let lane = crate::vector::lane_of(name).filter(|l| *l < n)?;
+                Some((lane * self.c.types.size_of(e), e))
+            }
             // A closure's two words: the code and its environment.
             TK::Closure { .. } => match name {
                 "fn_ptr" => Some((0, self.c.types.pointer(bt::VOID))),
