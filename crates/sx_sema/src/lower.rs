@@ -90,13 +90,6 @@ impl<'c> FnCx<'c> {
         if self.is_poisoned(&id.name) {
             return Err(());
         }
-        // A bare numeric type name (`f64`, `i32`) is always the type: only a raw identifier
-        // (`` `f64 ``) names a value bound under that spelling.
-        if !id.raw && !matches!(id.name.as_str(), "int" | "float") {
-            if let Some(t) = builtin_type(&mut self.c.types, &id.name).filter(|t| self.c.types.is_numeric(*t)) {
-                return Ok(Some(Local::Const(ConstVal::Type(t))));
-            }
-        }
         if let Some(l) = self.lookup_local(&id.name) {
             if let Local::Const(ConstVal::EnclosingLocal) = l {
                 if let Some(cap) = self.capture(&id.name) {

@@ -281,6 +281,15 @@ impl<'c> FnCx<'c> {
             return Ok(tv);
         }
         self.check_pack_view(base, name)?;
+        // A bare numeric type name as a receiver (`f64.epsilon`, `i32.max`) is always the type:
+        // only a raw identifier (`` `f64 ``) reads a value bound under that spelling.
+        if let ExprKind::Ident(id) = &base.kind {
+            if !id.raw && !matches!(id.name.as_str(), "int" | "float") {
+                if let Some(t) = builtin_type(&mut self.c.types, &id.name).filter(|t| self.c.types.is_numeric(*t)) {
+                    return self.type_member(t, name);
+                }
+            }
+        }
         // Namespaces and types first.
         if matches!(base.kind, ExprKind::Ident(_) | ExprKind::Field { .. }) {
             if let Some(ConstVal::Namespace(f)) = self.resolve_path(base)? {
