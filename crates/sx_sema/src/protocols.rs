@@ -95,6 +95,8 @@ pub(crate) struct ProtoTables {
     /// Impls reported as missing a method (an erasure through them fails without a second
     /// diagnostic).
     pub incomplete: std::collections::HashSet<(TypeId, TypeId)>,
+    /// Impl methods taking their receiver by value → the by-pointer thunk a slot calls.
+    pub receiver_thunks: HashMap<FnId, FnId>,
     /// Impl methods left out and not defaulted, adopted once the impls are registered.
     pub unadopted: Vec<Adoption>,
     /// Types the generic impls were already matched against.
@@ -423,6 +425,46 @@ impl Compiler {
         }
     }
 
+    /// The function a protocol slot calls for impl method `fid` of type `t`: `fid` itself when
+    /// it takes its receiver by pointer, else a thunk `(self: *t, args…) { fid(self.*, args…) }`
+    /// (every slot is called with the object's address).
+    pub(crate) fn by_pointer_receiver(&mut self, fid: FnId, t: TypeId) -> R<FnId> {
+        let sig = self.fn_sig(fid)?;
+        if sig.params.first().is_none_or(|p| matches!(self.types.kind(*p), TK::Pointer(_))) {
+            return Ok(fid);
+        }
+        if let Some(&thunk) = self.protos.receiver_thunks.get(&fid) {
+            return Ok(thunk);
+        }
+        let def = &self.fns[fid];
+        let (file, owner, name) = (def.file, def.owner, format!("{}.by_pointer", def.name));
+        let mut decl = (*def.decl).clone();
+        let span = Span::new(decl.span.file, decl.span.lo, decl.span.lo);
+        let hidden = |n: &str| Ident { name: format!("\u{0}{}", n), span, raw: true };
+        let ident = |id: Ident| Expr::new(ExprKind::Ident(id), span);
+        let mut scope = (*def.local_consts).clone();
+        scope.insert(hidden("recv_type").name, ConstVal::Type(t));
+        scope.insert(hidden("by_value").name, ConstVal::Func(fid));
+        let mut args = vec![];
+        for (i, p) in decl.params.iter_mut().enumerate() {
+            if i == 0 {
+                p.name = Some(hidden("recv"));
+                p.ty = Some(Expr::new(ExprKind::AddrOf(Box::new(ident(hidden("recv_type")))), span));
+                args.push(Expr::new(ExprKind::Deref(Box::new(ident(hidden("recv")))), span));
+                continue;
+            }
+            let Some(n) = p.name.clone() else { return self.err(p.span, "a protocol method parameter needs a name") };
+            args.push(ident(n));
+        }
+        let args = args.into_iter().map(|value| Arg { name: None, value, spread: false, span }).collect();
+        let call = Expr::new(ExprKind::Call { callee: Box::new(ident(hidden("by_value"))), args, trailing_block: false }, span);
+        decl.body = Some(Body::Block(Block { stmts: vec![], tail: Some(Box::new(call)), span }));
+        decl.span = span;
+        let thunk = self.new_fn(&name, &decl, file, owner, Rc::new(scope), span);
+        self.protos.receiver_thunks.insert(fid, thunk);
+        Ok(thunk)
+    }
+
     /// In the body of a protocol's default method instantiated for `t`: the method `name` of
     /// that protocol's impl for `t` (which wins over an inherent method of the same name).
     pub(crate) fn default_domain_method(&self, t: TypeId, name: &str) -> Option<FnId> {
@@ -596,7 +638,8 @@ impl<'c> FnCx<'c> {
                 return self.err(span, msg);
             }
             if m.dispatchable {
-                funcs.push(self.c.declare_fn(fid, span)?);
+                let slot_fn = self.c.by_pointer_receiver(fid, concrete)?;
+                funcs.push(self.c.declare_fn(slot_fn, span)?);
             }
         }
         if info.inline {
