@@ -568,6 +568,9 @@ impl<'c> FnCx<'c> {
     }
 
     pub(crate) fn ident(&mut self, id: &Ident) -> R<TV> {
+        if let Some(v) = self.inline_struct_const(id)? {
+            return Ok(v);
+        }
         let resolved = self.resolve(id)?;
         if resolved.is_none() && !id.raw {
             if let Some(t) = builtin_type(&mut self.c.types, &id.name) {

@@ -32,6 +32,7 @@ mod fn_state;
 mod fncx;
 mod generics;
 mod index;
+mod inline_consts;
 mod inline_if;
 mod insert;
 mod introspect;

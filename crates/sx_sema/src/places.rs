@@ -312,9 +312,10 @@ impl<'c> FnCx<'c> {
         if let Some(t) = self.try_type(base)? {
             return self.type_member(t, name);
         }
-        // Fields of constant aggregates fold.
-        if let ExprKind::Ident(_) = &base.kind {
-            if let Some(ConstVal::Data(d, ty)) = self.resolve_path(base)? {
+        // Fields of constant aggregates fold (not those of a constant re-lowered at each use).
+        if let ExprKind::Ident(id) = &base.kind {
+            let folds = self.inline_struct_const_init(id)?.is_none();
+            if let Some(ConstVal::Data(d, ty)) = if folds { self.resolve_path(base)? } else { None } {
                 if let Some((off, fty)) = self.field_of(ty, &name.name) {
                     if self.c.types.scalar(fty).is_some() && !self.c.types.is_pointer_like(fty) {
                         let es = self.c.types.size_of(fty) as usize;
