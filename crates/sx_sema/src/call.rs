@@ -418,13 +418,16 @@ impl<'c> FnCx<'c> {
     /// The C math function `name` (`sqrt`, `sin`, …) of a number: `f32` calls the `…f` variant,
     /// anything else is converted to `f64`.
     pub(crate) fn float_math(&mut self, name: &str, v: TV, span: Span) -> R<TV> {
+        // `f32` computes in `f64` and rounds back (exact for `sqrt`, `floor`, `ceil`, `fabs`;
+        // the `…f` variants have no C signature the compile-time VM knows).
         let ty = if self.c.types.is_float(v.ty) { v.ty } else { bt::F64 };
         let v = self.coerce(v, ty, span)?;
+        let v = self.convert(v, bt::F64, span)?;
         let x = self.scalar(v, span)?;
-        let (sym, irt) = if ty == bt::F32 { (format!("{}f", name), IrType::F32) } else { (name.to_string(), IrType::F64) };
-        let ext = self.c.module.declare_extern(&sym, sx_ir::Signature { params: vec![irt], returns: vec![irt] });
+        let irt = IrType::F64;
+        let ext = self.c.module.declare_extern(name, sx_ir::Signature { params: vec![irt], returns: vec![irt] });
         let r = self.b(|b| b.call_extern(ext, vec![x], &[irt]));
-        Ok(TV { ty, v: V::Scalar(r[0]) })
+        self.convert(TV { ty: bt::F64, v: V::Scalar(r[0]) }, ty, span)
     }
 
     /// Passes an argument value: scalars directly, aggregates as a pointer to a private copy.

@@ -92,9 +92,6 @@ pub(crate) struct ProtoTables {
     pub generic_impls: Vec<(FileIdx, Rc<Item>)>,
     /// Default method bodies instantiated for an impl → the protocol whose impl they belong to.
     pub default_domain: HashMap<FnId, TypeId>,
-    /// Impls reported as missing a method (an erasure through them fails without a second
-    /// diagnostic).
-    pub incomplete: std::collections::HashSet<(TypeId, TypeId)>,
     /// Impl methods taking their receiver by value → the by-pointer thunk a slot calls.
     pub receiver_thunks: HashMap<FnId, FnId>,
     /// Impl methods left out and not defaulted, adopted once the impls are registered.
@@ -404,7 +401,6 @@ impl Compiler {
                 let msg =
                     format!("'impl {} for {}' is missing method '{}'", self.types.name(a.protocol), self.types.name(a.target), a.method);
                 let _ = self.err::<()>(a.span, msg);
-                self.protos.incomplete.insert((a.protocol, a.target));
                 ok = false;
                 continue;
             };
@@ -602,9 +598,6 @@ impl<'c> FnCx<'c> {
         for (i, m) in info.methods.iter().enumerate() {
             // A method the impl lacks was reported when the impl was resolved.
             let Some(&fid) = table.get(&m.name) else {
-                if self.c.protos.incomplete.contains(&(p, concrete)) {
-                    return Err(());
-                }
                 let msg =
                     format!("'{}' does not implement protocol '{}': method '{}' is missing", self.tname(concrete), self.tname(p), m.name);
                 return self.err(span, msg);

@@ -78,6 +78,11 @@ fn an_impl_without_the_method_anywhere_is_reported() {
               |
             3 | impl P for B {}
               | ^^^^^^^^^^^^^^^
+            error: 'B' does not implement protocol 'P': method 'get' is missing
+             --> $DIR/test.sx:4:40
+              |
+            4 | main :: () { b := B.{ n = 1 }; p : P = xx b; }
+              |                                        ^^^^
         "#]],
     );
 }
