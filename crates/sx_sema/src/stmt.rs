@@ -254,11 +254,24 @@ impl<'c> FnCx<'c> {
                 if let Some(ConstVal::Null) = tv.as_const() {
                     return self.err(e.span, "cannot infer a type from 'null'");
                 }
-                tv.ty
+                self.lambda_local_type(e, tv.ty)
             }
         };
         let tv = self.coerce(tv, ty, e.span)?;
         Ok(Some((ty, tv)))
+    }
+
+    /// The type of a local initialized by a lambda literal: a lambda literal is a closure
+    /// value (so the variable can later hold a capturing one), unless it declares a C ABI.
+    fn lambda_local_type(&mut self, e: &Expr, ty: TypeId) -> TypeId {
+        let ExprKind::Fn(decl) = &e.kind else { return ty };
+        if decl.body.is_none() || decl.attrs.abi.is_some() {
+            return ty;
+        }
+        match self.c.types.kind(ty).clone() {
+            TK::Func { params, ret } => self.c.types.intern(TK::Closure { params, ret }),
+            _ => ty,
+        }
     }
 
     /// Lowers one assignment statement `lhs op= rhs`.

@@ -1,7 +1,6 @@
-//! Protocol views, `Self`-typed methods, owned erasure spellings, vector lanes and the
-//! float-to-integer narrowing rule.
+//! Protocol views, `Self`-typed methods, owned erasure spellings and vector lanes.
 
-use super::{check_coercion, check_diagnostics, check_type};
+use super::{check_diagnostics, check_type};
 use expect_test::expect;
 
 const PROTO: &str = "
@@ -21,11 +20,6 @@ impl Shape for Sq {
     many :: (self: *Sq) -> []Sq { .[] }
 }
 ";
-
-#[test]
-fn runtime_float_narrows_into_an_integer() {
-    check_coercion("", "f64", "i32", expect![["Numeric"]]);
-}
 
 #[test]
 fn a_bounded_type_parameter_is_a_type() {
@@ -90,4 +84,9 @@ fn an_impl_without_the_method_anywhere_is_reported() {
 #[test]
 fn a_vector_lane_is_a_place_of_the_element_type() {
     check_type("probe :: () { v : Vector(4, f32) = ---; v.w = 2.0; v.x += v.w; return v.x; }", expect![["f32"]]);
+}
+
+#[test]
+fn a_local_lambda_is_a_closure() {
+    check_type("probe :: () { f := (x: i64) -> i64 { x + 1 }; return f; }", expect![["Closure(i64) -> i64"]]);
 }
