@@ -9,9 +9,9 @@
 //! `Type`): concrete arms compare handles, category arms test the record's category.
 
 use crate::fncx::FnCx;
+use crate::runtime::RuntimeFn;
 use crate::type_rules::{cat, flag};
 use crate::*;
-use crate::runtime::RuntimeFn;
 use sx_ir::{BinOp as IB, IntCC, Signature, Type as IrType, Value};
 use sx_types::TypeKind as TK;
 

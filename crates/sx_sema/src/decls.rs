@@ -287,6 +287,9 @@ impl Compiler {
         let id = self.fns.next_key();
         let mut decl = decl.clone();
         for p in &mut decl.params {
+            if let Some(ty) = p.ty.as_mut().filter(|_| p.comptime) {
+                crate::syntax_facts::strip_type_bounds(ty);
+            }
             // `..xs: P` with a protocol `P` (any non-slice type) is a compile-time pack whose
             // elements must implement `P`; `generic_call` checks the constraint.
             if p.variadic && !p.comptime && p.ty.as_ref().is_some_and(|t| !matches!(t.kind, ExprKind::SliceType { .. })) {

@@ -34,6 +34,7 @@ mod fn_state;
 mod fncx;
 mod generics;
 mod index;
+mod inline_consts;
 mod inline_if;
 mod insert;
 mod introspect;
@@ -64,6 +65,7 @@ mod type_fns;
 mod type_rules;
 mod values;
 mod vector;
+mod views;
 
 #[cfg(test)]
 mod tests;

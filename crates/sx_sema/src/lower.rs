@@ -406,6 +406,9 @@ impl<'c> FnCx<'c> {
                 return Ok(TV::konst(ConstVal::Type(ft)));
             }
         }
+        if let Some(v) = self.coerce_to_view(&tv, to, span)? {
+            return Ok(v);
+        }
         if self.c.is_protocol(to) && !self.c.is_protocol(tv.ty) {
             return self.erase_to_protocol(tv, to, span);
         }
@@ -515,6 +518,9 @@ impl<'c> FnCx<'c> {
         let from = tv.ty;
         if from == to {
             return Ok(tv);
+        }
+        if let Some(v) = self.coerce_to_view(&tv, to, span)? {
+            return Ok(v);
         }
         if self.c.is_protocol(to) && !self.c.is_protocol(from) {
             return self.erase_to_protocol(tv, to, span);
@@ -1066,7 +1072,10 @@ impl<'c> FnCx<'c> {
         } else if self.has_named_returns() {
             self.named_return(blk.span)
         } else if let Some(semi) = discarded_value_stmt(blk) {
-            let msg = format!("the function returns '{}', but the `;` here discards the last expression's value (remove it, or `return` explicitly)", self.tname(ret));
+            let msg = format!(
+                "the function returns '{}', but the `;` here discards the last expression's value (remove it, or `return` explicitly)",
+                self.tname(ret)
+            );
             self.err(semi, msg)
         } else {
             let end = Span::new(blk.span.file, blk.span.hi.saturating_sub(1), blk.span.hi);

@@ -254,6 +254,11 @@ impl<'c> FnCx<'c> {
                 "len" => Some((pb, bt::I64)),
                 _ => None,
             },
+            // A vector lane by name (`.x .y .z .w`, `.r .g .b .a`): an assignable place.
+            TK::Vector(n, e) => {
+                let lane = crate::vector::lane_of(name).filter(|l| *l < n)?;
+                Some((lane * self.c.types.size_of(e), e))
+            }
             // A closure's two words: the code and its environment.
             TK::Closure { .. } => match name {
                 "fn_ptr" => Some((0, self.c.types.pointer(bt::VOID))),
@@ -282,6 +287,15 @@ impl<'c> FnCx<'c> {
             return Ok(tv);
         }
         self.check_pack_view(base, name)?;
+        // A bare numeric type name as a receiver (`f64.epsilon`, `i32.max`) is always the type:
+        // only a raw identifier (`` `f64 ``) reads a value bound under that spelling.
+        if let ExprKind::Ident(id) = &base.kind {
+            if !id.raw && !matches!(id.name.as_str(), "int" | "float") {
+                if let Some(t) = builtin_type(&mut self.c.types, &id.name).filter(|t| self.c.types.is_numeric(*t)) {
+                    return self.type_member(t, name);
+                }
+            }
+        }
         // Namespaces and types first.
         if matches!(base.kind, ExprKind::Ident(_) | ExprKind::Field { .. }) {
             if let Some(ConstVal::Namespace(f)) = self.resolve_path(base)? {
@@ -304,9 +318,10 @@ impl<'c> FnCx<'c> {
         if let Some(t) = self.try_type(base)? {
             return self.type_member(t, name);
         }
-        // Fields of constant aggregates fold.
-        if let ExprKind::Ident(_) = &base.kind {
-            if let Some(ConstVal::Data(d, ty)) = self.resolve_path(base)? {
+        // Fields of constant aggregates fold (not those of a constant re-lowered at each use).
+        if let ExprKind::Ident(id) = &base.kind {
+            let folds = self.inline_struct_const_init(id)?.is_none();
+            if let Some(ConstVal::Data(d, ty)) = if folds { self.resolve_path(base)? } else { None } {
                 if let Some((off, fty)) = self.field_of(ty, &name.name) {
                     if self.c.types.scalar(fty).is_some() && !self.c.types.is_pointer_like(fty) {
                         let es = self.c.types.size_of(fty) as usize;

@@ -28,6 +28,10 @@ pub enum RuntimeFn {
     FindMemberValue,
     /// `(size: i64) -> *void`, from `context.allocator`
     HeapAlloc,
+    /// `(size: i64) -> *void`, from C's `malloc` (a program without our std)
+    HeapAllocLibc,
+    /// `(dst: *void, src: *void, size: i64)`
+    CopyBytes,
     /// `(tag: u32, names: [*]string, count: u32) -> string`
     ErrorName,
     /// `(frame: *__SxTraceFrame)`
@@ -51,6 +55,8 @@ impl RuntimeFn {
             RuntimeFn::LoadF64 => "__sx_rt_load_f64",
             RuntimeFn::FindMemberValue => "__sx_rt_find_member_value",
             RuntimeFn::HeapAlloc => "__sx_rt_heap_alloc",
+            RuntimeFn::HeapAllocLibc => "__sx_rt_heap_alloc_libc",
+            RuntimeFn::CopyBytes => "__sx_rt_copy_bytes",
             RuntimeFn::ErrorName => "__sx_rt_error_name",
             RuntimeFn::TracePush => "__sx_rt_trace_push",
             RuntimeFn::TraceClear => "__sx_rt_trace_clear",
@@ -188,6 +194,14 @@ impl FnCx<'_> {
             Some(v) => TV { ty: ret, v: V::Scalar(*v) },
             None => TV::void(),
         })
+    }
+
+    /// `size` bytes of heap memory: from `context.allocator` when our std (and so `context`)
+    /// is loaded, else from C's `malloc`.
+    pub(crate) fn heap_alloc(&mut self, size: Value, span: Span) -> R<TV> {
+        let vp = self.c.types.pointer(bt::VOID);
+        let rt = if self.c.std_file.or_else(|| self.c.find_std()).is_some() { RuntimeFn::HeapAlloc } else { RuntimeFn::HeapAllocLibc };
+        self.call_runtime(rt, vec![size], vp, span)
     }
 
     /// Writes out what the print shim of our std has buffered (before the runtime writes to
