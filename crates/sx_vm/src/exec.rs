@@ -9,7 +9,7 @@
 //! ([`drive`]) handles before re-entering. Error messages are built in `#[cold]` functions.
 
 use sx_ir::entity::EntityRef;
-use sx_ir::{ConvOp, FloatCC, FuncId, IntCC, Module, TrapCode, Type};
+use sx_ir::{ConvOp, FloatCC, FuncId, IntCC, Module, RmwOp, TrapCode, Type};
 
 use crate::bytecode::{FOp, IOp, Native, Op, COMPILER_CALL_PREFIX};
 use crate::ffi::FfiStop;
@@ -542,6 +542,23 @@ fn icmp(cc: IntCC, w: W, x: u64, y: u64) -> bool {
     }
 }
 
+/// The value an atomic read-modify-write stores: `op(old, x)` at width `w` (both canonical).
+fn rmw(op: RmwOp, w: W, old: u64, x: u64) -> u64 {
+    w.mask(match op {
+        RmwOp::Add => old.wrapping_add(x),
+        RmwOp::Sub => old.wrapping_sub(x),
+        RmwOp::And => old & x,
+        RmwOp::Or => old | x,
+        RmwOp::Xor => old ^ x,
+        RmwOp::Smin if w.sext(x) < w.sext(old) => x,
+        RmwOp::Smax if w.sext(x) > w.sext(old) => x,
+        RmwOp::Smin | RmwOp::Smax => old,
+        RmwOp::Umin => old.min(x),
+        RmwOp::Umax => old.max(x),
+        RmwOp::Xchg => x,
+    })
+}
+
 #[inline(always)]
 fn imm_val(w: W, imm: i32) -> u64 {
     w.mask(imm as i64 as u64)
@@ -904,6 +921,19 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             Op::Store64FX { a, b, v } => mem_op!(mem.store_n_tagged::<8, false>(r!(a).wrapping_add(r!(b)), r!(v))),
             Op::Load { w, d, a, off } => r!(d) = mem_op!(mem.load(r!(a).wrapping_add(off as i64 as u64), w.bytes())),
             Op::Store { w, a, v, off } => mem_op!(mem.store(r!(a).wrapping_add(off as i64 as u64), w.bytes(), r!(v))),
+            Op::AtomicRmw { op, w, d, a, v } => {
+                let (addr, x) = (r!(a), r!(v));
+                let old = mem_op!(mem.load(addr, w.bytes()));
+                mem_op!(mem.store(addr, w.bytes(), rmw(op, w, old, x)));
+                r!(d) = old;
+            }
+            Op::AtomicCas { w, d, a, list } => {
+                let l = list as usize;
+                let (addr, expected, desired) = (r!(a), r!(x!(l)), r!(x!(l + 1)));
+                let found = mem_op!(mem.load(addr, w.bytes()));
+                mem_op!(mem.store(addr, w.bytes(), if found == expected { desired } else { found }));
+                r!(d) = found;
+            }
             Op::StackAddr { d, slot } => {
                 let i = slot_base + slot as usize;
                 let id = match slots.get(i) {
