@@ -265,3 +265,36 @@ impl FnCx<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use AtomicOrdering::*;
+
+    /// Which (success, failure) pairs the strength rule refuses: a failure ordering that
+    /// acquires more than the success ordering does.
+    #[test]
+    fn failure_stronger_than_success() {
+        let refused = |s: AtomicOrdering, f: AtomicOrdering| strength(f) > strength(s);
+        assert!(refused(Relaxed, Acquire));
+        assert!(refused(Relaxed, SeqCst));
+        assert!(refused(Release, SeqCst));
+        assert!(refused(AcqRel, SeqCst));
+        assert!(!refused(Release, Acquire));
+        assert!(!refused(AcqRel, Acquire));
+        assert!(!refused(SeqCst, SeqCst));
+        assert!(!refused(Acquire, Relaxed));
+    }
+
+    /// `min`/`max` follow the operand's signedness; the other operators do not care.
+    #[test]
+    fn min_and_max_pick_signedness() {
+        assert_eq!(rmw_op(RmwKind::Min, true), RmwOp::Smin);
+        assert_eq!(rmw_op(RmwKind::Min, false), RmwOp::Umin);
+        assert_eq!(rmw_op(RmwKind::Max, true), RmwOp::Smax);
+        assert_eq!(rmw_op(RmwKind::Max, false), RmwOp::Umax);
+        assert_eq!(rmw_op(RmwKind::Swap, true), RmwOp::Xchg);
+        assert_eq!(atomic_op("atomic_cmpxchg_weak"), Some(AtomicOp::Cmpxchg));
+        assert_eq!(atomic_op("atomic_fetch_nand"), None);
+    }
+}
