@@ -428,6 +428,19 @@ impl InstKind {
     pub fn is_terminator(&self) -> bool {
         matches!(self, InstKind::Jump { .. } | InstKind::Branch { .. } | InstKind::Return { .. } | InstKind::Trap { .. })
     }
+    /// True for the atomic instructions. They order other threads' view of memory (and all but
+    /// the load write it), so an optimisation must not remove, merge or move them, even when
+    /// their result is unused.
+    pub fn is_atomic(&self) -> bool {
+        matches!(
+            self,
+            InstKind::AtomicLoad { .. }
+                | InstKind::AtomicStore { .. }
+                | InstKind::AtomicRmw { .. }
+                | InstKind::AtomicCas { .. }
+                | InstKind::Fence { .. }
+        )
+    }
     /// The value operands, in order.
     pub fn operands(&self) -> Vec<Value> {
         let mut v = Vec::new();
