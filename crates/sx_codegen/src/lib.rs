@@ -15,6 +15,7 @@
 //! end or on the comptime VM; compile functions that have no body (a referenced body-less
 //! function becomes a trapping stub, matching the VM's "call of a function with no body" error).
 
+mod atomics;
 mod debuginfo;
 mod gdb_jit;
 
@@ -687,6 +688,11 @@ impl<'a, 'b, M: ClModule> Tx<'a, 'b, M> {
                 self.b.call_memset(cfg, d, c, l);
                 self.set_results(inst, &[])
             }
+            InstKind::AtomicLoad { ty, addr, .. } => self.atomic_load(inst, *ty, *addr),
+            InstKind::AtomicStore { addr, value, .. } => self.atomic_store(inst, *addr, *value),
+            InstKind::AtomicRmw { op, addr, value, .. } => self.atomic_rmw(inst, *op, *addr, *value),
+            InstKind::AtomicCas { addr, expected, desired, .. } => self.atomic_cas(inst, *addr, *expected, *desired),
+            InstKind::Fence { .. } => self.fence(inst),
             InstKind::Jump { dest, args } => {
                 let target = self.block(*dest)?;
                 let args = self.block_args(args)?;

@@ -690,6 +690,9 @@ impl<'c> FnCx<'c> {
         if let Some(r) = self.build_options_call(name, args, span) {
             return r;
         }
+        if let Some(r) = self.atomic_call(name, args, span) {
+            return r;
+        }
         match name {
             "print" | "format" => self.print_call(name == "format", args, span),
             "error_name" => self.error_name_call(args, span),

@@ -11,6 +11,7 @@
 
 pub mod analysis;
 mod anyval;
+mod atomics;
 mod branches;
 pub mod build_api;
 mod build_options;
