@@ -25,7 +25,7 @@ PEERS = os.environ.get("PEERS_SRC", "/work/shared/bench/peers")
 WORK = os.path.join(HERE, ".work", "runtime")
 
 # N per workload: about half a second of gcc -O2 on the 2-core EPYC reference machine.
-SIZES = {"sieve": 100_000_000, "collatz": 3_000_000, "fib": 38, "nbody": 25_000_000, "strings": 50_000_000}
+SIZES = {"sieve": 100_000_000, "collatz": 3_000_000, "fib": 42, "nbody": 25_000_000, "strings": 50_000_000}
 
 
 def scaled(w, n, scale):
