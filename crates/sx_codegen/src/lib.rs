@@ -73,12 +73,13 @@ pub enum OptLevel {
     None,
     /// `--opt 1`: the IR as sema lowered it, Cranelift `speed`.
     Speed,
-    /// `--opt 2`, the default: the IR optimiser (inlining, one level of self-recursion, constant
-    /// folding, value numbering, loop-invariant hoisting, dead code), then Cranelift `speed`.
+    /// `--opt 2`, the default: the IR optimiser (inlining, self tail calls as loops, three
+    /// levels of self-recursion, constant folding, value numbering, loop-invariant hoisting, dead
+    /// code), then Cranelift `speed`.
     #[default]
     Optimise,
-    /// `--opt 3`: the IR optimiser with larger inlining limits and two levels of self-recursion,
-    /// then Cranelift `speed_and_size`.
+    /// `--opt 3`: the IR optimiser with twice the inlining limits, then Cranelift
+    /// `speed_and_size`.
     Aggressive,
 }
 
@@ -108,8 +109,9 @@ impl OptLevel {
             OptLevel::Optimise => Some(base),
             OptLevel::Aggressive => Some(sx_ir::opt::OptConfig {
                 inline_small: base.inline_small * 2,
+                inline_single: base.inline_single * 2,
                 caller_limit: base.caller_limit * 2,
-                self_levels: 2,
+                self_limit: base.self_limit * 2,
                 ..base
             }),
         }

@@ -6,10 +6,12 @@
 //! every function, so the VM and the back ends see register code.
 //!
 //! The other passes run only on the code a native back end compiles (`sx_codegen` at `--opt 2`
-//! and above, through [`optimise_module`]): [`inline`], [`simplify()`] (constant folding with
+//! and above, through [`optimise_module`]): [`inline`], [`accumulate`] (self tail calls
+//! become loops), [`simplify()`] (constant folding with
 //! [`fold`], value numbering, branch folding, block merging, dead code) and [`licm`]. Each
 //! leaves the function valid for [`crate::verify()`] and printable as text IR.
 
+pub mod accumulate;
 pub mod effects;
 pub mod fold;
 pub mod inline;

@@ -78,6 +78,7 @@ fn config_of(input: &str) -> sx_ir::opt::OptConfig {
             "inline_small" => c.inline_small = n,
             "inline_single" => c.inline_single = n,
             "caller_limit" => c.caller_limit = n,
+            "self_limit" => c.self_limit = n,
             "licm" => c.licm = n != 0,
             other => panic!("unknown config key `{}`", other),
         }

@@ -12,10 +12,12 @@ pub fn int_const(f: &Function, v: Value) -> Option<(Type, i64)> {
     }
 }
 
-/// The float constant `v` is defined as, if any.
+/// The float constant `v` is defined as, if any (an `F32` constant rounded to `f32`, as the
+/// back ends materialise it).
 pub fn float_const(f: &Function, v: Value) -> Option<(Type, f64)> {
     let ValueDef::Result(i, 0) = f.values.get(v)?.def else { return None };
     match f.insts.get(i)?.kind {
+        InstKind::Fconst { ty: Type::F32, value } => Some((Type::F32, value as f32 as f64)),
         InstKind::Fconst { ty, value } => Some((ty, value)),
         _ => None,
     }

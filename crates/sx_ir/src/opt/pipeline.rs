@@ -3,7 +3,8 @@
 //! Functions are visited bottom-up over the call graph (callees before callers, so a callee is
 //! already optimised when it is inlined). Each one gets: inlining of its direct calls
 //! ([`super::inline`]) — small callees, callees called from one place only, and its calls of
-//! itself unrolled a few levels with its own body — then [`super::promote_slots`] again (an
+//! itself: tail calls (also `return x + self(…)`) become a loop ([`super::accumulate`]), the
+//! others are unrolled a few levels with its own body — then [`super::promote_slots`] again (an
 //! inlined callee's parameters can be the addresses of the caller's slots), [`super::simplify()`],
 //! loop-invariant hoisting ([`super::licm`]) and [`super::simplify()`] once more.
 
@@ -23,6 +24,8 @@ pub struct OptConfig {
     pub caller_limit: usize,
     /// How many levels of a small function's calls of itself are replaced by its body.
     pub self_levels: u32,
+    /// Unrolling self-recursion stops once the function has this many instructions.
+    pub self_limit: usize,
     /// Hoist loop-invariant pure instructions.
     pub licm: bool,
     /// Run the verifier after every pass and panic on a problem (a test aid: the back end
@@ -32,7 +35,7 @@ pub struct OptConfig {
 
 impl Default for OptConfig {
     fn default() -> OptConfig {
-        OptConfig { inline_small: 40, inline_single: 2000, caller_limit: 6000, self_levels: 1, licm: true, verify_each: cfg!(debug_assertions) }
+        OptConfig { inline_small: 40, inline_single: 2000, caller_limit: 6000, self_levels: 3, self_limit: 400, licm: true, verify_each: cfg!(debug_assertions) }
     }
 }
 
@@ -150,6 +153,12 @@ fn inline_calls(m: &Module, id: FuncId, f: &mut Function, calls: &[u32], config:
     if !recursive || config.self_levels == 0 || own > config.inline_small {
         return;
     }
+    if super::accumulate::accumulate(f, id).is_some() {
+        check(m, f, config, "accumulate");
+        super::simplify(f);
+        at = inst_blocks(f);
+        own = size(f);
+    }
     let body = f.clone();
     for _ in 0..config.self_levels {
         let mut sites = Vec::new();
@@ -159,7 +168,7 @@ fn inline_calls(m: &Module, id: FuncId, f: &mut Function, calls: &[u32], config:
             }
         });
         for call in sites {
-            if own + size(&body) > config.caller_limit {
+            if own + size(&body) > config.self_limit.min(config.caller_limit) {
                 return;
             }
             if inline_call(f, call, &body, &mut at) {
