@@ -243,7 +243,8 @@ pub fn live_code(m: &sx_ir::Module) -> (Vec<bool>, Vec<bool>) {
     }
     while let Some(f) = work.pop() {
         let Some(func) = m.funcs.get(f) else { continue };
-        for (_, d) in func.insts.iter() {
+        // Only the instructions in blocks: a pass may leave removed ones in the table.
+        for d in func.blocks.values().flat_map(|b| b.insts.iter().map(|&i| &func.insts[i])) {
             match &d.kind {
                 InstKind::Call { func, .. } | InstKind::FuncAddr { func } => mark(*func, &mut funcs, &mut work),
                 InstKind::CallExtern { ext, .. } => {

@@ -95,7 +95,14 @@ pub fn accumulate(f: &mut Function, me: FuncId) -> Option<Block> {
     }
 
     // The new entry: the parameters and a zero accumulator.
-    let params: Vec<Value> = f.sig.params.clone().into_iter().enumerate().map(|(n, t)| f.values.push(ValueData { ty: t, def: ValueDef::Param(entry, n as u32) })).collect();
+    let params: Vec<Value> = f
+        .sig
+        .params
+        .clone()
+        .into_iter()
+        .enumerate()
+        .map(|(n, t)| f.values.push(ValueData { ty: t, def: ValueDef::Param(entry, n as u32) }))
+        .collect();
     let zero = push_value(f, InstKind::Iconst { ty, imm: 0 }, ty, entry);
     let mut args = params.clone();
     args.push(zero);

@@ -5,8 +5,9 @@
 //! ([`super::inline`]) — small callees, callees called from one place only, and its calls of
 //! itself: tail calls (also `return x + self(…)`) become a loop ([`super::accumulate`]), the
 //! others are unrolled a few levels with its own body — then [`super::promote_slots`] again (an
-//! inlined callee's parameters can be the addresses of the caller's slots), [`super::simplify()`],
-//! loop-invariant hoisting ([`super::licm`]) and [`super::simplify()`] once more.
+//! inlined callee's parameters can be the addresses of the caller's slots), [`super::simplify()`]
+//! and loop-invariant hoisting ([`super::licm`]; Cranelift's value numbering merges what hoisting
+//! brings together, so no second cleanup runs).
 
 use super::inline::{inline_call, inst_blocks, size};
 use crate::entity::EntityRef;
@@ -35,7 +36,15 @@ pub struct OptConfig {
 
 impl Default for OptConfig {
     fn default() -> OptConfig {
-        OptConfig { inline_small: 40, inline_single: 2000, caller_limit: 6000, self_levels: 3, self_limit: 400, licm: true, verify_each: cfg!(debug_assertions) }
+        OptConfig {
+            inline_small: 40,
+            inline_single: 2000,
+            caller_limit: 6000,
+            self_levels: 3,
+            self_limit: 400,
+            licm: true,
+            verify_each: cfg!(debug_assertions),
+        }
     }
 }
 
@@ -49,10 +58,13 @@ pub fn optimise_module(m: &mut Module, funcs: &[bool], config: &OptConfig) {
     for &id in &order {
         for_each_call(&m.funcs[id], |_, callee| calls[callee.index()] += 1);
     }
+    // Functions that took in a single-call callee are not taken in by the single-call rule
+    // themselves, so a chain of single calls costs linear time, not quadratic.
+    let mut absorbed = vec![false; m.funcs.len()];
     for id in order {
         let stub = Function::new(m.funcs[id].name.clone(), m.funcs[id].sig.clone());
         let mut f = std::mem::replace(&mut m.funcs[id], stub);
-        inline_calls(m, id, &mut f, &calls, config);
+        absorbed[id.index()] = inline_calls(m, id, &mut f, &calls, &absorbed, config);
         check(m, &f, config, "inlining");
         super::promote_slots(&mut f);
         check(m, &f, config, "promote_slots");
@@ -60,8 +72,6 @@ pub fn optimise_module(m: &mut Module, funcs: &[bool], config: &OptConfig) {
         check(m, &f, config, "simplify");
         if config.licm && super::licm::hoist(&mut f) {
             check(m, &f, config, "licm");
-            super::simplify(&mut f);
-            check(m, &f, config, "simplify after licm");
         }
         m.funcs[id] = f;
     }
@@ -128,13 +138,15 @@ fn callees(m: &Module, id: FuncId) -> Vec<FuncId> {
 }
 
 /// Inlines the calls of `f` (function `id`, taken out of `m`) that the limits allow, then its
-/// calls of itself.
-fn inline_calls(m: &Module, id: FuncId, f: &mut Function, calls: &[u32], config: &OptConfig) {
+/// calls of itself. Returns whether it inlined a callee larger than the small limit (by the
+/// single-call rule); `absorbed` says that of the functions already done.
+fn inline_calls(m: &Module, id: FuncId, f: &mut Function, calls: &[u32], absorbed: &[bool], config: &OptConfig) -> bool {
     let mut at = inst_blocks(f);
     let mut own = size(f);
     let mut sites = Vec::new();
     for_each_call(f, |i, c| sites.push((i, c)));
     let mut recursive = false;
+    let mut took_large = false;
     for (call, callee) in sites {
         if callee == id {
             recursive = true;
@@ -145,13 +157,14 @@ fn inline_calls(m: &Module, id: FuncId, f: &mut Function, calls: &[u32], config:
             continue;
         }
         let n = size(g);
-        let single = calls.get(callee.index()).copied() == Some(1) && n <= config.inline_single;
+        let single = calls.get(callee.index()).copied() == Some(1) && n <= config.inline_single && !absorbed[callee.index()];
         if (n <= config.inline_small || single) && inline_call(f, call, g, &mut at) {
             own += n;
+            took_large |= n > config.inline_small;
         }
     }
     if !recursive || config.self_levels == 0 || own > config.inline_small {
-        return;
+        return took_large;
     }
     if super::accumulate::accumulate(f, id).is_some() {
         check(m, f, config, "accumulate");
@@ -169,11 +182,12 @@ fn inline_calls(m: &Module, id: FuncId, f: &mut Function, calls: &[u32], config:
         });
         for call in sites {
             if own + size(&body) > config.self_limit.min(config.caller_limit) {
-                return;
+                return took_large;
             }
             if inline_call(f, call, &body, &mut at) {
                 own += size(&body);
             }
         }
     }
+    took_large
 }

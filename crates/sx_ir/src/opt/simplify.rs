@@ -13,7 +13,7 @@ use super::fold::{fold, Folded};
 use crate::cfg::Cfg;
 use crate::entity::EntityRef;
 use crate::*;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Runs the cleanup to a fixed point (at most a few rounds). Returns whether anything changed.
 pub fn simplify(f: &mut Function) -> bool {
@@ -23,15 +23,17 @@ pub fn simplify(f: &mut Function) -> bool {
         let mut alias = Aliases::new(f.values.len());
         let cfg = Cfg::compute(f);
         let mut changed = clear_unreachable(f, &cfg);
-        changed |= number_values(f, &cfg, entry, &mut alias);
         changed |= simplify_params(f, &cfg, entry, &mut alias);
+        changed |= merge_blocks(f, &cfg.rpo, entry, &mut alias);
         alias.rewrite(f);
-        let cfg = Cfg::compute(f);
-        changed |= merge_blocks(f, &cfg, entry, &mut alias);
+        let cfg = if changed { Cfg::compute(f) } else { cfg };
+        let (numbered, decided) = number_values(f, &cfg, entry, &mut alias);
         alias.rewrite(f);
-        changed |= remove_dead(f);
+        changed |= remove_dead(f) | numbered;
         any |= changed;
-        if !changed {
+        // Folding and value numbering reach their fixed point in one walk over the blocks as
+        // they are; only a decided branch changes the control flow and can expose more.
+        if !decided {
             break;
         }
     }
@@ -200,9 +202,10 @@ fn entry_condition(f: &Function, cfg: &Cfg, b: Block) -> Option<(Value, bool)> {
 }
 
 /// Folds, value-numbers and decides branches over the dominator tree. Returns whether anything
-/// changed.
-fn number_values(f: &mut Function, cfg: &Cfg, entry: Block, alias: &mut Aliases) -> bool {
+/// changed, and whether a branch was decided.
+fn number_values(f: &mut Function, cfg: &Cfg, entry: Block, alias: &mut Aliases) -> (bool, bool) {
     let mut changed = false;
+    let mut decided = false;
     let mut scope = Scope::default();
     let mut stack: Vec<(Block, Option<usize>)> = vec![(entry, None)];
     while let Some((b, exit)) = stack.pop() {
@@ -221,7 +224,7 @@ fn number_values(f: &mut Function, cfg: &Cfg, entry: Block, alias: &mut Aliases)
         for i in insts {
             f.insts[i].kind.for_each_operand_mut(|v| *v = alias.resolve(*v));
             if let InstKind::Branch { .. } = f.insts[i].kind {
-                changed |= decide_branch(f, i, &scope.known);
+                decided |= decide_branch(f, i, &scope.known);
                 kept.push(i);
                 continue;
             }
@@ -258,7 +261,7 @@ fn number_values(f: &mut Function, cfg: &Cfg, entry: Block, alias: &mut Aliases)
             stack.push((c, None));
         }
     }
-    changed
+    (changed || decided, decided)
 }
 
 /// Turns the branch `i` into a jump when its condition is a constant or already decided, or both
@@ -356,11 +359,18 @@ fn simplify_params(f: &mut Function, cfg: &Cfg, entry: Block, alias: &mut Aliase
 }
 
 /// Appends each block reached only by one `jump` to the block that jumps (its parameters become
-/// the jump's arguments); the emptied block becomes unreachable.
-fn merge_blocks(f: &mut Function, cfg: &Cfg, entry: Block, alias: &mut Aliases) -> bool {
-    let mut preds: Vec<Vec<Block>> = cfg.preds.clone();
+/// the jump's arguments); the emptied block becomes unreachable. `order` lists the blocks
+/// reachable before branches were decided (a superset of those reachable now).
+fn merge_blocks(f: &mut Function, order: &[Block], entry: Block, alias: &mut Aliases) -> bool {
+    let mut preds: Vec<Vec<Block>> = vec![Vec::new(); f.blocks.len()];
+    for &b in order {
+        let Some(&t) = f.blocks[b].insts.last() else { continue };
+        for (d, _) in f.insts[t].kind.edges() {
+            preds[d.index()].push(b);
+        }
+    }
     let mut changed = false;
-    for &b in &cfg.rpo {
+    for &b in order {
         if f.blocks[b].insts.is_empty() {
             continue;
         }
