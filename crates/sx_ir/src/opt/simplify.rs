@@ -374,8 +374,7 @@ fn merge_blocks(f: &mut Function, order: &[Block], entry: Block, alias: &mut Ali
         if f.blocks[b].insts.is_empty() {
             continue;
         }
-        loop {
-            let Some(&t) = f.blocks[b].insts.last() else { break };
+        while let Some(&t) = f.blocks[b].insts.last() {
             let InstKind::Jump { dest: c, args } = &f.insts[t].kind else { break };
             let c = *c;
             if c == entry || c == b || preds[c.index()].as_slice() != [b] {
