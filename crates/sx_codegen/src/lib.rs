@@ -121,10 +121,11 @@ impl OptLevel {
 /// The module the back end compiles at level `opt`: with the IR optimiser, an optimised copy of
 /// the code the program reaches (`None`: compile `m` as it is). Code with debug information is
 /// not optimised (the optimiser does not maintain debug variables), so `-g` builds stay
-/// debuggable.
+/// debuggable; nor is a module that does not verify (the optimiser expects valid IR).
 fn optimised_module(m: &sx_ir::Module, opt: OptLevel, debug: bool) -> Option<sx_ir::Module> {
     let config = opt.ir_config()?;
-    if debug {
+    // Invalid IR is not optimised: it goes to the back end as it is, which reports it.
+    if debug || !sx_ir::verify(m).is_empty() {
         return None;
     }
     let mut copy = m.clone();
