@@ -37,9 +37,10 @@ fn tail_call(f: &Function, me: FuncId, b: Block, uses: &[u32]) -> Option<TailCal
     let n = insts.len();
     let InstKind::Return { values } = &f.insts[*insts.last()?].kind else { return None };
     let [ret] = values.as_slice() else { return None };
-    let call_of = |i: Inst| match &f.insts[i].kind {
-        InstKind::Call { func, args } if *func == me && f.insts[i].results.len() == 1 => Some((args.clone(), f.insts[i].results[0])),
-        _ => None,
+    let call_of = |i: Inst| {
+        let InstKind::Call { func, args } = &f.insts[i].kind else { return None };
+        let [r] = f.insts[i].results.as_slice() else { return None };
+        (*func == me).then(|| (args.clone(), *r))
     };
     if n >= 2 {
         if let Some((args, r)) = call_of(insts[n - 2]) {

@@ -6,21 +6,16 @@ use crate::*;
 /// The integer constant `v` is defined as (its type and canonical sign-extended bits), if any.
 pub fn int_const(f: &Function, v: Value) -> Option<(Type, i64)> {
     let ValueDef::Result(i, 0) = f.values.get(v)?.def else { return None };
-    match f.insts.get(i)?.kind {
-        InstKind::Iconst { ty, imm } => Some((ty, canonical(ty, imm))),
-        _ => None,
-    }
+    let InstKind::Iconst { ty, imm } = f.insts.get(i)?.kind else { return None };
+    Some((ty, canonical(ty, imm)))
 }
 
 /// The float constant `v` is defined as, if any (an `F32` constant rounded to `f32`, as the
 /// back ends materialise it).
 pub fn float_const(f: &Function, v: Value) -> Option<(Type, f64)> {
     let ValueDef::Result(i, 0) = f.values.get(v)?.def else { return None };
-    match f.insts.get(i)?.kind {
-        InstKind::Fconst { ty: Type::F32, value } => Some((Type::F32, value as f32 as f64)),
-        InstKind::Fconst { ty, value } => Some((ty, value)),
-        _ => None,
-    }
+    let InstKind::Fconst { ty, value } = f.insts.get(i)?.kind else { return None };
+    Some((ty, if ty == Type::F32 { value as f32 as f64 } else { value }))
 }
 
 /// `imm` truncated to the width of `ty` and sign-extended back to 64 bits.

@@ -155,19 +155,30 @@ fn op_is_float(op: BinOp) -> bool {
 
 /// `x + 0`, `x * 1`, `x * 0`, `x - x`, … with at most one constant operand.
 fn identity(op: BinOp, a: Value, b: Value, ca: Option<i64>, cb: Option<i64>, ty: Type) -> Option<Folded> {
+    use BinOp::*;
     let zero = Some(Folded::Const(InstKind::Iconst { ty, imm: 0 }));
-    match (op, ca, cb) {
-        (BinOp::Iadd | BinOp::Or | BinOp::Xor, Some(0), _) => Some(Folded::Same(b)),
-        (BinOp::Iadd | BinOp::Isub | BinOp::Or | BinOp::Xor | BinOp::Shl | BinOp::Sshr | BinOp::Ushr, _, Some(0)) => Some(Folded::Same(a)),
-        (BinOp::Imul | BinOp::Sdiv | BinOp::Udiv, _, Some(1)) => Some(Folded::Same(a)),
-        (BinOp::Imul, Some(1), _) => Some(Folded::Same(b)),
-        (BinOp::And, _, Some(-1)) => Some(Folded::Same(a)),
-        (BinOp::And, Some(-1), _) => Some(Folded::Same(b)),
-        (BinOp::Imul | BinOp::And, _, Some(0)) | (BinOp::Imul | BinOp::And, Some(0), _) => zero,
-        (BinOp::Isub | BinOp::Xor, _, _) if a == b => zero,
-        (BinOp::And | BinOp::Or, _, _) if a == b => Some(Folded::Same(a)),
-        _ => None,
+    if matches!(op, Iadd | Or | Xor) && ca == Some(0) {
+        return Some(Folded::Same(b));
     }
+    if matches!(op, Iadd | Isub | Or | Xor | Shl | Sshr | Ushr) && cb == Some(0) {
+        return Some(Folded::Same(a));
+    }
+    if matches!(op, Imul | Sdiv | Udiv) && cb == Some(1) || op == And && cb == Some(-1) {
+        return Some(Folded::Same(a));
+    }
+    if op == Imul && ca == Some(1) || op == And && ca == Some(-1) {
+        return Some(Folded::Same(b));
+    }
+    if matches!(op, Imul | And) && (ca == Some(0) || cb == Some(0)) {
+        return zero;
+    }
+    if a == b && matches!(op, Isub | Xor) {
+        return zero;
+    }
+    if a == b && matches!(op, And | Or) {
+        return Some(Folded::Same(a));
+    }
+    None
 }
 
 fn fold_unary(f: &Function, op: UnOp, a: Value) -> Option<Folded> {

@@ -195,10 +195,8 @@ fn entry_condition(f: &Function, cfg: &Cfg, b: Block) -> Option<(Value, bool)> {
     let preds = &cfg.preds[b.index()];
     let [p] = preds.as_slice() else { return None };
     let &term = f.blocks[*p].insts.last()?;
-    match &f.insts[term].kind {
-        InstKind::Branch { cond, then_dest, else_dest, .. } if then_dest != else_dest => Some((*cond, *then_dest == b)),
-        _ => None,
-    }
+    let InstKind::Branch { cond, then_dest, else_dest, .. } = &f.insts[term].kind else { return None };
+    (then_dest != else_dest).then_some((*cond, *then_dest == b))
 }
 
 /// Folds, value-numbers and decides branches over the dominator tree. Returns whether anything
