@@ -97,13 +97,10 @@ impl ColorChoice {
     }
 }
 
-/// `--opt N`: Cranelift's optimisation level (0 none, 1 and 2 speed, 3 speed and size).
+/// `--opt N`: 0 no optimisation (fast debug builds), 1 Cranelift `speed`, 2 (the default) the
+/// IR optimiser then `speed`, 3 larger inlining limits then `speed_and_size`.
 fn opt_level(n: u8) -> sx_codegen::OptLevel {
-    match n {
-        0 => sx_codegen::OptLevel::None,
-        3.. => sx_codegen::OptLevel::SpeedAndSize,
-        1 | 2 => sx_codegen::OptLevel::Speed,
-    }
+    sx_codegen::OptLevel::from_number(n)
 }
 
 #[derive(Subcommand)]
@@ -114,7 +111,8 @@ enum Cmd {
         /// Run the whole program on the comptime VM.
         #[arg(long)]
         vm: bool,
-        /// Optimisation level of native code: 0 (none), 1 or 2 (speed), 3 (speed and size).
+        /// Optimisation level of native code: 0 (none, fastest compile), 1 (Cranelift speed), 2 (IR
+        /// inlining, folding and hoisting, then speed), 3 (larger inlining limits, speed and size).
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
         opt: u8,
         #[command(flatten)]
@@ -129,7 +127,8 @@ enum Cmd {
         /// repeatable.
         #[arg(long = "link-arg", value_name = "ARG", allow_hyphen_values = true)]
         link_args: Vec<String>,
-        /// Optimisation level of native code: 0 (none), 1 or 2 (speed), 3 (speed and size).
+        /// Optimisation level of native code: 0 (none, fastest compile), 1 (Cranelift speed), 2 (IR
+        /// inlining, folding and hoisting, then speed), 3 (larger inlining limits, speed and size).
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
         opt: u8,
         #[command(flatten)]

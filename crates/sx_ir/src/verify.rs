@@ -53,6 +53,16 @@ pub fn verify_module(m: &Module) -> Vec<String> {
     errs
 }
 
+/// Verifies the function `f` against the declarations of `m` (which need not contain it, e.g.
+/// while a pass holds it). Returns the list of problems (empty = valid).
+pub fn verify_function_in(m: &Module, f: &Function) -> Vec<String> {
+    let mut errs = Vec::new();
+    if f.is_defined() {
+        verify_function(m, f, &mut errs);
+    }
+    errs
+}
+
 /// `(i32, i64)`.
 fn types(tys: &[Type]) -> String {
     format!("({})", tys.iter().map(|t| t.name()).collect::<Vec<_>>().join(", "))
