@@ -84,6 +84,11 @@ pub fn is_pure(f: &Function, kind: &InstKind) -> bool {
         | Jump { .. }
         | Branch { .. }
         | Return { .. }
-        | Trap { .. } => false,
+        | Trap { .. }
+        | AtomicLoad { .. }
+        | AtomicStore { .. }
+        | AtomicRmw { .. }
+        | AtomicCas { .. }
+        | Fence { .. } => false,
     }
 }

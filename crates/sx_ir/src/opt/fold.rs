@@ -78,7 +78,12 @@ pub fn fold(f: &Function, kind: &InstKind) -> Option<Folded> {
         | Jump { .. }
         | Branch { .. }
         | Return { .. }
-        | Trap { .. } => None,
+        | Trap { .. }
+        | AtomicLoad { .. }
+        | AtomicStore { .. }
+        | AtomicRmw { .. }
+        | AtomicCas { .. }
+        | Fence { .. } => None,
     }
 }
 

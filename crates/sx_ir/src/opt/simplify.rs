@@ -156,7 +156,12 @@ fn key(kind: &InstKind) -> Option<Key> {
         | Jump { .. }
         | Branch { .. }
         | Return { .. }
-        | Trap { .. } => return None,
+        | Trap { .. }
+        | AtomicLoad { .. }
+        | AtomicStore { .. }
+        | AtomicRmw { .. }
+        | AtomicCas { .. }
+        | Fence { .. } => return None,
     })
 }
 
