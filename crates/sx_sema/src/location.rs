@@ -90,13 +90,19 @@ impl Compiler {
     /// The library's `Source_Location` struct: declared by the first loaded standard-library
     /// file that declares one (`None` when no loaded file does).
     pub(crate) fn source_location_type(&mut self, span: Span) -> R<Option<TypeId>> {
-        let files: Vec<FileIdx> = self.files.iter().filter(|(_, f)| f.names.contains_key("Source_Location")).map(|(i, _)| i).collect();
+        self.library_type("Source_Location", span, |c, t| c.types.struct_of(t).is_some())
+    }
+
+    /// The type `name` that the first loaded standard-library file declaring one (for which
+    /// `fits` holds) declares: how the compiler finds the library's contract types.
+    pub(crate) fn library_type(&mut self, name: &str, span: Span, fits: impl Fn(&Compiler, TypeId) -> bool) -> R<Option<TypeId>> {
+        let files: Vec<FileIdx> = self.files.iter().filter(|(_, f)| f.names.contains_key(name)).map(|(i, _)| i).collect();
         for file in files {
             if !self.in_stdlib(file) {
                 continue;
             }
-            if let Some(ConstVal::Type(t)) = self.lookup_own(file, "Source_Location", span)? {
-                if self.types.struct_of(t).is_some() {
+            if let Some(ConstVal::Type(t)) = self.lookup_own(file, name, span)? {
+                if fits(self, t) {
                     return Ok(Some(t));
                 }
             }

@@ -739,11 +739,7 @@ impl<'c> FnCx<'c> {
         if builtin {
             return Ok(None);
         }
-        let Some(std) = self.c.std_file.or_else(|| self.c.find_std()) else { return Ok(None) };
-        let Some(ConstVal::Type(into)) = self.c.lookup_own(std, "Into", span)? else { return Ok(None) };
-        if !self.c.is_protocol_family(into) {
-            return Ok(None);
-        }
+        let Some(into) = self.c.library_type("Into", span, |c, t| c.is_protocol_family(t))? else { return Ok(None) };
         if !self.c.protos.pending.is_empty() {
             self.c.resolve_impls()?;
         }

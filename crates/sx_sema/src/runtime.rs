@@ -196,11 +196,13 @@ impl FnCx<'_> {
         })
     }
 
-    /// `size` bytes of heap memory: from `context.allocator` when our std (and so `context`)
-    /// is loaded, else from C's `malloc`.
+    /// `size` bytes of heap memory: from `context.allocator` when the library declares a
+    /// `Context`, else from C's `malloc`.
     pub(crate) fn heap_alloc(&mut self, size: Value, span: Span) -> R<TV> {
         let vp = self.c.types.pointer(bt::VOID);
-        let rt = if self.c.std_file.or_else(|| self.c.find_std()).is_some() { RuntimeFn::HeapAlloc } else { RuntimeFn::HeapAllocLibc };
+        // Through `context.allocator` whenever the library declares a `Context`; with no
+        // library at all, from C's heap.
+        let rt = if self.c.context_type(span)?.is_some() { RuntimeFn::HeapAlloc } else { RuntimeFn::HeapAllocLibc };
         self.call_runtime(rt, vec![size], vp, span)
     }
 
