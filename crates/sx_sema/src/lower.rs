@@ -105,7 +105,16 @@ impl<'c> FnCx<'c> {
         }
         if let Some(owner) = self.owner {
             if let Some(c) = self.c.struct_member(owner, &id.name)? {
-                return Ok(Some(Local::Const(c)));
+                // A bare call inside a type's method of a name the file also declares as a
+                // function is the file's function: `open :: (…) { return open(…); }` in a struct
+                // delegates to the free `open`, it does not call itself.
+                let file_fn = match c {
+                    ConstVal::Func(_) if self.c.files[self.file].names.contains_key(&id.name) => {
+                        self.c.lookup_global(self.file, &id.name, id.span)?.filter(|g| matches!(g, ConstVal::Func(_)))
+                    }
+                    _ => None,
+                };
+                return Ok(Some(Local::Const(file_fn.unwrap_or(c))));
             }
         }
         let file = self.file;
