@@ -540,27 +540,26 @@ impl<'c> FnCx<'c> {
         }
         if pat == TypePat::Category(Category::Tuple) {
             // A struct whose record has the tuple flag.
-            let kv = self.iconst(IrType::I64, cat::STRUCT);
-            let is_struct = self.b(|b| b.icmp(IntCC::Eq, kind, kv));
-            let flags = self.rt_field(tag, "flags");
-            let tb = self.iconst(IrType::I64, flag::TUPLE);
-            let bit = self.b(|b| b.binary(IB::And, flags, tb));
-            let z = self.iconst(IrType::I64, 0);
-            let tuple = self.b(|b| b.icmp(IntCC::Ne, bit, z));
-            acc = self.b(|b| b.binary(IB::And, is_struct, tuple));
+            acc = self.kind_with_flag(tag, kind, cat::STRUCT, flag::TUPLE);
         }
         if pat == TypePat::Category(Category::Union) {
             // Tagged unions count as unions too.
-            let kv = self.iconst(IrType::I64, cat::ENUM);
-            let is_enum = self.b(|b| b.icmp(IntCC::Eq, kind, kv));
-            let flags = self.rt_field(tag, "flags");
-            let tb = self.iconst(IrType::I64, flag::TAGGED);
-            let bit = self.b(|b| b.binary(IB::And, flags, tb));
-            let z = self.iconst(IrType::I64, 0);
-            let tagged = self.b(|b| b.icmp(IntCC::Ne, bit, z));
-            let both = self.b(|b| b.binary(IB::And, is_enum, tagged));
-            acc = self.b(|b| b.binary(IB::Or, acc, both));
+            let tagged = self.kind_with_flag(tag, kind, cat::ENUM, flag::TAGGED);
+            acc = self.b(|b| b.binary(IB::Or, acc, tagged));
         }
         Ok(acc)
+    }
+
+    /// An I8 that is 1 when type record `tag` (of category `kind`) is of category `category`
+    /// with flag bit `bit` set.
+    fn kind_with_flag(&mut self, tag: Value, kind: Value, category: i64, bit: i64) -> Value {
+        let kv = self.iconst(IrType::I64, category);
+        let is_kind = self.b(|b| b.icmp(IntCC::Eq, kind, kv));
+        let flags = self.rt_field(tag, "flags");
+        let bv = self.iconst(IrType::I64, bit);
+        let masked = self.b(|b| b.binary(IB::And, flags, bv));
+        let z = self.iconst(IrType::I64, 0);
+        let set = self.b(|b| b.icmp(IntCC::Ne, masked, z));
+        self.b(|b| b.binary(IB::And, is_kind, set))
     }
 }
