@@ -58,6 +58,10 @@ struct Common {
     /// After the command, print the wall time of each compiler phase to stderr.
     #[arg(long, global = true)]
     time: bool,
+    /// Print to stderr, for each `#import c` header translation, the C declarations it left out
+    /// (bit-fields, `long double`, function-like macros, …) and why.
+    #[arg(long, global = true)]
+    c_import_report: bool,
     /// Colour diagnostics: auto (when stderr is a terminal and NO_COLOR is unset), always or
     /// never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
@@ -104,13 +108,10 @@ impl ColorChoice {
     }
 }
 
-/// `--opt N`: Cranelift's optimisation level (0 none, 1 and 2 speed, 3 speed and size).
+/// `--opt N`: 0 no optimisation (fast debug builds), 1 Cranelift `speed`, 2 (the default) the
+/// IR optimiser then `speed`, 3 larger inlining limits then `speed_and_size`.
 fn opt_level(n: u8) -> sx_codegen::OptLevel {
-    match n {
-        0 => sx_codegen::OptLevel::None,
-        3.. => sx_codegen::OptLevel::SpeedAndSize,
-        1 | 2 => sx_codegen::OptLevel::Speed,
-    }
+    sx_codegen::OptLevel::from_number(n)
 }
 
 #[derive(Subcommand)]
@@ -121,7 +122,8 @@ enum Cmd {
         /// Run the whole program on the comptime VM.
         #[arg(long)]
         vm: bool,
-        /// Optimisation level of native code: 0 (none), 1 or 2 (speed), 3 (speed and size).
+        /// Optimisation level of native code: 0 (none, fastest compile), 1 (Cranelift speed), 2 (IR
+        /// inlining, folding and hoisting, then speed), 3 (larger inlining limits, speed and size).
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
         opt: u8,
         #[command(flatten)]
@@ -136,7 +138,8 @@ enum Cmd {
         /// repeatable.
         #[arg(long = "link-arg", value_name = "ARG", allow_hyphen_values = true)]
         link_args: Vec<String>,
-        /// Optimisation level of native code: 0 (none), 1 or 2 (speed), 3 (speed and size).
+        /// Optimisation level of native code: 0 (none, fastest compile), 1 (Cranelift speed), 2 (IR
+        /// inlining, folding and hoisting, then speed), 3 (larger inlining limits, speed and size).
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
         opt: u8,
         #[command(flatten)]
@@ -277,6 +280,10 @@ fn options(file: &Path, common: &Common) -> Result<sx_sema::Options, String> {
         let k: u64 = k.parse().map_err(|_| format!("bad --inject-interrupt '{}' (want K:abort or K:resume)", spec))?;
         limits.inject_interrupt = Some((k.max(1), mode != "resume"));
     }
+    if common.c_import_report {
+        // Read by sx_sema's C units (`C_IMPORT_REPORT_ENV`), which print as they translate.
+        std::env::set_var(sx_sema::c_units::C_IMPORT_REPORT_ENV, "1");
+    }
     let stdlib = stdlib_dirs();
     if common.sandbox {
         let mut allowed = Vec::new();
@@ -412,6 +419,17 @@ fn run_program(file: &Path, vm: bool, opt: sx_codegen::OptLevel, common: &Common
                 return 1;
             }
         }
+        for (slot, symbol) in out.c_link.export_stubs.iter().enumerate() {
+            let func = out.module.funcs.iter().find(|(_, f)| f.is_defined() && f.linkage == sx_ir::Linkage::Export && f.name == *symbol);
+            let bound = match (func, &unit_library) {
+                (Some((func, _)), Some(library)) => machine.bind_c_export(&out.module, func, library, slot as u32),
+                _ => Err(format!("the exported function '{}' was not compiled", symbol)),
+            };
+            if let Err(e) = bound {
+                eprintln!("error: C cannot call the exported function '{}': {}", symbol, e);
+                return 1;
+            }
+        }
         match clock.exclude(|| machine.run_program(&out.module)) {
             Ok(code) => code & 0xff,
             Err(e) => {
@@ -437,13 +455,33 @@ fn run_program(file: &Path, vm: bool, opt: sx_codegen::OptLevel, common: &Common
         let sources = sx_codegen::DebugSources { sources: &out.sources, comp_dir };
         let debug = common.debug.then_some(&sources);
         match PhaseClock::time(&mut clock.codegen, || sx_codegen::jit_compile_debug(&out.module, opt, debug)) {
-            Ok(program) => clock.exclude(|| program.run()) & 0xff,
+            Ok(program) => {
+                if let Err(e) = bind_jit_exports(&program, &out.c_link, unit_library.as_deref()) {
+                    eprintln!("error: {}", e);
+                    return 1;
+                }
+                clock.exclude(|| program.run()) & 0xff
+            }
             Err(e) => {
                 eprintln!("error: {}", e);
                 1
             }
         }
     }
+}
+
+/// Points the export stubs of the C units' shared object `library` at the JIT's code of the
+/// exported functions C calls.
+fn bind_jit_exports(program: &sx_codegen::JitProgram, link: &sx_sema::c_units::CLink, library: Option<&str>) -> Result<(), String> {
+    for (slot, symbol) in link.export_stubs.iter().enumerate() {
+        let code = program.exported_function(symbol);
+        let bound = match (code, library) {
+            (Some(code), Some(library)) => sx_vm::library::set_export_target(library, slot as u32, code as u64),
+            _ => Err(format!("the exported function '{}' was not compiled", symbol)),
+        };
+        bound.map_err(|e| format!("C cannot call the exported function '{}': {}", symbol, e))?;
+    }
+    Ok(())
 }
 
 /// `sx build`: compiles `file` and writes the executable (or runs the program's build callback).

@@ -77,3 +77,28 @@ fn compiled_code_writes_c_globals() {
     assert_eq!(String::from_utf8_lossy(&aot.stdout), "15 15 1.500000\n");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--c-import-report` lists what a header's translation left out, and why, on stderr.
+#[test]
+fn c_import_report_lists_what_was_left_out() {
+    let dir = fresh_dir("c-report");
+    std::fs::write(dir.join("h.h"), "long double ld_half(long double x);\nint plain(int x);\n#define SQUARE(x) ((x)*(x))\n").unwrap();
+    std::fs::write(
+        dir.join("main.sx"),
+        "#import \"modules/std.sx\";\nu :: #import c { #include \"h.h\"; };\nmain :: () { print(\"{}\\n\", u.plain); }\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_sx"))
+        .args(["check", "--c-import-report"])
+        .arg(dir.join("main.sx"))
+        .env("SX_CACHE_DIR", dir.join("cache"))
+        .env_remove("SX_STDLIB_PATH")
+        .env_remove("SX_C_IMPORT_REPORT")
+        .output()
+        .expect("spawn sx");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("C import of h.h: 2 C declaration(s) left out of the translation:"), "stderr:\n{stderr}");
+    assert!(stderr.contains("ld_half  parameter `x`: `long double`"), "stderr:\n{stderr}");
+    assert!(stderr.contains("SQUARE   a function-like macro"), "stderr:\n{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

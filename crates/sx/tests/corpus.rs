@@ -9,7 +9,8 @@
 //! A file without any expectation file is not run: it must be an imported module without `main`,
 //! or start with `// helper of: <file>.sx` naming (relative to its own directory) the program that
 //! uses it. `every_main_has_an_expectation` fails on any other file, so no program is skipped
-//! silently.
+//! silently. A program whose first line starts with `// modes: jit aot` runs only natively (one
+//! that starts threads: the VM runs one thread); the rest of that line says why.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -29,6 +30,14 @@ const EXPECTATIONS: [&str; 4] = ["stdout", "exit", "diag", "stderr"];
 
 /// The first-line marker of a file with `main` that is not run itself but imported by another program.
 const HELPER_MARKER: &str = "// helper of:";
+
+/// The first-line marker of a program that runs only in JIT and AOT mode, not on the VM.
+const NATIVE_ONLY_MARKER: &str = "// modes: jit aot";
+
+/// True when the program at `abs` is marked to run only natively.
+fn native_only(abs: &Path) -> bool {
+    std::fs::read_to_string(abs).is_ok_and(|t| t.lines().next().is_some_and(|l| l.starts_with(NATIVE_ONLY_MARKER)))
+}
 
 /// Every `.sx` file under `dir`, recursively, sorted.
 fn collect_sources(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -169,8 +178,10 @@ fn check_program(rel: &Path, tmp: &Path) -> Result<(), String> {
     };
     let want_err = std::fs::read(abs.with_extension("stderr")).ok();
     let mut results = vec![];
-    let vm = run(Command::new(sx()).arg("run").arg("--vm").arg(rel));
-    results.push(("vm", status(&vm), vm.stdout.clone(), vm.stderr.clone()));
+    if !native_only(&abs) {
+        let vm = run(Command::new(sx()).arg("run").arg("--vm").arg(rel));
+        results.push(("vm", status(&vm), vm.stdout.clone(), vm.stderr.clone()));
+    }
     let jit = run(Command::new(sx()).arg("run").arg(rel));
     results.push(("jit", status(&jit), jit.stdout.clone(), jit.stderr.clone()));
     let exe = tmp.join(rel.file_stem().expect("stem"));

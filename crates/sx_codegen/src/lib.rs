@@ -15,6 +15,7 @@
 //! end or on the comptime VM; compile functions that have no body (a referenced body-less
 //! function becomes a trapping stub, matching the VM's "call of a function with no body" error).
 
+mod atomics;
 mod debuginfo;
 mod gdb_jit;
 
@@ -65,27 +66,73 @@ fn err<T>(message: impl Into<String>) -> Result<T> {
 // ISA construction
 // ---------------------------------------------------------------------------------------------
 
-/// How hard Cranelift optimises (its `opt_level` setting).
+/// How hard the back end optimises (`--opt 0-3`): the IR optimiser of `sx_ir::opt` and
+/// Cranelift's `opt_level` setting.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OptLevel {
-    /// No optimisation (`none`): the fastest compile.
+    /// `--opt 0`: neither (Cranelift `none`): the fastest compile, for debug builds.
     None,
-    /// Optimise for speed (`speed`), the default.
-    #[default]
+    /// `--opt 1`: the IR as sema lowered it, Cranelift `speed`.
     Speed,
-    /// Optimise for speed and size (`speed_and_size`).
-    SpeedAndSize,
+    /// `--opt 2`, the default: the IR optimiser (inlining, self tail calls as loops, three
+    /// levels of self-recursion, constant folding, value numbering, loop-invariant hoisting, dead
+    /// code), then Cranelift `speed`.
+    #[default]
+    Optimise,
+    /// `--opt 3`: the IR optimiser with twice the inlining limits, then Cranelift
+    /// `speed_and_size`.
+    Aggressive,
 }
 
 impl OptLevel {
+    /// The level of `--opt n` (0–3; larger means 3).
+    pub fn from_number(n: u8) -> OptLevel {
+        match n {
+            0 => OptLevel::None,
+            1 => OptLevel::Speed,
+            2 => OptLevel::Optimise,
+            3.. => OptLevel::Aggressive,
+        }
+    }
     /// The value of Cranelift's `opt_level` setting.
     fn setting(self) -> &'static str {
         match self {
             OptLevel::None => "none",
-            OptLevel::Speed => "speed",
-            OptLevel::SpeedAndSize => "speed_and_size",
+            OptLevel::Speed | OptLevel::Optimise => "speed",
+            OptLevel::Aggressive => "speed_and_size",
         }
     }
+    /// The limits of the IR optimiser at this level, `None` when it does not run.
+    pub fn ir_config(self) -> Option<sx_ir::opt::OptConfig> {
+        let base = sx_ir::opt::OptConfig::default();
+        match self {
+            OptLevel::None | OptLevel::Speed => None,
+            OptLevel::Optimise => Some(base),
+            OptLevel::Aggressive => Some(sx_ir::opt::OptConfig {
+                inline_small: base.inline_small * 2,
+                inline_single: base.inline_single * 2,
+                caller_limit: base.caller_limit * 2,
+                self_limit: base.self_limit * 2,
+                ..base
+            }),
+        }
+    }
+}
+
+/// The module the back end compiles at level `opt`: with the IR optimiser, an optimised copy of
+/// the code the program reaches (`None`: compile `m` as it is). Code with debug information is
+/// not optimised (the optimiser does not maintain debug variables), so `-g` builds stay
+/// debuggable; nor is a module that does not verify (the optimiser expects valid IR).
+fn optimised_module(m: &sx_ir::Module, opt: OptLevel, debug: bool) -> Option<sx_ir::Module> {
+    let config = opt.ir_config()?;
+    // Invalid IR is not optimised: it goes to the back end as it is, which reports it.
+    if debug || !sx_ir::verify(m).is_empty() {
+        return None;
+    }
+    let mut copy = m.clone();
+    let (live, _) = live_code(&copy);
+    sx_ir::opt::optimise_module(&mut copy, &live, &config);
+    Some(copy)
 }
 
 fn shared_flags(pic: bool, opt: OptLevel) -> Result<settings::Flags> {
@@ -198,7 +245,8 @@ pub fn live_code(m: &sx_ir::Module) -> (Vec<bool>, Vec<bool>) {
     }
     while let Some(f) = work.pop() {
         let Some(func) = m.funcs.get(f) else { continue };
-        for (_, d) in func.insts.iter() {
+        // Only the instructions in blocks: a pass may leave removed ones in the table.
+        for d in func.blocks.values().flat_map(|b| b.insts.iter().map(|&i| &func.insts[i])) {
             match &d.kind {
                 InstKind::Call { func, .. } | InstKind::FuncAddr { func } => mark(*func, &mut funcs, &mut work),
                 InstKind::CallExtern { ext, .. } => {
@@ -687,6 +735,11 @@ impl<'a, 'b, M: ClModule> Tx<'a, 'b, M> {
                 self.b.call_memset(cfg, d, c, l);
                 self.set_results(inst, &[])
             }
+            InstKind::AtomicLoad { ty, addr, .. } => self.atomic_load(inst, *ty, *addr),
+            InstKind::AtomicStore { addr, value, .. } => self.atomic_store(inst, *addr, *value),
+            InstKind::AtomicRmw { op, addr, value, .. } => self.atomic_rmw(inst, *op, *addr, *value),
+            InstKind::AtomicCas { addr, expected, desired, .. } => self.atomic_cas(inst, *addr, *expected, *desired),
+            InstKind::Fence { .. } => self.fence(inst),
             InstKind::Jump { dest, args } => {
                 let target = self.block(*dest)?;
                 let args = self.block_args(args)?;
@@ -944,9 +997,16 @@ pub struct JitProgram {
     /// Owns the code and data memory.
     module: cranelift_jit::JITModule,
     entry: extern "C" fn() -> i32,
+    /// The code of each exported function, by its C symbol.
+    exports: Vec<(String, *const u8)>,
 }
 
 impl JitProgram {
+    /// The code address of the exported function with C symbol `symbol` (for C that calls it).
+    pub fn exported_function(&self, symbol: &str) -> Option<*const u8> {
+        self.exports.iter().find(|(name, _)| name == symbol).map(|&(_, code)| code)
+    }
+
     /// Runs the entry; returns the exit status (the i32 the entry returned).
     pub fn run(self) -> i32 {
         let status = (self.entry)();
@@ -978,6 +1038,8 @@ pub fn jit_compile_debug(m: &sx_ir::Module, opt: OptLevel, debug: Option<&DebugS
     if m.target != Target::host() {
         return err(format!("cannot JIT a {} module on a {} host", m.target.name(), Target::host().name()));
     }
+    let optimised = optimised_module(m, opt, debug.is_some());
+    let m = optimised.as_ref().unwrap_or(m);
     // Resolve every extern (and the libcalls we use) up front: cranelift-jit panics on
     // unresolved symbols at finalize time.
     let mut builder = cranelift_jit::JITBuilder::with_isa(host_isa(opt)?, cranelift_module::default_libcall_names());
@@ -1007,7 +1069,13 @@ pub fn jit_compile_debug(m: &sx_ir::Module, opt: OptLevel, debug: Option<&DebugS
     // convention; `module` (which owns the code and data) lives in the returned program, so the
     // code outlives every call through this pointer.
     let entry: extern "C" fn() -> i32 = unsafe { std::mem::transmute(code) };
-    Ok(JitProgram { module, entry })
+    let exports = m
+        .funcs
+        .iter()
+        .filter(|(_, f)| f.is_defined() && f.linkage == Linkage::Export)
+        .filter_map(|(fid, f)| decls.funcs[fid.index()].map(|id| (f.name.clone(), module.get_finalized_function(id))))
+        .collect();
+    Ok(JitProgram { module, entry, exports })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1027,6 +1095,8 @@ pub fn emit_object_with(m: &sx_ir::Module, opt: OptLevel) -> Result<Vec<u8>> {
 /// Emit a relocatable object file for `m.target` at optimisation level `opt`; with `debug`, it
 /// carries DWARF debug information (line tables, functions) and `.eh_frame` unwind tables.
 pub fn emit_object_debug(m: &sx_ir::Module, opt: OptLevel, debug: Option<&DebugSources<'_>>) -> Result<Vec<u8>> {
+    let optimised = optimised_module(m, opt, debug.is_some());
+    let m = optimised.as_ref().unwrap_or(m);
     let isa = target_isa(m.target, opt)?;
     let mut builder = cranelift_object::ObjectBuilder::new(isa, "sx_module", cranelift_module::default_libcall_names())
         .map_err(|e| module_err("creating object builder", e))?;

@@ -63,6 +63,15 @@ fn recursive_fib() {
     check(&module(FIB), "", 109);
 }
 
+/// Every atomic instruction at every width (shared with sx_vm's tests): 0, or the number of the
+/// first check that failed.
+const ATOMICS: &str = include_str!("../../sx_ir/tests/fixtures/atomics.sxir");
+
+#[test]
+fn atomic_instructions() {
+    check(&module(ATOMICS), "", 0);
+}
+
 /// The builder and the text describe the same module: building `FIB`'s `fib` by hand prints
 /// the fixture's text.
 #[test]

@@ -137,6 +137,28 @@ impl<'f> FunctionBuilder<'f> {
     pub fn memfill(&mut self, dst: Value, byte: Value, len: Value) {
         self.ins(InstKind::MemFill { dst, byte, len }, &[]);
     }
+    /// Atomic load of a `ty` from `addr`.
+    pub fn atomic_load(&mut self, ty: Type, addr: Value, order: AtomicOrdering) -> Value {
+        self.ins1(InstKind::AtomicLoad { ty, addr, order }, ty)
+    }
+    /// Atomic store of `value` at `addr`.
+    pub fn atomic_store(&mut self, addr: Value, value: Value, order: AtomicOrdering) {
+        self.ins(InstKind::AtomicStore { addr, value, order }, &[]);
+    }
+    /// Atomic read-modify-write of the integer at `addr`; returns the old value.
+    pub fn atomic_rmw(&mut self, op: RmwOp, addr: Value, value: Value, order: AtomicOrdering) -> Value {
+        let ty = self.func.values[value].ty;
+        self.ins1(InstKind::AtomicRmw { op, addr, value, order }, ty)
+    }
+    /// Atomic compare-and-swap of the integer at `addr`; returns the value found.
+    pub fn atomic_cas(&mut self, addr: Value, expected: Value, desired: Value, success: AtomicOrdering, failure: AtomicOrdering) -> Value {
+        let ty = self.func.values[expected].ty;
+        self.ins1(InstKind::AtomicCas { addr, expected, desired, success, failure }, ty)
+    }
+    /// A memory fence.
+    pub fn fence(&mut self, order: AtomicOrdering) {
+        self.ins(InstKind::Fence { order }, &[]);
+    }
     pub fn jump(&mut self, dest: Block, args: Vec<Value>) {
         self.ins(InstKind::Jump { dest, args }, &[]);
     }

@@ -78,6 +78,10 @@ impl<K: EntityRef, V> EntityVec<K, V> {
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.items.iter()
     }
+    /// Iterates the values mutably, in key order.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.items.iter_mut()
+    }
 }
 
 impl<K: EntityRef, V> std::ops::Index<K> for EntityVec<K, V> {

@@ -205,6 +205,61 @@ pub enum ConvOp {
     Bitcast,
 }
 
+/// The memory ordering of an atomic instruction (the C11 orderings without `consume`). A back
+/// end may implement an ordering by a stronger one.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AtomicOrdering {
+    /// Atomicity only, no ordering of other accesses.
+    Relaxed,
+    /// Later accesses stay after this load (or fence).
+    Acquire,
+    /// Earlier accesses stay before this store (or fence).
+    Release,
+    /// Both `Acquire` and `Release` (read-modify-writes and fences).
+    AcqRel,
+    /// `AcqRel` plus one total order of all `SeqCst` operations.
+    SeqCst,
+}
+
+impl AtomicOrdering {
+    /// True when a load may have this ordering (not `Release` or `AcqRel`); this also holds the
+    /// failure ordering of a compare-and-swap.
+    pub fn valid_for_load(self) -> bool {
+        !matches!(self, AtomicOrdering::Release | AtomicOrdering::AcqRel)
+    }
+    /// True when a store may have this ordering (not `Acquire` or `AcqRel`).
+    pub fn valid_for_store(self) -> bool {
+        !matches!(self, AtomicOrdering::Acquire | AtomicOrdering::AcqRel)
+    }
+    /// True when a fence may have this ordering (not `Relaxed`).
+    pub fn valid_for_fence(self) -> bool {
+        self != AtomicOrdering::Relaxed
+    }
+}
+
+/// The operator of an atomic read-modify-write: the value stored is `op(old, operand)`, the
+/// result is `old`. Integer operands only.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RmwOp {
+    /// Wrapping addition.
+    Add,
+    /// Wrapping subtraction.
+    Sub,
+    And,
+    Or,
+    Xor,
+    /// Signed minimum.
+    Smin,
+    /// Signed maximum.
+    Smax,
+    /// Unsigned minimum.
+    Umin,
+    /// Unsigned maximum.
+    Umax,
+    /// Exchange: store the operand.
+    Xchg,
+}
+
 /// Why a `Trap` instruction stops the program.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TrapCode {
@@ -309,6 +364,42 @@ pub enum InstKind {
         byte: Value,
         len: Value,
     },
+    /// Atomic load of a `ty` from `addr` (aligned to its size). Ordering: not `release` or
+    /// `acq_rel`.
+    AtomicLoad {
+        ty: Type,
+        addr: Value,
+        order: AtomicOrdering,
+    },
+    /// Atomic store of `value` at `addr` (aligned to its size). Ordering: not `acquire` or
+    /// `acq_rel`.
+    AtomicStore {
+        addr: Value,
+        value: Value,
+        order: AtomicOrdering,
+    },
+    /// Atomically replaces the integer at `addr` by `op(old, value)`; the result is `old`.
+    AtomicRmw {
+        op: RmwOp,
+        addr: Value,
+        value: Value,
+        order: AtomicOrdering,
+    },
+    /// Atomic compare-and-swap of the integer at `addr`: when it equals `expected` it becomes
+    /// `desired` (ordering `success`), else it is only read (ordering `failure`, which is a valid
+    /// load ordering). The result is the value found, so the swap happened exactly when it
+    /// equals `expected`.
+    AtomicCas {
+        addr: Value,
+        expected: Value,
+        desired: Value,
+        success: AtomicOrdering,
+        failure: AtomicOrdering,
+    },
+    /// A memory fence. Ordering: not `relaxed`.
+    Fence {
+        order: AtomicOrdering,
+    },
     /// Terminator: jump to `dest` passing `args` to its parameters.
     Jump {
         dest: Block,
@@ -337,6 +428,19 @@ impl InstKind {
     pub fn is_terminator(&self) -> bool {
         matches!(self, InstKind::Jump { .. } | InstKind::Branch { .. } | InstKind::Return { .. } | InstKind::Trap { .. })
     }
+    /// True for the atomic instructions. They order other threads' view of memory (and all but
+    /// the load write it), so an optimisation must not remove, merge or move them, even when
+    /// their result is unused.
+    pub fn is_atomic(&self) -> bool {
+        matches!(
+            self,
+            InstKind::AtomicLoad { .. }
+                | InstKind::AtomicStore { .. }
+                | InstKind::AtomicRmw { .. }
+                | InstKind::AtomicCas { .. }
+                | InstKind::Fence { .. }
+        )
+    }
     /// The value operands, in order.
     pub fn operands(&self) -> Vec<Value> {
         let mut v = Vec::new();
@@ -349,12 +453,21 @@ impl InstKind {
     pub fn for_each_operand(&self, mut f: impl FnMut(Value)) {
         use InstKind::*;
         match self {
-            Iconst { .. } | Fconst { .. } | StackAddr { .. } | DataAddr { .. } | FuncAddr { .. } | Trap { .. } => {}
+            Iconst { .. } | Fconst { .. } | StackAddr { .. } | DataAddr { .. } | FuncAddr { .. } | Fence { .. } | Trap { .. } => {}
             Binary { a, b, .. } | Icmp { a, b, .. } | Fcmp { a, b, .. } => {
                 f(*a);
                 f(*b);
             }
-            Unary { a, .. } | Convert { a, .. } => f(*a),
+            Unary { a, .. } | Convert { a, .. } | AtomicLoad { addr: a, .. } => f(*a),
+            AtomicStore { addr, value, .. } | AtomicRmw { addr, value, .. } => {
+                f(*addr);
+                f(*value);
+            }
+            AtomicCas { addr, expected, desired, .. } => {
+                f(*addr);
+                f(*expected);
+                f(*desired);
+            }
             Select { cond, a, b } => {
                 f(*cond);
                 f(*a);
@@ -390,17 +503,25 @@ impl InstKind {
     pub fn result_types<'m>(&'m self, m: &'m Module, operand_type: impl Fn(Value) -> Option<Type>) -> Option<ResultTypes<'m>> {
         use InstKind::*;
         Some(match self {
-            Iconst { ty, .. } | Fconst { ty, .. } | Load { ty, .. } => ResultTypes::One([*ty]),
+            Iconst { ty, .. } | Fconst { ty, .. } | Load { ty, .. } | AtomicLoad { ty, .. } => ResultTypes::One([*ty]),
             Convert { to, .. } => ResultTypes::One([*to]),
             Binary { a, .. } | Unary { a, .. } | Select { a, .. } => ResultTypes::One([operand_type(*a)?]),
+            AtomicRmw { value, .. } => ResultTypes::One([operand_type(*value)?]),
+            AtomicCas { expected, .. } => ResultTypes::One([operand_type(*expected)?]),
             Icmp { .. } | Fcmp { .. } => ResultTypes::One([Type::I8]),
             StackAddr { .. } | DataAddr { .. } | FuncAddr { .. } => ResultTypes::One([m.pointer_type()]),
             Call { func, .. } => ResultTypes::List(&m.funcs.get(*func)?.sig.returns),
             CallExtern { ext, .. } => ResultTypes::List(&m.externs.get(*ext)?.sig.returns),
             CallIndirect { sig, .. } => ResultTypes::List(&sig.returns),
-            Store { .. } | MemCopy { .. } | MemFill { .. } | Jump { .. } | Branch { .. } | Return { .. } | Trap { .. } => {
-                ResultTypes::List(&[])
-            }
+            Store { .. }
+            | MemCopy { .. }
+            | MemFill { .. }
+            | AtomicStore { .. }
+            | Fence { .. }
+            | Jump { .. }
+            | Branch { .. }
+            | Return { .. }
+            | Trap { .. } => ResultTypes::List(&[]),
         })
     }
 
@@ -409,12 +530,21 @@ impl InstKind {
     pub fn for_each_operand_mut(&mut self, mut f: impl FnMut(&mut Value)) {
         use InstKind::*;
         match self {
-            Iconst { .. } | Fconst { .. } | StackAddr { .. } | DataAddr { .. } | FuncAddr { .. } | Trap { .. } => {}
+            Iconst { .. } | Fconst { .. } | StackAddr { .. } | DataAddr { .. } | FuncAddr { .. } | Fence { .. } | Trap { .. } => {}
             Binary { a, b, .. } | Icmp { a, b, .. } | Fcmp { a, b, .. } => {
                 f(a);
                 f(b);
             }
-            Unary { a, .. } | Convert { a, .. } => f(a),
+            Unary { a, .. } | Convert { a, .. } | AtomicLoad { addr: a, .. } => f(a),
+            AtomicStore { addr, value, .. } | AtomicRmw { addr, value, .. } => {
+                f(addr);
+                f(value);
+            }
+            AtomicCas { addr, expected, desired, .. } => {
+                f(addr);
+                f(expected);
+                f(desired);
+            }
             Select { cond, a, b } => {
                 f(cond);
                 f(a);
@@ -477,6 +607,11 @@ impl InstKind {
             | CallIndirect { .. }
             | MemCopy { .. }
             | MemFill { .. }
+            | AtomicLoad { .. }
+            | AtomicStore { .. }
+            | AtomicRmw { .. }
+            | AtomicCas { .. }
+            | Fence { .. }
             | Return { .. }
             | Trap { .. } => vec![],
         }
@@ -506,6 +641,11 @@ impl InstKind {
             | CallIndirect { .. }
             | MemCopy { .. }
             | MemFill { .. }
+            | AtomicLoad { .. }
+            | AtomicStore { .. }
+            | AtomicRmw { .. }
+            | AtomicCas { .. }
+            | Fence { .. }
             | Return { .. }
             | Trap { .. } => vec![],
         }

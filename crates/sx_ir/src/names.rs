@@ -68,6 +68,21 @@ names!(ConvOp {
     Bitcast = "bitcast",
 });
 
+names!(AtomicOrdering { Relaxed = "relaxed", Acquire = "acquire", Release = "release", AcqRel = "acq_rel", SeqCst = "seq_cst" });
+
+names!(RmwOp {
+    Add = "add",
+    Sub = "sub",
+    And = "and",
+    Or = "or",
+    Xor = "xor",
+    Smin = "smin",
+    Smax = "smax",
+    Umin = "umin",
+    Umax = "umax",
+    Xchg = "xchg",
+});
+
 names!(Target { X86_64Linux = "x86_64-linux", Aarch64Linux = "aarch64-linux" });
 
 #[cfg(test)]
@@ -92,6 +107,8 @@ mod tests {
         check(IntCC::ALL, IntCC::name, IntCC::from_name);
         check(FloatCC::ALL, FloatCC::name, FloatCC::from_name);
         check(ConvOp::ALL, ConvOp::name, ConvOp::from_name);
+        check(AtomicOrdering::ALL, AtomicOrdering::name, AtomicOrdering::from_name);
+        check(RmwOp::ALL, RmwOp::name, RmwOp::from_name);
         check(Target::ALL, Target::name, Target::from_name);
     }
 }

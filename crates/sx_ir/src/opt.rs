@@ -2,7 +2,25 @@
 //!
 //! [`promote_slots`] is mem2reg: stack slots that are only ever loaded and stored whole, with one
 //! scalar type and without their address escaping, become SSA values (block parameters at the
-//! merge points, placed on the iterated dominance frontier and then pruned).
+//! merge points, placed on the iterated dominance frontier and then pruned). Sema runs it on
+//! every function, so the VM and the back ends see register code.
+//!
+//! The other passes run only on the code a native back end compiles (`sx_codegen` at `--opt 2`
+//! and above, through [`optimise_module`]): [`inline`], [`accumulate`] (self tail calls
+//! become loops), [`simplify()`] (constant folding with
+//! [`fold`], value numbering, branch folding, block merging, dead code) and [`licm`]. Each
+//! leaves the function valid for [`crate::verify()`] and printable as text IR.
+
+pub mod accumulate;
+pub mod effects;
+pub mod fold;
+pub mod inline;
+pub mod licm;
+pub mod pipeline;
+pub mod simplify;
+
+pub use pipeline::{optimise_module, OptConfig};
+pub use simplify::simplify;
 
 use crate::cfg::Cfg;
 use crate::entity::EntityRef;

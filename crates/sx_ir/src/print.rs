@@ -147,6 +147,13 @@ fn inst_text_with(refs: &Refs, k: &InstKind) -> String {
         CallIndirect { sig, callee, args } => format!("call_indirect {} {}({})", sig_text(sig), callee, list(args)),
         MemCopy { dst, src, len } => format!("memcopy {}, {}, {}", dst, src, len),
         MemFill { dst, byte, len } => format!("memfill {}, {}, {}", dst, byte, len),
+        AtomicLoad { ty, addr, order } => format!("atomic_load.{} {} {}", ty.name(), order.name(), addr),
+        AtomicStore { addr, value, order } => format!("atomic_store {} {}, {}", order.name(), addr, value),
+        AtomicRmw { op, addr, value, order } => format!("atomic_rmw {} {} {}, {}", op.name(), order.name(), addr, value),
+        AtomicCas { addr, expected, desired, success, failure } => {
+            format!("atomic_cas {} {} {}, {}, {}", success.name(), failure.name(), addr, expected, desired)
+        }
+        Fence { order } => format!("fence {}", order.name()),
         Jump { dest, args } => format!("jump {}({})", dest, list(args)),
         Branch { cond, then_dest, then_args, else_dest, else_args } => {
             format!("brif {}, {}({}), {}({})", cond, then_dest, list(then_args), else_dest, list(else_args))

@@ -6,7 +6,8 @@
 //! it), while in unreachable blocks (which no back end translates) a value defined in the same
 //! block must be defined before its use; values' recorded definitions match where they are; branch
 //! arguments match the destination's parameters in count and type; binary operands agree in type;
-//! loads/stores/addresses use the pointer type; calls match their callee signatures; returns match
+//! loads/stores/addresses use the pointer type; atomic read-modify-writes and compare-and-swaps
+//! work on integers, and every atomic ordering is one its operation allows; calls match their callee signatures; returns match
 //! the function signature; results have the types the instruction produces (see
 //! [`InstKind::result_types`]); referenced functions, data, externs and slots exist.
 
@@ -48,6 +49,16 @@ pub fn verify_module(m: &Module) -> Vec<String> {
                 errs.push(format!("{}: relocation to a missing target", id));
             }
         }
+    }
+    errs
+}
+
+/// Verifies the function `f` against the declarations of `m` (which need not contain it, e.g.
+/// while a pass holds it). Returns the list of problems (empty = valid).
+pub fn verify_function_in(m: &Module, f: &Function) -> Vec<String> {
+    let mut errs = Vec::new();
+    if f.is_defined() {
+        verify_function(m, f, &mut errs);
     }
     errs
 }
@@ -240,6 +251,46 @@ fn verify_structure(m: &Module, f: &Function, errs: &mut Vec<String>) {
                 InstKind::Load { addr, .. } | InstKind::Store { addr, .. } => {
                     if ty(*addr) != ptr {
                         err(format!("{}: address is not a pointer", i));
+                    }
+                }
+                InstKind::AtomicLoad { addr, order, .. } => {
+                    if ty(*addr) != ptr {
+                        err(format!("{}: address is not a pointer", i));
+                    }
+                    if !order.valid_for_load() {
+                        err(format!("{}: atomic load with ordering {}", i, order.name()));
+                    }
+                }
+                InstKind::AtomicStore { addr, order, .. } => {
+                    if ty(*addr) != ptr {
+                        err(format!("{}: address is not a pointer", i));
+                    }
+                    if !order.valid_for_store() {
+                        err(format!("{}: atomic store with ordering {}", i, order.name()));
+                    }
+                }
+                InstKind::AtomicRmw { addr, value, .. } => {
+                    if ty(*addr) != ptr {
+                        err(format!("{}: address is not a pointer", i));
+                    }
+                    if ty(*value).is_float() {
+                        err(format!("{}: atomic_rmw on {}", i, ty(*value).name()));
+                    }
+                }
+                InstKind::AtomicCas { addr, expected, desired, failure, .. } => {
+                    if ty(*addr) != ptr {
+                        err(format!("{}: address is not a pointer", i));
+                    }
+                    if ty(*expected) != ty(*desired) || ty(*expected).is_float() {
+                        err(format!("{}: atomic_cas operands must be integers of one type", i));
+                    }
+                    if !failure.valid_for_load() {
+                        err(format!("{}: atomic_cas failure ordering {}", i, failure.name()));
+                    }
+                }
+                InstKind::Fence { order } => {
+                    if !order.valid_for_fence() {
+                        err(format!("{}: fence with ordering {}", i, order.name()));
                     }
                 }
                 InstKind::StackAddr { slot } => {

@@ -6,6 +6,11 @@
 //! - `verify`: the verifier's messages, or `ok`.
 //! - `promote_slots`: the input must verify; every function goes through mem2reg
 //!   (`sx_ir::opt::promote_slots`), must verify again, and is printed.
+//! - `simplify`, `licm`: the input must verify; every function goes through that pass
+//!   (`sx_ir::opt::simplify`, `sx_ir::opt::licm::hoist`), must verify again, and is printed.
+//! - `optimise`: the whole pipeline of native code (`sx_ir::opt::optimise_module` on every
+//!   function, the verifier after each pass), then the module is printed; a `; config: KEY=N`
+//!   line overrides a limit (`self_levels`, `inline_small`, `inline_single`, `caller_limit`).
 //! - `cfg`: per function, the reverse postorder, and per block its predecessors, immediate
 //!   dominator and dominance frontier (or that it is unreachable).
 //! - `parse_error`: the parse must fail; the error with its line and column.
@@ -42,6 +47,45 @@ fn cfg_text(m: &Module) -> String {
     out
 }
 
+/// Checks that `m` verifies, applies `pass`, and prints the result (or what does not verify).
+fn transformed(mut m: Module, pass: impl FnOnce(&mut Module)) -> String {
+    let errors = sx_ir::verify(&m);
+    if !errors.is_empty() {
+        return format!("the input does not verify: {:?}\n", errors);
+    }
+    pass(&mut m);
+    let errors = sx_ir::verify(&m);
+    let text = sx_ir::print(&m);
+    if !errors.is_empty() {
+        return format!("the output does not verify: {:?}\n{}", errors, text);
+    }
+    match sx_ir::parse(&text).map(|again| sx_ir::print(&again)) {
+        Ok(again) if again == text => text,
+        Ok(again) => format!("printing the output is not stable:\n{}\nthen:\n{}", text, again),
+        Err(e) => format!("the printed output does not parse: {}\n{}", e, text),
+    }
+}
+
+/// The optimiser limits of an `optimise` test: the defaults with every check on, changed by
+/// `; config: KEY=N` lines.
+fn config_of(input: &str) -> sx_ir::opt::OptConfig {
+    let mut c = sx_ir::opt::OptConfig { verify_each: true, ..Default::default() };
+    for line in input.lines() {
+        let Some((key, n)) = line.strip_prefix("; config:").and_then(|r| r.trim().split_once('=')) else { continue };
+        let n: usize = n.trim().parse().unwrap_or_else(|_| panic!("bad config line `{}`", line));
+        match key.trim() {
+            "self_levels" => c.self_levels = n as u32,
+            "inline_small" => c.inline_small = n,
+            "inline_single" => c.inline_single = n,
+            "caller_limit" => c.caller_limit = n,
+            "self_limit" => c.self_limit = n,
+            "licm" => c.licm = n != 0,
+            other => panic!("unknown config key `{}`", other),
+        }
+    }
+    c
+}
+
 /// Runs the test `kind` on `input`.
 fn run(kind: &str, input: &str) -> String {
     if kind == "parse_error" {
@@ -50,7 +94,7 @@ fn run(kind: &str, input: &str) -> String {
             Err(e) => format!("{}\n", e),
         };
     }
-    let mut m = match sx_ir::parse(input) {
+    let m = match sx_ir::parse(input) {
         Ok(m) => m,
         Err(e) => return format!("parse error: {}\n", e),
     };
@@ -71,21 +115,23 @@ fn run(kind: &str, input: &str) -> String {
                 errors.iter().map(|e| format!("{}\n", e)).collect()
             }
         }
-        "promote_slots" => {
-            let errors = sx_ir::verify(&m);
-            if !errors.is_empty() {
-                return format!("the input does not verify: {:?}\n", errors);
-            }
-            for (_, f) in m.funcs.iter_mut() {
-                sx_ir::opt::promote_slots(f);
-            }
-            let errors = sx_ir::verify(&m);
-            let text = sx_ir::print(&m);
-            if errors.is_empty() {
-                text
-            } else {
-                format!("the output does not verify: {:?}\n{}", errors, text)
-            }
+        "promote_slots" => transformed(m, |m| m.funcs.iter_mut().for_each(|(_, f)| sx_ir::opt::promote_slots(f))),
+        "simplify" => transformed(m, |m| {
+            m.funcs.iter_mut().for_each(|(_, f)| {
+                sx_ir::opt::simplify(f);
+            })
+        }),
+        "licm" => transformed(m, |m| {
+            m.funcs.iter_mut().for_each(|(_, f)| {
+                sx_ir::opt::licm::hoist(f);
+            })
+        }),
+        "optimise" => {
+            let config = config_of(input);
+            transformed(m, |m| {
+                let all = vec![true; m.funcs.len()];
+                sx_ir::opt::optimise_module(m, &all, &config);
+            })
         }
         "cfg" => cfg_text(&m),
         other => format!("unknown test kind `{}`\n", other),

@@ -9,9 +9,9 @@
 //! `Type`): concrete arms compare handles, category arms test the record's category.
 
 use crate::fncx::FnCx;
+use crate::runtime::RuntimeFn;
 use crate::type_rules::{cat, flag};
 use crate::*;
-use crate::runtime::RuntimeFn;
 use sx_ir::{BinOp as IB, IntCC, Signature, Type as IrType, Value};
 use sx_types::TypeKind as TK;
 
@@ -40,6 +40,9 @@ enum Category {
     Type,
     Vector,
     ErrorSet,
+    Tuple,
+    /// Only in the static `inline if T == { … }`: a protocol value carries no type tag.
+    Protocol,
 }
 
 fn category_named(name: &str) -> Option<Category> {
@@ -57,6 +60,8 @@ fn category_named(name: &str) -> Option<Category> {
         "type" => Category::Type,
         "vector" => Category::Vector,
         "error_set" => Category::ErrorSet,
+        "tuple" => Category::Tuple,
+        "protocol" => Category::Protocol,
         _ => return None,
     })
 }
@@ -68,7 +73,7 @@ impl Compiler {
         match c {
             Category::Int => k == cat::INT,
             Category::Float => k == cat::FLOAT,
-            Category::Struct => k == cat::STRUCT,
+            Category::Struct => k == cat::STRUCT && !self.is_protocol(t),
             Category::Enum => k == cat::ENUM,
             Category::Union => k == cat::UNION || self.types.is_tagged_enum(t),
             Category::Array => k == cat::ARRAY,
@@ -79,6 +84,8 @@ impl Compiler {
             Category::Type => k == cat::TYPE,
             Category::ErrorSet => k == cat::ERROR_SET,
             Category::Vector => k == cat::VECTOR,
+            Category::Tuple => k == cat::STRUCT && self.types.struct_of(t).is_some_and(|s| s.tuple),
+            Category::Protocol => self.is_protocol(t),
         }
     }
 }
@@ -175,13 +182,15 @@ impl<'c> FnCx<'c> {
     /// struct of the same layout (`None` for any other cast).
     pub fn raw_view(&mut self, v: &TV, to: TypeId, span: Span) -> R<Option<TV>> {
         let Some(name) = self.c.types.struct_of(to).map(|s| s.name.clone()) else { return Ok(None) };
-        let std = self.c.std_file.or_else(|| self.c.find_std());
-        if std.is_none() || self.c.structs.get(&to).map(|m| m.file) != std {
+        // The library's raw views, wherever in the standard library it declares them.
+        let Some(file) = self.c.structs.get(&to).map(|m| m.file) else { return Ok(None) };
+        if !self.c.in_stdlib(file) {
             return Ok(None);
         }
         let fits = match name.as_str() {
             "AnyRaw" => v.ty == bt::ANY,
             "SliceRaw" => matches!(self.c.types.kind(v.ty), TK::Slice(_) | TK::String),
+            "StringRaw" => matches!(self.c.types.kind(v.ty), TK::String),
             "ProtocolRaw" => self.c.is_protocol(v.ty),
             "ClosureRaw" => matches!(self.c.types.kind(v.ty), TK::Closure { .. }),
             _ => false,
@@ -400,7 +409,7 @@ impl<'c> FnCx<'c> {
             Some(ConstVal::Type(t)) => Ok(TypePat::Concrete(*t)),
             _ => self.err(
                 p.span,
-                "a type switch 'case' names a type or a category (int, float, struct, enum, union, array, slice, pointer, optional, closure, type)",
+                "a type switch 'case' names a type or a category (int, float, struct, tuple, enum, union, array, slice, pointer, optional, closure, type, vector, error_set; protocol in 'inline if')",
             ),
         }
     }
@@ -455,8 +464,8 @@ impl<'c> FnCx<'c> {
             seen.extend(pats.iter().map(|(p, _)| *p));
             let body_b = self.new_block();
             let next = self.new_block();
-            for (k, (pat, _)) in pats.iter().enumerate() {
-                let c = self.type_test(tag, *pat, span)?;
+            for (k, (pat, pat_span)) in pats.iter().enumerate() {
+                let c = self.type_test(tag, *pat, *pat_span)?;
                 if k + 1 < pats.len() {
                     let more = self.new_block();
                     self.b(|b| b.branch(c, body_b, vec![], more, vec![]));
@@ -516,6 +525,10 @@ impl<'c> FnCx<'c> {
                 Category::Type => &[cat::TYPE],
                 Category::ErrorSet => &[cat::ERROR_SET],
                 Category::Vector => &[cat::VECTOR],
+                Category::Tuple => &[],
+                Category::Protocol => {
+                    return self.err(span, "a run-time type switch cannot test 'protocol': protocol values carry no type tag (use 'inline if T == { case protocol: … }' in generic code)");
+                }
             },
         };
         let kind = self.rt_field(tag, "kind");
@@ -525,18 +538,28 @@ impl<'c> FnCx<'c> {
             let e = self.b(|b| b.icmp(IntCC::Eq, kind, kv));
             acc = self.b(|b| b.binary(IB::Or, acc, e));
         }
+        if pat == TypePat::Category(Category::Tuple) {
+            // A struct whose record has the tuple flag.
+            acc = self.kind_with_flag(tag, kind, cat::STRUCT, flag::TUPLE);
+        }
         if pat == TypePat::Category(Category::Union) {
             // Tagged unions count as unions too.
-            let kv = self.iconst(IrType::I64, cat::ENUM);
-            let is_enum = self.b(|b| b.icmp(IntCC::Eq, kind, kv));
-            let flags = self.rt_field(tag, "flags");
-            let tb = self.iconst(IrType::I64, flag::TAGGED);
-            let bit = self.b(|b| b.binary(IB::And, flags, tb));
-            let z = self.iconst(IrType::I64, 0);
-            let tagged = self.b(|b| b.icmp(IntCC::Ne, bit, z));
-            let both = self.b(|b| b.binary(IB::And, is_enum, tagged));
-            acc = self.b(|b| b.binary(IB::Or, acc, both));
+            let tagged = self.kind_with_flag(tag, kind, cat::ENUM, flag::TAGGED);
+            acc = self.b(|b| b.binary(IB::Or, acc, tagged));
         }
         Ok(acc)
+    }
+
+    /// An I8 that is 1 when type record `tag` (of category `kind`) is of category `category`
+    /// with flag bit `bit` set.
+    fn kind_with_flag(&mut self, tag: Value, kind: Value, category: i64, bit: i64) -> Value {
+        let kv = self.iconst(IrType::I64, category);
+        let is_kind = self.b(|b| b.icmp(IntCC::Eq, kind, kv));
+        let flags = self.rt_field(tag, "flags");
+        let bv = self.iconst(IrType::I64, bit);
+        let masked = self.b(|b| b.binary(IB::And, flags, bv));
+        let z = self.iconst(IrType::I64, 0);
+        let set = self.b(|b| b.icmp(IntCC::Ne, masked, z));
+        self.b(|b| b.binary(IB::And, is_kind, set))
     }
 }

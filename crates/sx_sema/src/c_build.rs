@@ -286,6 +286,24 @@ pub(crate) fn defined_symbols(object: &Path) -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// The symbols `file` (an object or a shared object) needs from elsewhere: its strong
+/// undefined global symbols (dynamic ones for a shared object).
+pub(crate) fn undefined_symbols(file: &Path) -> Result<Vec<String>, String> {
+    use object::{Object, ObjectSymbol};
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read '{}': {}", file.display(), e))?;
+    let parsed = object::File::parse(&*bytes).map_err(|e| format!("cannot read the object '{}': {}", file.display(), e))?;
+    let symbols: Vec<object::Symbol> = match parsed.kind() {
+        object::ObjectKind::Dynamic => parsed.dynamic_symbols().collect(),
+        _ => parsed.symbols().collect(),
+    };
+    Ok(symbols
+        .iter()
+        .filter(|s| s.is_undefined() && s.is_global() && !s.is_weak())
+        .filter_map(|s| s.name().ok().map(str::to_string))
+        .filter(|n| !n.is_empty() && n != "_GLOBAL_OFFSET_TABLE_")
+        .collect())
+}
+
 /// `name` resolved through `$PATH` (as written when it holds a `/`).
 fn find_in_path(name: &str) -> Option<PathBuf> {
     if name.contains('/') {

@@ -13,6 +13,10 @@ use crate::c_build::{CBuildError, CBuilder, CSourceJob};
 use crate::*;
 use std::path::{Path, PathBuf};
 
+/// When this environment variable is set (to anything but `0`), every header translation prints
+/// what it left out to stderr (`sx … --c-import-report` sets it).
+pub const C_IMPORT_REPORT_ENV: &str = "SX_C_IMPORT_REPORT";
+
 /// What the driver needs of the program's C units.
 #[derive(Clone, Debug, Default)]
 pub struct CLink {
@@ -26,6 +30,10 @@ pub struct CLink {
     pub reused: u32,
     /// Shared-object links run (`cc -shared`).
     pub links: u32,
+    /// The exported sx functions C in the units calls, by stub slot: in `shared` each is a stub
+    /// jumping through its slot, which the driver (JIT) or the VM fills
+    /// ([`sx_vm::library::set_export_target`]); `sx build` links the real functions instead.
+    pub export_stubs: Vec<String>,
 }
 
 /// One registered unit.
@@ -47,6 +55,11 @@ pub(crate) struct CUnits {
     shims: HashMap<String, sx_ir::ExternId>,
     /// Their objects, linked after the units' objects.
     shim_objects: Vec<PathBuf>,
+    /// The object of the export stubs ([`CLink::export_stubs`]), linked into the shared
+    /// object only.
+    export_stub: Option<PathBuf>,
+    /// Whether [`Compiler::bind_comptime_exports`] ran.
+    comptime_exports_bound: bool,
     /// Their signatures for comptime FFI.
     pub shim_sigs: Vec<(String, sx_vm::ForeignSig)>,
     /// Where each extern data symbol was declared.
@@ -54,9 +67,17 @@ pub(crate) struct CUnits {
     /// The synthetic file of each distinct translation: importing the same headers twice
     /// (with the same settings) gives the same declarations, so `struct_T` is one type.
     by_translation: HashMap<String, FileIdx>,
+    /// The synthetic files of each file's anonymous units: their names are the file's own
+    /// (seen by the file's importers and as its namespace members).
+    anonymous: HashMap<FileIdx, Vec<FileIdx>>,
 }
 
 impl CUnits {
+    /// The synthetic files of `file`'s anonymous `#import c` units.
+    pub fn anonymous_units(&self, file: FileIdx) -> &[FileIdx] {
+        self.anonymous.get(&file).map(Vec::as_slice).unwrap_or(&[])
+    }
+
     /// Whether `file` is the namespace file of a unit.
     pub fn is_unit_file(&self, file: FileIdx) -> bool {
         self.units.iter().any(|u| u.file == file)
@@ -122,6 +143,10 @@ impl Compiler {
                 if !self.files[idx].flat_imports.contains(&ns) {
                     self.files[idx].flat_imports.push(ns);
                 }
+                let own = self.c.anonymous.entry(idx).or_default();
+                if !own.contains(&ns) {
+                    own.push(ns);
+                }
             }
         }
         let mut objects = vec![];
@@ -179,6 +204,10 @@ impl Compiler {
         };
         match sx_cimport::translate(&unit, &opts) {
             Ok(t) => {
+                if std::env::var_os(C_IMPORT_REPORT_ENV).is_some_and(|v| v != "0") {
+                    let names: Vec<&str> = headers.iter().map(|h| h.value.as_str()).collect();
+                    eprint!("C import of {}: {}", names.join(", "), sx_cimport::report(&t));
+                }
                 // A declaration of the program's own header that cannot be read is an error
                 // (system headers may hold extensions the translation leaves out).
                 let mut failed = false;
@@ -272,8 +301,19 @@ impl Compiler {
             return;
         }
         let paths: Vec<PathBuf> = objects.iter().map(|o| o.0.clone()).collect();
+        let export_stubs = self.exports_the_units_call(&paths);
+        let mut linked = paths.clone();
+        if !export_stubs.is_empty() {
+            match self.export_stub_object(&export_stubs) {
+                Ok(o) => {
+                    linked.push(o.clone());
+                    self.c.export_stub = Some(o);
+                }
+                Err(msg) => return self.diags.push(Diagnostic::error(objects[0].2, msg)),
+            }
+        }
         let builder = self.c.builder.get_or_insert_with(CBuilder::new);
-        let shared = match builder.shared_object(&paths) {
+        let shared = match builder.shared_object(&linked) {
             Ok(p) => p,
             Err(CBuildError::Compile { output } | CBuildError::Tool(output)) => {
                 self.diags.push(Diagnostic::error(objects[0].2, format!("cannot link the C units into a shared object:\n{}", output)));
@@ -291,7 +331,8 @@ impl Compiler {
         }
         let shared_name = comptime_copy.to_string_lossy().into_owned();
         match self.ct.vm.load_library(&shared_name) {
-            Ok(()) | Err(sx_vm::LibraryError::Refused { .. }) => {}
+            Ok(()) => self.check_unit_symbols(&shared, &objects),
+            Err(sx_vm::LibraryError::Refused { .. }) => {}
             Err(e @ sx_vm::LibraryError::NotFound { .. }) => self.diags.push(Diagnostic::error(objects[0].2, e.to_string())),
         }
         let b = self.c.builder.as_ref();
@@ -301,7 +342,153 @@ impl Compiler {
             compiles: b.map_or(0, |b| b.compiles),
             reused: b.map_or(0, |b| b.reused),
             links: b.map_or(0, |b| b.links),
+            export_stubs,
         });
+    }
+
+    /// The program's exported functions the units' objects call, sorted.
+    fn exports_the_units_call(&self, objects: &[PathBuf]) -> Vec<String> {
+        let exports = self.export_symbol_names();
+        let mut called: Vec<String> =
+            objects.iter().filter_map(|o| crate::c_build::undefined_symbols(o).ok()).flatten().filter(|s| exports.contains(s)).collect();
+        called.sort();
+        called.dedup();
+        called
+    }
+
+    /// The object of the export stubs for `symbols` (see [`CLink::export_stubs`]): each is a
+    /// hidden function that jumps through its slot of a table, so C in the shared object binds
+    /// to it and one stub fits every signature (a tail jump keeps the argument registers).
+    /// Until its slot is filled a stub jumps to address 0, which the fault trap reports.
+    fn export_stub_object(&mut self, symbols: &[String]) -> Result<PathBuf, String> {
+        let mut text = format!(
+            "/* generated by sx: C in the #import c units calling exported sx functions */\n\
+             static void *sx_export_targets[{n}] __attribute__((used));\n\
+             void {setter}(int slot, void *code) {{ if (slot >= 0 && slot < {n}) sx_export_targets[slot] = code; }}\n",
+            n = symbols.len(),
+            setter = sx_vm::library::EXPORT_TARGET_SETTER,
+        );
+        let jump = |arch: &str, off: usize| match arch {
+            "x86_64" => format!("\\tjmp *sx_export_targets+{off}(%rip)\\n"),
+            _ => format!("\\tadrp x16, sx_export_targets+{off}\\n\\tldr x16, [x16, #:lo12:sx_export_targets+{off}]\\n\\tbr x16\\n"),
+        };
+        for (arch, guard) in [("x86_64", "#if defined(__x86_64__)"), ("aarch64", "#elif defined(__aarch64__)")] {
+            text.push_str(guard);
+            text.push('\n');
+            for (i, sym) in symbols.iter().enumerate() {
+                let kind = if arch == "x86_64" { "@function" } else { "%function" };
+                text.push_str(&format!(
+                    "__asm__(\".text\\n.globl {sym}\\n.hidden {sym}\\n.type {sym},{kind}\\n{sym}:\\n{}\");\n",
+                    jump(arch, i * 8)
+                ));
+            }
+        }
+        text.push_str("#else\n#error \"sx: C calling exported sx functions under sx run needs x86-64 or AArch64\"\n#endif\n");
+        let name = format!("__sx_exports_{}", &crate::c_build::Hash128::of(text.as_bytes()).hex()[..20]);
+        let dir = crate::c_build::cache_dir().join("c");
+        let source = dir.join(format!("{}.c", name));
+        if std::fs::read_to_string(&source).ok().as_deref() != Some(text.as_str()) {
+            std::fs::create_dir_all(&dir)
+                .and_then(|()| std::fs::write(&source, &text))
+                .map_err(|e| format!("cannot write the export stubs of the C units: {}", e))?;
+        }
+        let job = CSourceJob { source: &source, defines: &[], flags: &[], include_dirs: &[] };
+        let builder = self.c.builder.get_or_insert_with(CBuilder::new);
+        builder.object(&job).map_err(|e| match e {
+            CBuildError::Compile { output } | CBuildError::Tool(output) => {
+                format!("cannot compile the export stubs of the C units:\n{}", output)
+            }
+        })
+    }
+
+    /// Points the export stubs of the compile-time copy of the units' shared object at the
+    /// exported functions, run on the compile-time VM; once, before the first compile-time
+    /// evaluation (the functions are declared and lowered here: C, not sx code, reaches them).
+    pub(crate) fn bind_comptime_exports(&mut self) {
+        if self.c.comptime_exports_bound {
+            return;
+        }
+        let Some(link) = &self.c.link else { return };
+        let Some(shared) = &link.shared else { return };
+        self.c.comptime_exports_bound = true;
+        let library = shared.with_extension("comptime.so").to_string_lossy().into_owned();
+        let stubs = link.export_stubs.clone();
+        let exports = self.export_decls();
+        for (slot, sym) in stubs.iter().enumerate() {
+            let Some(&(id, _, span)) = exports.iter().find(|(_, s, _)| s == sym) else { continue };
+            let Ok(ConstVal::Func(fid)) = self.eval_decl(id) else { continue };
+            if self.needs_instance(fid) {
+                continue;
+            }
+            let Ok(func) = self.declare_fn(fid, span) else { continue };
+            if self.lower_reachable(func).is_err() {
+                continue;
+            }
+            if let Err(e) = self.ct.vm.bind_c_export(&self.module, func, &library, slot as u32) {
+                self.diags.push(Diagnostic::error(span, format!("C cannot call the exported function '{}' at compile time: {}", sym, e)));
+            }
+        }
+    }
+
+    /// Every symbol the units' shared object `shared` needs (just loaded, lazily bound) must be
+    /// defined by the process, a `#library` or a function the program exports; one that is not
+    /// is an error at the `#source` that uses it, naming the libraries searched — before a
+    /// compile-time call could reach it (the dynamic loader would end the compiler).
+    fn check_unit_symbols(&mut self, shared: &Path, objects: &[(PathBuf, String, Span)]) {
+        let needed = match crate::c_build::undefined_symbols(shared) {
+            Ok(n) => n,
+            Err(msg) => return self.diags.push(Diagnostic::error(objects[0].2, msg)),
+        };
+        let exports = self.export_symbol_names();
+        let missing: Vec<String> = needed.into_iter().filter(|s| !exports.contains(s) && !sx_vm::library::host_symbol_defined(s)).collect();
+        if missing.is_empty() {
+            return;
+        }
+        let searched = self.searched_libraries();
+        for symbol in missing {
+            let user = objects
+                .iter()
+                .find(|(obj, ..)| crate::c_build::undefined_symbols(obj).is_ok_and(|u| u.contains(&symbol)))
+                .unwrap_or(&objects[0]);
+            self.diags.push(Diagnostic::error(
+                user.2,
+                format!("C symbol '{}', used by '{}', is defined nowhere (searched {})", symbol, user.1, searched.join(", ")),
+            ));
+        }
+    }
+
+    /// The program's `export` functions: declaration, C symbol, span (before they are
+    /// compiled: see [`Compiler::declare_exports`]).
+    fn export_decls(&self) -> Vec<(DeclId, String, Span)> {
+        self.decls
+            .iter()
+            .filter_map(|(id, d)| match &d.kind {
+                DeclKind::Item(item) => match &item.kind {
+                    ItemKind::Const { name, value: Expr { kind: ExprKind::Fn(f), .. }, .. } if f.attrs.export && f.body.is_some() => {
+                        Some((id, f.attrs.export_sym.clone().unwrap_or_else(|| name.name.clone()), item.span))
+                    }
+                    _ => None,
+                },
+                DeclKind::Global(..) | DeclKind::Namespace(_) => None,
+            })
+            .collect()
+    }
+
+    /// The C symbols of the program's `export` functions.
+    fn export_symbol_names(&self) -> std::collections::HashSet<String> {
+        self.export_decls().into_iter().map(|(_, sym, _)| sym).collect()
+    }
+
+    /// Where a C symbol is looked for, for "defined nowhere" errors.
+    fn searched_libraries(&self) -> Vec<String> {
+        let mut searched = vec!["the compiler's process".to_string(), "libc".to_string(), "libm".to_string()];
+        searched.extend(
+            self.libraries.iter().filter(|l| !sx_vm::library::ALWAYS_PRESENT.contains(&l.as_str())).map(|l| format!("#library \"{}\"", l)),
+        );
+        if self.c.units.iter().any(|u| !u.objects.is_empty()) {
+            searched.push("the '#import c' units".to_string());
+        }
+        searched
     }
 
     /// Whether no global symbol is defined by two different sources (else an error at the
@@ -413,8 +600,9 @@ impl Compiler {
         let mut link = self.c.link.clone().unwrap_or_default();
         if !self.c.shim_objects.is_empty() {
             link.objects.extend(self.c.shim_objects.iter().cloned());
+            let linked: Vec<PathBuf> = link.objects.iter().chain(&self.c.export_stub).cloned().collect();
             let builder = self.c.builder.get_or_insert_with(CBuilder::new);
-            match builder.shared_object(&link.objects) {
+            match builder.shared_object(&linked) {
                 Ok(p) => link.shared = Some(p),
                 Err(CBuildError::Compile { output } | CBuildError::Tool(output)) => {
                     self.diags.push(Diagnostic::bare(format!("cannot link the C units into a shared object:\n{}", output)));
@@ -463,19 +651,7 @@ impl Compiler {
     /// code never calls it (C does) and defined under its C symbol with external linkage.
     /// Its parameters and result must be scalars, which the sx and C conventions pass alike.
     pub(crate) fn declare_exports(&mut self) {
-        let exported: Vec<(DeclId, String, Span)> = self
-            .decls
-            .iter()
-            .filter_map(|(id, d)| match &d.kind {
-                DeclKind::Item(item) => match &item.kind {
-                    ItemKind::Const { name, value: Expr { kind: ExprKind::Fn(f), .. }, .. } if f.attrs.export && f.body.is_some() => {
-                        Some((id, f.attrs.export_sym.clone().unwrap_or_else(|| name.name.clone()), item.span))
-                    }
-                    _ => None,
-                },
-                DeclKind::Global(..) | DeclKind::Namespace(_) => None,
-            })
-            .collect();
+        let exported = self.export_decls();
         let mut seen: HashMap<String, Span> = HashMap::new();
         for (id, sym, span) in exported {
             if let Some(first) = seen.insert(sym.clone(), span) {
@@ -549,7 +725,8 @@ impl Compiler {
         let exported: std::collections::HashSet<&str> =
             self.module.funcs.values().filter(|f| f.linkage == sx_ir::Linkage::Export).map(|f| f.name.as_str()).collect();
         let mut missing: Vec<(String, Span)> = vec![];
-        let functions = self.module.externs.values().map(|e| e.symbol.as_str()).filter_map(|s| self.out.extern_syms.get(s).map(|sp| (s, *sp)));
+        let functions =
+            self.module.externs.values().map(|e| e.symbol.as_str()).filter_map(|s| self.out.extern_syms.get(s).map(|sp| (s, *sp)));
         let datas = self
             .module
             .datas
@@ -564,13 +741,10 @@ impl Compiler {
         if missing.is_empty() {
             return;
         }
-        let mut searched = vec!["the compiler's process".to_string(), "libc".to_string(), "libm".to_string()];
-        searched.extend(self.libraries.iter().filter(|l| !sx_vm::library::ALWAYS_PRESENT.contains(&l.as_str())).map(|l| format!("#library \"{}\"", l)));
-        if self.c.units.iter().any(|u| !u.objects.is_empty()) {
-            searched.push("the '#import c' units".to_string());
-        }
+        let searched = self.searched_libraries();
         for (symbol, span) in missing {
-            self.diags.push(Diagnostic::error(span, format!("C symbol '{}' is defined nowhere (searched {})", symbol, searched.join(", "))));
+            self.diags
+                .push(Diagnostic::error(span, format!("C symbol '{}' is defined nowhere (searched {})", symbol, searched.join(", "))));
         }
     }
 }

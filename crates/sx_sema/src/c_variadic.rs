@@ -56,13 +56,23 @@ impl<'c> FnCx<'c> {
             return self.err(span, msg);
         }
         let mut vals: Vec<(TV, Span)> = vec![];
+        let mut copies: Vec<sx_ir::Value> = vec![];
         for (i, a) in args.iter().enumerate() {
             if a.name.is_some() || a.spread {
                 return self.err(a.span, "not supported yet: a named or spread argument in a call of a C-variadic extern");
             }
             let v = if i < nfixed {
                 let v = self.arg_value(&a.value, sig.params[i])?;
-                self.coerce(v, sig.params[i], a.value.span)?
+                let v = self.coerce(v, sig.params[i], a.value.span)?;
+                match self.c.types.kind(v.ty).clone() {
+                    // A string or slice goes to C as a NUL-terminated copy, as for any extern.
+                    TK::String => self.terminated_copy(v, 1, &mut copies, a.value.span)?,
+                    TK::Slice(e) => {
+                        let elem = self.c.types.size_of(e).max(1);
+                        self.terminated_copy(v, elem, &mut copies, a.value.span)?
+                    }
+                    _ => v,
+                }
             } else {
                 self.c_variadic_extra(&a.value, elem)?
             };
@@ -99,7 +109,38 @@ impl<'c> FnCx<'c> {
         }
         let rets: Vec<sx_ir::Type> = ret.iter().map(|r| r.ir).collect();
         let res = self.b(|b| b.call_extern(ext, irargs, &rets));
+        if !copies.is_empty() {
+            let free = self.c.module.declare_extern("free", sx_ir::Signature { params: vec![sx_ir::Type::I64], returns: vec![] });
+            for buf in copies {
+                self.b(|b| b.call_extern(free, vec![buf], &[]));
+            }
+        }
         Ok(self.call_result_pub(sig.ret, res, None))
+    }
+
+    /// A NUL-terminated heap copy of string or slice `v` (elements of `elem` bytes), as a
+    /// `cstring` value; the buffer is added to `copies` to be freed after the call.
+    fn terminated_copy(&mut self, v: TV, elem: u64, copies: &mut Vec<sx_ir::Value>, span: Span) -> R<TV> {
+        let s = self.slot_for(v.ty);
+        let at = self.slot_addr(s);
+        self.store(at, v, span)?;
+        let i64t = sx_ir::Type::I64;
+        let malloc = self.c.module.declare_extern("malloc", sx_ir::Signature { params: vec![i64t], returns: vec![i64t] });
+        let buf = self.b(|b| {
+            let ptr = b.load(i64t, at, 0);
+            let len = b.load(i64t, at, 8);
+            let e = b.iconst(i64t, elem as i64);
+            let bytes = b.binary(sx_ir::BinOp::Imul, len, e);
+            let total = b.binary(sx_ir::BinOp::Iadd, bytes, e);
+            let buf = b.call_extern(malloc, vec![total], &[i64t])[0];
+            b.memcopy(buf, ptr, bytes);
+            let end = b.binary(sx_ir::BinOp::Iadd, buf, bytes);
+            let zero = b.iconst(sx_ir::Type::I8, 0);
+            b.memfill(end, zero, e);
+            buf
+        });
+        copies.push(buf);
+        Ok(TV { ty: bt::CSTRING, v: V::Scalar(buf) })
     }
 
     /// `xx p` of a NUL-terminated byte pointer (`[*]u8`, `*u8`, `cstring`) to a `string` or

@@ -97,7 +97,15 @@ impl<'c> FnCx<'c> {
             return self.err(span, msg);
         }
         match target {
-            Callee::Intrinsic(n) => self.intrinsic(&n, args, expected, span),
+            Callee::Intrinsic(n) => match receiver {
+                // A dot-called intrinsic: the receiver is its first argument.
+                Some((recv, _)) => {
+                    let mut all = vec![Arg { name: None, value: recv, spread: false, span: callee.span }];
+                    all.extend(args.iter().cloned());
+                    self.intrinsic(&n, &all, expected, span)
+                }
+                None => self.intrinsic(&n, args, expected, span),
+            },
             Callee::Protocol(obj, p, name) => self.protocol_call(obj, p, &name, args, span),
             Callee::Direct(fid) => self.direct_call(fid, receiver, args, span),
             Callee::Indirect(tv) if matches!(self.c.types.kind(tv.ty), TK::Closure { .. }) => self.call_closure(tv, args, span),
@@ -282,6 +290,9 @@ impl<'c> FnCx<'c> {
         // The receiver's type, without evaluating it twice: peek via a typed lowering into a
         // scratch block is expensive, so evaluate the base as a place/value now and reuse it.
         let (addr, ty) = self.place_or_temp(base)?;
+        if let Some(callee) = self.optional_protocol_receiver(addr, ty, name) {
+            return Ok(callee);
+        }
         let mut sty = ty;
         let mut is_ptr = false;
         if let TK::Pointer(inner) = self.c.types.kind(ty).clone() {
@@ -310,11 +321,21 @@ impl<'c> FnCx<'c> {
                 return Ok(Callee::Indirect(self.load(fa, fty)));
             }
         }
-        let mut found = self.c.struct_member(sty, &name.name)?;
+        let mut found = match self.c.default_domain_method(sty, &name.name) {
+            Some(fid) => Some(ConstVal::Func(fid)),
+            None => self.c.struct_member(sty, &name.name)?,
+        };
         if found.is_none() {
             // Opt-in UFCS: a visible free function declared `ufcs`.
             let id = Ident { name: name.name.clone(), span: name.span, raw: false };
-            if let Some(Local::Const(ConstVal::Func(fid))) = self.resolve(&id)? {
+            let resolved = self.resolve(&id)?;
+            if let Some(Local::Const(ConstVal::Intrinsic(n))) = &resolved {
+                if crate::build_options::BUILD_OPTION_METHODS.contains(&n.as_str()) {
+                    *receiver = Some((base.clone(), false));
+                    return Ok(Callee::Intrinsic(n.clone()));
+                }
+            }
+            if let Some(Local::Const(ConstVal::Func(fid))) = resolved {
                 if self.c.fns[fid].decl.attrs.ufcs {
                     found = Some(ConstVal::Func(fid));
                 } else {
@@ -326,6 +347,9 @@ impl<'c> FnCx<'c> {
                     return self.err(name.span, msg);
                 }
             }
+        }
+        if found.is_none() {
+            found = self.c.library_ufcs(&name.name, sty, name.span)?.map(ConstVal::Func);
         }
         match found {
             Some(ConstVal::Func(fid)) => {
@@ -345,6 +369,27 @@ impl<'c> FnCx<'c> {
                 self.err(name.span, msg)
             }
         }
+    }
+
+    /// A method call on an optional protocol value `?P` or view `?*P` dispatches on the
+    /// payload, unchecked (like the call on a null view).
+    fn optional_protocol_receiver(&mut self, addr: sx_ir::Value, ty: TypeId, name: &Ident) -> Option<Callee> {
+        let inner = self.c.types.optional_inner(ty)?;
+        let (p, view) = match self.c.types.kind(inner) {
+            TK::Pointer(p) => (*p, true),
+            _ => (inner, false),
+        };
+        if !self.c.is_protocol(p) || !self.c.protos.protocols[&p].methods.iter().any(|m| m.name == name.name) {
+            return None;
+        }
+        // `?P` keeps its payload at offset 0; `?*P` is a nullable pointer to the value.
+        let obj = if view {
+            let pt = self.ptr_ty();
+            self.b(|b| b.load(pt, addr, 0))
+        } else {
+            addr
+        };
+        Some(Callee::Protocol(obj, p, name.clone()))
     }
 
     pub fn pass_arg_pub(&mut self, v: TV, span: Span) -> R<Value> {
@@ -386,6 +431,21 @@ impl<'c> FnCx<'c> {
         self.bind(&tmp, Local::Var { slot: s, ty: pty, by_ref: false, readonly: true });
         let e = Expr::new(ExprKind::Ident(Ident { name: tmp, span, raw: true }), span);
         self.direct_call(fid, Some((e, false)), args, span)
+    }
+
+    /// The C math function `name` (`sqrt`, `sin`, …) of a number: `f32` calls the `…f` variant,
+    /// anything else is converted to `f64`.
+    pub(crate) fn float_math(&mut self, name: &str, v: TV, span: Span) -> R<TV> {
+        // `f32` computes in `f64` and rounds back (exact for `sqrt`, `floor`, `ceil`, `fabs`;
+        // the `…f` variants have no C signature the compile-time VM knows).
+        let ty = if self.c.types.is_float(v.ty) { v.ty } else { bt::F64 };
+        let v = self.coerce(v, ty, span)?;
+        let v = self.convert(v, bt::F64, span)?;
+        let x = self.scalar(v, span)?;
+        let irt = IrType::F64;
+        let ext = self.c.module.declare_extern(name, sx_ir::Signature { params: vec![irt], returns: vec![irt] });
+        let r = self.b(|b| b.call_extern(ext, vec![x], &[irt]));
+        self.convert(TV { ty: bt::F64, v: V::Scalar(r[0]) }, ty, span)
     }
 
     /// Passes an argument value: scalars directly, aggregates as a pointer to a private copy.
@@ -590,6 +650,9 @@ impl<'c> FnCx<'c> {
     /// Lowers an argument for a parameter of type `pty`; an lvalue of type `T` passed to a `*T`
     /// parameter passes its live address.
     pub fn arg_value(&mut self, e: &Expr, pty: TypeId) -> R<TV> {
+        if let Some(v) = self.view_of_place(e, pty)? {
+            return Ok(v);
+        }
         if let TK::Pointer(inner) = self.c.types.kind(pty).clone() {
             if matches!(e.kind, ExprKind::Ident(_) | ExprKind::Field { .. } | ExprKind::Index { .. } | ExprKind::Deref(_)) {
                 if let Some((addr, ty)) = self.place_opt(e, false)? {
@@ -624,9 +687,17 @@ impl<'c> FnCx<'c> {
         if let Some(r) = self.compiler_api_call(name, args, span) {
             return r;
         }
+        if let Some(r) = self.build_options_call(name, args, span) {
+            return r;
+        }
+        if let Some(r) = self.atomic_call(name, args, span) {
+            return r;
+        }
         match name {
             "print" | "format" => self.print_call(name == "format", args, span),
             "error_name" => self.error_name_call(args, span),
+            "type_info" => self.type_info_call(args, span),
+            "__trace_resolve_frame" => self.trace_frame_call(args, span),
             "is_comptime" => {
                 if !args.is_empty() {
                     return self.err(span, "'is_comptime' takes no arguments");
@@ -641,14 +712,12 @@ impl<'c> FnCx<'c> {
             "Vector" => self.vector_type_call(args, span),
             "sqrt" | "sin" | "cos" | "floor" | "ceil" | "fabs" => {
                 let [a] = args else { return self.err(span, format!("'{}' takes one argument", name)) };
-                let v = self.expr(&a.value, expected.filter(|t| self.c.types.is_float(*t)))?;
-                let ty = if self.c.types.is_float(v.ty) { v.ty } else { bt::F64 };
-                let v = self.coerce(v, ty, a.value.span)?;
-                let x = self.scalar(v, a.value.span)?;
-                let (sym, irt) = if ty == bt::F32 { (format!("{}f", name), IrType::F32) } else { (name.to_string(), IrType::F64) };
-                let ext = self.c.module.declare_extern(&sym, sx_ir::Signature { params: vec![irt], returns: vec![irt] });
-                let r = self.b(|b| b.call_extern(ext, vec![x], &[irt]));
-                Ok(TV { ty, v: V::Scalar(r[0]) })
+                let float_or_vector = |cx: &Self, t: TypeId| cx.c.types.is_float(t) || cx.vector_shape(t).is_some();
+                let v = self.expr(&a.value, expected.filter(|t| float_or_vector(self, *t)))?;
+                if self.vector_shape(v.ty).is_some() {
+                    return self.vector_map(v, a.value.span, |cx, lane| cx.float_math(name, lane, span));
+                }
+                self.float_math(name, v, a.value.span)
             }
             _ => self.err(span, format!("not supported yet: intrinsic '{}'", name)),
         }

@@ -8,8 +8,8 @@
 //! become closures through a per-signature thunk whose environment is the function pointer.
 
 use crate::fncx::FnCx;
-use crate::*;
 use crate::runtime::RuntimeFn;
+use crate::*;
 use sx_ir::Value;
 use sx_types::TypeKind as TK;
 

@@ -150,7 +150,7 @@ impl<'c> FnCx<'c> {
 impl Compiler {
     /// The declared signature of API intrinsic `name` (its `intrinsic` declaration in the
     /// standard library).
-    fn api_signature(&mut self, name: &str, span: Span) -> R<(Vec<TypeId>, TypeId)> {
+    pub(crate) fn api_signature(&mut self, name: &str, span: Span) -> R<(Vec<TypeId>, TypeId)> {
         if let Some(s) = self.ct.api.sigs.get(name) {
             return Ok(s.clone());
         }

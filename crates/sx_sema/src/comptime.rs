@@ -208,6 +208,7 @@ impl Compiler {
         }
         let fid = self.module.funcs.push(f);
         self.lower_reachable(fid)?;
+        self.bind_comptime_exports();
         let problems = crate::phase_times::timed(&mut self.ct.times.ir_passes, || sx_ir::verify::verify_module(&self.module));
         if let Some(p) = problems.first() {
             return self.err(span, format!("internal error: IR verification failed: {}", p));
@@ -604,4 +605,17 @@ pub(crate) enum Baked {
     Const(ConstVal),
     Bytes { ty: TypeId, bytes: Vec<u8>, relocs: Vec<Reloc> },
     Void,
+}
+
+impl Compiler {
+    /// Whether a top-level `#run` of root file `root` runs sx code: one whose expression is
+    /// a direct call of an intrinsic (`#run on_build(f);`) only asks something of the compiler.
+    pub(crate) fn root_runs_code(&mut self, root: FileIdx) -> bool {
+        let runs = self.files[root].runs.clone();
+        runs.iter().any(|r| {
+            let ExprKind::Call { callee, .. } = &r.kind else { return true };
+            let ExprKind::Ident(id) = &callee.kind else { return true };
+            !matches!(self.lookup_global(root, &id.name, id.span), Ok(Some(ConstVal::Intrinsic(_))))
+        })
+    }
 }

@@ -14,7 +14,11 @@ impl Compiler {
             }
         }
         let mut found: Vec<DeclId> = vec![];
-        let imports = self.files[file].flat_imports.clone();
+        // A flat import brings its own names, which include its anonymous C units' names.
+        let mut imports = self.files[file].flat_imports.clone();
+        for i in 0..imports.len() {
+            imports.extend_from_slice(self.c.anonymous_units(imports[i]));
+        }
         for imp in imports {
             if let Some(ids) = self.files[imp].names.get(name) {
                 for &id in ids {
@@ -76,6 +80,12 @@ impl Compiler {
         }
         if let Some(builtin) = self.language_intrinsic(name) {
             return Ok(Some(builtin));
+        }
+        // The names of the file's anonymous C units are its own.
+        for unit in self.c.anonymous_units(file).to_vec() {
+            if let Some(&id) = self.files[unit].names.get(name).and_then(|ids| ids.first()) {
+                return self.eval_decl(id).map(Some);
+            }
         }
         // Names the module only flat-imports are not its members, except namespace aliases,
         // which carry one hop.
@@ -163,7 +173,7 @@ impl Compiler {
                 match &value.kind {
                     ExprKind::Fn(decl) if decl.body.is_some() || decl.attrs.is_extern || decl.attrs.intrinsic => {
                         if decl.attrs.intrinsic {
-                            if !self.in_stdlib(file) {
+                            if !self.in_stdlib(file) && Some(file) != self.runtime_file {
                                 return self.err(
                                     span,
                                     format!(
@@ -277,6 +287,9 @@ impl Compiler {
         let id = self.fns.next_key();
         let mut decl = decl.clone();
         for p in &mut decl.params {
+            if let Some(ty) = p.ty.as_mut().filter(|_| p.comptime) {
+                crate::syntax_facts::strip_type_bounds(ty);
+            }
             // `..xs: P` with a protocol `P` (any non-slice type) is a compile-time pack whose
             // elements must implement `P`; `generic_call` checks the constraint.
             if p.variadic && !p.comptime && p.ty.as_ref().is_some_and(|t| !matches!(t.kind, ExprKind::SliceType { .. })) {

@@ -25,8 +25,8 @@
 //! cannot transfer control.
 
 use crate::fncx::FnCx;
-use crate::*;
 use crate::runtime::RuntimeFn;
+use crate::*;
 use sx_ir::{Block as IrBlock, IntCC, Type as IrType, Value};
 use sx_types::TypeKind as TK;
 
@@ -955,6 +955,12 @@ impl<'c> FnCx<'c> {
             }
         }
         let tv = self.expr(value, None)?;
+        self.bind_failable(names, tv, span)
+    }
+
+    /// Binds the value slots and the error of failable `tv` to `names` (see
+    /// [`Self::destructure_failable`]).
+    pub(crate) fn bind_failable(&mut self, names: &[Ident], tv: TV, span: Span) -> R<Option<()>> {
         let Some((value_ty, ety)) = self.failable_parts(tv.ty) else {
             let msg = format!("cannot destructure a value of type '{}' into {} names", self.tname(tv.ty), names.len());
             return self.err(span, msg);
@@ -1098,6 +1104,14 @@ impl<'c> FnCx<'c> {
             Ok(Some(ConstVal::Func(f))) => f,
             // `v.method(…)` on a local of a struct type (or a pointer to one).
             _ => match &callee.kind {
+                // `T.f(…)` / `ns.T.f(…)`: a function of a struct type.
+                ExprKind::Field { base, name } if matches!(self.resolve_path(base), Ok(Some(ConstVal::Type(_)))) => {
+                    let Ok(Some(ConstVal::Type(t))) = self.resolve_path(base) else { return false };
+                    match self.c.struct_member(t, &name.name) {
+                        Ok(Some(ConstVal::Func(f))) => f,
+                        _ => return false,
+                    }
+                }
                 ExprKind::Field { base, name } => {
                     let ExprKind::Ident(id) = &base.kind else { return false };
                     let Some(Local::Var { ty, .. }) = self.lookup_local(&id.name) else { return false };

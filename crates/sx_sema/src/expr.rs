@@ -119,7 +119,11 @@ impl<'c> FnCx<'c> {
                     let p = self.c.types.pointer(t);
                     return Ok(TV::konst(ConstVal::Type(p)));
                 }
-                let (addr, ty) = self.place_or_temp(inner)?;
+                // `*xs[i]` may point one past the last element (it is not read there).
+                self.address_only = matches!(inner.kind, ExprKind::Index { .. });
+                let r = self.place_or_temp(inner);
+                self.address_only = false;
+                let (addr, ty) = r?;
                 let pty = self.c.types.pointer(ty);
                 Ok(TV { ty: pty, v: V::Scalar(addr) })
             }
@@ -137,6 +141,9 @@ impl<'c> FnCx<'c> {
                 let to = self.type_expr(ty)?;
                 let v = self.expr(expr, Some(to))?;
                 self.check_identity_source(expr, v.ty, to, expr.span)?;
+                if self.is_owned_erasure(&v, to) {
+                    return self.erase_to_protocol_as(v, to, crate::protocols::Erasure::Snapshot, span);
+                }
                 self.cast_value(v, to, span)
             }
             ExprKind::Call { callee, args, trailing_block: true } => match self.bind_trailing_block(callee, args)? {
@@ -286,7 +293,14 @@ impl<'c> FnCx<'c> {
             ExprKind::Directive(d) => self.err(span, format!("not supported yet: #{}", d.name.name)),
             ExprKind::Error => Err(()),
             ExprKind::InitBlock { expr: init, body } => self.init_block(init, body, expected, span),
-            ExprKind::CastWithAlloc { .. } => self.err(span, "not supported yet: a cast with an allocator"),
+            ExprKind::CastWithAlloc { expr, ty, alloc } => {
+                let to = self.type_expr(ty)?;
+                let v = self.expr(expr, Some(to))?;
+                if !self.is_owned_erasure(&v, to) {
+                    return self.err(span, "not supported yet: a cast with an allocator to anything but a protocol");
+                }
+                self.erase_to_protocol_as(v, to, crate::protocols::Erasure::Alloc(alloc), span)
+            }
             ExprKind::Asm { .. } => self.err(span, "not supported yet: inline assembly"),
         }
     }
@@ -558,6 +572,9 @@ impl<'c> FnCx<'c> {
     }
 
     pub(crate) fn ident(&mut self, id: &Ident) -> R<TV> {
+        if let Some(v) = self.inline_struct_const(id)? {
+            return Ok(v);
+        }
         let resolved = self.resolve(id)?;
         if resolved.is_none() && !id.raw {
             if let Some(t) = builtin_type(&mut self.c.types, &id.name) {

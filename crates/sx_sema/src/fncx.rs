@@ -27,6 +27,9 @@ pub(crate) struct FnCx<'c> {
     /// The next expression is used as a value (a declaration's initialiser, an argument) even
     /// though no type is expected; consumed by [`FnCx::expr`].
     pub value_ctx: bool,
+    /// The next index place is only having its address taken (`*buf[i]`): one past the last
+    /// element is a valid address there. Consumed by the index place.
+    pub address_only: bool,
     /// Names bound by the generic function being called (pattern inference).
     pub poly_scope: Vec<String>,
     /// Compile-time parameters given explicitly (never re-inferred).
@@ -61,6 +64,7 @@ impl<'c> FnCx<'c> {
             sret: None,
             infer: None,
             value_ctx: false,
+            address_only: false,
             poly_scope: vec![],
             fixed_binds: vec![],
             outer_consts: outer,

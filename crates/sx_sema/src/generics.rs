@@ -276,8 +276,21 @@ impl<'c> FnCx<'c> {
         let inferable = inferable_type_params(&decl);
         let positional = args.iter().filter(|a| a.name.is_none()).count() + next;
         let fixed_count = decl.params.iter().filter(|p| !(p.comptime && p.variadic)).count();
-        let skip_inferable =
-            pack_at.is_none() && inferable.iter().any(|b| *b) && positional == fixed_count - inferable.iter().filter(|b| **b).count();
+        // With defaulted parameters a count fits both forms: `f($T: Type, v: T, loc := …)`
+        // called as `f(i64, 100)` gives `$T`, as `f(100)` leaves it out. A type where the
+        // first inferable parameter stands decides it.
+        let n_inferable = inferable.iter().filter(|b| **b).count();
+        let required = decl.params.iter().filter(|p| !(p.comptime && p.variadic) && p.default.is_none()).count();
+        let fits_inferred = positional + n_inferable >= required && positional + n_inferable <= fixed_count;
+        let fits_explicit = positional >= required && positional <= fixed_count;
+        let mut skip_inferable = pack_at.is_none() && n_inferable > 0 && fits_inferred;
+        if skip_inferable && fits_explicit {
+            let first = inferable.iter().position(|b| *b).unwrap_or(0).saturating_sub(next);
+            skip_inferable = match args.iter().filter(|a| a.name.is_none()).nth(first) {
+                Some(a) => !self.names_a_type(&a.value)?,
+                None => true,
+            };
+        }
         for a in args {
             while skip_inferable && a.name.is_none() && next < n && inferable[next] {
                 next += 1;
@@ -360,6 +373,21 @@ impl<'c> FnCx<'c> {
     /// `..xs: P`: every element type of the pack must implement protocol `P` (`..xs: any` and
     /// `..$xs: []Type` have no constraint); a bare family `P` takes elements implementing some
     /// instance `P(…)` (exactly one). Returns the constraining protocol.
+    /// Does `e` name a type at compile time (a type name, a type function call, or type
+    /// syntax that is not also a value: `[]T`, `[N]T`, `[*]T`, `?T`)?
+    fn names_a_type(&mut self, e: &Expr) -> R<bool> {
+        Ok(match &e.kind {
+            ExprKind::Ident(id) => match self.resolve(id)? {
+                Some(Local::Const(ConstVal::Type(_))) => true,
+                Some(_) => false,
+                None => crate::builtin_type(&mut self.c.types, &id.name).is_some(),
+            },
+            ExprKind::Call { .. } => self.type_fn_type(e)?.is_some(),
+            ExprKind::SliceType { .. } | ExprKind::ArrayType { .. } | ExprKind::ManyPtrType(_) | ExprKind::OptionalType(_) => true,
+            _ => false,
+        })
+    }
+
     fn check_pack_constraint(&mut self, fid: FnId, te: &Expr, types: &[TypeId], vals: &[(TV, Span)]) -> R<Option<TypeId>> {
         if matches!(&te.kind, ExprKind::SliceType { .. }) {
             return Ok(None);
@@ -561,7 +589,9 @@ impl<'c> FnCx<'c> {
                 None => match &given[i] {
                     Some(a) => (self.arg_value(&a.value, pty)?, a.value.span),
                     None => match &p.default {
+                        Some(d) if matches!(d.kind, ExprKind::CallerLocation) => (self.caller_location(span, Some(pty), d.span)?, span),
                         Some(d) => {
+                            let d = &self.default_at_call_site(d, span)?.unwrap_or_else(|| d.clone());
                             let (sf, so, sc) = (self.file, self.owner, self.outer_consts.clone());
                             self.file = cfile;
                             self.owner = cowner;

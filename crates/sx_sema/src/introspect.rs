@@ -7,9 +7,9 @@
 //! or, when it holds a `Type` value, for that type.
 
 use crate::fncx::FnCx;
+use crate::runtime::RuntimeFn;
 use crate::type_rules::{cat, flag};
 use crate::*;
-use crate::runtime::RuntimeFn;
 use sx_ir::{BinOp as IB, IntCC, Type as IrType, Value};
 use sx_types::TypeKind as TK;
 
@@ -38,9 +38,24 @@ impl<'c> FnCx<'c> {
 
     fn introspect_inner(&mut self, name: &str, args: &[Arg], span: Span) -> R<TV> {
         let arity = match name {
-            "size_of" | "align_of" | "type_name" | "type_of" | "is_unsigned" | "is_flags" | "is_identity" | "struct_field_count"
-            | "variant_count" | "pointee_type" | "raw_any_data" | "is_struct" | "vector_lanes" | "__sx_variant_tag_width" | "__type_kind" | "__type_flags"
-            | "__type_count" | "__type_elem" => 1,
+            "size_of"
+            | "align_of"
+            | "type_name"
+            | "type_of"
+            | "is_unsigned"
+            | "is_flags"
+            | "is_identity"
+            | "struct_field_count"
+            | "variant_count"
+            | "pointee_type"
+            | "raw_any_data"
+            | "is_struct"
+            | "vector_lanes"
+            | "__sx_variant_tag_width"
+            | "__type_kind"
+            | "__type_flags"
+            | "__type_count"
+            | "__type_elem" => 1,
             "any_element" => 3,
             _ => 2,
         };
@@ -110,7 +125,11 @@ impl<'c> FnCx<'c> {
                 TyArg::Static(t) => Ok(int_const(match self.c.types.enum_of(t).map(|e| e.backing) {
                     Some(backing) => {
                         let w = self.c.types.size_of(backing) as i64;
-                        if self.c.types.is_signed(backing) { -w } else { w }
+                        if self.c.types.is_signed(backing) {
+                            -w
+                        } else {
+                            w
+                        }
                     }
                     None => 0,
                 })),
@@ -373,6 +392,19 @@ impl<'c> FnCx<'c> {
             }
             other => self.err(span, format!("'{}' is not a member reflection intrinsic", other)),
         }
+    }
+
+    /// `type_info(t)` of a library that declares it as an intrinsic: the runtime's description
+    /// of `t` as the `TypeInfo` type declared next to that intrinsic.
+    pub(crate) fn type_info_call(&mut self, args: &[Arg], span: Span) -> R<TV> {
+        let [a] = args else { return self.err(span, "'type_info' takes one argument") };
+        let Some(info) = self.c.intrinsic_companion_type("type_info", "TypeInfo", span)? else {
+            return self.err(span, "'type_info' needs the library's 'TypeInfo' type, declared next to the intrinsic");
+        };
+        let t = self.type_arg("type_info", &a.value)?;
+        let tag = self.handle(t, span)?;
+        let t = TV { ty: bt::TYPE, v: V::Scalar(tag) };
+        self.call_runtime_generic("__sx_rt_type_info", vec![("R".to_string(), ConstVal::Type(info))], vec![t], span)
     }
 
     /// Evaluates a type argument.

@@ -11,8 +11,10 @@
 
 pub mod analysis;
 mod anyval;
+mod atomics;
 mod branches;
 pub mod build_api;
+mod build_options;
 mod c_build;
 pub mod c_units;
 mod c_variadic;
@@ -27,16 +29,19 @@ mod debug_vars;
 mod decls;
 mod emit;
 mod errors;
+mod extern_views;
 mod expr;
 mod fn_state;
 mod fncx;
 mod generics;
 mod index;
+mod inline_consts;
 mod inline_if;
 mod insert;
 mod introspect;
 mod lambda_ctx;
 mod libraries;
+mod library_ufcs;
 mod literals;
 pub mod loader;
 mod location;
@@ -61,6 +66,7 @@ mod type_fns;
 mod type_rules;
 mod values;
 mod vector;
+mod views;
 
 #[cfg(test)]
 mod tests;
@@ -198,7 +204,8 @@ pub struct Options {
 /// What a successful compilation produces.
 pub struct Output {
     pub module: Module,
-    /// The root file has a top-level `#run expr;` (the driver prints `--- build done ---`).
+    /// The root file has a top-level `#run expr;` that runs sx code, not only a compiler
+    /// request such as `#run on_build(f);` (the driver prints `--- build done ---`).
     pub root_has_run: bool,
     /// How many compile-time evaluations ran on the VM.
     pub vm_evaluations: u64,
@@ -345,7 +352,7 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Output, (SourceMap, Vec<Di
     if result.is_err() || !c.diags.is_empty() {
         return Err((c.sources, c.diags));
     }
-    let root_has_run = root.map(|r| !c.files[r].runs.is_empty()).unwrap_or(false);
+    let root_has_run = root.is_some_and(|r| c.root_runs_code(r));
     let vm_evaluations = c.ct.vm_evals;
     let mut foreign = c.foreign_sigs();
     foreign.extend(c.c.shim_sigs.iter().cloned());
@@ -530,6 +537,7 @@ impl Compiler {
         }
         let drained = self.drain_queue();
         self.check_extern_symbols();
+        self.check_extern_views();
         self.check_layout_cycles();
         self.check_runtime_compiler_calls();
         let _ = self.check_minted(None);

@@ -139,7 +139,10 @@ impl<'c> FnCx<'c> {
             if matches!(fi.value.kind, ExprKind::Undef) {
                 continue;
             }
-            let v = self.expr(&fi.value, Some(fty))?;
+            let v = match self.view_of_place(&fi.value, fty)? {
+                Some(v) => v,
+                None => self.expr(&fi.value, Some(fty))?,
+            };
             let v = self.coerce(v, fty, fi.value.span)?;
             let fa = self.offset_addr(a, off as i64);
             self.store(fa, v, fi.span)?;

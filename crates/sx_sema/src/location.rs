@@ -55,10 +55,7 @@ impl FnCx<'_> {
         if !has_nested_caller_location(d) {
             return Ok(None);
         }
-        let std = self.c.std_file.or_else(|| self.c.find_std());
-        let Some(Some(ConstVal::Type(loc_ty))) = std.map(|f| self.c.lookup_own(f, "Source_Location", d.span)).transpose()? else {
-            return Ok(None);
-        };
+        let Some(loc_ty) = self.c.source_location_type(d.span)? else { return Ok(None) };
         let v = self.caller_location(site, Some(loc_ty), d.span)?;
         let Some(c) = v.as_const().cloned() else { return Ok(None) };
         let name = format!("\u{0}caller_location{}", self.c.fresh());
@@ -87,4 +84,29 @@ fn replace_caller_location(e: &Expr, name: &str) -> Expr {
         _ => {}
     }
     out
+}
+
+impl Compiler {
+    /// The library's `Source_Location` struct: declared by the first loaded standard-library
+    /// file that declares one (`None` when no loaded file does).
+    pub(crate) fn source_location_type(&mut self, span: Span) -> R<Option<TypeId>> {
+        self.library_type("Source_Location", span, |c, t| c.types.struct_of(t).is_some())
+    }
+
+    /// The type `name` that the first loaded standard-library file declaring one (for which
+    /// `fits` holds) declares: how the compiler finds the library's contract types.
+    pub(crate) fn library_type(&mut self, name: &str, span: Span, fits: impl Fn(&Compiler, TypeId) -> bool) -> R<Option<TypeId>> {
+        let files: Vec<FileIdx> = self.files.iter().filter(|(_, f)| f.names.contains_key(name)).map(|(i, _)| i).collect();
+        for file in files {
+            if !self.in_stdlib(file) {
+                continue;
+            }
+            if let Some(ConstVal::Type(t)) = self.lookup_own(file, name, span)? {
+                if fits(self, t) {
+                    return Ok(Some(t));
+                }
+            }
+        }
+        Ok(None)
+    }
 }

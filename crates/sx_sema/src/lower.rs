@@ -105,7 +105,16 @@ impl<'c> FnCx<'c> {
         }
         if let Some(owner) = self.owner {
             if let Some(c) = self.c.struct_member(owner, &id.name)? {
-                return Ok(Some(Local::Const(c)));
+                // A bare call inside a type's method of a name the file also declares as a
+                // function is the file's function: `open :: (…) { return open(…); }` in a struct
+                // delegates to the free `open`, it does not call itself.
+                let file_fn = match c {
+                    ConstVal::Func(_) if self.c.files[self.file].names.contains_key(&id.name) => {
+                        self.c.lookup_global(self.file, &id.name, id.span)?.filter(|g| matches!(g, ConstVal::Func(_)))
+                    }
+                    _ => None,
+                };
+                return Ok(Some(Local::Const(file_fn.unwrap_or(c))));
             }
         }
         let file = self.file;
@@ -114,7 +123,9 @@ impl<'c> FnCx<'c> {
         }
         // Compiler intrinsics are recognised without any import.
         if !id.raw
-            && (BUILTIN_INTRINSICS.contains(&id.name.as_str()) || crate::syntax_facts::REFLECTION_INTRINSICS.contains(&id.name.as_str()))
+            && (BUILTIN_INTRINSICS.contains(&id.name.as_str())
+                || crate::syntax_facts::REFLECTION_INTRINSICS.contains(&id.name.as_str())
+                || crate::syntax_facts::COMPILER_API.contains(&id.name.as_str()))
         {
             return Ok(Some(Local::Const(ConstVal::Intrinsic(id.name.clone()))));
         }
@@ -404,6 +415,9 @@ impl<'c> FnCx<'c> {
                 return Ok(TV::konst(ConstVal::Type(ft)));
             }
         }
+        if let Some(v) = self.coerce_to_view(&tv, to, span)? {
+            return Ok(v);
+        }
         if self.c.is_protocol(to) && !self.c.is_protocol(tv.ty) {
             return self.erase_to_protocol(tv, to, span);
         }
@@ -513,6 +527,9 @@ impl<'c> FnCx<'c> {
         let from = tv.ty;
         if from == to {
             return Ok(tv);
+        }
+        if let Some(v) = self.coerce_to_view(&tv, to, span)? {
+            return Ok(v);
         }
         if self.c.is_protocol(to) && !self.c.is_protocol(from) {
             return self.erase_to_protocol(tv, to, span);
@@ -779,6 +796,14 @@ impl Compiler {
         if sig.is_extern {
             let sym = def.decl.attrs.extern_sym.clone().unwrap_or_else(|| def.name.clone());
             if let Some(id) = self.runtime_symbol(&sym, span)? {
+                if self.module.funcs[id].sig != irsig {
+                    let msg = format!(
+                        "the declaration of '{}' does not match the compiler's runtime, whose IR signature is `{}`",
+                        sym,
+                        sx_ir::print::sig_text(&self.module.funcs[id].sig)
+                    );
+                    return self.err(span, msg);
+                }
                 self.fns[fid].func = Some(id);
                 return Ok(id);
             }
@@ -786,6 +811,10 @@ impl Compiler {
                 Ok(abi) => abi,
                 Err(msg) => return self.err(span, msg),
             };
+            let bound_differently = self.module.externs.values().any(|e| e.symbol == sym && e.sig != abi.c_signature());
+            if bound_differently && self.check_extern_symbol_views(&sym) {
+                return Err(());
+            }
             let ext = self.module.declare_extern_byval(&sym, abi.c_signature(), abi.byval());
             // Externs are called through a small module function with the sx convention, so
             // function values work and aggregates are adapted to C (see `cabi`).
@@ -1052,7 +1081,10 @@ impl<'c> FnCx<'c> {
         } else if self.has_named_returns() {
             self.named_return(blk.span)
         } else if let Some(semi) = discarded_value_stmt(blk) {
-            let msg = format!("the function returns '{}', but the `;` here discards the last expression's value (remove it, or `return` explicitly)", self.tname(ret));
+            let msg = format!(
+                "the function returns '{}', but the `;` here discards the last expression's value (remove it, or `return` explicitly)",
+                self.tname(ret)
+            );
             self.err(semi, msg)
         } else {
             let end = Span::new(blk.span.file, blk.span.hi.saturating_sub(1), blk.span.hi);

@@ -2,8 +2,8 @@
 
 use crate::consts::wrap_int;
 use crate::fncx::FnCx;
-use crate::*;
 use crate::runtime::RuntimeFn;
+use crate::*;
 use sx_ir::{BinOp as IB, FloatCC, IntCC, Type as IrType, UnOp as IU, Value};
 use sx_types::TypeKind as TK;
 
@@ -213,6 +213,12 @@ impl<'c> FnCx<'c> {
         }
         if self.c.types.is_tuple(l.ty) || self.c.types.is_tuple(r.ty) {
             return self.tuple_arith(op, l, r, span);
+        }
+        // `Type/P/Q`: the type of a type parameter bounded by protocols is `Type`.
+        if let (BinOp::Div, Some(ConstVal::Type(bt::TYPE)), Some(ConstVal::Type(p))) = (op, l.as_const(), r.as_const()) {
+            if self.c.is_protocol(*p) {
+                return Ok(TV::konst(ConstVal::Type(bt::TYPE)));
+            }
         }
         let shift = matches!(op, BinOp::Shl | BinOp::Shr);
         // Pointer arithmetic on many-pointers.

@@ -421,7 +421,12 @@ impl<'c> FnCx<'c> {
                 return self.err(n.span, "a pack element cannot be named");
             }
             self.value_ctx = true;
-            let v = self.expr(&a.value, None)?;
+            // `xx e` into a pack has no target type: the element is `e` as it is.
+            let e = match &a.value.kind {
+                ExprKind::AutoCast(inner) => inner.as_ref(),
+                _ => &a.value,
+            };
+            let v = self.expr(e, None)?;
             let v = if v.as_const().map(|c| c.is_untyped()).unwrap_or(false) { self.coerce(v.clone(), v.ty, a.value.span)? } else { v };
             if matches!(v.v, V::Void) || v.ty == bt::VOID || v.ty == bt::NORETURN {
                 let msg = format!("a value of type '{}' cannot be passed in a pack", self.tname(v.ty));

@@ -78,6 +78,7 @@ impl<'c> FnCx<'c> {
                 }
             }
             ExprKind::Index { base, index } => {
+                let address_only = std::mem::take(&mut self.address_only);
                 if let Some(alias) = self.pack_index_alias(base, index)? {
                     return self.place_opt(&alias, for_write);
                 }
@@ -104,7 +105,7 @@ impl<'c> FnCx<'c> {
                 let (base_ptr, elem) = match self.c.types.kind(ty).clone() {
                     TK::Array(n, el) | TK::Vector(n, el) => {
                         if let Some(ConstVal::Int { v, .. }) = iv.as_const() {
-                            if *v < 0 || *v as u64 >= n {
+                            if *v < 0 || *v as u64 > n || (*v as u64 == n && !address_only) {
                                 return self.err(index.span, format!("index {} is out of bounds for an array of length {}", v, n));
                             }
                         } else {
@@ -128,7 +129,12 @@ impl<'c> FnCx<'c> {
                 };
                 let i = self.scalar(iv, index.span)?;
                 if let Some(len) = len {
-                    self.bounds_check(i, len, index.span);
+                    if address_only {
+                        let ok = self.b(|b| b.icmp(IntCC::Ule, i, len));
+                        self.panic_unless(ok, index.span, "index out of bounds");
+                    } else {
+                        self.bounds_check(i, len, index.span);
+                    }
                 }
                 let esz = self.c.types.size_of(elem) as i64;
                 let sz = self.iconst(p, esz);
@@ -248,6 +254,11 @@ impl<'c> FnCx<'c> {
                 "len" => Some((pb, bt::I64)),
                 _ => None,
             },
+            // A vector lane by name (`.x .y .z .w`, `.r .g .b .a`): an assignable place.
+            TK::Vector(n, e) => {
+                let lane = crate::vector::lane_of(name).filter(|l| *l < n)?;
+                Some((lane * self.c.types.size_of(e), e))
+            }
             // A closure's two words: the code and its environment.
             TK::Closure { .. } => match name {
                 "fn_ptr" => Some((0, self.c.types.pointer(bt::VOID))),
@@ -276,6 +287,15 @@ impl<'c> FnCx<'c> {
             return Ok(tv);
         }
         self.check_pack_view(base, name)?;
+        // A bare numeric type name as a receiver (`f64.epsilon`, `i32.max`) is always the type:
+        // only a raw identifier (`` `f64 ``) reads a value bound under that spelling.
+        if let ExprKind::Ident(id) = &base.kind {
+            if !id.raw && !matches!(id.name.as_str(), "int" | "float") {
+                if let Some(t) = builtin_type(&mut self.c.types, &id.name).filter(|t| self.c.types.is_numeric(*t)) {
+                    return self.type_member(t, name);
+                }
+            }
+        }
         // Namespaces and types first.
         if matches!(base.kind, ExprKind::Ident(_) | ExprKind::Field { .. }) {
             if let Some(ConstVal::Namespace(f)) = self.resolve_path(base)? {
@@ -298,9 +318,10 @@ impl<'c> FnCx<'c> {
         if let Some(t) = self.try_type(base)? {
             return self.type_member(t, name);
         }
-        // Fields of constant aggregates fold.
-        if let ExprKind::Ident(_) = &base.kind {
-            if let Some(ConstVal::Data(d, ty)) = self.resolve_path(base)? {
+        // Fields of constant aggregates fold (not those of a constant re-lowered at each use).
+        if let ExprKind::Ident(id) = &base.kind {
+            let folds = self.inline_struct_const_init(id)?.is_none();
+            if let Some(ConstVal::Data(d, ty)) = if folds { self.resolve_path(base)? } else { None } {
                 if let Some((off, fty)) = self.field_of(ty, &name.name) {
                     if self.c.types.scalar(fty).is_some() && !self.c.types.is_pointer_like(fty) {
                         let es = self.c.types.size_of(fty) as usize;

@@ -18,8 +18,8 @@
 //! `impl Into(T) for type_of(v)` (see [`FnCx::user_conversion`]).
 
 use crate::fncx::FnCx;
-use crate::*;
 use crate::runtime::RuntimeFn;
+use crate::*;
 use sx_ir::Value;
 use sx_types::TypeKind as TK;
 
@@ -43,6 +43,30 @@ pub(crate) struct ProtoInfo {
 pub(crate) struct ProtoMethod {
     pub name: String,
     pub decl: FnDecl,
+    /// `Self` appears only as the receiver: the method has a slot in an erased value.
+    pub dispatchable: bool,
+}
+
+/// How an erasure gets the object of an owned protocol value.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Erasure<'e> {
+    /// `xx v` or an implicit conversion: a pointer's pointee is borrowed.
+    Implicit,
+    /// `v.(P)`: an owned copy (a pointer's pointee is snapshotted).
+    Snapshot,
+    /// `v.(P, alloc)`: an owned copy allocated through the named allocator.
+    Alloc(&'e Expr),
+}
+
+/// A method an impl leaves out that its type must already have.
+#[derive(Clone, Debug)]
+pub(crate) struct Adoption {
+    pub protocol: TypeId,
+    pub target: TypeId,
+    pub method: String,
+    pub span: Span,
+    /// The impl is a further impl of a family instance (its table is in `other_impls`).
+    pub other_file: bool,
 }
 
 /// The protocol state of a compilation.
@@ -66,6 +90,12 @@ pub(crate) struct ProtoTables {
     pub other_impls: HashMap<(TypeId, TypeId), Vec<(FileIdx, Span, HashMap<String, FnId>)>>,
     /// Impls with `$` patterns (`impl P for Pair($T)`), instantiated when a type matches.
     pub generic_impls: Vec<(FileIdx, Rc<Item>)>,
+    /// Default method bodies instantiated for an impl → the protocol whose impl they belong to.
+    pub default_domain: HashMap<FnId, TypeId>,
+    /// Impl methods taking their receiver by value → the by-pointer thunk a slot calls.
+    pub receiver_thunks: HashMap<FnId, FnId>,
+    /// Impl methods left out and not defaulted, adopted once the impls are registered.
+    pub unadopted: Vec<Adoption>,
     /// Types the generic impls were already matched against.
     pub generic_matched: std::collections::HashSet<TypeId>,
 }
@@ -85,7 +115,8 @@ impl Compiler {
                             return self
                                 .err(name.span, format!("protocol method '{}' must take the receiver first: 'self: *Self'", name.name));
                         }
-                        methods.push(ProtoMethod { name: name.name.clone(), decl: (**decl).clone() });
+                        let dispatchable = !crate::syntax_facts::is_self_typed_signature(decl, 1);
+                        methods.push(ProtoMethod { name: name.name.clone(), decl: (**decl).clone(), dispatchable });
                     }
                     _ => return self.err(m.span, "not supported yet: constants in a protocol"),
                 },
@@ -116,7 +147,7 @@ impl Compiler {
         let void_ptr = self.types.pointer(bt::VOID);
         let mut fields = vec![("ctx".to_string(), void_ptr), ("__type_id".to_string(), bt::TYPE)];
         if inline {
-            for m in methods {
+            for m in methods.iter().filter(|m| m.dispatchable) {
                 fields.push((m.name.clone(), void_ptr));
             }
         } else {
@@ -217,6 +248,7 @@ impl Compiler {
             let ItemKind::Impl(imp) = &item.kind else { continue };
             ok &= self.resolve_impl(file, &item, imp).is_ok();
         }
+        ok &= self.settle_adoptions().is_ok();
         if ok {
             Ok(())
         } else {
@@ -287,7 +319,7 @@ impl Compiler {
                 self.register_impl(file, imp, p, t, outer)?;
             }
         }
-        Ok(())
+        self.settle_adoptions()
     }
 
     /// Registers `impl p for t` (its methods see `outer`).
@@ -330,20 +362,23 @@ impl Compiler {
             return self.err(it.span, "an impl declares only methods");
         }
         let info = self.protos.protocols[&p].clone();
-        let mut ok = true;
         for m in &info.methods {
             if !table.contains_key(&m.name) {
                 if m.decl.body.is_some() {
-                    // A default method body, instantiated for this type.
-                    let fid = self.new_fn(&m.name, &m.decl, info.file, Some(t), info.scope.clone(), imp.span);
+                    // A default method body, instantiated for this type: `Self` is the type, and
+                    // its method calls on the receiver's type prefer this impl's methods.
+                    let mut scope = (*info.scope).clone();
+                    scope.insert("Self".to_string(), ConstVal::Type(t));
+                    let fid = self.new_fn(&m.name, &m.decl, info.file, Some(t), Rc::new(scope), imp.span);
+                    self.protos.default_domain.insert(fid, p);
                     table.insert(m.name.clone(), fid);
                     if !other_file {
                         self.protos.methods.entry((t, m.name.clone())).or_insert(fid);
                     }
                 } else {
-                    let msg = format!("'impl {} for {}' is missing method '{}'", self.types.name(p), self.types.name(t), m.name);
-                    let _ = self.err::<()>(imp.span, msg);
-                    ok = false;
+                    // Adopted from the type's own methods or another impl's, once every
+                    // pending impl is registered (`settle_adoptions`).
+                    self.protos.unadopted.push(Adoption { protocol: p, target: t, method: m.name.clone(), span: imp.span, other_file });
                 }
             }
         }
@@ -353,11 +388,88 @@ impl Compiler {
             self.protos.impl_sites.insert((p, t), (file, imp.span));
             self.protos.impls.insert((p, t), table);
         }
+        Ok(())
+    }
+
+    /// Gives each impl method the impl left out (and the protocol has no default for) the
+    /// method of that name its type already has — inherent or from another impl — or reports
+    /// it missing.
+    fn settle_adoptions(&mut self) -> R<()> {
+        let mut ok = true;
+        for a in std::mem::take(&mut self.protos.unadopted) {
+            let Some(ConstVal::Func(fid)) = self.struct_member(a.target, &a.method)? else {
+                let msg =
+                    format!("'impl {} for {}' is missing method '{}'", self.types.name(a.protocol), self.types.name(a.target), a.method);
+                let _ = self.err::<()>(a.span, msg);
+                ok = false;
+                continue;
+            };
+            let key = (a.protocol, a.target);
+            let table = if a.other_file {
+                self.protos.other_impls.get_mut(&key).and_then(|v| v.last_mut()).map(|(_, _, t)| t)
+            } else {
+                self.protos.impls.get_mut(&key)
+            };
+            if let Some(table) = table {
+                table.insert(a.method, fid);
+            }
+        }
         if ok {
             Ok(())
         } else {
             Err(())
         }
+    }
+
+    /// The function a protocol slot calls for impl method `fid` of type `t`: `fid` itself when
+    /// it takes its receiver by pointer, else a thunk `(self: *t, args…) { fid(self.*, args…) }`
+    /// (every slot is called with the object's address).
+    pub(crate) fn by_pointer_receiver(&mut self, fid: FnId, t: TypeId) -> R<FnId> {
+        let sig = self.fn_sig(fid)?;
+        if sig.params.first().is_none_or(|p| matches!(self.types.kind(*p), TK::Pointer(_))) {
+            return Ok(fid);
+        }
+        if let Some(&thunk) = self.protos.receiver_thunks.get(&fid) {
+            return Ok(thunk);
+        }
+        let def = &self.fns[fid];
+        let (file, owner, name) = (def.file, def.owner, format!("{}.by_pointer", def.name));
+        let mut decl = (*def.decl).clone();
+        let span = Span::new(decl.span.file, decl.span.lo, decl.span.lo);
+        let hidden = |n: &str| Ident { name: format!("\u{0}{}", n), span, raw: true };
+        let ident = |id: Ident| Expr::new(ExprKind::Ident(id), span);
+        let mut scope = (*def.local_consts).clone();
+        scope.insert(hidden("recv_type").name, ConstVal::Type(t));
+        scope.insert(hidden("by_value").name, ConstVal::Func(fid));
+        let mut args = vec![];
+        for (i, p) in decl.params.iter_mut().enumerate() {
+            if i == 0 {
+                p.name = Some(hidden("recv"));
+                p.ty = Some(Expr::new(ExprKind::AddrOf(Box::new(ident(hidden("recv_type")))), span));
+                args.push(Expr::new(ExprKind::Deref(Box::new(ident(hidden("recv")))), span));
+                continue;
+            }
+            let Some(n) = p.name.clone() else { return self.err(p.span, "a protocol method parameter needs a name") };
+            args.push(ident(n));
+        }
+        let args = args.into_iter().map(|value| Arg { name: None, value, spread: false, span }).collect();
+        let call = Expr::new(ExprKind::Call { callee: Box::new(ident(hidden("by_value"))), args, trailing_block: false }, span);
+        decl.body = Some(Body::Block(Block { stmts: vec![], tail: Some(Box::new(call)), span }));
+        decl.span = span;
+        let thunk = self.new_fn(&name, &decl, file, owner, Rc::new(scope), span);
+        self.protos.receiver_thunks.insert(fid, thunk);
+        Ok(thunk)
+    }
+
+    /// In the body of a protocol's default method instantiated for `t`: the method `name` of
+    /// that protocol's impl for `t` (which wins over an inherent method of the same name).
+    pub(crate) fn default_domain_method(&self, t: TypeId, name: &str) -> Option<FnId> {
+        let cur = self.lowering?;
+        let p = *self.protos.default_domain.get(&cur)?;
+        if self.fns[cur].owner != Some(t) {
+            return None;
+        }
+        self.protos.impls.get(&(p, t))?.get(name).copied()
     }
 
     /// An impl method of `t` named `name`.
@@ -370,20 +482,16 @@ impl Compiler {
     }
 
     /// The parameter types (after the receiver) and result of protocol method `i`.
-    fn proto_method_sig(&mut self, p: TypeId, i: usize) -> R<(Vec<TypeId>, TypeId)> {
+    fn proto_method_sig(&mut self, p: TypeId, i: usize, self_ty: TypeId) -> R<(Vec<TypeId>, TypeId)> {
         let info = self.protos.protocols[&p].clone();
         let m = &info.methods[i];
         let mut outer = (*info.scope).clone();
-        outer.insert("Self".to_string(), ConstVal::Type(p));
+        outer.insert("Self".to_string(), ConstVal::Type(self_ty));
         let outer = Rc::new(outer);
         let mut params = vec![];
         for prm in m.decl.params.iter().skip(1) {
             let Some(te) = &prm.ty else { return self.err(prm.span, "a protocol method parameter needs a type") };
-            let t = self.eval_type_in(info.file, None, &outer, te)?;
-            if t == p {
-                return self.err(prm.span, "not supported yet: protocol methods taking 'Self' beyond the receiver");
-            }
-            params.push(t);
+            params.push(self.eval_type_in(info.file, None, &outer, te)?);
         }
         let ret = match &m.decl.ret {
             None => bt::VOID,
@@ -413,6 +521,16 @@ impl<'c> FnCx<'c> {
 
     /// Erases `tv` (a concrete value, or a pointer to one) into a value of protocol `p`.
     pub(crate) fn erase_to_protocol(&mut self, tv: TV, p: TypeId, span: Span) -> R<TV> {
+        self.erase_to_protocol_as(tv, p, Erasure::Implicit, span)
+    }
+
+    /// Erases `tv` into a value of protocol `p` the way `how` says: an implicit erasure borrows
+    /// a pointer's pointee, the postfix spellings `.(P)` / `.(P, alloc)` own a copy of it (a
+    /// view `*P` is promoted: its object copied). `#identity` protocols always borrow.
+    pub(crate) fn erase_to_protocol_as(&mut self, tv: TV, p: TypeId, how: Erasure<'_>, span: Span) -> R<TV> {
+        if tv.ty == self.c.types.pointer(p) {
+            return self.promote_view(tv, p, how, span);
+        }
         if !self.c.protos.pending.is_empty() {
             self.c.resolve_impls()?;
         }
@@ -430,6 +548,21 @@ impl<'c> FnCx<'c> {
         };
         let info = self.c.protos.protocols[&p].clone();
         let tv = self.materialize(tv, span)?;
+        let (tv, by_pointer) = match how {
+            Erasure::Snapshot | Erasure::Alloc(_) if by_pointer && !info.identity => {
+                let ptr = self.scalar(tv, span)?;
+                (self.load(ptr, concrete), false)
+            }
+            _ => (tv, by_pointer),
+        };
+        if let (Erasure::Alloc(_), true) = (&how, info.identity) {
+            let msg = format!(
+                "'.({}, allocator)' on '#identity' protocol '{}': its values borrow and allocate nothing",
+                self.tname(p),
+                self.tname(p)
+            );
+            return self.err(span, msg);
+        }
         let ctx = if by_pointer {
             self.scalar(tv, span)?
         } else if info.identity {
@@ -448,9 +581,7 @@ impl<'c> FnCx<'c> {
             let size = self.c.types.size_of(concrete).max(1) as i64;
             let p64 = self.ptr_ty();
             let n = self.iconst(p64, size);
-            let vp = self.c.types.pointer(bt::VOID);
-            let mem = self.call_runtime(RuntimeFn::HeapAlloc, vec![n], vp, span)?;
-            let a = self.scalar(mem, span)?;
+            let a = self.erasure_alloc(n, &how, span)?;
             self.store(a, tv, span)?;
             a
         };
@@ -471,7 +602,8 @@ impl<'c> FnCx<'c> {
                     format!("'{}' does not implement protocol '{}': method '{}' is missing", self.tname(concrete), self.tname(p), m.name);
                 return self.err(span, msg);
             };
-            let (params, ret) = self.c.proto_method_sig(p, i)?;
+            let self_ty = if m.dispatchable { p } else { concrete };
+            let (params, ret) = self.c.proto_method_sig(p, i, self_ty)?;
             if crate::syntax_facts::is_generic_decl(&self.c.fns[fid].decl) {
                 let msg = format!(
                     "'{}' does not implement protocol '{}': method '{}' has a mismatched signature — it declares compile-time parameters of its own, which a protocol method cannot have",
@@ -498,7 +630,10 @@ impl<'c> FnCx<'c> {
                 );
                 return self.err(span, msg);
             }
-            funcs.push(self.c.declare_fn(fid, span)?);
+            if m.dispatchable {
+                let slot_fn = self.c.by_pointer_receiver(fid, concrete)?;
+                funcs.push(self.c.declare_fn(slot_fn, span)?);
+            }
         }
         if info.inline {
             for (i, f) in funcs.iter().enumerate() {
@@ -532,6 +667,62 @@ impl<'c> FnCx<'c> {
         Ok(TV { ty: p, v: V::Mem(base) })
     }
 
+    /// `size` bytes for an owned erasure: through the named allocator of `.(P, alloc)`, else
+    /// from the context's.
+    fn erasure_alloc(&mut self, size: Value, how: &Erasure<'_>, span: Span) -> R<Value> {
+        let mem = match how {
+            Erasure::Alloc(alloc) => {
+                let sz = self.tmp_value(TV { ty: bt::I64, v: V::Scalar(size) }, span);
+                let callee = Expr::new(
+                    ExprKind::Field { base: Box::new((*alloc).clone()), name: Ident { name: "alloc_bytes".into(), span, raw: false } },
+                    span,
+                );
+                let arg = Arg { name: None, value: sz, spread: false, span };
+                let call = Expr::new(ExprKind::Call { callee: Box::new(callee), args: vec![arg], trailing_block: false }, span);
+                self.expr(&call, None)?
+            }
+            Erasure::Implicit | Erasure::Snapshot => self.heap_alloc(size, span)?,
+        };
+        self.scalar(mem, span)
+    }
+
+    /// A hidden local holding `v`, as an expression naming it.
+    fn tmp_value(&mut self, v: TV, span: Span) -> Expr {
+        let s = self.slot_for(v.ty);
+        let a = self.slot_addr(s);
+        let _ = self.store(a, v.clone(), span);
+        let name = format!("\u{0}erase{}", self.c.fresh());
+        self.bind(&name, Local::Var { slot: s, ty: v.ty, by_ref: false, readonly: true });
+        Expr::new(ExprKind::Ident(Ident { name, span, raw: true }), span)
+    }
+
+    /// `view.(P)` / `view.(P, alloc)` on a `*P`: an owned value with the view's type and
+    /// method words and a fresh copy of its object (as many bytes as its type's size).
+    fn promote_view(&mut self, view: TV, p: TypeId, how: Erasure<'_>, span: Span) -> R<TV> {
+        if self.c.protos.protocols[&p].identity || matches!(how, Erasure::Implicit) {
+            let ptr = self.scalar(view, span)?;
+            return Ok(self.load(ptr, p));
+        }
+        let src = self.scalar(view, span)?;
+        let p64 = self.ptr_ty();
+        let pb = self.c.module.pointer_bytes() as i32;
+        let ctx = self.b(|b| b.load(p64, src, 0));
+        let rec = self.b(|b| b.load(p64, src, pb));
+        let size_off = self.c.rtti_offset(false, "size") as i32;
+        let size = self.b(|b| b.load(sx_ir::Type::I64, rec, size_off));
+        let mem = self.erasure_alloc(size, &how, span)?;
+        self.call_runtime(RuntimeFn::CopyBytes, vec![mem, ctx, size], bt::VOID, span)?;
+        let slot = self.slot_for(p);
+        let base = self.slot_addr(slot);
+        let words = self.c.types.size_of(p) as i32 / pb;
+        for w in 1..words {
+            let x = self.b(|b| b.load(p64, src, w * pb));
+            self.b(|b| b.store(base, w * pb, x));
+        }
+        self.b(|b| b.store(base, 0, mem));
+        Ok(TV { ty: p, v: V::Mem(base) })
+    }
+
     /// `xx v` / `v.(T)` to `to` where no built-in conversion applies: the call of `convert`
     /// from the `impl Into(to) for type_of(v)` visible from this file (a direct call). `None`
     /// when a built-in conversion applies or no such impl exists anywhere.
@@ -548,11 +739,7 @@ impl<'c> FnCx<'c> {
         if builtin {
             return Ok(None);
         }
-        let Some(std) = self.c.std_file.or_else(|| self.c.find_std()) else { return Ok(None) };
-        let Some(ConstVal::Type(into)) = self.c.lookup_own(std, "Into", span)? else { return Ok(None) };
-        if !self.c.is_protocol_family(into) {
-            return Ok(None);
-        }
+        let Some(into) = self.c.library_type("Into", span, |c, t| c.is_protocol_family(t))? else { return Ok(None) };
         if !self.c.protos.pending.is_empty() {
             self.c.resolve_impls()?;
         }
@@ -635,7 +822,17 @@ impl<'c> FnCx<'c> {
             let msg = format!("protocol '{}' has no method '{}'", self.tname(p), name.name);
             return self.err(name.span, msg);
         };
-        let (params, ret) = self.c.proto_method_sig(p, i)?;
+        if !info.methods[i].dispatchable {
+            let msg = format!(
+                "'{}' is unavailable on an erased '{}' value: its signature mentions 'Self' past the receiver, which denotes no type through erasure; call it on a concrete value or through a generic bound ('$T/{}')",
+                name.name,
+                self.tname(p),
+                self.tname(p)
+            );
+            return self.err(name.span, msg);
+        }
+        let (params, ret) = self.c.proto_method_sig(p, i, p)?;
+        let i = info.methods[..i].iter().filter(|m| m.dispatchable).count();
         let pb = self.c.module.pointer_bytes() as i64;
         let p64 = self.ptr_ty();
         let ctx = self.b(|b| b.load(p64, obj, 0));

@@ -28,6 +28,10 @@ pub enum RuntimeFn {
     FindMemberValue,
     /// `(size: i64) -> *void`, from `context.allocator`
     HeapAlloc,
+    /// `(size: i64) -> *void`, from C's `malloc` (a program without our std)
+    HeapAllocLibc,
+    /// `(dst: *void, src: *void, size: i64)`
+    CopyBytes,
     /// `(tag: u32, names: [*]string, count: u32) -> string`
     ErrorName,
     /// `(frame: *__SxTraceFrame)`
@@ -51,6 +55,8 @@ impl RuntimeFn {
             RuntimeFn::LoadF64 => "__sx_rt_load_f64",
             RuntimeFn::FindMemberValue => "__sx_rt_find_member_value",
             RuntimeFn::HeapAlloc => "__sx_rt_heap_alloc",
+            RuntimeFn::HeapAllocLibc => "__sx_rt_heap_alloc_libc",
+            RuntimeFn::CopyBytes => "__sx_rt_copy_bytes",
             RuntimeFn::ErrorName => "__sx_rt_error_name",
             RuntimeFn::TracePush => "__sx_rt_trace_push",
             RuntimeFn::TraceClear => "__sx_rt_trace_clear",
@@ -75,7 +81,7 @@ impl Compiler {
 
 /// Names the compiler provides to every file when no scope declares them: language
 /// primitives a library may use without declaring them.
-const LANGUAGE_INTRINSICS: &[&str] = &["Vector"];
+const LANGUAGE_INTRINSICS: &[&str] = &["Vector", "__trace_resolve_frame"];
 
 /// Functions of the runtime file that every file sees when no scope declares the name.
 const RUNTIME_PROVIDED: &[&str] = &["__interp_print_frames"];
@@ -99,6 +105,22 @@ impl Compiler {
         LANGUAGE_INTRINSICS.contains(&name).then(|| ConstVal::Intrinsic(name.to_string()))
     }
 
+    /// The type `type_name` declared in the standard-library file that declares intrinsic
+    /// `intrinsic` (e.g. `TypeInfo` next to `type_info`); `None` when there is no such pair.
+    pub(crate) fn intrinsic_companion_type(&mut self, intrinsic: &str, type_name: &str, span: Span) -> R<Option<TypeId>> {
+        let homes: Vec<FileIdx> =
+            self.files.iter().filter(|(_, f)| f.names.contains_key(intrinsic) && f.names.contains_key(type_name)).map(|(i, _)| i).collect();
+        for file in homes {
+            if !self.in_stdlib(file) || !matches!(self.lookup_own(file, intrinsic, span)?, Some(ConstVal::Intrinsic(_))) {
+                continue;
+            }
+            if let Some(ConstVal::Type(t)) = self.lookup_own(file, type_name, span)? {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+
     /// An `extern` declaration of one of the return-trace runtime's C symbols (`sx_trace_len`,
     /// `sx_trace_frame_at`, …) binds to the runtime's definition of it.
     pub(crate) fn runtime_symbol(&mut self, sym: &str, span: Span) -> R<Option<sx_ir::FuncId>> {
@@ -114,6 +136,41 @@ impl Compiler {
 }
 
 impl FnCx<'_> {
+    /// Calls the instance of generic runtime function `name` for the compile-time `binds` with
+    /// run-time arguments `args` (already of the parameters' types).
+    pub(crate) fn call_runtime_generic(&mut self, name: &str, binds: Vec<(String, ConstVal)>, args: Vec<TV>, span: Span) -> R<TV> {
+        let Some(file) = self.c.runtime_file() else {
+            return self.err(span, "internal error: the compiler's runtime file does not parse");
+        };
+        let Some(ConstVal::Func(fid)) = self.c.lookup_own(file, name, span)? else {
+            return self.err(span, format!("internal error: runtime function '{}' is missing", name));
+        };
+        let inst = self.c.fn_instance(fid, binds);
+        let sig = self.c.fn_sig(inst)?;
+        let func = self.c.declare_fn(inst, span)?;
+        let mut irargs = vec![];
+        let rslot = self.sret_arg(sig.ret, &mut irargs);
+        for (a, &pty) in args.into_iter().zip(&sig.params) {
+            let a = self.coerce_arg_pub(a, pty, span)?;
+            irargs.push(self.pass_arg_pub(a, span)?);
+        }
+        let rets: Vec<IrType> = self.c.module.funcs[func].sig.returns.clone();
+        let res = self.b(|b| b.call(func, irargs, &rets));
+        Ok(self.call_result_pub(sig.ret, res, rslot))
+    }
+
+    /// `__trace_resolve_frame(raw)`: the return-trace frame `raw` (what `sx_trace_frame_at`
+    /// returned) as the `TraceFrame` type of the calling file's scope.
+    pub(crate) fn trace_frame_call(&mut self, args: &[Arg], span: Span) -> R<TV> {
+        let [a] = args else { return self.err(span, "'__trace_resolve_frame' takes one argument") };
+        let file = self.file;
+        let Some(ConstVal::Type(frame)) = self.c.lookup_global(file, "TraceFrame", span)? else {
+            return self.err(span, "'__trace_resolve_frame' needs a 'TraceFrame' struct in scope");
+        };
+        let raw = self.expr(&a.value, Some(bt::U64))?;
+        self.call_runtime_generic("__sx_rt_trace_resolve_frame", vec![("R".to_string(), ConstVal::Type(frame))], vec![raw], a.value.span)
+    }
+
     /// Calls runtime function `rt` with IR arguments; `ret` is its sx result type (an
     /// aggregate comes back through a result slot).
     pub(crate) fn call_runtime(&mut self, rt: RuntimeFn, mut args: Vec<Value>, ret: TypeId, span: Span) -> R<TV> {
@@ -137,6 +194,16 @@ impl FnCx<'_> {
             Some(v) => TV { ty: ret, v: V::Scalar(*v) },
             None => TV::void(),
         })
+    }
+
+    /// `size` bytes of heap memory: from `context.allocator` when the library declares a
+    /// `Context`, else from C's `malloc`.
+    pub(crate) fn heap_alloc(&mut self, size: Value, span: Span) -> R<TV> {
+        let vp = self.c.types.pointer(bt::VOID);
+        // Through `context.allocator` whenever the library declares a `Context`; with no
+        // library at all, from C's heap.
+        let rt = if self.c.context_type(span)?.is_some() { RuntimeFn::HeapAlloc } else { RuntimeFn::HeapAllocLibc };
+        self.call_runtime(rt, vec![size], vp, span)
     }
 
     /// Writes out what the print shim of our std has buffered (before the runtime writes to

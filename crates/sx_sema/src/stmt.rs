@@ -231,8 +231,17 @@ impl<'c> FnCx<'c> {
     /// The type and coerced value of a declaration's initializer (`None` when it never
     /// completes).
     fn let_value(&mut self, e: &Expr, declared: Option<TypeId>) -> R<Option<(TypeId, TV)>> {
-        self.value_ctx = true;
-        let tv = self.expr(e, declared)?;
+        let view = match declared {
+            Some(t) => self.view_of_place(e, t)?,
+            None => None,
+        };
+        let tv = match view {
+            Some(v) => v,
+            None => {
+                self.value_ctx = true;
+                self.expr(e, declared)?
+            }
+        };
         if matches!(tv.v, V::Never) {
             return Ok(None);
         }
@@ -245,11 +254,24 @@ impl<'c> FnCx<'c> {
                 if let Some(ConstVal::Null) = tv.as_const() {
                     return self.err(e.span, "cannot infer a type from 'null'");
                 }
-                tv.ty
+                self.lambda_local_type(e, tv.ty)
             }
         };
         let tv = self.coerce(tv, ty, e.span)?;
         Ok(Some((ty, tv)))
+    }
+
+    /// The type of a local initialized by a lambda literal: a lambda literal is a closure
+    /// value (so the variable can later hold a capturing one), unless it declares a C ABI.
+    fn lambda_local_type(&mut self, e: &Expr, ty: TypeId) -> TypeId {
+        let ExprKind::Fn(decl) = &e.kind else { return ty };
+        if decl.body.is_none() || decl.attrs.abi.is_some() {
+            return ty;
+        }
+        match self.c.types.kind(ty).clone() {
+            TK::Func { params, ret } => self.c.types.intern(TK::Closure { params, ret }),
+            _ => ty,
+        }
     }
 
     /// Lowers one assignment statement `lhs op= rhs`.
@@ -274,7 +296,10 @@ impl<'c> FnCx<'c> {
         }
         let (addr, ty) = self.place(lhs)?;
         if op == AssignOp::Assign {
-            let v = self.expr(rhs, Some(ty))?;
+            let v = match self.view_of_place(rhs, ty)? {
+                Some(v) => v,
+                None => self.expr(rhs, Some(ty))?,
+            };
             let v = self.coerce(v, ty, rhs.span)?;
             return self.store(addr, v, span);
         }

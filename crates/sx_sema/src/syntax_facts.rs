@@ -19,6 +19,42 @@ pub(crate) fn contains_poly(e: &Expr) -> bool {
     }
 }
 
+/// Does a type expression mention `Self` at any depth (`Self`, `*Self`, `[]Self`, `Box(Self)`,
+/// function and closure types)?
+pub(crate) fn mentions_self(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Ident(id) => id.name == "Self",
+        ExprKind::AddrOf(i) | ExprKind::ManyPtrType(i) | ExprKind::OptionalType(i) => mentions_self(i),
+        ExprKind::SliceType { elem, .. } => mentions_self(elem),
+        ExprKind::ArrayType { len, elem } => mentions_self(len) || mentions_self(elem),
+        ExprKind::Call { callee, args, .. } => mentions_self(callee) || args.iter().any(|a| mentions_self(&a.value)),
+        ExprKind::ClosureType { params, ret } => {
+            params.iter().any(|a| mentions_self(&a.value)) || ret.iter().flat_map(|r| r.values.iter()).any(|v| mentions_self(&v.ty))
+        }
+        ExprKind::Fn(d) => d.body.is_none() && is_self_typed_signature(d, 0),
+        _ => false,
+    }
+}
+
+/// Does a protocol method's signature mention `Self` past its first `skip` parameters (in a
+/// later parameter or the result)? Such a method has no slot in an erased value.
+pub(crate) fn is_self_typed_signature(d: &FnDecl, skip: usize) -> bool {
+    d.params.iter().skip(skip).filter_map(|p| p.ty.as_ref()).any(mentions_self)
+        || d.ret.iter().flat_map(|r| r.values.iter()).any(|v| mentions_self(&v.ty))
+}
+
+/// `$T: Type/P/Q` declares a type parameter bounded by protocols: the parameter's type is
+/// `Type` (the bounds, like those of `$T/P`, are documentation the call checks by use).
+pub(crate) fn strip_type_bounds(ty: &mut Expr) {
+    let mut cur = &*ty;
+    while let ExprKind::Binary { op: BinOp::Div, lhs, .. } = &cur.kind {
+        cur = lhs;
+    }
+    if cur.span != ty.span && matches!(&cur.kind, ExprKind::Ident(id) if id.name == "Type") {
+        *ty = cur.clone();
+    }
+}
+
 /// Is `decl` generic (compile-time or pattern-typed parameters)?
 pub(crate) fn is_generic_decl(decl: &FnDecl) -> bool {
     decl.params.iter().any(|p| p.comptime || p.ty.as_ref().map(contains_poly).unwrap_or(false))

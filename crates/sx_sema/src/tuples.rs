@@ -439,6 +439,11 @@ impl<'c> FnCx<'c> {
         if matches!(tv.v, V::Never) {
             return Ok(());
         }
+        if self.failable_parts(tv.ty).is_some() && names.len() >= 2 && declared.is_none() {
+            // A failable call the syntax alone did not recognise (a static method, a call
+            // through a namespace): its value slots and its error.
+            return self.bind_failable(names, tv, e.span).map(|_| ());
+        }
         if !self.is_tuple_like(tv.ty) {
             let msg = format!(
                 "cannot destructure a value of type '{}': only a tuple or a multi-value call can be destructured",

@@ -138,6 +138,9 @@ pub(crate) fn coercion(types: &TypeTable, from: TypeId, to: TypeId) -> Result<Co
         (TK::Float { bits: 64 }, TK::Float { bits: 32 }) => Coercion::Numeric,
         (TK::Int { .. }, TK::Float { .. }) => Coercion::Numeric,
         (TK::Float { bits: 32 }, TK::Float { bits: 64 }) => Coercion::Numeric,
+        // A run-time float into an integer binding truncates toward zero (compile-time floats
+        // are checked for integrality by `literal_coercion` first).
+        (TK::Float { .. }, TK::Int { .. }) => Coercion::Numeric,
         (TK::Bool, TK::Bool) => Coercion::Retype,
         (TK::Pointer(a), TK::ManyPointer(b)) if a == b => Coercion::Retype,
         (TK::Pointer(a), TK::Pointer(b)) if *b == bt::VOID || *a == bt::VOID => Coercion::Retype,

@@ -103,6 +103,25 @@ impl FnCx<'_> {
         Ok(TV { ty: vt, v: V::Mem(oa) })
     }
 
+    /// A vector of the same type whose lanes are `f` of `v`'s lanes (each result converted to
+    /// the element type).
+    pub(crate) fn vector_map(&mut self, v: TV, span: Span, mut f: impl FnMut(&mut Self, TV) -> R<TV>) -> R<TV> {
+        let Some((n, elem)) = self.vector_shape(v.ty) else { return self.err(span, "a vector operand expected") };
+        let vt = v.ty;
+        let Ok(src) = self.lane_source(v, elem, span)? else { return self.err(span, "a vector operand expected") };
+        let out = self.slot_for(vt);
+        let oa = self.slot_addr(out);
+        let esz = self.c.types.size_of(elem) as i64;
+        for i in 0..n {
+            let lane = self.lane_value(src, elem, i);
+            let r = f(self, lane)?;
+            let r = self.convert(r, elem, span)?;
+            let dst = self.offset_addr(oa, i as i64 * esz);
+            self.store(dst, r, span)?;
+        }
+        Ok(TV { ty: vt, v: V::Mem(oa) })
+    }
+
     /// `-v`: every lane negated.
     pub(crate) fn vector_negate(&mut self, v: TV, span: Span) -> R<TV> {
         let Some((_, elem)) = self.vector_shape(v.ty) else { return self.err(span, "a vector operand expected") };

@@ -651,7 +651,8 @@ impl TypeTable {
             | TypeKind::ManyPointer(_)
             | TypeKind::Func { .. } => p,
             TypeKind::Array(_, e) => self.align_of(*e),
-            TypeKind::Vector(..) => self.size_of(t).min(16),
+            // A vector aligns to its (power-of-two) size, its natural SIMD alignment.
+            TypeKind::Vector(..) => self.size_of(t),
             TypeKind::Struct(s) => self.structs[*s].align,
             TypeKind::Enum(e) => self.enums[*e].align,
             TypeKind::Optional(t) => {

@@ -203,6 +203,8 @@ define_operand_kinds! {
     FloatCC: sx_ir::FloatCC,
     /// A conversion.
     ConvOp: sx_ir::ConvOp,
+    /// An atomic read-modify-write operator.
+    RmwOp: sx_ir::RmwOp,
     /// A scalar type.
     Type: sx_ir::Type,
     /// A C function modelled in Rust.
@@ -420,6 +422,13 @@ define_ops! {
     Store64F { a: Src, v: Src, off: Imm },
     /// `Store64F` at `r(a) + r(b)`.
     Store64FX { a: Src, b: Src, v: Src },
+    /// An atomic read-modify-write at address `r(a)`, width `w` (checked; the VM runs one
+    /// thread, so a load and a store are atomic): `d` = the old value, memory = `op(old, r(v))`.
+    AtomicRmw { op: RmwOp, w: W, d: Dst, a: Src, v: Src },
+    /// An atomic compare-and-swap at address `r(a)`, width `w`: `d` = the value found, which
+    /// is replaced by `r(list[1])` when it equals `r(list[0])` (the memory must be writable
+    /// either way).
+    AtomicCas { w: W, d: Dst, a: Src, list: Pair },
 }
 
 // The dispatch loop copies one op per step: keep it at two words.
@@ -449,6 +458,7 @@ impl Op {
             | Operand::IntCC(_)
             | Operand::FloatCC(_)
             | Operand::ConvOp(_)
+            | Operand::RmwOp(_)
             | Operand::Type(_)
             | Operand::Native(_)
             | Operand::TrapCode(_)
@@ -498,6 +508,7 @@ impl Op {
             | OperandMut::IntCC(_)
             | OperandMut::FloatCC(_)
             | OperandMut::ConvOp(_)
+            | OperandMut::RmwOp(_)
             | OperandMut::Type(_)
             | OperandMut::Native(_)
             | OperandMut::TrapCode(_)
@@ -607,6 +618,7 @@ impl Compiled {
                 | Operand::IntCC(_)
                 | Operand::FloatCC(_)
                 | Operand::ConvOp(_)
+                | Operand::RmwOp(_)
                 | Operand::Type(_)
                 | Operand::Native(_)
                 | Operand::TrapCode(_)
@@ -673,6 +685,7 @@ impl Compiled {
                 Operand::IntCC(v) => v.name().to_string(),
                 Operand::FloatCC(v) => v.name().to_string(),
                 Operand::ConvOp(v) => v.name().to_string(),
+                Operand::RmwOp(v) => v.name().to_string(),
                 Operand::Type(t) => t.name().to_string(),
                 Operand::Native(v) => format!("{:?}", v).to_lowercase(),
                 Operand::TrapCode(v) => format!("{:?}", v).to_lowercase(),

@@ -9,13 +9,13 @@
 //! ([`drive`]) handles before re-entering. Error messages are built in `#[cold]` functions.
 
 use sx_ir::entity::EntityRef;
-use sx_ir::{ConvOp, FloatCC, FuncId, IntCC, Module, TrapCode, Type};
+use sx_ir::{ConvOp, FloatCC, FuncId, IntCC, Module, RmwOp, TrapCode, Type};
 
 use crate::bytecode::{FOp, IOp, Native, Op, COMPILER_CALL_PREFIX};
 use crate::ffi::FfiStop;
 use crate::jit::JitExit;
 use crate::machine::{CodeStore, Cur, Frame, FuncMeta, Outcome, Saved, Suspended, Vm, VmError, VmLimits, UNTRANSLATED};
-use crate::memory::{AllocKind, Site, FUNC_ALLOC};
+use crate::memory::{AllocKind, ComptimeMemory, MemFault, Site, FUNC_ALLOC};
 use crate::natives;
 use crate::translate::translate;
 use crate::width::W;
@@ -626,6 +626,39 @@ fn icmp(cc: IntCC, w: W, x: u64, y: u64) -> bool {
     }
 }
 
+/// An atomic read-modify-write of the `w`-wide integer at `addr` (one thread: a checked load
+/// and store); the old value.
+fn atomic_rmw(mem: &mut ComptimeMemory, op: RmwOp, w: W, addr: u64, x: u64) -> Result<u64, MemFault> {
+    let old = mem.load(addr, w.bytes())?;
+    mem.store(addr, w.bytes(), rmw(op, w, old, x))?;
+    Ok(old)
+}
+
+/// An atomic compare-and-swap of the `w`-wide integer at `addr`; the value found. The memory
+/// must be writable even when the values differ (it is written back unchanged).
+fn atomic_cas(mem: &mut ComptimeMemory, w: W, addr: u64, expected: u64, desired: u64) -> Result<u64, MemFault> {
+    let found = mem.load(addr, w.bytes())?;
+    mem.store(addr, w.bytes(), if found == expected { desired } else { found })?;
+    Ok(found)
+}
+
+/// The value an atomic read-modify-write stores: `op(old, x)` at width `w` (both canonical).
+fn rmw(op: RmwOp, w: W, old: u64, x: u64) -> u64 {
+    w.mask(match op {
+        RmwOp::Add => old.wrapping_add(x),
+        RmwOp::Sub => old.wrapping_sub(x),
+        RmwOp::And => old & x,
+        RmwOp::Or => old | x,
+        RmwOp::Xor => old ^ x,
+        RmwOp::Smin if w.sext(x) < w.sext(old) => x,
+        RmwOp::Smax if w.sext(x) > w.sext(old) => x,
+        RmwOp::Smin | RmwOp::Smax => old,
+        RmwOp::Umin => old.min(x),
+        RmwOp::Umax => old.max(x),
+        RmwOp::Xchg => x,
+    })
+}
+
 #[inline(always)]
 fn imm_val(w: W, imm: i32) -> u64 {
     w.mask(imm as i64 as u64)
@@ -1000,6 +1033,8 @@ fn interp(vm: &mut Vm, m: &Module, cur: &mut Cur, frames: &mut Vec<Saved>) -> Re
             Op::Store64FX { a, b, v } => mem_op!(mem.store_n_tagged::<8, false>(r!(a).wrapping_add(r!(b)), r!(v))),
             Op::Load { w, d, a, off } => r!(d) = mem_op!(mem.load(r!(a).wrapping_add(off as i64 as u64), w.bytes())),
             Op::Store { w, a, v, off } => mem_op!(mem.store(r!(a).wrapping_add(off as i64 as u64), w.bytes(), r!(v))),
+            Op::AtomicRmw { op, w, d, a, v } => r!(d) = mem_op!(atomic_rmw(mem, op, w, r!(a), r!(v))),
+            Op::AtomicCas { w, d, a, list } => r!(d) = mem_op!(atomic_cas(mem, w, r!(a), r!(x!(list as usize)), r!(x!(list as usize + 1)))),
             Op::StackAddr { d, slot } => {
                 let i = slot_base + slot as usize;
                 let id = match slots.get(i) {

@@ -66,7 +66,8 @@ use libffi::middle::{Arg, Cif, CodePtr, Ret, Type as FfiType};
 use sx_ir::{ExternFunc, Type};
 
 use crate::fault_trap::{self, CFault};
-use crate::ffi_pointers::{fault_message, from_host, patch_nested, settle, take_snapshot, to_host, Exposed, Homes, Patched};
+use crate::ffi_pointers::{fault_message, from_host, handle_host, patch_nested, settle, take_snapshot, to_host, Exposed, Homes, Patched};
+use crate::ffi_turns::CallbackTable;
 use crate::memory::{AllocKind, ComptimeMemory, FUNC_ALLOC};
 use crate::policy::Sandbox;
 use crate::width::W;
@@ -121,6 +122,8 @@ pub(crate) struct Foreign {
     homes: Homes,
     /// The bytes of the exposed allocations before the current call (reused between calls).
     snapshot: Vec<u8>,
+    /// The C function pointers of sx functions handed to C ([`crate::ffi_callbacks`]).
+    pub(crate) callbacks: CallbackTable,
 }
 
 /// Symbols that would act on the compiler's own process rather than compute something.
@@ -353,6 +356,10 @@ pub(crate) fn call(
     extra: &[u32],
     list: u32,
 ) -> Result<(), FfiStop> {
+    if foreign.callbacks.any() {
+        // C may hold a function pointer into the VM: the call must be published.
+        return Err(FfiStop::NeedsCallbacks);
+    }
     let l = extra.get(list as usize..).unwrap_or(&[]);
     let mut p = prepare(foreign, ext_id, ext, mem, regs, l, false)?;
     // SAFETY: `prepare` made every argument a value of its C type or a host address of a live
@@ -454,6 +461,7 @@ pub(crate) fn prepare(
             ForeignType::Pointer | ForeignType::CString if t == Type::I64 => {
                 to_host(mem, homes, v, sig.params[i] == ForeignType::CString, (i, false), &mut exposed).map_err(at)?
             }
+            ForeignType::Int { .. } if t == Type::I64 && v >> 32 != 0 => handle_host(mem, v).unwrap_or(v),
             ForeignType::Int { signed: true } => W::of(t).sext(v) as u64,
             _ => v,
         };

@@ -54,6 +54,16 @@ impl Homes {
     }
 }
 
+/// The host address behind `v` when it is an opaque handle (a host address C wrote that the VM
+/// keeps as an allocation of its own, see `settle`), whatever the type it travels in: C may
+/// hand out an address as an integer (`pthread_t`) and expect it back the same way.
+pub(crate) fn handle_host(mem: &ComptimeMemory, v: u64) -> Option<u64> {
+    let id = (v >> 32) as u32;
+    let a = mem.allocs.get(id as usize).filter(|a| id >= FIRST_ALLOC && a.live)?;
+    let AllocKind::Foreign { host } = a.kind else { return None };
+    Some(host.wrapping_add(v as u32 as u64))
+}
+
 /// The host address of comptime pointer `v`, exposing (and guarding) its allocation; `arg` and
 /// `nested` say how C reaches it.
 pub(crate) fn to_host(
@@ -91,7 +101,7 @@ pub(crate) fn to_host(
     if cstring && !a.bytes[off as usize..].contains(&0) {
         return Err(format!("a string without a NUL terminator inside its allocation (#{}) is passed to C as a cstring", id));
     }
-    if !a.bytes.is_guarded() && a.bytes.guard() {
+    if !cfg!(feature = "ffi-no-containment") && !a.bytes.is_guarded() && a.bytes.guard() {
         homes.by_end.insert(a.bytes.end_address(), id);
     }
     let base = a.bytes.as_ptr() as u64;

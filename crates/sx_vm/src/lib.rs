@@ -44,6 +44,7 @@ pub mod fault_trap;
 pub mod ffi;
 mod ffi_callbacks;
 mod ffi_pointers;
+mod ffi_turns;
 pub mod guard_pages;
 pub mod host;
 mod jit;

@@ -74,6 +74,23 @@ pub fn open_library(name: &str) -> Result<Library, LibraryError> {
     Err(LibraryError::NotFound { name: name.to_string(), tried: shown })
 }
 
+/// The function of a C units library that points an export stub at its target (see
+/// `EXPORT_STUB` in sx_sema's C units): `void SETTER(int slot, void *code)`.
+pub const EXPORT_TARGET_SETTER: &str = "sx_set_export_target";
+
+/// Points slot `slot` of the export stubs of the C units library at path `library` (already
+/// loaded) at `code`: C in that library calling the exported sx function then runs `code`.
+pub fn set_export_target(library: &str, slot: u32, code: u64) -> Result<(), String> {
+    // SAFETY: the library is already loaded (this only takes another reference to it).
+    let lib = unsafe { Library::open(Some(library), RTLD_LAZY | RTLD_GLOBAL) }.map_err(|e| format!("cannot open '{}': {}", library, e))?;
+    // SAFETY: the generated setter has exactly this C prototype.
+    let setter = unsafe { lib.get::<unsafe extern "C" fn(i32, *mut std::ffi::c_void)>(EXPORT_TARGET_SETTER.as_bytes()) }
+        .map_err(|e| format!("'{}' has no export stubs: {}", library, e))?;
+    // SAFETY: the setter stores the pointer in the library's own table.
+    unsafe { setter(slot as i32, code as *mut std::ffi::c_void) };
+    Ok(())
+}
+
 /// Whether `symbol` is defined in the process or a library opened with global visibility
 /// (every `#library` and `#import c` unit the compiler loaded).
 pub fn host_symbol_defined(symbol: &str) -> bool {

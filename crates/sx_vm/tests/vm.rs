@@ -75,6 +75,16 @@ fn fib_module() -> (Module, FuncId) {
     (m, fib)
 }
 
+/// Every atomic instruction at every width (the fixture shared with sx_codegen's tests, whose
+/// `main` returns 0 or the number of the first check that failed).
+#[test]
+fn atomic_instructions_match_the_native_results() {
+    let m = parse(include_str!("../../sx_ir/tests/fixtures/atomics.sxir"));
+    assert!(verify::verify_module(&m).is_empty(), "{:?}", verify::verify_module(&m));
+    let main = func(&m, "main");
+    assert_eq!(ret1(&mut vm(), &m, main, &[]), 0);
+}
+
 #[test]
 fn recursive_fib() {
     let (m, fib) = fib_module();

@@ -155,7 +155,7 @@ fn parse_inst(c: &mut Cursor, symbols: &Symbols) -> PResult<RawInst> {
             (_, false) => Err(op_pos.error(format!("`{}` takes no type suffix", op))),
         }
     };
-    if suffix.is_some() && !matches!(op, "iconst" | "fconst" | "load") && ConvOp::from_name(op).is_none() {
+    if suffix.is_some() && !matches!(op, "iconst" | "fconst" | "load" | "atomic_load") && ConvOp::from_name(op).is_none() {
         typed(false)?;
     }
     let kind = if let Some(op) = BinOp::from_name(op) {
@@ -204,6 +204,31 @@ fn parse_other_inst(c: &mut Cursor, symbols: &Symbols, op: &str, op_pos: Pos, ty
             c.expect(',')?;
             InstKind::Store { addr, offset, value: c.value()? }
         }
+        "atomic_load" => {
+            let ty = typed(true)?;
+            let order = ordering(c)?;
+            InstKind::AtomicLoad { ty, addr: c.value()?, order }
+        }
+        "atomic_store" => {
+            let order = ordering(c)?;
+            let (addr, value) = two(c)?;
+            InstKind::AtomicStore { addr, value, order }
+        }
+        "atomic_rmw" => {
+            let pos = c.pos();
+            let word = c.word()?;
+            let op = RmwOp::from_name(word).ok_or_else(|| pos.error(format!("unknown read-modify-write operator `{}`", word)))?;
+            let order = ordering(c)?;
+            let (addr, value) = two(c)?;
+            InstKind::AtomicRmw { op, addr, value, order }
+        }
+        "atomic_cas" => {
+            let success = ordering(c)?;
+            let failure = ordering(c)?;
+            let (addr, expected, desired) = three(c)?;
+            InstKind::AtomicCas { addr, expected, desired, success, failure }
+        }
+        "fence" => InstKind::Fence { order: ordering(c)? },
         "stack_addr" => InstKind::StackAddr { slot: Slot(c.entity("ss", "a stack slot")?) },
         "data_addr" => InstKind::DataAddr { data: DataId(c.entity("data", "a data object")?) },
         "func_addr" => InstKind::FuncAddr { func: symbols.func(c)? },
@@ -264,6 +289,13 @@ fn parse_other_inst(c: &mut Cursor, symbols: &Symbols, op: &str, op_pos: Pos, ty
         }
         _ => return Err(op_pos.error(format!("unknown instruction `{}`", op))),
     })
+}
+
+/// An atomic ordering (`relaxed`, `acquire`, `release`, `acq_rel`, `seq_cst`).
+fn ordering(c: &mut Cursor) -> PResult<AtomicOrdering> {
+    let pos = c.pos();
+    let word = c.word()?;
+    AtomicOrdering::from_name(word).ok_or_else(|| pos.error(format!("unknown atomic ordering `{}`", word)))
 }
 
 /// What is known about a value while the body is assembled.

@@ -32,7 +32,10 @@
 //! stof utof bitcast`), `select c, a, b`, `load.T addr±off`, `store addr±off, a`,
 //! `stack_addr ssN`, `data_addr dataN`, `func_addr FUNC`, `call FUNC(args)`,
 //! `call_extern EXTERN(args)`, `call_indirect sig a(args)`, `memcopy dst, src, len`,
-//! `memfill dst, byte, len`, `jump blockN(args)`, `brif c, blockN(args), blockM(args)`,
+//! `memfill dst, byte, len`, `atomic_load.T ORD a`, `atomic_store ORD addr, a`,
+//! `atomic_rmw RMW ORD addr, a` (`add sub and or xor smin smax umin umax xchg`),
+//! `atomic_cas ORD ORD addr, expected, desired` (success, then failure ordering), `fence ORD`
+//! (ORD: `relaxed acquire release acq_rel seq_cst`), `jump blockN(args)`, `brif c, blockN(args), blockM(args)`,
 //! `return [a, …]`, `trap unreachable`, `trap user N`.
 //!
 //! Result types are not written: they follow from the instruction (its type suffix, the

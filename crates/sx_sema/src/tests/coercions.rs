@@ -139,8 +139,8 @@ fn int_to_float_is_numeric() {
 }
 
 #[test]
-fn float_to_int_has_no_rule() {
-    check_coercion("", "f64", "i64", expect!["NoRule"]);
+fn runtime_float_to_int_truncates() {
+    check_coercion("", "f64", "i64", expect!["Numeric"]);
 }
 
 #[test]

@@ -17,6 +17,7 @@
 
 mod coercions;
 mod diagnostics;
+mod protocols;
 mod recovery;
 mod types;
 

@@ -6,13 +6,16 @@ use expect_test::expect;
 
 #[test]
 fn a_discarded_last_value_is_reported_at_its_semicolon() {
-    check_diagnostics("twice :: (n: i64) -> i64 {\n    n * 2;\n}\nmain :: () { x := twice(1); }", expect![[r#"
+    check_diagnostics(
+        "twice :: (n: i64) -> i64 {\n    n * 2;\n}\nmain :: () { x := twice(1); }",
+        expect![[r#"
         error: the function returns 'i64', but the `;` here discards the last expression's value (remove it, or `return` explicitly)
          --> $DIR/test.sx:2:10
           |
         2 |     n * 2;
           |          ^
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -41,7 +44,9 @@ fn every_argument_of_a_call_is_checked() {
 
 #[test]
 fn a_typed_declaration_keeps_its_type_after_its_initializer_fails() {
-    check_diagnostics("main :: () {\n    n : i64 = \"seven\";\n    s : string = n;\n    m := undefined_name;\n    k : i64 = m;\n}", expect![[r#"
+    check_diagnostics(
+        "main :: () {\n    n : i64 = \"seven\";\n    s : string = n;\n    m := undefined_name;\n    k : i64 = m;\n}",
+        expect![[r#"
         error: type mismatch: expected 'i64', found 'string'
          --> $DIR/test.sx:2:15
           |
@@ -57,7 +62,8 @@ fn a_typed_declaration_keeps_its_type_after_its_initializer_fails() {
           |
         4 |     m := undefined_name;
           |          ^^^^^^^^^^^^^^
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -81,7 +87,9 @@ fn every_field_default_of_a_struct_is_checked() {
 
 #[test]
 fn a_reserved_parameter_name_does_not_hide_a_reserved_local() {
-    check_diagnostics("f :: (u16: i64) {\n    f32 := 2;\n}\nmain :: () { f(1); }", expect![[r#"
+    check_diagnostics(
+        "f :: (u16: i64) {\n    f32 := 2;\n}\nmain :: () { f(1); }",
+        expect![[r#"
         error: 'u16' is a reserved type name and cannot be used as an identifier
          --> $DIR/test.sx:1:7
           |
@@ -92,7 +100,8 @@ fn a_reserved_parameter_name_does_not_hide_a_reserved_local() {
           |
         2 |     f32 := 2;
           |     ^^^
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -193,13 +202,16 @@ fn member_intrinsics_refuse_the_other_family() {
 
 #[test]
 fn optionals_of_different_types_do_not_compare() {
-    check_diagnostics("main :: () {\n    a : ?i32 = null;\n    b : ?i64 = null;\n    c := a == b;\n}", expect![[r#"
+    check_diagnostics(
+        "main :: () {\n    a : ?i32 = null;\n    b : ?i64 = null;\n    c := a == b;\n}",
+        expect![[r#"
         error: cannot compare optionals of different types '?i32' and '?i64'
          --> $DIR/test.sx:4:10
           |
         4 |     c := a == b;
           |          ^^^^^^
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]

@@ -372,6 +372,25 @@ impl<'a> Tx<'a> {
                 let o = Op::MemFill { d: self.r(*dst)?, b: self.r(*byte)?, n: self.r(*len)? };
                 self.emit(o);
             }
+            InstKind::AtomicLoad { ty, addr, .. } => {
+                let o = Op::Load { w: W::of(*ty), d: self.result(d, i, 0)?, a: self.r(*addr)?, off: 0 };
+                self.emit(o);
+            }
+            InstKind::AtomicStore { addr, value, .. } => self.emit_store(*addr, 0, *value)?,
+            InstKind::AtomicRmw { op, addr, value, .. } => {
+                let w = W::of(self.ty(*value)?);
+                let o = Op::AtomicRmw { op: *op, w, d: self.result(d, i, 0)?, a: self.r(*addr)?, v: self.r(*value)? };
+                self.emit(o);
+            }
+            InstKind::AtomicCas { addr, expected, desired, .. } => {
+                let w = W::of(self.ty(*expected)?);
+                let l = [self.r(*expected)?, self.r(*desired)?];
+                let list = self.list(&l);
+                let o = Op::AtomicCas { w, d: self.result(d, i, 0)?, a: self.r(*addr)?, list };
+                self.emit(o);
+            }
+            // One thread: nothing to order.
+            InstKind::Fence { .. } => {}
             InstKind::Jump { dest, args } => {
                 st.terminated = true;
                 self.edge_copies(*dest, args)?;
