@@ -93,6 +93,7 @@ fn uses_defs(op: &Op, extra: &[u32]) -> (Vec<u32>, Vec<u32>) {
         | Operand::Type(_)
         | Operand::Native(_)
         | Operand::TrapCode(_)
+        | Operand::RmwOp(_)
         | Operand::Flag(_) => {}
     });
     (uses, defs)
@@ -1344,7 +1345,12 @@ impl<'a, 'b> Gen<'a, 'b> {
                 }
                 self.call_native(list, pc);
             }
-            Op::CallIndirect { .. } | Op::CallForeign { .. } | Op::CallCompiler { .. } | Op::Trap { .. } => {
+            Op::CallIndirect { .. }
+            | Op::CallForeign { .. }
+            | Op::CallCompiler { .. }
+            | Op::Trap { .. }
+            | Op::AtomicRmw { .. }
+            | Op::AtomicCas { .. } => {
                 self.leave(pc);
                 return false;
             }
