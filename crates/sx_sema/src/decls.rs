@@ -7,6 +7,7 @@ use sx_types::TypeKind as TK;
 impl Compiler {
     /// Looks `name` up in `file`'s scope: own declarations, then flat imports (one hop).
     pub(crate) fn lookup_global(&mut self, file: FileIdx, name: &str, span: Span) -> R<Option<ConstVal>> {
+        let type_position = std::mem::take(&mut self.type_position);
         if let Some(ids) = self.files[file].names.get(name).cloned() {
             if let Some(&id) = ids.first() {
                 self.note_use(span, name, id);
@@ -61,6 +62,12 @@ impl Compiler {
                 let not_prelude: Vec<usize> = (0..found.len()).filter(|&i| Some(self.decls[found[i]].file) != std).collect();
                 if not_prelude.len() == 1 && found.len() == 2 {
                     return Ok(Some(vals.swap_remove(not_prelude[0])));
+                }
+                // Where a type is expected (`impl P for S`, `x: P`), declarations that are not
+                // types do not compete.
+                let types: Vec<usize> = (0..vals.len()).filter(|&i| matches!(vals[i], ConstVal::Type(_))).collect();
+                if type_position && types.len() == 1 {
+                    return Ok(Some(vals.swap_remove(types[0])));
                 }
                 self.err(span, format!("'{}' is ambiguous: it is declared by more than one imported file", name))
             }

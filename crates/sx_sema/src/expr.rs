@@ -30,7 +30,10 @@ impl<'c> FnCx<'c> {
         if let Some(t) = self.type_fn_type(e)? {
             return Ok(t);
         }
-        let tv = self.expr(e, Some(bt::TYPE))?;
+        self.c.type_position = matches!(e.kind, ExprKind::Ident(_));
+        let tv = self.expr(e, Some(bt::TYPE));
+        self.c.type_position = false;
+        let tv = tv?;
         match tv.v {
             V::Const(ConstVal::Type(t)) => Ok(t),
             _ => {

@@ -254,6 +254,9 @@ pub struct Compiler {
     pub(crate) name_counter: Cell<u32>,
     /// The file defining `print` and the formatting helpers (our std).
     pub(crate) std_file: Option<FileIdx>,
+    /// Set while a bare name is looked up as a type: a name several imported files declare
+    /// then resolves to the one declaration that is a type (`decls::lookup_global`).
+    pub(crate) type_position: bool,
     pub(crate) depth: u32,
     /// The function whose body is being lowered.
     pub(crate) lowering: Option<FnId>,
@@ -456,6 +459,7 @@ impl Compiler {
             fn_by_decl: HashMap::new(),
             name_counter: Cell::new(0),
             std_file: None,
+            type_position: false,
             depth: 0,
             lowering: None,
             context_extends: vec![],
