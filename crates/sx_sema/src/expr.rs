@@ -206,9 +206,7 @@ impl<'c> FnCx<'c> {
                 let outer = self.local_const_snapshot();
                 let t = self.c.declare_struct("", sd, self.file, outer, span)?;
                 // A plain inline struct type is structural: the same fields mean the same type.
-                let plain = sd.params.is_none()
-                    && sd.directives.is_empty()
-                    && sd.members.iter().all(|m| matches!(&m.kind, MemberKind::Field { default: None, undef: false, .. }));
+                let plain = crate::decls::plain_inline_struct(sd);
                 Ok(TV::konst(ConstVal::Type(if plain { self.c.same_shape_inline_struct(t) } else { t })))
             }
             ExprKind::SliceType { elem, .. } => {
