@@ -29,8 +29,8 @@ mod debug_vars;
 mod decls;
 mod emit;
 mod errors;
-mod extern_views;
 mod expr;
+mod extern_views;
 mod fn_state;
 mod fncx;
 mod generics;
@@ -39,6 +39,9 @@ mod inline_consts;
 mod inline_if;
 mod insert;
 mod introspect;
+mod jni;
+mod jni_calls;
+mod jni_rules;
 mod lambda_ctx;
 mod libraries;
 mod library_ufcs;
@@ -271,6 +274,8 @@ pub struct Compiler {
     pub(crate) ct: Comptime,
     /// What lowering has added to the module and memoises: string and global data, type records,
     pub(crate) out: Emitted,
+    /// Runtime classes and the JNI lowering's cache cells (`jni`, `jni_calls`).
+    pub(crate) jni: jni_rules::JniTables,
 }
 
 /// Generic instances and type functions: what was instantiated, for which arguments, from
@@ -475,6 +480,7 @@ impl Compiler {
                 build: Default::default(),
             },
             out: Emitted { debug: debug_vars::DebugTables::new(opts.debug_info), ..Default::default() },
+            jni: Default::default(),
         }
     }
 
