@@ -294,11 +294,9 @@ impl<'c> FnCx<'c> {
             }
         }
         if let Some(t) = self.try_type(base)? {
-            if self.c.runtime_class(t).is_some() {
-                return Ok(Callee::Runtime(crate::jni_rules::RuntimeTarget::Class(t), name.clone()));
-            }
             return match self.c.struct_member(t, &name.name)? {
                 Some(ConstVal::Func(fid)) => Ok(Callee::Direct(fid)),
+                _ if self.c.runtime_class(t).is_some() => Ok(Callee::Runtime(crate::jni_rules::RuntimeTarget::Class(t), name.clone())),
                 _ => {
                     let msg = format!("type '{}' has no function '{}'", self.tname(t), name.name);
                     self.err(name.span, msg)

@@ -69,6 +69,7 @@ impl Compiler {
         }
         let natives: Vec<(usize, FnDecl)> = if is_main { self.native_method_decls(&class)? } else { vec![] };
         self.jni.classes.insert(t, class);
+        self.runtime_parent(t)?;
         for (i, decl) in natives {
             self.declare_native_method(t, i, decl)?;
         }
@@ -169,6 +170,15 @@ impl Compiler {
         if let Some(class) = self.jni.classes.get_mut(&t) {
             class.methods[i].fid = Some(fid);
         }
+        // `Class.method` names the native method as the JVM calls it (env first).
+        let meta = self.structs.entry(t).or_insert_with(|| StructMeta {
+            file,
+            consts: HashMap::new(),
+            defaults: vec![],
+            local_consts: self_scope(t),
+            evaluated: HashMap::new(),
+        });
+        meta.evaluated.insert(name.name.clone(), ConstVal::Func(fid));
         let sig = self.fn_sig(fid)?;
         let scalar = |c: &Compiler, ty: TypeId| c.types.scalar(ty).is_some();
         if sig.sret || !(sig.ret == bt::VOID || scalar(self, sig.ret)) || !sig.params.iter().all(|&p| scalar(self, p)) {

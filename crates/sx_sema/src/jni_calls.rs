@@ -121,7 +121,8 @@ impl<'c> FnCx<'c> {
         }
         let method_args = &args[3..];
         if method_args.len() != jparams.len() {
-            let msg = format!("the descriptor \"{}\" takes {} arguments, found {}", desc, jparams.len(), method_args.len());
+            let noun = if jparams.len() == 1 { "argument" } else { "arguments" };
+            let msg = format!("the descriptor \"{}\" takes {} {}, found {}", desc, jparams.len(), noun, method_args.len());
             return self.err(span, msg);
         }
         let pv = self.c.types.pointer(bt::VOID);
@@ -177,11 +178,10 @@ impl<'c> FnCx<'c> {
                     return self.err(name.span, msg);
                 }
                 let path = self.c.jni.classes[&decl_class].path.clone();
-                let mut call = self.method_call_plan(decl_class, i, Dispatch::Static, span)?;
+                let call = self.method_call_plan(decl_class, i, Dispatch::Static, span)?;
                 if name.name == "new" {
                     return self.jni_constructor(call, decl_class, class, path, args, span);
                 }
-                call.dispatch = Dispatch::Static;
                 self.emit_jni_call(&call, &path.clone(), ClassOf::Named(path), None, args, span)
             }
             RuntimeTarget::Super(_) => Err(()),
@@ -202,6 +202,7 @@ impl<'c> FnCx<'c> {
             }
         }
         call.name = "<init>".into();
+        call.dispatch = Dispatch::Virtual;
         let argv = self.jni_args(&call.params, args, span)?;
         let (cls, mid) = self.method_id(&call, &path, ClassOf::Named(path.clone()));
         let p = self.ptr_ty();
