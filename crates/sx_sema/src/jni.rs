@@ -52,18 +52,8 @@ impl Compiler {
         let t = self.types.new_struct(name, false, Some(span));
         self.types.complete_struct(t, vec![]);
         self.decls[id].state = DeclState::Done(ConstVal::Type(t));
-        let mut class = RuntimeClass {
-            name: name.to_string(),
-            runtime,
-            path,
-            file,
-            is_extern,
-            is_main,
-            extends: None,
-            methods: vec![],
-            fields: vec![],
-            span,
-        };
+        let mut class =
+            RuntimeClass { name: name.to_string(), runtime, path, file, is_extern, extends: None, methods: vec![], fields: vec![] };
         if let Some(body) = &d.body {
             self.class_members(&mut class, body)?;
         }
@@ -194,6 +184,23 @@ impl Compiler {
         Ok(())
     }
 
+    /// Declares the `#jni_main` classes of every loaded file (their native methods are exported
+    /// whether or not the program names the class).
+    pub(crate) fn declare_jni_mains(&mut self) {
+        let mains: Vec<DeclId> = self
+            .decls
+            .iter()
+            .filter(|(_, d)| match &d.kind {
+                DeclKind::Item(item) => matches!(&item.kind, ItemKind::Const { value: Expr { kind: ExprKind::Directive(dir), .. }, .. } if dir.name.name == "jni_main"),
+                DeclKind::Global(..) | DeclKind::Namespace(_) => false,
+            })
+            .map(|(id, _)| id)
+            .collect();
+        for id in mains {
+            let _ = self.eval_decl(id);
+        }
+    }
+
     /// The runtime class a type is, if any.
     pub(crate) fn runtime_class(&self, t: TypeId) -> Option<&RuntimeClass> {
         self.jni.classes.get(&t)
@@ -214,6 +221,27 @@ impl Compiler {
             return self.err(e.span, format!("'{}' is not a runtime class", self.types.name(p)));
         }
         Ok(Some(p))
+    }
+
+    /// Finds field `name` on runtime class `t` or its `#extends` ancestors: the declaring class
+    /// and the field's type.
+    pub(crate) fn find_runtime_field(&mut self, t: TypeId, name: &str) -> R<Option<(TypeId, TypeId)>> {
+        let mut cur = Some(t);
+        let mut seen = vec![];
+        while let Some(c) = cur {
+            if seen.contains(&c) {
+                break;
+            }
+            seen.push(c);
+            let found =
+                self.jni.classes.get(&c).and_then(|k| k.fields.iter().find(|f| f.name.name == name).map(|f| (k.file, f.ty.clone())));
+            if let Some((file, te)) = found {
+                let ty = self.eval_type_in(file, Some(c), &self_scope(c), &te)?;
+                return Ok(Some((c, ty)));
+            }
+            cur = self.runtime_parent(c)?;
+        }
+        Ok(None)
     }
 
     /// Finds method `name` on runtime class `t` or its `#extends` ancestors: the class that

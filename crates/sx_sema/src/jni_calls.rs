@@ -19,11 +19,11 @@ use sx_types::TypeKind as TK;
 
 use crate::fncx::FnCx;
 use crate::jni::ENV_LOCAL;
-use crate::jni_rules::{call_slot, parse_method_descriptor, slot, type_descriptor, Dispatch, JniType, RuntimeTarget};
+use crate::jni_rules::{call_slot, parse_method_descriptor, slot, type_descriptor, Dispatch, IdKind, JniType, RuntimeTarget};
 use crate::*;
 
 /// Where the class of a method-ID lookup comes from.
-enum ClassOf {
+pub(crate) enum ClassOf {
     /// The object's class (`GetObjectClass`); the cache is reused for instances of it.
     Object(Value),
     /// A class value (`#jni_static_call`); the cache is reused for the same class.
@@ -327,6 +327,12 @@ impl<'c> FnCx<'c> {
         }
         let s = self.e.f.slots.push(sx_ir::SlotData { size: 8 * params.len().max(1) as u32, align: 8 });
         let base = self.slot_addr(s);
+        if !params.is_empty() {
+            // Each jvalue is 8 bytes whatever the argument's width: zero the rest.
+            let p = self.ptr_ty();
+            let (zero, len) = (self.iconst(IrType::I8, 0), self.iconst(p, 8 * params.len() as i64));
+            self.b(|b| b.memfill(base, zero, len));
+        }
         for (i, (a, &pt)) in args.iter().zip(params).enumerate() {
             let v = if matches!(self.c.types.kind(pt), TK::Pointer(inner) if *inner == bt::VOID) {
                 let v = self.expr(&a.value, Some(pt))?;
@@ -371,9 +377,13 @@ impl<'c> FnCx<'c> {
 
     /// The method ID of a call (and the class it was looked up in), through its cache cell.
     fn method_id(&mut self, call: &JniCall, key: &str, class: ClassOf) -> (Value, Value) {
-        let cell = self.method_id_cell(key, call);
+        self.member_id(call.env, key, &call.name, &call.desc, IdKind::Method(call.dispatch), class)
+    }
+
+    /// The ID of a method or field (and the class it was looked up in), through its cache cell.
+    pub(crate) fn member_id(&mut self, env: Value, key: &str, name: &str, desc: &str, kind: IdKind, class: ClassOf) -> (Value, Value) {
+        let cell = self.id_cell(key, name, desc, kind);
         let p = self.ptr_ty();
-        let env = call.env;
         let ca = self.b(|b| b.data_addr(cell, p));
         let cached = self.b(|b| b.load(p, ca, 0));
         let zero = self.iconst(p, 0);
@@ -416,9 +426,9 @@ impl<'c> FnCx<'c> {
         };
         let f = self.jni_fn(env, slot::NEW_GLOBAL_REF);
         let global = self.b(|b| b.call_indirect(Signature { params: vec![p; 2], returns: vec![p] }, f, vec![env, local]))[0];
-        let get = if call.dispatch == Dispatch::Static { slot::GET_STATIC_METHOD_ID } else { slot::GET_METHOD_ID };
-        let nd = self.c.string_bytes_data(call.name.as_bytes());
-        let sd = self.c.string_bytes_data(call.desc.as_bytes());
+        let get = kind.lookup_slot();
+        let nd = self.c.string_bytes_data(name.as_bytes());
+        let sd = self.c.string_bytes_data(desc.as_bytes());
         let (na, sa) = (self.b(|b| b.data_addr(nd, p)), self.b(|b| b.data_addr(sd, p)));
         let f = self.jni_fn(env, get);
         let fresh = self.b(|b| b.call_indirect(Signature { params: vec![p; 4], returns: vec![p] }, f, vec![env, global, na, sa]))[0];
@@ -431,27 +441,27 @@ impl<'c> FnCx<'c> {
         (cls, mid)
     }
 
-    /// The cache cell `{jclass, jmethodID}` of a method (one per class key, name, descriptor
-    /// and dispatch).
-    fn method_id_cell(&mut self, key: &str, call: &JniCall) -> sx_ir::DataId {
-        let k = (key.to_string(), call.name.clone(), call.desc.clone(), call.dispatch);
-        if let Some(&d) = self.c.jni.method_ids.get(&k) {
+    /// The cache cell `{jclass, ID}` of a method or field (one per class key, name, descriptor
+    /// and kind).
+    fn id_cell(&mut self, key: &str, name: &str, desc: &str, kind: IdKind) -> sx_ir::DataId {
+        let k = (key.to_string(), name.to_string(), desc.to_string(), kind);
+        if let Some(&d) = self.c.jni.id_cells.get(&k) {
             return d;
         }
-        let n = self.c.jni.method_ids.len();
+        let n = self.c.jni.id_cells.len();
         let d = self.c.module.add_data(sx_ir::Data {
-            name: format!("jni.mid.{}", n),
+            name: format!("jni.id.{}", n),
             bytes: vec![0; 16],
             align: 8,
             relocs: vec![],
             writable: true,
         });
-        self.c.jni.method_ids.insert(k, d);
+        self.c.jni.id_cells.insert(k, d);
         d
     }
 
     /// Function `index` of the env's function table (`(*env)[index]`).
-    fn jni_fn(&mut self, env: Value, index: u32) -> Value {
+    pub(crate) fn jni_fn(&mut self, env: Value, index: u32) -> Value {
         let p = self.ptr_ty();
         let table = self.b(|b| b.load(p, env, 0));
         self.b(|b| b.load(p, table, 8 * index as i32))
@@ -459,7 +469,7 @@ impl<'c> FnCx<'c> {
 
     /// The JNI env in effect: the enclosing `#jni_env` block's or native method's, else the
     /// program-wide cell.
-    fn jni_env_value(&mut self) -> Value {
+    pub(crate) fn jni_env_value(&mut self) -> Value {
         let p = self.ptr_ty();
         if let Some(Local::Var { slot, .. }) = self.lookup_local(ENV_LOCAL) {
             let a = self.slot_addr(slot);

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use sx_diag::Span;
 use sx_syntax::ast::{Expr, FnDecl, Ident};
 use sx_types::{TypeId, TypeKind as TK, TypeTable};
 
@@ -70,13 +69,10 @@ pub(crate) struct RuntimeClass {
     pub file: FileIdx,
     /// `extern`: the class is defined by the runtime; otherwise sx defines its methods.
     pub is_extern: bool,
-    /// `#jni_main`: the program's Activity; its methods become JNI native methods.
-    pub is_main: bool,
     /// `#extends Parent;` (the sx name of the parent class).
     pub extends: Option<Expr>,
     pub methods: Vec<RtMethod>,
     pub fields: Vec<RtField>,
-    pub span: Span,
 }
 
 /// A method of a runtime class.
@@ -113,9 +109,9 @@ pub(crate) enum RuntimeTarget {
 pub(crate) struct JniTables {
     /// Runtime classes by their sx type.
     pub classes: HashMap<TypeId, RuntimeClass>,
-    /// One cache cell `{jclass, jmethodID}` per (class or "" for `#jni_call`, name, descriptor,
-    /// dispatch): call sites of the same method share it.
-    pub method_ids: HashMap<(String, String, String, Dispatch), sx_ir::DataId>,
+    /// One cache cell `{jclass, ID}` per (class or "" for `#jni_call`, name, descriptor, kind):
+    /// call sites of the same method (accesses of the same field) share it.
+    pub id_cells: HashMap<(String, String, String, IdKind), sx_ir::DataId>,
     /// The program-wide env cell `#jni_env` blocks publish their env in (read by `#jni_call`
     /// outside any such block).
     pub env_global: Option<sx_ir::DataId>,
@@ -130,6 +126,24 @@ pub(crate) enum Dispatch {
     Static,
     /// `CallNonvirtual<T>MethodA` on a given class (`super.m()`).
     Nonvirtual,
+}
+
+/// What a cached ID names: a method called one way, or a field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum IdKind {
+    Method(Dispatch),
+    Field,
+}
+
+impl IdKind {
+    /// The `JNINativeInterface` function that looks the ID up.
+    pub(crate) fn lookup_slot(self) -> u32 {
+        match self {
+            IdKind::Method(Dispatch::Static) => slot::GET_STATIC_METHOD_ID,
+            IdKind::Method(Dispatch::Virtual | Dispatch::Nonvirtual) => slot::GET_METHOD_ID,
+            IdKind::Field => slot::GET_FIELD_ID,
+        }
+    }
 }
 
 /// A Java type as JNI passes it.
@@ -233,8 +247,9 @@ pub(crate) fn call_slot(d: Dispatch, ret: JniType) -> u32 {
     base + 3 * ret.family_index() + 2
 }
 
-/// `Get<T>Field` for a field of this type (`None` for `void`).
-pub(crate) fn get_field_slot(t: JniType) -> Option<u32> {
+/// `Get<T>Field` (`set`: `Set<T>Field`) for a field of this type (`None` for `void`).
+pub(crate) fn field_slot(t: JniType, set: bool) -> Option<u32> {
+    let base = if set { 104 } else { 95 };
     match t {
         JniType::Void => None,
         JniType::Object
@@ -245,7 +260,7 @@ pub(crate) fn get_field_slot(t: JniType) -> Option<u32> {
         | JniType::Int
         | JniType::Long
         | JniType::Float
-        | JniType::Double => Some(95 + t.family_index()),
+        | JniType::Double => Some(base + t.family_index()),
     }
 }
 
@@ -384,7 +399,9 @@ mod tests {
         assert_eq!(call_slot(Dispatch::Nonvirtual, JniType::Void), 93);
         assert_eq!(call_slot(Dispatch::Static, JniType::Int), 131);
         assert_eq!(call_slot(Dispatch::Static, JniType::Void), 143);
-        assert_eq!(get_field_slot(JniType::Int), Some(100));
+        assert_eq!(field_slot(JniType::Int, false), Some(100));
+        assert_eq!(field_slot(JniType::Double, true), Some(112));
+        assert_eq!(field_slot(JniType::Void, true), None);
     }
 
     #[test]

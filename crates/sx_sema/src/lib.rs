@@ -41,6 +41,7 @@ mod insert;
 mod introspect;
 mod jni;
 mod jni_calls;
+mod jni_fields;
 mod jni_rules;
 mod lambda_ctx;
 mod libraries;
@@ -536,6 +537,7 @@ impl Compiler {
         };
         self.check_root_decls(root);
         self.declare_exports();
+        self.declare_jni_mains();
         self.check_context_extensions();
         // Every `impl` is checked (an unknown protocol is an error even when nothing erases).
         if !self.protos.pending.is_empty() {
