@@ -57,6 +57,13 @@ impl Compiler {
         if let Some(body) = &d.body {
             self.class_members(&mut class, body)?;
         }
+        if !is_extern && !is_main {
+            let msg = format!(
+                "not supported yet: a {} class defined in sx (declare the runtime's class 'extern', or the Activity '#jni_main')",
+                runtime.directive()
+            );
+            return self.err(d.name.span, msg);
+        }
         let natives: Vec<(usize, FnDecl)> = if is_main { self.native_method_decls(&class)? } else { vec![] };
         self.jni.classes.insert(t, class);
         self.runtime_parent(t)?;
@@ -69,9 +76,12 @@ impl Compiler {
     /// Reads the members of a runtime class body: methods, fields, `#extends`/`#implements`.
     fn class_members(&mut self, class: &mut RuntimeClass, body: &Block) -> R<()> {
         let tail_stmt = body.tail.as_ref().map(|e| Stmt { span: e.span, kind: StmtKind::Expr((**e).clone()) });
+        let mut names_ok = true;
         for s in body.stmts.iter().chain(tail_stmt.iter()) {
             match &s.kind {
                 StmtKind::Const { name, ty: None, value: Expr { kind: ExprKind::Fn(decl), .. } } => {
+                    let names = std::iter::once(name).chain(decl.params.iter().filter_map(|p| p.name.as_ref()));
+                    names_ok &= self.check_reserved_all(names).is_ok();
                     if class.methods.iter().any(|m| m.name.name == name.name) {
                         return self.err(name.span, format!("'{}' is declared twice in '{}'", name.name, class.name));
                     }
@@ -83,6 +93,7 @@ impl Compiler {
                     class.methods.push(RtMethod { name: name.clone(), decl: Rc::new((**decl).clone()), descriptor, is_static, fid: None });
                 }
                 StmtKind::Let { names, ty: Some(ty), value: None, undef: false } => {
+                    names_ok &= self.check_reserved_all(names).is_ok();
                     for n in names {
                         class.fields.push(RtField { name: n.clone(), ty: ty.clone() });
                     }
@@ -100,7 +111,11 @@ impl Compiler {
                 _ => return self.err(s.span, format!("not supported yet: this member of a {} declaration", class.runtime.directive())),
             }
         }
-        Ok(())
+        if names_ok {
+            Ok(())
+        } else {
+            Err(())
+        }
     }
 
     /// `#jni_method_descriptor("(..)R")` after a method's signature.
