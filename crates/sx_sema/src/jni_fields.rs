@@ -53,10 +53,16 @@ impl<'c> FnCx<'c> {
         let v = self.expr(rhs, Some(plan.ty))?;
         let v = self.coerce(v, plan.ty, rhs.span)?;
         let v = self.scalar(v, rhs.span)?;
+        // A narrow value goes to C widened to 32 bits, as C callers pass it.
+        let v = match plan.jni {
+            JniType::Boolean | JniType::Char => self.b(|b| b.convert(sx_ir::ConvOp::Uext, v, sx_ir::Type::I32)),
+            JniType::Byte | JniType::Short => self.b(|b| b.convert(sx_ir::ConvOp::Sext, v, sx_ir::Type::I32)),
+            JniType::Int | JniType::Long | JniType::Float | JniType::Double | JniType::Object | JniType::Void => v,
+        };
         let env = self.jni_env_value();
         let (_, fid) = self.member_id(env, &plan.key, &name.name, &plan.desc, IdKind::Field, ClassOf::Object(obj));
         let p = self.ptr_ty();
-        let Some(t) = self.c.types.scalar(plan.ty) else { return self.err(span, "a Java field holds a scalar") };
+        let t = self.b(|b| b.ty(v));
         let f = self.jni_fn(env, set);
         self.b(|b| b.call_indirect(Signature { params: vec![p, p, p, t], returns: vec![] }, f, vec![env, obj, fid, v]));
         Ok(true)
