@@ -12,6 +12,8 @@ enum Callee {
     Intrinsic(String),
     /// A method of the protocol value at this address.
     Protocol(Value, TypeId, Ident),
+    /// A method of a runtime class (`jni_calls`).
+    Runtime(crate::jni_rules::RuntimeTarget, Ident),
 }
 
 impl<'c> FnCx<'c> {
@@ -50,6 +52,11 @@ impl<'c> FnCx<'c> {
                 if is_variant {
                     return self.enum_variant_value(t, name, Some(args), span);
                 }
+            }
+        }
+        if let ExprKind::Directive(d) = &callee.kind {
+            if matches!(&d.name.name[..], "jni_call" | "jni_static_call") {
+                return self.jni_call_directive(d, args, span);
             }
         }
         let target = match &callee.kind {
@@ -107,6 +114,7 @@ impl<'c> FnCx<'c> {
                 None => self.intrinsic(&n, args, expected, span),
             },
             Callee::Protocol(obj, p, name) => self.protocol_call(obj, p, &name, args, span),
+            Callee::Runtime(target, name) => self.runtime_call(target, &name, args, span),
             Callee::Direct(fid) => self.direct_call(fid, receiver, args, span),
             Callee::Indirect(tv) if matches!(self.c.types.kind(tv.ty), TK::Closure { .. }) => self.call_closure(tv, args, span),
             Callee::Indirect(tv) => {
@@ -278,9 +286,17 @@ impl<'c> FnCx<'c> {
                 };
             }
         }
+        if let ExprKind::Ident(id) = &base.kind {
+            if let (false, "super", None, Some(owner)) = (id.raw, &id.name[..], self.lookup_local("super"), self.owner) {
+                if self.c.runtime_class(owner).is_some() {
+                    return Ok(Callee::Runtime(crate::jni_rules::RuntimeTarget::Super(owner), name.clone()));
+                }
+            }
+        }
         if let Some(t) = self.try_type(base)? {
             return match self.c.struct_member(t, &name.name)? {
                 Some(ConstVal::Func(fid)) => Ok(Callee::Direct(fid)),
+                _ if self.c.runtime_class(t).is_some() => Ok(Callee::Runtime(crate::jni_rules::RuntimeTarget::Class(t), name.clone())),
                 _ => {
                     let msg = format!("type '{}' has no function '{}'", self.tname(t), name.name);
                     self.err(name.span, msg)
@@ -298,6 +314,11 @@ impl<'c> FnCx<'c> {
         if let TK::Pointer(inner) = self.c.types.kind(ty).clone() {
             sty = inner;
             is_ptr = true;
+        }
+        if is_ptr && self.c.runtime_class(sty).is_some() {
+            let p = self.ptr_ty();
+            let obj = self.b(|b| b.load(p, addr, 0));
+            return Ok(Callee::Runtime(crate::jni_rules::RuntimeTarget::Instance(obj, sty), name.clone()));
         }
         if self.c.is_protocol(sty) && self.c.protos.protocols[&sty].methods.iter().any(|m| m.name == name.name) {
             let obj = if is_ptr {

@@ -249,6 +249,7 @@ impl Compiler {
                         Ok(ConstVal::Type(t))
                     }
                     ExprKind::Protocol(sd) => self.declare_protocol(&name, sd, file, span),
+                    ExprKind::Directive(d) if crate::jni::is_class_directive(d) => self.declare_runtime_class(id, &name, d, file, span),
                     ExprKind::ErrorSet(tags) => self.declare_error_set(&name, tags, value.span),
                     _ => {
                         let expected = match ty {

@@ -291,6 +291,10 @@ impl<'c> FnCx<'c> {
             // `ufcs f` names `f` for method-call and pipe syntax, which every function allows.
             ExprKind::UfcsAlias(inner) => self.expr(inner, expected),
             ExprKind::Directive(d) if d.name.name == "error" => self.error_directive(d.args.as_deref(), span),
+            ExprKind::Directive(d) if d.name.name == "jni_env" => self.jni_env_block(d, expected, span),
+            ExprKind::Directive(d) if matches!(&d.name.name[..], "jni_call" | "jni_static_call") => {
+                self.err(span, format!("#{} is called: '#{}(T)(target, \"name\", \"sig\", args…)'", d.name.name, d.name.name))
+            }
             ExprKind::Directive(d) => self.err(span, format!("not supported yet: #{}", d.name.name)),
             ExprKind::Error => Err(()),
             ExprKind::InitBlock { expr: init, body } => self.init_block(init, body, expected, span),

@@ -29,8 +29,8 @@ mod debug_vars;
 mod decls;
 mod emit;
 mod errors;
-mod extern_views;
 mod expr;
+mod extern_views;
 mod fn_state;
 mod fncx;
 mod generics;
@@ -39,6 +39,10 @@ mod inline_consts;
 mod inline_if;
 mod insert;
 mod introspect;
+mod jni;
+mod jni_calls;
+mod jni_fields;
+mod jni_rules;
 mod lambda_ctx;
 mod libraries;
 mod library_ufcs;
@@ -277,6 +281,8 @@ pub struct Compiler {
     pub(crate) ct: Comptime,
     /// What lowering has added to the module and memoises: string and global data, type records,
     pub(crate) out: Emitted,
+    /// Runtime classes and the JNI lowering's cache cells (`jni`, `jni_calls`).
+    pub(crate) jni: jni_rules::JniTables,
 }
 
 /// Generic instances and type functions: what was instantiated, for which arguments, from
@@ -483,6 +489,7 @@ impl Compiler {
                 build: Default::default(),
             },
             out: Emitted { debug: debug_vars::DebugTables::new(opts.debug_info), ..Default::default() },
+            jni: Default::default(),
         }
     }
 
@@ -538,6 +545,7 @@ impl Compiler {
         };
         self.check_root_decls(root);
         self.declare_exports();
+        self.declare_jni_mains();
         self.check_context_extensions();
         // Every `impl` is checked (an unknown protocol is an error even when nothing erases).
         if !self.protos.pending.is_empty() {

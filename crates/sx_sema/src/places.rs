@@ -63,6 +63,14 @@ impl<'c> FnCx<'c> {
                     self.check_const_root(base)?;
                 }
                 let (addr, ty) = self.aggregate_base(base, true)?;
+                let pointee = match self.c.types.kind(ty) {
+                    TK::Pointer(inner) => *inner,
+                    _ => ty,
+                };
+                if self.c.runtime_class(pointee).is_some() {
+                    let msg = format!("'{}' is a Java field: it has no address (assign it through a local holding the object)", name.name);
+                    return self.err(name.span, msg);
+                }
                 if for_write && self.c.types.is_tagged_enum(ty) {
                     let msg = format!(
                         "cannot assign to variant '{}' of '{}' directly: construct the whole value instead (`x = .{}(…)`)",
@@ -370,6 +378,7 @@ impl<'c> FnCx<'c> {
         let (addr, aty) = match bv.v {
             V::Mem(a) => (a, ty),
             V::Scalar(p) => match self.c.types.kind(ty).clone() {
+                TK::Pointer(inner) if self.c.runtime_class(inner).is_some() => return self.runtime_field_get(p, inner, name, span),
                 TK::Pointer(inner) => (p, inner),
                 _ => return self.no_field(ty, name),
             },

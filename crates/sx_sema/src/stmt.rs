@@ -291,7 +291,7 @@ impl<'c> FnCx<'c> {
         }
         self.reject_context_field_write(lhs)?;
         self.end_narrowing(lhs);
-        if self.property_assign(op, lhs, rhs, span)? {
+        if self.property_assign(op, lhs, rhs, span)? || self.runtime_field_assign(op, lhs, rhs, span)? {
             return Ok(());
         }
         let (addr, ty) = self.place(lhs)?;

@@ -619,8 +619,18 @@ pub struct FnAttrs {
     pub noreturn: bool,
     /// `abi(.c)` — the argument.
     pub abi: Option<Expr>,
-    /// Any other `#directive` after the signature.
-    pub other: Vec<Ident>,
+    /// Any other `#directive` after the signature, with its `(args)` when written
+    /// (`#jni_method_descriptor("()I")`).
+    pub other: Vec<OtherAttr>,
+}
+
+/// A `#directive` after a function signature that the parser does not interpret.
+#[derive(Clone, Debug)]
+pub struct OtherAttr {
+    /// The directive's name without `#`.
+    pub name: Ident,
+    /// `(args)` directly after the name.
+    pub args: Option<Vec<Arg>>,
 }
 
 /// `struct`, `union` and `protocol` bodies.

@@ -370,7 +370,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Call / type-constructor arguments after `(` (consumes the closer).
-    fn parse_args(&mut self, close: TokKind) -> PResult<Vec<Arg>> {
+    pub(super) fn parse_args(&mut self, close: TokKind) -> PResult<Vec<Arg>> {
         let old = self.restr();
         self.set_restr(Restr { no_block: false, for_header: false });
         let r = self.parse_args_inner(close);

@@ -467,7 +467,14 @@ impl<'a> Parser<'a> {
                             let t = self.tok().clone();
                             let mut id = self.mk_ident(&t);
                             id.name = name.to_string();
-                            a.other.push(id);
+                            self.bump();
+                            let mut args = None;
+                            if self.at(&TokKind::LParen) && !self.tok().nl_before {
+                                self.bump();
+                                args = Some(self.parse_args(TokKind::RParen)?);
+                            }
+                            a.other.push(OtherAttr { name: id, args });
+                            continue;
                         }
                     }
                     self.bump();
