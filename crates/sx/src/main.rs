@@ -75,7 +75,7 @@ struct Common {
     #[arg(long, global = true, value_name = "PERMS")]
     comptime_allow: Vec<String>,
     /// Compile hot compile-time functions to native code (a sandboxed Cranelift tier with the
-    /// interpreter's checks, budgets and diagnostics). Default: off (or `SX_COMPTIME_JIT=on`).
+    /// interpreter's checks, budgets and diagnostics). Default: on (`SX_COMPTIME_JIT=off` turns it off).
     #[arg(long, global = true, value_enum, value_name = "off|on")]
     comptime_jit: Option<OnOff>,
 }

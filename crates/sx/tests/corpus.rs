@@ -1,6 +1,9 @@
 //! The corpus test: every program under `examples/` runs in all three modes — the comptime VM
 //! (`sx run --vm`), the Cranelift JIT (`sx run`) and AOT (`sx build` + the executable) — and
-//! each mode must produce exactly the expected stdout and exit status.
+//! each mode must produce exactly the expected stdout and exit status. The VM mode runs twice:
+//! as `sx` runs it (the native comptime tier compiles only hot functions) and with
+//! `SX_COMPTIME_JIT=eager` (every function compiled), so the tier and the interpreter agree on
+//! every program.
 //!
 //! Layout: `examples/<category>/<name>.sx` with `<name>.stdout` and optionally `<name>.exit`
 //! (default 0); an optional `<name>.stderr` must then match stderr exactly in every mode (runtime
@@ -145,11 +148,14 @@ fn check_program(rel: &Path, tmp: &Path) -> Result<(), String> {
     let name = rel.to_string_lossy().to_string();
     if abs.with_extension("diag").exists() {
         let want = std::fs::read_to_string(abs.with_extension("diag")).unwrap_or_default();
-        for mode in ["jit", "vm"] {
+        for mode in ["jit", "vm", "vm-eager"] {
             let mut c = Command::new(sx());
             c.arg("run");
-            if mode == "vm" {
+            if mode != "jit" {
                 c.arg("--vm");
+            }
+            if mode == "vm-eager" {
+                c.env("SX_COMPTIME_JIT", "eager");
             }
             let o = run(c.arg(rel));
             let stderr = String::from_utf8_lossy(&o.stderr);
@@ -181,6 +187,10 @@ fn check_program(rel: &Path, tmp: &Path) -> Result<(), String> {
     if !native_only(&abs) {
         let vm = run(Command::new(sx()).arg("run").arg("--vm").arg(rel));
         results.push(("vm", status(&vm), vm.stdout.clone(), vm.stderr.clone()));
+        // The whole program once more with every function compiled by the native comptime
+        // tier: it must agree with the interpreter on output, exit status and diagnostics.
+        let eager = run(Command::new(sx()).arg("run").arg("--vm").arg(rel).env("SX_COMPTIME_JIT", "eager"));
+        results.push(("vm-eager", status(&eager), eager.stdout.clone(), eager.stderr.clone()));
     }
     let jit = run(Command::new(sx()).arg("run").arg(rel));
     results.push(("jit", status(&jit), jit.stdout.clone(), jit.stderr.clone()));

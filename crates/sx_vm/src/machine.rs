@@ -39,8 +39,8 @@ pub struct VmLimits {
     /// What compile-time code may do on the host (`--sandbox`, see [`crate::policy`]).
     pub policy: crate::policy::VmPolicy,
     /// Whether hot functions are compiled to native code (`jit`, `--comptime-jit`).
-    /// The default is off unless the environment variable `SX_COMPTIME_JIT` is `on` or `1`
-    /// (how test harnesses switch the tier on without a flag).
+    /// The default is on unless the environment variable `SX_COMPTIME_JIT` is `off` or `0`
+    /// (how test harnesses switch the tier off without a flag).
     pub comptime_jit: bool,
 }
 

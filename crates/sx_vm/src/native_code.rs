@@ -16,9 +16,9 @@ pub(crate) struct NativeMeta {
     pub(crate) slot_start: u32,
 }
 
-/// Whether `SX_COMPTIME_JIT` asks for the tier (`on`, `1` or `eager`).
+/// Whether the tier is on by default: yes, unless `SX_COMPTIME_JIT` is `off` or `0`.
 pub(crate) fn enabled_by_env() -> bool {
-    std::env::var("SX_COMPTIME_JIT").is_ok_and(|v| v == "on" || v == "1" || v == "eager")
+    !std::env::var("SX_COMPTIME_JIT").is_ok_and(|v| v == "off" || v == "0")
 }
 
 /// Whether `SX_COMPTIME_JIT=eager` asks to compile every function the driver sees at once
