@@ -594,12 +594,43 @@ impl Compiler {
         Ok(ext)
     }
 
+    /// The object of generated source `text` (file `name` in the cache, C or assembly by its
+    /// extension), compiled on first use and linked like the variadic shims; it is not loaded
+    /// for compile-time calls.
+    pub(crate) fn generated_object(&mut self, name: &str, text: &str) -> Result<PathBuf, String> {
+        let dir = crate::c_build::cache_dir().join("c");
+        let source = dir.join(name);
+        if std::fs::read_to_string(&source).ok().as_deref() != Some(text) {
+            std::fs::create_dir_all(&dir)
+                .and_then(|()| std::fs::write(&source, text))
+                .map_err(|e| format!("cannot write '{}': {}", source.display(), e))?;
+        }
+        let job = CSourceJob { source: &source, defines: &[], flags: &[], include_dirs: &[] };
+        let builder = self.c.builder.get_or_insert_with(CBuilder::new);
+        let object = builder.object(&job).map_err(|e| match e {
+            CBuildError::Compile { output } | CBuildError::Tool(output) => output,
+        })?;
+        if !self.c.shim_objects.contains(&object) {
+            self.c.shim_objects.push(object.clone());
+        }
+        Ok(object)
+    }
+
     /// What the driver links and loads (after [`Compiler::finish_c_units`]): the units'
-    /// objects and those of the variadic shims, with one shared object of them all.
+    /// objects and those of the variadic shims and generated code, with one shared object of
+    /// them all (whose export stubs cover the exported functions any of them calls).
     pub(crate) fn c_link(&mut self) -> CLink {
         let mut link = self.c.link.clone().unwrap_or_default();
         if !self.c.shim_objects.is_empty() {
             link.objects.extend(self.c.shim_objects.iter().cloned());
+            let stubs = self.exports_the_units_call(&link.objects);
+            if stubs != link.export_stubs {
+                match self.export_stub_object(&stubs) {
+                    Ok(o) => self.c.export_stub = Some(o),
+                    Err(msg) => self.diags.push(Diagnostic::bare(msg)),
+                }
+                link.export_stubs = stubs;
+            }
             let linked: Vec<PathBuf> = link.objects.iter().chain(&self.c.export_stub).cloned().collect();
             let builder = self.c.builder.get_or_insert_with(CBuilder::new);
             match builder.shared_object(&linked) {

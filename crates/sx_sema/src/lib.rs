@@ -11,6 +11,8 @@
 
 pub mod analysis;
 mod anyval;
+mod asm;
+mod asm_x86;
 mod atomics;
 mod branches;
 pub mod build_api;
@@ -29,8 +31,8 @@ mod debug_vars;
 mod decls;
 mod emit;
 mod errors;
-mod extern_views;
 mod expr;
+mod extern_views;
 mod fn_state;
 mod fncx;
 mod generics;
