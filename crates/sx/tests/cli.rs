@@ -353,3 +353,20 @@ fn a_library_without_its_dev_symlink_is_found_by_soname() {
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// `sx run --vm` of a program whose run-time code reaches inline assembly: a located error
+/// naming the reason (the VM does not execute target machine code), not a crash.
+#[test]
+fn inline_assembly_on_the_vm_is_a_located_error() {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sx-cache");
+    let o = Command::new(env!("CARGO_BIN_EXE_sx"))
+        .args(["run", "--vm", "--color", "never", "examples/asm/operands.sx"])
+        .current_dir(root())
+        .env("SX_CACHE_DIR", cache)
+        .output()
+        .expect("run sx");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("error: inline assembly cannot run on the VM"), "{err}");
+    assert!(err.contains("--> examples/asm/operands.sx:56:5"), "{err}");
+}

@@ -203,7 +203,7 @@ impl Foreign {
             return Err(unsupported(name, " (it would act on the compiler's own process)"));
         }
         if name.starts_with(sx_ir::ASM_SYMBOL_PREFIX) {
-            return Err("inline assembly cannot run at compile time: it is machine code for the target, which the compile-time VM does not execute (call it from run-time code; `sx run` and `sx build` run it)".to_string());
+            return Err("inline assembly cannot run on the VM (`#run`, `sx run --vm`): it is machine code for the target; `sx run` and `sx build` run it".to_string());
         }
         let sig = match self.sigs.get(name) {
             Some(s) => s.clone(),

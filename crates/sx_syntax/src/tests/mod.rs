@@ -601,3 +601,16 @@ fn node_sizes() {
         std::mem::size_of::<Block>()
     );
 }
+
+#[test]
+fn asm_blocks() {
+    assert_eq!(e(r#"asm volatile { "nop" }"#), r#"(asm volatile "nop" clobbers())"#);
+    assert_eq!(
+        e(r#"asm { "divq %[d]", [q] "={rax}" -> u64, "{rdx}" = 0, [d] "r" = d, clobbers(.cc, .memory), }"#),
+        r#"(asm "divq %[d]" [q]"={rax}" -> u64 "{rdx}" = 0 [d]"r" = d clobbers(cc memory))"#
+    );
+    assert_eq!(
+        e(r#"asm volatile { "incq %[v]", [v] "+r" -> *x.f }"#),
+        r#"(asm volatile "incq %[v]" [v]"+r" -> place (* (. x f)) clobbers())"#
+    );
+}
