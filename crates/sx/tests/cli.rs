@@ -183,7 +183,9 @@ fn build_callback_drives_the_build() {
 
     let write = |name: &str, body: &str| {
         let p = tmp.join(name);
-        let src = format!("#import \"modules/std.sx\";\n#import \"modules/build.sx\";\n#import \"modules/compiler.sx\";\n{body}\nmain :: () {{ }}\n");
+        let src = format!(
+            "#import \"modules/std.sx\";\n#import \"modules/build.sx\";\n#import \"modules/compiler.sx\";\n{body}\nmain :: () {{ }}\n"
+        );
         std::fs::write(&p, src).expect("write");
         p
     };

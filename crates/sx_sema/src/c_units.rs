@@ -53,8 +53,11 @@ pub(crate) struct CUnits {
     pub link: Option<CLink>,
     /// The C shims of variadic calls by symbol name ([`c_variadic`](crate::c_variadic)).
     shims: HashMap<String, sx_ir::ExternId>,
-    /// Their objects, linked after the units' objects.
+    /// Their objects and those of generated code ([`Compiler::generated_object`]), linked
+    /// after the units' objects.
     shim_objects: Vec<PathBuf>,
+    /// The global symbols generated objects define (an `extern` may name one).
+    generated_symbols: std::collections::HashSet<String>,
     /// The object of the export stubs ([`CLink::export_stubs`]), linked into the shared
     /// object only.
     export_stub: Option<PathBuf>,
@@ -611,6 +614,7 @@ impl Compiler {
             CBuildError::Compile { output } | CBuildError::Tool(output) => output,
         })?;
         if !self.c.shim_objects.contains(&object) {
+            self.c.generated_symbols.extend(crate::c_build::defined_symbols(&object)?);
             self.c.shim_objects.push(object.clone());
         }
         Ok(object)
@@ -765,7 +769,7 @@ impl Compiler {
             .filter_map(|d| d.name.strip_prefix(sx_ir::EXTERN_DATA_PREFIX))
             .filter_map(|s| self.c.extern_data_spans.get(s).map(|sp| (s, *sp)));
         for (symbol, span) in functions.chain(datas) {
-            if !exported.contains(symbol) && !sx_vm::library::host_symbol_defined(symbol) {
+            if !exported.contains(symbol) && !self.c.generated_symbols.contains(symbol) && !sx_vm::library::host_symbol_defined(symbol) {
                 missing.push((symbol.to_string(), span));
             }
         }
