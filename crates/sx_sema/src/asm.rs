@@ -31,10 +31,8 @@ enum After {
 
 /// A `#string` or quoted template's text.
 fn template_text(e: &Expr) -> Option<String> {
-    match &e.kind {
-        ExprKind::Str(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
-        _ => None,
-    }
+    let ExprKind::Str(bytes) = &e.kind else { return None };
+    Some(String::from_utf8_lossy(bytes).into_owned())
 }
 
 /// The register a constraint pins, as written (`"={rax}"` → `rax`): the operand's name when
@@ -256,10 +254,8 @@ impl<'c> FnCx<'c> {
                     Class::Sym => operand.render = Render::Sym(self.asm_symbol(e)?),
                     Class::Reg(_) | Class::Tied(_) | Class::Mem => {
                         let v = self.expr(e, None)?;
-                        let v = match &v.v {
-                            V::Const(k) if k.is_untyped() => self.coerce(v, bt::I64, e.span)?,
-                            _ => v,
-                        };
+                        let untyped = matches!(&v.v, V::Const(k) if k.is_untyped());
+                        let v = if untyped { self.coerce(v, bt::I64, e.span)? } else { v };
                         let size = self.asm_scalar_size(v.ty, e.span)?;
                         let is_ptr = matches!(self.c.types.kind(v.ty), TK::Pointer(_) | TK::ManyPointer(_));
                         if c.indirect && !is_ptr {
@@ -277,14 +273,8 @@ impl<'c> FnCx<'c> {
 
     /// The symbol of an `s` operand: an `export` or `extern` function.
     fn asm_symbol(&mut self, e: &Expr) -> R<String> {
-        let fid = match &e.kind {
-            ExprKind::Ident(id) => match self.resolve(id)? {
-                Some(Local::Const(ConstVal::Func(fid))) => Some(fid),
-                _ => None,
-            },
-            _ => None,
-        };
-        let Some(fid) = fid else {
+        let resolved = if let ExprKind::Ident(id) = &e.kind { self.resolve(id)? } else { None };
+        let Some(Local::Const(ConstVal::Func(fid))) = resolved else {
             return self.err(e.span, "a symbol (`s`) asm operand must name an `export` or `extern` function");
         };
         let def = &self.c.fns[fid];
@@ -348,15 +338,10 @@ impl<'c> FnCx<'c> {
             return self.err(span, "a naked function's body must be a block of `asm volatile { … }` statements");
         };
         fn asm_of(e: &Expr) -> Option<&AsmExpr> {
-            match &e.kind {
-                ExprKind::Asm(a) if a.operands.is_empty() && a.clobbers.is_empty() => Some(a),
-                _ => None,
-            }
+            let ExprKind::Asm(a) = &e.kind else { return None };
+            (a.operands.is_empty() && a.clobbers.is_empty()).then_some(&**a)
         }
-        let stmts = blk.stmts.iter().map(|s| match &s.kind {
-            StmtKind::Expr(e) => (asm_of(e), s.span),
-            _ => (None, s.span),
-        });
+        let stmts = blk.stmts.iter().map(|s| if let StmtKind::Expr(e) = &s.kind { (asm_of(e), s.span) } else { (None, s.span) });
         for (a, at) in stmts.chain(blk.tail.iter().map(|e| (asm_of(e), e.span))) {
             let Some(a) = a else {
                 return self.err(at, "a naked function's body may only hold `asm volatile { \"…\" }` blocks without operands");

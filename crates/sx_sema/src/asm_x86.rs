@@ -351,10 +351,10 @@ fn choose_registers(operands: &[Operand], clobbered: &[Gpr]) -> Result<Vec<Optio
         let Some(&out) = outputs.get(n) else {
             return Err(format!("asm input tied to output {} but there are {} outputs", n, outputs.len()));
         };
-        match (regs[out], &operands[out].render) {
-            (Some(r), Render::Reg(_)) => regs[i] = Some(r),
-            _ => return Err(format!("asm input tied to output {}, which is not in a register", n)),
-        }
+        let (Some(r), Render::Reg(_)) = (regs[out], &operands[out].render) else {
+            return Err(format!("asm input tied to output {}, which is not in a register", n));
+        };
+        regs[i] = Some(r);
     }
     Ok(regs)
 }

@@ -215,10 +215,8 @@ impl<'c> FnCx<'c> {
                 }
                 if let Some(spec) = ret.as_ref() {
                     // `-> ($R, !)` against a failable result binds `$R` to its value.
-                    let r = match self.c.types.kind(r).clone() {
-                        TK::Failable { value, .. } if spec.error.is_some() && spec.values.len() == 1 => value,
-                        _ => r,
-                    };
+                    let one_value = spec.error.is_some() && spec.values.len() == 1;
+                    let r = if let (TK::Failable { value, .. }, true) = (self.c.types.kind(r), one_value) { *value } else { r };
                     if let Some(rs) = spec.values.first() {
                         self.unify_pattern(&rs.ty, r, false, binds, span)?;
                     }
