@@ -604,8 +604,11 @@ impl Compiler {
         let dir = crate::c_build::cache_dir().join("c");
         let source = dir.join(name);
         if std::fs::read_to_string(&source).ok().as_deref() != Some(text) {
+            // Written aside and renamed: another compiler may be reading the same file.
+            let tmp = dir.join(format!("{}.tmp{}", name, std::process::id()));
             std::fs::create_dir_all(&dir)
-                .and_then(|()| std::fs::write(&source, text))
+                .and_then(|()| std::fs::write(&tmp, text))
+                .and_then(|()| std::fs::rename(&tmp, &source))
                 .map_err(|e| format!("cannot write '{}': {}", source.display(), e))?;
         }
         let job = CSourceJob { source: &source, defines: &[], flags: &[], include_dirs: &[] };
