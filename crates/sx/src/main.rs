@@ -433,7 +433,16 @@ fn run_program(file: &Path, vm: bool, opt: sx_codegen::OptLevel, common: &Common
         match clock.exclude(|| machine.run_program(&out.module)) {
             Ok(code) => code & 0xff,
             Err(e) => {
-                eprintln!("error: {}", e.message);
+                // An error of the program's own code is shown where it happened.
+                match e.span {
+                    Some(span) => {
+                        let d = sx_diag::Diagnostic::error(span, e.message);
+                        let colored = common.color.colors_stderr();
+                        let text = if colored { sx_diag::render_colored(&out.sources, &d) } else { sx_diag::render(&out.sources, &d) };
+                        eprintln!("{}", text);
+                    }
+                    None => eprintln!("error: {}", e.message),
+                }
                 1
             }
         }

@@ -183,7 +183,9 @@ fn build_callback_drives_the_build() {
 
     let write = |name: &str, body: &str| {
         let p = tmp.join(name);
-        let src = format!("#import \"modules/std.sx\";\n#import \"modules/build.sx\";\n{body}\nmain :: () {{ }}\n");
+        let src = format!(
+            "#import \"modules/std.sx\";\n#import \"modules/build.sx\";\n#import \"modules/compiler.sx\";\n{body}\nmain :: () {{ }}\n"
+        );
         std::fs::write(&p, src).expect("write");
         p
     };
@@ -373,4 +375,21 @@ fn comptime_jit_flag_keeps_results_and_diagnostics() {
     assert_eq!(String::from_utf8_lossy(&outputs[0].0), "25997 2864133 46368 1122040411 396298401\n");
     assert_eq!(outputs[0], outputs[1], "the tier changed a result or a diagnostic");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `sx run --vm` of a program whose run-time code reaches inline assembly: a located error
+/// naming the reason (the VM does not execute target machine code), not a crash.
+#[test]
+fn inline_assembly_on_the_vm_is_a_located_error() {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sx-cache");
+    let o = Command::new(env!("CARGO_BIN_EXE_sx"))
+        .args(["run", "--vm", "--color", "never", "examples/asm/operands.sx"])
+        .current_dir(root())
+        .env("SX_CACHE_DIR", cache)
+        .output()
+        .expect("run sx");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("error: inline assembly cannot run on the VM"), "{err}");
+    assert!(err.contains("--> examples/asm/operands.sx:56:5"), "{err}");
 }

@@ -146,10 +146,13 @@ fn check(root: &Path, program: &Path, debug: bool) -> Outcome {
     if debug && module.debug_types.is_empty() && module.funcs.values().any(|f| !f.debug_vars.is_empty()) {
         return Outcome::Failed("debug variables without debug types".into());
     }
-    // The objects of `#import c` units and of the shims of C-variadic calls (`__sx_va_*`) are
-    // not part of the module text: such a program is checked as text only.
-    let needs_c_objects = module.externs.values().any(|e| e.symbol.starts_with("__sx_va_"));
-    if needs_c_objects || std::fs::read_to_string(root.join(program)).is_ok_and(|t| t.contains("#import c")) {
+    // The objects of `#import c` units, of the shims of C-variadic calls (`__sx_va_*`) and of
+    // assembly (`sx_ir::ASM_SYMBOL_PREFIX`, top-level `asm`) are not part of the module text:
+    // such a program is checked as text only.
+    let needs_c_objects =
+        module.externs.values().any(|e| e.symbol.starts_with("__sx_va_") || e.symbol.starts_with(sx_ir::ASM_SYMBOL_PREFIX));
+    let source = std::fs::read_to_string(root.join(program)).unwrap_or_default();
+    if needs_c_objects || source.contains("#import c") || source.lines().any(|l| l.starts_with("asm ")) {
         return Outcome::RoundTripped;
     }
     match run_natively(root, program, &module, &stdout[..start], debug) {

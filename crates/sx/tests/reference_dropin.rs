@@ -68,7 +68,13 @@ fn reference_corpus_against_the_reference_library() {
     let runnable = passed + failed;
     println!("drop-in: {} passed, {} failed, {} skipped ({} runnable)", passed, failed, skipped, runnable);
     assert!(crashes.is_empty(), "the compiler crashed on:\n{}", crashes.join("\n"));
-    assert!(runnable > 0 && passed * 100 >= runnable * min_percent, "{} of {} runnable examples pass, below {} %", passed, runnable, min_percent);
+    assert!(
+        runnable > 0 && passed * 100 >= runnable * min_percent,
+        "{} of {} runnable examples pass, below {} %",
+        passed,
+        runnable,
+        min_percent
+    );
 }
 
 /// Every example with an exit or stdout snapshot, as repository-relative paths.
@@ -82,7 +88,9 @@ fn collect(root: &Path) -> Vec<String> {
         let mut files: Vec<PathBuf> = files.filter_map(|e| e.ok().map(|e| e.path())).collect();
         files.sort();
         for f in files {
-            let (Some(stem), Some("sx")) = (f.file_stem().and_then(|s| s.to_str()), f.extension().and_then(|e| e.to_str())) else { continue };
+            let (Some(stem), Some("sx")) = (f.file_stem().and_then(|s| s.to_str()), f.extension().and_then(|e| e.to_str())) else {
+                continue;
+            };
             let exp = cat.join("expected").join(stem);
             if exp.with_extension("exit").exists() || exp.with_extension("stdout").exists() {
                 if let Ok(rel) = f.strip_prefix(root) {

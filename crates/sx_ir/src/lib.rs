@@ -786,6 +786,11 @@ pub const COMPTIME_FLAG_DATA: &str = "__sx_is_comptime";
 /// the size only), the VM starts from a copy of the host's current bytes.
 pub const EXTERN_DATA_PREFIX: &str = "__sx_extern:";
 
+/// The symbol prefix of the out-of-line functions sema generates for inline assembly blocks
+/// and naked functions (extern functions of the module, defined by an assembled object): host
+/// machine code, which the compile-time VM refuses to call.
+pub const ASM_SYMBOL_PREFIX: &str = "__sx_asm_";
+
 /// The base name (before the `.N` suffix sema appends) of a module function with no parameters
 /// or results that, when the comptime VM calls it, prints the active comptime call frames to
 /// stdout (`trace.print_interpreter_frames`); compiled code runs its empty body.

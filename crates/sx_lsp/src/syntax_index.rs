@@ -528,7 +528,15 @@ impl Walker {
                     self.block(b);
                 }
             }
-            ExprKind::Block(b) | ExprKind::Asm { body: b, .. } => self.block(b),
+            ExprKind::Block(b) => self.block(b),
+            ExprKind::Asm(a) => {
+                self.expr(&a.template);
+                for op in &a.operands {
+                    match &op.role {
+                        AsmRole::Value(e) | AsmRole::Place(e) | AsmRole::Input(e) => self.expr(e),
+                    }
+                }
+            }
             ExprKind::Fn(d) => self.fn_decl(d),
             ExprKind::ClosureType { params, ret } => {
                 self.args(params);

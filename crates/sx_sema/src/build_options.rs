@@ -56,7 +56,8 @@ impl<'c> FnCx<'c> {
     /// Lowers build intrinsic `name` (the receiver, for a method, is `args[0]`); `None` when
     /// `name` is not one of them.
     pub(crate) fn build_options_call(&mut self, name: &str, args: &[Arg], span: Span) -> Option<R<TV>> {
-        if name == "build_options" || name == "link" || BUILD_OPTION_METHODS.contains(&name) || LIST_QUERIES.iter().any(|(n, _)| *n == name) {
+        if name == "build_options" || name == "link" || BUILD_OPTION_METHODS.contains(&name) || LIST_QUERIES.iter().any(|(n, _)| *n == name)
+        {
             return Some(self.build_options_inner(name, args, span));
         }
         None
@@ -98,7 +99,9 @@ impl<'c> FnCx<'c> {
         if let Some(req) = forwarded {
             // The requests are declared by the compiler's runtime file.
             self.c.runtime_file();
-            return self.compiler_api_call(&req, &args[1..], span).unwrap_or_else(|| self.err(span, "internal error: build request missing"));
+            return self
+                .compiler_api_call(&req, &args[1..], span)
+                .unwrap_or_else(|| self.err(span, "internal error: build request missing"));
         }
         Ok(match name {
             "is_macos" | "is_ios" | "is_ios_device" | "is_ios_simulator" | "is_android" => TV::konst(ConstVal::Bool(false)),

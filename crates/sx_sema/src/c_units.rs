@@ -53,8 +53,11 @@ pub(crate) struct CUnits {
     pub link: Option<CLink>,
     /// The C shims of variadic calls by symbol name ([`c_variadic`](crate::c_variadic)).
     shims: HashMap<String, sx_ir::ExternId>,
-    /// Their objects, linked after the units' objects.
+    /// Their objects and those of generated code ([`Compiler::generated_object`]), linked
+    /// after the units' objects.
     shim_objects: Vec<PathBuf>,
+    /// The global symbols generated objects define (an `extern` may name one).
+    generated_symbols: std::collections::HashSet<String>,
     /// The object of the export stubs ([`CLink::export_stubs`]), linked into the shared
     /// object only.
     export_stub: Option<PathBuf>,
@@ -594,12 +597,47 @@ impl Compiler {
         Ok(ext)
     }
 
+    /// The object of generated source `text` (file `name` in the cache, C or assembly by its
+    /// extension), compiled on first use and linked like the variadic shims; it is not loaded
+    /// for compile-time calls.
+    pub(crate) fn generated_object(&mut self, name: &str, text: &str) -> Result<PathBuf, String> {
+        let dir = crate::c_build::cache_dir().join("c");
+        let source = dir.join(name);
+        if std::fs::read_to_string(&source).ok().as_deref() != Some(text) {
+            // Written aside and renamed: another compiler may be reading the same file.
+            let tmp = dir.join(format!("{}.tmp{}", name, std::process::id()));
+            std::fs::create_dir_all(&dir)
+                .and_then(|()| std::fs::write(&tmp, text))
+                .and_then(|()| std::fs::rename(&tmp, &source))
+                .map_err(|e| format!("cannot write '{}': {}", source.display(), e))?;
+        }
+        let job = CSourceJob { source: &source, defines: &[], flags: &[], include_dirs: &[] };
+        let builder = self.c.builder.get_or_insert_with(CBuilder::new);
+        let object = builder.object(&job).map_err(|e| match e {
+            CBuildError::Compile { output } | CBuildError::Tool(output) => output,
+        })?;
+        if !self.c.shim_objects.contains(&object) {
+            self.c.generated_symbols.extend(crate::c_build::defined_symbols(&object)?);
+            self.c.shim_objects.push(object.clone());
+        }
+        Ok(object)
+    }
+
     /// What the driver links and loads (after [`Compiler::finish_c_units`]): the units'
-    /// objects and those of the variadic shims, with one shared object of them all.
+    /// objects and those of the variadic shims and generated code, with one shared object of
+    /// them all (whose export stubs cover the exported functions any of them calls).
     pub(crate) fn c_link(&mut self) -> CLink {
         let mut link = self.c.link.clone().unwrap_or_default();
         if !self.c.shim_objects.is_empty() {
             link.objects.extend(self.c.shim_objects.iter().cloned());
+            let stubs = self.exports_the_units_call(&link.objects);
+            if stubs != link.export_stubs {
+                match self.export_stub_object(&stubs) {
+                    Ok(o) => self.c.export_stub = Some(o),
+                    Err(msg) => self.diags.push(Diagnostic::bare(msg)),
+                }
+                link.export_stubs = stubs;
+            }
             let linked: Vec<PathBuf> = link.objects.iter().chain(&self.c.export_stub).cloned().collect();
             let builder = self.c.builder.get_or_insert_with(CBuilder::new);
             match builder.shared_object(&linked) {
@@ -734,7 +772,7 @@ impl Compiler {
             .filter_map(|d| d.name.strip_prefix(sx_ir::EXTERN_DATA_PREFIX))
             .filter_map(|s| self.c.extern_data_spans.get(s).map(|sp| (s, *sp)));
         for (symbol, span) in functions.chain(datas) {
-            if !exported.contains(symbol) && !sx_vm::library::host_symbol_defined(symbol) {
+            if !exported.contains(symbol) && !self.c.generated_symbols.contains(symbol) && !sx_vm::library::host_symbol_defined(symbol) {
                 missing.push((symbol.to_string(), span));
             }
         }

@@ -306,7 +306,7 @@ impl<'c> FnCx<'c> {
                 }
                 self.erase_to_protocol_as(v, to, crate::protocols::Erasure::Alloc(alloc), span)
             }
-            ExprKind::Asm { .. } => self.err(span, "not supported yet: inline assembly"),
+            ExprKind::Asm(a) => self.asm_expr(a, span),
         }
     }
 

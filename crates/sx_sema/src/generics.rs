@@ -213,8 +213,13 @@ impl<'c> FnCx<'c> {
                         self.unify_pattern(&a.value, t, false, binds, span)?;
                     }
                 }
-                if let Some(rs) = ret.as_ref().and_then(|r| r.values.first()) {
-                    self.unify_pattern(&rs.ty, r, false, binds, span)?;
+                if let Some(spec) = ret.as_ref() {
+                    // `-> ($R, !)` against a failable result binds `$R` to its value.
+                    let one_value = spec.error.is_some() && spec.values.len() == 1;
+                    let r = if let (TK::Failable { value, .. }, true) = (self.c.types.kind(r), one_value) { *value } else { r };
+                    if let Some(rs) = spec.values.first() {
+                        self.unify_pattern(&rs.ty, r, false, binds, span)?;
+                    }
                 }
                 Ok(())
             }

@@ -11,6 +11,8 @@
 
 pub mod analysis;
 mod anyval;
+mod asm;
+mod asm_x86;
 mod atomics;
 mod branches;
 pub mod build_api;

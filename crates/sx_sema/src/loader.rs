@@ -127,6 +127,7 @@ impl Compiler {
                     self.add_decl(idx, name.name.clone(), DeclKind::Global(item.clone(), 0), item.private, name.span);
                 }
                 ItemKind::CImport { .. } => self.register_c_import(idx, item),
+                ItemKind::Directive(Expr { kind: ExprKind::Asm(a), .. }) => self.register_global_asm(a, item.span),
                 ItemKind::Directive(e) => {
                     // A module-level `#error("…")` that survived conditional compilation stops the build.
                     if let ExprKind::Directive(d) = &e.kind {

@@ -997,7 +997,11 @@ impl Compiler {
         cx.init_failable(&decl, &src_name, sig.ret);
         let outer_lowering = cx.c.lowering.replace(fid);
         cx.in_body = true;
-        let result = cx.bind_params(&sig, &irsig).and_then(|_| cx.bind_multi_return(&decl)).and_then(|_| cx.lower_body(&decl));
+        let result = if Compiler::is_naked(&decl) {
+            cx.naked_body(&decl, &sig, &irsig)
+        } else {
+            cx.bind_params(&sig, &irsig).and_then(|_| cx.bind_multi_return(&decl)).and_then(|_| cx.lower_body(&decl))
+        };
         cx.c.lowering = outer_lowering;
         let mut f = cx.e.finish();
         f.name = name;

@@ -495,10 +495,49 @@ pub enum ExprKind {
     OptCast { expr: Box<Expr>, ty: Box<Expr> },
     /// `T.{ .. } { stmts }` — a struct literal followed by an init block (`self` is the value).
     InitBlock { expr: Box<Expr>, body: Block },
-    /// `asm [volatile] { .. }` inline assembly (body usually holds a `#string` literal).
-    Asm { volatile: bool, body: Block },
+    /// `asm [volatile] { "template", operands…, clobbers(.r, …) }` inline assembly.
+    Asm(Box<AsmExpr>),
     /// A parse error placeholder (a diagnostic was reported).
     Error,
+}
+
+/// `asm [volatile] { template, [name] "constraint" -> T | -> *place | = expr, …, clobbers(.r, …) }`.
+#[derive(Clone, Debug)]
+pub struct AsmExpr {
+    /// `asm volatile`: the block has effects beyond its outputs.
+    pub volatile: bool,
+    /// The template (a string literal or `#string` heredoc).
+    pub template: Expr,
+    /// The operands in source order.
+    pub operands: Vec<AsmOperand>,
+    /// The names of `clobbers(.a, .b)`.
+    pub clobbers: Vec<Ident>,
+}
+
+/// One operand of an [`AsmExpr`].
+#[derive(Clone, Debug)]
+pub struct AsmOperand {
+    /// `[name]`, when written.
+    pub name: Option<Ident>,
+    /// The constraint string (`"=r"`, `"{rax}"`, `"+r"`, `"=*m"`, `"s"`, …).
+    pub constraint: String,
+    /// The constraint literal's span.
+    pub constraint_span: Span,
+    /// What the operand does.
+    pub role: AsmRole,
+    /// The whole operand.
+    pub span: Span,
+}
+
+/// The role of an [`AsmOperand`].
+#[derive(Clone, Debug)]
+pub enum AsmRole {
+    /// `-> T`: an output that is (part of) the block's value.
+    Value(Expr),
+    /// `-> *place`: an output stored through (or, `"+…"`, read and written through) a place.
+    Place(Expr),
+    /// `= expr`: an input.
+    Input(Expr),
 }
 
 /// A generic directive expression `#name [args] [#inner..] [extern|export] [{ body }]`.

@@ -202,6 +202,9 @@ impl Foreign {
         if REFUSED.contains(&name) {
             return Err(unsupported(name, " (it would act on the compiler's own process)"));
         }
+        if name.starts_with(sx_ir::ASM_SYMBOL_PREFIX) {
+            return Err("inline assembly cannot run on the VM (`#run`, `sx run --vm`): it is machine code for the target; `sx run` and `sx build` run it".to_string());
+        }
         let sig = match self.sigs.get(name) {
             Some(s) => s.clone(),
             None => return Err(unsupported(name, " (no C signature is known for it)")),

@@ -621,12 +621,7 @@ impl<'a> Parser<'a> {
                 let target = self.parse_unary()?;
                 Ok(Expr::new(ExprKind::UfcsAlias(Box::new(target)), self.span(lo)))
             }
-            "asm" if matches!(next, TokKind::LBrace) || self.nth_is_word(1, "volatile") => {
-                self.bump();
-                let volatile = self.eat_word("volatile");
-                let body = self.parse_block()?;
-                Ok(Expr::new(ExprKind::Asm { volatile, body }, self.span(lo)))
-            }
+            "asm" if matches!(next, TokKind::LBrace) || self.nth_is_word(1, "volatile") => self.parse_asm(lo),
             "Closure" if matches!(next, TokKind::LParen) => {
                 self.bump();
                 self.bump();

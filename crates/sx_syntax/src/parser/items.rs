@@ -111,6 +111,12 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
+            // Top-level (global) assembly: the block is a directive item.
+            TokKind::Ident if self.is_word("asm") && (matches!(self.nth_kind(1), TokKind::LBrace) || self.nth_is_word(1, "volatile")) => {
+                let e = self.parse_asm(self.lo())?;
+                self.expect_semi()?;
+                ItemKind::Directive(e)
+            }
             TokKind::Ident
                 if self.is_word("impl")
                     && !matches!(self.nth_kind(1), TokKind::ColonColon | TokKind::Colon | TokKind::ColonEq | TokKind::Comma) =>

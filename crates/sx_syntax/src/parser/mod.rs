@@ -7,6 +7,7 @@
 //! This module holds the parser state and token plumbing; the productions live in
 //! `items` (declarations, function signatures), `stmts`, `exprs` and `types`.
 
+mod asm;
 mod cimport;
 mod exprs;
 mod items;

@@ -165,7 +165,29 @@ fn sx(e: &Expr) -> String {
         K::CastWithAlloc { expr, ty, alloc } => format!("(cast {} {} {})", sx(expr), sx(ty), sx(alloc)),
         K::OptCast { expr, ty } => format!("(?cast {} {})", sx(expr), sx(ty)),
         K::InitBlock { expr, body } => format!("(init {} {})", sx(expr), block(body)),
-        K::Asm { .. } => "(asm)".into(),
+        K::Asm(a) => {
+            let ops: Vec<String> = a
+                .operands
+                .iter()
+                .map(|o| {
+                    let name = o.name.as_ref().map(|n| format!("[{}]", n.name)).unwrap_or_default();
+                    let role = match &o.role {
+                        AsmRole::Value(t) => format!("-> {}", sx(t)),
+                        AsmRole::Place(p) => format!("-> place {}", sx(p)),
+                        AsmRole::Input(e) => format!("= {}", sx(e)),
+                    };
+                    format!(" {}{:?} {}", name, o.constraint, role)
+                })
+                .collect();
+            let clobbers: Vec<&str> = a.clobbers.iter().map(|c| c.name.as_str()).collect();
+            format!(
+                "(asm{} {}{} clobbers({}))",
+                if a.volatile { " volatile" } else { "" },
+                sx(&a.template),
+                ops.concat(),
+                clobbers.join(" ")
+            )
+        }
         K::Error => "<error>".into(),
     }
 }
@@ -577,5 +599,18 @@ fn node_sizes() {
         std::mem::size_of::<Stmt>(),
         std::mem::size_of::<crate::lexer::Token>(),
         std::mem::size_of::<Block>()
+    );
+}
+
+#[test]
+fn asm_blocks() {
+    assert_eq!(e(r#"asm volatile { "nop" }"#), r#"(asm volatile "nop" clobbers())"#);
+    assert_eq!(
+        e(r#"asm { "divq %[d]", [q] "={rax}" -> u64, "{rdx}" = 0, [d] "r" = d, clobbers(.cc, .memory), }"#),
+        r#"(asm "divq %[d]" [q]"={rax}" -> u64 "{rdx}" = 0 [d]"r" = d clobbers(cc memory))"#
+    );
+    assert_eq!(
+        e(r#"asm volatile { "incq %[v]", [v] "+r" -> *x.f }"#),
+        r#"(asm volatile "incq %[v]" [v]"+r" -> place (* (. x f)) clobbers())"#
     );
 }
