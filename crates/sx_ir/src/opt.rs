@@ -8,7 +8,8 @@
 //! The other passes run only on the code a native back end compiles (`sx_codegen` at `--opt 2`
 //! and above, through [`optimise_module`]): [`inline`], [`accumulate`] (self tail calls
 //! become loops), [`guard`] (a call's entry test in front of it), [`simplify()`] (constant
-//! folding with [`fold`], value numbering, branch folding, block merging, dead code), [`licm`]
+//! folding with [`fold`], value numbering, branch folding, block merging, dead code),
+//! [`strength`] (exact signed divisions and remainders by powers of two as bit operations), [`licm`]
 //! and [`rotate`] (loop rotation). Each
 //! leaves the function valid for [`crate::verify()`] and printable as text IR.
 
@@ -18,9 +19,10 @@ pub mod fold;
 pub mod guard;
 pub mod inline;
 pub mod licm;
-pub mod rotate;
 pub mod pipeline;
+pub mod rotate;
 pub mod simplify;
+pub mod strength;
 
 pub use pipeline::{optimise_module, OptConfig};
 pub use simplify::simplify;

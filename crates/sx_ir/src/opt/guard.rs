@@ -23,7 +23,8 @@ pub fn entry_guard(f: &Function, me: FuncId) -> Option<Function> {
     let entry = f.entry()?;
     let (&term, body) = f.blocks[entry].insts.split_last()?;
     let InstKind::Branch { cond, then_dest, then_args, else_dest, else_args } = &f.insts[term].kind else { return None };
-    let simple = |insts: &[Inst]| insts.iter().all(|&i| is_pure(f, &f.insts[i].kind) && !matches!(f.insts[i].kind, InstKind::StackAddr { .. }));
+    let simple =
+        |insts: &[Inst]| insts.iter().all(|&i| is_pure(f, &f.insts[i].kind) && !matches!(f.insts[i].kind, InstKind::StackAddr { .. }));
     let exit_of = |b: Block| {
         let bd = &f.blocks[b];
         let (&ret, rest) = bd.insts.split_last()?;

@@ -7,7 +7,7 @@
 //! others are unrolled a few levels with its own body (continuing the caller's accumulator where
 //! the result is only added), and the calls left get the entry test in front ([`super::guard`])
 //! — then [`super::promote_slots`] again (an inlined callee's parameters can be the addresses of
-//! the caller's slots), [`super::simplify()`], loop-invariant hoisting ([`super::licm`];
+//! the caller's slots), [`super::strength`], [`super::simplify()`], loop-invariant hoisting ([`super::licm`];
 //! Cranelift's value numbering merges what hoisting brings together, so no second cleanup runs)
 //! and loop rotation ([`super::rotate`], followed by `promote_slots` and `simplify` when it
 //! changed something).
@@ -71,6 +71,9 @@ pub fn optimise_module(m: &mut Module, funcs: &[bool], config: &OptConfig) {
         check(m, &f, config, "inlining");
         super::promote_slots(&mut f);
         check(m, &f, config, "promote_slots");
+        if super::strength::reduce(&mut f) {
+            check(m, &f, config, "strength");
+        }
         super::simplify(&mut f);
         check(m, &f, config, "simplify");
         if config.licm && super::licm::hoist(&mut f) {
