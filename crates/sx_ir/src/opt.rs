@@ -10,7 +10,7 @@
 //! become loops), [`guard`] (a call's entry test in front of it), [`simplify()`] (constant
 //! folding with [`fold`], value numbering, branch folding, block merging, dead code),
 //! [`strength`] (exact signed divisions and remainders by powers of two as bit operations), [`licm`]
-//! and [`rotate`] (loop rotation). Each
+//! [`unroll`] (short counted loops peeled completely) and [`rotate`] (loop rotation). Each
 //! leaves the function valid for [`crate::verify()`] and printable as text IR.
 
 pub mod accumulate;
@@ -23,6 +23,7 @@ pub mod pipeline;
 pub mod rotate;
 pub mod simplify;
 pub mod strength;
+pub mod unroll;
 
 pub use pipeline::{optimise_module, OptConfig};
 pub use simplify::simplify;

@@ -79,6 +79,13 @@ pub fn optimise_module(m: &mut Module, funcs: &[bool], config: &OptConfig) {
         if config.licm && super::licm::hoist(&mut f) {
             check(m, &f, config, "licm");
         }
+        if super::unroll::unroll(&mut f, m.pointer_type()) {
+            check(m, &f, config, "unroll");
+            super::promote_slots(&mut f);
+            check(m, &f, config, "promote_slots");
+            super::simplify(&mut f);
+            check(m, &f, config, "simplify");
+        }
         if super::rotate::rotate(&mut f, m.pointer_type()) {
             check(m, &f, config, "rotate");
             super::promote_slots(&mut f);

@@ -37,7 +37,9 @@ pub fn rotate(f: &mut Function, ptr: Type) -> bool {
         if latches.is_empty() {
             continue;
         }
-        demote_outside_uses(f, h, ptr);
+        let mut inside = vec![false; f.blocks.len()];
+        inside[h.index()] = true;
+        demote_outside_uses(f, &inside, ptr);
         for p in latches {
             copy_header(f, h, p);
         }
@@ -59,16 +61,15 @@ fn ends_in_jump_to(f: &Function, p: Block, h: Block) -> bool {
     f.blocks[p].insts.last().is_some_and(|&t| matches!(f.insts[t].kind, InstKind::Jump { dest, .. } if dest == h))
 }
 
-/// Every value defined in `h` (parameter or result) that an instruction of another block uses
-/// is stored to a fresh slot right after its definition, and each such use loads it instead.
-fn demote_outside_uses(f: &mut Function, h: Block, ptr: Type) {
-    let mut defined: Vec<Value> = f.blocks[h].params.clone();
-    for &i in &f.blocks[h].insts {
-        defined.extend(f.insts[i].results.iter().copied());
-    }
+/// Every value defined in a block that `inside` marks (parameter or result) and used by an
+/// instruction of another block is stored to a fresh slot right after its definition, and each
+/// such use loads it instead; [`super::promote_slots`] turns the slots back into SSA values
+/// (block parameters where copies of the defining blocks meet).
+pub(super) fn demote_outside_uses(f: &mut Function, inside: &[bool], ptr: Type) {
+    let is_inside = |b: Block| inside.get(b.index()).copied().unwrap_or(false);
     let mut used_outside = vec![false; f.values.len()];
     for (b, bd) in f.blocks.iter() {
-        if b == h {
+        if is_inside(b) {
             continue;
         }
         for &i in &bd.insts {
@@ -76,28 +77,41 @@ fn demote_outside_uses(f: &mut Function, h: Block, ptr: Type) {
         }
     }
     let mut slot_of: Vec<Option<Slot>> = vec![None; f.values.len()];
-    let mut stores = Vec::new();
-    for v in defined.into_iter().filter(|v| used_outside[v.index()]) {
-        let bytes = f.values[v].ty.bytes();
-        let slot = f.slots.push(SlotData { size: bytes, align: bytes });
-        slot_of[v.index()] = Some(slot);
-        stores.push((v, slot));
+    let mut any = false;
+    for b in f.blocks.keys().filter(|&b| is_inside(b)).collect::<Vec<_>>() {
+        let mut defined: Vec<Value> = f.blocks[b].params.clone();
+        for &i in &f.blocks[b].insts {
+            defined.extend(f.insts[i].results.iter().copied());
+        }
+        for v in defined.into_iter().filter(|v| used_outside[v.index()]) {
+            let bytes = f.values[v].ty.bytes();
+            slot_of[v.index()] = Some(f.slots.push(SlotData { size: bytes, align: bytes }));
+            any = true;
+        }
     }
-    if stores.is_empty() {
+    if !any {
         return;
     }
-    // The stores: parameters' at the top of the header, results' right after them.
-    let old = std::mem::take(&mut f.blocks[h].insts);
-    let mut insts = Vec::with_capacity(old.len() + 2 * stores.len());
+    for b in f.blocks.keys().filter(|&b| is_inside(b)).collect::<Vec<_>>() {
+        store_definitions(f, b, &slot_of, ptr);
+    }
+    load_uses(f, inside, &slot_of, ptr);
+}
+
+/// Stores each parameter of `b` that has a slot at the top of `b`, and each result that has one
+/// right after its instruction.
+fn store_definitions(f: &mut Function, b: Block, slot_of: &[Option<Slot>], ptr: Type) {
+    let old = std::mem::take(&mut f.blocks[b].insts);
+    let mut insts = Vec::with_capacity(old.len());
     let store = |f: &mut Function, insts: &mut Vec<Inst>, v: Value, slot: Slot| {
         let (i, addr) = new_value(f, InstKind::StackAddr { slot }, ptr);
         insts.push(i);
         let i = f.insts.push(InstData { kind: InstKind::Store { addr, offset: 0, value: v }, results: vec![], span: None });
         insts.push(i);
     };
-    for &(v, slot) in &stores {
-        if matches!(f.values[v].def, ValueDef::Param(..)) {
-            store(f, &mut insts, v, slot);
+    for p in f.blocks[b].params.clone() {
+        if let Some(slot) = slot_of[p.index()] {
+            store(f, &mut insts, p, slot);
         }
     }
     for i in old {
@@ -109,11 +123,14 @@ fn demote_outside_uses(f: &mut Function, h: Block, ptr: Type) {
             }
         }
     }
-    f.blocks[h].insts = insts;
+    f.blocks[b].insts = insts;
+}
 
-    // The uses outside the header load.
+/// Makes every instruction outside the blocks `inside` marks that uses a value with a slot load
+/// it first.
+fn load_uses(f: &mut Function, inside: &[bool], slot_of: &[Option<Slot>], ptr: Type) {
     for b in f.blocks.keys().collect::<Vec<_>>() {
-        if b == h {
+        if inside.get(b.index()).copied().unwrap_or(false) {
             continue;
         }
         let old = std::mem::take(&mut f.blocks[b].insts);
