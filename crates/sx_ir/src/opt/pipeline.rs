@@ -7,10 +7,11 @@
 //! others are unrolled a few levels with its own body (continuing the caller's accumulator where
 //! the result is only added), and the calls left get the entry test in front ([`super::guard`])
 //! — then [`super::promote_slots`] again (an inlined callee's parameters can be the addresses of
-//! the caller's slots), [`super::strength`], [`super::simplify()`], loop-invariant hoisting ([`super::licm`];
-//! Cranelift's value numbering merges what hoisting brings together, so no second cleanup runs)
-//! and loop rotation ([`super::rotate`], followed by `promote_slots` and `simplify` when it
-//! changed something).
+//! the caller's slots), [`super::strength`], [`super::simplify()`], loop-invariant hoisting
+//! ([`super::licm`]; Cranelift's value numbering merges what hoisting brings together), full
+//! unrolling of short counted loops ([`super::unroll`]) and loop rotation
+//! ([`super::rotate`]), followed by `promote_slots` and `simplify` when either changed
+//! something.
 
 use super::inline::{inline_call, inst_blocks, size};
 use crate::entity::EntityRef;
@@ -79,15 +80,13 @@ pub fn optimise_module(m: &mut Module, funcs: &[bool], config: &OptConfig) {
         if config.licm && super::licm::hoist(&mut f) {
             check(m, &f, config, "licm");
         }
-        if super::unroll::unroll(&mut f, m.pointer_type()) {
-            check(m, &f, config, "unroll");
-            super::promote_slots(&mut f);
-            check(m, &f, config, "promote_slots");
-            super::simplify(&mut f);
-            check(m, &f, config, "simplify");
-        }
-        if super::rotate::rotate(&mut f, m.pointer_type()) {
-            check(m, &f, config, "rotate");
+        // Unrolling and rotation leave values in slots for `promote_slots` to turn back into
+        // SSA; one cleanup serves both.
+        let unrolled = super::unroll::unroll(&mut f, m.pointer_type());
+        check(m, &f, config, "unroll");
+        let rotated = super::rotate::rotate(&mut f, m.pointer_type());
+        check(m, &f, config, "rotate");
+        if unrolled || rotated {
             super::promote_slots(&mut f);
             check(m, &f, config, "promote_slots");
             super::simplify(&mut f);

@@ -1,8 +1,8 @@
 //! Full unrolling of short counted loops: a loop whose header tests an induction variable that
 //! starts at a constant and steps by a constant (`for 0..5 (i)`) and runs at most
 //! [`MAX_TRIPS`] times is peeled that many times, so every copy sees its own constant index
-//! (array indices, bounds checks and `(i + 1) % 5` fold away); the loop left behind is entered
-//! with an index that fails the test and becomes unreachable.
+//! (array indices, bounds checks and `(i + 1) % 5` fold away). One more copy is made, whose
+//! test fails on a constant, so the loop left behind becomes unreachable.
 //!
 //! Peeling one iteration copies the loop's blocks in front of it: correct for any loop, the trip
 //! count only decides whether it pays. The values of the loop that are used after it now come
@@ -55,7 +55,7 @@ pub fn unroll(f: &mut Function, ptr: Type) -> bool {
         }
         let size: usize =
             f.blocks.iter().filter(|(b, _)| l.body.get(b.index()).copied().unwrap_or(false)).map(|(_, bd)| bd.insts.len()).sum();
-        let growth = size * l.trips as usize;
+        let growth = size * (l.trips as usize + 1);
         if growth > budget {
             continue;
         }
@@ -65,7 +65,9 @@ pub fn unroll(f: &mut Function, ptr: Type) -> bool {
         }
         demote_outside_uses(f, &l.body, ptr);
         let Some(mut from) = outside_pred(f, &cfg, &l) else { continue };
-        for _ in 0..l.trips {
+        // One copy more than the trips: its test fails on a constant, so after folding nothing
+        // reaches the loop left behind.
+        for _ in 0..=l.trips {
             from = peel(f, &l, from);
         }
         changed = true;
