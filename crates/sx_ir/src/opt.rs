@@ -7,17 +7,23 @@
 //!
 //! The other passes run only on the code a native back end compiles (`sx_codegen` at `--opt 2`
 //! and above, through [`optimise_module`]): [`inline`], [`accumulate`] (self tail calls
-//! become loops), [`simplify()`] (constant folding with
-//! [`fold`], value numbering, branch folding, block merging, dead code) and [`licm`]. Each
+//! become loops), [`guard`] (a call's entry test in front of it), [`simplify()`] (constant
+//! folding with [`fold`], value numbering, branch folding, block merging, dead code),
+//! [`strength`] (exact signed divisions and remainders by powers of two as bit operations), [`licm`]
+//! [`unroll`] (short counted loops peeled completely) and [`rotate`] (loop rotation). Each
 //! leaves the function valid for [`crate::verify()`] and printable as text IR.
 
 pub mod accumulate;
 pub mod effects;
 pub mod fold;
+pub mod guard;
 pub mod inline;
 pub mod licm;
 pub mod pipeline;
+pub mod rotate;
 pub mod simplify;
+pub mod strength;
+pub mod unroll;
 
 pub use pipeline::{optimise_module, OptConfig};
 pub use simplify::simplify;

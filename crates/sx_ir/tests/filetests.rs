@@ -8,6 +8,9 @@
 //!   (`sx_ir::opt::promote_slots`), must verify again, and is printed.
 //! - `simplify`, `licm`: the input must verify; every function goes through that pass
 //!   (`sx_ir::opt::simplify`, `sx_ir::opt::licm::hoist`), must verify again, and is printed.
+//! - `rotate`: the input must verify; every function goes through loop rotation
+//!   (`sx_ir::opt::rotate::rotate`, then `promote_slots`, which repairs SSA), must verify again,
+//!   and is printed.
 //! - `optimise`: the whole pipeline of native code (`sx_ir::opt::optimise_module` on every
 //!   function, the verifier after each pass), then the module is printed; a `; config: KEY=N`
 //!   line overrides a limit (`self_levels`, `inline_small`, `inline_single`, `caller_limit`).
@@ -124,6 +127,14 @@ fn run(kind: &str, input: &str) -> String {
         "licm" => transformed(m, |m| {
             m.funcs.iter_mut().for_each(|(_, f)| {
                 sx_ir::opt::licm::hoist(f);
+            })
+        }),
+        "rotate" => transformed(m, |m| {
+            let ptr = m.pointer_type();
+            m.funcs.iter_mut().for_each(|(_, f)| {
+                if sx_ir::opt::rotate::rotate(f, ptr) {
+                    sx_ir::opt::promote_slots(f);
+                }
             })
         }),
         "optimise" => {

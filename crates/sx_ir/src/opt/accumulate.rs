@@ -21,7 +21,7 @@ struct TailCall {
 }
 
 /// The number of uses of every value in the blocks of `f`.
-fn use_counts(f: &Function) -> Vec<u32> {
+pub(super) fn use_counts(f: &Function) -> Vec<u32> {
     let mut uses = vec![0u32; f.values.len()];
     for bd in f.blocks.values() {
         for &i in &bd.insts {
@@ -178,4 +178,72 @@ fn retarget_entry(kind: &mut InstKind, entry: Block, header: Block, acc: Value) 
             else_args.push(acc);
         }
     }
+}
+
+/// Where the accumulator of a function in the form [`accumulate`] leaves (`header` its loop)
+/// starts: the position of the accumulator among the arguments of the entry block's `jump
+/// header(…)`, when the accumulator only ever flows into its own sum — every use of it, and of
+/// a sum of it, is an integer addition, the accumulator argument of a jump to the header, or a
+/// returned value. Then the function started with `a` instead of 0 returns `a` plus what it
+/// returns (addition wraps: associative and commutative), so a caller's `a + f(x)` can seed the
+/// accumulator with `a` instead of adding afterwards.
+pub fn seed_position(f: &Function, header: Block) -> Option<usize> {
+    let entry = f.entry()?;
+    let &term = f.blocks[entry].insts.last()?;
+    let InstKind::Jump { dest, args } = &f.insts[term].kind else { return None };
+    let &acc = f.blocks[header].params.last()?;
+    let pos = args.len().checked_sub(1)?;
+    if *dest != header || args.len() != f.blocks[header].params.len() || !matches!(super::effects::int_const(f, args[pos]), Some((_, 0))) {
+        return None;
+    }
+    // The values that carry the accumulator: its parameter and every sum with it.
+    let mut carries = vec![false; f.values.len()];
+    carries[acc.index()] = true;
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for bd in f.blocks.values() {
+            for &i in &bd.insts {
+                let d = &f.insts[i];
+                if let (InstKind::Binary { op: BinOp::Iadd, a, b }, [r]) = (&d.kind, d.results.as_slice()) {
+                    if (carries[a.index()] || carries[b.index()]) && !carries[r.index()] {
+                        carries[r.index()] = true;
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+    // Every other use of a carrying value is rejected; every `return` returns one, and edges pass
+    // them exactly as the header's accumulator (the entry's edge passes the zero). Edges pass carrying values exactly at the header's accumulator (the entry's the zero).
+    let edges_ok = |kind: &InstKind, is_entry: bool| {
+        kind.edges().iter().all(|(dest, args)| {
+            args.iter().enumerate().all(|(n, v)| {
+                let at_acc = *dest == header && n == pos;
+                carries[v.index()] == at_acc || (at_acc && is_entry)
+            })
+        })
+    };
+    for bd in f.blocks.values() {
+        for &i in &bd.insts {
+            let kind = &f.insts[i].kind;
+            let ok = if let InstKind::Binary { op: BinOp::Iadd, a, b } = kind {
+                !(carries[a.index()] && carries[b.index()])
+            } else if let InstKind::Return { values } = kind {
+                matches!(values.as_slice(), [v] if carries[v.index()])
+            } else if let InstKind::Branch { cond, .. } = kind {
+                !carries[cond.index()] && edges_ok(kind, i == term)
+            } else if let InstKind::Jump { .. } = kind {
+                edges_ok(kind, i == term)
+            } else {
+                let mut uses = false;
+                kind.for_each_operand(|v| uses |= carries[v.index()]);
+                !uses
+            };
+            if !ok {
+                return None;
+            }
+        }
+    }
+    Some(pos)
 }

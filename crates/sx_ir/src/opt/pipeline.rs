@@ -4,10 +4,14 @@
 //! already optimised when it is inlined). Each one gets: inlining of its direct calls
 //! ([`super::inline`]) — small callees, callees called from one place only, and its calls of
 //! itself: tail calls (also `return x + self(…)`) become a loop ([`super::accumulate`]), the
-//! others are unrolled a few levels with its own body — then [`super::promote_slots`] again (an
-//! inlined callee's parameters can be the addresses of the caller's slots), [`super::simplify()`]
-//! and loop-invariant hoisting ([`super::licm`]; Cranelift's value numbering merges what hoisting
-//! brings together, so no second cleanup runs).
+//! others are unrolled a few levels with its own body (continuing the caller's accumulator where
+//! the result is only added), and the calls left get the entry test in front ([`super::guard`])
+//! — then [`super::promote_slots`] again (an inlined callee's parameters can be the addresses of
+//! the caller's slots), [`super::strength`], [`super::simplify()`], loop-invariant hoisting
+//! ([`super::licm`]; Cranelift's value numbering merges what hoisting brings together), full
+//! unrolling of short counted loops ([`super::unroll`]) and loop rotation
+//! ([`super::rotate`]), followed by `promote_slots` and `simplify` when either changed
+//! something.
 
 use super::inline::{inline_call, inst_blocks, size};
 use crate::entity::EntityRef;
@@ -68,10 +72,25 @@ pub fn optimise_module(m: &mut Module, funcs: &[bool], config: &OptConfig) {
         check(m, &f, config, "inlining");
         super::promote_slots(&mut f);
         check(m, &f, config, "promote_slots");
+        if super::strength::reduce(&mut f) {
+            check(m, &f, config, "strength");
+        }
         super::simplify(&mut f);
         check(m, &f, config, "simplify");
         if config.licm && super::licm::hoist(&mut f) {
             check(m, &f, config, "licm");
+        }
+        // Unrolling and rotation leave values in slots for `promote_slots` to turn back into
+        // SSA; one cleanup serves both.
+        let unrolled = super::unroll::unroll(&mut f, m.pointer_type());
+        check(m, &f, config, "unroll");
+        let rotated = super::rotate::rotate(&mut f, m.pointer_type());
+        check(m, &f, config, "rotate");
+        if unrolled || rotated {
+            super::promote_slots(&mut f);
+            check(m, &f, config, "promote_slots");
+            super::simplify(&mut f);
+            check(m, &f, config, "simplify");
         }
         m.funcs[id] = f;
     }
@@ -166,12 +185,38 @@ fn inline_calls(m: &Module, id: FuncId, f: &mut Function, calls: &[u32], absorbe
     if !recursive || config.self_levels == 0 || own > config.inline_small {
         return took_large;
     }
-    if super::accumulate::accumulate(f, id).is_some() {
+    let guard = super::guard::entry_guard(f, id);
+    let mut seed = None;
+    if let Some(header) = super::accumulate::accumulate(f, id) {
         check(m, f, config, "accumulate");
         super::simplify(f);
         at = inst_blocks(f);
         own = size(f);
+        seed = super::accumulate::seed_position(f, header);
     }
+    unroll_self(f, id, own, seed, config, &mut at);
+    check(m, f, config, "unrolling");
+    // The calls left take the function's early exit in place.
+    if let Some(g) = guard {
+        let mut sites = Vec::new();
+        for_each_call(f, |i, c| {
+            if c == id {
+                sites.push(i);
+            }
+        });
+        for call in sites {
+            inline_call(f, call, &g, &mut at);
+        }
+    }
+    took_large
+}
+
+/// Replaces the calls of `f` (function `id`, `own` instructions) of itself by its body, level
+/// by level, up to `config.self_levels` levels and `config.self_limit` instructions. With `seed`
+/// (the position of the accumulator `f` starts with, see [`super::accumulate::seed_position`]),
+/// a call whose result is only added to a value `a` becomes a copy that starts its accumulator
+/// with `a`: all levels then share one accumulator.
+fn unroll_self(f: &mut Function, id: FuncId, mut own: usize, seed: Option<usize>, config: &OptConfig, at: &mut Vec<Option<Block>>) {
     let body = f.clone();
     for _ in 0..config.self_levels {
         let mut sites = Vec::new();
@@ -182,12 +227,74 @@ fn inline_calls(m: &Module, id: FuncId, f: &mut Function, calls: &[u32], absorbe
         });
         for call in sites {
             if own + size(&body) > config.self_limit.min(config.caller_limit) {
-                return took_large;
+                return;
             }
-            if inline_call(f, call, &body, &mut at) {
-                own += size(&body);
+            let sum = seed.and_then(|_| added_once(f, call, at));
+            if !inline_call(f, call, &body, at) {
+                continue;
+            }
+            own += size(&body);
+            if let (Some(pos), Some((add, a))) = (seed, sum) {
+                seed_copy(f, call, add, a, pos, at);
             }
         }
     }
-    took_large
+}
+
+/// When the one result of `call` is used once, by an `iadd` with a value `a` defined before the
+/// call, later in the call's block: that addition and `a`.
+fn added_once(f: &Function, call: Inst, at: &[Option<Block>]) -> Option<(Inst, Value)> {
+    let block = at.get(call.index()).copied().flatten()?;
+    let [r] = f.insts[call].results.as_slice() else { return None };
+    let uses = super::accumulate::use_counts(f);
+    if uses[r.index()] != 1 {
+        return None;
+    }
+    let insts = &f.blocks[block].insts;
+    let pos = insts.iter().position(|&i| i == call)?;
+    let add = insts[pos + 1..].iter().copied().find(|&i| {
+        let mut uses_r = false;
+        f.insts[i].kind.for_each_operand(|v| uses_r |= v == *r);
+        uses_r
+    })?;
+    let InstKind::Binary { op: BinOp::Iadd, a, b } = f.insts[add].kind else { return None };
+    let other = if a == *r { b } else { a };
+    if other == *r {
+        return None;
+    }
+    // `other` must be available at the call: defined in another block (which dominates this one)
+    // or before the call in this one.
+    let before = match f.values[other].def {
+        ValueDef::Param(..) => true,
+        ValueDef::Result(i, _) => at.get(i.index()).copied().flatten() != Some(block) || insts[..pos].contains(&i),
+    };
+    before.then_some((add, other))
+}
+
+/// After `call` was inlined: its copy's entry jump (the new terminator of the call's block)
+/// starts the accumulator (argument `pos`) with `a` instead of 0, and the sum `add` (`a` + the
+/// call's result) is replaced by the result.
+fn seed_copy(f: &mut Function, call: Inst, add: Inst, a: Value, pos: usize, at: &[Option<Block>]) {
+    let Some(Some(block)) = at.get(call.index()).copied() else { return };
+    let Some(&jump) = f.blocks[block].insts.last() else { return };
+    let InstKind::Jump { dest, .. } = f.insts[jump].kind else { return };
+    // The copy's entry block jumps to the copy of the loop header.
+    let Some(&entry_jump) = f.blocks[dest].insts.last() else { return };
+    let InstKind::Jump { args, .. } = &mut f.insts[entry_jump].kind else { return };
+    let Some(slot) = args.get_mut(pos) else { return };
+    *slot = a;
+    let [r] = f.insts[call].results[..] else { return };
+    let [s] = f.insts[add].results[..] else { return };
+    for bd in f.blocks.values() {
+        for &i in &bd.insts {
+            f.insts[i].kind.for_each_operand_mut(|v| {
+                if *v == s {
+                    *v = r;
+                }
+            });
+        }
+    }
+    if let Some(Some(b)) = at.get(add.index()).copied() {
+        f.blocks[b].insts.retain(|&i| i != add);
+    }
 }

@@ -196,7 +196,7 @@ impl Scope {
 
 /// The condition value `b` is entered under when its only reachable predecessor branches to it
 /// on one arm only: (condition, whether it is true in `b`).
-fn entry_condition(f: &Function, cfg: &Cfg, b: Block) -> Option<(Value, bool)> {
+pub(super) fn entry_condition(f: &Function, cfg: &Cfg, b: Block) -> Option<(Value, bool)> {
     let preds = &cfg.preds[b.index()];
     let [p] = preds.as_slice() else { return None };
     let &term = f.blocks[*p].insts.last()?;
