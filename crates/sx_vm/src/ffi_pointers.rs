@@ -160,6 +160,10 @@ pub(crate) fn take_snapshot(mem: &ComptimeMemory, exposed: &mut [Exposed], snaps
 /// address becomes a comptime pointer (inside a comptime allocation) or an opaque handle (C's
 /// own memory, e.g. the `sqlite3*` that `sqlite3_open` stores through its out-parameter), marked
 /// as a pointer; then the patched words C left alone get their comptime pointers back.
+/// A handle needs an 8-aligned word (what C's allocators and objects give): a word that is two
+/// `int`s, or an `int` and the stack garbage C leaves in struct padding, can look like a mapped
+/// address (`{ int y; /* pad */ }` with a stack address's upper half in the padding), and must
+/// stay the integers it is.
 pub(crate) fn settle(
     mem: &mut ComptimeMemory,
     homes: &Homes,
@@ -182,7 +186,7 @@ pub(crate) fn settle(
             if w != word(&snapshot[at..at + len], off) && w >> 32 != 0 {
                 let translated = match from_host(exposed, w).or_else(|| homes.find(mem, w)) {
                     Some(p) => Some(p),
-                    None if is_host_address(w) => Some(mem.foreign_handle(w)?),
+                    None if w % 8 == 0 && is_host_address(w) => Some(mem.foreign_handle(w)?),
                     None => None,
                 };
                 if let Some(p) = translated {
