@@ -123,9 +123,14 @@ impl Compiler {
         params.iter().map(|p| p.name.as_ref().and_then(|n| scope.get(&n.name).cloned())).collect()
     }
 
-    /// True for a generic function that still needs instantiating.
+    /// True for a generic function that still needs instantiating. A method of a `$`-pattern
+    /// impl whose patterns the impl already bound (`convert :: (self: Closure(..$args) -> $R)`
+    /// in `impl … for Closure(..$args) -> $R`) is an ordinary function.
     pub(crate) fn needs_instance(&self, fid: FnId) -> bool {
-        !self.inst.instance_of.contains_key(&fid) && is_generic_decl(&self.fns[fid].decl)
+        let def = &self.fns[fid];
+        !self.inst.instance_of.contains_key(&fid)
+            && is_generic_decl(&def.decl)
+            && !poly_names(&def.decl).iter().all(|n| def.local_consts.contains_key(n))
     }
 }
 

@@ -20,6 +20,7 @@ pub mod c_units;
 mod c_variadic;
 mod cabi;
 mod call;
+mod closure_impls;
 mod closures;
 mod compiler_api;
 pub mod comptime;
