@@ -29,6 +29,7 @@ mod context_ext;
 mod debug_vars;
 mod decls;
 mod emit;
+mod enum_layout;
 mod errors;
 mod extern_views;
 mod expr;

@@ -17,6 +17,7 @@
 
 mod coercions;
 mod diagnostics;
+mod enum_layouts;
 mod protocols;
 mod recovery;
 mod types;
