@@ -128,9 +128,9 @@ impl Compiler {
     /// in `impl … for Closure(..$args) -> $R`) is an ordinary function.
     pub(crate) fn needs_instance(&self, fid: FnId) -> bool {
         let def = &self.fns[fid];
-        !self.inst.instance_of.contains_key(&fid)
-            && is_generic_decl(&def.decl)
-            && !poly_names(&def.decl).iter().all(|n| def.local_consts.contains_key(n))
+        let bound_by_impl =
+            || self.protos.pattern_methods.contains(&fid) && poly_names(&def.decl).iter().all(|n| def.local_consts.contains_key(n));
+        !self.inst.instance_of.contains_key(&fid) && is_generic_decl(&def.decl) && !bound_by_impl()
     }
 }
 

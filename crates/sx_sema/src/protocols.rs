@@ -98,6 +98,8 @@ pub(crate) struct ProtoTables {
     pub unadopted: Vec<Adoption>,
     /// Types the generic impls were already matched against.
     pub generic_matched: std::collections::HashSet<TypeId>,
+    /// Methods of `$`-pattern impls (their `$` names are bound by the impl's match).
+    pub pattern_methods: std::collections::HashSet<FnId>,
 }
 
 impl Compiler {
@@ -369,6 +371,9 @@ impl Compiler {
             if let ItemKind::Const { name, value, .. } = &it.kind {
                 if let ExprKind::Fn(decl) = &value.kind {
                     let fid = self.new_fn(&name.name, decl, file, Some(t), outer.clone(), name.span);
+                    if !outer.is_empty() {
+                        self.protos.pattern_methods.insert(fid);
+                    }
                     table.insert(name.name.clone(), fid);
                     if !other_file {
                         self.protos.methods.entry((t, name.name.clone())).or_insert(fid);
