@@ -156,7 +156,7 @@ impl BuildJob<'_> {
                 let item = string(vm, 1)?;
                 match arg(0) {
                     build_list::OBJECTS => l.objects.push(PathBuf::from(item)),
-                    build_list::LIBRARIES => l.extra.push(format!("-l{}", item)),
+                    build_list::LIBRARIES => l.extra.push(sx_vm::library::link_flag(&item)),
                     build_list::FRAMEWORKS => return Err(format!("frameworks are not supported on this target ('{}')", item)),
                     _ => l.extra.push(item),
                 }

@@ -506,7 +506,7 @@ fn build_program(
     let limits = options(file, common).map(|o| o.vm_limits).unwrap_or_default();
     let mut link_flags = link_args;
     link_flags.extend(out.build.link_flags.iter().cloned());
-    link_flags.extend(extra_libraries(&out).map(|name| format!("-l{}", name)));
+    link_flags.extend(extra_libraries(&out).map(|name| sx_vm::library::link_flag(name)));
     let mut job = build::BuildJob { out: &out, dest, link_flags, limits, opt, debug, clock };
     match job.run() {
         Ok(()) => 0,

@@ -7,6 +7,7 @@ use sx_types::TypeKind as TK;
 impl Compiler {
     /// Looks `name` up in `file`'s scope: own declarations, then flat imports (one hop).
     pub(crate) fn lookup_global(&mut self, file: FileIdx, name: &str, span: Span) -> R<Option<ConstVal>> {
+        let type_position = std::mem::take(&mut self.type_position);
         if let Some(ids) = self.files[file].names.get(name).cloned() {
             if let Some(&id) = ids.first() {
                 self.note_use(span, name, id);
@@ -61,6 +62,12 @@ impl Compiler {
                 let not_prelude: Vec<usize> = (0..found.len()).filter(|&i| Some(self.decls[found[i]].file) != std).collect();
                 if not_prelude.len() == 1 && found.len() == 2 {
                     return Ok(Some(vals.swap_remove(not_prelude[0])));
+                }
+                // Where a type is expected (`impl P for S`, `x: P`), declarations that are not
+                // types do not compete.
+                let types: Vec<usize> = (0..vals.len()).filter(|&i| matches!(vals[i], ConstVal::Type(_))).collect();
+                if type_position && types.len() == 1 {
+                    return Ok(Some(vals.swap_remove(types[0])));
                 }
                 self.err(span, format!("'{}' is ambiguous: it is declared by more than one imported file", name))
             }
@@ -466,17 +473,23 @@ impl Compiler {
     /// an untyped `.{ … }` literal of the same fields has — so identical shapes are one type.
     pub(crate) fn same_shape_inline_struct(&mut self, t: TypeId) -> TypeId {
         let Some(def) = self.types.struct_of(t).cloned() else { return t };
-        if def.is_union || def.tuple {
+        if def.tuple {
             return t;
         }
-        self.types.anonymous_struct(def.fields.into_iter().map(|f| (f.name, f.ty)).collect())
+        let fields = def.fields.into_iter().map(|f| (f.name, f.ty)).collect();
+        if def.is_union {
+            self.types.anonymous_union(fields)
+        } else {
+            self.types.anonymous_struct(fields)
+        }
     }
 
-    /// Declares an anonymous untagged union type.
+    /// Declares an anonymous untagged union type; a plain one (fields only) is structural, like
+    /// a plain inline struct.
     pub(crate) fn declare_union(&mut self, sd: &StructDecl, file: FileIdx, outer: Rc<HashMap<String, ConstVal>>, span: Span) -> R<TypeId> {
         let t = self.types.new_struct("union", false, Some(span));
         self.fill_struct_kind(t, sd, file, outer, true)?;
-        Ok(t)
+        Ok(if plain_inline_struct(sd) { self.same_shape_inline_struct(t) } else { t })
     }
 
     /// Declares an enum type (for local declarations).
@@ -675,4 +688,10 @@ fn with_own_name(outer: Rc<HashMap<String, ConstVal>>, name: &str, t: TypeId) ->
     let mut scope = (*outer).clone();
     scope.insert(name.to_string(), ConstVal::Type(t));
     Rc::new(scope)
+}
+
+/// A struct or union body of fields only (no parameters, directives, defaults or other members):
+/// spelled inline, its type is structural.
+pub(crate) fn plain_inline_struct(sd: &StructDecl) -> bool {
+    sd.params.is_none() && sd.directives.is_empty() && sd.members.iter().all(|m| matches!(&m.kind, MemberKind::Field { default: None, undef: false, .. }))
 }

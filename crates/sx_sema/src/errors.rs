@@ -406,7 +406,10 @@ impl<'c> FnCx<'c> {
             Some(t) => t,
             None => {
                 let ExprKind::Call { callee, .. } = &operand.kind else { return Ok(()) };
-                let Ok(Some(ConstVal::Func(fid))) = self.resolve_path(callee) else { return Ok(()) };
+                let Ok(Some(ConstVal::Func(fid))) = self.resolve_path(callee) else {
+                    self.note_slot_failure(callee, to, span);
+                    return Ok(());
+                };
                 match self.c.inferred_error_tags(fid) {
                     Some(t) => t.into_iter().collect(),
                     None => return Ok(()),

@@ -30,7 +30,10 @@ impl<'c> FnCx<'c> {
         if let Some(t) = self.type_fn_type(e)? {
             return Ok(t);
         }
-        let tv = self.expr(e, Some(bt::TYPE))?;
+        self.c.type_position = matches!(e.kind, ExprKind::Ident(_));
+        let tv = self.expr(e, Some(bt::TYPE));
+        self.c.type_position = false;
+        let tv = tv?;
         match tv.v {
             V::Const(ConstVal::Type(t)) => Ok(t),
             _ => {
@@ -203,9 +206,7 @@ impl<'c> FnCx<'c> {
                 let outer = self.local_const_snapshot();
                 let t = self.c.declare_struct("", sd, self.file, outer, span)?;
                 // A plain inline struct type is structural: the same fields mean the same type.
-                let plain = sd.params.is_none()
-                    && sd.directives.is_empty()
-                    && sd.members.iter().all(|m| matches!(&m.kind, MemberKind::Field { default: None, undef: false, .. }));
+                let plain = crate::decls::plain_inline_struct(sd);
                 Ok(TV::konst(ConstVal::Type(if plain { self.c.same_shape_inline_struct(t) } else { t })))
             }
             ExprKind::SliceType { elem, .. } => {

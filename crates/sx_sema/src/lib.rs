@@ -59,6 +59,7 @@ mod props;
 mod protocols;
 mod reflect;
 mod runtime;
+mod slot_errors;
 mod spread;
 mod stmt;
 mod syntax_facts;
@@ -256,6 +257,11 @@ pub struct Compiler {
     pub(crate) name_counter: Cell<u32>,
     /// The file defining `print` and the formatting helpers (our std).
     pub(crate) std_file: Option<FileIdx>,
+    /// Set while a bare name is looked up as a type: a name several imported files declare
+    /// then resolves to the one declaration that is a type (`decls::lookup_global`).
+    pub(crate) type_position: bool,
+    /// Failures through inferred-`!` slots, checked once every body is lowered ([`slot_errors`]).
+    pub(crate) slot_failures: Vec<slot_errors::SlotFailure>,
     pub(crate) depth: u32,
     /// The function whose body is being lowered.
     pub(crate) lowering: Option<FnId>,
@@ -458,6 +464,8 @@ impl Compiler {
             fn_by_decl: HashMap::new(),
             name_counter: Cell::new(0),
             std_file: None,
+            type_position: false,
+            slot_failures: vec![],
             depth: 0,
             lowering: None,
             context_extends: vec![],
@@ -538,6 +546,7 @@ impl Compiler {
             let _ = self.resolve_impls();
         }
         let drained = self.drain_queue();
+        self.check_slot_failures();
         self.check_extern_symbols();
         self.check_extern_views();
         self.check_layout_cycles();

@@ -604,12 +604,23 @@ impl TypeTable {
 
     /// Finds an anonymous struct with exactly these fields, or creates one.
     pub fn anonymous_struct(&mut self, fields: Vec<(String, TypeId)>) -> TypeId {
-        let found = self.find_complete_struct(&fields, |s| s.anonymous && !s.tuple);
+        let found = self.find_complete_struct(&fields, |s| s.anonymous && !s.tuple && !s.is_union);
         if let Some(sid) = found {
             return self.intern(TypeKind::Struct(sid));
         }
         let t = self.new_struct("", true, None);
         self.complete_struct(t, fields);
+        t
+    }
+
+    /// Finds an anonymous untagged union with exactly these fields, or creates one.
+    pub fn anonymous_union(&mut self, fields: Vec<(String, TypeId)>) -> TypeId {
+        let found = self.find_complete_struct(&fields, |s| s.anonymous && s.is_union);
+        if let Some(sid) = found {
+            return self.intern(TypeKind::Struct(sid));
+        }
+        let t = self.new_struct("", true, None);
+        self.complete_union(t, fields);
         t
     }
 
@@ -790,7 +801,8 @@ impl TypeTable {
                     }
                 } else if d.anonymous {
                     let fs: Vec<String> = d.fields.iter().map(|f| format!("{}: {}", f.name, self.name(f.ty))).collect();
-                    format!("struct {{{}}}", fs.join("; "))
+                    let keyword = if d.is_union { "union" } else { "struct" };
+                    format!("{} {{{}}}", keyword, fs.join("; "))
                 } else {
                     d.name.clone()
                 }

@@ -54,9 +54,62 @@ pub fn candidate_files(name: &str) -> Vec<String> {
     out
 }
 
-/// Opens library `name` (see [`candidate_files`]) with global symbol visibility.
+/// The directories searched for a versioned shared object the fixed candidates miss: those of
+/// `LD_LIBRARY_PATH`, then the system's usual library directories.
+fn library_dirs() -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> =
+        std::env::var_os("LD_LIBRARY_PATH").map(|v| std::env::split_paths(&v).collect()).unwrap_or_default();
+    let arch = format!("{}-linux-gnu", std::env::consts::ARCH);
+    for d in ["/usr/local/lib", "/usr/lib", "/lib", "/usr/lib64", "/lib64"] {
+        dirs.push(std::path::PathBuf::from(d).join(&arch));
+        dirs.push(std::path::PathBuf::from(d));
+    }
+    dirs
+}
+
+/// The installed file of library `name` when only a versioned shared object with a dotted
+/// version exists (`libpcap.so.0.8`, no `libpcap.so`): its file name, the shortest such name
+/// in the first directory that has one.
+pub fn versioned_file(name: &str) -> Option<String> {
+    versioned_file_in(name, &library_dirs())
+}
+
+/// [`versioned_file`] over the directories `dirs`, in order.
+fn versioned_file_in(name: &str, dirs: &[std::path::PathBuf]) -> Option<String> {
+    if name.contains('/') || name.contains(".so") {
+        return None;
+    }
+    let prefix = format!("lib{}.so.", name);
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut found: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|f| f.strip_prefix(&prefix).is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.')))
+            .collect();
+        found.sort_by_key(|f| (f.len(), f.clone()));
+        if let Some(f) = found.into_iter().next() {
+            return Some(f);
+        }
+    }
+    None
+}
+
+/// The linker flag that links library `name`: `-lNAME`, or `-l:FILE` naming the versioned
+/// shared object when the development symlink `libNAME.so` is not installed.
+pub fn link_flag(name: &str) -> String {
+    let plain = format!("lib{}.so", name);
+    let has_plain = library_dirs().iter().any(|d| d.join(&plain).exists());
+    match versioned_file(name) {
+        Some(file) if !has_plain => format!("-l:{}", file),
+        _ => format!("-l{}", name),
+    }
+}
+
+/// Opens library `name` (see [`candidate_files`], then [`versioned_file`]) with global symbol
+/// visibility.
 pub fn open_library(name: &str) -> Result<Library, LibraryError> {
-    let tried = candidate_files(name);
+    let mut tried = candidate_files(name);
+    tried.extend(versioned_file(name));
     for file in &tried {
         if file.contains('\0') {
             break;
@@ -134,5 +187,19 @@ mod tests {
             Err(LibraryError::NotFound { tried, .. }) => assert_eq!(tried[0], "libsx_no_such_library.so"),
             other => panic!("expected NotFound, got {:?}", other.map(|_| ())),
         }
+    }
+
+    #[test]
+    fn a_dotted_soname_is_found_when_no_symlink_is_installed() {
+        let dir = std::env::temp_dir().join(format!("sx-versioned-lib-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["libsxdemo.so.0.8", "libsxdemo.so.1.10.3", "libsxdemo.so.0.8.bak", "libother.so.2.0"] {
+            std::fs::write(dir.join(f), b"").unwrap();
+        }
+        let dirs = vec![std::path::PathBuf::from("/nonexistent-sx-dir"), dir.clone()];
+        assert_eq!(versioned_file_in("sxdemo", &dirs), Some("libsxdemo.so.0.8".to_string()));
+        assert_eq!(versioned_file_in("missing", &dirs), None);
+        assert_eq!(versioned_file_in("libsxdemo.so.0.8", &dirs), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
