@@ -136,7 +136,14 @@ impl Compiler {
 
 impl<'c> FnCx<'c> {
     /// Binds the patterns of `pat` against type `ty`.
-    pub(crate) fn unify_pattern(&mut self, pat: &Expr, ty: TypeId, untyped: bool, binds: &mut Vec<(String, ConstVal, bool)>, span: Span) -> R<()> {
+    pub(crate) fn unify_pattern(
+        &mut self,
+        pat: &Expr,
+        ty: TypeId,
+        untyped: bool,
+        binds: &mut Vec<(String, ConstVal, bool)>,
+        span: Span,
+    ) -> R<()> {
         if let ExprKind::Ident(id) = &pat.kind {
             if self.poly_scope.contains(&id.name) {
                 let p = Expr::new(ExprKind::Poly { name: id.clone(), constraint: None }, pat.span);

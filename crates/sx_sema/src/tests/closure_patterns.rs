@@ -20,13 +20,16 @@ fn a_pack_typed_literal_binds_the_result() {
 #[test]
 fn a_pack_typed_literal_with_the_wrong_arity_names_its_parameter() {
     let src = format!("{}main :: () {{ r := zip((a) => a, A.{{ v = 1 }}, A.{{ v = 2 }}); }}", SOURCES);
-    check_diagnostics(&src, expect![[r#"
+    check_diagnostics(
+        &src,
+        expect![[r#"
         error: this function literal takes 1 parameter(s), but 'f' is a 'Closure(i64, i64)' here
          --> $DIR/test.sx:7:23
           |
         7 | main :: () { r := zip((a) => a, A.{ v = 1 }, A.{ v = 2 }); }
           |                       ^^^^^^^^
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
