@@ -381,7 +381,7 @@ impl<'c> FnCx<'c> {
         }
         if !deferred.is_empty() {
             let saved = (std::mem::replace(&mut self.poly_scope, names.clone()), std::mem::replace(&mut self.fixed_binds, fixed));
-            let r = self.pack_typed_lambdas(fid, &decl, &deferred, &given, &mut binds, &mut vals);
+            let r = self.typed_generic_lambdas(fid, &decl, &deferred, &given, &names, &mut binds, &mut vals);
             (self.poly_scope, self.fixed_binds) = saved;
             r?;
             self.check_all_inferred(fid, &decl, &given, &binds, &vals, &names, span)?;
@@ -516,8 +516,7 @@ impl<'c> FnCx<'c> {
             vals[0] = Some((r, span));
         }
         // Pattern-typed parameters: lower the argument, then bind. A function literal with
-        // untyped parameters whose types come from the pack waits for the pack.
-        let has_pack = decl.params.iter().any(|p| p.comptime && p.variadic);
+        // untyped parameters waits for the other arguments and the pack.
         let mut deferred = vec![];
         for (i, p) in decl.params.iter().enumerate() {
             if p.comptime || vals[i].is_some() {
@@ -528,7 +527,7 @@ impl<'c> FnCx<'c> {
                 continue;
             }
             let Some(a) = &given[i] else { continue };
-            if has_pack && crate::lambda_ctx::waits_for_pack(te, &a.value) {
+            if crate::lambda_ctx::waits_for_bindings(te, &a.value) {
                 deferred.push(i);
                 continue;
             }

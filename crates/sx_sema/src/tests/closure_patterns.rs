@@ -55,3 +55,27 @@ fn a_closure_impl_pattern_with_a_fixed_parameter_matches_only_that_type() {
         "#]],
     );
 }
+
+#[test]
+fn a_literal_is_typed_by_a_binding_of_an_earlier_argument() {
+    check_type(
+        "apply :: (x: $T, f: Closure(T) -> $R) -> R { return f(x); }\n\
+         probe :: () => apply(2.5, (v) => v > 1.0);",
+        expect!["bool"],
+    );
+}
+
+#[test]
+fn a_literal_whose_parameter_types_it_binds_itself_still_needs_them_written() {
+    check_diagnostics(
+        "first :: (f: Closure($A) -> $A, x: i64) -> i64 { return x; }\n\
+         main :: () { r := first((v) => v, 1); }",
+        expect![[r#"
+            error: parameter needs a type
+             --> $DIR/test.sx:2:26
+              |
+            2 | main :: () { r := first((v) => v, 1); }
+              |                          ^
+        "#]],
+    );
+}
