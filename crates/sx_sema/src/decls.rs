@@ -508,6 +508,7 @@ impl Compiler {
         let backing = match &ed.backing {
             Some(b) => {
                 let bt_ = self.eval_type_in(file, None, &outer, b)?;
+                let bt_ = self.enum_layout_backing(t, bt_, b.span)?.unwrap_or(bt_);
                 if !self.types.is_int(bt_) {
                     return self.err(b.span, "not supported yet: an enum backing type that is not an integer");
                 }
@@ -572,6 +573,7 @@ impl Compiler {
             }
             variants.push(sx_types::EnumVariant { name: v.name.name.clone(), value, payload });
         }
+        self.check_enum_layout_payloads(t, &variants, ed)?;
         self.types.complete_enum(t, backing, ed.flags, variants);
         self.structs.insert(t, StructMeta { file, consts, defaults: vec![], local_consts: outer, evaluated: HashMap::new() });
         Ok(())

@@ -561,9 +561,11 @@ impl<'c> FnCx<'c> {
                 _ => Ok(None),
             },
             ExprKind::OptionalType(_) => Ok(Some(self.type_expr(e)?)),
-            ExprKind::SliceType { .. } | ExprKind::ManyPtrType(_) | ExprKind::ArrayType { .. } | ExprKind::Struct(_) => {
-                Ok(Some(self.type_expr(e)?))
-            }
+            ExprKind::SliceType { .. }
+            | ExprKind::ManyPtrType(_)
+            | ExprKind::ArrayType { .. }
+            | ExprKind::Struct(_)
+            | ExprKind::ClosureType { .. } => Ok(Some(self.type_expr(e)?)),
             ExprKind::Field { base, name } => {
                 if let Some(ConstVal::Namespace(f)) = self.resolve_path(base)? {
                     if let Some(ConstVal::Type(t)) = self.c.lookup_in_namespace(f, &name.name, name.span)? {

@@ -123,15 +123,27 @@ impl Compiler {
         params.iter().map(|p| p.name.as_ref().and_then(|n| scope.get(&n.name).cloned())).collect()
     }
 
-    /// True for a generic function that still needs instantiating.
+    /// True for a generic function that still needs instantiating. A method of a `$`-pattern
+    /// impl whose patterns the impl already bound (`convert :: (self: Closure(..$args) -> $R)`
+    /// in `impl … for Closure(..$args) -> $R`) is an ordinary function.
     pub(crate) fn needs_instance(&self, fid: FnId) -> bool {
-        !self.inst.instance_of.contains_key(&fid) && is_generic_decl(&self.fns[fid].decl)
+        let def = &self.fns[fid];
+        let bound_by_impl =
+            || self.protos.pattern_methods.contains(&fid) && poly_names(&def.decl).iter().all(|n| def.local_consts.contains_key(n));
+        !self.inst.instance_of.contains_key(&fid) && is_generic_decl(&def.decl) && !bound_by_impl()
     }
 }
 
 impl<'c> FnCx<'c> {
     /// Binds the patterns of `pat` against type `ty`.
-    fn unify_pattern(&mut self, pat: &Expr, ty: TypeId, untyped: bool, binds: &mut Vec<(String, ConstVal, bool)>, span: Span) -> R<()> {
+    pub(crate) fn unify_pattern(
+        &mut self,
+        pat: &Expr,
+        ty: TypeId,
+        untyped: bool,
+        binds: &mut Vec<(String, ConstVal, bool)>,
+        span: Span,
+    ) -> R<()> {
         if let ExprKind::Ident(id) = &pat.kind {
             if self.poly_scope.contains(&id.name) {
                 let p = Expr::new(ExprKind::Poly { name: id.clone(), constraint: None }, pat.span);
@@ -355,9 +367,9 @@ impl<'c> FnCx<'c> {
         let saved_scope = std::mem::replace(&mut self.poly_scope, names.clone());
         let saved_fixed = std::mem::take(&mut self.fixed_binds);
         let r = self.generic_call_inner(fid, &decl, receiver, &given, &mut binds, &mut vals, &names, span);
+        let fixed = std::mem::replace(&mut self.fixed_binds, saved_fixed);
         self.poly_scope = saved_scope;
-        self.fixed_binds = saved_fixed;
-        r?;
+        let deferred = r?;
         let mut pack_vals = vec![];
         if let Some(pi) = pack_at {
             let (pv, types) = self.pack_arg_values(&pack_args)?;
@@ -371,6 +383,13 @@ impl<'c> FnCx<'c> {
             }
             binds.push((name, ConstVal::Pack(types), false));
             pack_vals = pv;
+        }
+        if !deferred.is_empty() {
+            let saved = (std::mem::replace(&mut self.poly_scope, names.clone()), std::mem::replace(&mut self.fixed_binds, fixed));
+            let r = self.typed_generic_lambdas(fid, &decl, &deferred, &given, &names, &mut binds, &mut vals);
+            (self.poly_scope, self.fixed_binds) = saved;
+            r?;
+            self.check_all_inferred(fid, &decl, &given, &binds, &vals, &names, span)?;
         }
         self.finish_generic_call(fid, &decl, given, binds, vals, pack_vals, span)
     }
@@ -442,7 +461,7 @@ impl<'c> FnCx<'c> {
         vals: &mut [Option<(TV, Span)>],
         names: &[String],
         span: Span,
-    ) -> R<()> {
+    ) -> R<Vec<usize>> {
         let (cfile, cowner, couter) = {
             let d = &self.c.fns[fid];
             (d.file, d.owner, d.local_consts.clone())
@@ -501,7 +520,9 @@ impl<'c> FnCx<'c> {
             }
             vals[0] = Some((r, span));
         }
-        // Pattern-typed parameters: lower the argument, then bind.
+        // Pattern-typed parameters: lower the argument, then bind. A function literal with
+        // untyped parameters waits for the other arguments and the pack.
+        let mut deferred = vec![];
         for (i, p) in decl.params.iter().enumerate() {
             if p.comptime || vals[i].is_some() {
                 continue;
@@ -511,6 +532,10 @@ impl<'c> FnCx<'c> {
                 continue;
             }
             let Some(a) = &given[i] else { continue };
+            if crate::lambda_ctx::waits_for_bindings(te, &a.value) {
+                deferred.push(i);
+                continue;
+            }
             let tv = self.expr(&a.value, None)?;
             let untyped = tv.as_const().map(|c| c.is_untyped()).unwrap_or(false);
             self.unify_pattern(te, tv.ty, untyped, binds, a.value.span)?;
@@ -523,6 +548,24 @@ impl<'c> FnCx<'c> {
                 }
             }
         }
+        if deferred.is_empty() {
+            self.check_all_inferred(fid, decl, given, binds, vals, names, span)?;
+        }
+        Ok(deferred)
+    }
+
+    /// Every generic name is bound once all arguments are given (the pack's own name aside).
+    #[allow(clippy::too_many_arguments)]
+    fn check_all_inferred(
+        &mut self,
+        fid: FnId,
+        decl: &FnDecl,
+        given: &[Option<Arg>],
+        binds: &[(String, ConstVal, bool)],
+        vals: &[Option<(TV, Span)>],
+        names: &[String],
+        span: Span,
+    ) -> R<()> {
         let pack = decl.params.iter().find(|p| p.comptime && p.variadic).and_then(|p| p.name.as_ref()).map(|n| n.name.clone());
         let given_all = decl.params.iter().enumerate().all(|(i, p)| p.comptime || given[i].is_some() || i == 0 && vals[0].is_some());
         if given_all {

@@ -866,8 +866,7 @@ impl Compiler {
         let mut names = vec![];
         let mut defaults = vec![];
         let mut variadic = false;
-        let is_instance = self.inst.instance_of.contains_key(&fid);
-        if !is_instance && crate::syntax_facts::is_generic_decl(&decl) {
+        if self.needs_instance(fid) {
             let name = self.fns[fid].name.clone();
             return self.err(self.fns[fid].span, format!("generic function '{}' can only be called, not used as a value", name));
         }

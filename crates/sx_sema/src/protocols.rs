@@ -98,6 +98,8 @@ pub(crate) struct ProtoTables {
     pub unadopted: Vec<Adoption>,
     /// Types the generic impls were already matched against.
     pub generic_matched: std::collections::HashSet<TypeId>,
+    /// Methods of `$`-pattern impls (their `$` names are bound by the impl's match).
+    pub pattern_methods: std::collections::HashSet<FnId>,
 }
 
 impl Compiler {
@@ -261,6 +263,9 @@ impl Compiler {
             return self.err(imp.span, "not supported yet: 'impl T { … }' without 'for'");
         };
         if crate::syntax_facts::contains_poly(&imp.protocol) || crate::syntax_facts::contains_poly(target) {
+            if let ExprKind::ClosureType { params, ret } = &target.kind {
+                self.check_closure_impl_pattern(params, ret.as_deref())?;
+            }
             self.protos.generic_impls.push((file, item.clone()));
             return Ok(());
         }
@@ -276,7 +281,8 @@ impl Compiler {
 
     /// Instantiates the `$`-pattern impls whose target matches instance `t` of a parameterised
     /// struct (`impl P for Pair($T)` for `Pair(i32)`: `T` is bound to `i32` in the protocol and
-    /// the methods), once per type.
+    /// the methods) or closure type `t` (`impl P for Closure(..$args) -> $R`, see
+    /// `closure_impls`), once per type.
     pub(crate) fn instantiate_generic_impls(&mut self, t: TypeId) -> R<()> {
         if !self.protos.pending.is_empty() {
             self.resolve_impls()?;
@@ -284,14 +290,27 @@ impl Compiler {
         if self.protos.generic_impls.is_empty() || !self.protos.generic_matched.insert(t) {
             return Ok(());
         }
-        let Some(g) = self.inst.struct_instances.iter().find(|(_, v)| **v == t).map(|((g, _), _)| *g) else { return Ok(()) };
-        let Some(args) = self.struct_instance_args(t) else { return Ok(()) };
+        let instance = self.inst.struct_instances.iter().find(|(_, v)| **v == t).map(|((g, _), _)| *g);
+        let instance = instance.and_then(|g| Some((g, self.struct_instance_args(t)?)));
         for (file, item) in self.protos.generic_impls.clone() {
             let ItemKind::Impl(imp) = &item.kind else { continue };
+            if let Some(ExprKind::ClosureType { params, ret }) = imp.target.as_ref().map(|e| &e.kind) {
+                let Some(binds) = self.match_closure_impl_target(file, params, ret.as_deref(), t)? else { continue };
+                let outer = Rc::new(binds);
+                let p = self.eval_type_in(file, None, &outer, &imp.protocol)?;
+                if !self.protos.impls.contains_key(&(p, t)) {
+                    self.register_impl(file, imp, p, t, outer)?;
+                }
+                continue;
+            }
             let Some(ExprKind::Call { callee, args: pats, .. }) = imp.target.as_ref().map(|e| &e.kind) else {
                 let span = imp.target.as_ref().map(|e| e.span).unwrap_or(imp.span);
-                return self.err(span, "not supported yet: a '$' pattern impl whose target is not a parameterised struct 'S($T, …)'");
+                return self.err(
+                    span,
+                    "not supported yet: a '$' pattern impl whose target is not a parameterised struct 'S($T, …)' or a closure type 'Closure(..$args) -> $R'",
+                );
             };
+            let Some((g, args)) = instance.clone() else { continue };
             let ExprKind::Ident(id) = &callee.kind else { continue };
             if self.lookup_global(file, &id.name, id.span)? != Some(ConstVal::GenericStruct(g)) {
                 continue;
@@ -352,6 +371,9 @@ impl Compiler {
             if let ItemKind::Const { name, value, .. } = &it.kind {
                 if let ExprKind::Fn(decl) = &value.kind {
                     let fid = self.new_fn(&name.name, decl, file, Some(t), outer.clone(), name.span);
+                    if !outer.is_empty() {
+                        self.protos.pattern_methods.insert(fid);
+                    }
                     table.insert(name.name.clone(), fid);
                     if !other_file {
                         self.protos.methods.entry((t, name.name.clone())).or_insert(fid);
@@ -604,7 +626,7 @@ impl<'c> FnCx<'c> {
             };
             let self_ty = if m.dispatchable { p } else { concrete };
             let (params, ret) = self.c.proto_method_sig(p, i, self_ty)?;
-            if crate::syntax_facts::is_generic_decl(&self.c.fns[fid].decl) {
+            if self.c.needs_instance(fid) {
                 let msg = format!(
                     "'{}' does not implement protocol '{}': method '{}' has a mismatched signature — it declares compile-time parameters of its own, which a protocol method cannot have",
                     self.tname(concrete),
@@ -743,6 +765,7 @@ impl<'c> FnCx<'c> {
         if !self.c.protos.pending.is_empty() {
             self.c.resolve_impls()?;
         }
+        self.c.instantiate_generic_impls(from)?;
         let inst = self.c.protocol_instance(into, vec![ConstVal::Type(to)], span)?;
         let mut candidates: Vec<(FileIdx, Span, HashMap<String, FnId>)> = vec![];
         if let (Some(table), Some(&(f, sp))) = (self.c.protos.impls.get(&(inst, from)), self.c.protos.impl_sites.get(&(inst, from))) {

@@ -48,6 +48,10 @@ pub struct EnumDef {
     pub size: u64,
     pub align: u64,
     pub complete: bool,
+    /// The layout struct of `enum struct { tag: …; payload: […]…; } { … }` (or `enum L { … }`):
+    /// it fixes the size, the alignment and the offset of the payload (its field `payload`);
+    /// the tag is its field `tag`, at offset 0.
+    pub layout: Option<TypeId>,
 }
 
 impl EnumDef {
@@ -63,6 +67,7 @@ impl EnumDef {
             size: 8,
             align: 8,
             complete: false,
+            layout: None,
         }
     }
 }
@@ -502,9 +507,29 @@ impl TypeTable {
         self.finish_layout(t);
     }
 
+    /// Gives enum `t` layout struct `layout` (before [`TypeTable::complete_enum`]): its size,
+    /// alignment and `payload` offset become the enum's, and the enum is an aggregate even when
+    /// no variant carries a payload.
+    pub fn set_enum_layout(&mut self, t: TypeId, layout: TypeId) {
+        if let TypeKind::Enum(eid) = *self.kind(t) {
+            self.enums[eid].layout = Some(layout);
+        }
+    }
+
     /// Computes the tag/payload layout of enum `t` from its backing type and variants.
     fn layout_enum(&mut self, t: TypeId) {
         let TypeKind::Enum(eid) = *self.kind(t) else { return };
+        if let Some(l) = self.enums[eid].layout {
+            let payload_offset = self.struct_of(l).and_then(|s| s.fields.iter().find(|f| f.name == "payload")).map_or(0, |f| f.offset);
+            let (size, align) = (self.size_of(l), self.align_of(l));
+            let e = &mut self.enums[eid];
+            e.tagged = true;
+            e.payload_offset = payload_offset;
+            e.size = size;
+            e.align = align;
+            e.complete = true;
+            return;
+        }
         let (backing, payloads): (TypeId, Vec<TypeId>) = {
             let e = &self.enums[eid];
             (e.backing, e.variants.iter().filter_map(|v| v.payload).collect())

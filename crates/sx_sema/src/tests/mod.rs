@@ -15,8 +15,10 @@
 //! Programs see our standard library (the `library` directory, as the driver finds it) like any
 //! program: `#import "modules/std.sx"`.
 
+mod closure_patterns;
 mod coercions;
 mod diagnostics;
+mod enum_layouts;
 mod protocols;
 mod recovery;
 mod types;
