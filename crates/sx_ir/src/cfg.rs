@@ -145,6 +145,22 @@ impl Cfg {
         self.rpo_index.get(b.index()).map(|&i| i != NONE).unwrap_or(false)
     }
 
+    /// The blocks (a flag per block of a function with `n` blocks) of the natural loop of
+    /// header `h` whose back edges come from `latches`: `h` and every reachable block that
+    /// reaches a latch without passing `h`.
+    pub fn natural_loop(&self, h: Block, latches: Vec<Block>, n: usize) -> Vec<bool> {
+        let mut body = vec![false; n];
+        body[h.index()] = true;
+        let mut work = latches;
+        while let Some(b) = work.pop() {
+            if !body[b.index()] {
+                body[b.index()] = true;
+                work.extend(self.preds[b.index()].iter().copied().filter(|&p| self.is_reachable(p)));
+            }
+        }
+        body
+    }
+
     /// The immediate dominator of a reachable non-entry block.
     pub fn idom(&self, b: Block) -> Option<Block> {
         match self.idom.get(b.index()) {

@@ -238,9 +238,9 @@ impl Compiler {
         Ok(Some(p))
     }
 
-    /// Finds field `name` on runtime class `t` or its `#extends` ancestors: the declaring class
-    /// and the field's type.
-    pub(crate) fn find_runtime_field(&mut self, t: TypeId, name: &str) -> R<Option<(TypeId, TypeId)>> {
+    /// The first of runtime class `t` and its `#extends` ancestors (nearest first, a cycle
+    /// ends the walk) on which `pick` finds something: that class and what it found.
+    fn find_up_chain<T>(&mut self, t: TypeId, pick: impl Fn(&RuntimeClass) -> Option<T>) -> R<Option<(TypeId, T)>> {
         let mut cur = Some(t);
         let mut seen = vec![];
         while let Some(c) = cur {
@@ -248,33 +248,27 @@ impl Compiler {
                 break;
             }
             seen.push(c);
-            let found =
-                self.jni.classes.get(&c).and_then(|k| k.fields.iter().find(|f| f.name.name == name).map(|f| (k.file, f.ty.clone())));
-            if let Some((file, te)) = found {
-                let ty = self.eval_type_in(file, Some(c), &self_scope(c), &te)?;
-                return Ok(Some((c, ty)));
+            if let Some(found) = self.jni.classes.get(&c).and_then(&pick) {
+                return Ok(Some((c, found)));
             }
             cur = self.runtime_parent(c)?;
         }
         Ok(None)
     }
 
+    /// Finds field `name` on runtime class `t` or its `#extends` ancestors: the declaring class
+    /// and the field's type.
+    pub(crate) fn find_runtime_field(&mut self, t: TypeId, name: &str) -> R<Option<(TypeId, TypeId)>> {
+        let found = self.find_up_chain(t, |k| k.fields.iter().find(|f| f.name.name == name).map(|f| (k.file, f.ty.clone())))?;
+        let Some((c, (file, te))) = found else { return Ok(None) };
+        let ty = self.eval_type_in(file, Some(c), &self_scope(c), &te)?;
+        Ok(Some((c, ty)))
+    }
+
     /// Finds method `name` on runtime class `t` or its `#extends` ancestors: the class that
     /// declares it and its index.
     pub(crate) fn find_runtime_method(&mut self, t: TypeId, name: &str) -> R<Option<(TypeId, usize)>> {
-        let mut cur = Some(t);
-        let mut seen = vec![];
-        while let Some(c) = cur {
-            if seen.contains(&c) {
-                break;
-            }
-            seen.push(c);
-            if let Some(i) = self.jni.classes.get(&c).and_then(|k| k.methods.iter().position(|m| m.name.name == name)) {
-                return Ok(Some((c, i)));
-            }
-            cur = self.runtime_parent(c)?;
-        }
-        Ok(None)
+        self.find_up_chain(t, |k| k.methods.iter().position(|m| m.name.name == name))
     }
 }
 

@@ -19,16 +19,7 @@ pub fn hoist(f: &mut Function) -> bool {
         if latches.is_empty() {
             continue;
         }
-        let mut body = vec![false; f.blocks.len()];
-        body[h.index()] = true;
-        let mut work = latches;
-        while let Some(b) = work.pop() {
-            if !body[b.index()] {
-                body[b.index()] = true;
-                work.extend(cfg.preds[b.index()].iter().copied().filter(|&p| cfg.is_reachable(p)));
-            }
-        }
-        loops.push((h, body));
+        loops.push((h, cfg.natural_loop(h, latches, f.blocks.len())));
     }
     // Inner loops (fewer blocks) first, so what leaves an inner loop can leave the outer one too.
     loops.sort_by_key(|(_, body)| body.iter().filter(|&&x| x).count());

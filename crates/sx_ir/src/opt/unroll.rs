@@ -81,24 +81,10 @@ fn natural_loops(cfg: &Cfg, n: usize) -> Vec<Vec<bool>> {
     for &h in &cfg.rpo {
         let latches: Vec<Block> = cfg.preds[h.index()].iter().copied().filter(|&p| cfg.is_reachable(p) && cfg.dominates(h, p)).collect();
         if !latches.is_empty() {
-            out.push(loop_blocks(cfg, h, latches, n));
+            out.push(cfg.natural_loop(h, latches, n));
         }
     }
     out
-}
-
-/// The blocks of the natural loop of `h` with back edges from `latches`.
-fn loop_blocks(cfg: &Cfg, h: Block, latches: Vec<Block>, n: usize) -> Vec<bool> {
-    let mut body = vec![false; n];
-    body[h.index()] = true;
-    let mut work = latches;
-    while let Some(b) = work.pop() {
-        if !body[b.index()] {
-            body[b.index()] = true;
-            work.extend(cfg.preds[b.index()].iter().copied().filter(|&p| cfg.is_reachable(p)));
-        }
-    }
-    body
 }
 
 /// The block outside the loop whose terminator enters it (its only such block).
@@ -116,7 +102,7 @@ fn counted_loop(f: &Function, cfg: &Cfg, h: Block) -> Option<Counted> {
     let preds = &cfg.preds[h.index()];
     let latches: Vec<Block> = preds.iter().copied().filter(|&p| cfg.is_reachable(p) && cfg.dominates(h, p)).collect();
     let [latch] = latches.as_slice() else { return None };
-    let body = loop_blocks(cfg, h, vec![*latch], f.blocks.len());
+    let body = cfg.natural_loop(h, vec![*latch], f.blocks.len());
     let outside: Vec<Block> = preds.iter().copied().filter(|p| !body[p.index()] && cfg.is_reachable(*p)).collect();
     let [pre] = outside.as_slice() else { return None };
 
