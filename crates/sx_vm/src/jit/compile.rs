@@ -1061,6 +1061,13 @@ impl<'a, 'b> Gen<'a, 'b> {
         true
     }
 
+    /// The registers a `Ret` op's operand list (at `list` in `extra`) returns.
+    fn ret_list(&self, list: u32) -> Vec<u32> {
+        let l = list as usize;
+        let n = self.code.extra[l] as usize;
+        self.code.extra[l + 1..l + 1 + n].to_vec()
+    }
+
     /// A return of the values in `srcs`.
     fn ret(&mut self, srcs: &[u32], pc: usize) {
         if srcs.len() > MAX_NATIVE_RETURNS {
@@ -1363,9 +1370,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 return false;
             }
             Op::Ret { list } => {
-                let l = list as usize;
-                let n = self.code.extra[l] as usize;
-                let srcs = self.code.extra[l + 1..l + 1 + n].to_vec();
+                let srcs = self.ret_list(list);
                 self.ret(&srcs, pc);
                 return false;
             }
