@@ -522,13 +522,7 @@ impl TypeTable {
         if let Some(l) = self.enums[eid].layout {
             let payload_offset = self.struct_of(l).and_then(|s| s.fields.iter().find(|f| f.name == "payload")).map_or(0, |f| f.offset);
             let (size, align) = (self.size_of(l), self.align_of(l));
-            let e = &mut self.enums[eid];
-            e.tagged = true;
-            e.payload_offset = payload_offset;
-            e.size = size;
-            e.align = align;
-            e.complete = true;
-            return;
+            return self.set_enum_shape(eid, true, payload_offset, size, align);
         }
         let (backing, payloads): (TypeId, Vec<TypeId>) = {
             let e = &self.enums[eid];
@@ -545,6 +539,11 @@ impl TypeTable {
         let payload_offset = if tagged { tag_size.div_ceil(palign) * palign } else { 0 };
         let align = if tagged { tag_align.max(palign) } else { tag_align };
         let size = if tagged { (payload_offset + psize).div_ceil(align) * align } else { tag_size };
+        self.set_enum_shape(eid, tagged, payload_offset, size, align);
+    }
+
+    /// Records enum `eid`'s computed shape and marks it complete.
+    fn set_enum_shape(&mut self, eid: EnumId, tagged: bool, payload_offset: u64, size: u64, align: u64) {
         let e = &mut self.enums[eid];
         e.tagged = tagged;
         e.payload_offset = payload_offset;
