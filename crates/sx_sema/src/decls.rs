@@ -694,5 +694,7 @@ fn with_own_name(outer: Rc<HashMap<String, ConstVal>>, name: &str, t: TypeId) ->
 /// A struct or union body of fields only (no parameters, directives, defaults or other members):
 /// spelled inline, its type is structural.
 pub(crate) fn plain_inline_struct(sd: &StructDecl) -> bool {
-    sd.params.is_none() && sd.directives.is_empty() && sd.members.iter().all(|m| matches!(&m.kind, MemberKind::Field { default: None, undef: false, .. }))
+    sd.params.is_none()
+        && sd.directives.is_empty()
+        && sd.members.iter().all(|m| matches!(&m.kind, MemberKind::Field { default: None, undef: false, .. }))
 }

@@ -153,7 +153,9 @@ pub(crate) fn coercion(types: &TypeTable, from: TypeId, to: TypeId) -> Result<Co
         (TK::Func { params: p1, ret: r1 }, TK::Func { params: p2, ret: r2 }) if p1 == p2 && r1 == r2 => Coercion::Retype,
         (_, TK::Void) => Coercion::Discard,
         (TK::Struct(_), TK::Struct(_)) => match (types.struct_of(from), types.struct_of(to)) {
-            (Some(a), Some(b)) if a.anonymous && b.anonymous && !a.is_union && !b.is_union && a.fields.len() == b.fields.len() && a.size == b.size => {
+            (Some(a), Some(b))
+                if a.anonymous && b.anonymous && !a.is_union && !b.is_union && a.fields.len() == b.fields.len() && a.size == b.size =>
+            {
                 Coercion::AnonymousStruct
             }
             _ => Coercion::NoRule,
