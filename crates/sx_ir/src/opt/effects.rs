@@ -38,6 +38,24 @@ pub fn unsigned(ty: Type, imm: i64) -> u64 {
     }
 }
 
+/// Whether `x <cc> y` holds for two constants of type `ty` in canonical (sign-extended) form:
+/// the signed conditions compare them as they are, the unsigned ones at the type's width.
+pub fn icmp_holds(ty: Type, cc: IntCC, x: i64, y: i64) -> bool {
+    let (ux, uy) = (unsigned(ty, x), unsigned(ty, y));
+    match cc {
+        IntCC::Eq => x == y,
+        IntCC::Ne => x != y,
+        IntCC::Slt => x < y,
+        IntCC::Sle => x <= y,
+        IntCC::Sgt => x > y,
+        IntCC::Sge => x >= y,
+        IntCC::Ult => ux < uy,
+        IntCC::Ule => ux <= uy,
+        IntCC::Ugt => ux > uy,
+        IntCC::Uge => ux >= uy,
+    }
+}
+
 /// True when a division or remainder by `divisor` cannot trap: a constant other than 0 (and, for
 /// a signed division, other than -1, which overflows on the minimum).
 fn division_is_safe(f: &Function, op: BinOp, divisor: Value) -> bool {

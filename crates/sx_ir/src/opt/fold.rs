@@ -3,7 +3,7 @@
 //! width, IEEE floats). What would trap (division by zero, the signed division overflow) or
 //! produce a NaN is left to run.
 
-use super::effects::{canonical, float_const, int_const, unsigned};
+use super::effects::{canonical, float_const, icmp_holds, int_const, unsigned};
 use crate::*;
 
 /// What an instruction simplifies to.
@@ -28,19 +28,7 @@ pub fn fold(f: &Function, kind: &InstKind) -> Option<Folded> {
                 return Some(Folded::Const(Iconst { ty: Type::I8, imm: same as i64 }));
             }
             let ((ty, x), (_, y)) = (int_const(f, a)?, int_const(f, b)?);
-            let (ux, uy) = (unsigned(ty, x), unsigned(ty, y));
-            let r = match cc {
-                IntCC::Eq => x == y,
-                IntCC::Ne => x != y,
-                IntCC::Slt => x < y,
-                IntCC::Sle => x <= y,
-                IntCC::Sgt => x > y,
-                IntCC::Sge => x >= y,
-                IntCC::Ult => ux < uy,
-                IntCC::Ule => ux <= uy,
-                IntCC::Ugt => ux > uy,
-                IntCC::Uge => ux >= uy,
-            };
+            let r = icmp_holds(ty, cc, x, y);
             Some(Folded::Const(Iconst { ty: Type::I8, imm: r as i64 }))
         }
         Fcmp { cc, a, b } => {

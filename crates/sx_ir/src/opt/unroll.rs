@@ -156,23 +156,10 @@ fn edge_arg(f: &Function, from: Block, to: Block, pos: usize) -> Option<Value> {
 /// How many times the loop runs: the index starts at `start` and grows by `step` (wrapping at
 /// the width of `ty`) while `index <cc> n` is `stays_when`; `None` beyond [`MAX_TRIPS`].
 fn trip_count(ty: Type, cc: IntCC, start: i64, step: i64, n: i64, stays_when: bool) -> Option<u64> {
-    use super::effects::{canonical, unsigned};
+    use super::effects::{canonical, icmp_holds};
     let mut v = canonical(ty, start);
     for trips in 0..=MAX_TRIPS {
-        let (su, nu) = (unsigned(ty, v), unsigned(ty, n));
-        let holds = match cc {
-            IntCC::Eq => v == n,
-            IntCC::Ne => v != n,
-            IntCC::Slt => v < n,
-            IntCC::Sle => v <= n,
-            IntCC::Sgt => v > n,
-            IntCC::Sge => v >= n,
-            IntCC::Ult => su < nu,
-            IntCC::Ule => su <= nu,
-            IntCC::Ugt => su > nu,
-            IntCC::Uge => su >= nu,
-        };
-        if holds != stays_when {
+        if icmp_holds(ty, cc, v, n) != stays_when {
             return Some(trips);
         }
         v = canonical(ty, v.wrapping_add(step));
